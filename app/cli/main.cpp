@@ -1,0 +1,53 @@
+// shardbench-cli: every workbench action as a headless command.
+#include "app/cli/command.h"
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <iostream>
+
+namespace {
+
+void printUsage()
+{
+    auto &all = sb::cli::commands();
+    std::sort(all.begin(), all.end(),
+              [](const auto &a, const auto &b) { return a.name < b.name; });
+    std::cout << "Usage: shardbench-cli <command> [options]\n\n"
+                 "Deploy and evaluate ONNX models with model parallelism, headless.\n\n"
+                 "Commands:\n";
+    for (const auto &command : all) {
+        std::string head = "  " + command.name;
+        std::cout << head << std::string(head.size() < 16 ? 16 - head.size() : 1, ' ')
+                  << command.summary << "\n";
+    }
+    std::cout << "\nRun 'shardbench-cli <command> --help' for a command's options.\n"
+                 "Exit codes: 0 ok, 2 bad input or usage, 3 evaluation gate failed,\n"
+                 "4 run failed, 130 cancelled.\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
+        std::strcmp(argv[1], "help") == 0) {
+        printUsage();
+        return argc < 2 ? sb::cli::kExitBadInput : sb::cli::kExitOk;
+    }
+    if (std::strcmp(argv[1], "--version") == 0) {
+        std::cout << "shardbench-cli " SHARDBENCH_VERSION "\n";
+        return 0;
+    }
+    sb::cli::Args args;
+    args.command = argv[1];
+    for (int i = 2; i < argc; ++i)
+        args.argv.emplace_back(argv[i]);
+    for (const auto &command : sb::cli::commands()) {
+        if (command.name == args.command)
+            return command.run(args);
+    }
+    std::cerr << "shardbench-cli: unknown command '" << args.command
+              << "'. Run 'shardbench-cli --help' for the list.\n";
+    return sb::cli::kExitBadInput;
+}
