@@ -1,0 +1,1048 @@
+#include "core/eval/csv.h"
+
+#include "core/eval/parallel.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace sb::eval {
+
+namespace {
+
+constexpr std::size_t kMaxBatchBytes = std::size_t(1) << 31; // field offsets are 32-bit
+constexpr std::size_t kParallelMinBytes = std::size_t(1) << 20;
+
+struct FileCloser
+{
+    void operator()(std::FILE *f) const
+    {
+        if (f)
+            std::fclose(f);
+    }
+};
+
+struct ParseError
+{
+    bool failed = false;
+    std::uint64_t line = 0;
+    int column = -1; // -1: row-level
+    std::string what;
+};
+
+// Parses whole rows in buf[begin, end). `end` is a row boundary (or the end of
+// input). Appends fields (offsets relative to buf) and row start lines.
+// expected == 0 accepts any field count (header). Stops after maxRows rows.
+// Returns the position after the last parsed row.
+std::size_t parseRows(char *buf, std::size_t begin, std::size_t end, std::uint64_t line, char delim,
+                      std::size_t expected, std::size_t maxRows, std::vector<CsvFieldRef> &fields,
+                      std::vector<std::uint64_t> &lines, ParseError &error)
+{
+    std::size_t pos = begin;
+    std::size_t rows = 0;
+    while (pos < end && rows < maxRows) {
+        // Blank lines (LF or CRLF) are skipped.
+        if (buf[pos] == '\n') {
+            ++pos;
+            ++line;
+            continue;
+        }
+        if (buf[pos] == '\r' && pos + 1 < end && buf[pos + 1] == '\n') {
+            pos += 2;
+            ++line;
+            continue;
+        }
+        const std::uint64_t rowLine = line;
+        const std::size_t firstField = fields.size();
+        std::size_t column = 0;
+        bool rowDone = false;
+        while (!rowDone) {
+            if (pos < end && buf[pos] == '"') {
+                const std::uint64_t fieldLine = line;
+                std::size_t read = pos + 1;
+                std::size_t write = read;
+                const std::size_t fieldStart = read;
+                while (true) {
+                    const void *hit = std::memchr(buf + read, '"', end - read);
+                    if (!hit) {
+                        error = {true, fieldLine, static_cast<int>(column),
+                                 "unterminated quoted field"};
+                        return pos;
+                    }
+                    std::size_t quote = static_cast<const char *>(hit) - buf;
+                    line += static_cast<std::uint64_t>(std::count(buf + read, buf + quote, '\n'));
+                    if (write != read)
+                        std::memmove(buf + write, buf + read, quote - read);
+                    write += quote - read;
+                    if (quote + 1 < end && buf[quote + 1] == '"') {
+                        buf[write++] = '"';
+                        read = quote + 2;
+                        continue;
+                    }
+                    pos = quote + 1;
+                    break;
+                }
+                fields.push_back({static_cast<std::uint32_t>(fieldStart),
+                                  static_cast<std::uint32_t>(write - fieldStart)});
+                if (pos >= end) {
+                    rowDone = true;
+                } else if (buf[pos] == delim) {
+                    ++pos;
+                } else if (buf[pos] == '\n') {
+                    ++pos;
+                    ++line;
+                    rowDone = true;
+                } else if (buf[pos] == '\r' && pos + 1 < end && buf[pos + 1] == '\n') {
+                    pos += 2;
+                    ++line;
+                    rowDone = true;
+                } else {
+                    error = {true, line, static_cast<int>(column),
+                             std::string("unexpected character '") + buf[pos] +
+                                 "' after the closing quote"};
+                    return pos;
+                }
+            } else {
+                const std::size_t start = pos;
+                while (pos < end) {
+                    const char c = buf[pos];
+                    if (c == delim || c == '\n')
+                        break;
+                    if (c == '"') {
+                        error = {true, line, static_cast<int>(column),
+                                 "quote inside an unquoted field (quote the whole field and "
+                                 "double the quote)"};
+                        return pos;
+                    }
+                    ++pos;
+                }
+                std::size_t stop = pos;
+                const bool atRowEnd = pos >= end || buf[pos] == '\n';
+                if (atRowEnd && stop > start && buf[stop - 1] == '\r')
+                    --stop;
+                fields.push_back(
+                    {static_cast<std::uint32_t>(start), static_cast<std::uint32_t>(stop - start)});
+                if (atRowEnd) {
+                    if (pos < end) {
+                        ++pos;
+                        ++line;
+                    }
+                    rowDone = true;
+                } else {
+                    ++pos; // delimiter
+                }
+            }
+            ++column;
+        }
+        const std::size_t count = fields.size() - firstField;
+        if (expected != 0 && count != expected) {
+            error = {true, rowLine, -1,
+                     "row has " + std::to_string(count) + " field" + (count == 1 ? "" : "s") +
+                         ", the header has " + std::to_string(expected)};
+            return pos;
+        }
+        lines.push_back(rowLine);
+        ++rows;
+    }
+    return pos;
+}
+
+bool isBlank(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+std::string_view trimBlanks(std::string_view s)
+{
+    while (!s.empty() && isBlank(s.front()))
+        s.remove_prefix(1);
+    while (!s.empty() && isBlank(s.back()))
+        s.remove_suffix(1);
+    return s;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+long long daysFromCivil(long long y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    const long long era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = static_cast<unsigned>(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + static_cast<long long>(doe) - 719468;
+}
+
+void civilFromDays(long long z, long long &y, unsigned &m, unsigned &d)
+{
+    z += 719468;
+    const long long era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = static_cast<long long>(yoe) + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    d = doy - (153 * mp + 2) / 5 + 1;
+    m = mp + (mp < 10 ? 3 : -9);
+    y += m <= 2;
+}
+
+bool digits(std::string_view s, std::size_t at, std::size_t n, int &value)
+{
+    if (at + n > s.size())
+        return false;
+    value = 0;
+    for (std::size_t i = at; i < at + n; ++i) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        value = value * 10 + (s[i] - '0');
+    }
+    return true;
+}
+
+bool isNanText(std::string_view s)
+{
+    s = trimBlanks(s);
+    if (!s.empty() && (s.front() == '+' || s.front() == '-'))
+        s.remove_prefix(1);
+    return s.size() == 3 && (s[0] == 'n' || s[0] == 'N') && (s[1] == 'a' || s[1] == 'A') &&
+           (s[2] == 'n' || s[2] == 'N');
+}
+
+} // namespace
+
+// ---- value parsers ------------------------------------------------------------
+
+bool parseCsvNumber(std::string_view text, double &value)
+{
+    std::string_view s = trimBlanks(text);
+    if (s.empty())
+        return false;
+    if (s.front() == '+') {
+        s.remove_prefix(1);
+        if (s.empty() || s.front() == '-' || s.front() == '+')
+            return false;
+    }
+    const char *first = s.data();
+    const char *last = s.data() + s.size();
+    auto [ptr, ec] = std::from_chars(first, last, value, std::chars_format::general);
+    if (ec == std::errc::result_out_of_range) {
+        // Overflow/underflow: strtod semantics (inf or 0 with the sign).
+        std::string copy(s);
+        value = std::strtod(copy.c_str(), nullptr);
+        return ptr == last;
+    }
+    return ec == std::errc() && ptr == last;
+}
+
+bool parseIsoDatetime(std::string_view text, double &secondsSinceEpoch)
+{
+    std::string_view s = trimBlanks(text);
+    int year, month, day;
+    if (s.size() < 10 || !digits(s, 0, 4, year) || s[4] != '-' || !digits(s, 5, 2, month) ||
+        s[7] != '-' || !digits(s, 8, 2, day))
+        return false;
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month < 1 || month > 12 || day < 1)
+        return false;
+    const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    if (day > kDays[month - 1] + (month == 2 && leap ? 1 : 0))
+        return false;
+    double seconds = 0;
+    std::size_t pos = 10;
+    if (pos < s.size()) {
+        if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ')
+            return false;
+        int hour, minute, second = 0;
+        if (!digits(s, pos + 1, 2, hour) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+            !digits(s, pos + 4, 2, minute))
+            return false;
+        pos += 6;
+        double fraction = 0;
+        if (pos < s.size() && s[pos] == ':') {
+            if (!digits(s, pos + 1, 2, second))
+                return false;
+            pos += 3;
+            if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
+                double scale = 0.1;
+                std::size_t q = pos + 1;
+                while (q < s.size() && s[q] >= '0' && s[q] <= '9') {
+                    fraction += (s[q] - '0') * scale;
+                    scale /= 10;
+                    ++q;
+                }
+                if (q == pos + 1)
+                    return false;
+                pos = q;
+            }
+        }
+        if (hour > 24 || minute > 59 || second > 60 || (hour == 24 && (minute || second)))
+            return false;
+        seconds = hour * 3600.0 + minute * 60.0 + second + fraction;
+        if (pos < s.size()) {
+            if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) {
+                pos += 1;
+            } else if (s[pos] == '+' || s[pos] == '-') {
+                const int sign = s[pos] == '+' ? 1 : -1;
+                int offH, offM = 0;
+                if (!digits(s, pos + 1, 2, offH))
+                    return false;
+                std::size_t q = pos + 3;
+                if (q < s.size() && s[q] == ':')
+                    ++q;
+                if (q < s.size()) {
+                    if (!digits(s, q, 2, offM))
+                        return false;
+                    q += 2;
+                }
+                if (q != s.size() || offH > 23 || offM > 59)
+                    return false;
+                seconds -= sign * (offH * 3600.0 + offM * 60.0);
+                pos = q;
+            } else {
+                return false;
+            }
+        }
+    }
+    secondsSinceEpoch = static_cast<double>(daysFromCivil(year, static_cast<unsigned>(month),
+                                                          static_cast<unsigned>(day))) *
+                            86400.0 +
+                        seconds;
+    return true;
+}
+
+std::string formatIsoDatetime(double secondsSinceEpoch)
+{
+    if (!std::isfinite(secondsSinceEpoch))
+        return {};
+    const double floorSeconds = std::floor(secondsSinceEpoch);
+    long long total = static_cast<long long>(floorSeconds);
+    long long days = total / 86400;
+    long long rem = total % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        --days;
+    }
+    long long y;
+    unsigned m, d;
+    civilFromDays(days, y, m, d);
+    char out[64];
+    std::snprintf(out, sizeof out, "%04lld-%02u-%02uT%02lld:%02lld:%02lldZ", y, m, d, rem / 3600,
+                  (rem / 60) % 60, rem % 60);
+    std::string result = out;
+    const double frac = secondsSinceEpoch - floorSeconds;
+    if (frac > 0) {
+        std::snprintf(out, sizeof out, "%.6f", frac); // "0.xxxxxx"
+        std::string f = out + 1;
+        while (!f.empty() && f.back() == '0')
+            f.pop_back();
+        result.insert(result.size() - 1, f);
+    }
+    return result;
+}
+
+std::string formatNumber(double value)
+{
+    if (std::isnan(value))
+        return "nan";
+    if (std::isinf(value))
+        return value > 0 ? "inf" : "-inf";
+    char buf[32];
+    auto [ptr, ec] = std::to_chars(buf, buf + sizeof buf, value);
+    return std::string(buf, ec == std::errc() ? ptr : buf);
+}
+
+// ---- CsvReader ------------------------------------------------------------------
+
+struct CsvReader::Impl
+{
+    std::string name;
+    CsvOptions options;
+    unsigned threads = 1;
+    std::unique_ptr<std::FILE, FileCloser> file;
+    std::string memory;
+    std::size_t memoryPos = 0;
+    bool fromMemory = false;
+    bool eof = false;
+
+    std::vector<char> buf;
+    std::size_t valid = 0;      // bytes of buf holding input
+    std::size_t consumedTo = 0; // bytes of buf handed out in the current batch
+    std::uint64_t line = 1;     // physical line at buf[consumedTo]
+    std::uint64_t size = 0;
+    std::uint64_t consumed = 0;
+
+    std::vector<std::string> header;
+    std::unordered_map<std::string, int> headerIndex;
+
+    std::string errorText(const ParseError &e) const
+    {
+        std::string text = name + ":" + std::to_string(e.line) + ": ";
+        if (e.column >= 0) {
+            text += "column ";
+            if (static_cast<std::size_t>(e.column) < header.size())
+                text += "'" + header[e.column] + "'";
+            else
+                text += std::to_string(e.column + 1) + " (beyond the header)";
+            text += ": ";
+        }
+        return text + e.what;
+    }
+
+    // Reads up to `want` more bytes at buf[valid]. Returns an error on I/O failure.
+    Status readMore(std::size_t want)
+    {
+        if (buf.size() < valid + want)
+            buf.resize(valid + want);
+        std::size_t got = 0;
+        if (fromMemory) {
+            got = std::min(want, memory.size() - memoryPos);
+            std::memcpy(buf.data() + valid, memory.data() + memoryPos, got);
+            memoryPos += got;
+        } else {
+            got = std::fread(buf.data() + valid, 1, want, file.get());
+            if (got < want && std::ferror(file.get()))
+                return makeError(ErrorCode::Io, name + ": read error");
+        }
+        if (got < want)
+            eof = true;
+        valid += got;
+        return Status::success();
+    }
+
+    // Drops the consumed prefix and reads until the buffer holds at least one
+    // complete row (or the input ends). Returns the cut: the end of the last
+    // complete row in buf[0, valid).
+    Result<std::size_t> fill()
+    {
+        if (consumedTo > 0) {
+            std::memmove(buf.data(), buf.data() + consumedTo, valid - consumedTo);
+            valid -= consumedTo;
+            consumedTo = 0;
+        }
+        std::size_t want = options.batchBytes;
+        while (true) {
+            if (!eof) {
+                SB_TRY(readMore(want));
+            }
+            if (eof)
+                return valid;
+            // Quote parity at the end, then walk back to the last LF outside quotes.
+            const std::size_t quotes = countQuotes(0, valid);
+            bool inQuotes = (quotes & 1) != 0;
+            for (std::size_t i = valid; i-- > 0;) {
+                const char c = buf[i];
+                if (c == '"')
+                    inQuotes = !inQuotes;
+                else if (c == '\n' && !inQuotes)
+                    return i + 1;
+            }
+            // No complete row yet: a huge row. Read more.
+            if (valid + want > kMaxBatchBytes)
+                return makeError(ErrorCode::InvalidInput,
+                                 name + ":" + std::to_string(line) +
+                                     ": row longer than 2 GiB (unterminated quoted field?)");
+            want = std::max(want, valid);
+        }
+    }
+
+    std::size_t countQuotes(std::size_t begin, std::size_t end) const
+    {
+        return static_cast<std::size_t>(std::count(buf.data() + begin, buf.data() + end, '"'));
+    }
+
+    Status parseHeader()
+    {
+        SB_ASSIGN_OR_RETURN(std::size_t cut, fill());
+        std::size_t start = 0;
+        if (valid >= 3 && static_cast<unsigned char>(buf[0]) == 0xEF &&
+            static_cast<unsigned char>(buf[1]) == 0xBB &&
+            static_cast<unsigned char>(buf[2]) == 0xBF)
+            start = 3;
+        std::vector<CsvFieldRef> fields;
+        std::vector<std::uint64_t> lines;
+        ParseError error;
+        std::size_t pos =
+            parseRows(buf.data(), start, cut, line, options.delimiter, 0, 1, fields, lines, error);
+        if (error.failed)
+            return makeError(ErrorCode::InvalidInput, errorText(error));
+        if (lines.empty())
+            return makeError(ErrorCode::InvalidInput, name + ": empty file (no header row)");
+        line += static_cast<std::uint64_t>(std::count(buf.data() + start, buf.data() + pos, '\n'));
+        for (std::size_t i = 0; i < fields.size(); ++i) {
+            std::string column(buf.data() + fields[i].offset, fields[i].length);
+            if (!headerIndex.emplace(column, static_cast<int>(i)).second)
+                return makeError(ErrorCode::InvalidInput, name + ":" + std::to_string(lines[0]) +
+                                                              ": duplicate column '" + column +
+                                                              "' in the header");
+            header.push_back(std::move(column));
+        }
+        consumedTo = pos;
+        consumed += pos;
+        return Status::success();
+    }
+
+    Result<bool> next(CsvBatch &batch)
+    {
+        batch.rows = 0;
+        batch.columns = header.size();
+        batch.fields.clear();
+        batch.lines.clear();
+        SB_ASSIGN_OR_RETURN(std::size_t cut, fill());
+        batch.data = buf.data();
+        if (cut == 0)
+            return false;
+        char *data = buf.data();
+        const std::size_t expected = header.size();
+
+        // Split [0, cut) into slices; each slice starts at the first row
+        // boundary at or after its raw start (found from the quote parity).
+        const std::size_t slices =
+            cut < kParallelMinBytes ? 1 : std::max<std::size_t>(1, std::size_t(threads) * 2);
+        std::vector<std::size_t> rawStart(slices + 1);
+        for (std::size_t s = 0; s <= slices; ++s)
+            rawStart[s] = cut / slices * s;
+        rawStart[slices] = cut;
+        std::vector<std::size_t> quoteCount(slices), newlineCount(slices);
+        parallelFor(slices, threads, [&](std::size_t s) {
+            quoteCount[s] = countQuotes(rawStart[s], rawStart[s + 1]);
+            newlineCount[s] = static_cast<std::size_t>(
+                std::count(data + rawStart[s], data + rawStart[s + 1], '\n'));
+        });
+        std::vector<std::size_t> start(slices + 1, cut);
+        std::vector<std::uint64_t> startLine(slices + 1, 0);
+        start[0] = 0;
+        startLine[0] = line;
+        std::size_t parity = 0;
+        std::uint64_t linesBefore = line;
+        for (std::size_t s = 1; s < slices; ++s) {
+            parity += quoteCount[s - 1];
+            linesBefore += newlineCount[s - 1];
+            bool inQuotes = (parity & 1) != 0;
+            std::uint64_t lineHere = linesBefore;
+            std::size_t i = rawStart[s];
+            for (; i < cut; ++i) {
+                const char c = data[i];
+                if (c == '"') {
+                    inQuotes = !inQuotes;
+                } else if (c == '\n') {
+                    ++lineHere;
+                    if (!inQuotes) {
+                        ++i;
+                        break;
+                    }
+                }
+            }
+            start[s] = std::max(i, start[s - 1]);
+            startLine[s] = lineHere;
+        }
+        start[slices] = cut;
+
+        std::vector<std::vector<CsvFieldRef>> sliceFields(slices);
+        std::vector<std::vector<std::uint64_t>> sliceLines(slices);
+        std::vector<ParseError> sliceErrors(slices);
+        parallelFor(slices, threads, [&](std::size_t s) {
+            if (start[s] >= start[s + 1])
+                return;
+            sliceFields[s].reserve((start[s + 1] - start[s]) / 6 + 16);
+            parseRows(data, start[s], start[s + 1], startLine[s], options.delimiter, expected,
+                      std::numeric_limits<std::size_t>::max(), sliceFields[s], sliceLines[s],
+                      sliceErrors[s]);
+        });
+        for (std::size_t s = 0; s < slices; ++s)
+            if (sliceErrors[s].failed)
+                return makeError(ErrorCode::InvalidInput, errorText(sliceErrors[s]));
+        std::size_t totalFields = 0, totalRows = 0;
+        for (std::size_t s = 0; s < slices; ++s) {
+            totalFields += sliceFields[s].size();
+            totalRows += sliceLines[s].size();
+        }
+        batch.fields.reserve(totalFields);
+        batch.lines.reserve(totalRows);
+        for (std::size_t s = 0; s < slices; ++s) {
+            batch.fields.insert(batch.fields.end(), sliceFields[s].begin(), sliceFields[s].end());
+            batch.lines.insert(batch.lines.end(), sliceLines[s].begin(), sliceLines[s].end());
+        }
+        batch.rows = totalRows;
+        line = linesBefore + newlineCount[slices - 1];
+        consumedTo = cut;
+        consumed += cut;
+        if (totalRows == 0) // only blank lines in this stretch
+            return next(batch);
+        return true;
+    }
+};
+
+CsvReader::CsvReader(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+CsvReader::CsvReader(CsvReader &&) noexcept = default;
+CsvReader &CsvReader::operator=(CsvReader &&) noexcept = default;
+CsvReader::~CsvReader() = default;
+
+Result<CsvReader> CsvReader::open(const std::filesystem::path &path, const CsvOptions &options)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->name = path.string();
+    impl->options = options;
+    impl->threads = options.threads ? options.threads : defaultThreadCount();
+    if (impl->options.batchBytes < 4096)
+        impl->options.batchBytes = 4096;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+        return makeError(ErrorCode::NotFound, impl->name + ": no such file");
+    if (std::filesystem::is_directory(path, ec))
+        return makeError(ErrorCode::InvalidInput, impl->name + ": is a directory");
+    impl->file.reset(std::fopen(path.c_str(), "rb"));
+    if (!impl->file)
+        return makeError(ErrorCode::Io,
+                         impl->name + ": cannot open: " + std::string(std::strerror(errno)));
+    impl->size = std::filesystem::file_size(path, ec);
+    SB_TRY(impl->parseHeader());
+    return CsvReader(std::move(impl));
+}
+
+Result<CsvReader> CsvReader::fromString(std::string text, std::string name,
+                                        const CsvOptions &options)
+{
+    auto impl = std::make_unique<Impl>();
+    impl->name = std::move(name);
+    impl->options = options;
+    impl->threads = options.threads ? options.threads : defaultThreadCount();
+    if (impl->options.batchBytes < 16)
+        impl->options.batchBytes = 16;
+    impl->fromMemory = true;
+    impl->size = text.size();
+    impl->memory = std::move(text);
+    SB_TRY(impl->parseHeader());
+    return CsvReader(std::move(impl));
+}
+
+const std::vector<std::string> &CsvReader::header() const
+{
+    return m_impl->header;
+}
+int CsvReader::columnIndex(std::string_view name) const
+{
+    auto it = m_impl->headerIndex.find(std::string(name));
+    return it == m_impl->headerIndex.end() ? -1 : it->second;
+}
+const std::string &CsvReader::fileName() const
+{
+    return m_impl->name;
+}
+std::uint64_t CsvReader::fileSize() const
+{
+    return m_impl->size;
+}
+std::uint64_t CsvReader::bytesConsumed() const
+{
+    return m_impl->consumed;
+}
+Result<bool> CsvReader::next(CsvBatch &batch)
+{
+    return m_impl->next(batch);
+}
+
+// ---- typed layer ------------------------------------------------------------------
+
+const char *columnTypeName(ColumnType type)
+{
+    switch (type) {
+    case ColumnType::Numerical:
+        return "numerical";
+    case ColumnType::Categorical:
+        return "categorical";
+    case ColumnType::Datetime:
+        return "datetime";
+    }
+    return "?";
+}
+
+bool Column::isMissing(std::size_t row) const
+{
+    if (type == ColumnType::Categorical)
+        return codes[row] < 0;
+    return std::isnan(numbers[row]);
+}
+
+std::string Column::text(std::size_t row) const
+{
+    if (isMissing(row))
+        return {};
+    switch (type) {
+    case ColumnType::Categorical:
+        return (*categories)[static_cast<std::size_t>(codes[row])];
+    case ColumnType::Datetime:
+        return formatIsoDatetime(numbers[row]);
+    case ColumnType::Numerical:
+        return formatNumber(numbers[row]);
+    }
+    return {};
+}
+
+int Table::columnIndex(std::string_view name) const
+{
+    for (std::size_t i = 0; i < columns.size(); ++i)
+        if (columns[i].name == name)
+            return static_cast<int>(i);
+    return -1;
+}
+
+const Column *Table::column(std::string_view name) const
+{
+    int i = columnIndex(name);
+    return i < 0 ? nullptr : &columns[static_cast<std::size_t>(i)];
+}
+
+namespace {
+
+struct StringViewHash
+{
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+
+struct ColumnState
+{
+    std::string name;
+    int fileIndex = 0;
+    ColumnType type = ColumnType::Numerical;
+    bool forced = false;
+    std::shared_ptr<std::vector<std::string>> categories;
+    std::unordered_map<std::string, std::int32_t, StringViewHash, std::equal_to<>> codeOf;
+    // Statistics for diagnostics.
+    std::uint64_t rows = 0, empty = 0, nan = 0, unparseable = 0, values = 0;
+    std::uint64_t firstBadLine = 0;
+    std::string firstBadValue;
+    // From inference over the first batch.
+    std::uint64_t inferNumbers = 0, inferText = 0, inferDates = 0;
+    std::uint64_t firstTextLine = 0;
+    std::string firstText;
+};
+
+} // namespace
+
+struct TypedCsvReader::Impl
+{
+    CsvReader raw;
+    CsvOptions options;
+    std::vector<ColumnState> state;
+    std::vector<std::pair<std::string, ColumnType>> schema;
+    CsvBatch batch;
+    bool pending = false; // batch holds the first rows, not yet returned
+    bool done = false;
+
+    explicit Impl(CsvReader reader) : raw(std::move(reader)) {}
+
+    Status setup(const CsvOptions &opts)
+    {
+        options = opts;
+        const auto &header = raw.header();
+        auto checkNames = [&](const std::vector<std::string> &names, const char *what) -> Status {
+            for (const auto &n : names)
+                if (raw.columnIndex(n) < 0)
+                    return makeError(ErrorCode::InvalidInput, raw.fileName() + ": " + what +
+                                                                  " column '" + n +
+                                                                  "' is not in the header");
+            return Status::success();
+        };
+        SB_TRY(checkNames(options.columns, "requested"));
+        SB_TRY(checkNames(options.categorical, "--categorical"));
+        SB_TRY(checkNames(options.datetime, "--datetime"));
+        for (std::size_t i = 0; i < header.size(); ++i) {
+            if (!options.columns.empty() &&
+                std::find(options.columns.begin(), options.columns.end(), header[i]) ==
+                    options.columns.end())
+                continue;
+            ColumnState s;
+            s.name = header[i];
+            s.fileIndex = static_cast<int>(i);
+            s.categories = std::make_shared<std::vector<std::string>>();
+            state.push_back(std::move(s));
+        }
+        SB_ASSIGN_OR_RETURN(bool any, raw.next(batch));
+        pending = any;
+        done = !any;
+        for (auto &s : state)
+            infer(s);
+        for (const auto &s : state)
+            schema.emplace_back(s.name, s.type);
+        return Status::success();
+    }
+
+    void infer(ColumnState &s)
+    {
+        const bool forcedCat = std::find(options.categorical.begin(), options.categorical.end(),
+                                         s.name) != options.categorical.end();
+        const bool forcedDate = std::find(options.datetime.begin(), options.datetime.end(),
+                                          s.name) != options.datetime.end();
+        for (std::size_t r = 0; r < batch.rows; ++r) {
+            std::string_view f = batch.field(r, static_cast<std::size_t>(s.fileIndex));
+            if (trimBlanks(f).empty() || isNanText(f))
+                continue;
+            double v;
+            if (parseCsvNumber(f, v)) {
+                ++s.inferNumbers;
+            } else if (parseIsoDatetime(f, v)) {
+                ++s.inferDates;
+            } else {
+                if (s.inferText++ == 0) {
+                    s.firstText = std::string(f);
+                    s.firstTextLine = batch.line(r);
+                }
+            }
+        }
+        s.forced = forcedCat || forcedDate;
+        if (forcedCat)
+            s.type = ColumnType::Categorical;
+        else if (forcedDate)
+            s.type = ColumnType::Datetime;
+        else if (s.inferText == 0 && s.inferDates == 0)
+            s.type = ColumnType::Numerical; // includes all-empty / all-NaN columns
+        else if (s.inferText == 0 && s.inferNumbers == 0)
+            s.type = ColumnType::Datetime;
+        else
+            s.type = ColumnType::Categorical;
+    }
+
+    void convert(ColumnState &s, Column &out) const
+    {
+        const std::size_t c = static_cast<std::size_t>(s.fileIndex);
+        out.name = s.name;
+        out.type = s.type;
+        out.categories = s.categories;
+        out.numbers.clear();
+        out.codes.clear();
+        s.rows += batch.rows;
+        auto noteBad = [&](std::string_view f, std::size_t r) {
+            if (s.unparseable++ == 0) {
+                s.firstBadLine = batch.line(r);
+                s.firstBadValue = std::string(f);
+            }
+        };
+        if (s.type == ColumnType::Categorical) {
+            out.codes.resize(batch.rows);
+            for (std::size_t r = 0; r < batch.rows; ++r) {
+                std::string_view f = batch.field(r, c);
+                if (f.empty()) {
+                    ++s.empty;
+                    out.codes[r] = -1;
+                    continue;
+                }
+                if (isNanText(f)) {
+                    ++s.nan;
+                    out.codes[r] = -1;
+                    continue;
+                }
+                auto it = s.codeOf.find(f);
+                if (it == s.codeOf.end()) {
+                    auto code = static_cast<std::int32_t>(s.categories->size());
+                    s.categories->emplace_back(f);
+                    it = s.codeOf.emplace(std::string(f), code).first;
+                }
+                out.codes[r] = it->second;
+                ++s.values;
+            }
+            return;
+        }
+        out.numbers.resize(batch.rows);
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        const bool dates = s.type == ColumnType::Datetime;
+        for (std::size_t r = 0; r < batch.rows; ++r) {
+            std::string_view f = batch.field(r, c);
+            double v;
+            if (f.empty()) {
+                ++s.empty;
+                out.numbers[r] = nan;
+            } else if (dates ? parseIsoDatetime(f, v) : parseCsvNumber(f, v)) {
+                if (std::isnan(v))
+                    ++s.nan;
+                else
+                    ++s.values;
+                out.numbers[r] = v;
+            } else if (trimBlanks(f).empty()) {
+                ++s.empty;
+                out.numbers[r] = nan;
+            } else if (isNanText(f)) {
+                ++s.nan;
+                out.numbers[r] = nan;
+            } else {
+                noteBad(f, r);
+                out.numbers[r] = nan;
+            }
+        }
+    }
+
+    Result<bool> next(Table &chunk)
+    {
+        chunk.fileName = raw.fileName();
+        chunk.diagnostics.clear();
+        chunk.rows = 0;
+        chunk.lines.clear();
+        chunk.columns.resize(state.size());
+        if (done)
+            return false;
+        if (!pending) {
+            SB_ASSIGN_OR_RETURN(bool any, raw.next(batch));
+            if (!any) {
+                done = true;
+                for (auto &col : chunk.columns) {
+                    col.numbers.clear();
+                    col.codes.clear();
+                }
+                return false;
+            }
+        }
+        pending = false;
+        const unsigned threads = options.threads ? options.threads : defaultThreadCount();
+        parallelFor(state.size(), threads,
+                    [&](std::size_t i) { convert(state[i], chunk.columns[i]); });
+        chunk.rows = batch.rows;
+        chunk.lines = batch.lines;
+        return true;
+    }
+
+    std::vector<ColumnDiagnostic> diagnostics() const
+    {
+        std::vector<ColumnDiagnostic> out;
+        const std::string &file = raw.fileName();
+        for (const auto &s : state) {
+            const std::string prefix = file + ": column '" + s.name + "': ";
+            if (s.rows > 0 && s.empty == s.rows) {
+                out.push_back({s.name, "empty",
+                               prefix + "all " + std::to_string(s.rows) + " values are empty"});
+                continue;
+            }
+            if (s.rows > 0 && s.values == 0 && s.unparseable == 0 && s.nan > 0) {
+                out.push_back({s.name, "all_nan",
+                               prefix + "no value other than NaN (" + std::to_string(s.nan) +
+                                   " NaN, " + std::to_string(s.empty) + " empty)"});
+                continue;
+            }
+            if (!s.forced && s.type == ColumnType::Categorical && s.inferNumbers > 0 &&
+                (s.inferText > 0 || s.inferDates > 0)) {
+                out.push_back({s.name, "mixed_types",
+                               prefix + "mixes numbers (" + std::to_string(s.inferNumbers) +
+                                   ") and text (" + std::to_string(s.inferText + s.inferDates) +
+                                   ", first '" + s.firstText + "' on line " +
+                                   std::to_string(s.firstTextLine) +
+                                   ") in the first rows; read as categorical"});
+            }
+            if (s.unparseable > 0) {
+                const bool numerical = s.type == ColumnType::Numerical;
+                out.push_back({s.name, numerical && !s.forced ? "mixed_types" : "unparseable",
+                               prefix + "is " + columnTypeName(s.type) + " but " +
+                                   std::to_string(s.unparseable) + " value" +
+                                   (s.unparseable == 1 ? " is" : "s are") + " not " +
+                                   (numerical ? "numbers" : "ISO 8601 dates") + " (first '" +
+                                   s.firstBadValue + "' on line " + std::to_string(s.firstBadLine) +
+                                   "); treated as missing"});
+            }
+        }
+        return out;
+    }
+};
+
+TypedCsvReader::TypedCsvReader(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+TypedCsvReader::TypedCsvReader(TypedCsvReader &&) noexcept = default;
+TypedCsvReader &TypedCsvReader::operator=(TypedCsvReader &&) noexcept = default;
+TypedCsvReader::~TypedCsvReader() = default;
+
+Result<TypedCsvReader> TypedCsvReader::open(const std::filesystem::path &path,
+                                            const CsvOptions &options)
+{
+    SB_ASSIGN_OR_RETURN(CsvReader raw, CsvReader::open(path, options));
+    auto impl = std::make_unique<Impl>(std::move(raw));
+    SB_TRY(impl->setup(options));
+    return TypedCsvReader(std::move(impl));
+}
+
+Result<TypedCsvReader> TypedCsvReader::fromString(std::string text, std::string name,
+                                                  const CsvOptions &options)
+{
+    SB_ASSIGN_OR_RETURN(CsvReader raw,
+                        CsvReader::fromString(std::move(text), std::move(name), options));
+    auto impl = std::make_unique<Impl>(std::move(raw));
+    SB_TRY(impl->setup(options));
+    return TypedCsvReader(std::move(impl));
+}
+
+const std::vector<std::pair<std::string, ColumnType>> &TypedCsvReader::schema() const
+{
+    return m_impl->schema;
+}
+CsvReader &TypedCsvReader::raw()
+{
+    return m_impl->raw;
+}
+Result<bool> TypedCsvReader::next(Table &chunk)
+{
+    return m_impl->next(chunk);
+}
+std::vector<ColumnDiagnostic> TypedCsvReader::diagnostics() const
+{
+    return m_impl->diagnostics();
+}
+
+static Result<Table> readAll(TypedCsvReader &reader, const CancelToken *cancel,
+                             const ProgressFn &progress)
+{
+    Table table;
+    table.fileName = reader.raw().fileName();
+    for (const auto &[name, type] : reader.schema()) {
+        Column c;
+        c.name = name;
+        c.type = type;
+        table.columns.push_back(std::move(c));
+    }
+    Table chunk;
+    while (true) {
+        if (cancel && cancel->isCancelled())
+            return makeError(ErrorCode::Cancelled, table.fileName + ": reading cancelled");
+        SB_ASSIGN_OR_RETURN(bool more, reader.next(chunk));
+        if (!more)
+            break;
+        for (std::size_t i = 0; i < chunk.columns.size(); ++i) {
+            Column &dst = table.columns[i];
+            Column &src = chunk.columns[i];
+            dst.categories = src.categories;
+            if (table.rows == 0) {
+                dst.numbers.swap(src.numbers);
+                dst.codes.swap(src.codes);
+            } else {
+                dst.numbers.insert(dst.numbers.end(), src.numbers.begin(), src.numbers.end());
+                dst.codes.insert(dst.codes.end(), src.codes.begin(), src.codes.end());
+            }
+        }
+        table.lines.insert(table.lines.end(), chunk.lines.begin(), chunk.lines.end());
+        table.rows += chunk.rows;
+        if (progress && reader.raw().fileSize() > 0)
+            progress(static_cast<double>(reader.raw().bytesConsumed()) /
+                         static_cast<double>(reader.raw().fileSize()),
+                     "reading " + table.fileName);
+    }
+    for (auto &c : table.columns)
+        if (!c.categories)
+            c.categories = std::make_shared<std::vector<std::string>>();
+    table.diagnostics = reader.diagnostics();
+    return table;
+}
+
+Result<Table> readCsv(const std::filesystem::path &path, const CsvOptions &options,
+                      const CancelToken *cancel, const ProgressFn &progress)
+{
+    SB_ASSIGN_OR_RETURN(TypedCsvReader reader, TypedCsvReader::open(path, options));
+    return readAll(reader, cancel, progress);
+}
+
+Result<Table> readCsvString(std::string text, std::string name, const CsvOptions &options)
+{
+    SB_ASSIGN_OR_RETURN(TypedCsvReader reader,
+                        TypedCsvReader::fromString(std::move(text), std::move(name), options));
+    return readAll(reader, nullptr, {});
+}
+
+} // namespace sb::eval
