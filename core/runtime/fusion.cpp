@@ -1,0 +1,456 @@
+#include "core/runtime/fusion.h"
+
+#include <cmath>
+#include <optional>
+#include <set>
+
+namespace sb::runtime {
+
+using graph::Attribute;
+using graph::Graph;
+using graph::kNoNode;
+using graph::kNoValue;
+using graph::Node;
+using graph::NodeId;
+using graph::ValueId;
+
+namespace {
+
+const graph::TensorData *constantData(const Graph &g, ValueId v)
+{
+    if (v == kNoValue)
+        return nullptr;
+    const graph::Value &value = g.value(v);
+    if (value.initializer && !value.isGraphInput)
+        return value.initializer.get();
+    if (value.producer != kNoNode) {
+        const Node &node = g.node(value.producer);
+        if (node.opType == "Constant" && node.domain.empty()) {
+            const Attribute *attr = node.attribute("value");
+            if (attr && attr->kind == Attribute::Kind::Tensor && attr->tensor)
+                return attr->tensor.get();
+        }
+    }
+    return nullptr;
+}
+
+std::optional<double> constScalar(const Graph &g, ValueId v)
+{
+    const graph::TensorData *data = constantData(g, v);
+    if (!data || data->elementCount() != 1 || !data->data())
+        return std::nullopt;
+    switch (data->type()) {
+    case graph::ElementType::Float32:
+        return data->as<float>()[0];
+    case graph::ElementType::Float64:
+        return data->as<double>()[0];
+    case graph::ElementType::Int64:
+        return static_cast<double>(data->as<std::int64_t>()[0]);
+    case graph::ElementType::Int32:
+        return data->as<std::int32_t>()[0];
+    default:
+        return std::nullopt;
+    }
+}
+
+bool near(std::optional<double> value, double target, double tol = 1e-4)
+{
+    return value && std::fabs(*value - target) <= tol * std::max(1.0, std::fabs(target));
+}
+
+class Rewriter
+{
+public:
+    explicit Rewriter(Graph &g) : m_g(g) {}
+
+    bool singleUse(ValueId v) const
+    {
+        if (v == kNoValue)
+            return false;
+        const graph::Value &value = m_g.value(v);
+        return value.consumers.size() == 1 && !value.isGraphOutput &&
+               !m_dead.count(value.consumers[0]);
+    }
+    // The only consumer of v (or kNoNode).
+    NodeId soleConsumer(ValueId v, const char *opType) const
+    {
+        if (!singleUse(v))
+            return kNoNode;
+        NodeId c = m_g.value(v).consumers[0];
+        const Node &node = m_g.node(c);
+        return node.opType == opType && node.domain.empty() && !m_dead.count(c) ? c : kNoNode;
+    }
+    const Node *producer(ValueId v, const char *opType) const
+    {
+        if (v == kNoValue)
+            return nullptr;
+        NodeId p = m_g.value(v).producer;
+        if (p == kNoNode || m_dead.count(p))
+            return nullptr;
+        const Node &node = m_g.node(p);
+        return node.opType == opType && node.domain.empty() ? &node : nullptr;
+    }
+    // Other input of a binary node.
+    static ValueId other(const Node &node, ValueId v)
+    {
+        return node.inputs.size() == 2 ? (node.inputs[0] == v ? node.inputs[1] : node.inputs[0])
+                                       : kNoValue;
+    }
+    void replace(const std::vector<NodeId> &remove, NodeId at, Node fused)
+    {
+        for (NodeId n : remove)
+            if (n != at)
+                m_dead.insert(n);
+        m_replacement[at] = std::move(fused);
+        m_dirty = true;
+    }
+    bool dead(NodeId n) const { return m_dead.count(n) || m_replacement.count(n); }
+    void commit()
+    {
+        if (!m_dirty)
+            return;
+        std::vector<Node> nodes;
+        for (std::size_t i = 0; i < m_g.nodes().size(); ++i) {
+            auto id = static_cast<NodeId>(i);
+            if (m_dead.count(id))
+                continue;
+            auto it = m_replacement.find(id);
+            nodes.push_back(it != m_replacement.end() ? std::move(it->second) : m_g.nodes()[i]);
+        }
+        m_g.mutableNodes() = std::move(nodes);
+        m_g.rebuildIndex();
+        m_dead.clear();
+        m_replacement.clear();
+        m_dirty = false;
+    }
+    Graph &g() { return m_g; }
+
+private:
+    Graph &m_g;
+    std::set<NodeId> m_dead;
+    std::map<NodeId, Node> m_replacement;
+    bool m_dirty = false;
+};
+
+Attribute stringAttribute(const std::string &s)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::String;
+    a.s = s;
+    return a;
+}
+Attribute floatAttribute(float f)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::Float;
+    a.f = f;
+    return a;
+}
+Attribute intAttribute(std::int64_t i)
+{
+    Attribute a;
+    a.kind = Attribute::Kind::Int;
+    a.i = i;
+    return a;
+}
+
+bool isFloat32(const Graph &g, ValueId v)
+{
+    return g.value(v).info.type == graph::ElementType::Float32;
+}
+
+int fuseGelu(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &erf = g.nodes()[i];
+        auto erfId = static_cast<NodeId>(i);
+        if (erf.opType != "Erf" || !erf.domain.empty() || rw.dead(erfId) || erf.inputs.size() != 1)
+            continue;
+        ValueId scaled = erf.inputs[0];
+        const Node *div = rw.producer(scaled, "Div");
+        const Node *mulScale = rw.producer(scaled, "Mul");
+        ValueId x = kNoValue;
+        if (div && near(constScalar(g, div->inputs[1]), std::sqrt(2.0)))
+            x = div->inputs[0];
+        else if (mulScale && near(constScalar(g, mulScale->inputs[1]), 1.0 / std::sqrt(2.0)))
+            x = mulScale->inputs[0];
+        if (x == kNoValue || !rw.singleUse(scaled) || !isFloat32(g, x))
+            continue;
+        NodeId addId = rw.soleConsumer(erf.outputs[0], "Add");
+        if (addId == kNoNode ||
+            !near(constScalar(g, Rewriter::other(g.node(addId), erf.outputs[0])), 1.0))
+            continue;
+        ValueId plusOne = g.node(addId).outputs[0];
+        NodeId mul1 = rw.soleConsumer(plusOne, "Mul");
+        if (mul1 == kNoNode)
+            continue;
+        ValueId partner = Rewriter::other(g.node(mul1), plusOne);
+        std::vector<NodeId> remove = {g.value(scaled).producer, erfId, addId, mul1};
+        NodeId last = kNoNode;
+        ValueId out = kNoValue;
+        if (partner == x) { // (x * (erf+1)) * 0.5
+            NodeId mul2 = rw.soleConsumer(g.node(mul1).outputs[0], "Mul");
+            if (mul2 == kNoNode ||
+                !near(constScalar(g, Rewriter::other(g.node(mul2), g.node(mul1).outputs[0])), 0.5))
+                continue;
+            remove.push_back(mul2);
+            last = mul2;
+            out = g.node(mul2).outputs[0];
+        } else if (const Node *half = rw.producer(partner, "Mul")) { // (x * 0.5) * (erf+1)
+            if (!rw.singleUse(partner) || Rewriter::other(*half, x) == kNoValue ||
+                !(half->inputs[0] == x || half->inputs[1] == x) ||
+                !near(constScalar(g, Rewriter::other(*half, x)), 0.5))
+                continue;
+            remove.push_back(g.value(partner).producer);
+            last = mul1;
+            out = g.node(mul1).outputs[0];
+        } else {
+            continue;
+        }
+        Node fused;
+        fused.name = g.node(last).name;
+        fused.opType = "Gelu";
+        fused.domain = "sb";
+        fused.inputs = {x};
+        fused.outputs = {out};
+        fused.block = g.node(last).block;
+        rw.replace(remove, last, std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    return count;
+}
+
+bool lastAxisReduce(const Graph &g, const Node &reduce)
+{
+    if (reduce.inputs.size() != 1 || reduce.intAttr("keepdims", 1) != 1)
+        return false;
+    auto axes = reduce.intsAttr("axes");
+    if (axes.size() != 1)
+        return false;
+    if (axes[0] == -1)
+        return true;
+    const auto &shape = g.value(reduce.inputs[0]).info.shape;
+    return shape.rankKnown && axes[0] == static_cast<std::int64_t>(shape.rank()) - 1;
+}
+
+int fuseLayerNorm(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &mean = g.nodes()[i];
+        auto meanId = static_cast<NodeId>(i);
+        if (mean.opType != "ReduceMean" || !mean.domain.empty() || rw.dead(meanId) ||
+            !lastAxisReduce(g, mean))
+            continue;
+        ValueId x = mean.inputs[0];
+        if (!isFloat32(g, x))
+            continue;
+        NodeId subId = rw.soleConsumer(mean.outputs[0], "Sub");
+        if (subId == kNoNode || g.node(subId).inputs[0] != x ||
+            g.node(subId).inputs[1] != mean.outputs[0])
+            continue;
+        ValueId centered = g.node(subId).outputs[0];
+        const auto &uses = g.value(centered).consumers;
+        if (uses.size() != 2 || g.value(centered).isGraphOutput)
+            continue;
+        NodeId powId = kNoNode, divId = kNoNode;
+        for (NodeId u : uses) {
+            if (g.node(u).opType == "Pow" && g.node(u).inputs[0] == centered)
+                powId = u;
+            else if (g.node(u).opType == "Div" && g.node(u).inputs[0] == centered)
+                divId = u;
+        }
+        if (powId == kNoNode || divId == kNoNode ||
+            !near(constScalar(g, g.node(powId).inputs[1]), 2.0))
+            continue;
+        NodeId mean2 = rw.soleConsumer(g.node(powId).outputs[0], "ReduceMean");
+        if (mean2 == kNoNode || !lastAxisReduce(g, g.node(mean2)))
+            continue;
+        NodeId addEps = rw.soleConsumer(g.node(mean2).outputs[0], "Add");
+        if (addEps == kNoNode)
+            continue;
+        auto epsilon = constScalar(g, Rewriter::other(g.node(addEps), g.node(mean2).outputs[0]));
+        if (!epsilon)
+            continue;
+        NodeId sqrtId = rw.soleConsumer(g.node(addEps).outputs[0], "Sqrt");
+        if (sqrtId == kNoNode || !rw.singleUse(g.node(sqrtId).outputs[0]) ||
+            g.node(divId).inputs[1] != g.node(sqrtId).outputs[0])
+            continue;
+        ValueId normalized = g.node(divId).outputs[0];
+        NodeId mulId = rw.soleConsumer(normalized, "Mul");
+        if (mulId == kNoNode)
+            continue;
+        ValueId gamma = Rewriter::other(g.node(mulId), normalized);
+        NodeId addId = rw.soleConsumer(g.node(mulId).outputs[0], "Add");
+        if (addId == kNoNode)
+            continue;
+        ValueId beta = Rewriter::other(g.node(addId), g.node(mulId).outputs[0]);
+        const graph::TensorData *gammaData = constantData(g, gamma);
+        const graph::TensorData *betaData = constantData(g, beta);
+        if (!gammaData || !betaData || gammaData->dims().size() != 1 ||
+            betaData->dims().size() != 1 || gammaData->type() != graph::ElementType::Float32 ||
+            betaData->type() != graph::ElementType::Float32)
+            continue;
+        Node fused;
+        fused.name = g.node(addId).name;
+        fused.opType = "LayerNormalization";
+        fused.inputs = {x, gamma, beta};
+        fused.outputs = {g.node(addId).outputs[0]};
+        fused.attributes["axis"] = intAttribute(-1);
+        fused.attributes["epsilon"] = floatAttribute(static_cast<float>(*epsilon));
+        fused.block = g.node(addId).block;
+        rw.replace({meanId, subId, powId, mean2, addEps, sqrtId, divId, mulId, addId}, addId,
+                   std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    return count;
+}
+
+// Activation consuming `v` alone: "Relu", "Gelu" (sb) or "" if none.
+std::pair<std::string, NodeId> activationAfter(Rewriter &rw, ValueId v, bool allowClip,
+                                               float *clipMin, float *clipMax)
+{
+    Graph &g = rw.g();
+    if (!rw.singleUse(v))
+        return {"", kNoNode};
+    NodeId c = g.value(v).consumers[0];
+    const Node &node = g.node(c);
+    if (node.opType == "Relu" && node.domain.empty())
+        return {"Relu", c};
+    if (node.opType == "Gelu" && node.domain == "sb")
+        return {"Gelu", c};
+    if (allowClip && node.opType == "Clip" && node.domain.empty()) {
+        std::optional<double> lo, hi;
+        if (node.inputs.size() >= 2 && node.inputs[1] != kNoValue)
+            lo = constScalar(g, node.inputs[1]);
+        if (node.inputs.size() >= 3 && node.inputs[2] != kNoValue)
+            hi = constScalar(g, node.inputs[2]);
+        bool attrForm = node.attributes.count("min") || node.attributes.count("max");
+        if (attrForm) {
+            lo = node.floatAttr("min", -INFINITY);
+            hi = node.floatAttr("max", INFINITY);
+        }
+        if (lo && hi) {
+            *clipMin = static_cast<float>(*lo);
+            *clipMax = static_cast<float>(*hi);
+            return {"Clip", c};
+        }
+    }
+    return {"", kNoNode};
+}
+
+int fuseMatMulEpilogue(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &mm = g.nodes()[i];
+        auto mmId = static_cast<NodeId>(i);
+        if (rw.dead(mmId) || !mm.domain.empty())
+            continue;
+        float lo = 0, hi = 0;
+        if (mm.opType == "Gemm") {
+            if (!isFloat32(g, mm.outputs[0]))
+                continue;
+            auto [act, actId] = activationAfter(rw, mm.outputs[0], false, &lo, &hi);
+            if (actId == kNoNode)
+                continue;
+            Node fused = mm;
+            fused.domain = "sb";
+            fused.opType = "FusedGemm";
+            fused.attributes["activation"] = stringAttribute(act);
+            fused.outputs = g.node(actId).outputs;
+            fused.name = g.node(actId).name;
+            rw.replace({mmId, actId}, actId, std::move(fused));
+            ++count;
+            continue;
+        }
+        if (mm.opType != "MatMul" || mm.inputs.size() != 2 || !isFloat32(g, mm.outputs[0]))
+            continue;
+        const graph::TensorData *weight = constantData(g, mm.inputs[1]);
+        if (!weight || weight->dims().size() != 2)
+            continue;
+        NodeId addId = rw.soleConsumer(mm.outputs[0], "Add");
+        if (addId == kNoNode)
+            continue;
+        ValueId bias = Rewriter::other(g.node(addId), mm.outputs[0]);
+        const graph::TensorData *biasData = constantData(g, bias);
+        if (!biasData || biasData->dims().size() != 1 || biasData->dims()[0] != weight->dims()[1] ||
+            biasData->type() != graph::ElementType::Float32)
+            continue;
+        ValueId out = g.node(addId).outputs[0];
+        auto [act, actId] = activationAfter(rw, out, false, &lo, &hi);
+        Node fused;
+        fused.domain = "sb";
+        fused.opType = "FusedMatMul";
+        fused.inputs = {mm.inputs[0], mm.inputs[1], bias};
+        fused.attributes["activation"] = stringAttribute(act);
+        NodeId last = actId != kNoNode ? actId : addId;
+        fused.outputs = g.node(last).outputs;
+        fused.name = g.node(last).name;
+        fused.block = g.node(last).block;
+        std::vector<NodeId> remove = {mmId, addId};
+        if (actId != kNoNode)
+            remove.push_back(actId);
+        rw.replace(remove, last, std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    return count;
+}
+
+int fuseConvEpilogue(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &conv = g.nodes()[i];
+        auto convId = static_cast<NodeId>(i);
+        if (rw.dead(convId) || conv.opType != "Conv" || !conv.domain.empty() ||
+            !isFloat32(g, conv.outputs[0]))
+            continue;
+        float lo = 0, hi = 0;
+        auto [act, actId] = activationAfter(rw, conv.outputs[0], true, &lo, &hi);
+        if (actId == kNoNode || act == "Gelu")
+            continue;
+        Node fused = conv;
+        fused.domain = "sb";
+        fused.opType = "FusedConv";
+        fused.attributes["activation"] = stringAttribute(act);
+        if (act == "Clip") {
+            fused.attributes["clip_min"] = floatAttribute(lo);
+            fused.attributes["clip_max"] = floatAttribute(hi);
+        }
+        fused.outputs = g.node(actId).outputs;
+        fused.name = g.node(actId).name;
+        rw.replace({convId, actId}, actId, std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    return count;
+}
+
+} // namespace
+
+FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
+{
+    FusionReport report;
+    graph.rebuildIndex();
+    Rewriter rw(graph);
+    if (options.layerNorm)
+        report.layerNorm = fuseLayerNorm(rw);
+    if (options.gelu)
+        report.gelu = fuseGelu(rw);
+    if (options.biasActivation) {
+        report.matmulEpilogue = fuseMatMulEpilogue(rw);
+        report.convEpilogue = fuseConvEpilogue(rw);
+    }
+    return report;
+}
+
+} // namespace sb::runtime

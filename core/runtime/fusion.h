@@ -1,0 +1,39 @@
+// Graph passes that fuse common patterns into single kernels. Each pass can
+// be switched off (tests run with and without). A pass only fuses when every
+// intermediate value has exactly one consumer and is not a graph output, so
+// the fused graph computes the same outputs.
+//
+// Fused ops (domain "sb", run by kernels/):
+//  - sb.FusedMatMul(A, B, bias?) attr activation "" | "Relu" | "Gelu":
+//    MatMul (+ Add of a 1-D bias over the last axis) (+ Relu / GELU).
+//  - sb.FusedGemm(A, B, C?) Gemm attributes + activation "Relu" | "Gelu".
+//  - sb.FusedConv(X, W, B?) Conv attributes + activation "Relu" | "Clip"
+//    (with attributes min/max, e.g. ReLU6).
+//  - sb.Gelu(X): x * 0.5 * (1 + erf(x / sqrt(2))) (the exporter's Erf form).
+//  - LayerNorm pattern ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add
+//    becomes the standard LayerNormalization(axis = -1).
+#pragma once
+
+#include "core/graph/graph.h"
+
+namespace sb::runtime {
+
+struct FusionOptions
+{
+    bool layerNorm = true;
+    bool gelu = true;
+    bool biasActivation = true; // into MatMul/Gemm/Conv epilogues
+};
+
+struct FusionReport
+{
+    int layerNorm = 0;
+    int gelu = 0;
+    int matmulEpilogue = 0;
+    int convEpilogue = 0;
+};
+
+// Rewrites `graph` in place (keeps topological order, calls rebuildIndex).
+FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options = {});
+
+} // namespace sb::runtime

@@ -1,0 +1,141 @@
+// KernelRegistry: the one table of kernels, keyed by (op type, domain, device
+// kind), with a reference variant (the oracle) and optionally a fast variant
+// per key. KernelContext is what a kernel sees while it runs.
+//
+// Contract:
+//  - A kernel reads its inputs, allocates each present output exactly once
+//    through KernelContext::allocateOutput and fills it completely.
+//  - A kernel that meets an attribute, element type or input combination it
+//    does not implement returns ctx.unsupported("..."), an Error with code
+//    ErrorCode::Unsupported that names the op, node and the missing feature.
+//    It never produces numbers it is not sure of.
+//  - Kernels must be reentrant: the same kernel runs concurrently for
+//    different executors / runs; per-call state lives on the stack.
+//  - Tolerance is how far the fast variant may drift from the reference one
+//    (used by the kernel tests): |fast - ref| <= atol + rtol * |ref|.
+#pragma once
+
+#include "core/common/result.h"
+#include "core/graph/graph.h"
+#include "core/runtime/tensor.h"
+#include "core/runtime/thread_pool.h"
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+namespace sb::runtime {
+
+enum class DeviceKind
+{
+    Cpu,
+    Cuda
+};
+const char *deviceKindName(DeviceKind kind); // "cpu", "cuda"
+
+enum class KernelVariant
+{
+    Reference,
+    Fast
+};
+
+struct Tolerance
+{
+    double rtol = 1e-5;
+    double atol = 1e-6;
+};
+
+// Outcome of "can this node run here?". Unsupported carries a reason naming
+// the op and the attribute, element type or input that is not implemented.
+struct Support
+{
+    bool supported = true;
+    std::string reason;
+    static Support yes() { return {}; }
+    static Support no(std::string why) { return Support{false, std::move(why)}; }
+};
+
+// Allocation service the executor gives kernels (arena or heap behind it).
+class OutputAllocator
+{
+public:
+    virtual ~OutputAllocator() = default;
+    virtual Result<Tensor> allocate(graph::ValueId value, ElementType type, const Shape &shape) = 0;
+};
+
+class KernelContext
+{
+public:
+    KernelContext(const graph::Node &node, int opset, std::vector<const Tensor *> inputs,
+                  std::vector<Tensor> &outputs, OutputAllocator &allocator, ThreadPool &pool);
+
+    const graph::Node &node() const { return m_node; }
+    int opset() const { return m_opset; } // the model's opset for this node's domain
+    ThreadPool &pool() { return m_pool; }
+
+    std::size_t inputCount() const { return m_inputs.size(); }
+    bool hasInput(std::size_t i) const { return i < m_inputs.size() && m_inputs[i] != nullptr; }
+    const Tensor &input(std::size_t i) const { return *m_inputs[i]; }
+
+    std::size_t outputCount() const { return m_outputs.size(); }
+    // False when the node's output slot is omitted ("" in ONNX).
+    bool hasOutput(std::size_t i) const;
+    // Allocates output i (also for omitted outputs, which get a scratch buffer).
+    Result<Tensor *> allocateOutput(std::size_t i, ElementType type, const Shape &shape);
+    // Sets output i to an existing tensor (a constant or a fresh owned tensor;
+    // never a view of an input, whose buffer the executor may reuse).
+    void setOutput(std::size_t i, Tensor tensor);
+    Tensor &output(std::size_t i) { return m_outputs[i]; }
+
+    // Errors that name the node: "node 'n' (Op): <what>".
+    Error unsupported(const std::string &what) const;
+    Error invalid(const std::string &what) const;
+
+private:
+    const graph::Node &m_node;
+    int m_opset;
+    std::vector<const Tensor *> m_inputs;
+    std::vector<Tensor> &m_outputs;
+    OutputAllocator &m_allocator;
+    ThreadPool &m_pool;
+};
+
+using KernelFn = std::function<Status(KernelContext &)>;
+// Static check before running (attributes, declared types); nullopt = fine,
+// else the reason the node is unsupported.
+using SupportCheckFn =
+    std::function<std::optional<std::string>(const graph::Node &, const graph::Graph &)>;
+
+struct KernelInfo
+{
+    std::string opType;
+    std::string domain; // "" = ai.onnx; "sb" = Shardbench fused ops
+    DeviceKind device = DeviceKind::Cpu;
+    KernelVariant variant = KernelVariant::Reference;
+    KernelFn fn;
+    SupportCheckFn check; // optional
+    Tolerance tolerance;  // for Fast kernels: allowed drift from Reference
+};
+
+class KernelRegistry
+{
+public:
+    void add(KernelInfo info);
+    // The preferred variant if registered, else the other one; null if none.
+    const KernelInfo *find(const std::string &opType, const std::string &domain, DeviceKind device,
+                           KernelVariant preferred = KernelVariant::Fast) const;
+    const KernelInfo *findExact(const std::string &opType, const std::string &domain,
+                                DeviceKind device, KernelVariant variant) const;
+    Support supports(const graph::Node &node, const graph::Graph &graph, DeviceKind device) const;
+    // Op types with a kernel for a device ("Add", "sb.FusedGemm", ...), sorted.
+    std::vector<std::string> opTypes(DeviceKind device) const;
+
+private:
+    using Key = std::tuple<std::string, std::string, DeviceKind, KernelVariant>;
+    std::map<Key, KernelInfo> m_kernels;
+};
+
+} // namespace sb::runtime
