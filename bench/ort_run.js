@@ -102,7 +102,7 @@ async function main() {
   const feeds = {};
   for (const inp of args.inputs) {
     let arr;
-    try { arr = npy.read(inp.file); } catch (e) { usage(`${inp.file}: ${e.message}`); }
+    try { arr = npy.read(inp.file); } catch (e) { usage(e.message); }
     feeds[inp.name] = new ort.Tensor(arr.dtype, arr.data, arr.shape);
   }
 
@@ -128,7 +128,8 @@ async function main() {
   let results;
   try { results = await session.run(feeds); } catch (e) {
     process.stderr.write(`ort_run: run failed: ${e.message}\n`);
-    process.exit(4);
+    // Wrong shape/rank/dtype of a given input is bad input, not a run failure.
+    process.exit(/invalid dimensions|invalid rank|Unexpected input data type/i.test(e.message) ? 2 : 4);
   }
 
   const written = [];

@@ -51,6 +51,12 @@ PARAM_COUNT_RULE = (
     "folds BatchNorm into the preceding Conv is not run (TrainingMode.EVAL would fold it and "
     "change the count). make_models.py asserts framework count == initializer count == "
     "param_count for every model.")
+FLOPS_RULE = (
+    "matmul_conv_flops: FLOPs of the model's matrix products and convolutions at the manifest "
+    "inputs (batch 2), counting a multiply-add as 2 and no bias adds, as the exporting "
+    "framework counts them: the sum of torch.profiler(with_flops=True) figures for aten::conv2d, "
+    "aten::addmm, aten::mm and aten::bmm in one forward pass. This equals the sum over the ONNX "
+    "graph's Conv, Gemm and MatMul nodes of 2 * output elements * reduction length.")
 ERROR_RULE = (
     "torch_vs_ort per output: max_abs_err = max|torch - ort|; max_rel_err = max_abs_err / "
     "max|ort| (error relative to the output's magnitude).")
@@ -284,6 +290,14 @@ def make_gpt_tiny(demo):
 # ---------------------------------------------------------------------------
 
 
+def matmul_conv_flops(model, inputs):
+    from torch.profiler import profile
+    with torch.no_grad(), profile(with_flops=True) as prof:
+        model(*inputs)
+    counted = ("aten::conv2d", "aten::addmm", "aten::mm", "aten::bmm")
+    return int(sum(ev.flops for ev in prof.events() if ev.name in counted and ev.flops))
+
+
 def framework_count(model):
     n = sum(p.numel() for p in model.parameters())
     for name, buf in model.named_buffers():
@@ -341,7 +355,7 @@ def export_fixture(name, family, model, inputs, input_names, output_names, dynam
         outs = (outs,)
     entry = {"name": name, "file": f"{name}.onnx", "family": family, "opset": opset,
              "param_count": fw, "batch": BATCH, "node_count": len(proto.graph.node),
-             "inputs": [], "outputs": []}
+             "matmul_conv_flops": matmul_conv_flops(model, inputs), "inputs": [], "outputs": []}
     if note:
         entry["note"] = note
     in_paths = []
@@ -377,7 +391,9 @@ def demo_entry(name, family, rel_path, model, inputs, input_names, output_names,
         sys.exit(f"make_models: {name}: framework count {fw} != initializer count {init}")
     entry = {"name": name, "file": os.path.relpath(path, HERE), "family": family, "opset": opset,
              "param_count": fw, "batch": int(inputs[0].shape[0]),
-             "node_count": len(proto.graph.node), "inputs": [], "outputs": []}
+             "node_count": len(proto.graph.node),
+             "matmul_conv_flops": matmul_conv_flops(model, [torch.from_numpy(a) for a in inputs]),
+             "inputs": [], "outputs": []}
     in_paths = []
     for k, (iname, arr) in enumerate(zip(input_names, inputs)):
         f = f"{name}.in{k}.npy"
@@ -492,7 +508,8 @@ def main():
     models.append(demo_entry("demo_decoder", "gpt", "resources/demo/decoder.onnx", dec_model,
                              [dec_in], ["input_ids"], ["logits"], 17))
 
-    manifest = {"param_count_rule": PARAM_COUNT_RULE, "error_rule": ERROR_RULE,
+    manifest = {"param_count_rule": PARAM_COUNT_RULE, "flops_rule": FLOPS_RULE,
+                "error_rule": ERROR_RULE,
                 "generator": "tests/data/models/make_models.py",
                 "ort": run_ort_version(), "models": models}
     with open(os.path.join(HERE, "manifest.json"), "w") as fh:
@@ -502,7 +519,7 @@ def main():
         errs = ", ".join(f"{o['name']} rel {o['torch_vs_ort']['max_rel_err']:.2e} "
                          f"abs {o['torch_vs_ort']['max_abs_err']:.2e}" for o in m["outputs"])
         print(f"{m['name']:16s} opset {m['opset']} params {m['param_count']:>9d} "
-              f"nodes {m['node_count']:4d}  {errs}")
+              f"nodes {m['node_count']:4d} mm/conv flops {m['matmul_conv_flops']:>10d}  {errs}")
     return 0
 
 
