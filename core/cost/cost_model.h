@@ -5,6 +5,26 @@
 // shapes); elementwise and other ops count one FLOP per output element.
 // Bytes are for the node's own outputs (activations) and the initializers it
 // reads (parameters; a weight shared by several nodes is charged to the first).
+//
+// Per op, precisely:
+//  - MatMul (+MatMulInteger, QLinearMatMul): 2*K*elements(output); batch dims
+//    broadcast as the output shape says.
+//  - Gemm: 2*M*N*K, plus M*N for the bias C when present.
+//  - Conv: 2*elements(output)*(C_in/group)*prod(kernel), plus elements(output)
+//    with a bias. ConvTranspose: 2*elements(input)*(C_out/group)*prod(kernel)
+//    (+ bias as above).
+//  - Reductions (Reduce*, ArgMax/ArgMin), Softmax/LogSoftmax/Hardmax and the
+//    normalizations (Batch/Instance/Layer/Group/LpNormalization,
+//    MeanVarianceNormalization, Global*Pool): elements(input 0).
+//  - AveragePool/MaxPool/LpPool: elements(output)*prod(kernel_shape).
+//  - Metadata-only ops (Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze,
+//    Identity, Constant, Dropout): 0.
+//  - Everything else (elementwise, Transpose, Gather, custom ops, If/Loop
+//    bodies not included): the element count of all its outputs.
+// Parameters are the initializers graph::Graph::isParameter() accepts;
+// initializers read by no node are counted in GraphCost::total only.
+// A cost whose shapes could not be fully resolved has exact = false and
+// counts only what could be resolved.
 #pragma once
 
 #include "core/common/result.h"
@@ -56,5 +76,12 @@ struct GraphCost
 };
 
 Result<GraphCost> computeCost(const graph::Graph &graph, const DimBindings &bindings);
+
+// Whether the batch size can really vary: false when a graph input has a fixed
+// batch dim (dim 0 known) or a constant shape bakes a batch size into the
+// graph (a Reshape/Expand whose constant target shape starts with a positive
+// number while its data input's dim 0 is a batch symbol), or when the graph
+// has no inputs with a batch dim. `reason` (optional) names the input or node.
+bool batchIsSymbolicThroughout(const graph::Graph &graph, std::string *reason = nullptr);
 
 } // namespace sb::cost

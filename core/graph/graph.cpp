@@ -190,21 +190,28 @@ std::optional<NodeId> Graph::findNode(const std::string &name) const
     return it->second;
 }
 
+bool Graph::isParameter(ValueId id) const
+{
+    if (id < 0 || static_cast<std::size_t>(id) >= m_values.size())
+        return false;
+    return m_values[static_cast<std::size_t>(id)].initializer != nullptr;
+}
+
 std::uint64_t Graph::parameterBytes() const
 {
     std::uint64_t total = 0;
-    for (const Value &value : m_values)
-        if (value.initializer)
-            total += value.initializer->byteSize();
+    for (std::size_t i = 0; i < m_values.size(); ++i)
+        if (isParameter(static_cast<ValueId>(i)))
+            total += m_values[i].initializer->byteSize();
     return total;
 }
 
 std::uint64_t Graph::parameterCount() const
 {
     std::uint64_t total = 0;
-    for (const Value &value : m_values)
-        if (value.initializer)
-            total += static_cast<std::uint64_t>(value.initializer->elementCount());
+    for (std::size_t i = 0; i < m_values.size(); ++i)
+        if (isParameter(static_cast<ValueId>(i)))
+            total += static_cast<std::uint64_t>(m_values[i].initializer->elementCount());
     return total;
 }
 

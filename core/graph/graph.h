@@ -158,6 +158,9 @@ struct Node
     std::vector<ValueId> inputs;   // kNoValue for omitted optional inputs
     std::vector<ValueId> outputs;  // kNoValue for omitted optional outputs
     std::int32_t block = -1;       // index into Graph::blocks()
+    // Outer-scope values read by this node's subgraph attributes (If/Loop/Scan
+    // bodies). They order the node after their producers like real inputs.
+    std::vector<ValueId> implicitInputs;
 
     const Attribute *attribute(const std::string &name) const;
     std::int64_t intAttr(const std::string &name, std::int64_t fallback) const;
@@ -196,9 +199,18 @@ public:
     std::optional<ValueId> findValue(const std::string &name) const;
     std::optional<NodeId> findNode(const std::string &name) const;
 
-    // Sum of initializer bytes and element counts (weights).
+    // Sum of parameter bytes and element counts (see isParameter).
     std::uint64_t parameterBytes() const;
     std::uint64_t parameterCount() const;
+    // A parameter is any initializer (weights, biases, and the buffers the
+    // exporter stores as initializers such as BatchNorm running statistics).
+    // This is the count PyTorch-exported fixtures are checked against
+    // (tests/data/models/manifest.json, "param_count_rule").
+    bool isParameter(ValueId id) const;
+
+    // Notes from import that are not errors: custom-domain ops kept, shape
+    // inference failures, renamed nodes. Shown by `inspect`.
+    std::vector<std::string> diagnostics;
 
     // ---- mutators (importer and graph passes). Callers keep topological order;
     // rebuildIndex() recomputes producers/consumers and name lookups.
