@@ -1,5 +1,7 @@
 #include "core/cost/cost_model.h"
 
+#include "core/graph/onnx_import.h"
+
 #include <charconv>
 #include <set>
 #include <unordered_set>
@@ -107,13 +109,16 @@ bool isOneOf(const std::string &op, std::initializer_list<const char *> ops)
 class NodeCoster
 {
 public:
-    NodeCoster(const Graph &graph, const SymbolMap &symbols) : m_graph(graph), m_symbols(symbols) {}
+    NodeCoster(const Graph &graph, const std::vector<std::optional<std::vector<std::int64_t>>> &shapes)
+        : m_graph(graph), m_shapes(shapes)
+    {
+    }
 
     std::optional<std::vector<std::int64_t>> shapeOf(ValueId id) const
     {
         if (id == graph::kNoValue)
             return std::nullopt;
-        return resolveWith(m_graph.value(id).info.shape, m_symbols);
+        return m_shapes[static_cast<std::size_t>(id)];
     }
     std::optional<std::vector<std::int64_t>> input(const Node &node, std::size_t i) const
     {
@@ -216,7 +221,7 @@ public:
 
 private:
     const Graph &m_graph;
-    const SymbolMap &m_symbols;
+    const std::vector<std::optional<std::vector<std::int64_t>>> &m_shapes;
 };
 
 } // namespace
@@ -239,8 +244,23 @@ Result<GraphCost> computeCost(const graph::Graph &graph, const DimBindings &bind
                              "dim '" + name + "' must be positive, got " + std::to_string(value));
 
     const SymbolMap symbols = symbolValues(graph, bindings);
-    NodeCoster coster(graph, symbols);
     GraphCost result;
+    auto &shapes = result.valueShapes;
+    shapes.resize(graph.values().size());
+    bool missing = false;
+    for (std::size_t v = 0; v < graph.values().size(); ++v) {
+        shapes[v] = resolveWith(graph.values()[v].info.shape, symbols);
+        missing = missing || !shapes[v];
+    }
+    if (missing && graph.sourceModel) {
+        // Data-dependent shapes: re-infer with the symbols bound.
+        auto bound = graph::inferBoundShapes(graph, symbols);
+        if (bound)
+            for (std::size_t v = 0; v < shapes.size(); ++v)
+                if (!shapes[v] && (*bound)[v])
+                    shapes[v] = (*bound)[v];
+    }
+    NodeCoster coster(graph, shapes);
     result.nodes.resize(graph.nodes().size());
     std::vector<bool> charged(graph.values().size(), false);
 
@@ -264,7 +284,7 @@ Result<GraphCost> computeCost(const graph::Graph &graph, const DimBindings &bind
             if (out == graph::kNoValue)
                 continue;
             const auto &value = graph.value(out);
-            auto dims = resolveWith(value.info.shape, symbols);
+            const auto &dims = shapes[static_cast<std::size_t>(out)];
             if (!dims) {
                 cost.exact = false;
                 continue;

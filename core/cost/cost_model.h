@@ -73,6 +73,10 @@ struct GraphCost
     std::vector<Cost> nodes;   // indexed by NodeId
     std::vector<Cost> blocks;  // indexed by block index
     Cost total;
+    // Concrete shape of every value under the bindings (indexed by ValueId;
+    // nullopt when unknown): the symbolic shapes resolved with the bindings,
+    // completed by graph::inferBoundShapes for data-dependent shapes.
+    std::vector<std::optional<std::vector<std::int64_t>>> valueShapes;
 };
 
 Result<GraphCost> computeCost(const graph::Graph &graph, const DimBindings &bindings);

@@ -187,6 +187,10 @@ public:
     std::string graphName;
     std::map<std::string, std::int64_t> opsets;  // domain ("" = ai.onnx) -> version
     std::filesystem::path modelPath;             // empty for in-memory models
+    // Opaque handle to the parsed source model (the importer's onnx::ModelProto),
+    // kept so shapes can be re-inferred under concrete dim bindings
+    // (inferBoundShapes in onnx_import.h). Null for hand-built graphs.
+    std::shared_ptr<const void> sourceModel;
 
     // ---- structure
     const std::vector<Node> &nodes() const { return m_nodes; }
