@@ -34,8 +34,6 @@ bool allDigits(std::string_view v)
     return true;
 }
 
-bool startsWith(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
-
 int prefixNumber(std::string_view digits, std::size_t length)
 {
     int value = 0;
