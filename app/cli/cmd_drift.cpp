@@ -3,6 +3,7 @@
 #include "app/cli/command.h"
 
 #include "core/eval/drift_json.h"
+#include "core/store/store.h"
 
 #include <cstdio>
 #include <fstream>
@@ -56,9 +57,10 @@ void printText(const eval::DriftReport &report, std::ostream &out)
             continue;
         }
         std::snprintf(line, sizeof(line), "%-28s %-12s %-14s %12s %12s %9s  %s\n", c.name.c_str(),
-                      c.type.c_str(), eval::driftMethodName(c.method), formatValue(c.statistic).c_str(),
-                      c.pValue ? formatValue(*c.pValue).c_str() : "-", formatValue(c.threshold).c_str(),
-                      c.drifted ? "DRIFT" : "no");
+                      c.type.c_str(), eval::driftMethodName(c.method),
+                      formatValue(c.statistic).c_str(),
+                      c.pValue ? formatValue(*c.pValue).c_str() : "-",
+                      formatValue(c.threshold).c_str(), c.drifted ? "DRIFT" : "no");
         out << line;
     }
     out << "\n"
@@ -70,8 +72,8 @@ void printText(const eval::DriftReport &report, std::ostream &out)
         for (const auto &w : report.windows) {
             out << "  " << w.start << " .. " << w.end << "  rows " << w.rows << "  drifted "
                 << w.summary.driftedColumns << "/" << w.summary.testedColumns << " (share "
-                << formatValue(w.summary.shareDrifted) << ")" << (w.summary.datasetDrift ? "  DRIFT" : "")
-                << "\n";
+                << formatValue(w.summary.shareDrifted) << ")"
+                << (w.summary.datasetDrift ? "  DRIFT" : "") << "\n";
         }
     }
     for (const auto &d : report.diagnostics)
@@ -89,9 +91,11 @@ int runDrift(Args &args)
                  "The dataset drifts when the share of drifted columns >= --dataset-share.");
     spec.option("reference", "R.csv", "reference data");
     spec.option("current", "C.csv", "current data");
-    spec.multi("columns", "A,B,...", "test only these columns (default: all shared non-datetime columns)");
-    spec.multi("method", "[COL=]METHOD",
-               "method for a column (or all): ks, chisquare, z, wasserstein, jensenshannon, psi, kl_div");
+    spec.multi("columns", "A,B,...",
+               "test only these columns (default: all shared non-datetime columns)");
+    spec.multi(
+        "method", "[COL=]METHOD",
+        "method for a column (or all): ks, chisquare, z, wasserstein, jensenshannon, psi, kl_div");
     spec.multi("threshold", "[COL=]VALUE",
                "drift threshold for a column (or all); p-value methods drift when p < VALUE\n"
                "(ks: p <= VALUE), distance methods when statistic >= VALUE.\n"
@@ -102,19 +106,24 @@ int runDrift(Args &args)
     spec.multi("categorical", "A,B,...", "read these columns as categorical");
     spec.multi("datetime", "A,B,...", "read these columns as ISO 8601 datetimes");
     spec.option("out", "FILE.json", "also write the JSON report to FILE");
+    spec.option("db", "PATH", "store the report as a drift snapshot in this Shardbench database");
+    spec.option("model", "NAME[:VERSION]",
+                "with --db: attach the snapshot to this registered model version");
     spec.flag("json", "print one JSON object on stdout");
-    spec.epilog("Output: {columns: [{name, type, method, rule, statistic, p_value, threshold,\n"
-                "drifted, bins}], drifted_columns, share_drifted, dataset_drift, windows: [{start,\n"
-                "end, rows, share_drifted, columns}]}. 'rule' says why the method was chosen;\n"
-                "'bins' holds the histogram (sturges edges or one bin per value) and the shares\n"
-                "or counts compared. Exit 0 also when drift is found; 2 on bad input.\n"
-                "Example: drift --reference ref.csv --current cur.csv --method age=psi \\\n"
-                "         --threshold age=0.2 --window-column timestamp --window 7d --json");
+    spec.epilog(
+        "Output: {columns: [{name, type, method, rule, statistic, p_value, threshold,\n"
+        "drifted, bins}], drifted_columns, share_drifted, dataset_drift, windows: [{start,\n"
+        "end, rows, share_drifted, columns}]}. 'rule' says why the method was chosen;\n"
+        "'bins' holds the histogram (sturges edges or one bin per value) and the shares\n"
+        "or counts compared. Exit 0 also when drift is found; 2 on bad input.\n"
+        "Example: drift --reference ref.csv --current cur.csv --method age=psi \\\n"
+        "         --threshold age=0.2 --window-column timestamp --window 7d --json");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
     if (!parsed.has("reference") || !parsed.has("current")) {
-        std::cerr << "shardbench-cli drift: --reference and --current are required\n" << spec.help();
+        std::cerr << "shardbench-cli drift: --reference and --current are required\n"
+                  << spec.help();
         return kExitBadInput;
     }
     eval::DriftDatasetOptions options;
@@ -125,8 +134,9 @@ int runDrift(Args &args)
         auto [column, name] = splitAssignment(text);
         auto method = eval::parseDriftMethod(name);
         if (!method)
-            return reportError(args.command, makeError(ErrorCode::InvalidInput,
-                                                       "--method " + text + ": unknown method '" + name + "'"));
+            return reportError(args.command,
+                               makeError(ErrorCode::InvalidInput,
+                                         "--method " + text + ": unknown method '" + name + "'"));
         options.methods[column] = *method;
     }
     for (const auto &text : parsed.all("threshold")) {
@@ -145,8 +155,9 @@ int runDrift(Args &args)
     options.windowColumn = parsed.get("window-column");
     options.window = parsed.get("window");
     if (!options.windowColumn.empty() && options.window.empty())
-        return reportError(args.command, makeError(ErrorCode::InvalidInput,
-                                                   "--window-column needs --window (rows or duration)"));
+        return reportError(args.command,
+                           makeError(ErrorCode::InvalidInput,
+                                     "--window-column needs --window (rows or duration)"));
 
     auto report = eval::runDrift(parsed.get("reference"), parsed.get("current"), options);
     if (!report)
@@ -156,7 +167,28 @@ int runDrift(Args &args)
         std::ofstream file(parsed.get("out"));
         file << json.dump(1) << "\n";
         if (!file)
-            return reportError(args.command, makeError(ErrorCode::Io, "cannot write " + parsed.get("out")));
+            return reportError(args.command,
+                               makeError(ErrorCode::Io, "cannot write " + parsed.get("out")));
+    }
+    if (parsed.has("db")) {
+        auto store = store::Store::open(parsed.get("db"));
+        if (!store)
+            return reportError(args.command, store.error());
+        std::optional<store::Id> versionId;
+        if (parsed.has("model")) {
+            auto version = (*store)->resolveVersion(parsed.get("model"));
+            if (!version)
+                return reportError(args.command, version.error());
+            versionId = version->id;
+        }
+        store::EvaluationMeta meta;
+        meta.kind = "drift";
+        meta.source =
+            "drift --reference " + parsed.get("reference") + " --current " + parsed.get("current");
+        auto id = (*store)->saveDriftSnapshot(versionId, json, meta);
+        if (!id)
+            return reportError(args.command, id.error());
+        std::cerr << "drift snapshot " << *id << " stored in " << parsed.get("db") << "\n";
     }
     if (parsed.flag("json"))
         std::cout << json.dump() << "\n";
@@ -165,8 +197,8 @@ int runDrift(Args &args)
     return kExitOk;
 }
 
-const CommandRegistrar registrar{"drift", "Column and dataset drift of current vs reference data (also per window)",
-                                 runDrift};
+const CommandRegistrar registrar{
+    "drift", "Column and dataset drift of current vs reference data (also per window)", runDrift};
 
 } // namespace
 } // namespace sb::cli

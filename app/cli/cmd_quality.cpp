@@ -3,6 +3,7 @@
 #include "app/cli/command.h"
 
 #include "core/eval/drift_json.h"
+#include "core/store/store.h"
 
 #include <cstdio>
 #include <fstream>
@@ -55,9 +56,10 @@ void printText(const eval::QualityReport *report, const std::optional<eval::Leak
             std::string max = c.max ? formatValue(*c.max) : c.maxText;
             std::string mean = c.mean ? formatValue(*c.mean) : "";
             std::snprintf(line, sizeof(line), "%-28s %-12s %9zu %8s %9zu%s %12s %12s %12s  %s\n",
-                          c.name.c_str(), c.type.c_str(), c.missing, formatValue(c.missingShare).c_str(),
-                          c.unique, c.uniqueApproximate ? "~" : " ", min.c_str(), max.c_str(),
-                          mean.c_str(), notes.c_str());
+                          c.name.c_str(), c.type.c_str(), c.missing,
+                          formatValue(c.missingShare).c_str(), c.unique,
+                          c.uniqueApproximate ? "~" : " ", min.c_str(), max.c_str(), mean.c_str(),
+                          notes.c_str());
             out << line;
         }
         if (report->hasLabel) {
@@ -78,20 +80,25 @@ void printText(const eval::QualityReport *report, const std::optional<eval::Leak
 
 int runQuality(Args &args)
 {
-    ArgSpec spec("quality --data F.csv [--train T.csv --test S.csv] [--label COL] [options]",
-                 "Data quality of a CSV file, streamed (files larger than memory work): per column\n"
-                 "type, missing count/share, unique values, constant, min/max/mean and PII kinds\n"
-                 "(email, phone, credit_card, ipv4, ipv6, iban, us_ssn) with the share of matching\n"
-                 "values; duplicate rows; class balance and label conflicts (with --label);\n"
-                 "train/test leakage (test rows whose features also occur in train).");
+    ArgSpec spec(
+        "quality --data F.csv [--train T.csv --test S.csv] [--label COL] [options]",
+        "Data quality of a CSV file, streamed (files larger than memory work): per column\n"
+        "type, missing count/share, unique values, constant, min/max/mean and PII kinds\n"
+        "(email, phone, credit_card, ipv4, ipv6, iban, us_ssn) with the share of matching\n"
+        "values; duplicate rows; class balance and label conflicts (with --label);\n"
+        "train/test leakage (test rows whose features also occur in train).");
     spec.option("data", "F.csv", "data to profile");
     spec.option("train", "T.csv", "training data (leakage check with --test)");
     spec.option("test", "S.csv", "test data (leakage check with --train)");
-    spec.option("label", "COL", "label column (class balance, label conflicts; left out of leakage)");
-    spec.option("pii-min-share", "S", "report a PII kind when at least this share of values match", "0.05");
+    spec.option("label", "COL",
+                "label column (class balance, label conflicts; left out of leakage)");
+    spec.option("pii-min-share", "S", "report a PII kind when at least this share of values match",
+                "0.05");
     spec.multi("categorical", "A,B,...", "read these columns as categorical");
     spec.multi("datetime", "A,B,...", "read these columns as ISO 8601 datetimes");
     spec.option("out", "FILE.json", "also write the JSON report to FILE");
+    spec.option("db", "PATH",
+                "store the report (evaluation kind 'quality') in this Shardbench database");
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Output: {rows, columns: [{name, type, missing, missing_share, unique, constant,\n"
                 "min, max, mean, pii: [{kind, share, matches}]}], duplicate_rows, class_balance:\n"
@@ -107,7 +114,8 @@ int runQuality(Args &args)
         return kExitBadInput;
     }
     if (!parsed.has("data") && !leakageWanted) {
-        std::cerr << "shardbench-cli quality: --data (or --train with --test) is required\n" << spec.help();
+        std::cerr << "shardbench-cli quality: --data (or --train with --test) is required\n"
+                  << spec.help();
         return kExitBadInput;
     }
     eval::QualityOptions options;
@@ -153,7 +161,23 @@ int runQuality(Args &args)
         std::ofstream file(parsed.get("out"));
         file << json.dump(1) << "\n";
         if (!file)
-            return reportError(args.command, makeError(ErrorCode::Io, "cannot write " + parsed.get("out")));
+            return reportError(args.command,
+                               makeError(ErrorCode::Io, "cannot write " + parsed.get("out")));
+    }
+    if (parsed.has("db")) {
+        auto store = store::Store::open(parsed.get("db"));
+        if (!store)
+            return reportError(args.command, store.error());
+        store::EvaluationMeta meta;
+        meta.kind = "quality";
+        meta.source =
+            "quality " + (parsed.has("data") ? "--data " + parsed.get("data") : std::string()) +
+            (leakageWanted ? " --train " + parsed.get("train") + " --test " + parsed.get("test")
+                           : "");
+        auto id = (*store)->saveEvaluation(std::nullopt, json, meta);
+        if (!id)
+            return reportError(args.command, id.error());
+        std::cerr << "quality report " << *id << " stored in " << parsed.get("db") << "\n";
     }
     if (parsed.flag("json"))
         std::cout << json.dump() << "\n";
@@ -162,8 +186,8 @@ int runQuality(Args &args)
     return kExitOk;
 }
 
-const CommandRegistrar registrar{"quality", "Data quality, PII detection and train/test leakage of CSV data",
-                                 runQuality};
+const CommandRegistrar registrar{
+    "quality", "Data quality, PII detection and train/test leakage of CSV data", runQuality};
 
 } // namespace
 } // namespace sb::cli

@@ -121,21 +121,32 @@ DriftBins binnedShares(const DriftSample &ref, const DriftSample &cur)
     return bins;
 }
 
-std::string plural(std::size_t n, const char *word) { return std::to_string(n) + " " + word; }
+std::string plural(std::size_t n, const char *word)
+{
+    return std::to_string(n) + " " + word;
+}
 
 } // namespace
 
 const char *driftMethodName(DriftMethod method)
 {
     switch (method) {
-    case DriftMethod::Auto: return "auto";
-    case DriftMethod::Ks: return "ks";
-    case DriftMethod::ChiSquare: return "chisquare";
-    case DriftMethod::ZTest: return "z";
-    case DriftMethod::Wasserstein: return "wasserstein";
-    case DriftMethod::JensenShannon: return "jensenshannon";
-    case DriftMethod::Psi: return "psi";
-    case DriftMethod::KlDiv: return "kl_div";
+    case DriftMethod::Auto:
+        return "auto";
+    case DriftMethod::Ks:
+        return "ks";
+    case DriftMethod::ChiSquare:
+        return "chisquare";
+    case DriftMethod::ZTest:
+        return "z";
+    case DriftMethod::Wasserstein:
+        return "wasserstein";
+    case DriftMethod::JensenShannon:
+        return "jensenshannon";
+    case DriftMethod::Psi:
+        return "psi";
+    case DriftMethod::KlDiv:
+        return "kl_div";
     }
     return "?";
 }
@@ -169,8 +180,10 @@ double defaultDriftThreshold(DriftMethod method)
     switch (method) {
     case DriftMethod::Ks:
     case DriftMethod::ChiSquare:
-    case DriftMethod::ZTest: return 0.05;
-    default: return 0.1;
+    case DriftMethod::ZTest:
+        return 0.05;
+    default:
+        return 0.1;
     }
 }
 
@@ -194,9 +207,9 @@ DriftSample DriftSample::fromNumbers(std::vector<double> values)
 {
     DriftSample sample;
     sample.numerical = true;
-    values.erase(std::remove_if(values.begin(), values.end(),
-                                [](double v) { return !std::isfinite(v); }),
-                 values.end());
+    values.erase(
+        std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),
+        values.end());
     std::sort(values.begin(), values.end());
     sample.sorted = std::move(values);
     return sample;
@@ -224,7 +237,8 @@ DriftColumnResult computeColumnDrift(const std::string &name, const DriftSample 
     result.referenceRows = ref.size();
     result.currentRows = cur.size();
     if (ref.numerical != cur.numerical) {
-        result.error = "column '" + name + "' is numerical in one file and categorical in the other";
+        result.error =
+            "column '" + name + "' is numerical in one file and categorical in the other";
         return result;
     }
     if (result.referenceRows == 0 || result.currentRows == 0) {
@@ -233,8 +247,9 @@ DriftColumnResult computeColumnDrift(const std::string &name, const DriftSample 
         return result;
     }
 
-    std::size_t unionUnique = ref.numerical ? countNumbers(ref.sorted, cur.sorted).labels.size()
-                                            : countCategories(ref.categories, cur.categories).labels.size();
+    std::size_t unionUnique = ref.numerical
+                                  ? countNumbers(ref.sorted, cur.sorted).labels.size()
+                                  : countCategories(ref.categories, cur.categories).labels.size();
     if (method == DriftMethod::Auto) {
         std::string sizes = "reference rows " + std::to_string(result.referenceRows);
         std::string uniques = plural(unionUnique, "unique values");
@@ -288,7 +303,8 @@ DriftColumnResult computeColumnDrift(const std::string &name, const DriftSample 
     }
     case DriftMethod::ChiSquare: {
         CountTable table = countTable(ref, cur);
-        double kNorm = static_cast<double>(result.currentRows) / static_cast<double>(result.referenceRows);
+        double kNorm =
+            static_cast<double>(result.currentRows) / static_cast<double>(result.referenceRows);
         std::vector<double> expected(table.reference.size());
         for (std::size_t i = 0; i < expected.size(); ++i)
             expected[i] = table.reference[i] * kNorm;
@@ -348,7 +364,8 @@ DriftColumnResult computeColumnDrift(const std::string &name, const DriftSample 
         result.drifted = result.statistic >= result.threshold;
         break;
     }
-    case DriftMethod::Auto: break;
+    case DriftMethod::Auto:
+        break;
     }
     return result;
 }
@@ -364,8 +381,8 @@ DriftSummary summarizeDrift(const std::vector<DriftColumnResult> &columns, doubl
             ++summary.driftedColumns;
     }
     if (summary.testedColumns > 0)
-        summary.shareDrifted =
-            static_cast<double>(summary.driftedColumns) / static_cast<double>(summary.testedColumns);
+        summary.shareDrifted = static_cast<double>(summary.driftedColumns) /
+                               static_cast<double>(summary.testedColumns);
     summary.datasetDrift = summary.testedColumns > 0 && summary.shareDrifted >= shareThreshold;
     return summary;
 }

@@ -22,9 +22,19 @@
 
 namespace sb::eval {
 
-enum class DriftMethod { Auto, Ks, ChiSquare, ZTest, Wasserstein, JensenShannon, Psi, KlDiv };
+enum class DriftMethod
+{
+    Auto,
+    Ks,
+    ChiSquare,
+    ZTest,
+    Wasserstein,
+    JensenShannon,
+    Psi,
+    KlDiv
+};
 
-const char *driftMethodName(DriftMethod method);  // "ks", "chisquare", "z", ...
+const char *driftMethodName(DriftMethod method); // "ks", "chisquare", "z", ...
 // Accepts the names above plus a few aliases ("z_test", "kl", "js", "wasserstein_distance").
 std::optional<DriftMethod> parseDriftMethod(const std::string &name);
 double defaultDriftThreshold(DriftMethod method);
@@ -34,46 +44,47 @@ bool driftMethodUsesPValue(DriftMethod method);
 struct DriftSample
 {
     bool numerical = true;
-    std::vector<double> sorted;  // numerical: ascending finite values
+    std::vector<double> sorted; // numerical: ascending finite values
     // categorical: (label, count) sorted by label, counts > 0
     std::vector<std::pair<std::string, double>> categories;
 
     std::size_t size() const;
-    static DriftSample fromNumbers(std::vector<double> values);  // drops NaN/inf, sorts
-    static DriftSample fromLabels(const std::vector<std::string> &labels);  // "" = missing
+    static DriftSample fromNumbers(std::vector<double> values);            // drops NaN/inf, sorts
+    static DriftSample fromLabels(const std::vector<std::string> &labels); // "" = missing
 };
 
 struct DriftBins
 {
-    std::string kind;                 // "sturges", "values" or "" (no histogram)
-    std::vector<double> edges;        // sturges: bin edges (numpy.histogram_bin_edges)
-    std::vector<std::string> values;  // values: one label per bin
-    std::vector<double> reference;    // shares per bin (after zero filling) or counts
+    std::string kind;                // "sturges", "values" or "" (no histogram)
+    std::vector<double> edges;       // sturges: bin edges (numpy.histogram_bin_edges)
+    std::vector<std::string> values; // values: one label per bin
+    std::vector<double> reference;   // shares per bin (after zero filling) or counts
     std::vector<double> current;
-    bool shares = true;               // false: reference/current hold counts (chisquare, z)
+    bool shares = true; // false: reference/current hold counts (chisquare, z)
 };
 
 struct DriftColumnResult
 {
     std::string name;
-    std::string type;  // "numerical" / "categorical"
+    std::string type; // "numerical" / "categorical"
     DriftMethod method = DriftMethod::Auto;
-    std::string rule;  // why this method was used, in words
+    std::string rule; // why this method was used, in words
     double statistic = 0.0;
     std::optional<double> pValue;
     double threshold = 0.0;
     bool drifted = false;
     DriftBins bins;
-    std::size_t referenceRows = 0;  // values used after dropping NaN/inf
+    std::size_t referenceRows = 0; // values used after dropping NaN/inf
     std::size_t currentRows = 0;
-    std::string ksMode;  // ks only: "exact" / "asymp" (and "asymp (exact failed)")
-    std::string error;   // non-empty: the column could not be tested (diagnostic)
+    std::string ksMode; // ks only: "exact" / "asymp" (and "asymp (exact failed)")
+    std::string error;  // non-empty: the column could not be tested (diagnostic)
 };
 
 // Tests one column. `method` Auto applies the default profile; `threshold`
 // overrides the method's default. Never fails: problems land in .error.
 DriftColumnResult computeColumnDrift(const std::string &name, const DriftSample &reference,
-                                     const DriftSample &current, DriftMethod method = DriftMethod::Auto,
+                                     const DriftSample &current,
+                                     DriftMethod method = DriftMethod::Auto,
                                      std::optional<double> threshold = std::nullopt);
 
 // Dataset drift: share of drifted columns (among those tested) >= shareThreshold.

@@ -80,7 +80,10 @@ std::vector<DriftColumnResult> testColumns(const std::vector<ColumnPair> &pairs,
     return results;
 }
 
-std::string rowLabel(std::size_t row) { return std::to_string(row); }
+std::string rowLabel(std::size_t row)
+{
+    return std::to_string(row);
+}
 
 } // namespace
 
@@ -94,8 +97,10 @@ Result<WindowSpec> parseWindowSpec(const std::string &text)
     auto [ptr, ec] = std::from_chars(text.data(), text.data() + digits, count);
     (void)ptr;
     if (digits == 0 || ec != std::errc() || count <= 0)
-        return makeError(ErrorCode::InvalidInput,
-                         "window '" + text + "': expected a row count (1000) or a duration (7d, 12h, 30m, 45s, 2w)");
+        return makeError(
+            ErrorCode::InvalidInput,
+            "window '" + text +
+                "': expected a row count (1000) or a duration (7d, 12h, 30m, 45s, 2w)");
     std::string unit = text.substr(digits);
     if (unit.empty()) {
         spec.rows = count;
@@ -113,8 +118,8 @@ Result<WindowSpec> parseWindowSpec(const std::string &text)
     else if (unit == "w")
         unitSeconds = 7 * 86400;
     else
-        return makeError(ErrorCode::InvalidInput,
-                         "window '" + text + "': unknown unit '" + unit + "' (use s, m, h, d or w)");
+        return makeError(ErrorCode::InvalidInput, "window '" + text + "': unknown unit '" + unit +
+                                                      "' (use s, m, h, d or w)");
     spec.time = true;
     spec.seconds = static_cast<double>(count) * unitSeconds;
     spec.alignSeconds = unit == "w" ? 86400 : unitSeconds;
@@ -130,7 +135,8 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
     report.referenceRows = reference.rows;
     report.currentRows = current.rows;
     report.diagnostics = reference.diagnostics;
-    report.diagnostics.insert(report.diagnostics.end(), current.diagnostics.begin(), current.diagnostics.end());
+    report.diagnostics.insert(report.diagnostics.end(), current.diagnostics.begin(),
+                              current.diagnostics.end());
     const unsigned threads = options.csv.threads == 0 ? defaultThreadCount() : options.csv.threads;
 
     std::vector<ColumnPair> pairs;
@@ -140,7 +146,8 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
             const Column *c = current.column(name);
             if (!r || !c)
                 return makeError(ErrorCode::InvalidInput,
-                                 "column '" + name + "' is not in " + (!r ? reference.fileName : current.fileName));
+                                 "column '" + name + "' is not in " +
+                                     (!r ? reference.fileName : current.fileName));
             pairs.push_back({name, r, c});
         }
     } else {
@@ -153,8 +160,10 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
         }
     }
     for (const auto &[name, method] : options.methods)
-        if (name != "*" && std::none_of(pairs.begin(), pairs.end(), [&](const ColumnPair &p) { return p.name == name; }))
-            return makeError(ErrorCode::InvalidInput, "--method names column '" + name + "' which is not tested");
+        if (name != "*" && std::none_of(pairs.begin(), pairs.end(),
+                                        [&](const ColumnPair &p) { return p.name == name; }))
+            return makeError(ErrorCode::InvalidInput,
+                             "--method names column '" + name + "' which is not tested");
 
     report.columns = testColumns(pairs, nullptr, options, threads);
     report.summary = summarizeDrift(report.columns, options.datasetShare);
@@ -174,7 +183,8 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
         report.windowKind = "time";
         if (!windowColumn || windowColumn->type != ColumnType::Datetime)
             return makeError(ErrorCode::InvalidInput,
-                             current.fileName + ": a time window needs --window-column naming a datetime column" +
+                             current.fileName +
+                                 ": a time window needs --window-column naming a datetime column" +
                                  (windowColumn ? " ('" + options.windowColumn + "' is " +
                                                      columnTypeName(windowColumn->type) + ")"
                                                : std::string()));
@@ -191,13 +201,18 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
             std::vector<std::vector<std::size_t>> buckets(count);
             for (std::size_t r = 0; r < ts.size(); ++r)
                 if (std::isfinite(ts[r]))
-                    buckets[static_cast<std::size_t>(std::floor((ts[r] - start) / spec.seconds))].push_back(r);
+                    buckets[static_cast<std::size_t>(std::floor((ts[r] - start) / spec.seconds))]
+                        .push_back(r);
             for (std::size_t k = 0; k < count; ++k) {
                 if (buckets[k].empty())
                     continue;
                 double ws = start + static_cast<double>(k) * spec.seconds;
-                report.windows.push_back({formatIsoDatetime(ws), formatIsoDatetime(ws + spec.seconds),
-                                          true, buckets[k].size(), {}, {}});
+                report.windows.push_back({formatIsoDatetime(ws),
+                                          formatIsoDatetime(ws + spec.seconds),
+                                          true,
+                                          buckets[k].size(),
+                                          {},
+                                          {}});
                 groups.emplace_back(std::string(), std::move(buckets[k]));
             }
         }
@@ -215,7 +230,7 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
                 std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
                     bool na = std::isnan(v[a]), nb = std::isnan(v[b]);
                     if (na || nb)
-                        return !na && nb;  // missing last
+                        return !na && nb; // missing last
                     return v[a] < v[b];
                 });
             }
@@ -224,8 +239,10 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
         for (std::size_t begin = 0; begin < order.size(); begin += width) {
             std::size_t end = std::min(order.size(), begin + width);
             report.windows.push_back({rowLabel(begin), rowLabel(end), false, end - begin, {}, {}});
-            groups.emplace_back(std::string(), std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(begin),
-                                                                         order.begin() + static_cast<std::ptrdiff_t>(end)));
+            groups.emplace_back(
+                std::string(),
+                std::vector<std::size_t>(order.begin() + static_cast<std::ptrdiff_t>(begin),
+                                         order.begin() + static_cast<std::ptrdiff_t>(end)));
         }
     }
     for (std::size_t w = 0; w < groups.size(); ++w) {
@@ -256,7 +273,8 @@ Result<CsvOptions> optionsForFile(const std::filesystem::path &path, CsvOptions 
     if (!options.columns.empty()) {
         for (const auto &extra : extraColumns)
             if (!extra.empty() && header.columnIndex(extra) >= 0 &&
-                std::find(options.columns.begin(), options.columns.end(), extra) == options.columns.end())
+                std::find(options.columns.begin(), options.columns.end(), extra) ==
+                    options.columns.end())
                 options.columns.push_back(extra);
         keep(options.columns);
     }
@@ -265,7 +283,8 @@ Result<CsvOptions> optionsForFile(const std::filesystem::path &path, CsvOptions 
 
 } // namespace
 
-Result<DriftReport> runDrift(const std::filesystem::path &reference, const std::filesystem::path &current,
+Result<DriftReport> runDrift(const std::filesystem::path &reference,
+                             const std::filesystem::path &current,
                              const DriftDatasetOptions &options, const CancelToken *cancel,
                              const ProgressFn &progress)
 {

@@ -34,19 +34,19 @@ namespace sb::eval {
 
 struct DriftDatasetOptions
 {
-    std::vector<std::string> columns;                 // empty: all shared columns
-    std::map<std::string, DriftMethod> methods;       // per column ("*" = every column)
-    std::map<std::string, double> thresholds;         // per column ("*" = every column)
-    double datasetShare = 0.5;                        // dataset drift when share >= this
+    std::vector<std::string> columns;           // empty: all shared columns
+    std::map<std::string, DriftMethod> methods; // per column ("*" = every column)
+    std::map<std::string, double> thresholds;   // per column ("*" = every column)
+    double datasetShare = 0.5;                  // dataset drift when share >= this
     std::string windowColumn;
-    std::string window;                               // "" = no windows
+    std::string window; // "" = no windows
     CsvOptions csv;
 };
 
 struct DriftWindow
 {
-    std::string start;  // ISO 8601 (time windows) or first row index (row windows)
-    std::string end;    // exclusive
+    std::string start; // ISO 8601 (time windows) or first row index (row windows)
+    std::string end;   // exclusive
     bool timeWindow = false;
     std::size_t rows = 0;
     DriftSummary summary;
@@ -59,9 +59,9 @@ struct DriftReport
     std::size_t referenceRows = 0, currentRows = 0;
     std::vector<DriftColumnResult> columns;
     DriftSummary summary;
-    std::string windowKind;  // "", "rows" or "time"
+    std::string windowKind; // "", "rows" or "time"
     std::vector<DriftWindow> windows;
-    std::vector<ColumnDiagnostic> diagnostics;  // from both readers
+    std::vector<ColumnDiagnostic> diagnostics; // from both readers
 };
 
 // Parses "7d", "12h", "1000"...: seconds (time) or rows. InvalidInput otherwise.
@@ -70,14 +70,16 @@ struct WindowSpec
     bool time = false;
     long long rows = 0;
     double seconds = 0.0;
-    double alignSeconds = 1.0;  // unit length used to align the first window
+    double alignSeconds = 1.0; // unit length used to align the first window
 };
 Result<WindowSpec> parseWindowSpec(const std::string &text);
 
 Result<DriftReport> runDrift(const Table &reference, const Table &current,
-                             const DriftDatasetOptions &options, const CancelToken *cancel = nullptr);
+                             const DriftDatasetOptions &options,
+                             const CancelToken *cancel = nullptr);
 Result<DriftReport> runDrift(const std::filesystem::path &reference,
-                             const std::filesystem::path &current, const DriftDatasetOptions &options,
+                             const std::filesystem::path &current,
+                             const DriftDatasetOptions &options,
                              const CancelToken *cancel = nullptr, const ProgressFn &progress = {});
 
 } // namespace sb::eval

@@ -103,7 +103,8 @@ nlohmann::json driftReportToJson(const DriftReport &report)
         windows.push_back(w);
     }
     out["windows"] = windows;
-    out["window_kind"] = report.windowKind.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.windowKind);
+    out["window_kind"] =
+        report.windowKind.empty() ? nlohmann::json(nullptr) : nlohmann::json(report.windowKind);
     nlohmann::json diagnostics = nlohmann::json::array();
     for (const auto &d : report.diagnostics)
         diagnostics.push_back({{"column", d.column}, {"kind", d.kind}, {"message", d.message}});
@@ -111,7 +112,8 @@ nlohmann::json driftReportToJson(const DriftReport &report)
     return out;
 }
 
-nlohmann::json qualityReportToJson(const QualityReport &report, const std::optional<LeakageReport> &leakage)
+nlohmann::json qualityReportToJson(const QualityReport &report,
+                                   const std::optional<LeakageReport> &leakage)
 {
     nlohmann::json out;
     out["file"] = report.fileName;
@@ -151,7 +153,8 @@ nlohmann::json qualityReportToJson(const QualityReport &report, const std::optio
         for (const auto &c : report.classBalance)
             balance.push_back({{"label", c.label}, {"count", c.count}, {"share", c.share}});
         out["class_balance"] = balance;
-        out["label_conflicts"] = {{"groups", report.labelConflictGroups}, {"rows", report.labelConflictRows}};
+        out["label_conflicts"] = {{"groups", report.labelConflictGroups},
+                                  {"rows", report.labelConflictRows}};
     } else {
         out["class_balance"] = nullptr;
         out["label_conflicts"] = nullptr;

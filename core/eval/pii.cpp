@@ -20,9 +20,18 @@ std::string_view trim(std::string_view v)
     return v;
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
-bool isAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool isAlnum(char c) { return isDigit(c) || isAlpha(c); }
+bool isDigit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+bool isAlpha(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool isAlnum(char c)
+{
+    return isDigit(c) || isAlpha(c);
+}
 
 bool allDigits(std::string_view v)
 {
@@ -46,26 +55,26 @@ bool knownCardPrefix(std::string_view d)
 {
     const std::size_t n = d.size();
     if (d[0] == '4')
-        return n == 13 || n == 16 || n == 19;  // Visa
+        return n == 13 || n == 16 || n == 19; // Visa
     int p2 = prefixNumber(d, 2), p3 = prefixNumber(d, 3), p4 = prefixNumber(d, 4),
         p6 = prefixNumber(d, 6);
     if (p2 >= 51 && p2 <= 55)
-        return n == 16;  // Mastercard
+        return n == 16; // Mastercard
     if (p4 >= 2221 && p4 <= 2720)
-        return n == 16;  // Mastercard 2-series
+        return n == 16; // Mastercard 2-series
     if (p2 == 34 || p2 == 37)
-        return n == 15;  // American Express
+        return n == 15; // American Express
     if (p4 == 6011 || p2 == 65 || (p3 >= 644 && p3 <= 649) || (p6 >= 622126 && p6 <= 622925))
-        return n >= 16 && n <= 19;  // Discover
+        return n >= 16 && n <= 19; // Discover
     if (p4 >= 3528 && p4 <= 3589)
-        return n >= 16 && n <= 19;  // JCB
+        return n >= 16 && n <= 19; // JCB
     if ((p3 >= 300 && p3 <= 305) || p2 == 36 || p2 == 38 || p2 == 39 || p4 == 3095)
-        return n >= 14 && n <= 19;  // Diners Club
+        return n >= 14 && n <= 19; // Diners Club
     if (p2 == 62)
-        return n >= 16 && n <= 19;  // UnionPay
+        return n >= 16 && n <= 19; // UnionPay
     if (p4 == 5018 || p4 == 5020 || p4 == 5038 || p4 == 5893 || p4 == 6304 || p4 == 6759 ||
         p4 == 6761 || p4 == 6762 || p4 == 6763)
-        return n >= 12 && n <= 19;  // Maestro
+        return n >= 12 && n <= 19; // Maestro
     return false;
 }
 
@@ -94,13 +103,20 @@ constexpr IbanLength kIbanLengths[] = {
 const char *piiKindName(PiiKind kind)
 {
     switch (kind) {
-    case PiiKind::Email: return "email";
-    case PiiKind::Phone: return "phone";
-    case PiiKind::CreditCard: return "credit_card";
-    case PiiKind::Ipv4: return "ipv4";
-    case PiiKind::Ipv6: return "ipv6";
-    case PiiKind::Iban: return "iban";
-    case PiiKind::UsSsn: return "us_ssn";
+    case PiiKind::Email:
+        return "email";
+    case PiiKind::Phone:
+        return "phone";
+    case PiiKind::CreditCard:
+        return "credit_card";
+    case PiiKind::Ipv4:
+        return "ipv4";
+    case PiiKind::Ipv6:
+        return "ipv6";
+    case PiiKind::Iban:
+        return "iban";
+    case PiiKind::UsSsn:
+        return "us_ssn";
     }
     return "?";
 }
@@ -111,7 +127,8 @@ bool isEmail(std::string_view value)
     if (value.size() > 254)
         return false;
     auto at = value.find('@');
-    if (at == std::string_view::npos || at == 0 || value.find('@', at + 1) != std::string_view::npos)
+    if (at == std::string_view::npos || at == 0 ||
+        value.find('@', at + 1) != std::string_view::npos)
         return false;
     std::string_view local = value.substr(0, at), domain = value.substr(at + 1);
     if (local.size() > 64 || local.front() == '.' || local.back() == '.' ||
@@ -126,8 +143,8 @@ bool isEmail(std::string_view value)
     std::string_view lastLabel;
     while (start <= domain.size()) {
         auto dot = domain.find('.', start);
-        std::string_view label =
-            domain.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        std::string_view label = domain.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
         if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-')
             return false;
         for (char c : label)
@@ -162,7 +179,7 @@ bool isPhoneNumber(std::string_view value)
             digits.push_back(c);
         } else if (c == ' ' || c == '-' || c == '.') {
             if (prev == ' ' || prev == '-' || prev == '.')
-                return false;  // doubled separators
+                return false; // doubled separators
             ++separators;
         } else if (c == '(') {
             if (openParen)
@@ -239,7 +256,7 @@ bool isCreditCardNumber(std::string_view value)
             digits.push_back(c);
         } else if (c == ' ' || c == '-') {
             if (separator && c != separator)
-                return false;  // mixed separators
+                return false; // mixed separators
             if (!isDigit(prev))
                 return false;
             separator = c;
@@ -260,8 +277,8 @@ bool isIpv4(std::string_view value)
     std::size_t start = 0;
     while (true) {
         auto dot = value.find('.', start);
-        std::string_view part =
-            value.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+        std::string_view part = value.substr(
+            start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
         if (!allDigits(part) || part.size() > 3 || (part.size() > 1 && part[0] == '0'))
             return false;
         if (prefixNumber(part, part.size()) > 255)
@@ -304,8 +321,8 @@ bool isIban(std::string_view value)
             return false;
         compact.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
     }
-    if (compact.size() < 15 || compact.size() > 34 || !isAlpha(compact[0]) || !isAlpha(compact[1]) ||
-        !isDigit(compact[2]) || !isDigit(compact[3]))
+    if (compact.size() < 15 || compact.size() > 34 || !isAlpha(compact[0]) ||
+        !isAlpha(compact[1]) || !isDigit(compact[2]) || !isDigit(compact[3]))
         return false;
     int expected = 0;
     for (const auto &entry : kIbanLengths)
@@ -328,7 +345,8 @@ bool isUsSsn(std::string_view value)
     value = trim(value);
     if (value.size() != 11 || value[3] != '-' || value[6] != '-')
         return false;
-    std::string_view area = value.substr(0, 3), group = value.substr(4, 2), serial = value.substr(7, 4);
+    std::string_view area = value.substr(0, 3), group = value.substr(4, 2),
+                     serial = value.substr(7, 4);
     if (!allDigits(area) || !allDigits(group) || !allDigits(serial))
         return false;
     int a = prefixNumber(area, 3);
@@ -340,13 +358,20 @@ bool isUsSsn(std::string_view value)
 bool matchesPii(PiiKind kind, std::string_view value)
 {
     switch (kind) {
-    case PiiKind::Email: return isEmail(value);
-    case PiiKind::Phone: return isPhoneNumber(value);
-    case PiiKind::CreditCard: return isCreditCardNumber(value);
-    case PiiKind::Ipv4: return isIpv4(value);
-    case PiiKind::Ipv6: return isIpv6(value);
-    case PiiKind::Iban: return isIban(value);
-    case PiiKind::UsSsn: return isUsSsn(value);
+    case PiiKind::Email:
+        return isEmail(value);
+    case PiiKind::Phone:
+        return isPhoneNumber(value);
+    case PiiKind::CreditCard:
+        return isCreditCardNumber(value);
+    case PiiKind::Ipv4:
+        return isIpv4(value);
+    case PiiKind::Ipv6:
+        return isIpv6(value);
+    case PiiKind::Iban:
+        return isIban(value);
+    case PiiKind::UsSsn:
+        return isUsSsn(value);
     }
     return false;
 }

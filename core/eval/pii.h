@@ -21,17 +21,26 @@
 
 namespace sb::eval {
 
-enum class PiiKind { Email, Phone, CreditCard, Ipv4, Ipv6, Iban, UsSsn };
+enum class PiiKind
+{
+    Email,
+    Phone,
+    CreditCard,
+    Ipv4,
+    Ipv6,
+    Iban,
+    UsSsn
+};
 inline constexpr PiiKind kAllPiiKinds[] = {PiiKind::Email, PiiKind::Phone, PiiKind::CreditCard,
                                            PiiKind::Ipv4,  PiiKind::Ipv6,  PiiKind::Iban,
                                            PiiKind::UsSsn};
 
-const char *piiKindName(PiiKind kind);  // "email", "phone", "credit_card", ...
+const char *piiKindName(PiiKind kind); // "email", "phone", "credit_card", ...
 
 bool isEmail(std::string_view value);
 bool isPhoneNumber(std::string_view value);
 bool isCreditCardNumber(std::string_view value);
-bool luhnValid(std::string_view digits);  // digits only
+bool luhnValid(std::string_view digits); // digits only
 bool isIpv4(std::string_view value);
 bool isIpv6(std::string_view value);
 bool isIban(std::string_view value);

@@ -30,7 +30,7 @@ std::uint64_t mix64(std::uint64_t x)
 std::uint64_t numberKey(double v)
 {
     if (v == 0.0)
-        v = 0.0;  // -0 == +0
+        v = 0.0; // -0 == +0
     return std::bit_cast<std::uint64_t>(v);
 }
 
@@ -48,7 +48,7 @@ std::uint64_t hashText(std::string_view text)
     double number = 0.0;
     if (parseCsvNumber(text, number) && !std::isnan(number))
         return hashNumber(number);
-    std::uint64_t h = 1469598103934665603ULL;  // FNV-1a
+    std::uint64_t h = 1469598103934665603ULL; // FNV-1a
     for (unsigned char c : text) {
         h ^= c;
         h *= 1099511628211ULL;
@@ -169,7 +169,7 @@ struct ColumnAccumulator
     long double sum = 0.0L;
     ExactSet exact;
     HyperLogLog hll;
-    std::size_t cardMatches = 0;  // integer values that are valid card numbers
+    std::size_t cardMatches = 0; // integer values that are valid card numbers
     // categorical
     std::vector<std::size_t> codeCounts;
     std::vector<std::uint64_t> codeHashes;
@@ -237,8 +237,9 @@ std::vector<std::uint64_t> rowHashes(const Table &chunk, const std::vector<int> 
                 const auto &codeHashes = accumulators[k]->codeHashes;
                 for (std::size_t r = begin; r < end; ++r) {
                     std::int32_t code = column.codes[r];
-                    hashes[r] = combine(hashes[r], code < 0 ? kMissingHash
-                                                            : codeHashes[static_cast<std::size_t>(code)]);
+                    hashes[r] =
+                        combine(hashes[r], code < 0 ? kMissingHash
+                                                    : codeHashes[static_cast<std::size_t>(code)]);
                 }
             } else {
                 for (std::size_t r = begin; r < end; ++r)
@@ -250,12 +251,12 @@ std::vector<std::uint64_t> rowHashes(const Table &chunk, const std::vector<int> 
 }
 
 // Sorts in parallel (sorted runs merged pairwise).
-template <typename T>
-void parallelSort(std::vector<T> &values, unsigned threads)
+template <typename T> void parallelSort(std::vector<T> &values, unsigned threads)
 {
     if (threads == 0)
         threads = defaultThreadCount();
-    std::size_t parts = std::min<std::size_t>(threads, std::max<std::size_t>(1, values.size() / 100000));
+    std::size_t parts =
+        std::min<std::size_t>(threads, std::max<std::size_t>(1, values.size() / 100000));
     if (parts <= 1) {
         std::sort(values.begin(), values.end());
         return;
@@ -276,12 +277,16 @@ void parallelSort(std::vector<T> &values, unsigned threads)
         }
 }
 
-std::string labelText(const Column &column, std::size_t row) { return column.text(row); }
+std::string labelText(const Column &column, std::size_t row)
+{
+    return column.text(row);
+}
 
 } // namespace
 
-Result<QualityReport> analyzeQuality(const std::filesystem::path &path, const QualityOptions &options,
-                                     const CancelToken *cancel, const ProgressFn &progress)
+Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
+                                     const QualityOptions &options, const CancelToken *cancel,
+                                     const ProgressFn &progress)
 {
     SB_ASSIGN_OR_RETURN(auto reader, TypedCsvReader::open(path, options.csv));
     QualityReport report;
@@ -316,7 +321,7 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path, const Qu
 
     std::vector<std::uint64_t> featureHashes;
     std::vector<std::uint64_t> labelHashes;
-    std::map<std::string, std::size_t> numericLabelCounts;  // numerical labels by text
+    std::map<std::string, std::size_t> numericLabelCounts; // numerical labels by text
 
     Table chunk;
     while (true) {
@@ -335,8 +340,8 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path, const Qu
             for (std::size_t r = 0; r < chunk.rows; ++r) {
                 if (label.type == ColumnType::Categorical) {
                     std::int32_t code = label.codes[r];
-                    labelHashes.push_back(code < 0 ? kMissingHash
-                                                   : acc.codeHashes[static_cast<std::size_t>(code)]);
+                    labelHashes.push_back(
+                        code < 0 ? kMissingHash : acc.codeHashes[static_cast<std::size_t>(code)]);
                 } else {
                     labelHashes.push_back(hashNumber(label.numbers[r]));
                     if (!std::isnan(label.numbers[r]) && numericLabelCounts.size() < 100000)
@@ -362,7 +367,8 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path, const Qu
         out.name = acc.name;
         out.type = columnTypeName(acc.type);
         out.missing = acc.missing;
-        out.missingShare = report.rows ? static_cast<double>(acc.missing) / static_cast<double>(report.rows) : 0.0;
+        out.missingShare =
+            report.rows ? static_cast<double>(acc.missing) / static_cast<double>(report.rows) : 0.0;
         if (acc.type == ColumnType::Categorical) {
             std::size_t unique = 0;
             std::vector<std::size_t> piiCounts(std::size(kAllPiiKinds), 0);
@@ -377,7 +383,9 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path, const Qu
             }
             out.unique = unique;
             for (std::size_t k = 0; k < piiCounts.size(); ++k) {
-                double share = acc.present ? static_cast<double>(piiCounts[k]) / static_cast<double>(acc.present) : 0.0;
+                double share = acc.present ? static_cast<double>(piiCounts[k]) /
+                                                 static_cast<double>(acc.present)
+                                           : 0.0;
                 if (piiCounts[k] > 0 && share >= options.piiMinShare)
                     out.pii.push_back({piiKindName(kAllPiiKinds[k]), piiCounts[k], share});
             }
@@ -398,7 +406,9 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path, const Qu
                     out.mean = static_cast<double>(acc.sum / static_cast<long double>(acc.present));
                 }
             }
-            double share = acc.present ? static_cast<double>(acc.cardMatches) / static_cast<double>(acc.present) : 0.0;
+            double share = acc.present ? static_cast<double>(acc.cardMatches) /
+                                             static_cast<double>(acc.present)
+                                       : 0.0;
             if (acc.cardMatches > 0 && share >= options.piiMinShare)
                 out.pii.push_back({piiKindName(PiiKind::CreditCard), acc.cardMatches, share});
         }
@@ -455,7 +465,8 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path, const Qu
             labelled += count;
         for (const auto &[label, count] : counts)
             report.classBalance.push_back(
-                {label, count, labelled ? static_cast<double>(count) / static_cast<double>(labelled) : 0.0});
+                {label, count,
+                 labelled ? static_cast<double>(count) / static_cast<double>(labelled) : 0.0});
     }
     if (progress)
         progress(1.0, "quality");
@@ -467,7 +478,8 @@ namespace {
 // Hashes of the given columns (by name) of every row of a file.
 Result<std::vector<std::uint64_t>> hashFileRows(const std::filesystem::path &path,
                                                 const std::vector<std::string> &names,
-                                                const QualityOptions &options, const CancelToken *cancel)
+                                                const QualityOptions &options,
+                                                const CancelToken *cancel)
 {
     CsvOptions csv = options.csv;
     csv.columns = names;
@@ -502,7 +514,8 @@ Result<std::vector<std::uint64_t>> hashFileRows(const std::filesystem::path &pat
             if (column.type != ColumnType::Categorical)
                 continue;
             auto &acc = *accumulators[c];
-            for (std::size_t i = acc.codeHashes.size(); column.categories && i < column.categories->size(); ++i)
+            for (std::size_t i = acc.codeHashes.size();
+                 column.categories && i < column.categories->size(); ++i)
                 acc.codeHashes.push_back(hashText((*column.categories)[i]));
         }
         auto hashes = rowHashes(chunk, order, ordered, threads);
@@ -513,8 +526,9 @@ Result<std::vector<std::uint64_t>> hashFileRows(const std::filesystem::path &pat
 
 } // namespace
 
-Result<LeakageReport> findLeakage(const std::filesystem::path &train, const std::filesystem::path &test,
-                                  const QualityOptions &options, const CancelToken *cancel)
+Result<LeakageReport> findLeakage(const std::filesystem::path &train,
+                                  const std::filesystem::path &test, const QualityOptions &options,
+                                  const CancelToken *cancel)
 {
     SB_ASSIGN_OR_RETURN(auto trainReader, CsvReader::open(train, options.csv));
     SB_ASSIGN_OR_RETURN(auto testReader, CsvReader::open(test, options.csv));
@@ -534,7 +548,9 @@ Result<LeakageReport> findLeakage(const std::filesystem::path &train, const std:
     report.testRows = testHashes.size();
     for (std::uint64_t h : testHashes)
         report.testRowsInTrain += std::binary_search(trainHashes.begin(), trainHashes.end(), h);
-    report.share = report.testRows ? static_cast<double>(report.testRowsInTrain) / static_cast<double>(report.testRows) : 0.0;
+    report.share = report.testRows ? static_cast<double>(report.testRowsInTrain) /
+                                         static_cast<double>(report.testRows)
+                                   : 0.0;
     return report;
 }
 

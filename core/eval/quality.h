@@ -31,32 +31,32 @@ namespace sb::eval {
 
 struct QualityOptions
 {
-    std::string label;           // label column ("" = none)
-    double piiMinShare = 0.05;   // report a PII kind when at least this share matches
+    std::string label;         // label column ("" = none)
+    double piiMinShare = 0.05; // report a PII kind when at least this share matches
     std::size_t exactUniqueLimit = 2'000'000;
-    CsvOptions csv;              // delimiter, type overrides, threads
+    CsvOptions csv; // delimiter, type overrides, threads
 };
 
 struct PiiFinding
 {
-    std::string kind;  // piiKindName()
+    std::string kind; // piiKindName()
     std::size_t matches = 0;
-    double share = 0.0;  // of non-missing values
+    double share = 0.0; // of non-missing values
 };
 
 struct ColumnQuality
 {
     std::string name;
-    std::string type;  // numerical / categorical / datetime
+    std::string type; // numerical / categorical / datetime
     std::size_t missing = 0;
     double missingShare = 0.0;
     std::size_t unique = 0;
     bool uniqueApproximate = false;
     bool constant = false;
-    std::optional<double> min, max, mean;  // numerical
+    std::optional<double> min, max, mean; // numerical
     std::string minText, maxText;         // datetime, ISO 8601
     std::vector<PiiFinding> pii;
-    std::string diagnostic;  // "" or the reader's message for a bad column
+    std::string diagnostic; // "" or the reader's message for a bad column
     std::string diagnosticKind;
 };
 
@@ -74,9 +74,9 @@ struct QualityReport
     std::vector<ColumnQuality> columns;
     std::size_t duplicateRows = 0;
     bool hasLabel = false;
-    std::vector<ClassCount> classBalance;  // sorted by label text
-    std::size_t labelConflictGroups = 0;   // feature vectors seen with > 1 label
-    std::size_t labelConflictRows = 0;     // rows in those groups
+    std::vector<ClassCount> classBalance; // sorted by label text
+    std::size_t labelConflictGroups = 0;  // feature vectors seen with > 1 label
+    std::size_t labelConflictRows = 0;    // rows in those groups
 };
 
 Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
@@ -89,8 +89,8 @@ struct LeakageReport
     std::size_t trainRows = 0;
     std::size_t testRows = 0;
     std::size_t testRowsInTrain = 0;
-    double share = 0.0;                // testRowsInTrain / testRows
-    std::vector<std::string> columns;  // the feature columns compared
+    double share = 0.0;               // testRowsInTrain / testRows
+    std::vector<std::string> columns; // the feature columns compared
 };
 
 // Rows of `test` whose feature values (columns present in both files, label

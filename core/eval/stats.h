@@ -30,14 +30,18 @@ double kolmogorovSf(double x);
 // (Simard & L'Ecuyer selection of Durbin/MTW, Pomeranz, Pelz-Good, Smirnov).
 double kolmogorovTwoSidedSf(int n, double d);
 
-enum class KsMethod { Exact, Asymptotic };
+enum class KsMethod
+{
+    Exact,
+    Asymptotic
+};
 
 struct KsResult
 {
     double statistic = 0.0;
     double pValue = 1.0;
     KsMethod method = KsMethod::Exact;
-    bool exactFellBack = false;  // an exact attempt failed and the asymptotic value is used
+    bool exactFellBack = false; // an exact attempt failed and the asymptotic value is used
 };
 
 // scipy.stats.ks_2samp(a, b, alternative='two-sided', method='auto') on sorted
