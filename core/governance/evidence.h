@@ -1,0 +1,46 @@
+// The metrics evidence rules are evaluated against, derived from the latest
+// stored results of a model version.
+//
+// Names (all numbers; booleans are 1/0):
+//   has_evaluation, has_quality, has_drift, has_run  1 when such a result is stored
+//   From the latest `eval` report (issue 5 format):
+//     every number in overall.* under its own name: accuracy, balanced_accuracy,
+//       precision_macro, recall_macro, f1_macro, f1_weighted, roc_auc,
+//       average_precision, log_loss, brier, ece, mce (regression: mae, rmse, r2, mape)
+//     calibration.*: ece, mce, adaptive_ece, temperature, ece_after_temperature
+//     eval_rows            report.rows
+//     slice_count          number of user slices;  has_slices = slice_count > 0
+//     min_slice_rows       smallest slice
+//     worst_slice_<m>      for each metric m in slices[].metrics: the minimum, or the
+//                          maximum for error-like metrics (ece, mce, log_loss, brier,
+//                          mae, rmse, mape); e.g. worst_slice_accuracy
+//     weak_slices          number of auto_slices reported
+//     gates_failed         number of gates[] with passed == false
+//     has_calibration      1 when calibration.bins is non-empty
+//   From the latest `quality` report:
+//     pii_columns          columns whose `pii` list is non-empty
+//     missing_share_max    largest columns[].missing_share
+//     constant_columns     columns with constant == true
+//     duplicate_rows, label_conflicts, leakage_share (leakage.share), quality_rows
+//   From the latest drift snapshot:
+//     share_drifted, dataset_drift, drifted_columns
+#pragma once
+
+#include "core/common/result.h"
+#include "core/store/store.h"
+
+#include <map>
+#include <string>
+
+namespace sb::governance {
+
+using MetricMap = std::map<std::string, double>;
+
+// Pure derivation (null JSON = that result is not stored).
+MetricMap deriveMetrics(const store::Json &evaluation, const store::Json &quality,
+                        const store::Json &drift, bool hasRun = false);
+
+// Loads the latest results of the version from the store and derives.
+Result<MetricMap> metricsForVersion(store::Store &store, store::Id modelVersionId);
+
+} // namespace sb::governance
