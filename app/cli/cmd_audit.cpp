@@ -30,12 +30,12 @@ int runVerify(Args &args)
     if (!verification.ok())
         return reportError(args.command, verification.error());
     if (parsed.flag("json")) {
-        printJson({{"ok", verification->ok},
-                   {"entries", verification->entries},
-                   {"first_bad_id",
-                    verification->firstBadId ? Json(*verification->firstBadId) : Json()},
-                   {"problem", verification->problem},
-                   {"database", store->path().string()}});
+        printJson(
+            {{"ok", verification->ok},
+             {"entries", verification->entries},
+             {"first_bad_id", verification->firstBadId ? Json(*verification->firstBadId) : Json()},
+             {"problem", verification->problem},
+             {"database", store->path().string()}});
     } else if (verification->ok) {
         std::cout << "audit chain intact: " << verification->entries << " entries verified\n";
     } else {
@@ -91,21 +91,18 @@ int runLog(Args &args)
                   << entry["action"].get<std::string>() << "  "
                   << entry["subject"].get<std::string>() << "  "
                   << entry["hash"].get<std::string>().substr(0, 12) << "  "
-                  << entry["details"].dump(-1, ' ', false, Json::error_handler_t::replace)
-                  << "\n";
+                  << entry["details"].dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
     return kExitOk;
 }
 
 int runAudit(Args &args)
 {
-    return dispatchSubCommand(args,
-                              "The append-only, hash-chained audit log of every state change.",
-                              {{"verify", "recompute the hash chain", runVerify},
-                               {"log", "list audit entries", runLog}});
+    return dispatchSubCommand(
+        args, "The append-only, hash-chained audit log of every state change.",
+        {{"verify", "recompute the hash chain", runVerify}, {"log", "list audit entries", runLog}});
 }
 
-const CommandRegistrar registrar{"audit", "Verify and list the tamper-evident audit log",
-                                 runAudit};
+const CommandRegistrar registrar{"audit", "Verify and list the tamper-evident audit log", runAudit};
 
 } // namespace
 } // namespace sb::cli

@@ -95,8 +95,8 @@ int runStart(Args &args)
         printJson(*described);
         return kExitOk;
     }
-    std::cout << "started checklist '" << started->templateId << "' (" << started->title
-              << ") for " << version->label() << ": " << started->items.size() << " items\n";
+    std::cout << "started checklist '" << started->templateId << "' (" << started->title << ") for "
+              << version->label() << ": " << started->items.size() << " items\n";
     for (const auto &item : started->items)
         std::cout << "  [" << std::left << std::setw(10) << item.status << "] " << item.itemId
                   << (item.required ? "" : " (optional)")
@@ -155,8 +155,8 @@ int runShow(Args &args)
                 std::cout << "\n";
             }
             for (const auto &signoff : item["signoffs"])
-                std::cout << "               " << signoff["decision"].get<std::string>()
-                          << " by " << signoff["reviewer"].get<std::string>()
+                std::cout << "               " << signoff["decision"].get<std::string>() << " by "
+                          << signoff["reviewer"].get<std::string>()
                           << (signoff["role"].get<std::string>().empty()
                                   ? ""
                                   : " (" + signoff["role"].get<std::string>() + ")")
@@ -234,8 +234,7 @@ int runChecklist(Args &args)
          {"sign", "sign off a manual item", runSign}});
 }
 
-const CommandRegistrar registrar{"checklist",
-                                 "Governance checklists: templates, start, show, sign",
+const CommandRegistrar registrar{"checklist", "Governance checklists: templates, start, show, sign",
                                  runChecklist};
 
 } // namespace

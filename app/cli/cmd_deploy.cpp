@@ -14,14 +14,9 @@ using store::Json;
 
 Json deploymentJson(const store::DeploymentRecord &record, const std::string &model)
 {
-    return {{"id", record.id},
-            {"model", model},
-            {"version", record.version},
-            {"env", record.env},
-            {"action", record.action},
-            {"comment", record.comment},
-            {"time", record.createdAt},
-            {"actor", record.createdBy}};
+    return {{"id", record.id},          {"model", model},           {"version", record.version},
+            {"env", record.env},        {"action", record.action},  {"comment", record.comment},
+            {"time", record.createdAt}, {"actor", record.createdBy}};
 }
 
 int runPromote(Args &args)
@@ -136,11 +131,12 @@ int runHistory(Args &args)
         return kExitOk;
     }
     std::cout << std::left << std::setw(26) << "TIME" << std::setw(14) << "ENV" << std::setw(10)
-              << "ACTION" << std::setw(9) << "VERSION" << std::setw(14) << "ACTOR" << "COMMENT\n";
+              << "ACTION" << std::setw(9) << "VERSION" << std::setw(14) << "ACTOR"
+              << "COMMENT\n";
     for (const auto &entry : *history)
         std::cout << std::left << std::setw(26) << entry.createdAt << std::setw(14) << entry.env
-                  << std::setw(10) << entry.action << std::setw(9) << entry.version
-                  << std::setw(14) << entry.createdBy << entry.comment << "\n";
+                  << std::setw(10) << entry.action << std::setw(9) << entry.version << std::setw(14)
+                  << entry.createdBy << entry.comment << "\n";
     for (auto it = out["active"].begin(); it != out["active"].end(); ++it)
         std::cout << "active in " << it.key() << ": " << model << ":" << it.value().get<int>()
                   << "\n";

@@ -16,11 +16,16 @@ using store::Json;
 
 Json versionJson(const store::ModelVersionRecord &version)
 {
-    return {{"name", version.modelName},       {"version", version.version},
-            {"id", version.id},                {"file", version.filePath},
-            {"sha256", version.sha256},        {"size_bytes", version.sizeBytes},
-            {"producer", version.producer},    {"opsets", version.opsets},
-            {"notes", version.notes},          {"created_at", version.createdAt},
+    return {{"name", version.modelName},
+            {"version", version.version},
+            {"id", version.id},
+            {"file", version.filePath},
+            {"sha256", version.sha256},
+            {"size_bytes", version.sizeBytes},
+            {"producer", version.producer},
+            {"opsets", version.opsets},
+            {"notes", version.notes},
+            {"created_at", version.createdAt},
             {"created_by", version.createdBy}};
 }
 
@@ -43,8 +48,8 @@ int runAdd(Args &args)
     fs::path modelPath = parsed.positional.front();
     std::error_code ec;
     if (!fs::is_regular_file(modelPath, ec))
-        return reportError(args.command, makeError(ErrorCode::NotFound,
-                                                   modelPath.string() + ": no such file"));
+        return reportError(args.command,
+                           makeError(ErrorCode::NotFound, modelPath.string() + ": no such file"));
     // Import first: a file that is not a valid ONNX model is not registered.
     graph::ImportOptions importOptions;
     importOptions.runShapeInference = false;
@@ -62,8 +67,8 @@ int runAdd(Args &args)
     input.sha256 = *digest;
     input.sizeBytes = static_cast<std::int64_t>(fs::file_size(modelPath, ec));
     const auto &model = **graph;
-    input.producer = model.producerName +
-                     (model.producerVersion.empty() ? "" : " " + model.producerVersion);
+    input.producer =
+        model.producerName + (model.producerVersion.empty() ? "" : " " + model.producerVersion);
     input.opsets = Json::object();
     for (const auto &[domain, version] : model.opsets)
         input.opsets[domain.empty() ? "ai.onnx" : domain] = version;
@@ -118,7 +123,7 @@ int runList(Args &args)
         if (!history.ok())
             return reportError(args.command, history.error());
         for (const auto &deployment : *history)
-            entry["active"][deployment.env] = deployment.version;  // last entry per env wins
+            entry["active"][deployment.env] = deployment.version; // last entry per env wins
         out["models"].push_back(entry);
     }
     if (parsed.flag("json")) {
@@ -130,16 +135,16 @@ int runList(Args &args)
         return kExitOk;
     }
     std::cout << std::left << std::setw(24) << "MODEL" << std::setw(10) << "VERSIONS"
-              << std::setw(8) << "LATEST" << "ACTIVE\n";
+              << std::setw(8) << "LATEST"
+              << "ACTIVE\n";
     for (const auto &entry : out["models"]) {
         std::string active;
         for (auto it = entry["active"].begin(); it != entry["active"].end(); ++it)
             active += (active.empty() ? "" : ", ") + it.key() + "=" +
                       std::to_string(it.value().get<int>());
-        std::cout << std::left << std::setw(24) << entry["name"].get<std::string>()
-                  << std::setw(10) << entry["versions"].get<int>() << std::setw(8)
-                  << entry["latest_version"].get<int>() << (active.empty() ? "-" : active)
-                  << "\n";
+        std::cout << std::left << std::setw(24) << entry["name"].get<std::string>() << std::setw(10)
+                  << entry["versions"].get<int>() << std::setw(8)
+                  << entry["latest_version"].get<int>() << (active.empty() ? "-" : active) << "\n";
     }
     return kExitOk;
 }
@@ -166,9 +171,9 @@ int runShow(Args &args)
         if (!versions.ok())
             return reportError(args.command, versions.error());
         if (versions->empty())
-            return reportError(args.command,
-                               makeError(ErrorCode::NotFound,
-                                         "no model '" + reference + "' in the registry"));
+            return reportError(
+                args.command,
+                makeError(ErrorCode::NotFound, "no model '" + reference + "' in the registry"));
         out = {{"name", reference}, {"versions", Json::array()}};
         for (const auto &version : *versions)
             out["versions"].push_back(versionJson(version));
@@ -237,18 +242,18 @@ int runShow(Args &args)
               << ", runs " << runs->size() << "\n";
     for (const auto &checklist : out["checklists"])
         std::cout << "  checklist   " << checklist["template"].get<std::string>() << ": "
-                  << checklist["satisfied"].get<int>() << "/" << checklist["items"].get<std::size_t>()
-                  << " satisfied\n";
+                  << checklist["satisfied"].get<int>() << "/"
+                  << checklist["items"].get<std::size_t>() << " satisfied\n";
     return kExitOk;
 }
 
 int runRegistry(Args &args)
 {
-    return dispatchSubCommand(
-        args, "The model registry: versions of ONNX models, hashed and audited.",
-        {{"add", "register a new version of a model file", runAdd},
-         {"list", "list registered models", runList},
-         {"show", "show a model's versions or one version", runShow}});
+    return dispatchSubCommand(args,
+                              "The model registry: versions of ONNX models, hashed and audited.",
+                              {{"add", "register a new version of a model file", runAdd},
+                               {"list", "list registered models", runList},
+                               {"show", "show a model's versions or one version", runShow}});
 }
 
 const CommandRegistrar registrar{"registry", "Model registry: add, list, show versions",

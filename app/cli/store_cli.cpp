@@ -35,8 +35,8 @@ int dispatchSubCommand(Args &args, const std::string &description,
             << description << "\n\nSub-commands:\n";
         for (const auto &sub : subCommands) {
             std::string head = "  " + sub.name;
-            out << head << std::string(head.size() < 14 ? 14 - head.size() : 1, ' ')
-                << sub.summary << "\n";
+            out << head << std::string(head.size() < 14 ? 14 - head.size() : 1, ' ') << sub.summary
+                << "\n";
         }
         out << "\nRun 'shardbench-cli " << args.command
             << " <sub-command> --help' for its options.\n";

@@ -78,10 +78,12 @@ Result<ChecklistTemplate> parseTemplate(const Json &json, const std::string &sou
                                  item.kind + "\"");
         if (itemJson.contains("required")) {
             if (!itemJson["required"].is_boolean())
-                return makeError(ErrorCode::InvalidInput, where + ": \"required\" must be true/false");
+                return makeError(ErrorCode::InvalidInput,
+                                 where + ": \"required\" must be true/false");
             item.required = itemJson["required"].get<bool>();
         }
-        SB_ASSIGN_OR_RETURN(item.rule, stringField(itemJson, "rule", where, item.kind == "evidence"));
+        SB_ASSIGN_OR_RETURN(item.rule,
+                            stringField(itemJson, "rule", where, item.kind == "evidence"));
         if (item.kind == "evidence") {
             auto rule = Rule::parse(item.rule);
             if (!rule.ok())
@@ -173,12 +175,12 @@ Result<store::ChecklistRecord> ChecklistService::start(const store::ModelVersion
         item.status = "open";
         items.push_back(std::move(item));
     }
-    SB_ASSIGN_OR_RETURN(auto record,
-                        m_store.checklists().create(version.id, checklistTemplate.id,
-                                                    checklistTemplate.title,
-                                                    checklistTemplate.json, items));
+    SB_ASSIGN_OR_RETURN(auto record, m_store.checklists().create(version.id, checklistTemplate.id,
+                                                                 checklistTemplate.title,
+                                                                 checklistTemplate.json, items));
     SB_TRY(refreshEvidence(version));
-    SB_ASSIGN_OR_RETURN(auto refreshed, m_store.checklists().find(version.id, checklistTemplate.id));
+    SB_ASSIGN_OR_RETURN(auto refreshed,
+                        m_store.checklists().find(version.id, checklistTemplate.id));
     return refreshed ? std::move(*refreshed) : record;
 }
 
@@ -221,29 +223,26 @@ Status ChecklistService::refreshEvidence(const store::ModelVersionRecord &versio
             }
             if (status == item.status && evidence == item.evidence)
                 continue;
-            SB_TRY(m_store.checklists().updateItemStatus(item.id, status, evidence,
-                                                         version.label() + " " +
-                                                             checklist.templateId + "/" +
-                                                             item.itemId));
+            SB_TRY(m_store.checklists().updateItemStatus(
+                item.id, status, evidence,
+                version.label() + " " + checklist.templateId + "/" + item.itemId));
         }
     }
     return Status::success();
 }
 
-Result<store::SignoffRecord> ChecklistService::sign(const store::ModelVersionRecord &version,
-                                                    const std::string &item,
-                                                    const std::string &reviewer,
-                                                    const std::string &role,
-                                                    const std::string &decision,
-                                                    const std::string &comment)
+Result<store::SignoffRecord>
+ChecklistService::sign(const store::ModelVersionRecord &version, const std::string &item,
+                       const std::string &reviewer, const std::string &role,
+                       const std::string &decision, const std::string &comment)
 {
     static const std::map<std::string, std::string> statusFor = {
         {"approve", "approved"}, {"reject", "rejected"}, {"needs_work", "needs_work"}};
     std::string normalised = decision == "needs-work" ? "needs_work" : decision;
     auto status = statusFor.find(normalised);
     if (status == statusFor.end())
-        return makeError(ErrorCode::InvalidInput, "decision '" + decision +
-                                                      "' must be approve, reject or needs_work");
+        return makeError(ErrorCode::InvalidInput,
+                         "decision '" + decision + "' must be approve, reject or needs_work");
     if (reviewer.empty())
         return makeError(ErrorCode::InvalidInput, "a reviewer name is required (--reviewer)");
     std::string templateId, itemId = item;
@@ -287,8 +286,8 @@ Result<store::SignoffRecord> ChecklistService::sign(const store::ModelVersionRec
                                      version.label() + " " + checklist->templateId + "/" + itemId);
 }
 
-Result<std::vector<BlockingItem>> ChecklistService::blockingItems(
-    const store::ModelVersionRecord &version)
+Result<std::vector<BlockingItem>>
+ChecklistService::blockingItems(const store::ModelVersionRecord &version)
 {
     SB_TRY(refreshEvidence(version));
     SB_ASSIGN_OR_RETURN(auto checklists, m_store.checklists().forVersion(version.id));
@@ -310,8 +309,8 @@ Result<store::DeploymentRecord> ChecklistService::promote(const store::ModelVers
         for (const auto &item : blocking)
             list += "\n  " + item.templateId + "/" + item.itemId + " (" + item.status + ")";
         return makeError(ErrorCode::Conflict,
-                         "promotion of " + version.label() + " to '" + env + "' refused: " +
-                             std::to_string(blocking.size()) +
+                         "promotion of " + version.label() + " to '" + env +
+                             "' refused: " + std::to_string(blocking.size()) +
                              " required checklist item(s) not passed or approved:" + list);
     }
     return m_store.deployments().promote(version, env, comment);
@@ -321,9 +320,8 @@ Result<Json> ChecklistService::describe(const store::ModelVersionRecord &version
 {
     SB_TRY(refreshEvidence(version));
     SB_ASSIGN_OR_RETURN(auto checklists, m_store.checklists().forVersion(version.id));
-    Json result = {{"model", version.modelName},
-                   {"version", version.version},
-                   {"checklists", Json::array()}};
+    Json result = {
+        {"model", version.modelName}, {"version", version.version}, {"checklists", Json::array()}};
     Json blocking = Json::array();
     for (const auto &checklist : checklists) {
         Json items = Json::array();

@@ -31,8 +31,8 @@ struct TemplateItem
     std::string section;
     std::string text;
     bool required = true;
-    std::string kind;  // manual | evidence
-    std::string rule;  // evidence only
+    std::string kind; // manual | evidence
+    std::string rule; // evidence only
 };
 
 struct ChecklistTemplate
@@ -41,8 +41,8 @@ struct ChecklistTemplate
     std::string title;
     std::string description;
     std::vector<TemplateItem> items;
-    std::string source;  // file it came from
-    store::Json json;    // the template as read, stored with the checklist
+    std::string source; // file it came from
+    store::Json json;   // the template as read, stored with the checklist
 };
 
 // Validates a template (ids, kinds, rules parse); errors name the source and item.

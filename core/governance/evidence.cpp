@@ -11,8 +11,8 @@ namespace {
 
 bool isErrorLike(const std::string &metric)
 {
-    static const std::set<std::string> errorLike = {"ece",  "mce",  "log_loss", "brier",
-                                                    "mae",  "rmse", "mape",     "adaptive_ece"};
+    static const std::set<std::string> errorLike = {"ece", "mce",  "log_loss", "brier",
+                                                    "mae", "rmse", "mape",     "adaptive_ece"};
     return errorLike.count(metric) > 0;
 }
 
@@ -38,7 +38,8 @@ void deriveFromEvaluation(const Json &report, MetricMap &metrics)
     metrics["has_calibration"] = 0;
     if (report.contains("calibration") && report["calibration"].is_object()) {
         const Json &calibration = report["calibration"];
-        for (const char *key : {"ece", "mce", "adaptive_ece", "temperature", "ece_after_temperature"})
+        for (const char *key :
+             {"ece", "mce", "adaptive_ece", "temperature", "ece_after_temperature"})
             if (calibration.contains(key) && calibration[key].is_number())
                 metrics[key] = calibration[key].get<double>();
         if (calibration.contains("bins") && calibration["bins"].is_array() &&
@@ -148,7 +149,9 @@ void deriveFromDrift(const Json &report, MetricMap &metrics)
 
 MetricMap deriveMetrics(const Json &evaluation, const Json &quality, const Json &drift, bool hasRun)
 {
-    MetricMap metrics{{"has_evaluation", 0}, {"has_quality", 0}, {"has_drift", 0},
+    MetricMap metrics{{"has_evaluation", 0},
+                      {"has_quality", 0},
+                      {"has_drift", 0},
                       {"has_run", hasRun ? 1.0 : 0.0}};
     if (evaluation.is_object())
         deriveFromEvaluation(evaluation, metrics);

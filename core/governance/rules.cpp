@@ -22,7 +22,13 @@ const char *verdictName(Verdict verdict)
 
 struct Rule::Node
 {
-    enum class Kind { Compare, And, Or, Not } kind = Kind::Compare;
+    enum class Kind
+    {
+        Compare,
+        And,
+        Or,
+        Not
+    } kind = Kind::Compare;
     std::string metric;
     std::string op;
     double number = 0;
@@ -33,10 +39,18 @@ namespace {
 
 struct Token
 {
-    enum class Type { Word, Number, Op, LParen, RParen, End } type = Type::End;
+    enum class Type
+    {
+        Word,
+        Number,
+        Op,
+        LParen,
+        RParen,
+        End
+    } type = Type::End;
     std::string text;
     double number = 0;
-    std::size_t column = 0;  // 1-based
+    std::size_t column = 0; // 1-based
 };
 
 class Parser
@@ -217,7 +231,7 @@ Verdict evaluateNode(const Rule::Node &node, const std::map<std::string, double>
     switch (node.kind) {
     case Kind::Compare: {
         auto it = metrics.find(node.metric);
-        if (it == metrics.end() || it->second != it->second)  // missing or NaN
+        if (it == metrics.end() || it->second != it->second) // missing or NaN
             return Verdict::Unknown;
         double value = it->second;
         bool result = false;

@@ -22,7 +22,12 @@
 
 namespace sb::governance {
 
-enum class Verdict { Pass, Fail, Unknown };
+enum class Verdict
+{
+    Pass,
+    Fail,
+    Unknown
+};
 
 const char *verdictName(Verdict verdict);
 

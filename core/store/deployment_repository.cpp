@@ -84,6 +84,9 @@ Result<DeploymentRecord> DeploymentRepository::promote(const ModelVersionRecord 
     auto &db = impl.db;
     SB_ASSIGN_OR_RETURN(Transaction transaction, Transaction::begin(db));
     SB_ASSIGN_OR_RETURN(auto current, head(db, version.modelId, env));
+    if (current && current->modelVersionId == version.id)
+        return makeError(ErrorCode::Conflict,
+                         version.label() + " is already the active version in '" + env + "'");
     DeploymentRecord record;
     record.modelId = version.modelId;
     record.modelVersionId = version.id;
