@@ -1,0 +1,166 @@
+#include "core/plan/local_run.h"
+
+#include "core/plan/validate.h"
+#include "core/runtime/executor.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <unistd.h>
+
+namespace sb::plan {
+
+using graph::Graph;
+
+runtime::Device *LocalDevices::find(const std::string &id) const
+{
+    for (const auto &device : m_devices)
+        if (device->id() == id)
+            return device.get();
+    return nullptr;
+}
+
+void LocalDevices::add(std::unique_ptr<runtime::Device> device)
+{
+    m_devices.push_back(std::move(device));
+}
+
+Result<LocalDevices> createLocalDevices(const std::vector<DeviceSpec> &devices,
+                                        const runtime::KernelRegistry &registry)
+{
+    LocalDevices local;
+    for (const DeviceSpec &spec : devices) {
+        if (spec.kind == "cpu" && spec.id.rfind("cpu:", 0) == 0) {
+            local.add(std::make_unique<runtime::CpuDevice>(spec.id, std::max(1, spec.threads),
+                                                           spec.memoryBytes, registry));
+            continue;
+        }
+        if (spec.id.rfind("cuda:", 0) == 0)
+            return makeError(ErrorCode::Unsupported,
+                             "device " + spec.id +
+                                 ": this build runs pipelines on CPU devices only (no CUDA "
+                                 "runtime device yet)");
+        return makeError(ErrorCode::InvalidInput,
+                         "device " + spec.id +
+                             " is a what-if catalogue device: plans for it can be validated "
+                             "and estimated but not run here");
+    }
+    return local;
+}
+
+Result<std::vector<runtime::PipelineStageSpec>>
+pipelineStages(const Graph &graph, const Plan &plan, const LocalDevices &devices)
+{
+    SB_ASSIGN_OR_RETURN(StageGraph stageGraph, buildStageGraph(graph, plan));
+    std::vector<runtime::PipelineStageSpec> stages;
+    for (const Stage &stage : stageGraph.stages) {
+        runtime::Device *device = devices.find(stage.device);
+        if (!device)
+            return makeError(ErrorCode::InvalidInput,
+                             "device " + stage.device + " is not available on this machine");
+        stages.push_back(runtime::PipelineStageSpec{device, stage.nodes});
+    }
+    return stages;
+}
+
+namespace {
+
+std::shared_ptr<Graph> matmulGraph(std::int64_t n)
+{
+    auto graph = std::make_shared<Graph>();
+    graph->opsets[""] = 17;
+    auto square = [&](const std::string &name) {
+        graph::Value value;
+        value.name = name;
+        value.info.type = graph::ElementType::Float32;
+        value.info.shape.rankKnown = true;
+        value.info.shape.dims = {graph::Dim::known(n), graph::Dim::known(n)};
+        return graph->addValue(value);
+    };
+    graph::ValueId a = square("a"), b = square("b"), c = square("c");
+    graph->mutableInputs() = {a, b};
+    graph->mutableOutputs() = {c};
+    graph::Node node;
+    node.name = "calibrate/MatMul";
+    node.opType = "MatMul";
+    node.inputs = {a, b};
+    node.outputs = {c};
+    graph->mutableNodes().push_back(node);
+    graph->rebuildIndex();
+    return graph;
+}
+
+std::string utcNow()
+{
+    std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buffer;
+}
+
+} // namespace
+
+Result<Calibration> measureCalibration(const runtime::KernelRegistry &registry,
+                                       const CalibrationOptions &options)
+{
+    using Clock = std::chrono::steady_clock;
+    Calibration calibration;
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    calibration.host = host;
+    calibration.measuredAt = utcNow();
+    calibration.hardwareThreads = hardwareThreads();
+    const int maxThreads = options.maxThreads > 0 ? options.maxThreads : hardwareThreads();
+    const std::int64_t n = options.gemmSize;
+    auto graph = matmulGraph(n);
+    std::vector<float> values(static_cast<std::size_t>(n * n));
+    for (std::size_t i = 0; i < values.size(); ++i)
+        values[i] = static_cast<float>((i * 7919) % 1000) / 1000.0f - 0.5f;
+    runtime::TensorMap inputs;
+    inputs["a"] = runtime::Tensor::fromVector(graph::ElementType::Float32, {n, n}, values);
+    inputs["b"] = runtime::Tensor::fromVector(graph::ElementType::Float32, {n, n}, values);
+    const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+
+    const int steps = maxThreads + 1;
+    for (int threads = 1; threads <= maxThreads; ++threads) {
+        if (options.cancel && options.cancel->isCancelled())
+            return makeError(ErrorCode::Cancelled, "calibration cancelled");
+        if (options.progress)
+            options.progress(static_cast<double>(threads - 1) / steps,
+                             "GEMM " + std::to_string(n) + "x" + std::to_string(n) + " on " +
+                                 std::to_string(threads) + " thread(s)");
+        runtime::CpuDevice device("cpu:calibrate", threads, 0, registry);
+        SB_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(graph, device));
+        runtime::RunOptions runOptions;
+        runOptions.cancel = options.cancel;
+        SB_TRY(executor->run(inputs, runOptions));  // warm-up (plans memory)
+        double best = 1e300;
+        for (int r = 0; r < options.repeats; ++r) {
+            const auto started = Clock::now();
+            SB_TRY(executor->run(inputs, runOptions));
+            best = std::min(best, std::chrono::duration<double>(Clock::now() - started).count());
+        }
+        calibration.gemmFlopsByThreads[threads] = flops / best;
+    }
+
+    if (options.progress)
+        options.progress(static_cast<double>(maxThreads) / steps, "copy bandwidth");
+    const std::size_t bytes = 64u << 20;
+    std::vector<char> source(bytes, 1), target(bytes, 0);
+    double best = 1e300;
+    for (int r = 0; r < options.repeats; ++r) {
+        const auto started = Clock::now();
+        std::memcpy(target.data(), source.data(), bytes);
+        best = std::min(best, std::chrono::duration<double>(Clock::now() - started).count());
+        source[static_cast<std::size_t>(r)] = target[bytes - 1 - static_cast<std::size_t>(r)];
+    }
+    calibration.copyBandwidth = static_cast<double>(bytes) / best;
+    if (options.progress)
+        options.progress(1.0, "done");
+    return calibration;
+}
+
+} // namespace sb::plan

@@ -1,0 +1,42 @@
+// What the planner and the validator need to know about a model for one
+// micro-batch size: per-node cost, per-value bytes, liveness and workspace.
+//
+// Contract: computed once per (graph, micro-batch size); every figure is for
+// ONE micro-batch. Sizes that cannot be resolved from shapes fall back to the
+// cost model's per-node activation bytes and mark the facts inexact.
+#pragma once
+
+#include "core/common/result.h"
+#include "core/cost/cost_model.h"
+#include "core/graph/graph.h"
+#include "core/plan/devices.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace sb::plan {
+
+struct ModelFacts
+{
+    std::int64_t microbatchSize = 1;
+    cost::DimBindings bindings;
+    cost::GraphCost cost;
+    std::vector<std::uint64_t> valueBytes;     // per ValueId; 0 for initializers
+    std::vector<std::uint64_t> nodeWeights;    // per NodeId: distinct initializer bytes it reads
+    std::vector<std::uint64_t> nodeWorkspace;  // per NodeId: scratch the kernel needs (Conv im2col)
+    // Per NodeId: activation bytes alive while the node runs when the whole
+    // graph runs in topological order on one device (inputs excluded).
+    std::vector<std::uint64_t> liveBytes;
+    bool exact = true;
+};
+
+Result<ModelFacts> analyseModel(const graph::Graph &graph, std::int64_t microbatchSize);
+
+// Estimated seconds for a node on a device: FLOPs / rate + bytes touched /
+// memory bandwidth (parameters read + activations written). Devices with an
+// unknown rate (0) are treated as 1 GFLOP/s and 1 GB/s (visibly slow).
+double nodeSeconds(const ModelFacts &facts, graph::NodeId node, const DeviceSpec &device);
+double deviceFlops(const DeviceSpec &device);
+double deviceBandwidth(const DeviceSpec &device);
+
+} // namespace sb::plan

@@ -1,0 +1,138 @@
+// Plan validation, the stage graph and the per-device memory ledger.
+//
+// Contract: validatePlan() never stops at the first problem; it lists every
+// problem it finds, each naming the nodes (and devices) involved. When the
+// plan is structurally sound (every node assigned to a known device, no
+// device cycle) the report also carries the estimate: memory ledger per
+// device, estimated stage and transfer times, bottleneck, throughput,
+// latency, bubble fraction and cost per 1,000 inferences.
+#pragma once
+
+#include "core/common/result.h"
+#include "core/graph/graph.h"
+#include "core/plan/model_facts.h"
+#include "core/plan/plan_file.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sb::plan {
+
+struct Problem
+{
+    // Stable codes (public interface): unassigned_node, unknown_node,
+    // unknown_device, device_cycle, memory_over_capacity, model_hash_mismatch,
+    // batch_not_divisible, baked_batch (warning), unknown_pinned_node,
+    // tensor_parallel_unsupported, estimate_failed.
+    std::string code;
+    bool warning = false;  // warnings do not make a plan invalid
+    std::string message;
+    std::vector<std::string> nodes;
+    std::vector<std::string> devices;
+};
+
+// One pipeline stage: the nodes a device runs, in topological order.
+struct Stage
+{
+    std::string device;
+    std::vector<graph::NodeId> nodes;
+};
+
+// A value that moves between stages: produced in `fromStage`, needed by each
+// stage in `toStages` (all later in stage order).
+struct StageTransfer
+{
+    graph::ValueId value = graph::kNoValue;
+    int fromStage = 0;
+    std::vector<int> toStages;
+};
+
+struct StageGraph
+{
+    std::vector<Stage> stages;            // topological order of the device DAG
+    std::vector<int> stageOfNode;         // per NodeId
+    std::vector<StageTransfer> transfers;
+};
+
+// Errors: unassigned/unknown nodes or devices, or a device cycle (message
+// names devices and edges). validatePlan() reports the same things as Problems.
+Result<StageGraph> buildStageGraph(const graph::Graph &graph, const Plan &plan);
+
+struct DeviceLedger
+{
+    std::string device;
+    std::uint64_t weights = 0;
+    std::uint64_t activations = 0;      // planned peak for one micro-batch
+    std::uint64_t transferBuffers = 0;  // kTransferQueueDepth x (received + sent)
+    std::uint64_t workspace = 0;
+    std::uint64_t capacity = 0;
+    std::uint64_t total() const { return weights + activations + transferBuffers + workspace; }
+};
+
+struct StageEstimate
+{
+    std::string device;
+    std::size_t nodeCount = 0;
+    double flops = 0;
+    double computeSeconds = 0;     // one micro-batch
+    double transferInSeconds = 0;  // receiving its inputs, one micro-batch
+    double seconds() const { return computeSeconds + transferInSeconds; }
+};
+
+struct LinkEstimate
+{
+    std::string from;
+    std::string to;
+    std::string name;
+    std::uint64_t bytes = 0;  // per micro-batch
+    double seconds = 0;
+    std::vector<std::string> values;
+};
+
+struct PlanEstimate
+{
+    std::int64_t microbatchSize = 1;
+    int microbatches = 1;  // effective (1 when the batch is baked in)
+    std::vector<DeviceLedger> ledger;
+    std::vector<StageEstimate> stages;
+    std::vector<LinkEstimate> links;
+    int bottleneck = 0;            // stage index
+    double stageSecondsMax = 0;    // per micro-batch
+    double throughput = 0;         // samples/s in steady state
+    double latencySeconds = 0;     // one whole batch: sum(stages) + (M-1) * max
+    double bubbleFraction = 0;     // (p-1) / (M+p-1)
+    std::optional<double> costPer1000;  // USD, when every used device has a price
+    bool exact = true;
+};
+
+struct ValidationReport
+{
+    std::vector<Problem> problems;
+    std::optional<PlanEstimate> estimate;
+    bool bakedBatch = false;
+    int effectiveMicrobatches = 1;
+    bool ok() const;  // no errors (warnings allowed)
+};
+
+struct ValidateOptions
+{
+    std::string modelSha256;  // the model file's hash; empty skips the check
+};
+
+ValidationReport validatePlan(const graph::Graph &graph, const Plan &plan,
+                              const ValidateOptions &options);
+
+// Ledger and estimate for a stage graph (used by validatePlan and the planner CLI).
+PlanEstimate estimatePlan(const graph::Graph &graph, const Plan &plan, const StageGraph &stages,
+                          const ModelFacts &facts, int effectiveMicrobatches);
+
+nlohmann::json estimateToJson(const PlanEstimate &estimate);
+nlohmann::json reportToJson(const ValidationReport &report);
+// Human-readable stage table and ledger.
+std::string formatEstimate(const PlanEstimate &estimate);
+
+} // namespace sb::plan
