@@ -1,0 +1,227 @@
+// `shardbench-cli eval`: metrics, slices, calibration, bootstrap and gates for
+// predictions held in a CSV file (see core/eval/evaluation.h).
+#include "app/cli/command.h"
+#include "app/cli/eval_common.h"
+
+#include "core/eval/csv.h"
+#include "core/eval/evaluation.h"
+#include "core/store/store.h"
+
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace sb::cli {
+namespace {
+
+using nlohmann::json;
+
+std::string fmt(const json &v, int precision = 4)
+{
+    if (!v.is_number())
+        return "n/a";
+    std::ostringstream s;
+    s << std::fixed << std::setprecision(precision) << v.get<double>();
+    return s.str();
+}
+
+void printSummary(std::ostream &out, const json &r)
+{
+    out << "rows: " << r["rows"].get<std::size_t>() << " (dropped " << r["dropped_rows"] << ")"
+        << ", task: " << r["task"].get<std::string>() << "\n";
+    const json &ci = r["ci"];
+    out << "overall:\n";
+    for (const auto &[key, value] : r["overall"].items()) {
+        out << "  " << std::left << std::setw(18) << key << fmt(value);
+        if (ci.is_object() && ci.contains(key))
+            out << "  [" << fmt(ci[key][0]) << ", " << fmt(ci[key][1]) << "]";
+        out << "\n";
+    }
+    if (r.contains("per_class")) {
+        out << "per class (label: precision recall f1 support):\n";
+        for (const auto &c : r["per_class"])
+            out << "  " << c["label"].dump() << ": " << fmt(c["precision"]) << " "
+                << fmt(c["recall"]) << " " << fmt(c["f1"]) << " " << c["support"] << "\n";
+        out << "confusion matrix (rows = true " << r["confusion_matrix"]["labels"].dump()
+            << "): " << r["confusion_matrix"]["matrix"].dump() << "\n";
+    }
+    if (r.contains("calibration") && r["calibration"].is_object()) {
+        const json &c = r["calibration"];
+        out << "calibration (" << c["binning"].get<std::string>() << ", " << c["n_bins"]
+            << " bins, " << c["bins"].size() << " non-empty): ECE " << fmt(c["ece"]) << ", MCE "
+            << fmt(c["mce"]) << ", adaptive ECE " << fmt(c["adaptive_ece"]) << ", temperature "
+            << fmt(c["temperature"]) << " -> ECE " << fmt(c["ece_after_temperature"]) << "\n";
+    }
+    const std::string main = r["task"] == "classification" ? "accuracy" : "mae";
+    for (const auto &s : r["slices"]) {
+        out << "slice " << s["name"].get<std::string>() << " (" << s["expr"].get<std::string>()
+            << "): " << s["rows"] << " rows, " << main << " " << fmt(s["metrics"][main]);
+        if (s["ci"].is_object())
+            out << " [" << fmt(s["ci"][main][0]) << ", " << fmt(s["ci"][main][1]) << "]";
+        out << "\n";
+    }
+    if (r.contains("auto_slice_search")) {
+        const json &a = r["auto_slice_search"];
+        out << "automatic slice search: " << a["candidates_tested"] << " candidates (min support "
+            << a["min_support"] << "), " << a["test"].get<std::string>() << ", "
+            << a["correction"].get<std::string>() << "; " << r["auto_slices"].size()
+            << " worse than overall by > " << a["threshold"] << "\n";
+        int shown = 0;
+        for (const auto &s : r["auto_slices"]) {
+            if (shown++ == 10)
+                break;
+            out << "  " << s["expr"].get<std::string>() << ": " << s["rows"] << " rows, "
+                << s["metric"].get<std::string>() << " " << fmt(s["value"]) << " (effect "
+                << fmt(s["effect"]) << ", q " << fmt(s["q_value"], 4)
+                << (s["significant"].get<bool>() ? ", significant" : "") << ")\n";
+        }
+    }
+    for (const auto &g : r["gates"])
+        out << "gate " << g["expr"].get<std::string>() << ": " << fmt(g["value"]) << " -> "
+            << (g["passed"].get<bool>() ? "passed" : "FAILED") << "\n";
+    for (const auto &d : r["diagnostics"])
+        out << "warning: " << d["message"].get<std::string>() << "\n";
+}
+
+int runEval(Args &args)
+{
+    ArgSpec spec("eval --data F.csv --label COL (--score COL [--threshold 0.5] [--positive L] | "
+                 "--proba-prefix P | --pred COL) [options]",
+                 "Evaluate predictions against labels: metrics (scikit-learn definitions),\n"
+                 "per-class scores, confusion matrix, calibration with temperature scaling,\n"
+                 "bootstrap confidence intervals, user slices, automatic weak-slice search\n"
+                 "and CI gates. Predictions come from columns of the CSV.");
+    spec.option("data", "F.csv", "CSV file with a header row (RFC 4180)");
+    spec.option("label", "COL", "column with the true label (or target, for regression)");
+    spec.option("score", "COL", "binary: column with P(positive)");
+    spec.option("threshold", "T", "binary: predicted positive when score >= T", "0.5");
+    spec.option("positive", "L", "binary: the positive label (default: the greater label)");
+    spec.option("proba-prefix", "P", "multiclass: columns P<label> hold the probabilities");
+    spec.option("pred", "COL", "column with hard predictions (regression: the prediction)");
+    spec.option("task", "T", "classification or regression (default: inferred)");
+    spec.multi("slice", "\"NAME: EXPR\"",
+               "a slice, e.g. \"old: age >= 65 and site in [a, b]\" (repeatable)");
+    spec.flag("auto-slices", "search single features and pairs for weak slices");
+    spec.option("auto-threshold", "X",
+                "report auto slices worse than overall by more than X (accuracy points; "
+                "relative MAE for regression)",
+                "0.05");
+    spec.option("min-support", "N", "auto slices: minimum rows (default max(1% of rows, 30))");
+    spec.option("bootstrap", "N", "bootstrap resamples for confidence intervals (0 = off)", "1000");
+    spec.option("seed", "N", "bootstrap seed", "20240611");
+    spec.option("bins", "N", "calibration bins", "15");
+    spec.option("binning", "uniform|quantile", "calibration bin edges", "uniform");
+    spec.multi("gate", "\"METRIC OP VALUE\"",
+               "fail (exit 3) unless e.g. \"accuracy >= 0.9\", \"ece < 0.05\" or "
+               "\"SLICE.recall_macro >= 0.8\" holds (repeatable)");
+    spec.option("categorical", "COLS", "comma-separated columns to read as categorical");
+    spec.option("datetime", "COLS", "comma-separated columns to read as ISO 8601 datetimes");
+    spec.option("out", "FILE.json", "also write the JSON report to this file");
+    spec.option("db", "PATH", "store the evaluation in this Shardbench database");
+    spec.flag("json", "print one JSON object on stdout");
+    spec.epilog("Exit codes: 0 ok, 2 bad input (file:line: column), 3 a gate failed.");
+    auto parsed = spec.parse(args);
+    if (!parsed)
+        return parsed.exitCode;
+    if (!parsed.has("data"))
+        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--data is required"));
+    if (!parsed.has("label"))
+        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--label is required"));
+
+    eval::EvalSpec evalSpec;
+    evalSpec.label = parsed.get("label");
+    evalSpec.score = parsed.get("score");
+    evalSpec.positive = parsed.get("positive");
+    evalSpec.probaPrefix = parsed.get("proba-prefix");
+    evalSpec.pred = parsed.get("pred");
+    evalSpec.task = parsed.get("task");
+    evalSpec.slices = parsed.all("slice");
+    evalSpec.gates = parsed.all("gate");
+    evalSpec.autoSlices = parsed.flag("auto-slices");
+    auto threshold = parsed.getDouble("threshold", 0.5);
+    auto autoThreshold = parsed.getDouble("auto-threshold", 0.05);
+    auto minSupport = parsed.getInt("min-support", 0);
+    auto resamples = parsed.getInt("bootstrap", 1000);
+    auto seed = parsed.getInt("seed", 20240611);
+    auto bins = parsed.getInt("bins", 15);
+    for (const Error *e :
+         {threshold.ok() ? nullptr : &threshold.error(),
+          autoThreshold.ok() ? nullptr : &autoThreshold.error(),
+          minSupport.ok() ? nullptr : &minSupport.error(),
+          resamples.ok() ? nullptr : &resamples.error(), seed.ok() ? nullptr : &seed.error(),
+          bins.ok() ? nullptr : &bins.error()})
+        if (e)
+            return reportError(args.command, *e);
+    evalSpec.threshold = *threshold;
+    evalSpec.autoThreshold = *autoThreshold;
+    evalSpec.minSupport = static_cast<std::size_t>(std::max<long long>(*minSupport, 0));
+    evalSpec.bootstrap = static_cast<int>(*resamples);
+    evalSpec.seed = static_cast<std::uint64_t>(*seed);
+    evalSpec.bins = static_cast<int>(*bins);
+    const std::string binning = parsed.get("binning", "uniform");
+    if (binning != "uniform" && binning != "quantile")
+        return reportError(args.command, makeError(ErrorCode::InvalidInput,
+                                                   "--binning must be uniform or quantile"));
+    evalSpec.binning = binning == "uniform" ? eval::Binning::Uniform : eval::Binning::Quantile;
+
+    eval::CsvOptions csvOptions;
+    csvOptions.categorical = splitList(parsed.get("categorical"));
+    csvOptions.datetime = splitList(parsed.get("datetime"));
+    auto table = eval::readCsv(parsed.get("data"), csvOptions);
+    if (!table)
+        return reportError(args.command, table.error());
+
+    auto report = eval::evaluate(*table, evalSpec);
+    if (!report)
+        return reportError(args.command, report.error());
+    const json &r = report->json;
+
+    if (parsed.has("out")) {
+        std::ofstream file(parsed.get("out"));
+        file << r.dump(2) << "\n";
+        if (!file)
+            return reportError(args.command,
+                               makeError(ErrorCode::Io, parsed.get("out") + ": cannot write"));
+    }
+    if (parsed.has("db")) {
+        auto store = store::Store::open(parsed.get("db"));
+        if (!store)
+            return reportError(args.command, store.error());
+        std::optional<store::Id> version;
+        store::EvaluationMeta meta;
+        meta.kind = "eval";
+        meta.source = parsed.get("data");
+        auto id = (*store)->saveEvaluation(version, r, meta);
+        if (!id)
+            return reportError(args.command, id.error());
+        std::cerr << "stored evaluation " << *id << " in " << parsed.get("db") << "\n";
+    }
+    if (parsed.flag("json"))
+        std::cout << r.dump() << "\n";
+    else
+        printSummary(std::cout, r);
+    if (!report->gatesPassed) {
+        for (const auto &g : report->gates)
+            if (!g.passed)
+                std::cerr << "shardbench-cli eval: gate failed: " << g.expr << " (value "
+                          << (std::isfinite(g.value) ? std::to_string(g.value) : "undefined")
+                          << ")\n";
+        return kExitGateFailed;
+    }
+    return kExitOk;
+}
+
+const CommandRegistrar registrar{
+    "eval", "Evaluate predictions: metrics, slices, calibration, gates", runEval};
+
+} // namespace
+
+// Shared with the demo step.
+void printEvalSummary(std::ostream &out, const nlohmann::json &report)
+{
+    printSummary(out, report);
+}
+
+} // namespace sb::cli

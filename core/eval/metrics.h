@@ -1,0 +1,172 @@
+// Classification and regression metrics, calibration, temperature scaling
+// and bootstrap confidence intervals.
+//
+// Definitions match scikit-learn 1.2 / numpy 1.24 (Debian 12) exactly; the
+// tests compare against values those libraries computed:
+//  - labels: the sorted union of y_true and y_pred (and the probability
+//    columns); precision/recall/F1 are 0 where undefined (zero_division=0);
+//    macro = unweighted mean over those labels, weighted = weighted by true
+//    support; balanced accuracy = mean recall over labels present in y_true;
+//  - ROC AUC: trapezoid under the ROC curve with tied scores collapsed into
+//    one threshold; multiclass = one-vs-rest macro over the labels in y_true;
+//  - average precision: sum_n (R_n - R_{n-1}) P_n over distinct thresholds
+//    (no interpolation); multiclass = one-vs-rest macro;
+//  - log loss: probabilities clipped to [eps, 1-eps], eps = DBL_EPSILON,
+//    then each row renormalised to sum 1 (binary score p -> [1-p, p] after
+//    clipping p), natural log, mean over rows;
+//  - Brier: binary mean (1[y=pos] - p)^2; multiclass mean over rows of
+//    sum_k (p_k - 1[y=k])^2;
+//  - MAE, RMSE, R^2 (1 when y is constant and fitted exactly, else 0 when
+//    constant), MAPE = mean |y - yhat| / max(|y|, DBL_EPSILON).
+// Every metric takes a list of row indices (repeats allowed), so slices and
+// bootstrap resamples reuse the same code. Undefined values are NaN.
+#pragma once
+
+#include "core/common/cancel.h"
+#include "core/common/result.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace sb::eval {
+
+using RowIndex = std::uint32_t;
+
+// Classification inputs, label-encoded. labels is sorted (numerically when
+// every label is a number, else lexicographically).
+struct ClassificationData
+{
+    std::vector<std::string> labels;
+    std::vector<int> yTrue; // index into labels
+    std::vector<int> yPred; // index into labels
+    // Probabilities, rows x labels.size() row-major; empty when only hard
+    // predictions are known.
+    std::vector<double> proba;
+    // Binary score mode (--score): P(positive) per row; proba is then
+    // [1-s, s] in label order, and log loss/Brier use the score as sklearn does.
+    std::vector<double> score;
+    int positive = -1; // index of the positive label in score mode (else -1)
+
+    std::size_t rows() const { return yTrue.size(); }
+    std::size_t classes() const { return labels.size(); }
+    bool hasProba() const { return !proba.empty(); }
+    // Probability of the predicted label (top-label confidence when yPred is
+    // the arg max); requires hasProba().
+    double confidence(RowIndex row) const;
+};
+
+struct ClassScores
+{
+    std::string label;
+    double precision = 0, recall = 0, f1 = 0;
+    std::uint64_t support = 0;
+};
+
+struct ClassificationMetrics
+{
+    std::size_t rows = 0;
+    double accuracy = 0, balancedAccuracy = 0;
+    double precisionMacro = 0, recallMacro = 0, f1Macro = 0, f1Weighted = 0;
+    double rocAuc = 0, averagePrecision = 0, logLoss = 0, brier = 0, ece = 0, mce = 0;
+    std::vector<ClassScores> perClass;
+    std::vector<std::vector<std::uint64_t>> confusion; // [true][pred]
+};
+
+struct RegressionMetrics
+{
+    std::size_t rows = 0;
+    double mae = 0, rmse = 0, r2 = 0, mape = 0;
+};
+
+enum class Binning
+{
+    Uniform,
+    Quantile
+};
+
+struct CalibrationBin
+{
+    double lower = 0, upper = 0; // (lower, upper], the first bin also holds lower
+    std::uint64_t count = 0;
+    double confidence = 0; // mean top-label confidence
+    double accuracy = 0;   // share of correct predictions
+};
+
+struct Calibration
+{
+    std::vector<CalibrationBin> bins; // non-empty bins only
+    double ece = 0, mce = 0, adaptiveEce = 0;
+    double temperature = 1, eceAfterTemperature = 0, nllBefore = 0, nllAfter = 0;
+};
+
+std::vector<RowIndex> allRows(std::size_t n);
+
+// Full classification metric set over `rows` (ece/mce with `bins` uniform bins).
+ClassificationMetrics classificationMetrics(const ClassificationData &data,
+                                            std::span<const RowIndex> rows, int bins = 15);
+// One named scalar: accuracy, balanced_accuracy, precision_macro, recall_macro,
+// f1_macro, f1_weighted, roc_auc, average_precision, log_loss, brier, ece, mce.
+double classificationMetric(const ClassificationData &data, std::span<const RowIndex> rows,
+                            const std::string &name, int bins = 15);
+const std::vector<std::string> &classificationMetricNames();
+
+double rocAuc(const ClassificationData &data, std::span<const RowIndex> rows);
+double averagePrecision(const ClassificationData &data, std::span<const RowIndex> rows);
+double logLoss(const ClassificationData &data, std::span<const RowIndex> rows);
+double brierScore(const ClassificationData &data, std::span<const RowIndex> rows);
+// Binary ROC AUC / AP of `scores` for `positives` (ties collapsed).
+double binaryRocAuc(std::span<const double> scores, std::span<const char> positives);
+double binaryAveragePrecision(std::span<const double> scores, std::span<const char> positives);
+
+RegressionMetrics regressionMetrics(std::span<const double> yTrue, std::span<const double> yPred,
+                                    std::span<const RowIndex> rows);
+double regressionMetric(std::span<const double> yTrue, std::span<const double> yPred,
+                        std::span<const RowIndex> rows, const std::string &name);
+const std::vector<std::string> &regressionMetricNames();
+
+// numpy.quantile(values, q) with the default 'linear' method; `sorted` ascending.
+double quantileSorted(std::span<const double> sorted, double q);
+// numpy.linspace(0, 1, n + 1).
+std::vector<double> unitEdges(int n);
+
+// Reliability bins, ECE, MCE, adaptive ECE (equal-mass bins = numpy.array_split
+// of the confidences sorted stably) and temperature scaling over `rows`.
+Calibration calibrate(const ClassificationData &data, std::span<const RowIndex> rows, int bins,
+                      Binning binning, bool fitTemperature = true);
+double expectedCalibrationError(const ClassificationData &data, std::span<const RowIndex> rows,
+                                int bins);
+// Temperature T > 0 minimising the mean NLL of softmax(log(clip(p)) / T);
+// golden-section search on log T in [log 0.01, log 100].
+double fitTemperature(const ClassificationData &data, std::span<const RowIndex> rows,
+                      double *nllBefore = nullptr, double *nllAfter = nullptr);
+// Data with probabilities softmax(log(clip(p)) / T) (predictions unchanged).
+ClassificationData applyTemperature(const ClassificationData &data, double temperature);
+
+// ---- bootstrap -------------------------------------------------------------------
+struct BootstrapOptions
+{
+    int resamples = 1000;
+    std::uint64_t seed = 20240611;
+    double confidence = 0.95;
+    unsigned threads = 0;
+};
+
+struct Interval
+{
+    double lower = 0, upper = 0;
+    int valid = 0; // resamples where the metric was defined (not NaN)
+};
+
+// Percentile intervals of each named metric over resamples of `rows` (with
+// replacement, same size). Resample r uses a generator seeded from (seed, r),
+// so the result does not depend on the thread count.
+using MetricFn = std::function<std::vector<double>(std::span<const RowIndex>)>;
+Result<std::vector<Interval>> bootstrap(std::span<const RowIndex> rows, std::size_t metricCount,
+                                        const MetricFn &metrics, const BootstrapOptions &options,
+                                        const CancelToken *cancel = nullptr);
+
+} // namespace sb::eval

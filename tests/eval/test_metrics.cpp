@@ -1,0 +1,368 @@
+// Metrics, calibration, temperature scaling, slices and gates against values
+// computed by scikit-learn 1.2 / scipy 1.10 / numpy 1.24
+// (tests/data/eval/make_eval_refs.py); bootstrap properties; the CLI's exit
+// codes.
+#include "core/eval/csv.h"
+#include "core/eval/evaluation.h"
+#include "core/eval/metrics.h"
+#include "core/eval/slices.h"
+
+#include <QProcess>
+#include <QtTest>
+
+#include <cmath>
+#include <fstream>
+
+using namespace sb;
+using namespace sb::eval;
+using nlohmann::json;
+
+namespace {
+
+const std::string kDataDir = SB_TESTDATA_DIR "/eval/";
+
+json loadJson(const std::string &path)
+{
+    std::ifstream in(path);
+    return json::parse(in);
+}
+
+bool close(double actual, double expected, double rel)
+{
+    if (std::isnan(actual) || std::isnan(expected))
+        return std::isnan(actual) && std::isnan(expected);
+    // Relative tolerance; exact zeros must come out within 1e-15.
+    return std::fabs(actual - expected) <= std::max(rel * std::fabs(expected), 1e-15);
+}
+
+#define COMPARE_NUM(actual, expected, rel)                                                         \
+    do {                                                                                           \
+        const double a_ = (actual), e_ = (expected);                                               \
+        if (!close(a_, e_, rel))                                                                   \
+            QFAIL(qPrintable(QString("%1: got %2, expected %3")                                    \
+                                 .arg(#actual)                                                     \
+                                 .arg(a_, 0, 'g', 17)                                              \
+                                 .arg(e_, 0, 'g', 17)));                                           \
+    } while (0)
+
+EvalSpec specFor(const std::string &name)
+{
+    EvalSpec spec;
+    spec.bootstrap = 0;
+    if (name.rfind("binary", 0) == 0) {
+        spec.label = "label";
+        spec.score = "score";
+    } else if (name.rfind("multiclass", 0) == 0) {
+        spec.label = "label";
+        spec.probaPrefix = "p_";
+    } else {
+        spec.label = "target";
+        spec.pred = "yhat";
+    }
+    return spec;
+}
+
+void compareBins(const json &actual, const json &expected)
+{
+    QCOMPARE(actual.size(), expected.size());
+    for (std::size_t i = 0; i < expected.size(); ++i) {
+        COMPARE_NUM(actual[i]["lower"].get<double>(), expected[i]["lower"].get<double>(), 1e-12);
+        COMPARE_NUM(actual[i]["upper"].get<double>(), expected[i]["upper"].get<double>(), 1e-12);
+        QCOMPARE(actual[i]["count"].get<int>(), expected[i]["count"].get<int>());
+        COMPARE_NUM(actual[i]["confidence"].get<double>(), expected[i]["confidence"].get<double>(),
+                    1e-9);
+        COMPARE_NUM(actual[i]["accuracy"].get<double>(), expected[i]["accuracy"].get<double>(),
+                    1e-9);
+    }
+}
+
+int runCli(const QStringList &arguments, QByteArray *out = nullptr, QByteArray *err = nullptr)
+{
+    QProcess process;
+    process.start(SB_CLI_PATH, arguments);
+    if (!process.waitForFinished(120000))
+        return -1;
+    if (out)
+        *out = process.readAllStandardOutput();
+    if (err)
+        *err = process.readAllStandardError();
+    return process.exitStatus() == QProcess::NormalExit ? process.exitCode() : -1;
+}
+
+} // namespace
+
+class TestMetrics : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void matchesScikitLearn_data()
+    {
+        QTest::addColumn<QString>("name");
+        for (const char *name : {"binary_600", "binary_12000", "multiclass_1500", "regression_900",
+                                 "regression_11000"})
+            QTest::newRow(name) << name;
+    }
+
+    void matchesScikitLearn()
+    {
+        QFETCH(QString, name);
+        const std::string base = kDataDir + name.toStdString();
+        const json expected = loadJson(base + ".json");
+        auto table = readCsv(base + ".csv");
+        QVERIFY2(table.ok(), table.ok() ? "" : table.error().message.c_str());
+        auto report = evaluate(*table, specFor(name.toStdString()));
+        QVERIFY2(report.ok(), report.ok() ? "" : report.error().message.c_str());
+        const json &r = report->json;
+        QCOMPARE(r["rows"].get<int>(), expected["rows"].get<int>());
+        QCOMPARE(r["task"].get<std::string>(), expected["task"].get<std::string>());
+        // Closed forms: 1e-9 relative.
+        for (const auto &[key, value] : expected["overall"].items()) {
+            QVERIFY2(r["overall"].contains(key), key.c_str());
+            QVERIFY2(r["overall"][key].is_number(), key.c_str());
+            if (!close(r["overall"][key].get<double>(), value.get<double>(), 1e-9))
+                QFAIL(qPrintable(QString("%1: got %2, expected %3")
+                                     .arg(QString::fromStdString(key))
+                                     .arg(r["overall"][key].get<double>(), 0, 'g', 17)
+                                     .arg(value.get<double>(), 0, 'g', 17)));
+        }
+        if (expected["task"] == "regression")
+            return;
+        QCOMPARE(r["confusion_matrix"]["labels"], expected["confusion_matrix"]["labels"]);
+        QCOMPARE(r["confusion_matrix"]["matrix"], expected["confusion_matrix"]["matrix"]);
+        QCOMPARE(r["per_class"].size(), expected["per_class"].size());
+        for (std::size_t i = 0; i < expected["per_class"].size(); ++i) {
+            const json &a = r["per_class"][i], &e = expected["per_class"][i];
+            QCOMPARE(a["label"], e["label"]);
+            QCOMPARE(a["support"].get<int>(), e["support"].get<int>());
+            for (const char *k : {"precision", "recall", "f1"})
+                COMPARE_NUM(a[k].get<double>(), e[k].get<double>(), 1e-9);
+        }
+        const json &cal = r["calibration"], &ecal = expected["calibration"];
+        compareBins(cal["bins"], ecal["bins"]);
+        for (const char *k : {"ece", "mce", "adaptive_ece", "nll_before"})
+            COMPARE_NUM(cal[k].get<double>(), ecal[k].get<double>(), 1e-9);
+        // Iterative optimiser: T to 1e-6; the figures after it follow T.
+        COMPARE_NUM(cal["temperature"].get<double>(), ecal["temperature"].get<double>(), 1e-6);
+        COMPARE_NUM(cal["nll_after_temperature"].get<double>(),
+                    ecal["nll_after_temperature"].get<double>(), 1e-9);
+        COMPARE_NUM(cal["ece_after_temperature"].get<double>(),
+                    ecal["ece_after_temperature"].get<double>(), 1e-6);
+
+        // Quantile binning.
+        EvalSpec spec = specFor(name.toStdString());
+        spec.binning = Binning::Quantile;
+        auto quantile = evaluate(*table, spec);
+        QVERIFY(quantile.ok());
+        compareBins(quantile->json["calibration"]["bins"], ecal["quantile_bins"]);
+        COMPARE_NUM(quantile->json["calibration"]["ece"].get<double>(),
+                    ecal["quantile_ece"].get<double>(), 1e-9);
+        COMPARE_NUM(quantile->json["calibration"]["mce"].get<double>(),
+                    ecal["quantile_mce"].get<double>(), 1e-9);
+    }
+
+    void userSliceMatchesMask()
+    {
+        const json expected = loadJson(kDataDir + "binary_600.json");
+        auto table = readCsv(kDataDir + "binary_600.csv");
+        QVERIFY(table.ok());
+        EvalSpec spec = specFor("binary_600");
+        spec.slices = {"old_north: site == north and age >= 50"};
+        spec.bootstrap = 200;
+        auto report = evaluate(*table, spec);
+        QVERIFY(report.ok());
+        const json &s = report->json["slices"][0];
+        QCOMPARE(s["name"].get<std::string>(), std::string("old_north"));
+        QCOMPARE(s["rows"].get<int>(), expected["slice"]["rows"].get<int>());
+        COMPARE_NUM(s["metrics"]["accuracy"].get<double>(),
+                    expected["slice"]["accuracy"].get<double>(), 1e-12);
+        COMPARE_NUM(s["metrics"]["roc_auc"].get<double>(),
+                    expected["slice"]["roc_auc"].get<double>(), 1e-9);
+        const double lo = s["ci"]["accuracy"][0], hi = s["ci"]["accuracy"][1];
+        QVERIFY(lo < s["metrics"]["accuracy"].get<double>());
+        QVERIFY(hi > s["metrics"]["accuracy"].get<double>());
+    }
+
+    void autoSlicesFindPlantedWeakSlice()
+    {
+        const json expected = loadJson(kDataDir + "binary_12000.json");
+        auto table = readCsv(kDataDir + "binary_12000.csv");
+        QVERIFY(table.ok());
+        EvalSpec spec = specFor("binary_12000");
+        spec.autoSlices = true;
+        spec.bootstrap = 50;
+        auto report = evaluate(*table, spec);
+        QVERIFY(report.ok());
+        const json &found = report->json["auto_slices"];
+        QVERIFY(!found.empty());
+        bool seen = false;
+        double previous = 1e300;
+        for (const auto &s : found) {
+            QVERIFY(s["effect"].get<double>() <= previous); // ranked by effect
+            previous = s["effect"].get<double>();
+            QVERIFY(s["rows"].get<int>() >= 120); // 1% of rows
+            if (s["expr"] == expected["weak_slice"]["expr"]) {
+                seen = true;
+                QCOMPARE(s["rows"].get<int>(), expected["weak_slice"]["rows"].get<int>());
+                COMPARE_NUM(s["value"].get<double>(),
+                            expected["weak_slice"]["accuracy"].get<double>(), 1e-12);
+                // scipy.stats.norm.sf of the pooled z statistic.
+                COMPARE_NUM(s["p_value"].get<double>(),
+                            expected["weak_slice"]["p_value"].get<double>(), 1e-6);
+                QVERIFY(s["significant"].get<bool>());
+            }
+            // Every reported slice is a valid user slice giving the same rows.
+            EvalSpec check = specFor("binary_12000");
+            check.slices = {"x: " + s["expr"].get<std::string>()};
+            auto again = evaluate(*table, check);
+            QVERIFY2(again.ok(), again.ok() ? "" : again.error().message.c_str());
+            QCOMPARE(again->json["slices"][0]["rows"], s["rows"]);
+        }
+        QVERIFY(seen);
+    }
+
+    void benjaminiHochbergMatchesDefinition()
+    {
+        // R: p.adjust(c(0.01, 0.04, 0.03, 0.005, 0.5), "BH")
+        const std::vector<double> q = benjaminiHochberg({0.01, 0.04, 0.03, 0.005, 0.5});
+        const std::vector<double> expected = {0.025, 0.05, 0.05, 0.025, 0.5};
+        for (std::size_t i = 0; i < q.size(); ++i)
+            COMPARE_NUM(q[i], expected[i], 1e-12);
+    }
+
+    void bootstrapIsSeededAndThreadIndependent()
+    {
+        auto table = readCsv(kDataDir + "binary_600.csv");
+        QVERIFY(table.ok());
+        EvalSpec spec = specFor("binary_600");
+        spec.bootstrap = 300;
+        spec.threads = 1;
+        auto a = evaluate(*table, spec);
+        spec.threads = 4;
+        auto b = evaluate(*table, spec);
+        spec.seed = 7;
+        auto c = evaluate(*table, spec);
+        QVERIFY(a.ok() && b.ok() && c.ok());
+        QCOMPARE(a->json["ci"], b->json["ci"]);
+        QVERIFY(a->json["ci"] != c->json["ci"]);
+        for (const auto &[key, interval] : a->json["ci"].items()) {
+            const double v = a->json["overall"][key];
+            QVERIFY2(interval[0].get<double>() <= v && v <= interval[1].get<double>(), key.c_str());
+        }
+    }
+
+    void sliceParseErrorsNamePosition_data()
+    {
+        QTest::addColumn<QString>("slice");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("no colon") << "site == a"
+                                  << "slice 'site == a': expected \"NAME: EXPR\"";
+        QTest::newRow("bad op") << "s: site = a"
+                                << "slice 's': position 6: unknown operator '='";
+        QTest::newRow("missing value")
+            << "s: age >="
+            << "slice 's': position 7: expected a value after '>=' at the end";
+        QTest::newRow("bad list") << "s: site in [a b]"
+                                  << "slice 's': position 12: expected ',' or ']' at 'b'";
+        QTest::newRow("junk after") << "s: age > 3 or x"
+                                    << "slice 's': position 9: expected 'and' or the end";
+    }
+
+    void sliceParseErrorsNamePosition()
+    {
+        QFETCH(QString, slice);
+        QFETCH(QString, message);
+        auto parsed = parseSlice(slice.toStdString());
+        QVERIFY(!parsed.ok());
+        QVERIFY2(QString::fromStdString(parsed.error().message).startsWith(message),
+                 parsed.error().message.c_str());
+    }
+
+    void sliceOperators()
+    {
+        auto table =
+            readCsvString("site,age,when\na,10,2024-01-01\nb,20,2024-02-01\nc,,2024-03-01\n"
+                          "a,40,\n",
+                          "t.csv");
+        QVERIFY(table.ok());
+        const std::vector<RowIndex> all = allRows(table->rows);
+        auto rows = [&](const std::string &expr) {
+            auto spec = parseSliceExpr("t", expr);
+            if (!spec.ok())
+                return std::vector<RowIndex>{999};
+            auto r = selectRows(*table, *spec, all);
+            return r.ok() ? *r : std::vector<RowIndex>{999};
+        };
+        QCOMPARE(rows("site == a"), (std::vector<RowIndex>{0, 3}));
+        QCOMPARE(rows("site != a"), (std::vector<RowIndex>{1, 2}));
+        QCOMPARE(rows("site in [b, 'c']"), (std::vector<RowIndex>{1, 2}));
+        QCOMPARE(rows("age < 20"), (std::vector<RowIndex>{0}));
+        QCOMPARE(rows("age <= 20"), (std::vector<RowIndex>{0, 1}));
+        QCOMPARE(rows("age > 10 and site == a"), (std::vector<RowIndex>{3}));
+        QCOMPARE(rows("age != 10"), (std::vector<RowIndex>{1, 3})); // missing never matches
+        QCOMPARE(rows("when >= 2024-02-01"), (std::vector<RowIndex>{1, 2}));
+        auto spec = parseSliceExpr("t", "site < a");
+        QVERIFY(spec.ok());
+        QVERIFY(!selectRows(*table, *spec, all).ok());
+        spec = parseSliceExpr("t", "nope == 1");
+        QVERIFY(spec.ok());
+        auto missing = selectRows(*table, *spec, all);
+        QVERIFY(!missing.ok());
+        QVERIFY(QString::fromStdString(missing.error().message).contains("'nope'"));
+    }
+
+    void badColumnDoesNotAbortReport()
+    {
+        auto table = readCsvString(
+            "label,score,empty,mixed\n1,0.9,,1\n0,0.2,,x\n1,0.6,,2\n0,0.4,,3\n", "t.csv");
+        QVERIFY(table.ok());
+        EvalSpec spec;
+        spec.label = "label";
+        spec.score = "score";
+        spec.bootstrap = 0;
+        auto report = evaluate(*table, spec);
+        QVERIFY(report.ok());
+        QCOMPARE(report->json["overall"]["accuracy"].get<double>(), 1.0);
+        QCOMPARE(report->json["diagnostics"].size(), std::size_t(2));
+    }
+
+    void cliGatesAndBadData()
+    {
+        const QString data = QString::fromStdString(kDataDir + "binary_600.csv");
+        QByteArray out, err;
+        int code =
+            runCli({"eval", "--data", data, "--label", "label", "--score", "score", "--bootstrap",
+                    "0", "--gate", "accuracy >= 0.99", "--gate", "roc_auc > 0.5", "--json"},
+                   &out, &err);
+        QCOMPARE(code, 3);
+        const json r = json::parse(out.toStdString());
+        QCOMPARE(r["gates"].size(), std::size_t(2));
+        QCOMPARE(r["gates"][0]["passed"].get<bool>(), false);
+        QCOMPARE(r["gates"][1]["passed"].get<bool>(), true);
+        QVERIFY(err.contains("gate failed: accuracy >= 0.99"));
+        QVERIFY(!err.contains("roc_auc > 0.5"));
+
+        code = runCli({"eval", "--data", data, "--label", "label", "--score", "score",
+                       "--bootstrap", "0", "--gate", "accuracy >= 0.5"},
+                      &out, &err);
+        QCOMPARE(code, 0);
+
+        QTemporaryDir dir;
+        const QString bad = dir.filePath("bad.csv");
+        QFile file(bad);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("label,score\n1,0.5\n0,\"0.25\n");
+        file.close();
+        code = runCli({"eval", "--data", bad, "--label", "label", "--score", "score"}, &out, &err);
+        QCOMPARE(code, 2);
+        QVERIFY2(err.contains("bad.csv:3: column 'score': unterminated quoted field"),
+                 err.constData());
+
+        code = runCli({"eval", "--data", data, "--label", "nope", "--score", "score"}, &out, &err);
+        QCOMPARE(code, 2);
+        QVERIFY(err.contains("'nope'"));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestMetrics)
+#include "test_metrics.moc"
