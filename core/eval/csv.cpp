@@ -1012,6 +1012,19 @@ static Result<Table> readAll(TypedCsvReader &reader, const CancelToken *cancel,
             if (table.rows == 0) {
                 dst.numbers.swap(src.numbers);
                 dst.codes.swap(src.codes);
+                // Reserve for the whole file, estimated from the first chunk,
+                // so large files are not copied on every growth step.
+                const auto consumed = reader.raw().bytesConsumed();
+                const auto size = reader.raw().fileSize();
+                if (consumed > 0 && size > consumed) {
+                    const auto estimate = static_cast<std::size_t>(
+                        static_cast<double>(chunk.rows) * static_cast<double>(size) /
+                        static_cast<double>(consumed) * 1.02);
+                    if (dst.type == ColumnType::Categorical)
+                        dst.codes.reserve(estimate);
+                    else
+                        dst.numbers.reserve(estimate);
+                }
             } else {
                 dst.numbers.insert(dst.numbers.end(), src.numbers.begin(), src.numbers.end());
                 dst.codes.insert(dst.codes.end(), src.codes.begin(), src.codes.end());
