@@ -378,6 +378,8 @@ struct CsvReader::Impl
 
     std::vector<std::string> header;
     std::unordered_map<std::string, int> headerIndex;
+    std::vector<std::vector<CsvFieldRef>> sliceFields;
+    std::vector<std::vector<std::uint64_t>> sliceLines;
 
     std::string errorText(const ParseError &e) const
     {
@@ -542,8 +544,14 @@ struct CsvReader::Impl
         }
         start[slices] = cut;
 
-        std::vector<std::vector<CsvFieldRef>> sliceFields(slices);
-        std::vector<std::vector<std::uint64_t>> sliceLines(slices);
+        // Kept across batches: large vectors freed and re-allocated per batch
+        // would page-fault their memory in again every time.
+        sliceFields.resize(std::max(sliceFields.size(), slices));
+        sliceLines.resize(std::max(sliceLines.size(), slices));
+        for (std::size_t s = 0; s < slices; ++s) {
+            sliceFields[s].clear();
+            sliceLines[s].clear();
+        }
         std::vector<ParseError> sliceErrors(slices);
         parallelFor(slices, threads, [&](std::size_t s) {
             if (start[s] >= start[s + 1])
