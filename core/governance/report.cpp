@@ -183,7 +183,7 @@ std::optional<ReportChart> reliabilityChart(const Json &evaluation)
             svg.circle(left + *confidence * plot, top + plot - *accuracy * plot, 3, "#e45756");
     }
     svg.label(left + plot / 2, h - 16, "confidence (bins); dots at mean confidence", "middle");
-    svg.label(12, top + plot / 2, "accuracy", "middle");
+    svg.label(left - 30, top - 10, "accuracy");
     std::string ece = fmtJson(field(field(evaluation, "calibration"), "ece"));
     svg.label(left + plot + 10, top + 14, "ECE " + ece);
     return ReportChart{"reliability", "Reliability diagram", svg.finish(), w, h};
