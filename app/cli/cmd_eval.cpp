@@ -102,7 +102,7 @@ int runEval(Args &args)
     spec.option("pred", "COL", "column with hard predictions (regression: the prediction)");
     spec.option("task", "T", "classification or regression (default: inferred)");
     spec.multi("slice", "\"NAME: EXPR\"",
-               "a slice, e.g. \"old: age >= 65 and site in [a, b]\" (repeatable)");
+               "a slice, e.g. \"old: age >= 65 and site in [a, b]\"");
     spec.flag("auto-slices", "search single features and pairs for weak slices");
     spec.option("auto-threshold", "X",
                 "report auto slices worse than overall by more than X (accuracy points; "
@@ -115,7 +115,7 @@ int runEval(Args &args)
     spec.option("binning", "uniform|quantile", "calibration bin edges", "uniform");
     spec.multi("gate", "\"METRIC OP VALUE\"",
                "fail (exit 3) unless e.g. \"accuracy >= 0.9\", \"ece < 0.05\" or "
-               "\"SLICE.recall_macro >= 0.8\" holds (repeatable)");
+               "\"SLICE.recall_macro >= 0.8\" holds");
     spec.option("categorical", "COLS", "comma-separated columns to read as categorical");
     spec.option("datetime", "COLS", "comma-separated columns to read as ISO 8601 datetimes");
     spec.option("out", "FILE.json", "also write the JSON report to this file");
