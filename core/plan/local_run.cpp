@@ -1,5 +1,6 @@
 #include "core/plan/local_run.h"
 
+#include "core/cost/cost_model.h"
 #include "core/plan/validate.h"
 #include "core/runtime/executor.h"
 
@@ -62,6 +63,25 @@ pipelineStages(const Graph &graph, const Plan &plan, const LocalDevices &devices
         stages.push_back(runtime::PipelineStageSpec{device, stage.nodes});
     }
     return stages;
+}
+
+std::map<std::string, std::int64_t> symbolicDimsFromInputs(const Graph &graph,
+                                                           const runtime::TensorMap &inputs)
+{
+    std::map<std::string, std::int64_t> dims;
+    const std::vector<std::string> batch = cost::batchSymbols(graph);
+    for (graph::ValueId id : graph.inputs()) {
+        const graph::Value &value = graph.value(id);
+        auto it = inputs.find(value.name);
+        if (it == inputs.end() || !value.info.shape.rankKnown)
+            continue;
+        const auto &declared = value.info.shape.dims;
+        for (std::size_t i = 0; i < declared.size() && i < it->second.rank(); ++i)
+            if (declared[i].isSymbolic() &&
+                std::find(batch.begin(), batch.end(), declared[i].symbol) == batch.end())
+                dims[declared[i].symbol] = it->second.dim(i);
+    }
+    return dims;
 }
 
 namespace {

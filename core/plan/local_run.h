@@ -42,6 +42,11 @@ Result<LocalDevices> createLocalDevices(const std::vector<DeviceSpec> &devices,
 Result<std::vector<runtime::PipelineStageSpec>>
 pipelineStages(const graph::Graph &graph, const Plan &plan, const LocalDevices &devices);
 
+// Symbolic dims of the graph inputs (other than the batch symbols) bound from
+// actual input tensors, e.g. {"seq": 64}, for estimates of a concrete run.
+std::map<std::string, std::int64_t> symbolicDimsFromInputs(const graph::Graph &graph,
+                                                           const runtime::TensorMap &inputs);
+
 // Measures GEMM FLOP/s through the engine (a MatMul run by an Executor on a
 // CpuDevice with 1..maxThreads threads; n x n float32, best of several runs)
 // and memcpy bandwidth on a buffer larger than the caches.

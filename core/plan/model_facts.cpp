@@ -41,7 +41,8 @@ std::uint64_t convWorkspace(const Graph &graph, const graph::Node &node,
 
 } // namespace
 
-Result<ModelFacts> analyseModel(const Graph &graph, std::int64_t microbatchSize)
+Result<ModelFacts> analyseModel(const Graph &graph, std::int64_t microbatchSize,
+                                const std::map<std::string, std::int64_t> &dims)
 {
     if (microbatchSize < 1)
         return makeError(ErrorCode::InvalidInput,
@@ -49,6 +50,7 @@ Result<ModelFacts> analyseModel(const Graph &graph, std::int64_t microbatchSize)
     ModelFacts facts;
     facts.microbatchSize = microbatchSize;
     facts.bindings.batch = microbatchSize;
+    facts.bindings.dims = dims;
     SB_ASSIGN_OR_RETURN(facts.cost, cost::computeCost(graph, facts.bindings));
     facts.exact = facts.cost.total.exact;
 

@@ -12,6 +12,8 @@
 #include "core/plan/devices.h"
 
 #include <cstdint>
+#include <map>
+#include <string>
 #include <vector>
 
 namespace sb::plan {
@@ -30,7 +32,10 @@ struct ModelFacts
     bool exact = true;
 };
 
-Result<ModelFacts> analyseModel(const graph::Graph &graph, std::int64_t microbatchSize);
+// `dims` binds other symbolic dims (e.g. {"seq": 64}); the batch symbol is
+// bound to microbatchSize.
+Result<ModelFacts> analyseModel(const graph::Graph &graph, std::int64_t microbatchSize,
+                                const std::map<std::string, std::int64_t> &dims = {});
 
 // Estimated seconds for a node on a device: FLOPs / rate + bytes touched /
 // memory bandwidth (parameters read + activations written). Devices with an

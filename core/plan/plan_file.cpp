@@ -59,7 +59,7 @@ const std::set<std::string> &knownKeys()
 {
     static const std::set<std::string> keys = {
         "version", "model_sha256", "batch", "microbatches", "objective", "devices",
-        "links", "assignment", "pinned", "tensor_parallel"};
+        "links", "assignment", "pinned", "dims", "tensor_parallel"};
     return keys;
 }
 
@@ -165,6 +165,16 @@ Result<Plan> parsePlan(const std::string &text, const std::string &source)
         }
     }
 
+    if (auto dims = doc.find("dims"); dims != doc.end()) {
+        if (!dims->is_object())
+            return bad(source, "\"dims\" must be an object {symbol: size}");
+        for (const auto &[symbol, size] : dims->items()) {
+            if (!size.is_number_integer() || size.get<std::int64_t>() < 1)
+                return bad(source, "\"dims\"[\"" + symbol + "\"] must be an integer >= 1");
+            plan.dims[symbol] = size.get<std::int64_t>();
+        }
+    }
+
     if (auto tp = doc.find("tensor_parallel"); tp != doc.end()) {
         if (!tp->is_array())
             return bad(source, "\"tensor_parallel\" must be an array");
@@ -230,6 +240,8 @@ json planToJson(const Plan &plan)
         assignment[node] = device;
     doc["assignment"] = assignment;
     doc["pinned"] = plan.pinned;
+    if (!plan.dims.empty())
+        doc["dims"] = plan.dims;
     doc["tensor_parallel"] = plan.tensorParallel.is_array() ? plan.tensorParallel : json::array();
     return doc;
 }

@@ -14,6 +14,7 @@
 //                 "bandwidth": 8e9, "latency_s": 5e-6} ],      // optional
 //     "assignment": {"/blocks.0/MatMul": "cpu:0", ...},        // node name -> device id
 //     "pinned": ["/head/MatMul"],        // optional; nodes the planner must not move
+//     "dims": {"seq": 64},               // optional; symbolic dims bound for estimates
 //     "tensor_parallel": []              // reserved for tensor-parallel groups (later)
 //   }
 // Compatibility rule (documented in docs/plan-format.md): a v1 reader keeps
@@ -49,6 +50,7 @@ struct Plan
     DeviceSet devices;
     std::map<std::string, std::string> assignment;  // node name -> device id
     std::vector<std::string> pinned;
+    std::map<std::string, std::int64_t> dims;  // other symbolic dims for estimates ("seq": 64)
     nlohmann::json tensorParallel = nlohmann::json::array();
     nlohmann::json extra = nlohmann::json::object();  // unknown top-level keys, kept as-is
 };

@@ -495,7 +495,7 @@ Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
     }
 
     SB_ASSIGN_OR_RETURN(ModelFacts facts,
-                        analyseModel(graph, options.batch / options.microbatches));
+                        analyseModel(graph, options.batch / options.microbatches, options.dims));
     std::vector<PlanningUnit> units = collapseUnits(graph, nodePins);                // pass 1
     PlannerInput input = buildPlannerInput(graph, facts, devices, units);            // pass 2
     SB_ASSIGN_OR_RETURN(Split split, solveSplit(input, options.objective, options.cancel));  // 3
@@ -507,6 +507,13 @@ Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
     result.plan.batch = options.batch;
     result.plan.microbatches = options.microbatches;
     result.plan.objective = objectiveName(options.objective);
+    result.plan.dims = options.dims;
+    // Write every link explicitly, so the plan file is self-contained.
+    result.plan.devices.links.clear();
+    for (const DeviceSpec &a : devices.devices)
+        for (const DeviceSpec &b : devices.devices)
+            if (a.id != b.id)
+                result.plan.devices.links.push_back(devices.link(a.id, b.id));
     result.unitCount = units.size();
     result.objectiveValue = split.objectiveValue;
     result.lowerBound = bound;

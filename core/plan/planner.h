@@ -154,6 +154,7 @@ struct PlannerOptions
     std::int64_t batch = 1;
     int microbatches = 1;
     std::map<std::string, std::string> pins;  // node name -> device id
+    std::map<std::string, std::int64_t> dims; // other symbolic dims ("seq" -> 64)
     std::string modelSha256;
     const CancelToken *cancel = nullptr;
 };

@@ -49,8 +49,10 @@ struct Edge
 };
 
 // Builds the stage graph, appending problems instead of stopping at the first.
+// Nodes without a (known) device are left out, so cycles and memory among the
+// assigned nodes are still checked; `complete` says whether every node is in.
 std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
-                                      std::vector<Problem> &problems)
+                                      std::vector<Problem> &problems, bool *complete = nullptr)
 {
     const auto &nodes = graph.nodes();
     const std::size_t deviceCount = plan.devices.devices.size();
@@ -97,8 +99,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
                                        joinNames(unknownNodes),
                                    unknownNodes,
                                    {}});
-    if (!structural)
-        return std::nullopt;
+    if (complete)
+        *complete = structural;
 
     // Device-level edges with one example (producer, consumer, value) each,
     // plus the full edge list for cycle reports.
@@ -106,12 +108,14 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
         deviceCount, std::vector<std::vector<Edge>>(deviceCount));
     for (std::size_t n = 0; n < nodes.size(); ++n) {
         const int to = deviceOfNode[n];
+        if (to < 0)
+            continue;
         forEachInput(nodes[n], [&](ValueId in) {
             const graph::Value &value = graph.value(in);
             if (value.initializer || value.producer == graph::kNoNode)
                 return;
             const int from = deviceOfNode[static_cast<std::size_t>(value.producer)];
-            if (from != to)
+            if (from >= 0 && from != to)
                 edges[static_cast<std::size_t>(from)][static_cast<std::size_t>(to)].push_back(
                     Edge{value.producer, static_cast<NodeId>(n), in});
         });
@@ -199,6 +203,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
     // device's first node, so a linear split keeps its natural order.
     std::vector<NodeId> firstNode(deviceCount, static_cast<NodeId>(nodes.size()));
     for (std::size_t n = 0; n < nodes.size(); ++n) {
+        if (deviceOfNode[n] < 0)
+            continue;
         auto d = static_cast<std::size_t>(deviceOfNode[n]);
         firstNode[d] = std::min(firstNode[d], static_cast<NodeId>(n));
     }
@@ -230,6 +236,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
     }
     stageGraph.stageOfNode.assign(nodes.size(), -1);
     for (std::size_t n = 0; n < nodes.size(); ++n) {
+        if (deviceOfNode[n] < 0)
+            continue;
         int stage = stageOfDevice[static_cast<std::size_t>(deviceOfNode[n])];
         stageGraph.stageOfNode[n] = stage;
         stageGraph.stages[static_cast<std::size_t>(stage)].nodes.push_back(
@@ -240,11 +248,14 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
     std::map<ValueId, std::set<int>> readers;
     for (std::size_t n = 0; n < nodes.size(); ++n) {
         const int stage = stageGraph.stageOfNode[n];
+        if (stage < 0)
+            continue;
         forEachInput(nodes[n], [&](ValueId in) {
             const graph::Value &value = graph.value(in);
             if (value.initializer || value.producer == graph::kNoNode)
                 return;
-            if (stageGraph.stageOfNode[static_cast<std::size_t>(value.producer)] != stage)
+            const int from = stageGraph.stageOfNode[static_cast<std::size_t>(value.producer)];
+            if (from >= 0 && from != stage)
                 readers[in].insert(stage);
         });
     }
@@ -260,8 +271,9 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
 Result<StageGraph> buildStageGraph(const Graph &graph, const Plan &plan)
 {
     std::vector<Problem> problems;
-    auto stages = buildStages(graph, plan, problems);
-    if (!stages) {
+    bool complete = false;
+    auto stages = buildStages(graph, plan, problems, &complete);
+    if (!stages || !complete) {
         std::string message = "invalid plan";
         for (const Problem &problem : problems)
             message += "\n  " + problem.code + ": " + problem.message;
@@ -451,12 +463,13 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan,
         problems.push_back(std::move(problem));
     }
 
-    auto stages = buildStages(graph, plan, problems);
+    bool complete = false;
+    auto stages = buildStages(graph, plan, problems, &complete);
     if (!stages)
         return report;
 
     const std::int64_t microbatchSize = plan.batch / report.effectiveMicrobatches;
-    auto facts = analyseModel(graph, microbatchSize);
+    auto facts = analyseModel(graph, microbatchSize, plan.dims);
     if (!facts) {
         problems.push_back(Problem{"estimate_failed", false,
                                    "cannot estimate costs: " + facts.error().message,
@@ -464,11 +477,15 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan,
                                    {}});
         return report;
     }
-    report.estimate =
+    PlanEstimate estimate =
         estimatePlan(graph, plan, *stages, *facts, report.effectiveMicrobatches);
+    // With unassigned nodes the ledger covers the assigned ones only: still
+    // worth checking against capacity, not worth reporting as the estimate.
+    if (complete)
+        report.estimate = estimate;
 
-    for (std::size_t s = 0; s < report.estimate->ledger.size(); ++s) {
-        const DeviceLedger &ledger = report.estimate->ledger[s];
+    for (std::size_t s = 0; s < estimate.ledger.size(); ++s) {
+        const DeviceLedger &ledger = estimate.ledger[s];
         if (ledger.capacity == 0 || ledger.total() <= ledger.capacity)
             continue;
         // Name the heaviest nodes (weights + outputs) first.

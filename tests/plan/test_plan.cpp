@@ -406,6 +406,7 @@ private slots:
     {
         auto graph = sbtest::makeResidualChain(4, 16, 2, 0);
         DeviceSet devices = makeDevices({1e9, 1e9});
+        devices.devices[0].memoryBytes = 2048;  // 3 blocks of 1 KiB weights do not fit
         Plan plan = planAllOn(*graph, devices, "dev:0");
         plan.modelSha256 = "aaaa";
         plan.batch = 5;  // not divisible by 2 micro-batches
@@ -425,7 +426,13 @@ private slots:
         QVERIFY(hasProblem(report, "model_hash_mismatch", ""));
         QVERIFY(hasProblem(report, "batch_not_divisible", ""));
         QVERIFY(hasProblem(report, "tensor_parallel_unsupported", ""));
-        QVERIFY(!report.estimate);
+        QVERIFY(hasProblem(report, "memory_over_capacity", "/blocks.0/MatMul"));
+        QVERIFY(!report.estimate);  // incomplete assignment: no estimate
+        // A cycle among the assigned nodes is reported next to unassigned nodes.
+        plan.assignment["/blocks.1/Relu"] = "dev:1";
+        report = validatePlan(*graph, plan, options);
+        QVERIFY(hasProblem(report, "device_cycle", "/blocks.1/Relu"));
+        QVERIFY(hasProblem(report, "unassigned_node", "/blocks.2/Relu"));
     }
 
     void validate_cycleNamesDevicesAndEdges()

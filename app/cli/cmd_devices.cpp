@@ -1,0 +1,86 @@
+// `shardbench-cli devices`: the local devices the planner and runner use.
+#include "app/cli/command.h"
+#include "app/cli/pipeline_cli.h"
+
+#include "core/plan/plan_file.h"
+
+#include <cstdio>
+#include <iostream>
+
+namespace sb::cli {
+namespace {
+
+int runDevices(Args &args)
+{
+    ArgSpec spec("devices [--cpu-devices N] [--memory-cap DEV=SIZE]... [--json]",
+                 "List this machine's devices: CPU devices made by splitting the cores (each\n"
+                 "with its own thread pool and memory cap) and CUDA GPUs when built with CUDA.\n"
+                 "Rates come from `shardbench-cli calibrate` when it has run, else defaults.");
+    addLocalDeviceOptions(spec);
+    spec.flag("catalog", "also list the what-if catalogue (resources/devices.json)");
+    spec.flag("json", "print one JSON object");
+    auto parsed = spec.parse(args);
+    if (!parsed)
+        return parsed.exitCode;
+    auto devices = localDevicesFromArgs(parsed);
+    if (!devices)
+        return reportError(args.command, devices.error());
+    std::optional<plan::Catalog> catalog;
+    if (parsed.flag("catalog")) {
+        auto loaded = plan::loadCatalog();
+        if (!loaded)
+            return reportError(args.command, loaded.error());
+        catalog = std::move(loaded).value();
+    }
+    if (parsed.flag("json")) {
+        nlohmann::json doc;
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto &device : devices->devices)
+            list.push_back(plan::deviceToJson(device));
+        doc["devices"] = list;
+        doc["local_link"] = {{"name", devices->defaultLink.name},
+                             {"bandwidth", devices->defaultLink.bandwidth},
+                             {"latency_s", devices->defaultLink.latencySeconds}};
+        if (catalog) {
+            nlohmann::json entries = nlohmann::json::array();
+            for (const auto &device : catalog->devices)
+                entries.push_back({{"name", device.name},
+                                   {"kind", device.kind},
+                                   {"memory_bytes", device.memoryBytes},
+                                   {"fp32_flops", device.flopsFp32},
+                                   {"fp16_flops", device.flopsFp16},
+                                   {"memory_bandwidth", device.memoryBandwidth},
+                                   {"price_per_hour", device.pricePerHour},
+                                   {"source", device.source}});
+            doc["catalog"] = entries;
+        }
+        std::cout << doc.dump(2) << "\n";
+        return kExitOk;
+    }
+    std::printf("%-8s %-5s %7s %12s %16s %14s  %s\n", "id", "kind", "threads", "memory",
+                "fp32 rate", "bandwidth", "source");
+    for (const auto &device : devices->devices)
+        std::printf("%-8s %-5s %7d %12s %16s %11.1f GB/s  %s\n", device.id.c_str(),
+                    device.kind.c_str(), device.threads,
+                    plan::formatBytes(device.memoryBytes).c_str(),
+                    plan::formatRate(device.flops).c_str(), device.memoryBandwidth / 1e9,
+                    device.source.c_str());
+    std::printf("link between local devices: %s, %.1f GB/s, %.0f us\n",
+                devices->defaultLink.name.c_str(), devices->defaultLink.bandwidth / 1e9,
+                devices->defaultLink.latencySeconds * 1e6);
+    if (catalog) {
+        std::printf("\nwhat-if catalogue (--devices catalog:NAME*N):\n");
+        for (const auto &device : catalog->devices)
+            std::printf("  %-22s %-5s %10s %16s %9.0f GB/s  $%.2f/h\n", device.name.c_str(),
+                        device.kind.c_str(), plan::formatBytes(device.memoryBytes).c_str(),
+                        plan::formatRate(device.flopsFp32).c_str(), device.memoryBandwidth / 1e9,
+                        device.pricePerHour);
+    }
+    return kExitOk;
+}
+
+const CommandRegistrar registrar{"devices", "List local devices (CPU splits, CUDA GPUs)",
+                                 runDevices};
+
+} // namespace
+} // namespace sb::cli

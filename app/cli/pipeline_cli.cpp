@@ -1,0 +1,95 @@
+#include "app/cli/pipeline_cli.h"
+
+#include "core/common/sha256.h"
+#include "core/graph/onnx_import.h"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+namespace sb::cli {
+
+namespace {
+
+CancelToken g_interrupt;
+
+extern "C" void onInterrupt(int)
+{
+    g_interrupt.cancel();
+}
+
+} // namespace
+
+const CancelToken &interruptToken()
+{
+    static const bool installed = [] {
+        std::signal(SIGINT, onInterrupt);
+        return true;
+    }();
+    (void)installed;
+    return g_interrupt;
+}
+
+Result<LoadedModel> loadModel(const std::filesystem::path &path)
+{
+    LoadedModel model;
+    SB_ASSIGN_OR_RETURN(model.graph, graph::importOnnxFile(path));
+    SB_ASSIGN_OR_RETURN(model.sha256, sha256File(path));
+    return model;
+}
+
+void addLocalDeviceOptions(ArgSpec &spec)
+{
+    spec.option("cpu-devices", "N", "split this machine's cores into N CPU devices", "2");
+    spec.multi("memory-cap", "DEV=SIZE",
+               "memory cap of a local device, e.g. cpu:0=2GiB (repeatable; default: RAM / N)");
+    spec.option("calibration", "FILE",
+                "measured device figures (default: " +
+                    plan::defaultCalibrationPath().string() + " when present)");
+}
+
+Result<plan::DeviceSet> localDevicesFromArgs(const ParsedArgs &parsed)
+{
+    plan::LocalDeviceOptions options;
+    SB_ASSIGN_OR_RETURN(long long cpuDevices, parsed.getInt("cpu-devices", 2));
+    options.cpuDevices = static_cast<int>(cpuDevices);
+    for (const std::string &text : parsed.all("memory-cap")) {
+        SB_ASSIGN_OR_RETURN(auto cap, plan::parseMemoryCap(text));
+        options.memoryCaps[cap.first] = cap.second;
+    }
+    if (parsed.has("calibration"))
+        options.calibrationPath = parsed.get("calibration");
+    return plan::discoverLocalDevices(options);
+}
+
+void addPlanOptions(ArgSpec &spec)
+{
+    spec.option("plan", "PLAN.json", "run pipelined across devices as this plan says");
+    spec.option("microbatches", "M", "micro-batches per batch with --plan (default: the plan's)");
+    spec.option("trace", "FILE.json",
+                "with --plan: write the (stage, micro-batch) timeline as Chrome trace JSON "
+                "(and FILE.timeline.json for the GUI)");
+}
+
+bool wantsPlan(const ParsedArgs &parsed)
+{
+    return parsed.has("plan");
+}
+
+double percentile(std::vector<double> values, double p)
+{
+    if (values.empty())
+        return 0;
+    std::sort(values.begin(), values.end());
+    // Nearest-rank on a linear scale between neighbours.
+    double position = p / 100.0 * static_cast<double>(values.size() - 1);
+    auto lower = static_cast<std::size_t>(position);
+    std::size_t upper = std::min(lower + 1, values.size() - 1);
+    double fraction = position - static_cast<double>(lower);
+    return values[lower] * (1 - fraction) + values[upper] * fraction;
+}
+
+} // namespace sb::cli
