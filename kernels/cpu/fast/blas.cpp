@@ -1,0 +1,69 @@
+#include "kernels/cpu/fast/blas.h"
+
+#include <cblas.h>
+
+#include <algorithm>
+
+namespace sb::kernels {
+
+void sgemm(bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+           const float *a, std::int64_t lda, const float *b, std::int64_t ldb, float beta, float *c,
+           std::int64_t ldc)
+{
+    if (m == 0 || n == 0)
+        return;
+    if (k == 0) {
+        for (std::int64_t i = 0; i < m; ++i)
+            for (std::int64_t j = 0; j < n; ++j)
+                c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+void parallelSgemm(runtime::ThreadPool &pool, bool transA, bool transB, std::int64_t m, std::int64_t n,
+                   std::int64_t k, float alpha, const float *a, std::int64_t lda, const float *b,
+                   std::int64_t ldb, float beta, float *c, std::int64_t ldc, const GemmEpilogue &epilogue)
+{
+    const int threads = pool.size();
+    const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+    if (threads == 1 || work < 2.0e5) {
+        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        if (epilogue)
+            epilogue(0, m, 0, n);
+        return;
+    }
+    // Split the larger output dimension into one block per thread (blocks stay
+    // large so OpenBLAS's packing pays off); M blocks keep rows contiguous.
+    if (m >= n || m >= 16 * threads) {
+        std::int64_t block = (m + threads - 1) / threads;
+        pool.parallelFor(threads, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t t = begin; t < end; ++t) {
+                std::int64_t r0 = t * block, r1 = std::min(m, r0 + block);
+                if (r0 >= r1)
+                    continue;
+                const float *ablock = transA ? a + r0 : a + r0 * lda;
+                sgemm(transA, transB, r1 - r0, n, k, alpha, ablock, lda, b, ldb, beta, c + r0 * ldc, ldc);
+                if (epilogue)
+                    epilogue(r0, r1, 0, n);
+            }
+        });
+    } else {
+        std::int64_t block = ((n + threads - 1) / threads + 15) / 16 * 16;
+        pool.parallelFor(threads, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t t = begin; t < end; ++t) {
+                std::int64_t c0 = t * block, c1 = std::min(n, c0 + block);
+                if (c0 >= c1)
+                    continue;
+                const float *bblock = transB ? b + c0 * ldb : b + c0;
+                sgemm(transA, transB, m, c1 - c0, k, alpha, a, lda, bblock, ldb, beta, c + c0, ldc);
+                if (epilogue)
+                    epilogue(0, m, c0, c1);
+            }
+        });
+    }
+}
+
+} // namespace sb::kernels

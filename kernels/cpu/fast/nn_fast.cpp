@@ -1,0 +1,458 @@
+// Fast CPU kernels where the time goes: MatMul/Gemm through OpenBLAS with a
+// bias/activation epilogue, Conv as im2col + GEMM (direct kernel for
+// depthwise), 2-D pools, BatchNormalization, Softmax, LayerNormalization,
+// GELU and Relu, parallel over the device's thread pool. Cases they do not
+// cover fall back to the reference kernels.
+#include "kernels/cpu/fast/blas.h"
+#include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/kernel_util.h"
+#include "kernels/cpu/nn_common.h"
+#include "kernels/cpu/reference/reference.h"
+
+#include <cmath>
+#include <limits>
+
+namespace sb::kernels {
+
+namespace {
+
+Status fastMatMul(KernelContext &ctx)
+{
+    const Tensor &a = ctx.input(0);
+    const Tensor &b = ctx.input(1);
+    if (a.type() != ElementType::Float32 || b.type() != ElementType::Float32)
+        return referenceMatMul(ctx);
+    SB_ASSIGN_OR_RETURN(MatMulShape ms, matmulShape(ctx, a.shape(), b.shape()));
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32, ms.outShape));
+    const bool fused = ctx.node().domain == "sb";
+    const Activation act = fused ? activationOf(ctx.node()) : Activation{};
+    const float *bias = nullptr;
+    if (fused && ctx.hasInput(2)) {
+        const Tensor &bt = ctx.input(2);
+        if (bt.type() != ElementType::Float32 || bt.elementCount() != ms.n)
+            return ctx.invalid("bias must be float32 with N values");
+        bias = bt.as<float>();
+    }
+    float *po = out->as<float>();
+    const float *pa = a.as<float>();
+    const float *pb = b.as<float>();
+    auto epilogueFor = [&](float *c) {
+        return [=, &ms](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+            if (!bias && act.kind == Activation::None)
+                return;
+            for (std::int64_t r = r0; r < r1; ++r) {
+                float *row = c + r * ms.n;
+                if (bias)
+                    for (std::int64_t j = c0; j < c1; ++j)
+                        row[j] += bias[j];
+                applyActivation(row + c0, c1 - c0, act);
+            }
+        };
+    };
+    // B shared across batches and A contiguous: one big GEMM with M = batch * m.
+    bool bShared = true;
+    for (std::int64_t i = 0; i < ms.batch; ++i)
+        bShared = bShared && ms.bOffset(i) == 0 && ms.aOffset(i) == i * ms.m * ms.k;
+    if (bShared) {
+        std::int64_t rows = ms.batch * ms.m;
+        parallelSgemm(ctx.pool(), false, false, rows, ms.n, ms.k, 1.0f, pa, ms.k, pb, ms.n, 0.0f, po, ms.n,
+                      epilogueFor(po));
+        return Status::success();
+    }
+    double perBatch = static_cast<double>(ms.m) * static_cast<double>(ms.n) * static_cast<double>(ms.k);
+    if (ms.batch >= ctx.pool().size() && perBatch < 4.0e6) {
+        ctx.pool().parallelFor(ms.batch, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i) {
+                float *c = po + i * ms.m * ms.n;
+                sgemm(false, false, ms.m, ms.n, ms.k, 1.0f, pa + ms.aOffset(i), ms.k, pb + ms.bOffset(i), ms.n,
+                      0.0f, c, ms.n);
+                epilogueFor(c)(0, ms.m, 0, ms.n);
+            }
+        });
+        return Status::success();
+    }
+    for (std::int64_t i = 0; i < ms.batch; ++i) {
+        float *c = po + i * ms.m * ms.n;
+        parallelSgemm(ctx.pool(), false, false, ms.m, ms.n, ms.k, 1.0f, pa + ms.aOffset(i), ms.k,
+                      pb + ms.bOffset(i), ms.n, 0.0f, c, ms.n, epilogueFor(c));
+    }
+    return Status::success();
+}
+
+Status fastGemm(KernelContext &ctx)
+{
+    if (ctx.input(0).type() != ElementType::Float32)
+        return referenceGemm(ctx);
+    SB_ASSIGN_OR_RETURN(GemmArgs g, gemmArgs(ctx));
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32, {g.m, g.n}));
+    const Tensor &a = ctx.input(0);
+    const Tensor &b = ctx.input(1);
+    float *po = out->as<float>();
+    float beta = 0.0f;
+    if (ctx.hasInput(2) && g.beta != 0.0f) {
+        // Pre-fill C (broadcast) so the GEMM accumulates onto it.
+        const Tensor &c = ctx.input(2);
+        auto strides = broadcastStrides(c.shape(), {g.m, g.n});
+        const float *pc = c.as<float>();
+        for (std::int64_t i = 0; i < g.m; ++i)
+            for (std::int64_t j = 0; j < g.n; ++j)
+                po[i * g.n + j] = pc[i * strides[0] + j * strides[1]];
+        beta = g.beta;
+    }
+    const Activation act = ctx.node().domain == "sb" ? activationOf(ctx.node()) : Activation{};
+    GemmEpilogue epilogue;
+    if (act.kind != Activation::None)
+        epilogue = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+            for (std::int64_t r = r0; r < r1; ++r)
+                applyActivation(po + r * g.n + c0, c1 - c0, act);
+        };
+    parallelSgemm(ctx.pool(), g.transA, g.transB, g.m, g.n, g.k, g.alpha, a.as<float>(), a.dim(1),
+                  b.as<float>(), b.dim(1), beta, po, g.n, epilogue);
+    return Status::success();
+}
+
+// Depthwise 2-D convolution (one input and one output channel per group).
+void depthwise2d(KernelContext &ctx, const ConvGeometry &g, const float *px, const float *pw, const float *pb,
+                 float *po, const Activation &act)
+{
+    const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1];
+    const std::int64_t oh = g.outSpatial[0], ow = g.outSpatial[1];
+    const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
+    const std::int64_t sh = g.strides[0], sw = g.strides[1];
+    const std::int64_t dh = g.dilations[0], dw = g.dilations[1];
+    const std::int64_t ph = g.padBegin[0], pw0 = g.padBegin[1];
+    const std::int64_t planes = g.n * g.outChannels;
+    ctx.pool().parallelFor(planes, 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t p = begin; p < end; ++p) {
+            std::int64_t c = p % g.outChannels;
+            const float *in = px + p * ih * iw;
+            const float *w = pw + c * kh * kw;
+            float *out = po + p * oh * ow;
+            float bias = pb ? pb[c] : 0.0f;
+            for (std::int64_t y = 0; y < oh; ++y) {
+                for (std::int64_t x = 0; x < ow; ++x) {
+                    float acc = bias;
+                    for (std::int64_t ky = 0; ky < kh; ++ky) {
+                        std::int64_t iy = y * sh - ph + ky * dh;
+                        if (iy < 0 || iy >= ih)
+                            continue;
+                        const float *row = in + iy * iw;
+                        for (std::int64_t kx = 0; kx < kw; ++kx) {
+                            std::int64_t ix = x * sw - pw0 + kx * dw;
+                            if (ix >= 0 && ix < iw)
+                                acc += row[ix] * w[ky * kw + kx];
+                        }
+                    }
+                    out[y * ow + x] = acc;
+                }
+            }
+            applyActivation(out, oh * ow, act);
+        }
+    });
+}
+
+thread_local std::vector<float> t_workspace;
+
+Status fastConv(KernelContext &ctx)
+{
+    const Tensor &x = ctx.input(0);
+    if (x.type() != ElementType::Float32 || (x.rank() != 4 && x.rank() != 3))
+        return referenceConv(ctx);
+    SB_ASSIGN_OR_RETURN(ConvGeometry g, convGeometry(ctx));
+    // Treat 1-D as 2-D with height 1.
+    if (g.inSpatial.size() == 1) {
+        g.inSpatial.insert(g.inSpatial.begin(), 1);
+        g.outSpatial.insert(g.outSpatial.begin(), 1);
+        g.kernel.insert(g.kernel.begin(), 1);
+        g.strides.insert(g.strides.begin(), 1);
+        g.dilations.insert(g.dilations.begin(), 1);
+        g.padBegin.insert(g.padBegin.begin(), 0);
+        g.padEnd.insert(g.padEnd.begin(), 0);
+    }
+    Shape outShape = {g.n, g.outChannels};
+    for (std::size_t d = x.rank() == 3 ? 1 : 0; d < g.outSpatial.size(); ++d)
+        outShape.push_back(g.outSpatial[d]);
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32, outShape));
+    const Activation act = ctx.node().domain == "sb" ? activationOf(ctx.node()) : Activation{};
+    const float *px = x.as<float>();
+    const float *pw = ctx.input(1).as<float>();
+    const float *pb = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
+    float *po = out->as<float>();
+    const std::int64_t cinG = g.inChannels / g.group, coutG = g.outChannels / g.group;
+    if (cinG == 1 && coutG == 1) {
+        depthwise2d(ctx, g, px, pw, pb, po, act);
+        return Status::success();
+    }
+    const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1];
+    const std::int64_t oh = g.outSpatial[0], ow = g.outSpatial[1];
+    const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
+    const std::int64_t outHW = oh * ow, inHW = ih * iw;
+    const std::int64_t kdim = cinG * kh * kw;
+    const bool pointwise = kh == 1 && kw == 1 && g.strides[0] == 1 && g.strides[1] == 1 && g.padBegin[0] == 0 &&
+                           g.padBegin[1] == 0 && g.padEnd[0] == 0 && g.padEnd[1] == 0;
+    std::vector<float> &col = t_workspace;
+    if (!pointwise)
+        col.resize(static_cast<std::size_t>(kdim * outHW));
+    for (std::int64_t n = 0; n < g.n; ++n)
+        for (std::int64_t grp = 0; grp < g.group; ++grp) {
+            const float *in = px + (n * g.inChannels + grp * cinG) * inHW;
+            const float *colData = in;
+            if (!pointwise) {
+                float *cp = col.data();
+                ctx.pool().parallelFor(kdim, 1, [&](std::int64_t begin, std::int64_t end) {
+                    for (std::int64_t r = begin; r < end; ++r) {
+                        std::int64_t c = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
+                        float *dst = cp + r * outHW;
+                        const float *plane = in + c * inHW;
+                        for (std::int64_t y = 0; y < oh; ++y) {
+                            std::int64_t iy = y * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
+                            float *drow = dst + y * ow;
+                            if (iy < 0 || iy >= ih) {
+                                std::fill(drow, drow + ow, 0.0f);
+                                continue;
+                            }
+                            const float *srow = plane + iy * iw;
+                            std::int64_t off = kx * g.dilations[1] - g.padBegin[1];
+                            if (g.strides[1] == 1) {
+                                std::int64_t x0 = std::max<std::int64_t>(0, -off);
+                                std::int64_t x1 = std::min<std::int64_t>(ow, iw - off);
+                                std::fill(drow, drow + std::min(x0, ow), 0.0f);
+                                if (x1 > x0)
+                                    std::copy(srow + x0 + off, srow + x1 + off, drow + x0);
+                                if (x1 < ow)
+                                    std::fill(drow + std::max(x1, x0), drow + ow, 0.0f);
+                            } else {
+                                for (std::int64_t xo = 0; xo < ow; ++xo) {
+                                    std::int64_t ix = xo * g.strides[1] + off;
+                                    drow[xo] = (ix >= 0 && ix < iw) ? srow[ix] : 0.0f;
+                                }
+                            }
+                        }
+                    }
+                });
+                colData = col.data();
+            }
+            float *outBase = po + (n * g.outChannels + grp * coutG) * outHW;
+            const float *wBase = pw + grp * coutG * kdim;
+            const float *biasBase = pb ? pb + grp * coutG : nullptr;
+            GemmEpilogue epilogue = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+                for (std::int64_t r = r0; r < r1; ++r) {
+                    float *row = outBase + r * outHW;
+                    if (biasBase) {
+                        float bv = biasBase[r];
+                        for (std::int64_t j = c0; j < c1; ++j)
+                            row[j] += bv;
+                    }
+                    applyActivation(row + c0, c1 - c0, act);
+                }
+            };
+            parallelSgemm(ctx.pool(), false, false, coutG, outHW, kdim, 1.0f, wBase, kdim, colData, outHW, 0.0f,
+                          outBase, outHW, epilogue);
+        }
+    return Status::success();
+}
+
+Status fastPool2d(KernelContext &ctx, bool isMax)
+{
+    const Tensor &x = ctx.input(0);
+    if (x.type() != ElementType::Float32 || x.rank() != 4 || (isMax && ctx.hasOutput(1)) ||
+        (isMax && ctx.node().intAttr("storage_order", 0) != 0))
+        return referencePool(ctx, isMax);
+    SB_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(ctx));
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
+                                                         {g.n, g.channels, g.outSpatial[0], g.outSpatial[1]}));
+    const bool countPad = ctx.node().intAttr("count_include_pad", 0) != 0;
+    const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1], oh = g.outSpatial[0], ow = g.outSpatial[1];
+    const float *px = x.as<float>();
+    float *po = out->as<float>();
+    ctx.pool().parallelFor(g.n * g.channels, 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t p = begin; p < end; ++p) {
+            const float *in = px + p * ih * iw;
+            float *o = po + p * oh * ow;
+            for (std::int64_t y = 0; y < oh; ++y)
+                for (std::int64_t xo = 0; xo < ow; ++xo) {
+                    float best = -std::numeric_limits<float>::infinity();
+                    float sum = 0;
+                    std::int64_t count = 0, padCount = 0;
+                    for (std::int64_t ky = 0; ky < g.kernel[0]; ++ky) {
+                        std::int64_t iy = y * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
+                        bool yPadded = iy >= -g.padBegin[0] && iy < ih + g.padEnd[0];
+                        for (std::int64_t kx = 0; kx < g.kernel[1]; ++kx) {
+                            std::int64_t ix = xo * g.strides[1] - g.padBegin[1] + kx * g.dilations[1];
+                            if (yPadded && ix >= -g.padBegin[1] && ix < iw + g.padEnd[1])
+                                ++padCount;
+                            if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
+                                continue;
+                            float v = in[iy * iw + ix];
+                            best = v > best ? v : best;
+                            sum += v;
+                            ++count;
+                        }
+                    }
+                    o[y * ow + xo] = isMax ? best
+                                           : sum / static_cast<float>(countPad ? padCount : std::max<std::int64_t>(count, 1));
+                }
+        }
+    });
+    return Status::success();
+}
+
+Status fastBatchNorm(KernelContext &ctx)
+{
+    const Tensor &x = ctx.input(0);
+    bool simple = x.type() == ElementType::Float32 && x.rank() >= 2 && ctx.node().intAttr("training_mode", 0) == 0 &&
+                  !ctx.hasOutput(1) && !(ctx.opset() < 9 && ctx.node().intAttr("spatial", 1) == 0);
+    for (std::size_t i = 1; simple && i <= 4; ++i)
+        simple = ctx.input(i).type() == ElementType::Float32 && ctx.input(i).elementCount() == x.dim(1);
+    if (!simple)
+        return referenceBatchNorm(ctx);
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
+    const std::int64_t c = x.dim(1);
+    const std::int64_t inner = x.elementCount() / std::max<std::int64_t>(1, x.dim(0) * c);
+    const float eps = ctx.node().floatAttr("epsilon", 1e-5f);
+    std::vector<float> scale(static_cast<std::size_t>(c)), shift(static_cast<std::size_t>(c));
+    for (std::int64_t ch = 0; ch < c; ++ch) {
+        double s = ctx.input(1).as<float>()[ch] / std::sqrt(static_cast<double>(ctx.input(4).as<float>()[ch]) + eps);
+        scale[static_cast<std::size_t>(ch)] = static_cast<float>(s);
+        shift[static_cast<std::size_t>(ch)] =
+            static_cast<float>(ctx.input(2).as<float>()[ch] - s * ctx.input(3).as<float>()[ch]);
+    }
+    const float *px = x.as<float>();
+    float *po = out->as<float>();
+    ctx.pool().parallelFor(x.dim(0) * c, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(inner, 1)),
+                           [&](std::int64_t begin, std::int64_t end) {
+                               for (std::int64_t p = begin; p < end; ++p) {
+                                   float s = scale[static_cast<std::size_t>(p % c)];
+                                   float t = shift[static_cast<std::size_t>(p % c)];
+                                   for (std::int64_t i = 0; i < inner; ++i)
+                                       po[p * inner + i] = px[p * inner + i] * s + t;
+                               }
+                           });
+    return Status::success();
+}
+
+Status fastSoftmax(KernelContext &ctx)
+{
+    const Tensor &x = ctx.input(0);
+    if (x.type() != ElementType::Float32 || x.rank() == 0)
+        return referenceSoftmax(ctx);
+    auto rank = static_cast<std::int64_t>(x.rank());
+    bool legacy = ctx.opset() < 13;
+    auto axis = normalizeAxis(ctx.node().intAttr("axis", legacy ? 1 : -1), rank);
+    if (!axis || (!legacy && *axis != rank - 1))
+        return referenceSoftmax(ctx);
+    std::int64_t cols = 1;
+    for (std::int64_t d = *axis; d < rank; ++d)
+        cols *= x.dim(static_cast<std::size_t>(d));
+    if (cols == 0)
+        return referenceSoftmax(ctx);
+    std::int64_t rows = x.elementCount() / cols;
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
+    const float *px = x.as<float>();
+    float *po = out->as<float>();
+    ctx.pool().parallelFor(rows, std::max<std::int64_t>(1, 8192 / cols), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t r = begin; r < end; ++r) {
+            const float *in = px + r * cols;
+            float *o = po + r * cols;
+            float mx = -std::numeric_limits<float>::infinity();
+            for (std::int64_t i = 0; i < cols; ++i)
+                mx = in[i] > mx ? in[i] : mx;
+            if (std::isinf(mx) && mx < 0) {  // all -inf: match the reference (NaN)
+                for (std::int64_t i = 0; i < cols; ++i)
+                    o[i] = std::numeric_limits<float>::quiet_NaN();
+                continue;
+            }
+            float sum = 0;
+            for (std::int64_t i = 0; i < cols; ++i) {
+                o[i] = std::exp(in[i] - mx);
+                sum += o[i];
+            }
+            float inv = 1.0f / sum;
+            for (std::int64_t i = 0; i < cols; ++i)
+                o[i] *= inv;
+        }
+    });
+    return Status::success();
+}
+
+Status fastLayerNorm(KernelContext &ctx)
+{
+    const Tensor &x = ctx.input(0);
+    if (x.type() != ElementType::Float32 || ctx.hasOutput(1) || ctx.hasOutput(2))
+        return referenceLayerNorm(ctx);
+    SB_ASSIGN_OR_RETURN(LayerNormArgs args, layerNormArgs(ctx));
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
+    const float *px = x.as<float>();
+    float *po = out->as<float>();
+    const float *scale = ctx.input(1).as<float>();
+    const float *bias = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
+    const std::int64_t cols = args.cols;
+    ctx.pool().parallelFor(args.rows, std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(cols, 1)),
+                           [&](std::int64_t begin, std::int64_t end) {
+                               for (std::int64_t r = begin; r < end; ++r) {
+                                   const float *in = px + r * cols;
+                                   float *o = po + r * cols;
+                                   float sum = 0;
+                                   for (std::int64_t i = 0; i < cols; ++i)
+                                       sum += in[i];
+                                   float mean = sum / static_cast<float>(cols);
+                                   float var = 0;
+                                   for (std::int64_t i = 0; i < cols; ++i) {
+                                       float d = in[i] - mean;
+                                       var += d * d;
+                                   }
+                                   var /= static_cast<float>(cols);
+                                   float inv = 1.0f / std::sqrt(var + static_cast<float>(args.epsilon));
+                                   for (std::int64_t i = 0; i < cols; ++i) {
+                                       float v = (in[i] - mean) * inv * scale[args.scaleIndex(i)];
+                                       o[i] = bias ? v + bias[args.biasIndex(i)] : v;
+                                   }
+                               }
+                           });
+    return Status::success();
+}
+
+template <typename Op>
+Status parallelUnaryFloat(KernelContext &ctx, Op op, Status (*fallback)(KernelContext &))
+{
+    const Tensor &x = ctx.input(0);
+    if (x.type() != ElementType::Float32)
+        return fallback(ctx);
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
+    const float *px = x.as<float>();
+    float *po = out->as<float>();
+    ctx.pool().parallelFor(x.elementCount(), kParallelGrain / 4, [&](std::int64_t b, std::int64_t e) {
+        for (std::int64_t i = b; i < e; ++i)
+            po[i] = op(px[i]);
+    });
+    return Status::success();
+}
+
+} // namespace
+
+void registerFastNn(KernelRegistry &r)
+{
+    runtime::Tolerance gemmTol{1e-4, 1e-5};
+    addFast(r, "MatMul", fastMatMul, gemmTol);
+    addFast(r, "FusedMatMul", fastMatMul, gemmTol, "sb");
+    addFast(r, "Gemm", fastGemm, gemmTol);
+    addFast(r, "FusedGemm", fastGemm, gemmTol, "sb");
+    addFast(r, "Conv", fastConv, gemmTol);
+    addFast(r, "FusedConv", fastConv, gemmTol, "sb");
+    addFast(r, "MaxPool", [](KernelContext &c) { return fastPool2d(c, true); }, {0, 0});
+    addFast(r, "AveragePool", [](KernelContext &c) { return fastPool2d(c, false); }, {1e-5, 1e-6});
+    addFast(r, "BatchNormalization", fastBatchNorm, {1e-5, 1e-5});
+    addFast(r, "Softmax", fastSoftmax, {1e-5, 1e-7});
+    addFast(r, "LayerNormalization", fastLayerNorm, {1e-4, 1e-5});
+    addFast(r, "Gelu",
+            [](KernelContext &c) {
+                return parallelUnaryFloat(c, [](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); },
+                                          referenceGelu);
+            },
+            {1e-5, 1e-6}, "sb");
+    addFast(r, "Relu",
+            [](KernelContext &c) { return parallelUnaryFloat(c, [](float v) { return v > 0.0f ? v : 0.0f; }, referenceRelu); },
+            {0, 0});
+}
+
+} // namespace sb::kernels

@@ -1,0 +1,67 @@
+// Shape/attribute logic shared by the reference and fast NN kernels, so both
+// variants agree on geometry and differ only in arithmetic.
+#pragma once
+
+#include "kernels/cpu/kernel_util.h"
+
+namespace sb::kernels {
+
+struct MatMulShape
+{
+    Shape outShape;
+    std::int64_t m = 0, k = 0, n = 0, batch = 1;
+    std::vector<std::int64_t> aOffsets, bOffsets;  // element offset of each batch's matrix
+    std::int64_t aOffset(std::int64_t b) const { return aOffsets[static_cast<std::size_t>(b)]; }
+    std::int64_t bOffset(std::int64_t b) const { return bOffsets[static_cast<std::size_t>(b)]; }
+};
+Result<MatMulShape> matmulShape(KernelContext &ctx, const Shape &a, const Shape &b);
+
+struct GemmArgs
+{
+    std::int64_t m = 0, k = 0, n = 0;
+    bool transA = false, transB = false;
+    float alpha = 1, beta = 1;
+};
+Result<GemmArgs> gemmArgs(KernelContext &ctx);
+// out += beta * C (broadcast to [M, N]) when input 2 is present.
+Status gemmAddC(KernelContext &ctx, const GemmArgs &args, Tensor &out);
+
+struct ConvGeometry
+{
+    std::int64_t n = 0, inChannels = 0, outChannels = 0, group = 1;
+    Shape inSpatial, outSpatial, kernel;
+    std::vector<std::int64_t> strides, dilations, padBegin, padEnd;
+};
+Result<ConvGeometry> convGeometry(KernelContext &ctx);
+
+struct PoolGeometry
+{
+    std::int64_t n = 0, channels = 0;
+    Shape inSpatial, outSpatial, kernel;
+    std::vector<std::int64_t> strides, dilations, padBegin, padEnd;
+};
+Result<PoolGeometry> poolGeometry(KernelContext &ctx);
+
+struct LayerNormArgs
+{
+    std::int64_t rows = 0, cols = 0;
+    double epsilon = 1e-5;
+    Shape statShape;
+    bool scaleScalar = false, biasScalar = false;
+    std::int64_t scaleIndex(std::int64_t i) const { return scaleScalar ? 0 : i; }
+    std::int64_t biasIndex(std::int64_t i) const { return biasScalar ? 0 : i; }
+};
+Result<LayerNormArgs> layerNormArgs(KernelContext &ctx);
+
+struct Activation
+{
+    enum Kind { None, Relu, Gelu, Clip } kind = None;
+    float lo = 0, hi = 0;
+};
+Activation activationOf(const graph::Node &node);
+void applyActivation(float *data, std::int64_t count, const Activation &act);
+void applyActivation(Tensor &t, const Activation &act);
+// out[..., j] += bias[j] (float32).
+Status addBiasLastAxis(KernelContext &ctx, Tensor &out, const Tensor &bias);
+
+} // namespace sb::kernels

@@ -1,0 +1,29 @@
+// Registration functions of the reference kernel files (kernels/cpu/reference).
+#pragma once
+
+#include "core/runtime/kernel_registry.h"
+
+namespace sb::kernels {
+
+void registerReferenceElementwise(runtime::KernelRegistry &registry);
+void registerReferenceShapeOps(runtime::KernelRegistry &registry);
+void registerReferenceReduce(runtime::KernelRegistry &registry);
+void registerReferenceNn(runtime::KernelRegistry &registry);
+
+} // namespace sb::kernels
+
+namespace sb::kernels {
+// Reference kernels the fast ones fall back to for cases they do not cover.
+Status referenceMatMul(runtime::KernelContext &ctx);
+Status referenceGemm(runtime::KernelContext &ctx);
+Status referenceConv(runtime::KernelContext &ctx);
+Status referencePool(runtime::KernelContext &ctx, bool isMax);
+Status referenceSoftmax(runtime::KernelContext &ctx);
+Status referenceLayerNorm(runtime::KernelContext &ctx);
+} // namespace sb::kernels
+
+namespace sb::kernels {
+Status referenceBatchNorm(runtime::KernelContext &ctx);
+Status referenceGelu(runtime::KernelContext &ctx);
+Status referenceRelu(runtime::KernelContext &ctx);
+} // namespace sb::kernels

@@ -1,0 +1,39 @@
+#include "kernels/registry.h"
+
+#include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/reference/reference.h"
+
+#include <cblas.h>
+
+#include <mutex>
+
+namespace sb::kernels {
+
+void configureBlasThreads()
+{
+    // Our pools parallelise GEMMs by splitting the output; OpenBLAS's own
+    // threads would oversubscribe the cores a device owns.
+    openblas_set_num_threads(1);
+}
+
+void registerCpuKernels(runtime::KernelRegistry &registry)
+{
+    registerReferenceElementwise(registry);
+    registerReferenceShapeOps(registry);
+    registerReferenceReduce(registry);
+    registerReferenceNn(registry);
+    registerFastNn(registry);
+}
+
+const runtime::KernelRegistry &defaultRegistry()
+{
+    static const runtime::KernelRegistry registry = [] {
+        configureBlasThreads();
+        runtime::KernelRegistry r;
+        registerCpuKernels(r);
+        return r;
+    }();
+    return registry;
+}
+
+} // namespace sb::kernels
