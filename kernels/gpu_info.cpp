@@ -24,7 +24,7 @@ std::vector<GpuInfo> listGpus(std::string *reason)
     if (status != cudaSuccess) {
         if (reason)
             *reason = std::string("CUDA: ") + cudaGetErrorString(status);
-        cudaGetLastError();  // clear the sticky error so later calls start clean
+        cudaGetLastError(); // clear the sticky error so later calls start clean
         return gpus;
     }
     for (int i = 0; i < count; ++i) {

@@ -3,6 +3,7 @@
 #include "core/graph/tensor_proto.h"
 #include "core/runtime/npy.h"
 
+#include "core/runtime/npy.h"
 #include <fstream>
 #include <set>
 
@@ -147,6 +148,36 @@ std::string sanitizeFileName(const std::string &valueName)
     if (name.empty() || name == "." || name == "..")
         name = "output" + name;
     return name;
+}
+
+} // namespace sb::runtime
+
+namespace sb::runtime {
+
+Result<std::vector<WrittenOutput>> writeOutputs(const std::filesystem::path &dir,
+                                                const std::vector<std::string> &order,
+                                                const std::map<std::string, Tensor> &tensors)
+{
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec)
+        return makeError(ErrorCode::Io, dir.string() + ": cannot create folder: " + ec.message());
+    std::vector<WrittenOutput> written;
+    std::set<std::string> used;
+    for (const std::string &name : order) {
+        auto it = tensors.find(name);
+        if (it == tensors.end())
+            return makeError(ErrorCode::Internal, "output '" + name + "' was not produced");
+        std::string base = sanitizeFileName(name);
+        std::string file = base;
+        for (int suffix = 1; used.count(file); ++suffix)
+            file = base + "_" + std::to_string(suffix);
+        used.insert(file);
+        WrittenOutput out{name, dir / (file + ".npy"), it->second.type(), it->second.shape()};
+        SB_TRY(writeNpy(out.file, it->second));
+        written.push_back(std::move(out));
+    }
+    return written;
 }
 
 } // namespace sb::runtime

@@ -40,3 +40,21 @@ syntheticInputs(const graph::Graph &graph, std::int64_t batch,
 std::string sanitizeFileName(const std::string &valueName);
 
 } // namespace sb::runtime
+
+namespace sb::runtime {
+
+struct WrittenOutput
+{
+    std::string name; // the graph's output name
+    std::filesystem::path file;
+    ElementType type = ElementType::Undefined;
+    Shape shape;
+};
+
+// Writes DIR/<sanitizeFileName(name)>.npy per tensor, in `order` (creating
+// DIR). Two names that sanitise to the same file get "_1", "_2" suffixes.
+Result<std::vector<WrittenOutput>> writeOutputs(const std::filesystem::path &dir,
+                                                const std::vector<std::string> &order,
+                                                const std::map<std::string, Tensor> &tensors);
+
+} // namespace sb::runtime

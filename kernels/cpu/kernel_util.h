@@ -19,13 +19,11 @@ using runtime::KernelRegistry;
 using runtime::Shape;
 using runtime::Tensor;
 
-template <typename T>
-struct TypeOf;
+template <typename T> struct TypeOf;
 #define SB_TYPE_OF(T, E)                                                                           \
-    template <>                                                                                    \
-    struct TypeOf<T>                                                                               \
+    template <> struct TypeOf<T>                                                                   \
     {                                                                                              \
-        static constexpr ElementType value = ElementType::E;                                      \
+        static constexpr ElementType value = ElementType::E;                                       \
     };
 SB_TYPE_OF(float, Float32)
 SB_TYPE_OF(double, Float64)
@@ -42,45 +40,75 @@ SB_TYPE_OF(std::uint64_t, UInt64)
 std::string typeName(ElementType type);
 
 // Calls f(T{}) for the numeric types in the mask; returns false if `type` is not one.
-enum TypeMask : unsigned {
+enum TypeMask : unsigned
+{
     kFloats = 1u,     // float, double
     kSignedInts = 2u, // int8/16/32/64
     kUnsignedInts = 4u,
     kAllNumeric = 7u,
 };
-template <typename F>
-bool dispatch(ElementType type, unsigned mask, F &&f)
+template <typename F> bool dispatch(ElementType type, unsigned mask, F &&f)
 {
     switch (type) {
     case ElementType::Float32:
-        if (mask & kFloats) { f(float{}); return true; }
+        if (mask & kFloats) {
+            f(float{});
+            return true;
+        }
         return false;
     case ElementType::Float64:
-        if (mask & kFloats) { f(double{}); return true; }
+        if (mask & kFloats) {
+            f(double{});
+            return true;
+        }
         return false;
     case ElementType::Int64:
-        if (mask & kSignedInts) { f(std::int64_t{}); return true; }
+        if (mask & kSignedInts) {
+            f(std::int64_t{});
+            return true;
+        }
         return false;
     case ElementType::Int32:
-        if (mask & kSignedInts) { f(std::int32_t{}); return true; }
+        if (mask & kSignedInts) {
+            f(std::int32_t{});
+            return true;
+        }
         return false;
     case ElementType::Int16:
-        if (mask & kSignedInts) { f(std::int16_t{}); return true; }
+        if (mask & kSignedInts) {
+            f(std::int16_t{});
+            return true;
+        }
         return false;
     case ElementType::Int8:
-        if (mask & kSignedInts) { f(std::int8_t{}); return true; }
+        if (mask & kSignedInts) {
+            f(std::int8_t{});
+            return true;
+        }
         return false;
     case ElementType::UInt8:
-        if (mask & kUnsignedInts) { f(std::uint8_t{}); return true; }
+        if (mask & kUnsignedInts) {
+            f(std::uint8_t{});
+            return true;
+        }
         return false;
     case ElementType::UInt16:
-        if (mask & kUnsignedInts) { f(std::uint16_t{}); return true; }
+        if (mask & kUnsignedInts) {
+            f(std::uint16_t{});
+            return true;
+        }
         return false;
     case ElementType::UInt32:
-        if (mask & kUnsignedInts) { f(std::uint32_t{}); return true; }
+        if (mask & kUnsignedInts) {
+            f(std::uint32_t{});
+            return true;
+        }
         return false;
     case ElementType::UInt64:
-        if (mask & kUnsignedInts) { f(std::uint64_t{}); return true; }
+        if (mask & kUnsignedInts) {
+            f(std::uint64_t{});
+            return true;
+        }
         return false;
     default:
         return false;

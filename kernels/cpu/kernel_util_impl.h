@@ -20,7 +20,8 @@ void forEachBroadcastRow(KernelContext &ctx, const Shape &out, const Shape &aSha
     // Collapse adjacent dims that iterate both inputs the same way.
     std::vector<std::int64_t> cd{dims.back()}, ca{sa.back()}, cb{sb.back()};
     for (std::size_t i = dims.size() - 1; i-- > 0;) {
-        if (dims[i] == 1 || (sa[i] == ca.front() * cd.front() && sb[i] == cb.front() * cd.front())) {
+        if (dims[i] == 1 ||
+            (sa[i] == ca.front() * cd.front() && sb[i] == cb.front() * cd.front())) {
             cd.front() *= dims[i];
         } else {
             cd.insert(cd.begin(), dims[i]);
@@ -29,7 +30,7 @@ void forEachBroadcastRow(KernelContext &ctx, const Shape &out, const Shape &aSha
         }
     }
     const std::int64_t inner = cd.back();
-    const std::int64_t aStep = ca.back() ? 1 : 0;  // collapsed inner stride is 0 or 1
+    const std::int64_t aStep = ca.back() ? 1 : 0; // collapsed inner stride is 0 or 1
     const std::int64_t bStep = cb.back() ? 1 : 0;
     std::int64_t rows = 1;
     for (std::size_t i = 0; i + 1 < cd.size(); ++i)

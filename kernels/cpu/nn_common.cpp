@@ -19,8 +19,8 @@ Result<MatMulShape> matmulShape(KernelContext &ctx, const Shape &aIn, const Shap
     ms.k = a.back();
     ms.n = b.back();
     if (b[b.size() - 2] != ms.k)
-        return ctx.invalid("MatMul inner dimensions differ: " + runtime::shapeToString(aIn) + " x " +
-                           runtime::shapeToString(bIn));
+        return ctx.invalid("MatMul inner dimensions differ: " + runtime::shapeToString(aIn) +
+                           " x " + runtime::shapeToString(bIn));
     Shape aBatch(a.begin(), a.end() - 2), bBatch(b.begin(), b.end() - 2);
     auto batchShape = broadcastShapes(aBatch, bBatch);
     if (!batchShape)
@@ -53,7 +53,8 @@ Result<GemmArgs> gemmArgs(KernelContext &ctx)
 {
     const Tensor &a = ctx.input(0);
     const Tensor &b = ctx.input(1);
-    if (a.type() != b.type() || (a.type() != ElementType::Float32 && a.type() != ElementType::Float64))
+    if (a.type() != b.type() ||
+        (a.type() != ElementType::Float32 && a.type() != ElementType::Float64))
         return ctx.unsupported("element type " + typeName(a.type()));
     if (a.rank() != 2 || b.rank() != 2)
         return ctx.invalid("Gemm inputs must be 2-D");
@@ -91,7 +92,8 @@ Status gemmAddC(KernelContext &ctx, const GemmArgs &g, Tensor &out)
         T *po = out.as<T>();
         for (std::int64_t i = 0; i < g.m; ++i)
             for (std::int64_t j = 0; j < g.n; ++j)
-                po[i * g.n + j] = static_cast<T>(po[i * g.n + j] + g.beta * pc[i * strides[0] + j * strides[1]]);
+                po[i * g.n + j] =
+                    static_cast<T>(po[i * g.n + j] + g.beta * pc[i * strides[0] + j * strides[1]]);
     });
     return Status::success();
 }
@@ -120,8 +122,10 @@ Result<Window> window(KernelContext &ctx, const Shape &inSpatial, Shape kernel, 
         w.dilations.assign(sd, 1);
     if (pads.empty())
         pads.assign(2 * sd, 0);
-    if (w.kernel.size() != sd || w.strides.size() != sd || w.dilations.size() != sd || pads.size() != 2 * sd)
-        return ctx.invalid("kernel_shape/strides/dilations/pads do not match the spatial rank " + std::to_string(sd));
+    if (w.kernel.size() != sd || w.strides.size() != sd || w.dilations.size() != sd ||
+        pads.size() != 2 * sd)
+        return ctx.invalid("kernel_shape/strides/dilations/pads do not match the spatial rank " +
+                           std::to_string(sd));
     w.padBegin.resize(sd);
     w.padEnd.resize(sd);
     w.outSpatial.resize(sd);
@@ -145,7 +149,8 @@ Result<Window> window(KernelContext &ctx, const Shape &inSpatial, Shape kernel, 
             std::int64_t span = in + w.padBegin[d] + w.padEnd[d] - eff;
             if (span < 0)
                 return ctx.invalid("kernel larger than the padded input");
-            std::int64_t out = ceilMode ? (span + w.strides[d] - 1) / w.strides[d] + 1 : span / w.strides[d] + 1;
+            std::int64_t out =
+                ceilMode ? (span + w.strides[d] - 1) / w.strides[d] + 1 : span / w.strides[d] + 1;
             if (ceilMode && (out - 1) * w.strides[d] >= in + w.padBegin[d])
                 --out;
             w.outSpatial[d] = out;
@@ -172,9 +177,11 @@ Result<ConvGeometry> convGeometry(KernelContext &ctx)
     g.inChannels = x.dim(1);
     g.outChannels = w.dim(0);
     g.group = ctx.node().intAttr("group", 1);
-    if (g.group <= 0 || g.inChannels % g.group || g.outChannels % g.group || w.dim(1) * g.group != g.inChannels)
+    if (g.group <= 0 || g.inChannels % g.group || g.outChannels % g.group ||
+        w.dim(1) * g.group != g.inChannels)
         return ctx.invalid("weight " + runtime::shapeToString(w.shape()) + " and group " +
-                           std::to_string(g.group) + " do not match " + std::to_string(g.inChannels) + " input channels");
+                           std::to_string(g.group) + " do not match " +
+                           std::to_string(g.inChannels) + " input channels");
     if (ctx.hasInput(2) && ctx.input(2).elementCount() != g.outChannels)
         return ctx.invalid("bias must have one value per output channel");
     g.inSpatial.assign(x.shape().begin() + 2, x.shape().end());
@@ -222,7 +229,8 @@ Result<LayerNormArgs> layerNormArgs(KernelContext &ctx)
         return ctx.unsupported("element type " + typeName(x.type()));
     if (ctx.input(1).type() != x.type() || (ctx.hasInput(2) && ctx.input(2).type() != x.type()))
         return ctx.unsupported("scale/bias element type differs from X");
-    auto axisOpt = normalizeAxis(ctx.node().intAttr("axis", -1), static_cast<std::int64_t>(x.rank()));
+    auto axisOpt =
+        normalizeAxis(ctx.node().intAttr("axis", -1), static_cast<std::int64_t>(x.rank()));
     if (!axisOpt)
         return ctx.invalid("axis out of range");
     auto axis = static_cast<std::size_t>(*axisOpt);
@@ -236,12 +244,14 @@ Result<LayerNormArgs> layerNormArgs(KernelContext &ctx)
         args.statShape.push_back(d < axis ? x.dim(d) : 1);
     std::int64_t scaleCount = ctx.input(1).elementCount();
     if (scaleCount != args.cols && scaleCount != 1)
-        return ctx.unsupported("scale broadcast of shape " + runtime::shapeToString(ctx.input(1).shape()));
+        return ctx.unsupported("scale broadcast of shape " +
+                               runtime::shapeToString(ctx.input(1).shape()));
     args.scaleScalar = scaleCount == 1 && args.cols != 1;
     if (ctx.hasInput(2)) {
         std::int64_t biasCount = ctx.input(2).elementCount();
         if (biasCount != args.cols && biasCount != 1)
-            return ctx.unsupported("bias broadcast of shape " + runtime::shapeToString(ctx.input(2).shape()));
+            return ctx.unsupported("bias broadcast of shape " +
+                                   runtime::shapeToString(ctx.input(2).shape()));
         args.biasScalar = biasCount == 1 && args.cols != 1;
     }
     return args;
@@ -291,8 +301,8 @@ void applyActivation(Tensor &t, const Activation &act)
 
 Status addBiasLastAxis(KernelContext &ctx, Tensor &out, const Tensor &bias)
 {
-    if (out.type() != ElementType::Float32 || bias.type() != ElementType::Float32 || out.rank() == 0 ||
-        bias.elementCount() != out.shape().back())
+    if (out.type() != ElementType::Float32 || bias.type() != ElementType::Float32 ||
+        out.rank() == 0 || bias.elementCount() != out.shape().back())
         return ctx.invalid("bias must be float32 with one value per output column");
     std::int64_t n = bias.elementCount();
     std::int64_t rows = n ? out.elementCount() / n : 0;

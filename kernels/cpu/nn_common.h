@@ -10,7 +10,7 @@ struct MatMulShape
 {
     Shape outShape;
     std::int64_t m = 0, k = 0, n = 0, batch = 1;
-    std::vector<std::int64_t> aOffsets, bOffsets;  // element offset of each batch's matrix
+    std::vector<std::int64_t> aOffsets, bOffsets; // element offset of each batch's matrix
     std::int64_t aOffset(std::int64_t b) const { return aOffsets[static_cast<std::size_t>(b)]; }
     std::int64_t bOffset(std::int64_t b) const { return bOffsets[static_cast<std::size_t>(b)]; }
 };
@@ -55,7 +55,13 @@ Result<LayerNormArgs> layerNormArgs(KernelContext &ctx);
 
 struct Activation
 {
-    enum Kind { None, Relu, Gelu, Clip } kind = None;
+    enum Kind
+    {
+        None,
+        Relu,
+        Gelu,
+        Clip
+    } kind = None;
     float lo = 0, hi = 0;
 };
 Activation activationOf(const graph::Node &node);

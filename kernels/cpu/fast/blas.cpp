@@ -18,14 +18,17 @@ void sgemm(bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_
                 c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
+                transB ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+                static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
+                static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
+                static_cast<blasint>(ldc));
 }
 
-void parallelSgemm(runtime::ThreadPool &pool, bool transA, bool transB, std::int64_t m, std::int64_t n,
-                   std::int64_t k, float alpha, const float *a, std::int64_t lda, const float *b,
-                   std::int64_t ldb, float beta, float *c, std::int64_t ldc, const GemmEpilogue &epilogue)
+void parallelSgemm(runtime::ThreadPool &pool, bool transA, bool transB, std::int64_t m,
+                   std::int64_t n, std::int64_t k, float alpha, const float *a, std::int64_t lda,
+                   const float *b, std::int64_t ldb, float beta, float *c, std::int64_t ldc,
+                   const GemmEpilogue &epilogue)
 {
     const int threads = pool.size();
     const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
@@ -45,7 +48,8 @@ void parallelSgemm(runtime::ThreadPool &pool, bool transA, bool transB, std::int
                 if (r0 >= r1)
                     continue;
                 const float *ablock = transA ? a + r0 : a + r0 * lda;
-                sgemm(transA, transB, r1 - r0, n, k, alpha, ablock, lda, b, ldb, beta, c + r0 * ldc, ldc);
+                sgemm(transA, transB, r1 - r0, n, k, alpha, ablock, lda, b, ldb, beta, c + r0 * ldc,
+                      ldc);
                 if (epilogue)
                     epilogue(r0, r1, 0, n);
             }

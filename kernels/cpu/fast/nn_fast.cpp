@@ -55,17 +55,18 @@ Status fastMatMul(KernelContext &ctx)
         bShared = bShared && ms.bOffset(i) == 0 && ms.aOffset(i) == i * ms.m * ms.k;
     if (bShared) {
         std::int64_t rows = ms.batch * ms.m;
-        parallelSgemm(ctx.pool(), false, false, rows, ms.n, ms.k, 1.0f, pa, ms.k, pb, ms.n, 0.0f, po, ms.n,
-                      epilogueFor(po));
+        parallelSgemm(ctx.pool(), false, false, rows, ms.n, ms.k, 1.0f, pa, ms.k, pb, ms.n, 0.0f,
+                      po, ms.n, epilogueFor(po));
         return Status::success();
     }
-    double perBatch = static_cast<double>(ms.m) * static_cast<double>(ms.n) * static_cast<double>(ms.k);
+    double perBatch =
+        static_cast<double>(ms.m) * static_cast<double>(ms.n) * static_cast<double>(ms.k);
     if (ms.batch >= ctx.pool().size() && perBatch < 4.0e6) {
         ctx.pool().parallelFor(ms.batch, 1, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t i = begin; i < end; ++i) {
                 float *c = po + i * ms.m * ms.n;
-                sgemm(false, false, ms.m, ms.n, ms.k, 1.0f, pa + ms.aOffset(i), ms.k, pb + ms.bOffset(i), ms.n,
-                      0.0f, c, ms.n);
+                sgemm(false, false, ms.m, ms.n, ms.k, 1.0f, pa + ms.aOffset(i), ms.k,
+                      pb + ms.bOffset(i), ms.n, 0.0f, c, ms.n);
                 epilogueFor(c)(0, ms.m, 0, ms.n);
             }
         });
@@ -112,8 +113,8 @@ Status fastGemm(KernelContext &ctx)
 }
 
 // Depthwise 2-D convolution (one input and one output channel per group).
-void depthwise2d(KernelContext &ctx, const ConvGeometry &g, const float *px, const float *pw, const float *pb,
-                 float *po, const Activation &act)
+void depthwise2d(KernelContext &ctx, const ConvGeometry &g, const float *px, const float *pw,
+                 const float *pb, float *po, const Activation &act)
 {
     const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1];
     const std::int64_t oh = g.outSpatial[0], ow = g.outSpatial[1];
@@ -188,8 +189,9 @@ Status fastConv(KernelContext &ctx)
     const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
     const std::int64_t outHW = oh * ow, inHW = ih * iw;
     const std::int64_t kdim = cinG * kh * kw;
-    const bool pointwise = kh == 1 && kw == 1 && g.strides[0] == 1 && g.strides[1] == 1 && g.padBegin[0] == 0 &&
-                           g.padBegin[1] == 0 && g.padEnd[0] == 0 && g.padEnd[1] == 0;
+    const bool pointwise = kh == 1 && kw == 1 && g.strides[0] == 1 && g.strides[1] == 1 &&
+                           g.padBegin[0] == 0 && g.padBegin[1] == 0 && g.padEnd[0] == 0 &&
+                           g.padEnd[1] == 0;
     std::vector<float> &col = t_workspace;
     if (!pointwise)
         col.resize(static_cast<std::size_t>(kdim * outHW));
@@ -205,7 +207,8 @@ Status fastConv(KernelContext &ctx)
                         float *dst = cp + r * outHW;
                         const float *plane = in + c * inHW;
                         for (std::int64_t y = 0; y < oh; ++y) {
-                            std::int64_t iy = y * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
+                            std::int64_t iy =
+                                y * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
                             float *drow = dst + y * ow;
                             if (iy < 0 || iy >= ih) {
                                 std::fill(drow, drow + ow, 0.0f);
@@ -235,7 +238,8 @@ Status fastConv(KernelContext &ctx)
             float *outBase = po + (n * g.outChannels + grp * coutG) * outHW;
             const float *wBase = pw + grp * coutG * kdim;
             const float *biasBase = pb ? pb + grp * coutG : nullptr;
-            GemmEpilogue epilogue = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+            GemmEpilogue epilogue = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0,
+                                        std::int64_t c1) {
                 for (std::int64_t r = r0; r < r1; ++r) {
                     float *row = outBase + r * outHW;
                     if (biasBase) {
@@ -246,8 +250,8 @@ Status fastConv(KernelContext &ctx)
                     applyActivation(row + c0, c1 - c0, act);
                 }
             };
-            parallelSgemm(ctx.pool(), false, false, coutG, outHW, kdim, 1.0f, wBase, kdim, colData, outHW, 0.0f,
-                          outBase, outHW, epilogue);
+            parallelSgemm(ctx.pool(), false, false, coutG, outHW, kdim, 1.0f, wBase, kdim, colData,
+                          outHW, 0.0f, outBase, outHW, epilogue);
         }
     return Status::success();
 }
@@ -259,10 +263,12 @@ Status fastPool2d(KernelContext &ctx, bool isMax)
         (isMax && ctx.node().intAttr("storage_order", 0) != 0))
         return referencePool(ctx, isMax);
     SB_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(ctx));
-    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
-                                                         {g.n, g.channels, g.outSpatial[0], g.outSpatial[1]}));
+    SB_ASSIGN_OR_RETURN(Tensor * out,
+                        ctx.allocateOutput(0, ElementType::Float32,
+                                           {g.n, g.channels, g.outSpatial[0], g.outSpatial[1]}));
     const bool countPad = ctx.node().intAttr("count_include_pad", 0) != 0;
-    const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1], oh = g.outSpatial[0], ow = g.outSpatial[1];
+    const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1], oh = g.outSpatial[0],
+                       ow = g.outSpatial[1];
     const float *px = x.as<float>();
     float *po = out->as<float>();
     ctx.pool().parallelFor(g.n * g.channels, 1, [&](std::int64_t begin, std::int64_t end) {
@@ -278,7 +284,8 @@ Status fastPool2d(KernelContext &ctx, bool isMax)
                         std::int64_t iy = y * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
                         bool yPadded = iy >= -g.padBegin[0] && iy < ih + g.padEnd[0];
                         for (std::int64_t kx = 0; kx < g.kernel[1]; ++kx) {
-                            std::int64_t ix = xo * g.strides[1] - g.padBegin[1] + kx * g.dilations[1];
+                            std::int64_t ix =
+                                xo * g.strides[1] - g.padBegin[1] + kx * g.dilations[1];
                             if (yPadded && ix >= -g.padBegin[1] && ix < iw + g.padEnd[1])
                                 ++padCount;
                             if (iy < 0 || iy >= ih || ix < 0 || ix >= iw)
@@ -289,8 +296,10 @@ Status fastPool2d(KernelContext &ctx, bool isMax)
                             ++count;
                         }
                     }
-                    o[y * ow + xo] = isMax ? best
-                                           : sum / static_cast<float>(countPad ? padCount : std::max<std::int64_t>(count, 1));
+                    o[y * ow + xo] =
+                        isMax ? best
+                              : sum / static_cast<float>(
+                                          countPad ? padCount : std::max<std::int64_t>(count, 1));
                 }
         }
     });
@@ -300,10 +309,12 @@ Status fastPool2d(KernelContext &ctx, bool isMax)
 Status fastBatchNorm(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
-    bool simple = x.type() == ElementType::Float32 && x.rank() >= 2 && ctx.node().intAttr("training_mode", 0) == 0 &&
-                  !ctx.hasOutput(1) && !(ctx.opset() < 9 && ctx.node().intAttr("spatial", 1) == 0);
+    bool simple = x.type() == ElementType::Float32 && x.rank() >= 2 &&
+                  ctx.node().intAttr("training_mode", 0) == 0 && !ctx.hasOutput(1) &&
+                  !(ctx.opset() < 9 && ctx.node().intAttr("spatial", 1) == 0);
     for (std::size_t i = 1; simple && i <= 4; ++i)
-        simple = ctx.input(i).type() == ElementType::Float32 && ctx.input(i).elementCount() == x.dim(1);
+        simple =
+            ctx.input(i).type() == ElementType::Float32 && ctx.input(i).elementCount() == x.dim(1);
     if (!simple)
         return referenceBatchNorm(ctx);
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
@@ -312,14 +323,16 @@ Status fastBatchNorm(KernelContext &ctx)
     const float eps = ctx.node().floatAttr("epsilon", 1e-5f);
     std::vector<float> scale(static_cast<std::size_t>(c)), shift(static_cast<std::size_t>(c));
     for (std::int64_t ch = 0; ch < c; ++ch) {
-        double s = ctx.input(1).as<float>()[ch] / std::sqrt(static_cast<double>(ctx.input(4).as<float>()[ch]) + eps);
+        double s = ctx.input(1).as<float>()[ch] /
+                   std::sqrt(static_cast<double>(ctx.input(4).as<float>()[ch]) + eps);
         scale[static_cast<std::size_t>(ch)] = static_cast<float>(s);
         shift[static_cast<std::size_t>(ch)] =
             static_cast<float>(ctx.input(2).as<float>()[ch] - s * ctx.input(3).as<float>()[ch]);
     }
     const float *px = x.as<float>();
     float *po = out->as<float>();
-    ctx.pool().parallelFor(x.dim(0) * c, std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(inner, 1)),
+    ctx.pool().parallelFor(x.dim(0) * c,
+                           std::max<std::int64_t>(1, 4096 / std::max<std::int64_t>(inner, 1)),
                            [&](std::int64_t begin, std::int64_t end) {
                                for (std::int64_t p = begin; p < end; ++p) {
                                    float s = scale[static_cast<std::size_t>(p % c)];
@@ -350,28 +363,29 @@ Status fastSoftmax(KernelContext &ctx)
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
     const float *px = x.as<float>();
     float *po = out->as<float>();
-    ctx.pool().parallelFor(rows, std::max<std::int64_t>(1, 8192 / cols), [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t r = begin; r < end; ++r) {
-            const float *in = px + r * cols;
-            float *o = po + r * cols;
-            float mx = -std::numeric_limits<float>::infinity();
-            for (std::int64_t i = 0; i < cols; ++i)
-                mx = in[i] > mx ? in[i] : mx;
-            if (std::isinf(mx) && mx < 0) {  // all -inf: match the reference (NaN)
+    ctx.pool().parallelFor(
+        rows, std::max<std::int64_t>(1, 8192 / cols), [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t r = begin; r < end; ++r) {
+                const float *in = px + r * cols;
+                float *o = po + r * cols;
+                float mx = -std::numeric_limits<float>::infinity();
                 for (std::int64_t i = 0; i < cols; ++i)
-                    o[i] = std::numeric_limits<float>::quiet_NaN();
-                continue;
+                    mx = in[i] > mx ? in[i] : mx;
+                if (std::isinf(mx) && mx < 0) { // all -inf: match the reference (NaN)
+                    for (std::int64_t i = 0; i < cols; ++i)
+                        o[i] = std::numeric_limits<float>::quiet_NaN();
+                    continue;
+                }
+                float sum = 0;
+                for (std::int64_t i = 0; i < cols; ++i) {
+                    o[i] = std::exp(in[i] - mx);
+                    sum += o[i];
+                }
+                float inv = 1.0f / sum;
+                for (std::int64_t i = 0; i < cols; ++i)
+                    o[i] *= inv;
             }
-            float sum = 0;
-            for (std::int64_t i = 0; i < cols; ++i) {
-                o[i] = std::exp(in[i] - mx);
-                sum += o[i];
-            }
-            float inv = 1.0f / sum;
-            for (std::int64_t i = 0; i < cols; ++i)
-                o[i] *= inv;
-        }
-    });
+        });
     return Status::success();
 }
 
@@ -387,28 +401,29 @@ Status fastLayerNorm(KernelContext &ctx)
     const float *scale = ctx.input(1).as<float>();
     const float *bias = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
     const std::int64_t cols = args.cols;
-    ctx.pool().parallelFor(args.rows, std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(cols, 1)),
-                           [&](std::int64_t begin, std::int64_t end) {
-                               for (std::int64_t r = begin; r < end; ++r) {
-                                   const float *in = px + r * cols;
-                                   float *o = po + r * cols;
-                                   float sum = 0;
-                                   for (std::int64_t i = 0; i < cols; ++i)
-                                       sum += in[i];
-                                   float mean = sum / static_cast<float>(cols);
-                                   float var = 0;
-                                   for (std::int64_t i = 0; i < cols; ++i) {
-                                       float d = in[i] - mean;
-                                       var += d * d;
-                                   }
-                                   var /= static_cast<float>(cols);
-                                   float inv = 1.0f / std::sqrt(var + static_cast<float>(args.epsilon));
-                                   for (std::int64_t i = 0; i < cols; ++i) {
-                                       float v = (in[i] - mean) * inv * scale[args.scaleIndex(i)];
-                                       o[i] = bias ? v + bias[args.biasIndex(i)] : v;
-                                   }
-                               }
-                           });
+    ctx.pool().parallelFor(
+        args.rows, std::max<std::int64_t>(1, 8192 / std::max<std::int64_t>(cols, 1)),
+        [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t r = begin; r < end; ++r) {
+                const float *in = px + r * cols;
+                float *o = po + r * cols;
+                float sum = 0;
+                for (std::int64_t i = 0; i < cols; ++i)
+                    sum += in[i];
+                float mean = sum / static_cast<float>(cols);
+                float var = 0;
+                for (std::int64_t i = 0; i < cols; ++i) {
+                    float d = in[i] - mean;
+                    var += d * d;
+                }
+                var /= static_cast<float>(cols);
+                float inv = 1.0f / std::sqrt(var + static_cast<float>(args.epsilon));
+                for (std::int64_t i = 0; i < cols; ++i) {
+                    float v = (in[i] - mean) * inv * scale[args.scaleIndex(i)];
+                    o[i] = bias ? v + bias[args.biasIndex(i)] : v;
+                }
+            }
+        });
     return Status::success();
 }
 
@@ -421,10 +436,11 @@ Status parallelUnaryFloat(KernelContext &ctx, Op op, Status (*fallback)(KernelCo
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
     const float *px = x.as<float>();
     float *po = out->as<float>();
-    ctx.pool().parallelFor(x.elementCount(), kParallelGrain / 4, [&](std::int64_t b, std::int64_t e) {
-        for (std::int64_t i = b; i < e; ++i)
-            po[i] = op(px[i]);
-    });
+    ctx.pool().parallelFor(x.elementCount(), kParallelGrain / 4,
+                           [&](std::int64_t b, std::int64_t e) {
+                               for (std::int64_t i = b; i < e; ++i)
+                                   po[i] = op(px[i]);
+                           });
     return Status::success();
 }
 
@@ -444,14 +460,19 @@ void registerFastNn(KernelRegistry &r)
     addFast(r, "BatchNormalization", fastBatchNorm, {1e-5, 1e-5});
     addFast(r, "Softmax", fastSoftmax, {1e-5, 1e-7});
     addFast(r, "LayerNormalization", fastLayerNorm, {1e-4, 1e-5});
-    addFast(r, "Gelu",
-            [](KernelContext &c) {
-                return parallelUnaryFloat(c, [](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); },
-                                          referenceGelu);
-            },
-            {1e-5, 1e-6}, "sb");
+    addFast(
+        r, "Gelu",
+        [](KernelContext &c) {
+            return parallelUnaryFloat(
+                c, [](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); },
+                referenceGelu);
+        },
+        {1e-5, 1e-6}, "sb");
     addFast(r, "Relu",
-            [](KernelContext &c) { return parallelUnaryFloat(c, [](float v) { return v > 0.0f ? v : 0.0f; }, referenceRelu); },
+            [](KernelContext &c) {
+                return parallelUnaryFloat(
+                    c, [](float v) { return v > 0.0f ? v : 0.0f; }, referenceRelu);
+            },
             {0, 0});
 }
 

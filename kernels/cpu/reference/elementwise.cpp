@@ -11,7 +11,8 @@ namespace sb::kernels {
 namespace {
 
 template <typename Out, typename A, typename B, typename Op>
-void applyRow(Out *o, const A *a, const B *b, std::int64_t n, std::int64_t as, std::int64_t bs, Op &op)
+void applyRow(Out *o, const A *a, const B *b, std::int64_t n, std::int64_t as, std::int64_t bs,
+              Op &op)
 {
     if (as && bs)
         for (std::int64_t i = 0; i < n; ++i)
@@ -29,12 +30,12 @@ void applyRow(Out *o, const A *a, const B *b, std::int64_t n, std::int64_t as, s
 
 // out[T] = op(a[T], b[T]) with broadcasting; OutT = T unless `boolOut`.
 template <bool BoolOut, typename Op>
-Status binary(KernelContext &ctx, unsigned mask, Op op, bool allowBool = false)
+Status binaryOn(KernelContext &ctx, const Tensor &a, const Tensor &b, unsigned mask, Op op,
+                bool allowBool)
 {
-    const Tensor &a = ctx.input(0);
-    const Tensor &b = ctx.input(1);
     if (a.type() != b.type())
-        return ctx.unsupported("mixed element types " + typeName(a.type()) + " and " + typeName(b.type()));
+        return ctx.unsupported("mixed element types " + typeName(a.type()) + " and " +
+                               typeName(b.type()));
     auto shape = broadcastShapes(a.shape(), b.shape());
     if (!shape)
         return ctx.invalid("shapes " + runtime::shapeToString(a.shape()) + " and " +
@@ -56,17 +57,21 @@ Status binary(KernelContext &ctx, unsigned mask, Op op, bool allowBool = false)
         const T *pa = a.as<T>();
         const T *pb = b.as<T>();
         O *po = out->as<O>();
-        forEachBroadcastRow(ctx, *shape, a.shape(), b.shape(),
-                            [&](std::int64_t o, std::int64_t ao, std::int64_t bo, std::int64_t n,
-                                std::int64_t as, std::int64_t bs) {
-                                applyRow(po + o, pa + ao, pb + bo, n, as, bs, op);
-                            });
+        forEachBroadcastRow(
+            ctx, *shape, a.shape(), b.shape(),
+            [&](std::int64_t o, std::int64_t ao, std::int64_t bo, std::int64_t n, std::int64_t as,
+                std::int64_t bs) { applyRow(po + o, pa + ao, pb + bo, n, as, bs, op); });
     });
     return Status::success();
 }
 
-template <typename T>
-bool hasZero(const Tensor &t)
+template <bool BoolOut, typename Op>
+Status binary(KernelContext &ctx, unsigned mask, Op op, bool allowBool = false)
+{
+    return binaryOn<BoolOut>(ctx, ctx.input(0), ctx.input(1), mask, op, allowBool);
+}
+
+template <typename T> bool hasZero(const Tensor &t)
 {
     const T *p = t.as<T>();
     for (std::int64_t i = 0; i < t.elementCount(); ++i)
@@ -79,7 +84,8 @@ Status divisionCheck(KernelContext &ctx)
 {
     const Tensor &b = ctx.input(1);
     bool zero = false;
-    dispatch(b.type(), kSignedInts | kUnsignedInts, [&](auto tag) { zero = hasZero<decltype(tag)>(b); });
+    dispatch(b.type(), kSignedInts | kUnsignedInts,
+             [&](auto tag) { zero = hasZero<decltype(tag)>(b); });
     if (zero)
         return ctx.invalid("integer division by zero");
     return Status::success();
@@ -140,7 +146,8 @@ Status powKernel(KernelContext &ctx)
     auto shape = broadcastShapes(a.shape(), b.shape());
     if (!shape)
         return ctx.invalid("shapes do not broadcast");
-    if (a.type() == b.type() && (a.type() == ElementType::Float32 || a.type() == ElementType::Float64))
+    if (a.type() == b.type() &&
+        (a.type() == ElementType::Float32 || a.type() == ElementType::Float64))
         return binary<false>(ctx, kFloats, [](auto x, auto y) {
             using T = decltype(x);
             if (y == T(2))
@@ -172,10 +179,10 @@ Status powKernel(KernelContext &ctx)
     return Status::success();
 }
 
-template <typename Cmp>
-Status compare(KernelContext &ctx, Cmp cmp, bool allowBool)
+template <typename Cmp> Status compare(KernelContext &ctx, Cmp cmp, bool allowBool)
 {
-    return binary<true>(ctx, kAllNumeric, [cmp](auto x, auto y) { return cmp(x, y) ? 1 : 0; }, allowBool);
+    return binary<true>(
+        ctx, kAllNumeric, [cmp](auto x, auto y) { return cmp(x, y) ? 1 : 0; }, allowBool);
 }
 
 Status logic(KernelContext &ctx, int which)
@@ -210,8 +217,7 @@ Status bitShift(KernelContext &ctx)
 }
 
 // Unary float op.
-template <typename Op>
-Status unaryFloat(KernelContext &ctx, Op op)
+template <typename Op> Status unaryFloat(KernelContext &ctx, Op op)
 {
     const Tensor &x = ctx.input(0);
     if (!dispatch(x.type(), kFloats, [](auto) {}))
@@ -235,8 +241,7 @@ Status unaryFloat(KernelContext &ctx, Op op)
 }
 
 // Unary op on numeric types in mask.
-template <typename Op>
-Status unaryNumeric(KernelContext &ctx, unsigned mask, Op op)
+template <typename Op> Status unaryNumeric(KernelContext &ctx, unsigned mask, Op op)
 {
     const Tensor &x = ctx.input(0);
     if (!dispatch(x.type(), mask, [](auto) {}))
@@ -252,8 +257,7 @@ Status unaryNumeric(KernelContext &ctx, unsigned mask, Op op)
     return Status::success();
 }
 
-template <typename Pred>
-Status unaryPredicate(KernelContext &ctx, Pred pred)
+template <typename Pred> Status unaryPredicate(KernelContext &ctx, Pred pred)
 {
     const Tensor &x = ctx.input(0);
     if (!dispatch(x.type(), kFloats, [](auto) {}))
@@ -279,8 +283,7 @@ Status notKernel(KernelContext &ctx)
 }
 
 // Variadic Sum/Mean/Max/Min.
-template <typename Op>
-Status variadic(KernelContext &ctx, unsigned mask, Op op, bool mean)
+template <typename Op> Status variadic(KernelContext &ctx, unsigned mask, Op op, bool mean)
 {
     std::vector<const Tensor *> ins;
     for (std::size_t i = 0; i < ctx.inputCount(); ++i)
@@ -329,16 +332,14 @@ Status variadic(KernelContext &ctx, unsigned mask, Op op, bool mean)
     return Status::success();
 }
 
-template <typename T>
-T nanMax(T a, T b)
+template <typename T> T nanMax(T a, T b)
 {
     if constexpr (std::is_floating_point_v<T>)
         if (std::isnan(a) || std::isnan(b))
             return std::numeric_limits<T>::quiet_NaN();
     return a > b ? a : b;
 }
-template <typename T>
-T nanMin(T a, T b)
+template <typename T> T nanMin(T a, T b)
 {
     if constexpr (std::is_floating_point_v<T>)
         if (std::isnan(a) || std::isnan(b))
@@ -385,8 +386,9 @@ Status whereKernel(KernelContext &ctx)
             oy += k * sy[d];
         }
         for (std::int64_t i = 0; i < inner; ++i) {
-            const char *src = pc[oc + i * ic] ? px + (ox + i * ix) * static_cast<std::int64_t>(bytes)
-                                              : py + (oy + i * iy) * static_cast<std::int64_t>(bytes);
+            const char *src = pc[oc + i * ic]
+                                  ? px + (ox + i * ix) * static_cast<std::int64_t>(bytes)
+                                  : py + (oy + i * iy) * static_cast<std::int64_t>(bytes);
             std::memcpy(po + (r * inner + i) * static_cast<std::int64_t>(bytes), src, bytes);
         }
     }
@@ -455,7 +457,7 @@ struct Scalar
     double f = 0;
     std::int64_t i = 0;
     std::uint64_t u = 0;
-    int kind = 0;  // 0 float, 1 signed, 2 unsigned
+    int kind = 0; // 0 float, 1 signed, 2 unsigned
 };
 
 Scalar readScalar(const Tensor &t, std::int64_t i)
@@ -487,8 +489,7 @@ Scalar readScalar(const Tensor &t, std::int64_t i)
     return s;
 }
 
-template <typename T>
-T castScalar(const Scalar &s)
+template <typename T> T castScalar(const Scalar &s)
 {
     if (s.kind == 1)
         return static_cast<T>(s.i);
@@ -500,7 +501,7 @@ T castScalar(const Scalar &s)
         double lo = static_cast<double>(std::numeric_limits<T>::lowest());
         double hi = static_cast<double>(std::numeric_limits<T>::max());
         double v = std::trunc(s.f);
-        if (v < lo || v > hi)  // out of range: wrap like a C cast through int64
+        if (v < lo || v > hi) // out of range: wrap like a C cast through int64
             return static_cast<T>(static_cast<std::int64_t>(std::clamp(v, -9.2e18, 9.2e18)));
         return static_cast<T>(v);
     } else {
@@ -569,6 +570,24 @@ double erfGelu(double x)
     return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
 }
 
+Status preluKernel(KernelContext &ctx)
+{
+    const Tensor &x = ctx.input(0);
+    const Tensor &slope = ctx.input(1);
+    // Opset < 7: a 1-D slope of C values applies along the channel axis.
+    if (ctx.opset() < 7 && slope.rank() == 1 && x.rank() > 2 && slope.dim(0) == x.dim(1) &&
+        slope.dim(0) != x.shape().back()) {
+        Shape channel(x.rank() - 1, 1);
+        channel[0] = slope.dim(0);
+        Tensor reshaped = slope.reshaped(channel);
+        return binaryOn<false>(
+            ctx, x, reshaped, kFloats | kSignedInts,
+            [](auto v, auto s) { return v < 0 ? v * s : v; }, false);
+    }
+    return binary<false>(ctx, kFloats | kSignedInts,
+                         [](auto v, auto s) { return v < 0 ? v * s : v; });
+}
+
 } // namespace
 
 Status referenceGelu(KernelContext &c)
@@ -578,7 +597,8 @@ Status referenceGelu(KernelContext &c)
 
 Status referenceRelu(KernelContext &c)
 {
-    return unaryNumeric(c, kFloats | kSignedInts, [](auto x) { return x > 0 ? x : decltype(x)(0); });
+    return unaryNumeric(c, kFloats | kSignedInts,
+                        [](auto x) { return x > 0 ? x : decltype(x)(0); });
 }
 
 void registerReferenceElementwise(KernelRegistry &r)
@@ -590,46 +610,113 @@ void registerReferenceElementwise(KernelRegistry &r)
     addReference(r, "Mod", modKernel);
     addReference(r, "Pow", powKernel);
     addReference(r, "BitShift", bitShift);
-    addReference(r, "Equal", [](KernelContext &c) { return compare(c, [](auto a, auto b) { return a == b; }, true); });
-    addReference(r, "Less", [](KernelContext &c) { return compare(c, [](auto a, auto b) { return a < b; }, false); });
-    addReference(r, "LessOrEqual", [](KernelContext &c) { return compare(c, [](auto a, auto b) { return a <= b; }, false); });
-    addReference(r, "Greater", [](KernelContext &c) { return compare(c, [](auto a, auto b) { return a > b; }, false); });
-    addReference(r, "GreaterOrEqual", [](KernelContext &c) { return compare(c, [](auto a, auto b) { return a >= b; }, false); });
+    addReference(r, "Equal", [](KernelContext &c) {
+        return compare(
+            c, [](auto a, auto b) { return a == b; }, true);
+    });
+    addReference(r, "Less", [](KernelContext &c) {
+        return compare(
+            c, [](auto a, auto b) { return a < b; }, false);
+    });
+    addReference(r, "LessOrEqual", [](KernelContext &c) {
+        return compare(
+            c, [](auto a, auto b) { return a <= b; }, false);
+    });
+    addReference(r, "Greater", [](KernelContext &c) {
+        return compare(
+            c, [](auto a, auto b) { return a > b; }, false);
+    });
+    addReference(r, "GreaterOrEqual", [](KernelContext &c) {
+        return compare(
+            c, [](auto a, auto b) { return a >= b; }, false);
+    });
     addReference(r, "And", [](KernelContext &c) { return logic(c, 0); });
     addReference(r, "Or", [](KernelContext &c) { return logic(c, 1); });
     addReference(r, "Xor", [](KernelContext &c) { return logic(c, 2); });
     addReference(r, "Not", notKernel);
 
-    addReference(r, "Sum", [](KernelContext &c) { return variadic(c, kAllNumeric, [](auto a, auto b) { return a + b; }, false); });
-    addReference(r, "Mean", [](KernelContext &c) { return variadic(c, kFloats, [](auto a, auto b) { return a + b; }, true); });
-    addReference(r, "Max", [](KernelContext &c) { return variadic(c, kAllNumeric, [](auto a, auto b) { return nanMax(a, b); }, false); });
-    addReference(r, "Min", [](KernelContext &c) { return variadic(c, kAllNumeric, [](auto a, auto b) { return nanMin(a, b); }, false); });
+    addReference(r, "Sum", [](KernelContext &c) {
+        return variadic(
+            c, kAllNumeric, [](auto a, auto b) { return a + b; }, false);
+    });
+    addReference(r, "Mean", [](KernelContext &c) {
+        return variadic(
+            c, kFloats, [](auto a, auto b) { return a + b; }, true);
+    });
+    addReference(r, "Max", [](KernelContext &c) {
+        return variadic(
+            c, kAllNumeric, [](auto a, auto b) { return nanMax(a, b); }, false);
+    });
+    addReference(r, "Min", [](KernelContext &c) {
+        return variadic(
+            c, kAllNumeric, [](auto a, auto b) { return nanMin(a, b); }, false);
+    });
     addReference(r, "Where", whereKernel);
     addReference(r, "Clip", clipKernel);
     addReference(r, "Cast", castKernel);
     addReference(r, "CastLike", castLikeKernel);
 
     // Unary math on floats.
-    addReference(r, "Sqrt", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::sqrt(x); }); });
-    addReference(r, "Exp", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::exp(x); }); });
-    addReference(r, "Log", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::log(x); }); });
-    addReference(r, "Sin", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::sin(x); }); });
-    addReference(r, "Cos", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::cos(x); }); });
-    addReference(r, "Tan", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::tan(x); }); });
-    addReference(r, "Asin", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::asin(x); }); });
-    addReference(r, "Acos", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::acos(x); }); });
-    addReference(r, "Atan", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::atan(x); }); });
-    addReference(r, "Sinh", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::sinh(x); }); });
-    addReference(r, "Cosh", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::cosh(x); }); });
-    addReference(r, "Asinh", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::asinh(x); }); });
-    addReference(r, "Acosh", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::acosh(x); }); });
-    addReference(r, "Atanh", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::atanh(x); }); });
-    addReference(r, "Tanh", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::tanh(x); }); });
-    addReference(r, "Erf", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::erf(x); }); });
-    addReference(r, "Floor", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::floor(x); }); });
-    addReference(r, "Ceil", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::ceil(x); }); });
-    addReference(r, "Round", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return std::nearbyint(x); }); });
-    addReference(r, "Reciprocal", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return decltype(x)(1) / x; }); });
+    addReference(r, "Sqrt", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::sqrt(x); });
+    });
+    addReference(r, "Exp", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::exp(x); });
+    });
+    addReference(r, "Log", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::log(x); });
+    });
+    addReference(r, "Sin", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::sin(x); });
+    });
+    addReference(r, "Cos", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::cos(x); });
+    });
+    addReference(r, "Tan", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::tan(x); });
+    });
+    addReference(r, "Asin", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::asin(x); });
+    });
+    addReference(r, "Acos", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::acos(x); });
+    });
+    addReference(r, "Atan", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::atan(x); });
+    });
+    addReference(r, "Sinh", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::sinh(x); });
+    });
+    addReference(r, "Cosh", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::cosh(x); });
+    });
+    addReference(r, "Asinh", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::asinh(x); });
+    });
+    addReference(r, "Acosh", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::acosh(x); });
+    });
+    addReference(r, "Atanh", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::atanh(x); });
+    });
+    addReference(r, "Tanh", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::tanh(x); });
+    });
+    addReference(r, "Erf", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::erf(x); });
+    });
+    addReference(r, "Floor", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::floor(x); });
+    });
+    addReference(r, "Ceil", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::ceil(x); });
+    });
+    addReference(r, "Round", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return std::nearbyint(x); });
+    });
+    addReference(r, "Reciprocal", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return decltype(x)(1) / x; });
+    });
     addReference(r, "Sigmoid", [](KernelContext &c) {
         return unaryFloat(c, [](auto x) {
             using T = decltype(x);
@@ -639,17 +726,23 @@ void registerReferenceElementwise(KernelRegistry &r)
     addReference(r, "Softplus", [](KernelContext &c) {
         return unaryFloat(c, [](auto x) { return x > 20 ? x : std::log1p(std::exp(x)); });
     });
-    addReference(r, "Softsign", [](KernelContext &c) { return unaryFloat(c, [](auto x) { return x / (decltype(x)(1) + std::fabs(x)); }); });
+    addReference(r, "Softsign", [](KernelContext &c) {
+        return unaryFloat(c, [](auto x) { return x / (decltype(x)(1) + std::fabs(x)); });
+    });
     addReference(r, "Gelu", referenceGelu, "sb");
     addReference(r, "Elu", [](KernelContext &c) {
         double alpha = c.node().floatAttr("alpha", 1.0f);
-        return unaryFloat(c, [alpha](auto x) { return x >= 0 ? x : static_cast<decltype(x)>(alpha * std::expm1(static_cast<double>(x))); });
+        return unaryFloat(c, [alpha](auto x) {
+            return x >= 0 ? x
+                          : static_cast<decltype(x)>(alpha * std::expm1(static_cast<double>(x)));
+        });
     });
     addReference(r, "Celu", [](KernelContext &c) {
         double alpha = c.node().floatAttr("alpha", 1.0f);
         return unaryFloat(c, [alpha](auto x) {
             double v = static_cast<double>(x);
-            return static_cast<decltype(x)>(std::max(0.0, v) + std::min(0.0, alpha * std::expm1(v / alpha)));
+            return static_cast<decltype(x)>(std::max(0.0, v) +
+                                            std::min(0.0, alpha * std::expm1(v / alpha)));
         });
     });
     addReference(r, "Selu", [](KernelContext &c) {
@@ -662,17 +755,20 @@ void registerReferenceElementwise(KernelRegistry &r)
     });
     addReference(r, "LeakyRelu", [](KernelContext &c) {
         double alpha = c.node().floatAttr("alpha", 0.01f);
-        return unaryFloat(c, [alpha](auto x) { return x >= 0 ? x : static_cast<decltype(x)>(alpha * x); });
+        return unaryFloat(
+            c, [alpha](auto x) { return x >= 0 ? x : static_cast<decltype(x)>(alpha * x); });
     });
     addReference(r, "ThresholdedRelu", [](KernelContext &c) {
         double alpha = c.node().floatAttr("alpha", 1.0f);
-        return unaryFloat(c, [alpha](auto x) { return static_cast<double>(x) > alpha ? x : decltype(x)(0); });
+        return unaryFloat(
+            c, [alpha](auto x) { return static_cast<double>(x) > alpha ? x : decltype(x)(0); });
     });
     addReference(r, "HardSigmoid", [](KernelContext &c) {
         double alpha = c.node().floatAttr("alpha", 0.2f);
         double beta = c.node().floatAttr("beta", 0.5f);
         return unaryFloat(c, [alpha, beta](auto x) {
-            return static_cast<decltype(x)>(std::clamp(alpha * static_cast<double>(x) + beta, 0.0, 1.0));
+            return static_cast<decltype(x)>(
+                std::clamp(alpha * static_cast<double>(x) + beta, 0.0, 1.0));
         });
     });
     addReference(r, "HardSwish", [](KernelContext &c) {
@@ -690,7 +786,9 @@ void registerReferenceElementwise(KernelRegistry &r)
         });
     });
     addReference(r, "Relu", referenceRelu);
-    addReference(r, "Neg", [](KernelContext &c) { return unaryNumeric(c, kFloats | kSignedInts, [](auto x) { return -x; }); });
+    addReference(r, "Neg", [](KernelContext &c) {
+        return unaryNumeric(c, kFloats | kSignedInts, [](auto x) { return -x; });
+    });
     addReference(r, "Abs", [](KernelContext &c) {
         return unaryNumeric(c, kAllNumeric, [](auto x) {
             if constexpr (std::is_unsigned_v<decltype(x)>)
@@ -708,15 +806,16 @@ void registerReferenceElementwise(KernelRegistry &r)
             return static_cast<T>(x > T(0) ? 1 : (x < T(0) ? -1 : 0));
         });
     });
-    addReference(r, "IsNaN", [](KernelContext &c) { return unaryPredicate(c, [](auto x) { return std::isnan(x); }); });
+    addReference(r, "IsNaN", [](KernelContext &c) {
+        return unaryPredicate(c, [](auto x) { return std::isnan(x); });
+    });
     addReference(r, "IsInf", [](KernelContext &c) {
         bool pos = c.node().intAttr("detect_positive", 1) != 0;
         bool neg = c.node().intAttr("detect_negative", 1) != 0;
-        return unaryPredicate(c, [pos, neg](auto x) { return std::isinf(x) && ((x > 0 && pos) || (x < 0 && neg)); });
+        return unaryPredicate(
+            c, [pos, neg](auto x) { return std::isinf(x) && ((x > 0 && pos) || (x < 0 && neg)); });
     });
-    addReference(r, "PRelu", [](KernelContext &c) {
-        return binary<false>(c, kFloats | kSignedInts, [](auto x, auto slope) { return x < 0 ? x * slope : x; });
-    });
+    addReference(r, "PRelu", preluKernel);
 }
 
 } // namespace sb::kernels

@@ -123,7 +123,8 @@ Status convKernel(KernelContext &ctx)
                         }
                         std::int64_t mul = 1;
                         for (std::size_t d = sd; d-- > 0;) {
-                            std::int64_t pos = oIdx[d] * geo.strides[d] - geo.padBegin[d] + kIdx[d] * geo.dilations[d];
+                            std::int64_t pos = oIdx[d] * geo.strides[d] - geo.padBegin[d] +
+                                               kIdx[d] * geo.dilations[d];
                             if (pos < 0 || pos >= geo.inSpatial[d]) {
                                 inside = false;
                                 break;
@@ -133,7 +134,8 @@ Status convKernel(KernelContext &ctx)
                         }
                         if (!inside)
                             continue;
-                        double xv = px[(n * geo.inChannels + g * cinPerGroup + ic) * inSpatial + inOff];
+                        double xv =
+                            px[(n * geo.inChannels + g * cinPerGroup + ic) * inSpatial + inOff];
                         double wv = pw[(oc * cinPerGroup + ic) * kernelSpatial + kk];
                         acc += xv * wv;
                     }
@@ -175,7 +177,8 @@ Status convTransposeKernel(KernelContext &ctx)
         outputPadding.assign(sd, 0);
     if (pads.empty())
         pads.assign(2 * sd, 0);
-    if (strides.size() != sd || dilations.size() != sd || outputPadding.size() != sd || pads.size() != 2 * sd)
+    if (strides.size() != sd || dilations.size() != sd || outputPadding.size() != sd ||
+        pads.size() != 2 * sd)
         return ctx.invalid("attribute lengths do not match the spatial rank");
     Shape outSpatial(sd);
     std::vector<std::int64_t> padBegin(sd);
@@ -233,7 +236,8 @@ Status convTransposeKernel(KernelContext &ctx)
                     std::int64_t off = 0, mul = 1;
                     bool inside = true;
                     for (std::size_t d = sd; d-- > 0;) {
-                        std::int64_t pos = iIdx[d] * strides[d] + kIdx[d] * dilations[d] - padBegin[d];
+                        std::int64_t pos =
+                            iIdx[d] * strides[d] + kIdx[d] * dilations[d] - padBegin[d];
                         if (pos < 0 || pos >= outSpatial[d]) {
                             inside = false;
                             break;
@@ -244,7 +248,8 @@ Status convTransposeKernel(KernelContext &ctx)
                     if (!inside)
                         continue;
                     for (std::int64_t oc = 0; oc < coutPerGroup; ++oc)
-                        acc[static_cast<std::size_t>((b * cout + g * coutPerGroup + oc) * outCount + off)] +=
+                        acc[static_cast<std::size_t>((b * cout + g * coutPerGroup + oc) * outCount +
+                                                     off)] +=
                             xv * pw[(ic * coutPerGroup + oc) * kCount + kk];
                 }
             }
@@ -252,7 +257,8 @@ Status convTransposeKernel(KernelContext &ctx)
     const float *pb = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
     for (std::int64_t i = 0; i < out->elementCount(); ++i) {
         std::int64_t c = (i / outCount) % cout;
-        out->as<float>()[i] = static_cast<float>(acc[static_cast<std::size_t>(i)] + (pb ? pb[c] : 0.0));
+        out->as<float>()[i] =
+            static_cast<float>(acc[static_cast<std::size_t>(i)] + (pb ? pb[c] : 0.0));
     }
     return Status::success();
 }
@@ -300,7 +306,8 @@ Status poolKernel(KernelContext &ctx, bool isMax)
                     std::int64_t off = 0, mul = 1;
                     bool inside = true, inPadded = true;
                     for (std::size_t d = sd; d-- > 0;) {
-                        std::int64_t pos = oIdx[d] * geo.strides[d] - geo.padBegin[d] + kIdx[d] * geo.dilations[d];
+                        std::int64_t pos =
+                            oIdx[d] * geo.strides[d] - geo.padBegin[d] + kIdx[d] * geo.dilations[d];
                         if (pos < -geo.padBegin[d] || pos >= geo.inSpatial[d] + geo.padEnd[d])
                             inPadded = false;
                         if (pos < 0 || pos >= geo.inSpatial[d])
@@ -320,7 +327,9 @@ Status poolKernel(KernelContext &ctx, bool isMax)
                 if (isMax)
                     po[plane * outCount + o] = static_cast<T>(best);
                 else
-                    po[plane * outCount + o] = static_cast<T>(sum / static_cast<double>(countPad ? padCount : std::max<std::int64_t>(count, 1)));
+                    po[plane * outCount + o] = static_cast<T>(
+                        sum / static_cast<double>(countPad ? padCount
+                                                           : std::max<std::int64_t>(count, 1)));
             }
     });
     return Status::success();
@@ -364,7 +373,8 @@ Status batchNormKernel(KernelContext &ctx)
         return ctx.unsupported("element type " + typeName(x.type()));
     for (std::size_t i = 1; i <= 4; ++i)
         if (ctx.input(i).type() != x.type())
-            return ctx.unsupported("scale/bias/mean/var element type " + typeName(ctx.input(i).type()));
+            return ctx.unsupported("scale/bias/mean/var element type " +
+                                   typeName(ctx.input(i).type()));
     double eps = ctx.node().floatAttr("epsilon", 1e-5f);
     std::int64_t c = x.rank() > 1 ? x.dim(1) : 1;
     for (std::size_t i = 1; i <= 4; ++i)
@@ -382,7 +392,8 @@ Status batchNormKernel(KernelContext &ctx)
         const T *var = ctx.input(4).as<T>();
         for (std::int64_t i = 0; i < x.elementCount(); ++i) {
             std::int64_t ch = (i / inner) % c;
-            double v = (static_cast<double>(x.as<T>()[i]) - mean[ch]) / std::sqrt(static_cast<double>(var[ch]) + eps);
+            double v = (static_cast<double>(x.as<T>()[i]) - mean[ch]) /
+                       std::sqrt(static_cast<double>(var[ch]) + eps);
             out->as<T>()[i] = static_cast<T>(v * scale[ch] + bias[ch]);
         }
     });
@@ -413,7 +424,8 @@ Status instanceNormKernel(KernelContext &ctx)
         var /= static_cast<double>(inner);
         double inv = 1.0 / std::sqrt(var + eps);
         for (std::int64_t i = 0; i < inner; ++i)
-            out->as<float>()[p * inner + i] = static_cast<float>((px[i] - mean) * inv * scale[p % c] + bias[p % c]);
+            out->as<float>()[p * inner + i] =
+                static_cast<float>((px[i] - mean) * inv * scale[p % c] + bias[p % c]);
     }
     return Status::success();
 }
@@ -482,12 +494,14 @@ Status lrnKernel(KernelContext &ctx)
         for (std::int64_t ch = 0; ch < c; ++ch)
             for (std::int64_t i = 0; i < inner; ++i) {
                 double sum = 0;
-                for (std::int64_t k = std::max<std::int64_t>(0, ch - lo); k <= std::min(c - 1, ch + hi); ++k) {
+                for (std::int64_t k = std::max<std::int64_t>(0, ch - lo);
+                     k <= std::min(c - 1, ch + hi); ++k) {
                     double v = px[(n * c + k) * inner + i];
                     sum += v * v;
                 }
                 std::int64_t off = (n * c + ch) * inner + i;
-                out->as<float>()[off] = static_cast<float>(px[off] / std::pow(bias + alpha / static_cast<double>(size) * sum, beta));
+                out->as<float>()[off] = static_cast<float>(
+                    px[off] / std::pow(bias + alpha / static_cast<double>(size) * sum, beta));
             }
     return Status::success();
 }
@@ -512,7 +526,8 @@ Status mvnKernel(KernelContext &ctx)
         kept.push_back(reduced[d] ? 1 : x.dim(d));
     auto strides = broadcastStrides(kept, x.shape());
     std::int64_t keptCount = runtime::shapeElementCount(kept);
-    std::vector<double> mean(static_cast<std::size_t>(keptCount), 0), sq(static_cast<std::size_t>(keptCount), 0);
+    std::vector<double> mean(static_cast<std::size_t>(keptCount), 0),
+        sq(static_cast<std::size_t>(keptCount), 0);
     std::int64_t per = x.elementCount() / keptCount;
     auto outIndex = [&](std::int64_t i) {
         std::int64_t rem = i, o = 0;
@@ -532,7 +547,8 @@ Status mvnKernel(KernelContext &ctx)
         std::size_t o = outIndex(i);
         double m = mean[o] / static_cast<double>(per);
         double var = sq[o] / static_cast<double>(per) - m * m;
-        out->as<float>()[i] = static_cast<float>((x.as<float>()[i] - m) / (std::sqrt(std::max(var, 0.0)) + 1e-9));
+        out->as<float>()[i] =
+            static_cast<float>((x.as<float>()[i] - m) / (std::sqrt(std::max(var, 0.0)) + 1e-9));
     }
     return Status::success();
 }

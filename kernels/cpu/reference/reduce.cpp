@@ -9,13 +9,25 @@ namespace sb::kernels {
 
 namespace {
 
-enum class Reduce { Sum, Mean, Max, Min, Prod, L1, L2, LogSum, LogSumExp, SumSquare };
+enum class Reduce
+{
+    Sum,
+    Mean,
+    Max,
+    Min,
+    Prod,
+    L1,
+    L2,
+    LogSum,
+    LogSumExp,
+    SumSquare
+};
 
 struct ReducePlan
 {
     std::vector<bool> reduced;
-    Shape outShape;      // with keepdims applied
-    Shape keptShape;     // rank-preserving (1 on reduced axes)
+    Shape outShape;  // with keepdims applied
+    Shape keptShape; // rank-preserving (1 on reduced axes)
     bool identity = false;
 };
 
@@ -76,7 +88,8 @@ void reduceLoop(const Tensor &x, Tensor &out, const ReducePlan &plan, Reduce kin
                 o += (rem % x.dim(d)) * outStrides[d];
                 rem /= x.dim(d);
             }
-            mx[static_cast<std::size_t>(o)] = std::max(mx[static_cast<std::size_t>(o)], static_cast<double>(x.as<T>()[i]));
+            mx[static_cast<std::size_t>(o)] =
+                std::max(mx[static_cast<std::size_t>(o)], static_cast<double>(x.as<T>()[i]));
         }
         for (std::int64_t i = 0; i < x.elementCount(); ++i) {
             std::int64_t rem = i, o = 0;
@@ -84,7 +97,8 @@ void reduceLoop(const Tensor &x, Tensor &out, const ReducePlan &plan, Reduce kin
                 o += (rem % x.dim(d)) * outStrides[d];
                 rem /= x.dim(d);
             }
-            acc[static_cast<std::size_t>(o)] += std::exp(static_cast<double>(x.as<T>()[i]) - mx[static_cast<std::size_t>(o)]);
+            acc[static_cast<std::size_t>(o)] +=
+                std::exp(static_cast<double>(x.as<T>()[i]) - mx[static_cast<std::size_t>(o)]);
         }
         for (std::size_t o = 0; o < acc.size(); ++o)
             out.as<T>()[o] = static_cast<T>(std::isinf(mx[o]) ? mx[o] : mx[o] + std::log(acc[o]));
@@ -107,10 +121,12 @@ void reduceLoop(const Tensor &x, Tensor &out, const ReducePlan &plan, Reduce kin
             a += v;
             break;
         case Reduce::Max:
-            a = (std::isnan(v) || std::isnan(a)) ? std::numeric_limits<double>::quiet_NaN() : std::max(a, v);
+            a = (std::isnan(v) || std::isnan(a)) ? std::numeric_limits<double>::quiet_NaN()
+                                                 : std::max(a, v);
             break;
         case Reduce::Min:
-            a = (std::isnan(v) || std::isnan(a)) ? std::numeric_limits<double>::quiet_NaN() : std::min(a, v);
+            a = (std::isnan(v) || std::isnan(a)) ? std::numeric_limits<double>::quiet_NaN()
+                                                 : std::min(a, v);
             break;
         case Reduce::Prod:
             a *= v;
@@ -130,7 +146,8 @@ void reduceLoop(const Tensor &x, Tensor &out, const ReducePlan &plan, Reduce kin
     for (std::size_t o = 0; o < acc.size(); ++o) {
         double v = acc[o];
         if (kind == Reduce::Mean)
-            v = counts[o] ? v / static_cast<double>(counts[o]) : std::numeric_limits<double>::quiet_NaN();
+            v = counts[o] ? v / static_cast<double>(counts[o])
+                          : std::numeric_limits<double>::quiet_NaN();
         else if (kind == Reduce::L2)
             v = std::sqrt(v);
         else if (kind == Reduce::LogSum)
@@ -147,13 +164,15 @@ void reduceLoop(const Tensor &x, Tensor &out, const ReducePlan &plan, Reduce kin
 Status reduceKernel(KernelContext &ctx, Reduce kind, int axesInputSince)
 {
     const Tensor &x = ctx.input(0);
-    unsigned mask = kind == Reduce::Sum || kind == Reduce::Max || kind == Reduce::Min || kind == Reduce::Prod ||
-                            kind == Reduce::SumSquare || kind == Reduce::L1 || kind == Reduce::Mean
+    unsigned mask = kind == Reduce::Sum || kind == Reduce::Max || kind == Reduce::Min ||
+                            kind == Reduce::Prod || kind == Reduce::SumSquare ||
+                            kind == Reduce::L1 || kind == Reduce::Mean
                         ? kAllNumeric
                         : kFloats;
     if (!dispatch(x.type(), mask, [](auto) {}))
         return ctx.unsupported("element type " + typeName(x.type()));
-    if (x.elementCount() == 0 && (kind == Reduce::Max || kind == Reduce::Min || kind == Reduce::Mean))
+    if (x.elementCount() == 0 &&
+        (kind == Reduce::Max || kind == Reduce::Min || kind == Reduce::Mean))
         return ctx.unsupported("reduction over an empty set");
     SB_ASSIGN_OR_RETURN(ReducePlan plan, planReduce(ctx, x, ctx.opset() >= axesInputSince));
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), plan.outShape));
@@ -170,7 +189,8 @@ Status argKernel(KernelContext &ctx, bool isMax)
     const Tensor &x = ctx.input(0);
     if (!dispatch(x.type(), kAllNumeric, [](auto) {}))
         return ctx.unsupported("element type " + typeName(x.type()));
-    auto axisOpt = normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
+    auto axisOpt =
+        normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
     if (!axisOpt)
         return ctx.invalid("axis out of range");
     auto axis = static_cast<std::size_t>(*axisOpt);
@@ -197,7 +217,8 @@ Status argKernel(KernelContext &ctx, bool isMax)
                 T bestValue = px[o * n * inner + i];
                 for (std::int64_t k = 1; k < n; ++k) {
                     T v = px[(o * n + k) * inner + i];
-                    bool better = isMax ? (last ? v >= bestValue : v > bestValue) : (last ? v <= bestValue : v < bestValue);
+                    bool better = isMax ? (last ? v >= bestValue : v > bestValue)
+                                        : (last ? v <= bestValue : v < bestValue);
                     if (better) {
                         best = k;
                         bestValue = v;
@@ -209,7 +230,12 @@ Status argKernel(KernelContext &ctx, bool isMax)
     return Status::success();
 }
 
-enum class SoftKind { Softmax, LogSoftmax, Hardmax };
+enum class SoftKind
+{
+    Softmax,
+    LogSoftmax,
+    Hardmax
+};
 
 Status softmaxFamily(KernelContext &ctx, SoftKind kind)
 {
@@ -260,7 +286,8 @@ Status softmaxFamily(KernelContext &ctx, SoftKind kind)
                     sum += std::exp(static_cast<double>(px[at(k)]) - mx);
                 for (std::int64_t k = 0; k < n; ++k) {
                     double v = static_cast<double>(px[at(k)]) - mx;
-                    po[at(k)] = static_cast<T>(kind == SoftKind::Softmax ? std::exp(v) / sum : v - std::log(sum));
+                    po[at(k)] = static_cast<T>(kind == SoftKind::Softmax ? std::exp(v) / sum
+                                                                         : v - std::log(sum));
                 }
             }
     });
@@ -273,7 +300,8 @@ Status topKKernel(KernelContext &ctx)
     if (!dispatch(x.type(), kAllNumeric, [](auto) {}))
         return ctx.unsupported("element type " + typeName(x.type()));
     std::int64_t k = ctx.opset() < 10 ? ctx.node().intAttr("k", 0) : ctx.input(1).scalarAsInt();
-    auto axisOpt = normalizeAxis(ctx.node().intAttr("axis", -1), static_cast<std::int64_t>(x.rank()));
+    auto axisOpt =
+        normalizeAxis(ctx.node().intAttr("axis", -1), static_cast<std::int64_t>(x.rank()));
     if (!axisOpt)
         return ctx.invalid("axis out of range");
     auto axis = static_cast<std::size_t>(*axisOpt);
@@ -303,8 +331,10 @@ Status topKKernel(KernelContext &ctx)
                     return largest ? at(a) > at(b) : at(a) < at(b);
                 });
                 for (std::int64_t j = 0; j < k; ++j) {
-                    values->as<T>()[(o * k + j) * inner + i] = at(order[static_cast<std::size_t>(j)]);
-                    indices->as<std::int64_t>()[(o * k + j) * inner + i] = order[static_cast<std::size_t>(j)];
+                    values->as<T>()[(o * k + j) * inner + i] =
+                        at(order[static_cast<std::size_t>(j)]);
+                    indices->as<std::int64_t>()[(o * k + j) * inner + i] =
+                        order[static_cast<std::size_t>(j)];
                 }
             }
     });
@@ -316,20 +346,28 @@ Status topKKernel(KernelContext &ctx)
 void registerReferenceReduce(KernelRegistry &r)
 {
     addReference(r, "ReduceSum", [](KernelContext &c) { return reduceKernel(c, Reduce::Sum, 13); });
-    addReference(r, "ReduceMean", [](KernelContext &c) { return reduceKernel(c, Reduce::Mean, 18); });
+    addReference(r, "ReduceMean",
+                 [](KernelContext &c) { return reduceKernel(c, Reduce::Mean, 18); });
     addReference(r, "ReduceMax", [](KernelContext &c) { return reduceKernel(c, Reduce::Max, 18); });
     addReference(r, "ReduceMin", [](KernelContext &c) { return reduceKernel(c, Reduce::Min, 18); });
-    addReference(r, "ReduceProd", [](KernelContext &c) { return reduceKernel(c, Reduce::Prod, 18); });
+    addReference(r, "ReduceProd",
+                 [](KernelContext &c) { return reduceKernel(c, Reduce::Prod, 18); });
     addReference(r, "ReduceL1", [](KernelContext &c) { return reduceKernel(c, Reduce::L1, 18); });
     addReference(r, "ReduceL2", [](KernelContext &c) { return reduceKernel(c, Reduce::L2, 18); });
-    addReference(r, "ReduceLogSum", [](KernelContext &c) { return reduceKernel(c, Reduce::LogSum, 18); });
-    addReference(r, "ReduceLogSumExp", [](KernelContext &c) { return reduceKernel(c, Reduce::LogSumExp, 18); });
-    addReference(r, "ReduceSumSquare", [](KernelContext &c) { return reduceKernel(c, Reduce::SumSquare, 18); });
+    addReference(r, "ReduceLogSum",
+                 [](KernelContext &c) { return reduceKernel(c, Reduce::LogSum, 18); });
+    addReference(r, "ReduceLogSumExp",
+                 [](KernelContext &c) { return reduceKernel(c, Reduce::LogSumExp, 18); });
+    addReference(r, "ReduceSumSquare",
+                 [](KernelContext &c) { return reduceKernel(c, Reduce::SumSquare, 18); });
     addReference(r, "ArgMax", [](KernelContext &c) { return argKernel(c, true); });
     addReference(r, "ArgMin", [](KernelContext &c) { return argKernel(c, false); });
-    addReference(r, "Softmax", [](KernelContext &c) { return softmaxFamily(c, SoftKind::Softmax); });
-    addReference(r, "LogSoftmax", [](KernelContext &c) { return softmaxFamily(c, SoftKind::LogSoftmax); });
-    addReference(r, "Hardmax", [](KernelContext &c) { return softmaxFamily(c, SoftKind::Hardmax); });
+    addReference(r, "Softmax",
+                 [](KernelContext &c) { return softmaxFamily(c, SoftKind::Softmax); });
+    addReference(r, "LogSoftmax",
+                 [](KernelContext &c) { return softmaxFamily(c, SoftKind::LogSoftmax); });
+    addReference(r, "Hardmax",
+                 [](KernelContext &c) { return softmaxFamily(c, SoftKind::Hardmax); });
     addReference(r, "TopK", topKKernel);
 }
 

@@ -47,7 +47,8 @@ Status reshapeKernel(KernelContext &ctx)
         std::int64_t d = requested[i];
         if (d == 0 && !allowZero) {
             if (i >= x.rank())
-                return ctx.invalid("shape has 0 at axis " + std::to_string(i) + " beyond the input rank");
+                return ctx.invalid("shape has 0 at axis " + std::to_string(i) +
+                                   " beyond the input rank");
             d = x.dim(i);
         }
         if (d == -1) {
@@ -154,7 +155,8 @@ Status dropoutKernel(KernelContext &ctx)
         return ctx.unsupported("Dropout in training mode (is_test = 0)");
     SB_TRY(copyOut(ctx, 0, ctx.input(0), ctx.input(0).shape()));
     if (ctx.hasOutput(1)) {
-        SB_ASSIGN_OR_RETURN(Tensor * mask, ctx.allocateOutput(1, ElementType::Bool, ctx.input(0).shape()));
+        SB_ASSIGN_OR_RETURN(Tensor * mask,
+                            ctx.allocateOutput(1, ElementType::Bool, ctx.input(0).shape()));
         std::memset(mask->data(), 1, mask->byteSize());
     }
     return Status::success();
@@ -195,7 +197,9 @@ void gatherByOffsets(const char *in, char *out, const Shape &outShape,
         default:
             for (std::int64_t i = 0; i < inner; ++i)
                 std::memcpy(dst + i * static_cast<std::int64_t>(bytes),
-                            in + (base + last[static_cast<std::size_t>(i)]) * static_cast<std::int64_t>(bytes), bytes);
+                            in + (base + last[static_cast<std::size_t>(i)]) *
+                                     static_cast<std::int64_t>(bytes),
+                            bytes);
         }
         // advance the outer index
         for (std::size_t d = rank - 1; d-- > 0;) {
@@ -224,7 +228,8 @@ Status transposeKernel(KernelContext &ctx)
             perm[i] = static_cast<std::int64_t>(rank - 1 - i);
     }
     if (perm.size() != rank)
-        return ctx.invalid("perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(rank));
+        return ctx.invalid("perm has " + std::to_string(perm.size()) + " entries for rank " +
+                           std::to_string(rank));
     std::vector<bool> seen(rank, false);
     for (auto &p : perm) {
         auto n = normalizeAxis(p, static_cast<std::int64_t>(rank));
@@ -240,10 +245,12 @@ Status transposeKernel(KernelContext &ctx)
         shape[d] = x.dim(static_cast<std::size_t>(perm[d]));
         offsets[d].resize(static_cast<std::size_t>(shape[d]));
         for (std::int64_t i = 0; i < shape[d]; ++i)
-            offsets[d][static_cast<std::size_t>(i)] = i * strides[static_cast<std::size_t>(perm[d])];
+            offsets[d][static_cast<std::size_t>(i)] =
+                i * strides[static_cast<std::size_t>(perm[d])];
     }
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), shape));
-    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape, offsets, bytes);
+    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape,
+                    offsets, bytes);
     return Status::success();
 }
 
@@ -301,7 +308,8 @@ Status splitKernel(KernelContext &ctx)
     Status status;
     std::size_t bytes = elemBytes(ctx, x, &status);
     SB_TRY(status);
-    auto axisOpt = normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
+    auto axisOpt =
+        normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
     if (!axisOpt)
         return ctx.invalid("axis out of range");
     auto axis = static_cast<std::size_t>(*axisOpt);
@@ -312,7 +320,8 @@ Status splitKernel(KernelContext &ctx)
         sizes = ctx.node().intsAttr("split");
     std::size_t parts = ctx.outputCount();
     if (sizes.empty()) {
-        std::int64_t numOutputs = ctx.node().intAttr("num_outputs", static_cast<std::int64_t>(parts));
+        std::int64_t numOutputs =
+            ctx.node().intAttr("num_outputs", static_cast<std::int64_t>(parts));
         if (numOutputs <= 0)
             return ctx.invalid("no outputs");
         std::int64_t chunk = (x.dim(axis) + numOutputs - 1) / numOutputs;
@@ -325,7 +334,8 @@ Status splitKernel(KernelContext &ctx)
         }
     }
     if (sizes.size() != parts)
-        return ctx.invalid("split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(parts) + " outputs");
+        return ctx.invalid("split has " + std::to_string(sizes.size()) + " sizes for " +
+                           std::to_string(parts) + " outputs");
     std::int64_t total = 0;
     for (auto s : sizes)
         total += s;
@@ -346,7 +356,8 @@ Status splitKernel(KernelContext &ctx)
         std::int64_t row = sizes[p] * innerUnit * static_cast<std::int64_t>(bytes);
         for (std::int64_t o = 0; o < outer && row; ++o)
             std::memcpy(static_cast<char *>(out->data()) + o * row,
-                        static_cast<const char *>(x.data()) + o * inRow + offset, static_cast<std::size_t>(row));
+                        static_cast<const char *>(x.data()) + o * inRow + offset,
+                        static_cast<std::size_t>(row));
         offset += row;
     }
     return Status::success();
@@ -377,7 +388,8 @@ Status sliceKernel(KernelContext &ctx)
             axes.push_back(static_cast<std::int64_t>(i));
     if (steps.empty())
         steps.assign(starts.size(), 1);
-    if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+    if (ends.size() != starts.size() || axes.size() != starts.size() ||
+        steps.size() != starts.size())
         return ctx.invalid("starts/ends/axes/steps lengths differ");
     std::vector<std::int64_t> begin(x.rank(), 0), step(x.rank(), 1);
     Shape shape = x.shape();
@@ -415,7 +427,8 @@ Status sliceKernel(KernelContext &ctx)
             offsets[d][static_cast<std::size_t>(i)] = (begin[d] + i * step[d]) * strides[d];
     }
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), shape));
-    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape, offsets, bytes);
+    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape,
+                    offsets, bytes);
     return Status::success();
 }
 
@@ -426,8 +439,8 @@ Result<std::vector<std::int64_t>> indicesOf(KernelContext &ctx, const Tensor &t,
     std::vector<std::int64_t> idx = t.toInt64Vector();
     for (auto &i : idx) {
         if (i < -dim || i >= dim)
-            return ctx.invalid("index " + std::to_string(i) + " out of range [" + std::to_string(-dim) +
-                               ", " + std::to_string(dim) + ")");
+            return ctx.invalid("index " + std::to_string(i) + " out of range [" +
+                               std::to_string(-dim) + ", " + std::to_string(dim) + ")");
         if (i < 0)
             i += dim;
     }
@@ -441,7 +454,8 @@ Status gatherKernel(KernelContext &ctx)
     Status status;
     std::size_t bytes = elemBytes(ctx, x, &status);
     SB_TRY(status);
-    auto axisOpt = normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
+    auto axisOpt =
+        normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
     if (!axisOpt || x.rank() == 0)
         return ctx.invalid("axis out of range");
     auto axis = static_cast<std::size_t>(*axisOpt);
@@ -466,7 +480,8 @@ Status gatherKernel(KernelContext &ctx)
     auto n = static_cast<std::int64_t>(idx.size());
     for (std::int64_t o = 0; o < outer; ++o)
         for (std::int64_t k = 0; k < n; ++k)
-            std::memcpy(dst + (o * n + k) * rowBytes, src + (o * x.dim(axis) + idx[static_cast<std::size_t>(k)]) * rowBytes,
+            std::memcpy(dst + (o * n + k) * rowBytes,
+                        src + (o * x.dim(axis) + idx[static_cast<std::size_t>(k)]) * rowBytes,
                         static_cast<std::size_t>(rowBytes));
     return Status::success();
 }
@@ -478,7 +493,8 @@ Status gatherElementsKernel(KernelContext &ctx)
     Status status;
     std::size_t bytes = elemBytes(ctx, x, &status);
     SB_TRY(status);
-    auto axisOpt = normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
+    auto axisOpt =
+        normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
     if (!axisOpt || indices.rank() != x.rank())
         return ctx.invalid("axis out of range or rank mismatch");
     auto axis = static_cast<std::size_t>(*axisOpt);
@@ -496,7 +512,8 @@ Status gatherElementsKernel(KernelContext &ctx)
             off += (d == axis ? idx[static_cast<std::size_t>(i)] : c) * xs[d];
         }
         std::memcpy(static_cast<char *>(out->data()) + i * static_cast<std::int64_t>(bytes),
-                    static_cast<const char *>(x.data()) + off * static_cast<std::int64_t>(bytes), bytes);
+                    static_cast<const char *>(x.data()) + off * static_cast<std::int64_t>(bytes),
+                    bytes);
     }
     return Status::success();
 }
@@ -525,7 +542,8 @@ Status gatherNDKernel(KernelContext &ctx)
     for (std::size_t d = batchDims + k; d < x.rank(); ++d)
         slice *= x.dim(d);
     Shape xs = x.strides();
-    std::int64_t tuples = indices.elementCount() / static_cast<std::int64_t>(std::max<std::size_t>(k, 1));
+    std::int64_t tuples =
+        indices.elementCount() / static_cast<std::int64_t>(std::max<std::size_t>(k, 1));
     if (k == 0)
         tuples = indices.elementCount();
     std::int64_t perBatch = batch ? tuples / batch : 0;
@@ -563,7 +581,8 @@ Status broadcastTo(KernelContext &ctx, const Tensor &x, const Shape &shape)
             offsets[d][static_cast<std::size_t>(i)] = i * strides[d];
     }
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), shape));
-    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape, offsets, bytes);
+    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape,
+                    offsets, bytes);
     return Status::success();
 }
 
@@ -573,7 +592,8 @@ Status expandKernel(KernelContext &ctx)
     auto target = ctx.input(1).toInt64Vector();
     auto shape = broadcastShapes(x.shape(), target);
     if (!shape)
-        return ctx.invalid("cannot expand " + runtime::shapeToString(x.shape()) + " to " + runtime::shapeToString(target));
+        return ctx.invalid("cannot expand " + runtime::shapeToString(x.shape()) + " to " +
+                           runtime::shapeToString(target));
     return broadcastTo(ctx, x, *shape);
 }
 
@@ -598,7 +618,8 @@ Status tileKernel(KernelContext &ctx)
             offsets[d][static_cast<std::size_t>(i)] = (i % x.dim(d)) * strides[d];
     }
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), shape));
-    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape, offsets, bytes);
+    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), shape,
+                    offsets, bytes);
     return Status::success();
 }
 
@@ -645,7 +666,9 @@ Status constantKernel(KernelContext &ctx)
         return Status::success();
     }
     if (const graph::Attribute *a = node.attribute("value_floats")) {
-        SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32, {static_cast<std::int64_t>(a->floats.size())}));
+        SB_ASSIGN_OR_RETURN(Tensor * out,
+                            ctx.allocateOutput(0, ElementType::Float32,
+                                               {static_cast<std::int64_t>(a->floats.size())}));
         std::copy(a->floats.begin(), a->floats.end(), out->as<float>());
         return Status::success();
     }
@@ -655,7 +678,9 @@ Status constantKernel(KernelContext &ctx)
         return Status::success();
     }
     if (const graph::Attribute *a = node.attribute("value_ints")) {
-        SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Int64, {static_cast<std::int64_t>(a->ints.size())}));
+        SB_ASSIGN_OR_RETURN(
+            Tensor * out,
+            ctx.allocateOutput(0, ElementType::Int64, {static_cast<std::int64_t>(a->ints.size())}));
         std::copy(a->ints.begin(), a->ints.end(), out->as<std::int64_t>());
         return Status::success();
     }
@@ -670,14 +695,16 @@ Status constantOfShapeKernel(KernelContext &ctx)
             return ctx.invalid("negative dim");
     Tensor value = Tensor::zeros(ElementType::Float32, {1});
     if (const graph::Attribute *a = ctx.node().attribute("value")) {
-        if (!a->tensor || a->tensor->elementCount() != 1 || graph::elementSize(a->tensor->type()) == 0)
+        if (!a->tensor || a->tensor->elementCount() != 1 ||
+            graph::elementSize(a->tensor->type()) == 0)
             return ctx.unsupported("value attribute that is not a one-element numeric tensor");
         value = Tensor::fromTensorData(a->tensor);
     }
     std::size_t bytes = graph::elementSize(value.type());
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, value.type(), shape));
     for (std::int64_t i = 0; i < out->elementCount(); ++i)
-        std::memcpy(static_cast<char *>(out->data()) + i * static_cast<std::int64_t>(bytes), value.data(), bytes);
+        std::memcpy(static_cast<char *>(out->data()) + i * static_cast<std::int64_t>(bytes),
+                    value.data(), bytes);
     return Status::success();
 }
 
@@ -768,7 +795,8 @@ Status padKernel(KernelContext &ctx)
             return ctx.invalid("negative output dim");
         if (mode != "constant" && x.dim(d) == 0 && shape[d] > 0)
             return ctx.invalid("cannot pad an empty axis in mode " + mode);
-        if (mode == "reflect" && (pads[d] >= x.dim(d) || pads[d + rank] >= x.dim(d)) && (pads[d] > 0 || pads[d + rank] > 0))
+        if (mode == "reflect" && (pads[d] >= x.dim(d) || pads[d + rank] >= x.dim(d)) &&
+            (pads[d] > 0 || pads[d + rank] > 0))
             return ctx.unsupported("reflect pad wider than the axis");
     }
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), shape));
@@ -804,7 +832,9 @@ Status padKernel(KernelContext &ctx)
         if (outside)
             std::memcpy(dst, fill.data(), bytes);
         else
-            std::memcpy(dst, static_cast<const char *>(x.data()) + off * static_cast<std::int64_t>(bytes), bytes);
+            std::memcpy(
+                dst, static_cast<const char *>(x.data()) + off * static_cast<std::int64_t>(bytes),
+                bytes);
     }
     return Status::success();
 }
@@ -854,7 +884,8 @@ Status depthSpace(KernelContext &ctx, bool toSpace)
             offsets[d][static_cast<std::size_t>(i)] = i * strides[p];
     }
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), outShape));
-    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()), permShape, offsets, bytes);
+    gatherByOffsets(static_cast<const char *>(x.data()), static_cast<char *>(out->data()),
+                    permShape, offsets, bytes);
     return Status::success();
 }
 
@@ -929,7 +960,8 @@ Status oneHotKernel(KernelContext &ctx)
                 auto idx = static_cast<std::int64_t>(indices.scalarAsDouble(o * inner + i));
                 if (idx < 0)
                     idx += depth;
-                std::memcpy(static_cast<char *>(out->data()) + ((o * depth + d) * inner + i) * static_cast<std::int64_t>(bytes),
+                std::memcpy(static_cast<char *>(out->data()) +
+                                ((o * depth + d) * inner + i) * static_cast<std::int64_t>(bytes),
                             idx == d ? on : off, bytes);
             }
     return Status::success();
@@ -940,7 +972,9 @@ Status eyeLikeKernel(KernelContext &ctx)
     const Tensor &x = ctx.input(0);
     if (x.rank() != 2)
         return ctx.invalid("input must be 2-D");
-    ElementType type = ctx.node().attributes.count("dtype") ? static_cast<ElementType>(ctx.node().intAttr("dtype", 1)) : x.type();
+    ElementType type = ctx.node().attributes.count("dtype")
+                           ? static_cast<ElementType>(ctx.node().intAttr("dtype", 1))
+                           : x.type();
     std::int64_t k = ctx.node().intAttr("k", 0);
     if (!dispatch(type, kAllNumeric, [](auto) {}) && type != ElementType::Bool)
         return ctx.unsupported("element type " + typeName(type));
@@ -993,7 +1027,8 @@ Status scatterElementsKernel(KernelContext &ctx)
     Status status;
     std::size_t bytes = elemBytes(ctx, x, &status);
     SB_TRY(status);
-    auto axisOpt = normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
+    auto axisOpt =
+        normalizeAxis(ctx.node().intAttr("axis", 0), static_cast<std::int64_t>(x.rank()));
     if (!axisOpt || indices.shape() != updates.shape() || indices.rank() != x.rank())
         return ctx.invalid("axis, indices or updates shape invalid");
     auto axis = static_cast<std::size_t>(*axisOpt);
@@ -1010,7 +1045,9 @@ Status scatterElementsKernel(KernelContext &ctx)
             off += (d == axis ? idx[static_cast<std::size_t>(i)] : c) * xs[d];
         }
         std::memcpy(static_cast<char *>(out.data()) + off * static_cast<std::int64_t>(bytes),
-                    static_cast<const char *>(updates.data()) + i * static_cast<std::int64_t>(bytes), bytes);
+                    static_cast<const char *>(updates.data()) +
+                        i * static_cast<std::int64_t>(bytes),
+                    bytes);
     }
     return Status::success();
 }
@@ -1043,7 +1080,8 @@ Status scatterNDKernel(KernelContext &ctx)
     for (std::int64_t t = 0; t < tuples; ++t) {
         std::int64_t off = 0;
         for (std::size_t j = 0; j < k; ++j) {
-            std::int64_t v = indices.as<std::int64_t>()[t * static_cast<std::int64_t>(k) + static_cast<std::int64_t>(j)];
+            std::int64_t v = indices.as<std::int64_t>()[t * static_cast<std::int64_t>(k) +
+                                                        static_cast<std::int64_t>(j)];
             if (v < 0)
                 v += x.dim(j);
             if (v < 0 || v >= x.dim(j))
@@ -1051,7 +1089,8 @@ Status scatterNDKernel(KernelContext &ctx)
             off += v * xs[j];
         }
         std::memcpy(static_cast<char *>(out.data()) + off * static_cast<std::int64_t>(bytes),
-                    static_cast<const char *>(updates.data()) + t * slice * static_cast<std::int64_t>(bytes),
+                    static_cast<const char *>(updates.data()) +
+                        t * slice * static_cast<std::int64_t>(bytes),
                     static_cast<std::size_t>(slice) * bytes);
     }
     return Status::success();

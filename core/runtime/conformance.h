@@ -1,0 +1,65 @@
+// ONNX backend conformance runner: finds test case folders (model.onnx plus
+// test_data_set_N/input_K.pb and output_K.pb), runs each on a device and
+// compares with the stored outputs (|ours - ref| <= atol + rtol * |ref|).
+//
+// Outcomes: passed; failed (wrong numbers, wrong shape/type, or an error that
+// is not "unsupported"; carries the max error or the message); unsupported
+// (an op, attribute, element type or input kind not implemented, named in the
+// reason, or a model the importer does not accept).
+#pragma once
+
+#include "core/common/cancel.h"
+#include "core/common/result.h"
+#include "core/runtime/device.h"
+#include "core/runtime/executor.h"
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace sb::runtime {
+
+struct ConformanceOptions
+{
+    double rtol = 1e-3;
+    double atol = 1e-7;
+    ExecutorOptions executor;
+};
+
+struct ConformanceCase
+{
+    std::string name; // folder name, e.g. "test_abs"
+    std::filesystem::path dir;
+    enum class Outcome
+    {
+        Passed,
+        Failed,
+        Unsupported
+    } outcome = Outcome::Failed;
+    std::string reason;  // failed/unsupported: why
+    double maxError = 0; // largest |ours - ref| over all outputs and data sets
+    int dataSets = 0;
+};
+const char *outcomeName(ConformanceCase::Outcome outcome); // "passed", "failed", "unsupported"
+
+struct ConformanceSummary
+{
+    std::vector<ConformanceCase> cases;
+    int passed = 0;
+    int failed = 0;
+    int unsupported = 0;
+};
+
+// Case folders under each root (a root may itself be a case), sorted by path.
+Result<std::vector<std::filesystem::path>>
+findConformanceCases(const std::vector<std::filesystem::path> &roots);
+
+ConformanceCase runConformanceCase(const std::filesystem::path &caseDir, Device &device,
+                                   const ConformanceOptions &options = {});
+
+Result<ConformanceSummary> runConformance(const std::vector<std::filesystem::path> &roots,
+                                          Device &device, const ConformanceOptions &options = {},
+                                          const ProgressFn &progress = {},
+                                          const CancelToken *cancel = nullptr);
+
+} // namespace sb::runtime

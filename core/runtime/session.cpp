@@ -1,0 +1,68 @@
+#include "core/runtime/session.h"
+
+#include "core/graph/onnx_import.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace sb::runtime {
+
+Result<Session> openSession(const std::filesystem::path &model, const KernelRegistry &registry,
+                            int threads, const ExecutorOptions &options)
+{
+    Session session;
+    SB_ASSIGN_OR_RETURN(session.graph, graph::importOnnxFile(model));
+    session.device = std::make_unique<CpuDevice>("cpu:0", threads, 0, registry);
+    auto executor = Executor::create(session.graph, *session.device, options);
+    if (!executor)
+        return executor.error().withContext(model.string());
+    session.executor = std::move(*executor);
+    return session;
+}
+
+double percentile(std::vector<double> samples, double p)
+{
+    if (samples.empty())
+        return 0;
+    std::sort(samples.begin(), samples.end());
+    auto rank =
+        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(samples.size())));
+    rank = std::clamp<std::size_t>(rank, 1, samples.size());
+    return samples[rank - 1];
+}
+
+Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs, int warmup,
+                               int iters, const std::function<void(int, int)> &progress,
+                               const CancelToken *cancel)
+{
+    RunOptions options;
+    options.cancel = cancel;
+    TimingSummary summary;
+    for (int i = 0; i < warmup; ++i) {
+        auto result = executor.run(inputs, options);
+        if (!result)
+            return result.error();
+    }
+    std::vector<double> samples;
+    for (int i = 0; i < iters; ++i) {
+        auto result = executor.run(inputs, options);
+        if (!result)
+            return result.error();
+        samples.push_back(result->stats.wallMs);
+        summary.peakMemoryBytes = std::max(summary.peakMemoryBytes, result->stats.peakMemoryBytes);
+        summary.plannedPeakMemoryBytes = result->stats.plannedPeakMemoryBytes;
+        if (progress)
+            progress(i + 1, iters);
+    }
+    summary.iterations = iters;
+    summary.medianMs = percentile(samples, 50);
+    summary.p90Ms = percentile(samples, 90);
+    summary.minMs = samples.empty() ? 0 : *std::min_element(samples.begin(), samples.end());
+    summary.meanMs = samples.empty() ? 0
+                                     : std::accumulate(samples.begin(), samples.end(), 0.0) /
+                                           static_cast<double>(samples.size());
+    return summary;
+}
+
+} // namespace sb::runtime
