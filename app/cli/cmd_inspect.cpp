@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 namespace sb::cli {
@@ -85,8 +86,8 @@ int runInspect(Args &args)
     if (!batch)
         return reportError(args.command, batch.error());
     if (*batch <= 0)
-        return reportError(args.command, makeError(ErrorCode::InvalidInput,
-                                                   "--batch must be a positive integer"));
+        return reportError(
+            args.command, makeError(ErrorCode::InvalidInput, "--batch must be a positive integer"));
     bindings.batch = *batch;
     for (const auto &text : parsed.all("dim")) {
         auto binding = cost::parseDimBinding(text);
@@ -115,6 +116,14 @@ int runInspect(Args &args)
         bound[symbol] = *bindings.batch;
     for (const auto &[name, value] : bindings.dims)
         bound[name] = value;
+
+    // Symbols that still have no value (e.g. `seq`): FLOPs/bytes are partial.
+    std::set<std::string> unbound;
+    for (const auto &value : model.values())
+        for (const auto &dim : value.info.shape.dims)
+            if (dim.isSymbolic() && !bound.count(dim.symbol) &&
+                (value.isGraphInput || value.isGraphOutput))
+                unbound.insert(dim.symbol);
 
     if (parsed.flag("json")) {
         nlohmann::json out;
@@ -147,6 +156,7 @@ int runInspect(Args &args)
         out["flops_exact"] = costs->total.exact;
         out["bindings"] = bound;
         out["batch_symbols"] = symbols;
+        out["unbound_symbols"] = unbound;
         out["batch_symbolic"] = batchSymbolic;
         out["batch_note"] = batchReason;
         nlohmann::json blocks = nlohmann::json::array();
@@ -190,9 +200,15 @@ int runInspect(Args &args)
         out << " (none: all dims static)";
     for (const auto &[name, value] : bound)
         out << " " << name << "=" << value;
+    if (!unbound.empty()) {
+        out << "   unbound:";
+        for (const auto &name : unbound)
+            out << " " << name;
+        out << " (bind with --dim NAME=V for exact figures)";
+    }
     out << "\n";
-    out << "batch:     "
-        << (batchSymbolic ? "symbolic (can vary)" : "fixed: " + batchReason) << "\n";
+    out << "batch:     " << (batchSymbolic ? "symbolic (can vary)" : "fixed: " + batchReason)
+        << "\n";
     out << "nodes:     " << model.nodes().size() << "\n";
     for (const auto &[op, count] : opCounts)
         out << "  " << std::left << std::setw(28) << op << " " << count << "\n";
@@ -213,15 +229,16 @@ int runInspect(Args &args)
     const auto &total = costs->total;
     out << "totals:    " << total.paramCount << " parameters ("
         << humanBytes(static_cast<double>(total.paramBytes)) << "), "
-        << humanCount(total.flops, "FLOP") << (total.exact ? "" : " (estimate: some shapes unresolved)")
-        << ", activations " << humanBytes(static_cast<double>(total.activationBytes)) << "\n";
+        << humanCount(total.flops, "FLOP")
+        << (total.exact ? "" : " (estimate: some shapes unresolved)") << ", activations "
+        << humanBytes(static_cast<double>(total.activationBytes)) << "\n";
     for (const auto &note : model.diagnostics)
         std::cerr << "note: " << note << "\n";
     return kExitOk;
 }
 
-const CommandRegistrar registrar{"inspect", "Summarise an ONNX model (shapes, blocks, FLOPs, params)",
-                                 runInspect};
+const CommandRegistrar registrar{
+    "inspect", "Summarise an ONNX model (shapes, blocks, FLOPs, params)", runInspect};
 
 } // namespace
 } // namespace sb::cli

@@ -6,11 +6,27 @@
 #include "core/graph/onnx_import.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <iomanip>
 #include <ostream>
 
 namespace sb::cli {
 namespace {
+
+constexpr std::int64_t kDemoSequenceLength = 64;
+
+std::string flopsText(double flops)
+{
+    const char *units[] = {"FLOP", "KFLOP", "MFLOP", "GFLOP", "TFLOP"};
+    int i = 0;
+    while (flops >= 1000.0 && i < 4) {
+        flops /= 1000.0;
+        ++i;
+    }
+    char text[48];
+    std::snprintf(text, sizeof text, "%.2f %s", flops, units[i]);
+    return text;
+}
 
 Status summarise(std::ostream &out, const std::filesystem::path &path)
 {
@@ -24,17 +40,27 @@ Status summarise(std::ostream &out, const std::filesystem::path &path)
     const graph::Graph &model = **imported;
     cost::DimBindings bindings;
     bindings.batch = 1;
+    // Other symbolic input dims (the decoder's `seq`) get a typical length.
+    const auto batchSymbols = cost::batchSymbols(model);
+    std::string bound = "batch 1";
+    for (auto id : model.inputs())
+        for (const auto &dim : model.value(id).info.shape.dims)
+            if (dim.isSymbolic() && !bindings.dims.count(dim.symbol) &&
+                std::find(batchSymbols.begin(), batchSymbols.end(), dim.symbol) ==
+                    batchSymbols.end()) {
+                bindings.dims[dim.symbol] = kDemoSequenceLength;
+                bound += ", " + dim.symbol + " " + std::to_string(kDemoSequenceLength);
+            }
     auto costs = cost::computeCost(model, bindings);
     if (!costs)
         return costs.error().withContext(path.string());
 
     out << path.filename().string() << ": " << model.nodes().size() << " nodes, "
-        << costs->total.paramCount << " parameters ("
-        << std::fixed << std::setprecision(2)
+        << costs->total.paramCount << " parameters (" << std::fixed << std::setprecision(2)
         << static_cast<double>(costs->total.paramBytes) / (1024.0 * 1024.0) << " MiB), "
-        << costs->total.flops / 1e6 << " MFLOP at batch 1"
-        << (costs->total.exact ? "" : " (some shapes unresolved)") << ", "
-        << model.blocks().size() << " blocks\n";
+        << flopsText(costs->total.flops) << " at " << bound
+        << (costs->total.exact ? "" : " (some shapes unresolved)") << ", " << model.blocks().size()
+        << " blocks\n";
     for (auto id : model.inputs())
         out << "  input  " << model.value(id).name << " "
             << graph::elementTypeName(model.value(id).info.type) << " "
@@ -53,7 +79,7 @@ Status summarise(std::ostream &out, const std::filesystem::path &path)
     out << "  heaviest blocks:";
     for (std::size_t i = 0; i < order.size() && i < 4; ++i)
         out << " " << model.blocks()[order[i]].name << " ("
-            << costs->blocks[order[i]].flops / 1e6 << " MFLOP)";
+            << flopsText(costs->blocks[order[i]].flops) << ")";
     out << "\n";
     out.unsetf(std::ios::floatfield);
     return Status::success();

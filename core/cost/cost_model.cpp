@@ -109,10 +109,10 @@ bool isOneOf(const std::string &op, std::initializer_list<const char *> ops)
 class NodeCoster
 {
 public:
-    NodeCoster(const Graph &graph, const std::vector<std::optional<std::vector<std::int64_t>>> &shapes)
+    NodeCoster(const Graph &graph,
+               const std::vector<std::optional<std::vector<std::int64_t>>> &shapes)
         : m_graph(graph), m_shapes(shapes)
-    {
-    }
+    {}
 
     std::optional<std::vector<std::int64_t>> shapeOf(ValueId id) const
     {
@@ -138,8 +138,8 @@ public:
     {
         const std::string &op = node.opType;
         const bool onnxDomain = node.domain.empty();
-        if (onnxDomain && isOneOf(op, {"Shape", "Size", "Reshape", "Flatten", "Squeeze", "Unsqueeze",
-                                       "Identity", "Constant", "Dropout"}))
+        if (onnxDomain && isOneOf(op, {"Shape", "Size", "Reshape", "Flatten", "Squeeze",
+                                       "Unsqueeze", "Identity", "Constant", "Dropout"}))
             return 0.0;
         if (onnxDomain && isOneOf(op, {"MatMul", "MatMulInteger", "QLinearMatMul"})) {
             auto a = input(node, 0);
@@ -226,9 +226,8 @@ private:
 
 } // namespace
 
-std::optional<std::vector<std::int64_t>> resolveShape(const graph::Shape &shape,
-                                                      const graph::Graph &graph,
-                                                      const DimBindings &bindings)
+std::optional<std::vector<std::int64_t>>
+resolveShape(const graph::Shape &shape, const graph::Graph &graph, const DimBindings &bindings)
 {
     return resolveWith(shape, symbolValues(graph, bindings));
 }
@@ -265,7 +264,8 @@ Result<GraphCost> computeCost(const graph::Graph &graph, const DimBindings &bind
     std::vector<bool> charged(graph.values().size(), false);
 
     auto chargeParameter = [&](ValueId id, Cost &cost) {
-        if (id == graph::kNoValue || charged[static_cast<std::size_t>(id)] || !graph.isParameter(id))
+        if (id == graph::kNoValue || charged[static_cast<std::size_t>(id)] ||
+            !graph.isParameter(id))
             return;
         charged[static_cast<std::size_t>(id)] = true;
         const auto &tensor = *graph.value(id).initializer;
@@ -374,7 +374,7 @@ bool batchIsSymbolicThroughout(const graph::Graph &graph, std::string *reason)
         if (!target || target->empty() || target->front() <= 0)
             continue;
         if (node.opType == "Expand" && target->front() == 1)
-            continue;  // Expand broadcasts 1 to the input's dim: no batch is fixed
+            continue; // Expand broadcasts 1 to the input's dim: no batch is fixed
         return fail("node '" + node.name + "' (" + node.opType + ") has a constant target shape " +
                     "starting with " + std::to_string(target->front()) + " while its input '" +
                     data.name + "' has the symbolic batch dim '" +

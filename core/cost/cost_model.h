@@ -43,7 +43,7 @@ struct DimBindings
     // Binds the batch dim: dim 0 of every graph input whose dim 0 is symbolic
     // (and that symbol wherever it appears).
     std::optional<std::int64_t> batch;
-    std::map<std::string, std::int64_t> dims;  // symbol -> value, wins over batch
+    std::map<std::string, std::int64_t> dims; // symbol -> value, wins over batch
 };
 
 // Parses "name=value" (the CLI's --dim); errors name the bad text.
@@ -53,25 +53,24 @@ Result<std::pair<std::string, std::int64_t>> parseDimBinding(const std::string &
 std::vector<std::string> batchSymbols(const graph::Graph &graph);
 
 // Concrete dims for a shape under bindings; unbound symbols/unknown dims -> nullopt.
-std::optional<std::vector<std::int64_t>> resolveShape(const graph::Shape &shape,
-                                                      const graph::Graph &graph,
-                                                      const DimBindings &bindings);
+std::optional<std::vector<std::int64_t>>
+resolveShape(const graph::Shape &shape, const graph::Graph &graph, const DimBindings &bindings);
 
 struct Cost
 {
     double flops = 0;
     std::uint64_t paramBytes = 0;
     std::uint64_t paramCount = 0;
-    std::uint64_t activationBytes = 0;  // bytes of outputs produced
-    bool exact = true;  // false when some shape could not be resolved (estimate)
+    std::uint64_t activationBytes = 0; // bytes of outputs produced
+    bool exact = true;                 // false when some shape could not be resolved (estimate)
 
     Cost &operator+=(const Cost &other);
 };
 
 struct GraphCost
 {
-    std::vector<Cost> nodes;   // indexed by NodeId
-    std::vector<Cost> blocks;  // indexed by block index
+    std::vector<Cost> nodes;  // indexed by NodeId
+    std::vector<Cost> blocks; // indexed by block index
     Cost total;
     // Concrete shape of every value under the bindings (indexed by ValueId;
     // nullopt when unknown): the symbolic shapes resolved with the bindings,

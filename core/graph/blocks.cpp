@@ -48,7 +48,7 @@ std::vector<std::string> nameScopes(const std::string &nodeName)
     }
     if (parts.size() < 2)
         return {};
-    parts.pop_back();  // the op's own name
+    parts.pop_back(); // the op's own name
     parts.erase(std::remove(parts.begin(), parts.end(), std::string()), parts.end());
     return parts;
 }
@@ -57,9 +57,8 @@ std::vector<std::string> blockKeys(const Graph &graph)
 {
     const auto &nodes = graph.nodes();
     std::vector<std::vector<std::string>> scopes(nodes.size());
-    // family ("/parent|stem") -> members, and its depth
+    // family ("/parent|stem") -> members
     std::map<std::string, std::set<std::string>> families;
-    std::map<std::string, std::size_t> familyDepth;
     for (std::size_t n = 0; n < nodes.size(); ++n) {
         scopes[n] = nameScopes(nodes[n].name);
         for (std::size_t i = 0; i < scopes[n].size(); ++i) {
@@ -68,16 +67,19 @@ std::vector<std::string> blockKeys(const Graph &graph)
                 continue;
             std::string family = joinScopes(scopes[n], i) + "|" + stem;
             families[family].insert(scopes[n][i]);
-            familyDepth[family] = i;
         }
     }
-    // Depth of the largest repeated family: other scoped nodes group at D+1.
-    std::size_t largest = 0, depth = 0;
-    for (const auto &[family, members] : families)
-        if (members.size() >= 2 && members.size() > largest) {
-            largest = members.size();
-            depth = familyDepth[family];
-        }
+    // Scopes that contain repeated layers (the parents of the families and
+    // their ancestors): other nodes group one level below them.
+    std::set<std::string> containers;
+    for (const auto &[family, members] : families) {
+        if (members.size() < 2)
+            continue;
+        std::string parent = family.substr(0, family.rfind('|'));
+        for (std::string prefix = parent; !prefix.empty();
+             prefix = prefix.substr(0, prefix.rfind('/')))
+            containers.insert(prefix);
+    }
 
     std::vector<std::string> keys(nodes.size());
     for (std::size_t n = 0; n < nodes.size(); ++n) {
@@ -95,8 +97,12 @@ std::vector<std::string> blockKeys(const Graph &graph)
                 found = true;
             }
         }
-        if (!found)
-            keys[n] = joinScopes(s, std::min(s.size(), depth + 1));
+        if (!found) {
+            std::size_t depth = 1;
+            while (depth < s.size() && containers.count(joinScopes(s, depth)))
+                ++depth;
+            keys[n] = joinScopes(s, depth);
+        }
     }
     // Unscoped nodes that only transform constants (the Identity copies of
     // deduplicated weights PyTorch emits, Constant nodes) join the block of

@@ -10,9 +10,9 @@
 //    a family is the set of numbered siblings with the same parent and stem.
 //    A node belongs to the block of its shallowest numbered component whose
 //    family has at least two members (a repeated layer).
-//  - Other scoped nodes are grouped by their first D+1 components, where D is
-//    the depth of the largest family (e.g. /transformer/wte, /embeddings), or
-//    by the first component when the model has no repeated layers.
+//  - Other scoped nodes are grouped by their shortest scope prefix that does
+//    not contain repeated layers: /embeddings (BERT), /transformer/wte (GPT-2,
+//    whose layers live in /transformer/h.N), /conv1 (torchvision).
 //  - Nodes without a scope ("Conv_12", "/Add") are single-node blocks named
 //    after the node, except nodes reading only initializers (PyTorch's
 //    Identity copies of deduplicated weights, Constant nodes), which join the

@@ -44,8 +44,11 @@ public:
     {
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0)
-            return makeError(ErrorCode::Io, path.string() + ": cannot open: " + std::strerror(errno));
-        struct stat st{};
+            return makeError(ErrorCode::Io,
+                             path.string() + ": cannot open: " + std::strerror(errno));
+        struct stat st
+        {
+        };
         if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
             ::close(fd);
             return makeError(ErrorCode::InvalidInput, path.string() + ": not a regular file");
@@ -57,7 +60,8 @@ public:
             if (addr == MAP_FAILED) {
                 int err = errno;
                 ::close(fd);
-                return makeError(ErrorCode::Io, path.string() + ": mmap failed: " + std::strerror(err));
+                return makeError(ErrorCode::Io,
+                                 path.string() + ": mmap failed: " + std::strerror(err));
             }
             file->m_data = addr;
         }
@@ -126,12 +130,16 @@ struct Scope
 
 struct ImportContext
 {
-    std::string source;  // file name (or "<memory>") prefixing every message
-    fs::path baseDir;    // folder that external data locations resolve against
+    std::string source; // file name (or "<memory>") prefixing every message
+    fs::path baseDir;   // folder that external data locations resolve against
     std::shared_ptr<onnx::ModelProto> model;
-    std::map<std::string, std::shared_ptr<MappedFile>> mappings;  // canonical path -> map
+    std::map<std::string, std::shared_ptr<MappedFile>> mappings; // canonical path -> map
     std::map<std::string, std::int64_t> opsets;
-    std::map<std::string, int> customOps;  // "domain::op" -> node count
+    std::map<std::string, int> customOps; // "domain::op" -> node count
+    // The model file's mapping and where each top-level initializer's raw_data
+    // lies in it: such tensors borrow the file's pages instead of the proto's copy.
+    std::shared_ptr<MappedFile> file;
+    std::unordered_map<const onnx::TensorProto *, std::pair<std::size_t, std::size_t>> rawInFile;
     // Converted (sub)graphs with the proto they came from, for the value_info merge.
     std::vector<std::pair<const onnx::GraphProto *, Graph *>> graphs;
 
@@ -214,18 +222,16 @@ bool pathIsInside(const fs::path &child, const fs::path &parent)
     auto c = child.begin();
     for (auto p = parent.begin(); p != parent.end(); ++p, ++c) {
         if (p->empty())
-            continue;  // trailing separator
+            continue; // trailing separator
         if (c == child.end() || *c != *p)
             return false;
     }
     return true;
 }
 
-Result<std::shared_ptr<const TensorData>> loadExternal(ImportContext &ctx,
-                                                       const onnx::TensorProto &tensor,
-                                                       ElementType type,
-                                                       std::vector<std::int64_t> dims,
-                                                       std::uint64_t expectedBytes)
+Result<std::shared_ptr<const TensorData>>
+loadExternal(ImportContext &ctx, const onnx::TensorProto &tensor, ElementType type,
+             std::vector<std::int64_t> dims, std::uint64_t expectedBytes)
 {
     const std::string &name = tensor.name();
     std::string location;
@@ -242,22 +248,26 @@ Result<std::shared_ptr<const TensorData>> loadExternal(ImportContext &ctx,
         }
     }
     if (!haveLocation || location.empty())
-        return ctx.invalid("tensor " + quoteName(name) + " stores its data externally but has no location");
+        return ctx.invalid("tensor " + quoteName(name) +
+                           " stores its data externally but has no location");
     if (type == ElementType::String)
-        return ctx.unsupported("tensor " + quoteName(name) + ": string tensors in external data are not supported");
+        return ctx.unsupported("tensor " + quoteName(name) +
+                               ": string tensors in external data are not supported");
     if (location.find('\0') != std::string::npos)
-        return ctx.invalid("tensor " + quoteName(name) + ": external data location contains a NUL byte");
+        return ctx.invalid("tensor " + quoteName(name) +
+                           ": external data location contains a NUL byte");
     fs::path relative(location);
     if (relative.is_absolute() || location.front() == '/' || location.front() == '\\')
-        return ctx.invalid("tensor " + quoteName(name) + ": external data location " + quoteName(location) +
+        return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
+                           quoteName(location) +
                            " is absolute; it must be a path relative to the model's folder");
     for (const auto &part : relative)
         if (part == "..")
             return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
                                quoteName(location) + " escapes the model's folder ('..')");
     if (location.find("..\\") != std::string::npos)
-        return ctx.invalid("tensor " + quoteName(name) + ": external data location " + quoteName(location) +
-                           " escapes the model's folder ('..')");
+        return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
+                           quoteName(location) + " escapes the model's folder ('..')");
     if (ctx.baseDir.empty())
         return ctx.invalid("tensor " + quoteName(name) + ": external data " + quoteName(location) +
                            " cannot be resolved: the model was given as bytes without a folder");
@@ -266,15 +276,17 @@ Result<std::shared_ptr<const TensorData>> loadExternal(ImportContext &ctx,
     fs::path base = fs::canonical(ctx.baseDir, ec);
     if (ec)
         return makeError(ErrorCode::NotFound, ctx.source + ": model folder " +
-                                                  quoteName(ctx.baseDir.string()) + ": " + ec.message());
+                                                  quoteName(ctx.baseDir.string()) + ": " +
+                                                  ec.message());
     fs::path resolved = fs::canonical(base / relative, ec);
     if (ec)
         return makeError(ErrorCode::NotFound, ctx.source + ": tensor " + quoteName(name) +
                                                   ": external data file " + quoteName(location) +
-                                                  " not found next to the model (" + ec.message() + ")");
+                                                  " not found next to the model (" + ec.message() +
+                                                  ")");
     if (!pathIsInside(resolved, base))
-        return ctx.invalid("tensor " + quoteName(name) + ": external data location " + quoteName(location) +
-                           " resolves to " + quoteName(resolved.string()) +
+        return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
+                           quoteName(location) + " resolves to " + quoteName(resolved.string()) +
                            ", outside the model's folder (symlink)");
     if (!fs::is_regular_file(resolved, ec))
         return ctx.invalid("tensor " + quoteName(name) + ": external data " + quoteName(location) +
@@ -297,15 +309,16 @@ Result<std::shared_ptr<const TensorData>> loadExternal(ImportContext &ctx,
                            " exceeds the size of " + quoteName(location) + " (" +
                            std::to_string(fileSize) + " bytes)");
     if (size != expectedBytes)
-        return ctx.invalid("tensor " + quoteName(name) + ": external data holds " + std::to_string(size) +
-                           " bytes but its shape and type need " + std::to_string(expectedBytes));
+        return ctx.invalid("tensor " + quoteName(name) + ": external data holds " +
+                           std::to_string(size) + " bytes but its shape and type need " +
+                           std::to_string(expectedBytes));
     const std::uint8_t *data = mapping->data() ? mapping->data() + start : nullptr;
-    return std::shared_ptr<const TensorData>(TensorData::fromShared(
-        type, std::move(dims), std::shared_ptr<const void>(mapping), data, static_cast<std::size_t>(size)));
+    return std::shared_ptr<const TensorData>(
+        TensorData::fromShared(type, std::move(dims), std::shared_ptr<const void>(mapping), data,
+                               static_cast<std::size_t>(size)));
 }
 
-template <typename Dst, typename Src>
-std::vector<std::uint8_t> packAs(const Src &source)
+template <typename Dst, typename Src> std::vector<std::uint8_t> packAs(const Src &source)
 {
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(source.size()) * sizeof(Dst));
     std::size_t i = 0;
@@ -338,7 +351,8 @@ Result<std::shared_ptr<const TensorData>> convertTensor(ImportContext &ctx,
         count *= d;
     }
     if (tensor.has_segment())
-        return ctx.unsupported("tensor " + quoteName(name) + " is segmented; segments are not supported");
+        return ctx.unsupported("tensor " + quoteName(name) +
+                               " is segmented; segments are not supported");
     const std::size_t elemSize = elementSize(type);
     const std::uint64_t expectedBytes = static_cast<std::uint64_t>(count) * elemSize;
 
@@ -359,13 +373,21 @@ Result<std::shared_ptr<const TensorData>> convertTensor(ImportContext &ctx,
         const std::string &raw = tensor.raw_data();
         if (raw.size() != expectedBytes)
             return ctx.invalid("tensor " + quoteName(name) + " has " + std::to_string(raw.size()) +
-                               " bytes of raw data but its shape " + std::to_string(count) +
-                               " x " + elementTypeName(type) + " needs " +
-                               std::to_string(expectedBytes));
+                               " bytes of raw data but its shape " + std::to_string(count) + " x " +
+                               elementTypeName(type) + " needs " + std::to_string(expectedBytes));
+        if (auto it = ctx.rawInFile.find(&tensor); it != ctx.rawInFile.end() && ctx.file) {
+            // Borrowed from the memory-mapped model file; the proto's copy is
+            // released below (integer tensors keep it for shape inference).
+            auto data =
+                TensorData::fromShared(type, std::move(dims), std::shared_ptr<const void>(ctx.file),
+                                       ctx.file->data() + it->second.first, it->second.second);
+            if (type != ElementType::Int64 && type != ElementType::Int32)
+                const_cast<onnx::TensorProto &>(tensor).clear_raw_data();
+            return std::shared_ptr<const TensorData>(std::move(data));
+        }
         // Borrowed: the bytes stay inside the parsed model, which the tensor keeps alive.
-        return std::shared_ptr<const TensorData>(
-            TensorData::fromShared(type, std::move(dims), std::shared_ptr<const void>(ctx.model),
-                                   raw.data(), raw.size()));
+        return std::shared_ptr<const TensorData>(TensorData::fromShared(
+            type, std::move(dims), std::shared_ptr<const void>(ctx.model), raw.data(), raw.size()));
     }
 
     // Typed fields: convert to little-endian bytes of the element type.
@@ -433,7 +455,8 @@ Result<std::shared_ptr<const TensorData>> convertTensor(ImportContext &ctx,
         return ctx.invalid("tensor " + quoteName(name) + " has " + std::to_string(provided) +
                            " values for " + std::to_string(count) + " elements of " +
                            elementTypeName(type));
-    return std::shared_ptr<const TensorData>(TensorData::fromBytes(type, std::move(dims), std::move(bytes)));
+    return std::shared_ptr<const TensorData>(
+        TensorData::fromBytes(type, std::move(dims), std::move(bytes)));
 }
 
 Result<std::shared_ptr<Graph>> convertGraph(ImportContext &ctx, const onnx::GraphProto &proto,
@@ -445,10 +468,11 @@ Status convertAttributes(ImportContext &ctx, const onnx::NodeProto &proto, Node 
                          const Scope &scope, std::vector<std::string> &outerNames)
 {
     const std::string where = "node " + quoteName(node.name) + " (" + node.opType + ")";
-    auto subgraph = [&](const onnx::GraphProto &g, const std::string &attrName)
-        -> Result<std::shared_ptr<const Graph>> {
-        SB_ASSIGN_OR_RETURN(std::shared_ptr<Graph> converted,
-                            convertGraph(ctx, g, &scope, where + " attribute " + quoteName(attrName)));
+    auto subgraph = [&](const onnx::GraphProto &g,
+                        const std::string &attrName) -> Result<std::shared_ptr<const Graph>> {
+        SB_ASSIGN_OR_RETURN(
+            std::shared_ptr<Graph> converted,
+            convertGraph(ctx, g, &scope, where + " attribute " + quoteName(attrName)));
         // Captured values: present in the subgraph, produced by nobody in it.
         for (const Value &value : converted->values())
             if (value.producer == kNoNode && !value.isGraphInput && !value.initializer)
@@ -550,7 +574,8 @@ Status convertAttributes(ImportContext &ctx, const onnx::NodeProto &proto, Node 
 
 // Finds a cycle among the nodes Kahn's algorithm could not emit and returns it
 // as "a -> b -> a".
-std::string describeCycle(const std::vector<Node> &nodes, const std::vector<std::vector<int>> &preds,
+std::string describeCycle(const std::vector<Node> &nodes,
+                          const std::vector<std::vector<int>> &preds,
                           const std::vector<int> &indegree)
 {
     int start = -1;
@@ -579,7 +604,7 @@ std::string describeCycle(const std::vector<Node> &nodes, const std::vector<std:
         current = next;
     }
     std::vector<int> cycle(order.begin() + seenAt[static_cast<std::size_t>(current)], order.end());
-    std::reverse(cycle.begin(), cycle.end());  // predecessor walk -> data-flow order
+    std::reverse(cycle.begin(), cycle.end()); // predecessor walk -> data-flow order
     std::string text;
     for (int n : cycle)
         text += quoteName(nodes[static_cast<std::size_t>(n)].name) + " -> ";
@@ -659,7 +684,8 @@ Result<std::shared_ptr<Graph>> convertGraph(ImportContext &ctx, const onnx::Grap
         node.opType = n.op_type();
         node.domain = normalizeDomain(n.domain());
         if (node.opType.empty())
-            return invalid("node #" + std::to_string(i) + " " + quoteName(n.name()) + " has no op type");
+            return invalid("node #" + std::to_string(i) + " " + quoteName(n.name()) +
+                           " has no op type");
         std::string name = n.name();
         if (name.empty() || assigned.count(name)) {
             std::string base = name.empty() ? node.opType + "_" + std::to_string(i)
@@ -687,8 +713,8 @@ Result<std::shared_ptr<Graph>> convertGraph(ImportContext &ctx, const onnx::Grap
             }
             if (auto it = producerOf.find(out); it != producerOf.end())
                 return invalid("value " + quoteName(out) + " is produced by two nodes, " +
-                               quoteName(nodes[static_cast<std::size_t>(it->second)].name) + " and " +
-                               quoteName(node.name));
+                               quoteName(nodes[static_cast<std::size_t>(it->second)].name) +
+                               " and " + quoteName(node.name));
             if (ids.count(out))
                 return invalid("node " + quoteName(node.name) + " (" + node.opType + ") output " +
                                quoteName(out) + " redefines a graph input or initializer");
@@ -835,7 +861,8 @@ Result<std::shared_ptr<Graph>> convertGraph(ImportContext &ctx, const onnx::Grap
 Status checkNodes(ImportContext &ctx, const onnx::ModelProto &model, const Graph &graph)
 {
     onnx::checker::CheckerContext checker;
-    checker.set_ir_version(static_cast<int>(std::clamp<std::int64_t>(model.ir_version(), 0, INT_MAX)));
+    checker.set_ir_version(
+        static_cast<int>(std::clamp<std::int64_t>(model.ir_version(), 0, INT_MAX)));
     std::unordered_map<std::string, int> opsets;
     for (const auto &[domain, version] : ctx.opsets) {
         int v = static_cast<int>(std::clamp<std::int64_t>(version, 0, INT_MAX));
@@ -854,8 +881,8 @@ Status checkNodes(ImportContext &ctx, const onnx::ModelProto &model, const Graph
         try {
             onnx::checker::check_node(g.node(i), checker, lexical);
         } catch (const std::exception &e) {
-            std::string name = g.node(i).name().empty() ? "#" + std::to_string(i)
-                                                        : quoteName(g.node(i).name());
+            std::string name =
+                g.node(i).name().empty() ? "#" + std::to_string(i) : quoteName(g.node(i).name());
             std::string message = e.what();
             if (auto cut = message.find("\n\n==> Context"); cut != std::string::npos)
                 message.resize(cut);
@@ -938,7 +965,7 @@ void reorderProtoNodes(onnx::GraphProto &proto, const Graph &graph)
                 ready.push(s);
     }
     if (static_cast<int>(order.size()) != count)
-        return;  // implicit (subgraph) dependencies only; leave as is
+        return; // implicit (subgraph) dependencies only; leave as is
     std::vector<onnx::NodeProto *> released(static_cast<std::size_t>(count));
     for (int i = count - 1; i >= 0; --i)
         released[static_cast<std::size_t>(i)] = proto.mutable_node()->ReleaseLast();
@@ -948,19 +975,145 @@ void reorderProtoNodes(onnx::GraphProto &proto, const Graph &graph)
     (void)position;
 }
 
+// ---- where raw_data lies in the serialized model (protobuf wire format)
+
+bool readVarint(const std::uint8_t *&p, const std::uint8_t *end, std::uint64_t &value)
+{
+    value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        if (p >= end)
+            return false;
+        std::uint8_t byte = *p++;
+        value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+        if (!(byte & 0x80))
+            return true;
+    }
+    return false;
+}
+
+// Calls fn(field, begin, end) for every length-delimited field of the message
+// in [p, end) and skips the others. False on malformed input.
+template <typename Fn>
+bool forEachLengthField(const std::uint8_t *p, const std::uint8_t *end, Fn &&fn)
+{
+    while (p < end) {
+        std::uint64_t tag = 0;
+        if (!readVarint(p, end, tag))
+            return false;
+        std::uint64_t field = tag >> 3;
+        switch (tag & 7) {
+        case 0: {
+            std::uint64_t ignored;
+            if (!readVarint(p, end, ignored))
+                return false;
+            break;
+        }
+        case 1:
+            if (end - p < 8)
+                return false;
+            p += 8;
+            break;
+        case 5:
+            if (end - p < 4)
+                return false;
+            p += 4;
+            break;
+        case 2: {
+            std::uint64_t length = 0;
+            if (!readVarint(p, end, length) || length > static_cast<std::uint64_t>(end - p))
+                return false;
+            if (!fn(field, p, p + length))
+                return false;
+            p += length;
+            break;
+        }
+        default:
+            return false; // groups: not used by ONNX
+        }
+    }
+    return true;
+}
+
+// (offset, size) of each top-level initializer's raw_data, in order; size_t(-1)
+// offset when it has none. Empty when the layout is not the plain one.
+std::vector<std::pair<std::size_t, std::size_t>> locateRawData(const std::uint8_t *data,
+                                                               std::size_t size)
+{
+    std::vector<std::pair<std::size_t, std::size_t>> located;
+    bool ok = forEachLengthField(
+        data, data + size, [&](std::uint64_t field, const std::uint8_t *b, const std::uint8_t *e) {
+            if (field != 7) // ModelProto.graph
+                return true;
+            return forEachLengthField(
+                b, e, [&](std::uint64_t gField, const std::uint8_t *tb, const std::uint8_t *te) {
+                    if (gField != 5) // GraphProto.initializer
+                        return true;
+                    std::pair<std::size_t, std::size_t> raw{static_cast<std::size_t>(-1), 0};
+                    bool inner = forEachLengthField(
+                        tb, te,
+                        [&](std::uint64_t tField, const std::uint8_t *rb, const std::uint8_t *re) {
+                            if (tField == 9) // TensorProto.raw_data (last one wins, as in parsing)
+                                raw = {static_cast<std::size_t>(rb - data),
+                                       static_cast<std::size_t>(re - rb)};
+                            return true;
+                        });
+                    located.push_back(raw);
+                    return inner;
+                });
+        });
+    if (!ok)
+        located.clear();
+    return located;
+}
+
+// Maps each top-level initializer to its raw_data bytes in the file, after
+// checking that the walk agrees with what protobuf parsed.
+void mapRawDataToFile(ImportContext &ctx, std::string_view bytes)
+{
+    if (!ctx.file)
+        return;
+    const auto *base = reinterpret_cast<const std::uint8_t *>(bytes.data());
+    auto located = locateRawData(base, bytes.size());
+    const auto &inits = ctx.model->graph().initializer();
+    // A model with several `graph` fields merges them; keep it simple and
+    // borrow only when the walk matches one-to-one.
+    if (static_cast<int>(located.size()) != inits.size())
+        return;
+    for (int i = 0; i < inits.size(); ++i) {
+        const auto &tensor = inits.Get(i);
+        const auto [offset, length] = located[static_cast<std::size_t>(i)];
+        if (!tensor.has_raw_data() || offset == static_cast<std::size_t>(-1))
+            continue;
+        if (length != tensor.raw_data().size() ||
+            std::memcmp(base + offset, tensor.raw_data().data(), length) != 0)
+            return; // not the layout we think: borrow from the proto instead
+    }
+    for (int i = 0; i < inits.size(); ++i) {
+        const auto &tensor = inits.Get(i);
+        const auto [offset, length] = located[static_cast<std::size_t>(i)];
+        if (tensor.has_raw_data() && offset != static_cast<std::size_t>(-1))
+            ctx.rawInFile[&tensor] = {offset, length};
+    }
+}
+
 Result<std::shared_ptr<Graph>> importModel(std::string_view bytes, const std::string &source,
                                            const fs::path &baseDir, const fs::path &modelPath,
-                                           const ImportOptions &options)
+                                           const ImportOptions &options,
+                                           std::shared_ptr<MappedFile> file = {})
 {
     ImportContext ctx;
+    ctx.file = std::move(file);
     ctx.source = source;
     ctx.baseDir = baseDir;
     ctx.model = std::make_shared<onnx::ModelProto>();
     if (bytes.size() > static_cast<std::size_t>(INT_MAX))
-        return ctx.unsupported("the model file is larger than 2 GiB; store the weights as external data");
+        return ctx.unsupported(
+            "the model file is larger than 2 GiB; store the weights as external data");
     if (!ctx.model->ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
-        return ctx.invalid("not a valid ONNX model (protobuf parse failed: truncated or corrupt file)");
+        return ctx.invalid(
+            "not a valid ONNX model (protobuf parse failed: truncated or corrupt file)");
     onnx::ModelProto &model = *ctx.model;
+    mapRawDataToFile(ctx, bytes);
     if (!model.has_graph())
         return ctx.invalid("not a valid ONNX model: it has no graph");
     if (model.ir_version() <= 0)
@@ -975,9 +1128,10 @@ Result<std::shared_ptr<Graph>> importModel(std::string_view bytes, const std::st
         ctx.opsets[domain] = opset.version();
     }
     if (model.opset_import_size() == 0)
-        ctx.opsets[""] = 1;  // IR version 1/2 models predate opset imports
+        ctx.opsets[""] = 1; // IR version 1/2 models predate opset imports
 
-    SB_ASSIGN_OR_RETURN(std::shared_ptr<Graph> graph, convertGraph(ctx, model.graph(), nullptr, {}));
+    SB_ASSIGN_OR_RETURN(std::shared_ptr<Graph> graph,
+                        convertGraph(ctx, model.graph(), nullptr, {}));
     SB_TRY(checkNodes(ctx, model, *graph));
 
     if (options.runShapeInference) {
@@ -985,7 +1139,8 @@ Result<std::shared_ptr<Graph>> importModel(std::string_view bytes, const std::st
             reorderProtoNodes(*model.mutable_graph(), *graph);
             onnx::ShapeInferenceOptions inference(/*check_type=*/false, /*error_mode=*/0,
                                                   /*data_prop=*/true);
-            onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(), inference);
+            onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
+                                               inference);
             mergeInferredShapes(ctx);
         } catch (const std::exception &e) {
             std::string message = e.what();
@@ -1250,7 +1405,7 @@ foldNode(const onnx::NodeProto &node, const std::unordered_map<std::string, IntT
             end = (*e)[0];
         }
         if (step <= 0)
-            return std::nullopt;  // reverse slices do not occur in shape code
+            return std::nullopt; // reverse slices do not occur in shape code
         auto n = static_cast<std::int64_t>(x->values.size());
         if (start < 0)
             start += n;
@@ -1269,7 +1424,8 @@ foldNode(const onnx::NodeProto &node, const std::unordered_map<std::string, IntT
             d->values.size() != 1 || d->values[0] == 0)
             return std::nullopt;
         std::int64_t start = s->values[0], limit = l->values[0], delta = d->values[0];
-        std::int64_t n = std::max<std::int64_t>(0, (limit - start + delta + (delta > 0 ? -1 : 1)) / delta);
+        std::int64_t n =
+            std::max<std::int64_t>(0, (limit - start + delta + (delta > 0 ? -1 : 1)) / delta);
         if (n > static_cast<std::int64_t>(kMaxFoldElements))
             return std::nullopt;
         std::vector<std::int64_t> v;
@@ -1286,7 +1442,7 @@ foldNode(const onnx::NodeProto &node, const std::unordered_map<std::string, IntT
             return std::nullopt;
         IntTensor out;
         out.dims = big->dims.size() >= (big == a ? b : a)->dims.size() ? big->dims
-                                                                        : (big == a ? b : a)->dims;
+                                                                       : (big == a ? b : a)->dims;
         for (std::size_t i = 0; i < big->values.size(); ++i) {
             std::int64_t x = a->values[a->values.size() == 1 ? 0 : i];
             std::int64_t y = b->values[b->values.size() == 1 ? 0 : i];
@@ -1407,7 +1563,8 @@ Result<BoundShapes> inferBoundShapesImpl(const Graph &graph,
         auto *v = g.add_input();
         *v = input;
         if (v->type().has_tensor_type() && v->type().tensor_type().has_shape())
-            for (auto &dim : *v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
+            for (auto &dim :
+                 *v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
                 if (dim.has_dim_param())
                     if (auto it = symbols.find(dim.dim_param()); it != symbols.end())
                         dim.set_dim_value(it->second);
@@ -1475,13 +1632,13 @@ Result<BoundShapes> inferBoundShapesImpl(const Graph &graph,
     return result;
 }
 
-template <typename Fn>
-Result<std::shared_ptr<Graph>> guarded(const std::string &source, Fn &&fn)
+template <typename Fn> Result<std::shared_ptr<Graph>> guarded(const std::string &source, Fn &&fn)
 {
     try {
         return fn();
     } catch (const std::bad_alloc &) {
-        return makeError(ErrorCode::InvalidInput, source + ": out of memory while importing the model");
+        return makeError(ErrorCode::InvalidInput,
+                         source + ": out of memory while importing the model");
     } catch (const std::exception &e) {
         return makeError(ErrorCode::InvalidInput, source + ": import failed: " + e.what());
     } catch (...) {
@@ -1507,7 +1664,7 @@ Result<std::shared_ptr<Graph>> importOnnxFile(const std::filesystem::path &path,
         fs::path baseDir = path.parent_path();
         if (baseDir.empty())
             baseDir = ".";
-        return importModel(bytes, source, baseDir, path, options);
+        return importModel(bytes, source, baseDir, path, options, file);
     });
 }
 

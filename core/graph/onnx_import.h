@@ -9,15 +9,15 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <vector>
 #include <string_view>
+#include <vector>
 
 namespace sb::graph {
 
 struct ImportOptions
 {
     bool runShapeInference = true;
-    bool groupBlocks = true;  // fill Graph::blocks() from node-name scopes
+    bool groupBlocks = true; // fill Graph::blocks() from node-name scopes
 };
 
 // Errors name the problem: "model.onnx: node '/blocks.0/MatMul' (MatMul) input
