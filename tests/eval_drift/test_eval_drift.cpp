@@ -123,6 +123,31 @@ private slots:
         }
     }
 
+    void largeSamplesSortLikeStdSort()
+    {
+        // fromNumbers radix-sorts large samples; it must agree with std::sort and drop NaN/inf.
+        std::vector<double> values;
+        std::uint64_t state = 12345;
+        for (int i = 0; i < 200000; ++i) {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            double v = static_cast<double>(static_cast<std::int64_t>(state >> 11)) * 1e-12 - 4e3;
+            values.push_back(i % 1000 == 0 ? -0.0 : (i % 997 == 0 ? 1e300 : v));
+        }
+        values.push_back(NAN);
+        values.push_back(INFINITY);
+        values.push_back(-INFINITY);
+        values.push_back(-1e-310); // subnormal
+        DriftSample sample = DriftSample::fromNumbers(values);
+        std::vector<double> expected;
+        for (double v : values)
+            if (std::isfinite(v))
+                expected.push_back(v);
+        std::sort(expected.begin(), expected.end());
+        QCOMPARE(sample.sorted.size(), expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            QVERIFY(sample.sorted[i] == expected[i]);
+    }
+
     void sturgesBinsMatchNumpy()
     {
         // numpy.histogram_bin_edges([0, 1, 2, 3, 10], 'sturges') -> 4 bins over [0, 10]
