@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <memory>
 
 namespace sb::eval {
 
@@ -139,27 +140,36 @@ DriftBins binnedShares(const DriftSample &ref, const DriftSample &cur)
     return bins;
 }
 
-// LSD radix sort on the order-preserving integer image of the doubles (finite
-// values only): ~3x faster than std::sort on the millions of values of a
-// large column; small inputs use std::sort.
-void sortFinite(std::vector<double> &values)
+// Finite values of `input`, ascending. Large inputs use an LSD radix sort on
+// the order-preserving integer image of the doubles (uninitialised buffers:
+// no zero-filling of the 10M-element scratch arrays); ~3x faster than
+// std::sort on a large column.
+std::vector<double> sortedFinite(std::span<const double> input)
 {
-    const std::size_t n = values.size();
-    if (n < 50000) {
-        std::sort(values.begin(), values.end());
-        return;
+    std::vector<double> out;
+    if (input.size() < 50000) {
+        out.reserve(input.size());
+        for (double v : input)
+            if (std::isfinite(v))
+                out.push_back(v);
+        std::sort(out.begin(), out.end());
+        return out;
     }
-    std::vector<std::uint64_t> keys(n), scratch(n);
-    for (std::size_t i = 0; i < n; ++i) {
-        std::uint64_t bits = std::bit_cast<std::uint64_t>(values[i]);
-        keys[i] = (bits >> 63) ? ~bits : bits | (std::uint64_t(1) << 63);
+    std::unique_ptr<std::uint64_t[]> keys(new std::uint64_t[input.size()]);
+    std::unique_ptr<std::uint64_t[]> scratch(new std::uint64_t[input.size()]);
+    std::size_t n = 0;
+    for (double v : input) {
+        if (!std::isfinite(v))
+            continue;
+        std::uint64_t bits = std::bit_cast<std::uint64_t>(v);
+        keys[n++] = (bits >> 63) ? ~bits : bits | (std::uint64_t(1) << 63);
     }
     std::vector<std::size_t> counts(65536);
-    for (int pass = 0; pass < 4; ++pass) {
+    for (int pass = 0; pass < 4 && n > 0; ++pass) {
         const int shift = pass * 16;
         std::fill(counts.begin(), counts.end(), 0);
-        for (std::uint64_t k : keys)
-            ++counts[(k >> shift) & 0xffff];
+        for (std::size_t i = 0; i < n; ++i)
+            ++counts[(keys[i] >> shift) & 0xffff];
         if (counts[(keys[0] >> shift) & 0xffff] == n)
             continue; // every key has the same digit: nothing to move
         std::size_t total = 0;
@@ -168,15 +178,17 @@ void sortFinite(std::vector<double> &values)
             c = total;
             total += here;
         }
-        for (std::uint64_t k : keys)
-            scratch[counts[(k >> shift) & 0xffff]++] = k;
+        for (std::size_t i = 0; i < n; ++i)
+            scratch[counts[(keys[i] >> shift) & 0xffff]++] = keys[i];
         keys.swap(scratch);
     }
+    out.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
         std::uint64_t k = keys[i];
         std::uint64_t bits = (k >> 63) ? k & ~(std::uint64_t(1) << 63) : ~k;
-        values[i] = std::bit_cast<double>(bits);
+        out.push_back(std::bit_cast<double>(bits));
     }
+    return out;
 }
 
 std::string plural(std::size_t n, const char *word)
@@ -261,15 +273,11 @@ std::size_t DriftSample::size() const
     return static_cast<std::size_t>(total);
 }
 
-DriftSample DriftSample::fromNumbers(std::vector<double> values)
+DriftSample DriftSample::fromNumbers(std::span<const double> values)
 {
     DriftSample sample;
     sample.numerical = true;
-    values.erase(
-        std::remove_if(values.begin(), values.end(), [](double v) { return !std::isfinite(v); }),
-        values.end());
-    sortFinite(values);
-    sample.sorted = std::move(values);
+    sample.sorted = sortedFinite(values);
     return sample;
 }
 

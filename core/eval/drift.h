@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -49,7 +50,7 @@ struct DriftSample
     std::vector<std::pair<std::string, double>> categories;
 
     std::size_t size() const;
-    static DriftSample fromNumbers(std::vector<double> values);            // drops NaN/inf, sorts
+    static DriftSample fromNumbers(std::span<const double> values);        // drops NaN/inf, sorts
     static DriftSample fromLabels(const std::vector<std::string> &labels); // "" = missing
 };
 

@@ -36,15 +36,13 @@ DriftSample makeSample(const Column &column, const std::vector<std::size_t> *row
         std::sort(sample.categories.begin(), sample.categories.end());
         return sample;
     }
+    if (!rows)
+        return DriftSample::fromNumbers(column.numbers);
     std::vector<double> values;
-    if (rows) {
-        values.reserve(rows->size());
-        for (std::size_t r : *rows)
-            values.push_back(column.numbers[r]);
-    } else {
-        values = column.numbers;
-    }
-    return DriftSample::fromNumbers(std::move(values));
+    values.reserve(rows->size());
+    for (std::size_t r : *rows)
+        values.push_back(column.numbers[r]);
+    return DriftSample::fromNumbers(values);
 }
 
 template <typename Map>

@@ -425,9 +425,10 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
         for (std::size_t i = 1; i < featureHashes.size(); ++i)
             report.duplicateRows += featureHashes[i] == featureHashes[i - 1];
     } else {
-        std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs(featureHashes.size());
-        for (std::size_t i = 0; i < pairs.size(); ++i)
-            pairs[i] = {featureHashes[i], labelHashes[i]};
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs;
+        pairs.reserve(featureHashes.size());
+        for (std::size_t i = 0; i < featureHashes.size(); ++i)
+            pairs.emplace_back(featureHashes[i], labelHashes[i]);
         featureHashes.clear();
         featureHashes.shrink_to_fit();
         labelHashes.clear();
