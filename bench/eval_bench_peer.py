@@ -20,6 +20,7 @@ import sys
 import time
 
 import numpy as np
+from numpy.lib.recfunctions import repack_fields
 from scipy import optimize, stats
 from scipy.spatial import distance
 from sklearn import metrics
@@ -134,8 +135,12 @@ def quality_numbers(d):
                     pii[kind] = m / (len(v) - missing)
             cols.append({"name": name, "missing": missing, "unique": int(len(values) - (missing > 0)), "pii": pii})
     rows = len(d)
-    dup = rows - len(np.unique(d))
-    features = d[[n for n, _ in DTYPE if n != "label"]]
+    # Rows as raw bytes (np.void) so np.unique sorts with memcmp; np.unique on the
+    # structured array itself compares field by field and is far slower.
+    as_bytes = np.ascontiguousarray(d).view(np.dtype((np.void, d.dtype.itemsize)))
+    dup = rows - len(np.unique(as_bytes))
+    features = repack_fields(d[[n for n, _ in DTYPE if n != "label"]])
+    features = np.ascontiguousarray(features).view(np.dtype((np.void, features.dtype.itemsize)))
     feat_unique, inverse = np.unique(features, return_inverse=True)
     pairs = np.unique(np.stack([inverse, d["label"]], axis=1), axis=0)
     per_group = np.bincount(pairs[:, 0])
