@@ -1,0 +1,440 @@
+// Runtime tests: ONNX conformance suites, PyTorch-exported fixtures against
+// ONNX Runtime's committed outputs (fusions on and off), the memory planner
+// (planned vs measured peak, liveness reuse), stage executors, and the CLI.
+// GCC 12 reports a false -Wrestrict inside std::string concatenation at -O3.
+#pragma GCC diagnostic ignored "-Wrestrict"
+#include "core/graph/onnx_import.h"
+#include "core/runtime/conformance.h"
+#include "core/runtime/executor.h"
+#include "core/runtime/memory_planner.h"
+#include "core/runtime/npy.h"
+#include "core/runtime/tensor_io.h"
+#include "kernels/registry.h"
+
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+using namespace sb;
+using namespace sb::runtime;
+namespace fs = std::filesystem;
+
+namespace {
+
+const fs::path kSuite = "/usr/share/libonnx-testdata/data";
+
+nlohmann::json manifest()
+{
+    std::ifstream in(fs::path(SB_TESTDATA_DIR) / "models" / "manifest.json");
+    return nlohmann::json::parse(in);
+}
+
+// Builds a chain x -> Relu -> Relu -> ... (n nodes) by hand.
+std::shared_ptr<graph::Graph> reluChain(int n, std::int64_t width)
+{
+    auto g = std::make_shared<graph::Graph>();
+    graph::Value input;
+    input.name = "x";
+    input.info.type = ElementType::Float32;
+    input.info.shape.rankKnown = true;
+    input.info.shape.dims = {graph::Dim::known(width)};
+    graph::ValueId prev = g->addValue(input);
+    g->mutableInputs() = {prev};
+    for (int i = 0; i < n; ++i) {
+        graph::Value v;
+        v.name = "v" + std::to_string(i);
+        v.info.type = ElementType::Float32;
+        graph::ValueId out = g->addValue(v);
+        graph::Node node;
+        node.name = "relu" + std::to_string(i);
+        node.opType = i % 2 ? "Neg" : "Relu";
+        node.inputs = {prev};
+        node.outputs = {out};
+        g->mutableNodes().push_back(node);
+        prev = out;
+    }
+    g->mutableOutputs() = {prev};
+    g->rebuildIndex();
+    return g;
+}
+
+} // namespace
+
+class TestRuntime : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void conformanceNode()
+    {
+        if (!fs::exists(kSuite / "node"))
+            QSKIP("libonnx-testdata not installed");
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto summary = runConformance({kSuite / "node"}, device);
+        QVERIFY(summary.ok());
+        for (const auto &c : summary->cases)
+            if (c.outcome == ConformanceCase::Outcome::Failed)
+                qWarning("failed: %s: %s", c.name.c_str(), c.reason.c_str());
+        QCOMPARE(summary->failed, 0);
+        QVERIFY2(summary->passed >= 450, std::to_string(summary->passed).c_str());
+        // Unsupported cases must say why.
+        for (const auto &c : summary->cases)
+            if (c.outcome == ConformanceCase::Outcome::Unsupported)
+                QVERIFY2(!c.reason.empty(), c.name.c_str());
+    }
+
+    void conformanceOtherFolders_data()
+    {
+        QTest::addColumn<QString>("folder");
+        QTest::addColumn<bool>("fuse");
+        for (const char *f : {"pytorch-converted", "pytorch-operator", "simple"}) {
+            QTest::newRow((std::string(f) + " fused").c_str()) << QString(f) << true;
+            QTest::newRow((std::string(f) + " unfused").c_str()) << QString(f) << false;
+        }
+    }
+    void conformanceOtherFolders()
+    {
+        QFETCH(QString, folder);
+        QFETCH(bool, fuse);
+        if (!fs::exists(kSuite / folder.toStdString()))
+            QSKIP("libonnx-testdata not installed");
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        ConformanceOptions options;
+        options.executor.fuse = fuse;
+        auto summary = runConformance({kSuite / folder.toStdString()}, device, options);
+        QVERIFY(summary.ok());
+        QCOMPARE(summary->failed, 0);
+        QVERIFY(summary->passed > 0);
+    }
+
+    // Outputs within 1e-3 relative error (max|ours - ort| / max|ort|) of ORT's.
+    void fixtures()
+    {
+        for (const auto &m : manifest()["models"])
+            for (int variant = 0; variant < 3; ++variant) {
+                QString name = QString::fromStdString(m["name"].get<std::string>());
+                checkFixture(name, variant == 0, variant == 2);
+                if (QTest::currentTestFailed())
+                    qWarning("fixture %s variant %d failed", qPrintable(name), variant);
+            }
+    }
+
+private:
+    void checkFixture(const QString &model, bool fuse, bool reference)
+    {
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        nlohmann::json entry;
+        for (const auto &m : manifest()["models"])
+            if (m["name"] == model.toStdString())
+                entry = m;
+        auto graph = graph::importOnnxFile(dir / entry["file"].get<std::string>());
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        ExecutorOptions options;
+        options.fuse = fuse;
+        if (reference)
+            options.variant = KernelVariant::Reference;
+        auto executor = Executor::create(*graph, device, options);
+        QVERIFY(executor.ok());
+        TensorMap inputs;
+        for (const auto &in : entry["inputs"]) {
+            auto t = readNpy(dir / in["file"].get<std::string>());
+            QVERIFY(t.ok());
+            inputs[in["name"]] = *t;
+        }
+        for (int repeat = 0; repeat < 2; ++repeat) { // heap (recording) run, then the arena run
+            auto result = (*executor)->run(inputs);
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            QCOMPARE(result->stats.usedArena, repeat == 1);
+            for (const auto &out : entry["outputs"]) {
+                auto expected = readNpy(dir / out["ort_file"].get<std::string>());
+                QVERIFY(expected.ok());
+                const Tensor &actual = result->outputs.at(out["name"]);
+                QCOMPARE(actual.shape(), expected->shape());
+                double maxAbs = 0, maxRef = 0;
+                for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
+                    maxAbs = std::max(
+                        maxAbs, std::fabs(actual.scalarAsDouble(i) - expected->scalarAsDouble(i)));
+                    maxRef = std::max(maxRef, std::fabs(expected->scalarAsDouble(i)));
+                }
+                QVERIFY2(
+                    maxAbs <= 1e-3 * std::max(maxRef, 1e-12),
+                    (out["name"].get<std::string>() + " rel err " + std::to_string(maxAbs / maxRef))
+                        .c_str());
+            }
+        }
+    }
+
+private slots:
+    void fusionPassesFire()
+    {
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        auto graph = graph::importOnnxFile(dir / "bert_tiny.onnx");
+        QVERIFY(graph.ok());
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto fused = Executor::create(*graph, device, {});
+        ExecutorOptions off;
+        off.fuse = false;
+        auto plain = Executor::create(*graph, device, off);
+        QVERIFY(fused.ok() && plain.ok());
+        QVERIFY((*fused)->executedNodeCount() < (*plain)->executedNodeCount());
+        int fusedOps = 0;
+        for (const auto &node : (*fused)->executedGraph().nodes())
+            fusedOps += node.domain == "sb" || node.opType == "LayerNormalization";
+        QVERIFY(fusedOps > 0);
+    }
+
+    void plannerReusesOnChain()
+    {
+        // Chain a->b->c->d of equal buffers: only two are ever live at once.
+        std::vector<BufferRequest> requests = {
+            {1000, 0, 1}, {1000, 1, 2}, {1000, 2, 3}, {1000, 3, 3}};
+        MemoryPlan plan = planMemory(requests, 64);
+        QCOMPARE(plan.arenaBytes, std::size_t(2 * 1024));
+        QCOMPARE(plan.maxLiveBytes, std::size_t(2 * 1024));
+        QVERIFY(plan.offsets[0] != plan.offsets[1]);
+        QCOMPARE(plan.offsets[0], plan.offsets[2]);
+        // Overlapping lifetimes never share bytes.
+        for (std::size_t i = 0; i < requests.size(); ++i)
+            for (std::size_t j = i + 1; j < requests.size(); ++j) {
+                bool timeOverlap = requests[i].firstStep <= requests[j].lastStep &&
+                                   requests[j].firstStep <= requests[i].lastStep;
+                bool spaceOverlap = plan.offsets[i] < plan.offsets[j] + 1024 &&
+                                    plan.offsets[j] < plan.offsets[i] + 1024;
+                QVERIFY(!(timeOverlap && spaceOverlap));
+            }
+    }
+
+    void plannedPeakMatchesMeasured_data()
+    {
+        QTest::addColumn<QString>("model");
+        for (const char *m : {"resnet_tiny", "mobilenet_tiny", "bert_tiny", "gpt_tiny", "mlp"})
+            QTest::newRow(m) << QString(m);
+    }
+    // Planned arena within 10% of the most bytes the allocator held at once.
+    void plannedPeakMatchesMeasured()
+    {
+        QFETCH(QString, model);
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        auto graph = graph::importOnnxFile(dir / (model.toStdString() + ".onnx"));
+        QVERIFY(graph.ok());
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto executor = Executor::create(*graph, device, {});
+        QVERIFY(executor.ok());
+        auto inputs = syntheticInputs(**graph, 2, {});
+        QVERIFY(inputs.ok());
+        std::vector<ValueSignature> signature;
+        for (const auto &[name, t] : *inputs)
+            signature.push_back({name, t.type(), t.shape()});
+        auto plan = (*executor)->plan(signature);
+        QVERIFY(plan.ok());
+        QVERIFY(plan->plannedPeakMemoryBytes > 0);
+        auto run = (*executor)->run(*inputs);
+        QVERIFY(run.ok());
+        QVERIFY(run->stats.usedArena);
+        double planned = static_cast<double>(run->stats.plannedPeakMemoryBytes);
+        double measured = static_cast<double>(run->stats.peakMemoryBytes);
+        QCOMPARE(run->stats.plannedPeakMemoryBytes, plan->plannedPeakMemoryBytes);
+        qInfo("%s: planned %.0f measured %.0f", qPrintable(model), planned, measured);
+        QVERIFY(measured <= planned);
+        QVERIFY2(planned <= 1.10 * measured, qPrintable(QString::number(planned / measured)));
+    }
+
+    void liveReuseOnHandBuiltChain()
+    {
+        auto graph = reluChain(8, 1024);
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto executor = Executor::create(graph, device, {});
+        QVERIFY(executor.ok());
+        TensorMap inputs{{"x", Tensor::zeros(ElementType::Float32, {1024})}};
+        for (std::int64_t i = 0; i < 1024; ++i)
+            inputs["x"].as<float>()[i] = static_cast<float>(i % 7) - 3.0f;
+        auto first = (*executor)->run(inputs);
+        auto second = (*executor)->run(inputs);
+        QVERIFY(first.ok() && second.ok());
+        // 8 buffers of 4 KiB but at most 2 live at once.
+        QCOMPARE(second->stats.plannedPeakMemoryBytes, std::uint64_t(2 * 4096));
+        QCOMPARE(second->stats.peakMemoryBytes, std::uint64_t(2 * 4096));
+        // relu(x), -relu(x), relu(-relu(x)) = 0, then zeros: the chain ends at 0;
+        // the first run (heap) and the arena run agree on v1 = -relu(x) too.
+        const Tensor &out = second->outputs.at("v7");
+        for (std::int64_t i = 0; i < 1024; ++i)
+            QVERIFY(out.as<float>()[i] == 0.0f);
+        auto shortChain = Executor::create(reluChain(2, 1024), device, {});
+        QVERIFY(shortChain.ok());
+        auto shortRun = (*shortChain)->run(inputs);
+        QVERIFY(shortRun.ok());
+        for (std::int64_t i = 0; i < 1024; ++i) {
+            float x = inputs["x"].as<float>()[i];
+            QVERIFY(shortRun->outputs.at("v1").as<float>()[i] == (x > 0 ? -x : 0.0f));
+        }
+    }
+
+    void stageExecutorsReproduceWholeGraph()
+    {
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        auto graph = graph::importOnnxFile(dir / "gpt_tiny.onnx");
+        QVERIFY(graph.ok());
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto whole = Executor::create(*graph, device, {});
+        QVERIFY(whole.ok());
+        auto in = readNpy(dir / "gpt_tiny.in0.npy");
+        QVERIFY(in.ok());
+        TensorMap inputs{{"input_ids", *in}};
+        auto expected = (*whole)->run(inputs);
+        QVERIFY(expected.ok());
+        auto count = static_cast<graph::NodeId>((*graph)->nodes().size());
+        std::vector<graph::NodeId> first, second;
+        for (graph::NodeId i = 0; i < count; ++i)
+            (i < count / 2 ? first : second).push_back(i);
+        auto a = Executor::create(*graph, first, device, {});
+        auto b = Executor::create(*graph, second, device, {});
+        QVERIFY(a.ok() && b.ok());
+        TensorMap stageA;
+        for (const auto &name : (*a)->inputNames())
+            stageA[name] = inputs.at(name);
+        auto outA = (*a)->run(stageA);
+        QVERIFY2(outA.ok(), outA.ok() ? "" : outA.error().message.c_str());
+        TensorMap stageB;
+        for (const auto &name : (*b)->inputNames())
+            stageB[name] = outA->outputs.count(name) ? outA->outputs.at(name) : inputs.at(name);
+        auto outB = (*b)->run(stageB);
+        QVERIFY2(outB.ok(), outB.ok() ? "" : outB.error().message.c_str());
+        auto cmp =
+            compareTensors(outB->outputs.at("logits"), expected->outputs.at("logits"), 1e-5, 1e-6);
+        QVERIFY2(cmp.ok, cmp.message.c_str());
+        // Concurrent runs of one executor with different batch sizes.
+        Tensor batch1 = Tensor::fromVector<std::int64_t>(
+            ElementType::Int64, {1, in->dim(1)},
+            std::vector<std::int64_t>(in->as<std::int64_t>(), in->as<std::int64_t>() + in->dim(1)));
+        std::vector<std::thread> threads;
+        std::atomic<int> failures{0};
+        for (int t = 0; t < 4; ++t)
+            threads.emplace_back([&, t] {
+                TensorMap m{{"input_ids", t % 2 ? batch1 : *in}};
+                for (int k = 0; k < 3; ++k) {
+                    auto r = (*whole)->run(m);
+                    if (!r.ok())
+                        ++failures;
+                    else {
+                        const Tensor &logits = r->outputs.at("logits");
+                        const Tensor &ref = expected->outputs.at("logits");
+                        for (std::int64_t i = 0; i < logits.elementCount(); ++i)
+                            if (std::fabs(logits.as<float>()[i] - ref.as<float>()[i]) > 1e-4f)
+                                ++failures;
+                    }
+                }
+            });
+        for (auto &th : threads)
+            th.join();
+        QCOMPARE(failures.load(), 0);
+    }
+
+    void cancelAndBadInputs()
+    {
+        auto graph = reluChain(4, 16);
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto executor = Executor::create(graph, device, {});
+        QVERIFY(executor.ok());
+        CancelToken token;
+        token.cancel();
+        RunOptions options;
+        options.cancel = &token;
+        auto r = (*executor)->run({{"x", Tensor::zeros(ElementType::Float32, {16})}}, options);
+        QVERIFY(!r.ok());
+        QCOMPARE(r.error().code, ErrorCode::Cancelled);
+        auto wrongShape = (*executor)->run({{"x", Tensor::zeros(ElementType::Float32, {15})}});
+        QVERIFY(!wrongShape.ok());
+        QCOMPARE(wrongShape.error().code, ErrorCode::InvalidInput);
+        QVERIFY(wrongShape.error().message.find("'x'") != std::string::npos);
+        auto missing = (*executor)->run({});
+        QVERIFY(!missing.ok());
+        QCOMPARE(missing.error().code, ErrorCode::InvalidInput);
+    }
+
+    void npyRoundTrip()
+    {
+        QTemporaryDir tmp;
+        Tensor t = Tensor::fromVector<std::int32_t>(ElementType::Int32, {2, 3}, {1, 2, 3, 4, 5, 6});
+        fs::path file = fs::path(tmp.path().toStdString()) / "t.npy";
+        QVERIFY(writeNpy(file, t).ok());
+        auto back = readNpy(file);
+        QVERIFY(back.ok());
+        QVERIFY(compareTensors(*back, t, 0, 0).ok);
+        QCOMPARE(sanitizeFileName("/blocks.0/Add_output_0"), std::string("_blocks.0_Add_output_0"));
+    }
+
+    void cliRun()
+    {
+        QTemporaryDir tmp;
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        QString outDir = tmp.path() + "/out";
+        QProcess cli;
+        cli.start(SB_CLI_PATH,
+                  {"run", QString::fromStdString((dir / "mlp.onnx").string()), "--input",
+                   QString::fromStdString("input=" + (dir / "mlp.in0.npy").string()),
+                   "--output-dir", outDir, "--threads", "1", "--json"});
+        QVERIFY(cli.waitForFinished(60000));
+        QCOMPARE(cli.exitCode(), 0);
+        auto json = nlohmann::json::parse(cli.readAllStandardOutput().toStdString());
+        QVERIFY(json["peak_memory_bytes"].get<double>() > 0);
+        QVERIFY(json["planned_peak_memory_bytes"].get<double>() >=
+                json["peak_memory_bytes"].get<double>());
+        QVERIFY(json["wall_ms"].get<double>() > 0);
+        auto ours = readNpy(json["outputs"][0]["file"].get<std::string>());
+        auto ref = readNpy(dir / "mlp.ort_out0.npy");
+        QVERIFY(ours.ok() && ref.ok());
+        QVERIFY(compareTensors(*ours, *ref, 1e-3, 1e-6).ok);
+    }
+
+    void cliBadInputs_data()
+    {
+        QTest::addColumn<QStringList>("extra");
+        QTest::addColumn<QString>("mention");
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        QString good = QString::fromStdString("input=" + (dir / "mlp.in0.npy").string());
+        QString wrongShape =
+            QString::fromStdString("input=" + (dir / "resnet_tiny.in0.npy").string());
+        QString wrongType = QString::fromStdString("input=" + (dir / "gpt_tiny.in0.npy").string());
+        QTest::newRow("missing input") << QStringList{} << "missing input 'input'";
+        QTest::newRow("wrong shape") << QStringList{"--input", wrongShape} << "shape";
+        QTest::newRow("wrong dtype") << QStringList{"--input", wrongType} << "element type";
+        QTest::newRow("unknown name") << QStringList{"--input", "nope=x.npy"} << "no input 'nope'";
+        QTest::newRow("corrupt npy")
+            << QStringList{"--input", "input=CORRUPT"} << "not a valid .npy";
+        QTest::newRow("no such file")
+            << QStringList{"--input", "input=/nonexistent/x.npy"} << "cannot open";
+        (void)good;
+    }
+    void cliBadInputs()
+    {
+        QFETCH(QStringList, extra);
+        QFETCH(QString, mention);
+        QTemporaryDir tmp;
+        QString corrupt = tmp.path() + "/corrupt.npy";
+        {
+            std::ofstream out(corrupt.toStdString(), std::ios::binary);
+            out << "\x93NUMPY\x01\x00\x10\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, "
+                   "64), }";
+        }
+        for (auto &arg : extra)
+            arg.replace("CORRUPT", corrupt);
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        QStringList args = {"run", QString::fromStdString((dir / "mlp.onnx").string()),
+                            "--output-dir", tmp.path() + "/out"};
+        args += extra;
+        QProcess cli;
+        cli.start(SB_CLI_PATH, args);
+        QVERIFY(cli.waitForFinished(60000));
+        QCOMPARE(cli.exitCode(), 2);
+        QString err = QString::fromUtf8(cli.readAllStandardError());
+        QVERIFY2(err.contains(mention), qPrintable(err));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestRuntime)
+#include "test_runtime.moc"
