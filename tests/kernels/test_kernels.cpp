@@ -101,41 +101,74 @@ private slots:
         QTest::addColumn<QList<QList<qlonglong>>>("shapes");
         QTest::addColumn<QVariantMap>("attrs");
         using S = QList<QList<qlonglong>>;
-        QTest::newRow("MatMul 2d") << "MatMul" << "" << S{{64, 96}, {96, 80}} << QVariantMap{};
-        QTest::newRow("MatMul batched shared B") << "MatMul" << "" << S{{4, 33, 64}, {64, 48}} << QVariantMap{};
-        QTest::newRow("MatMul batched broadcast") << "MatMul" << "" << S{{2, 4, 16, 32}, {2, 4, 32, 16}} << QVariantMap{};
-        QTest::newRow("MatMul small batch") << "MatMul" << "" << S{{1, 8, 5}, {3, 5, 7}} << QVariantMap{};
-        QTest::newRow("FusedMatMul gelu") << "FusedMatMul" << "sb" << S{{6, 40, 32}, {32, 64}, {64}}
-                                          << QVariantMap{{"activation", "Gelu"}};
-        QTest::newRow("Gemm transB bias") << "Gemm" << "" << S{{50, 70}, {30, 70}, {30}} << QVariantMap{{"transB", 1}};
-        QTest::newRow("Gemm transA") << "Gemm" << "" << S{{70, 50}, {70, 30}} << QVariantMap{{"transA", 1}};
-        QTest::newRow("FusedGemm relu") << "FusedGemm" << "sb" << S{{50, 70}, {70, 30}, {1, 30}}
-                                        << QVariantMap{{"activation", "Relu"}};
-        QTest::newRow("Conv 3x3 pad") << "Conv" << "" << S{{2, 8, 17, 15}, {16, 8, 3, 3}, {16}}
+        QTest::newRow("MatMul 2d") << "MatMul"
+                                   << "" << S{{64, 96}, {96, 80}} << QVariantMap{};
+        QTest::newRow("MatMul batched shared B") << "MatMul"
+                                                 << "" << S{{4, 33, 64}, {64, 48}} << QVariantMap{};
+        QTest::newRow("MatMul batched broadcast")
+            << "MatMul"
+            << "" << S{{2, 4, 16, 32}, {2, 4, 32, 16}} << QVariantMap{};
+        QTest::newRow("MatMul small batch") << "MatMul"
+                                            << "" << S{{1, 8, 5}, {3, 5, 7}} << QVariantMap{};
+        QTest::newRow("FusedMatMul gelu")
+            << "FusedMatMul"
+            << "sb" << S{{6, 40, 32}, {32, 64}, {64}} << QVariantMap{{"activation", "Gelu"}};
+        QTest::newRow("Gemm transB bias")
+            << "Gemm"
+            << "" << S{{50, 70}, {30, 70}, {30}} << QVariantMap{{"transB", 1}};
+        QTest::newRow("Gemm transA") << "Gemm"
+                                     << "" << S{{70, 50}, {70, 30}} << QVariantMap{{"transA", 1}};
+        QTest::newRow("FusedGemm relu")
+            << "FusedGemm"
+            << "sb" << S{{50, 70}, {70, 30}, {1, 30}} << QVariantMap{{"activation", "Relu"}};
+        QTest::newRow("Conv 3x3 pad") << "Conv"
+                                      << "" << S{{2, 8, 17, 15}, {16, 8, 3, 3}, {16}}
                                       << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}}};
-        QTest::newRow("Conv stride 2") << "Conv" << "" << S{{1, 3, 32, 32}, {8, 3, 7, 7}}
-                                       << QVariantMap{{"pads", QVariantList{3, 3, 3, 3}}, {"strides", QVariantList{2, 2}}};
-        QTest::newRow("Conv 1x1") << "Conv" << "" << S{{2, 16, 9, 9}, {24, 16, 1, 1}, {24}} << QVariantMap{};
-        QTest::newRow("Conv grouped") << "Conv" << "" << S{{1, 8, 10, 10}, {8, 2, 3, 3}}
-                                      << QVariantMap{{"group", 4}, {"pads", QVariantList{1, 1, 1, 1}}};
-        QTest::newRow("Conv depthwise") << "Conv" << "" << S{{2, 12, 11, 11}, {12, 1, 3, 3}, {12}}
-                                        << QVariantMap{{"group", 12}, {"strides", QVariantList{2, 2}},
+        QTest::newRow("Conv stride 2")
+            << "Conv"
+            << "" << S{{1, 3, 32, 32}, {8, 3, 7, 7}}
+            << QVariantMap{{"pads", QVariantList{3, 3, 3, 3}}, {"strides", QVariantList{2, 2}}};
+        QTest::newRow("Conv 1x1") << "Conv"
+                                  << "" << S{{2, 16, 9, 9}, {24, 16, 1, 1}, {24}} << QVariantMap{};
+        QTest::newRow("Conv grouped")
+            << "Conv"
+            << "" << S{{1, 8, 10, 10}, {8, 2, 3, 3}}
+            << QVariantMap{{"group", 4}, {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv depthwise") << "Conv"
+                                        << "" << S{{2, 12, 11, 11}, {12, 1, 3, 3}, {12}}
+                                        << QVariantMap{{"group", 12},
+                                                       {"strides", QVariantList{2, 2}},
                                                        {"pads", QVariantList{1, 1, 1, 1}}};
-        QTest::newRow("Conv dilated 1d") << "Conv" << "" << S{{2, 4, 20}, {6, 4, 3}} << QVariantMap{{"dilations", QVariantList{2}}};
-        QTest::newRow("FusedConv clip") << "FusedConv" << "sb" << S{{1, 4, 8, 8}, {4, 4, 3, 3}}
-                                        << QVariantMap{{"activation", "Clip"}, {"pads", QVariantList{1, 1, 1, 1}}};
-        QTest::newRow("MaxPool 3x3 s2") << "MaxPool" << "" << S{{2, 4, 13, 13}}
-                                        << QVariantMap{{"kernel_shape", QVariantList{3, 3}}, {"strides", QVariantList{2, 2}},
+        QTest::newRow("Conv dilated 1d")
+            << "Conv"
+            << "" << S{{2, 4, 20}, {6, 4, 3}} << QVariantMap{{"dilations", QVariantList{2}}};
+        QTest::newRow("FusedConv clip")
+            << "FusedConv"
+            << "sb" << S{{1, 4, 8, 8}, {4, 4, 3, 3}}
+            << QVariantMap{{"activation", "Clip"}, {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("MaxPool 3x3 s2") << "MaxPool"
+                                        << "" << S{{2, 4, 13, 13}}
+                                        << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                                                       {"strides", QVariantList{2, 2}},
                                                        {"pads", QVariantList{1, 1, 1, 1}}};
-        QTest::newRow("AveragePool ceil") << "AveragePool" << "" << S{{1, 3, 10, 10}}
-                                          << QVariantMap{{"kernel_shape", QVariantList{3, 3}}, {"strides", QVariantList{2, 2}},
+        QTest::newRow("AveragePool ceil") << "AveragePool"
+                                          << "" << S{{1, 3, 10, 10}}
+                                          << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                                                         {"strides", QVariantList{2, 2}},
                                                          {"ceil_mode", 1}};
-        QTest::newRow("BatchNormalization") << "BatchNormalization" << "" << S{{2, 5, 4, 4}, {5}, {5}, {5}, {5}} << QVariantMap{};
-        QTest::newRow("Softmax last") << "Softmax" << "" << S{{4, 7, 33}} << QVariantMap{};
-        QTest::newRow("Softmax mid axis") << "Softmax" << "" << S{{4, 7, 3}} << QVariantMap{{"axis", 1}};
-        QTest::newRow("LayerNormalization") << "LayerNormalization" << "" << S{{3, 5, 64}, {64}, {64}} << QVariantMap{};
-        QTest::newRow("Gelu") << "Gelu" << "sb" << S{{1000}} << QVariantMap{};
-        QTest::newRow("Relu") << "Relu" << "" << S{{70000}} << QVariantMap{};
+        QTest::newRow("BatchNormalization")
+            << "BatchNormalization"
+            << "" << S{{2, 5, 4, 4}, {5}, {5}, {5}, {5}} << QVariantMap{};
+        QTest::newRow("Softmax last") << "Softmax"
+                                      << "" << S{{4, 7, 33}} << QVariantMap{};
+        QTest::newRow("Softmax mid axis") << "Softmax"
+                                          << "" << S{{4, 7, 3}} << QVariantMap{{"axis", 1}};
+        QTest::newRow("LayerNormalization") << "LayerNormalization"
+                                            << "" << S{{3, 5, 64}, {64}, {64}} << QVariantMap{};
+        QTest::newRow("Gelu") << "Gelu"
+                              << "sb" << S{{1000}} << QVariantMap{};
+        QTest::newRow("Relu") << "Relu"
+                              << "" << S{{70000}} << QVariantMap{};
     }
     void fastMatchesReference()
     {
@@ -144,8 +177,10 @@ private slots:
         QFETCH(QList<QList<qlonglong>>, shapes);
         QFETCH(QVariantMap, attrs);
         const auto &registry = kernels::defaultRegistry();
-        const KernelInfo *fast = registry.findExact(op.toStdString(), domain.toStdString(), DeviceKind::Cpu, KernelVariant::Fast);
-        const KernelInfo *ref = registry.findExact(op.toStdString(), domain.toStdString(), DeviceKind::Cpu, KernelVariant::Reference);
+        const KernelInfo *fast = registry.findExact(op.toStdString(), domain.toStdString(),
+                                                    DeviceKind::Cpu, KernelVariant::Fast);
+        const KernelInfo *ref = registry.findExact(op.toStdString(), domain.toStdString(),
+                                                   DeviceKind::Cpu, KernelVariant::Reference);
         QVERIFY(fast && ref);
         std::vector<Tensor> inputs;
         unsigned seed = 1;
@@ -153,7 +188,7 @@ private slots:
             Shape shape(s.begin(), s.end());
             inputs.push_back(randomTensor(shape, seed++));
         }
-        if (op == "BatchNormalization")  // variance must be positive
+        if (op == "BatchNormalization") // variance must be positive
             for (std::int64_t i = 0; i < inputs[4].elementCount(); ++i)
                 inputs[4].as<float>()[i] = std::fabs(inputs[4].as<float>()[i]) + 0.1f;
         std::map<std::string, graph::Attribute> attributes;
@@ -175,7 +210,8 @@ private slots:
         for (int threads : {1, 2, 3}) {
             auto result = runVariant(g, inputs, KernelVariant::Fast, threads);
             QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            CompareResult cmp = compareTensors(*result, *reference, fast->tolerance.rtol, fast->tolerance.atol);
+            CompareResult cmp =
+                compareTensors(*result, *reference, fast->tolerance.rtol, fast->tolerance.atol);
             QVERIFY2(cmp.ok, (std::to_string(threads) + " threads: " + cmp.message).c_str());
         }
     }
@@ -203,11 +239,16 @@ private slots:
         QCOMPARE(r2.error().code, ErrorCode::Unsupported);
         QVERIFY(r2.error().message.find("int64") != std::string::npos);
         // An attribute value it does not implement names the attribute.
-        auto pad = singleNode("Pad", "", {randomTensor({2, 2}, 1), Tensor::fromVector<std::int64_t>(ElementType::Int64, {4}, {1, 1, 1, 1})},
-                              {{"mode", text("wrap")}});
+        auto pad =
+            singleNode("Pad", "",
+                       {randomTensor({2, 2}, 1),
+                        Tensor::fromVector<std::int64_t>(ElementType::Int64, {4}, {1, 1, 1, 1})},
+                       {{"mode", text("wrap")}});
         auto e3 = Executor::create(pad, device, {});
         QVERIFY(e3.ok());
-        auto r3 = (*e3)->run({{"in0", randomTensor({2, 2}, 1)}, {"in1", Tensor::fromVector<std::int64_t>(ElementType::Int64, {4}, {1, 1, 1, 1})}});
+        auto r3 = (*e3)->run(
+            {{"in0", randomTensor({2, 2}, 1)},
+             {"in1", Tensor::fromVector<std::int64_t>(ElementType::Int64, {4}, {1, 1, 1, 1})}});
         QVERIFY(!r3.ok());
         QCOMPARE(r3.error().code, ErrorCode::Unsupported);
         QVERIFY(r3.error().message.find("wrap") != std::string::npos);
@@ -215,7 +256,8 @@ private slots:
 
     void halfConversions()
     {
-        for (float f : {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035156e-05f, 5.9604645e-08f, 0.333251953125f})
+        for (float f :
+             {0.0f, 1.0f, -2.5f, 65504.0f, 6.1035156e-05f, 5.9604645e-08f, 0.333251953125f})
             QCOMPARE(halfToFloat(floatToHalf(f)), f);
         QCOMPARE(floatToHalf(1e6f), std::uint16_t(0x7c00));
     }
