@@ -73,7 +73,7 @@ int runInspect(Args &args)
                  "bytes, and totals, for one binding of the symbolic dims.");
     spec.positional("MODEL.onnx", "the model file (external data resolves next to it)");
     spec.option("batch", "N", "bind the batch dim (dim 0 of symbolic graph inputs) to N", "1");
-    spec.multi("dim", "NAME=V", "bind the symbolic dim NAME to V (repeatable; wins over --batch)");
+    spec.multi("dim", "NAME=V", "bind the symbolic dim NAME to V (wins over --batch)");
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Exit codes: 0 ok, 2 unreadable or malformed model, bad option.\n"
                 "Example: shardbench-cli inspect decoder.onnx --batch 4 --dim seq=128 --json");

@@ -109,9 +109,8 @@ bool isOneOf(const std::string &op, std::initializer_list<const char *> ops)
 class NodeCoster
 {
 public:
-    NodeCoster(const Graph &graph,
-               const std::vector<std::optional<std::vector<std::int64_t>>> &shapes)
-        : m_graph(graph), m_shapes(shapes)
+    explicit NodeCoster(const std::vector<std::optional<std::vector<std::int64_t>>> &shapes)
+        : m_shapes(shapes)
     {}
 
     std::optional<std::vector<std::int64_t>> shapeOf(ValueId id) const
@@ -220,7 +219,6 @@ public:
     }
 
 private:
-    const Graph &m_graph;
     const std::vector<std::optional<std::vector<std::int64_t>>> &m_shapes;
 };
 
@@ -259,7 +257,7 @@ Result<GraphCost> computeCost(const graph::Graph &graph, const DimBindings &bind
                 if (!shapes[v] && (*bound)[v])
                     shapes[v] = (*bound)[v];
     }
-    NodeCoster coster(graph, shapes);
+    NodeCoster coster(shapes);
     result.nodes.resize(graph.nodes().size());
     std::vector<bool> charged(graph.values().size(), false);
 

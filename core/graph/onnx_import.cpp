@@ -895,7 +895,9 @@ Status checkNodes(ImportContext &ctx, const onnx::ModelProto &model, const Graph
 
 void mergeInferredShapes(ImportContext &ctx)
 {
-    for (auto &[proto, graph] : ctx.graphs) {
+    for (auto &entry : ctx.graphs) {
+        const onnx::GraphProto *proto = entry.first;
+        Graph *graph = entry.second;
         auto merge = [&](const onnx::ValueInfoProto &info) {
             if (auto id = graph->findValue(info.name()))
                 mergeInfo(graph->mutableValues()[static_cast<std::size_t>(*id)].info,

@@ -11,8 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size)
 {
-    auto graph = sb::graph::importOnnxBytes(
-        std::string_view(reinterpret_cast<const char *>(data), size));
+    auto graph =
+        sb::graph::importOnnxBytes(std::string_view(reinterpret_cast<const char *>(data), size));
     if (!graph.ok())
         return 0;
     sb::cost::DimBindings bindings;
