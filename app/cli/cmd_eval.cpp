@@ -2,6 +2,7 @@
 // predictions held in a CSV file (see core/eval/evaluation.h).
 #include "app/cli/command.h"
 #include "app/cli/eval_common.h"
+#include "app/cli/predict_cli.h"
 
 #include "core/eval/csv.h"
 #include "core/eval/evaluation.h"
@@ -88,11 +89,12 @@ void printSummary(std::ostream &out, const json &r)
 int runEval(Args &args)
 {
     ArgSpec spec("eval --data F.csv --label COL (--score COL [--threshold 0.5] [--positive L] | "
-                 "--proba-prefix P | --pred COL) [options]",
+                 "--proba-prefix P | --pred COL | --model M.onnx --features COLS) [options]",
                  "Evaluate predictions against labels: metrics (scikit-learn definitions),\n"
                  "per-class scores, confusion matrix, calibration with temperature scaling,\n"
                  "bootstrap confidence intervals, user slices, automatic weak-slice search\n"
-                 "and CI gates. Predictions come from columns of the CSV.");
+                 "and CI gates. Predictions come from columns of the CSV, or from running\n"
+                 "a classifier on the CPU engine (--model with --features/--feature-prefix).");
     spec.option("data", "F.csv", "CSV file with a header row (RFC 4180)");
     spec.option("label", "COL", "column with the true label (or target, for regression)");
     spec.option("score", "COL", "binary: column with P(positive)");
@@ -100,6 +102,10 @@ int runEval(Args &args)
     spec.option("positive", "L", "binary: the positive label (default: the greater label)");
     spec.option("proba-prefix", "P", "multiclass: columns P<label> hold the probabilities");
     spec.option("pred", "COL", "column with hard predictions (regression: the prediction)");
+    spec.option("model", "MODEL.onnx",
+                "or: predict with this classifier first (as `predict`; binary score = "
+                "proba_<positive>, multiclass: the proba_ columns)");
+    addPredictOptions(spec);
     spec.option("task", "T", "classification or regression (default: inferred)");
     spec.multi("slice", "\"NAME: EXPR\"",
                "a slice, e.g. \"old: age >= 65 and site in [a, b]\"");
@@ -172,6 +178,48 @@ int runEval(Args &args)
     auto table = eval::readCsv(parsed.get("data"), csvOptions);
     if (!table)
         return reportError(args.command, table.error());
+    if (parsed.has("model")) {
+        if (!evalSpec.score.empty() || !evalSpec.probaPrefix.empty() || !evalSpec.pred.empty())
+            return reportError(args.command,
+                               makeError(ErrorCode::InvalidInput,
+                                         "--model makes the predictions: drop --score, "
+                                         "--proba-prefix and --pred"));
+        auto predictOptions = predictOptionsFromArgs(parsed);
+        if (!predictOptions)
+            return reportError(args.command, predictOptions.error());
+        auto features = eval::resolveFeatureColumns(*table, *predictOptions);
+        if (!features)
+            return reportError(args.command, features.error());
+        auto model = openPredictionModel(parsed.get("model"), parsed);
+        if (!model)
+            return reportError(args.command, model.error());
+        auto predictions = eval::predict(*table, (*model)->runner, *predictOptions);
+        if (!predictions) {
+            Error error = predictions.error();
+            if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
+                error.code = ErrorCode::Runtime;
+            return reportError(args.command, error);
+        }
+        // Only the columns the evaluation reads: the other class's probability
+        // or the arg max would show up as (tautological) auto-slice features.
+        std::vector<std::string> added;
+        if (predictions->labels.size() == 2) {
+            const std::string positive = evalSpec.positive.empty() ? "1" : evalSpec.positive;
+            if (positive != "0" && positive != "1")
+                return reportError(args.command, makeError(ErrorCode::InvalidInput,
+                                                           "--positive " + positive +
+                                                               ": the model's labels are 0 and 1"));
+            evalSpec.score = "proba_" + positive;
+            added.push_back(evalSpec.score);
+        } else {
+            evalSpec.probaPrefix = "proba_";
+            for (const std::string &label : predictions->labels)
+                added.push_back("proba_" + label);
+        }
+        auto appended = eval::appendPredictionColumns(*table, *predictions, added);
+        if (!appended)
+            return reportError(args.command, appended.error());
+    }
 
     auto report = eval::evaluate(*table, evalSpec);
     if (!report)
@@ -190,6 +238,17 @@ int runEval(Args &args)
         if (!store)
             return reportError(args.command, store.error());
         std::optional<store::Id> version;
+        if (parsed.has("model")) {
+            // Attach to the registered version of this exact file, if any.
+            auto found = (*store)->findModelVersionByFile(parsed.get("model"));
+            if (!found)
+                return reportError(args.command, found.error());
+            if (*found)
+                version = (*found)->id;
+            else
+                std::cerr << "note: " << parsed.get("model") << " is not registered in "
+                          << parsed.get("db") << "; evaluation stored without a model version\n";
+        }
         store::EvaluationMeta meta;
         meta.kind = "eval";
         meta.source = parsed.get("data");

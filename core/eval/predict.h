@@ -1,0 +1,94 @@
+// Predictions from a model: feature columns of a Table -> float32
+// [rows, n_features] batches -> a model run (whole-graph Executor or a
+// pipelined plan, through ModelRunner) -> class probabilities, argmax label.
+//
+// Contract:
+//  - Features: an explicit column list (model input order) or every column
+//    whose name starts with a prefix (file order). Each must exist and be
+//    numerical; a missing value (empty field or NaN) is InvalidInput
+//    "<file>:<line>: column '<name>': missing value (the model needs every
+//    feature)". The model must have one input, float32, rank 2; a known
+//    feature dim that differs from the column count is InvalidInput.
+//  - Output choice: the first graph output that is float32 [N, C] (C >= 1) or
+//    float32 [N]; when several are, one named like "prob" wins (so a model
+//    with [N] int64 labels plus [N, C] probabilities uses the latter). C == 1
+//    and [N] mean P(label 1) of a binary model: proba_0 = 1 - p.
+//  - Labels are "0".."C-1" (ONNX models carry no class names here).
+//  - prediction = argmax over classes (the first on ties).
+//  - Runs in batches of `batchRows` rows; cancel between batches.
+#pragma once
+
+#include "core/common/cancel.h"
+#include "core/common/result.h"
+#include "core/eval/csv.h"
+#include "core/runtime/executor.h"
+
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sb::eval {
+
+// What runs the model: one input name, its declared info, the output names
+// and a function that runs one batch (an Executor, a PipelineRunner...).
+struct ModelRunner
+{
+    std::string inputName;
+    graph::TensorInfo inputInfo;
+    std::vector<std::string> outputNames;
+    std::function<Result<runtime::TensorMap>(const runtime::TensorMap &)> run;
+};
+
+// The runner for a whole-graph executor (must outlive the runner).
+Result<ModelRunner> executorRunner(const runtime::Executor &executor,
+                                   const CancelToken *cancel = nullptr);
+
+struct PredictOptions
+{
+    std::vector<std::string> features; // explicit columns, model order
+    std::string featurePrefix;         // or every column starting with this
+    std::size_t batchRows = 4096;
+    const CancelToken *cancel = nullptr;
+    ProgressFn progress; // (fraction of rows done, "N / M rows")
+};
+
+struct Predictions
+{
+    std::vector<std::string> featureColumns;
+    std::string outputName;          // the model output used
+    std::vector<std::string> labels; // class labels, "0".."C-1"
+    std::size_t rows = 0;
+    std::vector<double> proba;           // rows * labels.size(), row-major
+    std::vector<std::int32_t> predicted; // index into labels per row
+
+    double probability(std::size_t row, std::size_t label) const
+    {
+        return proba[row * labels.size() + label];
+    }
+};
+
+// The feature columns `options` selects in `table` (errors name the column).
+Result<std::vector<std::string>> resolveFeatureColumns(const Table &table,
+                                                       const PredictOptions &options);
+
+Result<Predictions> predict(const Table &table, const ModelRunner &model,
+                            const PredictOptions &options);
+
+// Names of the columns predictions add: "prediction", then "proba_<label>".
+std::vector<std::string> predictionColumnNames(const Predictions &predictions);
+
+// Appends numerical columns `prediction` and `proba_<label>` to `table`
+// (only those named in `only`, when it is not empty). InvalidInput when the
+// table already has a column of one of these names.
+Status appendPredictionColumns(Table &table, const Predictions &predictions,
+                               const std::vector<std::string> &only = {});
+
+// Writes `input` (RFC 4180 CSV; fields copied verbatim, re-quoted when they
+// need it) with the prediction columns appended to every row. The input must
+// be the file `predictions` was computed from (same row count).
+Status writePredictionsCsv(const std::filesystem::path &input, const Predictions &predictions,
+                           const std::filesystem::path &output);
+
+} // namespace sb::eval
