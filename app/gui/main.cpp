@@ -1,6 +1,21 @@
 // shardbench: the workbench GUI.
+//
+//   shardbench [MODEL.onnx] [--db PATH]
+//   shardbench --screenshots DIR        render each main page to DIR/*.png and exit
+//   shardbench --benchmark-open FILE    time opening FILE until interactive, print, exit
+#include "core/common/paths.h"
+#include "ui/common/store_access.h"
+#include "ui/mainwindow/main_window.h"
+#include "ui/mainwindow/screenshots.h"
+
 #include <QApplication>
-#include <QLabel>
+#include <QCommandLineParser>
+#include <QElapsedTimer>
+#include <QFileInfo>
+#include <QStyleFactory>
+#include <QTimer>
+
+#include <cstdio>
 
 int main(int argc, char **argv)
 {
@@ -8,7 +23,70 @@ int main(int argc, char **argv)
     QApplication::setApplicationName("Shardbench");
     QApplication::setOrganizationName("Shardbench");
     QApplication::setApplicationVersion(SHARDBENCH_VERSION);
-    QLabel label("Shardbench");
-    label.show();
+    QApplication::setApplicationDisplayName("Shardbench");
+    // Fusion follows the platform's light/dark palette and looks the same everywhere.
+    QApplication::setStyle(QStyleFactory::create("Fusion"));
+
+    QCommandLineParser parser;
+    parser.setApplicationDescription("Shardbench workbench: split a model across devices, run "
+                                     "it, evaluate it, sign the checklist.");
+    parser.addHelpOption();
+    parser.addVersionOption();
+    QCommandLineOption screenshots("screenshots", "Render each main page with the demo model and "
+                                                  "data to DIR/*.png, then exit.",
+                                   "DIR");
+    QCommandLineOption benchmarkOpen("benchmark-open",
+                                     "Open FILE (ONNX), wait until the graph is laid out and "
+                                     "interactive, print the time, then exit.",
+                                     "FILE");
+    QCommandLineOption db("db", "Use the store at PATH (default: the embedded database).", "PATH");
+    parser.addOption(screenshots);
+    parser.addOption(benchmarkOpen);
+    parser.addOption(db);
+    parser.addPositionalArgument("model", "ONNX model to open (default: the demo model).",
+                                 "[MODEL.onnx]");
+    parser.process(app);
+
+    if (parser.isSet(db))
+        sb::ui::setGuiDatabasePath(parser.value(db).toStdString());
+
+    if (parser.isSet(screenshots))
+        return sb::ui::renderScreenshots(parser.value(screenshots));
+
+    sb::ui::MainWindow window;
+    if (parser.isSet(benchmarkOpen)) {
+        const QString file = parser.value(benchmarkOpen);
+        QElapsedTimer timer;
+        window.resize(1600, 1000);
+        window.show();
+        timer.start();
+        QObject::connect(window.graphPage(), &sb::ui::GraphPage::layoutFinished, &app,
+                         [&](double graphviz, int items) {
+                             // Interactive = the scene is installed and one frame painted.
+                             QApplication::processEvents();
+                             window.graphPage()->view()->viewport()->repaint();
+                             const double ms = double(timer.nsecsElapsed()) / 1e6;
+                             std::printf("{\"file\": \"%s\", \"nodes\": %d, \"boxes\": %d, "
+                                         "\"graphviz_ms\": %.1f, \"open_to_interactive_ms\": %.1f}\n",
+                                         QFileInfo(file).fileName().toUtf8().constData(),
+                                         window.placement()->modelData()->nodeCount(), items,
+                                         graphviz * 1000, ms);
+                             std::fflush(stdout);
+                             QTimer::singleShot(0, &app, [] { QApplication::exit(0); });
+                         });
+        QObject::connect(window.tasks(), &sb::ui::TaskRunner::busyChanged, &app, [&](bool busy) {
+            if (!busy && !window.placement()->modelData())
+                QApplication::exit(2);  // import failed; the error was printed
+        });
+        window.openModel(file);
+        return app.exec();
+    }
+
+    window.show();
+    const QStringList args = parser.positionalArguments();
+    const QString model = !args.isEmpty() ? args.first()
+                                          : QString::fromStdString(sb::demoDecoderPath().string());
+    if (QFileInfo::exists(model))
+        window.openModel(model);
     return app.exec();
 }

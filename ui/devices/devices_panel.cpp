@@ -1,0 +1,96 @@
+#include "ui/devices/devices_panel.h"
+
+#include "ui/devices/device_delegate.h"
+
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+namespace sb::ui {
+
+namespace {
+
+QLabel *legendEntry(const QColor &colour, const QString &text, QWidget *parent)
+{
+    auto *label = new QLabel(text, parent);
+    label->setStyleSheet(QStringLiteral("QLabel { border-left: 10px solid %1; padding-left: 4px; }")
+                             .arg(colour.name()));
+    return label;
+}
+
+} // namespace
+
+DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
+    : QWidget(parent), m_placement(placement)
+{
+    auto *layout = new QVBoxLayout(this);
+    layout->setContentsMargins(4, 4, 4, 4);
+
+    auto *countRow = new QHBoxLayout;
+    countRow->addWidget(new QLabel(tr("Local CPU devices:"), this));
+    m_localCount = new QSpinBox(this);
+    m_localCount->setRange(1, 16);
+    m_localCount->setValue(2);
+    m_localCount->setToolTip(tr("Split this machine's cores into N devices, each with its own "
+                                "thread pool and an equal share of memory"));
+    countRow->addWidget(m_localCount);
+    countRow->addStretch(1);
+    layout->addLayout(countRow);
+
+    m_model = new DeviceListModel(placement, this);
+    m_view = new QListView(this);
+    m_view->setModel(m_model);
+    m_view->setItemDelegate(new DeviceDelegate(m_view));
+    m_view->setDragDropMode(QAbstractItemView::DropOnly);
+    m_view->setAcceptDrops(true);
+    m_view->setDropIndicatorShown(true);
+    m_view->setDefaultDropAction(Qt::CopyAction);
+    m_view->setSelectionMode(QAbstractItemView::SingleSelection);
+    m_view->setUniformItemSizes(false);
+    m_view->setSpacing(2);
+    m_view->setToolTip(tr("Drop nodes or blocks on a device to place them there"));
+    layout->addWidget(m_view, 1);
+
+    auto *legend = new QHBoxLayout;
+    legend->addWidget(legendEntry(DeviceDelegate::weightsColour(), tr("weights"), this));
+    legend->addWidget(legendEntry(DeviceDelegate::activationsColour(), tr("activations"), this));
+    legend->addWidget(legendEntry(DeviceDelegate::buffersColour(), tr("buffers"), this));
+    legend->addStretch(1);
+    layout->addLayout(legend);
+    m_summary = new QLabel(this);
+    m_summary->setWordWrap(true);
+    layout->addWidget(m_summary);
+
+    connect(m_localCount, &QSpinBox::valueChanged, this, &DevicesPanel::localDeviceCountChanged);
+    connect(placement, &PlacementModel::placementChanged, this, &DevicesPanel::updateSummary);
+    updateSummary();
+}
+
+void DevicesPanel::updateSummary()
+{
+    const auto &report = m_placement->report();
+    if (!m_placement->modelData()) {
+        m_summary->setText(tr("No model loaded."));
+        return;
+    }
+    QStringList lines;
+    double slowest = -1;
+    int stages = 0;
+    for (const auto &ledger : report.devices) {
+        if (ledger.nodes > 0)
+            ++stages;
+        slowest = std::max(slowest, ledger.stageSeconds);
+    }
+    lines << tr("%n stage(s), %1 cut edge(s)", nullptr, stages).arg(report.cuts.size());
+    if (slowest > 0)
+        lines << tr("slowest stage ≈ %1").arg(formatSeconds(slowest));
+    if (report.isValid())
+        lines << tr("<font color='#2e7d32'>✔ plan is valid</font>");
+    else
+        for (const QString &problem : report.problems)
+            lines << "<font color='#d03030'>⚠ " + problem.toHtmlEscaped() + "</font>";
+    m_summary->setText(lines.join("<br>"));
+}
+
+} // namespace sb::ui

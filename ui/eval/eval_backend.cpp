@@ -1,0 +1,67 @@
+#include "ui/eval/eval_backend.h"
+
+#include "core/eval/csv.h"
+
+namespace sb::ui {
+
+namespace {
+
+Result<void *> readRows(const QString &path, EvalReports &reports, const CancelToken &cancel)
+{
+    SB_ASSIGN_OR_RETURN(auto reader, eval::CsvReader::open(path.toStdString()));
+    for (const auto &name : reader.header())
+        reports.header << QString::fromStdString(name);
+    eval::CsvBatch batch;
+    while (true) {
+        if (cancel.isCancelled())
+            return makeError(ErrorCode::Cancelled, "evaluation cancelled");
+        SB_ASSIGN_OR_RETURN(bool more, reader.next(batch));
+        if (!more)
+            break;
+        for (std::size_t r = 0; r < batch.rows; ++r) {
+            QStringList row;
+            row.reserve(qsizetype(batch.columns));
+            for (std::size_t c = 0; c < batch.columns; ++c) {
+                const auto field = batch.field(r, c);
+                row << QString::fromUtf8(field.data(), qsizetype(field.size()));
+            }
+            reports.rows.push_back(std::move(row));
+        }
+    }
+    return nullptr;
+}
+
+} // namespace
+
+Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &progress,
+                                  const CancelToken &cancel)
+{
+    EvalReports reports;
+    if (request.currentPath.isEmpty())
+        return makeError(ErrorCode::InvalidInput, "choose the current data (a CSV file)");
+    if (progress)
+        progress(0.1, "Reading " + request.currentPath.toStdString());
+    SB_TRY(readRows(request.currentPath, reports, cancel));
+    if (!reports.header.contains(request.labelColumn))
+        return makeError(ErrorCode::InvalidInput,
+                         request.currentPath.toStdString() + ": no column '" +
+                             request.labelColumn.toStdString() + "'");
+    reports.predictionColumn = request.scoreColumn;
+    // Metrics, calibration, drift and quality come from core/eval, which is
+    // not on main yet.
+    return makeError(ErrorCode::Unsupported,
+                     "metrics, drift and quality need the evaluation engine (core/eval), which "
+                     "is not in this build yet");
+}
+
+QStringList readCsvHeader(const QString &path)
+{
+    auto reader = eval::CsvReader::open(path.toStdString());
+    QStringList header;
+    if (reader.ok())
+        for (const auto &name : reader->header())
+            header << QString::fromStdString(name);
+    return header;
+}
+
+} // namespace sb::ui

@@ -1,0 +1,598 @@
+#include "ui/eval/eval_page.h"
+
+#include "ui/common/chart_export.h"
+#include "ui/common/user_message.h"
+#include "ui/eval/charts.h"
+#include "ui/eval/eval_backend.h"
+
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QFormLayout>
+#include <QGridLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QLineSeries>
+#include <QPushButton>
+#include <QScatterSeries>
+#include <QScrollArea>
+#include <QStandardItemModel>
+#include <QTableView>
+#include <QToolButton>
+#include <QVBoxLayout>
+#include <QValueAxis>
+
+#include <cmath>
+#include <fstream>
+
+namespace sb::ui {
+
+using nlohmann::json;
+
+namespace {
+
+double number(const json &value, double fallback = qQNaN())
+{
+    if (value.is_number())
+        return value.get<double>();
+    return fallback;
+}
+
+QString text(const json &value)
+{
+    if (value.is_string())
+        return QString::fromStdString(value.get<std::string>());
+    if (value.is_number_integer())
+        return QString::number(value.get<std::int64_t>());
+    if (value.is_number())
+        return QString::number(value.get<double>(), 'g', 6);
+    if (value.is_boolean())
+        return value.get<bool>() ? QStringLiteral("yes") : QStringLiteral("no");
+    if (value.is_null())
+        return QString();
+    return QString::fromStdString(value.dump());
+}
+
+// A CI as [low, high] or {low|lower, high|upper}.
+std::pair<double, double> interval(const json &ci)
+{
+    if (ci.is_array() && ci.size() == 2)
+        return {number(ci[0]), number(ci[1])};
+    if (ci.is_object()) {
+        const double low = ci.contains("low") ? number(ci["low"]) : number(ci.value("lower", json()));
+        const double high =
+            ci.contains("high") ? number(ci["high"]) : number(ci.value("upper", json()));
+        return {low, high};
+    }
+    return {qQNaN(), qQNaN()};
+}
+
+QTableView *makeTable(QStandardItemModel *model, QWidget *parent)
+{
+    auto *view = new QTableView(parent);
+    view->setModel(model);
+    view->verticalHeader()->hide();
+    view->horizontalHeader()->setStretchLastSection(true);
+    view->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    view->setAlternatingRowColors(true);
+    view->setMinimumHeight(150);
+    return view;
+}
+
+QStandardItem *cell(const QString &value)
+{
+    auto *item = new QStandardItem(value);
+    item->setEditable(false);
+    return item;
+}
+
+QString formatMetric(double value)
+{
+    return std::isnan(value) ? QStringLiteral("—") : QString::number(value, 'f', 4);
+}
+
+bool sameLabel(const QString &a, const QString &b)
+{
+    if (a == b)
+        return true;
+    bool okA = false, okB = false;
+    const double x = a.toDouble(&okA), y = b.toDouble(&okB);
+    return okA && okB && x == y;
+}
+
+json readJsonFile(const QString &path)
+{
+    std::ifstream in(path.toStdString());
+    if (!in)
+        return json();
+    return json::parse(in, nullptr, false);
+}
+
+} // namespace
+
+EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_tasks(tasks)
+{
+    auto *outer = new QVBoxLayout(this);
+    outer->setContentsMargins(0, 0, 0, 0);
+
+    // Inputs.
+    auto *inputs = new QGroupBox(tr("Data"), this);
+    auto *form = new QGridLayout(inputs);
+    auto *reference = new QLineEdit(inputs);
+    reference->setObjectName("referencePath");
+    reference->setPlaceholderText(tr("reference.csv (drift baseline)"));
+    auto *current = new QLineEdit(inputs);
+    current->setObjectName("currentPath");
+    current->setPlaceholderText(tr("current.csv (evaluated)"));
+    auto *label = new QComboBox(inputs);
+    label->setObjectName("labelColumn");
+    label->setEditable(true);
+    auto *prediction = new QComboBox(inputs);
+    prediction->setObjectName("predictionColumn");
+    prediction->setEditable(true);
+    auto *evaluate = new QPushButton(tr("Evaluate"), inputs);
+    auto *loadReports = new QPushButton(tr("Load Report JSON…"), inputs);
+    form->addWidget(new QLabel(tr("Reference:")), 0, 0);
+    form->addWidget(reference, 0, 1);
+    form->addWidget(new QLabel(tr("Current:")), 0, 2);
+    form->addWidget(current, 0, 3);
+    form->addWidget(new QLabel(tr("Label column:")), 1, 0);
+    form->addWidget(label, 1, 1);
+    form->addWidget(new QLabel(tr("Score / prediction column:")), 1, 2);
+    form->addWidget(prediction, 1, 3);
+    form->addWidget(evaluate, 0, 4);
+    form->addWidget(loadReports, 1, 4);
+    outer->addWidget(inputs);
+
+    auto *scroll = new QScrollArea(this);
+    scroll->setWidgetResizable(true);
+    scroll->setFrameShape(QFrame::NoFrame);
+    auto *content = new QWidget(scroll);
+    content->setObjectName("evalContent");
+    auto *grid = new QGridLayout(content);
+    scroll->setWidget(content);
+    outer->addWidget(scroll, 1);
+
+    m_headline = new QLabel(tr("Pick a dataset and press Evaluate, or load report JSON files "
+                               "written by `shardbench-cli eval/drift/quality --out`."),
+                            content);
+    m_headline->setWordWrap(true);
+    grid->addWidget(m_headline, 0, 0, 1, 2);
+
+    auto box = [content](const QString &title, QWidget *child, QWidget *extra = nullptr) {
+        auto *group = new QGroupBox(title, content);
+        auto *layout = new QVBoxLayout(group);
+        layout->addWidget(child, 1);
+        if (extra)
+            layout->addWidget(extra);
+        return group;
+    };
+
+    m_overall = new QStandardItemModel(0, 4, this);
+    m_overall->setHorizontalHeaderLabels({tr("Metric"), tr("Value"), tr("CI low"), tr("CI high")});
+    grid->addWidget(box(tr("Overall metrics"), makeTable(m_overall, content)), 1, 0);
+    m_perClass = new QStandardItemModel(0, 5, this);
+    m_perClass->setHorizontalHeaderLabels(
+        {tr("Class"), tr("Precision"), tr("Recall"), tr("F1"), tr("Support")});
+    grid->addWidget(box(tr("Per class"), makeTable(m_perClass, content)), 1, 1);
+
+    m_heatmap = new ConfusionHeatmap(content);
+    installExportMenu(m_heatmap, "confusion_matrix");
+    grid->addWidget(box(tr("Confusion matrix"), m_heatmap), 2, 0);
+    m_rows = new QStandardItemModel(this);
+    m_rowsLabel = new QLabel(tr("Click a cell of the confusion matrix to list its rows."), content);
+    m_rowsLabel->setWordWrap(true);
+    grid->addWidget(box(tr("Rows of the selected cell"), makeTable(m_rows, content), m_rowsLabel), 2, 1);
+
+    m_sliceChart = new BarChartWidget(tr("Metric per slice (95% CI)"), content);
+    installExportMenu(m_sliceChart, "slices");
+    grid->addWidget(box(tr("Slices"), m_sliceChart), 3, 0);
+    m_weakSlices = new QStandardItemModel(this);
+    grid->addWidget(box(tr("Weak slices"), makeTable(m_weakSlices, content)), 3, 1);
+
+    m_reliability = new QChartView(new QChart, content);
+    m_reliability->setRenderHint(QPainter::Antialiasing);
+    m_reliability->setMinimumHeight(280);
+    installExportMenu(m_reliability, "reliability");
+    grid->addWidget(box(tr("Calibration"), m_reliability), 4, 0);
+    m_driftChart = new BarChartWidget(tr("Drift per feature (red: drifted)"), content);
+    installExportMenu(m_driftChart, "drift_features");
+    grid->addWidget(box(tr("Drift per feature"), m_driftChart), 4, 1);
+
+    m_driftTime = new QChartView(new QChart, content);
+    m_driftTime->setRenderHint(QPainter::Antialiasing);
+    m_driftTime->setMinimumHeight(260);
+    installExportMenu(m_driftTime, "drift_over_time");
+    grid->addWidget(box(tr("Drift over time (click a window)"), m_driftTime), 5, 0);
+    m_windowColumns = new QStandardItemModel(this);
+    m_windowLabel = new QLabel(tr("Click a window to see its columns."), content);
+    grid->addWidget(box(tr("Window drill-down"), makeTable(m_windowColumns, content), m_windowLabel),
+                    5, 1);
+
+    m_qualityTable = new QStandardItemModel(this);
+    grid->addWidget(box(tr("Data quality and PII"), makeTable(m_qualityTable, content)), 6, 0, 1, 2);
+    grid->setColumnStretch(0, 1);
+    grid->setColumnStretch(1, 1);
+
+    connect(m_heatmap, &ConfusionHeatmap::cellClicked, this, &EvalPage::listConfusionRows);
+    connect(loadReports, &QPushButton::clicked, this, [this]() {
+        const QStringList files = QFileDialog::getOpenFileNames(
+            this, tr("Load report JSON (eval, drift and/or quality)"), QString(),
+            tr("JSON (*.json)"));
+        json eval = m_eval, drift = m_drift, quality = m_quality;
+        for (const QString &file : files) {
+            const json report = readJsonFile(file);
+            if (!report.is_object()) {
+                emit errorOccurred(tr("%1 is not a JSON report").arg(file));
+                continue;
+            }
+            if (report.contains("overall"))
+                eval = report;
+            else if (report.contains("dataset_drift") || report.contains("share_drifted"))
+                drift = report;
+            else if (report.contains("duplicate_rows") || report.contains("leakage"))
+                quality = report;
+        }
+        showReports(eval, drift, quality);
+    });
+    auto fillColumns = [label, prediction](const QString &path) {
+        const QStringList header = readCsvHeader(path);
+        if (header.isEmpty())
+            return;
+        const QString l = label->currentText(), p = prediction->currentText();
+        label->clear();
+        prediction->clear();
+        label->addItems(header);
+        prediction->addItems(header);
+        label->setCurrentText(header.contains(l) ? l : (header.contains("label") ? "label" : header.first()));
+        for (const QString &guess : {p, QStringLiteral("score"), QStringLiteral("prediction")})
+            if (header.contains(guess)) {
+                prediction->setCurrentText(guess);
+                break;
+            }
+    };
+    connect(current, &QLineEdit::editingFinished, this,
+            [current, fillColumns]() { fillColumns(current->text()); });
+    connect(evaluate, &QPushButton::clicked, this,
+            [this, reference, current, label, prediction]() {
+                EvalRequest request;
+                request.referencePath = reference->text();
+                request.currentPath = current->text();
+                request.labelColumn = label->currentText();
+                request.scoreColumn = prediction->currentText();
+                m_tasks->start<EvalReports>(
+                    tr("Evaluating"),
+                    [request](const ProgressFn &progress, const CancelToken &cancel) {
+                        return runEvaluation(request, progress, cancel);
+                    },
+                    this, [this, request](Result<EvalReports> result) {
+                        if (!result.ok()) {
+                            emit errorOccurred(userMessage(tr("Evaluation"), result.error()));
+                            return;
+                        }
+                        setDatasetRows(result->header, result->rows, request.labelColumn,
+                                       result->predictionColumn);
+                        showReports(result->eval, result->drift, result->quality);
+                    });
+            });
+}
+
+QList<QWidget *> EvalPage::charts() const
+{
+    return {m_heatmap, m_sliceChart, m_reliability, m_driftChart, m_driftTime};
+}
+
+void EvalPage::setDatasetRows(const QStringList &header, const QVector<QStringList> &rows,
+                              const QString &labelColumn, const QString &predictionColumn)
+{
+    m_header = header;
+    m_dataRows = rows;
+    m_labelColumn = int(header.indexOf(labelColumn));
+    m_predictionColumn = int(header.indexOf(predictionColumn));
+}
+
+void EvalPage::showReports(const json &eval, const json &drift, const json &quality)
+{
+    m_eval = eval;
+    m_drift = drift;
+    m_quality = quality;
+
+    // Headline.
+    QStringList headline;
+    if (eval.is_object())
+        headline << tr("<b>%1</b> rows, task <b>%2</b>").arg(text(eval.value("rows", json())),
+                                                            text(eval.value("task", json())));
+    if (drift.is_object())
+        headline << tr("drift: %1 of columns drifted%2")
+                        .arg(QString::number(number(drift.value("share_drifted", json()), 0) * 100, 'f', 0) + "%")
+                        .arg(drift.value("dataset_drift", false) ? tr(" — <b>dataset drift</b>")
+                                                                 : QString());
+    if (eval.is_object() && eval.contains("gates"))
+        for (const auto &gate : eval["gates"])
+            headline << tr("gate %1: %2").arg(text(gate.value("expr", json())),
+                                             gate.value("passed", false) ? tr("passed") : tr("FAILED"));
+    if (!headline.isEmpty())
+        m_headline->setText(headline.join(" · "));
+
+    // Overall with CIs.
+    m_overall->removeRows(0, m_overall->rowCount());
+    if (eval.is_object() && eval.contains("overall") && eval["overall"].is_object()) {
+        json cis = eval.value("overall_ci", eval.value("ci", json::object()));
+        for (const auto &[name, value] : eval["overall"].items()) {
+            const auto [low, high] = cis.is_object() && cis.contains(name) ? interval(cis[name])
+                                                                         : std::pair{qQNaN(), qQNaN()};
+            m_overall->appendRow({cell(QString::fromStdString(name)), cell(formatMetric(number(value))),
+                                  cell(formatMetric(low)), cell(formatMetric(high))});
+        }
+    }
+    m_perClass->removeRows(0, m_perClass->rowCount());
+    if (eval.is_object() && eval.contains("per_class"))
+        for (const auto &row : eval["per_class"])
+            m_perClass->appendRow({cell(text(row.value("label", json()))),
+                                   cell(formatMetric(number(row.value("precision", json())))),
+                                   cell(formatMetric(number(row.value("recall", json())))),
+                                   cell(formatMetric(number(row.value("f1", json())))),
+                                   cell(text(row.value("support", json())))});
+
+    // Confusion matrix.
+    QStringList labels;
+    QVector<QVector<double>> counts;
+    if (eval.is_object() && eval.contains("confusion_matrix")) {
+        const json &cm = eval["confusion_matrix"];
+        for (const auto &l : cm.value("labels", json::array()))
+            labels << text(l);
+        for (const auto &row : cm.value("matrix", json::array())) {
+            QVector<double> r;
+            for (const auto &c : row)
+                r << number(c, 0);
+            counts << r;
+        }
+    }
+    m_heatmap->setMatrix(labels, counts);
+
+    // Slices: the primary metric with its CI.
+    QVector<BarDatum> slices;
+    if (eval.is_object() && eval.contains("slices")) {
+        for (const auto &slice : eval["slices"]) {
+            const json metrics = slice.value("metrics", json::object());
+            std::string metric = metrics.contains("accuracy") ? "accuracy"
+                                 : metrics.empty()             ? ""
+                                                               : metrics.begin().key();
+            if (metric.empty())
+                continue;
+            BarDatum bar;
+            bar.label = text(slice.value("name", json()));
+            bar.value = number(metrics[metric], 0);
+            const json ci = slice.value("ci", json::object());
+            if (ci.is_object() && ci.contains(metric))
+                std::tie(bar.low, bar.high) = interval(ci[metric]);
+            else if (ci.is_array())
+                std::tie(bar.low, bar.high) = interval(ci);
+            bar.tooltip = text(slice.value("expr", json()));
+            slices << bar;
+        }
+    }
+    m_sliceChart->setData(slices, tr("accuracy"), qQNaN(), 1.0);
+
+    // Weak slices: every key of the entries.
+    m_weakSlices->clear();
+    if (eval.is_object() && eval.contains("auto_slices") && !eval["auto_slices"].empty()) {
+        QStringList keys;
+        for (const auto &[key, value] : eval["auto_slices"].front().items())
+            keys << QString::fromStdString(key);
+        m_weakSlices->setHorizontalHeaderLabels(keys);
+        for (const auto &slice : eval["auto_slices"]) {
+            QList<QStandardItem *> row;
+            for (const QString &key : keys)
+                row << cell(text(slice.value(key.toStdString(), json())));
+            m_weakSlices->appendRow(row);
+        }
+    }
+
+    buildReliability();
+
+    // Drift per feature.
+    QVector<BarDatum> driftBars;
+    if (drift.is_object() && drift.contains("columns"))
+        for (const auto &column : drift["columns"]) {
+            BarDatum bar;
+            bar.label = text(column.value("name", json()));
+            bar.value = number(column.value("statistic", json()), 0);
+            bar.flagged = column.value("drifted", false);
+            bar.tooltip = tr("%1: statistic %2, p %3")
+                              .arg(text(column.value("method", json())),
+                                   text(column.value("statistic", json())),
+                                   text(column.value("p_value", json())));
+            driftBars << bar;
+        }
+    m_driftChart->setData(driftBars, tr("drift statistic"));
+    buildDriftOverTime();
+    m_windowColumns->clear();
+
+    // Quality + PII.
+    m_qualityTable->clear();
+    if (quality.is_object() && quality.contains("columns")) {
+        const QStringList keys = {"name", "type", "missing", "missing_share", "unique",
+                                  "constant", "min", "max", "mean", "pii"};
+        m_qualityTable->setHorizontalHeaderLabels(keys);
+        for (const auto &column : quality["columns"]) {
+            QList<QStandardItem *> row;
+            for (const QString &key : keys) {
+                const json value = column.value(key.toStdString(), json());
+                QStandardItem *item = cell(text(value));
+                if (key == "pii" && !value.is_null() && !value.empty())
+                    item->setForeground(QColor(0xc6, 0x28, 0x28));
+                row << item;
+            }
+            m_qualityTable->appendRow(row);
+        }
+    }
+    emit reportsShown();
+}
+
+void EvalPage::buildReliability()
+{
+    QChart *chart = m_reliability->chart();
+    chart->removeAllSeries();
+    for (QAbstractAxis *axis : chart->axes())
+        chart->removeAxis(axis);
+    if (!m_eval.is_object() || !m_eval.contains("calibration")) {
+        chart->setTitle(tr("Reliability diagram (no calibration data)"));
+        return;
+    }
+    const json &calibration = m_eval["calibration"];
+    chart->setTitle(tr("Reliability: ECE %1 → %2 after temperature scaling (T = %3)")
+                        .arg(formatMetric(number(calibration.value("ece", json()))),
+                             formatMetric(number(calibration.value("ece_after_temperature", json()))),
+                             formatMetric(number(calibration.value("temperature", json())))));
+    auto *ideal = new QLineSeries;
+    ideal->setName(tr("perfectly calibrated"));
+    ideal->append(0, 0);
+    ideal->append(1, 1);
+    QPen dashed(Qt::gray, 1.5, Qt::DashLine);
+    ideal->setPen(dashed);
+    auto *model = new QLineSeries;
+    model->setName(tr("model (accuracy vs confidence)"));
+    auto *points = new QScatterSeries;
+    points->setName(tr("bins"));
+    points->setMarkerSize(9);
+    for (const auto &bin : calibration.value("bins", json::array())) {
+        const double confidence = number(bin.value("confidence", json()));
+        const double accuracy = number(bin.value("accuracy", json()));
+        if (std::isnan(confidence) || std::isnan(accuracy))
+            continue;
+        model->append(confidence, accuracy);
+        points->append(confidence, accuracy);
+    }
+    chart->addSeries(ideal);
+    chart->addSeries(model);
+    chart->addSeries(points);
+    auto *x = new QValueAxis;
+    x->setRange(0, 1);
+    x->setTitleText(tr("confidence"));
+    auto *y = new QValueAxis;
+    y->setRange(0, 1);
+    y->setTitleText(tr("accuracy"));
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    for (QAbstractSeries *series : chart->series()) {
+        series->attachAxis(x);
+        series->attachAxis(y);
+    }
+}
+
+void EvalPage::buildDriftOverTime()
+{
+    QChart *chart = m_driftTime->chart();
+    chart->removeAllSeries();
+    for (QAbstractAxis *axis : chart->axes())
+        chart->removeAxis(axis);
+    const json windows = m_drift.is_object() ? m_drift.value("windows", json::array()) : json::array();
+    chart->setTitle(windows.empty() ? tr("Drift over time (no windows in the drift report)")
+                                    : tr("Share of drifted columns per window"));
+    if (windows.empty())
+        return;
+    auto *series = new QLineSeries;
+    series->setName(tr("share drifted"));
+    series->setPointsVisible(true);
+    auto *points = new QScatterSeries;
+    points->setName(tr("windows"));
+    points->setMarkerSize(10);
+    int i = 0;
+    for (const auto &window : windows) {
+        const double share = number(window.value("share_drifted", json()), 0);
+        series->append(i, share);
+        points->append(i, share);
+        ++i;
+    }
+    auto *threshold = new QLineSeries;
+    threshold->setName(tr("dataset drift (0.5)"));
+    threshold->append(0, 0.5);
+    threshold->append(std::max(1, i - 1), 0.5);
+    threshold->setPen(QPen(QColor(0xe1, 0x57, 0x59), 1.5, Qt::DashLine));
+    chart->addSeries(series);
+    chart->addSeries(points);
+    chart->addSeries(threshold);
+    auto *x = new QValueAxis;
+    x->setRange(-0.2, std::max(1, i - 1) + 0.2);
+    x->setTitleText(tr("window"));
+    x->setLabelFormat("%d");
+    auto *y = new QValueAxis;
+    y->setRange(0, 1);
+    y->setTitleText(tr("share of columns drifted"));
+    chart->addAxis(x, Qt::AlignBottom);
+    chart->addAxis(y, Qt::AlignLeft);
+    for (QAbstractSeries *s : chart->series()) {
+        s->attachAxis(x);
+        s->attachAxis(y);
+    }
+    auto pick = [this](const QPointF &point) { drillIntoWindow(int(std::lround(point.x()))); };
+    connect(points, &QScatterSeries::clicked, this, pick);
+    connect(series, &QLineSeries::clicked, this, pick);
+}
+
+void EvalPage::drillIntoWindow(int window)
+{
+    m_windowColumns->clear();
+    const json windows = m_drift.is_object() ? m_drift.value("windows", json::array()) : json::array();
+    if (window < 0 || window >= int(windows.size()))
+        return;
+    const json &w = windows[std::size_t(window)];
+    m_windowLabel->setText(tr("Window %1: %2 → %3, %4 rows, %5% drifted")
+                               .arg(window)
+                               .arg(text(w.value("start", json())), text(w.value("end", json())),
+                                    text(w.value("rows", json())))
+                               .arg(number(w.value("share_drifted", json()), 0) * 100, 0, 'f', 0));
+    const json columns = w.value("columns", json::array());
+    const QStringList keys = {"name", "method", "statistic", "p_value", "threshold", "drifted"};
+    m_windowColumns->setHorizontalHeaderLabels(keys);
+    for (const auto &column : columns) {
+        QList<QStandardItem *> row;
+        for (const QString &key : keys)
+            row << cell(text(column.value(key.toStdString(), json())));
+        if (column.value("drifted", false))
+            for (QStandardItem *item : row)
+                item->setForeground(QColor(0xc6, 0x28, 0x28));
+        m_windowColumns->appendRow(row);
+    }
+}
+
+void EvalPage::listConfusionRows(int actualIndex, int predictedIndex)
+{
+    const QStringList &labels = m_heatmap->labels();
+    if (actualIndex < 0 || predictedIndex < 0 || actualIndex >= labels.size() ||
+        predictedIndex >= labels.size())
+        return;
+    m_rows->clear();
+    m_rows->setHorizontalHeaderLabels(QStringList{tr("row")} + m_header);
+    if (m_labelColumn < 0 || m_predictionColumn < 0) {
+        m_rowsLabel->setText(tr("The dataset's rows are not loaded (reports loaded from files)."));
+        return;
+    }
+    int shown = 0, matched = 0;
+    for (int r = 0; r < m_dataRows.size(); ++r) {
+        const QStringList &row = m_dataRows[r];
+        if (row.size() <= std::max(m_labelColumn, m_predictionColumn))
+            continue;
+        if (!sameLabel(row[m_labelColumn], labels[actualIndex]) ||
+            !sameLabel(row[m_predictionColumn], labels[predictedIndex]))
+            continue;
+        ++matched;
+        if (shown < 500) {
+            QList<QStandardItem *> items{cell(QString::number(r + 1))};
+            for (const QString &value : row)
+                items << cell(value);
+            m_rows->appendRow(items);
+            ++shown;
+        }
+    }
+    m_rowsLabel->setText(tr("Actual %1, predicted %2: %n row(s)", nullptr, matched)
+                             .arg(labels[actualIndex], labels[predictedIndex]));
+}
+
+} // namespace sb::ui

@@ -1,0 +1,96 @@
+// Evaluation: pick a dataset and its label/prediction columns, then read the
+// report: overall metrics with confidence intervals, per-class table,
+// confusion-matrix heatmap (click a cell to list its rows), slice metrics with
+// error bars, weak slices, reliability diagram with ECE before/after
+// temperature scaling, drift per feature and over time (click a window to
+// drill into its columns), data quality and PII. The page renders the JSON
+// reports of `eval`, `drift` and `quality` (issue 5's public format), whether
+// computed here or loaded from the store.
+#pragma once
+
+#include "ui/common/task_runner.h"
+
+#include <nlohmann/json.hpp>
+
+#include <QWidget>
+
+class QComboBox;
+class QLabel;
+class QLineEdit;
+class QStandardItemModel;
+class QTableView;
+class QTabWidget;
+class QChartView;
+
+namespace sb::ui {
+
+class ConfusionHeatmap;
+class BarChartWidget;
+
+class EvalPage : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit EvalPage(TaskRunner *tasks, QWidget *parent = nullptr);
+
+    // Fills every view from reports in issue 5's JSON format (any may be null).
+    void showReports(const nlohmann::json &eval, const nlohmann::json &drift,
+                     const nlohmann::json &quality);
+    const nlohmann::json &evalReport() const { return m_eval; }
+    const nlohmann::json &driftReport() const { return m_drift; }
+    const nlohmann::json &qualityReport() const { return m_quality; }
+
+    // Rows of the loaded dataset whose label is `actual` and prediction
+    // `predicted` (what a heatmap click lists).
+    void listConfusionRows(int actualIndex, int predictedIndex);
+    void drillIntoWindow(int window);
+
+    QStandardItemModel *overallModel() const { return m_overall; }
+    QStandardItemModel *perClassModel() const { return m_perClass; }
+    QStandardItemModel *rowsModel() const { return m_rows; }
+    QStandardItemModel *weakSlicesModel() const { return m_weakSlices; }
+    QStandardItemModel *qualityModel() const { return m_qualityTable; }
+    QStandardItemModel *windowColumnsModel() const { return m_windowColumns; }
+    ConfusionHeatmap *heatmap() const { return m_heatmap; }
+    BarChartWidget *sliceChart() const { return m_sliceChart; }
+    BarChartWidget *driftChart() const { return m_driftChart; }
+    QChartView *reliabilityChart() const { return m_reliability; }
+    QChartView *driftOverTimeChart() const { return m_driftTime; }
+    // Every chart widget, for export and screenshots.
+    QList<QWidget *> charts() const;
+
+    // The dataset used for click-to-list (rows as strings, header names).
+    void setDatasetRows(const QStringList &header, const QVector<QStringList> &rows,
+                        const QString &labelColumn, const QString &predictionColumn);
+
+signals:
+    void errorOccurred(const QString &message);
+    void reportsShown();
+
+private:
+    void buildReliability();
+    void buildDriftOverTime();
+
+    TaskRunner *m_tasks;
+    nlohmann::json m_eval, m_drift, m_quality;
+    QLabel *m_headline;
+    QStandardItemModel *m_overall;
+    QStandardItemModel *m_perClass;
+    QStandardItemModel *m_rows;
+    QStandardItemModel *m_weakSlices;
+    QStandardItemModel *m_qualityTable;
+    QStandardItemModel *m_windowColumns;
+    ConfusionHeatmap *m_heatmap;
+    BarChartWidget *m_sliceChart;
+    BarChartWidget *m_driftChart;
+    QChartView *m_reliability;
+    QChartView *m_driftTime;
+    QLabel *m_rowsLabel;
+    QLabel *m_windowLabel;
+    QStringList m_header;
+    QVector<QStringList> m_dataRows;
+    int m_labelColumn = -1;
+    int m_predictionColumn = -1;
+};
+
+} // namespace sb::ui

@@ -1,0 +1,316 @@
+#include "ui/governance/governance_page.h"
+
+#include "ui/common/store_access.h"
+#include "ui/common/user_message.h"
+#include "ui/governance/signoff_dialog.h"
+
+#include <QComboBox>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QPushButton>
+#include <QSplitter>
+#include <QStandardItemModel>
+#include <QTableView>
+#include <QTreeView>
+#include <QVBoxLayout>
+
+#include <map>
+
+namespace sb::ui {
+
+QString statusForDecision(const QString &decision)
+{
+    if (decision == "approve")
+        return "approved";
+    if (decision == "reject")
+        return "rejected";
+    return "needs_work";
+}
+
+QColor statusColour(const QString &status)
+{
+    if (status == "passed" || status == "approved")
+        return QColor(0x2e, 0x7d, 0x32);
+    if (status == "failing" || status == "rejected")
+        return QColor(0xc6, 0x28, 0x28);
+    if (status == "needs_work")
+        return QColor(0xef, 0x6c, 0x00);
+    return QColor(0x75, 0x75, 0x75);
+}
+
+namespace {
+
+struct ChecklistData
+{
+    std::vector<store::ChecklistRecord> checklists;
+    std::vector<store::AuditEntry> audit;
+};
+
+} // namespace
+
+GovernancePage::GovernancePage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_tasks(tasks)
+{
+    auto *layout = new QVBoxLayout(this);
+    auto *top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Model version:"), this));
+    m_version = new QComboBox(this);
+    m_version->setMinimumWidth(220);
+    top->addWidget(m_version);
+    auto *refreshButton = new QPushButton(tr("Refresh"), this);
+    top->addWidget(refreshButton);
+    m_summary = new QLabel(this);
+    top->addWidget(m_summary, 1);
+    m_signButton = new QPushButton(tr("Sign Off Selected Item…"), this);
+    m_signButton->setEnabled(false);
+    top->addWidget(m_signButton);
+    layout->addLayout(top);
+
+    auto *split = new QSplitter(Qt::Vertical, this);
+    auto *checkBox = new QGroupBox(tr("Checklist"), split);
+    auto *checkLayout = new QVBoxLayout(checkBox);
+    m_items = new QStandardItemModel(0, 5, this);
+    m_items->setHorizontalHeaderLabels(
+        {tr("Item"), tr("Status"), tr("Required"), tr("Kind / rule"), tr("Evidence / last decision")});
+    m_itemsView = new QTreeView(checkBox);
+    m_itemsView->setModel(m_items);
+    m_itemsView->setAlternatingRowColors(true);
+    m_itemsView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_itemsView->header()->setStretchLastSection(true);
+    checkLayout->addWidget(m_itemsView);
+
+    auto *auditBox = new QGroupBox(tr("Audit log"), split);
+    auto *auditLayout = new QVBoxLayout(auditBox);
+    auto *verifyRow = new QHBoxLayout;
+    auto *verifyButton = new QPushButton(tr("Verify Chain"), auditBox);
+    m_verifyResult = new QLabel(auditBox);
+    verifyRow->addWidget(verifyButton);
+    verifyRow->addWidget(m_verifyResult, 1);
+    auditLayout->addLayout(verifyRow);
+    m_audit = new QStandardItemModel(0, 6, this);
+    m_audit->setHorizontalHeaderLabels(
+        {tr("#"), tr("Time"), tr("Actor"), tr("Action"), tr("Subject"), tr("Hash")});
+    m_auditView = new QTableView(auditBox);
+    m_auditView->setModel(m_audit);
+    m_auditView->verticalHeader()->hide();
+    m_auditView->horizontalHeader()->setStretchLastSection(true);
+    m_auditView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    auditLayout->addWidget(m_auditView);
+    layout->addWidget(split, 1);
+
+    connect(refreshButton, &QPushButton::clicked, this, &GovernancePage::refresh);
+    connect(m_version, &QComboBox::currentIndexChanged, this, &GovernancePage::loadChecklists);
+    connect(verifyButton, &QPushButton::clicked, this, &GovernancePage::verifyAudit);
+    connect(m_signButton, &QPushButton::clicked, this, &GovernancePage::signSelected);
+    connect(m_itemsView->selectionModel(), &QItemSelectionModel::currentChanged, this,
+            [this](const QModelIndex &current) {
+                const QModelIndex first = current.siblingAtColumn(0);
+                m_signButton->setEnabled(first.data(ItemIdRole).isValid());
+            });
+    connect(m_itemsView, &QTreeView::doubleClicked, this, [this](const QModelIndex &index) {
+        if (index.siblingAtColumn(0).data(ItemIdRole).isValid())
+            signSelected();
+    });
+}
+
+void GovernancePage::refresh()
+{
+    runWithStore<std::vector<store::ModelVersionRecord>>(
+        m_tasks, tr("Loading model versions"),
+        [](store::Store &store, const CancelToken &) -> Result<std::vector<store::ModelVersionRecord>> {
+            SB_ASSIGN_OR_RETURN(auto models, store.models().list());
+            std::vector<store::ModelVersionRecord> all;
+            for (const auto &model : models) {
+                SB_ASSIGN_OR_RETURN(auto versions, store.models().versions(model.name));
+                all.insert(all.end(), versions.begin(), versions.end());
+            }
+            return all;
+        },
+        this, [this](Result<std::vector<store::ModelVersionRecord>> result) {
+            if (!result.ok()) {
+                emit errorOccurred(userMessage(tr("Opening the store"), result.error()));
+                return;
+            }
+            const QString current = m_version->currentText();
+            m_versions = std::move(result).value();
+            const QSignalBlocker blocker(m_version);
+            m_version->clear();
+            for (const auto &version : m_versions)
+                m_version->addItem(QString::fromStdString(version.label()),
+                                   QVariant::fromValue<qint64>(version.id));
+            const int keep = m_version->findText(current);
+            m_version->setCurrentIndex(keep >= 0 ? keep : m_version->count() - 1);
+            loadChecklists();
+        });
+}
+
+void GovernancePage::selectVersion(const QString &label)
+{
+    const int index = m_version->findText(label);
+    if (index >= 0)
+        m_version->setCurrentIndex(index);
+}
+
+void GovernancePage::loadChecklists()
+{
+    const store::Id versionId = m_version->currentData().toLongLong();
+    runWithStore<ChecklistData>(
+        m_tasks, tr("Loading checklist"),
+        [versionId](store::Store &store, const CancelToken &) -> Result<ChecklistData> {
+            ChecklistData data;
+            if (versionId > 0) {
+                SB_ASSIGN_OR_RETURN(data.checklists, store.checklists().forVersion(versionId));
+            }
+            SB_ASSIGN_OR_RETURN(data.audit, store.audit().entries());
+            return data;
+        },
+        this, [this](Result<ChecklistData> result) {
+            if (!result.ok()) {
+                emit errorOccurred(userMessage(tr("Loading the checklist"), result.error()));
+                return;
+            }
+            m_items->removeRows(0, m_items->rowCount());
+            int open = 0, done = 0, requiredOpen = 0;
+            for (const auto &checklist : result->checklists) {
+                auto *root = new QStandardItem(QString::fromStdString(
+                    checklist.title.empty() ? checklist.templateId : checklist.title));
+                QFont bold = root->font();
+                bold.setBold(true);
+                root->setFont(bold);
+                std::map<std::string, QStandardItem *> sections;
+                for (const auto &item : checklist.items) {
+                    QStandardItem *&section = sections[item.section];
+                    if (!section) {
+                        section = new QStandardItem(QString::fromStdString(
+                            item.section.empty() ? std::string("General") : item.section));
+                        root->appendRow({section, new QStandardItem, new QStandardItem,
+                                         new QStandardItem, new QStandardItem});
+                    }
+                    const QString status = QString::fromStdString(item.status);
+                    auto *text = new QStandardItem(QString::fromStdString(item.text));
+                    text->setData(qint64(item.id), ItemIdRole);
+                    text->setData(status, StatusRole);
+                    text->setData(QString::fromStdString(item.kind), KindRole);
+                    text->setToolTip(QString::fromStdString(item.itemId));
+                    auto *statusItem = new QStandardItem(status);
+                    statusItem->setForeground(statusColour(status));
+                    QFont f = statusItem->font();
+                    f.setBold(true);
+                    statusItem->setFont(f);
+                    auto *required = new QStandardItem(item.required ? tr("required") : tr("optional"));
+                    auto *rule = new QStandardItem(
+                        item.kind == "evidence"
+                            ? tr("evidence: %1").arg(QString::fromStdString(item.rule))
+                            : tr("manual sign-off"));
+                    auto *evidence = new QStandardItem(
+                        item.evidence.empty() ? QString()
+                                              : QString::fromStdString(item.evidence.dump()));
+                    evidence->setToolTip(QString::fromStdString(item.evidence.dump(2)));
+                    section->appendRow({text, statusItem, required, rule, evidence});
+                    const bool closed = item.status == "passed" || item.status == "approved";
+                    (closed ? done : open) += 1;
+                    if (!closed && item.required)
+                        ++requiredOpen;
+                }
+                m_items->appendRow({root, new QStandardItem, new QStandardItem, new QStandardItem,
+                                    new QStandardItem});
+            }
+            m_itemsView->expandAll();
+            m_itemsView->resizeColumnToContents(0);
+            m_itemsView->resizeColumnToContents(1);
+            m_summary->setText(
+                result->checklists.empty()
+                    ? tr("No checklist for this version yet (start one with `shardbench-cli "
+                         "checklist start`).")
+                    : tr("%1 done, %2 open (%3 required still open)")
+                          .arg(done)
+                          .arg(open)
+                          .arg(requiredOpen));
+            m_audit->removeRows(0, m_audit->rowCount());
+            for (auto it = result->audit.rbegin(); it != result->audit.rend(); ++it) {
+                QList<QStandardItem *> row;
+                row << new QStandardItem(QString::number(it->id))
+                    << new QStandardItem(QString::fromStdString(it->time))
+                    << new QStandardItem(QString::fromStdString(it->actor))
+                    << new QStandardItem(QString::fromStdString(it->action))
+                    << new QStandardItem(QString::fromStdString(it->subject))
+                    << new QStandardItem(QString::fromStdString(it->hash.substr(0, 16)) + "…");
+                row[3]->setToolTip(QString::fromStdString(it->details.dump(2)));
+                m_audit->appendRow(row);
+            }
+            m_auditView->resizeColumnsToContents();
+            emit refreshed();
+        });
+}
+
+void GovernancePage::signSelected()
+{
+    const QModelIndex index = m_itemsView->currentIndex().siblingAtColumn(0);
+    if (!index.data(ItemIdRole).isValid())
+        return;
+    SignOffDialog dialog(index.data().toString(), this);
+    if (dialog.exec() != QDialog::Accepted)
+        return;
+    signItem(index.data(ItemIdRole).toLongLong(), dialog.reviewer(), dialog.role(),
+             dialog.decision(), dialog.comment());
+}
+
+void GovernancePage::signItem(store::Id itemId, const QString &reviewer, const QString &role,
+                              const QString &decision, const QString &comment)
+{
+    store::SignoffRecord signoff;
+    signoff.checklistItemId = itemId;
+    signoff.reviewer = reviewer.toStdString();
+    signoff.role = role.toStdString();
+    signoff.decision = decision.toStdString();
+    signoff.comment = comment.toStdString();
+    const std::string status = statusForDecision(decision).toStdString();
+    const std::string subject = m_version->currentText().toStdString();
+    runWithStore<store::SignoffRecord>(
+        m_tasks, tr("Signing off"),
+        [signoff, status, subject](store::Store &store, const CancelToken &) {
+            return store.checklists().sign(signoff.checklistItemId, signoff, status, subject);
+        },
+        this, [this](Result<store::SignoffRecord> result) {
+            if (!result.ok()) {
+                emit errorOccurred(userMessage(tr("Signing off"), result.error()));
+                emit signed_(false);
+                return;
+            }
+            loadChecklists();
+            emit signed_(true);
+        });
+}
+
+void GovernancePage::verifyAudit()
+{
+    runWithStore<store::AuditVerification>(
+        m_tasks, tr("Verifying the audit chain"),
+        [](store::Store &store, const CancelToken &) { return store.audit().verify(); }, this,
+        [this](Result<store::AuditVerification> result) {
+            if (!result.ok()) {
+                emit errorOccurred(userMessage(tr("Verifying the audit log"), result.error()));
+                emit verified(false);
+                return;
+            }
+            if (result->ok) {
+                m_verifyResult->setText(
+                    tr("<font color='#2e7d32'>✔ chain intact: %1 entries verified</font>")
+                        .arg(result->entries));
+            } else {
+                m_verifyResult->setText(
+                    tr("<font color='#c62828'>✘ %1 (first bad entry #%2)</font>")
+                        .arg(QString::fromStdString(result->problem).toHtmlEscaped())
+                        .arg(result->firstBadId ? *result->firstBadId : -1));
+            }
+            emit verified(result->ok);
+        });
+}
+
+QString GovernancePage::verificationText() const
+{
+    return m_verifyResult->text();
+}
+
+} // namespace sb::ui

@@ -1,0 +1,66 @@
+// Governance: the checklist of a model version (status per item, evidence,
+// sign-off dialog for manual items) and the audit log with Verify. Reads and
+// writes the store on worker threads.
+#pragma once
+
+#include "core/store/store.h"
+#include "ui/common/task_runner.h"
+
+#include <QWidget>
+
+class QComboBox;
+class QLabel;
+class QPushButton;
+class QStandardItemModel;
+class QTreeView;
+class QTableView;
+
+namespace sb::ui {
+
+class GovernancePage : public QWidget
+{
+    Q_OBJECT
+public:
+    explicit GovernancePage(TaskRunner *tasks, QWidget *parent = nullptr);
+
+    void refresh();
+    // Selects "NAME:VERSION" when present.
+    void selectVersion(const QString &label);
+    QStandardItemModel *checklistModel() const { return m_items; }
+    QStandardItemModel *auditModel() const { return m_audit; }
+    QTreeView *checklistView() const { return m_itemsView; }
+    // Signs the item with store id `itemId` (what the dialog does on OK).
+    void signItem(store::Id itemId, const QString &reviewer, const QString &role,
+                  const QString &decision, const QString &comment);
+    void verifyAudit();
+    QString verificationText() const;
+
+    enum Role { ItemIdRole = Qt::UserRole + 1, StatusRole, KindRole };
+
+signals:
+    void errorOccurred(const QString &message);
+    void refreshed();
+    void signed_(bool ok);
+    void verified(bool ok);
+
+private:
+    void loadChecklists();
+    void signSelected();
+
+    TaskRunner *m_tasks;
+    QComboBox *m_version;
+    QTreeView *m_itemsView;
+    QStandardItemModel *m_items;
+    QTableView *m_auditView;
+    QStandardItemModel *m_audit;
+    QPushButton *m_signButton;
+    QLabel *m_verifyResult;
+    QLabel *m_summary;
+    std::vector<store::ModelVersionRecord> m_versions;
+};
+
+// "approve" -> "approved", "reject" -> "rejected", "needs_work" -> "needs_work".
+QString statusForDecision(const QString &decision);
+QColor statusColour(const QString &status);
+
+} // namespace sb::ui

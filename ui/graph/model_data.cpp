@@ -1,0 +1,75 @@
+#include "ui/graph/model_data.h"
+
+#include "core/graph/onnx_import.h"
+
+namespace sb::ui {
+
+QString ModelData::shapeText(graph::NodeId node) const
+{
+    const auto &outputs = graph->node(node).outputs;
+    for (graph::ValueId value : outputs)
+        if (value != graph::kNoValue)
+            return QString::fromStdString(graph->value(value).info.shape.toString());
+    return {};
+}
+
+Result<std::shared_ptr<const ModelData>> makeModelData(std::shared_ptr<const graph::Graph> graph,
+                                                       const cost::DimBindings &bindings)
+{
+    auto data = std::make_shared<ModelData>();
+    SB_ASSIGN_OR_RETURN(data->cost, cost::computeCost(*graph, bindings));
+    data->bindings = bindings;
+    data->valueBytes.assign(graph->values().size(), 0);
+    for (std::size_t v = 0; v < graph->values().size(); ++v) {
+        const auto &info = graph->values()[v].info;
+        if (auto dims = cost::resolveShape(info.shape, *graph, bindings)) {
+            std::uint64_t count = 1;
+            for (std::int64_t d : *dims)
+                count *= std::uint64_t(std::max<std::int64_t>(d, 0));
+            data->valueBytes[v] = count * graph::elementSize(info.type);
+        }
+    }
+    const int nodeCount = int(graph->nodes().size());
+    data->groupOfNode.assign(std::size_t(nodeCount), -1);
+    for (const auto &block : graph->blocks()) {
+        if (block.nodes.empty())
+            continue;
+        const int index = int(data->groups.size());
+        data->groups.push_back(block.nodes);
+        data->groupNames.push_back(block.name);
+        for (graph::NodeId node : block.nodes)
+            if (node >= 0 && node < nodeCount)
+                data->groupOfNode[std::size_t(node)] = index;
+    }
+    // Nodes no block claims become singleton groups, so every node is shown.
+    for (int node = 0; node < nodeCount; ++node) {
+        if (data->groupOfNode[std::size_t(node)] >= 0)
+            continue;
+        data->groupOfNode[std::size_t(node)] = int(data->groups.size());
+        data->groups.push_back({node});
+        data->groupNames.push_back(graph->node(node).name);
+    }
+    data->path = QString::fromStdString(graph->modelPath.string());
+    data->graph = std::move(graph);
+    return std::shared_ptr<const ModelData>(std::move(data));
+}
+
+Result<std::shared_ptr<const ModelData>> loadModel(const std::filesystem::path &path,
+                                                   const cost::DimBindings &bindings,
+                                                   const ProgressFn &progress,
+                                                   const CancelToken &cancel)
+{
+    if (progress)
+        progress(0.05, "Importing " + path.filename().string());
+    SB_ASSIGN_OR_RETURN(auto graph, graph::importOnnxFile(path));
+    if (cancel.isCancelled())
+        return makeError(ErrorCode::Cancelled, "import cancelled");
+    if (progress)
+        progress(0.6, "Computing costs");
+    auto data = makeModelData(std::move(graph), bindings);
+    if (progress)
+        progress(1.0, "Imported");
+    return data;
+}
+
+} // namespace sb::ui

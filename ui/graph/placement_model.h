@@ -1,0 +1,74 @@
+// Which device each node runs on, which nodes are pinned, and the devices a
+// plan may use. Rows are nodes (columns: node, device, pinned, problem). Every
+// change goes through the undo stack; the ledger and problems are recomputed
+// after each change (placementChanged).
+#pragma once
+
+#include "ui/devices/device_info.h"
+#include "ui/graph/model_data.h"
+#include "ui/graph/placement_check.h"
+
+#include <QAbstractTableModel>
+#include <QUndoStack>
+
+#include <memory>
+#include <vector>
+
+namespace sb::ui {
+
+class PlacementModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    enum Column { NodeColumn, DeviceColumn, PinnedColumn, ProblemColumn, ColumnCount };
+
+    explicit PlacementModel(QObject *parent = nullptr);
+
+    // A new model starts with every node on the first device (a valid
+    // single-device plan); the undo history is cleared.
+    void setModelData(std::shared_ptr<const ModelData> model);
+    const std::shared_ptr<const ModelData> &modelData() const { return m_model; }
+    // Replacing the device list keeps assignments to devices that remain.
+    void setDevices(const QVector<DeviceInfo> &devices);
+    void addDevice(const DeviceInfo &device);
+    const QVector<DeviceInfo> &devices() const { return m_devices; }
+    int deviceIndex(const QString &id) const;
+    void setDeviceRate(int device, double flopsPerSecond);
+
+    int deviceOf(graph::NodeId node) const;
+    bool isPinned(graph::NodeId node) const;
+    const std::vector<int> &assignment() const { return m_deviceOf; }
+    const std::vector<bool> &pinned() const { return m_pinned; }
+    const PlacementReport &report() const { return m_report; }
+
+    // Undoable edits. Return false (and push nothing) when nothing changes.
+    bool assignNodes(const QVector<graph::NodeId> &nodes, int device);
+    bool setPinned(const QVector<graph::NodeId> &nodes, bool pinned);
+    bool applyPlacement(const std::vector<int> &assignment, const std::vector<bool> &pinned,
+                        const QString &text);
+    QUndoStack *undoStack() { return &m_undo; }
+
+    // Used by the undo commands.
+    void setState(const std::vector<int> &assignment, const std::vector<bool> &pinned);
+
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role) const override;
+
+signals:
+    void placementChanged();
+    void devicesChanged();
+
+private:
+    void recheck();
+
+    std::shared_ptr<const ModelData> m_model;
+    QVector<DeviceInfo> m_devices;
+    std::vector<int> m_deviceOf;
+    std::vector<bool> m_pinned;
+    PlacementReport m_report;
+    QUndoStack m_undo;
+};
+
+} // namespace sb::ui

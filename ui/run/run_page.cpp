@@ -1,0 +1,368 @@
+#include "ui/run/run_page.h"
+
+#include "ui/common/user_message.h"
+
+#include <QComboBox>
+#include <QDateTime>
+#include <QFileDialog>
+#include <QFormLayout>
+#include <QGroupBox>
+#include <QHBoxLayout>
+#include <QHeaderView>
+#include <QLabel>
+#include <QLineEdit>
+#include <QProgressBar>
+#include <QPushButton>
+#include <QSpinBox>
+#include <QSplitter>
+#include <QStandardItemModel>
+#include <QTableView>
+#include <QThread>
+#include <QToolButton>
+#include <QVBoxLayout>
+
+#include <QApplication>
+#include <QPointer>
+
+#include <map>
+
+namespace sb::ui {
+
+RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe, QWidget *parent)
+    : QWidget(parent), m_placement(placement), m_tasks(tasks), m_probe(probe)
+{
+    m_timeline = new TimelineModel(this);
+    m_timelineView = new TimelineView(m_timeline);
+    m_metrics = new MetricsWidget;
+
+    auto *layout = new QHBoxLayout(this);
+    auto *configBox = new QGroupBox(tr("Run the current plan"), this);
+    auto *form = new QFormLayout(configBox);
+    m_inputs = new QComboBox(configBox);
+    m_inputs->addItem(tr("Synthetic (zeros and ones)"), int(RunConfig::Inputs::Synthetic));
+    m_inputs->addItem(tr(".npy file"), int(RunConfig::Inputs::Npy));
+    m_inputs->addItem(tr("Dataset (.csv)"), int(RunConfig::Inputs::Dataset));
+    form->addRow(tr("Inputs:"), m_inputs);
+    auto *pathRow = new QHBoxLayout;
+    m_inputPath = new QLineEdit(configBox);
+    m_inputPath->setPlaceholderText(tr("input file"));
+    auto *browse = new QToolButton(configBox);
+    browse->setText(QStringLiteral("…"));
+    pathRow->addWidget(m_inputPath);
+    pathRow->addWidget(browse);
+    form->addRow(tr("File:"), pathRow);
+    m_batch = new QSpinBox(configBox);
+    m_batch->setRange(1, 4096);
+    m_batch->setValue(8);
+    form->addRow(tr("Batch size:"), m_batch);
+    m_microbatches = new QSpinBox(configBox);
+    m_microbatches->setRange(1, 256);
+    m_microbatches->setValue(4);
+    form->addRow(tr("Micro-batches:"), m_microbatches);
+    m_iterations = new QSpinBox(configBox);
+    m_iterations->setRange(1, 1000);
+    m_iterations->setValue(5);
+    form->addRow(tr("Iterations:"), m_iterations);
+    auto *buttons = new QHBoxLayout;
+    m_runButton = new QPushButton(tr("▶ Run (F5)"), configBox);
+    m_runButton->setDefault(true);
+    m_cancelButton = new QPushButton(tr("Cancel"), configBox);
+    m_cancelButton->setEnabled(false);
+    buttons->addWidget(m_runButton);
+    buttons->addWidget(m_cancelButton);
+    form->addRow(buttons);
+    m_progress = new QProgressBar(configBox);
+    m_progress->setRange(0, 100);
+    m_progress->setValue(0);
+    form->addRow(m_progress);
+    m_status = new QLabel(configBox);
+    m_status->setWordWrap(true);
+    form->addRow(m_status);
+    configBox->setMaximumWidth(360);
+    layout->addWidget(configBox);
+
+    auto *right = new QSplitter(Qt::Vertical, this);
+    auto *stagesBox = new QGroupBox(tr("Stages of the last run"), right);
+    auto *stagesLayout = new QVBoxLayout(stagesBox);
+    m_stages = new QStandardItemModel(0, 7, this);
+    m_stages->setHorizontalHeaderLabels({tr("Device"), tr("Nodes"), tr("Compute ms"),
+                                         tr("Idle ms"), tr("Peak memory"), tr("Ledger estimate"),
+                                         tr("Sent")});
+    m_stagesView = new QTableView(stagesBox);
+    m_stagesView->setModel(m_stages);
+    m_stagesView->horizontalHeader()->setStretchLastSection(true);
+    m_stagesView->verticalHeader()->hide();
+    stagesLayout->addWidget(m_stagesView);
+    auto *historyBox = new QGroupBox(tr("Runs (select several to compare side by side)"), right);
+    auto *historyLayout = new QVBoxLayout(historyBox);
+    m_history = new QStandardItemModel(0, 9, this);
+    m_history->setHorizontalHeaderLabels({tr("Run"), tr("Devices"), tr("Batch"),
+                                          tr("Micro-batches"), tr("Throughput /s"),
+                                          tr("p50 ms"), tr("p95 ms"), tr("Bubble"),
+                                          tr("Ideal bubble")});
+    m_historyView = new QTableView(historyBox);
+    m_historyView->setModel(m_history);
+    m_historyView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_historyView->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_historyView->horizontalHeader()->setStretchLastSection(true);
+    m_historyView->verticalHeader()->hide();
+    historyLayout->addWidget(m_historyView);
+    layout->addWidget(right, 1);
+
+    connect(browse, &QToolButton::clicked, this, [this]() {
+        const QString path = QFileDialog::getOpenFileName(this, tr("Input file"), QString(),
+                                                          tr("NumPy (*.npy);;CSV (*.csv)"));
+        if (!path.isEmpty())
+            m_inputPath->setText(path);
+    });
+    connect(m_runButton, &QPushButton::clicked, this, &RunPage::startRun);
+    connect(m_cancelButton, &QPushButton::clicked, this, [this]() { m_tasks->cancel(m_taskId); });
+    connect(m_historyView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this]() {
+        const auto rows = m_historyView->selectionModel()->selectedRows();
+        if (rows.size() == 1)
+            showStages(m_outcomes[rows.front().row()]);
+    });
+}
+
+RunConfig RunPage::config() const
+{
+    RunConfig config;
+    config.inputs = RunConfig::Inputs(m_inputs->currentData().toInt());
+    config.inputPath = m_inputPath->text();
+    config.batch = m_batch->value();
+    config.microbatches = m_microbatches->value();
+    config.iterations = m_iterations->value();
+    return config;
+}
+
+void RunPage::setConfig(const RunConfig &config)
+{
+    m_inputs->setCurrentIndex(m_inputs->findData(int(config.inputs)));
+    m_inputPath->setText(config.inputPath);
+    m_batch->setValue(config.batch);
+    m_microbatches->setValue(config.microbatches);
+    m_iterations->setValue(config.iterations);
+}
+
+int RunPage::microbatches() const
+{
+    return m_microbatches->value();
+}
+
+int RunPage::batch() const
+{
+    return m_batch->value();
+}
+
+void RunPage::setMicrobatches(int microbatches)
+{
+    m_microbatches->setValue(microbatches);
+}
+
+RunRequest RunPage::makeRequest() const
+{
+    RunRequest request;
+    const auto &model = m_placement->modelData();
+    if (!model)
+        return request;
+    request.graph = model->graph;
+    // One stage per used device, ordered by the first node it runs.
+    std::map<int, int> stageOfDevice;
+    const auto &devices = m_placement->devices();
+    const int cores = std::max(1, QThread::idealThreadCount());
+    int localDevices = 0;
+    for (const auto &device : devices)
+        localDevices += device.origin == DeviceInfo::Origin::Local ? 1 : 0;
+    for (int n = 0; n < model->nodeCount(); ++n) {
+        const int d = m_placement->deviceOf(n);
+        auto [it, inserted] = stageOfDevice.emplace(d, int(request.stageNodes.size()));
+        if (inserted) {
+            request.stageNodes.emplace_back();
+            request.stageDevices << (d >= 0 ? devices[d].id : QString());
+            request.stageThreads.push_back(std::max(1, cores / std::max(1, localDevices)));
+            request.ledgerBytes << (d >= 0 ? m_placement->report().devices[d].total() : 0);
+        }
+        request.stageNodes[std::size_t(it->second)].push_back(n);
+    }
+    request.config = config();
+    return request;
+}
+
+bool RunPage::startRun()
+{
+    if (m_running) {
+        emit errorOccurred(tr("A run is already going; cancel it first."));
+        return false;
+    }
+    if (!m_placement->modelData()) {
+        emit errorOccurred(tr("Open a model before running it."));
+        return false;
+    }
+    const auto &report = m_placement->report();
+    if (!report.isValid()) {
+        emit errorOccurred(tr("The plan is not valid: %1").arg(report.problems.join("; ")));
+        return false;
+    }
+    for (const auto &device : m_placement->devices())
+        if (device.origin != DeviceInfo::Origin::Local) {
+            for (int n = 0; n < m_placement->modelData()->nodeCount(); ++n)
+                if (m_placement->deviceOf(n) >= 0 &&
+                    m_placement->devices()[m_placement->deviceOf(n)].id == device.id) {
+                    emit errorOccurred(tr("%1 is a what-if device: it can be planned and "
+                                          "estimated, not run here.")
+                                           .arg(device.id));
+                    return false;
+                }
+        }
+    RunRequest request = makeRequest();
+    QVector<QColor> colours;
+    for (const QString &id : request.stageDevices)
+        colours << m_placement->devices()[m_placement->deviceIndex(id)].colour;
+    m_timeline->reset(request.stageDevices, colours, request.config.microbatches);
+    m_metrics->startRun(request.stageDevices);
+    m_running = true;
+    m_runButton->setEnabled(false);
+    m_cancelButton->setEnabled(true);
+    m_progress->setValue(0);
+    m_status->setText(tr("Running %n stage(s)…", nullptr, int(request.stageNodes.size())));
+    m_probe->start();
+    emit runStarted();
+    emit logMessage(tr("Run started: %1 stage(s) on %2, batch %3, %4 micro-batch(es), %5 "
+                       "iteration(s)")
+                        .arg(request.stageNodes.size())
+                        .arg(request.stageDevices.join(", "))
+                        .arg(request.config.batch)
+                        .arg(request.config.microbatches)
+                        .arg(request.config.iterations));
+
+    QPointer<RunPage> self(this);
+    // Live updates: metrics per iteration and the latest iteration's timeline.
+    auto liveUpdate = [self](const RunLive &update) {
+        QMetaObject::invokeMethod(
+            qApp,
+            [self, update]() {
+                if (!self)
+                    return;
+                self->m_metrics->addIteration(update.iteration);
+                const QStringList devices = [&] {
+                    QStringList list;
+                    for (int s = 0; s < self->m_timeline->stageCount(); ++s)
+                        list << self->m_timeline->stageDevice(s);
+                    return list;
+                }();
+                QVector<QColor> colours;
+                for (int s = 0; s < self->m_timeline->stageCount(); ++s)
+                    colours << self->m_timeline->stageColour(s);
+                self->m_timeline->reset(devices, colours, self->m_timeline->microbatches());
+                self->m_timeline->appendSpans(update.timeline);
+            },
+            Qt::QueuedConnection);
+    };
+    connect(m_tasks, &TaskRunner::taskProgress, this, [this](int id, double fraction, const QString &message) {
+        if (id != m_taskId)
+            return;
+        m_progress->setValue(int(fraction * 100));
+        m_status->setText(message);
+    });
+    m_taskId = m_tasks->start<RunOutcome>(
+        tr("Running plan"),
+        [request, liveUpdate](const ProgressFn &progress, const CancelToken &cancel) {
+            return runPipeline(request, progress, cancel, liveUpdate);
+        },
+        this, [this](Result<RunOutcome> result) { finishRun(std::move(result)); });
+    return true;
+}
+
+void RunPage::finishRun(Result<RunOutcome> result)
+{
+    m_probe->stop();
+    m_running = false;
+    m_runButton->setEnabled(true);
+    m_cancelButton->setEnabled(false);
+    disconnect(m_tasks, &TaskRunner::taskProgress, this, nullptr);
+    if (!result.ok()) {
+        m_status->setText(userMessage(tr("The run"), result.error()));
+        m_progress->setValue(0);
+        if (result.error().code == ErrorCode::Cancelled)
+            emit logMessage(tr("Run cancelled."));
+        else
+            emit errorOccurred(userMessage(tr("The run"), result.error()));
+        emit runFinished(false);
+        return;
+    }
+    RunOutcome outcome = std::move(result).value();
+    outcome.worstStallMs = m_probe->worstGapMs();
+    outcome.label = tr("Run %1 (%2)")
+                        .arg(m_outcomes.size() + 1)
+                        .arg(QDateTime::currentDateTime().toString("HH:mm:ss"));
+    m_progress->setValue(100);
+    m_status->setText(tr("Done: %1 samples/s, bubble %2% (ideal %3%). Worst GUI-thread stall "
+                         "%4 ms.")
+                          .arg(outcome.throughput, 0, 'f', 1)
+                          .arg(outcome.bubble * 100, 0, 'f', 1)
+                          .arg(outcome.idealBubble * 100, 0, 'f', 1)
+                          .arg(outcome.worstStallMs, 0, 'f', 1));
+    // The final timeline is the last iteration's.
+    QVector<QColor> colours;
+    QStringList devices;
+    for (const RunStage &stage : outcome.stages) {
+        devices << stage.device;
+        const int d = m_placement->deviceIndex(stage.device);
+        colours << (d >= 0 ? m_placement->devices()[d].colour : QColor());
+    }
+    m_timeline->reset(devices, colours, outcome.microbatchesUsed);
+    m_timeline->appendSpans(outcome.timeline);
+    m_metrics->showOutcome(outcome);
+    showStages(outcome);
+    m_outcomes.push_back(outcome);
+    addHistoryRow(outcome);
+    emit logMessage(tr("%1: throughput %2 samples/s, p50 %3 ms, bubble %4% (ideal %5%), worst "
+                       "GUI-thread stall %6 ms%7")
+                        .arg(outcome.label)
+                        .arg(outcome.throughput, 0, 'f', 1)
+                        .arg(outcome.latencyP50, 0, 'f', 2)
+                        .arg(outcome.bubble * 100, 0, 'f', 1)
+                        .arg(outcome.idealBubble * 100, 0, 'f', 1)
+                        .arg(outcome.worstStallMs, 0, 'f', 1)
+                        .arg(outcome.tracePath.isEmpty() ? QString()
+                                                         : tr("; trace %1").arg(outcome.tracePath)));
+    emit runFinished(true);
+}
+
+void RunPage::showStages(const RunOutcome &outcome)
+{
+    m_stages->removeRows(0, m_stages->rowCount());
+    for (const RunStage &stage : outcome.stages) {
+        QList<QStandardItem *> row;
+        row << new QStandardItem(stage.device) << new QStandardItem(QString::number(stage.nodes))
+            << new QStandardItem(QString::number(stage.computeMs, 'f', 2))
+            << new QStandardItem(QString::number(stage.idleMs, 'f', 2))
+            << new QStandardItem(formatBytes(double(stage.peakMemoryBytes)))
+            << new QStandardItem(formatBytes(double(stage.ledgerMemoryBytes)))
+            << new QStandardItem(formatBytes(double(stage.sentBytes)));
+        m_stages->appendRow(row);
+    }
+    m_stagesView->resizeColumnsToContents();
+}
+
+void RunPage::addHistoryRow(const RunOutcome &outcome)
+{
+    QStringList devices;
+    for (const RunStage &stage : outcome.stages)
+        devices << stage.device;
+    QList<QStandardItem *> row;
+    row << new QStandardItem(outcome.label) << new QStandardItem(devices.join(", "))
+        << new QStandardItem(QString::number(outcome.config.batch))
+        << new QStandardItem(QString::number(outcome.microbatchesUsed))
+        << new QStandardItem(QString::number(outcome.throughput, 'f', 1))
+        << new QStandardItem(QString::number(outcome.latencyP50, 'f', 2))
+        << new QStandardItem(QString::number(outcome.latencyP95, 'f', 2))
+        << new QStandardItem(QStringLiteral("%1%").arg(outcome.bubble * 100, 0, 'f', 1))
+        << new QStandardItem(QStringLiteral("%1%").arg(outcome.idealBubble * 100, 0, 'f', 1));
+    for (QStandardItem *item : row)
+        item->setEditable(false);
+    m_history->appendRow(row);
+    m_historyView->resizeColumnsToContents();
+}
+
+} // namespace sb::ui

@@ -1,0 +1,70 @@
+// What the Runs page asks for and what a run reports back, independent of
+// the runtime's types (run_backend.cpp converts).
+#pragma once
+
+#include "ui/run/timeline_model.h"
+
+#include <QString>
+#include <QStringList>
+#include <QVector>
+
+#include <functional>
+#include <vector>
+
+namespace sb::ui {
+
+struct RunConfig
+{
+    enum class Inputs { Synthetic, Npy, Dataset };
+    Inputs inputs = Inputs::Synthetic;
+    int batch = 8;
+    int microbatches = 4;
+    int iterations = 5;
+    QString inputPath;  // .npy file or dataset .csv
+    QString tracePath;  // Chrome trace written here when set
+};
+
+struct RunStage
+{
+    QString device;
+    int nodes = 0;
+    double computeMs = 0;
+    double idleMs = 0;
+    quint64 peakMemoryBytes = 0;    // measured
+    quint64 ledgerMemoryBytes = 0;  // the ledger's estimate before launch
+    quint64 sentBytes = 0;
+};
+
+struct RunIteration
+{
+    int index = 0;
+    double wallMs = 0;
+    double throughput = 0;  // samples per second
+    double latencyP50Ms = 0;
+};
+
+struct RunOutcome
+{
+    QString label;
+    RunConfig config;
+    int microbatchesUsed = 1;
+    QString microbatchNote;
+    QVector<RunStage> stages;
+    QVector<RunIteration> iterations;
+    QVector<TimelineSpan> timeline;  // last iteration
+    double bubble = 0;
+    double idealBubble = 0;
+    double throughput = 0;
+    double latencyP50 = 0, latencyP95 = 0, latencyP99 = 0;
+    QString tracePath;
+    double worstStallMs = 0;  // GUI-thread stall during the run (probe)
+};
+
+// Live updates from a running run (delivered on the GUI thread).
+struct RunLive
+{
+    RunIteration iteration;
+    QVector<TimelineSpan> timeline;
+};
+
+} // namespace sb::ui
