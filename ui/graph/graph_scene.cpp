@@ -355,6 +355,13 @@ GraphScene::GraphScene(LayoutResult layout, PlacementModel *placement, QObject *
     connect(placement, &PlacementModel::placementChanged, this, &GraphScene::refreshPlacement);
 }
 
+GraphScene::~GraphScene()
+{
+    // Items deselect while being destroyed; nobody may react to that.
+    blockSignals(true);
+    clear();
+}
+
 GraphBoxItem *GraphScene::boxForNode(graph::NodeId node) const
 {
     if (node < 0 || std::size_t(node) >= m_layout.itemOfNode.size())

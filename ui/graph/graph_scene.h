@@ -75,6 +75,7 @@ class GraphScene : public QGraphicsScene
     Q_OBJECT
 public:
     GraphScene(LayoutResult layout, PlacementModel *placement, QObject *parent = nullptr);
+    ~GraphScene() override;
 
     const LayoutResult &layout() const { return m_layout; }
     PlacementModel *placement() const { return m_placement; }
