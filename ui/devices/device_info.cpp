@@ -1,10 +1,8 @@
 #include "ui/devices/device_info.h"
 
 #include <QObject>
-#include <QThread>
 
 #include <cmath>
-#include <unistd.h>
 
 namespace sb::ui {
 
@@ -23,22 +21,84 @@ QColor deviceColour(int index)
 QVector<DeviceInfo> discoverLocalCpuDevices(int count)
 {
     QVector<DeviceInfo> devices;
-    count = std::max(1, count);
-    const long pages = sysconf(_SC_PHYS_PAGES);
-    const long pageSize = sysconf(_SC_PAGE_SIZE);
-    const quint64 memory = pages > 0 && pageSize > 0 ? quint64(pages) * quint64(pageSize) : 0;
-    const int cores = std::max(1, QThread::idealThreadCount());
-    for (int i = 0; i < count; ++i) {
-        DeviceInfo device;
-        device.id = QStringLiteral("cpu:%1").arg(i);
-        const int share = std::max(1, cores / count);
-        device.name = QObject::tr("CPU %1 (%2 core%3)").arg(i).arg(share).arg(share == 1 ? "" : "s");
-        device.kind = QStringLiteral("cpu");
-        device.capacityBytes = memory / quint64(count);
-        device.colour = deviceColour(i);
+    plan::LocalDeviceOptions options;
+    options.cpuDevices = std::max(1, count);
+    auto discovered = plan::discoverLocalDevices(options);
+    if (!discovered.ok())
+        return devices;
+    for (const auto &spec : discovered->devices) {
+        DeviceInfo device = deviceInfoFromSpec(spec, DeviceInfo::Origin::Local);
+        device.colour = deviceColour(int(devices.size()));
         devices.push_back(device);
     }
     return devices;
+}
+
+DeviceInfo deviceInfoFromSpec(const plan::DeviceSpec &spec, DeviceInfo::Origin origin)
+{
+    DeviceInfo device;
+    device.id = QString::fromStdString(spec.id);
+    device.name = QString::fromStdString(spec.name);
+    device.kind = QString::fromStdString(spec.kind);
+    device.origin = origin;
+    device.capacityBytes = spec.memoryBytes;
+    device.flopsPerSecond = spec.flops;
+    device.memoryBandwidth = spec.memoryBandwidth;
+    device.hourlyPrice = spec.pricePerHour;
+    device.threads = spec.threads;
+    device.source = QString::fromStdString(spec.source);
+    return device;
+}
+
+plan::DeviceSpec specFromDeviceInfo(const DeviceInfo &device)
+{
+    plan::DeviceSpec spec;
+    spec.id = device.id.toStdString();
+    spec.kind = device.kind.toStdString();
+    spec.name = device.name.toStdString();
+    spec.memoryBytes = device.capacityBytes;
+    spec.flops = device.flopsPerSecond;
+    spec.memoryBandwidth = device.memoryBandwidth;
+    spec.pricePerHour = device.hourlyPrice;
+    spec.threads = device.threads;
+    spec.source = device.source.toStdString();
+    return spec;
+}
+
+QVector<DeviceInfo> catalogueDevices(const QString &name, int count, int firstIndex)
+{
+    QVector<DeviceInfo> devices;
+    auto catalog = plan::loadCatalog();
+    if (!catalog.ok())
+        return devices;
+    const plan::CatalogDevice *entry = catalog->find(name.toStdString());
+    if (!entry)
+        return devices;
+    for (int i = 0; i < count; ++i) {
+        DeviceInfo device;
+        device.id = QStringLiteral("%1:%2").arg(QString::fromStdString(entry->name)).arg(firstIndex + i);
+        device.name = QString::fromStdString(entry->description.empty() ? entry->name
+                                                                        : entry->description);
+        device.kind = QString::fromStdString(entry->kind);
+        device.origin = DeviceInfo::Origin::Catalogue;
+        device.capacityBytes = entry->memoryBytes;
+        device.flopsPerSecond = entry->flopsFp32;
+        device.memoryBandwidth = entry->memoryBandwidth;
+        device.hourlyPrice = entry->pricePerHour;
+        device.source = QStringLiteral("catalogue");
+        devices.push_back(device);
+    }
+    return devices;
+}
+
+QStringList catalogueNames()
+{
+    QStringList names;
+    auto catalog = plan::loadCatalog();
+    if (catalog.ok())
+        for (const auto &device : catalog->devices)
+            names << QString::fromStdString(device.name);
+    return names;
 }
 
 QString formatBytes(double bytes)

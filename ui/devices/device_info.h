@@ -2,7 +2,10 @@
 // machine, what-if devices from the catalogue, and (later) remote MPI hosts.
 #pragma once
 
+#include "core/plan/devices.h"
+
 #include <QColor>
+#include <QStringList>
 #include <QString>
 #include <QVector>
 
@@ -21,15 +24,25 @@ struct DeviceInfo
     double flopsPerSecond = 0;  // 0 = not measured/catalogued yet
     double memoryBandwidth = 0; // bytes/s, 0 = unknown
     double hourlyPrice = 0;     // catalogue only
+    int threads = 0;            // CPU devices: threads of its pool
+    QString source;             // where the figures come from (calibrated, catalogue, default)
     QColor colour;
 };
 
 // A distinct colour per device index, readable on light and dark palettes.
 QColor deviceColour(int index);
 
-// This machine's CPU cores split into `count` devices, each capped at an equal
-// share of physical memory. Rates stay 0 until measured (Calibrate).
+// This machine's devices through core/plan's discovery: CPU cores split into
+// `count` devices (equal memory share each), rates from the calibration file
+// or the documented per-core default; CUDA devices when built with CUDA.
 QVector<DeviceInfo> discoverLocalCpuDevices(int count);
+
+DeviceInfo deviceInfoFromSpec(const plan::DeviceSpec &spec, DeviceInfo::Origin origin);
+plan::DeviceSpec specFromDeviceInfo(const DeviceInfo &device);
+// `count` what-if devices of catalogue model `name` (resources/devices.json),
+// ids "NAME:firstIndex".."NAME:firstIndex+count-1"; empty when unknown.
+QVector<DeviceInfo> catalogueDevices(const QString &name, int count, int firstIndex);
+QStringList catalogueNames();
 
 QString formatBytes(double bytes);
 QString formatFlops(double flops);

@@ -84,7 +84,14 @@ void DevicesPanel::updateSummary()
     }
     lines << tr("%n stage(s), %1 cut edge(s)", nullptr, stages).arg(report.cuts.size());
     if (slowest > 0)
-        lines << tr("slowest stage ≈ %1").arg(formatSeconds(slowest));
+        lines << tr("slowest stage ≈ %1 per micro-batch").arg(formatSeconds(slowest));
+    if (report.validated && report.throughput > 0)
+        lines << tr("estimate: %1 samples/s, batch latency %2, bubble %3%")
+                     .arg(report.throughput, 0, 'f', 1)
+                     .arg(formatSeconds(report.latencySeconds))
+                     .arg(report.bubbleFraction * 100, 0, 'f', 1);
+    for (const QString &warning : report.warnings)
+        lines << "<font color='#ef6c00'>" + warning.toHtmlEscaped() + "</font>";
     if (report.isValid())
         lines << tr("<font color='#2e7d32'>✔ plan is valid</font>");
     else

@@ -20,6 +20,8 @@ struct EvalRequest
     QString currentPath;
     QString labelColumn;
     QString scoreColumn;  // binary score, or a hard prediction column
+    QString windowColumn; // drift over time: a datetime column ("" = none)
+    QString window;       // "7d", "1000"...
 };
 
 struct EvalReports

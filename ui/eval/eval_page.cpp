@@ -136,6 +136,7 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     prediction->setObjectName("predictionColumn");
     prediction->setEditable(true);
     auto *evaluate = new QPushButton(tr("Evaluate"), inputs);
+    evaluate->setObjectName("evaluateButton");
     auto *loadReports = new QPushButton(tr("Load Report JSON…"), inputs);
     form->addWidget(new QLabel(tr("Reference:")), 0, 0);
     form->addWidget(reference, 0, 1);
@@ -265,6 +266,13 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
                 request.currentPath = current->text();
                 request.labelColumn = label->currentText();
                 request.scoreColumn = prediction->currentText();
+                // Drift over time needs a datetime column; the demo data has "timestamp".
+                for (const QString &name : readCsvHeader(request.currentPath))
+                    if (name == "timestamp" || name == "date" || name == "time") {
+                        request.windowColumn = name;
+                        request.window = "7d";
+                        break;
+                    }
                 m_tasks->start<EvalReports>(
                     tr("Evaluating"),
                     [request](const ProgressFn &progress, const CancelToken &cancel) {

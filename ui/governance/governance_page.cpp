@@ -1,5 +1,6 @@
 #include "ui/governance/governance_page.h"
 
+#include "core/governance/checklist.h"
 #include "ui/common/store_access.h"
 #include "ui/common/user_message.h"
 #include "ui/governance/signoff_dialog.h"
@@ -62,6 +63,17 @@ GovernancePage::GovernancePage(TaskRunner *tasks, QWidget *parent) : QWidget(par
     top->addWidget(refreshButton);
     m_summary = new QLabel(this);
     top->addWidget(m_summary, 1);
+    m_template = new QComboBox(this);
+    for (const auto &checklistTemplate : governance::loadTemplates())
+        m_template->addItem(QString::fromStdString(checklistTemplate.title.empty()
+                                                       ? checklistTemplate.id
+                                                       : checklistTemplate.title),
+                            QString::fromStdString(checklistTemplate.id));
+    auto *startButton = new QPushButton(tr("Start Checklist"), this);
+    top->addWidget(m_template);
+    top->addWidget(startButton);
+    connect(startButton, &QPushButton::clicked, this,
+            [this]() { startChecklist(m_template->currentData().toString()); });
     m_signButton = new QPushButton(tr("Sign Off Selected Item…"), this);
     m_signButton->setEnabled(false);
     top->addWidget(m_signButton);
@@ -190,6 +202,8 @@ void GovernancePage::loadChecklists()
                     const QString status = QString::fromStdString(item.status);
                     auto *text = new QStandardItem(QString::fromStdString(item.text));
                     text->setData(qint64(item.id), ItemIdRole);
+                    text->setData(QString::fromStdString(checklist.templateId + "/" + item.itemId),
+                                  ItemKeyRole);
                     text->setData(status, StatusRole);
                     text->setData(QString::fromStdString(item.kind), KindRole);
                     text->setToolTip(QString::fromStdString(item.itemId));
@@ -252,25 +266,24 @@ void GovernancePage::signSelected()
     SignOffDialog dialog(index.data().toString(), this);
     if (dialog.exec() != QDialog::Accepted)
         return;
-    signItem(index.data(ItemIdRole).toLongLong(), dialog.reviewer(), dialog.role(),
+    signItem(index.data(ItemKeyRole).toString(), dialog.reviewer(), dialog.role(),
              dialog.decision(), dialog.comment());
 }
 
-void GovernancePage::signItem(store::Id itemId, const QString &reviewer, const QString &role,
-                              const QString &decision, const QString &comment)
+void GovernancePage::signItem(const QString &itemKey, const QString &reviewer,
+                              const QString &role, const QString &decision,
+                              const QString &comment)
 {
-    store::SignoffRecord signoff;
-    signoff.checklistItemId = itemId;
-    signoff.reviewer = reviewer.toStdString();
-    signoff.role = role.toStdString();
-    signoff.decision = decision.toStdString();
-    signoff.comment = comment.toStdString();
-    const std::string status = statusForDecision(decision).toStdString();
-    const std::string subject = m_version->currentText().toStdString();
+    const store::Id versionId = m_version->currentData().toLongLong();
     runWithStore<store::SignoffRecord>(
         m_tasks, tr("Signing off"),
-        [signoff, status, subject](store::Store &store, const CancelToken &) {
-            return store.checklists().sign(signoff.checklistItemId, signoff, status, subject);
+        [versionId, item = itemKey.toStdString(), reviewer = reviewer.toStdString(),
+         role = role.toStdString(), decision = decision.toStdString(),
+         comment = comment.toStdString()](store::Store &store,
+                                          const CancelToken &) -> Result<store::SignoffRecord> {
+            SB_ASSIGN_OR_RETURN(auto version, store.models().versionById(versionId));
+            governance::ChecklistService service(store);
+            return service.sign(version, item, reviewer, role, decision, comment);
         },
         this, [this](Result<store::SignoffRecord> result) {
             if (!result.ok()) {
@@ -280,6 +293,27 @@ void GovernancePage::signItem(store::Id itemId, const QString &reviewer, const Q
             }
             loadChecklists();
             emit signed_(true);
+        });
+}
+
+void GovernancePage::startChecklist(const QString &templateId)
+{
+    const store::Id versionId = m_version->currentData().toLongLong();
+    runWithStore<store::ChecklistRecord>(
+        m_tasks, tr("Starting checklist"),
+        [versionId, templateId = templateId.toStdString()](
+            store::Store &store, const CancelToken &) -> Result<store::ChecklistRecord> {
+            SB_ASSIGN_OR_RETURN(auto version, store.models().versionById(versionId));
+            SB_ASSIGN_OR_RETURN(auto checklistTemplate, governance::findTemplate(templateId));
+            governance::ChecklistService service(store);
+            return service.start(version, checklistTemplate);
+        },
+        this, [this](Result<store::ChecklistRecord> result) {
+            if (!result.ok()) {
+                emit errorOccurred(userMessage(tr("Starting the checklist"), result.error()));
+                return;
+            }
+            loadChecklists();
         });
 }
 

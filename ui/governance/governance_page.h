@@ -29,13 +29,14 @@ public:
     QStandardItemModel *checklistModel() const { return m_items; }
     QStandardItemModel *auditModel() const { return m_audit; }
     QTreeView *checklistView() const { return m_itemsView; }
-    // Signs the item with store id `itemId` (what the dialog does on OK).
-    void signItem(store::Id itemId, const QString &reviewer, const QString &role,
+    // Signs "TEMPLATE/ITEM" of the selected version (what the dialog does on OK).
+    void signItem(const QString &itemKey, const QString &reviewer, const QString &role,
                   const QString &decision, const QString &comment);
+    void startChecklist(const QString &templateId);
     void verifyAudit();
     QString verificationText() const;
 
-    enum Role { ItemIdRole = Qt::UserRole + 1, StatusRole, KindRole };
+    enum Role { ItemIdRole = Qt::UserRole + 1, StatusRole, KindRole, ItemKeyRole };
 
 signals:
     void errorOccurred(const QString &message);
@@ -49,6 +50,7 @@ private:
 
     TaskRunner *m_tasks;
     QComboBox *m_version;
+    QComboBox *m_template;
     QTreeView *m_itemsView;
     QStandardItemModel *m_items;
     QTableView *m_auditView;

@@ -48,6 +48,15 @@ struct PlacementReport
     QStringList problems;               // every problem, for the console
     QVector<CutEdge> cuts;
     int unassigned = 0;
+    // Filled when core/plan's validator has checked this placement: its
+    // problem codes (device_cycle, memory_over_capacity, ...) and estimate.
+    bool validated = false;
+    QStringList problemCodes;
+    QStringList warnings;
+    double throughput = 0;       // samples/s, steady state
+    double latencySeconds = 0;   // one batch
+    double bubbleFraction = 0;   // (p-1)/(M+p-1)
+    int bottleneckDevice = -1;   // index into devices
     bool isValid() const { return problems.isEmpty(); }
 };
 

@@ -1,6 +1,12 @@
 #include "ui/graph/placement_model.h"
 
+#include "core/plan/validate.h"
+
+#include <QPointer>
+#include <QThreadPool>
 #include <QUndoCommand>
+
+#include <map>
 
 namespace sb::ui {
 
@@ -164,11 +170,155 @@ void PlacementModel::setState(const std::vector<int> &assignment, const std::vec
 
 void PlacementModel::recheck()
 {
+    // The GUI's own check is immediate; the validator's verdict follows.
     if (m_model && m_model->graph)
         m_report = checkPlacement(*m_model, m_devices, m_deviceOf);
     else
         m_report = PlacementReport{};
     emit placementChanged();
+    startValidation();
+}
+
+void PlacementModel::setPlanSettings(std::int64_t batch, int microbatches)
+{
+    if (batch == m_batch && microbatches == m_microbatches)
+        return;
+    m_batch = std::max<std::int64_t>(1, batch);
+    m_microbatches = std::max(1, microbatches);
+    recheck();
+}
+
+plan::Plan PlacementModel::makePlan(const std::string &modelSha256) const
+{
+    plan::Plan plan;
+    plan.modelSha256 = modelSha256;
+    plan.batch = m_batch;
+    plan.microbatches = m_microbatches;
+    for (const DeviceInfo &device : m_devices)
+        plan.devices.devices.push_back(specFromDeviceInfo(device));
+    if (!m_model)
+        return plan;
+    const auto &graph = *m_model->graph;
+    for (std::size_t n = 0; n < m_deviceOf.size(); ++n) {
+        const std::string &name = graph.node(graph::NodeId(n)).name;
+        if (m_deviceOf[n] >= 0)
+            plan.assignment[name] = m_devices[m_deviceOf[n]].id.toStdString();
+        if (m_pinned[n])
+            plan.pinned.push_back(name);
+    }
+    return plan;
+}
+
+Status PlacementModel::applyPlan(const plan::Plan &plan, const QString &text)
+{
+    if (!m_model)
+        return makeError(ErrorCode::InvalidInput, "no model is open");
+    const auto &graph = *m_model->graph;
+    std::vector<int> assignment(m_deviceOf.size(), -1);
+    std::vector<bool> pinned(m_pinned.size(), false);
+    for (const auto &[name, device] : plan.assignment) {
+        const auto node = graph.findNode(name);
+        if (!node)
+            return makeError(ErrorCode::InvalidInput,
+                             "plan assigns node '" + name + "', which is not in the model");
+        const int index = deviceIndex(QString::fromStdString(device));
+        if (index < 0)
+            return makeError(ErrorCode::InvalidInput, "plan assigns node '" + name +
+                                                          "' to device '" + device +
+                                                          "', which is not in the device list");
+        assignment[std::size_t(*node)] = index;
+    }
+    for (const std::string &name : plan.pinned) {
+        const auto node = graph.findNode(name);
+        if (!node)
+            return makeError(ErrorCode::InvalidInput,
+                             "plan pins node '" + name + "', which is not in the model");
+        pinned[std::size_t(*node)] = true;
+    }
+    m_batch = plan.batch;
+    m_microbatches = plan.microbatches;
+    if (!applyPlacement(assignment, pinned, text))
+        recheck();
+    return Status::success();
+}
+
+void PlacementModel::startValidation()
+{
+    if (!m_model || m_devices.isEmpty())
+        return;
+    const int generation = ++m_validation;
+    auto graph = m_model->graph;
+    plan::Plan plan = makePlan();
+    QPointer<PlacementModel> self(this);
+    QThreadPool::globalInstance()->start([self, graph, plan = std::move(plan), generation]() {
+        auto report = std::make_shared<plan::ValidationReport>(
+            plan::validatePlan(*graph, plan, plan::ValidateOptions{}));
+        QMetaObject::invokeMethod(
+            self.data(),
+            [self, report, generation, graph]() {
+                if (!self || generation != self->m_validation || !self->m_model ||
+                    self->m_model->graph != graph)
+                    return;
+                self->mergeValidation(*report);
+            },
+            Qt::QueuedConnection);
+    });
+}
+
+void PlacementModel::mergeValidation(const plan::ValidationReport &validation)
+{
+    PlacementReport &report = m_report;
+    report.validated = true;
+    report.problems.clear();
+    report.problemCodes.clear();
+    report.warnings.clear();
+    const auto &graph = *m_model->graph;
+    for (auto &ledger : report.devices)
+        ledger.problems.clear();
+    for (const plan::Problem &problem : validation.problems) {
+        const QString message = QString::fromStdString(problem.message);
+        if (problem.warning) {
+            report.warnings << message;
+            continue;
+        }
+        report.problems << message;
+        report.problemCodes << QString::fromStdString(problem.code);
+        for (const std::string &name : problem.nodes)
+            if (const auto node = graph.findNode(name))
+                if (report.nodeProblems[std::size_t(*node)].isEmpty())
+                    report.nodeProblems[std::size_t(*node)] = message;
+        for (const std::string &device : problem.devices) {
+            const int d = deviceIndex(QString::fromStdString(device));
+            if (d >= 0)
+                report.devices[d].problems << message;
+        }
+    }
+    if (validation.estimate) {
+        const plan::PlanEstimate &estimate = *validation.estimate;
+        for (const plan::DeviceLedger &ledger : estimate.ledger) {
+            const int d = deviceIndex(QString::fromStdString(ledger.device));
+            if (d < 0)
+                continue;
+            report.devices[d].weights = ledger.weights;
+            report.devices[d].activations = ledger.activations;
+            report.devices[d].buffers = ledger.transferBuffers + ledger.workspace;
+        }
+        for (std::size_t s = 0; s < estimate.stages.size(); ++s) {
+            const int d = deviceIndex(QString::fromStdString(estimate.stages[s].device));
+            if (d < 0)
+                continue;
+            report.devices[d].stageSeconds = estimate.stages[s].seconds();
+            if (int(s) == estimate.bottleneck)
+                report.bottleneckDevice = d;
+        }
+        report.throughput = estimate.throughput;
+        report.latencySeconds = estimate.latencySeconds;
+        report.bubbleFraction = estimate.bubbleFraction;
+    }
+    if (!m_deviceOf.empty())
+        emit dataChanged(index(0, ProblemColumn), index(rowCount() - 1, ProblemColumn));
+    emit placementChanged();
+    emit validated();
 }
 
 int PlacementModel::rowCount(const QModelIndex &parent) const

@@ -6,6 +6,8 @@
 
 #include "ui/devices/device_info.h"
 #include "ui/graph/model_data.h"
+#include "core/plan/plan_file.h"
+#include "core/plan/validate.h"
 #include "ui/graph/placement_check.h"
 
 #include <QAbstractTableModel>
@@ -48,6 +50,16 @@ public:
                         const QString &text);
     QUndoStack *undoStack() { return &m_undo; }
 
+    // Batch and micro-batches the ledger and the validator assume.
+    void setPlanSettings(std::int64_t batch, int microbatches);
+    std::int64_t batch() const { return m_batch; }
+    int microbatches() const { return m_microbatches; }
+    // The placement as a plan file (core/plan), for validation, saving, running.
+    plan::Plan makePlan(const std::string &modelSha256 = {}) const;
+    // Applies a plan's assignment and pins (devices matched by id) as one
+    // undoable command; errors name unknown nodes or devices.
+    Status applyPlan(const plan::Plan &plan, const QString &text);
+
     // Used by the undo commands.
     void setState(const std::vector<int> &assignment, const std::vector<bool> &pinned);
 
@@ -59,9 +71,13 @@ public:
 signals:
     void placementChanged();
     void devicesChanged();
+    // core/plan's validator finished for the current placement.
+    void validated();
 
 private:
     void recheck();
+    void startValidation();
+    void mergeValidation(const plan::ValidationReport &validation);
 
     std::shared_ptr<const ModelData> m_model;
     QVector<DeviceInfo> m_devices;
@@ -69,6 +85,9 @@ private:
     std::vector<bool> m_pinned;
     PlacementReport m_report;
     QUndoStack m_undo;
+    std::int64_t m_batch = 8;
+    int m_microbatches = 4;
+    int m_validation = 0;
 };
 
 } // namespace sb::ui

@@ -2,6 +2,7 @@
 
 #include "core/common/paths.h"
 #include "core/common/sha256.h"
+#include "core/plan/planner.h"
 #include "ui/common/user_message.h"
 #include "ui/devices/devices_panel.h"
 #include "ui/eval/eval_page.h"
@@ -296,6 +297,28 @@ void MainWindow::createActions()
             log(tr("Plan problem: %1").arg(problem));
     });
 
+    auto *whatIf = planMenu->addMenu(tr("Add &What-If Devices"));
+    for (const QString &name : catalogueNames()) {
+        auto *sub = whatIf->addMenu(name);
+        for (int count : {1, 2, 4, 8})
+            sub->addAction(tr("%n device(s)", nullptr, count), this, [this, name, count]() {
+                int next = 0;
+                for (const DeviceInfo &device : m_placement->devices())
+                    if (device.id.startsWith(name + ":"))
+                        ++next;
+                for (const DeviceInfo &device : catalogueDevices(name, count, next))
+                    m_placement->addDevice(device);
+                log(tr("Added %1 what-if %2 device(s) from the catalogue").arg(count).arg(name));
+            });
+    }
+    planMenu->addAction(tr("&Remove What-If Devices"), this, [this]() {
+        QVector<DeviceInfo> local;
+        for (const DeviceInfo &device : m_placement->devices())
+            if (device.origin == DeviceInfo::Origin::Local)
+                local.push_back(device);
+        m_placement->setDevices(local);
+    });
+
     auto *runMenu = menuBar()->addMenu(tr("&Run"));
     auto *run = runMenu->addAction(QIcon::fromTheme("media-playback-start"), tr("&Run Plan"), this,
                                    [this]() {
@@ -439,7 +462,10 @@ void MainWindow::setLocalDeviceCount(int count)
     for (const DeviceInfo &device : m_placement->devices())
         if (device.origin != DeviceInfo::Origin::Local)
             devices.push_back(device);
-    devices = discoverLocalCpuDevices(count) + devices;
+    const QVector<DeviceInfo> local = discoverLocalCpuDevices(count);
+    if (local.isEmpty())
+        showError(tr("No local device could be discovered."));
+    devices = local + devices;
     for (int i = 0; i < devices.size(); ++i)
         devices[i].colour = deviceColour(i);
     m_placement->setDevices(devices);
@@ -512,7 +538,57 @@ void MainWindow::savePlan(bool askPath)
 
 void MainWindow::autoSplit()
 {
-    showError(tr("Auto split needs the planner (core/plan), which is not in this build yet."));
+    const auto model = m_placement->modelData();
+    if (!model) {
+        showError(tr("Open a model before splitting it."));
+        return;
+    }
+    // Pinned nodes keep their device; the planner splits the rest.
+    plan::PlannerOptions options;
+    options.objective = m_objective->currentData().toString() == "latency"
+                            ? plan::Objective::Latency
+                            : plan::Objective::Throughput;
+    options.batch = m_placement->batch();
+    options.microbatches = m_placement->microbatches();
+    const plan::Plan current = m_placement->makePlan();
+    for (const std::string &name : current.pinned)
+        if (auto it = current.assignment.find(name); it != current.assignment.end())
+            options.pins[name] = it->second;
+    const plan::DeviceSet devices = current.devices;
+    const QString objective = m_objective->currentText();
+    log(tr("Auto split (%1) over %2 device(s), %3 pinned node(s)…")
+            .arg(objective)
+            .arg(devices.devices.size())
+            .arg(options.pins.size()));
+    m_tasks->start<plan::PlannerResult>(
+        tr("Auto split"),
+        [graph = model->graph, devices, options](const ProgressFn &progress,
+                                                 const CancelToken &cancel) mutable {
+            progress(0.1, "Planning");
+            options.cancel = &cancel;
+            return plan::autoPlan(*graph, devices, options);
+        },
+        this, [this, model, objective](Result<plan::PlannerResult> result) {
+            if (!result.ok()) {
+                showError(userMessage(tr("Auto split"), result.error()));
+                return;
+            }
+            if (model != m_placement->modelData())
+                return;
+            const Status applied =
+                m_placement->applyPlan(result->plan, tr("Auto split (%1)").arg(objective));
+            if (!applied.ok()) {
+                showError(userMessage(tr("Applying the plan"), applied.error()));
+                return;
+            }
+            log(tr("Auto split: %1 stage(s), objective %2 per micro-batch, lower bound %3 (gap "
+                   "%4%), planned in %5")
+                    .arg(result->split.stages.size())
+                    .arg(formatSeconds(result->objectiveValue))
+                    .arg(formatSeconds(result->lowerBound))
+                    .arg(result->gap * 100, 0, 'f', 1)
+                    .arg(formatSeconds(result->planSeconds)));
+        });
 }
 
 void MainWindow::pinSelection(bool pin)

@@ -14,6 +14,7 @@
 #include <QDir>
 #include <QElapsedTimer>
 #include <QLineEdit>
+#include <QPushButton>
 #include <QScrollArea>
 #include <QTabWidget>
 #include <QThread>
@@ -104,6 +105,8 @@ int renderScreenshots(const QString &directory)
         current->setText(demoDir + "/current.csv");
         emit current->editingFinished();
     }
+    if (auto *evaluate = window.evalPage()->findChild<QPushButton *>("evaluateButton"))
+        evaluate->click();
     waitFor(idle, 60000);
     save(&window, dir.filePath("04-evaluation.png"));
     if (auto *content = window.evalPage()->findChild<QWidget *>("evalContent"))

@@ -1,6 +1,7 @@
 #include "ui/registry/registry_page.h"
 
 #include "core/common/sha256.h"
+#include "core/governance/checklist.h"
 #include "ui/common/store_access.h"
 #include "ui/common/user_message.h"
 
@@ -23,19 +24,6 @@
 #include <set>
 
 namespace sb::ui {
-
-QStringList promotionBlockers(const std::vector<store::ChecklistRecord> &checklists)
-{
-    QStringList blockers;
-    for (const auto &checklist : checklists)
-        for (const auto &item : checklist.items)
-            if (item.required && item.status != "passed" && item.status != "approved")
-                blockers << QStringLiteral("%1 (%2): %3")
-                                .arg(QString::fromStdString(item.itemId),
-                                     QString::fromStdString(item.status),
-                                     QString::fromStdString(item.text));
-    return blockers;
-}
 
 namespace {
 
@@ -262,14 +250,9 @@ void RegistryPage::promoteSelected(const QString &env)
         [versionId, env = env.toStdString()](store::Store &store,
                                              const CancelToken &) -> Result<store::DeploymentRecord> {
             SB_ASSIGN_OR_RETURN(auto version, store.models().versionById(versionId));
-            SB_ASSIGN_OR_RETURN(auto checklists, store.checklists().forVersion(versionId));
-            const QStringList blockers = promotionBlockers(checklists);
-            if (!blockers.isEmpty())
-                return makeError(ErrorCode::Conflict,
-                                 "promotion of " + version.label() + " to " + env +
-                                     " refused: required checklist items are not done: " +
-                                     blockers.join("; ").toStdString());
-            return store.deployments().promote(version, env);
+            // The governance gate refuses while required items are open, naming them.
+            governance::ChecklistService service(store);
+            return service.promote(version, env, "promoted from the workbench");
         },
         this, [this, env](Result<store::DeploymentRecord> result) {
             if (!result.ok()) {

@@ -16,10 +16,6 @@ class QTableView;
 
 namespace sb::ui {
 
-// Required checklist items that block promotion of a version, as readable
-// lines ("fairness-slices (open): Fairness across slices reviewed").
-QStringList promotionBlockers(const std::vector<store::ChecklistRecord> &checklists);
-
 class RegistryPage : public QWidget
 {
     Q_OBJECT

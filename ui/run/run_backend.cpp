@@ -1,13 +1,175 @@
 #include "ui/run/run_backend.h"
 
+#include "core/plan/local_run.h"
+#include "core/runtime/npy.h"
+#include "core/runtime/pipeline.h"
+
+#if __has_include("kernels/registry.h")
+#include "kernels/registry.h"
+#define SB_GUI_HAVE_KERNELS 1
+#endif
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
 namespace sb::ui {
 
-Result<RunOutcome> runPipeline(const RunRequest &, const ProgressFn &, const CancelToken &,
-                               const std::function<void(const RunLive &)> &)
+const runtime::KernelRegistry &guiKernelRegistry()
 {
-    // The pipeline runtime (core/runtime/pipeline.h) is not on main yet.
-    return makeError(ErrorCode::Unsupported,
-                     "running a plan needs the pipeline runtime, which is not in this build");
+#ifdef SB_GUI_HAVE_KERNELS
+    return kernels::defaultRegistry();
+#else
+    static const runtime::KernelRegistry empty;
+    return empty;
+#endif
+}
+
+namespace {
+
+// Synthetic inputs: every graph input with its symbolic batch dim bound to the
+// batch size; floats are 0.5, integers 1 (valid token ids / indices).
+Result<runtime::TensorMap> syntheticInputs(const graph::Graph &graph, std::int64_t batch)
+{
+    runtime::TensorMap inputs;
+    for (graph::ValueId id : graph.inputs()) {
+        const graph::Value &value = graph.value(id);
+        runtime::Shape shape;
+        for (std::size_t d = 0; d < value.info.shape.dims.size(); ++d) {
+            const graph::Dim &dim = value.info.shape.dims[d];
+            if (dim.isKnown())
+                shape.push_back(dim.value);
+            else if (d == 0)
+                shape.push_back(batch);
+            else
+                return makeError(ErrorCode::InvalidInput,
+                                 "input '" + value.name + "' has an unknown dim " +
+                                     std::to_string(d) + " (" + dim.symbol +
+                                     "): give a .npy input instead of synthetic data");
+        }
+        runtime::Tensor tensor = runtime::Tensor::zeros(value.info.type, shape);
+        const std::int64_t count = runtime::shapeElementCount(shape);
+        switch (value.info.type) {
+        case graph::ElementType::Float32:
+            std::fill_n(tensor.as<float>(), count, 0.5f);
+            break;
+        case graph::ElementType::Int64:
+            std::fill_n(tensor.as<std::int64_t>(), count, std::int64_t(1));
+            break;
+        case graph::ElementType::Int32:
+            std::fill_n(tensor.as<std::int32_t>(), count, 1);
+            break;
+        default:
+            break;  // zeros
+        }
+        inputs.emplace(value.name, std::move(tensor));
+    }
+    return inputs;
+}
+
+double percentile(std::vector<double> values, double p)
+{
+    if (values.empty())
+        return 0;
+    std::sort(values.begin(), values.end());
+    const double rank = p / 100.0 * double(values.size() - 1);
+    const auto lo = std::size_t(std::floor(rank)), hi = std::size_t(std::ceil(rank));
+    return values[lo] + (values[hi] - values[lo]) * (rank - double(lo));
+}
+
+} // namespace
+
+Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &progress,
+                               const CancelToken &cancel,
+                               const std::function<void(const RunLive &)> &live)
+{
+    const auto &plan = request.plan;
+    if (progress)
+        progress(0.02, "Creating devices");
+    SB_ASSIGN_OR_RETURN(auto devices,
+                        plan::createLocalDevices(plan.devices.devices, guiKernelRegistry()));
+    SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*request.graph, plan, devices));
+    if (progress)
+        progress(0.05, "Preparing stages");
+    SB_ASSIGN_OR_RETURN(auto runner, runtime::PipelineRunner::create(request.graph, stages));
+
+    runtime::TensorMap inputs;
+    if (request.config.inputs == RunConfig::Inputs::Npy) {
+        if (request.graph->inputs().size() != 1)
+            return makeError(ErrorCode::InvalidInput,
+                             "a .npy input feeds a model with exactly one input");
+        SB_ASSIGN_OR_RETURN(auto tensor, runtime::readNpy(request.config.inputPath.toStdString()));
+        inputs.emplace(request.graph->value(request.graph->inputs().front()).name, std::move(tensor));
+    } else if (request.config.inputs == RunConfig::Inputs::Dataset) {
+        return makeError(ErrorCode::Unsupported,
+                         "dataset inputs for runs: use the Evaluation page (predict) or a .npy");
+    } else {
+        SB_ASSIGN_OR_RETURN(inputs, syntheticInputs(*request.graph, plan.batch));
+    }
+
+    RunOutcome outcome;
+    outcome.config = request.config;
+    std::vector<double> latencies;
+    runtime::PipelineRunOptions options;
+    options.microbatches = plan.microbatches;
+    options.cancel = &cancel;
+    const int iterations = std::max(1, request.config.iterations);
+    runtime::PipelineMetrics last;
+    double totalWallMs = 0;
+    for (int it = 0; it < iterations; ++it) {
+        if (cancel.isCancelled())
+            return makeError(ErrorCode::Cancelled, "run cancelled");
+        if (progress)
+            progress(0.1 + 0.85 * double(it) / iterations,
+                     "Iteration " + std::to_string(it + 1) + " of " + std::to_string(iterations));
+        SB_ASSIGN_OR_RETURN(auto result, runner->run(inputs, options));
+        last = result.metrics;
+        totalWallMs += last.wallMs;
+        latencies.insert(latencies.end(), last.microbatchLatencyMs.begin(),
+                         last.microbatchLatencyMs.end());
+        RunLive update;
+        update.iteration.index = it;
+        update.iteration.wallMs = last.wallMs;
+        update.iteration.throughput = last.wallMs > 0 ? double(plan.batch) * 1000.0 / last.wallMs : 0;
+        update.iteration.latencyP50Ms = percentile(last.microbatchLatencyMs, 50);
+        for (const auto &event : last.timeline)
+            if (event.kind == "compute")
+                update.timeline.push_back(TimelineSpan{event.stage, event.microbatch, it,
+                                                       event.startMs, event.endMs});
+        outcome.iterations.push_back(update.iteration);
+        if (live)
+            live(update);
+        if (it == iterations - 1)
+            outcome.timeline = update.timeline;
+    }
+    outcome.microbatchesUsed = last.microbatches;
+    outcome.microbatchNote = QString::fromStdString(last.microbatchNote);
+    outcome.bubble = last.bubbleFraction;
+    outcome.idealBubble = last.idealBubbleFraction;
+    outcome.throughput = totalWallMs > 0 ? double(plan.batch) * iterations * 1000.0 / totalWallMs : 0;
+    outcome.latencyP50 = percentile(latencies, 50);
+    outcome.latencyP95 = percentile(latencies, 95);
+    outcome.latencyP99 = percentile(latencies, 99);
+    for (std::size_t s = 0; s < last.stages.size(); ++s) {
+        const auto &stage = last.stages[s];
+        RunStage row;
+        row.device = QString::fromStdString(stage.device);
+        row.nodes = int(stage.nodes);
+        row.computeMs = stage.computeMs;
+        row.idleMs = stage.idleMs;
+        row.peakMemoryBytes = stage.peakMemoryBytes;
+        row.sentBytes = stage.sentBytes;
+        const int d = plan.devices.indexOf(stage.device);
+        row.ledgerMemoryBytes = d >= 0 && d < request.ledgerBytes.size() ? request.ledgerBytes[d] : 0;
+        outcome.stages.push_back(row);
+    }
+    if (!request.config.tracePath.isEmpty()) {
+        SB_TRY(runtime::writeTrace(last, request.config.tracePath.toStdString()));
+        outcome.tracePath = request.config.tracePath;
+    }
+    if (progress)
+        progress(1.0, "Done");
+    return outcome;
 }
 
 } // namespace sb::ui

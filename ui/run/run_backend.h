@@ -1,32 +1,40 @@
-// Runs a placement as a pipeline on this machine's devices: one stage per
-// device in topological order, micro-batches streaming through, `iterations`
-// timed runs. Called on a worker thread; `live` is called after each iteration
-// (on the worker thread; the caller queues it to the GUI).
+// Runs the current plan as a pipeline on this machine's devices through
+// core/plan (local devices, stages) and core/runtime's PipelineRunner:
+// `iterations` timed runs, each streaming the batch as micro-batches through
+// the stages. Called on a worker thread; `live` is called after each
+// iteration (on the worker thread; the caller queues it to the GUI).
 #pragma once
 
 #include "core/common/cancel.h"
 #include "core/common/result.h"
 #include "core/graph/graph.h"
+#include "core/plan/plan_file.h"
 #include "ui/run/run_types.h"
 
 #include <functional>
 #include <memory>
 #include <vector>
 
+namespace sb::runtime {
+class KernelRegistry;
+}
+
 namespace sb::ui {
 
 struct RunRequest
 {
     std::shared_ptr<const graph::Graph> graph;
-    std::vector<std::vector<graph::NodeId>> stageNodes;  // in stage order
-    QStringList stageDevices;                             // device id per stage
-    std::vector<int> stageThreads;                        // CPU threads per stage device
-    QVector<quint64> ledgerBytes;                         // ledger estimate per stage
+    plan::Plan plan;              // assignment, devices, batch, micro-batches
+    QVector<quint64> ledgerBytes; // ledger estimate per device of plan.devices
     RunConfig config;
 };
 
 Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &progress,
                                const CancelToken &cancel,
                                const std::function<void(const RunLive &)> &live);
+
+// The kernels the GUI runs with: the engine's process-wide registry when this
+// build has it, else an empty one (runs then report the first op without a kernel).
+const runtime::KernelRegistry &guiKernelRegistry();
 
 } // namespace sb::ui

@@ -1,6 +1,10 @@
 #include "ui/run/run_page.h"
 
+#include "core/common/paths.h"
+#include "ui/common/store_access.h"
 #include "ui/common/user_message.h"
+
+#include <QDir>
 
 #include <QComboBox>
 #include <QDateTime>
@@ -116,6 +120,9 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
             m_inputPath->setText(path);
     });
     connect(m_runButton, &QPushButton::clicked, this, &RunPage::startRun);
+    auto syncPlan = [this]() { m_placement->setPlanSettings(m_batch->value(), m_microbatches->value()); };
+    connect(m_batch, &QSpinBox::valueChanged, this, syncPlan);
+    connect(m_microbatches, &QSpinBox::valueChanged, this, syncPlan);
     connect(m_cancelButton, &QPushButton::clicked, this, [this]() { m_tasks->cancel(m_taskId); });
     connect(m_historyView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this]() {
         const auto rows = m_historyView->selectionModel()->selectedRows();
@@ -166,25 +173,18 @@ RunRequest RunPage::makeRequest() const
     if (!model)
         return request;
     request.graph = model->graph;
-    // One stage per used device, ordered by the first node it runs.
-    std::map<int, int> stageOfDevice;
-    const auto &devices = m_placement->devices();
-    const int cores = std::max(1, QThread::idealThreadCount());
-    int localDevices = 0;
-    for (const auto &device : devices)
-        localDevices += device.origin == DeviceInfo::Origin::Local ? 1 : 0;
-    for (int n = 0; n < model->nodeCount(); ++n) {
-        const int d = m_placement->deviceOf(n);
-        auto [it, inserted] = stageOfDevice.emplace(d, int(request.stageNodes.size()));
-        if (inserted) {
-            request.stageNodes.emplace_back();
-            request.stageDevices << (d >= 0 ? devices[d].id : QString());
-            request.stageThreads.push_back(std::max(1, cores / std::max(1, localDevices)));
-            request.ledgerBytes << (d >= 0 ? m_placement->report().devices[d].total() : 0);
-        }
-        request.stageNodes[std::size_t(it->second)].push_back(n);
-    }
     request.config = config();
+    request.plan = m_placement->makePlan();
+    request.plan.batch = request.config.batch;
+    request.plan.microbatches = request.config.microbatches;
+    for (int d = 0; d < m_placement->devices().size(); ++d)
+        request.ledgerBytes << (d < m_placement->report().devices.size()
+                                    ? m_placement->report().devices[d].total()
+                                    : 0);
+    const QString traces = QString::fromStdString((userDataDir() / "traces").string());
+    QDir().mkpath(traces);
+    request.config.tracePath =
+        traces + QDateTime::currentDateTimeUtc().toString("/'run-'yyyyMMdd-HHmmss'.json'");
     return request;
 }
 
@@ -203,34 +203,38 @@ bool RunPage::startRun()
         emit errorOccurred(tr("The plan is not valid: %1").arg(report.problems.join("; ")));
         return false;
     }
-    for (const auto &device : m_placement->devices())
-        if (device.origin != DeviceInfo::Origin::Local) {
-            for (int n = 0; n < m_placement->modelData()->nodeCount(); ++n)
-                if (m_placement->deviceOf(n) >= 0 &&
-                    m_placement->devices()[m_placement->deviceOf(n)].id == device.id) {
-                    emit errorOccurred(tr("%1 is a what-if device: it can be planned and "
-                                          "estimated, not run here.")
-                                           .arg(device.id));
-                    return false;
-                }
-        }
+    // A plan that uses what-if (catalogue) devices is estimated, not run.
+    bool whatIf = false;
+    for (int n = 0; n < m_placement->modelData()->nodeCount() && !whatIf; ++n) {
+        const int d = m_placement->deviceOf(n);
+        whatIf = d >= 0 && m_placement->devices()[d].origin != DeviceInfo::Origin::Local;
+    }
+    if (whatIf)
+        return showEstimate();
     RunRequest request = makeRequest();
+    // Stage order = devices in the order their first node appears.
+    QStringList stageDevices;
     QVector<QColor> colours;
-    for (const QString &id : request.stageDevices)
-        colours << m_placement->devices()[m_placement->deviceIndex(id)].colour;
-    m_timeline->reset(request.stageDevices, colours, request.config.microbatches);
-    m_metrics->startRun(request.stageDevices);
+    for (int n = 0; n < m_placement->modelData()->nodeCount(); ++n) {
+        const int d = m_placement->deviceOf(n);
+        if (d >= 0 && !stageDevices.contains(m_placement->devices()[d].id)) {
+            stageDevices << m_placement->devices()[d].id;
+            colours << m_placement->devices()[d].colour;
+        }
+    }
+    m_timeline->reset(stageDevices, colours, request.config.microbatches);
+    m_metrics->startRun(stageDevices);
     m_running = true;
     m_runButton->setEnabled(false);
     m_cancelButton->setEnabled(true);
     m_progress->setValue(0);
-    m_status->setText(tr("Running %n stage(s)…", nullptr, int(request.stageNodes.size())));
+    m_status->setText(tr("Running %n stage(s)…", nullptr, int(stageDevices.size())));
     m_probe->start();
     emit runStarted();
     emit logMessage(tr("Run started: %1 stage(s) on %2, batch %3, %4 micro-batch(es), %5 "
                        "iteration(s)")
-                        .arg(request.stageNodes.size())
-                        .arg(request.stageDevices.join(", "))
+                        .arg(stageDevices.size())
+                        .arg(stageDevices.join(", "))
                         .arg(request.config.batch)
                         .arg(request.config.microbatches)
                         .arg(request.config.iterations));
@@ -316,6 +320,7 @@ void RunPage::finishRun(Result<RunOutcome> result)
     showStages(outcome);
     m_outcomes.push_back(outcome);
     addHistoryRow(outcome);
+    saveToStore(outcome);
     emit logMessage(tr("%1: throughput %2 samples/s, p50 %3 ms, bubble %4% (ideal %5%), worst "
                        "GUI-thread stall %6 ms%7")
                         .arg(outcome.label)
@@ -327,6 +332,116 @@ void RunPage::finishRun(Result<RunOutcome> result)
                         .arg(outcome.tracePath.isEmpty() ? QString()
                                                          : tr("; trace %1").arg(outcome.tracePath)));
     emit runFinished(true);
+}
+
+bool RunPage::showEstimate()
+{
+    const auto &report = m_placement->report();
+    if (!report.validated) {
+        emit errorOccurred(tr("The estimate is not ready yet; try again in a moment."));
+        return false;
+    }
+    // Stages in the order their first node appears; a GPipe schedule of M
+    // micro-batches with the validator's per-stage time (compute + transfer in).
+    QStringList devices;
+    QVector<QColor> colours;
+    QVector<double> seconds;
+    RunOutcome outcome;
+    for (int n = 0; n < m_placement->modelData()->nodeCount(); ++n) {
+        const int d = m_placement->deviceOf(n);
+        if (d < 0 || devices.contains(m_placement->devices()[d].id))
+            continue;
+        devices << m_placement->devices()[d].id;
+        colours << m_placement->devices()[d].colour;
+        seconds << std::max(0.0, report.devices[d].stageSeconds);
+        RunStage stage;
+        stage.device = m_placement->devices()[d].id;
+        stage.nodes = report.devices[d].nodes;
+        stage.ledgerMemoryBytes = report.devices[d].total();
+        outcome.stages << stage;
+    }
+    const int m = m_microbatches->value();
+    QVector<double> stageEnd(devices.size(), 0.0);
+    for (int mb = 0; mb < m; ++mb) {
+        double previous = 0;
+        for (int s = 0; s < devices.size(); ++s) {
+            const double start = std::max(previous, stageEnd[s]);
+            const double end = start + seconds[s] * 1000.0;
+            outcome.timeline << TimelineSpan{s, mb, 0, start, end};
+            outcome.stages[s].computeMs += seconds[s] * 1000.0;
+            stageEnd[s] = end;
+            previous = end;
+        }
+    }
+    outcome.config = config();
+    outcome.label = tr("What-if estimate %1").arg(m_outcomes.size() + 1);
+    outcome.microbatchesUsed = m;
+    outcome.throughput = report.throughput;
+    outcome.latencyP50 = outcome.latencyP95 = outcome.latencyP99 = report.latencySeconds * 1000.0;
+    outcome.idealBubble = report.bubbleFraction;
+    m_timeline->reset(devices, colours, m);
+    m_timeline->appendSpans(outcome.timeline);
+    outcome.bubble = m_timeline->measuredBubble();
+    m_metrics->showOutcome(outcome);
+    showStages(outcome);
+    m_outcomes.push_back(outcome);
+    addHistoryRow(outcome);
+    m_status->setText(tr("What-if estimate from the cost model and the catalogue (not a "
+                         "measurement): %1 samples/s.")
+                          .arg(outcome.throughput, 0, 'f', 1));
+    emit runStarted();
+    emit logMessage(tr("%1: %2 samples/s estimated, batch latency %3 ms")
+                        .arg(outcome.label)
+                        .arg(outcome.throughput, 0, 'f', 1)
+                        .arg(outcome.latencyP50, 0, 'f', 2));
+    emit runFinished(true);
+    return true;
+}
+
+void RunPage::saveToStore(const RunOutcome &outcome)
+{
+    store::RunRecord record;
+    record.status = "succeeded";
+    nlohmann::json stages = nlohmann::json::array();
+    for (const RunStage &stage : outcome.stages)
+        stages.push_back({{"device", stage.device.toStdString()},
+                          {"nodes", stage.nodes},
+                          {"compute_ms", stage.computeMs},
+                          {"idle_ms", stage.idleMs},
+                          {"peak_memory_bytes", stage.peakMemoryBytes},
+                          {"ledger_memory_bytes", stage.ledgerMemoryBytes},
+                          {"sent_bytes", stage.sentBytes}});
+    record.config = {{"batch", outcome.config.batch},
+                     {"microbatches", outcome.microbatchesUsed},
+                     {"iterations", outcome.config.iterations},
+                     {"source", "gui"}};
+    record.timings = {{"stages", stages}};
+    record.metrics = {{"throughput", outcome.throughput},
+                      {"latency_ms",
+                       {{"p50", outcome.latencyP50},
+                        {"p95", outcome.latencyP95},
+                        {"p99", outcome.latencyP99}}},
+                      {"bubble_fraction", outcome.bubble},
+                      {"ideal_bubble_fraction", outcome.idealBubble},
+                      {"gui_worst_stall_ms", outcome.worstStallMs}};
+    record.tracePath = outcome.tracePath.toStdString();
+    const QString modelPath = m_placement->modelData() ? m_placement->modelData()->path : QString();
+    runWithStore<store::Id>(
+        m_tasks, tr("Saving the run"),
+        [record, modelPath](store::Store &store, const CancelToken &) mutable -> Result<store::Id> {
+            if (!modelPath.isEmpty()) {
+                SB_ASSIGN_OR_RETURN(auto version, store.findModelVersionByFile(modelPath.toStdString()));
+                if (version)
+                    record.modelVersionId = version->id;
+            }
+            return store.saveRun(record);
+        },
+        this, [this](Result<store::Id> result) {
+            if (result.ok())
+                emit logMessage(tr("Run saved to the store (run #%1).").arg(*result));
+            else
+                emit logMessage(userMessage(tr("Saving the run"), result.error()));
+        });
 }
 
 void RunPage::showStages(const RunOutcome &outcome)

@@ -61,6 +61,8 @@ signals:
 private:
     void finishRun(Result<RunOutcome> result);
     void addHistoryRow(const RunOutcome &outcome);
+    void saveToStore(const RunOutcome &outcome);
+    bool showEstimate();
     void showStages(const RunOutcome &outcome);
 
     PlacementModel *m_placement;
