@@ -3,6 +3,7 @@
 #include "core/eval/csv.h"
 #include "core/eval/drift_dataset.h"
 #include "core/eval/drift_json.h"
+#include "core/eval/evaluation.h"
 #include "core/eval/quality.h"
 
 namespace sb::ui {
@@ -73,8 +74,29 @@ Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &
     SB_ASSIGN_OR_RETURN(auto qualityReport, eval::analyzeQuality(request.currentPath.toStdString(),
                                                                  quality, &cancel));
     reports.quality = eval::qualityReportToJson(qualityReport, std::nullopt);
-    // Metrics and calibration: core/eval's metrics are not on main yet; the
-    // page shows the drift and quality it has.
+    // Metrics, calibration, slices (one per category of a "site"-like
+    // categorical column) and the weak-slice search.
+    if (progress)
+        progress(0.8, "Metrics");
+    SB_ASSIGN_OR_RETURN(eval::Table table, eval::readCsv(request.currentPath.toStdString()));
+    eval::EvalSpec spec;
+    spec.label = request.labelColumn.toStdString();
+    spec.score = request.scoreColumn.toStdString();
+    spec.bootstrap = 1000;
+    spec.autoSlices = true;
+    for (const char *name : {"site", "region", "segment", "group"})
+        if (const eval::Column *column = table.column(name); column && column->categories)
+            for (const auto &category : *column->categories)
+                spec.slices.push_back(category + ": " + name + " == " + category);
+    SB_ASSIGN_OR_RETURN(auto evaluation, eval::evaluate(table, spec, &cancel));
+    reports.eval = evaluation.json;
+    // Hard predictions for click-to-list: a "pred"/"prediction" column when
+    // present, else the score thresholded like the evaluation does.
+    for (const QString &name : {QStringLiteral("pred"), QStringLiteral("prediction")})
+        if (reports.header.contains(name)) {
+            reports.predictionColumn = name;
+            break;
+        }
     if (progress)
         progress(1.0, "Done");
     return reports;
