@@ -1,5 +1,6 @@
 // `shardbench-cli bench MODEL.onnx [--input NAME=FILE | --batch N] ... --json`.
 #include "app/cli/command.h"
+#include "app/cli/planned_run.h"
 
 #include "core/runtime/session.h"
 #include "core/runtime/tensor_io.h"
@@ -45,6 +46,7 @@ int runBench(Args &args)
     spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, peak_memory_bytes, ...}");
     spec.flag("reference", "use the reference kernels only");
     spec.flag("no-fusion", "switch the fusion passes off");
+    addPlanOptions(spec);
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
@@ -96,6 +98,9 @@ int runBench(Args &args)
     std::int64_t samples = 1;
     if (!inputs.empty() && inputs.begin()->second.rank() > 0)
         samples = inputs.begin()->second.dim(0);
+    if (wantsPlan(parsed))
+        return benchCommandWithPlan(args.command, session->graph, parsed, inputs,
+                                    static_cast<int>(*iters), static_cast<int>(*warmup));
     bool json = parsed.flag("json");
     bool bar = !json && stderrIsTerminal();
     auto timing =

@@ -4,6 +4,7 @@
 // "/head/logits" -> "_head_logits.npy"); the --json "outputs" list gives
 // each output's name, file, dtype and shape.
 #include "app/cli/command.h"
+#include "app/cli/planned_run.h"
 
 #include "core/runtime/session.h"
 #include "core/runtime/tensor_io.h"
@@ -32,6 +33,7 @@ int runRun(Args &args)
     spec.flag("json", "print {outputs, wall_ms, peak_memory_bytes, planned_peak_memory_bytes}");
     spec.flag("reference", "use the reference kernels only (the oracle)");
     spec.flag("no-fusion", "switch the fusion passes off");
+    addPlanOptions(spec);
     spec.epilog("Memory: the executor plans one arena per input-shape signature from liveness;\n"
                 "peak_memory_bytes is the most activation bytes held at once during the run,\n"
                 "planned_peak_memory_bytes the arena size planned before it (weights excluded).\n"
@@ -57,6 +59,8 @@ int runRun(Args &args)
     auto inputs = runtime::loadInputs(*session->graph, parsed.all("input"));
     if (!inputs)
         return reportError(args.command, inputs.error());
+    if (wantsPlan(parsed))
+        return runCommandWithPlan(args.command, session->graph, parsed, *inputs);
 
     // Plan memory for these shapes first (a dry run on zeros), so the run
     // itself uses the planned arena and the planned peak is known before it.

@@ -1,0 +1,230 @@
+#include "app/cli/planned_run.h"
+
+#include "app/cli/command.h"
+
+#include "core/common/sha256.h"
+#include "core/plan/local_run.h"
+#include "core/plan/validate.h"
+#include "core/runtime/session.h"
+#include "core/runtime/tensor_io.h"
+#include "kernels/registry.h"
+
+#include <iostream>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <sstream>
+
+namespace sb::cli {
+
+Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
+                              const std::filesystem::path &modelPath, const ParsedArgs &parsed,
+                              const runtime::TensorMap &inputs, int iterations, int warmup)
+{
+    PlannedRun run;
+    SB_ASSIGN_OR_RETURN(run.plan, plan::readPlanFile(parsed.get("plan")));
+    if (parsed.has("microbatches")) {
+        SB_ASSIGN_OR_RETURN(long long m, parsed.getInt("microbatches", run.plan.microbatches));
+        if (m < 1)
+            return makeError(ErrorCode::InvalidInput, "--microbatches must be >= 1");
+        run.plan.microbatches = static_cast<int>(m);
+    }
+    // Validate against the actual batch of the inputs.
+    std::int64_t batch = run.plan.batch;
+    for (const auto &[name, tensor] : inputs)
+        if (auto value = graph->findValue(name); value && tensor.rank() > 0) {
+            const auto &shape = graph->value(*value).info.shape;
+            if (shape.rankKnown && !shape.dims.empty() && shape.dims[0].isSymbolic()) {
+                batch = tensor.dim(0);
+                break;
+            }
+        }
+    run.batch = batch;
+    plan::Plan checked = run.plan;
+    checked.batch = batch;
+    for (const auto &[symbol, size] : plan::symbolicDimsFromInputs(*graph, inputs))
+        checked.dims[symbol] = size;
+    if (batch % checked.microbatches != 0)
+        checked.microbatches = 1;  // the runner says why; validation would reject the plan
+    plan::ValidateOptions validateOptions;
+    SB_ASSIGN_OR_RETURN(validateOptions.modelSha256, sha256File(modelPath));
+    plan::ValidationReport report = plan::validatePlan(*graph, checked, validateOptions);
+    for (const plan::Problem &problem : report.problems)
+        if (problem.warning)
+            run.warnings.push_back(problem.message);
+    if (!report.ok()) {
+        std::string message = parsed.get("plan") + ": invalid plan";
+        for (const plan::Problem &problem : report.problems)
+            if (!problem.warning)
+                message += "\n  " + problem.code + ": " + problem.message;
+        return makeError(ErrorCode::InvalidInput, message);
+    }
+
+    const auto &registry = kernels::defaultRegistry();
+    SB_ASSIGN_OR_RETURN(plan::LocalDevices devices,
+                        plan::createLocalDevices(run.plan.devices.devices, registry));
+    SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*graph, run.plan, devices));
+    SB_ASSIGN_OR_RETURN(auto runner, runtime::PipelineRunner::create(graph, std::move(stages)));
+
+    runtime::PipelineRunOptions options;
+    options.microbatches = run.plan.microbatches;
+    options.cancel = &interruptToken();
+    for (int i = 0; i < warmup + iterations; ++i) {
+        const auto started = std::chrono::steady_clock::now();
+        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result, runner->run(inputs, options));
+        const double ms = std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - started)
+                              .count();
+        if (i >= warmup)
+            run.iterationMs.push_back(ms);
+        run.lastOutputs = std::move(result.outputs);
+        run.lastMetrics = std::move(result.metrics);
+    }
+    if (!run.lastMetrics.microbatchNote.empty())
+        run.warnings.push_back(run.lastMetrics.microbatchNote);
+    if (parsed.has("trace"))
+        SB_TRY(runtime::writeTrace(run.lastMetrics, parsed.get("trace")));
+    return run;
+}
+
+nlohmann::json plannedRunJson(const PlannedRun &run)
+{
+    using nlohmann::json;
+    const runtime::PipelineMetrics &metrics = run.lastMetrics;
+    json doc;
+    json stages = json::array();
+    for (const runtime::StageMetrics &stage : metrics.stages)
+        stages.push_back({{"device", stage.device},
+                          {"nodes", stage.nodes},
+                          {"compute_ms", stage.computeMs},
+                          {"idle_ms", stage.idleMs},
+                          {"peak_memory_bytes", stage.peakMemoryBytes},
+                          {"sent_bytes", stage.sentBytes}});
+    doc["stages"] = stages;
+    json links = json::array();
+    for (const runtime::LinkMetrics &link : metrics.links)
+        links.push_back({{"from", link.from},
+                         {"to", link.to},
+                         {"bytes", link.bytes},
+                         {"messages", link.messages},
+                         {"ms", link.ms}});
+    doc["links"] = links;
+    doc["bubble_fraction"] = metrics.bubbleFraction;
+    doc["ideal_bubble_fraction"] = metrics.idealBubbleFraction;
+    doc["microbatches"] = metrics.microbatches;
+    doc["microbatch_note"] = metrics.microbatchNote;
+    const double median = percentile(run.iterationMs, 50);
+    doc["throughput"] = median > 0 ? static_cast<double>(run.batch) / (median / 1e3) : 0.0;
+    doc["latency_ms"] = {{"p50", median},
+                         {"p95", percentile(run.iterationMs, 95)},
+                         {"p99", percentile(run.iterationMs, 99)}};
+    doc["wall_ms"] = metrics.wallMs;
+    doc["warnings"] = run.warnings;
+    return doc;
+}
+
+std::string formatPlannedRun(const PlannedRun &run)
+{
+    const runtime::PipelineMetrics &metrics = run.lastMetrics;
+    std::ostringstream out;
+    char line[256];
+    std::snprintf(line, sizeof line, "%-5s %-10s %6s %12s %10s %14s %12s\n", "stage", "device",
+                  "nodes", "compute ms", "idle ms", "peak memory", "sent");
+    out << line;
+    for (std::size_t s = 0; s < metrics.stages.size(); ++s) {
+        const runtime::StageMetrics &stage = metrics.stages[s];
+        std::snprintf(line, sizeof line, "%-5zu %-10s %6zu %12.2f %10.2f %14s %12s\n", s,
+                      stage.device.c_str(), stage.nodes, stage.computeMs, stage.idleMs,
+                      plan::formatBytes(stage.peakMemoryBytes).c_str(),
+                      plan::formatBytes(stage.sentBytes).c_str());
+        out << line;
+    }
+    const double median = percentile(run.iterationMs, 50);
+    std::snprintf(line, sizeof line,
+                  "micro-batches %d, wall %.2f ms, bubble %.1f%% (ideal %.1f%%), throughput "
+                  "%.1f samples/s, latency p50 %.2f / p95 %.2f / p99 %.2f ms\n",
+                  metrics.microbatches, metrics.wallMs, metrics.bubbleFraction * 100,
+                  metrics.idealBubbleFraction * 100,
+                  median > 0 ? static_cast<double>(run.batch) / (median / 1e3) : 0.0, median,
+                  percentile(run.iterationMs, 95), percentile(run.iterationMs, 99));
+    out << line;
+    return out.str();
+}
+
+namespace {
+
+int plannedError(const std::string &command, Error error)
+{
+    if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
+        error.code = ErrorCode::Runtime;
+    return reportError(command, error);
+}
+
+std::uint64_t peakOfStages(const runtime::PipelineMetrics &metrics)
+{
+    std::uint64_t peak = 0;
+    for (const auto &stage : metrics.stages)
+        peak = std::max(peak, stage.peakMemoryBytes);
+    return peak;
+}
+
+} // namespace
+
+int runCommandWithPlan(const std::string &command, std::shared_ptr<const graph::Graph> graph,
+                       const ParsedArgs &parsed, const runtime::TensorMap &inputs)
+{
+    auto run = runPlanned(graph, parsed.positional[0], parsed, inputs, 1, 0);
+    if (!run)
+        return plannedError(command, run.error());
+    for (const std::string &warning : run->warnings)
+        std::cerr << "shardbench-cli " << command << ": warning: " << warning << "\n";
+    std::vector<std::string> names;
+    for (graph::ValueId out : graph->outputs())
+        names.push_back(graph->value(out).name);
+    auto written = runtime::writeOutputs(parsed.get("output-dir"), names, run->lastOutputs);
+    if (!written)
+        return reportError(command, written.error());
+    if (parsed.flag("json")) {
+        nlohmann::json out = plannedRunJson(*run);
+        out["outputs"] = nlohmann::json::array();
+        for (const auto &w : *written)
+            out["outputs"].push_back({{"name", w.name},
+                                      {"file", w.file.string()},
+                                      {"dtype", graph::elementTypeName(w.type)},
+                                      {"shape", w.shape}});
+        out["peak_memory_bytes"] = peakOfStages(run->lastMetrics);
+        std::cout << out.dump() << "\n";
+    } else {
+        for (const auto &w : *written)
+            std::cout << w.name << " " << graph::elementTypeName(w.type)
+                      << runtime::shapeToString(w.shape) << " -> " << w.file.string() << "\n";
+        std::cout << formatPlannedRun(*run);
+    }
+    return kExitOk;
+}
+
+int benchCommandWithPlan(const std::string &command, std::shared_ptr<const graph::Graph> graph,
+                         const ParsedArgs &parsed, const runtime::TensorMap &inputs, int iterations,
+                         int warmup)
+{
+    auto run = runPlanned(graph, parsed.positional[0], parsed, inputs, iterations, warmup);
+    if (!run)
+        return plannedError(command, run.error());
+    for (const std::string &warning : run->warnings)
+        std::cerr << "shardbench-cli " << command << ": warning: " << warning << "\n";
+    nlohmann::json out = plannedRunJson(*run);
+    out["median_ms"] = percentile(run->iterationMs, 50);
+    out["p90_ms"] = percentile(run->iterationMs, 90);
+    out["min_ms"] = *std::min_element(run->iterationMs.begin(), run->iterationMs.end());
+    out["peak_memory_bytes"] = peakOfStages(run->lastMetrics);
+    out["iters"] = iterations;
+    out["batch"] = run->batch;
+    if (parsed.flag("json"))
+        std::cout << out.dump() << "\n";
+    else
+        std::cout << formatPlannedRun(*run);
+    return kExitOk;
+}
+
+} // namespace sb::cli

@@ -1,0 +1,229 @@
+// pipeline_bench: pipelined execution against its ideal and against a plain run.
+//
+//  A. Sharding overhead: the whole model as a 1-stage plan through the
+//     PipelineRunner vs the plain Executor, same device (all threads), same input.
+//  B. Pipeline efficiency: the auto-planner splits the model over two CPU
+//     devices (1 thread each); each stage is first timed ALONE per micro-batch
+//     (stages run one after the other), giving the ideal pipeline throughput
+//     = micro-batch size / slowest stage time. Then the pipelined run with M
+//     micro-batches is timed. Printed: whole-run throughput (includes the
+//     fill/drain bubble, bounded by M/(M+p-1) for balanced stages) and
+//     steady-state throughput (micro-batch completions at the last stage after
+//     the first), each as a fraction of the ideal.
+//
+//   build/bench/pipeline_bench [--model FILE] [--input FILE] [--microbatches M] [--repeats R]
+#include "core/common/paths.h"
+#include "core/graph/onnx_import.h"
+#include "core/plan/local_run.h"
+#include "core/plan/planner.h"
+#include "core/runtime/executor.h"
+#include "core/runtime/pipeline.h"
+#include "core/runtime/tensor_io.h"
+#include "kernels/registry.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace sb;
+using namespace sb::runtime;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double median(std::vector<double> values)
+{
+    std::sort(values.begin(), values.end());
+    return values.empty() ? 0 : values[values.size() / 2];
+}
+
+double msSince(Clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+Tensor rows(const Tensor &tensor, std::int64_t first, std::int64_t count)
+{
+    Shape shape = tensor.shape();
+    const std::size_t rowBytes = tensor.byteSize() / static_cast<std::size_t>(shape[0]);
+    shape[0] = count;
+    Tensor out = Tensor::empty(tensor.type(), shape);
+    std::memcpy(out.data(),
+                static_cast<const char *>(tensor.data()) + rowBytes * static_cast<std::size_t>(first),
+                rowBytes * static_cast<std::size_t>(count));
+    return out;
+}
+
+int fail(const Error &error)
+{
+    std::fprintf(stderr, "pipeline_bench: %s\n", error.message.c_str());
+    return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::string modelPath = (resourceDir() / "demo" / "decoder.onnx").string();
+    std::string inputPath = (resourceDir() / "demo" / "decoder_input.npy").string();
+    int microbatches = 8;
+    int repeats = 7;
+    for (int i = 1; i + 1 < argc; ++i) {
+        if (!std::strcmp(argv[i], "--model"))
+            modelPath = argv[++i];
+        else if (!std::strcmp(argv[i], "--input"))
+            inputPath = argv[++i];
+        else if (!std::strcmp(argv[i], "--microbatches"))
+            microbatches = std::atoi(argv[++i]);
+        else if (!std::strcmp(argv[i], "--repeats"))
+            repeats = std::atoi(argv[++i]);
+    }
+    auto graph = graph::importOnnxFile(modelPath);
+    if (!graph)
+        return fail(graph.error());
+    auto input = readTensorFile(inputPath);
+    if (!input)
+        return fail(input.error());
+    const std::string inputName = (*graph)->value((*graph)->inputs().front()).name;
+    TensorMap inputs{{inputName, *input}};
+    const std::int64_t batch = input->dim(0);
+    const auto &registry = kernels::defaultRegistry();
+    std::printf("pipeline_bench: %s, input %s %s, %d repeats\n", modelPath.c_str(),
+                inputName.c_str(), shapeToString(input->shape()).c_str(), repeats);
+
+    // ---- A: 1-stage plan vs plain run
+    {
+        CpuDevice device("cpu:0", 0, 0, registry);
+        auto plain = Executor::create(*graph, device);
+        if (!plain)
+            return fail(plain.error());
+        std::vector<graph::NodeId> all;
+        for (std::size_t n = 0; n < (*graph)->nodes().size(); ++n)
+            all.push_back(static_cast<graph::NodeId>(n));
+        auto runner = PipelineRunner::create(*graph, {PipelineStageSpec{&device, all}});
+        if (!runner)
+            return fail(runner.error());
+        std::vector<double> plainMs, pipelineMs;
+        PipelineRunOptions options;
+        for (int r = 0; r < repeats + 2; ++r) {
+            auto start = Clock::now();
+            auto a = (*plain)->run(inputs);
+            double ms = msSince(start);
+            if (!a)
+                return fail(a.error());
+            if (r >= 2)
+                plainMs.push_back(ms);
+            start = Clock::now();
+            auto b = (*runner)->run(inputs, options);
+            ms = msSince(start);
+            if (!b)
+                return fail(b.error());
+            if (r >= 2)
+                pipelineMs.push_back(ms);
+        }
+        const double ratio = median(pipelineMs) / median(plainMs);
+        std::printf("A. 1-device plan vs plain run (%d threads): plain %.2f ms, pipelined %.2f ms, "
+                    "ratio %.3f (%s 5%% budget)\n",
+                    device.threads(), median(plainMs), median(pipelineMs), ratio,
+                    ratio <= 1.05 ? "within" : "OVER");
+    }
+
+    // ---- B: 2-stage plan, M micro-batches
+    plan::DeviceSet devices;
+    for (int d = 0; d < 2; ++d) {
+        plan::DeviceSpec spec;
+        spec.id = "cpu:" + std::to_string(d);
+        spec.kind = "cpu";
+        spec.threads = 1;
+        spec.flops = 20e9;
+        spec.memoryBandwidth = 8e9;
+        spec.memoryBytes = 8ull << 30;
+        devices.devices.push_back(spec);
+    }
+    plan::PlannerOptions planOptions;
+    planOptions.batch = batch;
+    planOptions.microbatches = microbatches;
+    auto planned = plan::autoPlan(**graph, devices, planOptions);
+    if (!planned)
+        return fail(planned.error());
+    auto local = plan::createLocalDevices(devices.devices, registry);
+    if (!local)
+        return fail(local.error());
+    auto stages = plan::pipelineStages(**graph, planned->plan, *local);
+    if (!stages)
+        return fail(stages.error());
+    auto runner = PipelineRunner::create(*graph, *stages);
+    if (!runner)
+        return fail(runner.error());
+    const std::size_t stageCount = (*runner)->stageCount();
+    const std::int64_t mbSize = batch / microbatches;
+
+    // Stages alone: one after the other, per micro-batch.
+    std::vector<std::vector<double>> aloneMs(stageCount);
+    for (int r = 0; r < repeats + 1; ++r)
+        for (int mb = 0; mb < microbatches; ++mb) {
+            TensorMap values{{inputName, rows(*input, mb * mbSize, mbSize)}};
+            for (std::size_t s = 0; s < stageCount; ++s) {
+                const Executor &executor = (*runner)->stageExecutor(s);
+                TensorMap stageInputs;
+                for (const std::string &name : executor.inputNames())
+                    stageInputs[name] = values.at(name);
+                auto start = Clock::now();
+                auto ran = executor.run(stageInputs);
+                double ms = msSince(start);
+                if (!ran)
+                    return fail(ran.error());
+                if (r >= 1)
+                    aloneMs[s].push_back(ms);
+                for (auto &[name, tensor] : ran->outputs)
+                    values[name] = tensor;
+            }
+        }
+    double slowest = 0;
+    for (std::size_t s = 0; s < stageCount; ++s) {
+        std::printf("   stage %zu (%s, %zu nodes) alone: %.3f ms per micro-batch\n", s,
+                    (*stages)[s].device->id().c_str(), (*stages)[s].nodes.size(),
+                    median(aloneMs[s]));
+        slowest = std::max(slowest, median(aloneMs[s]));
+    }
+    const double ideal = static_cast<double>(mbSize) / (slowest / 1e3);
+
+    std::vector<double> wallMs, steadyThroughput;
+    PipelineRunOptions options;
+    options.microbatches = microbatches;
+    for (int r = 0; r < repeats + 1; ++r) {
+        auto start = Clock::now();
+        auto result = (*runner)->run(inputs, options);
+        double ms = msSince(start);
+        if (!result)
+            return fail(result.error());
+        if (r < 1)
+            continue;
+        wallMs.push_back(ms);
+        std::vector<double> ends;
+        for (const TimelineEvent &event : result->metrics.timeline)
+            if (event.kind == "compute" && event.stage == static_cast<int>(stageCount) - 1)
+                ends.push_back(event.endMs);
+        std::sort(ends.begin(), ends.end());
+        if (ends.size() >= 2)
+            steadyThroughput.push_back(static_cast<double>(mbSize) *
+                                       static_cast<double>(ends.size() - 1) /
+                                       ((ends.back() - ends.front()) / 1e3));
+    }
+    const double whole = static_cast<double>(batch) / (median(wallMs) / 1e3);
+    const double steady = median(steadyThroughput);
+    const double bound = static_cast<double>(microbatches) /
+                         static_cast<double>(microbatches + static_cast<int>(stageCount) - 1);
+    std::printf("B. %zu-stage plan, %d micro-batches of %lld: ideal %.1f samples/s (1 / slowest "
+                "stage alone)\n",
+                stageCount, microbatches, static_cast<long long>(mbSize), ideal);
+    std::printf("   whole run   %.1f samples/s = %.1f%% of ideal (fill/drain bound for balanced "
+                "stages %.1f%%), wall %.2f ms\n",
+                whole, 100 * whole / ideal, 100 * bound, median(wallMs));
+    std::printf("   steady state %.1f samples/s = %.1f%% of ideal (%s 90%%)\n", steady,
+                100 * steady / ideal, steady / ideal >= 0.9 ? "meets" : "BELOW");
+    return 0;
+}
