@@ -178,6 +178,7 @@ void MainWindow::createDocks()
     });
 
     m_details = new DetailsPanel(m_placement, this);
+    m_details->setMinimumWidth(260);
     makeDock(tr("Details"), "DetailsDock", m_details, Qt::RightDockWidgetArea);
 
     m_console = new QPlainTextEdit(this);

@@ -87,18 +87,26 @@ int renderScreenshots(const QString &directory)
         window.placement()->assignNodes(nodes, 1);
         window.graphPage()->toggleGroup(block);
         waitFor(idle, 30000);
+        window.graphPage()->view()->zoomToFit();
     }
     save(&window, dir.filePath("02-placement.png"));
 
+    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
     // 3. Run the plan.
     window.pages()->setCurrentWidget(window.runPage());
+    RunConfig config = window.runPage()->config();
+    config.inputs = RunConfig::Inputs::Npy;  // the demo decoder's token ids [8, 64]
+    config.inputPath = demoDir + "/decoder_input.npy";
+    config.batch = 8;
+    config.microbatches = 4;
+    config.iterations = 5;
+    window.runPage()->setConfig(config);
     if (window.runPage()->startRun())
         waitFor([&]() { return !window.runPage()->isRunning(); }, 120000);
     save(&window, dir.filePath("03-run.png"));
 
     // 4. Evaluation of the demo classifier on the demo data.
     window.pages()->setCurrentWidget(window.evalPage());
-    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
     if (auto *reference = window.evalPage()->findChild<QLineEdit *>("referencePath"))
         reference->setText(demoDir + "/reference.csv");
     if (auto *current = window.evalPage()->findChild<QLineEdit *>("currentPath")) {
