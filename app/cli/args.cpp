@@ -75,8 +75,7 @@ Result<double> ParsedArgs::getDouble(const std::string &name, double fallback) c
 
 ArgSpec::ArgSpec(std::string usage, std::string description)
     : m_usage(std::move(usage)), m_description(std::move(description))
-{
-}
+{}
 
 ArgSpec &ArgSpec::positional(std::string name, std::string help, bool required, bool repeated)
 {
@@ -94,14 +93,21 @@ ArgSpec &ArgSpec::option(std::string name, std::string valueName, std::string he
 
 ArgSpec &ArgSpec::multi(std::string name, std::string valueName, std::string help)
 {
-    m_options.push_back(
-        {std::move(name), std::move(valueName), std::move(help), {}, false, true});
+    m_options.push_back({std::move(name), std::move(valueName), std::move(help), {}, false, true});
     return *this;
 }
 
 ArgSpec &ArgSpec::flag(std::string name, std::string help)
 {
     m_options.push_back({std::move(name), {}, std::move(help), {}, true, false});
+    return *this;
+}
+
+ArgSpec &ArgSpec::required(const std::string &name)
+{
+    for (auto &option : m_options)
+        if (option.name == name)
+            option.isRequired = true;
     return *this;
 }
 
@@ -135,6 +141,8 @@ std::string ArgSpec::help() const
     for (const auto &o : m_options) {
         std::string head = "  --" + o.name + (o.isFlag ? "" : " " + o.valueName);
         out << head << std::string(head.size() < 28 ? 28 - head.size() : 1, ' ') << o.help;
+        if (o.isRequired)
+            out << " (required)";
         if (o.repeated)
             out << " (repeatable)";
         if (!o.defaultValue.empty())
@@ -209,6 +217,9 @@ ParsedArgs ArgSpec::parse(const Args &args) const
         return usageError("missing argument " + m_positionals[parsed.positional.size()].name);
     if (!anyRepeated && parsed.positional.size() > m_positionals.size())
         return usageError("unexpected argument '" + parsed.positional[m_positionals.size()] + "'");
+    for (const auto &o : m_options)
+        if (o.isRequired && !parsed.has(o.name))
+            return usageError("--" + o.name + " " + o.valueName + " is required");
     for (const auto &o : m_options) {
         if (!o.isFlag && !o.repeated && !o.defaultValue.empty() && !parsed.has(o.name))
             parsed.values[o.name].push_back(o.defaultValue);

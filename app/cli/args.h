@@ -29,9 +29,9 @@ struct Args
 struct ParsedArgs
 {
     bool ok = false;
-    int exitCode = 0;  // when !ok: 0 after --help, 2 after a usage error
+    int exitCode = 0; // when !ok: 0 after --help, 2 after a usage error
     std::vector<std::string> positional;
-    std::map<std::string, std::vector<std::string>> values;  // option -> all given values
+    std::map<std::string, std::vector<std::string>> values; // option -> all given values
     std::map<std::string, bool> flags;
 
     explicit operator bool() const { return ok; }
@@ -54,6 +54,9 @@ public:
                     std::string defaultValue = {});
     ArgSpec &multi(std::string name, std::string valueName, std::string help);
     ArgSpec &flag(std::string name, std::string help);
+    // Marks an already declared option as mandatory: parse() then fails with a
+    // usage error (exit 2) naming it when it is absent, and --help says so.
+    ArgSpec &required(const std::string &name);
     // Appends free text (examples, notes) to --help.
     ArgSpec &epilog(std::string text);
 
@@ -70,6 +73,7 @@ private:
     {
         std::string name, valueName, help, defaultValue;
         bool isFlag, repeated;
+        bool isRequired = false;
     };
     const Option *findOption(const std::string &name) const;
 

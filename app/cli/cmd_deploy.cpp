@@ -31,11 +31,10 @@ int runPromote(Args &args)
     spec.option("comment", "TEXT", "why (stored in the history and the audit log)");
     spec.flag("json", "print the deployment entry as one JSON object");
     addStoreOptions(spec);
+    spec.required("env");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    if (!parsed.has("env"))
-        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--env is required"));
     int exitCode = 0;
     auto store = openStoreOrReport(parsed, args.command, &exitCode);
     if (!store)
@@ -68,11 +67,10 @@ int runRollback(Args &args)
     spec.option("comment", "TEXT", "why (stored in the history and the audit log)");
     spec.flag("json", "print the deployment entry as one JSON object");
     addStoreOptions(spec);
+    spec.required("env");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    if (!parsed.has("env"))
-        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--env is required"));
     int exitCode = 0;
     auto store = openStoreOrReport(parsed, args.command, &exitCode);
     if (!store)

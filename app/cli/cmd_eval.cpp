@@ -128,13 +128,10 @@ int runEval(Args &args)
     spec.option("db", "PATH", "store the evaluation in this Shardbench database");
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Exit codes: 0 ok, 2 bad input (file:line: column), 3 a gate failed.");
+    spec.required("data").required("label");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    if (!parsed.has("data"))
-        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--data is required"));
-    if (!parsed.has("label"))
-        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--label is required"));
 
     eval::EvalSpec evalSpec;
     evalSpec.label = parsed.get("label");

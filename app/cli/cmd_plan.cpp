@@ -34,14 +34,11 @@ int runPlan(Args &args)
     spec.option("out", "PLAN.json", "where to write the plan");
     addLocalDeviceOptions(spec);
     spec.flag("json", "print one JSON object");
+    spec.required("devices").required("out");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
     auto fail = [&](const Error &error) { return reportError(args.command, error); };
-    if (!parsed.has("devices"))
-        return fail(makeError(ErrorCode::InvalidInput, "--devices is required"));
-    if (!parsed.has("out"))
-        return fail(makeError(ErrorCode::InvalidInput, "--out is required"));
 
     auto model = loadModel(parsed.positional[0]);
     if (!model)

@@ -32,14 +32,10 @@ int runPredict(Args &args)
         "0..C-1. With --plan the stages run pipelined on this machine's devices.\n"
         "Exit: 0 ok, 2 bad input (unknown or non-numeric feature column, missing value:\n"
         "file:line: column), 4 run failed, 130 cancelled.");
+    spec.required("data").required("out");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    if (!parsed.has("data"))
-        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--data is required"));
-    if (!parsed.has("out"))
-        return reportError(args.command,
-                           makeError(ErrorCode::InvalidInput, "--out PRED.csv is required"));
     auto options = predictOptionsFromArgs(parsed);
     if (!options)
         return reportError(args.command, options.error());

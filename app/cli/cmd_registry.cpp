@@ -40,11 +40,10 @@ int runAdd(Args &args)
     spec.option("notes", "TEXT", "free-text notes for this version");
     spec.flag("json", "print the new version as one JSON object");
     addStoreOptions(spec);
+    spec.required("name");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    if (!parsed.has("name"))
-        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--name is required"));
     fs::path modelPath = parsed.positional.front();
     std::error_code ec;
     if (!fs::is_regular_file(modelPath, ec))

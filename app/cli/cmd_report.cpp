@@ -25,6 +25,7 @@ int runReport(Args &args)
     spec.option("format", "FMT", "html or pdf", "html");
     spec.option("out", "FILE", "output file");
     addStoreOptions(spec);
+    spec.required("out");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
@@ -33,9 +34,6 @@ int runReport(Args &args)
         return reportError(args.command,
                            makeError(ErrorCode::InvalidInput,
                                      "--format must be html or pdf, not '" + format + "'"));
-    if (!parsed.has("out"))
-        return reportError(args.command,
-                           makeError(ErrorCode::InvalidInput, "--out FILE is required"));
 #ifndef SHARDBENCH_HAVE_QT
     if (format == "pdf")
         return reportError(

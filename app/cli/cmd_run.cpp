@@ -39,12 +39,10 @@ int runRun(Args &args)
                 "planned_peak_memory_bytes the arena size planned before it (weights excluded).\n"
                 "Exit: 0 ok, 2 bad input (missing input, wrong shape/dtype, corrupt file),\n"
                 "4 run failed.");
+    spec.required("output-dir");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    if (!parsed.has("output-dir"))
-        return reportError(args.command,
-                           makeError(ErrorCode::InvalidInput, "--output-dir DIR is required"));
     auto threads = parsed.getInt("threads", 0);
     if (!threads)
         return reportError(args.command, threads.error());

@@ -43,8 +43,8 @@ private slots:
     {
         QTest::addColumn<QByteArray>("input");
         QTest::addColumn<QString>("digest");
-        QTest::newRow("empty") << QByteArray()
-                               << "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+        QTest::newRow("empty")
+            << QByteArray() << "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         QTest::newRow("abc") << QByteArray("abc")
                              << "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         QTest::newRow("two-blocks")
@@ -72,6 +72,19 @@ private slots:
         QCOMPARE(parsed.all("dim").size(), size_t(2));
         QCOMPARE(QString::fromStdString(parsed.all("dim")[1]), QString("b=2"));
         QVERIFY(parsed.flag("json"));
+    }
+
+    void argsRequiredOptionIsAUsageError()
+    {
+        cli::ArgSpec spec("x", "test");
+        spec.option("env", "ENV", "environment").required("env");
+        auto missing = spec.parse(cli::Args{"x", {}});
+        QVERIFY(!missing.ok);
+        QCOMPARE(missing.exitCode, 2);
+        QVERIFY(spec.help().find("(required)") != std::string::npos);
+        auto given = spec.parse(cli::Args{"x", {"--env", "prod"}});
+        QVERIFY(given.ok);
+        QCOMPARE(QString::fromStdString(given.get("env")), QString("prod"));
     }
 
     void argsRejectUnknownOptionWithExit2()
