@@ -1,12 +1,14 @@
 // Small graphs built in memory for the GUI tests: `blocks` residual blocks of
 // three nodes each (MatMul -> Relu -> Add with the block input), every tensor
-// float32 [batch, width], every block named "/blocks.N".
+// float32 [batch, width], every block named "/blocks.N"; and a chain of
+// MatMuls whose activations differ in width (no blocks).
 #pragma once
 
 #include "core/graph/graph.h"
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace sb::test {
 
@@ -68,6 +70,52 @@ inline std::shared_ptr<graph::Graph> residualChain(int blocks, int width = 8)
         block.nodes = {first, first + 1, first + 2};
         g->mutableBlocks().push_back(block);
         x = add;
+    }
+    g->mutableOutputs().push_back(x);
+    g->rebuildIndex();
+    return g;
+}
+
+// MatMul i maps [batch, widths[i]] to [batch, widths[i+1]]; nodes "/mm.i".
+inline std::shared_ptr<graph::Graph> widthChain(const std::vector<std::int64_t> &widths)
+{
+    using namespace sb::graph;
+    auto g = std::make_shared<Graph>();
+    g->graphName = "width_chain";
+    auto activation = [](std::int64_t width) {
+        TensorInfo info;
+        info.type = ElementType::Float32;
+        info.shape.rankKnown = true;
+        info.shape.dims = {Dim::symbolic("batch"), Dim::known(width)};
+        return info;
+    };
+    Value input;
+    input.name = "input";
+    input.info = activation(widths.front());
+    ValueId x = g->addValue(input);
+    g->mutableInputs().push_back(x);
+    for (std::size_t i = 0; i + 1 < widths.size(); ++i) {
+        const std::string name = "/mm." + std::to_string(i);
+        Value w;
+        w.name = name + ".weight";
+        w.info.type = ElementType::Float32;
+        w.info.shape.rankKnown = true;
+        w.info.shape.dims = {Dim::known(widths[i]), Dim::known(widths[i + 1])};
+        w.initializer = TensorData::fromBytes(
+            ElementType::Float32, {widths[i], widths[i + 1]},
+            std::vector<std::uint8_t>(std::size_t(widths[i] * widths[i + 1]) * 4, 0));
+        const ValueId wId = g->addValue(w);
+        Value out;
+        out.name = name + "_output_0";
+        out.info = activation(widths[i + 1]);
+        const ValueId outId = g->addValue(out);
+        Node node;
+        node.name = name;
+        node.opType = "MatMul";
+        node.inputs = {x, wId};
+        node.outputs = {outId};
+        g->mutableNodes().push_back(node);
+        x = outId;
     }
     g->mutableOutputs().push_back(x);
     g->rebuildIndex();

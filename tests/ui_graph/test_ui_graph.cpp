@@ -1,33 +1,51 @@
 // Graph page models and interactions: the tree and placement models under
 // QAbstractItemModelTester, placement by real drop events on the devices
-// panel, undo/redo, invalid-plan marking, plan JSON, layout and search.
+// panel and on the device lanes beside the graph, undo/redo, invalid-plan
+// marking, plan files through core/plan, auto split with pins, the device
+// ledger rendering, cut edges, layout, minimap and search.
 #include "synthetic_graph.h"
 
+#include "core/common/paths.h"
+#include "core/common/sha256.h"
+#include "core/plan/plan_file.h"
+#include "core/plan/planner.h"
+#include "core/plan/validate.h"
+#include "ui/common/store_access.h"
+#include "ui/devices/device_delegate.h"
 #include "ui/devices/devices_panel.h"
+#include "ui/graph/auto_split.h"
+#include "ui/graph/device_lanes.h"
 #include "ui/graph/graph_layout.h"
 #include "ui/graph/graph_page.h"
 #include "ui/graph/graph_tree_model.h"
 #include "ui/graph/node_mime.h"
 #include "ui/graph/placement_model.h"
-#include "ui/graph/plan_json.h"
+#include "ui/mainwindow/main_window.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QDropEvent>
 #include <QListView>
+#include <QProcess>
 #include <QSignalSpy>
+#include <QStandardPaths>
+#include <QTemporaryDir>
 #include <QTest>
+
+#include <set>
 
 using namespace sb;
 using namespace sb::ui;
 
 namespace {
 
-std::shared_ptr<const ModelData> makeModel(int blocks)
+// Width 8 keeps figures easy to check by hand; the planner tests use wider
+// blocks so that compute, not the per-transfer latency, decides the split.
+std::shared_ptr<const ModelData> makeModel(int blocks, int width = 8)
 {
     cost::DimBindings bindings;
     bindings.batch = 4;
-    auto data = makeModelData(test::residualChain(blocks), bindings);
+    auto data = makeModelData(test::residualChain(blocks, width), bindings);
     if (!data.ok())
         qFatal("makeModelData: %s", data.error().message.c_str());
     return data.value();
@@ -61,13 +79,55 @@ bool dropOnDevice(QListView *view, const QVector<graph::NodeId> &nodes, int devi
     std::unique_ptr<QMimeData> mime(makeNodeMimeData(nodes));
     const QRect target = view->visualRect(view->model()->index(device, 0));
     const QPointF pos = target.center();
-    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
+                          Qt::NoModifier);
     QApplication::sendEvent(view->viewport(), &enter);
     QDragMoveEvent move(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(view->viewport(), &move);
     QDropEvent drop(pos, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(view->viewport(), &drop);
     return move.isAccepted();
+}
+
+// The result of a simulated drag over the device lanes and the drop at the end.
+struct LaneDrag
+{
+    bool enterAccepted = false;
+    bool moveAccepted = false;
+    int hoveredDuringMove = -1;
+    int hoveredAfterDrop = -1;
+};
+
+LaneDrag dragOntoLanes(DeviceLanes *lanes, const QMimeData *mime, const QPoint &pos)
+{
+    LaneDrag result;
+    QDragEnterEvent enter(pos, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(lanes, &enter);
+    result.enterAccepted = enter.isAccepted();
+    if (!result.enterAccepted)
+        return result;
+    QDragMoveEvent move(pos, Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(lanes, &move);
+    result.moveAccepted = move.isAccepted();
+    result.hoveredDuringMove = lanes->hoveredLane();
+    if (result.moveAccepted) {
+        QDropEvent drop(QPointF(pos), Qt::CopyAction, mime, Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(lanes, &drop);
+    } else {
+        QDragLeaveEvent leave;
+        QApplication::sendEvent(lanes, &leave);
+    }
+    result.hoveredAfterDrop = lanes->hoveredLane();
+    return result;
+}
+
+// Waits until the placement's asynchronous validation has merged.
+bool waitValidated(PlacementModel &placement)
+{
+    if (placement.report().validated)
+        return true;
+    QSignalSpy spy(&placement, &PlacementModel::validated);
+    return spy.wait(10000);
 }
 
 } // namespace
@@ -85,13 +145,27 @@ private slots:
     void invalidMarking_data();
     void invalidMarking();
     void ledgerFigures();
-    void planJsonRoundTrip();
-    void planJsonErrors_data();
-    void planJsonErrors();
+    void lanesDrop_data();
+    void lanesDrop();
+    void lanesRejectAndFollow();
+    void ledgerText_data();
+    void ledgerText();
+    void ledgerSegments();
+    void deviceRowsDoNotOverlap_data();
+    void deviceRowsDoNotOverlap();
+    void planSavedReadByCore();
+    void planExtrasSurviveRoundTrip();
+    void planFromCorePlannerLoads();
+    void planLoadErrors_data();
+    void planLoadErrors();
+    void autoSplitKeepsPins();
+    void cutEdgesThickByBytes();
+    void miniMapMovesView();
     void layoutCollapsedAndExpanded();
     void layoutCancelled();
     void pageSearch_data();
     void pageSearch();
+    void mainWindowPlansAndSearch();
 };
 
 void TestUiGraph::modelsPassTester()
@@ -99,16 +173,17 @@ void TestUiGraph::modelsPassTester()
     PlacementModel placement;
     placement.setDevices(twoDevices());
     GraphTreeModel tree(&placement);
-    QAbstractItemModelTester treeTester(&tree, QAbstractItemModelTester::FailureReportingMode::QtTest);
-    QAbstractItemModelTester placementTester(&placement,
-                                             QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QAbstractItemModelTester treeTester(&tree,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QAbstractItemModelTester placementTester(
+        &placement, QAbstractItemModelTester::FailureReportingMode::QtTest);
     placement.setModelData(makeModel(5));
     QCOMPARE(tree.rowCount(), 5);
     placement.assignNodes(blockNodes(*placement.modelData(), 3), 1);
     placement.setPinned({0, 1}, true);
     placement.undoStack()->undo();
     placement.undoStack()->redo();
-    placement.setDevices(twoDevices().mid(0, 1));  // drops cpu:1: its nodes become unassigned
+    placement.setDevices(twoDevices().mid(0, 1)); // drops cpu:1: its nodes become unassigned
     QCOMPARE(placement.deviceOf(9), -1);
     placement.setModelData(makeModel(2));
     QCOMPARE(tree.rowCount(), 2);
@@ -121,9 +196,15 @@ void TestUiGraph::treeStructure_data()
     QTest::addColumn<QString>("name");
     QTest::addColumn<QString>("op");
     QTest::addColumn<QString>("shape");
-    QTest::newRow("block 0") << 0 << -1 << "/blocks.0" << "block (3 nodes)" << "[batch,8]";
-    QTest::newRow("first node") << 0 << 0 << "/blocks.0/MatMul" << "MatMul" << "[batch,8]";
-    QTest::newRow("last node") << 2 << 2 << "/blocks.2/Add" << "Add" << "[batch,8]";
+    QTest::newRow("block 0") << 0 << -1 << "/blocks.0"
+                             << "block (3 nodes)"
+                             << "[batch,8]";
+    QTest::newRow("first node") << 0 << 0 << "/blocks.0/MatMul"
+                                << "MatMul"
+                                << "[batch,8]";
+    QTest::newRow("last node") << 2 << 2 << "/blocks.2/Add"
+                               << "Add"
+                               << "[batch,8]";
 }
 
 void TestUiGraph::treeStructure()
@@ -162,8 +243,8 @@ void TestUiGraph::dropAssigns_data()
     QTest::addColumn<int>("block");
     QTest::addColumn<int>("device");
     QTest::addColumn<int>("cuts");
-    QTest::newRow("last block to cpu:1") << 3 << 1 << 2;  // MatMul and Add of block 3 read block 2
-    QTest::newRow("middle block to cpu:1") << 1 << 1 << 4;  // 2 pairs in, 2 pairs out
+    QTest::newRow("last block to cpu:1") << 3 << 1 << 2;   // MatMul and Add of block 3 read block 2
+    QTest::newRow("middle block to cpu:1") << 1 << 1 << 4; // 2 pairs in, 2 pairs out
     QTest::newRow("first block stays") << 0 << 0 << 0;
 }
 
@@ -204,7 +285,7 @@ void TestUiGraph::undoRedoPin()
     placement.setDevices(twoDevices());
     placement.setModelData(makeModel(3));
     QVERIFY(placement.setPinned({4}, true));
-    QVERIFY(!placement.setPinned({4}, true));  // no change, no command
+    QVERIFY(!placement.setPinned({4}, true)); // no change, no command
     QVERIFY(placement.isPinned(4));
     QVERIFY(placement.assignNodes({4, 5}, 1));
     QCOMPARE(placement.undoStack()->count(), 2);
@@ -221,12 +302,13 @@ void TestUiGraph::undoRedoPin()
 
 void TestUiGraph::invalidMarking_data()
 {
-    QTest::addColumn<QVector<int>>("onSecond");  // node ids placed on cpu:1
+    QTest::addColumn<QVector<int>>("onSecond"); // node ids placed on cpu:1
     QTest::addColumn<quint64>("capacity");
     QTest::addColumn<QString>("problem");
     QTest::addColumn<int>("markedNode");
     QTest::addColumn<QString>("nodeReason");
-    QTest::newRow("valid split") << QVector<int>{6, 7, 8} << quint64(1) << QString() << -1 << QString();
+    QTest::newRow("valid split") << QVector<int>{6, 7, 8} << quint64(1) << QString() << -1
+                                 << QString();
     // Block 1's Relu on cpu:1 between MatMul and Add on cpu:0: cpu:0 -> cpu:1 -> cpu:0.
     QTest::newRow("cycle") << QVector<int>{4} << quint64(1) << "Cycle between devices" << 4
                            << "cycle between devices";
@@ -283,46 +365,500 @@ void TestUiGraph::ledgerFigures()
     QCOMPARE(report.devices[1].stageSeconds, report.devices[1].flops / 1e9);
 }
 
-void TestUiGraph::planJsonRoundTrip()
+void TestUiGraph::lanesDrop_data()
+{
+    QTest::addColumn<QVector<int>>("nodes"); // what is dragged
+    QTest::addColumn<int>("lane");
+    QTest::addColumn<int>("changed"); // nodes that change device
+    QTest::newRow("one node") << QVector<int>{10} << 1 << 1;
+    QTest::newRow("a selection") << QVector<int>{9, 10, 11} << 1 << 3;
+    QTest::newRow("a whole block") << QVector<int>{6, 7, 8, 9, 10, 11} << 1 << 6;
+    QTest::newRow("onto the lane it is on") << QVector<int>{0, 1, 2} << 0 << 0;
+}
+
+void TestUiGraph::lanesDrop()
+{
+    QFETCH(QVector<int>, nodes);
+    QFETCH(int, lane);
+    QFETCH(int, changed);
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    TaskRunner tasks;
+    GraphPage page(&placement, &tasks);
+    page.resize(900, 600);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    placement.setModelData(makeModel(4));
+    DeviceLanes *lanes = page.lanes();
+    QVERIFY(lanes->isVisible());
+    QCOMPARE(lanes->laneCount(), 2);
+    // The lanes sit beside the graph view, not over it.
+    const QRect lanesOnPage(lanes->mapTo(&page, QPoint(0, 0)), lanes->size());
+    const QRect viewOnPage(page.view()->mapTo(&page, QPoint(0, 0)), page.view()->size());
+    QVERIFY(!lanesOnPage.intersects(viewOnPage));
+    QVERIFY(lanes->laneLines(1).value(1).startsWith("0 node"));
+
+    std::unique_ptr<QMimeData> mime(makeNodeMimeData(nodes));
+    const LaneDrag drag = dragOntoLanes(lanes, mime.get(), lanes->laneRect(lane).center());
+    QVERIFY(drag.enterAccepted);
+    QVERIFY(drag.moveAccepted);
+    QCOMPARE(drag.hoveredDuringMove, lane); // the lane under the drag is highlighted
+    QCOMPARE(drag.hoveredAfterDrop, -1);
+    for (int n : nodes)
+        QCOMPARE(placement.deviceOf(n), lane);
+    QCOMPARE(placement.undoStack()->count(), changed > 0 ? 1 : 0);
+    if (changed == 0)
+        return;
+    // The lane shows the new node count at once.
+    QCOMPARE(lanes->laneLines(lane).value(1).section(' ', 0, 0).toInt(), changed);
+    placement.undoStack()->undo();
+    for (int n : nodes)
+        QCOMPARE(placement.deviceOf(n), 0);
+    QVERIFY(lanes->laneLines(lane).value(1).startsWith("0 node"));
+    placement.undoStack()->redo();
+    for (int n : nodes)
+        QCOMPARE(placement.deviceOf(n), lane);
+    QVERIFY(placement.undoStack()->text(0).contains("cpu:1"));
+}
+
+void TestUiGraph::lanesRejectAndFollow()
+{
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(2));
+    DeviceListModel devices(&placement);
+    DeviceLanes lanes(&devices);
+    lanes.resize(lanes.sizeHint().width(), 400);
+    lanes.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&lanes));
+    // Text is not a node list: refused at the door.
+    QMimeData text;
+    text.setText("/blocks.0/MatMul");
+    QVERIFY(!dragOntoLanes(&lanes, &text, lanes.laneRect(1).center()).enterAccepted);
+    // Node lists over the gap between lanes are refused, nothing changes.
+    std::unique_ptr<QMimeData> mime(makeNodeMimeData({0}));
+    const QPoint gap(lanes.width() / 2, lanes.laneRect(0).bottom() + 2);
+    QCOMPARE(lanes.laneAt(gap), -1);
+    const LaneDrag overGap = dragOntoLanes(&lanes, mime.get(), gap);
+    QVERIFY(overGap.enterAccepted);
+    QVERIFY(!overGap.moveAccepted);
+    QCOMPARE(overGap.hoveredAfterDrop, -1);
+    QCOMPARE(placement.undoStack()->count(), 0);
+    // Lanes follow the device list: a what-if device adds a lane that takes drops.
+    DeviceInfo extra;
+    extra.id = "A100-80GB:0";
+    extra.kind = "cuda";
+    extra.capacityBytes = quint64(80) << 30;
+    extra.flopsPerSecond = 19.5e12;
+    placement.addDevice(extra);
+    QCOMPARE(lanes.laneCount(), 3);
+    QVERIFY(lanes.laneRect(2).isValid());
+    QVERIFY(dragOntoLanes(&lanes, mime.get(), lanes.laneRect(2).center()).moveAccepted);
+    QCOMPARE(placement.deviceOf(0), 2);
+    QCOMPARE(lanes.laneLines(2).value(0), QStringLiteral("A100-80GB:0"));
+    // Invalid states reach the lanes: an over-capacity device lists its problem.
+    placement.setDevices(twoDevices(64));
+    QVERIFY(!devices.index(0).data(DeviceListModel::ProblemsRole).toStringList().isEmpty());
+    QCOMPARE(lanes.laneCount(), 2);
+}
+
+void TestUiGraph::ledgerText_data()
+{
+    QTest::addColumn<quint64>("weights");
+    QTest::addColumn<quint64>("capacity");
+    QTest::addColumn<QString>("text");
+    const quint64 gib = quint64(1) << 30;
+    // The demo's case: 23.4 MB on an 11.8 GB CPU device.
+    QTest::newRow("small share") << quint64(23.4 * 1024 * 1024) << quint64(11.8 * gib)
+                                 << "23.4 MB of 11.8 GB (0.2%)";
+    QTest::newRow("tiny share") << quint64(1024) << quint64(80) * gib
+                                << "1.00 KB of 80.0 GB (<0.1%)";
+    QTest::newRow("empty") << quint64(0) << gib << "0 B of 1.00 GB (0%)";
+    QTest::newRow("half") << gib / 2 << gib << "512.0 MB of 1.00 GB (50%)";
+    QTest::newRow("over") << 3 * gib / 2 << gib << "1.50 GB of 1.00 GB (150%)";
+    QTest::newRow("no capacity") << gib << quint64(0) << "1.00 GB (capacity unknown)";
+}
+
+void TestUiGraph::ledgerText()
+{
+    QFETCH(quint64, weights);
+    QFETCH(quint64, capacity);
+    QFETCH(QString, text);
+    LedgerFigures ledger;
+    ledger.weights = weights;
+    ledger.capacity = capacity;
+    QCOMPARE(sb::ui::ledgerText(ledger), text);
+}
+
+void TestUiGraph::ledgerSegments()
+{
+    const quint64 gib = quint64(1) << 30;
+    LedgerFigures small;
+    small.weights = 20 << 20;
+    small.activations = 2 << 20;
+    small.capacity = 12 * gib;
+    // 22 MB of 12 GB on 200 px is 0.36 px: each part still shows, at least 3 px.
+    const auto widths = segmentWidths(small, 200, double(small.capacity));
+    QCOMPARE(widths[0], kMinSegmentWidth);
+    QCOMPARE(widths[1], kMinSegmentWidth);
+    QCOMPARE(widths[2], 0.0); // no buffers, no segment
+    // Large parts are proportional; the bar never overflows.
+    LedgerFigures full;
+    full.weights = 99 * gib;
+    full.buffers = 1;
+    full.capacity = 100 * gib;
+    const auto fullWidths = segmentWidths(full, 200, double(full.capacity));
+    QVERIFY(fullWidths[0] + fullWidths[1] + fullWidths[2] <= 200.0 + 1e-9);
+    QVERIFY(fullWidths[2] > 0);
+    QVERIFY(std::abs(fullWidths[0] - 198.0) < 3.5);
+    // The composition bar (scale = used) shows the split whatever the capacity.
+    const auto parts = segmentWidths(small, 220, double(small.total()));
+    QVERIFY(std::abs(parts[0] - 200.0) < 1e-6);
+    QVERIFY(std::abs(parts[1] - 20.0) < 1e-6);
+}
+
+void TestUiGraph::deviceRowsDoNotOverlap_data()
+{
+    QTest::addColumn<int>("width");
+    QTest::addColumn<bool>("problems");
+    QTest::newRow("narrow dock") << 140 << false;
+    QTest::newRow("narrow dock with a problem") << 140 << true;
+    QTest::newRow("usual dock") << 300 << true;
+    QTest::newRow("wide dock") << 700 << false;
+}
+
+void TestUiGraph::deviceRowsDoNotOverlap()
+{
+    QFETCH(int, width);
+    QFETCH(bool, problems);
+    const QFontMetrics metrics(QApplication::font());
+    const auto layout = DeviceDelegate::rowLayout(QRect(0, 0, width, 0), metrics, problems);
+    QList<QRect> parts{layout.title, layout.usageBar, layout.compositionBar, layout.memoryText,
+                       layout.timingText};
+    if (problems)
+        parts << layout.problemText;
+    for (int i = 0; i < parts.size(); ++i) {
+        QVERIFY(parts[i].isValid());
+        QVERIFY(parts[i].right() < width);
+        QVERIFY(parts[i].bottom() < layout.height);
+        QVERIFY2(parts[i].height() >= (i == 1 || i == 2 ? 4 : metrics.height()),
+                 qPrintable(QString::number(i)));
+        for (int j = i + 1; j < parts.size(); ++j)
+            QVERIFY2(!parts[i].intersects(parts[j]),
+                     qPrintable(QStringLiteral("%1/%2").arg(i).arg(j)));
+    }
+    // The view gets the same height from sizeHint.
+    PlacementModel placement;
+    placement.setDevices(twoDevices(problems ? 64 : quint64(1) << 30));
+    placement.setModelData(makeModel(2));
+    DevicesPanel panel(&placement);
+    const QModelIndex row = panel.model()->index(0, 0);
+    QStyleOptionViewItem option;
+    option.initFrom(panel.view());
+    option.fontMetrics = metrics;
+    QCOMPARE(panel.view()->itemDelegate()->sizeHint(option, row).height(), layout.height);
+}
+
+void TestUiGraph::planSavedReadByCore()
 {
     PlacementModel placement;
     placement.setDevices(twoDevices());
     placement.setModelData(makeModel(3));
+    placement.setPlanSettings(8, 4);
     placement.assignNodes({6, 7, 8}, 1);
     placement.setPinned({7}, true);
-    const std::string text = planToJson(placement, PlanSettings{8, 4}, "abc");
-    PlacementModel other;
-    other.setDevices(twoDevices());
-    other.setModelData(placement.modelData());
-    auto plan = planFromJson(text, other, "plan.json");
-    QVERIFY2(plan.ok(), plan.ok() ? "" : plan.error().message.c_str());
-    QCOMPARE(plan->assignment, placement.assignment());
-    QCOMPARE(plan->pinned, placement.pinned());
-    QCOMPARE(plan->settings.microbatches, 4);
-    QCOMPARE(plan->modelSha256, std::string("abc"));
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("plan.json").toStdString();
+    QVERIFY(plan::writePlanFile(placement.makePlan("abc"), path).ok());
+    // Core reads what the GUI wrote, and its validator accepts it.
+    auto read = plan::readPlanFile(path);
+    QVERIFY2(read.ok(), read.ok() ? "" : read.error().message.c_str());
+    QCOMPARE(read->modelSha256, std::string("abc"));
+    QCOMPARE(read->batch, std::int64_t(8));
+    QCOMPARE(read->microbatches, 4);
+    QCOMPARE(int(read->assignment.size()), 9);
+    QCOMPARE(read->assignment.at("/blocks.2/Relu"), std::string("cpu:1"));
+    QCOMPARE(read->assignment.at("/blocks.0/MatMul"), std::string("cpu:0"));
+    QCOMPARE(read->pinned, std::vector<std::string>{"/blocks.2/Relu"});
+    QCOMPARE(int(read->devices.devices.size()), 2);
+    QCOMPARE(read->devices.devices[1].memoryBytes, std::uint64_t(1) << 30);
+    QCOMPARE(read->devices.devices[1].flops, 1e9);
+    const auto report = plan::validatePlan(*placement.modelData()->graph, *read, {"abc"});
+    QVERIFY(report.ok());
+    QVERIFY(report.estimate.has_value());
 }
 
-void TestUiGraph::planJsonErrors_data()
+void TestUiGraph::planExtrasSurviveRoundTrip()
+{
+    // A plan with keys the GUI does not edit: they must come back unchanged.
+    const std::string text = R"({
+      "version": 1, "model_sha256": "", "batch": 4, "microbatches": 2,
+      "objective": "latency",
+      "devices": [
+        {"id": "cpu:0", "kind": "cpu", "memory_bytes": 1073741824, "flops": 2e9,
+         "memory_bandwidth": 5e9, "threads": 2, "source": "calibrated"},
+        {"id": "A100-80GB:0", "kind": "cuda", "memory_bytes": 85899345920, "flops": 1.95e13,
+         "flops_fp16": 3.12e14, "price_per_hour": 1.5, "source": "catalogue"}],
+      "links": [{"from": "cpu:0", "to": "A100-80GB:0", "name": "pcie4", "bandwidth": 2.5e10,
+                 "latency_s": 1e-5}],
+      "assignment": {"/blocks.0/MatMul": "cpu:0", "/blocks.0/Relu": "cpu:0",
+                     "/blocks.0/Add": "cpu:0", "/blocks.1/MatMul": "A100-80GB:0",
+                     "/blocks.1/Relu": "A100-80GB:0", "/blocks.1/Add": "A100-80GB:0"},
+      "pinned": ["/blocks.1/Add"],
+      "dims": {"seq": 64},
+      "tensor_parallel": [],
+      "annotations": {"reviewer": "kim", "tags": [1, 2]}
+    })";
+    auto parsed = plan::parsePlan(text, "in.json");
+    QVERIFY(parsed.ok());
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(2));
+    QVERIFY(placement.loadPlan(*parsed, "", "Load").ok());
+    // The GUI adopted the plan's devices (a what-if one included).
+    QCOMPARE(placement.devices().size(), 2);
+    QCOMPARE(placement.devices()[1].id, QStringLiteral("A100-80GB:0"));
+    QCOMPARE(placement.devices()[1].origin, DeviceInfo::Origin::Catalogue);
+    QCOMPARE(placement.deviceOf(3), 1);
+    QVERIFY(placement.isPinned(5));
+    QCOMPARE(placement.batch(), std::int64_t(4));
+    QCOMPARE(placement.microbatches(), 2);
+    // Edit, then save: the edit is there and nothing else was lost.
+    placement.assignNodes({2}, 1);
+    const nlohmann::json out = plan::planToJson(placement.makePlan(""));
+    nlohmann::json expected = nlohmann::json::parse(text);
+    expected["assignment"]["/blocks.0/Add"] = "A100-80GB:0";
+    QVERIFY2(out["annotations"] == expected["annotations"], out["annotations"].dump().c_str());
+    QVERIFY2(out["dims"] == expected["dims"], out["dims"].dump().c_str());
+    QVERIFY2(out["objective"] == expected["objective"], out["objective"].dump().c_str());
+    QVERIFY2(out["assignment"] == expected["assignment"], out["assignment"].dump().c_str());
+    QVERIFY2(out["pinned"] == expected["pinned"], out["pinned"].dump().c_str());
+    QVERIFY2(out["links"][0]["name"] == expected["links"][0]["name"],
+             out["links"][0]["name"].dump().c_str());
+    QCOMPARE(out["links"][0]["bandwidth"].get<double>(), 2.5e10);
+    for (std::size_t d = 0; d < 2; ++d)
+        for (const char *key : {"id", "kind", "memory_bytes", "source"})
+            QVERIFY2(out["devices"][d][key] == expected["devices"][d][key],
+                     out["devices"][d][key].dump().c_str());
+    QCOMPARE(out["devices"][1]["flops_fp16"].get<double>(), 3.12e14);
+    QCOMPARE(out["devices"][1]["price_per_hour"].get<double>(), 1.5);
+    QCOMPARE(out["devices"][0]["threads"].get<int>(), 2);
+    // And core reads it back as the same plan.
+    auto again = plan::parsePlan(out.dump(), "out.json");
+    QVERIFY(again.ok());
+    QVERIFY2(again->extra == parsed->extra, again->extra.dump().c_str());
+}
+
+void TestUiGraph::planFromCorePlannerLoads()
+{
+    // A plan as `shardbench-cli plan` writes it: core's planner + writePlanFile.
+    auto model = makeModel(6, 256);
+    plan::DeviceSet devices;
+    for (int i = 0; i < 3; ++i) {
+        plan::DeviceSpec spec;
+        spec.id = "cpu:" + std::to_string(i);
+        spec.kind = "cpu";
+        spec.memoryBytes = std::uint64_t(1) << 30;
+        spec.flops = 1e9;
+        spec.memoryBandwidth = 1e10;
+        spec.source = "test";
+        devices.devices.push_back(spec);
+    }
+    plan::PlannerOptions options;
+    options.batch = 4;
+    options.microbatches = 2;
+    auto planned = plan::autoPlan(*model->graph, devices, options);
+    QVERIFY2(planned.ok(), planned.ok() ? "" : planned.error().message.c_str());
+    QTemporaryDir dir;
+    const std::string path = dir.filePath("cli.plan.json").toStdString();
+    QVERIFY(plan::writePlanFile(planned->plan, path).ok());
+
+    // The GUI has two local devices; the plan brings three.
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(model);
+    auto read = plan::readPlanFile(path);
+    QVERIFY(read.ok());
+    QVERIFY(placement.loadPlan(*read, "", "Load plan").ok());
+    QCOMPARE(placement.devices().size(), 3);
+    int used = 0;
+    std::set<int> usedDevices;
+    for (const auto &[name, device] : planned->plan.assignment) {
+        const auto node = model->graph->findNode(name);
+        QVERIFY(node.has_value());
+        QCOMPARE(placement.devices()[placement.deviceOf(*node)].id, QString::fromStdString(device));
+        usedDevices.insert(placement.deviceOf(*node));
+        ++used;
+    }
+    QCOMPARE(used, model->nodeCount());
+    QVERIFY(usedDevices.size() >= 2); // equal devices: the planner splits the chain
+    QVERIFY(waitValidated(placement));
+    QVERIFY2(placement.report().isValid(), qPrintable(placement.report().problems.join("; ")));
+    QCOMPARE(placement.undoStack()->count(), 1);
+    // Undo returns to the placement before the load (all on cpu:0, which the
+    // plan's device list kept).
+    placement.undoStack()->undo();
+    for (int n = 0; n < model->nodeCount(); ++n)
+        QCOMPARE(placement.deviceOf(n), 0);
+}
+
+void TestUiGraph::planLoadErrors_data()
 {
     QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("modelSha");
     QTest::addColumn<QString>("message");
-    QTest::newRow("not json") << "{" << "plan.json: not a JSON object";
-    QTest::newRow("unknown node") << R"({"assignment": {"/nope": "cpu:0"}})" << "'/nope'";
-    QTest::newRow("unknown device") << R"({"assignment": {"/blocks.0/Relu": "tpu:9"}})"
-                                    << "unknown device 'tpu:9'";
+    const QString head = R"({"version": 1, "model_sha256": "%1", "batch": 1, "microbatches": 1,
+        "devices": [{"id": "cpu:0", "memory_bytes": 1000000}], %2})";
+    QTest::newRow("wrong model") << head.arg("aaaaaaaaaaaaaaaaaaaa", R"("assignment": {})")
+                                 << "bbbbbbbbbbbbbbbbbbbb"
+                                 << "made for the model with sha256 aaaaaaaaaaaa…";
+    QTest::newRow("unknown node") << head.arg("", R"("assignment": {"/nope": "cpu:0"})") << ""
+                                  << "node '/nope', which is not in the model";
+    QTest::newRow("unknown device")
+        << head.arg("", R"("assignment": {"/blocks.0/Relu": "tpu:9"})") << ""
+        << "node '/blocks.0/Relu' to device 'tpu:9', which is not in the plan's device list";
+    QTest::newRow("unknown pin") << head.arg("", R"("assignment": {}, "pinned": ["/ghost"])") << ""
+                                 << "pins node '/ghost'";
+    QTest::newRow("malformed")
+        << head.arg("", R"("assignment": {"/blocks.0/Relu": 3})") << ""
+        << R"(plan.json: "assignment"["/blocks.0/Relu"] must be a device id string)";
 }
 
-void TestUiGraph::planJsonErrors()
+void TestUiGraph::planLoadErrors()
 {
     QFETCH(QString, text);
+    QFETCH(QString, modelSha);
     QFETCH(QString, message);
     PlacementModel placement;
     placement.setDevices(twoDevices());
     placement.setModelData(makeModel(1));
-    auto plan = planFromJson(text.toStdString(), placement, "plan.json");
-    QVERIFY(!plan.ok());
-    QVERIFY2(QString::fromStdString(plan.error().message).contains(message),
-             plan.error().message.c_str());
+    placement.assignNodes({2}, 1);
+    const auto before = placement.assignment();
+    auto parsed = plan::parsePlan(text.toStdString(), "plan.json");
+    Status status = Status::success();
+    if (!parsed.ok())
+        status = parsed.error();
+    else
+        status = placement.loadPlan(*parsed, modelSha.toStdString(), "Load");
+    QVERIFY(!status.ok());
+    QVERIFY2(QString::fromStdString(status.error().message).contains(message),
+             status.error().message.c_str());
+    // Nothing changed: same devices, same placement, no new command.
+    QCOMPARE(placement.devices().size(), 2);
+    QCOMPARE(placement.assignment(), before);
+    QCOMPARE(placement.undoStack()->count(), 1);
+}
+
+void TestUiGraph::autoSplitKeepsPins()
+{
+    auto model = makeModel(4, 256);
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(model);
+    TaskRunner tasks;
+    auto split = [&]() {
+        bool finished = false;
+        bool ok = false;
+        startAutoSplit(&placement, &tasks, plan::Objective::Throughput, &placement,
+                       [&](Result<plan::PlannerResult> result) {
+                           finished = true;
+                           ok = result.ok();
+                       });
+        return QTest::qWaitFor([&]() { return finished; }, 20000) && ok;
+    };
+    // Without pins, two equal devices split the 4 blocks 2 + 2.
+    QVERIFY(split());
+    QCOMPARE(placement.deviceOf(0), 0);
+    QCOMPARE(placement.deviceOf(9), 1);
+    QCOMPARE(placement.deviceOf(11), 1);
+    placement.undoStack()->undo();
+    QCOMPARE(placement.deviceOf(9), 0);
+    // Pin block 3's MatMul where it is (cpu:0): the planner must leave it there.
+    QVERIFY(placement.setPinned({9}, true));
+    const plan::PlannerOptions options = autoSplitOptions(placement, plan::Objective::Throughput);
+    QCOMPARE(options.pins.size(), std::size_t(1));
+    QCOMPARE(options.pins.at("/blocks.3/MatMul"), std::string("cpu:0"));
+    QVERIFY(split());
+    QCOMPARE(placement.deviceOf(9), 0);
+    QVERIFY(placement.isPinned(9));
+    // The GUI applied exactly what core's planner gives for these pins.
+    auto reference = plan::autoPlan(*model->graph, placement.makePlan().devices, options);
+    QVERIFY(reference.ok());
+    for (int n = 0; n < model->nodeCount(); ++n)
+        QCOMPARE(placement.devices()[placement.deviceOf(n)].id.toStdString(),
+                 reference->plan.assignment.at(model->graph->node(n).name));
+    QCOMPARE(placement.makePlan().objective, std::string("throughput"));
+    // One undo returns to the hand-made placement, pin included.
+    placement.undoStack()->undo();
+    for (int n = 0; n < model->nodeCount(); ++n)
+        QCOMPARE(placement.deviceOf(n), 0);
+    QVERIFY(placement.isPinned(9));
+}
+
+void TestUiGraph::cutEdgesThickByBytes()
+{
+    cost::DimBindings bindings;
+    bindings.batch = 4;
+    auto data = makeModelData(test::widthChain({8, 64, 4, 16}), bindings);
+    QVERIFY(data.ok());
+    auto model = data.value();
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(model);
+    CancelToken cancel;
+    auto layout = computeLayout(model, {}, cancel);
+    QVERIFY(layout.ok());
+    GraphScene scene(std::move(layout).value(), &placement);
+    auto edgeBetween = [&](graph::NodeId from, graph::NodeId to) {
+        for (std::size_t e = 0; e < scene.layout().edges.size(); ++e)
+            for (const auto &pair : scene.layout().edges[e].nodeEdges)
+                if (pair.first == from && pair.second == to)
+                    return int(e);
+        return -1;
+    };
+    const int wide = edgeBetween(0, 1);   // [4,64] float: 1024 B
+    const int narrow = edgeBetween(1, 2); // [4,4] float: 64 B
+    QVERIFY(wide >= 0 && narrow >= 0);
+    QCOMPARE(scene.layout().edges[std::size_t(wide)].bytes, quint64(1024));
+    QCOMPARE(scene.layout().edges[std::size_t(narrow)].bytes, quint64(64));
+    QCOMPARE(scene.layout().edges[std::size_t(wide)].label, QStringLiteral("[batch,64]"));
+    QVERIFY(!scene.isCut(wide));
+    QCOMPARE(scene.edgeWidth(wide), scene.edgeWidth(narrow));
+    // /mm.1 on the other device cuts both of its edges; the heavier one is thicker.
+    placement.assignNodes({1}, 1);
+    QVERIFY(scene.isCut(wide) && scene.isCut(narrow));
+    QVERIFY(scene.edgeWidth(wide) > scene.edgeWidth(narrow));
+    QVERIFY(scene.edgeWidth(narrow) > 1.2);
+    // Undo: no cut, thin again.
+    placement.undoStack()->undo();
+    QVERIFY(!scene.isCut(wide));
+    QCOMPARE(scene.edgeWidth(wide), 1.2);
+}
+
+void TestUiGraph::miniMapMovesView()
+{
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    TaskRunner tasks;
+    GraphPage page(&placement, &tasks);
+    page.resize(700, 400);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    placement.setModelData(makeModel(30));
+    page.reloadModel();
+    QTRY_VERIFY_WITH_TIMEOUT(page.scene() != nullptr, 10000);
+    MiniMap *miniMap = page.view()->miniMap();
+    QVERIFY(miniMap->isVisible());
+    // Clicking the bottom of the minimap shows the bottom of the graph.
+    const QRectF bounds = page.scene()->sceneRect();
+    const QPoint target = miniMap->mapFromScene(QPointF(bounds.center().x(), bounds.bottom() - 60));
+    QTest::mouseClick(miniMap->viewport(), Qt::LeftButton, {}, target);
+    const QPointF centre = page.view()->mapToScene(page.view()->viewport()->rect().center());
+    const QRectF visible = page.view()->mapToScene(page.view()->viewport()->rect()).boundingRect();
+    QVERIFY2(
+        visible.bottom() >= bounds.bottom() - 100,
+        qPrintable(
+            QStringLiteral("centre y %1, bounds bottom %2").arg(centre.y()).arg(bounds.bottom())));
 }
 
 void TestUiGraph::layoutCollapsedAndExpanded()
@@ -332,8 +868,8 @@ void TestUiGraph::layoutCollapsedAndExpanded()
     auto collapsed = computeLayout(model, {}, cancel);
     QVERIFY(collapsed.ok());
     QCOMPARE(int(collapsed->items.size()), 6);
-    QCOMPARE(int(collapsed->edges.size()), 5);  // block i -> block i+1
-    for (std::size_t i = 1; i < collapsed->items.size(); ++i)  // top to bottom
+    QCOMPARE(int(collapsed->edges.size()), 5);                // block i -> block i+1
+    for (std::size_t i = 1; i < collapsed->items.size(); ++i) // top to bottom
         QVERIFY(collapsed->items[i].rect.top() > collapsed->items[i - 1].rect.bottom());
     std::vector<bool> expanded(6, false);
     expanded[2] = true;
@@ -341,8 +877,8 @@ void TestUiGraph::layoutCollapsedAndExpanded()
     QVERIFY(open.ok());
     QCOMPARE(int(open->items.size()), 8);
     QCOMPARE(int(open->clusters.size()), 1);
-    QVERIFY(open->clusters.front().rect.contains(
-        open->items[std::size_t(open->itemOfNode[7])].rect));
+    QVERIFY(
+        open->clusters.front().rect.contains(open->items[std::size_t(open->itemOfNode[7])].rect));
     QCOMPARE(open->edges.front().label, QStringLiteral("[batch,8]"));
 }
 
@@ -387,6 +923,76 @@ void TestUiGraph::pageSearch()
     QTRY_VERIFY_WITH_TIMEOUT(!page.isLayoutPending() && page.scene()->layout().items.size() == 6,
                              10000);
     QCOMPARE(page.scene()->selectedNodes().size(), 3);
+}
+
+void TestUiGraph::mainWindowPlansAndSearch()
+{
+    QStandardPaths::setTestModeEnabled(true);
+    QTemporaryDir dir;
+    setGuiDatabasePath(dir.filePath("store.db").toStdString());
+    MainWindow window;
+    window.resize(1400, 900);
+    window.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&window));
+    const QString demo = QString::fromStdString(demoDecoderPath().string());
+    window.openModel(demo);
+    QTRY_VERIFY_WITH_TIMEOUT(window.placement()->modelData() && !window.isBusy(), 60000);
+    const auto model = window.placement()->modelData();
+    QCOMPARE(model->sha256, sha256File(demo.toStdString()).value());
+    QVERIFY(window.graphPage()->lanes()->isVisible());
+    QCOMPARE(window.graphPage()->lanes()->laneCount(), window.placement()->devices().size());
+
+    // Ctrl+F opens the search bar of the graph page.
+    window.activateWindow();
+    QVERIFY(QTest::qWaitForWindowActive(&window));
+    QVERIFY(!window.graphPage()->isSearchVisible());
+    QTest::keyClick(&window, Qt::Key_F, Qt::ControlModifier);
+    QVERIFY(window.graphPage()->isSearchVisible());
+
+    // A plan written by the CLI loads with its assignment.
+    const QString cliPlan = dir.filePath("cli.plan.json");
+    QProcess cli;
+    cli.start(QStringLiteral(SB_CLI_PATH),
+              {"plan", demo, "--devices", "cpu:0,cpu:1", "--objective", "latency", "--batch", "4",
+               "--microbatches", "2", "--cpu-devices", "2", "--out", cliPlan});
+    QVERIFY(cli.waitForFinished(120000));
+    QVERIFY2(cli.exitCode() == 0, cli.readAllStandardError().constData());
+    const Status loaded = window.loadPlanFile(cliPlan);
+    QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().message.c_str());
+    auto written = plan::readPlanFile(cliPlan.toStdString());
+    QVERIFY(written.ok());
+    for (const auto &[name, device] : written->assignment) {
+        const auto node = model->graph->findNode(name);
+        QVERIFY(node.has_value());
+        const int d = window.placement()->deviceOf(*node);
+        QVERIFY(d >= 0);
+        QCOMPARE(window.placement()->devices()[d].id.toStdString(), device);
+    }
+    QCOMPARE(window.placement()->microbatches(), 2);
+    QCOMPARE(window.placement()->batch(), std::int64_t(4));
+
+    // Saved from the GUI: core reads it, it names this model and validates.
+    window.placement()->setPinned({0}, true);
+    const QString saved = dir.filePath("gui.plan.json");
+    QVERIFY(window.savePlanFile(saved).ok());
+    auto read = plan::readPlanFile(saved.toStdString());
+    QVERIFY(read.ok());
+    QCOMPARE(read->modelSha256, model->sha256);
+    QCOMPARE(read->objective, std::string("latency"));
+    QCOMPARE(read->assignment, written->assignment);
+    QCOMPARE(read->pinned, std::vector<std::string>{model->graph->node(0).name});
+    const auto report = plan::validatePlan(*model->graph, *read, {model->sha256});
+    QVERIFY(report.ok());
+
+    // A plan for another model is refused with a message naming the hash.
+    read->modelSha256 = std::string(64, 'f');
+    const QString other = dir.filePath("other.plan.json");
+    QVERIFY(plan::writePlanFile(*read, other.toStdString()).ok());
+    const Status refused = window.loadPlanFile(other);
+    QVERIFY(!refused.ok());
+    QVERIFY2(QString::fromStdString(refused.error().message).contains("ffffffffffff…"),
+             refused.error().message.c_str());
+    QVERIFY(QString::fromStdString(refused.error().message).contains("other.plan.json"));
 }
 
 QTEST_MAIN(TestUiGraph)

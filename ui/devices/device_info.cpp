@@ -9,11 +9,11 @@ namespace sb::ui {
 QColor deviceColour(int index)
 {
     // Tableau-like qualitative palette: distinct hues, medium lightness.
-    static const QColor colours[] = {
-        QColor(0x4e, 0x79, 0xa7), QColor(0xf2, 0x8e, 0x2b), QColor(0x59, 0xa1, 0x4f),
-        QColor(0xb0, 0x7a, 0xa1), QColor(0x76, 0xb7, 0xb2), QColor(0xed, 0xc9, 0x48),
-        QColor(0xe1, 0x57, 0x59), QColor(0x9c, 0x75, 0x5f), QColor(0xff, 0x9d, 0xa7),
-        QColor(0xba, 0xb0, 0xac)};
+    static const QColor colours[] = {QColor(0x4e, 0x79, 0xa7), QColor(0xf2, 0x8e, 0x2b),
+                                     QColor(0x59, 0xa1, 0x4f), QColor(0xb0, 0x7a, 0xa1),
+                                     QColor(0x76, 0xb7, 0xb2), QColor(0xed, 0xc9, 0x48),
+                                     QColor(0xe1, 0x57, 0x59), QColor(0x9c, 0x75, 0x5f),
+                                     QColor(0xff, 0x9d, 0xa7), QColor(0xba, 0xb0, 0xac)};
     const int n = int(std::size(colours));
     return colours[((index % n) + n) % n];
 }
@@ -43,6 +43,7 @@ DeviceInfo deviceInfoFromSpec(const plan::DeviceSpec &spec, DeviceInfo::Origin o
     device.origin = origin;
     device.capacityBytes = spec.memoryBytes;
     device.flopsPerSecond = spec.flops;
+    device.flopsFp16 = spec.flopsFp16;
     device.memoryBandwidth = spec.memoryBandwidth;
     device.hourlyPrice = spec.pricePerHour;
     device.threads = spec.threads;
@@ -58,6 +59,7 @@ plan::DeviceSpec specFromDeviceInfo(const DeviceInfo &device)
     spec.name = device.name.toStdString();
     spec.memoryBytes = device.capacityBytes;
     spec.flops = device.flopsPerSecond;
+    spec.flopsFp16 = device.flopsFp16;
     spec.memoryBandwidth = device.memoryBandwidth;
     spec.pricePerHour = device.hourlyPrice;
     spec.threads = device.threads;
@@ -76,13 +78,15 @@ QVector<DeviceInfo> catalogueDevices(const QString &name, int count, int firstIn
         return devices;
     for (int i = 0; i < count; ++i) {
         DeviceInfo device;
-        device.id = QStringLiteral("%1:%2").arg(QString::fromStdString(entry->name)).arg(firstIndex + i);
-        device.name = QString::fromStdString(entry->description.empty() ? entry->name
-                                                                        : entry->description);
+        device.id =
+            QStringLiteral("%1:%2").arg(QString::fromStdString(entry->name)).arg(firstIndex + i);
+        device.name =
+            QString::fromStdString(entry->description.empty() ? entry->name : entry->description);
         device.kind = QString::fromStdString(entry->kind);
         device.origin = DeviceInfo::Origin::Catalogue;
         device.capacityBytes = entry->memoryBytes;
         device.flopsPerSecond = entry->flopsFp32;
+        device.flopsFp16 = entry->flopsFp16;
         device.memoryBandwidth = entry->memoryBandwidth;
         device.hourlyPrice = entry->pricePerHour;
         device.source = QStringLiteral("catalogue");
@@ -109,8 +113,9 @@ QString formatBytes(double bytes)
         bytes /= 1024.0;
         ++unit;
     }
-    return unit == 0 ? QStringLiteral("%1 B").arg(qint64(bytes))
-                     : QStringLiteral("%1 %2").arg(bytes, 0, 'f', bytes < 10 ? 2 : 1).arg(units[unit]);
+    return unit == 0
+               ? QStringLiteral("%1 B").arg(qint64(bytes))
+               : QStringLiteral("%1 %2").arg(bytes, 0, 'f', bytes < 10 ? 2 : 1).arg(units[unit]);
 }
 
 QString formatFlops(double flops)

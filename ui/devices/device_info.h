@@ -5,23 +5,29 @@
 #include "core/plan/devices.h"
 
 #include <QColor>
-#include <QStringList>
 #include <QString>
+#include <QStringList>
 #include <QVector>
 
 namespace sb::ui {
 
 struct DeviceInfo
 {
-    enum class Origin { Local, Catalogue, Remote };
+    enum class Origin
+    {
+        Local,
+        Catalogue,
+        Remote
+    };
 
-    QString id;    // "cpu:0", "cuda:1", "A100-80GB:0"; remote: "HOST/cuda:0"
-    QString name;  // shown to the user
-    QString kind;  // "cpu", "cuda", or the catalogue's kind
+    QString id;   // "cpu:0", "cuda:1", "A100-80GB:0"; remote: "HOST/cuda:0"
+    QString name; // shown to the user
+    QString kind; // "cpu", "cuda", or the catalogue's kind
     Origin origin = Origin::Local;
     QString host;               // empty for this machine (room for MPI hosts)
     quint64 capacityBytes = 0;  // memory the plan may use
-    double flopsPerSecond = 0;  // 0 = not measured/catalogued yet
+    double flopsPerSecond = 0;  // float32; 0 = not measured/catalogued yet
+    double flopsFp16 = 0;       // float16 FLOP/s from the catalogue; 0 = unknown
     double memoryBandwidth = 0; // bytes/s, 0 = unknown
     double hourlyPrice = 0;     // catalogue only
     int threads = 0;            // CPU devices: threads of its pool

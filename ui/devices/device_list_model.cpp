@@ -1,5 +1,6 @@
 #include "ui/devices/device_list_model.h"
 
+#include "ui/devices/device_delegate.h"
 #include "ui/graph/node_mime.h"
 
 #include <QMimeData>
@@ -30,21 +31,29 @@ QVariant DeviceListModel::data(const QModelIndex &index, int role) const
         return {};
     const DeviceInfo &device = m_placement->devices()[index.row()];
     const auto &ledgers = m_placement->report().devices;
-    const DeviceLedger ledger = index.row() < ledgers.size() ? ledgers[index.row()] : DeviceLedger{};
+    const DeviceLedger ledger =
+        index.row() < ledgers.size() ? ledgers[index.row()] : DeviceLedger{};
     switch (role) {
     case Qt::DisplayRole:
         return device.name.isEmpty() ? device.id : device.name;
     case Qt::ToolTipRole: {
-        QString tip = tr("<b>%1</b> (%2)<br>capacity %3<br>weights %4, activations %5, buffers %6")
-                          .arg(device.id.toHtmlEscaped(), device.kind,
-                               formatBytes(double(device.capacityBytes)),
-                               formatBytes(double(ledger.weights)),
-                               formatBytes(double(ledger.activations)),
-                               formatBytes(double(ledger.buffers)));
+        LedgerFigures figures;
+        figures.weights = ledger.weights;
+        figures.activations = ledger.activations;
+        figures.buffers = ledger.buffers;
+        figures.capacity = device.capacityBytes;
+        QString tip = tr("<b>%1</b> %2 (%3)<br>memory: %4<br>%5<br><i>upper bar: used against "
+                         "capacity; lower bar: what the used memory is made of</i>")
+                          .arg(device.id.toHtmlEscaped(), device.name.toHtmlEscaped(), device.kind,
+                               ledgerText(figures), ledgerBreakdownText(figures));
         if (device.flopsPerSecond > 0)
-            tip += tr("<br>rate %1/s").arg(formatFlops(device.flopsPerSecond));
+            tip += tr("<br>rate %1/s (%2)")
+                       .arg(formatFlops(device.flopsPerSecond), device.source.toHtmlEscaped());
+        if (ledger.stageSeconds >= 0)
+            tip += tr("<br>estimated stage time %1 per micro-batch")
+                       .arg(formatSeconds(ledger.stageSeconds));
         for (const QString &problem : ledger.problems)
-            tip += "<br><font color='#d03030'>" + problem.toHtmlEscaped() + "</font>";
+            tip += "<br><font color='#d03030'>⚠ " + problem.toHtmlEscaped() + "</font>";
         return tip;
     }
     case DeviceIdRole:
@@ -79,6 +88,13 @@ QVariant DeviceListModel::data(const QModelIndex &index, int role) const
         return device.colour;
     case RateRole:
         return device.flopsPerSecond;
+    case BottleneckRole: {
+        // Only meaningful when the plan has more than one stage.
+        int stages = 0;
+        for (const auto &other : ledgers)
+            stages += other.nodes > 0 ? 1 : 0;
+        return stages > 1 && m_placement->report().bottleneckDevice == index.row();
+    }
     default:
         return {};
     }

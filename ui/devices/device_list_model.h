@@ -14,7 +14,8 @@ class DeviceListModel : public QAbstractListModel
 {
     Q_OBJECT
 public:
-    enum Role {
+    enum Role
+    {
         DeviceIdRole = Qt::UserRole + 1,
         KindRole,
         OriginRole,      // "local", "what-if", "remote"
@@ -24,9 +25,10 @@ public:
         BuffersRole,     // quint64
         StageTimeRole,   // double seconds, -1 unknown
         NodeCountRole,
-        ProblemsRole,    // QStringList
+        ProblemsRole, // QStringList
         ColourRole,
-        RateRole,        // FLOP/s
+        RateRole,       // FLOP/s
+        BottleneckRole, // bool: the slowest stage of the validated estimate
     };
 
     explicit DeviceListModel(PlacementModel *placement, QObject *parent = nullptr);

@@ -13,9 +13,11 @@ namespace {
 
 QLabel *legendEntry(const QColor &colour, const QString &text, QWidget *parent)
 {
-    auto *label = new QLabel(text, parent);
-    label->setStyleSheet(QStringLiteral("QLabel { border-left: 10px solid %1; padding-left: 4px; }")
-                             .arg(colour.name()));
+    // A coloured square in rich text: drawn by the label on every style.
+    auto *label = new QLabel(QStringLiteral("<span style='color:%1'>■</span> %2")
+                                 .arg(colour.name(), text.toHtmlEscaped()),
+                             parent);
+    label->setTextFormat(Qt::RichText);
     return label;
 }
 
@@ -58,11 +60,30 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
     legend->addWidget(legendEntry(DeviceDelegate::buffersColour(), tr("buffers"), this));
     legend->addStretch(1);
     layout->addLayout(legend);
+    const QString legendTip = tr("Each device shows two bars: the upper one is the memory used "
+                                 "against the device's capacity, the lower one what the used "
+                                 "memory is made of. A non-zero part is always at least a few "
+                                 "pixels wide.");
+    for (int i = 0; i < legend->count(); ++i)
+        if (QWidget *w = legend->itemAt(i)->widget())
+            w->setToolTip(legendTip);
     m_summary = new QLabel(this);
     m_summary->setWordWrap(true);
     layout->addWidget(m_summary);
 
     connect(m_localCount, &QSpinBox::valueChanged, this, &DevicesPanel::localDeviceCountChanged);
+    // A loaded plan may bring its own local devices: show their count without
+    // asking for a new discovery.
+    connect(placement, &PlacementModel::devicesChanged, this, [this]() {
+        int local = 0;
+        for (const DeviceInfo &device : m_placement->devices())
+            if (device.origin == DeviceInfo::Origin::Local)
+                ++local;
+        if (local > 0 && local != m_localCount->value()) {
+            const QSignalBlocker blocker(m_localCount);
+            m_localCount->setValue(local);
+        }
+    });
     connect(placement, &PlacementModel::placementChanged, this, &DevicesPanel::updateSummary);
     updateSummary();
 }

@@ -2,6 +2,7 @@
 
 #include <QLocale>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -86,10 +87,11 @@ void DetailsPanel::refresh()
     }
     const int group = model->groupOfNode[std::size_t(m_nodes.front())];
     bool wholeGroup = int(model->groups[std::size_t(group)].size()) == m_nodes.size();
-    QString html = QStringLiteral("<h3>%1</h3>")
-                       .arg(wholeGroup ? QString::fromStdString(model->groupNames[std::size_t(group)])
-                                             .toHtmlEscaped()
-                                       : tr("%n nodes selected", nullptr, int(m_nodes.size())));
+    QString html =
+        QStringLiteral("<h3>%1</h3>")
+            .arg(wholeGroup
+                     ? QString::fromStdString(model->groupNames[std::size_t(group)]).toHtmlEscaped()
+                     : tr("%n nodes selected", nullptr, int(m_nodes.size())));
     QStringList deviceNames;
     for (int d : devices)
         deviceNames << (d >= 0 ? m_placement->devices()[d].id : tr("unassigned"));
@@ -118,10 +120,10 @@ QString DetailsPanel::summaryHtml() const
 {
     const auto &model = *m_placement->modelData();
     const auto &graph = *model.graph;
-    QString html = QStringLiteral("<h3>%1</h3>")
-                       .arg(QString::fromStdString(graph.graphName.empty() ? "model"
-                                                                           : graph.graphName)
-                                .toHtmlEscaped());
+    QString html =
+        QStringLiteral("<h3>%1</h3>")
+            .arg(QString::fromStdString(graph.graphName.empty() ? "model" : graph.graphName)
+                     .toHtmlEscaped());
     html += "<table cellspacing=4>";
     html += tr("<tr><td>File</td><td>%1</td></tr>").arg(model.path.toHtmlEscaped());
     html += tr("<tr><td>Producer</td><td>%1 %2</td></tr>")
@@ -133,9 +135,24 @@ QString DetailsPanel::summaryHtml() const
     html += tr("<tr><td>Parameters</td><td>%1 (%2)</td></tr>")
                 .arg(QLocale().toString(qulonglong(graph.parameterCount())),
                      formatBytes(double(graph.parameterBytes())));
+    // Symbolic input dims the GUI's cost does not bind (it binds the batch
+    // only): FLOPs of nodes that depend on them are not counted.
+    QStringList unbound;
+    const auto batch = cost::batchSymbols(graph);
+    for (graph::ValueId input : graph.inputs())
+        for (const graph::Dim &dim : graph.value(input).info.shape.dims)
+            if (dim.isSymbolic() && !model.bindings.dims.count(dim.symbol) &&
+                std::find(batch.begin(), batch.end(), dim.symbol) == batch.end() &&
+                !unbound.contains(QString::fromStdString(dim.symbol)))
+                unbound << QString::fromStdString(dim.symbol);
+    QString flopsNote;
+    if (!unbound.isEmpty())
+        flopsNote = tr(" (counted without the nodes that depend on the unbound dims %1)")
+                        .arg(unbound.join(", ").toHtmlEscaped());
+    else if (!model.cost.total.exact)
+        flopsNote = tr(" (estimate)");
     html += tr("<tr><td>FLOPs / micro-batch</td><td>%1%2</td></tr>")
-                .arg(formatFlops(model.cost.total.flops),
-                     model.cost.total.exact ? QString() : tr(" (estimate)"));
+                .arg(formatFlops(model.cost.total.flops), flopsNote);
     html += "</table><p style='color:gray'>" +
             tr("Select a node or block to see its details. Drag it onto a device to place it.") +
             "</p>";
@@ -183,8 +200,8 @@ QString DetailsPanel::nodeHtml(graph::NodeId id) const
         }
         return rows;
     };
-    html += "<h4>" + tr("Inputs") + "</h4><table cellspacing=3>" + tensorRows(node.inputs) +
-            "</table>";
+    html +=
+        "<h4>" + tr("Inputs") + "</h4><table cellspacing=3>" + tensorRows(node.inputs) + "</table>";
     html += "<h4>" + tr("Outputs") + "</h4><table cellspacing=3>" + tensorRows(node.outputs) +
             "</table>";
     if (!node.attributes.empty()) {

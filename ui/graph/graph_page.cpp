@@ -1,9 +1,13 @@
 #include "ui/graph/graph_page.h"
 
 #include "ui/common/user_message.h"
+#include "ui/devices/device_list_model.h"
+#include "ui/graph/device_lanes.h"
 
 #include <QHBoxLayout>
 #include <QKeyEvent>
+#include <QScrollArea>
+#include <QScrollBar>
 #include <QShortcut>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -34,13 +38,29 @@ GraphPage::GraphPage(PlacementModel *placement, TaskRunner *tasks, QWidget *pare
     m_searchBar->hide();
     layout->addWidget(m_searchBar);
 
+    auto *canvas = new QHBoxLayout;
+    canvas->setContentsMargins(0, 0, 0, 0);
+    canvas->setSpacing(0);
     m_view = new GraphView(this);
-    layout->addWidget(m_view, 1);
+    canvas->addWidget(m_view, 1);
+    // The lanes scroll when there are more devices than fit the height.
+    m_laneModel = new DeviceListModel(placement, this);
+    m_lanes = new DeviceLanes(m_laneModel);
+    m_lanesArea = new QScrollArea(this);
+    m_lanesArea->setWidget(m_lanes);
+    m_lanesArea->setWidgetResizable(true);
+    m_lanesArea->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_lanesArea->setFrameShape(QFrame::NoFrame);
+    m_lanesArea->setFixedWidth(m_lanes->sizeHint().width() +
+                               m_lanesArea->verticalScrollBar()->sizeHint().width());
+    canvas->addWidget(m_lanesArea);
+    layout->addLayout(canvas, 1);
     m_hint = new QLabel(tr("Open a model (File ▸ Open Model…) or load the demo model."), m_view);
     m_hint->setAlignment(Qt::AlignCenter);
     m_hint->setForegroundRole(QPalette::PlaceholderText);
 
-    connect(m_searchEdit, &QLineEdit::textChanged, this, [this](const QString &text) { find(text); });
+    connect(m_searchEdit, &QLineEdit::textChanged, this,
+            [this](const QString &text) { find(text); });
     connect(m_searchEdit, &QLineEdit::returnPressed, this, &GraphPage::findNext);
     connect(close, &QToolButton::clicked, this, [this]() {
         m_searchBar->hide();
@@ -50,6 +70,16 @@ GraphPage::GraphPage(PlacementModel *placement, TaskRunner *tasks, QWidget *pare
     auto *escape = new QShortcut(QKeySequence(Qt::Key_Escape), m_searchBar);
     escape->setContext(Qt::WidgetWithChildrenShortcut);
     connect(escape, &QShortcut::activated, close, &QToolButton::click);
+}
+
+void GraphPage::setLanesVisible(bool visible)
+{
+    m_lanesArea->setVisible(visible);
+}
+
+bool GraphPage::lanesVisible() const
+{
+    return !m_lanesArea->isHidden();
 }
 
 void GraphPage::reloadModel()
@@ -100,7 +130,7 @@ void GraphPage::startLayout()
         [this, generation](Result<LayoutResult> result) {
             --m_pendingLayout;
             if (generation != m_layoutGeneration)
-                return;  // superseded by a newer layout
+                return; // superseded by a newer layout
             if (!result.ok()) {
                 if (result.error().code != ErrorCode::Cancelled)
                     emit errorOccurred(userMessage(tr("Graph layout"), result.error()));
@@ -149,6 +179,11 @@ void GraphPage::showSearch()
     m_searchEdit->selectAll();
 }
 
+bool GraphPage::isSearchVisible() const
+{
+    return !m_searchBar->isHidden();
+}
+
 int GraphPage::find(const QString &text)
 {
     m_matches.clear();
@@ -169,8 +204,8 @@ int GraphPage::find(const QString &text)
             model->shapeText(n).toLower().contains(needle))
             m_matches.push_back(n);
     }
-    m_searchStatus->setText(m_matches.isEmpty() ? tr("no match")
-                                                : tr("%n match(es)", nullptr, int(m_matches.size())));
+    m_searchStatus->setText(
+        m_matches.isEmpty() ? tr("no match") : tr("%n match(es)", nullptr, int(m_matches.size())));
     if (m_scene) {
         QVector<int> items;
         for (graph::NodeId n : m_matches)

@@ -1,5 +1,6 @@
 // The centre page: the laid-out graph with search (Ctrl+F by name, op type or
-// shape), expand/collapse of blocks, zoom, and the minimap. Layouts run on the
+// shape), expand/collapse of blocks, zoom, the minimap, and the device swim
+// lanes beside the graph (drop targets that place nodes on a device). Layouts run on the
 // TaskRunner; the page keeps showing the previous scene until the new one is
 // ready, and ignores results of superseded layouts.
 #pragma once
@@ -13,9 +14,14 @@
 #include <QLineEdit>
 #include <QWidget>
 
+class QScrollArea;
+
 #include <memory>
 
 namespace sb::ui {
+
+class DeviceLanes;
+class DeviceListModel;
 
 class GraphPage : public QWidget
 {
@@ -30,6 +36,7 @@ public:
     bool isExpanded(int group) const;
 
     void showSearch();
+    bool isSearchVisible() const;
     // Returns the number of matches and shows the first.
     int find(const QString &text);
     void findNext();
@@ -37,6 +44,9 @@ public:
 
     GraphView *view() const { return m_view; }
     GraphScene *scene() const { return m_scene.get(); }
+    DeviceLanes *lanes() const { return m_lanes; }
+    void setLanesVisible(bool visible);
+    bool lanesVisible() const;
     bool isLayoutPending() const { return m_pendingLayout != 0; }
 
 signals:
@@ -52,6 +62,9 @@ private:
     PlacementModel *m_placement;
     TaskRunner *m_tasks;
     GraphView *m_view;
+    DeviceListModel *m_laneModel;
+    DeviceLanes *m_lanes;
+    QScrollArea *m_lanesArea;
     QWidget *m_searchBar;
     QLineEdit *m_searchEdit;
     QLabel *m_searchStatus;

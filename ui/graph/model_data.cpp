@@ -1,5 +1,6 @@
 #include "ui/graph/model_data.h"
 
+#include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
 
 namespace sb::ui {
@@ -13,8 +14,10 @@ QString ModelData::shapeText(graph::NodeId node) const
     return {};
 }
 
-Result<std::shared_ptr<const ModelData>> makeModelData(std::shared_ptr<const graph::Graph> graph,
-                                                       const cost::DimBindings &bindings)
+namespace {
+
+Result<std::shared_ptr<ModelData>> buildModelData(std::shared_ptr<const graph::Graph> graph,
+                                                  const cost::DimBindings &bindings)
 {
     auto data = std::make_shared<ModelData>();
     SB_ASSIGN_OR_RETURN(data->cost, cost::computeCost(*graph, bindings));
@@ -51,6 +54,15 @@ Result<std::shared_ptr<const ModelData>> makeModelData(std::shared_ptr<const gra
     }
     data->path = QString::fromStdString(graph->modelPath.string());
     data->graph = std::move(graph);
+    return data;
+}
+
+} // namespace
+
+Result<std::shared_ptr<const ModelData>> makeModelData(std::shared_ptr<const graph::Graph> graph,
+                                                       const cost::DimBindings &bindings)
+{
+    SB_ASSIGN_OR_RETURN(auto data, buildModelData(std::move(graph), bindings));
     return std::shared_ptr<const ModelData>(std::move(data));
 }
 
@@ -66,10 +78,14 @@ Result<std::shared_ptr<const ModelData>> loadModel(const std::filesystem::path &
         return makeError(ErrorCode::Cancelled, "import cancelled");
     if (progress)
         progress(0.6, "Computing costs");
-    auto data = makeModelData(std::move(graph), bindings);
+    SB_ASSIGN_OR_RETURN(auto data, buildModelData(std::move(graph), bindings));
+    // Plans name the model by its file hash; hashing here keeps it off the GUI thread.
+    if (progress)
+        progress(0.9, "Hashing " + path.filename().string());
+    SB_ASSIGN_OR_RETURN(data->sha256, sha256File(path));
     if (progress)
         progress(1.0, "Imported");
-    return data;
+    return std::shared_ptr<const ModelData>(std::move(data));
 }
 
 } // namespace sb::ui

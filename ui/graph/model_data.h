@@ -22,14 +22,15 @@ struct ModelData
     std::shared_ptr<const graph::Graph> graph;
     cost::GraphCost cost;
     cost::DimBindings bindings;
-    std::vector<std::uint64_t> valueBytes;           // per ValueId; 0 when unresolved
-    std::vector<std::vector<graph::NodeId>> groups;  // Graph::blocks(), or one per node
+    std::vector<std::uint64_t> valueBytes;          // per ValueId; 0 when unresolved
+    std::vector<std::vector<graph::NodeId>> groups; // Graph::blocks(), or one per node
     std::vector<std::string> groupNames;
-    std::vector<int> groupOfNode;  // per NodeId
-    QString path;                  // empty for in-memory graphs
+    std::vector<int> groupOfNode; // per NodeId
+    QString path;                 // empty for in-memory graphs
+    std::string sha256;           // of the .onnx file (plans record it); empty in memory
 
     int nodeCount() const { return graph ? int(graph->nodes().size()) : 0; }
-    QString shapeText(graph::NodeId node) const;  // first output's shape
+    QString shapeText(graph::NodeId node) const; // first output's shape
 };
 
 // Wraps an already built graph: cost under `bindings`, value sizes, groups.

@@ -45,6 +45,7 @@ void PlacementModel::setModelData(std::shared_ptr<const ModelData> model)
     m_deviceOf.assign(n, m_devices.isEmpty() ? -1 : 0);
     m_pinned.assign(n, false);
     m_undo.clear();
+    m_planExtras = plan::Plan{}; // a loaded plan's extras belong to the previous model
     endResetModel();
     recheck();
 }
@@ -56,13 +57,17 @@ void PlacementModel::setDevices(const QVector<DeviceInfo> &devices)
         for (int j = 0; j < devices.size(); ++j)
             if (devices[j].id == m_devices[i].id)
                 remap[i] = j;
+    bool sameIds = devices.size() == m_devices.size();
+    for (int i = 0; sameIds && i < m_devices.size(); ++i)
+        sameIds = remap[std::size_t(i)] == i;
     m_devices = devices;
     for (int i = 0; i < m_devices.size(); ++i)
         if (!m_devices[i].colour.isValid())
             m_devices[i].colour = deviceColour(i);
     for (int &d : m_deviceOf)
         d = d >= 0 && std::size_t(d) < remap.size() ? remap[d] : -1;
-    m_undo.clear();  // commands hold device indices of the old list
+    if (!sameIds)
+        m_undo.clear(); // commands hold device indices of the old list
     emit devicesChanged();
     if (!m_deviceOf.empty())
         emit dataChanged(index(0, DeviceColumn), index(rowCount() - 1, ProblemColumn));
@@ -74,7 +79,7 @@ void PlacementModel::addDevice(const DeviceInfo &device)
     DeviceInfo copy = device;
     if (!copy.colour.isValid())
         copy.colour = deviceColour(m_devices.size());
-    m_devices.push_back(copy);  // appending keeps indices held by undo commands valid
+    m_devices.push_back(copy); // appending keeps indices held by undo commands valid
     emit devicesChanged();
     recheck();
 }
@@ -122,8 +127,7 @@ bool PlacementModel::assignNodes(const QVector<graph::NodeId> &nodes, int device
         return false;
     const QString text =
         changed == 1 ? tr("Assign %1 to %2")
-                           .arg(QString::fromStdString(
-                                    m_model->graph->node(nodes.front()).name),
+                           .arg(QString::fromStdString(m_model->graph->node(nodes.front()).name),
                                 m_devices[device].id)
                      : tr("Assign %1 nodes to %2").arg(changed).arg(m_devices[device].id);
     m_undo.push(new PlacementCommand(this, std::move(after), m_pinned, text));
@@ -190,7 +194,10 @@ void PlacementModel::setPlanSettings(std::int64_t batch, int microbatches)
 
 plan::Plan PlacementModel::makePlan(const std::string &modelSha256) const
 {
-    plan::Plan plan;
+    plan::Plan plan = m_planExtras;
+    plan.devices.devices.clear();
+    plan.assignment.clear();
+    plan.pinned.clear();
     plan.modelSha256 = modelSha256;
     plan.batch = m_batch;
     plan.microbatches = m_microbatches;
@@ -237,9 +244,71 @@ Status PlacementModel::applyPlan(const plan::Plan &plan, const QString &text)
     }
     m_batch = plan.batch;
     m_microbatches = plan.microbatches;
+    if (!plan.objective.empty())
+        m_planExtras.objective = plan.objective;
     if (!applyPlacement(assignment, pinned, text))
         recheck();
     return Status::success();
+}
+
+namespace {
+
+std::string shortHash(const std::string &hash)
+{
+    return hash.size() > 12 ? hash.substr(0, 12) + "…" : hash;
+}
+
+} // namespace
+
+Status PlacementModel::loadPlan(const plan::Plan &plan, const std::string &modelSha256,
+                                const QString &text)
+{
+    if (!m_model)
+        return makeError(ErrorCode::InvalidInput, "open a model before loading a plan");
+    if (!plan.modelSha256.empty() && !modelSha256.empty() && plan.modelSha256 != modelSha256)
+        return makeError(ErrorCode::InvalidInput, "the plan was made for the model with sha256 " +
+                                                      shortHash(plan.modelSha256) +
+                                                      ", but the open model's sha256 is " +
+                                                      shortHash(modelSha256));
+    if (plan.devices.devices.empty())
+        return makeError(ErrorCode::InvalidInput, "the plan lists no devices");
+    const auto &graph = *m_model->graph;
+    for (const auto &[name, device] : plan.assignment) {
+        if (!graph.findNode(name))
+            return makeError(ErrorCode::InvalidInput,
+                             "the plan assigns node '" + name + "', which is not in the model");
+        if (plan.devices.indexOf(device) < 0)
+            return makeError(ErrorCode::InvalidInput,
+                             "the plan assigns node '" + name + "' to device '" + device +
+                                 "', which is not in the plan's device list");
+    }
+    for (const std::string &name : plan.pinned)
+        if (!graph.findNode(name))
+            return makeError(ErrorCode::InvalidInput,
+                             "the plan pins node '" + name + "', which is not in the model");
+
+    // Devices: the plan's figures; colours and origins of known ids kept.
+    QVector<DeviceInfo> devices;
+    for (const plan::DeviceSpec &spec : plan.devices.devices) {
+        const int existing = deviceIndex(QString::fromStdString(spec.id));
+        DeviceInfo::Origin origin = DeviceInfo::Origin::Local;
+        if (existing >= 0)
+            origin = m_devices[existing].origin;
+        else if (spec.id.find('/') != std::string::npos)
+            origin = DeviceInfo::Origin::Remote;
+        else if (spec.source == "catalogue")
+            origin = DeviceInfo::Origin::Catalogue;
+        DeviceInfo device = deviceInfoFromSpec(spec, origin);
+        device.colour = existing >= 0 ? m_devices[existing].colour : deviceColour(devices.size());
+        devices.push_back(device);
+    }
+    setDevices(devices);
+
+    m_planExtras = plan;
+    m_planExtras.devices.devices.clear();
+    m_planExtras.assignment.clear();
+    m_planExtras.pinned.clear();
+    return applyPlan(plan, text);
 }
 
 void PlacementModel::startValidation()

@@ -4,10 +4,10 @@
 // after each change (placementChanged).
 #pragma once
 
-#include "ui/devices/device_info.h"
-#include "ui/graph/model_data.h"
 #include "core/plan/plan_file.h"
 #include "core/plan/validate.h"
+#include "ui/devices/device_info.h"
+#include "ui/graph/model_data.h"
 #include "ui/graph/placement_check.h"
 
 #include <QAbstractTableModel>
@@ -22,7 +22,14 @@ class PlacementModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { NodeColumn, DeviceColumn, PinnedColumn, ProblemColumn, ColumnCount };
+    enum Column
+    {
+        NodeColumn,
+        DeviceColumn,
+        PinnedColumn,
+        ProblemColumn,
+        ColumnCount
+    };
 
     explicit PlacementModel(QObject *parent = nullptr);
 
@@ -30,7 +37,9 @@ public:
     // single-device plan); the undo history is cleared.
     void setModelData(std::shared_ptr<const ModelData> model);
     const std::shared_ptr<const ModelData> &modelData() const { return m_model; }
-    // Replacing the device list keeps assignments to devices that remain.
+    // Replacing the device list keeps assignments to devices that remain. The
+    // undo history survives when the ids stay the same in the same order (the
+    // commands hold device indices); otherwise it is cleared.
     void setDevices(const QVector<DeviceInfo> &devices);
     void addDevice(const DeviceInfo &device);
     const QVector<DeviceInfo> &devices() const { return m_devices; }
@@ -54,11 +63,24 @@ public:
     void setPlanSettings(std::int64_t batch, int microbatches);
     std::int64_t batch() const { return m_batch; }
     int microbatches() const { return m_microbatches; }
-    // The placement as a plan file (core/plan), for validation, saving, running.
+    // The placement as a plan file (core/plan), for validation, saving, running:
+    // devices with their figures, assignment, pins, batch and micro-batches,
+    // plus what the GUI does not edit but keeps from the last loaded or
+    // planned plan (objective, links, dims, tensor_parallel and unknown
+    // top-level keys, which docs/plan-format.md says survive a round trip).
     plan::Plan makePlan(const std::string &modelSha256 = {}) const;
-    // Applies a plan's assignment and pins (devices matched by id) as one
-    // undoable command; errors name unknown nodes or devices.
+    // Applies a plan's assignment and pins (devices matched by id against the
+    // current list) as one undoable command and keeps its objective; errors
+    // name unknown nodes or devices. For planner results.
     Status applyPlan(const plan::Plan &plan, const QString &text);
+    // Opens a plan file's content: checks it against the model first (model
+    // hash when both are known, every assigned and pinned node, every device
+    // of the assignment in the plan's device list) and changes nothing on an
+    // error, whose message names the node or device. Then adopts the plan's
+    // devices (figures from the plan; colours and origins kept for ids already
+    // listed), batch, micro-batches and extras, and applies the assignment and
+    // pins as one undoable command.
+    Status loadPlan(const plan::Plan &plan, const std::string &modelSha256, const QString &text);
 
     // Used by the undo commands.
     void setState(const std::vector<int> &assignment, const std::vector<bool> &pinned);
@@ -88,6 +110,8 @@ private:
     std::int64_t m_batch = 8;
     int m_microbatches = 4;
     int m_validation = 0;
+    // Kept for makePlan(): objective, links, dims, tensor_parallel, extra.
+    plan::Plan m_planExtras;
 };
 
 } // namespace sb::ui

@@ -1,16 +1,16 @@
 #include "ui/mainwindow/main_window.h"
 
 #include "core/common/paths.h"
-#include "core/common/sha256.h"
+#include "core/plan/plan_file.h"
 #include "core/plan/planner.h"
 #include "ui/common/user_message.h"
 #include "ui/devices/devices_panel.h"
 #include "ui/eval/eval_page.h"
 #include "ui/governance/governance_page.h"
+#include "ui/graph/auto_split.h"
 #include "ui/graph/details_panel.h"
 #include "ui/graph/graph_page.h"
 #include "ui/graph/graph_tree_model.h"
-#include "ui/graph/plan_json.h"
 #include "ui/registry/registry_page.h"
 #include "ui/report/report_page.h"
 #include "ui/run/run_page.h"
@@ -37,8 +37,6 @@
 #include <QToolButton>
 #include <QTreeView>
 
-#include <fstream>
-#include <sstream>
 
 namespace sb::ui {
 
@@ -270,6 +268,14 @@ void MainWindow::createActions()
                           [this]() { m_graphPage->setAllExpanded(true); });
     m_viewMenu->addAction(tr("&Collapse All Blocks"), this,
                           [this]() { m_graphPage->setAllExpanded(false); });
+    auto *lanes = m_viewMenu->addAction(tr("Device &Lanes Beside the Graph"));
+    lanes->setCheckable(true);
+    lanes->setChecked(QSettings().value("graph/deviceLanes", true).toBool());
+    m_graphPage->setLanesVisible(lanes->isChecked());
+    connect(lanes, &QAction::toggled, this, [this](bool visible) {
+        m_graphPage->setLanesVisible(visible);
+        QSettings().setValue("graph/deviceLanes", visible);
+    });
     m_viewMenu->addSeparator();
     for (QDockWidget *dock : m_docks)
         m_viewMenu->addAction(dock->toggleViewAction());
@@ -482,114 +488,112 @@ void MainWindow::openPlanDialog()
                                                       tr("Plans (*.json);;All files (*)"));
     if (path.isEmpty())
         return;
-    std::ifstream in(path.toStdString());
-    if (!in) {
-        showError(tr("Cannot read %1").arg(path));
-        return;
-    }
-    std::stringstream text;
-    text << in.rdbuf();
-    auto plan = planFromJson(text.str(), *m_placement, QFileInfo(path).fileName().toStdString());
-    if (!plan.ok()) {
-        showError(userMessage(tr("Opening the plan"), plan.error()));
-        return;
-    }
-    m_placement->applyPlacement(plan->assignment, plan->pinned,
-                                tr("Load plan %1").arg(QFileInfo(path).fileName()));
-    m_runPage->setMicrobatches(plan->settings.microbatches);
+    const Status loaded = loadPlanFile(path);
+    if (!loaded.ok())
+        showError(
+            userMessage(tr("Opening the plan %1").arg(QFileInfo(path).fileName()), loaded.error()));
+}
+
+Status MainWindow::loadPlanFile(const QString &path)
+{
+    const auto model = m_placement->modelData();
+    if (!model)
+        return makeError(ErrorCode::InvalidInput, "open a model before opening a plan");
+    // One plan format: core/plan reads it (errors name the file and key).
+    auto plan = plan::readPlanFile(path.toStdString());
+    if (!plan.ok())
+        return plan.error();
+    const Status loaded = m_placement->loadPlan(*plan, model->sha256,
+                                                tr("Load plan %1").arg(QFileInfo(path).fileName()));
+    if (!loaded.ok())
+        return makeError(loaded.error().code, path.toStdString() + ": " + loaded.error().message);
+    // The run settings follow the plan.
+    RunConfig config = m_runPage->config();
+    config.batch = int(plan->batch);
+    config.microbatches = plan->microbatches;
+    m_runPage->setConfig(config);
+    if (const int objective = m_objective->findData(QString::fromStdString(plan->objective));
+        objective >= 0)
+        m_objective->setCurrentIndex(objective);
     m_planPath = path;
-    log(tr("Loaded plan %1").arg(path));
+    m_placement->undoStack()->setClean();
+    log(tr("Loaded plan %1: %2 device(s), %3 assigned node(s), %4 pinned")
+            .arg(path)
+            .arg(plan->devices.devices.size())
+            .arg(plan->assignment.size())
+            .arg(plan->pinned.size()));
+    for (const QString &problem : m_placement->report().problems)
+        log(tr("Plan problem: %1").arg(problem));
+    updateTitle();
+    return Status::success();
 }
 
 void MainWindow::savePlan(bool askPath)
 {
-    const auto model = m_placement->modelData();
-    if (!model) {
+    if (!m_placement->modelData()) {
         showError(tr("Open a model before saving a plan."));
         return;
     }
     QString path = m_planPath;
     if (askPath || path.isEmpty()) {
-        path = QFileDialog::getSaveFileName(this, tr("Save Plan"),
-                                            QFileInfo(m_modelPath).completeBaseName() + ".plan.json",
-                                            tr("Plans (*.json)"));
+        path = QFileDialog::getSaveFileName(
+            this, tr("Save Plan"), QFileInfo(m_modelPath).completeBaseName() + ".plan.json",
+            tr("Plans (*.json)"));
         if (path.isEmpty())
             return;
     }
-    std::string sha;
-    if (!m_modelPath.isEmpty()) {
-        auto digest = sha256File(m_modelPath.toStdString());
-        if (digest.ok())
-            sha = *digest;
-    }
-    PlanSettings settings;
-    settings.microbatches = m_runPage->microbatches();
-    settings.batch = m_runPage->batch();
-    std::ofstream out(path.toStdString());
-    out << planToJson(*m_placement, settings, sha);
-    if (!out) {
-        showError(tr("Cannot write %1").arg(path));
-        return;
-    }
+    const Status saved = savePlanFile(path);
+    if (!saved.ok())
+        showError(userMessage(tr("Saving the plan"), saved.error()));
+}
+
+Status MainWindow::savePlanFile(const QString &path)
+{
+    const auto model = m_placement->modelData();
+    if (!model)
+        return makeError(ErrorCode::InvalidInput, "open a model before saving a plan");
+    const plan::Plan plan = m_placement->makePlan(model->sha256);
+    const Status written = plan::writePlanFile(plan, path.toStdString());
+    if (!written.ok())
+        return written;
     m_planPath = path;
     m_placement->undoStack()->setClean();
     log(tr("Saved plan %1").arg(path));
+    const auto &report = m_placement->report();
+    if (!report.isValid())
+        log(tr("The saved plan has %n problem(s); `shardbench-cli validate` lists them too.",
+               nullptr, int(report.problems.size())));
     updateTitle();
+    return Status::success();
 }
 
 void MainWindow::autoSplit()
 {
-    const auto model = m_placement->modelData();
-    if (!model) {
-        showError(tr("Open a model before splitting it."));
-        return;
-    }
-    // Pinned nodes keep their device; the planner splits the rest.
-    plan::PlannerOptions options;
-    options.objective = m_objective->currentData().toString() == "latency"
-                            ? plan::Objective::Latency
-                            : plan::Objective::Throughput;
-    options.batch = m_placement->batch();
-    options.microbatches = m_placement->microbatches();
-    const plan::Plan current = m_placement->makePlan();
-    for (const std::string &name : current.pinned)
-        if (auto it = current.assignment.find(name); it != current.assignment.end())
-            options.pins[name] = it->second;
-    const plan::DeviceSet devices = current.devices;
-    const QString objective = m_objective->currentText();
-    log(tr("Auto split (%1) over %2 device(s), %3 pinned node(s)…")
-            .arg(objective)
-            .arg(devices.devices.size())
-            .arg(options.pins.size()));
-    m_tasks->start<plan::PlannerResult>(
-        tr("Auto split"),
-        [graph = model->graph, devices, options](const ProgressFn &progress,
-                                                 const CancelToken &cancel) mutable {
-            progress(0.1, "Planning");
-            options.cancel = &cancel;
-            return plan::autoPlan(*graph, devices, options);
-        },
-        this, [this, model, objective](Result<plan::PlannerResult> result) {
-            if (!result.ok()) {
-                showError(userMessage(tr("Auto split"), result.error()));
-                return;
-            }
-            if (model != m_placement->modelData())
-                return;
-            const Status applied =
-                m_placement->applyPlan(result->plan, tr("Auto split (%1)").arg(objective));
-            if (!applied.ok()) {
-                showError(userMessage(tr("Applying the plan"), applied.error()));
-                return;
-            }
-            log(tr("Auto split: %1 stage(s), objective %2 per micro-batch, lower bound %3 (gap "
-                   "%4%), planned in %5")
-                    .arg(result->split.stages.size())
-                    .arg(formatSeconds(result->objectiveValue))
-                    .arg(formatSeconds(result->lowerBound))
-                    .arg(result->gap * 100, 0, 'f', 1)
-                    .arg(formatSeconds(result->planSeconds)));
-        });
+    const auto objective = m_objective->currentData().toString() == "latency"
+                               ? plan::Objective::Latency
+                               : plan::Objective::Throughput;
+    int pinned = 0;
+    for (bool pin : m_placement->pinned())
+        pinned += pin ? 1 : 0;
+    log(tr("Auto split (%1) over %2 device(s), %3 pinned node(s) kept in place…")
+            .arg(m_objective->currentText())
+            .arg(m_placement->devices().size())
+            .arg(pinned));
+    startAutoSplit(m_placement, m_tasks, objective, this,
+                   [this](Result<plan::PlannerResult> result) {
+                       if (!result.ok()) {
+                           if (result.error().code != ErrorCode::Cancelled)
+                               showError(userMessage(tr("Auto split"), result.error()));
+                           return;
+                       }
+                       log(tr("Auto split: %1 stage(s), objective %2 per micro-batch, lower "
+                              "bound %3 (gap %4%), planned in %5")
+                               .arg(result->split.stages.size())
+                               .arg(formatSeconds(result->objectiveValue))
+                               .arg(formatSeconds(result->lowerBound))
+                               .arg(result->gap * 100, 0, 'f', 1)
+                               .arg(formatSeconds(result->planSeconds)));
+                   });
 }
 
 void MainWindow::pinSelection(bool pin)

@@ -47,6 +47,10 @@ public:
     // Shows an already built model (tests, benchmarks).
     void showModel(std::shared_ptr<const ModelData> model);
     void setLocalDeviceCount(int count);
+    // Plan files through core/plan (the one plan format); errors name the
+    // file, node or device. Loading is one undoable command.
+    Status loadPlanFile(const QString &path);
+    Status savePlanFile(const QString &path);
 
     PlacementModel *placement() const { return m_placement; }
     TaskRunner *tasks() const { return m_tasks; }
