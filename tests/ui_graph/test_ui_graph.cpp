@@ -26,6 +26,7 @@
 #include <QApplication>
 #include <QDropEvent>
 #include <QListView>
+#include <QPainter>
 #include <QProcess>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -160,6 +161,8 @@ private slots:
     void planLoadErrors();
     void autoSplitKeepsPins();
     void cutEdgesThickByBytes();
+    void nodeMarksAtEveryZoom_data();
+    void nodeMarksAtEveryZoom();
     void miniMapMovesView();
     void layoutCollapsedAndExpanded();
     void layoutCancelled();
@@ -833,6 +836,54 @@ void TestUiGraph::cutEdgesThickByBytes()
     placement.undoStack()->undo();
     QVERIFY(!scene.isCut(wide));
     QCOMPARE(scene.edgeWidth(wide), 1.2);
+}
+
+void TestUiGraph::nodeMarksAtEveryZoom_data()
+{
+    QTest::addColumn<double>("zoom");
+    QTest::newRow("1:1") << 1.0;
+    QTest::newRow("zoomed out (level of detail)") << 0.2;
+}
+
+void TestUiGraph::nodeMarksAtEveryZoom()
+{
+    QFETCH(double, zoom);
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(3));
+    CancelToken cancel;
+    auto layout = computeLayout(placement.modelData(), {}, cancel);
+    QVERIFY(layout.ok());
+    GraphScene scene(std::move(layout).value(), &placement);
+    // Pixels of exactly `colour` in the box showing `node`, rendered at `zoom`.
+    auto pixels = [&](graph::NodeId node, const QColor &colour) {
+        const QRectF box = scene.boxForNode(node)->sceneBoundingRect();
+        QImage image((box.size() * zoom).toSize(), QImage::Format_ARGB32);
+        image.fill(Qt::white);
+        QPainter painter(&image);
+        scene.render(&painter, QRectF(QPointF(0, 0), box.size() * zoom), box);
+        painter.end();
+        int count = 0;
+        for (int y = 0; y < image.height(); ++y)
+            for (int x = 0; x < image.width(); ++x)
+                count += QColor(image.pixel(x, y)).rgb() == colour.rgb() ? 1 : 0;
+        return count;
+    };
+    const QColor pin = GraphScene::pinColour();
+    const QColor problem = GraphScene::problemColour();
+    QCOMPARE(pixels(4, pin), 0);
+    // Pinning a node of block 1 puts a pin on its box, and only there.
+    placement.setPinned({4}, true);
+    QVERIFY(pixels(4, pin) > 0);
+    QCOMPARE(pixels(0, pin), 0);
+    QCOMPARE(pixels(4, problem), 0);
+    // Block 1's Relu alone on cpu:1 makes a device cycle: its box is marked.
+    placement.assignNodes({4}, 1);
+    QVERIFY(!placement.report().nodeProblems[4].isEmpty());
+    QVERIFY(pixels(4, problem) > 0);
+    QCOMPARE(pixels(0, problem), 0);
+    placement.undoStack()->undo();
+    QCOMPARE(pixels(4, problem), 0);
 }
 
 void TestUiGraph::miniMapMovesView()

@@ -83,7 +83,8 @@ void GraphBoxItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *opti
     const bool dark = isDark(palette);
     const QColor base = m_scene->nodeColour(nodes.front());
     const QColor fill = dark ? base.darker(160) : base.lighter(165);
-    const QColor border = !problem.isEmpty() ? kProblem : (dark ? base.lighter(130) : base.darker(130));
+    const QColor border =
+        !problem.isEmpty() ? kProblem : (dark ? base.lighter(130) : base.darker(130));
     const double lod = option->levelOfDetailFromTransform(painter->worldTransform());
 
     painter->setRenderHint(QPainter::Antialiasing, lod > 0.3);
@@ -119,8 +120,23 @@ void GraphBoxItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *opti
         painter->drawLine(QPointF(rect.left() + 6, rect.bottom() + 2),
                           QPointF(rect.right() - 6, rect.bottom() + 2));
     }
-    if (lod < 0.35)
-        return;  // zoomed out: colour and shape only
+    if (lod < 0.35) {
+        // Zoomed out: colour and shape, and the pin and problem marks drawn
+        // about 3 px on screen so they stay visible (pin right, problem left).
+        const double radius = std::min(rect.height() / 2 - 4, 3.0 / std::max(lod, 0.01));
+        painter->setPen(Qt::NoPen);
+        if (anyPinned) {
+            painter->setBrush(GraphScene::pinColour());
+            painter->drawEllipse(QPointF(rect.right() - radius - 4, rect.center().y()), radius,
+                                 radius);
+        }
+        if (!problem.isEmpty()) {
+            painter->setBrush(GraphScene::problemColour());
+            painter->drawEllipse(QPointF(rect.left() + radius + 4, rect.center().y()), radius,
+                                 radius);
+        }
+        return;
+    }
 
     const QColor text = palette.color(QPalette::Text);
     QFont font = painter->font();
@@ -148,16 +164,17 @@ void GraphBoxItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *opti
         painter->setFont(font);
         painter->setPen(palette.color(QPalette::PlaceholderText));
         const QFontMetricsF small(font);
-        painter->drawText(QRectF(inner.left(), inner.center().y(), inner.width(), inner.height() / 2),
-                          Qt::AlignLeft | Qt::AlignVCenter,
-                          small.elidedText(subtitle, Qt::ElideMiddle, inner.width()));
+        painter->drawText(
+            QRectF(inner.left(), inner.center().y(), inner.width(), inner.height() / 2),
+            Qt::AlignLeft | Qt::AlignVCenter,
+            small.elidedText(subtitle, Qt::ElideMiddle, inner.width()));
     }
     if (anyPinned) {
         // A pin: a round head and a needle, top right.
         const QPointF head(rect.right() - 10, rect.top() + 10);
         painter->setPen(QPen(text, 1.5));
         painter->drawLine(head, head + QPointF(-5, 9));
-        painter->setBrush(kProblem.lighter(120));
+        painter->setBrush(GraphScene::pinColour());
         painter->drawEllipse(head, 4, 4);
     }
     if (!problem.isEmpty()) {
@@ -224,7 +241,8 @@ void GraphBoxItem::mouseMoveEvent(QGraphicsSceneMouseEvent *event)
         p.setPen(Qt::NoPen);
         p.drawRoundedRect(pixmap.rect(), 6, 6);
         p.setPen(Qt::white);
-        p.drawText(pixmap.rect(), Qt::AlignCenter, QObject::tr("%n node(s)", nullptr, int(nodes.size())));
+        p.drawText(pixmap.rect(), Qt::AlignCenter,
+                   QObject::tr("%n node(s)", nullptr, int(nodes.size())));
     }
     drag->setPixmap(pixmap);
     drag->exec(Qt::CopyAction | Qt::MoveAction, Qt::CopyAction);
@@ -260,7 +278,8 @@ QPainterPath GraphEdgeItem::shape() const
     return stroker.createStroke(m_scene->layout().edges[std::size_t(m_index)].path);
 }
 
-void GraphEdgeItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *option, QWidget *widget)
+void GraphEdgeItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *option,
+                          QWidget *widget)
 {
     const LayoutEdge &edge = m_scene->layout().edges[std::size_t(m_index)];
     const double lod = option->levelOfDetailFromTransform(painter->worldTransform());
@@ -279,7 +298,8 @@ void GraphEdgeItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *opt
     const QPointF normal(-dir.y(), dir.x());
     const double size = 7 + m_scene->edgeWidth(m_index);
     QPolygonF head;
-    head << end << end - dir * size + normal * size * 0.45 << end - dir * size - normal * size * 0.45;
+    head << end << end - dir * size + normal * size * 0.45
+         << end - dir * size - normal * size * 0.45;
     painter->setPen(Qt::NoPen);
     painter->setBrush(colour);
     painter->drawPolygon(head);
@@ -376,6 +396,16 @@ QVector<graph::NodeId> GraphScene::selectedNodes() const
         if (box->isSelected())
             nodes += box->nodes();
     return nodes;
+}
+
+QColor GraphScene::pinColour()
+{
+    return QColor(0xe3, 0x3b, 0x5c);
+}
+
+QColor GraphScene::problemColour()
+{
+    return kProblem;
 }
 
 QColor GraphScene::nodeColour(graph::NodeId node) const

@@ -21,8 +21,7 @@ class GraphBoxItem : public QGraphicsItem
 public:
     GraphBoxItem(GraphScene *scene, int itemIndex);
     QRectF boundingRect() const override;
-    void paint(QPainter *painter, const QStyleOptionGraphicsItem *option,
-               QWidget *widget) override;
+    void paint(QPainter *painter, const QStyleOptionGraphicsItem *option, QWidget *widget) override;
     int itemIndex() const { return m_index; }
     const LayoutItem &layoutItem() const;
     QVector<graph::NodeId> nodes() const;
@@ -45,8 +44,7 @@ public:
     GraphEdgeItem(GraphScene *scene, int edgeIndex);
     QRectF boundingRect() const override;
     QPainterPath shape() const override;
-    void paint(QPainter *painter, const QStyleOptionGraphicsItem *option,
-               QWidget *widget) override;
+    void paint(QPainter *painter, const QStyleOptionGraphicsItem *option, QWidget *widget) override;
 
 private:
     GraphScene *m_scene;
@@ -59,8 +57,7 @@ class GraphClusterItem : public QGraphicsItem
 public:
     GraphClusterItem(GraphScene *scene, int clusterIndex);
     QRectF boundingRect() const override;
-    void paint(QPainter *painter, const QStyleOptionGraphicsItem *option,
-               QWidget *widget) override;
+    void paint(QPainter *painter, const QStyleOptionGraphicsItem *option, QWidget *widget) override;
 
 protected:
     void mouseDoubleClickEvent(QGraphicsSceneMouseEvent *event) override;
@@ -84,6 +81,9 @@ public:
     QVector<graph::NodeId> selectedNodes() const;
     // Device colour (or grey) for a node; problems text.
     QColor nodeColour(graph::NodeId node) const;
+    // The pin head of pinned nodes and the problem badge (at every zoom).
+    static QColor pinColour();
+    static QColor problemColour();
     // Per-edge "is cut" and drawn width, refreshed on placement changes.
     bool isCut(int edge) const { return m_cut[std::size_t(edge)]; }
     double edgeWidth(int edge) const;
