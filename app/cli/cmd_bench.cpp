@@ -8,8 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <random>
 
 namespace sb::cli {
@@ -28,13 +30,69 @@ void randomizeFloats(runtime::TensorMap &inputs)
                 tensor.as<float>()[i] = dist(rng);
 }
 
+// {runs, wall_ms, op_types:[{op_type, nodes, ms, percent}], top_nodes:[{name, op_type, ms,
+// percent}]}; ms are means per run, percent of wall_ms.
+nlohmann::json profileJson(const runtime::RunProfile &profile, std::size_t top)
+{
+    auto percent = [&](double ms) {
+        return profile.wallMsPerRun > 0 ? 100.0 * ms / profile.wallMsPerRun : 0.0;
+    };
+    nlohmann::json types = nlohmann::json::array(), nodes = nlohmann::json::array();
+    for (const auto &t : profile.byOpType)
+        types.push_back({{"op_type", t.opType},
+                         {"nodes", t.nodes},
+                         {"ms", t.msPerRun},
+                         {"percent", percent(t.msPerRun)}});
+    for (std::size_t i = 0; i < std::min(top, profile.byNode.size()); ++i) {
+        const auto &n = profile.byNode[i];
+        nodes.push_back({{"name", n.name},
+                         {"op_type", n.opType},
+                         {"ms", n.msPerRun},
+                         {"percent", percent(n.msPerRun)}});
+    }
+    return {{"runs", profile.runs},
+            {"wall_ms", profile.wallMsPerRun},
+            {"op_types", types},
+            {"top_nodes", nodes}};
+}
+
+void printProfile(std::ostream &out, const runtime::RunProfile &profile, std::size_t top)
+{
+    auto percent = [&](double ms) {
+        return profile.wallMsPerRun > 0 ? 100.0 * ms / profile.wallMsPerRun : 0.0;
+    };
+    out << "\nprofile: mean of " << profile.runs << " runs, " << profile.wallMsPerRun
+        << " ms per run\n";
+    out << std::left << std::setw(28) << "op type" << std::right << std::setw(7) << "nodes"
+        << std::setw(11) << "ms" << std::setw(8) << "%"
+        << "\n";
+    for (const auto &t : profile.byOpType)
+        out << std::left << std::setw(28) << t.opType << std::right << std::setw(7) << t.nodes
+            << std::setw(11) << t.msPerRun << std::setw(8) << std::setprecision(1)
+            << percent(t.msPerRun) << std::setprecision(3) << "\n";
+    if (top == 0 || profile.byNode.empty())
+        return;
+    out << "\nslowest nodes\n"
+        << std::right << std::setw(9) << "ms" << std::setw(8) << "%"
+        << "  " << std::left << std::setw(20) << "op type"
+        << "node\n";
+    for (std::size_t i = 0; i < std::min(top, profile.byNode.size()); ++i) {
+        const auto &n = profile.byNode[i];
+        out << std::right << std::setw(9) << n.msPerRun << std::setw(8) << std::setprecision(1)
+            << percent(n.msPerRun) << std::setprecision(3) << "  " << std::left << std::setw(20)
+            << n.opType << n.name << "\n";
+    }
+}
+
 int runBench(Args &args)
 {
     ArgSpec spec(
         "bench MODEL.onnx [--input NAME=FILE ... | --batch N] [--iters N] [--warmup N] [--threads "
-        "N] [--json]",
+        "N] [--profile] [--json]",
         "Time a model on the CPU engine: median, p90 and min latency of --iters runs after\n"
-        "--warmup untimed ones, throughput in samples/s (batch / median) and peak memory.");
+        "--warmup untimed ones, throughput in samples/s (batch / median) and peak memory.\n"
+        "--profile then runs --iters more times and reports where the time goes: mean ms\n"
+        "per run by op type of the executed (fused) graph and the slowest nodes.");
     spec.positional("MODEL.onnx", "ONNX model");
     spec.multi("input", "NAME=FILE", "a graph input from a .npy or .pb file (repeat per input)");
     spec.option("batch", "N", "synthetic inputs with batch N (symbolic dims other than batch = 1)",
@@ -46,6 +104,9 @@ int runBench(Args &args)
     spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, peak_memory_bytes, ...}");
     spec.flag("reference", "use the reference kernels only");
     spec.flag("no-fusion", "switch the fusion passes off");
+    spec.flag("profile",
+              "also report time per op type and the slowest nodes (--json: \"profile\")");
+    spec.option("top", "N", "slowest nodes listed by --profile", "10");
     addPlanOptions(spec);
     auto parsed = spec.parse(args);
     if (!parsed)
@@ -54,12 +115,16 @@ int runBench(Args &args)
     auto iters = parsed.getInt("iters", 20);
     auto warmup = parsed.getInt("warmup", 3);
     auto batch = parsed.getInt("batch", 1);
-    for (const auto *r : {&threads, &iters, &warmup, &batch})
+    auto top = parsed.getInt("top", 10);
+    for (const auto *r : {&threads, &iters, &warmup, &batch, &top})
         if (!*r)
             return reportError(args.command, r->error());
     if (*iters < 1 || *warmup < 0 || *batch < 1)
         return reportError(args.command,
                            makeError(ErrorCode::InvalidInput, "--iters and --batch must be >= 1"));
+    if (*top < 0)
+        return reportError(args.command, makeError(ErrorCode::InvalidInput, "--top must be >= 0"));
+    const bool profile = parsed.flag("profile");
     runtime::ExecutorOptions options;
     options.fuse = !parsed.flag("no-fusion");
     if (parsed.flag("reference"))
@@ -98,9 +163,15 @@ int runBench(Args &args)
     std::int64_t samples = 1;
     if (!inputs.empty() && inputs.begin()->second.rank() > 0)
         samples = inputs.begin()->second.dim(0);
-    if (wantsPlan(parsed))
+    if (wantsPlan(parsed)) {
+        if (profile)
+            return reportError(args.command,
+                               makeError(ErrorCode::InvalidInput,
+                                         "--profile times one executor; it does not combine "
+                                         "with --plan (use --trace for per-stage timing)"));
         return benchCommandWithPlan(args.command, session->graph, parsed, inputs,
                                     static_cast<int>(*iters), static_cast<int>(*warmup));
+    }
     bool json = parsed.flag("json");
     bool bar = !json && stderrIsTerminal();
     auto timing =
@@ -124,6 +195,19 @@ int runBench(Args &args)
     }
     double throughput =
         timing->medianMs > 0 ? static_cast<double>(samples) * 1000.0 / timing->medianMs : 0;
+    std::optional<runtime::RunProfile> runProfile;
+    if (profile) {
+        auto profiled =
+            runtime::profileRuns(*session->executor, inputs, 0, static_cast<int>(*iters));
+        if (!profiled) {
+            Error error = profiled.error();
+            if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
+                error.code = ErrorCode::Runtime;
+            return reportError(args.command, error);
+        }
+        runProfile = std::move(*profiled);
+    }
+    const auto topCount = static_cast<std::size_t>(*top);
     if (json) {
         nlohmann::json out{{"median_ms", timing->medianMs},
                            {"p90_ms", timing->p90Ms},
@@ -134,6 +218,8 @@ int runBench(Args &args)
                            {"iters", timing->iterations},
                            {"threads", session->device->threads()},
                            {"batch", samples}};
+        if (runProfile)
+            out["profile"] = profileJson(*runProfile, topCount);
         std::cout << out.dump() << "\n";
     } else {
         std::cout << std::fixed << std::setprecision(3);
@@ -147,6 +233,8 @@ int runBench(Args &args)
                   << "throughput  " << throughput << " samples/s\n"
                   << "peak memory " << timing->peakMemoryBytes << " bytes (planned "
                   << timing->plannedPeakMemoryBytes << ")\n";
+        if (runProfile)
+            printProfile(std::cout, *runProfile, topCount);
     }
     return kExitOk;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 
 namespace sb::runtime {
@@ -63,6 +64,68 @@ Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs
                                      : std::accumulate(samples.begin(), samples.end(), 0.0) /
                                            static_cast<double>(samples.size());
     return summary;
+}
+
+Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs, int warmup,
+                               int iters, const CancelToken *cancel)
+{
+    RunOptions options;
+    options.cancel = cancel;
+    for (int i = 0; i < warmup; ++i) {
+        auto result = executor.run(inputs, options);
+        if (!result)
+            return result.error();
+    }
+    struct NodeTotal
+    {
+        const std::string *name = nullptr;
+        const std::string *opType = nullptr;
+        double ms = 0;
+    };
+    std::map<graph::NodeId, NodeTotal> totals; // the executed graph outlives the runs
+    options.onNode = [&](const NodeEvent &event) {
+        NodeTotal &total = totals[event.node];
+        total.name = event.name;
+        total.opType = event.opType;
+        total.ms += event.endMs - event.startMs;
+    };
+    RunProfile profile;
+    double wallMs = 0;
+    for (int i = 0; i < iters; ++i) {
+        auto result = executor.run(inputs, options);
+        if (!result)
+            return result.error();
+        wallMs += result->stats.wallMs;
+    }
+    if (iters <= 0)
+        return profile;
+    const double runs = static_cast<double>(iters);
+    profile.runs = iters;
+    profile.wallMsPerRun = wallMs / runs;
+    std::map<std::string, OpTypeProfile> byType;
+    for (const auto &[id, total] : totals) {
+        const graph::Node &node = executor.executedGraph().node(id);
+        std::string opType = node.domain.empty() || node.domain == "ai.onnx"
+                                 ? *total.opType
+                                 : node.domain + "." + *total.opType;
+        NodeProfile nodeProfile;
+        nodeProfile.name = *total.name;
+        if (nodeProfile.name.empty())
+            nodeProfile.name.append("#").append(std::to_string(id));
+        nodeProfile.opType = opType;
+        nodeProfile.msPerRun = total.ms / runs;
+        profile.byNode.push_back(nodeProfile);
+        OpTypeProfile &typeProfile = byType[opType];
+        typeProfile.opType = opType;
+        typeProfile.nodes += 1;
+        typeProfile.msPerRun += nodeProfile.msPerRun;
+    }
+    for (auto &[name, typeProfile] : byType)
+        profile.byOpType.push_back(typeProfile);
+    auto slowestFirst = [](const auto &a, const auto &b) { return a.msPerRun > b.msPerRun; };
+    std::stable_sort(profile.byOpType.begin(), profile.byOpType.end(), slowestFirst);
+    std::stable_sort(profile.byNode.begin(), profile.byNode.end(), slowestFirst);
+    return profile;
 }
 
 } // namespace sb::runtime

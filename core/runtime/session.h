@@ -9,6 +9,8 @@
 
 #include <filesystem>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace sb::runtime {
 
@@ -36,6 +38,35 @@ struct TimingSummary
 Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs, int warmup,
                                int iters, const std::function<void(int, int)> &progress = {},
                                const CancelToken *cancel = nullptr);
+
+// Where a run's time goes: mean milliseconds per run, per op type of the
+// executed graph (after folding and fusion, so fused ops appear as
+// sb.FusedConv etc.) and per node, each sorted slowest first. Node times are
+// the executor's per-node wall times (kernel plus its allocation), so they
+// add up to a little less than wallMsPerRun.
+struct OpTypeProfile
+{
+    std::string opType;
+    int nodes = 0; // executed nodes of this type
+    double msPerRun = 0;
+};
+struct NodeProfile
+{
+    std::string name; // "#<id>" when the node has no name
+    std::string opType;
+    double msPerRun = 0;
+};
+struct RunProfile
+{
+    int runs = 0;
+    double wallMsPerRun = 0;
+    std::vector<OpTypeProfile> byOpType;
+    std::vector<NodeProfile> byNode;
+};
+
+// Runs `warmup` untimed then `iters` profiled runs.
+Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs, int warmup,
+                               int iters, const CancelToken *cancel = nullptr);
 
 // Nearest-rank percentile of unsorted samples (p in [0, 100]).
 double percentile(std::vector<double> samples, double p);

@@ -1,12 +1,36 @@
 #include "core/runtime/thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 namespace sb::runtime {
 
+// Handshake between a publisher (the caller bumping m_generation, or the last
+// worker dropping m_pendingWorkers to 0) and a waiter that may go to sleep:
+// the waiter announces itself (m_sleepingWorkers / m_callerSleeping) under
+// m_mutex and re-checks the condition before blocking; the publisher changes
+// the condition first and then reads the announcement. Both are seq_cst, so
+// at least one side sees the other's write: either the waiter sees the new
+// state and does not block, or the publisher sees the sleeper and notifies
+// (taking m_mutex first, so the notify cannot fall between the waiter's check
+// and its wait).
+
 namespace {
 thread_local const ThreadPool *t_insidePool = nullptr;
+
+inline void cpuRelax()
+{
+#if defined(__x86_64__) || defined(__i386__)
+    _mm_pause();
+#else
+    std::this_thread::yield();
+#endif
 }
+} // namespace
 
 int ThreadPool::hardwareThreads()
 {
@@ -14,21 +38,42 @@ int ThreadPool::hardwareThreads()
     return n == 0 ? 1 : static_cast<int>(n);
 }
 
-ThreadPool::ThreadPool(int threads) : m_threads(std::max(1, threads))
+ThreadPool::ThreadPool(int threads, int spinMicroseconds)
+    : m_threads(std::max(1, threads)), m_spinMicroseconds(std::max(0, spinMicroseconds))
 {
     for (int i = 1; i < m_threads; ++i)
-        m_workers.emplace_back([this, i] { workerLoop(i); });
+        m_workers.emplace_back([this] { workerLoop(); });
 }
 
 ThreadPool::~ThreadPool()
 {
     {
         std::lock_guard lock(m_mutex);
-        m_stop = true;
+        m_stop.store(true);
     }
     m_wake.notify_all();
     for (auto &worker : m_workers)
         worker.join();
+}
+
+template <typename Pred> bool ThreadPool::spinUntil(Pred pred) const
+{
+    if (pred())
+        return true;
+    if (m_spinMicroseconds == 0)
+        return false;
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::microseconds(m_spinMicroseconds);
+    for (;;) {
+        // Check the clock only every few polls: now() costs more than a poll.
+        for (int i = 0; i < 32; ++i) {
+            cpuRelax();
+            if (pred())
+                return true;
+        }
+        if (std::chrono::steady_clock::now() >= deadline)
+            return pred();
+    }
 }
 
 void ThreadPool::runChunks()
@@ -41,23 +86,27 @@ void ThreadPool::runChunks()
     }
 }
 
-void ThreadPool::workerLoop(int)
+void ThreadPool::workerLoop()
 {
     t_insidePool = this;
     std::uint64_t seen = 0;
     for (;;) {
-        {
+        auto ready = [&] { return m_stop.load() || m_generation.load() != seen; };
+        if (!spinUntil(ready)) {
             std::unique_lock lock(m_mutex);
-            m_wake.wait(lock, [&] { return m_stop || m_generation != seen; });
-            if (m_stop)
-                return;
-            seen = m_generation;
+            m_sleepingWorkers.fetch_add(1);
+            m_wake.wait(lock, ready);
+            m_sleepingWorkers.fetch_sub(1);
         }
+        if (m_stop.load())
+            return;
+        seen = m_generation.load();
         runChunks();
-        {
-            std::lock_guard lock(m_mutex);
-            if (--m_activeWorkers == 0)
-                m_done.notify_all();
+        if (m_pendingWorkers.fetch_sub(1) == 1 && m_callerSleeping.load()) {
+            {
+                std::lock_guard lock(m_mutex);
+            }
+            m_done.notify_all();
         }
     }
 }
@@ -75,22 +124,31 @@ void ThreadPool::parallelFor(std::int64_t n, std::int64_t grain,
     std::lock_guard callLock(m_callMutex);
     // Chunks: about 4 per thread for balance, never below the grain.
     std::int64_t chunk = std::max(grain, (n + m_threads * 4 - 1) / (m_threads * 4));
-    {
-        std::lock_guard lock(m_mutex);
-        m_fn = &fn;
-        m_n = n;
-        m_chunk = chunk;
-        m_next.store(0, std::memory_order_relaxed);
-        m_activeWorkers = static_cast<int>(m_workers.size());
-        ++m_generation;
+    // Every worker has finished the previous job (m_pendingWorkers was 0), so
+    // none reads these until the generation bump publishes them.
+    m_fn = &fn;
+    m_n = n;
+    m_chunk = chunk;
+    m_next.store(0, std::memory_order_relaxed);
+    m_pendingWorkers.store(static_cast<int>(m_workers.size()));
+    m_generation.fetch_add(1);
+    if (m_sleepingWorkers.load() > 0) {
+        {
+            std::lock_guard lock(m_mutex);
+        }
+        m_wake.notify_all();
     }
-    m_wake.notify_all();
     const ThreadPool *previous = t_insidePool;
     t_insidePool = this;
     runChunks();
     t_insidePool = previous;
-    std::unique_lock lock(m_mutex);
-    m_done.wait(lock, [&] { return m_activeWorkers == 0; });
+    auto finished = [&] { return m_pendingWorkers.load() == 0; };
+    if (!spinUntil(finished)) {
+        std::unique_lock lock(m_mutex);
+        m_callerSleeping.store(true);
+        m_done.wait(lock, finished);
+        m_callerSleeping.store(false);
+    }
     m_fn = nullptr;
 }
 

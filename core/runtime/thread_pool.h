@@ -7,6 +7,12 @@
 //    already inside this pool's parallelFor run inline (no deadlock), and calls
 //    from several outside threads at once are serialised (one job at a time).
 //  - fn must not throw.
+//  - Waiting: after a job, workers spin for up to spinMicroseconds() before
+//    they block on a condition variable, and the caller spins as long for the
+//    workers to finish. A graph runs many short parallel ops back to back;
+//    without the spin each op would pay a futex wake-up (tens of microseconds,
+//    far more on a loaded machine) per worker. An idle pool sleeps, so the
+//    spin costs CPU only right after work.
 #pragma once
 
 #include <atomic>
@@ -22,12 +28,17 @@ namespace sb::runtime {
 class ThreadPool
 {
 public:
-    explicit ThreadPool(int threads);
+    // spinMicroseconds: how long a waiting thread polls before it blocks
+    // (0: block at once).
+    explicit ThreadPool(int threads, int spinMicroseconds = kDefaultSpinMicroseconds);
     ~ThreadPool();
     ThreadPool(const ThreadPool &) = delete;
     ThreadPool &operator=(const ThreadPool &) = delete;
 
+    static constexpr int kDefaultSpinMicroseconds = 200;
+
     int size() const { return m_threads; }
+    int spinMicroseconds() const { return m_spinMicroseconds; }
     // fn(begin, end) over chunks of at least `grain` items (grain >= 1).
     void parallelFor(std::int64_t n, std::int64_t grain,
                      const std::function<void(std::int64_t, std::int64_t)> &fn);
@@ -36,23 +47,30 @@ public:
     static int hardwareThreads();
 
 private:
-    void workerLoop(int index);
+    void workerLoop();
     void runChunks();
+    // Spins until pred() or the spin budget is spent; true if pred() held.
+    template <typename Pred> bool spinUntil(Pred pred) const;
 
     int m_threads = 1;
+    int m_spinMicroseconds = kDefaultSpinMicroseconds;
     std::vector<std::thread> m_workers;
     std::mutex m_callMutex; // one parallelFor job at a time
+    // Sleeping: m_mutex guards the condition-variable waits; the atomics are
+    // read without it while spinning (see thread_pool.cpp for the handshake).
     std::mutex m_mutex;
     std::condition_variable m_wake;
     std::condition_variable m_done;
-    std::uint64_t m_generation = 0;
-    bool m_stop = false;
-    // current job
+    std::atomic<std::uint64_t> m_generation{0};
+    std::atomic<bool> m_stop{false};
+    std::atomic<int> m_sleepingWorkers{0};
+    std::atomic<bool> m_callerSleeping{false};
+    std::atomic<int> m_pendingWorkers{0};
+    // current job (written before m_generation is bumped)
     const std::function<void(std::int64_t, std::int64_t)> *m_fn = nullptr;
     std::int64_t m_n = 0;
     std::int64_t m_chunk = 1;
     std::atomic<std::int64_t> m_next{0};
-    int m_activeWorkers = 0;
 };
 
 } // namespace sb::runtime

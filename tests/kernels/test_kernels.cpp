@@ -26,6 +26,13 @@ graph::Attribute integer(std::int64_t v)
     a.i = v;
     return a;
 }
+graph::Attribute real(double v)
+{
+    graph::Attribute a;
+    a.kind = graph::Attribute::Kind::Float;
+    a.f = static_cast<float>(v);
+    return a;
+}
 graph::Attribute text(std::string s)
 {
     graph::Attribute a;
@@ -139,6 +146,107 @@ private slots:
                                         << QVariantMap{{"group", 12},
                                                        {"strides", QVariantList{2, 2}},
                                                        {"pads", QVariantList{1, 1, 1, 1}}};
+        // Depthwise paths: 3x3 one-pass interior + scalar borders, per-tap rows
+        // (other kernels, top/bottom padding), phase split for strides > 1.
+        QTest::newRow("Conv depthwise s1 pad odd width")
+            << "Conv"
+            << "" << S{{2, 16, 14, 37}, {16, 1, 3, 3}, {16}}
+            << QVariantMap{{"group", 16}, {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv depthwise s2 wide") << "Conv"
+                                                << "" << S{{2, 8, 21, 45}, {8, 1, 3, 3}, {8}}
+                                                << QVariantMap{{"group", 8},
+                                                               {"strides", QVariantList{2, 2}},
+                                                               {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv depthwise no pad no bias")
+            << "Conv"
+            << "" << S{{1, 5, 12, 30}, {5, 1, 3, 3}} << QVariantMap{{"group", 5}};
+        QTest::newRow("Conv depthwise dilated asym pad")
+            << "Conv"
+            << "" << S{{1, 4, 12, 27}, {4, 1, 3, 3}, {4}}
+            << QVariantMap{{"group", 4},
+                           {"dilations", QVariantList{2, 2}},
+                           {"strides", QVariantList{1, 2}},
+                           {"pads", QVariantList{2, 1, 0, 2}}};
+        QTest::newRow("Conv depthwise 5x5 s2") << "Conv"
+                                               << "" << S{{1, 6, 17, 33}, {6, 1, 5, 5}, {6}}
+                                               << QVariantMap{{"group", 6},
+                                                              {"strides", QVariantList{2, 2}},
+                                                              {"pads", QVariantList{2, 2, 2, 2}}};
+        QTest::newRow("Conv depthwise s3 odd pads")
+            << "Conv"
+            << "" << S{{2, 3, 10, 23}, {3, 1, 3, 3}, {3}}
+            << QVariantMap{{"group", 3},
+                           {"strides", QVariantList{3, 3}},
+                           {"pads", QVariantList{1, 0, 1, 2}}};
+        QTest::newRow("Conv depthwise tiny planes")
+            << "Conv"
+            << "" << S{{2, 40, 2, 3}, {40, 1, 3, 3}, {40}}
+            << QVariantMap{{"group", 40}, {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv depthwise 1d")
+            << "Conv"
+            << "" << S{{2, 4, 41}, {4, 1, 3}, {4}}
+            << QVariantMap{{"group", 4}, {"pads", QVariantList{1, 1}}};
+        QTest::newRow("FusedConv depthwise relu6 s1")
+            << "FusedConv"
+            << "sb" << S{{2, 8, 15, 29}, {8, 1, 3, 3}, {8}}
+            << QVariantMap{{"group", 8},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5}};
+        QTest::newRow("FusedConv depthwise relu6 s2")
+            << "FusedConv"
+            << "sb" << S{{2, 8, 16, 31}, {8, 1, 3, 3}, {8}}
+            << QVariantMap{{"group", 8},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5}};
+        QTest::newRow("FusedConv depthwise relu")
+            << "FusedConv"
+            << "sb" << S{{1, 8, 9, 19}, {8, 1, 3, 3}}
+            << QVariantMap{
+                   {"group", 8}, {"pads", QVariantList{1, 1, 1, 1}}, {"activation", "Relu"}};
+        // Sample-parallel im2col + GEMM (batch a multiple of the threads), and
+        // the split-GEMM path when it is not.
+        QTest::newRow("Conv 3x3 batch 4") << "Conv"
+                                          << "" << S{{4, 8, 9, 11}, {12, 8, 3, 3}, {12}}
+                                          << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv grouped batch 2")
+            << "Conv"
+            << "" << S{{2, 8, 10, 10}, {8, 2, 3, 3}, {8}}
+            << QVariantMap{{"group", 4}, {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("FusedConv 1x1 relu6 batch 2")
+            << "FusedConv"
+            << "sb" << S{{2, 16, 7, 7}, {24, 16, 1, 1}, {24}}
+            << QVariantMap{{"activation", "Clip"}, {"clip_min", 0.0}, {"clip_max", 0.5}};
+        QTest::newRow("FusedConv 3x3 relu batch 2")
+            << "FusedConv"
+            << "sb" << S{{2, 8, 12, 13}, {16, 8, 3, 3}, {16}}
+            << QVariantMap{{"activation", "Relu"},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}}};
+        // Several output column panels per image, boundaries inside rows.
+        QTest::newRow("Conv 3x3 panels") << "Conv"
+                                         << "" << S{{1, 8, 30, 31}, {16, 8, 3, 3}, {16}}
+                                         << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv 1x1 panels")
+            << "Conv"
+            << "" << S{{1, 300, 20, 21}, {320, 300, 1, 1}, {320}} << QVariantMap{};
+        QTest::newRow("FusedConv s2 panels relu")
+            << "FusedConv"
+            << "sb" << S{{1, 40, 41, 37}, {24, 40, 3, 3}, {24}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"activation", "Relu"}};
+        QTest::newRow("Conv grouped panels batch 2")
+            << "Conv"
+            << "" << S{{2, 64, 20, 20}, {32, 32, 3, 3}, {32}}
+            << QVariantMap{{"group", 2}, {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("FusedMatMul relu")
+            << "FusedMatMul"
+            << "sb" << S{{2, 40, 32}, {32, 37}, {37}} << QVariantMap{{"activation", "Relu"}};
         QTest::newRow("Conv dilated 1d")
             << "Conv"
             << "" << S{{2, 4, 20}, {6, 4, 3}} << QVariantMap{{"dilations", QVariantList{2}}};
@@ -151,6 +259,33 @@ private slots:
                                         << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
                                                        {"strides", QVariantList{2, 2}},
                                                        {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("MaxPool 3x3 s2 wide") << "MaxPool"
+                                             << "" << S{{2, 3, 21, 45}}
+                                             << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                                                            {"strides", QVariantList{2, 2}},
+                                                            {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("MaxPool 2x2 s2 ceil") << "MaxPool"
+                                             << "" << S{{1, 4, 11, 17}}
+                                             << QVariantMap{{"kernel_shape", QVariantList{2, 2}},
+                                                            {"strides", QVariantList{2, 2}},
+                                                            {"ceil_mode", 1}};
+        QTest::newRow("MaxPool dilated s1") << "MaxPool"
+                                            << "" << S{{1, 2, 12, 19}}
+                                            << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                                                           {"dilations", QVariantList{2, 2}},
+                                                           {"pads", QVariantList{2, 2, 2, 2}}};
+        QTest::newRow("MaxPool 5x5 s3 asym pads")
+            << "MaxPool"
+            << "" << S{{1, 3, 16, 29}}
+            << QVariantMap{{"kernel_shape", QVariantList{5, 5}},
+                           {"strides", QVariantList{3, 3}},
+                           {"pads", QVariantList{2, 1, 2, 0}}};
+        QTest::newRow("Conv s3 dilated asym pad")
+            << "Conv"
+            << "" << S{{2, 4, 17, 23}, {6, 4, 3, 3}, {6}}
+            << QVariantMap{{"strides", QVariantList{3, 3}},
+                           {"dilations", QVariantList{2, 1}},
+                           {"pads", QVariantList{1, 2, 0, 1}}};
         QTest::newRow("AveragePool ceil") << "AveragePool"
                                           << "" << S{{1, 3, 10, 10}}
                                           << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
@@ -198,6 +333,8 @@ private slots:
                 for (const auto &x : it.value().toList())
                     v.push_back(x.toLongLong());
                 attributes[it.key().toStdString()] = ints(v);
+            } else if (it.value().typeId() == QMetaType::Double) {
+                attributes[it.key().toStdString()] = real(it.value().toDouble());
             } else if (it.value().typeId() == QMetaType::QString) {
                 attributes[it.key().toStdString()] = text(it.value().toString().toStdString());
             } else {

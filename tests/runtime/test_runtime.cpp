@@ -9,6 +9,7 @@
 #include "core/runtime/memory_planner.h"
 #include "core/runtime/npy.h"
 #include "core/runtime/tensor_io.h"
+#include "core/runtime/thread_pool.h"
 #include "kernels/registry.h"
 
 #include <QProcess>
@@ -17,7 +18,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 
 using namespace sb;
 using namespace sb::runtime;
@@ -389,6 +392,117 @@ private slots:
         auto ref = readNpy(dir / "mlp.ort_out0.npy");
         QVERIFY(ours.ok() && ref.ok());
         QVERIFY(compareTensors(*ours, *ref, 1e-3, 1e-6).ok);
+    }
+
+    // Every index runs exactly once per parallelFor, across back-to-back jobs
+    // (spinning workers), jobs after idle gaps longer than the spin (sleeping
+    // workers), nested calls and several outside callers at once.
+    void threadPoolRunsEveryIndexOnce_data()
+    {
+        QTest::addColumn<int>("threads");
+        QTest::addColumn<int>("spinUs");
+        for (int threads : {1, 2, 3, 4})
+            for (int spin : {0, 50, ThreadPool::kDefaultSpinMicroseconds})
+                QTest::addRow("%d threads, spin %d us", threads, spin) << threads << spin;
+    }
+    void threadPoolRunsEveryIndexOnce()
+    {
+        QFETCH(int, threads);
+        QFETCH(int, spinUs);
+        ThreadPool pool(threads, spinUs);
+        QCOMPARE(pool.size(), threads);
+        auto check = [&](std::int64_t n, std::int64_t grain) {
+            std::vector<std::atomic<int>> hits(static_cast<std::size_t>(n));
+            std::atomic<bool> smallChunk{false}; // only the last chunk may be below the grain
+            pool.parallelFor(n, grain, [&](std::int64_t begin, std::int64_t end) {
+                if (end - begin < grain && end != n)
+                    smallChunk = true;
+                for (std::int64_t i = begin; i < end; ++i)
+                    hits[static_cast<std::size_t>(i)].fetch_add(1);
+            });
+            for (std::int64_t i = 0; i < n; ++i)
+                if (hits[static_cast<std::size_t>(i)].load() != 1)
+                    return false;
+            return !smallChunk.load();
+        };
+        for (int job = 0; job < 2000; ++job)
+            QVERIFY(check(1 + job % 97, 1 + job % 5));
+        for (int job = 0; job < 5; ++job) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(3)); // workers go to sleep
+            QVERIFY(check(1000, 7));
+        }
+        // Nested: runs inline on the calling worker.
+        std::atomic<std::int64_t> total{0};
+        pool.parallelFor(8, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t i = begin; i < end; ++i)
+                pool.parallelFor(100, 1, [&](std::int64_t b, std::int64_t e) { total += e - b; });
+        });
+        QCOMPARE(total.load(), std::int64_t(800));
+        // Outside callers at once are serialised, each sees its own job.
+        std::atomic<int> failures{0};
+        std::vector<std::thread> callers;
+        for (int c = 0; c < 3; ++c)
+            callers.emplace_back([&, c] {
+                for (int job = 0; job < 300; ++job) {
+                    std::int64_t n = 50 + c * 13 + job % 11;
+                    std::atomic<std::int64_t> sum{0};
+                    pool.parallelFor(n, 2, [&](std::int64_t b, std::int64_t e) {
+                        for (std::int64_t i = b; i < e; ++i)
+                            sum += i;
+                    });
+                    if (sum.load() != n * (n - 1) / 2)
+                        failures.fetch_add(1);
+                }
+            });
+        for (auto &caller : callers)
+            caller.join();
+        QCOMPARE(failures.load(), 0);
+    }
+
+    // bench --profile: per-op-type and per-node means that add up to about
+    // the run's wall time; the JSON keys stay.
+    void cliBenchProfile()
+    {
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
+        QProcess cli;
+        cli.start(SB_CLI_PATH,
+                  {"bench", QString::fromStdString((dir / "mobilenet_tiny.onnx").string()),
+                   "--batch", "2", "--iters", "3", "--warmup", "1", "--threads", "2", "--profile",
+                   "--top", "4", "--json"});
+        QVERIFY(cli.waitForFinished(120000));
+        QCOMPARE(cli.exitCode(), 0);
+        auto json = nlohmann::json::parse(cli.readAllStandardOutput().toStdString());
+        for (const char *key : {"median_ms", "p90_ms", "min_ms", "throughput", "peak_memory_bytes"})
+            QVERIFY2(json.contains(key), key);
+        const auto &profile = json["profile"];
+        QCOMPARE(profile["runs"].get<int>(), 3);
+        double wall = profile["wall_ms"].get<double>();
+        QVERIFY(wall > 0);
+        double sum = 0;
+        int nodes = 0;
+        bool sawConv = false;
+        for (const auto &t : profile["op_types"]) {
+            sum += t["ms"].get<double>();
+            nodes += t["nodes"].get<int>();
+            sawConv = sawConv || t["op_type"].get<std::string>().find("Conv") != std::string::npos;
+        }
+        QVERIFY(sawConv);
+        QVERIFY(nodes > 0);
+        QVERIFY2(sum > 0.5 * wall && sum <= wall * 1.001, qPrintable(QString::number(sum / wall)));
+        QCOMPARE(profile["top_nodes"].size(), std::size_t(4));
+        double previous = 1e300;
+        for (const auto &n : profile["top_nodes"]) {
+            QVERIFY(n["ms"].get<double>() <= previous);
+            previous = n["ms"].get<double>();
+        }
+        // Text form names the sections.
+        QProcess text;
+        text.start(SB_CLI_PATH, {"bench", QString::fromStdString((dir / "mlp.onnx").string()),
+                                 "--iters", "2", "--warmup", "0", "--profile"});
+        QVERIFY(text.waitForFinished(60000));
+        QCOMPARE(text.exitCode(), 0);
+        QString out = QString::fromUtf8(text.readAllStandardOutput());
+        QVERIFY2(out.contains("op type") && out.contains("slowest nodes"), qPrintable(out));
     }
 
     void cliBadInputs_data()

@@ -1,10 +1,14 @@
 // Fast CPU kernels where the time goes: MatMul/Gemm through OpenBLAS with a
-// bias/activation epilogue, Conv as im2col + GEMM (direct kernel for
-// depthwise), 2-D pools, BatchNormalization, Softmax, LayerNormalization,
-// GELU and Relu, parallel over the device's thread pool. Cases they do not
-// cover fall back to the reference kernels.
+// bias/activation epilogue, Conv as panelled im2col + GEMM (conv_gemm.h) or a
+// direct depthwise kernel (window2d.h), max pool (window2d.h), average pool,
+// BatchNormalization, Softmax, LayerNormalization, GELU and Relu, parallel
+// over the device's thread pool. Cases they do not cover fall back to the
+// reference kernels.
 #include "kernels/cpu/fast/blas.h"
+#include "kernels/cpu/fast/conv_gemm.h"
+#include "kernels/cpu/fast/epilogue.h"
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/fast/window2d.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cpu/reference/reference.h"
@@ -40,13 +44,8 @@ Status fastMatMul(KernelContext &ctx)
         return [=, &ms](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
             if (!bias && act.kind == Activation::None)
                 return;
-            for (std::int64_t r = r0; r < r1; ++r) {
-                float *row = c + r * ms.n;
-                if (bias)
-                    for (std::int64_t j = c0; j < c1; ++j)
-                        row[j] += bias[j];
-                applyActivation(row + c0, c1 - c0, act);
-            }
+            for (std::int64_t r = r0; r < r1; ++r)
+                addBiasActivate(c + r * ms.n + c0, c1 - c0, bias ? bias + c0 : nullptr, act);
         };
     };
     // B shared across batches and A contiguous: one big GEMM with M = batch * m.
@@ -105,54 +104,33 @@ Status fastGemm(KernelContext &ctx)
     if (act.kind != Activation::None)
         epilogue = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
             for (std::int64_t r = r0; r < r1; ++r)
-                applyActivation(po + r * g.n + c0, c1 - c0, act);
+                activateInPlace(po + r * g.n + c0, c1 - c0, act);
         };
     parallelSgemm(ctx.pool(), g.transA, g.transB, g.m, g.n, g.k, g.alpha, a.as<float>(), a.dim(1),
                   b.as<float>(), b.dim(1), beta, po, g.n, epilogue);
     return Status::success();
 }
 
-// Depthwise 2-D convolution (one input and one output channel per group).
-void depthwise2d(KernelContext &ctx, const ConvGeometry &g, const float *px, const float *pw,
-                 const float *pb, float *po, const Activation &act)
+// The 2-D window of a conv or pool geometry (1-D already lifted to 2-D).
+template <typename Geometry> Window2dShape windowShape(const Geometry &g, std::int64_t channels)
 {
-    const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1];
-    const std::int64_t oh = g.outSpatial[0], ow = g.outSpatial[1];
-    const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
-    const std::int64_t sh = g.strides[0], sw = g.strides[1];
-    const std::int64_t dh = g.dilations[0], dw = g.dilations[1];
-    const std::int64_t ph = g.padBegin[0], pw0 = g.padBegin[1];
-    const std::int64_t planes = g.n * g.outChannels;
-    ctx.pool().parallelFor(planes, 1, [&](std::int64_t begin, std::int64_t end) {
-        for (std::int64_t p = begin; p < end; ++p) {
-            std::int64_t c = p % g.outChannels;
-            const float *in = px + p * ih * iw;
-            const float *w = pw + c * kh * kw;
-            float *out = po + p * oh * ow;
-            float bias = pb ? pb[c] : 0.0f;
-            for (std::int64_t y = 0; y < oh; ++y) {
-                for (std::int64_t x = 0; x < ow; ++x) {
-                    float acc = bias;
-                    for (std::int64_t ky = 0; ky < kh; ++ky) {
-                        std::int64_t iy = y * sh - ph + ky * dh;
-                        if (iy < 0 || iy >= ih)
-                            continue;
-                        const float *row = in + iy * iw;
-                        for (std::int64_t kx = 0; kx < kw; ++kx) {
-                            std::int64_t ix = x * sw - pw0 + kx * dw;
-                            if (ix >= 0 && ix < iw)
-                                acc += row[ix] * w[ky * kw + kx];
-                        }
-                    }
-                    out[y * ow + x] = acc;
-                }
-            }
-            applyActivation(out, oh * ow, act);
-        }
-    });
+    Window2dShape shape;
+    shape.batch = g.n;
+    shape.channels = channels;
+    shape.inH = g.inSpatial[0];
+    shape.inW = g.inSpatial[1];
+    shape.outH = g.outSpatial[0];
+    shape.outW = g.outSpatial[1];
+    shape.kernelH = g.kernel[0];
+    shape.kernelW = g.kernel[1];
+    shape.strideH = g.strides[0];
+    shape.strideW = g.strides[1];
+    shape.dilationH = g.dilations[0];
+    shape.dilationW = g.dilations[1];
+    shape.padTop = g.padBegin[0];
+    shape.padLeft = g.padBegin[1];
+    return shape;
 }
-
-thread_local std::vector<float> t_workspace;
 
 Status fastConv(KernelContext &ctx)
 {
@@ -181,78 +159,15 @@ Status fastConv(KernelContext &ctx)
     float *po = out->as<float>();
     const std::int64_t cinG = g.inChannels / g.group, coutG = g.outChannels / g.group;
     if (cinG == 1 && coutG == 1) {
-        depthwise2d(ctx, g, px, pw, pb, po, act);
+        depthwiseConv2d(ctx.pool(), windowShape(g, g.outChannels), px, pw, pb, po, act);
         return Status::success();
     }
-    const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1];
-    const std::int64_t oh = g.outSpatial[0], ow = g.outSpatial[1];
-    const std::int64_t kh = g.kernel[0], kw = g.kernel[1];
-    const std::int64_t outHW = oh * ow, inHW = ih * iw;
-    const std::int64_t kdim = cinG * kh * kw;
-    const bool pointwise = kh == 1 && kw == 1 && g.strides[0] == 1 && g.strides[1] == 1 &&
-                           g.padBegin[0] == 0 && g.padBegin[1] == 0 && g.padEnd[0] == 0 &&
-                           g.padEnd[1] == 0;
-    std::vector<float> &col = t_workspace;
-    if (!pointwise)
-        col.resize(static_cast<std::size_t>(kdim * outHW));
-    for (std::int64_t n = 0; n < g.n; ++n)
-        for (std::int64_t grp = 0; grp < g.group; ++grp) {
-            const float *in = px + (n * g.inChannels + grp * cinG) * inHW;
-            const float *colData = in;
-            if (!pointwise) {
-                float *cp = col.data();
-                ctx.pool().parallelFor(kdim, 1, [&](std::int64_t begin, std::int64_t end) {
-                    for (std::int64_t r = begin; r < end; ++r) {
-                        std::int64_t c = r / (kh * kw), ky = (r / kw) % kh, kx = r % kw;
-                        float *dst = cp + r * outHW;
-                        const float *plane = in + c * inHW;
-                        for (std::int64_t y = 0; y < oh; ++y) {
-                            std::int64_t iy =
-                                y * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
-                            float *drow = dst + y * ow;
-                            if (iy < 0 || iy >= ih) {
-                                std::fill(drow, drow + ow, 0.0f);
-                                continue;
-                            }
-                            const float *srow = plane + iy * iw;
-                            std::int64_t off = kx * g.dilations[1] - g.padBegin[1];
-                            if (g.strides[1] == 1) {
-                                std::int64_t x0 = std::max<std::int64_t>(0, -off);
-                                std::int64_t x1 = std::min<std::int64_t>(ow, iw - off);
-                                std::fill(drow, drow + std::min(x0, ow), 0.0f);
-                                if (x1 > x0)
-                                    std::copy(srow + x0 + off, srow + x1 + off, drow + x0);
-                                if (x1 < ow)
-                                    std::fill(drow + std::max(x1, x0), drow + ow, 0.0f);
-                            } else {
-                                for (std::int64_t xo = 0; xo < ow; ++xo) {
-                                    std::int64_t ix = xo * g.strides[1] + off;
-                                    drow[xo] = (ix >= 0 && ix < iw) ? srow[ix] : 0.0f;
-                                }
-                            }
-                        }
-                    }
-                });
-                colData = col.data();
-            }
-            float *outBase = po + (n * g.outChannels + grp * coutG) * outHW;
-            const float *wBase = pw + grp * coutG * kdim;
-            const float *biasBase = pb ? pb + grp * coutG : nullptr;
-            GemmEpilogue epilogue = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0,
-                                        std::int64_t c1) {
-                for (std::int64_t r = r0; r < r1; ++r) {
-                    float *row = outBase + r * outHW;
-                    if (biasBase) {
-                        float bv = biasBase[r];
-                        for (std::int64_t j = c0; j < c1; ++j)
-                            row[j] += bv;
-                    }
-                    applyActivation(row + c0, c1 - c0, act);
-                }
-            };
-            parallelSgemm(ctx.pool(), false, false, coutG, outHW, kdim, 1.0f, wBase, kdim, colData,
-                          outHW, 0.0f, outBase, outHW, epilogue);
-        }
+    ConvGemmShape shape;
+    shape.group = g.group;
+    shape.inChannels = g.inChannels;
+    shape.outChannels = g.outChannels;
+    shape.window = windowShape(g, g.inChannels);
+    convIm2colGemm(ctx.pool(), shape, px, pw, pb, po, act);
     return Status::success();
 }
 
@@ -266,6 +181,10 @@ Status fastPool2d(KernelContext &ctx, bool isMax)
     SB_ASSIGN_OR_RETURN(Tensor * out,
                         ctx.allocateOutput(0, ElementType::Float32,
                                            {g.n, g.channels, g.outSpatial[0], g.outSpatial[1]}));
+    if (isMax) {
+        maxPool2d(ctx.pool(), windowShape(g, g.channels), x.as<float>(), out->as<float>());
+        return Status::success();
+    }
     const bool countPad = ctx.node().intAttr("count_include_pad", 0) != 0;
     const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1], oh = g.outSpatial[0],
                        ow = g.outSpatial[1];

@@ -1,0 +1,176 @@
+#include "kernels/cpu/fast/conv_gemm.h"
+
+#include "kernels/cpu/fast/blas.h"
+#include "kernels/cpu/fast/epilogue.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace sb::kernels {
+
+namespace {
+
+// Panel bytes aimed at: the im2col block (kdim x columns) or the output block
+// (channels x columns), whichever is larger, stays within a core's L2.
+constexpr std::int64_t kPanelFloats = 64 * 1024;
+constexpr std::int64_t kMinPanelColumns = 128;
+
+struct Geometry
+{
+    const ConvGemmShape *shape;
+    std::int64_t cinG, coutG, kdim, inHW, outHW;
+    bool pointwise; // 1x1, stride 1, no padding: the input plane is the im2col matrix
+};
+
+// Rows [r0, r1) and output columns [c0, c1) of the im2col matrix
+// (kdim x outHW) of one sample and group, written to dst with row stride ldd
+// (dst points at element (r0, c0)).
+void im2colBlock(const Geometry &geo, const float *in, std::int64_t r0, std::int64_t r1,
+                 std::int64_t c0, std::int64_t c1, float *dst, std::int64_t ldd)
+{
+    const Window2dShape &s = geo.shape->window;
+    const std::int64_t kernelSize = s.kernelH * s.kernelW;
+    const std::int64_t sw = s.strideW;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const std::int64_t c = r / kernelSize, ky = (r / s.kernelW) % s.kernelH, kx = r % s.kernelW;
+        float *drow = dst + (r - r0) * ldd - c0; // drow[j] for output column j
+        const float *plane = in + c * geo.inHW;
+        // Output x read inside the input row: 0 <= x * sw + off < inW.
+        const std::int64_t off = kx * s.dilationW - s.padLeft;
+        std::int64_t x0 = off >= 0 ? 0 : (-off + sw - 1) / sw;
+        std::int64_t x1 = s.inW - 1 - off < 0 ? 0 : (s.inW - 1 - off) / sw + 1;
+        x0 = std::min(x0, s.outW);
+        x1 = std::clamp(x1, x0, s.outW);
+        for (std::int64_t y = c0 / s.outW; y * s.outW < c1; ++y) {
+            const std::int64_t rowStart = y * s.outW;
+            const std::int64_t xa = std::max<std::int64_t>(0, c0 - rowStart);
+            const std::int64_t xb = std::min<std::int64_t>(s.outW, c1 - rowStart);
+            float *d = drow + rowStart;
+            const std::int64_t iy = y * s.strideH - s.padTop + ky * s.dilationH;
+            if (iy < 0 || iy >= s.inH) {
+                std::fill(d + xa, d + xb, 0.0f);
+                continue;
+            }
+            const float *srow = plane + iy * s.inW;
+            const std::int64_t va = std::clamp(x0, xa, xb), vb = std::clamp(x1, va, xb);
+            std::fill(d + xa, d + va, 0.0f);
+            if (sw == 1)
+                std::copy(srow + va + off, srow + vb + off, d + va);
+            else if (sw == 2) // constant stride: vectorised
+                for (std::int64_t x = va; x < vb; ++x)
+                    d[x] = srow[2 * x + off];
+            else
+                for (std::int64_t x = va; x < vb; ++x)
+                    d[x] = srow[x * sw + off];
+            std::fill(d + vb, d + xb, 0.0f);
+        }
+    }
+}
+
+// Bias + activation on output rows [r0, r1), columns [c0, c1) of one group.
+void epilogue(const Geometry &geo, float *outGroup, const float *biasGroup, const Activation &act,
+              std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1)
+{
+    if (!biasGroup && act.kind == Activation::None)
+        return;
+    for (std::int64_t r = r0; r < r1; ++r) {
+        float *row = outGroup + r * geo.outHW + c0;
+        if (biasGroup)
+            addScalarBiasActivate(row, c1 - c0, biasGroup[r], act);
+        else
+            activateInPlace(row, c1 - c0, act);
+    }
+}
+
+thread_local std::vector<float> t_panel;
+thread_local std::vector<float> t_columns;
+
+} // namespace
+
+void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const float *x,
+                    const float *w, const float *bias, float *out, const Activation &act)
+{
+    const Window2dShape &s = shape.window;
+    Geometry geo{&shape,
+                 shape.inChannels / shape.group,
+                 shape.outChannels / shape.group,
+                 0,
+                 s.inH * s.inW,
+                 s.outH * s.outW,
+                 false};
+    geo.kdim = geo.cinG * s.kernelH * s.kernelW;
+    geo.pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 &&
+                    s.padTop == 0 && s.padLeft == 0 && s.outH == s.inH && s.outW == s.inW;
+    const std::int64_t items = s.batch * shape.group; // (sample, group) pairs
+    const std::int64_t widest = std::max(geo.pointwise ? 0 : geo.kdim, geo.coutG);
+    std::int64_t panel = (kPanelFloats / std::max<std::int64_t>(1, widest) + 15) / 16 * 16;
+    panel = std::min(std::max(panel, kMinPanelColumns), geo.outHW);
+    const std::int64_t panelsPerItem = (geo.outHW + panel - 1) / panel;
+    const std::int64_t tasks = items * panelsPerItem;
+    const int threads = pool.size();
+    auto groupInput = [&](std::int64_t item) {
+        return x + ((item / shape.group) * shape.inChannels + (item % shape.group) * geo.cinG) *
+                       geo.inHW;
+    };
+    auto groupOutput = [&](std::int64_t item) {
+        return out + ((item / shape.group) * shape.outChannels + (item % shape.group) * geo.coutG) *
+                         geo.outHW;
+    };
+    auto groupWeights = [&](std::int64_t item) {
+        return w + (item % shape.group) * geo.coutG * geo.kdim;
+    };
+    auto groupBias = [&](std::int64_t item) {
+        return bias ? bias + (item % shape.group) * geo.coutG : nullptr;
+    };
+
+    // Enough panels to share evenly: every thread runs whole panels, with no
+    // synchronisation in between.
+    if (threads == 1 || tasks >= 2 * threads || tasks % threads == 0) {
+        pool.parallelFor(tasks, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t task = begin; task < end; ++task) {
+                const std::int64_t item = task / panelsPerItem;
+                const std::int64_t c0 = (task % panelsPerItem) * panel;
+                const std::int64_t c1 = std::min(geo.outHW, c0 + panel);
+                const float *in = groupInput(item);
+                const float *b = in + c0;
+                std::int64_t ldb = geo.outHW;
+                if (!geo.pointwise) {
+                    t_panel.resize(static_cast<std::size_t>(geo.kdim * (c1 - c0)));
+                    im2colBlock(geo, in, 0, geo.kdim, c0, c1, t_panel.data(), c1 - c0);
+                    b = t_panel.data();
+                    ldb = c1 - c0;
+                }
+                float *o = groupOutput(item);
+                sgemm(false, false, geo.coutG, c1 - c0, geo.kdim, 1.0f, groupWeights(item),
+                      geo.kdim, b, ldb, 0.0f, o + c0, geo.outHW);
+                epilogue(geo, o, groupBias(item), act, 0, geo.coutG, c0, c1);
+            }
+        });
+        return;
+    }
+    // Few, small GEMMs: build each item's whole im2col matrix on the pool and
+    // split its GEMM by output channels.
+    std::vector<float> &columns = t_columns;
+    if (!geo.pointwise)
+        columns.resize(static_cast<std::size_t>(geo.kdim * geo.outHW));
+    for (std::int64_t item = 0; item < items; ++item) {
+        const float *in = groupInput(item);
+        const float *b = in;
+        if (!geo.pointwise) {
+            float *cp = columns.data();
+            pool.parallelFor(geo.kdim, 1, [&](std::int64_t begin, std::int64_t end) {
+                im2colBlock(geo, in, begin, end, 0, geo.outHW, cp + begin * geo.outHW, geo.outHW);
+            });
+            b = columns.data();
+        }
+        float *o = groupOutput(item);
+        const float *biasGroup = groupBias(item);
+        parallelSgemm(pool, false, false, geo.coutG, geo.outHW, geo.kdim, 1.0f, groupWeights(item),
+                      geo.kdim, b, geo.outHW, 0.0f, o, geo.outHW,
+                      [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+                          epilogue(geo, o, biasGroup, act, r0, r1, c0, c1);
+                      });
+    }
+}
+
+} // namespace sb::kernels

@@ -1,0 +1,34 @@
+// Convolution as im2col + OpenBLAS GEMM (NCHW float32, any group count),
+// with the bias and activation epilogue.
+//
+// Work is cut into column panels of the output (a few hundred output pixels
+// of one sample and group): each panel's im2col block is built into a
+// per-thread buffer, multiplied by the group's weights straight into the
+// output, and the epilogue runs on it while it is still in cache. Panels of
+// all samples and groups are shared out over the pool; when there are too
+// few (small images, batch 1) one GEMM is split by output channels instead.
+#pragma once
+
+#include "core/runtime/thread_pool.h"
+#include "kernels/cpu/fast/window2d.h"
+#include "kernels/cpu/nn_common.h"
+
+#include <cstdint>
+
+namespace sb::kernels {
+
+struct ConvGemmShape
+{
+    std::int64_t group = 1, inChannels = 1, outChannels = 1;
+    // batch, spatial sizes, kernel, strides, dilations and leading pads
+    // (window.channels is not used).
+    Window2dShape window;
+};
+
+// x: [batch, inChannels, inH, inW]; w: [outChannels, inChannels / group,
+// kernelH, kernelW]; bias: [outChannels] or null; out: [batch, outChannels,
+// outH, outW].
+void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const float *x,
+                    const float *w, const float *bias, float *out, const Activation &act);
+
+} // namespace sb::kernels

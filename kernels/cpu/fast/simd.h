@@ -1,0 +1,43 @@
+// Runtime CPU dispatch for the fast kernels' hot loops. The build stays
+// portable (baseline x86-64 / whatever the compiler targets); a loop written
+// once as an always-inline template body is compiled twice, once with
+// AVX2+FMA enabled, and the AVX2 copy is used when the CPU has both.
+//
+//   SB_FAST_INLINE void bodyImpl(args) { ... plain loops the compiler vectorises ... }
+//   SB_TARGET_AVX2 void bodyAvx2(args) { bodyImpl(args); }
+//   void bodyBase(args) { bodyImpl(args); }
+//   ... (cpuHasAvx2Fma() ? bodyAvx2 : bodyBase)(args);
+//
+// FMA contraction makes the AVX2 copy round differently from the baseline
+// one in the last bits; the kernel tests' tolerances allow for that.
+#pragma once
+
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define SB_HAVE_AVX2_DISPATCH 1
+#define SB_TARGET_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define SB_HAVE_AVX2_DISPATCH 0
+#define SB_TARGET_AVX2
+#endif
+
+#if defined(__GNUC__)
+#define SB_FAST_INLINE [[gnu::always_inline]] inline
+#else
+#define SB_FAST_INLINE inline
+#endif
+
+namespace sb::kernels {
+
+// True when this CPU runs AVX2 and FMA instructions (and the compiler can
+// target them); checked once.
+inline bool cpuHasAvx2Fma()
+{
+#if SB_HAVE_AVX2_DISPATCH
+    static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return has;
+#else
+    return false;
+#endif
+}
+
+} // namespace sb::kernels

@@ -1,0 +1,39 @@
+// Sliding-window 2-D kernels on NCHW float32 planes, parallel over planes:
+// depthwise convolution (one input and one output channel per group) with
+// the bias and activation epilogue, and max pooling.
+//
+// Contract: any kernel size, stride, dilation and padding; depthwise outputs
+// match the reference Conv up to float rounding (FMA on AVX2 CPUs), max pool
+// outputs match the reference MaxPool exactly (padding never wins; NaN inputs
+// are skipped like the reference's `v > best` does; an all-padding window
+// gives -inf). Each output row is computed with branch-free vector loops over
+// the range of x where a tap is inside the input; strided windows first split
+// each input row into `stride` phases so every tap reads contiguous memory;
+// 3x3 kernels handle all nine taps in one pass over the interior.
+#pragma once
+
+#include "core/runtime/thread_pool.h"
+#include "kernels/cpu/nn_common.h"
+
+#include <cstdint>
+
+namespace sb::kernels {
+
+struct Window2dShape
+{
+    std::int64_t batch = 1, channels = 1;
+    std::int64_t inH = 1, inW = 1, outH = 1, outW = 1;
+    std::int64_t kernelH = 1, kernelW = 1;
+    std::int64_t strideH = 1, strideW = 1, dilationH = 1, dilationW = 1;
+    std::int64_t padTop = 0, padLeft = 0; // padBottom/Right follow from outH/outW
+};
+
+// x: [batch, channels, inH, inW]; w: [channels, 1, kernelH, kernelW];
+// bias: [channels] or null; out: [batch, channels, outH, outW].
+void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
+                     const float *w, const float *bias, float *out, const Activation &act);
+
+// x: [batch, channels, inH, inW]; out: [batch, channels, outH, outW].
+void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out);
+
+} // namespace sb::kernels
