@@ -5,6 +5,7 @@
 
 #include <QtTest>
 
+#include <limits>
 #include <random>
 
 using namespace sb;
@@ -345,6 +346,74 @@ private slots:
         auto reference = runVariant(g, inputs, KernelVariant::Reference, 1);
         QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
         for (int threads : {1, 2, 3}) {
+            auto result = runVariant(g, inputs, KernelVariant::Fast, threads);
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            CompareResult cmp =
+                compareTensors(*result, *reference, fast->tolerance.rtol, fast->tolerance.atol);
+            QVERIFY2(cmp.ok, (std::to_string(threads) + " threads: " + cmp.message).c_str());
+        }
+    }
+
+    // The vectorised GELU / softmax / layer-norm rows (polynomial exp and erf
+    // on AVX2 CPUs) over wide ranges, row tails and special values, against
+    // the reference with each fast kernel's registered tolerance.
+    void fastTranscendentalsMatchReference_data()
+    {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QString>("domain");
+        QTest::addColumn<QList<qlonglong>>("shape");
+        QTest::addColumn<double>("spread"); // inputs uniform in [-spread, spread)
+        QTest::addColumn<bool>("specials"); // NaN, +-inf and an all -inf row
+        QTest::newRow("Gelu wide") << "Gelu"
+                                   << "sb" << QList<qlonglong>{4099} << 12.0 << false;
+        QTest::newRow("Gelu specials") << "Gelu"
+                                       << "sb" << QList<qlonglong>{64} << 3.0 << true;
+        QTest::newRow("Softmax wide odd rows") << "Softmax"
+                                               << "" << QList<qlonglong>{9, 37} << 40.0 << false;
+        QTest::newRow("Softmax long rows") << "Softmax"
+                                           << "" << QList<qlonglong>{3, 1000} << 5.0 << false;
+        QTest::newRow("Softmax specials") << "Softmax"
+                                          << "" << QList<qlonglong>{6, 19} << 3.0 << true;
+        QTest::newRow("LayerNormalization tail") << "LayerNormalization"
+                                                 << "" << QList<qlonglong>{7, 37} << 4.0 << false;
+        QTest::newRow("LayerNormalization 256") << "LayerNormalization"
+                                                << "" << QList<qlonglong>{5, 256} << 2.0 << false;
+    }
+    void fastTranscendentalsMatchReference()
+    {
+        QFETCH(QString, op);
+        QFETCH(QString, domain);
+        QFETCH(QList<qlonglong>, shape);
+        QFETCH(double, spread);
+        QFETCH(bool, specials);
+        Shape dims(shape.begin(), shape.end());
+        Tensor x = randomTensor(dims, 7);
+        float *px = x.as<float>();
+        for (std::int64_t i = 0; i < x.elementCount(); ++i)
+            px[i] *= static_cast<float>(spread);
+        const float inf = std::numeric_limits<float>::infinity();
+        if (specials) {
+            px[1] = std::numeric_limits<float>::quiet_NaN();
+            px[2] = inf;
+            px[3] = -inf;
+            px[5] = -inf;
+            if (dims.size() == 2) // one row of only -inf (NaN out), one with a single -inf
+                for (std::int64_t j = 0; j < dims[1]; ++j)
+                    px[2 * dims[1] + j] = -inf;
+        }
+        std::vector<Tensor> inputs = {x};
+        if (op == "LayerNormalization") {
+            inputs.push_back(randomTensor({dims.back()}, 8));
+            inputs.push_back(randomTensor({dims.back()}, 9));
+        }
+        const auto &registry = kernels::defaultRegistry();
+        const KernelInfo *fast = registry.findExact(op.toStdString(), domain.toStdString(),
+                                                    DeviceKind::Cpu, KernelVariant::Fast);
+        QVERIFY(fast);
+        auto g = singleNode(op.toStdString(), domain.toStdString(), inputs, {});
+        auto reference = runVariant(g, inputs, KernelVariant::Reference, 1);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        for (int threads : {1, 2}) {
             auto result = runVariant(g, inputs, KernelVariant::Fast, threads);
             QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
             CompareResult cmp =

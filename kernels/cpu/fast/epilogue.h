@@ -1,9 +1,10 @@
 // Vectorised epilogues of the fast kernels: bias and activation applied in
-// place to finished output rows (same results as applyActivation; AVX2 copy
-// used when the CPU has it, see simd.h).
+// place to finished output rows (same results as applyActivation, GELU up to
+// vmath.h's polynomial; AVX2 copy used when the CPU has it, see simd.h).
 #pragma once
 
 #include "kernels/cpu/fast/simd.h"
+#include "kernels/cpu/fast/vmath.h"
 #include "kernels/cpu/nn_common.h"
 
 #include <cstdint>
@@ -39,7 +40,7 @@ SB_FAST_INLINE void activateLoop(float *__restrict p, std::int64_t count, const 
         return;
     }
     case Activation::Gelu:
-        applyActivation(p, count, act);
+        geluRow(p, p, count);
         return;
     }
 }

@@ -8,6 +8,7 @@
 #include "kernels/cpu/fast/conv_gemm.h"
 #include "kernels/cpu/fast/epilogue.h"
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/fast/vmath.h"
 #include "kernels/cpu/fast/window2d.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
@@ -282,29 +283,11 @@ Status fastSoftmax(KernelContext &ctx)
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
     const float *px = x.as<float>();
     float *po = out->as<float>();
-    ctx.pool().parallelFor(
-        rows, std::max<std::int64_t>(1, 8192 / cols), [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t r = begin; r < end; ++r) {
-                const float *in = px + r * cols;
-                float *o = po + r * cols;
-                float mx = -std::numeric_limits<float>::infinity();
-                for (std::int64_t i = 0; i < cols; ++i)
-                    mx = in[i] > mx ? in[i] : mx;
-                if (std::isinf(mx) && mx < 0) { // all -inf: match the reference (NaN)
-                    for (std::int64_t i = 0; i < cols; ++i)
-                        o[i] = std::numeric_limits<float>::quiet_NaN();
-                    continue;
-                }
-                float sum = 0;
-                for (std::int64_t i = 0; i < cols; ++i) {
-                    o[i] = std::exp(in[i] - mx);
-                    sum += o[i];
-                }
-                float inv = 1.0f / sum;
-                for (std::int64_t i = 0; i < cols; ++i)
-                    o[i] *= inv;
-            }
-        });
+    ctx.pool().parallelFor(rows, std::max<std::int64_t>(1, 8192 / cols),
+                           [&](std::int64_t begin, std::int64_t end) {
+                               for (std::int64_t r = begin; r < end; ++r)
+                                   softmaxRow(px + r * cols, po + r * cols, cols);
+                           });
     return Status::success();
 }
 
@@ -326,6 +309,10 @@ Status fastLayerNorm(KernelContext &ctx)
             for (std::int64_t r = begin; r < end; ++r) {
                 const float *in = px + r * cols;
                 float *o = po + r * cols;
+                if (!args.scaleScalar && !args.biasScalar) {
+                    layerNormRow(in, o, cols, scale, bias, static_cast<float>(args.epsilon));
+                    continue;
+                }
                 float sum = 0;
                 for (std::int64_t i = 0; i < cols; ++i)
                     sum += in[i];
@@ -343,6 +330,19 @@ Status fastLayerNorm(KernelContext &ctx)
                 }
             }
         });
+    return Status::success();
+}
+
+Status fastGelu(KernelContext &ctx)
+{
+    const Tensor &x = ctx.input(0);
+    if (x.type() != ElementType::Float32)
+        return referenceGelu(ctx);
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), x.shape()));
+    const float *px = x.as<float>();
+    float *po = out->as<float>();
+    ctx.pool().parallelFor(x.elementCount(), kParallelGrain / 4,
+                           [&](std::int64_t b, std::int64_t e) { geluRow(px + b, po + b, e - b); });
     return Status::success();
 }
 
@@ -379,14 +379,7 @@ void registerFastNn(KernelRegistry &r)
     addFast(r, "BatchNormalization", fastBatchNorm, {1e-5, 1e-5});
     addFast(r, "Softmax", fastSoftmax, {1e-5, 1e-7});
     addFast(r, "LayerNormalization", fastLayerNorm, {1e-4, 1e-5});
-    addFast(
-        r, "Gelu",
-        [](KernelContext &c) {
-            return parallelUnaryFloat(
-                c, [](float v) { return 0.5f * v * (1.0f + std::erf(v * 0.70710678118654752f)); },
-                referenceGelu);
-        },
-        {1e-5, 1e-6}, "sb");
+    addFast(r, "Gelu", fastGelu, {1e-5, 1e-6}, "sb");
     addFast(r, "Relu",
             [](KernelContext &c) {
                 return parallelUnaryFloat(
