@@ -12,7 +12,8 @@
 
 namespace sb::test {
 
-inline std::shared_ptr<graph::Graph> residualChain(int blocks, int width = 8)
+// With `seq` the activations are [batch, seq, width] (a second symbolic dim).
+inline std::shared_ptr<graph::Graph> residualChain(int blocks, int width = 8, bool seq = false)
 {
     using namespace sb::graph;
     auto g = std::make_shared<Graph>();
@@ -27,6 +28,8 @@ inline std::shared_ptr<graph::Graph> residualChain(int blocks, int width = 8)
     activation.type = ElementType::Float32;
     activation.shape.rankKnown = true;
     activation.shape.dims = {Dim::symbolic("batch"), Dim::known(width)};
+    if (seq)
+        activation.shape.dims.insert(activation.shape.dims.begin() + 1, Dim::symbolic("seq"));
     TensorInfo weightInfo;
     weightInfo.type = ElementType::Float32;
     weightInfo.shape.rankKnown = true;

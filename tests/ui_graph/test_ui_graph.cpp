@@ -161,6 +161,7 @@ private slots:
     void planLoadErrors();
     void autoSplitKeepsPins();
     void cutEdgesThickByBytes();
+    void dimsBindEstimates();
     void nodeMarksAtEveryZoom_data();
     void nodeMarksAtEveryZoom();
     void miniMapMovesView();
@@ -836,6 +837,46 @@ void TestUiGraph::cutEdgesThickByBytes()
     placement.undoStack()->undo();
     QVERIFY(!scene.isCut(wide));
     QCOMPARE(scene.edgeWidth(wide), 1.2);
+}
+
+void TestUiGraph::dimsBindEstimates()
+{
+    cost::DimBindings bindings;
+    bindings.batch = 4;
+    auto data = makeModelData(test::residualChain(2, 64, true), bindings);
+    QVERIFY(data.ok());
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(data.value());
+    DevicesPanel panel(&placement);
+    panel.show();
+    QCOMPARE(data.value()->unboundSymbols({}), QStringList{"seq"});
+    QVERIFY(panel.dimsStatus().contains("seq"));
+    QVERIFY(waitValidated(placement));
+    const double unboundStage = placement.report().devices[0].stageSeconds;
+    // A bad binding is refused with the parser's message; nothing changes.
+    panel.dimsEdit()->setText("seq=many");
+    emit panel.dimsEdit()->editingFinished();
+    QVERIFY2(panel.dimsStatus().contains("not a positive integer"), qPrintable(panel.dimsStatus()));
+    QVERIFY(placement.planDims().empty());
+    // seq=32 counts the MatMuls: 2 blocks x 2*(8/4 micro-batch)*32*64*64 FLOPs at 1 GFLOP/s.
+    panel.dimsEdit()->setText("seq=32");
+    emit panel.dimsEdit()->editingFinished();
+    QCOMPARE(placement.planDims().at("seq"), std::int64_t(32));
+    QVERIFY(panel.dimsStatus().isEmpty());
+    QVERIFY(waitValidated(placement));
+    const double boundStage = placement.report().devices[0].stageSeconds;
+    const double matmulSeconds = 2 * (2.0 * 2 * 32 * 64 * 64) / 1e9;
+    QVERIFY2(boundStage - unboundStage >= matmulSeconds * 0.99,
+             qPrintable(QStringLiteral("%1 -> %2").arg(unboundStage).arg(boundStage)));
+    // Saved with the plan, and Auto split plans with them.
+    QCOMPARE(placement.makePlan().dims.at("seq"), std::int64_t(32));
+    QCOMPARE(autoSplitOptions(placement, plan::Objective::Throughput).dims.at("seq"),
+             std::int64_t(32));
+    // A new model starts unbound again.
+    placement.setModelData(data.value());
+    QVERIFY(placement.planDims().empty());
+    QVERIFY(panel.dimsEdit()->text().isEmpty());
 }
 
 void TestUiGraph::nodeMarksAtEveryZoom_data()

@@ -2,8 +2,12 @@
 
 #include "ui/devices/device_delegate.h"
 
+#include "core/cost/cost_model.h"
+
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QLineEdit>
+#include <QRegularExpression>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -39,6 +43,21 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
     countRow->addWidget(m_localCount);
     countRow->addStretch(1);
     layout->addLayout(countRow);
+
+    m_dimsRow = new QWidget(this);
+    auto *dimsLayout = new QHBoxLayout(m_dimsRow);
+    dimsLayout->setContentsMargins(0, 0, 0, 0);
+    dimsLayout->addWidget(new QLabel(tr("Dims:"), m_dimsRow));
+    m_dims = new QLineEdit(m_dimsRow);
+    m_dims->setClearButtonEnabled(true);
+    m_dims->setToolTip(tr("Symbolic dims (other than the batch) bound for the memory ledger, "
+                          "stage time estimates and Auto split, e.g. seq=64. Saved in the plan "
+                          "as \"dims\"."));
+    dimsLayout->addWidget(m_dims, 1);
+    layout->addWidget(m_dimsRow);
+    m_dimsStatus = new QLabel(this);
+    m_dimsStatus->setWordWrap(true);
+    layout->addWidget(m_dimsStatus);
 
     m_model = new DeviceListModel(placement, this);
     m_view = new QListView(this);
@@ -85,7 +104,63 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
         }
     });
     connect(placement, &PlacementModel::placementChanged, this, &DevicesPanel::updateSummary);
+    connect(m_dims, &QLineEdit::editingFinished, this, &DevicesPanel::applyDimsText);
+    connect(placement, &PlacementModel::planDimsChanged, this, &DevicesPanel::refreshDims);
     updateSummary();
+    refreshDims();
+}
+
+QString DevicesPanel::dimsStatus() const
+{
+    return m_dimsStatus->isHidden() ? QString() : m_dimsStatus->text();
+}
+
+void DevicesPanel::applyDimsText()
+{
+    std::map<std::string, std::int64_t> dims;
+    const QStringList tokens =
+        m_dims->text().split(QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts);
+    for (const QString &token : tokens) {
+        auto binding = cost::parseDimBinding(token.toStdString());
+        if (!binding.ok()) {
+            m_dimsStatus->setText(
+                QStringLiteral("<font color='#d03030'>%1</font>")
+                    .arg(QString::fromStdString(binding.error().message).toHtmlEscaped()));
+            m_dimsStatus->show();
+            return;
+        }
+        dims[binding->first] = binding->second;
+    }
+    m_placement->setPlanDims(dims);
+    refreshDims();
+}
+
+void DevicesPanel::refreshDims()
+{
+    const auto &dims = m_placement->planDims();
+    QStringList parts;
+    for (const auto &[symbol, size] : dims)
+        parts << QStringLiteral("%1=%2").arg(QString::fromStdString(symbol)).arg(size);
+    if (!m_dims->hasFocus() || m_dims->text().isEmpty())
+        m_dims->setText(parts.join(QStringLiteral(", ")));
+    const auto &model = m_placement->modelData();
+    const QStringList unbound = model ? model->unboundSymbols(dims) : QStringList{};
+    const bool symbolic = !dims.empty() || (model && !model->unboundSymbols({}).isEmpty());
+    m_dimsRow->setVisible(symbolic);
+    QStringList examples;
+    for (const QString &symbol : unbound)
+        examples << symbol + QStringLiteral("=…");
+    m_dims->setPlaceholderText(examples.join(QStringLiteral(", ")));
+    if (unbound.isEmpty()) {
+        m_dimsStatus->clear();
+        m_dimsStatus->hide();
+        return;
+    }
+    m_dimsStatus->setText(
+        QStringLiteral("<font color='#ef6c00'>%1</font>")
+            .arg(tr("Estimates leave out the nodes that depend on %1: bind it above.")
+                     .arg(unbound.join(QStringLiteral(", ")).toHtmlEscaped())));
+    m_dimsStatus->show();
 }
 
 void DevicesPanel::updateSummary()

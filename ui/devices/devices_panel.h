@@ -9,6 +9,7 @@
 #include <QWidget>
 
 class QLabel;
+class QLineEdit;
 class QSpinBox;
 
 namespace sb::ui {
@@ -21,18 +22,27 @@ public:
 
     QListView *view() const { return m_view; }
     DeviceListModel *model() const { return m_model; }
+    // "seq=64, heads=8": symbolic dims bound for the estimates (the plan's
+    // "dims"); applied when editing finishes, errors shown below the field.
+    QLineEdit *dimsEdit() const { return m_dims; }
+    QString dimsStatus() const;
 
 signals:
     void localDeviceCountChanged(int count);
 
 private:
     void updateSummary();
+    void applyDimsText();
+    void refreshDims();
 
     PlacementModel *m_placement;
     DeviceListModel *m_model;
     QListView *m_view;
     QLabel *m_summary;
     QSpinBox *m_localCount;
+    QWidget *m_dimsRow;
+    QLineEdit *m_dims;
+    QLabel *m_dimsStatus;
 };
 
 } // namespace sb::ui

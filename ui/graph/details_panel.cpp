@@ -2,7 +2,6 @@
 
 #include <QLocale>
 
-#include <algorithm>
 #include <map>
 #include <set>
 
@@ -137,14 +136,7 @@ QString DetailsPanel::summaryHtml() const
                      formatBytes(double(graph.parameterBytes())));
     // Symbolic input dims the GUI's cost does not bind (it binds the batch
     // only): FLOPs of nodes that depend on them are not counted.
-    QStringList unbound;
-    const auto batch = cost::batchSymbols(graph);
-    for (graph::ValueId input : graph.inputs())
-        for (const graph::Dim &dim : graph.value(input).info.shape.dims)
-            if (dim.isSymbolic() && !model.bindings.dims.count(dim.symbol) &&
-                std::find(batch.begin(), batch.end(), dim.symbol) == batch.end() &&
-                !unbound.contains(QString::fromStdString(dim.symbol)))
-                unbound << QString::fromStdString(dim.symbol);
+    const QStringList unbound = model.unboundSymbols({});
     QString flopsNote;
     if (!unbound.isEmpty())
         flopsNote = tr(" (counted without the nodes that depend on the unbound dims %1)")

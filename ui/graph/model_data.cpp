@@ -3,6 +3,8 @@
 #include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
 
+#include <algorithm>
+
 namespace sb::ui {
 
 QString ModelData::shapeText(graph::NodeId node) const
@@ -12,6 +14,24 @@ QString ModelData::shapeText(graph::NodeId node) const
         if (value != graph::kNoValue)
             return QString::fromStdString(graph->value(value).info.shape.toString());
     return {};
+}
+
+QStringList ModelData::unboundSymbols(const std::map<std::string, std::int64_t> &dims) const
+{
+    QStringList symbols;
+    if (!graph)
+        return symbols;
+    const auto batch = cost::batchSymbols(*graph);
+    for (graph::ValueId input : graph->inputs())
+        for (const graph::Dim &dim : graph->value(input).info.shape.dims) {
+            if (!dim.isSymbolic() || dims.count(dim.symbol) || bindings.dims.count(dim.symbol) ||
+                std::find(batch.begin(), batch.end(), dim.symbol) != batch.end())
+                continue;
+            const QString symbol = QString::fromStdString(dim.symbol);
+            if (!symbols.contains(symbol))
+                symbols << symbol;
+        }
+    return symbols;
 }
 
 namespace {

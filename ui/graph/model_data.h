@@ -9,9 +9,11 @@
 #include "core/graph/graph.h"
 
 #include <QString>
+#include <QStringList>
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -31,6 +33,9 @@ struct ModelData
 
     int nodeCount() const { return graph ? int(graph->nodes().size()) : 0; }
     QString shapeText(graph::NodeId node) const; // first output's shape
+    // Symbolic dims of the graph inputs that neither the batch nor `dims`
+    // binds ("seq"): costs of nodes that depend on them are not counted.
+    QStringList unboundSymbols(const std::map<std::string, std::int64_t> &dims) const;
 };
 
 // Wraps an already built graph: cost under `bindings`, value sizes, groups.

@@ -47,6 +47,7 @@ void PlacementModel::setModelData(std::shared_ptr<const ModelData> model)
     m_undo.clear();
     m_planExtras = plan::Plan{}; // a loaded plan's extras belong to the previous model
     endResetModel();
+    emit planDimsChanged();
     recheck();
 }
 
@@ -192,6 +193,15 @@ void PlacementModel::setPlanSettings(std::int64_t batch, int microbatches)
     recheck();
 }
 
+void PlacementModel::setPlanDims(const std::map<std::string, std::int64_t> &dims)
+{
+    if (dims == m_planExtras.dims)
+        return;
+    m_planExtras.dims = dims;
+    emit planDimsChanged();
+    recheck();
+}
+
 plan::Plan PlacementModel::makePlan(const std::string &modelSha256) const
 {
     plan::Plan plan = m_planExtras;
@@ -308,6 +318,7 @@ Status PlacementModel::loadPlan(const plan::Plan &plan, const std::string &model
     m_planExtras.devices.devices.clear();
     m_planExtras.assignment.clear();
     m_planExtras.pinned.clear();
+    emit planDimsChanged();
     return applyPlan(plan, text);
 }
 

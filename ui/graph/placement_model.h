@@ -63,6 +63,10 @@ public:
     void setPlanSettings(std::int64_t batch, int microbatches);
     std::int64_t batch() const { return m_batch; }
     int microbatches() const { return m_microbatches; }
+    // Symbolic dims (other than the batch) bound for the validator's and the
+    // planner's estimates, e.g. {"seq": 64}; saved as the plan's "dims".
+    void setPlanDims(const std::map<std::string, std::int64_t> &dims);
+    const std::map<std::string, std::int64_t> &planDims() const { return m_planExtras.dims; }
     // The placement as a plan file (core/plan), for validation, saving, running:
     // devices with their figures, assignment, pins, batch and micro-batches,
     // plus what the GUI does not edit but keeps from the last loaded or
@@ -93,6 +97,8 @@ public:
 signals:
     void placementChanged();
     void devicesChanged();
+    // The bound dims changed (setPlanDims, a loaded plan, a new model).
+    void planDimsChanged();
     // core/plan's validator finished for the current placement.
     void validated();
 
