@@ -11,6 +11,8 @@
 #include <QSpinBox>
 #include <QVBoxLayout>
 
+#include <algorithm>
+
 namespace sb::ui {
 
 namespace {
@@ -186,13 +188,27 @@ void DevicesPanel::updateSummary()
                      .arg(report.throughput, 0, 'f', 1)
                      .arg(formatSeconds(report.latencySeconds))
                      .arg(report.bubbleFraction * 100, 0, 'f', 1);
+    // Problems can name dozens of edges: the panel shows the first few, each
+    // cut short, and keeps the device list in view; the tooltip and Plan ▸
+    // Validate (the console) have every word.
+    constexpr int kShown = 3;
+    constexpr int kMaxChars = 150;
+    auto shorten = [](const QString &text) {
+        return (text.size() > kMaxChars ? text.left(kMaxChars - 1) + QStringLiteral("…") : text)
+            .toHtmlEscaped();
+    };
     for (const QString &warning : report.warnings)
-        lines << "<font color='#ef6c00'>" + warning.toHtmlEscaped() + "</font>";
+        lines << "<font color='#ef6c00'>" + shorten(warning) + "</font>";
     if (report.isValid())
         lines << tr("<font color='#2e7d32'>✔ plan is valid</font>");
-    else
-        for (const QString &problem : report.problems)
-            lines << "<font color='#d03030'>⚠ " + problem.toHtmlEscaped() + "</font>";
+    for (int i = 0; i < std::min<int>(kShown, int(report.problems.size())); ++i)
+        lines << "<font color='#d03030'>⚠ " + shorten(report.problems[i]) + "</font>";
+    if (report.problems.size() > kShown)
+        lines << tr("<font color='#d03030'>… and %n more (Plan ▸ Validate lists them all)</font>",
+                    nullptr, int(report.problems.size()) - kShown);
+    QStringList full = report.warnings;
+    full += report.problems;
+    m_summary->setToolTip(full.join("\n\n"));
     m_summary->setText(lines.join("<br>"));
 }
 
