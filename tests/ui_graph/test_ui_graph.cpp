@@ -162,6 +162,8 @@ private slots:
     void autoSplitKeepsPins();
     void cutEdgesThickByBytes();
     void dimsBindEstimates();
+    void whatIfDevicesGetCatalogueLinks();
+    void whatIfAddRemove();
     void nodeMarksAtEveryZoom_data();
     void nodeMarksAtEveryZoom();
     void miniMapMovesView();
@@ -877,6 +879,70 @@ void TestUiGraph::dimsBindEstimates()
     placement.setModelData(data.value());
     QVERIFY(placement.planDims().empty());
     QVERIFY(panel.dimsEdit()->text().isEmpty());
+}
+
+void TestUiGraph::whatIfDevicesGetCatalogueLinks()
+{
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(2));
+    const auto gpus = catalogueDevices("A100-40GB", 2, 0);
+    QCOMPARE(gpus.size(), 2);
+    QCOMPARE(gpus[1].id, QStringLiteral("A100-40GB:1"));
+    QCOMPARE(gpus[0].capacityBytes, quint64(40e9)); // resources/devices.json
+    QCOMPARE(gpus[0].flopsPerSecond, 19.5e12);
+    QCOMPARE(gpus[0].origin, DeviceInfo::Origin::Catalogue);
+    for (const DeviceInfo &gpu : gpus)
+        placement.addDevice(gpu);
+    auto find = [](const plan::Plan &plan, const std::string &from, const std::string &to) {
+        for (const plan::LinkSpec &link : plan.devices.links)
+            if (link.from == from && link.to == to)
+                return link;
+        return plan::LinkSpec{};
+    };
+    const plan::Plan plan = placement.makePlan();
+    // Two A100 SXM4 in one box: NVLink 3 (300 GB/s per direction, devices.json).
+    const auto peer = find(plan, "A100-40GB:0", "A100-40GB:1");
+    QCOMPARE(peer.name, std::string("nvlink3"));
+    QCOMPARE(peer.bandwidth, 300e9);
+    // Host to GPU: the GPU's host link, PCIe 4.0 x16.
+    const auto host = find(plan, "cpu:0", "A100-40GB:1");
+    QCOMPARE(host.name, std::string("pcie4x16"));
+    QCOMPARE(host.bandwidth, 31.5e9);
+    // Two local devices: no explicit link (the default applies).
+    QVERIFY(find(plan, "cpu:0", "cpu:1").name.empty());
+    // The validator uses them: an activation crossing the NVLink costs less
+    // than the same one crossing from the host.
+    QVERIFY(plan.devices.transferSeconds("A100-40GB:0", "A100-40GB:1", 1e9) <
+            plan.devices.transferSeconds("cpu:0", "A100-40GB:0", 1e9));
+}
+
+void TestUiGraph::whatIfAddRemove()
+{
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(2));
+    DevicesPanel panel(&placement);
+    DeviceListModel lanesModel(&placement);
+    DeviceLanes lanes(&lanesModel);
+    QCOMPARE(panel.addWhatIfDevices("A100-40GB", 2), 2);
+    QCOMPARE(panel.addWhatIfDevices("no-such-gpu", 1), 0);
+    QCOMPARE(placement.devices().size(), 4);
+    QCOMPARE(lanes.laneCount(), 4);
+    QCOMPARE(panel.model()->index(3, 0).data(DeviceListModel::OriginRole).toString(),
+             QStringLiteral("what-if"));
+    // Nodes placed on a what-if device lose it when it goes: the plan says so.
+    placement.assignNodes(blockNodes(*placement.modelData(), 1), 2);
+    QVERIFY(!panel.removeDevice(0)); // local devices follow the count box
+    QVERIFY(panel.removeDevice(2));
+    QCOMPARE(placement.devices().size(), 3);
+    QCOMPARE(placement.devices()[2].id, QStringLiteral("A100-40GB:1"));
+    QCOMPARE(placement.deviceOf(3), -1);
+    QCOMPARE(placement.report().unassigned, 3);
+    QCOMPARE(lanes.laneCount(), 3);
+    // New ids continue after the highest present, never reusing A100-40GB:1.
+    QCOMPARE(panel.addWhatIfDevices("A100-40GB", 1), 1);
+    QCOMPARE(placement.devices()[3].id, QStringLiteral("A100-40GB:2"));
 }
 
 void TestUiGraph::nodeMarksAtEveryZoom_data()

@@ -3,6 +3,7 @@
 #include <QObject>
 
 #include <cmath>
+#include <map>
 
 namespace sb::ui {
 
@@ -69,30 +70,56 @@ plan::DeviceSpec specFromDeviceInfo(const DeviceInfo &device)
 
 QVector<DeviceInfo> catalogueDevices(const QString &name, int count, int firstIndex)
 {
+    // The same devices `shardbench-cli plan --devices catalog:NAME*N` uses
+    // (core's figures and source text); ids continue at `firstIndex`.
     QVector<DeviceInfo> devices;
     auto catalog = plan::loadCatalog();
-    if (!catalog.ok())
+    if (!catalog.ok() || count < 1 || firstIndex < 0)
         return devices;
-    const plan::CatalogDevice *entry = catalog->find(name.toStdString());
-    if (!entry)
+    auto set = plan::parseDeviceList(
+        "catalog:" + name.toStdString() + "*" + std::to_string(firstIndex + count), {}, *catalog);
+    if (!set.ok())
         return devices;
-    for (int i = 0; i < count; ++i) {
-        DeviceInfo device;
-        device.id =
-            QStringLiteral("%1:%2").arg(QString::fromStdString(entry->name)).arg(firstIndex + i);
-        device.name =
-            QString::fromStdString(entry->description.empty() ? entry->name : entry->description);
-        device.kind = QString::fromStdString(entry->kind);
-        device.origin = DeviceInfo::Origin::Catalogue;
-        device.capacityBytes = entry->memoryBytes;
-        device.flopsPerSecond = entry->flopsFp32;
-        device.flopsFp16 = entry->flopsFp16;
-        device.memoryBandwidth = entry->memoryBandwidth;
-        device.hourlyPrice = entry->pricePerHour;
-        device.source = QStringLiteral("catalogue");
-        devices.push_back(device);
-    }
+    for (std::size_t i = std::size_t(firstIndex); i < set->devices.size(); ++i)
+        devices.push_back(deviceInfoFromSpec(set->devices[i], DeviceInfo::Origin::Catalogue));
     return devices;
+}
+
+std::vector<plan::LinkSpec> catalogueLinks(const QVector<DeviceInfo> &devices)
+{
+    bool anyCatalogue = false;
+    for (const DeviceInfo &device : devices)
+        anyCatalogue = anyCatalogue || device.origin == DeviceInfo::Origin::Catalogue;
+    if (!anyCatalogue)
+        return {};
+    auto catalog = plan::loadCatalog();
+    if (!catalog.ok())
+        return {};
+    // Core numbers catalogue devices itself; device i of its set is devices[i].
+    plan::DeviceSet others;
+    std::string spec;
+    for (const DeviceInfo &device : devices) {
+        if (!spec.empty())
+            spec += ",";
+        if (device.origin == DeviceInfo::Origin::Catalogue) {
+            spec += "catalog:" + device.id.section(QLatin1Char(':'), 0, -2).toStdString();
+        } else {
+            others.devices.push_back(specFromDeviceInfo(device));
+            spec += device.id.toStdString();
+        }
+    }
+    auto set = plan::parseDeviceList(spec, others, *catalog);
+    if (!set.ok() || set->devices.size() != std::size_t(devices.size()))
+        return {};
+    std::map<std::string, std::string> guiId;
+    for (std::size_t i = 0; i < set->devices.size(); ++i)
+        guiId[set->devices[i].id] = devices[int(i)].id.toStdString();
+    std::vector<plan::LinkSpec> links = set->links;
+    for (plan::LinkSpec &link : links) {
+        link.from = guiId[link.from];
+        link.to = guiId[link.to];
+    }
+    return links;
 }
 
 QStringList catalogueNames()

@@ -9,6 +9,8 @@
 #include <QStringList>
 #include <QVector>
 
+#include <vector>
+
 namespace sb::ui {
 
 struct DeviceInfo
@@ -49,6 +51,12 @@ plan::DeviceSpec specFromDeviceInfo(const DeviceInfo &device);
 // ids "NAME:firstIndex".."NAME:firstIndex+count-1"; empty when unknown.
 QVector<DeviceInfo> catalogueDevices(const QString &name, int count, int firstIndex);
 QStringList catalogueNames();
+// The catalogue's links between these devices, as `shardbench-cli plan
+// --devices` builds them: devices of one catalogue model by its peer link
+// (NVLink), a catalogue device and any other by the slower host link (PCIe);
+// none between local devices (they use the default link). Empty when the
+// catalogue cannot be read.
+std::vector<plan::LinkSpec> catalogueLinks(const QVector<DeviceInfo> &devices);
 
 QString formatBytes(double bytes);
 QString formatFlops(double flops);

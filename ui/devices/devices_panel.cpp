@@ -7,6 +7,8 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineEdit>
+#include <QMenu>
+#include <QPushButton>
 #include <QRegularExpression>
 #include <QSpinBox>
 #include <QVBoxLayout>
@@ -44,6 +46,20 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
                                 "thread pool and an equal share of memory"));
     countRow->addWidget(m_localCount);
     countRow->addStretch(1);
+    // A push button sizes itself for its menu arrow (a tool button clips it).
+    auto *whatIf = new QPushButton(tr("What-if"), this);
+    whatIf->setToolTip(tr("Add what-if devices from the catalogue (resources/devices.json): "
+                          "plan and estimate for hardware this machine does not have"));
+    auto *whatIfMenu = new QMenu(whatIf);
+    for (const QString &name : catalogueNames()) {
+        auto *sub = whatIfMenu->addMenu(name);
+        for (int count : {1, 2, 4, 8})
+            sub->addAction(tr("%n device(s)", nullptr, count), this,
+                           [this, name, count]() { addWhatIfDevices(name, count); });
+    }
+    whatIf->setMenu(whatIfMenu);
+    whatIf->setEnabled(!whatIfMenu->isEmpty());
+    countRow->addWidget(whatIf);
     layout->addLayout(countRow);
 
     m_dimsRow = new QWidget(this);
@@ -73,6 +89,8 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
     m_view->setUniformItemSizes(false);
     m_view->setSpacing(2);
     m_view->setToolTip(tr("Drop nodes or blocks on a device to place them there"));
+    m_view->setContextMenuPolicy(Qt::CustomContextMenu);
+    connect(m_view, &QListView::customContextMenuRequested, this, &DevicesPanel::showDeviceMenu);
     layout->addWidget(m_view, 1);
 
     auto *legend = new QHBoxLayout;
@@ -110,6 +128,56 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
     connect(placement, &PlacementModel::planDimsChanged, this, &DevicesPanel::refreshDims);
     updateSummary();
     refreshDims();
+}
+
+int DevicesPanel::addWhatIfDevices(const QString &name, int count)
+{
+    int next = 0;
+    for (const DeviceInfo &device : m_placement->devices()) {
+        bool numbered = false;
+        const int index = device.id.section(QLatin1Char(':'), -1).toInt(&numbered);
+        if (numbered &&
+            device.id.section(QLatin1Char(':'), 0, -2).compare(name, Qt::CaseInsensitive) == 0)
+            next = std::max(next, index + 1);
+    }
+    const QVector<DeviceInfo> devices = catalogueDevices(name, count, next);
+    for (const DeviceInfo &device : devices)
+        m_placement->addDevice(device);
+    if (!devices.isEmpty())
+        emit message(
+            tr("Added %n what-if %1 device(s) from the catalogue", nullptr, int(devices.size()))
+                .arg(name));
+    return int(devices.size());
+}
+
+bool DevicesPanel::removeDevice(int row)
+{
+    const auto &devices = m_placement->devices();
+    if (row < 0 || row >= devices.size() || devices[row].origin == DeviceInfo::Origin::Local)
+        return false;
+    const QString id = devices[row].id;
+    QVector<DeviceInfo> remaining = devices;
+    remaining.removeAt(row);
+    m_placement->setDevices(remaining);
+    emit message(tr("Removed device %1").arg(id));
+    return true;
+}
+
+void DevicesPanel::showDeviceMenu(const QPoint &pos)
+{
+    const QModelIndex index = m_view->indexAt(pos);
+    if (!index.isValid())
+        return;
+    const int row = index.row();
+    QMenu menu(this);
+    const QString id = index.data(DeviceListModel::DeviceIdRole).toString();
+    QAction *remove =
+        menu.addAction(tr("Remove %1").arg(id), this, [this, row]() { removeDevice(row); });
+    const bool local = m_placement->devices()[row].origin == DeviceInfo::Origin::Local;
+    remove->setEnabled(!local);
+    if (local)
+        remove->setToolTip(tr("Local devices follow the 'Local CPU devices' count"));
+    menu.exec(m_view->viewport()->mapToGlobal(pos));
 }
 
 QString DevicesPanel::dimsStatus() const

@@ -27,13 +27,22 @@ public:
     QLineEdit *dimsEdit() const { return m_dims; }
     QString dimsStatus() const;
 
+    // What-if devices: `count` devices of catalogue model `name` appended
+    // (ids continue after the highest NAME:i present); returns how many.
+    int addWhatIfDevices(const QString &name, int count);
+    // Removes a what-if or remote device (local ones follow the count box);
+    // its nodes are left without a device, which the plan then reports.
+    bool removeDevice(int row);
+
 signals:
     void localDeviceCountChanged(int count);
+    void message(const QString &text);
 
 private:
     void updateSummary();
     void applyDimsText();
     void refreshDims();
+    void showDeviceMenu(const QPoint &pos);
 
     PlacementModel *m_placement;
     DeviceListModel *m_model;

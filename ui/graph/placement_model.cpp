@@ -46,6 +46,7 @@ void PlacementModel::setModelData(std::shared_ptr<const ModelData> model)
     m_pinned.assign(n, false);
     m_undo.clear();
     m_planExtras = plan::Plan{}; // a loaded plan's extras belong to the previous model
+    m_planDeviceIds.clear();
     endResetModel();
     emit planDimsChanged();
     recheck();
@@ -65,6 +66,7 @@ void PlacementModel::setDevices(const QVector<DeviceInfo> &devices)
     for (int i = 0; i < m_devices.size(); ++i)
         if (!m_devices[i].colour.isValid())
             m_devices[i].colour = deviceColour(i);
+    m_catalogueLinks = catalogueLinks(m_devices);
     for (int &d : m_deviceOf)
         d = d >= 0 && std::size_t(d) < remap.size() ? remap[d] : -1;
     if (!sameIds)
@@ -81,6 +83,7 @@ void PlacementModel::addDevice(const DeviceInfo &device)
     if (!copy.colour.isValid())
         copy.colour = deviceColour(m_devices.size());
     m_devices.push_back(copy); // appending keeps indices held by undo commands valid
+    m_catalogueLinks = catalogueLinks(m_devices);
     emit devicesChanged();
     recheck();
 }
@@ -213,6 +216,15 @@ plan::Plan PlacementModel::makePlan(const std::string &modelSha256) const
     plan.microbatches = m_microbatches;
     for (const DeviceInfo &device : m_devices)
         plan.devices.devices.push_back(specFromDeviceInfo(device));
+    for (const plan::LinkSpec &link : m_catalogueLinks) {
+        if (m_planDeviceIds.count(link.from) && m_planDeviceIds.count(link.to))
+            continue;
+        bool explicitLink = false;
+        for (const plan::LinkSpec &kept : m_planExtras.devices.links)
+            explicitLink = explicitLink || (kept.from == link.from && kept.to == link.to);
+        if (!explicitLink)
+            plan.devices.links.push_back(link);
+    }
     if (!m_model)
         return plan;
     const auto &graph = *m_model->graph;
@@ -306,7 +318,7 @@ Status PlacementModel::loadPlan(const plan::Plan &plan, const std::string &model
             origin = m_devices[existing].origin;
         else if (spec.id.find('/') != std::string::npos)
             origin = DeviceInfo::Origin::Remote;
-        else if (spec.source == "catalogue")
+        else if (spec.source.rfind("catalogue", 0) == 0)
             origin = DeviceInfo::Origin::Catalogue;
         DeviceInfo device = deviceInfoFromSpec(spec, origin);
         device.colour = existing >= 0 ? m_devices[existing].colour : deviceColour(devices.size());
@@ -315,6 +327,9 @@ Status PlacementModel::loadPlan(const plan::Plan &plan, const std::string &model
     setDevices(devices);
 
     m_planExtras = plan;
+    m_planDeviceIds.clear();
+    for (const plan::DeviceSpec &spec : plan.devices.devices)
+        m_planDeviceIds.insert(spec.id);
     m_planExtras.devices.devices.clear();
     m_planExtras.assignment.clear();
     m_planExtras.pinned.clear();

@@ -14,6 +14,7 @@
 #include <QUndoStack>
 
 #include <memory>
+#include <set>
 #include <vector>
 
 namespace sb::ui {
@@ -118,6 +119,11 @@ private:
     int m_validation = 0;
     // Kept for makePlan(): objective, links, dims, tensor_parallel, extra.
     plan::Plan m_planExtras;
+    // Catalogue links between the current devices (recomputed when the list
+    // changes); a loaded plan's own links win for the same pair.
+    std::vector<plan::LinkSpec> m_catalogueLinks;
+    // Devices of the loaded plan: between them, its links are the whole truth.
+    std::set<std::string> m_planDeviceIds;
 };
 
 } // namespace sb::ui

@@ -117,6 +117,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     });
     connect(m_devicesPanel, &DevicesPanel::localDeviceCountChanged, this,
             &MainWindow::setLocalDeviceCount);
+    connect(m_devicesPanel, &DevicesPanel::message, this, &MainWindow::log);
     connect(m_placement, &PlacementModel::placementChanged, this, &MainWindow::updateTitle);
     connect(m_runPage, &RunPage::logMessage, this, &MainWindow::log);
     connect(m_runPage, &RunPage::errorOccurred, this, &MainWindow::showError);
@@ -309,13 +310,7 @@ void MainWindow::createActions()
         auto *sub = whatIf->addMenu(name);
         for (int count : {1, 2, 4, 8})
             sub->addAction(tr("%n device(s)", nullptr, count), this, [this, name, count]() {
-                int next = 0;
-                for (const DeviceInfo &device : m_placement->devices())
-                    if (device.id.startsWith(name + ":"))
-                        ++next;
-                for (const DeviceInfo &device : catalogueDevices(name, count, next))
-                    m_placement->addDevice(device);
-                log(tr("Added %1 what-if %2 device(s) from the catalogue").arg(count).arg(name));
+                m_devicesPanel->addWhatIfDevices(name, count);
             });
     }
     planMenu->addAction(tr("&Remove What-If Devices"), this, [this]() {
