@@ -173,6 +173,25 @@ private slots:
                                                << QVariantMap{{"group", 6},
                                                               {"strides", QVariantList{2, 2}},
                                                               {"pads", QVariantList{2, 2, 2, 2}}};
+        QTest::newRow("Conv depthwise 5x5 s1 dilated")
+            << "Conv"
+            << "" << S{{1, 3, 13, 18}, {3, 1, 5, 5}, {3}}
+            << QVariantMap{{"group", 3},
+                           {"dilations", QVariantList{2, 1}},
+                           {"pads", QVariantList{4, 2, 3, 1}}};
+        QTest::newRow("Conv depthwise s(2,1)") << "Conv"
+                                               << "" << S{{2, 4, 15, 17}, {4, 1, 3, 3}, {4}}
+                                               << QVariantMap{{"group", 4},
+                                                              {"strides", QVariantList{2, 1}},
+                                                              {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv depthwise 7x7 planes relu6")
+            << "FusedConv"
+            << "sb" << S{{2, 24, 7, 7}, {24, 1, 3, 3}, {24}}
+            << QVariantMap{{"group", 24},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5}};
         QTest::newRow("Conv depthwise s3 odd pads")
             << "Conv"
             << "" << S{{2, 3, 10, 23}, {3, 1, 3, 3}, {3}}
@@ -245,6 +264,22 @@ private slots:
             << "Conv"
             << "" << S{{2, 64, 20, 20}, {32, 32, 3, 3}, {32}}
             << QVariantMap{{"group", 2}, {"pads", QVariantList{1, 1, 1, 1}}};
+        // Winograd F(2x2, 3x3): odd output sizes, no or asymmetric padding,
+        // tile runs across images and several tile blocks.
+        QTest::newRow("Conv winograd no pad odd")
+            << "Conv"
+            << "" << S{{2, 9, 14, 19}, {10, 9, 3, 3}, {10}} << QVariantMap{};
+        QTest::newRow("FusedConv winograd relu asym pads")
+            << "FusedConv"
+            << "sb" << S{{2, 16, 13, 16}, {8, 16, 3, 3}, {8}}
+            << QVariantMap{{"pads", QVariantList{0, 2, 1, 0}}, {"activation", "Relu"}};
+        QTest::newRow("Conv winograd blocks") << "Conv"
+                                              << "" << S{{2, 32, 20, 21}, {24, 32, 3, 3}, {24}}
+                                              << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("Conv winograd 64 channels no bias")
+            << "Conv"
+            << "" << S{{1, 64, 16, 16}, {64, 64, 3, 3}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}}};
         QTest::newRow("FusedMatMul relu")
             << "FusedMatMul"
             << "sb" << S{{2, 40, 32}, {32, 37}, {37}} << QVariantMap{{"activation", "Relu"}};

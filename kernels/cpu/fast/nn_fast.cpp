@@ -1,6 +1,7 @@
 // Fast CPU kernels where the time goes: MatMul/Gemm through OpenBLAS with a
-// bias/activation epilogue, Conv as panelled im2col + GEMM (conv_gemm.h) or a
-// direct depthwise kernel (window2d.h), max pool (window2d.h), average pool,
+// bias/activation epilogue, Conv as Winograd F(2x2, 3x3) (winograd.h),
+// panelled im2col + GEMM (conv_gemm.h) or a direct depthwise kernel
+// (window2d.h), max pool (window2d.h), average pool,
 // BatchNormalization, Softmax, LayerNormalization, GELU and Relu, parallel
 // over the device's thread pool. Cases they do not cover fall back to the
 // reference kernels.
@@ -10,6 +11,7 @@
 #include "kernels/cpu/fast/fast.h"
 #include "kernels/cpu/fast/vmath.h"
 #include "kernels/cpu/fast/window2d.h"
+#include "kernels/cpu/fast/winograd.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cpu/reference/reference.h"
@@ -168,7 +170,10 @@ Status fastConv(KernelContext &ctx)
     shape.inChannels = g.inChannels;
     shape.outChannels = g.outChannels;
     shape.window = windowShape(g, g.inChannels);
-    convIm2colGemm(ctx.pool(), shape, px, pw, pb, po, act);
+    if (winogradApplies(shape))
+        convWinograd3x3(ctx.pool(), shape, px, pw, pb, po, act);
+    else
+        convIm2colGemm(ctx.pool(), shape, px, pw, pb, po, act);
     return Status::success();
 }
 

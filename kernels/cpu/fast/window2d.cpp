@@ -64,76 +64,6 @@ SB_FAST_INLINE const float *tapRow(const PlaneJob &job, const float *in, const f
                          : in + iy * s.inW;
 }
 
-SB_FAST_INLINE void depthwisePlaneImpl(const PlaneJob &job, const float *in, const float *phased,
-                                       const float *w, float bias, float *out,
-                                       const Activation &act)
-{
-    const Window2dShape &s = *job.shape;
-    const TapColumns *taps = job.taps;
-    // One output element with bounds checks (borders).
-    auto scalarAt = [&](std::int64_t y, std::int64_t x) {
-        float acc = bias;
-        for (std::int64_t ky = 0; ky < s.kernelH; ++ky) {
-            std::int64_t iy = y * s.strideH - s.padTop + ky * s.dilationH;
-            if (iy < 0 || iy >= s.inH)
-                continue;
-            for (std::int64_t kx = 0; kx < s.kernelW; ++kx) {
-                std::int64_t ix = x * s.strideW + taps[kx].offset;
-                if (ix >= 0 && ix < s.inW)
-                    acc += in[iy * s.inW + ix] * w[ky * s.kernelW + kx];
-            }
-        }
-        return acc;
-    };
-    const bool is3x3 = s.kernelH == 3 && s.kernelW == 3;
-    for (std::int64_t y = 0; y < s.outH; ++y) {
-        float *__restrict orow = out + y * s.outW;
-        const std::int64_t iyTop = y * s.strideH - s.padTop;
-        if (is3x3 && iyTop >= 0 && iyTop + 2 * s.dilationH < s.inH) {
-            const std::int64_t iy1 = iyTop + s.dilationH, iy2 = iyTop + 2 * s.dilationH;
-            const float *r0 = tapRow(job, in, phased, iyTop, 0);
-            const float *r1 = tapRow(job, in, phased, iyTop, 1);
-            const float *r2 = tapRow(job, in, phased, iyTop, 2);
-            const float *r3 = tapRow(job, in, phased, iy1, 0);
-            const float *r4 = tapRow(job, in, phased, iy1, 1);
-            const float *r5 = tapRow(job, in, phased, iy1, 2);
-            const float *r6 = tapRow(job, in, phased, iy2, 0);
-            const float *r7 = tapRow(job, in, phased, iy2, 1);
-            const float *r8 = tapRow(job, in, phased, iy2, 2);
-            const std::int64_t s0 = taps[0].shift, s1 = taps[1].shift, s2 = taps[2].shift;
-            const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6],
-                        w7 = w[7], w8 = w[8];
-            for (std::int64_t x = 0; x < job.interiorX0; ++x)
-                orow[x] = scalarAt(y, x);
-            for (std::int64_t x = job.interiorX0; x < job.interiorX1; ++x) {
-                float acc = bias + w0 * r0[x + s0] + w1 * r1[x + s1] + w2 * r2[x + s2];
-                acc += w3 * r3[x + s0] + w4 * r4[x + s1] + w5 * r5[x + s2];
-                acc += w6 * r6[x + s0] + w7 * r7[x + s1] + w8 * r8[x + s2];
-                orow[x] = acc;
-            }
-            for (std::int64_t x = job.interiorX1; x < s.outW; ++x)
-                orow[x] = scalarAt(y, x);
-        } else {
-            // Any kernel, or a row touching the top/bottom padding: one pass per tap.
-            for (std::int64_t x = 0; x < s.outW; ++x)
-                orow[x] = bias;
-            for (std::int64_t ky = 0; ky < s.kernelH; ++ky) {
-                std::int64_t iy = iyTop + ky * s.dilationH;
-                if (iy < 0 || iy >= s.inH)
-                    continue;
-                for (std::int64_t kx = 0; kx < s.kernelW; ++kx) {
-                    const float *__restrict row = tapRow(job, in, phased, iy, kx);
-                    const float wv = w[ky * s.kernelW + kx];
-                    const std::int64_t shift = taps[kx].shift;
-                    for (std::int64_t x = taps[kx].x0; x < taps[kx].x1; ++x)
-                        orow[x] += wv * row[x + shift];
-                }
-            }
-        }
-        activateLoop(orow, s.outW, act);
-    }
-}
-
 // `v > best ? v : best`, the reference's comparison: NaN never replaces.
 SB_FAST_INLINE float maxOf(float best, float v)
 {
@@ -192,11 +122,6 @@ SB_FAST_INLINE void splitPhasesImpl(const Window2dShape &s, std::int64_t phaseWi
     }
 }
 
-void depthwisePlaneBase(const PlaneJob &job, const float *in, const float *phased, const float *w,
-                        float bias, float *out, const Activation &act)
-{
-    depthwisePlaneImpl(job, in, phased, w, bias, out, act);
-}
 void maxPoolPlaneBase(const PlaneJob &job, const float *in, const float *phased, float *out)
 {
     maxPoolPlaneImpl(job, in, phased, out);
@@ -207,12 +132,6 @@ void splitPhasesBase(const Window2dShape &s, std::int64_t phaseWidth, const floa
     splitPhasesImpl(s, phaseWidth, in, phased);
 }
 #if SB_HAVE_AVX2_DISPATCH
-SB_TARGET_AVX2 void depthwisePlaneAvx2(const PlaneJob &job, const float *in, const float *phased,
-                                       const float *w, float bias, float *out,
-                                       const Activation &act)
-{
-    depthwisePlaneImpl(job, in, phased, w, bias, out, act);
-}
 SB_TARGET_AVX2 void maxPoolPlaneAvx2(const PlaneJob &job, const float *in, const float *phased,
                                      float *out)
 {
@@ -224,6 +143,218 @@ SB_TARGET_AVX2 void splitPhasesAvx2(const Window2dShape &s, std::int64_t phaseWi
     splitPhasesImpl(s, phaseWidth, in, phased);
 }
 #endif
+
+// ---- depthwise convolution ----------------------------------------------
+//
+// Each input plane is first copied into a zero-padded plane (padded rows of
+// paddedW columns, enough rows and columns that every tap of every output is
+// inside), so the loops below need no bounds checks and no scalar borders.
+// Stride 1: the plane is processed as one flat run, output i of the run being
+// row i / paddedW (columns past outW are discarded): long vector loops even
+// for 7x7 planes. Other strides: per output row, with the padded rows split
+// into `strideW` phases so every tap reads contiguous memory.
+
+struct PaddedPlane
+{
+    std::int64_t rows = 0, cols = 0; // padded plane
+    std::int64_t phaseCols = 0;      // columns per phase row (strideW > 1)
+    bool flat = false;               // strides 1: one flat run per plane
+    std::int64_t flatLength = 0;     // (outH - 1) * cols + outW
+};
+
+PaddedPlane paddedPlane(const Window2dShape &s)
+{
+    PaddedPlane p;
+    p.rows =
+        std::max(s.padTop + s.inH, (s.outH - 1) * s.strideH + (s.kernelH - 1) * s.dilationH + 1);
+    p.cols =
+        std::max(s.padLeft + s.inW, (s.outW - 1) * s.strideW + (s.kernelW - 1) * s.dilationW + 1);
+    p.phaseCols = (p.cols + s.strideW - 1) / s.strideW;
+    p.flat = s.strideH == 1 && s.strideW == 1;
+    p.flatLength = (s.outH - 1) * p.cols + s.outW;
+    return p;
+}
+
+// Copies the input plane into the padded plane's interior (the borders were
+// zeroed once for this geometry and are never written).
+SB_FAST_INLINE void fillPaddedImpl(const Window2dShape &s, const PaddedPlane &pp,
+                                   const float *__restrict in, float *__restrict padded)
+{
+    for (std::int64_t iy = 0; iy < s.inH; ++iy) {
+        const float *src = in + iy * s.inW;
+        float *dst = padded + (iy + s.padTop) * pp.cols + s.padLeft;
+        for (std::int64_t x = 0; x < s.inW; ++x)
+            dst[x] = src[x];
+    }
+}
+
+// phased = padded as [rows][strideW][phaseCols].
+SB_FAST_INLINE void splitPaddedImpl(const Window2dShape &s, const PaddedPlane &pp,
+                                    const float *__restrict padded, float *__restrict phased)
+{
+    for (std::int64_t r = 0; r < pp.rows; ++r) {
+        const float *src = padded + r * pp.cols;
+        if (s.strideW == 2) { // constant stride: the compiler vectorises the de-interleave
+            float *__restrict even = phased + r * 2 * pp.phaseCols;
+            float *__restrict odd = even + pp.phaseCols;
+            const std::int64_t pairs = pp.cols / 2;
+            for (std::int64_t j = 0; j < pairs; ++j) {
+                even[j] = src[2 * j];
+                odd[j] = src[2 * j + 1];
+            }
+            if (pp.cols % 2)
+                even[pairs] = src[pp.cols - 1];
+            continue;
+        }
+        for (std::int64_t p = 0; p < s.strideW; ++p) {
+            float *dst = phased + (r * s.strideW + p) * pp.phaseCols;
+            const std::int64_t count = (pp.cols - p + s.strideW - 1) / s.strideW;
+            for (std::int64_t j = 0; j < count; ++j)
+                dst[j] = src[p + j * s.strideW];
+        }
+    }
+}
+
+// Strides 1: flat[i] = bias + sum of taps at padded[i + ky * dH * cols + kx * dW].
+SB_FAST_INLINE void depthwiseFlatImpl(const Window2dShape &s, const PaddedPlane &pp,
+                                      const float *padded, const float *w, float bias,
+                                      float *__restrict flat)
+{
+    const std::int64_t n = pp.flatLength;
+    if (s.kernelH == 3 && s.kernelW == 3) {
+        const std::int64_t rowStep = s.dilationH * pp.cols, colStep = s.dilationW;
+        const float *r0 = padded, *r1 = padded + rowStep, *r2 = padded + 2 * rowStep;
+        const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6],
+                    w7 = w[7], w8 = w[8];
+        for (std::int64_t i = 0; i < n; ++i) {
+            float acc = bias + w0 * r0[i] + w1 * r0[i + colStep] + w2 * r0[i + 2 * colStep];
+            acc += w3 * r1[i] + w4 * r1[i + colStep] + w5 * r1[i + 2 * colStep];
+            acc += w6 * r2[i] + w7 * r2[i + colStep] + w8 * r2[i + 2 * colStep];
+            flat[i] = acc;
+        }
+        return;
+    }
+    for (std::int64_t i = 0; i < n; ++i)
+        flat[i] = bias;
+    for (std::int64_t ky = 0; ky < s.kernelH; ++ky)
+        for (std::int64_t kx = 0; kx < s.kernelW; ++kx) {
+            const float *__restrict tap = padded + ky * s.dilationH * pp.cols + kx * s.dilationW;
+            const float wv = w[ky * s.kernelW + kx];
+            for (std::int64_t i = 0; i < n; ++i)
+                flat[i] += wv * tap[i];
+        }
+}
+
+// Other strides: output row y from the phase-split padded rows.
+SB_FAST_INLINE void depthwiseRowsImpl(const Window2dShape &s, const PaddedPlane &pp,
+                                      const float *phased, const float *w, float bias, float *out,
+                                      const Activation &act)
+{
+    // Tap kx reads phase (kx * dW) mod strideW at column x + (kx * dW) / strideW.
+    auto tapRow = [&](std::int64_t paddedRow, std::int64_t kx) {
+        const std::int64_t c = kx * s.dilationW;
+        return phased + (paddedRow * s.strideW + c % s.strideW) * pp.phaseCols + c / s.strideW;
+    };
+    for (std::int64_t y = 0; y < s.outH; ++y) {
+        float *__restrict orow = out + y * s.outW;
+        const std::int64_t top = y * s.strideH;
+        if (s.kernelH == 3 && s.kernelW == 3) {
+            const float *r0 = tapRow(top, 0), *r1 = tapRow(top, 1), *r2 = tapRow(top, 2);
+            const std::int64_t mid = top + s.dilationH, bottom = top + 2 * s.dilationH;
+            const float *r3 = tapRow(mid, 0), *r4 = tapRow(mid, 1), *r5 = tapRow(mid, 2);
+            const float *r6 = tapRow(bottom, 0), *r7 = tapRow(bottom, 1), *r8 = tapRow(bottom, 2);
+            const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3], w4 = w[4], w5 = w[5], w6 = w[6],
+                        w7 = w[7], w8 = w[8];
+            for (std::int64_t x = 0; x < s.outW; ++x) {
+                float acc = bias + w0 * r0[x] + w1 * r1[x] + w2 * r2[x];
+                acc += w3 * r3[x] + w4 * r4[x] + w5 * r5[x];
+                acc += w6 * r6[x] + w7 * r7[x] + w8 * r8[x];
+                orow[x] = acc;
+            }
+        } else {
+            for (std::int64_t x = 0; x < s.outW; ++x)
+                orow[x] = bias;
+            for (std::int64_t ky = 0; ky < s.kernelH; ++ky)
+                for (std::int64_t kx = 0; kx < s.kernelW; ++kx) {
+                    const float *__restrict row = tapRow(top + ky * s.dilationH, kx);
+                    const float wv = w[ky * s.kernelW + kx];
+                    for (std::int64_t x = 0; x < s.outW; ++x)
+                        orow[x] += wv * row[x];
+                }
+        }
+        activateLoop(orow, s.outW, act);
+    }
+}
+
+// Per-thread scratch: the padded plane (borders zeroed once per geometry),
+// its phase split and the flat output run.
+struct DepthwiseScratch
+{
+    std::vector<float> padded, phased, flat;
+    std::int64_t rows = -1, cols = -1, padTop = -1, padLeft = -1, inH = -1, inW = -1;
+};
+thread_local DepthwiseScratch t_depthwise;
+
+SB_FAST_INLINE void depthwisePlaneImpl(const Window2dShape &s, const PaddedPlane &pp,
+                                       DepthwiseScratch &scratch, const float *in, const float *w,
+                                       float bias, float *out, const Activation &act)
+{
+    fillPaddedImpl(s, pp, in, scratch.padded.data());
+    if (pp.flat) {
+        float *flat = scratch.flat.data();
+        depthwiseFlatImpl(s, pp, scratch.padded.data(), w, bias, flat);
+        for (std::int64_t y = 0; y < s.outH; ++y) {
+            float *__restrict orow = out + y * s.outW;
+            const float *__restrict frow = flat + y * pp.cols;
+            for (std::int64_t x = 0; x < s.outW; ++x)
+                orow[x] = frow[x];
+            activateLoop(orow, s.outW, act);
+        }
+        return;
+    }
+    const float *phased = scratch.padded.data();
+    if (s.strideW > 1) {
+        splitPaddedImpl(s, pp, scratch.padded.data(), scratch.phased.data());
+        phased = scratch.phased.data();
+    }
+    depthwiseRowsImpl(s, pp, phased, w, bias, out, act);
+}
+
+void depthwisePlaneBase(const Window2dShape &s, const PaddedPlane &pp, DepthwiseScratch &scratch,
+                        const float *in, const float *w, float bias, float *out,
+                        const Activation &act)
+{
+    depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, act);
+}
+#if SB_HAVE_AVX2_DISPATCH
+SB_TARGET_AVX2 void depthwisePlaneAvx2(const Window2dShape &s, const PaddedPlane &pp,
+                                       DepthwiseScratch &scratch, const float *in, const float *w,
+                                       float bias, float *out, const Activation &act)
+{
+    depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, act);
+}
+#endif
+
+// This thread's scratch, sized for the geometry with zero borders.
+DepthwiseScratch &depthwiseScratch(const Window2dShape &s, const PaddedPlane &pp)
+{
+    DepthwiseScratch &scratch = t_depthwise;
+    if (scratch.rows != pp.rows || scratch.cols != pp.cols || scratch.padTop != s.padTop ||
+        scratch.padLeft != s.padLeft || scratch.inH != s.inH || scratch.inW != s.inW) {
+        scratch.padded.assign(static_cast<std::size_t>(pp.rows * pp.cols), 0.0f);
+        scratch.rows = pp.rows;
+        scratch.cols = pp.cols;
+        scratch.padTop = s.padTop;
+        scratch.padLeft = s.padLeft;
+        scratch.inH = s.inH;
+        scratch.inW = s.inW;
+    }
+    if (pp.flat)
+        scratch.flat.resize(static_cast<std::size_t>(s.outH * pp.cols));
+    else if (s.strideW > 1)
+        scratch.phased.resize(static_cast<std::size_t>(pp.rows * s.strideW * pp.phaseCols));
+    return scratch;
+}
 
 thread_local std::vector<float> t_phased;
 
@@ -264,21 +395,28 @@ void forEachPlane(runtime::ThreadPool &pool, const Window2dShape &shape, const P
 void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
                      const float *w, const float *bias, float *out, const Activation &act)
 {
-    std::vector<TapColumns> taps;
-    const PlaneJob job = planeJob(shape, taps);
+    if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
+        return;
+    const PaddedPlane pp = paddedPlane(shape);
     auto plane = depthwisePlaneBase;
 #if SB_HAVE_AVX2_DISPATCH
     if (cpuHasAvx2Fma())
         plane = depthwisePlaneAvx2;
 #endif
-    const std::int64_t outPlane = shape.outH * shape.outW;
+    const std::int64_t inPlane = shape.inH * shape.inW, outPlane = shape.outH * shape.outW;
     const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
-    forEachPlane(pool, shape, job, x, kernelSize,
-                 [&](const float *in, const float *phased, std::int64_t p) {
-                     const std::int64_t c = p % shape.channels;
-                     plane(job, in, phased, w + c * kernelSize, bias ? bias[c] : 0.0f,
-                           out + p * outPlane, act);
-                 });
+    // About 16K multiply-adds per chunk, so small planes are batched.
+    const std::int64_t grain =
+        std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, outPlane * kernelSize));
+    pool.parallelFor(shape.batch * shape.channels, grain,
+                     [&](std::int64_t begin, std::int64_t end) {
+                         DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
+                         for (std::int64_t p = begin; p < end; ++p) {
+                             const std::int64_t c = p % shape.channels;
+                             plane(shape, pp, scratch, x + p * inPlane, w + c * kernelSize,
+                                   bias ? bias[c] : 0.0f, out + p * outPlane, act);
+                         }
+                     });
 }
 
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out)

@@ -6,10 +6,12 @@
 // match the reference Conv up to float rounding (FMA on AVX2 CPUs), max pool
 // outputs match the reference MaxPool exactly (padding never wins; NaN inputs
 // are skipped like the reference's `v > best` does; an all-padding window
-// gives -inf). Each output row is computed with branch-free vector loops over
-// the range of x where a tap is inside the input; strided windows first split
-// each input row into `stride` phases so every tap reads contiguous memory;
-// 3x3 kernels handle all nine taps in one pass over the interior.
+// gives -inf). Depthwise: each plane is copied into a zero-padded plane so
+// the loops need no bounds checks; stride 1 runs as one flat vector loop per
+// plane (fast for 7x7 planes too), other strides per output row with the
+// padded rows split into `stride` phases so every tap reads contiguous
+// memory. Max pool: per output row over the range of x where each tap is
+// inside the input. 3x3 kernels handle all nine taps in one pass.
 #pragma once
 
 #include "core/runtime/thread_pool.h"
