@@ -26,6 +26,7 @@
 #include <QApplication>
 #include <QDropEvent>
 #include <QListView>
+#include <QMenu>
 #include <QPainter>
 #include <QProcess>
 #include <QSignalSpy>
@@ -164,6 +165,7 @@ private slots:
     void dimsBindEstimates();
     void whatIfDevicesGetCatalogueLinks();
     void whatIfAddRemove();
+    void contextMenuAssignsAndPins();
     void nodeMarksAtEveryZoom_data();
     void nodeMarksAtEveryZoom();
     void miniMapMovesView();
@@ -943,6 +945,45 @@ void TestUiGraph::whatIfAddRemove()
     // New ids continue after the highest present, never reusing A100-40GB:1.
     QCOMPARE(panel.addWhatIfDevices("A100-40GB", 1), 1);
     QCOMPARE(placement.devices()[3].id, QStringLiteral("A100-40GB:2"));
+}
+
+void TestUiGraph::contextMenuAssignsAndPins()
+{
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(3));
+    CancelToken cancel;
+    auto layout = computeLayout(placement.modelData(), {}, cancel);
+    QVERIFY(layout.ok());
+    GraphScene scene(std::move(layout).value(), &placement);
+    QSignalSpy toggles(&scene, &GraphScene::toggleGroupRequested);
+    const auto block = blockNodes(*placement.modelData(), 2);
+    std::unique_ptr<QMenu> menu(scene.makeContextMenu(block, 2, nullptr));
+    auto action = [&](const QString &prefix) -> QAction * {
+        for (QAction *a : menu->actions()) {
+            if (a->text().startsWith(prefix))
+                return a;
+            if (a->menu())
+                for (QAction *sub : a->menu()->actions())
+                    if (sub->text().startsWith(prefix))
+                        return sub;
+        }
+        return nullptr;
+    };
+    QVERIFY(action("cpu:1"));
+    action("cpu:1")->trigger();
+    for (graph::NodeId n : block)
+        QCOMPARE(placement.deviceOf(n), 1);
+    QVERIFY(action("Pin"));
+    action("Pin")->trigger();
+    QVERIFY(placement.isPinned(block.front()));
+    QCOMPARE(placement.undoStack()->count(), 2); // both undoable
+    action("Expand block")->trigger();
+    QCOMPARE(toggles.count(), 1);
+    QCOMPARE(toggles.front().front().toInt(), 2);
+    // Once pinned, the menu offers Unpin.
+    menu.reset(scene.makeContextMenu(block, 2, nullptr));
+    QVERIFY(action("Unpin"));
 }
 
 void TestUiGraph::nodeMarksAtEveryZoom_data()

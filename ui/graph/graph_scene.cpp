@@ -4,9 +4,12 @@
 
 #include <QApplication>
 #include <QDrag>
+#include <QGraphicsSceneContextMenuEvent>
 #include <QGraphicsSceneMouseEvent>
 #include <QGraphicsView>
+#include <QMenu>
 #include <QPainter>
+#include <QPointer>
 #include <QStyleOptionGraphicsItem>
 #include <QToolTip>
 
@@ -213,6 +216,19 @@ void GraphBoxItem::hoverEnterEvent(QGraphicsSceneHoverEvent *event)
         }
     setToolTip(tip);
     QGraphicsItem::hoverEnterEvent(event);
+}
+
+void GraphBoxItem::contextMenuEvent(QGraphicsSceneContextMenuEvent *event)
+{
+    if (!isSelected()) {
+        m_scene->clearSelection();
+        setSelected(true);
+    }
+    QMenu *menu =
+        m_scene->makeContextMenu(m_scene->selectedNodes(), layoutItem().group, event->widget());
+    menu->exec(event->screenPos());
+    delete menu;
+    event->accept();
 }
 
 void GraphBoxItem::mousePressEvent(QGraphicsSceneMouseEvent *event)
@@ -424,6 +440,44 @@ double GraphScene::edgeWidth(int edge) const
     const double bytes = double(m_layout.edges[std::size_t(edge)].bytes);
     const double t = std::log1p(bytes) / std::log1p(m_maxCutBytes);
     return 2.5 + 6.5 * std::clamp(t, 0.0, 1.0);
+}
+
+QMenu *GraphScene::makeContextMenu(const QVector<graph::NodeId> &nodes, int group, QWidget *parent)
+{
+    auto *menu = new QMenu(parent);
+    QPointer<PlacementModel> placement(m_placement);
+    auto *assign = menu->addMenu(QObject::tr("Assign %n node(s) to", nullptr, int(nodes.size())));
+    for (int d = 0; d < m_placement->devices().size(); ++d) {
+        const DeviceInfo &device = m_placement->devices()[d];
+        QPixmap swatch(12, 12);
+        swatch.fill(device.colour);
+        assign->addAction(QIcon(swatch), device.id, menu, [placement, nodes, d]() {
+            if (placement)
+                placement->assignNodes(nodes, d);
+        });
+    }
+    assign->setEnabled(!nodes.isEmpty() && !assign->isEmpty());
+    bool allPinned = !nodes.isEmpty();
+    for (graph::NodeId n : nodes)
+        allPinned = allPinned && m_placement->isPinned(n);
+    menu->addAction(allPinned ? QObject::tr("Unpin") : QObject::tr("Pin (Auto split keeps it)"),
+                    menu, [placement, nodes, allPinned]() {
+                        if (placement)
+                            placement->setPinned(nodes, !allPinned);
+                    });
+    const auto &groups = m_layout.model->groups;
+    if (group >= 0 && std::size_t(group) < groups.size() && groups[std::size_t(group)].size() > 1) {
+        menu->addSeparator();
+        const bool expanded =
+            std::size_t(group) < m_layout.expanded.size() && m_layout.expanded[std::size_t(group)];
+        QPointer<GraphScene> self(this);
+        menu->addAction(expanded ? QObject::tr("Collapse block") : QObject::tr("Expand block"),
+                        menu, [self, group]() {
+                            if (self)
+                                emit self->toggleGroupRequested(group);
+                        });
+    }
+    return menu;
 }
 
 void GraphScene::setHighlighted(const QVector<int> &items)

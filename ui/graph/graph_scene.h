@@ -12,6 +12,8 @@
 #include <QGraphicsItem>
 #include <QGraphicsScene>
 
+class QMenu;
+
 namespace sb::ui {
 
 class GraphScene;
@@ -31,6 +33,7 @@ protected:
     void mouseMoveEvent(QGraphicsSceneMouseEvent *event) override;
     void mouseDoubleClickEvent(QGraphicsSceneMouseEvent *event) override;
     void hoverEnterEvent(QGraphicsSceneHoverEvent *event) override;
+    void contextMenuEvent(QGraphicsSceneContextMenuEvent *event) override;
 
 private:
     GraphScene *m_scene;
@@ -88,6 +91,10 @@ public:
     bool isCut(int edge) const { return m_cut[std::size_t(edge)]; }
     double edgeWidth(int edge) const;
     void setHighlighted(const QVector<int> &items);
+    // The right-click menu for `nodes` (the selection, or the clicked box):
+    // Assign to each device, Pin/Unpin, Expand/Collapse the block. Every entry
+    // goes through the placement model's undoable commands.
+    QMenu *makeContextMenu(const QVector<graph::NodeId> &nodes, int group, QWidget *parent);
     bool isHighlighted(int item) const;
 
 signals:
