@@ -123,6 +123,47 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
         return bias ? bias + (item % shape.group) * geo.coutG : nullptr;
     };
 
+    // Small images (late layers, e.g. 7x7): a GEMM per image would have a very
+    // narrow N, where OpenBLAS is slow. Put the images side by side as columns
+    // of one im2col matrix (kdim x batch * outHW), run one GEMM split by output
+    // channels, and scatter each block to the images with the epilogue.
+    if (shape.group == 1 && s.batch > 1 && geo.outHW < kMinPanelColumns) {
+        const std::int64_t cols = s.batch * geo.outHW;
+        std::vector<float> &columns = t_columns;
+        columns.resize(static_cast<std::size_t>(geo.kdim * cols));
+        float *cp = columns.data();
+        pool.parallelFor(geo.kdim * s.batch, 8, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t job = begin; job < end; ++job) {
+                const std::int64_t r = job / s.batch, image = job % s.batch;
+                const float *in = x + image * shape.inChannels * geo.inHW;
+                float *dst = cp + r * cols + image * geo.outHW;
+                if (geo.pointwise)
+                    std::copy(in + r * geo.inHW, in + (r + 1) * geo.inHW, dst);
+                else
+                    im2colBlock(geo, in, r, r + 1, 0, geo.outHW, dst, cols);
+            }
+        });
+        std::vector<float> &product = t_panel; // coutG x cols, before the scatter
+        product.resize(static_cast<std::size_t>(geo.coutG * cols));
+        float *pp = product.data();
+        parallelSgemm(pool, false, false, geo.coutG, cols, geo.kdim, 1.0f, w, geo.kdim, cp, cols,
+                      0.0f, pp, cols,
+                      [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+                          for (std::int64_t image = 0; image < s.batch; ++image) {
+                              const std::int64_t a = std::max(c0, image * geo.outHW);
+                              const std::int64_t b = std::min(c1, (image + 1) * geo.outHW);
+                              if (a >= b)
+                                  continue;
+                              float *o = out + image * shape.outChannels * geo.outHW;
+                              for (std::int64_t r = r0; r < r1; ++r)
+                                  std::copy(pp + r * cols + a, pp + r * cols + b,
+                                            o + r * geo.outHW + (a - image * geo.outHW));
+                              epilogue(geo, o, bias, act, r0, r1, a - image * geo.outHW,
+                                       b - image * geo.outHW);
+                          }
+                      });
+        return;
+    }
     // Enough panels to share evenly: every thread runs whole panels, with no
     // synchronisation in between.
     if (threads == 1 || tasks >= 2 * threads || tasks % threads == 0) {

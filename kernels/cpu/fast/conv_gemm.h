@@ -7,6 +7,8 @@
 // output, and the epilogue runs on it while it is still in cache. Panels of
 // all samples and groups are shared out over the pool; when there are too
 // few (small images, batch 1) one GEMM is split by output channels instead.
+// Images smaller than a panel (7x7 late layers) are multiplied together, side
+// by side as columns of one GEMM, so OpenBLAS gets a wider matrix.
 #pragma once
 
 #include "core/runtime/thread_pool.h"
