@@ -655,6 +655,11 @@ void TestUiGraph::planExtrasSurviveRoundTrip()
     auto again = plan::parsePlan(out.dump(), "out.json");
     QVERIFY(again.ok());
     QVERIFY2(again->extra == parsed->extra, again->extra.dump().c_str());
+    // Without the what-if device its link goes too; the annotations stay.
+    placement.setDevices(placement.devices().mid(0, 1));
+    const nlohmann::json cpuOnly = plan::planToJson(placement.makePlan(""));
+    QVERIFY2(cpuOnly["links"].empty(), cpuOnly["links"].dump().c_str());
+    QVERIFY(cpuOnly["annotations"] == expected["annotations"]);
 }
 
 void TestUiGraph::planFromCorePlannerLoads()

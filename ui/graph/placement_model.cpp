@@ -216,6 +216,11 @@ plan::Plan PlacementModel::makePlan(const std::string &modelSha256) const
     plan.microbatches = m_microbatches;
     for (const DeviceInfo &device : m_devices)
         plan.devices.devices.push_back(specFromDeviceInfo(device));
+    // A loaded plan's links, for the devices still listed.
+    std::erase_if(plan.devices.links, [this](const plan::LinkSpec &link) {
+        return deviceIndex(QString::fromStdString(link.from)) < 0 ||
+               deviceIndex(QString::fromStdString(link.to)) < 0;
+    });
     for (const plan::LinkSpec &link : m_catalogueLinks) {
         if (m_planDeviceIds.count(link.from) && m_planDeviceIds.count(link.to))
             continue;
