@@ -138,11 +138,21 @@ QString DetailsPanel::summaryHtml() const
     // only): FLOPs of nodes that depend on them are not counted.
     const QStringList unbound = model.unboundSymbols({});
     QString flopsNote;
-    if (!unbound.isEmpty())
-        flopsNote = tr(" (counted without the nodes that depend on the unbound dims %1)")
+    if (!unbound.isEmpty()) {
+        // This figure is the import's (batch 1); the devices panel's dims
+        // only reach the validator's and the planner's estimates.
+        flopsNote = tr(" (at batch 1, without the nodes that depend on %1")
                         .arg(unbound.join(", ").toHtmlEscaped());
-    else if (!model.cost.total.exact)
+        QStringList bound;
+        for (const auto &[symbol, size] : m_placement->planDims())
+            bound << QStringLiteral("%1=%2").arg(QString::fromStdString(symbol)).arg(size);
+        flopsNote +=
+            bound.isEmpty()
+                ? tr("; bind them in the devices panel for the estimates)")
+                : tr("; the plan's estimates use %1)").arg(bound.join(", ").toHtmlEscaped());
+    } else if (!model.cost.total.exact) {
         flopsNote = tr(" (estimate)");
+    }
     html += tr("<tr><td>FLOPs / micro-batch</td><td>%1%2</td></tr>")
                 .arg(formatFlops(model.cost.total.flops), flopsNote);
     html += "</table><p style='color:gray'>" +

@@ -61,7 +61,9 @@ int DeviceLanes::minimumLaneHeight() const
 QSize DeviceLanes::sizeHint() const
 {
     const QFontMetrics metrics = fontMetrics();
-    const int text = metrics.horizontalAdvance(QStringLiteral("000.00 MB of 00.0 GB (<0.1%)"));
+    const int text =
+        std::max(metrics.horizontalAdvance(QStringLiteral("000.00 MB of 00.0 GB (<0.1%)")),
+                 metrics.horizontalAdvance(QStringLiteral("0000 node(s) · stage ≈ 000.0 µs")));
     const int width = std::clamp(text + 2 * kPadX + kBand + 2 * kMargin, 150, 260);
     const int lanes = std::max(1, laneCount());
     return QSize(width, 2 * kMargin + lanes * minimumLaneHeight() + (lanes - 1) * kGap);
