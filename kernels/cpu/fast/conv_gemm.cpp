@@ -105,7 +105,9 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
     const std::int64_t widest = std::max(geo.pointwise ? 0 : geo.kdim, geo.coutG);
     std::int64_t panel = (kPanelFloats / std::max<std::int64_t>(1, widest) + 15) / 16 * 16;
     panel = std::min(std::max(panel, kMinPanelColumns), geo.outHW);
+    // Even panels (196 columns as 112 + 84, not 176 + 20: a sliver is slow).
     const std::int64_t panelsPerItem = (geo.outHW + panel - 1) / panel;
+    panel = std::min(geo.outHW, ((geo.outHW + panelsPerItem - 1) / panelsPerItem + 15) / 16 * 16);
     const std::int64_t tasks = items * panelsPerItem;
     const int threads = pool.size();
     auto groupInput = [&](std::int64_t item) {
@@ -172,6 +174,8 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
                 const std::int64_t item = task / panelsPerItem;
                 const std::int64_t c0 = (task % panelsPerItem) * panel;
                 const std::int64_t c1 = std::min(geo.outHW, c0 + panel);
+                if (c0 >= c1)
+                    continue;
                 const float *in = groupInput(item);
                 const float *b = in + c0;
                 std::int64_t ldb = geo.outHW;
