@@ -23,6 +23,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceReduce(registry);
     registerReferenceNn(registry);
     registerFastNn(registry);
+    registerFastTensorOps(registry);
 }
 
 const runtime::KernelRegistry &defaultRegistry()

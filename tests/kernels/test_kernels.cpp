@@ -457,6 +457,82 @@ private slots:
         }
     }
 
+    // Transpose and Where: typed loops and contiguous runs must reproduce the
+    // reference bit for bit (registered tolerance 0), including broadcasting.
+    void fastDataMovementMatchesReference_data()
+    {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QList<qlonglong>>("shape");
+        QTest::addColumn<QList<qlonglong>>("perm");      // Transpose; empty = reversed
+        QTest::addColumn<QList<qlonglong>>("condShape"); // Where
+        QTest::addColumn<QList<qlonglong>>("yShape");    // Where
+        QTest::addColumn<bool>("int64");
+        using L = QList<qlonglong>;
+        QTest::newRow("Transpose heads")
+            << "Transpose" << L{4, 64, 4, 64} << L{0, 2, 1, 3} << L{} << L{} << false;
+        QTest::newRow("Transpose keys")
+            << "Transpose" << L{4, 64, 4, 64} << L{0, 2, 3, 1} << L{} << L{} << false;
+        QTest::newRow("Transpose reversed odd")
+            << "Transpose" << L{2, 5, 3, 7} << L{} << L{} << L{} << false;
+        QTest::newRow("Transpose int64 2d")
+            << "Transpose" << L{33, 70} << L{1, 0} << L{} << L{} << true;
+        QTest::newRow("Transpose identity")
+            << "Transpose" << L{3, 4, 5} << L{0, 1, 2} << L{} << L{} << false;
+        QTest::newRow("Where causal mask")
+            << "Where" << L{4, 4, 64, 64} << L{} << L{1, 1, 64, 64} << L{} << false;
+        QTest::newRow("Where row cond column y")
+            << "Where" << L{3, 37} << L{} << L{37} << L{3, 1} << false;
+        QTest::newRow("Where x broadcast")
+            << "Where" << L{1, 9} << L{} << L{5, 9} << L{5, 9} << false;
+    }
+    void fastDataMovementMatchesReference()
+    {
+        QFETCH(QString, op);
+        QFETCH(QList<qlonglong>, shape);
+        QFETCH(QList<qlonglong>, perm);
+        QFETCH(QList<qlonglong>, condShape);
+        QFETCH(QList<qlonglong>, yShape);
+        QFETCH(bool, int64);
+        std::vector<Tensor> inputs;
+        std::map<std::string, graph::Attribute> attributes;
+        Tensor x = randomTensor(Shape(shape.begin(), shape.end()), 3);
+        if (int64) {
+            Tensor wide = Tensor::empty(ElementType::Int64, x.shape());
+            for (std::int64_t i = 0; i < x.elementCount(); ++i)
+                wide.as<std::int64_t>()[i] = static_cast<std::int64_t>(x.as<float>()[i] * 1e9);
+            x = wide;
+        } else {
+            x.as<float>()[1] = std::numeric_limits<float>::quiet_NaN();
+        }
+        if (op == "Transpose") {
+            inputs = {x};
+            if (!perm.isEmpty())
+                attributes["perm"] = ints(std::vector<std::int64_t>(perm.begin(), perm.end()));
+        } else {
+            Tensor cond =
+                Tensor::empty(ElementType::Bool, Shape(condShape.begin(), condShape.end()));
+            std::mt19937 rng(5);
+            for (std::int64_t i = 0; i < cond.elementCount(); ++i)
+                cond.as<std::uint8_t>()[i] = static_cast<std::uint8_t>(rng() % 2);
+            Tensor y = yShape.isEmpty()
+                           ? Tensor::fromVector<float>(ElementType::Float32, {},
+                                                       {-std::numeric_limits<float>::infinity()})
+                           : randomTensor(Shape(yShape.begin(), yShape.end()), 4);
+            inputs = {cond, x, y};
+        }
+        const auto &registry = kernels::defaultRegistry();
+        QVERIFY(registry.findExact(op.toStdString(), "", DeviceKind::Cpu, KernelVariant::Fast));
+        auto g = singleNode(op.toStdString(), "", inputs, attributes);
+        auto reference = runVariant(g, inputs, KernelVariant::Reference, 1);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        for (int threads : {1, 2, 3}) {
+            auto result = runVariant(g, inputs, KernelVariant::Fast, threads);
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            CompareResult cmp = compareTensors(*result, *reference, 0, 0);
+            QVERIFY2(cmp.ok, (std::to_string(threads) + " threads: " + cmp.message).c_str());
+        }
+    }
+
     void unsupportedIsItsOwnOutcome()
     {
         // An op nobody implements: creation works, supportsOp and run say why.

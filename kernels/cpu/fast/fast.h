@@ -5,4 +5,5 @@
 
 namespace sb::kernels {
 void registerFastNn(runtime::KernelRegistry &registry);
+void registerFastTensorOps(runtime::KernelRegistry &registry);
 } // namespace sb::kernels

@@ -595,6 +595,11 @@ Status referenceGelu(KernelContext &c)
     return unaryFloat(c, [](auto x) { return static_cast<decltype(x)>(erfGelu(x)); });
 }
 
+Status referenceWhere(KernelContext &c)
+{
+    return whereKernel(c);
+}
+
 Status referenceRelu(KernelContext &c)
 {
     return unaryNumeric(c, kFloats | kSignedInts,

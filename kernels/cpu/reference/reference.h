@@ -26,4 +26,6 @@ namespace sb::kernels {
 Status referenceBatchNorm(runtime::KernelContext &ctx);
 Status referenceGelu(runtime::KernelContext &ctx);
 Status referenceRelu(runtime::KernelContext &ctx);
+Status referenceWhere(runtime::KernelContext &ctx);
+Status referenceTranspose(runtime::KernelContext &ctx);
 } // namespace sb::kernels

@@ -1098,6 +1098,11 @@ Status scatterNDKernel(KernelContext &ctx)
 
 } // namespace
 
+Status referenceTranspose(KernelContext &ctx)
+{
+    return transposeKernel(ctx);
+}
+
 void registerReferenceShapeOps(KernelRegistry &r)
 {
     addReference(r, "Reshape", reshapeKernel);
