@@ -18,7 +18,8 @@ void parallelSgemm(runtime::ThreadPool &pool, bool transA, bool transB, std::int
                    std::int64_t n, std::int64_t k, float alpha, const float *a, std::int64_t lda,
                    const float *b, std::int64_t ldb, float beta, float *c, std::int64_t ldc,
                    const GemmEpilogue &epilogue = {});
-// Single call on this thread (used inside already-parallel loops).
+// Single call on this thread (used inside already-parallel loops). beta = 0
+// means C's old contents are ignored (NaN included), like BLAS.
 void sgemm(bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
            const float *a, std::int64_t lda, const float *b, std::int64_t ldb, float beta, float *c,
            std::int64_t ldc);

@@ -67,19 +67,24 @@ void im2colBlock(const Geometry &geo, const float *in, std::int64_t r0, std::int
     }
 }
 
-// Bias + activation on output rows [r0, r1), columns [c0, c1) of one group.
-void epilogue(const Geometry &geo, float *outGroup, const float *biasGroup, const Activation &act,
-              std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1)
+// Rows [r0, r1), columns [c0, c1) of a matrix with row stride ld start as the
+// bias of their row (or 0): the GEMM then accumulates onto them with beta = 1,
+// which is also faster in OpenBLAS than beta = 0 (see blas.cpp).
+void fillBias(float *c, std::int64_t ld, const float *bias, std::int64_t r0, std::int64_t r1,
+              std::int64_t c0, std::int64_t c1)
 {
-    if (!biasGroup && act.kind == Activation::None)
+    for (std::int64_t r = r0; r < r1; ++r)
+        std::fill(c + r * ld + c0, c + r * ld + c1, bias ? bias[r] : 0.0f);
+}
+
+// The activation on rows [r0, r1), columns [c0, c1) of one group's output.
+void activateBlock(const Geometry &geo, float *outGroup, const Activation &act, std::int64_t r0,
+                   std::int64_t r1, std::int64_t c0, std::int64_t c1)
+{
+    if (act.kind == Activation::None)
         return;
-    for (std::int64_t r = r0; r < r1; ++r) {
-        float *row = outGroup + r * geo.outHW + c0;
-        if (biasGroup)
-            addScalarBiasActivate(row, c1 - c0, biasGroup[r], act);
-        else
-            activateInPlace(row, c1 - c0, act);
-    }
+    for (std::int64_t r = r0; r < r1; ++r)
+        activateInPlace(outGroup + r * geo.outHW + c0, c1 - c0, act);
 }
 
 thread_local std::vector<float> t_panel;
@@ -128,7 +133,7 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
     // Small images (late layers, e.g. 7x7): a GEMM per image would have a very
     // narrow N, where OpenBLAS is slow. Put the images side by side as columns
     // of one im2col matrix (kdim x batch * outHW), run one GEMM split by output
-    // channels, and scatter each block to the images with the epilogue.
+    // channels, and scatter each block to the images with the activation.
     if (shape.group == 1 && s.batch > 1 && geo.outHW < kMinPanelColumns) {
         const std::int64_t cols = s.batch * geo.outHW;
         std::vector<float> &columns = t_columns;
@@ -148,8 +153,9 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
         std::vector<float> &product = t_panel; // coutG x cols, before the scatter
         product.resize(static_cast<std::size_t>(geo.coutG * cols));
         float *pp = product.data();
+        fillBias(pp, cols, bias, 0, geo.coutG, 0, cols);
         parallelSgemm(pool, false, false, geo.coutG, cols, geo.kdim, 1.0f, w, geo.kdim, cp, cols,
-                      0.0f, pp, cols,
+                      1.0f, pp, cols,
                       [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
                           for (std::int64_t image = 0; image < s.batch; ++image) {
                               const std::int64_t a = std::max(c0, image * geo.outHW);
@@ -160,8 +166,8 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
                               for (std::int64_t r = r0; r < r1; ++r)
                                   std::copy(pp + r * cols + a, pp + r * cols + b,
                                             o + r * geo.outHW + (a - image * geo.outHW));
-                              epilogue(geo, o, bias, act, r0, r1, a - image * geo.outHW,
-                                       b - image * geo.outHW);
+                              activateBlock(geo, o, act, r0, r1, a - image * geo.outHW,
+                                            b - image * geo.outHW);
                           }
                       });
         return;
@@ -186,9 +192,10 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
                     ldb = c1 - c0;
                 }
                 float *o = groupOutput(item);
+                fillBias(o, geo.outHW, groupBias(item), 0, geo.coutG, c0, c1);
                 sgemm(false, false, geo.coutG, c1 - c0, geo.kdim, 1.0f, groupWeights(item),
-                      geo.kdim, b, ldb, 0.0f, o + c0, geo.outHW);
-                epilogue(geo, o, groupBias(item), act, 0, geo.coutG, c0, c1);
+                      geo.kdim, b, ldb, 1.0f, o + c0, geo.outHW);
+                activateBlock(geo, o, act, 0, geo.coutG, c0, c1);
             }
         });
         return;
@@ -210,10 +217,11 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
         }
         float *o = groupOutput(item);
         const float *biasGroup = groupBias(item);
+        fillBias(o, geo.outHW, biasGroup, 0, geo.coutG, 0, geo.outHW);
         parallelSgemm(pool, false, false, geo.coutG, geo.outHW, geo.kdim, 1.0f, groupWeights(item),
-                      geo.kdim, b, geo.outHW, 0.0f, o, geo.outHW,
+                      geo.kdim, b, geo.outHW, 1.0f, o, geo.outHW,
                       [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
-                          epilogue(geo, o, biasGroup, act, r0, r1, c0, c1);
+                          activateBlock(geo, o, act, r0, r1, c0, c1);
                       });
     }
 }

@@ -4,7 +4,8 @@
 // Work is cut into column panels of the output (a few hundred output pixels
 // of one sample and group): each panel's im2col block is built into a
 // per-thread buffer, multiplied by the group's weights straight into the
-// output, and the epilogue runs on it while it is still in cache. Panels of
+// output (which starts as the bias, so the GEMM accumulates with beta = 1),
+// and the activation runs on it while it is still in cache. Panels of
 // all samples and groups are shared out over the pool; when there are too
 // few (small images, batch 1) one GEMM is split by output channels instead.
 // Images smaller than a panel (7x7 late layers) are multiplied together, side
