@@ -188,29 +188,27 @@ SB_FAST_INLINE void fillPaddedImpl(const Window2dShape &s, const PaddedPlane &pp
     }
 }
 
-// phased = padded as [rows][strideW][phaseCols].
-SB_FAST_INLINE void splitPaddedImpl(const Window2dShape &s, const PaddedPlane &pp,
-                                    const float *__restrict padded, float *__restrict phased)
+// Strided planes: the phase split of the padded plane built straight from the
+// input (phase p, column j is input column j * strideW + p - padLeft); the
+// zero borders were written once for this geometry.
+SB_FAST_INLINE void splitInputImpl(const Window2dShape &s, const PaddedPlane &pp,
+                                   const float *__restrict in, float *__restrict phased)
 {
-    for (std::int64_t r = 0; r < pp.rows; ++r) {
-        const float *src = padded + r * pp.cols;
-        if (s.strideW == 2) { // constant stride: the compiler vectorises the de-interleave
-            float *__restrict even = phased + r * 2 * pp.phaseCols;
-            float *__restrict odd = even + pp.phaseCols;
-            const std::int64_t pairs = pp.cols / 2;
-            for (std::int64_t j = 0; j < pairs; ++j) {
-                even[j] = src[2 * j];
-                odd[j] = src[2 * j + 1];
-            }
-            if (pp.cols % 2)
-                even[pairs] = src[pp.cols - 1];
-            continue;
-        }
-        for (std::int64_t p = 0; p < s.strideW; ++p) {
-            float *dst = phased + (r * s.strideW + p) * pp.phaseCols;
-            const std::int64_t count = (pp.cols - p + s.strideW - 1) / s.strideW;
-            for (std::int64_t j = 0; j < count; ++j)
-                dst[j] = src[p + j * s.strideW];
+    const std::int64_t sw = s.strideW;
+    for (std::int64_t p = 0; p < sw; ++p) {
+        const std::int64_t off = p - s.padLeft;
+        std::int64_t j1 = s.inW - 1 - off < 0 ? 0 : (s.inW - 1 - off) / sw + 1;
+        j1 = std::min(j1, pp.phaseCols);
+        const std::int64_t j0 = std::min(off >= 0 ? 0 : (-off + sw - 1) / sw, j1);
+        for (std::int64_t iy = 0; iy < s.inH; ++iy) {
+            const float *src = in + iy * s.inW;
+            float *dst = phased + ((iy + s.padTop) * sw + p) * pp.phaseCols;
+            if (sw == 2) // constant stride: vectorised
+                for (std::int64_t j = j0; j < j1; ++j)
+                    dst[j] = src[2 * j + off];
+            else
+                for (std::int64_t j = j0; j < j1; ++j)
+                    dst[j] = src[j * sw + off];
         }
     }
 }
@@ -286,12 +284,13 @@ SB_FAST_INLINE void depthwiseRowsImpl(const Window2dShape &s, const PaddedPlane 
     }
 }
 
-// Per-thread scratch: the padded plane (borders zeroed once per geometry),
-// its phase split and the flat output run.
+// Per-thread scratch: the padded plane (stride 1) or its phase split (other
+// strides), borders zeroed once per geometry, and the flat output run.
 struct DepthwiseScratch
 {
     std::vector<float> padded, phased, flat;
-    std::int64_t rows = -1, cols = -1, padTop = -1, padLeft = -1, inH = -1, inW = -1;
+    // Geometry the zero borders of padded / phased were written for.
+    std::int64_t rows = -1, cols = -1, padTop = -1, padLeft = -1, inH = -1, inW = -1, strideW = -1;
 };
 thread_local DepthwiseScratch t_depthwise;
 
@@ -299,8 +298,8 @@ SB_FAST_INLINE void depthwisePlaneImpl(const Window2dShape &s, const PaddedPlane
                                        DepthwiseScratch &scratch, const float *in, const float *w,
                                        float bias, float *out, const Activation &act)
 {
-    fillPaddedImpl(s, pp, in, scratch.padded.data());
     if (pp.flat) {
+        fillPaddedImpl(s, pp, in, scratch.padded.data());
         float *flat = scratch.flat.data();
         depthwiseFlatImpl(s, pp, scratch.padded.data(), w, bias, flat);
         for (std::int64_t y = 0; y < s.outH; ++y) {
@@ -314,8 +313,10 @@ SB_FAST_INLINE void depthwisePlaneImpl(const Window2dShape &s, const PaddedPlane
     }
     const float *phased = scratch.padded.data();
     if (s.strideW > 1) {
-        splitPaddedImpl(s, pp, scratch.padded.data(), scratch.phased.data());
+        splitInputImpl(s, pp, in, scratch.phased.data());
         phased = scratch.phased.data();
+    } else {
+        fillPaddedImpl(s, pp, in, scratch.padded.data());
     }
     depthwiseRowsImpl(s, pp, phased, w, bias, out, act);
 }
@@ -340,19 +341,23 @@ DepthwiseScratch &depthwiseScratch(const Window2dShape &s, const PaddedPlane &pp
 {
     DepthwiseScratch &scratch = t_depthwise;
     if (scratch.rows != pp.rows || scratch.cols != pp.cols || scratch.padTop != s.padTop ||
-        scratch.padLeft != s.padLeft || scratch.inH != s.inH || scratch.inW != s.inW) {
-        scratch.padded.assign(static_cast<std::size_t>(pp.rows * pp.cols), 0.0f);
+        scratch.padLeft != s.padLeft || scratch.inH != s.inH || scratch.inW != s.inW ||
+        scratch.strideW != s.strideW) {
+        if (s.strideW > 1)
+            scratch.phased.assign(static_cast<std::size_t>(pp.rows * s.strideW * pp.phaseCols),
+                                  0.0f);
+        else
+            scratch.padded.assign(static_cast<std::size_t>(pp.rows * pp.cols), 0.0f);
         scratch.rows = pp.rows;
         scratch.cols = pp.cols;
         scratch.padTop = s.padTop;
         scratch.padLeft = s.padLeft;
         scratch.inH = s.inH;
         scratch.inW = s.inW;
+        scratch.strideW = s.strideW;
     }
     if (pp.flat)
         scratch.flat.resize(static_cast<std::size_t>(s.outH * pp.cols));
-    else if (s.strideW > 1)
-        scratch.phased.resize(static_cast<std::size_t>(pp.rows * s.strideW * pp.phaseCols));
     return scratch;
 }
 
