@@ -62,8 +62,12 @@ template <typename Pred> bool ThreadPool::spinUntil(Pred pred) const
         return true;
     if (m_spinMicroseconds == 0)
         return false;
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::microseconds(m_spinMicroseconds);
+    const auto start = std::chrono::steady_clock::now();
+    const auto deadline = start + std::chrono::microseconds(m_spinMicroseconds);
+    // Busy polling first (the next op usually starts within microseconds),
+    // then polling with a yield in between, so a thread of another process
+    // waiting for this core gets it while we wait.
+    const auto busyUntil = start + std::chrono::microseconds(std::min(m_spinMicroseconds, 20));
     for (;;) {
         // Check the clock only every few polls: now() costs more than a poll.
         for (int i = 0; i < 32; ++i) {
@@ -71,8 +75,11 @@ template <typename Pred> bool ThreadPool::spinUntil(Pred pred) const
             if (pred())
                 return true;
         }
-        if (std::chrono::steady_clock::now() >= deadline)
+        const auto now = std::chrono::steady_clock::now();
+        if (now >= deadline)
             return pred();
+        if (now >= busyUntil)
+            std::this_thread::yield();
     }
 }
 

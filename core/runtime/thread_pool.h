@@ -9,7 +9,8 @@
 //  - fn must not throw.
 //  - Waiting: after a job, workers spin for up to spinMicroseconds() before
 //    they block on a condition variable, and the caller spins as long for the
-//    workers to finish. A graph runs many short parallel ops back to back;
+//    workers to finish (busy for the first 20 us, then yielding the core
+//    between polls). A graph runs many short parallel ops back to back;
 //    without the spin each op would pay a futex wake-up (tens of microseconds,
 //    far more on a loaded machine) per worker. An idle pool sleeps, so the
 //    spin costs CPU only right after work.
