@@ -50,6 +50,9 @@ SB_FAST_INLINE void transformWeightsImpl(const Geometry &g, const float *w, std:
     const std::int64_t plane =
         C; // U is [k][xi][c]: position xi of filter k at u + (k * 16 + xi) * C
     float *uk = u + k * kPositions * C;
+    // The 16 output rows and the 9 input rows never overlap; ivdep lets GCC
+    // vectorise without runtime alias checks (too many streams for them).
+#pragma GCC ivdep
     for (std::int64_t c = 0; c < C; ++c) {
         const float g00 = t[c], g01 = t[C + c], g02 = t[2 * C + c];
         const float g10 = t[3 * C + c], g11 = t[4 * C + c], g12 = t[5 * C + c];
@@ -123,6 +126,7 @@ SB_FAST_INLINE void transformInputImpl(const Geometry &g, const float *x, const 
                                     *__restrict d3 = rows + 3 * len;
             float *__restrict a0 = cols, *__restrict a1 = cols + len,
                               *__restrict a2 = cols + 2 * len, *__restrict a3 = cols + 3 * len;
+#pragma GCC ivdep
             for (std::int64_t j = 0; j < len; ++j) {
                 a0[j] = d0[j] - d2[j];
                 a1[j] = d1[j] + d2[j];
@@ -163,6 +167,7 @@ SB_FAST_INLINE void transformOutputImpl(const Geometry &g, const TileRun &run, s
         const float b = bias ? bias[k] : 0.0f;
         float *__restrict y00 = y, *__restrict y01 = y + n, *__restrict y10 = y + 2 * n,
                           *__restrict y11 = y + 3 * n;
+#pragma GCC ivdep
         for (std::int64_t q = 0; q < n; ++q) {
             const float *p = m + q;
             const float m0 = p[0], m1 = p[plane16], m2 = p[2 * plane16], m3 = p[3 * plane16];
