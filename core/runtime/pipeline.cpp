@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <fstream>
@@ -418,25 +419,35 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
                                                        " failed with an unknown exception"));
             }
         });
-    // Forward the caller's cancel to the stages while they run.
-    std::atomic<bool> finished{false};
+    // Forward the caller's cancel to the stages while they run. The watcher
+    // polls every 2 ms but waits on a condition variable, so the end of the
+    // run wakes it at once instead of adding up to a poll period to the run.
+    std::mutex finishedMutex;
+    std::condition_variable finishedChanged;
+    bool finished = false;
     std::thread watcher;
     if (options.cancel)
         watcher = std::thread([&] {
-            while (!finished.load()) {
+            std::unique_lock lock(finishedMutex);
+            while (!finished) {
                 if (options.cancel->isCancelled()) {
+                    lock.unlock();
                     fail(makeError(ErrorCode::Cancelled, "pipeline run cancelled"));
                     return;
                 }
-                std::this_thread::sleep_for(std::chrono::milliseconds(2));
+                finishedChanged.wait_for(lock, std::chrono::milliseconds(2));
             }
         });
     for (std::thread &thread : threads)
         thread.join();
-    finished.store(true);
+    metrics.wallMs = msSince(origin);
+    {
+        std::lock_guard lock(finishedMutex);
+        finished = true;
+    }
+    finishedChanged.notify_all();
     if (watcher.joinable())
         watcher.join();
-    metrics.wallMs = msSince(origin);
     impl.transport->shutdown();
 
     if (options.cancel && options.cancel->isCancelled())

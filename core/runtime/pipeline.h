@@ -89,6 +89,9 @@ struct PipelineMetrics
 {
     int microbatches = 1;         // used
     std::string microbatchNote;   // why fewer than requested, else empty
+    // From the first stage starting to the last stage ending. The caller's
+    // per-run latency also counts splitting the batch into micro-batches and
+    // joining the outputs, so it is a little larger.
     double wallMs = 0;
     double bubbleFraction = 0;    // measured: sum idle / (stages * wall)
     double idealBubbleFraction = 0;  // (p-1) / (M+p-1)
