@@ -116,6 +116,11 @@ private slots:
         QTest::newRow("MatMul batched broadcast")
             << "MatMul"
             << "" << S{{2, 4, 16, 32}, {2, 4, 32, 16}} << QVariantMap{};
+        QTest::newRow("MatMul wide N split") << "MatMul"
+                                             << "" << S{{20, 64}, {64, 300}} << QVariantMap{};
+        QTest::newRow("FusedMatMul wide bias gelu")
+            << "FusedMatMul"
+            << "sb" << S{{2, 10, 32}, {32, 400}, {400}} << QVariantMap{{"activation", "Gelu"}};
         QTest::newRow("MatMul small batch") << "MatMul"
                                             << "" << S{{1, 8, 5}, {3, 5, 7}} << QVariantMap{};
         QTest::newRow("FusedMatMul gelu")

@@ -46,9 +46,12 @@ void parallelSgemm(runtime::ThreadPool &pool, bool transA, bool transB, std::int
             epilogue(0, m, 0, n);
         return;
     }
-    // Split the larger output dimension into one block per thread (blocks stay
-    // large so OpenBLAS's packing pays off); M blocks keep rows contiguous.
-    if (m >= n || m >= 16 * threads) {
+    // One block per thread along the longer output dimension: every thread
+    // packs the whole of the operand the split does not cut (B for row
+    // blocks, A for column blocks), so cutting the longer side duplicates the
+    // smaller packing. Row blocks when the sides are close (rows stay
+    // contiguous) or the columns are too few for wide blocks.
+    if (!(n > m && n >= 64 * threads)) {
         std::int64_t block = (m + threads - 1) / threads;
         pool.parallelFor(threads, 1, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t t = begin; t < end; ++t) {
