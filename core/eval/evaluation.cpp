@@ -763,13 +763,24 @@ Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec, const Canc
         step(0.2, "calibration");
         if (p.cls.hasProba()) {
             const Calibration cal = calibrate(p.cls, all, spec.bins, spec.binning, true);
-            json bins = json::array();
-            for (const auto &b : cal.bins)
-                bins.push_back(json{{"lower", b.lower},
-                                    {"upper", b.upper},
-                                    {"count", b.count},
-                                    {"confidence", b.confidence},
-                                    {"accuracy", b.accuracy}});
+            auto binsJson = [](const std::vector<CalibrationBin> &from) {
+                json bins = json::array();
+                for (const auto &b : from)
+                    bins.push_back(json{{"lower", b.lower},
+                                        {"upper", b.upper},
+                                        {"count", b.count},
+                                        {"confidence", b.confidence},
+                                        {"accuracy", b.accuracy}});
+                return bins;
+            };
+            const json bins = binsJson(cal.bins);
+            // The reliability diagram after scaling: the uniform bins
+            // ece_after_temperature is computed over.
+            json binsAfter = json::array();
+            if (std::isfinite(cal.temperature))
+                binsAfter = binsJson(calibrate(applyTemperature(p.cls, cal.temperature), all,
+                                               spec.bins, Binning::Uniform, false)
+                                         .bins);
             out["calibration"] =
                 json{{"binning", spec.binning == Binning::Uniform ? "uniform" : "quantile"},
                      {"n_bins", spec.bins},
@@ -779,6 +790,7 @@ Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec, const Canc
                      {"adaptive_ece", jsonNumber(cal.adaptiveEce)},
                      {"temperature", jsonNumber(cal.temperature)},
                      {"ece_after_temperature", jsonNumber(cal.eceAfterTemperature)},
+                     {"bins_after_temperature", binsAfter},
                      {"nll_before", jsonNumber(cal.nllBefore)},
                      {"nll_after_temperature", jsonNumber(cal.nllAfter)}};
         } else {

@@ -148,6 +148,17 @@ private slots:
                     ecal["nll_after_temperature"].get<double>(), 1e-9);
         COMPARE_NUM(cal["ece_after_temperature"].get<double>(),
                     ecal["ece_after_temperature"].get<double>(), 1e-6);
+        // The bins after scaling reproduce ece_after_temperature:
+        // sum over bins of count/n * |accuracy - confidence|.
+        double eceFromBins = 0, binned = 0;
+        for (const json &bin : cal["bins_after_temperature"]) {
+            const double count = bin["count"].get<double>();
+            eceFromBins += count * std::abs(bin["accuracy"].get<double>() -
+                                            bin["confidence"].get<double>());
+            binned += count;
+        }
+        QCOMPARE(binned, double(r["rows"].get<std::int64_t>()));
+        COMPARE_NUM(eceFromBins / binned, cal["ece_after_temperature"].get<double>(), 1e-9);
 
         // Quantile binning.
         EvalSpec spec = specFor(name.toStdString());

@@ -1,9 +1,12 @@
 #include "ui/eval/charts.h"
 
+#include <QHelpEvent>
 #include <QMouseEvent>
 #include <QPainter>
+#include <QToolTip>
 
 #include <cmath>
+#include <numbers>
 
 namespace sb::ui {
 
@@ -119,9 +122,36 @@ void BarChartWidget::setData(const QVector<BarDatum> &bars, const QString &value
     update();
 }
 
+BarChartWidget::LabelLayout BarChartWidget::labelLayout() const
+{
+    constexpr int left = 56, right = 16, maxLabel = 110;
+    const QFontMetrics metrics = fontMetrics();
+    const int lineHeight = metrics.height();
+    int widest = 0;
+    for (const BarDatum &bar : m_bars)
+        widest = std::max(widest, metrics.horizontalAdvance(bar.label));
+    widest = std::min(widest, maxLabel);
+    const double slot = (width() - left - right) / double(std::max<qsizetype>(1, m_bars.size()));
+    LabelLayout layout;
+    if (slot >= widest + 8) {
+        layout.elideWidth = int(slot) - 4;
+        layout.bottomMargin = lineHeight + 12;
+    } else if (slot * std::sin(40.0 * std::numbers::pi / 180.0) >= lineHeight) {
+        layout.angle = -40;
+        layout.elideWidth = widest;
+        layout.bottomMargin = int(widest * std::sin(40.0 * std::numbers::pi / 180.0)) + lineHeight + 12;
+    } else {
+        layout.angle = -90;
+        layout.step = std::max(1, int(std::ceil(lineHeight / std::max(1.0, slot))));
+        layout.elideWidth = widest;
+        layout.bottomMargin = widest + 14;
+    }
+    return layout;
+}
+
 QRect BarChartWidget::plotRect() const
 {
-    return rect().adjusted(56, 30, -16, -70);
+    return rect().adjusted(56, 30, -16, -labelLayout().bottomMargin);
 }
 
 double BarChartWidget::maxValue() const
@@ -131,7 +161,15 @@ double BarChartWidget::maxValue() const
     double maxV = std::isnan(m_threshold) ? 0 : m_threshold;
     for (const BarDatum &bar : m_bars)
         maxV = std::max({maxV, bar.value, std::isnan(bar.high) ? 0.0 : bar.high});
-    return maxV <= 0 ? 1 : maxV * 1.1;
+    if (maxV <= 0)
+        return 1;
+    // Up to a round number (1, 2, 2.5 or 5 x 10^k) so the four gridlines read well.
+    const double padded = maxV * 1.05;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(padded)));
+    for (double step : {1.0, 2.0, 2.5, 5.0, 10.0})
+        if (step * magnitude >= padded)
+            return step * magnitude;
+    return padded;
 }
 
 QRectF BarChartWidget::barRect(int index) const
@@ -192,11 +230,24 @@ void BarChartWidget::paintEvent(QPaintEvent *)
             p.drawLine(QPointF(x - 5, yLow), QPointF(x + 5, yLow));
             p.drawLine(QPointF(x - 5, yHigh), QPointF(x + 5, yHigh));
         }
+    }
+    const LabelLayout labels = labelLayout();
+    p.setPen(palette().color(QPalette::Text));
+    for (int i = 0; i < m_bars.size(); i += labels.step) {
+        const QRectF r = barRect(i);
+        QString text = fontMetrics().elidedText(m_bars[i].label, Qt::ElideRight, labels.elideWidth);
+        const int textWidth = fontMetrics().horizontalAdvance(text);
         p.save();
-        p.setPen(palette().color(QPalette::Text));
-        p.translate(r.center().x(), plot.bottom() + 6);
-        p.rotate(35);
-        p.drawText(QPointF(0, 8), fontMetrics().elidedText(bar.label, Qt::ElideRight, 90));
+        if (labels.angle == 0) {
+            p.drawText(QRectF(r.center().x() - labels.elideWidth / 2.0, plot.bottom() + 4,
+                              labels.elideWidth, fontMetrics().height()),
+                       Qt::AlignHCenter | Qt::AlignTop, text);
+        } else {
+            // Rotated so the text ends at the bar's tick.
+            p.translate(r.center().x(), plot.bottom() + 6);
+            p.rotate(labels.angle);
+            p.drawText(QPointF(-textWidth, fontMetrics().ascent() / 2.0), text);
+        }
         p.restore();
     }
     if (!std::isnan(m_threshold)) {
@@ -205,6 +256,35 @@ void BarChartWidget::paintEvent(QPaintEvent *)
         p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y));
         p.drawText(QPointF(plot.right() - 90, y - 4), tr("threshold %1").arg(m_threshold));
     }
+}
+
+bool BarChartWidget::event(QEvent *event)
+{
+    if (event->type() == QEvent::ToolTip) {
+        auto *help = static_cast<QHelpEvent *>(event);
+        const QRect plot = plotRect();
+        for (int i = 0; i < m_bars.size(); ++i) {
+            QRectF r = barRect(i);
+            r.setTop(plot.top());
+            r.setBottom(height());
+            if (r.contains(help->pos())) {
+                const BarDatum &bar = m_bars[i];
+                QToolTip::showText(help->globalPos(),
+                                   QStringLiteral("<b>%1</b>: %2%3")
+                                       .arg(bar.label.toHtmlEscaped())
+                                       .arg(bar.value, 0, 'g', 4)
+                                       .arg(bar.tooltip.isEmpty()
+                                                ? QString()
+                                                : "<br>" + bar.tooltip.toHtmlEscaped()),
+                                   this);
+                return true;
+            }
+        }
+        QToolTip::hideText();
+        event->ignore();
+        return true;
+    }
+    return QWidget::event(event);
 }
 
 void BarChartWidget::mousePressEvent(QMouseEvent *event)

@@ -60,9 +60,21 @@ signals:
 protected:
     void paintEvent(QPaintEvent *event) override;
     void mousePressEvent(QMouseEvent *event) override;
+    bool event(QEvent *event) override;
 
 private:
     QRectF barRect(int index) const;
+    // How category labels fit under the bars: horizontal when they fit,
+    // slanted (-40 degrees, ending at the tick), else vertical and, when even
+    // those collide, every `step`-th label (the tooltip names every bar).
+    struct LabelLayout
+    {
+        double angle = 0;
+        int step = 1;
+        int elideWidth = 0;
+        int bottomMargin = 0;
+    };
+    LabelLayout labelLayout() const;
     QRect plotRect() const;
     double maxValue() const;
 

@@ -22,6 +22,7 @@ struct EvalRequest
     QString scoreColumn;  // binary score, or a hard prediction column
     QString windowColumn; // drift over time: a datetime column ("" = none)
     QString window;       // "7d", "1000"...
+    QString modelPath;    // the model the scores come from; results are stored for its version
 };
 
 struct EvalReports

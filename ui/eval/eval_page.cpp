@@ -4,6 +4,10 @@
 #include "ui/common/user_message.h"
 #include "ui/eval/charts.h"
 #include "ui/eval/eval_backend.h"
+#include "ui/eval/eval_store.h"
+#include "ui/common/store_access.h"
+
+#include "core/common/paths.h"
 
 #include <QChart>
 #include <QChartView>
@@ -19,6 +23,8 @@
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QPushButton>
+#include <QLegend>
+#include <QLegendMarker>
 #include <QScatterSeries>
 #include <QScrollArea>
 #include <QStandardItemModel>
@@ -29,6 +35,7 @@
 
 #include <cmath>
 #include <fstream>
+#include <optional>
 
 namespace sb::ui {
 
@@ -105,6 +112,14 @@ bool sameLabel(const QString &a, const QString &b)
     return okA && okB && x == y;
 }
 
+// What one press of Evaluate produces: the reports, and where they were stored.
+struct EvalOutcome
+{
+    EvalReports reports;
+    std::optional<StoredEvaluation> stored;
+    QString storeError;
+};
+
 json readJsonFile(const QString &path)
 {
     std::ifstream in(path.toStdString());
@@ -135,6 +150,10 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     auto *prediction = new QComboBox(inputs);
     prediction->setObjectName("predictionColumn");
     prediction->setEditable(true);
+    auto *model = new QLineEdit(inputs);
+    model->setObjectName("modelPath");
+    model->setPlaceholderText(tr("model.onnx the scores come from (results are stored for its "
+                                 "registered version)"));
     auto *evaluate = new QPushButton(tr("Evaluate"), inputs);
     evaluate->setObjectName("evaluateButton");
     auto *loadReports = new QPushButton(tr("Load Report JSON…"), inputs);
@@ -146,8 +165,17 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     form->addWidget(label, 1, 1);
     form->addWidget(new QLabel(tr("Score / prediction column:")), 1, 2);
     form->addWidget(prediction, 1, 3);
+    form->addWidget(new QLabel(tr("Model:")), 2, 0);
+    form->addWidget(model, 2, 1, 1, 3);
     form->addWidget(evaluate, 0, 4);
     form->addWidget(loadReports, 1, 4);
+    m_storeStatus = new QLabel(inputs);
+    m_storeStatus->setObjectName("storeStatus");
+    m_storeStatus->setWordWrap(true);
+    m_storeStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    form->addWidget(m_storeStatus, 2, 4);
+    form->setColumnStretch(1, 1);
+    form->setColumnStretch(3, 1);
     outer->addWidget(inputs);
 
     auto *scroll = new QScrollArea(this);
@@ -198,25 +226,28 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
 
     m_reliability = new QChartView(new QChart, content);
     m_reliability->setRenderHint(QPainter::Antialiasing);
-    m_reliability->setMinimumHeight(280);
+    m_reliability->setMinimumHeight(320);
     installExportMenu(m_reliability, "reliability");
     grid->addWidget(box(tr("Calibration"), m_reliability), 4, 0);
-    m_driftChart = new BarChartWidget(tr("Drift per feature (red: drifted)"), content);
-    installExportMenu(m_driftChart, "drift_features");
-    grid->addWidget(box(tr("Drift per feature"), m_driftChart), 4, 1);
-
     m_driftTime = new QChartView(new QChart, content);
     m_driftTime->setRenderHint(QPainter::Antialiasing);
-    m_driftTime->setMinimumHeight(260);
+    m_driftTime->setMinimumHeight(320);
     installExportMenu(m_driftTime, "drift_over_time");
-    grid->addWidget(box(tr("Drift over time (click a window)"), m_driftTime), 5, 0);
+    grid->addWidget(box(tr("Drift over time (click a window)"), m_driftTime), 4, 1);
+
+    // Full width: one bar per feature needs the room for its name.
+    m_driftChart = new BarChartWidget(tr("Drift per feature (red: drifted)"), content);
+    m_driftChart->setMinimumHeight(300);
+    installExportMenu(m_driftChart, "drift_features");
+    grid->addWidget(box(tr("Drift per feature"), m_driftChart), 5, 0, 1, 2);
     m_windowColumns = new QStandardItemModel(this);
-    m_windowLabel = new QLabel(tr("Click a window to see its columns."), content);
+    m_windowLabel = new QLabel(tr("Click a window in 'Drift over time' to see its columns."),
+                               content);
     grid->addWidget(box(tr("Window drill-down"), makeTable(m_windowColumns, content), m_windowLabel),
-                    5, 1);
+                    6, 0, 1, 2);
 
     m_qualityTable = new QStandardItemModel(this);
-    grid->addWidget(box(tr("Data quality and PII"), makeTable(m_qualityTable, content)), 6, 0, 1, 2);
+    grid->addWidget(box(tr("Data quality and PII"), makeTable(m_qualityTable, content)), 7, 0, 1, 2);
     grid->setColumnStretch(0, 1);
     grid->setColumnStretch(1, 1);
 
@@ -260,12 +291,13 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     connect(current, &QLineEdit::editingFinished, this,
             [current, fillColumns]() { fillColumns(current->text()); });
     connect(evaluate, &QPushButton::clicked, this,
-            [this, reference, current, label, prediction]() {
+            [this, reference, current, label, prediction, model]() {
                 EvalRequest request;
                 request.referencePath = reference->text();
                 request.currentPath = current->text();
                 request.labelColumn = label->currentText();
                 request.scoreColumn = prediction->currentText();
+                request.modelPath = model->text().trimmed();
                 // Drift over time needs a datetime column; the demo data has "timestamp".
                 for (const QString &name : readCsvHeader(request.currentPath))
                     if (name == "timestamp" || name == "date" || name == "time") {
@@ -273,21 +305,82 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
                         request.window = "7d";
                         break;
                     }
-                m_tasks->start<EvalReports>(
+                m_storeStatus->setText(tr("Evaluating…"));
+                const auto database = guiDatabasePath();
+                m_tasks->start<EvalOutcome>(
                     tr("Evaluating"),
-                    [request](const ProgressFn &progress, const CancelToken &cancel) {
-                        return runEvaluation(request, progress, cancel);
+                    [request, database](const ProgressFn &progress,
+                                        const CancelToken &cancel) -> Result<EvalOutcome> {
+                        EvalOutcome outcome;
+                        SB_ASSIGN_OR_RETURN(outcome.reports,
+                                            runEvaluation(request, progress, cancel));
+                        if (request.modelPath.isEmpty())
+                            return outcome;
+                        // Storing is a second step: its failure keeps the reports.
+                        if (progress)
+                            progress(0.95, "Storing the results");
+                        auto opened = store::Store::open(database);
+                        Result<StoredEvaluation> stored =
+                            opened.ok() ? storeEvaluation(**opened, request, outcome.reports)
+                                        : Result<StoredEvaluation>(
+                                              opened.error().withContext(database.string()));
+                        if (stored.ok())
+                            outcome.stored = std::move(stored).value();
+                        else
+                            outcome.storeError = userMessage(tr("Storing the evaluation"),
+                                                             stored.error());
+                        return outcome;
                     },
-                    this, [this, request](Result<EvalReports> result) {
+                    this, [this, request](Result<EvalOutcome> result) {
                         if (!result.ok()) {
+                            m_storeStatus->clear();
                             emit errorOccurred(userMessage(tr("Evaluation"), result.error()));
                             return;
                         }
-                        setDatasetRows(result->header, result->rows, request.labelColumn,
-                                       result->predictionColumn);
-                        showReports(result->eval, result->drift, result->quality);
+                        const EvalReports &reports = result->reports;
+                        setDatasetRows(reports.header, reports.rows, request.labelColumn,
+                                       reports.predictionColumn);
+                        showReports(reports.eval, reports.drift, reports.quality);
+                        if (result->stored) {
+                            const StoredEvaluation &stored = *result->stored;
+                            const QString version = QString::fromStdString(stored.version.label());
+                            m_storeStatus->setText(
+                                tr("Stored for <b>%1</b>%2: evaluation #%3, quality #%4%5%6.")
+                                    .arg(version.toHtmlEscaped(),
+                                         stored.registered ? tr(" (registered now)") : QString())
+                                    .arg(stored.evaluationId)
+                                    .arg(stored.qualityId)
+                                    .arg(stored.driftId ? tr(", drift #%1").arg(stored.driftId)
+                                                        : QString())
+                                    .arg(stored.checklistStarted.empty()
+                                             ? QString()
+                                             : tr("; checklist '%1' started").arg(
+                                                   QString::fromStdString(
+                                                       stored.checklistStarted))));
+                            emit resultsStored(version);
+                        } else if (!result->storeError.isEmpty()) {
+                            m_storeStatus->setText(result->storeError.toHtmlEscaped());
+                            emit errorOccurred(result->storeError);
+                        } else {
+                            m_storeStatus->setText(
+                                tr("Not stored: choose the model the scores come from."));
+                        }
                     });
             });
+
+    // A first start shows the bundled demo data, ready to evaluate.
+    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
+    if (QFileInfo::exists(demoDir + "/current.csv")) {
+        reference->setText(demoDir + "/reference.csv");
+        current->setText(demoDir + "/current.csv");
+        model->setText(demoDir + "/classifier.onnx");
+        fillColumns(current->text());
+    }
+}
+
+QString EvalPage::storeStatus() const
+{
+    return m_storeStatus->text();
 }
 
 QList<QWidget *> EvalPage::charts() const
@@ -390,14 +483,32 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     // Weak slices: every key of the entries.
     m_weakSlices->clear();
     if (eval.is_object() && eval.contains("auto_slices") && !eval["auto_slices"].empty()) {
+        // The slice first, then its figures; other keys keep their order.
         QStringList keys;
+        for (const char *key : {"expr", "rows", "metric", "value", "metric_value", "ci", "effect"})
+            if (eval["auto_slices"].front().contains(key))
+                keys << QString::fromLatin1(key);
         for (const auto &[key, value] : eval["auto_slices"].front().items())
-            keys << QString::fromStdString(key);
+            if (!keys.contains(QString::fromStdString(key)))
+                keys << QString::fromStdString(key);
         m_weakSlices->setHorizontalHeaderLabels(keys);
         for (const auto &slice : eval["auto_slices"]) {
             QList<QStandardItem *> row;
-            for (const QString &key : keys)
-                row << cell(text(slice.value(key.toStdString(), json())));
+            const std::string metric = slice.value("metric", std::string());
+            for (const QString &key : keys) {
+                json value = slice.value(key.toStdString(), json());
+                // A CI per metric: show the one of this slice's metric.
+                if (value.is_object() && !metric.empty() && value.contains(metric))
+                    value = value[metric];
+                if (value.is_array() && value.size() == 2 && value[0].is_number() &&
+                    value[1].is_number()) {
+                    row << cell(QStringLiteral("[%1, %2]")
+                                    .arg(formatMetric(number(value[0])),
+                                         formatMetric(number(value[1]))));
+                    continue;
+                }
+                row << cell(value.is_number_float() ? formatMetric(number(value)) : text(value));
+            }
             m_weakSlices->appendRow(row);
         }
     }
@@ -440,6 +551,12 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
             m_qualityTable->appendRow(row);
         }
     }
+    // Columns wide enough for their values (long JSON cells stay elided).
+    for (QTableView *view : findChildren<QTableView *>()) {
+        view->resizeColumnsToContents();
+        for (int c = 0; c < view->model()->columnCount(); ++c)
+            view->setColumnWidth(c, std::min(view->columnWidth(c), 240));
+    }
     emit reportsShown();
 }
 
@@ -454,32 +571,42 @@ void EvalPage::buildReliability()
         return;
     }
     const json &calibration = m_eval["calibration"];
-    chart->setTitle(tr("Reliability: ECE %1 → %2 after temperature scaling (T = %3)")
+    chart->setTitle(tr("Reliability diagram<br>ECE %1 before, %2 after temperature scaling (T = %3)")
                         .arg(formatMetric(number(calibration.value("ece", json()))),
                              formatMetric(number(calibration.value("ece_after_temperature", json()))),
-                             formatMetric(number(calibration.value("temperature", json())))));
+                             QString::number(number(calibration.value("temperature", json())), 'f', 2)));
     auto *ideal = new QLineSeries;
-    ideal->setName(tr("perfectly calibrated"));
+    ideal->setName(tr("ideal"));
     ideal->append(0, 0);
     ideal->append(1, 1);
     QPen dashed(Qt::gray, 1.5, Qt::DashLine);
     ideal->setPen(dashed);
-    auto *model = new QLineSeries;
-    model->setName(tr("model (accuracy vs confidence)"));
-    auto *points = new QScatterSeries;
-    points->setName(tr("bins"));
-    points->setMarkerSize(9);
-    for (const auto &bin : calibration.value("bins", json::array())) {
-        const double confidence = number(bin.value("confidence", json()));
-        const double accuracy = number(bin.value("accuracy", json()));
-        if (std::isnan(confidence) || std::isnan(accuracy))
-            continue;
-        model->append(confidence, accuracy);
-        points->append(confidence, accuracy);
-    }
     chart->addSeries(ideal);
-    chart->addSeries(model);
-    chart->addSeries(points);
+    // One line with its bins per curve: the model as is, then temperature-scaled.
+    auto addCurve = [chart](const json &bins, const QString &name, const QColor &colour) {
+        auto *line = new QLineSeries;
+        line->setName(name);
+        line->setPen(QPen(colour, 2));
+        auto *points = new QScatterSeries;
+        points->setMarkerSize(8);
+        points->setColor(colour);
+        points->setBorderColor(colour);
+        for (const auto &bin : bins) {
+            const double confidence = number(bin.value("confidence", json()));
+            const double accuracy = number(bin.value("accuracy", json()));
+            if (std::isnan(confidence) || std::isnan(accuracy))
+                continue;
+            line->append(confidence, accuracy);
+            points->append(confidence, accuracy);
+        }
+        chart->addSeries(line);
+        chart->addSeries(points);
+        chart->legend()->markers(points).front()->setVisible(false);
+    };
+    addCurve(calibration.value("bins", json::array()), tr("before"), QColor(0x4e, 0x79, 0xa7));
+    if (calibration.contains("bins_after_temperature"))
+        addCurve(calibration["bins_after_temperature"], tr("after temperature scaling"),
+                 QColor(0xf2, 0x8e, 0x2b));
     auto *x = new QValueAxis;
     x->setRange(0, 1);
     x->setTitleText(tr("confidence"));
@@ -526,13 +653,14 @@ void EvalPage::buildDriftOverTime()
     chart->addSeries(series);
     chart->addSeries(points);
     chart->addSeries(threshold);
+    chart->legend()->markers(points).front()->setVisible(false);
     auto *x = new QValueAxis;
     x->setRange(-0.2, std::max(1, i - 1) + 0.2);
     x->setTitleText(tr("window"));
     x->setLabelFormat("%d");
     auto *y = new QValueAxis;
     y->setRange(0, 1);
-    y->setTitleText(tr("share of columns drifted"));
+    y->setTitleText(tr("share drifted"));
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
     for (QAbstractSeries *s : chart->series()) {

@@ -63,9 +63,14 @@ public:
     void setDatasetRows(const QStringList &header, const QVector<QStringList> &rows,
                         const QString &labelColumn, const QString &predictionColumn);
 
+    // The store note under the inputs ("Stored for demo-classifier:1 ...").
+    QString storeStatus() const;
+
 signals:
     void errorOccurred(const QString &message);
     void reportsShown();
+    // The evaluation, quality and drift reports were stored for this version.
+    void resultsStored(const QString &versionLabel);
 
 private:
     void buildReliability();
@@ -74,6 +79,7 @@ private:
     TaskRunner *m_tasks;
     nlohmann::json m_eval, m_drift, m_quality;
     QLabel *m_headline;
+    QLabel *m_storeStatus;
     QStandardItemModel *m_overall;
     QStandardItemModel *m_perClass;
     QStandardItemModel *m_rows;

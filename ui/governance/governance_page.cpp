@@ -62,6 +62,7 @@ GovernancePage::GovernancePage(TaskRunner *tasks, QWidget *parent) : QWidget(par
     auto *refreshButton = new QPushButton(tr("Refresh"), this);
     top->addWidget(refreshButton);
     m_summary = new QLabel(this);
+    m_summary->setWordWrap(true);  // keeps the window's minimum width independent of the text
     top->addWidget(m_summary, 1);
     m_template = new QComboBox(this);
     for (const auto &checklistTemplate : governance::loadTemplates())
@@ -69,12 +70,15 @@ GovernancePage::GovernancePage(TaskRunner *tasks, QWidget *parent) : QWidget(par
                                                        ? checklistTemplate.id
                                                        : checklistTemplate.title),
                             QString::fromStdString(checklistTemplate.id));
+    m_template->setObjectName("checklistTemplate");
     auto *startButton = new QPushButton(tr("Start Checklist"), this);
+    startButton->setObjectName("startChecklist");
     top->addWidget(m_template);
     top->addWidget(startButton);
     connect(startButton, &QPushButton::clicked, this,
             [this]() { startChecklist(m_template->currentData().toString()); });
     m_signButton = new QPushButton(tr("Sign Off Selected Item…"), this);
+    m_signButton->setObjectName("signOff");
     m_signButton->setEnabled(false);
     top->addWidget(m_signButton);
     layout->addLayout(top);
@@ -96,6 +100,7 @@ GovernancePage::GovernancePage(TaskRunner *tasks, QWidget *parent) : QWidget(par
     auto *auditLayout = new QVBoxLayout(auditBox);
     auto *verifyRow = new QHBoxLayout;
     auto *verifyButton = new QPushButton(tr("Verify Chain"), auditBox);
+    verifyButton->setObjectName("verifyAudit");
     m_verifyResult = new QLabel(auditBox);
     verifyRow->addWidget(verifyButton);
     verifyRow->addWidget(m_verifyResult, 1);
@@ -144,7 +149,9 @@ void GovernancePage::refresh()
                 emit errorOccurred(userMessage(tr("Opening the store"), result.error()));
                 return;
             }
-            const QString current = m_version->currentText();
+            const QString current =
+                !m_pendingVersion.isEmpty() ? m_pendingVersion : m_version->currentText();
+            m_pendingVersion.clear();
             m_versions = std::move(result).value();
             const QSignalBlocker blocker(m_version);
             m_version->clear();
@@ -162,6 +169,13 @@ void GovernancePage::selectVersion(const QString &label)
     const int index = m_version->findText(label);
     if (index >= 0)
         m_version->setCurrentIndex(index);
+    else
+        m_pendingVersion = label;
+}
+
+QString GovernancePage::currentVersion() const
+{
+    return m_version->currentText();
 }
 
 void GovernancePage::loadChecklists()
@@ -235,8 +249,8 @@ void GovernancePage::loadChecklists()
             m_itemsView->resizeColumnToContents(1);
             m_summary->setText(
                 result->checklists.empty()
-                    ? tr("No checklist for this version yet (start one with `shardbench-cli "
-                         "checklist start`).")
+                    ? tr("No checklist for this version yet: pick a template and press "
+                         "Start Checklist.")
                     : tr("%1 done, %2 open (%3 required still open)")
                           .arg(done)
                           .arg(open)

@@ -24,8 +24,11 @@ public:
     explicit GovernancePage(TaskRunner *tasks, QWidget *parent = nullptr);
 
     void refresh();
-    // Selects "NAME:VERSION" when present.
+    // Selects "NAME:VERSION"; when not listed yet, the next refresh() does.
     void selectVersion(const QString &label);
+    QString currentVersion() const;
+    QPushButton *signButton() const { return m_signButton; }
+    QComboBox *templateBox() const { return m_template; }
     QStandardItemModel *checklistModel() const { return m_items; }
     QStandardItemModel *auditModel() const { return m_audit; }
     QTreeView *checklistView() const { return m_itemsView; }
@@ -59,6 +62,7 @@ private:
     QLabel *m_verifyResult;
     QLabel *m_summary;
     std::vector<store::ModelVersionRecord> m_versions;
+    QString m_pendingVersion;
 };
 
 // "approve" -> "approved", "reject" -> "rejected", "needs_work" -> "needs_work".

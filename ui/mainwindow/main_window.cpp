@@ -62,7 +62,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_evalPage = new EvalPage(m_tasks, m_pages);
     m_governancePage = new GovernancePage(m_tasks, m_pages);
     m_registryPage = new RegistryPage(m_tasks, m_pages);
-    m_reportPage = new ReportPage(m_tasks, m_evalPage, m_pages);
+    m_reportPage = new ReportPage(m_tasks, m_pages);
     m_pages->addTab(m_graphPage, tr("&Graph"));
     m_pages->addTab(m_runPage, tr("R&uns"));
     m_pages->addTab(m_evalPage, tr("&Evaluation"));
@@ -125,8 +125,25 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_governancePage, &GovernancePage::errorOccurred, this, &MainWindow::showError);
     connect(m_registryPage, &RegistryPage::errorOccurred, this, &MainWindow::showError);
     connect(m_reportPage, &ReportPage::errorOccurred, this, &MainWindow::showError);
+    // Store-backed pages read the store when shown; a stored evaluation
+    // selects its model version there.
+    connect(m_pages, &QTabWidget::currentChanged, this, [this]() {
+        QWidget *page = m_pages->currentWidget();
+        if (page == m_governancePage)
+            m_governancePage->refresh();
+        else if (page == m_registryPage)
+            m_registryPage->refresh();
+        else if (page == m_reportPage)
+            m_reportPage->refresh();
+    });
+    connect(m_evalPage, &EvalPage::resultsStored, this, [this](const QString &version) {
+        m_governancePage->selectVersion(version);
+        m_reportPage->selectVersion(version);
+        log(tr("Evaluation stored for %1: see the Governance and Report pages.").arg(version));
+    });
 
     setLocalDeviceCount(2);
+    m_runPage->loadHistory();
     restoreSettings();
     updateTitle();
     log(tr("Shardbench %1 ready. Devices: %2 local CPU device(s).")

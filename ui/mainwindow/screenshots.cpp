@@ -2,25 +2,49 @@
 
 #include "core/common/paths.h"
 #include "ui/common/store_access.h"
+#include "ui/devices/devices_panel.h"
+#include "ui/eval/charts.h"
 #include "ui/eval/eval_page.h"
 #include "ui/governance/governance_page.h"
 #include "ui/graph/graph_page.h"
+#include "ui/graph/node_mime.h"
 #include "ui/mainwindow/main_window.h"
 #include "ui/registry/registry_page.h"
 #include "ui/report/report_page.h"
 #include "ui/run/run_page.h"
 
+#include <QAbstractSeries>
 #include <QApplication>
+#include <QChart>
+#include <QChartView>
+#include <QComboBox>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDir>
+#include <QDockWidget>
+#include <QDragEnterEvent>
 #include <QElapsedTimer>
+#include <QFileDialog>
+#include <QFileInfo>
+#include <QItemSelectionModel>
 #include <QLineEdit>
+#include <QPlainTextEdit>
 #include <QPushButton>
-#include <QScrollArea>
+#include <QRegularExpression>
+#include <QSettings>
+#include <QStandardItemModel>
 #include <QTabWidget>
+#include <QTableView>
+#include <QTemporaryDir>
 #include <QThread>
+#include <QTimer>
+#include <QTreeView>
+#include <QXYSeries>
 
+#include <algorithm>
 #include <cstdio>
 #include <functional>
+#include <memory>
 
 namespace sb::ui {
 
@@ -40,14 +64,124 @@ bool waitFor(const std::function<bool()> &done, int timeoutMs)
 
 namespace {
 
-bool save(QWidget *widget, const QString &path)
+// Prints one line per action of the walk, and remembers failures for the exit code.
+class Walk
 {
-    QApplication::processEvents();
-    const QPixmap pixmap = widget->grab();
-    const bool ok = pixmap.save(path);
-    std::printf("%s %s (%dx%d)\n", ok ? "wrote" : "FAILED", qPrintable(path), pixmap.width(),
-                pixmap.height());
-    return ok;
+public:
+    explicit Walk(const QDir &dir) : m_dir(dir) {}
+
+    void say(const QString &text) { std::printf("  %s\n", qPrintable(text)); }
+    void step(const QString &title)
+    {
+        std::printf("step %d: %s\n", ++m_step, qPrintable(title));
+        std::fflush(stdout);
+    }
+    bool check(bool ok, const QString &what)
+    {
+        std::printf("  %s %s\n", ok ? "ok  " : "FAIL", qPrintable(what));
+        std::fflush(stdout);
+        if (!ok)
+            ++m_failures;
+        return ok;
+    }
+    bool save(QWidget *widget, const QString &name)
+    {
+        QApplication::processEvents();
+        const QPixmap pixmap = widget->grab();
+        const QString path = m_dir.filePath(name);
+        const bool ok = pixmap.save(path);
+        return check(ok, QStringLiteral("screenshot %1 (%2x%3)")
+                             .arg(path)
+                             .arg(pixmap.width())
+                             .arg(pixmap.height()));
+    }
+    int failures() const { return m_failures; }
+
+private:
+    QDir m_dir;
+    int m_step = 0;
+    int m_failures = 0;
+};
+
+// Calls `act` with the modal dialog of type T once it is shown (the dialog's
+// exec() runs its own event loop, so this polls from a timer).
+template <typename T> void whenModal(const std::function<void(T *)> &act)
+{
+    auto *timer = new QTimer(qApp);
+    auto started = std::make_shared<QElapsedTimer>();
+    started->start();
+    QObject::connect(timer, &QTimer::timeout, qApp, [timer, act, started]() {
+        auto *dialog = qobject_cast<T *>(QApplication::activeModalWidget());
+        if (!dialog && started->elapsed() < 20000)
+            return;
+        timer->stop();
+        timer->deleteLater();
+        if (dialog && dialog->isVisible())
+            act(dialog);
+    });
+    timer->start(30);
+}
+
+// Answers the next file dialog with `path`, as a user typing the name and
+// pressing Save.
+void answerFileDialog(const QString &path)
+{
+    whenModal<QFileDialog>([path](QFileDialog *dialog) {
+        dialog->selectFile(path);
+        // Pressing Enter in the file name field presses Save.
+        QMetaObject::invokeMethod(dialog, "accept");
+    });
+}
+
+// A drag from the graph view ending on device row `device` of the devices
+// panel: enter, move and drop events with the graph's node mime data. False
+// when the view refused the drag.
+bool dropOnDevice(QListView *view, const QVector<graph::NodeId> &nodes, int device)
+{
+    std::unique_ptr<QMimeData> mime(makeNodeMimeData(nodes));
+    const QRect target = view->visualRect(view->model()->index(device, 0));
+    const QPointF pos = target.center();
+    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
+                          Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &enter);
+    QDragMoveEvent move(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
+                        Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &move);
+    if (!move.isAccepted())
+        return false;
+    // The device model takes the nodes but reports the drop as not moved, so
+    // the drag source keeps its items: success shows in the placement.
+    QDropEvent drop(pos, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &drop);
+    return true;
+}
+
+QDockWidget *dockNamed(MainWindow &window, const QString &name)
+{
+    return window.findChild<QDockWidget *>(name);
+}
+
+int chartPoints(QChartView *view)
+{
+    int points = 0;
+    for (QAbstractSeries *series : view->chart()->series())
+        if (auto *xy = qobject_cast<QXYSeries *>(series))
+            points += int(xy->count());
+    return points;
+}
+
+QModelIndex findItem(QStandardItemModel *model, int role, const QVariant &value,
+                     const QModelIndex &parent = {})
+{
+    for (int r = 0; r < model->rowCount(parent); ++r) {
+        const QModelIndex index = model->index(r, 0, parent);
+        if (index.data(role) == value)
+            return index;
+        const QModelIndex child = findItem(model, role, value, index);
+        if (child.isValid())
+            return child;
+    }
+    return {};
 }
 
 } // namespace
@@ -55,87 +189,387 @@ bool save(QWidget *widget, const QString &path)
 int renderScreenshots(const QString &directory)
 {
     QDir().mkpath(directory);
-    const QDir dir(directory);
-    MainWindow window;
-    window.resize(1500, 940);
-    window.show();
-    auto idle = [&window]() { return !window.isBusy(); };
+    Walk walk{QDir(directory)};
 
-    // 1. The demo decoder, blocks collapsed.
-    window.openModel(QString::fromStdString(demoDecoderPath().string()));
-    if (!waitFor([&]() { return window.placement()->modelData() && idle(); }, 60000)) {
-        std::fprintf(stderr, "screenshots: the demo model did not open\n");
+    // A scratch store, settings and trace folder: the walk never touches the
+    // user's database and gives the same pictures on every machine.
+    QTemporaryDir scratch;
+    if (!scratch.isValid()) {
+        std::fprintf(stderr, "screenshots: cannot create a temporary directory\n");
         return 1;
     }
-    save(&window, dir.filePath("01-graph.png"));
+    const QString database = scratch.filePath("store.db");
+    setGuiDatabasePath(database.toStdString());
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, scratch.filePath("settings"));
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, scratch.filePath("settings"));
+    QApplication::setAttribute(Qt::AA_DontUseNativeDialogs);
+    const QString exports = scratch.filePath("exports");
+    QDir().mkpath(exports);
+    std::printf("screenshots: walk with a temporary store %s; PNGs to %s\n", qPrintable(database),
+                qPrintable(QDir(directory).absolutePath()));
 
-    // 2. A block dragged onto the second device: the same undoable command a
-    // drop performs (tests exercise the drop itself).
+    MainWindow window;
+    window.resize(1600, 1000);
+    window.show();
+    window.runPage()->setTraceDirectory(scratch.filePath("traces"));
+    auto idle = [&window]() { return !window.isBusy(); };
+    waitFor(idle, 10000);
+
+    // 1. The demo model, as `./scripts/run` opens it: blocks collapsed.
+    walk.step("open the demo model");
+    window.openModel(QString::fromStdString(demoDecoderPath().string()));
+    if (!walk.check(waitFor([&]() { return window.placement()->modelData() && idle(); }, 60000),
+                    "the demo decoder opened and was laid out"))
+        return 1;
     const auto model = window.placement()->modelData();
-    int block = -1;
-    for (std::size_t g = model->groups.size(); g-- > 0;)
-        if (model->groups[g].size() > 1) {
-            block = int(g);
-            break;
-        }
-    if (block >= 0 && window.placement()->devices().size() > 1) {
-        QVector<graph::NodeId> nodes;
-        // Move the last half of the graph (from that block on) so the plan
-        // stays a valid two-stage pipeline.
-        for (graph::NodeId n = model->groups[std::size_t(block)].front(); n < model->nodeCount(); ++n)
-            nodes.push_back(n);
-        window.placement()->assignNodes(nodes, 1);
-        window.graphPage()->toggleGroup(block);
-        waitFor(idle, 30000);
-        window.graphPage()->view()->zoomToFit();
-    }
-    save(&window, dir.filePath("02-placement.png"));
+    int blocks = 0;
+    for (const auto &group : model->groups)
+        blocks += group.size() > 1 ? 1 : 0;
+    walk.say(QStringLiteral("%1: %2 nodes, %3 blocks (collapsed), %4 devices")
+                 .arg(QFileInfo(model->path).fileName())
+                 .arg(model->nodeCount())
+                 .arg(blocks)
+                 .arg(window.placement()->devices().size()));
+    walk.save(&window, "01-graph.png");
 
-    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
-    // 3. Run the plan.
+    // 2. Drag blocks onto the second device. A block in the middle alone
+    // would make the pipeline go cpu:0 -> cpu:1 -> cpu:0 (a cycle the page
+    // marks), so the user drags from the end of the graph back to the middle
+    // block; every drop leaves a valid two-stage plan.
+    walk.step("drag a block onto the second device");
+    GraphScene *scene = window.graphPage()->scene();
+    QListView *devicesView = window.devicesPanel()->view();
+    if (auto *dock = dockNamed(window, "DevicesDock"))
+        dock->raise();
+    const int target = 1;
+    if (!walk.check(scene && window.placement()->devices().size() > target,
+                    "the graph is shown and there is a second device"))
+        return 1;
+    std::vector<int> multi;
+    for (std::size_t g = 0; g < model->groups.size(); ++g)
+        if (model->groups[g].size() > 1)
+            multi.push_back(int(g));
+    const int middle = multi.empty() ? -1 : multi[multi.size() / 2];
+    if (!walk.check(middle >= 0, "the model has blocks"))
+        return 1;
+    const graph::NodeId splitAt = model->groups[std::size_t(middle)].front();
+    // The boxes the user drags: every box from the middle block on, last first.
+    std::vector<int> boxes;
+    for (std::size_t i = 0; i < scene->layout().items.size(); ++i) {
+        const LayoutItem &item = scene->layout().items[i];
+        const graph::NodeId first = model->groups[std::size_t(item.group)].front();
+        if (first >= splitAt)
+            boxes.push_back(int(i));
+    }
+    std::sort(boxes.begin(), boxes.end(), [&](int a, int b) {
+        return model->groups[std::size_t(scene->layout().items[std::size_t(a)].group)].front() >
+               model->groups[std::size_t(scene->layout().items[std::size_t(b)].group)].front();
+    });
+    const QString targetId = window.placement()->devices()[target].id;
+    GraphBoxItem *middleBox = nullptr;
+    for (int index : boxes) {
+        const LayoutItem &item = scene->layout().items[std::size_t(index)];
+        GraphBoxItem *box = scene->boxForNode(model->groups[std::size_t(item.group)].front());
+        if (!box)
+            continue;
+        const QVector<graph::NodeId> nodes = box->nodes();  // what a drag of this box carries
+        const bool dropped = dropOnDevice(devicesView, nodes, target);
+        bool onTarget = dropped;
+        for (graph::NodeId n : nodes)
+            onTarget = onTarget && window.placement()->deviceOf(n) == target;
+        walk.check(onTarget, QStringLiteral("dragged %1 '%2' (%3 nodes) onto %4")
+                                 .arg(item.node == graph::kNoNode ? "block" : "node")
+                                 .arg(QString::fromStdString(
+                                     model->groupNames[std::size_t(item.group)]))
+                                 .arg(nodes.size())
+                                 .arg(targetId));
+        if (item.group == middle)
+            middleBox = box;
+    }
+    waitFor([&]() { return window.placement()->report().validated && idle(); }, 30000);
+    const auto &report = window.placement()->report();
+    walk.check(report.isValid(), QStringLiteral("the plan is valid: %1 cut edge(s)%2")
+                                     .arg(report.cuts.size())
+                                     .arg(report.problems.isEmpty()
+                                              ? QString()
+                                              : "; problems: " + report.problems.join("; ")));
+    walk.say(QStringLiteral("undo stack: %1 placement command(s)")
+                 .arg(window.placement()->undoStack()->count()));
+    if (middleBox) {
+        // Click the block at the split: the details dock shows it, the view
+        // centres on where the two devices meet.
+        scene->clearSelection();
+        middleBox->setSelected(true);
+        window.graphPage()->view()->centerOn(middleBox);
+    }
+    walk.save(&window, "02-placement.png");
+
+    // 3. Run: press the Run button, twice (2 and 4 micro-batches), then compare.
+    walk.step("press Run, see the timeline and metrics");
     window.pages()->setCurrentWidget(window.runPage());
-    RunConfig config = window.runPage()->config();
-    config.inputs = RunConfig::Inputs::Npy;  // the demo decoder's token ids [8, 64]
-    config.inputPath = demoDir + "/decoder_input.npy";
-    config.batch = 8;
-    config.microbatches = 4;
-    config.iterations = 5;
-    window.runPage()->setConfig(config);
-    if (window.runPage()->startRun())
-        waitFor([&]() { return !window.runPage()->isRunning(); }, 120000);
-    save(&window, dir.filePath("03-run.png"));
+    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
+    auto *runButton = window.runPage()->findChild<QPushButton *>("runButton");
+    if (!walk.check(runButton != nullptr, "the Run button is there"))
+        return 1;
+    auto runWith = [&](int microbatches) {
+        RunConfig config = window.runPage()->config();
+        config.inputs = RunConfig::Inputs::Npy;  // the demo decoder's token ids [8, 64]
+        config.inputPath = demoDir + "/decoder_input.npy";
+        config.batch = 8;
+        config.microbatches = microbatches;
+        config.iterations = 5;
+        window.runPage()->setConfig(config);
+        const int before = int(window.runPage()->outcomes().size());
+        bool saved = false;
+        auto connection = QObject::connect(window.runPage(), &RunPage::runSaved, &window,
+                                           [&saved](int, qint64) { saved = true; });
+        runButton->click();
+        const bool finished = waitFor(
+            [&]() { return !window.runPage()->isRunning() && saved && idle(); }, 180000);
+        QObject::disconnect(connection);
+        if (!walk.check(finished && window.runPage()->outcomes().size() > before,
+                        QStringLiteral("run with %1 micro-batches finished and was stored")
+                            .arg(microbatches)))
+            return;
+        const RunOutcome &outcome = window.runPage()->outcomes().back();
+        walk.say(QStringLiteral("%1: %2 samples/s, p50 %3 ms, p90 %4 ms, bubble %5% (formula "
+                                "%6%), worst GUI-thread stall %7 ms")
+                     .arg(outcome.label)
+                     .arg(outcome.throughput, 0, 'f', 1)
+                     .arg(outcome.latencyP50, 0, 'f', 2)
+                     .arg(outcome.latencyP90, 0, 'f', 2)
+                     .arg(outcome.bubble * 100, 0, 'f', 1)
+                     .arg(outcome.idealBubble * 100, 0, 'f', 1)
+                     .arg(outcome.worstStallMs, 0, 'f', 1));
+    };
+    runWith(2);
+    walk.check(window.runPage()->timelineModel()->rowCount() > 0,
+               QStringLiteral("timeline: %1 spans on %2 stages")
+                   .arg(window.runPage()->timelineModel()->rowCount())
+                   .arg(window.runPage()->timelineModel()->stageCount()));
+    if (auto *dock = dockNamed(window, "TimelineDock"))
+        dock->raise();
+    walk.save(&window, "03-run-timeline.png");
+    walk.check(window.runPage()->metrics()->pointCount() > 0,
+               QStringLiteral("metrics: %1 iteration points")
+                   .arg(window.runPage()->metrics()->pointCount()));
+    if (auto *dock = dockNamed(window, "MetricsDock"))
+        dock->raise();
+    walk.save(&window, "03b-run-metrics.png");
 
-    // 4. Evaluation of the demo classifier on the demo data.
-    window.pages()->setCurrentWidget(window.evalPage());
-    if (auto *reference = window.evalPage()->findChild<QLineEdit *>("referencePath"))
-        reference->setText(demoDir + "/reference.csv");
-    if (auto *current = window.evalPage()->findChild<QLineEdit *>("currentPath")) {
-        current->setText(demoDir + "/current.csv");
-        emit current->editingFinished();
+    walk.step("run again with 4 micro-batches and compare the two runs side by side");
+    runWith(4);
+    QTableView *history = window.runPage()->historyView();
+    const int rows = window.runPage()->historyModel()->rowCount();
+    if (walk.check(rows >= 2, QStringLiteral("%1 runs in the history").arg(rows))) {
+        // Click the first of the two runs, Ctrl+click the second.
+        history->selectionModel()->select(
+            history->model()->index(rows - 2, 0),
+            QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+        history->selectionModel()->select(history->model()->index(rows - 1, 0),
+                                          QItemSelectionModel::Select |
+                                              QItemSelectionModel::Rows);
     }
-    if (auto *evaluate = window.evalPage()->findChild<QPushButton *>("evaluateButton"))
+    RunComparisonModel *comparison = window.runPage()->comparisonModel();
+    walk.check(comparison->columnCount() == 2,
+               QStringLiteral("comparison of %1 runs, %2 figures")
+                   .arg(comparison->columnCount())
+                   .arg(comparison->rowCount()));
+    for (int c = 0; c < comparison->columnCount(); ++c)
+        walk.say(QStringLiteral("%1: throughput %2, p50 %3 ms, p90 %4 ms, bubble %5%")
+                     .arg(comparison->headerData(c, Qt::Horizontal).toString())
+                     .arg(comparison->value(RunComparisonModel::Figure::Throughput, c), 0, 'f', 1)
+                     .arg(comparison->value(RunComparisonModel::Figure::LatencyP50, c), 0, 'f', 2)
+                     .arg(comparison->value(RunComparisonModel::Figure::LatencyP90, c), 0, 'f', 2)
+                     .arg(comparison->value(RunComparisonModel::Figure::Bubble, c), 0, 'f', 1));
+    // More room for the charts: the bottom and details docks are closed for this picture.
+    QList<QDockWidget *> bottom;
+    for (const char *name : {"ConsoleDock", "TimelineDock", "MetricsDock", "DetailsDock"})
+        if (QDockWidget *dock = dockNamed(window, name); dock && dock->isVisible())
+            bottom << dock;
+    for (QDockWidget *dock : bottom)
+        dock->hide();
+    walk.save(&window, "03c-run-compare.png");
+    for (QDockWidget *dock : bottom)
+        dock->show();
+    if (auto *dock = dockNamed(window, "ConsoleDock"))
+        dock->raise();
+
+    // 4. Evaluation of the demo classifier on the demo data: the page opens
+    // with the demo files filled in; the user presses Evaluate.
+    walk.step("open the evaluation page on the demo data and evaluate");
+    window.pages()->setCurrentWidget(window.evalPage());
+    EvalPage *eval = window.evalPage();
+    for (const char *field : {"referencePath", "currentPath", "modelPath"})
+        if (auto *edit = eval->findChild<QLineEdit *>(field))
+            walk.say(QStringLiteral("%1 = %2").arg(field, edit->text()));
+    QString storedVersion;
+    QObject::connect(eval, &EvalPage::resultsStored, &window,
+                     [&storedVersion](const QString &version) { storedVersion = version; });
+    if (auto *evaluate = eval->findChild<QPushButton *>("evaluateButton"))
         evaluate->click();
-    waitFor(idle, 60000);
-    save(&window, dir.filePath("04-evaluation.png"));
-    if (auto *content = window.evalPage()->findChild<QWidget *>("evalContent"))
-        save(content, dir.filePath("04b-evaluation-full.png"));
+    waitFor([&]() { return !storedVersion.isEmpty() && idle(); }, 120000);
+    walk.check(!storedVersion.isEmpty(),
+               QStringLiteral("results stored: %1")
+                   .arg(QString(eval->storeStatus()).remove(QRegularExpression("<[^>]*>"))));
+    int sliceErrorBars = 0;
+    for (const BarDatum &bar : eval->sliceChart()->bars())
+        sliceErrorBars += !qIsNaN(bar.low) && !qIsNaN(bar.high) ? 1 : 0;
+    walk.check(!eval->heatmap()->labels().isEmpty(),
+               QStringLiteral("confusion heatmap: %1 classes").arg(eval->heatmap()->labels().size()));
+    walk.check(eval->overallModel()->rowCount() > 0,
+               QStringLiteral("overall metrics: %1 rows").arg(eval->overallModel()->rowCount()));
+    walk.check(eval->perClassModel()->rowCount() > 0,
+               QStringLiteral("per-class table: %1 rows").arg(eval->perClassModel()->rowCount()));
+    walk.check(!eval->sliceChart()->bars().isEmpty() && sliceErrorBars > 0,
+               QStringLiteral("slices: %1 bars, %2 with error bars")
+                   .arg(eval->sliceChart()->bars().size())
+                   .arg(sliceErrorBars));
+    walk.check(chartPoints(eval->reliabilityChart()) > 2,
+               QStringLiteral("reliability diagram: %1 points; %2")
+                   .arg(chartPoints(eval->reliabilityChart()))
+                   .arg(eval->reliabilityChart()->chart()->title()));
+    walk.check(!eval->driftChart()->bars().isEmpty(),
+               QStringLiteral("drift per feature: %1 columns").arg(eval->driftChart()->bars().size()));
+    walk.check(chartPoints(eval->driftOverTimeChart()) > 2,
+               QStringLiteral("drift over time: %1 points").arg(chartPoints(eval->driftOverTimeChart())));
+    walk.check(eval->qualityModel()->rowCount() > 0,
+               QStringLiteral("quality and PII: %1 columns").arg(eval->qualityModel()->rowCount()));
+    walk.save(&window, "04-evaluation.png");
+    if (auto *content = eval->findChild<QWidget *>("evalContent"))
+        walk.save(content, "04b-evaluation-full.png");
 
-    // 5. Governance and registry from the store.
-    window.pages()->setCurrentWidget(window.governancePage());
-    window.governancePage()->refresh();
-    waitFor(idle, 30000);
-    save(&window, dir.filePath("05-governance.png"));
+    // 5. Governance: start the fairness checklist for the stored version and
+    // sign its manual item through the sign-off dialog.
+    walk.step("sign a checklist item");
+    GovernancePage *governance = window.governancePage();
+    bool refreshed = false;
+    QObject::connect(governance, &GovernancePage::refreshed, &window,
+                     [&refreshed]() { refreshed = true; });
+    window.pages()->setCurrentWidget(governance);  // the page reads the store when shown
+    waitFor([&]() { return refreshed && idle(); }, 30000);
+    walk.check(governance->currentVersion() == storedVersion,
+               QStringLiteral("governance shows %1").arg(governance->currentVersion()));
+    if (auto *templates = governance->templateBox())
+        templates->setCurrentIndex(templates->findData("fairness-slices"));
+    refreshed = false;
+    if (auto *start = governance->findChild<QPushButton *>("startChecklist"))
+        start->click();
+    waitFor([&]() { return refreshed && idle(); }, 30000);
+    const QModelIndex item = findItem(governance->checklistModel(), GovernancePage::ItemKeyRole,
+                                      QStringLiteral("fairness-slices/gaps-reviewed"));
+    if (walk.check(item.isValid(), "checklist 'fairness-slices' started; item gaps-reviewed open")) {
+        governance->checklistView()->setCurrentIndex(item);
+        governance->checklistView()->scrollTo(item);
+    }
+    bool signedOk = false, signedDone = false;
+    QObject::connect(governance, &GovernancePage::signed_, &window, [&](bool ok) {
+        signedOk = ok;
+        signedDone = true;
+    });
+    whenModal<QDialog>([&](QDialog *dialog) {
+        dialog->findChild<QLineEdit *>("reviewer")->setText("Ada Reviewer");
+        dialog->findChild<QLineEdit *>("role")->setText("ML lead");
+        auto *decision = dialog->findChild<QComboBox *>("decision");
+        decision->setCurrentIndex(decision->findData("approve"));
+        dialog->findChild<QPlainTextEdit *>("comment")
+            ->setPlainText("Reviewed the slice table and the weak-slice search: every site "
+                           "is within the accepted gap.");
+        walk.save(dialog, "05-signoff-dialog.png");
+        auto *buttons = dialog->findChild<QDialogButtonBox *>();
+        QPushButton *sign = buttons ? buttons->button(QDialogButtonBox::Ok) : nullptr;
+        walk.check(sign && sign->isEnabled(), "the dialog's Sign button is enabled");
+        if (sign)
+            sign->click();
+        else
+            dialog->reject();
+    });
+    refreshed = false;
+    if (auto *signButton = governance->signButton(); walk.check(
+            signButton && signButton->isEnabled(), "'Sign Off Selected Item…' is enabled"))
+        signButton->click();  // returns once the dialog closed
+    waitFor([&]() { return signedDone && refreshed && idle(); }, 30000);
+    const QModelIndex signedItem = findItem(governance->checklistModel(), GovernancePage::ItemKeyRole,
+                                            QStringLiteral("fairness-slices/gaps-reviewed"));
+    walk.check(signedOk && signedItem.data(GovernancePage::StatusRole).toString() == "approved",
+               QStringLiteral("gaps-reviewed is now '%1'")
+                   .arg(signedItem.data(GovernancePage::StatusRole).toString()));
+    const QString lastAction =
+        governance->auditModel()->rowCount() > 0 ? governance->auditModel()->index(0, 3).data().toString()
+                                                 : QString();
+    walk.check(lastAction.contains("sign"), QStringLiteral("newest audit entry: %1 %2")
+                                                .arg(lastAction)
+                                                .arg(governance->auditModel()->index(0, 4).data().toString()));
+    bool verified = false;
+    QObject::connect(governance, &GovernancePage::verified, &window,
+                     [&verified](bool ok) { verified = ok; });
+    if (auto *verify = governance->findChild<QPushButton *>("verifyAudit"))
+        verify->click();
+    waitFor([&]() { return verified && idle(); }, 30000);
+    walk.check(verified, "audit chain verified: " +
+                             QString(governance->verificationText()).remove(QRegularExpression("<[^>]*>")));
+    if (signedItem.isValid()) {
+        governance->checklistView()->setCurrentIndex(signedItem);
+        governance->checklistView()->scrollTo(signedItem);
+    }
+    walk.save(&window, "05b-governance-signed.png");
+
+    // 6. Registry.
+    walk.step("registry");
+    bool registryDone = false;
+    QObject::connect(window.registryPage(), &RegistryPage::refreshed, &window,
+                     [&registryDone]() { registryDone = true; });
     window.pages()->setCurrentWidget(window.registryPage());
-    window.registryPage()->refresh();
-    waitFor(idle, 30000);
-    save(&window, dir.filePath("06-registry.png"));
+    waitFor([&]() { return registryDone && idle(); }, 30000);
+    walk.check(registryDone, "registry loaded from the store");
+    walk.save(&window, "06-registry.png");
 
-    // 6. Report.
-    window.pages()->setCurrentWidget(window.reportPage());
-    window.reportPage()->rebuild();
-    save(&window, dir.filePath("07-report.png"));
+    // 7. Report: view it, export HTML, PDF and the model card from the page.
+    walk.step("export the report");
+    ReportPage *reportPage = window.reportPage();
+    bool reportLoaded = false;
+    QObject::connect(reportPage, &ReportPage::reportLoaded, &window,
+                     [&reportLoaded](bool ok) { reportLoaded = ok; });
+    window.pages()->setCurrentWidget(reportPage);
+    waitFor([&]() { return reportLoaded && idle(); }, 60000);
+    walk.check(reportLoaded && reportPage->currentVersion() == storedVersion,
+               QStringLiteral("report of %1 shown: %2")
+                   .arg(reportPage->currentVersion())
+                   .arg(QString(reportPage->statusText()).remove(QRegularExpression("<[^>]*>"))));
+    QStringList written;
+    QObject::connect(reportPage, &ReportPage::exported, &window,
+                     [&written](ReportPage::ExportKind, const QStringList &paths) {
+                         written += paths;
+                     });
+    const QString base = exports + "/" + QString(storedVersion).replace(':', "-v");
+    const struct
+    {
+        const char *button;
+        QString path;
+        int files;
+    } exportSteps[] = {{"exportHtml", base + "-report.html", 1},
+                       {"exportPdf", base + "-report.pdf", 1},
+                       {"exportModelCard", base + "-model-card.json", 2}};
+    for (const auto &exportStep : exportSteps) {
+        const int before = int(written.size());
+        answerFileDialog(exportStep.path);
+        if (auto *button = reportPage->findChild<QPushButton *>(exportStep.button))
+            button->click();  // returns once the file dialog closed
+        waitFor([&]() { return written.size() >= before + exportStep.files && idle(); }, 60000);
+        for (int i = before; i < written.size(); ++i)
+            walk.check(QFileInfo(written[i]).size() > 0,
+                       QStringLiteral("%1: wrote %2 (%3 bytes)")
+                           .arg(exportStep.button, written[i])
+                           .arg(QFileInfo(written[i]).size()));
+        walk.check(written.size() >= before + exportStep.files,
+                   QStringLiteral("%1 finished").arg(exportStep.button));
+    }
+    walk.save(&window, "07-report.png");
+
     window.pages()->setCurrentWidget(window.graphPage());
-    return 0;
+    std::printf("screenshots: %s (%d problem(s))\n", walk.failures() ? "FAILED" : "done",
+                walk.failures());
+    return walk.failures() ? 1 : 0;
 }
 
 } // namespace sb::ui

@@ -1,149 +1,397 @@
 #include "ui/report/report_page.h"
 
-#include "ui/common/chart_export.h"
-#include "ui/eval/charts.h"
-#include "ui/eval/eval_page.h"
+#include "core/common/paths.h"
+#include "ui/common/store_access.h"
+#include "ui/common/user_message.h"
+#include "ui/report/pdf_export.h"
 
-#include <QChartView>
-
-#include <QBuffer>
+#include <QComboBox>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QHBoxLayout>
-#include <QMessageBox>
-#include <QPageSize>
+#include <QHash>
+#include <QLabel>
 #include <QPainter>
-#include <QPdfWriter>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSaveFile>
-#include <QStandardItemModel>
+#include <QSvgRenderer>
 #include <QTextBrowser>
-#include <QTextDocument>
+#include <QUrl>
 #include <QVBoxLayout>
 
 namespace sb::ui {
 
 namespace {
 
-QString tableHtml(const QStandardItemModel *model, const QString &title)
+// Shows the report's rich text; "chart:ID" images come from the rendered
+// charts (a resource table that survives setHtml, unlike addResource).
+class ReportBrowser : public QTextBrowser
 {
-    if (!model || model->rowCount() == 0)
-        return {};
-    QString html = "<h2>" + title.toHtmlEscaped() + "</h2><table border=1 cellspacing=0 cellpadding=4>";
-    html += "<tr>";
-    for (int c = 0; c < model->columnCount(); ++c)
-        html += "<th>" + model->headerData(c, Qt::Horizontal).toString().toHtmlEscaped() + "</th>";
-    html += "</tr>";
-    for (int r = 0; r < model->rowCount(); ++r) {
-        html += "<tr>";
-        for (int c = 0; c < model->columnCount(); ++c)
-            html += "<td>" + model->index(r, c).data().toString().toHtmlEscaped() + "</td>";
-        html += "</tr>";
+public:
+    explicit ReportBrowser(QWidget *parent) : QTextBrowser(parent) {}
+    void setCharts(const QVector<QPair<QString, QImage>> &charts)
+    {
+        m_charts.clear();
+        for (const auto &[name, image] : charts)
+            m_charts.insert(name, image);
     }
-    return html + "</table>";
+    QVariant loadResource(int type, const QUrl &name) override
+    {
+        if (type == QTextDocument::ImageResource) {
+            const auto it = m_charts.constFind(name.toString());
+            if (it != m_charts.constEnd())
+                return *it;
+        }
+        return QTextBrowser::loadResource(type, name);
+    }
+
+private:
+    QHash<QString, QImage> m_charts;
+};
+
+Status writeFile(const QString &path, const QByteArray &bytes)
+{
+    QSaveFile file(path);
+    if (!file.open(QIODevice::WriteOnly))
+        return makeError(ErrorCode::Io, path.toStdString() + ": " + file.errorString().toStdString());
+    file.write(bytes);
+    if (!file.commit())
+        return makeError(ErrorCode::Io, path.toStdString() + ": " + file.errorString().toStdString());
+    return Status::success();
 }
 
-QString chartImageHtml(QWidget *chart, const QString &alt)
+QString kindName(ReportPage::ExportKind kind)
 {
-    if (!chart || chart->width() < 10)
-        return {};
-    QImage image(chart->size(), QImage::Format_ARGB32_Premultiplied);
-    image.fill(Qt::white);
-    QPainter painter(&image);
-    chart->render(&painter);
-    painter.end();
-    QByteArray bytes;
-    QBuffer buffer(&bytes);
-    buffer.open(QIODevice::WriteOnly);
-    image.save(&buffer, "PNG");
-    return QStringLiteral("<p><img alt='%1' src='data:image/png;base64,%2' width='%3'></p>")
-        .arg(alt.toHtmlEscaped(), QString::fromLatin1(bytes.toBase64()))
-        .arg(std::min(chart->width(), 640));
+    switch (kind) {
+    case ReportPage::ExportKind::Html:
+        return QStringLiteral("HTML");
+    case ReportPage::ExportKind::Pdf:
+        return QStringLiteral("PDF");
+    case ReportPage::ExportKind::ModelCard:
+        return QStringLiteral("model card");
+    }
+    return {};
 }
 
 } // namespace
 
-ReportPage::ReportPage(TaskRunner *tasks, EvalPage *evalPage, QWidget *parent)
-    : QWidget(parent), m_tasks(tasks), m_evalPage(evalPage)
+Result<RenderedReport> renderReport(governance::ReportData data)
+{
+    RenderedReport rendered;
+    for (const auto &chart : governance::reportCharts(data)) {
+        QSvgRenderer renderer(QByteArray::fromStdString(chart.svg));
+        if (!renderer.isValid())
+            return makeError(ErrorCode::Internal, "report chart '" + chart.id + "' is not valid SVG");
+        // Twice the layout size, marked as such, for a crisp picture on HiDPI screens.
+        QImage image(chart.width * 2, chart.height * 2, QImage::Format_ARGB32_Premultiplied);
+        image.fill(Qt::white);
+        QPainter painter(&image);
+        renderer.render(&painter);
+        painter.end();
+        image.setDevicePixelRatio(2.0);
+        rendered.charts.push_back({QString::fromStdString("chart:" + chart.id), image});
+    }
+    rendered.html = QString::fromStdString(
+        governance::renderReportHtml(data, governance::HtmlFlavor::RichText));
+    rendered.data = std::move(data);
+    return rendered;
+}
+
+ReportPage::ReportPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_tasks(tasks)
 {
     auto *layout = new QVBoxLayout(this);
-    auto *buttons = new QHBoxLayout;
-    auto *refresh = new QPushButton(tr("Rebuild From Evaluation"), this);
-    auto *exportButton = new QPushButton(tr("Export HTML/PDF…"), this);
-    buttons->addWidget(refresh);
-    buttons->addStretch(1);
-    buttons->addWidget(exportButton);
-    layout->addLayout(buttons);
-    m_view = new QTextBrowser(this);
+    auto *top = new QHBoxLayout;
+    top->addWidget(new QLabel(tr("Model version:"), this));
+    m_version = new QComboBox(this);
+    m_version->setObjectName("reportVersion");
+    m_version->setMinimumWidth(220);
+    top->addWidget(m_version);
+    m_refresh = new QPushButton(tr("Refresh"), this);
+    top->addWidget(m_refresh);
+    top->addStretch(1);
+    m_exportHtml = new QPushButton(tr("Export HTML…"), this);
+    m_exportHtml->setObjectName("exportHtml");
+    m_exportPdf = new QPushButton(tr("Export PDF…"), this);
+    m_exportPdf->setObjectName("exportPdf");
+    m_exportCard = new QPushButton(tr("Export Model Card…"), this);
+    m_exportCard->setObjectName("exportModelCard");
+    top->addWidget(m_exportHtml);
+    top->addWidget(m_exportPdf);
+    top->addWidget(m_exportCard);
+    layout->addLayout(top);
+    auto *statusRow = new QHBoxLayout;
+    m_status = new QLabel(tr("Reports are built from the store: evaluate a model on the "
+                             "Evaluation page, then pick its version here."),
+                          this);
+    m_status->setObjectName("reportStatus");
+    m_status->setWordWrap(true);
+    m_status->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    m_progress = new QProgressBar(this);
+    m_progress->setRange(0, 100);
+    m_progress->setMaximumWidth(200);
+    m_progress->hide();
+    statusRow->addWidget(m_status, 1);
+    statusRow->addWidget(m_progress);
+    layout->addLayout(statusRow);
+    m_exportLog = new QLabel(this);
+    m_exportLog->setObjectName("exportLog");
+    m_exportLog->setWordWrap(true);
+    m_exportLog->hide();
+    layout->addWidget(m_exportLog);
+    m_view = new ReportBrowser(this);
     m_view->setOpenExternalLinks(false);
     layout->addWidget(m_view, 1);
-    connect(refresh, &QPushButton::clicked, this, &ReportPage::rebuild);
-    connect(exportButton, &QPushButton::clicked, this, &ReportPage::exportDialog);
-    connect(evalPage, &EvalPage::reportsShown, this, &ReportPage::rebuild);
-    rebuild();
+    for (QPushButton *button : {m_exportHtml, m_exportPdf, m_exportCard})
+        button->setEnabled(false);
+
+    connect(m_tasks, &TaskRunner::taskProgress, this,
+            [this](int task, double fraction, const QString &) {
+                if (task == m_exportTask)
+                    m_progress->setValue(int(fraction * 100));
+            });
+    connect(m_refresh, &QPushButton::clicked, this, &ReportPage::refresh);
+    connect(m_version, &QComboBox::currentIndexChanged, this, &ReportPage::loadReport);
+    connect(m_exportHtml, &QPushButton::clicked, this, [this]() { exportDialog(ExportKind::Html); });
+    connect(m_exportPdf, &QPushButton::clicked, this, [this]() { exportDialog(ExportKind::Pdf); });
+    connect(m_exportCard, &QPushButton::clicked, this,
+            [this]() { exportDialog(ExportKind::ModelCard); });
 }
 
-void ReportPage::rebuild()
+void ReportPage::setBusy(bool busy, const QString &message)
 {
-    QString html = "<html><head><meta charset='utf-8'><title>" + tr("Evaluation report") +
-                   "</title><style>body{font-family:sans-serif;max-width:900px;margin:auto}"
-                   "table{border-collapse:collapse}th{background:#eee}</style></head><body>";
-    html += "<h1>" + tr("Evaluation report") + "</h1>";
-    const auto &eval = m_evalPage->evalReport();
-    if (!eval.is_object() && !m_evalPage->driftReport().is_object() &&
-        !m_evalPage->qualityReport().is_object()) {
-        html += "<p>" + tr("No evaluation yet: evaluate the model on the Evaluation page.") + "</p>";
-    } else {
-        if (eval.is_object())
-            html += tr("<p>%1 rows, task %2.</p>")
-                        .arg(QString::fromStdString(eval.value("rows", nlohmann::json()).dump()),
-                             QString::fromStdString(eval.value("task", std::string("?"))));
-        html += tableHtml(m_evalPage->overallModel(), tr("Overall metrics"));
-        html += tableHtml(m_evalPage->perClassModel(), tr("Per class"));
-        html += chartImageHtml(m_evalPage->heatmap(), tr("Confusion matrix"));
-        html += chartImageHtml(m_evalPage->sliceChart(), tr("Slices"));
-        html += tableHtml(m_evalPage->weakSlicesModel(), tr("Weak slices"));
-        html += chartImageHtml(m_evalPage->reliabilityChart(), tr("Calibration"));
-        html += chartImageHtml(m_evalPage->driftChart(), tr("Drift per feature"));
-        html += chartImageHtml(m_evalPage->driftOverTimeChart(), tr("Drift over time"));
-        html += tableHtml(m_evalPage->qualityModel(), tr("Data quality and PII"));
-    }
-    html += "</body></html>";
-    m_html = html;
-    m_view->setHtml(html);
+    m_busyTasks = std::max(0, m_busyTasks + (busy ? 1 : -1));
+    m_progress->setVisible(m_busyTasks > 0);
+    if (busy)
+        m_progress->setValue(0);
+    if (!message.isEmpty())
+        m_status->setText(message);
 }
 
-QString ReportPage::exportTo(const QString &path)
+QString ReportPage::statusText() const
 {
-    if (QFileInfo(path).suffix().compare("pdf", Qt::CaseInsensitive) == 0) {
-        QPdfWriter writer(path);
-        writer.setPageSize(QPageSize(QPageSize::A4));
-        writer.setTitle(tr("Evaluation report"));
-        QTextDocument document;
-        document.setHtml(m_html);
-        document.setPageSize(QSizeF(writer.width(), writer.height()));
-        document.print(&writer);
-        return QFileInfo(path).size() > 0 ? QString() : tr("Cannot write %1").arg(path);
-    }
-    QSaveFile file(path);
-    if (!file.open(QIODevice::WriteOnly))
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    file.write(m_html.toUtf8());
-    if (!file.commit())
-        return tr("Cannot write %1: %2").arg(path, file.errorString());
-    emit exported(path);
-    return {};
+    return m_status->text();
 }
 
-void ReportPage::exportDialog()
+QString ReportPage::currentVersion() const
 {
-    const QString path = QFileDialog::getSaveFileName(this, tr("Export report"), "report.html",
-                                                      tr("HTML (*.html);;PDF (*.pdf)"));
-    if (path.isEmpty())
+    return m_version->currentText();
+}
+
+void ReportPage::refresh()
+{
+    setBusy(true, tr("Loading model versions…"));
+    runWithStore<std::vector<store::ModelVersionRecord>>(
+        m_tasks, tr("Loading model versions"),
+        [](store::Store &store,
+           const CancelToken &) -> Result<std::vector<store::ModelVersionRecord>> {
+            SB_ASSIGN_OR_RETURN(auto models, store.models().list());
+            std::vector<store::ModelVersionRecord> all;
+            for (const auto &model : models) {
+                SB_ASSIGN_OR_RETURN(auto versions, store.models().versions(model.name));
+                all.insert(all.end(), versions.begin(), versions.end());
+            }
+            return all;
+        },
+        this, [this](Result<std::vector<store::ModelVersionRecord>> result) {
+            setBusy(false, {});
+            if (!result.ok()) {
+                m_status->setText(userMessage(tr("Opening the store"), result.error()));
+                emit errorOccurred(m_status->text());
+                emit versionsLoaded();
+                return;
+            }
+            const QString keep =
+                !m_pendingVersion.isEmpty() ? m_pendingVersion : m_version->currentText();
+            m_pendingVersion.clear();
+            {
+                const QSignalBlocker blocker(m_version);
+                m_version->clear();
+                for (const auto &version : *result)
+                    m_version->addItem(QString::fromStdString(version.label()),
+                                       QVariant::fromValue<qint64>(version.id));
+                const int index = m_version->findText(keep);
+                m_version->setCurrentIndex(index >= 0 ? index : m_version->count() - 1);
+            }
+            emit versionsLoaded();
+            loadReport();
+        });
+}
+
+void ReportPage::selectVersion(const QString &label)
+{
+    const int index = m_version->findText(label);
+    if (index >= 0 && index != m_version->currentIndex()) {
+        m_version->setCurrentIndex(index);  // loads the report
         return;
-    const QString error = exportTo(path);
-    if (!error.isEmpty())
-        emit errorOccurred(error);
+    }
+    if (index < 0)
+        m_pendingVersion = label;  // picked up by the next refresh()
+}
+
+void ReportPage::loadReport()
+{
+    const int generation = ++m_loadGeneration;
+    const store::Id versionId = m_version->currentData().toLongLong();
+    if (versionId <= 0) {
+        m_data.reset();
+        m_html.clear();
+        m_view->setHtml(tr("<p>No model version in the store yet. Evaluate a model on the "
+                           "Evaluation page (its results are stored for its version), then "
+                           "come back here.</p>"));
+        for (QPushButton *button : {m_exportHtml, m_exportPdf, m_exportCard})
+            button->setEnabled(false);
+        emit reportLoaded(false);
+        return;
+    }
+    setBusy(true, tr("Building the report of %1…").arg(m_version->currentText()));
+    runWithStore<RenderedReport>(
+        m_tasks, tr("Building the report"),
+        [versionId](store::Store &store, const CancelToken &) -> Result<RenderedReport> {
+            SB_ASSIGN_OR_RETURN(auto version, store.models().versionById(versionId));
+            SB_ASSIGN_OR_RETURN(auto data, governance::gatherReport(store, version));
+            return renderReport(std::move(data));
+        },
+        this, [this, generation](Result<RenderedReport> result) {
+            setBusy(false, {});
+            if (generation != m_loadGeneration)
+                return;  // a newer selection superseded this one
+            if (!result.ok()) {
+                m_status->setText(userMessage(tr("Building the report"), result.error()));
+                emit errorOccurred(m_status->text());
+                emit reportLoaded(false);
+                return;
+            }
+            RenderedReport rendered = std::move(result).value();
+            static_cast<ReportBrowser *>(m_view)->setCharts(rendered.charts);
+            m_html = rendered.html;
+            m_view->setHtml(m_html);
+            const auto &data = rendered.data;
+            m_status->setText(
+                tr("Report of <b>%1</b> generated %2: %3, %4, %5, %n chart(s).", nullptr,
+                   int(rendered.charts.size()))
+                    .arg(QString::fromStdString(data.version.label()).toHtmlEscaped(),
+                         QString::fromStdString(data.generatedAt),
+                         data.evaluation ? tr("evaluation #%1").arg(data.evaluation->id)
+                                         : tr("no evaluation"),
+                         data.drift ? tr("drift #%1").arg(data.drift->id) : tr("no drift"),
+                         data.run ? tr("run #%1").arg(data.run->id) : tr("no run")));
+            m_data = std::move(rendered.data);
+            for (QPushButton *button : {m_exportHtml, m_exportPdf, m_exportCard})
+                button->setEnabled(true);
+            emit reportLoaded(true);
+        });
+}
+
+void ReportPage::exportTo(ExportKind kind, const QString &path)
+{
+    if (!m_data) {
+        const QString message = tr("No report to export: pick a model version first.");
+        emit errorOccurred(message);
+        emit exportFailed(kind, message);
+        return;
+    }
+    setBusy(true, tr("Exporting %1 to %2…").arg(kindName(kind), path));
+    const auto database = guiDatabasePath();
+    m_exportTask = m_tasks->start<QStringList>(
+        tr("Exporting the %1").arg(kindName(kind)),
+        [data = *m_data, kind, path, database](const ProgressFn &progress,
+                                               const CancelToken &) -> Result<QStringList> {
+            QStringList written;
+            std::string action = "report.export";
+            store::Json details = {{"out", path.toStdString()}, {"source", "gui"}};
+            if (progress)
+                progress(0.1, "Rendering");
+            switch (kind) {
+            case ExportKind::Html:
+                SB_TRY(writeFile(path, QByteArray::fromStdString(governance::renderReportHtml(
+                                           data, governance::HtmlFlavor::Standalone))));
+                details["format"] = "html";
+                written << path;
+                break;
+            case ExportKind::Pdf:
+                SB_TRY(exportReportPdf(data, path.toStdString()));
+                details["format"] = "pdf";
+                written << path;
+                break;
+            case ExportKind::ModelCard: {
+                const store::Json card = governance::buildModelCard(data);
+                QString json = path, markdown;
+                if (json.endsWith(".md", Qt::CaseInsensitive))
+                    json = json.chopped(3) + ".json";
+                else if (!json.endsWith(".json", Qt::CaseInsensitive))
+                    json += ".json";
+                markdown = json.chopped(5) + ".md";
+                SB_TRY(writeFile(json, QByteArray::fromStdString(
+                                           card.dump(2, ' ', false,
+                                                     store::Json::error_handler_t::replace) +
+                                           "\n")));
+                SB_TRY(writeFile(markdown, QByteArray::fromStdString(
+                                               governance::renderModelCardMarkdown(card))));
+                action = "modelcard.export";
+                details["format"] = "json+md";
+                details["out"] = json.toStdString();
+                details["markdown"] = markdown.toStdString();
+                written << json << markdown;
+                break;
+            }
+            }
+            if (progress)
+                progress(0.9, "Recording the export in the audit log");
+            SB_ASSIGN_OR_RETURN(auto store, store::Store::open(database));
+            SB_TRY(store->audit().append(action, data.version.label(), details));
+            if (progress)
+                progress(1.0, "Done");
+            return written;
+        },
+        this, [this, kind](Result<QStringList> result) {
+            setBusy(false, {});
+            if (!result.ok()) {
+                const QString message =
+                    userMessage(tr("Exporting the %1").arg(kindName(kind)), result.error());
+                m_status->setText(message.toHtmlEscaped());
+                emit errorOccurred(message);
+                emit exportFailed(kind, message);
+                return;
+            }
+            QStringList sizes;
+            for (const QString &file : *result)
+                sizes << tr("%1 (%2 KB)")
+                             .arg(QFileInfo(file).fileName())
+                             .arg(QFileInfo(file).size() / 1024.0, 0, 'f', 1);
+            m_status->setText(tr("Exported the %1 of <b>%2</b>: %3 (recorded in the audit log).")
+                                  .arg(kindName(kind), m_version->currentText().toHtmlEscaped(),
+                                       sizes.join(", ").toHtmlEscaped()));
+            m_exports << sizes;
+            m_exportLog->setText(tr("Exported this session: %1").arg(m_exports.join(" · ")));
+            m_exportLog->setToolTip(result->join("\n"));
+            m_exportLog->show();
+            emit exported(kind, *result);
+        });
+}
+
+void ReportPage::exportDialog(ExportKind kind)
+{
+    const QString base = QString::fromStdString(m_data ? m_data->version.modelName + "-v" +
+                                                             std::to_string(m_data->version.version)
+                                                       : std::string("report"));
+    QString path;
+    switch (kind) {
+    case ExportKind::Html:
+        path = QFileDialog::getSaveFileName(this, tr("Export report as HTML"), base + "-report.html",
+                                            tr("HTML (*.html)"));
+        break;
+    case ExportKind::Pdf:
+        path = QFileDialog::getSaveFileName(this, tr("Export report as PDF"), base + "-report.pdf",
+                                            tr("PDF (*.pdf)"));
+        break;
+    case ExportKind::ModelCard:
+        path = QFileDialog::getSaveFileName(this, tr("Export model card (JSON + Markdown)"),
+                                            base + "-model-card.json", tr("JSON (*.json)"));
+        break;
+    }
+    if (!path.isEmpty())
+        exportTo(kind, path);
 }
 
 } // namespace sb::ui

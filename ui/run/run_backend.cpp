@@ -148,6 +148,7 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
     outcome.idealBubble = last.idealBubbleFraction;
     outcome.throughput = totalWallMs > 0 ? double(plan.batch) * iterations * 1000.0 / totalWallMs : 0;
     outcome.latencyP50 = percentile(latencies, 50);
+    outcome.latencyP90 = percentile(latencies, 90);
     outcome.latencyP95 = percentile(latencies, 95);
     outcome.latencyP99 = percentile(latencies, 99);
     for (std::size_t s = 0; s < last.stages.size(); ++s) {

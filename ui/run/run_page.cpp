@@ -3,12 +3,14 @@
 #include "core/common/paths.h"
 #include "ui/common/store_access.h"
 #include "ui/common/user_message.h"
+#include "ui/run/run_record.h"
 
 #include <QDir>
 
 #include <QComboBox>
 #include <QDateTime>
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QFormLayout>
 #include <QGroupBox>
 #include <QHBoxLayout>
@@ -20,6 +22,7 @@
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
+#include <QTabWidget>
 #include <QTableView>
 #include <QThread>
 #include <QToolButton>
@@ -28,6 +31,8 @@
 #include <QApplication>
 #include <QPointer>
 
+#include <algorithm>
+#include <cmath>
 #include <map>
 
 namespace sb::ui {
@@ -69,6 +74,7 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
     form->addRow(tr("Iterations:"), m_iterations);
     auto *buttons = new QHBoxLayout;
     m_runButton = new QPushButton(tr("▶ Run (F5)"), configBox);
+    m_runButton->setObjectName("runButton");
     m_runButton->setDefault(true);
     m_cancelButton = new QPushButton(tr("Cancel"), configBox);
     m_cancelButton->setEnabled(false);
@@ -86,31 +92,41 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
     layout->addWidget(configBox);
 
     auto *right = new QSplitter(Qt::Vertical, this);
-    auto *stagesBox = new QGroupBox(tr("Stages of the last run"), right);
-    auto *stagesLayout = new QVBoxLayout(stagesBox);
+    auto *historyBox = new QGroupBox(tr("Runs, this session and stored (select several to "
+                                        "compare side by side)"),
+                                     right);
+    auto *historyLayout = new QVBoxLayout(historyBox);
+    m_history = new QStandardItemModel(0, 10, this);
+    m_history->setHorizontalHeaderLabels({tr("Run"), tr("Devices"), tr("Batch"),
+                                          tr("Micro-batches"), tr("Throughput /s"),
+                                          tr("p50 ms"), tr("p90 ms"), tr("Bubble"),
+                                          tr("Ideal bubble"), tr("Model")});
+    m_historyView = new QTableView(historyBox);
+    m_historyView->setObjectName("runHistory");
+    m_historyView->setModel(m_history);
+    m_historyView->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_historyView->setSelectionMode(QAbstractItemView::ExtendedSelection);
+    m_historyView->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_historyView->horizontalHeader()->setStretchLastSection(true);
+    m_historyView->verticalHeader()->hide();
+    historyLayout->addWidget(m_historyView);
+
+    m_details = new QTabWidget(right);
     m_stages = new QStandardItemModel(0, 7, this);
     m_stages->setHorizontalHeaderLabels({tr("Device"), tr("Nodes"), tr("Compute ms"),
                                          tr("Idle ms"), tr("Peak memory"), tr("Ledger estimate"),
                                          tr("Sent")});
-    m_stagesView = new QTableView(stagesBox);
+    m_stagesView = new QTableView(m_details);
     m_stagesView->setModel(m_stages);
+    m_stagesView->setEditTriggers(QAbstractItemView::NoEditTriggers);
     m_stagesView->horizontalHeader()->setStretchLastSection(true);
     m_stagesView->verticalHeader()->hide();
-    stagesLayout->addWidget(m_stagesView);
-    auto *historyBox = new QGroupBox(tr("Runs (select several to compare side by side)"), right);
-    auto *historyLayout = new QVBoxLayout(historyBox);
-    m_history = new QStandardItemModel(0, 9, this);
-    m_history->setHorizontalHeaderLabels({tr("Run"), tr("Devices"), tr("Batch"),
-                                          tr("Micro-batches"), tr("Throughput /s"),
-                                          tr("p50 ms"), tr("p95 ms"), tr("Bubble"),
-                                          tr("Ideal bubble")});
-    m_historyView = new QTableView(historyBox);
-    m_historyView->setModel(m_history);
-    m_historyView->setSelectionBehavior(QAbstractItemView::SelectRows);
-    m_historyView->setSelectionMode(QAbstractItemView::ExtendedSelection);
-    m_historyView->horizontalHeader()->setStretchLastSection(true);
-    m_historyView->verticalHeader()->hide();
-    historyLayout->addWidget(m_historyView);
+    m_details->addTab(m_stagesView, tr("Stages of the selected run"));
+    m_comparison = new RunComparisonModel(this);
+    m_comparisonView = new RunComparisonView(m_comparison, m_details);
+    m_details->addTab(m_comparisonView, tr("Compare selected runs"));
+    right->setStretchFactor(0, 1);
+    right->setStretchFactor(1, 3);
     layout->addWidget(right, 1);
 
     connect(browse, &QToolButton::clicked, this, [this]() {
@@ -124,11 +140,62 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
     connect(m_batch, &QSpinBox::valueChanged, this, syncPlan);
     connect(m_microbatches, &QSpinBox::valueChanged, this, syncPlan);
     connect(m_cancelButton, &QPushButton::clicked, this, [this]() { m_tasks->cancel(m_taskId); });
-    connect(m_historyView->selectionModel(), &QItemSelectionModel::selectionChanged, this, [this]() {
-        const auto rows = m_historyView->selectionModel()->selectedRows();
-        if (rows.size() == 1)
-            showStages(m_outcomes[rows.front().row()]);
-    });
+    connect(m_historyView->selectionModel(), &QItemSelectionModel::selectionChanged, this,
+            &RunPage::selectionChanged);
+}
+
+void RunPage::selectionChanged()
+{
+    QModelIndexList rows = m_historyView->selectionModel()->selectedRows();
+    std::sort(rows.begin(), rows.end(),
+              [](const QModelIndex &a, const QModelIndex &b) { return a.row() < b.row(); });
+    if (rows.size() == 1) {
+        showStages(m_outcomes[rows.front().row()]);
+        m_details->setCurrentIndex(0);
+    }
+    if (rows.size() >= 2) {
+        QVector<RunOutcome> runs;
+        for (const QModelIndex &row : rows)
+            runs << m_outcomes[row.row()];
+        m_comparison->setRuns(runs);
+        m_details->setCurrentIndex(1);
+    }
+}
+
+void RunPage::loadHistory()
+{
+    runWithStore<std::vector<store::RunRecord>>(
+        m_tasks, tr("Loading past runs"),
+        [](store::Store &store, const CancelToken &) { return store.runs().runs(); }, this,
+        [this](Result<std::vector<store::RunRecord>> result) {
+            if (!result.ok()) {
+                emit logMessage(userMessage(tr("Loading past runs"), result.error()));
+                emit historyLoaded(0);
+                return;
+            }
+            // Oldest first, before this session's runs; skip runs already listed.
+            std::vector<store::RunRecord> records = std::move(result).value();
+            std::sort(records.begin(), records.end(),
+                      [](const auto &a, const auto &b) { return a.id < b.id; });
+            QVector<RunOutcome> stored;
+            for (const store::RunRecord &record : records) {
+                const bool listed = std::any_of(m_outcomes.begin(), m_outcomes.end(),
+                                                [&](const RunOutcome &outcome) {
+                                                    return outcome.storeId == record.id;
+                                                });
+                if (!listed && record.status == "succeeded")
+                    stored << outcomeFromRecord(record);
+            }
+            for (int i = 0; i < stored.size(); ++i) {
+                m_outcomes.insert(i, stored[i]);
+                m_history->insertRow(i, historyRow(stored[i]));
+            }
+            m_historyView->resizeColumnsToContents();
+            if (!stored.isEmpty())
+                emit logMessage(tr("Loaded %n past run(s) from the store.", nullptr,
+                                   int(stored.size())));
+            emit historyLoaded(int(stored.size()));
+        });
 }
 
 RunConfig RunPage::config() const
@@ -181,7 +248,9 @@ RunRequest RunPage::makeRequest() const
         request.ledgerBytes << (d < m_placement->report().devices.size()
                                     ? m_placement->report().devices[d].total()
                                     : 0);
-    const QString traces = QString::fromStdString((userDataDir() / "traces").string());
+    const QString traces = !m_traceDirectory.isEmpty()
+                               ? m_traceDirectory
+                               : QString::fromStdString((userDataDir() / "traces").string());
     QDir().mkpath(traces);
     request.config.tracePath =
         traces + QDateTime::currentDateTimeUtc().toString("/'run-'yyyyMMdd-HHmmss'.json'");
@@ -229,6 +298,7 @@ bool RunPage::startRun()
     m_cancelButton->setEnabled(true);
     m_progress->setValue(0);
     m_status->setText(tr("Running %n stage(s)…", nullptr, int(stageDevices.size())));
+    m_runStartedAt = QString::fromStdString(store::utcNowIso8601());
     m_probe->start();
     emit runStarted();
     emit logMessage(tr("Run started: %1 stage(s) on %2, batch %3, %4 micro-batch(es), %5 "
@@ -296,9 +366,12 @@ void RunPage::finishRun(Result<RunOutcome> result)
     }
     RunOutcome outcome = std::move(result).value();
     outcome.worstStallMs = m_probe->worstGapMs();
-    outcome.label = tr("Run %1 (%2)")
-                        .arg(m_outcomes.size() + 1)
-                        .arg(QDateTime::currentDateTime().toString("HH:mm:ss"));
+    outcome.startedAt = m_runStartedAt;
+    outcome.finishedAt = QString::fromStdString(store::utcNowIso8601());
+    outcome.modelName = QFileInfo(m_placement->modelData()->path).fileName();
+    outcome.label = tr("Run (%1), %2 mb")
+                        .arg(QDateTime::currentDateTime().toString("HH:mm:ss"))
+                        .arg(outcome.microbatchesUsed);
     m_progress->setValue(100);
     m_status->setText(tr("Done: %1 samples/s, bubble %2% (ideal %3%). Worst GUI-thread stall "
                          "%4 ms.")
@@ -375,6 +448,8 @@ bool RunPage::showEstimate()
     }
     outcome.config = config();
     outcome.label = tr("What-if estimate %1").arg(m_outcomes.size() + 1);
+    outcome.estimate = true;
+    outcome.modelName = QFileInfo(m_placement->modelData()->path).fileName();
     outcome.microbatchesUsed = m;
     outcome.throughput = report.throughput;
     outcome.latencyP50 = outcome.latencyP95 = outcome.latencyP99 = report.latencySeconds * 1000.0;
@@ -400,47 +475,36 @@ bool RunPage::showEstimate()
 
 void RunPage::saveToStore(const RunOutcome &outcome)
 {
-    store::RunRecord record;
-    record.status = "succeeded";
-    nlohmann::json stages = nlohmann::json::array();
-    for (const RunStage &stage : outcome.stages)
-        stages.push_back({{"device", stage.device.toStdString()},
-                          {"nodes", stage.nodes},
-                          {"compute_ms", stage.computeMs},
-                          {"idle_ms", stage.idleMs},
-                          {"peak_memory_bytes", stage.peakMemoryBytes},
-                          {"ledger_memory_bytes", stage.ledgerMemoryBytes},
-                          {"sent_bytes", stage.sentBytes}});
-    record.config = {{"batch", outcome.config.batch},
-                     {"microbatches", outcome.microbatchesUsed},
-                     {"iterations", outcome.config.iterations},
-                     {"source", "gui"}};
-    record.timings = {{"stages", stages}};
-    record.metrics = {{"throughput", outcome.throughput},
-                      {"latency_ms",
-                       {{"p50", outcome.latencyP50},
-                        {"p95", outcome.latencyP95},
-                        {"p99", outcome.latencyP99}}},
-                      {"bubble_fraction", outcome.bubble},
-                      {"ideal_bubble_fraction", outcome.idealBubble},
-                      {"gui_worst_stall_ms", outcome.worstStallMs}};
-    record.tracePath = outcome.tracePath.toStdString();
     const QString modelPath = m_placement->modelData() ? m_placement->modelData()->path : QString();
-    runWithStore<store::Id>(
+    store::RunRecord record = recordFromOutcome(outcome, modelPath);
+    const int row = int(m_outcomes.size()) - 1;  // the row addHistoryRow just added
+    runWithStore<store::RunRecord>(
         m_tasks, tr("Saving the run"),
-        [record, modelPath](store::Store &store, const CancelToken &) mutable -> Result<store::Id> {
+        [record, modelPath](store::Store &store,
+                            const CancelToken &) mutable -> Result<store::RunRecord> {
             if (!modelPath.isEmpty()) {
-                SB_ASSIGN_OR_RETURN(auto version, store.findModelVersionByFile(modelPath.toStdString()));
+                SB_ASSIGN_OR_RETURN(auto version,
+                                    store.findModelVersionByFile(modelPath.toStdString()));
                 if (version)
                     record.modelVersionId = version->id;
             }
-            return store.saveRun(record);
+            SB_ASSIGN_OR_RETURN(record.id, store.saveRun(record));
+            return record;
         },
-        this, [this](Result<store::Id> result) {
-            if (result.ok())
-                emit logMessage(tr("Run saved to the store (run #%1).").arg(*result));
-            else
+        this, [this, row](Result<store::RunRecord> result) {
+            if (!result.ok()) {
                 emit logMessage(userMessage(tr("Saving the run"), result.error()));
+                return;
+            }
+            if (row >= 0 && row < m_outcomes.size() && m_outcomes[row].storeId == 0) {
+                RunOutcome &outcome = m_outcomes[row];
+                outcome.storeId = result->id;
+                outcome.label = storedRunLabel(*result);
+                m_history->item(row, 0)->setText(outcome.label);
+                m_historyView->resizeColumnToContents(0);
+            }
+            emit logMessage(tr("Run saved to the store (run #%1).").arg(result->id));
+            emit runSaved(row, result->id);
         });
 }
 
@@ -460,23 +524,38 @@ void RunPage::showStages(const RunOutcome &outcome)
     m_stagesView->resizeColumnsToContents();
 }
 
-void RunPage::addHistoryRow(const RunOutcome &outcome)
+QList<QStandardItem *> RunPage::historyRow(const RunOutcome &outcome) const
 {
     QStringList devices;
     for (const RunStage &stage : outcome.stages)
         devices << stage.device;
+    auto number = [](double value, int decimals) {
+        return std::isnan(value) ? QString() : QString::number(value, 'f', decimals);
+    };
+    auto percent = [](double value) {
+        return std::isnan(value) ? QString() : QStringLiteral("%1%").arg(value * 100, 0, 'f', 1);
+    };
     QList<QStandardItem *> row;
     row << new QStandardItem(outcome.label) << new QStandardItem(devices.join(", "))
         << new QStandardItem(QString::number(outcome.config.batch))
         << new QStandardItem(QString::number(outcome.microbatchesUsed))
-        << new QStandardItem(QString::number(outcome.throughput, 'f', 1))
-        << new QStandardItem(QString::number(outcome.latencyP50, 'f', 2))
-        << new QStandardItem(QString::number(outcome.latencyP95, 'f', 2))
-        << new QStandardItem(QStringLiteral("%1%").arg(outcome.bubble * 100, 0, 'f', 1))
-        << new QStandardItem(QStringLiteral("%1%").arg(outcome.idealBubble * 100, 0, 'f', 1));
+        << new QStandardItem(number(outcome.throughput, 1))
+        << new QStandardItem(number(outcome.latencyP50, 2))
+        << new QStandardItem(number(outcome.latencyP90, 2))
+        << new QStandardItem(percent(outcome.bubble))
+        << new QStandardItem(percent(outcome.idealBubble))
+        << new QStandardItem(outcome.modelName);
+    row.front()->setToolTip(outcome.startedAt.isEmpty()
+                                ? outcome.label
+                                : tr("%1, started %2").arg(outcome.label, outcome.startedAt));
     for (QStandardItem *item : row)
         item->setEditable(false);
-    m_history->appendRow(row);
+    return row;
+}
+
+void RunPage::addHistoryRow(const RunOutcome &outcome)
+{
+    m_history->appendRow(historyRow(outcome));
     m_historyView->resizeColumnsToContents();
 }
 

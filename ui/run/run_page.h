@@ -9,6 +9,7 @@
 #include "ui/graph/placement_model.h"
 #include "ui/run/metrics_widget.h"
 #include "ui/run/run_backend.h"
+#include "ui/run/run_comparison.h"
 #include "ui/run/timeline_model.h"
 #include "ui/run/timeline_view.h"
 
@@ -20,8 +21,10 @@ class QLineEdit;
 class QProgressBar;
 class QPushButton;
 class QSpinBox;
+class QStandardItem;
 class QStandardItemModel;
 class QTableView;
+class QTabWidget;
 
 namespace sb::ui {
 
@@ -37,6 +40,15 @@ public:
     TimelineModel *timelineModel() const { return m_timeline; }
     MetricsWidget *metrics() const { return m_metrics; }
     QStandardItemModel *historyModel() const { return m_history; }
+    QTableView *historyView() const { return m_historyView; }
+    RunComparisonModel *comparisonModel() const { return m_comparison; }
+    RunComparisonView *comparisonView() const { return m_comparisonView; }
+
+    // Loads the runs stored earlier (RunRecords) into the history, on a
+    // worker; emits historyLoaded. Runs of this session stay after them.
+    void loadHistory();
+    // Where run traces are written (default: <user data dir>/traces).
+    void setTraceDirectory(const QString &directory) { m_traceDirectory = directory; }
 
     RunConfig config() const;
     void setConfig(const RunConfig &config);
@@ -57,6 +69,9 @@ signals:
     void runFinished(bool ok);
     void logMessage(const QString &text);
     void errorOccurred(const QString &message);
+    void historyLoaded(int storedRuns);
+    // The run at history row `row` has been written to the store.
+    void runSaved(int row, qint64 runId);
 
 private:
     void finishRun(Result<RunOutcome> result);
@@ -64,6 +79,8 @@ private:
     void saveToStore(const RunOutcome &outcome);
     bool showEstimate();
     void showStages(const RunOutcome &outcome);
+    void selectionChanged();
+    QList<QStandardItem *> historyRow(const RunOutcome &outcome) const;
 
     PlacementModel *m_placement;
     TaskRunner *m_tasks;
@@ -84,7 +101,12 @@ private:
     QStandardItemModel *m_stages;
     QTableView *m_historyView;
     QStandardItemModel *m_history;
-    QVector<RunOutcome> m_outcomes;
+    QTabWidget *m_details;
+    RunComparisonModel *m_comparison;
+    RunComparisonView *m_comparisonView;
+    QString m_traceDirectory;
+    QString m_runStartedAt;
+    QVector<RunOutcome> m_outcomes; // parallel to the history rows
     bool m_running = false;
     int m_taskId = 0;
 };

@@ -55,9 +55,14 @@ struct RunOutcome
     double bubble = 0;
     double idealBubble = 0;
     double throughput = 0;
-    double latencyP50 = 0, latencyP95 = 0, latencyP99 = 0;
+    double latencyP50 = 0, latencyP90 = 0, latencyP95 = 0, latencyP99 = 0;
     QString tracePath;
     double worstStallMs = 0;  // GUI-thread stall during the run (probe)
+    qint64 storeId = 0;       // the store's run id once saved (0 = not stored)
+    QString startedAt;        // UTC ISO 8601
+    QString finishedAt;
+    QString modelName;        // file name of the model that ran
+    bool estimate = false;    // a what-if estimate, not a measurement
 };
 
 // Live updates from a running run (delivered on the GUI thread).
