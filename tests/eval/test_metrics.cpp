@@ -153,8 +153,8 @@ private slots:
         double eceFromBins = 0, binned = 0;
         for (const json &bin : cal["bins_after_temperature"]) {
             const double count = bin["count"].get<double>();
-            eceFromBins += count * std::abs(bin["accuracy"].get<double>() -
-                                            bin["confidence"].get<double>());
+            eceFromBins +=
+                count * std::abs(bin["accuracy"].get<double>() - bin["confidence"].get<double>());
             binned += count;
         }
         QCOMPARE(binned, double(r["rows"].get<std::int64_t>()));

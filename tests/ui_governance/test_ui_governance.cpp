@@ -6,7 +6,16 @@
 #include "ui/common/store_access.h"
 #include "ui/common/task_runner.h"
 #include "ui/governance/governance_page.h"
+#include "ui/governance/signoff_dialog.h"
 #include "ui/registry/registry_page.h"
+
+#include <QApplication>
+#include <QComboBox>
+#include <QDialogButtonBox>
+#include <QLineEdit>
+#include <QPlainTextEdit>
+#include <QPushButton>
+#include <QTimer>
 
 #include <QSignalSpy>
 #include <QStandardItemModel>
@@ -52,6 +61,33 @@ QMap<QString, QString> statuses(QStandardItemModel *model)
     return result;
 }
 
+QModelIndex findKey(QStandardItemModel *model, const QString &key, const QModelIndex &parent = {})
+{
+    for (int r = 0; r < model->rowCount(parent); ++r) {
+        const QModelIndex index = model->index(r, 0, parent);
+        if (index.data(GovernancePage::ItemKeyRole).toString() == key)
+            return index;
+        if (const QModelIndex child = findKey(model, key, index); child.isValid())
+            return child;
+    }
+    return {};
+}
+
+// Runs `act` on the sign-off dialog once its exec() shows it.
+void whenDialogShown(std::function<void(SignOffDialog *)> act)
+{
+    auto *timer = new QTimer(qApp);
+    QObject::connect(timer, &QTimer::timeout, qApp, [timer, act]() {
+        auto *dialog = qobject_cast<SignOffDialog *>(QApplication::activeModalWidget());
+        if (!dialog)
+            return;
+        timer->stop();
+        timer->deleteLater();
+        act(dialog);
+    });
+    timer->start(20);
+}
+
 } // namespace
 
 class TestUiGovernance : public QObject
@@ -62,6 +98,8 @@ private slots:
     void signOff_data();
     void signOff();
     void promotionGate();
+    void signThroughDialog();
+    void cancelledDialogSignsNothing();
 
 private:
     QTemporaryDir m_dir;
@@ -176,6 +214,100 @@ void TestUiGovernance::promotionGate()
     QCOMPARE(registry.historyModel()->rowCount(), 1);
     Q_UNUSED(v1);
     Q_UNUSED(v2);
+}
+
+void TestUiGovernance::signThroughDialog()
+{
+    // The user's way: select the item, press "Sign Off Selected Item…", fill
+    // the dialog, press Sign.
+    registerVersion(m_db, std::string(64, 'd'));
+    TaskRunner tasks;
+    GovernancePage page(&tasks);
+    QSignalSpy refreshed(&page, &GovernancePage::refreshed);
+    page.refresh();
+    QVERIFY(refreshed.wait(10000));
+    page.templateBox()->setCurrentIndex(page.templateBox()->findData("fairness-slices"));
+    page.findChild<QPushButton *>("startChecklist")->click();
+    QVERIFY(refreshed.wait(10000));
+    const QModelIndex item = findKey(page.checklistModel(), "fairness-slices/gaps-reviewed");
+    QVERIFY(item.isValid());
+    QVERIFY(!page.signButton()->isEnabled()); // nothing selected yet
+    page.checklistView()->setCurrentIndex(item);
+    QVERIFY(page.signButton()->isEnabled());
+
+    bool sawDisabledSign = false, sawEnabledSign = false;
+    whenDialogShown([&](SignOffDialog *dialog) {
+        QPushButton *sign = dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Ok);
+        // Reviewer and role are required before Sign is possible.
+        sawDisabledSign = !sign->isEnabled();
+        dialog->findChild<QLineEdit *>("reviewer")->setText("Grace Reviewer");
+        sawDisabledSign = sawDisabledSign && !sign->isEnabled();
+        dialog->findChild<QLineEdit *>("role")->setText("fairness lead");
+        auto *decision = dialog->findChild<QComboBox *>("decision");
+        decision->setCurrentIndex(decision->findData("needs_work"));
+        dialog->findChild<QPlainTextEdit *>("comment")->setPlainText("lakeside_clinic gap");
+        sawEnabledSign = sign->isEnabled();
+        sign->click();
+    });
+    QSignalSpy signedSpy(&page, &GovernancePage::signed_);
+    page.signButton()->click(); // returns when the dialog closed
+    QVERIFY(sawDisabledSign);
+    QVERIFY(sawEnabledSign);
+    QVERIFY(signedSpy.count() == 1 || signedSpy.wait(10000));
+    QCOMPARE(signedSpy.front().front().toBool(), true);
+    QTRY_COMPARE_WITH_TIMEOUT(
+        statuses(page.checklistModel()).value("fairness-slices/gaps-reviewed"),
+        QStringLiteral("needs_work"), 10000);
+    // The evidence column reads as a sentence; the audit log's newest entry is the sign-off.
+    const QModelIndex signedItem = findKey(page.checklistModel(), "fairness-slices/gaps-reviewed");
+    const QString evidence = signedItem.siblingAtColumn(4).data().toString();
+    QVERIFY2(evidence.contains("needs_work by Grace Reviewer (fairness lead)"),
+             qPrintable(evidence));
+    QCOMPARE(page.auditModel()->index(0, 3).data().toString(), QStringLiteral("checklist.sign"));
+
+    auto opened = store::Store::open(m_db);
+    QVERIFY(opened.ok());
+    auto checklists = (*opened)->checklists().forVersion((*opened)->resolveVersion("demo")->id);
+    QVERIFY(checklists.ok());
+    bool found = false;
+    for (const auto &checklist : *checklists)
+        for (const auto &row : checklist.items)
+            if (row.itemId == "gaps-reviewed") {
+                auto signoffs = (*opened)->checklists().signoffs(row.id);
+                QVERIFY(signoffs.ok());
+                QCOMPARE(signoffs->size(), std::size_t(1));
+                QCOMPARE(signoffs->front().reviewer, std::string("Grace Reviewer"));
+                QCOMPARE(signoffs->front().role, std::string("fairness lead"));
+                QCOMPARE(signoffs->front().decision, std::string("needs_work"));
+                QCOMPARE(signoffs->front().comment, std::string("lakeside_clinic gap"));
+                found = true;
+            }
+    QVERIFY(found);
+}
+
+void TestUiGovernance::cancelledDialogSignsNothing()
+{
+    registerVersion(m_db, std::string(64, 'f'));
+    TaskRunner tasks;
+    GovernancePage page(&tasks);
+    QSignalSpy refreshed(&page, &GovernancePage::refreshed);
+    page.refresh();
+    QVERIFY(refreshed.wait(10000));
+    page.startChecklist("security");
+    QVERIFY(refreshed.wait(10000));
+    const QModelIndex item = findKey(page.checklistModel(), "security/data-poisoning");
+    QVERIFY(item.isValid());
+    page.checklistView()->setCurrentIndex(item);
+    whenDialogShown([](SignOffDialog *dialog) {
+        dialog->findChild<QLineEdit *>("reviewer")->setText("Ada");
+        dialog->findChild<QLineEdit *>("role")->setText("ML lead");
+        dialog->findChild<QDialogButtonBox *>()->button(QDialogButtonBox::Cancel)->click();
+    });
+    QSignalSpy signedSpy(&page, &GovernancePage::signed_);
+    page.signButton()->click();
+    QVERIFY(!signedSpy.wait(500));
+    QCOMPARE(statuses(page.checklistModel()).value("security/data-poisoning"),
+             QStringLiteral("open"));
 }
 
 QTEST_MAIN(TestUiGovernance)

@@ -4,16 +4,65 @@
 #include "synthetic_graph.h"
 
 #include "core/runtime/kernel_registry.h"
+#include "core/store/store.h"
 #include "ui/common/stall_probe.h"
+#include "ui/common/store_access.h"
 #include "ui/devices/device_info.h"
 #include "ui/graph/placement_model.h"
 #include "ui/run/run_backend.h"
+#include "ui/run/run_comparison.h"
 #include "ui/run/run_page.h"
+#include "ui/run/run_record.h"
 #include "ui/run/timeline_model.h"
 
 #include <QAbstractItemModelTester>
+#include <QChart>
+#include <QChartView>
+#include <QItemSelectionModel>
 #include <QSignalSpy>
+#include <QStandardItemModel>
+#include <QTableView>
+#include <QTemporaryDir>
 #include <QTest>
+
+#include <cmath>
+
+namespace {
+
+// A stored run as another session (or version of the app) wrote it.
+sb::store::RunRecord storedRun(int microbatches, double throughput, double p50, double p90,
+                               double bubble, double ideal, const std::vector<double> &computeMs,
+                               const std::vector<double> &peakBytes)
+{
+    sb::store::RunRecord record;
+    record.status = "succeeded";
+    record.startedAt = "2026-11-24T09:00:0" + std::to_string(microbatches) + ".000Z";
+    record.config = {{"batch", 8},
+                     {"microbatches", microbatches},
+                     {"iterations", 5},
+                     {"source", "gui"},
+                     {"model", "/models/decoder.onnx"}};
+    nlohmann::json stages = nlohmann::json::array();
+    for (std::size_t s = 0; s < computeMs.size(); ++s)
+        stages.push_back({{"device", "cpu:" + std::to_string(s)},
+                          {"nodes", 10},
+                          {"compute_ms", computeMs[s]},
+                          {"idle_ms", 1.0},
+                          {"peak_memory_bytes", peakBytes[s]},
+                          {"ledger_memory_bytes", 1000000},
+                          {"sent_bytes", 4096}});
+    record.timings = {{"stages", stages}};
+    nlohmann::json latency = {{"p50", p50}};
+    if (!std::isnan(p90))
+        latency["p90"] = p90; // older records have no p90
+    record.metrics = {{"throughput", throughput},
+                      {"latency_ms", latency},
+                      {"bubble_fraction", bubble},
+                      {"ideal_bubble_fraction", ideal}};
+    return record;
+}
+
+} // namespace
 
 using namespace sb;
 using namespace sb::ui;
@@ -22,11 +71,172 @@ class TestUiRun : public QObject
 {
     Q_OBJECT
 private slots:
+    void initTestCase();
+    void recordRoundTrip();
+    void comparisonFromStoredRuns();
     void timelineFigures_data();
     void timelineFigures();
     void whatIfEstimate();
     void pipelinedRun();
 };
+
+void TestUiRun::initTestCase()
+{
+    // Runs are saved to the store: a scratch one, never the user's.
+    static QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    setGuiDatabasePath(dir.filePath("runs.db").toStdString());
+}
+
+void TestUiRun::recordRoundTrip()
+{
+    RunOutcome outcome;
+    outcome.config.batch = 8;
+    outcome.config.microbatches = 6;
+    outcome.config.iterations = 3;
+    outcome.config.inputs = RunConfig::Inputs::Npy;
+    outcome.config.inputPath = "/data/tokens.npy";
+    outcome.microbatchesUsed = 4; // the runtime may use fewer than asked
+    outcome.throughput = 123.5;
+    outcome.latencyP50 = 10.25;
+    outcome.latencyP90 = 14.5;
+    outcome.latencyP95 = 15.0;
+    outcome.latencyP99 = 17.75;
+    outcome.bubble = 0.31;
+    outcome.idealBubble = 0.2;
+    outcome.worstStallMs = 12.5;
+    outcome.startedAt = "2026-11-25T10:00:00.000Z";
+    outcome.finishedAt = "2026-11-25T10:00:02.500Z";
+    outcome.stages = {RunStage{"cpu:0", 5, 20.5, 3.25, 1048576, 2097152, 8192},
+                      RunStage{"cpu:1", 7, 30.5, 1.5, 3145728, 4194304, 0}};
+    outcome.iterations = {RunIteration{0, 64.0, 125.0, 10.0}, RunIteration{1, 80.0, 100.0, 11.0}};
+    store::RunRecord record = recordFromOutcome(outcome, "/models/decoder.onnx");
+    record.id = 42;
+    const RunOutcome back = outcomeFromRecord(record);
+    QCOMPARE(back.storeId, qint64(42));
+    QCOMPARE(back.config.batch, 8);
+    QCOMPARE(back.config.microbatches, 6);
+    QCOMPARE(back.microbatchesUsed, 4);
+    QCOMPARE(back.config.iterations, 3);
+    QCOMPARE(int(back.config.inputs), int(RunConfig::Inputs::Npy));
+    QCOMPARE(back.config.inputPath, QStringLiteral("/data/tokens.npy"));
+    QCOMPARE(back.modelName, QStringLiteral("decoder.onnx"));
+    for (auto [a, b] : {std::pair{back.throughput, outcome.throughput},
+                        {back.latencyP50, outcome.latencyP50},
+                        {back.latencyP90, outcome.latencyP90},
+                        {back.latencyP95, outcome.latencyP95},
+                        {back.latencyP99, outcome.latencyP99},
+                        {back.bubble, outcome.bubble},
+                        {back.idealBubble, outcome.idealBubble},
+                        {back.worstStallMs, outcome.worstStallMs}})
+        QCOMPARE(a, b);
+    QCOMPARE(back.stages.size(), 2);
+    for (int s = 0; s < 2; ++s) {
+        QCOMPARE(back.stages[s].device, outcome.stages[s].device);
+        QCOMPARE(back.stages[s].nodes, outcome.stages[s].nodes);
+        QCOMPARE(back.stages[s].computeMs, outcome.stages[s].computeMs);
+        QCOMPARE(back.stages[s].idleMs, outcome.stages[s].idleMs);
+        QCOMPARE(back.stages[s].peakMemoryBytes, outcome.stages[s].peakMemoryBytes);
+        QCOMPARE(back.stages[s].ledgerMemoryBytes, outcome.stages[s].ledgerMemoryBytes);
+        QCOMPARE(back.stages[s].sentBytes, outcome.stages[s].sentBytes);
+    }
+    QCOMPARE(back.iterations.size(), 2);
+    QCOMPARE(back.iterations[1].wallMs, 80.0);
+    QCOMPARE(back.iterations[1].throughput, 8 * 1000.0 / 80.0);
+    QCOMPARE(back.startedAt, outcome.startedAt);
+    QVERIFY(back.label.startsWith("Run #42"));
+    // Missing figures read as unknown (NaN), not as zero.
+    store::RunRecord sparse;
+    sparse.id = 7;
+    sparse.metrics = {{"throughput", 5.0}};
+    const RunOutcome partial = outcomeFromRecord(sparse);
+    QCOMPARE(partial.throughput, 5.0);
+    QVERIFY(std::isnan(partial.latencyP50));
+    QVERIFY(std::isnan(partial.bubble));
+}
+
+void TestUiRun::comparisonFromStoredRuns()
+{
+    // Two runs stored earlier (one without p90) load into the history of a
+    // new Runs page; selecting both fills the comparison with their figures.
+    auto opened = store::Store::open(guiDatabasePath());
+    QVERIFY(opened.ok());
+    const std::vector<store::RunRecord> records = {
+        storedRun(2, 58.25, 102.5, 115.25, 0.385, 1.0 / 3, {55.0, 71.5}, {1835008, 4718592}),
+        storedRun(4, 67.5, 49.5, qQNaN(), 0.318, 0.2, {60.5, 111.25, 3.0},
+                  {917504, 2359296, 1024})};
+    std::vector<store::Id> ids;
+    for (const auto &record : records) {
+        auto id = (*opened)->saveRun(record);
+        QVERIFY(id.ok());
+        ids.push_back(*id);
+    }
+    PlacementModel placement;
+    TaskRunner tasks;
+    StallProbe probe;
+    RunPage page(&placement, &tasks, &probe);
+    QSignalSpy loaded(&page, &RunPage::historyLoaded);
+    page.loadHistory();
+    QVERIFY(loaded.wait(10000));
+    QVERIFY(loaded.front().front().toInt() >= 2);
+    // The two just stored are the newest rows.
+    const int rows = page.historyModel()->rowCount();
+    QVERIFY(rows >= 2);
+    QCOMPARE(page.outcomes()[rows - 2].storeId, qint64(ids[0]));
+    QCOMPARE(page.outcomes()[rows - 1].storeId, qint64(ids[1]));
+    QCOMPARE(page.historyModel()->index(rows - 1, 6).data().toString(), QString()); // no p90
+
+    RunComparisonModel *comparison = page.comparisonModel();
+    QAbstractItemModelTester tester(comparison,
+                                    QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QItemSelectionModel *selection = page.historyView()->selectionModel();
+    selection->select(page.historyModel()->index(rows - 2, 0),
+                      QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
+    selection->select(page.historyModel()->index(rows - 1, 0),
+                      QItemSelectionModel::Select | QItemSelectionModel::Rows);
+    QCOMPARE(comparison->columnCount(), 2);
+    using Figure = RunComparisonModel::Figure;
+    for (int c = 0; c < 2; ++c) {
+        const store::RunRecord &record = records[std::size_t(c)];
+        QCOMPARE(comparison->value(Figure::Throughput, c),
+                 record.metrics["throughput"].get<double>());
+        QCOMPARE(comparison->value(Figure::LatencyP50, c),
+                 record.metrics["latency_ms"]["p50"].get<double>());
+        QCOMPARE(comparison->value(Figure::Bubble, c),
+                 record.metrics["bubble_fraction"].get<double>() * 100.0);
+        QCOMPARE(comparison->value(Figure::IdealBubble, c),
+                 record.metrics["ideal_bubble_fraction"].get<double>() * 100.0);
+        QCOMPARE(comparison->value(Figure::Microbatches, c),
+                 record.config["microbatches"].get<double>());
+        for (const auto &stage : record.timings["stages"]) {
+            const QString device = QString::fromStdString(stage["device"].get<std::string>());
+            QCOMPARE(comparison->value(Figure::StageTime, c, device),
+                     stage["compute_ms"].get<double>());
+            QCOMPARE(comparison->value(Figure::PeakMemory, c, device),
+                     stage["peak_memory_bytes"].get<double>() / 1048576.0);
+        }
+    }
+    QCOMPARE(comparison->value(Figure::LatencyP90, 0), 115.25);
+    QVERIFY(std::isnan(comparison->value(Figure::LatencyP90, 1)));
+    // cpu:2 only ran in the second run: a row, empty for the first.
+    QCOMPARE(comparison->devices(), (QStringList{"cpu:0", "cpu:1", "cpu:2"}));
+    const int cpu2 = comparison->rowOf(Figure::StageTime, "cpu:2");
+    QVERIFY(cpu2 >= 0);
+    QCOMPARE(comparison->index(cpu2, 0).data().toString(), QString());
+    QCOMPARE(comparison->index(cpu2, 1).data().toString(), QStringLiteral("3.00"));
+    QVERIFY(comparison->headerData(0, Qt::Horizontal).toString().contains("2 mb"));
+    // The charts hold one bar per run for every set.
+    const auto charts = page.comparisonView()->charts();
+    QCOMPARE(charts.size(), 5);
+    for (QChartView *view : charts)
+        QVERIFY(!view->chart()->series().isEmpty());
+
+    // Loading again does not list the same runs twice.
+    page.loadHistory();
+    QVERIFY(loaded.wait(10000));
+    QCOMPARE(loaded.back().front().toInt(), 0);
+    QCOMPARE(page.historyModel()->rowCount(), rows);
+}
 
 void TestUiRun::timelineFigures_data()
 {
@@ -129,6 +339,7 @@ void TestUiRun::pipelinedRun()
     config.iterations = 3;
     page.setConfig(config);
     QSignalSpy finished(&page, &RunPage::runFinished);
+    QSignalSpy saved(&page, &RunPage::runSaved);
     QVERIFY(page.startRun());
     QVERIFY(finished.wait(60000));
     QVERIFY(finished.front().front().toBool());
@@ -139,6 +350,25 @@ void TestUiRun::pipelinedRun()
     QCOMPARE(page.metrics()->pointCount(), 3);
     QVERIFY(outcome.throughput > 0);
     QVERIFY(probe.samples() > 0);
+    // The run goes to the store with the figures the page shows.
+    QVERIFY(saved.count() == 1 || saved.wait(10000));
+    const qint64 runId = saved.front().at(1).toLongLong();
+    QCOMPARE(page.outcomes().back().storeId, runId);
+    auto opened = store::Store::open(guiDatabasePath());
+    QVERIFY(opened.ok());
+    auto runs = (*opened)->runs().runs();
+    QVERIFY(runs.ok());
+    bool found = false;
+    for (const auto &record : *runs)
+        if (record.id == runId) {
+            const RunOutcome stored = outcomeFromRecord(record);
+            QCOMPARE(stored.throughput, outcome.throughput);
+            QCOMPARE(stored.latencyP90, outcome.latencyP90);
+            QCOMPARE(stored.stages.size(), outcome.stages.size());
+            QCOMPARE(stored.stages[1].computeMs, outcome.stages[1].computeMs);
+            found = true;
+        }
+    QVERIFY(found);
 }
 
 QTEST_MAIN(TestUiRun)

@@ -139,7 +139,8 @@ BarChartWidget::LabelLayout BarChartWidget::labelLayout() const
     } else if (slot * std::sin(40.0 * std::numbers::pi / 180.0) >= lineHeight) {
         layout.angle = -40;
         layout.elideWidth = widest;
-        layout.bottomMargin = int(widest * std::sin(40.0 * std::numbers::pi / 180.0)) + lineHeight + 12;
+        layout.bottomMargin =
+            int(widest * std::sin(40.0 * std::numbers::pi / 180.0)) + lineHeight + 12;
     } else {
         layout.angle = -90;
         layout.step = std::max(1, int(std::ceil(lineHeight / std::max(1.0, slot))));

@@ -1,11 +1,11 @@
 #include "ui/eval/eval_page.h"
 
 #include "ui/common/chart_export.h"
+#include "ui/common/store_access.h"
 #include "ui/common/user_message.h"
 #include "ui/eval/charts.h"
 #include "ui/eval/eval_backend.h"
 #include "ui/eval/eval_store.h"
-#include "ui/common/store_access.h"
 
 #include "core/common/paths.h"
 
@@ -20,11 +20,11 @@
 #include <QHBoxLayout>
 #include <QHeaderView>
 #include <QLabel>
+#include <QLegend>
+#include <QLegendMarker>
 #include <QLineEdit>
 #include <QLineSeries>
 #include <QPushButton>
-#include <QLegend>
-#include <QLegendMarker>
 #include <QScatterSeries>
 #include <QScrollArea>
 #include <QStandardItemModel>
@@ -173,7 +173,7 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     m_storeStatus->setObjectName("storeStatus");
     m_storeStatus->setWordWrap(true);
     m_storeStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addWidget(m_storeStatus, 2, 4);
+    form->addWidget(m_storeStatus, 3, 0, 1, 5);
     form->setColumnStretch(1, 1);
     form->setColumnStretch(3, 1);
     outer->addWidget(inputs);
@@ -241,13 +241,15 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     installExportMenu(m_driftChart, "drift_features");
     grid->addWidget(box(tr("Drift per feature"), m_driftChart), 5, 0, 1, 2);
     m_windowColumns = new QStandardItemModel(this);
-    m_windowLabel = new QLabel(tr("Click a window in 'Drift over time' to see its columns."),
-                               content);
-    grid->addWidget(box(tr("Window drill-down"), makeTable(m_windowColumns, content), m_windowLabel),
-                    6, 0, 1, 2);
+    m_windowLabel =
+        new QLabel(tr("Click a window in 'Drift over time' to see its columns."), content);
+    grid->addWidget(
+        box(tr("Window drill-down"), makeTable(m_windowColumns, content), m_windowLabel), 6, 0, 1,
+        2);
 
     m_qualityTable = new QStandardItemModel(this);
-    grid->addWidget(box(tr("Data quality and PII"), makeTable(m_qualityTable, content)), 7, 0, 1, 2);
+    grid->addWidget(box(tr("Data quality and PII"), makeTable(m_qualityTable, content)), 7, 0, 1,
+                    2);
     grid->setColumnStretch(0, 1);
     grid->setColumnStretch(1, 1);
 
@@ -327,11 +329,12 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
                         if (stored.ok())
                             outcome.stored = std::move(stored).value();
                         else
-                            outcome.storeError = userMessage(tr("Storing the evaluation"),
-                                                             stored.error());
+                            outcome.storeError =
+                                userMessage(tr("Storing the evaluation"), stored.error());
                         return outcome;
                     },
-                    this, [this, request](Result<EvalOutcome> result) {
+                    this,
+                    [this, request](Result<EvalOutcome> result) {
                         if (!result.ok()) {
                             m_storeStatus->clear();
                             emit errorOccurred(userMessage(tr("Evaluation"), result.error()));
@@ -354,8 +357,8 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
                                                         : QString())
                                     .arg(stored.checklistStarted.empty()
                                              ? QString()
-                                             : tr("; checklist '%1' started").arg(
-                                                   QString::fromStdString(
+                                             : tr("; checklist '%1' started")
+                                                   .arg(QString::fromStdString(
                                                        stored.checklistStarted))));
                             emit resultsStored(version);
                         } else if (!result->storeError.isEmpty()) {
@@ -502,9 +505,9 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
                     value = value[metric];
                 if (value.is_array() && value.size() == 2 && value[0].is_number() &&
                     value[1].is_number()) {
-                    row << cell(QStringLiteral("[%1, %2]")
-                                    .arg(formatMetric(number(value[0])),
-                                         formatMetric(number(value[1]))));
+                    row << cell(
+                        QStringLiteral("[%1, %2]")
+                            .arg(formatMetric(number(value[0])), formatMetric(number(value[1]))));
                     continue;
                 }
                 row << cell(value.is_number_float() ? formatMetric(number(value)) : text(value));
@@ -571,10 +574,11 @@ void EvalPage::buildReliability()
         return;
     }
     const json &calibration = m_eval["calibration"];
-    chart->setTitle(tr("Reliability diagram<br>ECE %1 before, %2 after temperature scaling (T = %3)")
-                        .arg(formatMetric(number(calibration.value("ece", json()))),
-                             formatMetric(number(calibration.value("ece_after_temperature", json()))),
-                             QString::number(number(calibration.value("temperature", json())), 'f', 2)));
+    chart->setTitle(
+        tr("Reliability diagram<br>ECE %1 before, %2 after temperature scaling (T = %3)")
+            .arg(formatMetric(number(calibration.value("ece", json()))),
+                 formatMetric(number(calibration.value("ece_after_temperature", json()))),
+                 QString::number(number(calibration.value("temperature", json())), 'f', 2)));
     auto *ideal = new QLineSeries;
     ideal->setName(tr("ideal"));
     ideal->append(0, 0);
@@ -611,7 +615,11 @@ void EvalPage::buildReliability()
     x->setRange(0, 1);
     x->setTitleText(tr("confidence"));
     auto *y = new QValueAxis;
-    y->setRange(0, 1);
+    // A little headroom: bins at accuracy 1 stay visible above the frame.
+    y->setRange(0, 1.04);
+    y->setTickType(QValueAxis::TicksDynamic);
+    y->setTickAnchor(0);
+    y->setTickInterval(0.25);
     y->setTitleText(tr("accuracy"));
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
@@ -659,7 +667,10 @@ void EvalPage::buildDriftOverTime()
     x->setTitleText(tr("window"));
     x->setLabelFormat("%d");
     auto *y = new QValueAxis;
-    y->setRange(0, 1);
+    y->setRange(0, 1.04);
+    y->setTickType(QValueAxis::TicksDynamic);
+    y->setTickAnchor(0);
+    y->setTickInterval(0.25);
     y->setTitleText(tr("share drifted"));
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);

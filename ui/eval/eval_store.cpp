@@ -55,9 +55,9 @@ Result<StoredEvaluation> storeEvaluation(store::Store &store, const EvalRequest 
     const std::string current = request.currentPath.toStdString();
     const std::string source = "workbench: " + current;
     if (reports.eval.is_object()) {
-        SB_ASSIGN_OR_RETURN(stored.evaluationId,
-                            store.saveEvaluation(stored.version.id, reports.eval,
-                                                 {"eval", source, std::nullopt}));
+        SB_ASSIGN_OR_RETURN(
+            stored.evaluationId,
+            store.saveEvaluation(stored.version.id, reports.eval, {"eval", source, std::nullopt}));
     }
     if (reports.quality.is_object()) {
         SB_ASSIGN_OR_RETURN(stored.qualityId,
@@ -65,13 +65,12 @@ Result<StoredEvaluation> storeEvaluation(store::Store &store, const EvalRequest 
                                                  {"quality", source, std::nullopt}));
     }
     if (reports.drift.is_object()) {
-        SB_ASSIGN_OR_RETURN(stored.driftId,
-                            store.saveDriftSnapshot(
-                                stored.version.id, reports.drift,
-                                {"drift",
-                                 "workbench: " + request.referencePath.toStdString() + " vs " +
-                                     current,
-                                 std::nullopt}));
+        SB_ASSIGN_OR_RETURN(
+            stored.driftId,
+            store.saveDriftSnapshot(
+                stored.version.id, reports.drift,
+                {"drift", "workbench: " + request.referencePath.toStdString() + " vs " + current,
+                 std::nullopt}));
     }
     governance::ChecklistService checklists(store);
     SB_ASSIGN_OR_RETURN(auto existing, store.checklists().forVersion(stored.version.id));

@@ -26,7 +26,7 @@ struct StoredEvaluation
     bool registered = false; // the version was registered by this call
     store::Id evaluationId = 0;
     store::Id qualityId = 0;
-    store::Id driftId = 0;       // 0 when there was no drift report
+    store::Id driftId = 0;        // 0 when there was no drift report
     std::string checklistStarted; // template id, empty when one existed
 };
 

@@ -43,6 +43,48 @@ QColor statusColour(const QString &status)
 
 namespace {
 
+// "approve by Ada (ML lead): comment" for a sign-off, "accuracy = 0.958" for
+// the metrics an evidence rule saw.
+QString evidenceText(const store::Json &evidence)
+{
+    if (!evidence.is_object() || evidence.empty())
+        return {};
+    auto field = [&evidence](const char *key) {
+        return evidence.contains(key) && evidence[key].is_string()
+                   ? QString::fromStdString(evidence[key].get<std::string>())
+                   : QString();
+    };
+    if (evidence.contains("reviewer")) {
+        QString text = QObject::tr("%1 by %2").arg(field("decision"), field("reviewer"));
+        if (!field("role").isEmpty())
+            text += QStringLiteral(" (%1)").arg(field("role"));
+        if (!field("comment").isEmpty())
+            text += QStringLiteral(": ") + field("comment");
+        return text;
+    }
+    // Evidence items: {"values": {metric: number}, "missing": [metric...]}.
+    const store::Json &values = evidence.contains("values") && evidence["values"].is_object()
+                                    ? evidence["values"]
+                                    : evidence;
+    QStringList parts;
+    if (evidence.contains("missing") && evidence["missing"].is_array())
+        for (const auto &name : evidence["missing"])
+            parts << QObject::tr("%1 missing")
+                         .arg(QString::fromStdString(name.is_string() ? name.get<std::string>()
+                                                                      : name.dump()));
+    for (const auto &[key, value] : values.items()) {
+        if (&values == &evidence && key == "missing")
+            continue;
+        const QString shown =
+            value.is_number_float()
+                ? QString::number(value.get<double>(), 'g', 4)
+                : QString::fromStdString(value.is_string() ? value.get<std::string>()
+                                                           : value.dump());
+        parts << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), shown);
+    }
+    return parts.join(QStringLiteral(", "));
+}
+
 struct ChecklistData
 {
     std::vector<store::ChecklistRecord> checklists;
@@ -62,7 +104,7 @@ GovernancePage::GovernancePage(TaskRunner *tasks, QWidget *parent) : QWidget(par
     auto *refreshButton = new QPushButton(tr("Refresh"), this);
     top->addWidget(refreshButton);
     m_summary = new QLabel(this);
-    m_summary->setWordWrap(true);  // keeps the window's minimum width independent of the text
+    m_summary->setWordWrap(true); // keeps the window's minimum width independent of the text
     top->addWidget(m_summary, 1);
     m_template = new QComboBox(this);
     for (const auto &checklistTemplate : governance::loadTemplates())
@@ -220,7 +262,7 @@ void GovernancePage::loadChecklists()
                                   ItemKeyRole);
                     text->setData(status, StatusRole);
                     text->setData(QString::fromStdString(item.kind), KindRole);
-                    text->setToolTip(QString::fromStdString(item.itemId));
+                    text->setToolTip(QString::fromStdString(item.itemId + ": " + item.text));
                     auto *statusItem = new QStandardItem(status);
                     statusItem->setForeground(statusColour(status));
                     QFont f = statusItem->font();
@@ -231,9 +273,7 @@ void GovernancePage::loadChecklists()
                         item.kind == "evidence"
                             ? tr("evidence: %1").arg(QString::fromStdString(item.rule))
                             : tr("manual sign-off"));
-                    auto *evidence = new QStandardItem(
-                        item.evidence.empty() ? QString()
-                                              : QString::fromStdString(item.evidence.dump()));
+                    auto *evidence = new QStandardItem(evidenceText(item.evidence));
                     evidence->setToolTip(QString::fromStdString(item.evidence.dump(2)));
                     section->appendRow({text, statusItem, required, rule, evidence});
                     const bool closed = item.status == "passed" || item.status == "approved";
@@ -245,8 +285,12 @@ void GovernancePage::loadChecklists()
                                     new QStandardItem});
             }
             m_itemsView->expandAll();
+            // Item texts are long: cap the column so status, rule and evidence stay in view.
             m_itemsView->resizeColumnToContents(0);
-            m_itemsView->resizeColumnToContents(1);
+            m_itemsView->setColumnWidth(0, std::min(m_itemsView->columnWidth(0), 380));
+            for (int c = 1; c < 4; ++c)
+                m_itemsView->resizeColumnToContents(c);
+            m_itemsView->setColumnWidth(3, std::min(m_itemsView->columnWidth(3), 220));
             m_summary->setText(
                 result->checklists.empty()
                     ? tr("No checklist for this version yet: pick a template and press "

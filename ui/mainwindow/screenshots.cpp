@@ -1,6 +1,7 @@
 #include "ui/mainwindow/screenshots.h"
 
 #include "core/common/paths.h"
+#include "ui/common/stall_probe.h"
 #include "ui/common/store_access.h"
 #include "ui/devices/devices_panel.h"
 #include "ui/eval/charts.h"
@@ -28,14 +29,17 @@
 #include <QFileInfo>
 #include <QItemSelectionModel>
 #include <QLineEdit>
+#include <QMouseEvent>
 #include <QPlainTextEdit>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QScrollBar>
 #include <QSettings>
 #include <QStandardItemModel>
 #include <QTabWidget>
 #include <QTableView>
 #include <QTemporaryDir>
+#include <QTextBrowser>
 #include <QThread>
 #include <QTimer>
 #include <QTreeView>
@@ -97,7 +101,29 @@ public:
     }
     int failures() const { return m_failures; }
 
+    // The GUI thread's worst stall while the app works on a step, measured by
+    // a 10 ms timer probe; the walk's own screenshots are left out (paused).
+    void probeStart() { m_probe.start(); }
+    void probePause()
+    {
+        m_probe.stop();
+        m_stepWorst = std::max(m_stepWorst, m_probe.worstGapMs());
+    }
+    void probeReport(const QString &what)
+    {
+        probePause();
+        check(m_stepWorst < 100.0, QStringLiteral("worst GUI-thread stall while %1: %2 ms")
+                                       .arg(what)
+                                       .arg(m_stepWorst, 0, 'f', 1));
+        m_worst = std::max(m_worst, m_stepWorst);
+        m_stepWorst = 0;
+    }
+    double worstStallMs() const { return m_worst; }
+
 private:
+    StallProbe m_probe;
+    double m_stepWorst = 0;
+    double m_worst = 0;
     QDir m_dir;
     int m_step = 0;
     int m_failures = 0;
@@ -144,8 +170,7 @@ bool dropOnDevice(QListView *view, const QVector<graph::NodeId> &nodes, int devi
     QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
                           Qt::NoModifier);
     QApplication::sendEvent(view->viewport(), &enter);
-    QDragMoveEvent move(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
-                        Qt::NoModifier);
+    QDragMoveEvent move(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
     QApplication::sendEvent(view->viewport(), &move);
     if (!move.isAccepted())
         return false;
@@ -159,6 +184,19 @@ bool dropOnDevice(QListView *view, const QVector<graph::NodeId> &nodes, int devi
 QDockWidget *dockNamed(MainWindow &window, const QString &name)
 {
     return window.findChild<QDockWidget *>(name);
+}
+
+// Closes the bottom docks and the details dock (as a user makes room for a
+// page); returns the ones that were open, to show them again.
+QList<QDockWidget *> hideDocks(MainWindow &window)
+{
+    QList<QDockWidget *> hidden;
+    for (const char *name : {"ConsoleDock", "TimelineDock", "MetricsDock", "DetailsDock"})
+        if (QDockWidget *dock = dockNamed(window, name); dock && dock->isVisible())
+            hidden << dock;
+    for (QDockWidget *dock : hidden)
+        dock->hide();
+    return hidden;
 }
 
 int chartPoints(QChartView *view)
@@ -217,10 +255,12 @@ int renderScreenshots(const QString &directory)
 
     // 1. The demo model, as `./scripts/run` opens it: blocks collapsed.
     walk.step("open the demo model");
+    walk.probeStart();
     window.openModel(QString::fromStdString(demoDecoderPath().string()));
     if (!walk.check(waitFor([&]() { return window.placement()->modelData() && idle(); }, 60000),
                     "the demo decoder opened and was laid out"))
         return 1;
+    walk.probeReport("opening and laying out the model");
     const auto model = window.placement()->modelData();
     int blocks = 0;
     for (const auto &group : model->groups)
@@ -267,32 +307,36 @@ int renderScreenshots(const QString &directory)
     });
     const QString targetId = window.placement()->devices()[target].id;
     GraphBoxItem *middleBox = nullptr;
+    walk.probeStart();
     for (int index : boxes) {
         const LayoutItem &item = scene->layout().items[std::size_t(index)];
         GraphBoxItem *box = scene->boxForNode(model->groups[std::size_t(item.group)].front());
         if (!box)
             continue;
-        const QVector<graph::NodeId> nodes = box->nodes();  // what a drag of this box carries
+        const QVector<graph::NodeId> nodes = box->nodes(); // what a drag of this box carries
         const bool dropped = dropOnDevice(devicesView, nodes, target);
+        // A user's drops are seconds apart: let the app settle between them.
+        waitFor([&]() { return window.placement()->report().validated && idle(); }, 30000);
         bool onTarget = dropped;
         for (graph::NodeId n : nodes)
             onTarget = onTarget && window.placement()->deviceOf(n) == target;
-        walk.check(onTarget, QStringLiteral("dragged %1 '%2' (%3 nodes) onto %4")
-                                 .arg(item.node == graph::kNoNode ? "block" : "node")
-                                 .arg(QString::fromStdString(
-                                     model->groupNames[std::size_t(item.group)]))
-                                 .arg(nodes.size())
-                                 .arg(targetId));
+        walk.check(onTarget,
+                   QStringLiteral("dragged %1 '%2' (%3 nodes) onto %4")
+                       .arg(item.node == graph::kNoNode ? "block" : "node")
+                       .arg(QString::fromStdString(model->groupNames[std::size_t(item.group)]))
+                       .arg(nodes.size())
+                       .arg(targetId));
         if (item.group == middle)
             middleBox = box;
     }
     waitFor([&]() { return window.placement()->report().validated && idle(); }, 30000);
+    walk.probeReport("dropping the blocks and validating the plan");
     const auto &report = window.placement()->report();
-    walk.check(report.isValid(), QStringLiteral("the plan is valid: %1 cut edge(s)%2")
-                                     .arg(report.cuts.size())
-                                     .arg(report.problems.isEmpty()
-                                              ? QString()
-                                              : "; problems: " + report.problems.join("; ")));
+    walk.check(report.isValid(),
+               QStringLiteral("the plan is valid: %1 cut edge(s)%2")
+                   .arg(report.cuts.size())
+                   .arg(report.problems.isEmpty() ? QString()
+                                                  : "; problems: " + report.problems.join("; ")));
     walk.say(QStringLiteral("undo stack: %1 placement command(s)")
                  .arg(window.placement()->undoStack()->count()));
     if (middleBox) {
@@ -313,7 +357,7 @@ int renderScreenshots(const QString &directory)
         return 1;
     auto runWith = [&](int microbatches) {
         RunConfig config = window.runPage()->config();
-        config.inputs = RunConfig::Inputs::Npy;  // the demo decoder's token ids [8, 64]
+        config.inputs = RunConfig::Inputs::Npy; // the demo decoder's token ids [8, 64]
         config.inputPath = demoDir + "/decoder_input.npy";
         config.batch = 8;
         config.microbatches = microbatches;
@@ -323,9 +367,11 @@ int renderScreenshots(const QString &directory)
         bool saved = false;
         auto connection = QObject::connect(window.runPage(), &RunPage::runSaved, &window,
                                            [&saved](int, qint64) { saved = true; });
+        walk.probeStart();
         runButton->click();
-        const bool finished = waitFor(
-            [&]() { return !window.runPage()->isRunning() && saved && idle(); }, 180000);
+        const bool finished =
+            waitFor([&]() { return !window.runPage()->isRunning() && saved && idle(); }, 180000);
+        walk.probeReport(QStringLiteral("running with %1 micro-batches").arg(microbatches));
         QObject::disconnect(connection);
         if (!walk.check(finished && window.runPage()->outcomes().size() > before,
                         QStringLiteral("run with %1 micro-batches finished and was stored")
@@ -361,20 +407,21 @@ int renderScreenshots(const QString &directory)
     runWith(4);
     QTableView *history = window.runPage()->historyView();
     const int rows = window.runPage()->historyModel()->rowCount();
+    walk.probeStart();
     if (walk.check(rows >= 2, QStringLiteral("%1 runs in the history").arg(rows))) {
         // Click the first of the two runs, Ctrl+click the second.
-        history->selectionModel()->select(
-            history->model()->index(rows - 2, 0),
-            QItemSelectionModel::ClearAndSelect | QItemSelectionModel::Rows);
-        history->selectionModel()->select(history->model()->index(rows - 1, 0),
-                                          QItemSelectionModel::Select |
+        history->selectionModel()->select(history->model()->index(rows - 2, 0),
+                                          QItemSelectionModel::ClearAndSelect |
                                               QItemSelectionModel::Rows);
+        history->selectionModel()->select(history->model()->index(rows - 1, 0),
+                                          QItemSelectionModel::Select | QItemSelectionModel::Rows);
     }
+    waitFor(idle, 10000);
+    walk.probeReport("comparing the runs");
     RunComparisonModel *comparison = window.runPage()->comparisonModel();
-    walk.check(comparison->columnCount() == 2,
-               QStringLiteral("comparison of %1 runs, %2 figures")
-                   .arg(comparison->columnCount())
-                   .arg(comparison->rowCount()));
+    walk.check(comparison->columnCount() == 2, QStringLiteral("comparison of %1 runs, %2 figures")
+                                                   .arg(comparison->columnCount())
+                                                   .arg(comparison->rowCount()));
     for (int c = 0; c < comparison->columnCount(); ++c)
         walk.say(QStringLiteral("%1: throughput %2, p50 %3 ms, p90 %4 ms, bubble %5%")
                      .arg(comparison->headerData(c, Qt::Horizontal).toString())
@@ -383,12 +430,7 @@ int renderScreenshots(const QString &directory)
                      .arg(comparison->value(RunComparisonModel::Figure::LatencyP90, c), 0, 'f', 2)
                      .arg(comparison->value(RunComparisonModel::Figure::Bubble, c), 0, 'f', 1));
     // More room for the charts: the bottom and details docks are closed for this picture.
-    QList<QDockWidget *> bottom;
-    for (const char *name : {"ConsoleDock", "TimelineDock", "MetricsDock", "DetailsDock"})
-        if (QDockWidget *dock = dockNamed(window, name); dock && dock->isVisible())
-            bottom << dock;
-    for (QDockWidget *dock : bottom)
-        dock->hide();
+    const QList<QDockWidget *> bottom = hideDocks(window);
     walk.save(&window, "03c-run-compare.png");
     for (QDockWidget *dock : bottom)
         dock->show();
@@ -398,6 +440,7 @@ int renderScreenshots(const QString &directory)
     // 4. Evaluation of the demo classifier on the demo data: the page opens
     // with the demo files filled in; the user presses Evaluate.
     walk.step("open the evaluation page on the demo data and evaluate");
+    walk.probeStart();
     window.pages()->setCurrentWidget(window.evalPage());
     EvalPage *eval = window.evalPage();
     for (const char *field : {"referencePath", "currentPath", "modelPath"})
@@ -409,14 +452,16 @@ int renderScreenshots(const QString &directory)
     if (auto *evaluate = eval->findChild<QPushButton *>("evaluateButton"))
         evaluate->click();
     waitFor([&]() { return !storedVersion.isEmpty() && idle(); }, 120000);
+    walk.probeReport("evaluating, showing and storing the results");
     walk.check(!storedVersion.isEmpty(),
                QStringLiteral("results stored: %1")
                    .arg(QString(eval->storeStatus()).remove(QRegularExpression("<[^>]*>"))));
     int sliceErrorBars = 0;
     for (const BarDatum &bar : eval->sliceChart()->bars())
         sliceErrorBars += !qIsNaN(bar.low) && !qIsNaN(bar.high) ? 1 : 0;
-    walk.check(!eval->heatmap()->labels().isEmpty(),
-               QStringLiteral("confusion heatmap: %1 classes").arg(eval->heatmap()->labels().size()));
+    walk.check(
+        !eval->heatmap()->labels().isEmpty(),
+        QStringLiteral("confusion heatmap: %1 classes").arg(eval->heatmap()->labels().size()));
     walk.check(eval->overallModel()->rowCount() > 0,
                QStringLiteral("overall metrics: %1 rows").arg(eval->overallModel()->rowCount()));
     walk.check(eval->perClassModel()->rowCount() > 0,
@@ -429,12 +474,53 @@ int renderScreenshots(const QString &directory)
                QStringLiteral("reliability diagram: %1 points; %2")
                    .arg(chartPoints(eval->reliabilityChart()))
                    .arg(eval->reliabilityChart()->chart()->title()));
-    walk.check(!eval->driftChart()->bars().isEmpty(),
-               QStringLiteral("drift per feature: %1 columns").arg(eval->driftChart()->bars().size()));
-    walk.check(chartPoints(eval->driftOverTimeChart()) > 2,
-               QStringLiteral("drift over time: %1 points").arg(chartPoints(eval->driftOverTimeChart())));
+    walk.check(
+        !eval->driftChart()->bars().isEmpty(),
+        QStringLiteral("drift per feature: %1 columns").arg(eval->driftChart()->bars().size()));
+    walk.check(
+        chartPoints(eval->driftOverTimeChart()) > 2,
+        QStringLiteral("drift over time: %1 points").arg(chartPoints(eval->driftOverTimeChart())));
     walk.check(eval->qualityModel()->rowCount() > 0,
                QStringLiteral("quality and PII: %1 columns").arg(eval->qualityModel()->rowCount()));
+    // Click the cell of missed positives (actual 1, predicted 0) and the
+    // window with the most drift, as a user reading the page would.
+    if (eval->heatmap()->labels().size() >= 2) {
+        const QPoint cell = eval->heatmap()->cellRect(1, 0).center();
+        QMouseEvent press(QEvent::MouseButtonPress, QPointF(cell),
+                          QPointF(eval->heatmap()->mapToGlobal(cell)), Qt::LeftButton,
+                          Qt::LeftButton, Qt::NoModifier);
+        QApplication::sendEvent(eval->heatmap(), &press);
+        walk.check(
+            eval->rowsModel()->rowCount() > 0,
+            QStringLiteral("clicked confusion cell (actual %1, predicted %2): %3 rows listed")
+                .arg(eval->heatmap()->labels()[1], eval->heatmap()->labels()[0])
+                .arg(eval->rowsModel()->rowCount()));
+    }
+    if (QXYSeries *windows = [&]() -> QXYSeries * {
+            for (QAbstractSeries *series : eval->driftOverTimeChart()->chart()->series())
+                if (series->type() == QAbstractSeries::SeriesTypeScatter)
+                    return static_cast<QXYSeries *>(series);
+            return nullptr;
+        }()) {
+        QPointF worst;
+        for (const QPointF &point : windows->points())
+            if (point.y() >= worst.y())
+                worst = point;
+        QChartView *view = eval->driftOverTimeChart();
+        const QPointF inChart = view->chart()->mapToPosition(worst, windows);
+        const QPoint at = view->mapFromScene(view->chart()->mapToScene(inChart));
+        for (QEvent::Type type : {QEvent::MouseButtonPress, QEvent::MouseButtonRelease}) {
+            QMouseEvent click(
+                type, QPointF(at), QPointF(view->viewport()->mapToGlobal(at)), Qt::LeftButton,
+                type == QEvent::MouseButtonPress ? Qt::LeftButton : Qt::NoButton, Qt::NoModifier);
+            QApplication::sendEvent(view->viewport(), &click);
+        }
+        walk.check(eval->windowColumnsModel()->rowCount() > 0,
+                   QStringLiteral("clicked drift window %1 (%2% drifted): %3 columns listed")
+                       .arg(int(worst.x()))
+                       .arg(worst.y() * 100, 0, 'f', 0)
+                       .arg(eval->windowColumnsModel()->rowCount()));
+    }
     walk.save(&window, "04-evaluation.png");
     if (auto *content = eval->findChild<QWidget *>("evalContent"))
         walk.save(content, "04b-evaluation-full.png");
@@ -446,7 +532,8 @@ int renderScreenshots(const QString &directory)
     bool refreshed = false;
     QObject::connect(governance, &GovernancePage::refreshed, &window,
                      [&refreshed]() { refreshed = true; });
-    window.pages()->setCurrentWidget(governance);  // the page reads the store when shown
+    walk.probeStart();
+    window.pages()->setCurrentWidget(governance); // the page reads the store when shown
     waitFor([&]() { return refreshed && idle(); }, 30000);
     walk.check(governance->currentVersion() == storedVersion,
                QStringLiteral("governance shows %1").arg(governance->currentVersion()));
@@ -458,7 +545,8 @@ int renderScreenshots(const QString &directory)
     waitFor([&]() { return refreshed && idle(); }, 30000);
     const QModelIndex item = findItem(governance->checklistModel(), GovernancePage::ItemKeyRole,
                                       QStringLiteral("fairness-slices/gaps-reviewed"));
-    if (walk.check(item.isValid(), "checklist 'fairness-slices' started; item gaps-reviewed open")) {
+    if (walk.check(item.isValid(),
+                   "checklist 'fairness-slices' started; item gaps-reviewed open")) {
         governance->checklistView()->setCurrentIndex(item);
         governance->checklistView()->scrollTo(item);
     }
@@ -472,10 +560,12 @@ int renderScreenshots(const QString &directory)
         dialog->findChild<QLineEdit *>("role")->setText("ML lead");
         auto *decision = dialog->findChild<QComboBox *>("decision");
         decision->setCurrentIndex(decision->findData("approve"));
-        dialog->findChild<QPlainTextEdit *>("comment")
-            ->setPlainText("Reviewed the slice table and the weak-slice search: every site "
-                           "is within the accepted gap.");
+        dialog->findChild<QPlainTextEdit *>("comment")->setPlainText(
+            "Reviewed the slice table and the weak-slice search: every site "
+            "is within the accepted gap.");
+        walk.probePause();
         walk.save(dialog, "05-signoff-dialog.png");
+        walk.probeStart();
         auto *buttons = dialog->findChild<QDialogButtonBox *>();
         QPushButton *sign = buttons ? buttons->button(QDialogButtonBox::Ok) : nullptr;
         walk.check(sign && sign->isEnabled(), "the dialog's Sign button is enabled");
@@ -485,43 +575,76 @@ int renderScreenshots(const QString &directory)
             dialog->reject();
     });
     refreshed = false;
-    if (auto *signButton = governance->signButton(); walk.check(
-            signButton && signButton->isEnabled(), "'Sign Off Selected Item…' is enabled"))
-        signButton->click();  // returns once the dialog closed
+    if (auto *signButton = governance->signButton();
+        walk.check(signButton && signButton->isEnabled(), "'Sign Off Selected Item…' is enabled"))
+        signButton->click(); // returns once the dialog closed
     waitFor([&]() { return signedDone && refreshed && idle(); }, 30000);
-    const QModelIndex signedItem = findItem(governance->checklistModel(), GovernancePage::ItemKeyRole,
-                                            QStringLiteral("fairness-slices/gaps-reviewed"));
+    const QModelIndex signedItem =
+        findItem(governance->checklistModel(), GovernancePage::ItemKeyRole,
+                 QStringLiteral("fairness-slices/gaps-reviewed"));
     walk.check(signedOk && signedItem.data(GovernancePage::StatusRole).toString() == "approved",
                QStringLiteral("gaps-reviewed is now '%1'")
                    .arg(signedItem.data(GovernancePage::StatusRole).toString()));
-    const QString lastAction =
-        governance->auditModel()->rowCount() > 0 ? governance->auditModel()->index(0, 3).data().toString()
-                                                 : QString();
-    walk.check(lastAction.contains("sign"), QStringLiteral("newest audit entry: %1 %2")
-                                                .arg(lastAction)
-                                                .arg(governance->auditModel()->index(0, 4).data().toString()));
+    const QString lastAction = governance->auditModel()->rowCount() > 0
+                                   ? governance->auditModel()->index(0, 3).data().toString()
+                                   : QString();
+    walk.check(lastAction.contains("sign"),
+               QStringLiteral("newest audit entry: %1 %2")
+                   .arg(lastAction)
+                   .arg(governance->auditModel()->index(0, 4).data().toString()));
     bool verified = false;
     QObject::connect(governance, &GovernancePage::verified, &window,
                      [&verified](bool ok) { verified = ok; });
     if (auto *verify = governance->findChild<QPushButton *>("verifyAudit"))
         verify->click();
     waitFor([&]() { return verified && idle(); }, 30000);
-    walk.check(verified, "audit chain verified: " +
-                             QString(governance->verificationText()).remove(QRegularExpression("<[^>]*>")));
+    walk.probeReport("starting the checklist, signing and verifying the audit chain");
+    walk.check(verified,
+               "audit chain verified: " +
+                   QString(governance->verificationText()).remove(QRegularExpression("<[^>]*>")));
     if (signedItem.isValid()) {
         governance->checklistView()->setCurrentIndex(signedItem);
         governance->checklistView()->scrollTo(signedItem);
     }
+    const QList<QDockWidget *> governanceDocks = hideDocks(window);
     walk.save(&window, "05b-governance-signed.png");
+    for (QDockWidget *dock : governanceDocks)
+        dock->show();
 
     // 6. Registry.
     walk.step("registry");
     bool registryDone = false;
     QObject::connect(window.registryPage(), &RegistryPage::refreshed, &window,
                      [&registryDone]() { registryDone = true; });
+    walk.probeStart();
     window.pages()->setCurrentWidget(window.registryPage());
     waitFor([&]() { return registryDone && idle(); }, 30000);
+    walk.probeReport("loading the registry");
     walk.check(registryDone, "registry loaded from the store");
+    // Promote the signed version to staging: the governance gate lets it
+    // through now that its required items are passed or approved.
+    RegistryPage *registry = window.registryPage();
+    QStandardItemModel *versions = registry->versionsModel();
+    const QModelIndex versionRow =
+        findItem(versions, RegistryPage::VersionRole, storedVersion.section(':', 1).toInt(),
+                 versions->index(0, 0));
+    bool promoted = false;
+    QString promotion;
+    QObject::connect(registry, &RegistryPage::actionFinished, &window,
+                     [&](bool ok, const QString &message) {
+                         promoted = ok;
+                         promotion = message;
+                     });
+    if (walk.check(versionRow.isValid(), QStringLiteral("%1 listed").arg(storedVersion))) {
+        registry->versionsView()->setCurrentIndex(versionRow);
+        registryDone = false;
+        walk.probeStart();
+        if (auto *promote = registry->findChild<QPushButton *>("promote"))
+            promote->click();
+        waitFor([&]() { return !promotion.isEmpty() && registryDone && idle(); }, 30000);
+        walk.probeReport("promoting to staging");
+        walk.check(promoted, QStringLiteral("promoted: %1").arg(promotion));
+    }
     walk.save(&window, "06-registry.png");
 
     // 7. Report: view it, export HTML, PDF and the model card from the page.
@@ -530,6 +653,7 @@ int renderScreenshots(const QString &directory)
     bool reportLoaded = false;
     QObject::connect(reportPage, &ReportPage::reportLoaded, &window,
                      [&reportLoaded](bool ok) { reportLoaded = ok; });
+    walk.probeStart();
     window.pages()->setCurrentWidget(reportPage);
     waitFor([&]() { return reportLoaded && idle(); }, 60000);
     walk.check(reportLoaded && reportPage->currentVersion() == storedVersion,
@@ -537,10 +661,9 @@ int renderScreenshots(const QString &directory)
                    .arg(reportPage->currentVersion())
                    .arg(QString(reportPage->statusText()).remove(QRegularExpression("<[^>]*>"))));
     QStringList written;
-    QObject::connect(reportPage, &ReportPage::exported, &window,
-                     [&written](ReportPage::ExportKind, const QStringList &paths) {
-                         written += paths;
-                     });
+    QObject::connect(
+        reportPage, &ReportPage::exported, &window,
+        [&written](ReportPage::ExportKind, const QStringList &paths) { written += paths; });
     const QString base = exports + "/" + QString(storedVersion).replace(':', "-v");
     const struct
     {
@@ -554,21 +677,45 @@ int renderScreenshots(const QString &directory)
         const int before = int(written.size());
         answerFileDialog(exportStep.path);
         if (auto *button = reportPage->findChild<QPushButton *>(exportStep.button))
-            button->click();  // returns once the file dialog closed
+            button->click(); // returns once the file dialog closed
         waitFor([&]() { return written.size() >= before + exportStep.files && idle(); }, 60000);
         for (int i = before; i < written.size(); ++i)
-            walk.check(QFileInfo(written[i]).size() > 0,
-                       QStringLiteral("%1: wrote %2 (%3 bytes)")
-                           .arg(exportStep.button, written[i])
-                           .arg(QFileInfo(written[i]).size()));
+            walk.check(QFileInfo(written[i]).size() > 0, QStringLiteral("%1: wrote %2 (%3 bytes)")
+                                                             .arg(exportStep.button, written[i])
+                                                             .arg(QFileInfo(written[i]).size()));
         walk.check(written.size() >= before + exportStep.files,
                    QStringLiteral("%1 finished").arg(exportStep.button));
     }
+    walk.probeReport("building the report and exporting HTML, PDF and the model card");
+    // The report itself needs the room: docks closed, then the top (exports),
+    // the charts and the checklist section with the sign-off.
+    const QList<QDockWidget *> docks = hideDocks(window);
     walk.save(&window, "07-report.png");
+    auto scrollTo = [&](const QString &heading) {
+        QTextBrowser *view = reportPage->view();
+        view->moveCursor(QTextCursor::Start);
+        const bool found = view->find(heading);
+        QTextCursor cursor = view->textCursor();
+        cursor.clearSelection();
+        view->setTextCursor(cursor);
+        const int top = view->cursorRect().top();
+        view->verticalScrollBar()->setValue(view->verticalScrollBar()->value() + top - 8);
+        return found;
+    };
+    walk.check(scrollTo("Calibration") && reportPage->html().contains("chart:reliability"),
+               "report view: the calibration and slice charts");
+    walk.save(&window, "07b-report-charts.png");
+    const QString checklistText = QStringLiteral("A reviewer examined the slice table");
+    walk.check(scrollTo("Checklist status") && reportPage->html().contains(checklistText) &&
+                   reportPage->html().contains("Ada Reviewer"),
+               "report view: the checklist with the signed item");
+    walk.save(&window, "07c-report-checklist.png");
+    for (QDockWidget *dock : docks)
+        dock->show();
 
     window.pages()->setCurrentWidget(window.graphPage());
-    std::printf("screenshots: %s (%d problem(s))\n", walk.failures() ? "FAILED" : "done",
-                walk.failures());
+    std::printf("screenshots: %s (%d problem(s)); worst GUI-thread stall over the walk %.1f ms\n",
+                walk.failures() ? "FAILED" : "done", walk.failures(), walk.worstStallMs());
     return walk.failures() ? 1 : 0;
 }
 

@@ -50,6 +50,7 @@ RegistryPage::RegistryPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent)
     for (const char *env : kEnvironments)
         m_env->addItem(env);
     auto *promoteButton = new QPushButton(tr("Promote Selected Version"), this);
+    promoteButton->setObjectName("promote");
     auto *rollbackButton = new QPushButton(tr("Roll Back"), this);
     top->addWidget(registerButton);
     top->addWidget(refreshButton);

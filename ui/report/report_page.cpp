@@ -54,10 +54,12 @@ Status writeFile(const QString &path, const QByteArray &bytes)
 {
     QSaveFile file(path);
     if (!file.open(QIODevice::WriteOnly))
-        return makeError(ErrorCode::Io, path.toStdString() + ": " + file.errorString().toStdString());
+        return makeError(ErrorCode::Io,
+                         path.toStdString() + ": " + file.errorString().toStdString());
     file.write(bytes);
     if (!file.commit())
-        return makeError(ErrorCode::Io, path.toStdString() + ": " + file.errorString().toStdString());
+        return makeError(ErrorCode::Io,
+                         path.toStdString() + ": " + file.errorString().toStdString());
     return Status::success();
 }
 
@@ -82,7 +84,8 @@ Result<RenderedReport> renderReport(governance::ReportData data)
     for (const auto &chart : governance::reportCharts(data)) {
         QSvgRenderer renderer(QByteArray::fromStdString(chart.svg));
         if (!renderer.isValid())
-            return makeError(ErrorCode::Internal, "report chart '" + chart.id + "' is not valid SVG");
+            return makeError(ErrorCode::Internal,
+                             "report chart '" + chart.id + "' is not valid SVG");
         // Twice the layout size, marked as such, for a crisp picture on HiDPI screens.
         QImage image(chart.width * 2, chart.height * 2, QImage::Format_ARGB32_Premultiplied);
         image.fill(Qt::white);
@@ -152,7 +155,8 @@ ReportPage::ReportPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_
             });
     connect(m_refresh, &QPushButton::clicked, this, &ReportPage::refresh);
     connect(m_version, &QComboBox::currentIndexChanged, this, &ReportPage::loadReport);
-    connect(m_exportHtml, &QPushButton::clicked, this, [this]() { exportDialog(ExportKind::Html); });
+    connect(m_exportHtml, &QPushButton::clicked, this,
+            [this]() { exportDialog(ExportKind::Html); });
     connect(m_exportPdf, &QPushButton::clicked, this, [this]() { exportDialog(ExportKind::Pdf); });
     connect(m_exportCard, &QPushButton::clicked, this,
             [this]() { exportDialog(ExportKind::ModelCard); });
@@ -193,7 +197,8 @@ void ReportPage::refresh()
             }
             return all;
         },
-        this, [this](Result<std::vector<store::ModelVersionRecord>> result) {
+        this,
+        [this](Result<std::vector<store::ModelVersionRecord>> result) {
             setBusy(false, {});
             if (!result.ok()) {
                 m_status->setText(userMessage(tr("Opening the store"), result.error()));
@@ -222,11 +227,11 @@ void ReportPage::selectVersion(const QString &label)
 {
     const int index = m_version->findText(label);
     if (index >= 0 && index != m_version->currentIndex()) {
-        m_version->setCurrentIndex(index);  // loads the report
+        m_version->setCurrentIndex(index); // loads the report
         return;
     }
     if (index < 0)
-        m_pendingVersion = label;  // picked up by the next refresh()
+        m_pendingVersion = label; // picked up by the next refresh()
 }
 
 void ReportPage::loadReport()
@@ -252,10 +257,11 @@ void ReportPage::loadReport()
             SB_ASSIGN_OR_RETURN(auto data, governance::gatherReport(store, version));
             return renderReport(std::move(data));
         },
-        this, [this, generation](Result<RenderedReport> result) {
+        this,
+        [this, generation](Result<RenderedReport> result) {
             setBusy(false, {});
             if (generation != m_loadGeneration)
-                return;  // a newer selection superseded this one
+                return; // a newer selection superseded this one
             if (!result.ok()) {
                 m_status->setText(userMessage(tr("Building the report"), result.error()));
                 emit errorOccurred(m_status->text());
@@ -322,10 +328,10 @@ void ReportPage::exportTo(ExportKind kind, const QString &path)
                 else if (!json.endsWith(".json", Qt::CaseInsensitive))
                     json += ".json";
                 markdown = json.chopped(5) + ".md";
-                SB_TRY(writeFile(json, QByteArray::fromStdString(
-                                           card.dump(2, ' ', false,
-                                                     store::Json::error_handler_t::replace) +
-                                           "\n")));
+                SB_TRY(writeFile(
+                    json,
+                    QByteArray::fromStdString(
+                        card.dump(2, ' ', false, store::Json::error_handler_t::replace) + "\n")));
                 SB_TRY(writeFile(markdown, QByteArray::fromStdString(
                                                governance::renderModelCardMarkdown(card))));
                 action = "modelcard.export";
@@ -344,7 +350,8 @@ void ReportPage::exportTo(ExportKind kind, const QString &path)
                 progress(1.0, "Done");
             return written;
         },
-        this, [this, kind](Result<QStringList> result) {
+        this,
+        [this, kind](Result<QStringList> result) {
             setBusy(false, {});
             if (!result.ok()) {
                 const QString message =
@@ -378,8 +385,8 @@ void ReportPage::exportDialog(ExportKind kind)
     QString path;
     switch (kind) {
     case ExportKind::Html:
-        path = QFileDialog::getSaveFileName(this, tr("Export report as HTML"), base + "-report.html",
-                                            tr("HTML (*.html)"));
+        path = QFileDialog::getSaveFileName(this, tr("Export report as HTML"),
+                                            base + "-report.html", tr("HTML (*.html)"));
         break;
     case ExportKind::Pdf:
         path = QFileDialog::getSaveFileName(this, tr("Export report as PDF"), base + "-report.pdf",

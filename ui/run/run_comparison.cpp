@@ -80,8 +80,7 @@ void RunComparisonModel::setRuns(const QVector<RunOutcome> &runs)
                 m_devices << stage.device;
     m_rows.clear();
     for (Figure figure : {Figure::Throughput, Figure::LatencyP50, Figure::LatencyP90,
-                          Figure::Bubble, Figure::IdealBubble, Figure::Batch,
-                          Figure::Microbatches})
+                          Figure::Bubble, Figure::IdealBubble, Figure::Batch, Figure::Microbatches})
         m_rows.push_back({figure, {}});
     for (const QString &device : m_devices)
         m_rows.push_back({Figure::StageTime, device});
@@ -278,8 +277,7 @@ void RunComparisonView::rebuild()
     fill(m_charts[1], tr("Latency per micro-batch"), tr("ms"),
          {{tr("p50"), Figure::LatencyP50, {}}, {tr("p90"), Figure::LatencyP90, {}}});
     fill(m_charts[2], tr("Pipeline bubble"), tr("% of stage time"),
-         {{tr("measured"), Figure::Bubble, {}},
-          {tr("(p-1)/(m+p-1)"), Figure::IdealBubble, {}}});
+         {{tr("measured"), Figure::Bubble, {}}, {tr("(p-1)/(m+p-1)"), Figure::IdealBubble, {}}});
     QVector<SetSpec> stageSets, memorySets;
     for (const QString &device : m_model->devices()) {
         stageSets.push_back({device, Figure::StageTime, device});

@@ -97,10 +97,9 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
                                      right);
     auto *historyLayout = new QVBoxLayout(historyBox);
     m_history = new QStandardItemModel(0, 10, this);
-    m_history->setHorizontalHeaderLabels({tr("Run"), tr("Devices"), tr("Batch"),
-                                          tr("Micro-batches"), tr("Throughput /s"),
-                                          tr("p50 ms"), tr("p90 ms"), tr("Bubble"),
-                                          tr("Ideal bubble"), tr("Model")});
+    m_history->setHorizontalHeaderLabels(
+        {tr("Run"), tr("Devices"), tr("Batch"), tr("Micro-batches"), tr("Throughput /s"),
+         tr("p50 ms"), tr("p90 ms"), tr("Bubble"), tr("Ideal bubble"), tr("Model")});
     m_historyView = new QTableView(historyBox);
     m_historyView->setObjectName("runHistory");
     m_historyView->setModel(m_history);
@@ -113,9 +112,8 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
 
     m_details = new QTabWidget(right);
     m_stages = new QStandardItemModel(0, 7, this);
-    m_stages->setHorizontalHeaderLabels({tr("Device"), tr("Nodes"), tr("Compute ms"),
-                                         tr("Idle ms"), tr("Peak memory"), tr("Ledger estimate"),
-                                         tr("Sent")});
+    m_stages->setHorizontalHeaderLabels({tr("Device"), tr("Nodes"), tr("Compute ms"), tr("Idle ms"),
+                                         tr("Peak memory"), tr("Ledger estimate"), tr("Sent")});
     m_stagesView = new QTableView(m_details);
     m_stagesView->setModel(m_stages);
     m_stagesView->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -179,10 +177,9 @@ void RunPage::loadHistory()
                       [](const auto &a, const auto &b) { return a.id < b.id; });
             QVector<RunOutcome> stored;
             for (const store::RunRecord &record : records) {
-                const bool listed = std::any_of(m_outcomes.begin(), m_outcomes.end(),
-                                                [&](const RunOutcome &outcome) {
-                                                    return outcome.storeId == record.id;
-                                                });
+                const bool listed = std::any_of(
+                    m_outcomes.begin(), m_outcomes.end(),
+                    [&](const RunOutcome &outcome) { return outcome.storeId == record.id; });
                 if (!listed && record.status == "succeeded")
                     stored << outcomeFromRecord(record);
             }
@@ -192,8 +189,8 @@ void RunPage::loadHistory()
             }
             m_historyView->resizeColumnsToContents();
             if (!stored.isEmpty())
-                emit logMessage(tr("Loaded %n past run(s) from the store.", nullptr,
-                                   int(stored.size())));
+                emit logMessage(
+                    tr("Loaded %n past run(s) from the store.", nullptr, int(stored.size())));
             emit historyLoaded(int(stored.size()));
         });
 }
@@ -477,7 +474,7 @@ void RunPage::saveToStore(const RunOutcome &outcome)
 {
     const QString modelPath = m_placement->modelData() ? m_placement->modelData()->path : QString();
     store::RunRecord record = recordFromOutcome(outcome, modelPath);
-    const int row = int(m_outcomes.size()) - 1;  // the row addHistoryRow just added
+    const int row = int(m_outcomes.size()) - 1; // the row addHistoryRow just added
     runWithStore<store::RunRecord>(
         m_tasks, tr("Saving the run"),
         [record, modelPath](store::Store &store,
@@ -491,7 +488,8 @@ void RunPage::saveToStore(const RunOutcome &outcome)
             SB_ASSIGN_OR_RETURN(record.id, store.saveRun(record));
             return record;
         },
-        this, [this, row](Result<store::RunRecord> result) {
+        this,
+        [this, row](Result<store::RunRecord> result) {
             if (!result.ok()) {
                 emit logMessage(userMessage(tr("Saving the run"), result.error()));
                 return;
@@ -543,8 +541,7 @@ QList<QStandardItem *> RunPage::historyRow(const RunOutcome &outcome) const
         << new QStandardItem(number(outcome.latencyP50, 2))
         << new QStandardItem(number(outcome.latencyP90, 2))
         << new QStandardItem(percent(outcome.bubble))
-        << new QStandardItem(percent(outcome.idealBubble))
-        << new QStandardItem(outcome.modelName);
+        << new QStandardItem(percent(outcome.idealBubble)) << new QStandardItem(outcome.modelName);
     row.front()->setToolTip(outcome.startedAt.isEmpty()
                                 ? outcome.label
                                 : tr("%1, started %2").arg(outcome.label, outcome.startedAt));

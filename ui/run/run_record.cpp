@@ -109,8 +109,7 @@ RunOutcome outcomeFromRecord(const store::RunRecord &record)
     const double iterations = numberAt(config, "iterations");
     outcome.config.batch = std::isnan(batch) ? 0 : int(batch);
     outcome.microbatchesUsed = std::isnan(microbatches) ? 0 : int(microbatches);
-    outcome.config.microbatches =
-        std::isnan(requested) ? outcome.microbatchesUsed : int(requested);
+    outcome.config.microbatches = std::isnan(requested) ? outcome.microbatchesUsed : int(requested);
     outcome.config.iterations = std::isnan(iterations) ? 0 : int(iterations);
     outcome.config.inputPath = stringAt(config, "input_path");
     const QString inputs = stringAt(config, "inputs");
@@ -121,8 +120,8 @@ RunOutcome outcomeFromRecord(const store::RunRecord &record)
 
     const json &metrics = record.metrics;
     outcome.throughput = numberAt(metrics, "throughput");
-    const json latency = metrics.is_object() ? metrics.value("latency_ms", json::object())
-                                             : json::object();
+    const json latency =
+        metrics.is_object() ? metrics.value("latency_ms", json::object()) : json::object();
     outcome.latencyP50 = numberAt(latency, "p50");
     outcome.latencyP90 = numberAt(latency, "p90");
     outcome.latencyP95 = numberAt(latency, "p95");
@@ -131,9 +130,8 @@ RunOutcome outcomeFromRecord(const store::RunRecord &record)
     outcome.idealBubble = numberAt(metrics, "ideal_bubble_fraction");
     outcome.worstStallMs = numberAt(metrics, "gui_worst_stall_ms");
 
-    const json stages = record.timings.is_object()
-                            ? record.timings.value("stages", json::array())
-                            : json::array();
+    const json stages =
+        record.timings.is_object() ? record.timings.value("stages", json::array()) : json::array();
     for (const json &stage : stages) {
         RunStage row;
         row.device = stringAt(stage, "device");
@@ -146,8 +144,8 @@ RunOutcome outcomeFromRecord(const store::RunRecord &record)
         row.sentBytes = bytesAt(stage, "sent_bytes");
         outcome.stages.push_back(row);
     }
-    const json wall = record.timings.is_object() ? record.timings.value("wall_ms", json::array())
-                                                 : json::array();
+    const json wall =
+        record.timings.is_object() ? record.timings.value("wall_ms", json::array()) : json::array();
     int index = 0;
     for (const json &ms : wall) {
         RunIteration iteration;

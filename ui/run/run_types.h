@@ -61,8 +61,8 @@ struct RunOutcome
     qint64 storeId = 0;       // the store's run id once saved (0 = not stored)
     QString startedAt;        // UTC ISO 8601
     QString finishedAt;
-    QString modelName;        // file name of the model that ran
-    bool estimate = false;    // a what-if estimate, not a measurement
+    QString modelName;     // file name of the model that ran
+    bool estimate = false; // a what-if estimate, not a measurement
 };
 
 // Live updates from a running run (delivered on the GUI thread).

@@ -100,7 +100,12 @@ void TimelineView::paintEvent(QPaintEvent *)
     for (double t = 0; t <= span + 1e-9; t += step) {
         const double x = xOf(start + t);
         p.drawLine(QPointF(x, axisY), QPointF(x, axisY + 4));
-        p.drawText(QPointF(x + 2, axisY + fm.height()), QString::number(t, 'g', 4) + " ms");
+        // Labels start at their tick; the last ones end there, inside the widget.
+        const QString label = QString::number(t, 'g', 4) + " ms";
+        const double labelX = x + 2 + fm.horizontalAdvance(label) > width() - 2
+                                  ? x - 2 - fm.horizontalAdvance(label)
+                                  : x + 2;
+        p.drawText(QPointF(labelX, axisY + fm.height()), label);
     }
 }
 
