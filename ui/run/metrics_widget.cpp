@@ -42,8 +42,10 @@ MetricsWidget::MetricsWidget(QWidget *parent) : QWidget(parent)
     x->setLabelFormat("%d");
     auto *yThroughput = new QValueAxis;
     yThroughput->setTitleText(tr("samples/s"));
+    yThroughput->setLabelFormat("%.0f");
     auto *yLatency = new QValueAxis;
     yLatency->setTitleText(tr("ms"));
+    yLatency->setLabelFormat("%.0f");
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(yThroughput, Qt::AlignLeft);
     chart->addAxis(yLatency, Qt::AlignRight);
@@ -91,10 +93,17 @@ void MetricsWidget::addIteration(const RunIteration &iteration)
             auto *value = qobject_cast<QValueAxis *>(axis);
             if (!value)
                 continue;
-            if (axis->orientation() == Qt::Horizontal)
-                value->setRange(0, std::max<qsizetype>(1, series->count() - 1));
-            else
-                value->setRange(0, maxY * 1.15 + 1e-9);
+            if (axis->orientation() == Qt::Horizontal) {
+                // One tick per iteration while they fit, integer labels.
+                const int last = int(std::max<qsizetype>(1, series->count() - 1));
+                value->setRange(0, last);
+                value->setTickType(QValueAxis::TicksDynamic);
+                value->setTickAnchor(0);
+                value->setTickInterval(std::max(1, (last + 9) / 10));
+            } else {
+                value->setRange(0, maxY * 1.1 + 1e-9);
+                value->applyNiceNumbers();
+            }
         }
     };
     fit(m_throughput);
@@ -140,7 +149,8 @@ void MetricsWidget::showOutcome(const RunOutcome &outcome)
     x->append(devices);
     auto *y = new QValueAxis;
     y->setTitleText(tr("MB"));
-    y->setRange(0, maxMb * 1.15 + 1e-9);
+    y->setRange(0, maxMb * 1.1 + 1e-9);
+    y->applyNiceNumbers();
     chart->addAxis(x, Qt::AlignBottom);
     chart->addAxis(y, Qt::AlignLeft);
     series->attachAxis(x);
