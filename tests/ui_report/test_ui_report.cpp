@@ -304,6 +304,15 @@ void TestUiReport::evaluationStoredForVersion()
         evals += record.kind == "eval" ? 1 : 0;
     QCOMPARE(evals, 2);
 
+    // Other data clears the demo model the page filled in: nothing is stored
+    // for the demo classifier until the user names the model.
+    current->setText(m_dir.filePath("other.csv"));
+    emit current->editingFinished();
+    QVERIFY(model->text().isEmpty());
+    current->setText(QString::fromStdString(demoClassifierPath().parent_path().string()) +
+                     "/current.csv");
+    emit current->editingFinished();
+
     // A model file that does not exist: the reports still show, storing fails with its name.
     model->setText(m_dir.filePath("missing.onnx"));
     QSignalSpy errors(&page, &EvalPage::errorOccurred);

@@ -290,8 +290,15 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
                 break;
             }
     };
-    connect(current, &QLineEdit::editingFinished, this,
-            [current, fillColumns]() { fillColumns(current->text()); });
+    // The demo classifier filled in for the demo data must not claim other
+    // data: choosing another current file clears it (the user names the model).
+    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
+    connect(current, &QLineEdit::editingFinished, this, [current, model, demoDir, fillColumns]() {
+        fillColumns(current->text());
+        if (model->text() == demoDir + "/classifier.onnx" &&
+            QFileInfo(current->text()) != QFileInfo(demoDir + "/current.csv"))
+            model->clear();
+    });
     connect(evaluate, &QPushButton::clicked, this,
             [this, reference, current, label, prediction, model]() {
                 EvalRequest request;
@@ -372,7 +379,6 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
             });
 
     // A first start shows the bundled demo data, ready to evaluate.
-    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
     if (QFileInfo::exists(demoDir + "/current.csv")) {
         reference->setText(demoDir + "/reference.csv");
         current->setText(demoDir + "/current.csv");
