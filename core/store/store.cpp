@@ -9,6 +9,11 @@
 #include <ctime>
 #include <fstream>
 
+#ifndef _WIN32
+#include <pwd.h>
+#include <unistd.h>
+#endif
+
 namespace sb::store {
 
 namespace fs = std::filesystem;
@@ -29,6 +34,13 @@ std::string defaultActor()
         if (const char *value = std::getenv(name); value && *value)
             return value;
     }
+#ifndef _WIN32
+    // Services and containers often run without $USER; the account name
+    // still says who acted.
+    if (const passwd *account = getpwuid(getuid());
+        account && account->pw_name && *account->pw_name)
+        return account->pw_name;
+#endif
     return "unknown";
 }
 

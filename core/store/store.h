@@ -342,7 +342,8 @@ private:
 struct OpenOptions
 {
     bool createIfMissing = true;
-    std::string actor; // empty: $USER, else "unknown"
+    std::string
+        actor; // empty: $SHARDBENCH_ACTOR, $USER, $LOGNAME, the account name, else "unknown"
 };
 
 class Store

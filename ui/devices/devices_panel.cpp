@@ -67,6 +67,7 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
     dimsLayout->setContentsMargins(0, 0, 0, 0);
     dimsLayout->addWidget(new QLabel(tr("Dims:"), m_dimsRow));
     m_dims = new QLineEdit(m_dimsRow);
+    m_dims->setObjectName("dimsEdit");
     m_dims->setClearButtonEnabled(true);
     m_dims->setToolTip(tr("Symbolic dims (other than the batch) bound for the memory ledger, "
                           "stage time estimates and Auto split, e.g. seq=64. Saved in the plan "

@@ -274,6 +274,19 @@ int renderScreenshots(const QString &directory)
                  .arg(window.placement()->devices().size()));
     walk.save(&window, "01-graph.png");
 
+    // The devices panel asks for the decoder's sequence length (its estimates
+    // leave out what depends on it); the user types it, as the note says.
+    walk.step("bind seq=64 for the estimates");
+    auto *dims = window.devicesPanel()->findChild<QLineEdit *>("dimsEdit");
+    if (!walk.check(dims != nullptr, "the devices panel has a Dims field"))
+        return 1;
+    dims->setText("seq=64");
+    emit dims->editingFinished();
+    waitFor(idle, 30000);
+    walk.say(window.devicesPanel()->dimsStatus().isEmpty()
+                 ? QStringLiteral("seq=64 bound: every node has an estimate")
+                 : QStringLiteral("still unbound: %1").arg(window.devicesPanel()->dimsStatus()));
+
     // 2. Drag blocks onto the second device. A block in the middle alone
     // would make the pipeline go cpu:0 -> cpu:1 -> cpu:0 (a cycle the page
     // marks), so the user drags from the end of the graph back to the middle
