@@ -350,6 +350,16 @@ void TestUiRun::pipelinedRun()
     QCOMPARE(page.metrics()->pointCount(), 3);
     QVERIFY(outcome.throughput > 0);
     QVERIFY(probe.samples() > 0);
+    // The ledger of the plan as run bounds what each stage measured: the
+    // executor's planned activations plus the transfer queues at full depth.
+    for (const RunStage &stage : outcome.stages) {
+        QVERIFY2(stage.peakMemoryBytes > 0, qPrintable(stage.device));
+        QVERIFY2(stage.peakMemoryBytes <= stage.ledgerMemoryBytes,
+                 qPrintable(QStringLiteral("%1: measured %2 > ledger %3")
+                                .arg(stage.device)
+                                .arg(stage.peakMemoryBytes)
+                                .arg(stage.ledgerMemoryBytes)));
+    }
     // The run goes to the store with the figures the page shows.
     QVERIFY(saved.count() == 1 || saved.wait(10000));
     const qint64 runId = saved.front().at(1).toLongLong();

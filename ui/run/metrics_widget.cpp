@@ -131,7 +131,7 @@ void MetricsWidget::showOutcome(const RunOutcome &outcome)
     for (QAbstractAxis *axis : chart->axes())
         chart->removeAxis(axis);
     auto *measured = new QBarSet(tr("measured peak (MB)"));
-    auto *ledger = new QBarSet(tr("ledger estimate (MB)"));
+    auto *ledger = new QBarSet(tr("ledger: activations + buffers (MB)"));
     QStringList devices;
     double maxMb = 0;
     for (const RunStage &stage : outcome.stages) {

@@ -1,6 +1,7 @@
 #include "ui/run/run_backend.h"
 
 #include "core/plan/local_run.h"
+#include "core/plan/validate.h"
 #include "core/runtime/npy.h"
 #include "core/runtime/pipeline.h"
 
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <map>
 
 namespace sb::ui {
 
@@ -60,7 +62,7 @@ Result<runtime::TensorMap> syntheticInputs(const graph::Graph &graph, std::int64
             std::fill_n(tensor.as<std::int32_t>(), count, 1);
             break;
         default:
-            break;  // zeros
+            break; // zeros
         }
         inputs.emplace(value.name, std::move(tensor));
     }
@@ -99,7 +101,8 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
             return makeError(ErrorCode::InvalidInput,
                              "a .npy input feeds a model with exactly one input");
         SB_ASSIGN_OR_RETURN(auto tensor, runtime::readNpy(request.config.inputPath.toStdString()));
-        inputs.emplace(request.graph->value(request.graph->inputs().front()).name, std::move(tensor));
+        inputs.emplace(request.graph->value(request.graph->inputs().front()).name,
+                       std::move(tensor));
     } else if (request.config.inputs == RunConfig::Inputs::Dataset) {
         return makeError(ErrorCode::Unsupported,
                          "dataset inputs for runs: use the Evaluation page (predict) or a .npy");
@@ -130,12 +133,13 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         RunLive update;
         update.iteration.index = it;
         update.iteration.wallMs = last.wallMs;
-        update.iteration.throughput = last.wallMs > 0 ? double(plan.batch) * 1000.0 / last.wallMs : 0;
+        update.iteration.throughput =
+            last.wallMs > 0 ? double(plan.batch) * 1000.0 / last.wallMs : 0;
         update.iteration.latencyP50Ms = percentile(last.microbatchLatencyMs, 50);
         for (const auto &event : last.timeline)
             if (event.kind == "compute")
-                update.timeline.push_back(TimelineSpan{event.stage, event.microbatch, it,
-                                                       event.startMs, event.endMs});
+                update.timeline.push_back(
+                    TimelineSpan{event.stage, event.microbatch, it, event.startMs, event.endMs});
         outcome.iterations.push_back(update.iteration);
         if (live)
             live(update);
@@ -146,11 +150,21 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
     outcome.microbatchNote = QString::fromStdString(last.microbatchNote);
     outcome.bubble = last.bubbleFraction;
     outcome.idealBubble = last.idealBubbleFraction;
-    outcome.throughput = totalWallMs > 0 ? double(plan.batch) * iterations * 1000.0 / totalWallMs : 0;
+    outcome.throughput =
+        totalWallMs > 0 ? double(plan.batch) * iterations * 1000.0 / totalWallMs : 0;
     outcome.latencyP50 = percentile(latencies, 50);
     outcome.latencyP90 = percentile(latencies, 90);
     outcome.latencyP95 = percentile(latencies, 95);
     outcome.latencyP99 = percentile(latencies, 99);
+    // The ledger of the plan as run (its batch and micro-batches), counting
+    // what the measured peak counts: activations and transfer buffers, not
+    // the weights the graph owns.
+    std::map<std::string, quint64> runLedger;
+    const plan::ValidationReport checked = plan::validatePlan(*request.graph, plan, {});
+    if (checked.estimate)
+        for (const plan::DeviceLedger &ledger : checked.estimate->ledger)
+            runLedger[ledger.device] =
+                ledger.activations + ledger.transferBuffers + ledger.workspace;
     for (std::size_t s = 0; s < last.stages.size(); ++s) {
         const auto &stage = last.stages[s];
         RunStage row;
@@ -160,8 +174,7 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         row.idleMs = stage.idleMs;
         row.peakMemoryBytes = stage.peakMemoryBytes;
         row.sentBytes = stage.sentBytes;
-        const int d = plan.devices.indexOf(stage.device);
-        row.ledgerMemoryBytes = d >= 0 && d < request.ledgerBytes.size() ? request.ledgerBytes[d] : 0;
+        row.ledgerMemoryBytes = runLedger.count(stage.device) ? runLedger.at(stage.device) : 0;
         outcome.stages.push_back(row);
     }
     if (!request.config.tracePath.isEmpty()) {

@@ -25,7 +25,6 @@ struct RunRequest
 {
     std::shared_ptr<const graph::Graph> graph;
     plan::Plan plan;              // assignment, devices, batch, micro-batches
-    QVector<quint64> ledgerBytes; // ledger estimate per device of plan.devices
     RunConfig config;
 };
 

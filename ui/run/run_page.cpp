@@ -113,7 +113,7 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
     m_details = new QTabWidget(right);
     m_stages = new QStandardItemModel(0, 7, this);
     m_stages->setHorizontalHeaderLabels({tr("Device"), tr("Nodes"), tr("Compute ms"), tr("Idle ms"),
-                                         tr("Peak memory"), tr("Ledger estimate"), tr("Sent")});
+                                         tr("Peak memory"), tr("Ledger (act. + buffers)"), tr("Sent")});
     m_stagesView = new QTableView(m_details);
     m_stagesView->setModel(m_stages);
     m_stagesView->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -241,10 +241,6 @@ RunRequest RunPage::makeRequest() const
     request.plan = m_placement->makePlan();
     request.plan.batch = request.config.batch;
     request.plan.microbatches = request.config.microbatches;
-    for (int d = 0; d < m_placement->devices().size(); ++d)
-        request.ledgerBytes << (d < m_placement->report().devices.size()
-                                    ? m_placement->report().devices[d].total()
-                                    : 0);
     const QString traces = !m_traceDirectory.isEmpty()
                                ? m_traceDirectory
                                : QString::fromStdString((userDataDir() / "traces").string());
@@ -427,7 +423,7 @@ bool RunPage::showEstimate()
         RunStage stage;
         stage.device = m_placement->devices()[d].id;
         stage.nodes = report.devices[d].nodes;
-        stage.ledgerMemoryBytes = report.devices[d].total();
+        stage.ledgerMemoryBytes = report.devices[d].activations + report.devices[d].buffers;
         outcome.stages << stage;
     }
     const int m = m_microbatches->value();

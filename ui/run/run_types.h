@@ -15,13 +15,18 @@ namespace sb::ui {
 
 struct RunConfig
 {
-    enum class Inputs { Synthetic, Npy, Dataset };
+    enum class Inputs
+    {
+        Synthetic,
+        Npy,
+        Dataset
+    };
     Inputs inputs = Inputs::Synthetic;
     int batch = 8;
     int microbatches = 4;
     int iterations = 5;
-    QString inputPath;  // .npy file or dataset .csv
-    QString tracePath;  // Chrome trace written here when set
+    QString inputPath; // .npy file or dataset .csv
+    QString tracePath; // Chrome trace written here when set
 };
 
 struct RunStage
@@ -30,8 +35,8 @@ struct RunStage
     int nodes = 0;
     double computeMs = 0;
     double idleMs = 0;
-    quint64 peakMemoryBytes = 0;    // measured
-    quint64 ledgerMemoryBytes = 0;  // the ledger's estimate before launch
+    quint64 peakMemoryBytes = 0;   // measured
+    quint64 ledgerMemoryBytes = 0; // ledger estimate: activations + transfer buffers
     quint64 sentBytes = 0;
 };
 
@@ -39,7 +44,7 @@ struct RunIteration
 {
     int index = 0;
     double wallMs = 0;
-    double throughput = 0;  // samples per second
+    double throughput = 0; // samples per second
     double latencyP50Ms = 0;
 };
 
@@ -51,15 +56,15 @@ struct RunOutcome
     QString microbatchNote;
     QVector<RunStage> stages;
     QVector<RunIteration> iterations;
-    QVector<TimelineSpan> timeline;  // last iteration
+    QVector<TimelineSpan> timeline; // last iteration
     double bubble = 0;
     double idealBubble = 0;
     double throughput = 0;
     double latencyP50 = 0, latencyP90 = 0, latencyP95 = 0, latencyP99 = 0;
     QString tracePath;
-    double worstStallMs = 0;  // GUI-thread stall during the run (probe)
-    qint64 storeId = 0;       // the store's run id once saved (0 = not stored)
-    QString startedAt;        // UTC ISO 8601
+    double worstStallMs = 0; // GUI-thread stall during the run (probe)
+    qint64 storeId = 0;      // the store's run id once saved (0 = not stored)
+    QString startedAt;       // UTC ISO 8601
     QString finishedAt;
     QString modelName;     // file name of the model that ran
     bool estimate = false; // a what-if estimate, not a measurement
