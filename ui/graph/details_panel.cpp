@@ -98,7 +98,15 @@ void DetailsPanel::refresh()
     html += tr("<tr><td>Nodes</td><td>%1</td></tr>").arg(m_nodes.size());
     html += tr("<tr><td>Devices</td><td>%1</td></tr>").arg(deviceNames.join(", "));
     html += tr("<tr><td>Pinned</td><td>%1</td></tr>").arg(pinned);
-    html += tr("<tr><td>FLOPs</td><td>%1</td></tr>").arg(formatFlops(total.flops));
+    // Like the summary: the import's figure leaves out what depends on
+    // unbound symbolic dims, so say so instead of showing a tiny number bare.
+    const QStringList unbound = model->unboundSymbols({});
+    QString flopsNote;
+    if (!total.exact)
+        flopsNote = unbound.isEmpty() ? tr(" (estimate)")
+                                      : tr(" (at batch 1, without the nodes that depend on %1)")
+                                            .arg(unbound.join(", ").toHtmlEscaped());
+    html += tr("<tr><td>FLOPs</td><td>%1%2</td></tr>").arg(formatFlops(total.flops), flopsNote);
     html += tr("<tr><td>Weights</td><td>%1 (%2 params)</td></tr>")
                 .arg(formatBytes(double(total.paramBytes)))
                 .arg(QLocale().toString(qulonglong(total.paramCount)));
