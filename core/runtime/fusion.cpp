@@ -435,6 +435,92 @@ int fuseConvEpilogue(Rewriter &rw)
     return count;
 }
 
+// Conv (or sb.FusedConv) attributes that only leave the geometry at its
+// default: no auto_pad (or NOTSET), strides and pads absent or trivial.
+bool defaultAttr(const Node &node, const char *name, std::int64_t value)
+{
+    for (std::int64_t v : node.intsAttr(name))
+        if (v != value)
+            return false;
+    return true;
+}
+
+// Conv or sb.FusedConv with a Relu / Clip activation (or none); its
+// activation name ("" if none), or nullopt for anything else.
+std::optional<std::string> convActivation(const Node &node)
+{
+    if (node.opType == "Conv" && node.domain.empty())
+        return std::string();
+    if (node.opType == "FusedConv" && node.domain == "sb") {
+        std::string act = node.stringAttr("activation", "");
+        if (act.empty() || act == "Relu" || act == "Clip")
+            return act;
+    }
+    return std::nullopt;
+}
+
+// A 1x1 expand conv whose output only feeds a depthwise conv:
+// sb.FusedPointwiseDepthwise(X, W1, B1, W2, B2), with the depthwise's
+// attributes and activation and the pointwise's as pointwise_activation
+// (pointwise_clip_min/max). See kernels/cpu/nn_common.h.
+int fusePointwiseDepthwise(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &pw = g.nodes()[i];
+        auto pwId = static_cast<NodeId>(i);
+        if (rw.dead(pwId) || pw.inputs.size() < 2 || pw.outputs.size() != 1)
+            continue;
+        auto pwAct = convActivation(pw);
+        if (!pwAct || !isFloat32(g, pw.outputs[0]) || pw.intAttr("group", 1) != 1 ||
+            pw.stringAttr("auto_pad", "NOTSET") != "NOTSET" || !defaultAttr(pw, "strides", 1) ||
+            !defaultAttr(pw, "pads", 0))
+            continue;
+        const graph::TensorData *w1 = constantData(g, pw.inputs[1]);
+        if (!w1 || w1->type() != graph::ElementType::Float32 || w1->dims().size() != 4 ||
+            w1->dims()[2] != 1 || w1->dims()[3] != 1)
+            continue;
+        const std::int64_t channels = w1->dims()[0];
+        ValueId b1 = pw.inputs.size() > 2 ? pw.inputs[2] : kNoValue;
+        if (!rw.singleUse(pw.outputs[0]))
+            continue;
+        NodeId dwId = g.value(pw.outputs[0]).consumers[0];
+        if (rw.dead(dwId))
+            continue;
+        const Node &dw = g.node(dwId);
+        auto dwAct = convActivation(dw);
+        if (!dwAct || dw.inputs.size() < 2 || dw.outputs.size() != 1 ||
+            dw.inputs[0] != pw.outputs[0] || dw.intAttr("group", 1) != channels)
+            continue;
+        const graph::TensorData *w2 = constantData(g, dw.inputs[1]);
+        if (!w2 || w2->type() != graph::ElementType::Float32 || w2->dims().size() != 4 ||
+            w2->dims()[0] != channels || w2->dims()[1] != 1)
+            continue;
+        ValueId b2 = dw.inputs.size() > 2 ? dw.inputs[2] : kNoValue;
+        Node fused;
+        fused.name = dw.name;
+        fused.opType = "FusedPointwiseDepthwise";
+        fused.domain = "sb";
+        fused.inputs = {pw.inputs[0], pw.inputs[1], b1, dw.inputs[1], b2};
+        fused.outputs = dw.outputs;
+        fused.block = dw.block;
+        for (const char *name : {"strides", "pads", "dilations", "auto_pad", "kernel_shape"})
+            if (dw.attributes.count(name))
+                fused.attributes[name] = dw.attributes.at(name);
+        for (const char *name : {"activation", "clip_min", "clip_max"}) {
+            if (dw.attributes.count(name))
+                fused.attributes[name] = dw.attributes.at(name);
+            if (pw.attributes.count(name))
+                fused.attributes[std::string("pointwise_") + name] = pw.attributes.at(name);
+        }
+        rw.replace({pwId, dwId}, dwId, std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    return count;
+}
+
 } // namespace
 
 FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
@@ -450,6 +536,8 @@ FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
         report.matmulEpilogue = fuseMatMulEpilogue(rw);
         report.convEpilogue = fuseConvEpilogue(rw);
     }
+    if (options.pointwiseDepthwise)
+        report.pointwiseDepthwise = fusePointwiseDepthwise(rw);
     return report;
 }
 

@@ -9,6 +9,11 @@
 //  - sb.FusedGemm(A, B, C?) Gemm attributes + activation "Relu" | "Gelu".
 //  - sb.FusedConv(X, W, B?) Conv attributes + activation "Relu" | "Clip"
 //    (with attributes min/max, e.g. ReLU6).
+//  - sb.FusedPointwiseDepthwise(X, W1, B1?, W2, B2?): a 1x1 stride-1 Conv /
+//    FusedConv (group 1, no padding) whose output only feeds a depthwise
+//    Conv / FusedConv (group = channels); the depthwise's attributes and
+//    activation, the pointwise's as pointwise_activation / pointwise_clip_min
+//    / pointwise_clip_max. The fast kernel never stores the expanded tensor.
 //  - sb.Gelu(X): x * 0.5 * (1 + erf(x / sqrt(2))) (the exporter's Erf form).
 //  - LayerNorm pattern ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add
 //    becomes the standard LayerNormalization(axis = -1).
@@ -22,7 +27,8 @@ struct FusionOptions
 {
     bool layerNorm = true;
     bool gelu = true;
-    bool biasActivation = true; // into MatMul/Gemm/Conv epilogues
+    bool biasActivation = true;     // into MatMul/Gemm/Conv epilogues
+    bool pointwiseDepthwise = true; // 1x1 expand conv + depthwise conv (MobileNet blocks)
 };
 
 struct FusionReport
@@ -31,6 +37,7 @@ struct FusionReport
     int gelu = 0;
     int matmulEpilogue = 0;
     int convEpilogue = 0;
+    int pointwiseDepthwise = 0;
 };
 
 // Rewrites `graph` in place (keeps topological order, calls rebuildIndex).

@@ -1,6 +1,7 @@
 #include "core/runtime/memory_planner.h"
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 
 namespace sb::runtime {
@@ -13,42 +14,77 @@ MemoryPlan planMemory(const std::vector<BufferRequest> &requests, std::size_t al
         return (bytes + alignment - 1) / alignment * alignment;
     };
 
-    std::vector<std::size_t> order(requests.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return requests[a].bytes > requests[b].bytes;
-    });
-
-    struct Placed
-    {
-        std::size_t offset, size;
-        int first, last;
+    // Greedy placement in a given order; returns the arena size.
+    auto place = [&](const std::vector<std::size_t> &order, std::vector<std::size_t> &offsets) {
+        struct Placed
+        {
+            std::size_t offset, size;
+            int first, last;
+        };
+        std::vector<Placed> placed;
+        placed.reserve(requests.size());
+        std::vector<std::pair<std::size_t, std::size_t>> busy; // [offset, end) overlapping in time
+        std::size_t arena = 0;
+        for (std::size_t index : order) {
+            const BufferRequest &request = requests[index];
+            std::size_t size = aligned(request.bytes);
+            if (size == 0) {
+                offsets[index] = 0;
+                continue;
+            }
+            busy.clear();
+            for (const Placed &p : placed)
+                if (p.first <= request.lastStep && request.firstStep <= p.last)
+                    busy.emplace_back(p.offset, p.offset + p.size);
+            std::sort(busy.begin(), busy.end());
+            // Lowest gap that fits (best fit would save little and costs clarity).
+            std::size_t candidate = 0;
+            for (const auto &[begin, end] : busy) {
+                if (begin >= candidate + size)
+                    break;
+                candidate = std::max(candidate, end);
+            }
+            offsets[index] = candidate;
+            placed.push_back({candidate, size, request.firstStep, request.lastStep});
+            arena = std::max(arena, candidate + size);
+        }
+        return arena;
     };
-    std::vector<Placed> placed;
-    placed.reserve(requests.size());
-    std::vector<std::pair<std::size_t, std::size_t>> busy; // [offset, end) overlapping in time
-    for (std::size_t index : order) {
-        const BufferRequest &request = requests[index];
-        std::size_t size = aligned(request.bytes);
-        if (size == 0) {
-            plan.offsets[index] = 0;
-            continue;
+
+    // Greedy by size can leave holes a different order avoids (e.g. a long
+    // lived residual input placed after short lived larger buffers): try a
+    // few orders, keep the smallest arena (the first order on ties).
+    auto lifetime = [&](std::size_t i) { return requests[i].lastStep - requests[i].firstStep; };
+    using Less = std::function<bool(std::size_t, std::size_t)>;
+    const std::vector<Less> orders = {
+        [&](std::size_t a, std::size_t b) { return requests[a].bytes > requests[b].bytes; },
+        [&](std::size_t a, std::size_t b) {
+            if (requests[a].bytes != requests[b].bytes)
+                return requests[a].bytes > requests[b].bytes;
+            return lifetime(a) > lifetime(b);
+        },
+        [&](std::size_t a, std::size_t b) {
+            if (lifetime(a) != lifetime(b))
+                return lifetime(a) > lifetime(b);
+            return requests[a].bytes > requests[b].bytes;
+        },
+        [&](std::size_t a, std::size_t b) {
+            if (requests[a].firstStep != requests[b].firstStep)
+                return requests[a].firstStep < requests[b].firstStep;
+            return requests[a].bytes > requests[b].bytes;
+        },
+    };
+    std::vector<std::size_t> order(requests.size()), offsets(requests.size(), 0);
+    bool first = true;
+    for (const Less &less : orders) {
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), less);
+        std::size_t arena = place(order, offsets);
+        if (first || arena < plan.arenaBytes) {
+            plan.arenaBytes = arena;
+            plan.offsets = offsets;
         }
-        busy.clear();
-        for (const Placed &p : placed)
-            if (p.first <= request.lastStep && request.firstStep <= p.last)
-                busy.emplace_back(p.offset, p.offset + p.size);
-        std::sort(busy.begin(), busy.end());
-        // Lowest gap that fits (best fit would save little and costs clarity).
-        std::size_t candidate = 0;
-        for (const auto &[begin, end] : busy) {
-            if (begin >= candidate + size)
-                break;
-            candidate = std::max(candidate, end);
-        }
-        plan.offsets[index] = candidate;
-        placed.push_back({candidate, size, request.firstStep, request.lastStep});
-        plan.arenaBytes = std::max(plan.arenaBytes, candidate + size);
+        first = false;
     }
 
     // Lower bound: the largest sum of live sizes at any step.

@@ -2,10 +2,12 @@
 // buffers share bytes when their lifetimes do not overlap. The arena size is
 // the planned peak, known before the run.
 //
-// Algorithm: greedy by size (largest first, each at the lowest offset that
-// does not collide with an already placed buffer whose lifetime overlaps),
-// as in TFLite's "greedy by size" planner. Lifetimes are inclusive step
-// ranges [firstStep, lastStep] in execution order.
+// Algorithm: greedy (each buffer at the lowest offset that does not collide
+// with an already placed buffer whose lifetime overlaps) in a few orders:
+// by size (largest first, as in TFLite's "greedy by size" planner), by size
+// then longest lifetime, by lifetime, by first step; the smallest arena
+// wins. Lifetimes are inclusive step ranges [firstStep, lastStep] in
+// execution order.
 #pragma once
 
 #include <cstddef>

@@ -199,6 +199,48 @@ Result<ConvGeometry> convGeometry(KernelContext &ctx)
     return g;
 }
 
+Result<PointwiseDepthwiseGeometry> pointwiseDepthwiseGeometry(KernelContext &ctx)
+{
+    if (ctx.inputCount() < 4 || !ctx.hasInput(0) || !ctx.hasInput(1) || !ctx.hasInput(3))
+        return ctx.invalid("needs inputs X, W1, B1?, W2, B2?");
+    const Tensor &x = ctx.input(0);
+    const Tensor &w1 = ctx.input(1);
+    const Tensor &w2 = ctx.input(3);
+    if (x.type() != ElementType::Float32 || w1.type() != ElementType::Float32 ||
+        w2.type() != ElementType::Float32)
+        return ctx.unsupported("element type " + typeName(x.type()) + " (float32 only)");
+    if (x.rank() != 4 || w1.rank() != 4 || w2.rank() != 4 || w1.dim(1) != x.dim(1) ||
+        w1.dim(2) != 1 || w1.dim(3) != 1 || w2.dim(0) != w1.dim(0) || w2.dim(1) != 1)
+        return ctx.invalid("input " + runtime::shapeToString(x.shape()) + ", pointwise weight " +
+                           runtime::shapeToString(w1.shape()) + " and depthwise weight " +
+                           runtime::shapeToString(w2.shape()) + " do not match");
+    PointwiseDepthwiseGeometry g;
+    g.n = x.dim(0);
+    g.inChannels = x.dim(1);
+    g.channels = w1.dim(0);
+    if ((ctx.hasInput(2) && ctx.input(2).elementCount() != g.channels) ||
+        (ctx.inputCount() > 4 && ctx.hasInput(4) && ctx.input(4).elementCount() != g.channels))
+        return ctx.invalid("biases must have one value per expanded channel");
+    g.inH = x.dim(2);
+    g.inW = x.dim(3);
+    Shape kernel(w2.shape().begin() + 2, w2.shape().end());
+    auto kernelAttr = ctx.node().intsAttr("kernel_shape");
+    if (!kernelAttr.empty() && kernelAttr != kernel)
+        return ctx.invalid("kernel_shape does not match the depthwise weight");
+    SB_ASSIGN_OR_RETURN(Window win, window(ctx, {g.inH, g.inW}, kernel, false));
+    g.outH = win.outSpatial[0];
+    g.outW = win.outSpatial[1];
+    g.kernelH = win.kernel[0];
+    g.kernelW = win.kernel[1];
+    g.strideH = win.strides[0];
+    g.strideW = win.strides[1];
+    g.dilationH = win.dilations[0];
+    g.dilationW = win.dilations[1];
+    g.padTop = win.padBegin[0];
+    g.padLeft = win.padBegin[1];
+    return g;
+}
+
 Result<PoolGeometry> poolGeometry(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
@@ -259,16 +301,21 @@ Result<LayerNormArgs> layerNormArgs(KernelContext &ctx)
 
 Activation activationOf(const graph::Node &node)
 {
+    return activationOf(node, "");
+}
+
+Activation activationOf(const graph::Node &node, const std::string &prefix)
+{
     Activation act;
-    std::string name = node.stringAttr("activation", "");
+    std::string name = node.stringAttr(prefix + "activation", "");
     if (name == "Relu")
         act.kind = Activation::Relu;
     else if (name == "Gelu")
         act.kind = Activation::Gelu;
     else if (name == "Clip") {
         act.kind = Activation::Clip;
-        act.lo = node.floatAttr("clip_min", -INFINITY);
-        act.hi = node.floatAttr("clip_max", INFINITY);
+        act.lo = node.floatAttr(prefix + "clip_min", -INFINITY);
+        act.hi = node.floatAttr(prefix + "clip_max", INFINITY);
     }
     return act;
 }

@@ -34,6 +34,23 @@ struct ConvGeometry
 };
 Result<ConvGeometry> convGeometry(KernelContext &ctx);
 
+struct Activation;
+
+// sb.FusedPointwiseDepthwise(X, W1, B1?, W2, B2?): a 1x1 stride-1 unpadded
+// Conv (W1 [channels, inChannels, 1, 1]) with activation `pointwise_activation`
+// (pointwise_clip_min/max), whose output feeds a depthwise Conv (W2
+// [channels, 1, kH, kW], group = channels) with the node's Conv attributes
+// (strides, pads, dilations, auto_pad) and activation `activation`
+// (clip_min/max). 2-D only. `channel_block` (optional, > 0) sets the fast
+// kernel's expanded channels per task (tests use it; 0 or absent = auto).
+struct PointwiseDepthwiseGeometry
+{
+    std::int64_t n = 0, inChannels = 0, channels = 0;
+    std::int64_t inH = 0, inW = 0, outH = 0, outW = 0, kernelH = 0, kernelW = 0;
+    std::int64_t strideH = 1, strideW = 1, dilationH = 1, dilationW = 1, padTop = 0, padLeft = 0;
+};
+Result<PointwiseDepthwiseGeometry> pointwiseDepthwiseGeometry(KernelContext &ctx);
+
 struct PoolGeometry
 {
     std::int64_t n = 0, channels = 0;
@@ -65,6 +82,9 @@ struct Activation
     float lo = 0, hi = 0;
 };
 Activation activationOf(const graph::Node &node);
+// The activation named by attribute `<prefix>activation` (with
+// `<prefix>clip_min` / `<prefix>clip_max`), e.g. prefix "pointwise_".
+Activation activationOf(const graph::Node &node, const std::string &prefix);
 void applyActivation(float *data, std::int64_t count, const Activation &act);
 void applyActivation(Tensor &t, const Activation &act);
 // out[..., j] += bias[j] (float32).

@@ -233,6 +233,57 @@ private slots:
             << "sb" << S{{1, 8, 9, 19}, {8, 1, 3, 3}}
             << QVariantMap{
                    {"group", 8}, {"pads", QVariantList{1, 1, 1, 1}}, {"activation", "Relu"}};
+        // Fused 1x1 expand + depthwise conv: strides 1 and 2, Relu and ReLU6
+        // (Clip) on either conv, odd planes, batch 2, channel blocks that
+        // divide the channels, leave a remainder, are single channels or
+        // chosen by the kernel (auto).
+        QTest::newRow("FusedPointwiseDepthwise s1 relu6 13x11 block 8")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 5, 13, 11}, {24, 5, 1, 1}, {24}, {24, 1, 3, 3}, {24}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 0.5},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5},
+                           {"channel_block", 8}};
+        QTest::newRow("FusedPointwiseDepthwise s2 relu 13x11 block 6 remainder")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 7, 13, 11}, {20, 7, 1, 1}, {20}, {20, 1, 3, 3}, {20}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Relu"},
+                           {"activation", "Relu"},
+                           {"channel_block", 6}};
+        QTest::newRow("FusedPointwiseDepthwise 7x7 relu6 no dw activation auto block")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 16, 7, 7}, {40, 16, 1, 1}, {40}, {40, 1, 3, 3}, {40}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 0.5}};
+        QTest::newRow("FusedPointwiseDepthwise s2 16x16 block 1")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{1, 4, 16, 16}, {6, 4, 1, 1}, {6}, {6, 1, 3, 3}, {6}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Relu"},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5},
+                           {"channel_block", 1}};
+        QTest::newRow("FusedPointwiseDepthwise s2 57x31 relu6 auto block")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 8, 57, 31}, {36, 8, 1, 1}, {36}, {36, 1, 3, 3}, {36}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 0.5},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5}};
         // Sample-parallel im2col + GEMM (batch a multiple of the threads), and
         // the split-GEMM path when it is not.
         QTest::newRow("Conv 3x3 batch 4") << "Conv"

@@ -6,6 +6,7 @@
 #include "core/graph/onnx_import.h"
 #include "core/runtime/conformance.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/fusion.h"
 #include "core/runtime/memory_planner.h"
 #include "core/runtime/npy.h"
 #include "core/runtime/tensor_io.h"
@@ -19,7 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cstring>
 #include <fstream>
+#include <random>
 #include <thread>
 
 using namespace sb;
@@ -191,6 +194,130 @@ private slots:
         QVERIFY(fusedOps > 0);
     }
 
+    // Two MobileNet-style blocks built by hand: 1x1 expand Conv -> Clip(0, 6)
+    // -> depthwise Conv (stride 2, pad 1) -> Relu, then 1x1 Conv -> depthwise
+    // Conv without activations. Each pair becomes one sb.FusedPointwiseDepthwise
+    // (none when the pass is off), and the fused fast run matches the unfused
+    // reference kernels; the planned arena equals the measured peak.
+    void pointwiseDepthwiseFusion()
+    {
+        using graph::ElementType;
+        using graph::TensorData;
+        auto g = std::make_shared<graph::Graph>();
+        g->opsets[""] = 17;
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        auto constant = [&](const std::string &name, std::vector<std::int64_t> dims) {
+            std::int64_t count = 1;
+            for (auto d : dims)
+                count *= d;
+            std::vector<float> values(static_cast<std::size_t>(count));
+            for (float &v : values)
+                v = dist(rng);
+            std::vector<std::uint8_t> bytes(values.size() * sizeof(float));
+            std::memcpy(bytes.data(), values.data(), bytes.size());
+            graph::Value value;
+            value.name = name;
+            value.info.type = ElementType::Float32;
+            value.initializer = TensorData::fromBytes(ElementType::Float32, dims, bytes);
+            return g->addValue(value);
+        };
+        auto scalar = [&](const std::string &name, float v) {
+            std::vector<std::uint8_t> bytes(sizeof(float));
+            std::memcpy(bytes.data(), &v, sizeof(float));
+            graph::Value value;
+            value.name = name;
+            value.info.type = ElementType::Float32;
+            value.initializer = TensorData::fromBytes(ElementType::Float32, {}, bytes);
+            return g->addValue(value);
+        };
+        auto activation = [&](const std::string &name) {
+            graph::Value value;
+            value.name = name;
+            value.info.type = ElementType::Float32;
+            return g->addValue(value);
+        };
+        auto node = [&](const std::string &op, std::vector<graph::ValueId> inputs,
+                        graph::ValueId output, std::map<std::string, graph::Attribute> attrs = {}) {
+            graph::Node n;
+            n.name = op + std::to_string(g->nodes().size());
+            n.opType = op;
+            n.inputs = std::move(inputs);
+            n.outputs = {output};
+            n.attributes = std::move(attrs);
+            g->mutableNodes().push_back(n);
+        };
+        auto ints = [](std::vector<std::int64_t> v) {
+            graph::Attribute a;
+            a.kind = graph::Attribute::Kind::Ints;
+            a.ints = std::move(v);
+            return a;
+        };
+        auto integer = [](std::int64_t v) {
+            graph::Attribute a;
+            a.kind = graph::Attribute::Kind::Int;
+            a.i = v;
+            return a;
+        };
+        graph::ValueId x = activation("x");
+        g->mutableInputs().push_back(x);
+        graph::ValueId e1 = activation("e1"), c1 = activation("c1"), d1 = activation("d1"),
+                       y = activation("y"), e2 = activation("e2"), z = activation("z");
+        node("Conv", {x, constant("w1", {24, 6, 1, 1}), constant("b1", {24})}, e1);
+        node("Clip", {e1, scalar("lo", 0.0f), scalar("hi", 6.0f)}, c1);
+        node("Conv", {c1, constant("w2", {24, 1, 3, 3}), constant("b2", {24})}, d1,
+             {{"group", integer(24)}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}});
+        node("Relu", {d1}, y);
+        node("Conv", {y, constant("w3", {30, 24, 1, 1}), constant("b3", {30})}, e2);
+        node("Conv", {e2, constant("w4", {30, 1, 3, 3}), constant("b4", {30})}, z,
+             {{"group", integer(30)}, {"pads", ints({1, 1, 1, 1})}});
+        g->mutableOutputs() = {z};
+        g->rebuildIndex();
+
+        auto countFused = [](const graph::Graph &graph) {
+            int count = 0;
+            for (const auto &n : graph.nodes())
+                count += n.domain == "sb" && n.opType == "FusedPointwiseDepthwise";
+            return count;
+        };
+        graph::Graph passOff = *g;
+        FusionOptions off;
+        off.pointwiseDepthwise = false;
+        QCOMPARE(applyFusions(passOff, off).pointwiseDepthwise, 0);
+        QCOMPARE(countFused(passOff), 0);
+
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        auto fused = Executor::create(g, device, {});
+        ExecutorOptions plainOptions;
+        plainOptions.fuse = false;
+        plainOptions.variant = KernelVariant::Reference;
+        auto plain = Executor::create(g, device, plainOptions);
+        QVERIFY(fused.ok() && plain.ok());
+        QCOMPARE(countFused((*fused)->executedGraph()), 2);
+        QCOMPARE(countFused((*plain)->executedGraph()), 0);
+        Tensor input = Tensor::empty(ElementType::Float32, {2, 6, 13, 11});
+        for (std::int64_t i = 0; i < input.elementCount(); ++i)
+            input.as<float>()[i] = dist(rng);
+        auto expected = (*plain)->run({{"x", input}});
+        QVERIFY(expected.ok());
+        const Tensor &want = expected->outputs.at("z");
+        QCOMPARE(want.shape(), (Shape{2, 30, 7, 6}));
+        for (int repeat = 0; repeat < 2; ++repeat) { // heap (recording) run, then the arena run
+            auto result = (*fused)->run({{"x", input}});
+            QVERIFY(result.ok());
+            const Tensor &got = result->outputs.at("z");
+            QCOMPARE(got.shape(), want.shape());
+            double maxAbs = 0, maxRef = 0;
+            for (std::int64_t i = 0; i < got.elementCount(); ++i) {
+                maxAbs = std::max(maxAbs, std::fabs(static_cast<double>(got.as<float>()[i]) -
+                                                    want.as<float>()[i]));
+                maxRef = std::max(maxRef, std::fabs(static_cast<double>(want.as<float>()[i])));
+            }
+            QVERIFY2(maxAbs <= 1e-4 * maxRef, std::to_string(maxAbs / maxRef).c_str());
+            QCOMPARE(result->stats.peakMemoryBytes, result->stats.plannedPeakMemoryBytes);
+        }
+    }
+
     void plannerReusesOnChain()
     {
         // Chain a->b->c->d of equal buffers: only two are ever live at once.
@@ -210,6 +337,27 @@ private slots:
                                     plan.offsets[j] < plan.offsets[i] + 1024;
                 QVERIFY(!(timeOverlap && spaceOverlap));
             }
+    }
+
+    void plannerAvoidsSizeOrderHole()
+    {
+        // Largest first puts b at 0, c at 0, a above b at 256 and then d
+        // (live with a and c) above a: 512 bytes. Placing by lifetime reaches
+        // the most bytes ever live at once, 384 (a + b at step 1).
+        std::vector<BufferRequest> requests = {{128, 1, 3}, {256, 0, 1}, {192, 4, 5}, {128, 3, 4}};
+        MemoryPlan plan = planMemory(requests, 64);
+        QCOMPARE(plan.maxLiveBytes, std::size_t(384));
+        QCOMPARE(plan.arenaBytes, std::size_t(384));
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            QVERIFY(plan.offsets[i] + requests[i].bytes <= plan.arenaBytes);
+            for (std::size_t j = i + 1; j < requests.size(); ++j) {
+                bool timeOverlap = requests[i].firstStep <= requests[j].lastStep &&
+                                   requests[j].firstStep <= requests[i].lastStep;
+                bool spaceOverlap = plan.offsets[i] < plan.offsets[j] + requests[j].bytes &&
+                                    plan.offsets[j] < plan.offsets[i] + requests[i].bytes;
+                QVERIFY(!(timeOverlap && spaceOverlap));
+            }
+        }
     }
 
     void plannedPeakMatchesMeasured_data()

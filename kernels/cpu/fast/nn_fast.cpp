@@ -16,8 +16,10 @@
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cpu/reference/reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace sb::kernels {
 
@@ -174,6 +176,83 @@ Status fastConv(KernelContext &ctx)
         convWinograd3x3(ctx.pool(), shape, px, pw, pb, po, act);
     else
         convIm2colGemm(ctx.pool(), shape, px, pw, pb, po, act);
+    return Status::success();
+}
+
+thread_local std::vector<float> t_expanded;
+
+// sb.FusedPointwiseDepthwise: per (image, block of expanded channels) task,
+// the block's 1x1 conv (OpenBLAS GEMM + bias + activation) into a per-thread
+// scratch sized for L2, then the depthwise conv of those planes straight into
+// the output, so the expanded tensor never goes to memory.
+Status fastPointwiseDepthwise(KernelContext &ctx)
+{
+    SB_ASSIGN_OR_RETURN(PointwiseDepthwiseGeometry g, pointwiseDepthwiseGeometry(ctx));
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
+                                                         {g.n, g.channels, g.outH, g.outW}));
+    const float *px = ctx.input(0).as<float>();
+    const float *pw1 = ctx.input(1).as<float>();
+    const float *pb1 = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
+    const float *pw2 = ctx.input(3).as<float>();
+    const float *pb2 = ctx.inputCount() > 4 && ctx.hasInput(4) ? ctx.input(4).as<float>() : nullptr;
+    const Activation act1 = activationOf(ctx.node(), "pointwise_");
+    const Activation act2 = activationOf(ctx.node());
+    const std::int64_t inHW = g.inH * g.inW, outHW = g.outH * g.outW;
+    const std::int64_t kernelSize = g.kernelH * g.kernelW;
+    if (g.n * g.channels == 0 || outHW == 0)
+        return Status::success();
+    // Channels per task: the block's expanded planes stay in L2 (about 256 KB)
+    // but not fewer than 8 rows per GEMM (each GEMM repacks X once), and
+    // enough tasks for every thread; blocks of even size.
+    std::int64_t block = ctx.node().intAttr("channel_block", 0);
+    if (block <= 0) {
+        constexpr std::int64_t kScratchFloats = 64 * 1024, kMinBlock = 8;
+        block = std::clamp<std::int64_t>(kScratchFloats / std::max<std::int64_t>(1, inHW),
+                                         kMinBlock, 64);
+        const std::int64_t minTasks = 4 * ctx.pool().size();
+        while (block > kMinBlock && g.n * ((g.channels + block - 1) / block) < minTasks)
+            block /= 2;
+    }
+    block = std::min(block, g.channels);
+    const std::int64_t blocks = (g.channels + block - 1) / block;
+    if (ctx.node().intAttr("channel_block", 0) <= 0)
+        block = (g.channels + blocks - 1) / blocks;
+    Window2dShape dw;
+    dw.batch = 1;
+    dw.inH = g.inH;
+    dw.inW = g.inW;
+    dw.outH = g.outH;
+    dw.outW = g.outW;
+    dw.kernelH = g.kernelH;
+    dw.kernelW = g.kernelW;
+    dw.strideH = g.strideH;
+    dw.strideW = g.strideW;
+    dw.dilationH = g.dilationH;
+    dw.dilationW = g.dilationW;
+    dw.padTop = g.padTop;
+    dw.padLeft = g.padLeft;
+    float *po = out->as<float>();
+    ctx.pool().parallelFor(g.n * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t task = begin; task < end; ++task) {
+            const std::int64_t image = task / blocks;
+            const std::int64_t c0 = (task % blocks) * block;
+            const std::int64_t c1 = std::min(g.channels, c0 + block);
+            if (c0 >= c1)
+                continue;
+            t_expanded.resize(static_cast<std::size_t>(block * inHW));
+            float *e = t_expanded.data();
+            // Start from the bias: the GEMM accumulates onto it (beta = 1).
+            for (std::int64_t c = c0; c < c1; ++c)
+                std::fill(e + (c - c0) * inHW, e + (c - c0 + 1) * inHW, pb1 ? pb1[c] : 0.0f);
+            sgemm(false, false, c1 - c0, inHW, g.inChannels, 1.0f, pw1 + c0 * g.inChannels,
+                  g.inChannels, px + image * g.inChannels * inHW, inHW, 1.0f, e, inHW);
+            activateInPlace(e, (c1 - c0) * inHW, act1);
+            Window2dShape shape = dw;
+            shape.channels = c1 - c0;
+            depthwiseConv2dSerial(shape, e, pw2 + c0 * kernelSize, pb2 ? pb2 + c0 : nullptr,
+                                  po + (image * g.channels + c0) * outHW, act2);
+        }
+    });
     return Status::success();
 }
 
@@ -379,6 +458,7 @@ void registerFastNn(KernelRegistry &r)
     addFast(r, "FusedGemm", fastGemm, gemmTol, "sb");
     addFast(r, "Conv", fastConv, gemmTol);
     addFast(r, "FusedConv", fastConv, gemmTol, "sb");
+    addFast(r, "FusedPointwiseDepthwise", fastPointwiseDepthwise, gemmTol, "sb");
     addFast(r, "MaxPool", [](KernelContext &c) { return fastPool2d(c, true); }, {0, 0});
     addFast(r, "AveragePool", [](KernelContext &c) { return fastPool2d(c, false); }, {1e-5, 1e-6});
     addFast(r, "BatchNormalization", fastBatchNorm, {1e-5, 1e-5});

@@ -424,6 +424,27 @@ void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, cons
                      });
 }
 
+void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const float *w,
+                           const float *bias, float *out, const Activation &act)
+{
+    if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
+        return;
+    const PaddedPlane pp = paddedPlane(shape);
+    auto plane = depthwisePlaneBase;
+#if SB_HAVE_AVX2_DISPATCH
+    if (cpuHasAvx2Fma())
+        plane = depthwisePlaneAvx2;
+#endif
+    const std::int64_t inPlane = shape.inH * shape.inW, outPlane = shape.outH * shape.outW;
+    const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
+    DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
+    for (std::int64_t p = 0; p < shape.batch * shape.channels; ++p) {
+        const std::int64_t c = p % shape.channels;
+        plane(shape, pp, scratch, x + p * inPlane, w + c * kernelSize, bias ? bias[c] : 0.0f,
+              out + p * outPlane, act);
+    }
+}
+
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out)
 {
     std::vector<TapColumns> taps;

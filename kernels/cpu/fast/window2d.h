@@ -35,6 +35,11 @@ struct Window2dShape
 void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
                      const float *w, const float *bias, float *out, const Activation &act);
 
+// The same, every plane on the calling thread (for kernels that are already
+// parallel, e.g. the fused pointwise + depthwise kernel).
+void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const float *w,
+                           const float *bias, float *out, const Activation &act);
+
 // x: [batch, channels, inH, inW]; out: [batch, channels, outH, outW].
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out);
 

@@ -147,6 +147,55 @@ Status convKernel(KernelContext &ctx)
     return Status::success();
 }
 
+// sb.FusedPointwiseDepthwise, plainly: the expanded tensor as the unfused
+// graph computes it (1x1 conv, rounded to float, activation), then the
+// depthwise conv of it, one expanded plane at a time.
+Status pointwiseDepthwiseKernel(KernelContext &ctx)
+{
+    SB_ASSIGN_OR_RETURN(PointwiseDepthwiseGeometry g, pointwiseDepthwiseGeometry(ctx));
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
+                                                         {g.n, g.channels, g.outH, g.outW}));
+    const float *px = ctx.input(0).as<float>();
+    const float *pw1 = ctx.input(1).as<float>();
+    const float *pb1 = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
+    const float *pw2 = ctx.input(3).as<float>();
+    const float *pb2 = ctx.inputCount() > 4 && ctx.hasInput(4) ? ctx.input(4).as<float>() : nullptr;
+    const Activation act1 = activationOf(ctx.node(), "pointwise_");
+    const Activation act2 = activationOf(ctx.node());
+    const std::int64_t inHW = g.inH * g.inW, outHW = g.outH * g.outW;
+    std::vector<float> expanded(static_cast<std::size_t>(inHW));
+    float *po = out->as<float>();
+    for (std::int64_t n = 0; n < g.n; ++n)
+        for (std::int64_t c = 0; c < g.channels; ++c) {
+            for (std::int64_t i = 0; i < inHW; ++i) {
+                double acc = pb1 ? pb1[c] : 0.0;
+                for (std::int64_t k = 0; k < g.inChannels; ++k)
+                    acc += static_cast<double>(pw1[c * g.inChannels + k]) *
+                           px[(n * g.inChannels + k) * inHW + i];
+                expanded[static_cast<std::size_t>(i)] = static_cast<float>(acc);
+            }
+            applyActivation(expanded.data(), inHW, act1);
+            const float *w = pw2 + c * g.kernelH * g.kernelW;
+            float *o = po + (n * g.channels + c) * outHW;
+            for (std::int64_t y = 0; y < g.outH; ++y)
+                for (std::int64_t x = 0; x < g.outW; ++x) {
+                    double acc = pb2 ? pb2[c] : 0.0;
+                    for (std::int64_t ky = 0; ky < g.kernelH; ++ky)
+                        for (std::int64_t kx = 0; kx < g.kernelW; ++kx) {
+                            std::int64_t iy = y * g.strideH - g.padTop + ky * g.dilationH;
+                            std::int64_t ix = x * g.strideW - g.padLeft + kx * g.dilationW;
+                            if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW)
+                                continue;
+                            acc += static_cast<double>(w[ky * g.kernelW + kx]) *
+                                   expanded[static_cast<std::size_t>(iy * g.inW + ix)];
+                        }
+                    o[y * g.outW + x] = static_cast<float>(acc);
+                }
+            applyActivation(o, outHW, act2);
+        }
+    return Status::success();
+}
+
 Status convTransposeKernel(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
@@ -563,6 +612,7 @@ void registerReferenceNn(KernelRegistry &r)
     addReference(r, "FusedGemm", gemmKernel, "sb");
     addReference(r, "Conv", convKernel);
     addReference(r, "FusedConv", convKernel, "sb");
+    addReference(r, "FusedPointwiseDepthwise", pointwiseDepthwiseKernel, "sb");
     addReference(r, "ConvTranspose", convTransposeKernel);
     addReference(r, "MaxPool", [](KernelContext &c) { return poolKernel(c, true); });
     addReference(r, "AveragePool", [](KernelContext &c) { return poolKernel(c, false); });
@@ -589,6 +639,10 @@ Status referenceGemm(KernelContext &ctx)
 Status referenceConv(KernelContext &ctx)
 {
     return convKernel(ctx);
+}
+Status referencePointwiseDepthwise(KernelContext &ctx)
+{
+    return pointwiseDepthwiseKernel(ctx);
 }
 Status referencePool(KernelContext &ctx, bool isMax)
 {

@@ -17,6 +17,7 @@ namespace sb::kernels {
 Status referenceMatMul(runtime::KernelContext &ctx);
 Status referenceGemm(runtime::KernelContext &ctx);
 Status referenceConv(runtime::KernelContext &ctx);
+Status referencePointwiseDepthwise(runtime::KernelContext &ctx);
 Status referencePool(runtime::KernelContext &ctx, bool isMax);
 Status referenceSoftmax(runtime::KernelContext &ctx);
 Status referenceLayerNorm(runtime::KernelContext &ctx);
