@@ -241,6 +241,24 @@ Result<PointwiseDepthwiseGeometry> pointwiseDepthwiseGeometry(KernelContext &ctx
     return g;
 }
 
+Result<PointwiseDepthwiseOperands> pointwiseDepthwiseOperands(KernelContext &ctx)
+{
+    PointwiseDepthwiseOperands op;
+    SB_ASSIGN_OR_RETURN(op.g, pointwiseDepthwiseGeometry(ctx));
+    const PointwiseDepthwiseGeometry &g = op.g;
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
+                                                         {g.n, g.channels, g.outH, g.outW}));
+    op.out = out->as<float>();
+    op.x = ctx.input(0).as<float>();
+    op.w1 = ctx.input(1).as<float>();
+    op.b1 = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
+    op.w2 = ctx.input(3).as<float>();
+    op.b2 = ctx.inputCount() > 4 && ctx.hasInput(4) ? ctx.input(4).as<float>() : nullptr;
+    op.act1 = activationOf(ctx.node(), "pointwise_");
+    op.act2 = activationOf(ctx.node());
+    return op;
+}
+
 Result<PoolGeometry> poolGeometry(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);

@@ -85,6 +85,17 @@ Activation activationOf(const graph::Node &node);
 // The activation named by attribute `<prefix>activation` (with
 // `<prefix>clip_min` / `<prefix>clip_max`), e.g. prefix "pointwise_".
 Activation activationOf(const graph::Node &node, const std::string &prefix);
+
+// sb.FusedPointwiseDepthwise's operands, checked, with its output allocated
+// ([n, channels, outH, outW]); shared by the reference and fast kernels.
+struct PointwiseDepthwiseOperands
+{
+    PointwiseDepthwiseGeometry g;
+    const float *x = nullptr, *w1 = nullptr, *b1 = nullptr, *w2 = nullptr, *b2 = nullptr;
+    Activation act1, act2; // after the pointwise conv, after the depthwise conv
+    float *out = nullptr;
+};
+Result<PointwiseDepthwiseOperands> pointwiseDepthwiseOperands(KernelContext &ctx);
 void applyActivation(float *data, std::int64_t count, const Activation &act);
 void applyActivation(Tensor &t, const Activation &act);
 // out[..., j] += bias[j] (float32).

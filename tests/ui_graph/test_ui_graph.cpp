@@ -75,22 +75,6 @@ QVector<graph::NodeId> blockNodes(const ModelData &model, int block)
     return nodes;
 }
 
-// Drops `nodes` on the devices view's row `device`, as a drag from the graph does.
-bool dropOnDevice(QListView *view, const QVector<graph::NodeId> &nodes, int device)
-{
-    std::unique_ptr<QMimeData> mime(makeNodeMimeData(nodes));
-    const QRect target = view->visualRect(view->model()->index(device, 0));
-    const QPointF pos = target.center();
-    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
-                          Qt::NoModifier);
-    QApplication::sendEvent(view->viewport(), &enter);
-    QDragMoveEvent move(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
-    QApplication::sendEvent(view->viewport(), &move);
-    QDropEvent drop(pos, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
-    QApplication::sendEvent(view->viewport(), &drop);
-    return move.isAccepted();
-}
-
 // The result of a simulated drag over the device lanes and the drop at the end.
 struct LaneDrag
 {
@@ -269,7 +253,7 @@ void TestUiGraph::dropAssigns()
     panel.show();
     QVERIFY(QTest::qWaitForWindowExposed(&panel));
     const auto nodes = blockNodes(*placement.modelData(), block);
-    QVERIFY(dropOnDevice(panel.view(), nodes, device));
+    QVERIFY(simulateNodeDrop(panel.view(), nodes, device));
     for (graph::NodeId n : nodes)
         QCOMPARE(placement.deviceOf(n), device);
     // Cut edges counted per (producer, consumer) pair.

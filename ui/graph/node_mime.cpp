@@ -1,7 +1,12 @@
 #include "ui/graph/node_mime.h"
 
+#include <QAbstractItemView>
+#include <QApplication>
 #include <QDataStream>
+#include <QDropEvent>
 #include <QIODevice>
+
+#include <memory>
 
 namespace sb::ui {
 
@@ -35,6 +40,24 @@ QVector<graph::NodeId> nodesFromMimeData(const QMimeData *data)
         nodes.push_back(id);
     }
     return nodes;
+}
+
+bool simulateNodeDrop(QAbstractItemView *view, const QVector<graph::NodeId> &nodes, int row)
+{
+    std::unique_ptr<QMimeData> mime(makeNodeMimeData(nodes));
+    const QPointF pos = view->visualRect(view->model()->index(row, 0)).center();
+    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
+                          Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &enter);
+    QDragMoveEvent move(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &move);
+    if (!move.isAccepted())
+        return false;
+    // The device model takes the nodes but reports the drop as not moved, so
+    // the drag source keeps its items: success shows in the placement.
+    QDropEvent drop(pos, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
+    QApplication::sendEvent(view->viewport(), &drop);
+    return true;
 }
 
 } // namespace sb::ui

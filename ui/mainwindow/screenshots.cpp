@@ -161,28 +161,6 @@ void answerFileDialog(const QString &path)
     });
 }
 
-// A drag from the graph view ending on device row `device` of the devices
-// panel: enter, move and drop events with the graph's node mime data. False
-// when the view refused the drag.
-bool dropOnDevice(QListView *view, const QVector<graph::NodeId> &nodes, int device)
-{
-    std::unique_ptr<QMimeData> mime(makeNodeMimeData(nodes));
-    const QRect target = view->visualRect(view->model()->index(device, 0));
-    const QPointF pos = target.center();
-    QDragEnterEvent enter(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton,
-                          Qt::NoModifier);
-    QApplication::sendEvent(view->viewport(), &enter);
-    QDragMoveEvent move(pos.toPoint(), Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
-    QApplication::sendEvent(view->viewport(), &move);
-    if (!move.isAccepted())
-        return false;
-    // The device model takes the nodes but reports the drop as not moved, so
-    // the drag source keeps its items: success shows in the placement.
-    QDropEvent drop(pos, Qt::CopyAction, mime.get(), Qt::LeftButton, Qt::NoModifier);
-    QApplication::sendEvent(view->viewport(), &drop);
-    return true;
-}
-
 QDockWidget *dockNamed(MainWindow &window, const QString &name)
 {
     return window.findChild<QDockWidget *>(name);
@@ -329,7 +307,7 @@ int renderScreenshots(const QString &directory)
         if (!box)
             continue;
         const QVector<graph::NodeId> nodes = box->nodes(); // what a drag of this box carries
-        const bool dropped = dropOnDevice(devicesView, nodes, target);
+        const bool dropped = simulateNodeDrop(devicesView, nodes, target);
         // A user's drops are seconds apart: let the app settle between them.
         waitFor([&]() { return window.placement()->report().validated && idle(); }, 30000);
         bool onTarget = dropped;

@@ -187,16 +187,11 @@ thread_local std::vector<float> t_expanded;
 // the output, so the expanded tensor never goes to memory.
 Status fastPointwiseDepthwise(KernelContext &ctx)
 {
-    SB_ASSIGN_OR_RETURN(PointwiseDepthwiseGeometry g, pointwiseDepthwiseGeometry(ctx));
-    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
-                                                         {g.n, g.channels, g.outH, g.outW}));
-    const float *px = ctx.input(0).as<float>();
-    const float *pw1 = ctx.input(1).as<float>();
-    const float *pb1 = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
-    const float *pw2 = ctx.input(3).as<float>();
-    const float *pb2 = ctx.inputCount() > 4 && ctx.hasInput(4) ? ctx.input(4).as<float>() : nullptr;
-    const Activation act1 = activationOf(ctx.node(), "pointwise_");
-    const Activation act2 = activationOf(ctx.node());
+    SB_ASSIGN_OR_RETURN(const PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
+    const PointwiseDepthwiseGeometry &g = op.g;
+    const float *px = op.x, *pw1 = op.w1, *pb1 = op.b1, *pw2 = op.w2, *pb2 = op.b2;
+    const Activation &act1 = op.act1, &act2 = op.act2;
+    float *po = op.out;
     const std::int64_t inHW = g.inH * g.inW, outHW = g.outH * g.outW;
     const std::int64_t kernelSize = g.kernelH * g.kernelW;
     if (g.n * g.channels == 0 || outHW == 0)
@@ -231,7 +226,6 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     dw.dilationW = g.dilationW;
     dw.padTop = g.padTop;
     dw.padLeft = g.padLeft;
-    float *po = out->as<float>();
     ctx.pool().parallelFor(g.n * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t task = begin; task < end; ++task) {
             const std::int64_t image = task / blocks;

@@ -397,39 +397,14 @@ void forEachPlane(runtime::ThreadPool &pool, const Window2dShape &shape, const P
 
 } // namespace
 
-void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
-                     const float *w, const float *bias, float *out, const Activation &act)
-{
-    if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
-        return;
-    const PaddedPlane pp = paddedPlane(shape);
-    auto plane = depthwisePlaneBase;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        plane = depthwisePlaneAvx2;
-#endif
-    const std::int64_t inPlane = shape.inH * shape.inW, outPlane = shape.outH * shape.outW;
-    const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
-    // About 16K multiply-adds per chunk, so small planes are batched.
-    const std::int64_t grain =
-        std::max<std::int64_t>(1, 16384 / std::max<std::int64_t>(1, outPlane * kernelSize));
-    pool.parallelFor(shape.batch * shape.channels, grain,
-                     [&](std::int64_t begin, std::int64_t end) {
-                         DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
-                         for (std::int64_t p = begin; p < end; ++p) {
-                             const std::int64_t c = p % shape.channels;
-                             plane(shape, pp, scratch, x + p * inPlane, w + c * kernelSize,
-                                   bias ? bias[c] : 0.0f, out + p * outPlane, act);
-                         }
-                     });
-}
+namespace {
 
-void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const float *w,
-                           const float *bias, float *out, const Activation &act)
+// Depthwise planes [begin, end) of batch x channels on this thread, with the
+// plane kernel this CPU supports.
+void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const float *x,
+                     const float *w, const float *bias, float *out, const Activation &act,
+                     std::int64_t begin, std::int64_t end)
 {
-    if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
-        return;
-    const PaddedPlane pp = paddedPlane(shape);
     auto plane = depthwisePlaneBase;
 #if SB_HAVE_AVX2_DISPATCH
     if (cpuHasAvx2Fma())
@@ -438,11 +413,38 @@ void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const flo
     const std::int64_t inPlane = shape.inH * shape.inW, outPlane = shape.outH * shape.outW;
     const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
     DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
-    for (std::int64_t p = 0; p < shape.batch * shape.channels; ++p) {
+    for (std::int64_t p = begin; p < end; ++p) {
         const std::int64_t c = p % shape.channels;
         plane(shape, pp, scratch, x + p * inPlane, w + c * kernelSize, bias ? bias[c] : 0.0f,
               out + p * outPlane, act);
     }
+}
+
+} // namespace
+
+void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
+                     const float *w, const float *bias, float *out, const Activation &act)
+{
+    if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
+        return;
+    const PaddedPlane pp = paddedPlane(shape);
+    // About 16K multiply-adds per chunk, so small planes are batched.
+    const std::int64_t grain = std::max<std::int64_t>(
+        1,
+        16384 / std::max<std::int64_t>(1, shape.outH * shape.outW * shape.kernelH * shape.kernelW));
+    pool.parallelFor(shape.batch * shape.channels, grain,
+                     [&](std::int64_t begin, std::int64_t end) {
+                         depthwisePlanes(shape, pp, x, w, bias, out, act, begin, end);
+                     });
+}
+
+void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const float *w,
+                           const float *bias, float *out, const Activation &act)
+{
+    if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
+        return;
+    depthwisePlanes(shape, paddedPlane(shape), x, w, bias, out, act, 0,
+                    shape.batch * shape.channels);
 }
 
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out)

@@ -152,19 +152,13 @@ Status convKernel(KernelContext &ctx)
 // depthwise conv of it, one expanded plane at a time.
 Status pointwiseDepthwiseKernel(KernelContext &ctx)
 {
-    SB_ASSIGN_OR_RETURN(PointwiseDepthwiseGeometry g, pointwiseDepthwiseGeometry(ctx));
-    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
-                                                         {g.n, g.channels, g.outH, g.outW}));
-    const float *px = ctx.input(0).as<float>();
-    const float *pw1 = ctx.input(1).as<float>();
-    const float *pb1 = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
-    const float *pw2 = ctx.input(3).as<float>();
-    const float *pb2 = ctx.inputCount() > 4 && ctx.hasInput(4) ? ctx.input(4).as<float>() : nullptr;
-    const Activation act1 = activationOf(ctx.node(), "pointwise_");
-    const Activation act2 = activationOf(ctx.node());
+    SB_ASSIGN_OR_RETURN(const PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
+    const PointwiseDepthwiseGeometry &g = op.g;
+    const float *px = op.x, *pw1 = op.w1, *pb1 = op.b1, *pw2 = op.w2, *pb2 = op.b2;
+    const Activation &act1 = op.act1, &act2 = op.act2;
+    float *po = op.out;
     const std::int64_t inHW = g.inH * g.inW, outHW = g.outH * g.outW;
     std::vector<float> expanded(static_cast<std::size_t>(inHW));
-    float *po = out->as<float>();
     for (std::int64_t n = 0; n < g.n; ++n)
         for (std::int64_t c = 0; c < g.channels; ++c) {
             for (std::int64_t i = 0; i < inHW; ++i) {
