@@ -182,9 +182,10 @@ Status fastConv(KernelContext &ctx)
 thread_local std::vector<float> t_expanded;
 
 // sb.FusedPointwiseDepthwise: per (image, block of expanded channels) task,
-// the block's 1x1 conv (OpenBLAS GEMM + bias + activation) into a per-thread
-// scratch sized for L2, then the depthwise conv of those planes straight into
-// the output, so the expanded tensor never goes to memory.
+// the block's 1x1 conv (OpenBLAS GEMM + bias) into a per-thread scratch sized
+// for L2, then the depthwise conv of those planes (the 1x1 conv's activation
+// applied as it reads them) straight into the output, so the expanded tensor
+// never goes to memory.
 Status fastPointwiseDepthwise(KernelContext &ctx)
 {
     SB_ASSIGN_OR_RETURN(const PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
@@ -240,10 +241,9 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 std::fill(e + (c - c0) * inHW, e + (c - c0 + 1) * inHW, pb1 ? pb1[c] : 0.0f);
             sgemm(false, false, c1 - c0, inHW, g.inChannels, 1.0f, pw1 + c0 * g.inChannels,
                   g.inChannels, px + image * g.inChannels * inHW, inHW, 1.0f, e, inHW);
-            activateInPlace(e, (c1 - c0) * inHW, act1);
             Window2dShape shape = dw;
             shape.channels = c1 - c0;
-            depthwiseConv2dSerial(shape, e, pw2 + c0 * kernelSize, pb2 ? pb2 + c0 : nullptr,
+            depthwiseConv2dSerial(shape, e, act1, pw2 + c0 * kernelSize, pb2 ? pb2 + c0 : nullptr,
                                   po + (image * g.channels + c0) * outHW, act2);
         }
     });

@@ -7,6 +7,10 @@
 #include <limits>
 #include <vector>
 
+#if SB_HAVE_AVX2_DISPATCH
+#include <immintrin.h>
+#endif
+
 namespace sb::kernels {
 
 namespace {
@@ -175,16 +179,19 @@ PaddedPlane paddedPlane(const Window2dShape &s)
     return p;
 }
 
-// Copies the input plane into the padded plane's interior (the borders were
-// zeroed once for this geometry and are never written).
+// Copies the input plane, through the input activation, into the padded
+// plane's interior (the borders were zeroed once for this geometry and are
+// never written: padding is zero after the activation too).
 SB_FAST_INLINE void fillPaddedImpl(const Window2dShape &s, const PaddedPlane &pp,
-                                   const float *__restrict in, float *__restrict padded)
+                                   const float *__restrict in, float *__restrict padded,
+                                   const Activation &inAct)
 {
     for (std::int64_t iy = 0; iy < s.inH; ++iy) {
         const float *src = in + iy * s.inW;
         float *dst = padded + (iy + s.padTop) * pp.cols + s.padLeft;
         for (std::int64_t x = 0; x < s.inW; ++x)
             dst[x] = src[x];
+        activateLoop(dst, s.inW, inAct);
     }
 }
 
@@ -192,7 +199,8 @@ SB_FAST_INLINE void fillPaddedImpl(const Window2dShape &s, const PaddedPlane &pp
 // input (phase p, column j is input column j * strideW + p - padLeft); the
 // zero borders were written once for this geometry.
 SB_FAST_INLINE void splitInputImpl(const Window2dShape &s, const PaddedPlane &pp,
-                                   const float *__restrict in, float *__restrict phased)
+                                   const float *__restrict in, float *__restrict phased,
+                                   const Activation &inAct)
 {
     const std::int64_t sw = s.strideW;
     for (std::int64_t p = 0; p < sw; ++p) {
@@ -209,6 +217,7 @@ SB_FAST_INLINE void splitInputImpl(const Window2dShape &s, const PaddedPlane &pp
             else
                 for (std::int64_t j = j0; j < j1; ++j)
                     dst[j] = src[j * sw + off];
+            activateLoop(dst + j0, j1 - j0, inAct);
         }
     }
 }
@@ -296,10 +305,11 @@ thread_local DepthwiseScratch t_depthwise;
 
 SB_FAST_INLINE void depthwisePlaneImpl(const Window2dShape &s, const PaddedPlane &pp,
                                        DepthwiseScratch &scratch, const float *in, const float *w,
-                                       float bias, float *out, const Activation &act)
+                                       float bias, float *out, const Activation &inAct,
+                                       const Activation &act)
 {
     if (pp.flat) {
-        fillPaddedImpl(s, pp, in, scratch.padded.data());
+        fillPaddedImpl(s, pp, in, scratch.padded.data(), inAct);
         float *flat = scratch.flat.data();
         depthwiseFlatImpl(s, pp, scratch.padded.data(), w, bias, flat);
         for (std::int64_t y = 0; y < s.outH; ++y) {
@@ -313,26 +323,228 @@ SB_FAST_INLINE void depthwisePlaneImpl(const Window2dShape &s, const PaddedPlane
     }
     const float *phased = scratch.padded.data();
     if (s.strideW > 1) {
-        splitInputImpl(s, pp, in, scratch.phased.data());
+        splitInputImpl(s, pp, in, scratch.phased.data(), inAct);
         phased = scratch.phased.data();
     } else {
-        fillPaddedImpl(s, pp, in, scratch.padded.data());
+        fillPaddedImpl(s, pp, in, scratch.padded.data(), inAct);
     }
     depthwiseRowsImpl(s, pp, phased, w, bias, out, act);
 }
 
 void depthwisePlaneBase(const Window2dShape &s, const PaddedPlane &pp, DepthwiseScratch &scratch,
                         const float *in, const float *w, float bias, float *out,
-                        const Activation &act)
+                        const Activation &inAct, const Activation &act)
 {
-    depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, act);
+    depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, inAct, act);
 }
 #if SB_HAVE_AVX2_DISPATCH
+// 3x3, dilation 1, strides 1 or 2 (MobileNet's depthwise convs) written with
+// AVX2 intrinsics: bias, nine taps and the activation in registers, stored
+// straight into the output rows (masked stores for the last partial vector),
+// two output rows per pass at stride 1 so each input row is loaded once for
+// both. Tap kx of padded row r reads rowTap(r, kx)[x] for output column x.
+bool depthwise3x3Avx2Applies(const Window2dShape &s, const Activation &act)
+{
+    return s.kernelH == 3 && s.kernelW == 3 && s.dilationH == 1 && s.dilationW == 1 &&
+           s.strideH == s.strideW && (s.strideW == 1 || s.strideW == 2) &&
+           act.kind != Activation::Gelu;
+}
+
+SB_TARGET_AVX2 inline __m256i laneMask(std::int64_t lanes)
+{
+    alignas(32) static const std::int32_t kTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                        0,  0,  0,  0,  0,  0,  0,  0};
+    return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kTable + 8 - lanes));
+}
+
+// The activation on 8 lanes, with the scalar epilogue's NaN behaviour
+// (max/min return their second operand when either is NaN).
+template <Activation::Kind Kind>
+SB_TARGET_AVX2 inline __m256 activate8(__m256 v, __m256 lo, __m256 hi)
+{
+    if constexpr (Kind == Activation::Relu)
+        return _mm256_max_ps(v, _mm256_setzero_ps()); // v > 0 ? v : 0
+    else if constexpr (Kind == Activation::Clip)
+        return _mm256_min_ps(hi, _mm256_max_ps(lo, v)); // hi < v ? hi : (v < lo ? lo : v)
+    else
+        return v;
+}
+
+struct Taps3x3
+{
+    __m256 w[9];
+    __m256 bias, lo, hi;
+};
+
+// acc + the three taps of one input row (row pointers for kx = 0, 1, 2).
+template <bool Masked>
+SB_TARGET_AVX2 inline __m256 rowTaps(__m256 acc, const float *t0, const float *t1,
+                                     const float *t2, const __m256 *w, __m256i mask)
+{
+    if constexpr (Masked) {
+        acc = _mm256_fmadd_ps(w[0], _mm256_maskload_ps(t0, mask), acc);
+        acc = _mm256_fmadd_ps(w[1], _mm256_maskload_ps(t1, mask), acc);
+        return _mm256_fmadd_ps(w[2], _mm256_maskload_ps(t2, mask), acc);
+    } else {
+        acc = _mm256_fmadd_ps(w[0], _mm256_loadu_ps(t0), acc);
+        acc = _mm256_fmadd_ps(w[1], _mm256_loadu_ps(t1), acc);
+        return _mm256_fmadd_ps(w[2], _mm256_loadu_ps(t2), acc);
+    }
+}
+
+// Masked vector stores are microcoded and slow on AMD cores: a partial vector
+// goes through a small buffer instead.
+template <bool Masked>
+SB_TARGET_AVX2 inline void store8(float *p, __m256 v, std::int64_t lanes)
+{
+    if constexpr (Masked) {
+        alignas(32) float buffer[8];
+        _mm256_store_ps(buffer, v);
+        for (std::int64_t i = 0; i < lanes; ++i)
+            p[i] = buffer[i];
+    } else {
+        _mm256_storeu_ps(p, v);
+    }
+}
+
+// Output rows y (and y + 1 when two) at columns [x, x + 8): rows[i] are the
+// tap pointers (kx = 0, 1, 2) of padded row y * stride + i. Masked: only the
+// first `lanes` columns are read and written.
+template <Activation::Kind Kind, bool Masked, bool Two>
+SB_TARGET_AVX2 inline void outputColumns(const Taps3x3 &k, const float *const (*rows)[3],
+                                         std::int64_t x, float *out0, float *out1, __m256i mask,
+                                         std::int64_t lanes)
+{
+    __m256 acc0 = k.bias, acc1 = k.bias;
+    acc0 = rowTaps<Masked>(acc0, rows[0][0] + x, rows[0][1] + x, rows[0][2] + x, k.w, mask);
+    acc0 = rowTaps<Masked>(acc0, rows[1][0] + x, rows[1][1] + x, rows[1][2] + x, k.w + 3, mask);
+    if constexpr (Two)
+        acc1 = rowTaps<Masked>(acc1, rows[1][0] + x, rows[1][1] + x, rows[1][2] + x, k.w, mask);
+    acc0 = rowTaps<Masked>(acc0, rows[2][0] + x, rows[2][1] + x, rows[2][2] + x, k.w + 6, mask);
+    if constexpr (Two) {
+        acc1 = rowTaps<Masked>(acc1, rows[2][0] + x, rows[2][1] + x, rows[2][2] + x, k.w + 3, mask);
+        acc1 = rowTaps<Masked>(acc1, rows[3][0] + x, rows[3][1] + x, rows[3][2] + x, k.w + 6, mask);
+        store8<Masked>(out1 + x, activate8<Kind>(acc1, k.lo, k.hi), lanes);
+    }
+    store8<Masked>(out0 + x, activate8<Kind>(acc0, k.lo, k.hi), lanes);
+}
+
+// Rows of at least 8 columns end with a vector that overlaps the one before
+// (recomputing a few outputs to the same values) instead of a partial one.
+template <Activation::Kind Kind, bool Two>
+SB_TARGET_AVX2 inline void outputRows(const Taps3x3 &k, const float *const (*rows)[3],
+                                      std::int64_t outW, float *out0, float *out1)
+{
+    if (outW < 8) {
+        outputColumns<Kind, true, Two>(k, rows, 0, out0, out1, laneMask(outW), outW);
+        return;
+    }
+    const __m256i unused = _mm256_setzero_si256();
+    std::int64_t x = 0;
+    for (; x + 8 <= outW; x += 8)
+        outputColumns<Kind, false, Two>(k, rows, x, out0, out1, unused, 8);
+    if (x < outW)
+        outputColumns<Kind, false, Two>(k, rows, outW - 8, out0, out1, unused, 8);
+}
+
+// fillPaddedImpl in one pass: copy and input activation per vector.
+template <Activation::Kind Kind>
+SB_TARGET_AVX2 void fillPaddedAvx2(const Window2dShape &s, const PaddedPlane &pp,
+                                   const float *__restrict in, float *__restrict padded,
+                                   const Activation &inAct)
+{
+    const __m256 lo = _mm256_set1_ps(inAct.lo), hi = _mm256_set1_ps(inAct.hi);
+    if (s.inW < 8) {
+        fillPaddedImpl(s, pp, in, padded, inAct);
+        return;
+    }
+    for (std::int64_t iy = 0; iy < s.inH; ++iy) {
+        const float *src = in + iy * s.inW;
+        float *dst = padded + (iy + s.padTop) * pp.cols + s.padLeft;
+        std::int64_t x = 0;
+        for (; x + 8 <= s.inW; x += 8)
+            _mm256_storeu_ps(dst + x, activate8<Kind>(_mm256_loadu_ps(src + x), lo, hi));
+        if (x < s.inW) // overlapping last vector, not a (slow) masked store
+            _mm256_storeu_ps(dst + s.inW - 8,
+                             activate8<Kind>(_mm256_loadu_ps(src + s.inW - 8), lo, hi));
+    }
+}
+
+template <Activation::Kind Kind>
+SB_TARGET_AVX2 void depthwise3x3Avx2(const Window2dShape &s, const PaddedPlane &pp,
+                                     const float *padded, const float *w, float bias, float *out,
+                                     const Activation &act)
+{
+    Taps3x3 k;
+    for (int i = 0; i < 9; ++i)
+        k.w[i] = _mm256_set1_ps(w[i]);
+    k.bias = _mm256_set1_ps(bias);
+    k.lo = _mm256_set1_ps(act.lo);
+    k.hi = _mm256_set1_ps(act.hi);
+    const std::int64_t stride = s.strideW;
+    // Tap pointers of padded row r: plain (stride 1) or its two phases
+    // (stride 2: kx = 0 and 2 read the even phase, kx = 1 the odd one).
+    auto tapsOf = [&](std::int64_t r, const float **t) {
+        if (stride == 1) {
+            const float *row = padded + r * pp.cols;
+            t[0] = row;
+            t[1] = row + 1;
+            t[2] = row + 2;
+        } else {
+            const float *even = padded + r * 2 * pp.phaseCols;
+            t[0] = even;
+            t[1] = even + pp.phaseCols;
+            t[2] = even + 1;
+        }
+    };
+    const float *rows[4][3];
+    std::int64_t y = 0;
+    if (stride == 1)
+        for (; y + 2 <= s.outH; y += 2) {
+            for (int i = 0; i < 4; ++i)
+                tapsOf(y + i, rows[i]);
+            outputRows<Kind, true>(k, rows, s.outW, out + y * s.outW, out + (y + 1) * s.outW);
+        }
+    for (; y < s.outH; ++y) {
+        for (int i = 0; i < 3; ++i)
+            tapsOf(y * stride + i, rows[i]);
+        outputRows<Kind, false>(k, rows, s.outW, out + y * s.outW, nullptr);
+    }
+}
+
 SB_TARGET_AVX2 void depthwisePlaneAvx2(const Window2dShape &s, const PaddedPlane &pp,
                                        DepthwiseScratch &scratch, const float *in, const float *w,
-                                       float bias, float *out, const Activation &act)
+                                       float bias, float *out, const Activation &inAct,
+                                       const Activation &act)
 {
-    depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, act);
+    if (!depthwise3x3Avx2Applies(s, act)) {
+        depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, inAct, act);
+        return;
+    }
+    const float *padded = scratch.padded.data();
+    if (s.strideW > 1) {
+        splitInputImpl(s, pp, in, scratch.phased.data(), inAct);
+        padded = scratch.phased.data();
+    } else if (inAct.kind == Activation::Clip) {
+        fillPaddedAvx2<Activation::Clip>(s, pp, in, scratch.padded.data(), inAct);
+    } else if (inAct.kind == Activation::Relu) {
+        fillPaddedAvx2<Activation::Relu>(s, pp, in, scratch.padded.data(), inAct);
+    } else if (inAct.kind == Activation::None) {
+        fillPaddedAvx2<Activation::None>(s, pp, in, scratch.padded.data(), inAct);
+    } else {
+        fillPaddedImpl(s, pp, in, scratch.padded.data(), inAct);
+    }
+    switch (act.kind) {
+    case Activation::Relu:
+        depthwise3x3Avx2<Activation::Relu>(s, pp, padded, w, bias, out, act);
+        return;
+    case Activation::Clip:
+        depthwise3x3Avx2<Activation::Clip>(s, pp, padded, w, bias, out, act);
+        return;
+    default:
+        depthwise3x3Avx2<Activation::None>(s, pp, padded, w, bias, out, act);
+        return;
+    }
 }
 #endif
 
@@ -402,8 +614,8 @@ namespace {
 // Depthwise planes [begin, end) of batch x channels on this thread, with the
 // plane kernel this CPU supports.
 void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const float *x,
-                     const float *w, const float *bias, float *out, const Activation &act,
-                     std::int64_t begin, std::int64_t end)
+                     const float *w, const float *bias, float *out, const Activation &inAct,
+                     const Activation &act, std::int64_t begin, std::int64_t end)
 {
     auto plane = depthwisePlaneBase;
 #if SB_HAVE_AVX2_DISPATCH
@@ -416,7 +628,7 @@ void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const fl
     for (std::int64_t p = begin; p < end; ++p) {
         const std::int64_t c = p % shape.channels;
         plane(shape, pp, scratch, x + p * inPlane, w + c * kernelSize, bias ? bias[c] : 0.0f,
-              out + p * outPlane, act);
+              out + p * outPlane, inAct, act);
     }
 }
 
@@ -434,16 +646,17 @@ void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, cons
         16384 / std::max<std::int64_t>(1, shape.outH * shape.outW * shape.kernelH * shape.kernelW));
     pool.parallelFor(shape.batch * shape.channels, grain,
                      [&](std::int64_t begin, std::int64_t end) {
-                         depthwisePlanes(shape, pp, x, w, bias, out, act, begin, end);
+                         depthwisePlanes(shape, pp, x, w, bias, out, Activation{}, act, begin,
+                                         end);
                      });
 }
 
-void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const float *w,
-                           const float *bias, float *out, const Activation &act)
+void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const Activation &inAct,
+                           const float *w, const float *bias, float *out, const Activation &act)
 {
     if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
         return;
-    depthwisePlanes(shape, paddedPlane(shape), x, w, bias, out, act, 0,
+    depthwisePlanes(shape, paddedPlane(shape), x, w, bias, out, inAct, act, 0,
                     shape.batch * shape.channels);
 }
 

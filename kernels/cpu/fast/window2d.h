@@ -7,10 +7,11 @@
 // outputs match the reference MaxPool exactly (padding never wins; NaN inputs
 // are skipped like the reference's `v > best` does; an all-padding window
 // gives -inf). Depthwise: each plane is copied into a zero-padded plane so
-// the loops need no bounds checks; stride 1 runs as one flat vector loop per
-// plane (fast for 7x7 planes too), other strides per output row with the
-// padded rows split into `stride` phases so every tap reads contiguous
-// memory. Max pool: per output row over the range of x where each tap is
+// the loops need no bounds checks (rows split into `stride` phases for
+// strided convs, so every tap reads contiguous memory). 3x3 at strides 1 and
+// 2 on AVX2 CPUs: intrinsics, two output rows per pass at stride 1, stored
+// straight to the output; otherwise stride 1 runs as one flat vector loop per
+// plane (fast for 7x7 planes too) and other strides per output row. Max pool: per output row over the range of x where each tap is
 // inside the input. 3x3 kernels handle all nine taps in one pass.
 #pragma once
 
@@ -36,9 +37,11 @@ void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, cons
                      const float *w, const float *bias, float *out, const Activation &act);
 
 // The same, every plane on the calling thread (for kernels that are already
-// parallel, e.g. the fused pointwise + depthwise kernel).
-void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const float *w,
-                           const float *bias, float *out, const Activation &act);
+// parallel, e.g. the fused pointwise + depthwise kernel), on inAct(x): the
+// input activation is applied as the planes are read (zero padding stays
+// zero).
+void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const Activation &inAct,
+                           const float *w, const float *bias, float *out, const Activation &act);
 
 // x: [batch, channels, inH, inW]; out: [batch, channels, outH, outW].
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out);
