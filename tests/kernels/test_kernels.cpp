@@ -284,6 +284,21 @@ private slots:
                            {"activation", "Clip"},
                            {"clip_min", 0.0},
                            {"clip_max", 0.5}};
+        // Large planes go in bands of rows, sharing rows between bands.
+        QTest::newRow("FusedPointwiseDepthwise s1 80x40 relu6 bands")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 8, 80, 40}, {52, 8, 1, 1}, {52}, {52, 1, 3, 3}, {52}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 0.5},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5}};
+        QTest::newRow("FusedPointwiseDepthwise s1 5x5 no pad 90x37 bands")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{1, 5, 90, 37}, {100, 5, 1, 1}, {100}, {100, 1, 5, 5}, {100}}
+            << QVariantMap{{"pointwise_activation", "Relu"}};
         // Sample-parallel im2col + GEMM (batch a multiple of the threads), and
         // the split-GEMM path when it is not.
         QTest::newRow("Conv 3x3 batch 4") << "Conv"

@@ -181,11 +181,60 @@ Status fastConv(KernelContext &ctx)
 
 thread_local std::vector<float> t_expanded;
 
+// How sb.FusedPointwiseDepthwise's work is cut: channel blocks of `block`
+// expanded channels, and bands of `bandRows` output rows.
+struct PointwiseDepthwiseTiling
+{
+    std::int64_t block = 1, blocks = 1, bandRows = 1;
+};
+
+PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeometry &g,
+                                                  std::int64_t forcedBlock, int threads)
+{
+    // The expanded planes of a task stay in L2 (scratch of about 256 KB).
+    constexpr std::int64_t kScratchFloats = 64 * 1024, kMinBlock = 8, kBandBlock = 48;
+    const std::int64_t inHW = g.inH * g.inW;
+    PointwiseDepthwiseTiling t;
+    t.bandRows = g.outH;
+    if (forcedBlock > 0) {
+        t.block = std::min(forcedBlock, g.channels);
+        t.blocks = (g.channels + t.block - 1) / t.block;
+        return t;
+    }
+    if (inHW * kBandBlock > kScratchFloats) {
+        // Large planes (56x56 and up): whole planes would leave a handful of
+        // channels per block, and OpenBLAS repacks the input once per block.
+        // Blocks of about 48 channels over bands of rows instead; each task
+        // walks its bands top to bottom, keeping the rows two bands share.
+        t.blocks = (g.channels + kBandBlock - 1) / kBandBlock;
+        t.block = (g.channels + t.blocks - 1) / t.blocks;
+        const std::int64_t bandInputRows = std::max<std::int64_t>(
+            (g.kernelH - 1) * g.dilationH + 1, kScratchFloats / (t.block * g.inW));
+        std::int64_t rows = std::max<std::int64_t>(
+            1, (bandInputRows - (g.kernelH - 1) * g.dilationH - 1) / g.strideH + 1);
+        const std::int64_t bands = (g.outH + rows - 1) / rows;
+        t.bandRows = (g.outH + bands - 1) / bands; // even bands
+        return t;
+    }
+    // Whole planes: not fewer than 8 channels per GEMM (each GEMM repacks the
+    // input once), and enough tasks for every thread; blocks of even size.
+    t.block = std::clamp<std::int64_t>(kScratchFloats / std::max<std::int64_t>(1, inHW), kMinBlock,
+                                       64);
+    const std::int64_t minTasks = 4 * threads;
+    while (t.block > kMinBlock && g.n * ((g.channels + t.block - 1) / t.block) < minTasks)
+        t.block /= 2;
+    t.block = std::min(t.block, g.channels);
+    t.blocks = (g.channels + t.block - 1) / t.block;
+    t.block = (g.channels + t.blocks - 1) / t.blocks;
+    return t;
+}
+
 // sb.FusedPointwiseDepthwise: per (image, block of expanded channels) task,
 // the block's 1x1 conv (OpenBLAS GEMM + bias) into a per-thread scratch sized
 // for L2, then the depthwise conv of those planes (the 1x1 conv's activation
 // applied as it reads them) straight into the output, so the expanded tensor
-// never goes to memory.
+// never goes to memory. Large planes go in bands of rows: each band computes
+// only the expanded rows it does not share with the band before.
 Status fastPointwiseDepthwise(KernelContext &ctx)
 {
     SB_ASSIGN_OR_RETURN(const PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
@@ -197,27 +246,23 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     const std::int64_t kernelSize = g.kernelH * g.kernelW;
     if (g.n * g.channels == 0 || outHW == 0)
         return Status::success();
-    // Channels per task: the block's expanded planes stay in L2 (about 256 KB)
-    // but not fewer than 8 rows per GEMM (each GEMM repacks X once), and
-    // enough tasks for every thread; blocks of even size.
-    std::int64_t block = ctx.node().intAttr("channel_block", 0);
-    if (block <= 0) {
-        constexpr std::int64_t kScratchFloats = 64 * 1024, kMinBlock = 8;
-        block = std::clamp<std::int64_t>(kScratchFloats / std::max<std::int64_t>(1, inHW),
-                                         kMinBlock, 64);
-        const std::int64_t minTasks = 4 * ctx.pool().size();
-        while (block > kMinBlock && g.n * ((g.channels + block - 1) / block) < minTasks)
-            block /= 2;
+    const PointwiseDepthwiseTiling t =
+        pointwiseDepthwiseTiling(g, ctx.node().intAttr("channel_block", 0), ctx.pool().size());
+    // Input rows [r0, r1) that output rows [y0, y1) read.
+    auto inputRows = [&](std::int64_t y0, std::int64_t y1) {
+        const std::int64_t r0 = std::clamp<std::int64_t>(y0 * g.strideH - g.padTop, 0, g.inH);
+        const std::int64_t last = (y1 - 1) * g.strideH - g.padTop + (g.kernelH - 1) * g.dilationH;
+        return std::pair{r0, std::clamp<std::int64_t>(last + 1, r0, g.inH)};
+    };
+    std::int64_t bandInputRows = 0; // the most input rows a band reads
+    for (std::int64_t y0 = 0; y0 < g.outH; y0 += t.bandRows) {
+        auto [r0, r1] = inputRows(y0, std::min(g.outH, y0 + t.bandRows));
+        bandInputRows = std::max(bandInputRows, r1 - r0);
     }
-    block = std::min(block, g.channels);
-    const std::int64_t blocks = (g.channels + block - 1) / block;
-    if (ctx.node().intAttr("channel_block", 0) <= 0)
-        block = (g.channels + blocks - 1) / blocks;
+    const std::int64_t channelStride = bandInputRows * g.inW; // per channel in the scratch
     Window2dShape dw;
     dw.batch = 1;
-    dw.inH = g.inH;
     dw.inW = g.inW;
-    dw.outH = g.outH;
     dw.outW = g.outW;
     dw.kernelH = g.kernelH;
     dw.kernelW = g.kernelW;
@@ -225,26 +270,56 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     dw.strideW = g.strideW;
     dw.dilationH = g.dilationH;
     dw.dilationW = g.dilationW;
-    dw.padTop = g.padTop;
     dw.padLeft = g.padLeft;
-    ctx.pool().parallelFor(g.n * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+    ctx.pool().parallelFor(g.n * t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t task = begin; task < end; ++task) {
-            const std::int64_t image = task / blocks;
-            const std::int64_t c0 = (task % blocks) * block;
-            const std::int64_t c1 = std::min(g.channels, c0 + block);
+            const std::int64_t image = task / t.blocks;
+            const std::int64_t c0 = (task % t.blocks) * t.block;
+            const std::int64_t c1 = std::min(g.channels, c0 + t.block);
             if (c0 >= c1)
                 continue;
-            t_expanded.resize(static_cast<std::size_t>(block * inHW));
+            const std::int64_t channels = c1 - c0;
+            t_expanded.resize(static_cast<std::size_t>(t.block * channelStride));
             float *e = t_expanded.data();
-            // Start from the bias: the GEMM accumulates onto it (beta = 1).
-            for (std::int64_t c = c0; c < c1; ++c)
-                std::fill(e + (c - c0) * inHW, e + (c - c0 + 1) * inHW, pb1 ? pb1[c] : 0.0f);
-            sgemm(false, false, c1 - c0, inHW, g.inChannels, 1.0f, pw1 + c0 * g.inChannels,
-                  g.inChannels, px + image * g.inChannels * inHW, inHW, 1.0f, e, inHW);
-            Window2dShape shape = dw;
-            shape.channels = c1 - c0;
-            depthwiseConv2dSerial(shape, e, act1, pw2 + c0 * kernelSize, pb2 ? pb2 + c0 : nullptr,
-                                  po + (image * g.channels + c0) * outHW, act2);
+            const float *imageX = px + image * g.inChannels * inHW;
+            std::int64_t held0 = 0, held1 = 0; // input rows the scratch holds
+            for (std::int64_t y0 = 0; y0 < g.outH; y0 += t.bandRows) {
+                const std::int64_t y1 = std::min(g.outH, y0 + t.bandRows);
+                const auto [r0, r1] = inputRows(y0, y1);
+                // Rows this band shares with the last one move to the front.
+                const std::int64_t keep0 = std::max(r0, held0), keep1 = std::min(r1, held1);
+                std::int64_t fresh = r0;
+                if (keep0 < keep1 && keep0 == r0) {
+                    if (keep0 > held0)
+                        for (std::int64_t c = 0; c < channels; ++c)
+                            std::copy(e + c * channelStride + (keep0 - held0) * g.inW,
+                                      e + c * channelStride + (keep1 - held0) * g.inW,
+                                      e + c * channelStride);
+                    fresh = keep1;
+                }
+                if (fresh < r1) {
+                    // Start from the bias: the GEMM accumulates onto it (beta = 1).
+                    const std::int64_t offset = (fresh - r0) * g.inW, count = (r1 - fresh) * g.inW;
+                    for (std::int64_t c = 0; c < channels; ++c)
+                        std::fill(e + c * channelStride + offset,
+                                  e + c * channelStride + offset + count,
+                                  pb1 ? pb1[c0 + c] : 0.0f);
+                    sgemm(false, false, channels, count, g.inChannels, 1.0f,
+                          pw1 + c0 * g.inChannels, g.inChannels, imageX + fresh * g.inW, inHW,
+                          1.0f, e + offset, channelStride);
+                }
+                held0 = r0;
+                held1 = r1;
+                Window2dShape shape = dw;
+                shape.channels = channels;
+                shape.inH = r1 - r0;
+                shape.outH = y1 - y0;
+                shape.padTop = g.padTop - y0 * g.strideH + r0;
+                depthwiseConv2dSerial(shape, e, channelStride, act1, pw2 + c0 * kernelSize,
+                                      pb2 ? pb2 + c0 : nullptr,
+                                      po + (image * g.channels + c0) * outHW + y0 * g.outW, outHW,
+                                      act2);
+            }
         }
     });
     return Status::success();

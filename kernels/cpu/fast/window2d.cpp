@@ -470,6 +470,47 @@ SB_TARGET_AVX2 void fillPaddedAvx2(const Window2dShape &s, const PaddedPlane &pp
     }
 }
 
+template <Activation::Kind Kind> inline float activate1(float v, float lo, float hi)
+{
+    if constexpr (Kind == Activation::Relu)
+        return v > 0.0f ? v : 0.0f;
+    else if constexpr (Kind == Activation::Clip)
+        return hi < (v < lo ? lo : v) ? hi : (v < lo ? lo : v);
+    else
+        return v;
+}
+
+// splitInputImpl for stride 2 in one pass: de-interleave 16 input columns
+// into 8 of a phase with two shuffles, and the input activation.
+template <Activation::Kind Kind>
+SB_TARGET_AVX2 void splitInputStride2Avx2(const Window2dShape &s, const PaddedPlane &pp,
+                                          const float *__restrict in, float *__restrict phased,
+                                          const Activation &inAct)
+{
+    const __m256 lo = _mm256_set1_ps(inAct.lo), hi = _mm256_set1_ps(inAct.hi);
+    for (std::int64_t p = 0; p < 2; ++p) {
+        const std::int64_t off = p - s.padLeft;
+        std::int64_t j1 = s.inW - 1 - off < 0 ? 0 : (s.inW - 1 - off) / 2 + 1;
+        j1 = std::min(j1, pp.phaseCols);
+        const std::int64_t j0 = std::min(off >= 0 ? 0 : (-off + 1) / 2, j1);
+        for (std::int64_t iy = 0; iy < s.inH; ++iy) {
+            const float *src = in + iy * s.inW + off; // dst[j] = act(src[2 * j])
+            float *dst = phased + ((iy + s.padTop) * 2 + p) * pp.phaseCols;
+            std::int64_t j = j0;
+            for (; j + 8 <= j1 && 2 * j + off + 16 <= s.inW; j += 8) {
+                const __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
+                // [a0 a2 b0 b2 a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
+                const __m256 evens = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                    _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+                    _MM_SHUFFLE(3, 1, 2, 0)));
+                _mm256_storeu_ps(dst + j, activate8<Kind>(evens, lo, hi));
+            }
+            for (; j < j1; ++j)
+                dst[j] = activate1<Kind>(src[2 * j], inAct.lo, inAct.hi);
+        }
+    }
+}
+
 template <Activation::Kind Kind>
 SB_TARGET_AVX2 void depthwise3x3Avx2(const Window2dShape &s, const PaddedPlane &pp,
                                      const float *padded, const float *w, float bias, float *out,
@@ -523,8 +564,15 @@ SB_TARGET_AVX2 void depthwisePlaneAvx2(const Window2dShape &s, const PaddedPlane
     }
     const float *padded = scratch.padded.data();
     if (s.strideW > 1) {
-        splitInputImpl(s, pp, in, scratch.phased.data(), inAct);
         padded = scratch.phased.data();
+        if (inAct.kind == Activation::Clip)
+            splitInputStride2Avx2<Activation::Clip>(s, pp, in, scratch.phased.data(), inAct);
+        else if (inAct.kind == Activation::Relu)
+            splitInputStride2Avx2<Activation::Relu>(s, pp, in, scratch.phased.data(), inAct);
+        else if (inAct.kind == Activation::None)
+            splitInputStride2Avx2<Activation::None>(s, pp, in, scratch.phased.data(), inAct);
+        else
+            splitInputImpl(s, pp, in, scratch.phased.data(), inAct);
     } else if (inAct.kind == Activation::Clip) {
         fillPaddedAvx2<Activation::Clip>(s, pp, in, scratch.padded.data(), inAct);
     } else if (inAct.kind == Activation::Relu) {
@@ -614,15 +662,15 @@ namespace {
 // Depthwise planes [begin, end) of batch x channels on this thread, with the
 // plane kernel this CPU supports.
 void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const float *x,
-                     const float *w, const float *bias, float *out, const Activation &inAct,
-                     const Activation &act, std::int64_t begin, std::int64_t end)
+                     std::int64_t inPlane, const float *w, const float *bias, float *out,
+                     std::int64_t outPlane, const Activation &inAct, const Activation &act,
+                     std::int64_t begin, std::int64_t end)
 {
     auto plane = depthwisePlaneBase;
 #if SB_HAVE_AVX2_DISPATCH
     if (cpuHasAvx2Fma())
         plane = depthwisePlaneAvx2;
 #endif
-    const std::int64_t inPlane = shape.inH * shape.inW, outPlane = shape.outH * shape.outW;
     const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
     DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
     for (std::int64_t p = begin; p < end; ++p) {
@@ -646,17 +694,18 @@ void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, cons
         16384 / std::max<std::int64_t>(1, shape.outH * shape.outW * shape.kernelH * shape.kernelW));
     pool.parallelFor(shape.batch * shape.channels, grain,
                      [&](std::int64_t begin, std::int64_t end) {
-                         depthwisePlanes(shape, pp, x, w, bias, out, Activation{}, act, begin,
-                                         end);
+                         depthwisePlanes(shape, pp, x, shape.inH * shape.inW, w, bias, out,
+                                         shape.outH * shape.outW, Activation{}, act, begin, end);
                      });
 }
 
-void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const Activation &inAct,
-                           const float *w, const float *bias, float *out, const Activation &act)
+void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int64_t inPlane,
+                           const Activation &inAct, const float *w, const float *bias, float *out,
+                           std::int64_t outPlane, const Activation &act)
 {
     if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
         return;
-    depthwisePlanes(shape, paddedPlane(shape), x, w, bias, out, inAct, act, 0,
+    depthwisePlanes(shape, paddedPlane(shape), x, inPlane, w, bias, out, outPlane, inAct, act, 0,
                     shape.batch * shape.channels);
 }
 

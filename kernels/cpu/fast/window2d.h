@@ -39,9 +39,12 @@ void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, cons
 // The same, every plane on the calling thread (for kernels that are already
 // parallel, e.g. the fused pointwise + depthwise kernel), on inAct(x): the
 // input activation is applied as the planes are read (zero padding stays
-// zero).
-void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, const Activation &inAct,
-                           const float *w, const float *bias, float *out, const Activation &act);
+// zero). Plane p of x starts at x + p * inPlane (>= inH * inW) and of out at
+// out + p * outPlane (>= outH * outW), so a band of rows of larger planes can
+// be given.
+void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int64_t inPlane,
+                           const Activation &inAct, const float *w, const float *bias, float *out,
+                           std::int64_t outPlane, const Activation &act);
 
 // x: [batch, channels, inH, inW]; out: [batch, channels, outH, outW].
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out);
