@@ -129,6 +129,18 @@ private slots:
         QTest::newRow("Gemm transB bias")
             << "Gemm"
             << "" << S{{50, 70}, {30, 70}, {30}} << QVariantMap{{"transB", 1}};
+        // Up to 4 rows go through matrix-vector products (blas.cpp).
+        QTest::newRow("Gemm 2 rows transB bias wide")
+            << "Gemm"
+            << "" << S{{2, 300}, {700, 300}, {700}} << QVariantMap{{"transB", 1}, {"beta", 0.5}};
+        QTest::newRow("Gemm 3 rows transA transB")
+            << "Gemm"
+            << "" << S{{40, 3}, {30, 40}} << QVariantMap{{"transA", 1}, {"transB", 1}};
+        QTest::newRow("Gemm 4 rows transA alpha")
+            << "Gemm"
+            << "" << S{{40, 4}, {40, 30}, {4, 30}} << QVariantMap{{"transA", 1}, {"alpha", 0.25}};
+        QTest::newRow("MatMul 1 row") << "MatMul"
+                                      << "" << S{{1, 64}, {64, 300}} << QVariantMap{};
         QTest::newRow("Gemm transA") << "Gemm"
                                      << "" << S{{70, 50}, {70, 30}} << QVariantMap{{"transA", 1}};
         QTest::newRow("FusedGemm relu")
