@@ -218,8 +218,8 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
     }
     // Whole planes: not fewer than 8 channels per GEMM (each GEMM repacks the
     // input once), and enough tasks for every thread; blocks of even size.
-    t.block = std::clamp<std::int64_t>(kScratchFloats / std::max<std::int64_t>(1, inHW), kMinBlock,
-                                       64);
+    t.block =
+        std::clamp<std::int64_t>(kScratchFloats / std::max<std::int64_t>(1, inHW), kMinBlock, 64);
     const std::int64_t minTasks = 4 * threads;
     while (t.block > kMinBlock && g.n * ((g.channels + t.block - 1) / t.block) < minTasks)
         t.block /= 2;
@@ -302,11 +302,10 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                     const std::int64_t offset = (fresh - r0) * g.inW, count = (r1 - fresh) * g.inW;
                     for (std::int64_t c = 0; c < channels; ++c)
                         std::fill(e + c * channelStride + offset,
-                                  e + c * channelStride + offset + count,
-                                  pb1 ? pb1[c0 + c] : 0.0f);
+                                  e + c * channelStride + offset + count, pb1 ? pb1[c0 + c] : 0.0f);
                     sgemm(false, false, channels, count, g.inChannels, 1.0f,
-                          pw1 + c0 * g.inChannels, g.inChannels, imageX + fresh * g.inW, inHW,
-                          1.0f, e + offset, channelStride);
+                          pw1 + c0 * g.inChannels, g.inChannels, imageX + fresh * g.inW, inHW, 1.0f,
+                          e + offset, channelStride);
                 }
                 held0 = r0;
                 held1 = r1;
@@ -315,10 +314,9 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 shape.inH = r1 - r0;
                 shape.outH = y1 - y0;
                 shape.padTop = g.padTop - y0 * g.strideH + r0;
-                depthwiseConv2dSerial(shape, e, channelStride, act1, pw2 + c0 * kernelSize,
-                                      pb2 ? pb2 + c0 : nullptr,
-                                      po + (image * g.channels + c0) * outHW + y0 * g.outW, outHW,
-                                      act2);
+                depthwiseConv2dSerial(
+                    shape, e, channelStride, act1, pw2 + c0 * kernelSize, pb2 ? pb2 + c0 : nullptr,
+                    po + (image * g.channels + c0) * outHW + y0 * g.outW, outHW, act2);
             }
         }
     });

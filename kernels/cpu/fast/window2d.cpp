@@ -378,8 +378,8 @@ struct Taps3x3
 
 // acc + the three taps of one input row (row pointers for kx = 0, 1, 2).
 template <bool Masked>
-SB_TARGET_AVX2 inline __m256 rowTaps(__m256 acc, const float *t0, const float *t1,
-                                     const float *t2, const __m256 *w, __m256i mask)
+SB_TARGET_AVX2 inline __m256 rowTaps(__m256 acc, const float *t0, const float *t1, const float *t2,
+                                     const __m256 *w, __m256i mask)
 {
     if constexpr (Masked) {
         acc = _mm256_fmadd_ps(w[0], _mm256_maskload_ps(t0, mask), acc);
@@ -394,8 +394,7 @@ SB_TARGET_AVX2 inline __m256 rowTaps(__m256 acc, const float *t0, const float *t
 
 // Masked vector stores are microcoded and slow on AMD cores: a partial vector
 // goes through a small buffer instead.
-template <bool Masked>
-SB_TARGET_AVX2 inline void store8(float *p, __m256 v, std::int64_t lanes)
+template <bool Masked> SB_TARGET_AVX2 inline void store8(float *p, __m256 v, std::int64_t lanes)
 {
     if constexpr (Masked) {
         alignas(32) float buffer[8];
