@@ -175,6 +175,23 @@ private slots:
                                                 << QVariantMap{{"group", 8},
                                                                {"strides", QVariantList{2, 2}},
                                                                {"pads", QVariantList{1, 1, 1, 1}}};
+        // Stride 2 phase split with even and odd left pads, wide and narrow rows.
+        QTest::newRow("Conv depthwise s2 no pad")
+            << "Conv"
+            << "" << S{{1, 4, 19, 40}, {4, 1, 3, 3}, {4}}
+            << QVariantMap{{"group", 4}, {"strides", QVariantList{2, 2}}};
+        QTest::newRow("Conv depthwise s2 pads 2,0")
+            << "Conv"
+            << "" << S{{1, 4, 17, 37}, {4, 1, 3, 3}, {4}}
+            << QVariantMap{{"group", 4},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{2, 2, 0, 0}}};
+        QTest::newRow("Conv depthwise s2 narrow")
+            << "Conv"
+            << "" << S{{1, 3, 9, 9}, {3, 1, 3, 3}, {3}}
+            << QVariantMap{{"group", 3},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}}};
         QTest::newRow("Conv depthwise no pad no bias")
             << "Conv"
             << "" << S{{1, 5, 12, 30}, {5, 1, 3, 3}} << QVariantMap{{"group", 5}};

@@ -479,33 +479,43 @@ template <Activation::Kind Kind> inline float activate1(float v, float lo, float
         return v;
 }
 
-// splitInputImpl for stride 2 in one pass: de-interleave 16 input columns
-// into 8 of a phase with two shuffles, and the input activation.
+// splitInputImpl for stride 2 in one pass over the input: each 16 input
+// columns give 8 columns of both phases (even input columns to one, odd to
+// the other; which is which follows from padLeft), with two shuffles each,
+// and the input activation.
 template <Activation::Kind Kind>
 SB_TARGET_AVX2 void splitInputStride2Avx2(const Window2dShape &s, const PaddedPlane &pp,
                                           const float *__restrict in, float *__restrict phased,
                                           const Activation &inAct)
 {
     const __m256 lo = _mm256_set1_ps(inAct.lo), hi = _mm256_set1_ps(inAct.hi);
-    for (std::int64_t p = 0; p < 2; ++p) {
-        const std::int64_t off = p - s.padLeft;
-        std::int64_t j1 = s.inW - 1 - off < 0 ? 0 : (s.inW - 1 - off) / 2 + 1;
-        j1 = std::min(j1, pp.phaseCols);
-        const std::int64_t j0 = std::min(off >= 0 ? 0 : (-off + 1) / 2, j1);
-        for (std::int64_t iy = 0; iy < s.inH; ++iy) {
-            const float *src = in + iy * s.inW + off; // dst[j] = act(src[2 * j])
-            float *dst = phased + ((iy + s.padTop) * 2 + p) * pp.phaseCols;
-            std::int64_t j = j0;
-            for (; j + 8 <= j1 && 2 * j + off + 16 <= s.inW; j += 8) {
-                const __m256 a = _mm256_loadu_ps(src + 2 * j), b = _mm256_loadu_ps(src + 2 * j + 8);
-                // [a0 a2 b0 b2 a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]
-                const __m256 evens = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                    _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
-                    _MM_SHUFFLE(3, 1, 2, 0)));
-                _mm256_storeu_ps(dst + j, activate8<Kind>(evens, lo, hi));
-            }
-            for (; j < j1; ++j)
-                dst[j] = activate1<Kind>(src[2 * j], inAct.lo, inAct.hi);
+    // Input column c lands in phase (c + padLeft) % 2, column (c + padLeft) / 2.
+    const std::int64_t evenPhase = s.padLeft % 2, evenShift = s.padLeft / 2;
+    const std::int64_t oddShift = (s.padLeft + 1) / 2;
+    for (std::int64_t iy = 0; iy < s.inH; ++iy) {
+        const float *src = in + iy * s.inW;
+        float *rowPhases = phased + (iy + s.padTop) * 2 * pp.phaseCols;
+        float *evens = rowPhases + evenPhase * pp.phaseCols + evenShift;
+        float *odds = rowPhases + (1 - evenPhase) * pp.phaseCols + oddShift;
+        std::int64_t i = 0; // pairs (2i, 2i + 1)
+        for (; 2 * i + 16 <= s.inW; i += 8) {
+            const __m256 a = _mm256_loadu_ps(src + 2 * i), b = _mm256_loadu_ps(src + 2 * i + 8);
+            // [a0 a2 b0 b2 a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]; odd lanes alike.
+            const __m256 even = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+                _MM_SHUFFLE(3, 1, 2, 0)));
+            const __m256 odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
+                _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
+                _MM_SHUFFLE(3, 1, 2, 0)));
+            _mm256_storeu_ps(evens + i, activate8<Kind>(even, lo, hi));
+            _mm256_storeu_ps(odds + i, activate8<Kind>(odd, lo, hi));
+        }
+        for (std::int64_t c = 2 * i; c < s.inW; ++c) {
+            const float v = activate1<Kind>(src[c], inAct.lo, inAct.hi);
+            if (c % 2 == 0)
+                evens[c / 2] = v;
+            else
+                odds[c / 2] = v;
         }
     }
 }
