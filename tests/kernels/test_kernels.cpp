@@ -313,6 +313,28 @@ private slots:
                            {"activation", "Clip"},
                            {"clip_min", 0.0},
                            {"clip_max", 0.5}};
+        // Small planes: channels last, the images side by side in one GEMM.
+        QTest::newRow("FusedPointwiseDepthwise 3 images 5x6 relu6 channels last")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{3, 12, 5, 6}, {70, 12, 1, 1}, {70}, {70, 1, 3, 3}, {70}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 0.5},
+                           {"activation", "Relu"}};
+        QTest::newRow("FusedPointwiseDepthwise 2 images 9x9 s2 channels last")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 8, 9, 9}, {300, 8, 1, 1}, {300}, {300, 1, 3, 3}, {300}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Relu"}};
+        QTest::newRow("FusedPointwiseDepthwise 1 image 3x3 5x5 kernel channels last")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{1, 6, 3, 3}, {13, 6, 1, 1}, {13}, {13, 1, 5, 5}, {13}}
+            << QVariantMap{{"pads", QVariantList{2, 2, 2, 2}},
+                           {"activation", "Clip"},
+                           {"clip_min", -0.2},
+                           {"clip_max", 0.3}};
         // Large planes go in bands of rows, sharing rows between bands.
         QTest::newRow("FusedPointwiseDepthwise s1 80x40 relu6 bands")
             << "FusedPointwiseDepthwise"

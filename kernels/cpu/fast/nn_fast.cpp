@@ -180,12 +180,14 @@ Status fastConv(KernelContext &ctx)
 }
 
 thread_local std::vector<float> t_expanded;
+thread_local std::vector<float> t_imageColumns;
 
 // How sb.FusedPointwiseDepthwise's work is cut: channel blocks of `block`
 // expanded channels, and bands of `bandRows` output rows.
 struct PointwiseDepthwiseTiling
 {
     std::int64_t block = 1, blocks = 1, bandRows = 1;
+    bool channelsLast = false; // small planes: one task per block covers every image
 };
 
 PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeometry &g,
@@ -198,6 +200,17 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
     t.bandRows = g.outH;
     if (forcedBlock > 0) {
         t.block = std::min(forcedBlock, g.channels);
+        t.blocks = (g.channels + t.block - 1) / t.block;
+        return t;
+    }
+    if (inHW < 128) {
+        // Small planes (7x7): channels last (see fastPointwiseDepthwise),
+        // blocks of about 128 channels and at least two per thread.
+        t.channelsLast = true;
+        t.blocks = std::max({(g.channels + 127) / 128, std::int64_t{2} * threads,
+                             (g.channels * g.n * inHW + kScratchFloats - 1) / kScratchFloats});
+        t.blocks = std::min(t.blocks, g.channels);
+        t.block = (g.channels + t.blocks - 1) / t.blocks;
         t.blocks = (g.channels + t.block - 1) / t.block;
         return t;
     }
@@ -234,7 +247,8 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
 // for L2, then the depthwise conv of those planes (the 1x1 conv's activation
 // applied as it reads them) straight into the output, so the expanded tensor
 // never goes to memory. Large planes go in bands of rows: each band computes
-// only the expanded rows it does not share with the band before.
+// only the expanded rows it does not share with the band before. Small planes
+// go channels last, every image in one task per channel block.
 Status fastPointwiseDepthwise(KernelContext &ctx)
 {
     SB_ASSIGN_OR_RETURN(const PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
@@ -271,6 +285,67 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     dw.dilationH = g.dilationH;
     dw.dilationW = g.dilationW;
     dw.padLeft = g.padLeft;
+    if (t.channelsLast) {
+        // Channels last: per block, E^T [n * inHW pixels][block] = X^T W1^T
+        // in one GEMM over the images side by side, the depthwise conv
+        // vectorised across channels (7x7 planes are too short for vectors
+        // along them), and the block's output tile transposed into the NCHW
+        // planes. The input as [inChannels, n * inHW] (image i's plane of
+        // channel k at columns [i * inHW, (i + 1) * inHW) of row k).
+        const std::int64_t cols = g.n * inHW;
+        const float *xc = px;
+        if (g.n > 1) {
+            t_imageColumns.resize(static_cast<std::size_t>(g.inChannels * cols));
+            float *columns = t_imageColumns.data();
+            ctx.pool().parallelFor(g.inChannels, 16, [&](std::int64_t begin, std::int64_t end) {
+                for (std::int64_t k = begin; k < end; ++k)
+                    for (std::int64_t i = 0; i < g.n; ++i)
+                        std::copy(px + (i * g.inChannels + k) * inHW,
+                                  px + (i * g.inChannels + k + 1) * inHW,
+                                  columns + k * cols + i * inHW);
+            });
+            xc = columns;
+        }
+        Window2dShape shape = dw;
+        shape.inH = g.inH;
+        shape.outH = g.outH;
+        shape.padTop = g.padTop;
+        const std::int64_t ld = (t.block + 7) / 8 * 8; // channels per pixel row, whole vectors
+        ctx.pool().parallelFor(t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t task = begin; task < end; ++task) {
+                const std::int64_t c0 = task * t.block, c1 = std::min(g.channels, c0 + t.block);
+                if (c0 >= c1)
+                    continue;
+                const std::int64_t channels = c1 - c0;
+                // Scratch: E^T, then the taps [kernelSize][ld], the bias [ld]
+                // and one image's output tile [outHW][ld].
+                t_expanded.resize(static_cast<std::size_t>((cols + kernelSize + 1 + outHW) * ld));
+                float *eT = t_expanded.data();
+                float *wT = eT + cols * ld, *biasT = wT + kernelSize * ld, *tile = biasT + ld;
+                for (std::int64_t p = 0; p < cols; ++p)
+                    for (std::int64_t c = 0; c < channels; ++c)
+                        eT[p * ld + c] = pb1 ? pb1[c0 + c] : 0.0f;
+                sgemm(true, true, cols, channels, g.inChannels, 1.0f, xc, cols,
+                      pw1 + c0 * g.inChannels, g.inChannels, 1.0f, eT, ld);
+                activateInPlace(eT, cols * ld, act1);
+                std::fill(wT, tile, 0.0f);
+                for (std::int64_t c = 0; c < channels; ++c) {
+                    for (std::int64_t tap = 0; tap < kernelSize; ++tap)
+                        wT[tap * ld + c] = pw2[(c0 + c) * kernelSize + tap];
+                    biasT[c] = pb2 ? pb2[c0 + c] : 0.0f;
+                }
+                for (std::int64_t i = 0; i < g.n; ++i) {
+                    depthwiseConv2dChannelsLast(shape, channels, ld, eT + i * inHW * ld, wT, biasT,
+                                                tile, act2);
+                    float *o = po + (i * g.channels + c0) * outHW;
+                    for (std::int64_t c = 0; c < channels; ++c)
+                        for (std::int64_t p = 0; p < outHW; ++p)
+                            o[c * outHW + p] = tile[p * ld + c];
+                }
+            }
+        });
+        return Status::success();
+    }
     ctx.pool().parallelFor(g.n * t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t task = begin; task < end; ++task) {
             const std::int64_t image = task / t.blocks;

@@ -718,6 +718,65 @@ void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int6
                     shape.batch * shape.channels);
 }
 
+namespace {
+
+SB_FAST_INLINE void depthwiseChannelsLastImpl(const Window2dShape &s, std::int64_t channels,
+                                              std::int64_t ld, const float *x, const float *wT,
+                                              const float *bias, float *out, const Activation &act)
+{
+    for (std::int64_t oy = 0; oy < s.outH; ++oy)
+        for (std::int64_t ox = 0; ox < s.outW; ++ox) {
+            float *__restrict o = out + (oy * s.outW + ox) * ld;
+            for (std::int64_t c = 0; c < channels; ++c)
+                o[c] = bias ? bias[c] : 0.0f;
+            for (std::int64_t ky = 0; ky < s.kernelH; ++ky) {
+                const std::int64_t iy = oy * s.strideH - s.padTop + ky * s.dilationH;
+                if (iy < 0 || iy >= s.inH)
+                    continue;
+                for (std::int64_t kx = 0; kx < s.kernelW; ++kx) {
+                    const std::int64_t ix = ox * s.strideW - s.padLeft + kx * s.dilationW;
+                    if (ix < 0 || ix >= s.inW)
+                        continue;
+                    const float *__restrict in = x + (iy * s.inW + ix) * ld;
+                    const float *__restrict w = wT + (ky * s.kernelW + kx) * ld;
+                    for (std::int64_t c = 0; c < channels; ++c)
+                        o[c] += w[c] * in[c];
+                }
+            }
+            activateLoop(o, channels, act);
+        }
+}
+
+void depthwiseChannelsLastBase(const Window2dShape &s, std::int64_t channels, std::int64_t ld,
+                               const float *x, const float *wT, const float *bias, float *out,
+                               const Activation &act)
+{
+    depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, act);
+}
+#if SB_HAVE_AVX2_DISPATCH
+SB_TARGET_AVX2 void depthwiseChannelsLastAvx2(const Window2dShape &s, std::int64_t channels,
+                                              std::int64_t ld, const float *x, const float *wT,
+                                              const float *bias, float *out, const Activation &act)
+{
+    depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, act);
+}
+#endif
+
+} // namespace
+
+void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channels, std::int64_t ld,
+                                 const float *x, const float *wT, const float *bias, float *out,
+                                 const Activation &act)
+{
+#if SB_HAVE_AVX2_DISPATCH
+    if (cpuHasAvx2Fma()) {
+        depthwiseChannelsLastAvx2(shape, channels, ld, x, wT, bias, out, act);
+        return;
+    }
+#endif
+    depthwiseChannelsLastBase(shape, channels, ld, x, wT, bias, out, act);
+}
+
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out)
 {
     std::vector<TapColumns> taps;

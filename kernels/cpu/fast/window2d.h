@@ -46,6 +46,16 @@ void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int6
                            const Activation &inAct, const float *w, const float *bias, float *out,
                            std::int64_t outPlane, const Activation &act);
 
+// One image's depthwise conv with channels last, for small planes where a
+// plane is too short for vectors along it: x [inH * inW][ld], wT [kernelH *
+// kernelW][ld] (tap-major), bias [ld] or null, out [outH * outW][ld];
+// channels (<= ld) are computed, vectorised across channels. Taps outside the
+// input are skipped (zero padding). shape.batch and shape.channels are not
+// used.
+void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channels, std::int64_t ld,
+                                 const float *x, const float *wT, const float *bias, float *out,
+                                 const Activation &act);
+
 // x: [batch, channels, inH, inW]; out: [batch, channels, outH, outW].
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out);
 
