@@ -195,7 +195,7 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
 {
     // The expanded planes of a task stay in L2 (scratch of about 256 KB).
     constexpr std::int64_t kScratchFloats = 64 * 1024, kMinBlock = 8, kBandBlock = 48;
-    const std::int64_t inHW = g.inH * g.inW;
+    const std::int64_t inHW = g.inH * g.inW, outHW = g.outH * g.outW;
     PointwiseDepthwiseTiling t;
     t.bandRows = g.outH;
     if (forcedBlock > 0) {
@@ -203,9 +203,10 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
         t.blocks = (g.channels + t.block - 1) / t.block;
         return t;
     }
-    if (inHW < 128) {
-        // Small planes (7x7): channels last (see fastPointwiseDepthwise),
-        // blocks of about 128 channels and at least two per thread.
+    if (inHW < 128 || (outHW < 64 && inHW <= 256)) {
+        // Small planes (7x7 in or out): channels last (see
+        // fastPointwiseDepthwise), blocks of about 128 channels and at least
+        // two per thread.
         t.channelsLast = true;
         t.blocks = std::max({(g.channels + 127) / 128, std::int64_t{2} * threads,
                              (g.channels * g.n * inHW + kScratchFloats - 1) / kScratchFloats});
