@@ -2,6 +2,7 @@
 
 #include "kernels/cpu/fast/blas.h"
 #include "kernels/cpu/fast/epilogue.h"
+#include "kernels/cpu/fast/simd.h"
 
 #include <algorithm>
 #include <vector>
@@ -25,8 +26,9 @@ struct Geometry
 // Rows [r0, r1) and output columns [c0, c1) of the im2col matrix
 // (kdim x outHW) of one sample and group, written to dst with row stride ldd
 // (dst points at element (r0, c0)).
-void im2colBlock(const Geometry &geo, const float *in, std::int64_t r0, std::int64_t r1,
-                 std::int64_t c0, std::int64_t c1, float *dst, std::int64_t ldd)
+SB_FAST_INLINE void im2colBlockImpl(const Geometry &geo, const float *in, std::int64_t r0,
+                                    std::int64_t r1, std::int64_t c0, std::int64_t c1, float *dst,
+                                    std::int64_t ldd)
 {
     const Window2dShape &s = geo.shape->window;
     const std::int64_t kernelSize = s.kernelH * s.kernelW;
@@ -65,6 +67,34 @@ void im2colBlock(const Geometry &geo, const float *in, std::int64_t r0, std::int
             std::fill(d + vb, d + xb, 0.0f);
         }
     }
+}
+
+void im2colBlockBase(const Geometry &geo, const float *in, std::int64_t r0, std::int64_t r1,
+                     std::int64_t c0, std::int64_t c1, float *dst, std::int64_t ldd)
+{
+    im2colBlockImpl(geo, in, r0, r1, c0, c1, dst, ldd);
+}
+#if SB_HAVE_AVX2_DISPATCH
+// The strided gathers (stride-2 stems and downsampling convs) vectorise
+// with AVX2 shuffles.
+SB_TARGET_AVX2 void im2colBlockAvx2(const Geometry &geo, const float *in, std::int64_t r0,
+                                    std::int64_t r1, std::int64_t c0, std::int64_t c1, float *dst,
+                                    std::int64_t ldd)
+{
+    im2colBlockImpl(geo, in, r0, r1, c0, c1, dst, ldd);
+}
+#endif
+
+void im2colBlock(const Geometry &geo, const float *in, std::int64_t r0, std::int64_t r1,
+                 std::int64_t c0, std::int64_t c1, float *dst, std::int64_t ldd)
+{
+#if SB_HAVE_AVX2_DISPATCH
+    if (cpuHasAvx2Fma()) {
+        im2colBlockAvx2(geo, in, r0, r1, c0, c1, dst, ldd);
+        return;
+    }
+#endif
+    im2colBlockBase(geo, in, r0, r1, c0, c1, dst, ldd);
 }
 
 // Rows [r0, r1), columns [c0, c1) of a matrix with row stride ld start as the

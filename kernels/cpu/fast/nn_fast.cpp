@@ -218,9 +218,12 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
     if (inHW * kBandBlock > kScratchFloats) {
         // Large planes (56x56 and up): whole planes would leave a handful of
         // channels per block, and OpenBLAS repacks the input once per block.
-        // Blocks of about 48 channels over bands of rows instead; each task
-        // walks its bands top to bottom, keeping the rows two bands share.
-        t.blocks = (g.channels + kBandBlock - 1) / kBandBlock;
+        // Blocks of about 48 channels (at least a task per thread) over bands
+        // of rows instead; each task walks its bands top to bottom, keeping
+        // the rows two bands share.
+        t.blocks =
+            std::min(g.channels, std::max<std::int64_t>((g.channels + kBandBlock - 1) / kBandBlock,
+                                                        (threads + g.n - 1) / g.n));
         t.block = (g.channels + t.blocks - 1) / t.blocks;
         const std::int64_t bandInputRows = std::max<std::int64_t>(
             (g.kernelH - 1) * g.dilationH + 1, kScratchFloats / (t.block * g.inW));
