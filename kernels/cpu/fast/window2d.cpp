@@ -340,9 +340,10 @@ void depthwisePlaneBase(const Window2dShape &s, const PaddedPlane &pp, Depthwise
 #if SB_HAVE_AVX2_DISPATCH
 // 3x3, dilation 1, strides 1 or 2 (MobileNet's depthwise convs) written with
 // AVX2 intrinsics: bias, nine taps and the activation in registers, stored
-// straight into the output rows (masked stores for the last partial vector),
-// two output rows per pass at stride 1 so each input row is loaded once for
-// both. Tap kx of padded row r reads rowTap(r, kx)[x] for output column x.
+// straight into the output rows (rows of 8 or more end with an overlapping
+// vector, shorter ones go through a buffer), two output rows per pass at
+// stride 1 so each input row is loaded once for both. Tap kx of padded row r
+// reads tapsOf(r)[kx][x] for output column x.
 bool depthwise3x3Avx2Applies(const Window2dShape &s, const Activation &act)
 {
     return s.kernelH == 3 && s.kernelW == 3 && s.dilationH == 1 && s.dilationW == 1 &&
