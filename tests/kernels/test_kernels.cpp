@@ -1,6 +1,7 @@
 // Fast CPU kernels against the reference kernels (the oracle), per op, with
 // the tolerance each fast kernel registers; and the "unsupported" outcome.
 #include "core/runtime/executor.h"
+#include "kernels/cpu/fast/blas.h"
 #include "kernels/registry.h"
 
 #include <QtTest>
@@ -691,6 +692,51 @@ private slots:
         QVERIFY(!r3.ok());
         QCOMPARE(r3.error().code, ErrorCode::Unsupported);
         QVERIFY(r3.error().message.find("wrap") != std::string::npos);
+    }
+
+    // sgemm's contract: beta = 0 ignores C's old contents, NaN included, on
+    // the matrix-vector path (up to 4 rows) and the GEMM path alike; checked
+    // against the definition, summed in double.
+    void sgemmBetaZeroIgnoresOldOutput_data()
+    {
+        QTest::addColumn<int>("m");
+        QTest::addColumn<bool>("transA");
+        QTest::addColumn<bool>("transB");
+        QTest::newRow("1 row") << 1 << false << false;
+        QTest::newRow("3 rows transB") << 3 << false << true;
+        QTest::newRow("4 rows transA") << 4 << true << false;
+        QTest::newRow("9 rows (GEMM)") << 9 << false << true;
+    }
+    void sgemmBetaZeroIgnoresOldOutput()
+    {
+        QFETCH(int, m);
+        QFETCH(bool, transA);
+        QFETCH(bool, transB);
+        const int n = 37, k = 53;
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        std::vector<float> a(static_cast<std::size_t>(m * k)), b(static_cast<std::size_t>(k * n));
+        for (float &v : a)
+            v = dist(rng);
+        for (float &v : b)
+            v = dist(rng);
+        std::vector<float> c(static_cast<std::size_t>(m * n),
+                             std::numeric_limits<float>::quiet_NaN());
+        sb::kernels::sgemm(transA, transB, m, n, k, 0.5f, a.data(), transA ? m : k, b.data(),
+                           transB ? k : n, 0.0f, c.data(), n);
+        for (int i = 0; i < m; ++i)
+            for (int j = 0; j < n; ++j) {
+                double sum = 0;
+                for (int p = 0; p < k; ++p)
+                    sum += double(transA ? a[p * m + i] : a[i * k + p]) *
+                           double(transB ? b[j * k + p] : b[p * n + j]);
+                QVERIFY2(std::abs(c[i * n + j] - 0.5 * sum) < 1e-4,
+                         qPrintable(QString("C[%1][%2] = %3, expected %4")
+                                        .arg(i)
+                                        .arg(j)
+                                        .arg(c[i * n + j])
+                                        .arg(0.5 * sum)));
+            }
     }
 
     void halfConversions()

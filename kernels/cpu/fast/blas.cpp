@@ -18,17 +18,6 @@ void sgemm(bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_
                 c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
         return;
     }
-    if (m <= 4) {
-        // A few rows (e.g. a classifier on a small batch): one matrix-vector
-        // product per row streams B without packing it. OpenBLAS's GEMM packs
-        // all of B first: 2.6x slower for [2 x 1280] x [1280 x 500].
-        for (std::int64_t i = 0; i < m; ++i)
-            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans,
-                        static_cast<blasint>(transB ? n : k), static_cast<blasint>(transB ? k : n),
-                        alpha, b, static_cast<blasint>(ldb), transA ? a + i : a + i * lda,
-                        static_cast<blasint>(transA ? lda : 1), beta, c + i * ldc, 1);
-        return;
-    }
     if (beta == 0.0f) {
         // OpenBLAS clears C in a separate slow pass when beta is 0 (its
         // small-K GEMMs ran at ~60% of the speed of beta = 1); a plain fill
@@ -36,6 +25,18 @@ void sgemm(bool transA, bool transB, std::int64_t m, std::int64_t n, std::int64_
         for (std::int64_t i = 0; i < m; ++i)
             std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
         beta = 1.0f;
+    }
+    if (m <= 4) {
+        // A few rows (e.g. a classifier on a small batch): one matrix-vector
+        // product per row streams B without packing it. OpenBLAS's GEMM packs
+        // all of B first: 2.6x slower for [2 x 1280] x [1280 x 500]. (After
+        // the fill above: beta = 0 never asks BLAS to scale unset memory.)
+        for (std::int64_t i = 0; i < m; ++i)
+            cblas_sgemv(CblasRowMajor, transB ? CblasNoTrans : CblasTrans,
+                        static_cast<blasint>(transB ? n : k), static_cast<blasint>(transB ? k : n),
+                        alpha, b, static_cast<blasint>(ldb), transA ? a + i : a + i * lda,
+                        static_cast<blasint>(transA ? lda : 1), beta, c + i * ldc, 1);
+        return;
     }
     cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans,
                 transB ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),

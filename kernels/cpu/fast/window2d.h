@@ -11,8 +11,9 @@
 // strided convs, so every tap reads contiguous memory). 3x3 at strides 1 and
 // 2 on AVX2 CPUs: intrinsics, two output rows per pass at stride 1, stored
 // straight to the output; otherwise stride 1 runs as one flat vector loop per
-// plane (fast for 7x7 planes too) and other strides per output row. Max pool: per output row over
-// the range of x where each tap is inside the input. 3x3 kernels handle all nine taps in one pass.
+// plane (fast for 7x7 planes too) and other strides per output row. Max
+// pool: per output row over the range of x where each tap is inside the
+// input. 3x3 kernels handle all nine taps in one pass.
 #pragma once
 
 #include "core/runtime/thread_pool.h"
