@@ -88,13 +88,7 @@ SB_TARGET_AVX2 void im2colBlockAvx2(const Geometry &geo, const float *in, std::i
 void im2colBlock(const Geometry &geo, const float *in, std::int64_t r0, std::int64_t r1,
                  std::int64_t c0, std::int64_t c1, float *dst, std::int64_t ldd)
 {
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma()) {
-        im2colBlockAvx2(geo, in, r0, r1, c0, c1, dst, ldd);
-        return;
-    }
-#endif
-    im2colBlockBase(geo, in, r0, r1, c0, c1, dst, ldd);
+    SB_PICK_AVX2(im2colBlockBase, im2colBlockAvx2)(geo, in, r0, r1, c0, c1, dst, ldd);
 }
 
 // Rows [r0, r1), columns [c0, c1) of a matrix with row stride ld start as the

@@ -54,31 +54,19 @@ void activateInPlace(float *p, std::int64_t count, const Activation &act)
 {
     if (act.kind == Activation::None)
         return;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        return activateAvx2(p, count, act);
-#endif
-    activateBase(p, count, act);
+    SB_PICK_AVX2(activateBase, activateAvx2)(p, count, act);
 }
 
 void addScalarBiasActivate(float *p, std::int64_t count, float bias, const Activation &act)
 {
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        return scalarBiasAvx2(p, count, bias, act);
-#endif
-    scalarBiasBase(p, count, bias, act);
+    SB_PICK_AVX2(scalarBiasBase, scalarBiasAvx2)(p, count, bias, act);
 }
 
 void addBiasActivate(float *p, std::int64_t count, const float *bias, const Activation &act)
 {
     if (!bias && act.kind == Activation::None)
         return;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        return biasAvx2(p, count, bias, act);
-#endif
-    biasBase(p, count, bias, act);
+    SB_PICK_AVX2(biasBase, biasAvx2)(p, count, bias, act);
 }
 
 } // namespace sb::kernels

@@ -6,7 +6,7 @@
 //   SB_FAST_INLINE void bodyImpl(args) { ... plain loops the compiler vectorises ... }
 //   SB_TARGET_AVX2 void bodyAvx2(args) { bodyImpl(args); }
 //   void bodyBase(args) { bodyImpl(args); }
-//   ... (cpuHasAvx2Fma() ? bodyAvx2 : bodyBase)(args);
+//   ... SB_PICK_AVX2(bodyBase, bodyAvx2)(args);
 //
 // FMA contraction makes the AVX2 copy round differently from the baseline
 // one in the last bits; the kernel tests' tolerances allow for that.
@@ -41,3 +41,12 @@ inline bool cpuHasAvx2Fma()
 }
 
 } // namespace sb::kernels
+
+// The AVX2 copy of a function when this CPU runs it, else the baseline copy:
+//   SB_PICK_AVX2(bodyBase, bodyAvx2)(args);
+// (a macro so builds without the dispatch never name the AVX2 copy).
+#if SB_HAVE_AVX2_DISPATCH
+#define SB_PICK_AVX2(base, avx2) (::sb::kernels::cpuHasAvx2Fma() ? (avx2) : (base))
+#else
+#define SB_PICK_AVX2(base, avx2) (base)
+#endif

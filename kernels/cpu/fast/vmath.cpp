@@ -227,30 +227,18 @@ SB_TARGET_AVX2 void layerNormAvx2(const float *in, float *out, std::int64_t coun
 
 void geluRow(const float *in, float *out, std::int64_t count)
 {
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        return geluAvx2(in, out, count);
-#endif
-    geluBase(in, out, count);
+    SB_PICK_AVX2(geluBase, geluAvx2)(in, out, count);
 }
 
 void softmaxRow(const float *in, float *out, std::int64_t count)
 {
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        return softmaxAvx2(in, out, count);
-#endif
-    softmaxBase(in, out, count);
+    SB_PICK_AVX2(softmaxBase, softmaxAvx2)(in, out, count);
 }
 
 void layerNormRow(const float *in, float *out, std::int64_t count, const float *scale,
                   const float *bias, float epsilon)
 {
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        return layerNormAvx2(in, out, count, scale, bias, epsilon);
-#endif
-    layerNormBase(in, out, count, scale, bias, epsilon);
+    SB_PICK_AVX2(layerNormBase, layerNormAvx2)(in, out, count, scale, bias, epsilon);
 }
 
 } // namespace sb::kernels

@@ -639,11 +639,7 @@ template <typename PlaneFn>
 void forEachPlane(runtime::ThreadPool &pool, const Window2dShape &shape, const PlaneJob &job,
                   const float *x, std::int64_t opsPerOutput, PlaneFn planeFn)
 {
-    auto splitPhases = splitPhasesBase;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        splitPhases = splitPhasesAvx2;
-#endif
+    const auto splitPhases = SB_PICK_AVX2(splitPhasesBase, splitPhasesAvx2);
     const std::int64_t inPlane = shape.inH * shape.inW;
     // About 16K operations per chunk, so small planes are batched.
     const std::int64_t grain = std::max<std::int64_t>(
@@ -676,11 +672,7 @@ void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const fl
                      std::int64_t outPlane, const Activation &inAct, const Activation &act,
                      std::int64_t begin, std::int64_t end)
 {
-    auto plane = depthwisePlaneBase;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        plane = depthwisePlaneAvx2;
-#endif
+    const auto plane = SB_PICK_AVX2(depthwisePlaneBase, depthwisePlaneAvx2);
     const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
     DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
     for (std::int64_t p = begin; p < end; ++p) {
@@ -769,24 +761,15 @@ void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channe
                                  const float *x, const float *wT, const float *bias, float *out,
                                  const Activation &act)
 {
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma()) {
-        depthwiseChannelsLastAvx2(shape, channels, ld, x, wT, bias, out, act);
-        return;
-    }
-#endif
-    depthwiseChannelsLastBase(shape, channels, ld, x, wT, bias, out, act);
+    SB_PICK_AVX2(depthwiseChannelsLastBase, depthwiseChannelsLastAvx2)
+    (shape, channels, ld, x, wT, bias, out, act);
 }
 
 void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out)
 {
     std::vector<TapColumns> taps;
     const PlaneJob job = planeJob(shape, taps);
-    auto plane = maxPoolPlaneBase;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma())
-        plane = maxPoolPlaneAvx2;
-#endif
+    const auto plane = SB_PICK_AVX2(maxPoolPlaneBase, maxPoolPlaneAvx2);
     const std::int64_t outPlane = shape.outH * shape.outW;
     forEachPlane(pool, shape, job, x, shape.kernelH * shape.kernelW,
                  [&](const float *in, const float *phased, std::int64_t p) {

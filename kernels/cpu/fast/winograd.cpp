@@ -258,16 +258,9 @@ void convWinograd3x3(runtime::ThreadPool &pool, const ConvGemmShape &shape, cons
                      const float *w, const float *bias, float *out, const Activation &act)
 {
     const Geometry g = geometryOf(shape);
-    auto transformWeights = transformWeightsBase;
-    auto transformInput = transformInputBase;
-    auto transformOutput = transformOutputBase;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx2Fma()) {
-        transformWeights = transformWeightsAvx2;
-        transformInput = transformInputAvx2;
-        transformOutput = transformOutputAvx2;
-    }
-#endif
+    const auto transformWeights = SB_PICK_AVX2(transformWeightsBase, transformWeightsAvx2);
+    const auto transformInput = SB_PICK_AVX2(transformInputBase, transformInputAvx2);
+    const auto transformOutput = SB_PICK_AVX2(transformOutputBase, transformOutputAvx2);
     // Weights, transformed on every call (they are small next to the work).
     std::vector<float> u(static_cast<std::size_t>(kPositions * g.outC * g.inC));
     pool.parallelFor(g.outC, 4, [&](std::int64_t begin, std::int64_t end) {
