@@ -15,7 +15,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const npy = require('./npy');
+const { loadOrt, parseInputArg, readFeeds } = require('./ort_common');
 
 function usage(msg) {
   if (msg) process.stderr.write(`ort_profile: ${msg}\n`);
@@ -36,9 +36,9 @@ function parseArgs(argv) {
     const next = () => { if (i + 1 >= argv.length) usage(`${arg} needs a value`); return argv[++i]; };
     if (arg === '--input') {
       const v = next();
-      const eq = v.indexOf('=');
-      if (eq <= 0) usage(`--input expects NAME=FILE.npy, got '${v}'`);
-      a.inputs.push({ name: v.slice(0, eq), file: v.slice(eq + 1) });
+      const input = parseInputArg(v);
+      if (!input) usage(`--input expects NAME=FILE.npy, got '${v}'`);
+      a.inputs.push(input);
     } else if (arg === '--threads') a.threads = count(arg, next(), 1);
     else if (arg === '--iters') a.iters = count(arg, next(), 1);
     else if (arg === '--warmup') a.warmup = count(arg, next(), 0);
@@ -53,26 +53,11 @@ function parseArgs(argv) {
   return a;
 }
 
-function loadOrt() {
-  for (const c of [path.join(__dirname, '.ort', 'node_modules', 'onnxruntime-node'),
-                   process.env.ORT_NODE_DIR && path.join(process.env.ORT_NODE_DIR, 'node_modules', 'onnxruntime-node'),
-                   'onnxruntime-node'].filter(Boolean)) {
-    try { return require(c); } catch (_) { /* next */ }
-  }
-  process.stderr.write('ort_profile: cannot load onnxruntime-node; install it with\n' +
-                       '  npm install --ignore-scripts --prefix bench/.ort onnxruntime-node\n');
-  process.exit(2);
-}
-
 async function main() {
   const a = parseArgs(process.argv.slice(2));
-  const ort = loadOrt();
-  const feeds = {};
-  for (const input of a.inputs) {
-    let arr;
-    try { arr = npy.read(input.file); } catch (e) { usage(`${input.file}: ${e.message}`); }
-    feeds[input.name] = new ort.Tensor(arr.dtype, arr.data, arr.shape);
-  }
+  let ort, feeds;
+  try { ({ ort } = loadOrt()); } catch (e) { process.stderr.write(`ort_profile: ${e.message}\n`); process.exit(2); }
+  try { feeds = readFeeds(ort, a.inputs); } catch (e) { usage(e.message); }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ort_profile-'));
   let session;
   try {

@@ -20,31 +20,7 @@
 const fs = require('fs');
 const path = require('path');
 const npy = require('./npy');
-
-function loadOrt() {
-  const candidates = [
-    path.join(__dirname, '.ort', 'node_modules', 'onnxruntime-node'),
-    process.env.ORT_NODE_DIR ? path.join(process.env.ORT_NODE_DIR, 'node_modules', 'onnxruntime-node') : null,
-    'onnxruntime-node',
-  ].filter(Boolean);
-  const errors = [];
-  for (const c of candidates) {
-    try {
-      const ort = require(c);
-      let version = 'unknown';
-      try {
-        version = require(path.join(path.dirname(require.resolve(c)), '..', '..', 'package.json')).version;
-      } catch (_) {
-        try { version = require(path.join(c, 'package.json')).version; } catch (_) { /* keep unknown */ }
-      }
-      return { ort, version };
-    } catch (e) {
-      errors.push(`${c}: ${e.message.split('\n')[0]}`);
-    }
-  }
-  throw new Error('cannot load onnxruntime-node; install it with\n' +
-                  '  npm install --ignore-scripts --prefix bench/.ort onnxruntime-node\n' + errors.join('\n'));
-}
+const { loadOrt, parseInputArg, readFeeds } = require('./ort_common');
 
 function usage(msg) {
   if (msg) process.stderr.write(`ort_run: ${msg}\n`);
@@ -65,9 +41,9 @@ function parseArgs(argv) {
     const next = () => { if (i + 1 >= argv.length) usage(`${arg} needs a value`); return argv[++i]; };
     if (arg === '--input') {
       const v = next();
-      const eq = v.indexOf('=');
-      if (eq <= 0) usage(`--input expects NAME=FILE.npy, got '${v}'`);
-      a.inputs.push({ name: v.slice(0, eq), file: v.slice(eq + 1) });
+      const input = parseInputArg(v);
+      if (!input) usage(`--input expects NAME=FILE.npy, got '${v}'`);
+      a.inputs.push(input);
     } else if (arg === '--output-dir') a.outputDir = next();
     else if (arg === '--threads') a.threads = intArg(arg, next());
     else if (arg === '--iters') a.iters = intArg(arg, next());
@@ -99,12 +75,8 @@ async function main() {
   try { ortLib = loadOrt(); } catch (e) { process.stderr.write(`ort_run: ${e.message}\n`); process.exit(4); }
   const { ort, version } = ortLib;
 
-  const feeds = {};
-  for (const inp of args.inputs) {
-    let arr;
-    try { arr = npy.read(inp.file); } catch (e) { usage(e.message); }
-    feeds[inp.name] = new ort.Tensor(arr.dtype, arr.data, arr.shape);
-  }
+  let feeds;
+  try { feeds = readFeeds(ort, args.inputs); } catch (e) { usage(e.message); }
 
   let session;
   try {
