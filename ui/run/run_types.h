@@ -32,6 +32,8 @@ struct RunConfig
 struct RunStage
 {
     QString device;
+    QString host; // where the stage ran (MPI: the host name given)
+    int rank = 0; // MPI rank (0 in-process)
     int nodes = 0;
     double computeMs = 0;
     double idleMs = 0;
