@@ -1,7 +1,7 @@
 // Plans across processes and hosts with Open MPI.
 //
 // Launching side (shardbench-cli, the GUI): layoutStages() puts every stage
-// on an MPI rank (one rank per distinct device while its host has slotCount; a
+// on an MPI rank (one rank per distinct device while its host has slots; a
 // rank may host several stages), writeMpiJob()/mpirunCommand() describe the
 // job, launchMpiJob() runs mpirun, streams the ranks' progress lines and
 // reads rank 0's result file. Nothing listens on a port of ours: mpirun
@@ -47,9 +47,9 @@ struct HostSlots
     int slotCount = 1;
 };
 
-// "a:2,b,c:4" (slotCount default 1). Errors name the bad item.
+// "a:2,b,c:4" (slots default 1). Errors name the bad item.
 Result<std::vector<HostSlots>> parseHostList(const std::string &text);
-// Open MPI hostfile: "host [slotCount=N]" per line, '#' comments. Errors name file and line.
+// Open MPI hostfile: "host [slots=N]" per line, '#' comments. Errors name file and line.
 Result<std::vector<HostSlots>> readHostfile(const std::filesystem::path &path);
 // localhost, 127.0.0.1, ::1 or this machine's host name.
 bool isLocalHost(const std::string &host);

@@ -116,8 +116,8 @@ class TestMpi : public QObject
         return plan;
     }
 
-private
-    slotCount : void initTestCase()
+private slots:
+    void initTestCase()
     {
         QVERIFY(m_dir.isValid());
 #ifndef SB_TEST_MPI
@@ -143,8 +143,8 @@ private
                           m_decoderPlan, "--launcher", "mpi", "--hosts", "localhost:3", "--dry-run",
                           "--output-dir", m_dir.filePath("dry")});
         QCOMPARE(cli.exitCode, 0);
-        for (const QString &part : {"mpirun", "--oversubscribe", "-np 3", "--host localhost:3",
-                                    "shardbench-worker", "--mpi-job", "btl_tcp_if_include lo"})
+        for (const char *part : {"mpirun", "--oversubscribe", "-np 3", "--host localhost:3",
+                                 "shardbench-worker", "--mpi-job", "btl_tcp_if_include lo"})
             QVERIFY2(cli.out.contains(part), qPrintable(cli.out));
         QVERIFY(!QDir(m_dir.filePath("dry")).exists());
     }
@@ -302,7 +302,7 @@ private
         QCOMPARE((*good)[1].slotCount, 3);
 
         // Layout: local devices on the first host, node2's on node2; two
-        // stages on one device share a rank; a host with fewer slotCount than
+        // stages on one device share a rank; a host with fewer slots than
         // devices puts several devices on one rank.
         plan::Plan plan;
         plan::StageGraph stages;
