@@ -73,14 +73,11 @@ int fail(const Error &error)
     return 1;
 }
 
-// ---- C: the same 3-stage plan in-process and over 3 MPI ranks
-int compareProcesses(std::shared_ptr<graph::Graph> graph, const std::string &modelPath,
-                     const TensorMap &inputs, int microbatches, int repeats)
+// `count` CPU devices of one thread each (default rates) for the auto-planner.
+plan::DeviceSet oneThreadCpuDevices(int count)
 {
-    const auto &registry = kernels::defaultRegistry();
-    const std::int64_t batch = inputs.begin()->second.dim(0);
     plan::DeviceSet devices;
-    for (int d = 0; d < 3; ++d) {
+    for (int d = 0; d < count; ++d) {
         plan::DeviceSpec spec;
         spec.id = "cpu:" + std::to_string(d);
         spec.kind = "cpu";
@@ -90,6 +87,16 @@ int compareProcesses(std::shared_ptr<graph::Graph> graph, const std::string &mod
         spec.memoryBytes = 4ull << 30;
         devices.devices.push_back(spec);
     }
+    return devices;
+}
+
+// ---- C: the same 3-stage plan in-process and over 3 MPI ranks
+int compareProcesses(std::shared_ptr<graph::Graph> graph, const std::string &modelPath,
+                     const TensorMap &inputs, int microbatches, int repeats)
+{
+    const auto &registry = kernels::defaultRegistry();
+    const std::int64_t batch = inputs.begin()->second.dim(0);
+    const plan::DeviceSet devices = oneThreadCpuDevices(3);
     plan::PlannerOptions planOptions;
     planOptions.batch = batch;
     planOptions.microbatches = microbatches;
@@ -234,17 +241,7 @@ int main(int argc, char **argv)
     }
 
     // ---- B: 2-stage plan, M micro-batches
-    plan::DeviceSet devices;
-    for (int d = 0; d < 2; ++d) {
-        plan::DeviceSpec spec;
-        spec.id = "cpu:" + std::to_string(d);
-        spec.kind = "cpu";
-        spec.threads = 1;
-        spec.flops = 20e9;
-        spec.memoryBandwidth = 8e9;
-        spec.memoryBytes = 8ull << 30;
-        devices.devices.push_back(spec);
-    }
+    const plan::DeviceSet devices = oneThreadCpuDevices(2);
     plan::PlannerOptions planOptions;
     planOptions.batch = batch;
     planOptions.microbatches = microbatches;

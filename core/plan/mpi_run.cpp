@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
@@ -517,6 +518,8 @@ Result<json> launchMpiJob(const MpiJob &job, const std::filesystem::path &jobFil
 
 std::filesystem::path defaultWorkerPath()
 {
+    if (const char *path = std::getenv("SHARDBENCH_WORKER"); path && *path)
+        return path;
     std::error_code error;
     const auto self = std::filesystem::read_symlink("/proc/self/exe", error);
     if (error)
@@ -781,25 +784,41 @@ Result<std::vector<HostLink>> loadHostLinks(const std::filesystem::path &path)
     return links;
 }
 
+void addHostLinks(DeviceSet &set, const std::vector<HostLink> &links, const std::string &localHost)
+{
+    auto hostOf = [&](const std::string &id) {
+        auto address = runtime::parseDeviceId(id);
+        if (!address || !address->isRemote() || isLocalHost(address->host))
+            return localHost;
+        return address->host;
+    };
+    auto canonical = [&](const std::string &host) { return isLocalHost(host) ? localHost : host; };
+    for (const DeviceSpec &a : set.devices)
+        for (const DeviceSpec &b : set.devices) {
+            const std::string from = hostOf(a.id), to = hostOf(b.id);
+            if (from == to)
+                continue;
+            bool explicitLink = false;
+            for (const LinkSpec &link : set.links)
+                explicitLink = explicitLink || (link.from == a.id && link.to == b.id);
+            if (explicitLink)
+                continue;
+            for (const HostLink &link : links)
+                if (canonical(link.from) == from && canonical(link.to) == to) {
+                    set.links.push_back(
+                        {a.id, b.id, "mpi-tcp", link.bandwidth, link.latencySeconds});
+                    break;
+                }
+        }
+}
+
 DeviceSet remoteDeviceSet(const std::vector<HostProbe> &probes, const std::vector<HostLink> &links)
 {
     DeviceSet set;
     for (const HostProbe &probe : probes)
         for (const DeviceSpec &device : probe.devices)
             set.devices.push_back(device);
-    for (const HostProbe &a : probes)
-        for (const HostProbe &b : probes) {
-            if (a.host == b.host)
-                continue;
-            for (const HostLink &link : links) {
-                if (link.from != a.host || link.to != b.host)
-                    continue;
-                for (const DeviceSpec &from : a.devices)
-                    for (const DeviceSpec &to : b.devices)
-                        set.links.push_back(
-                            {from.id, to.id, "mpi-tcp", link.bandwidth, link.latencySeconds});
-            }
-        }
+    addHostLinks(set, links);
     return set;
 }
 

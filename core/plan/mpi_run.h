@@ -161,7 +161,8 @@ struct MpiRunOutput
 };
 Result<MpiRunOutput> runPlanOverMpi(const MpiRunRequest &request);
 
-// shardbench-worker next to this executable (same build path on every host).
+// $SHARDBENCH_WORKER when set, else shardbench-worker next to this executable
+// (same build path on every host).
 std::filesystem::path defaultWorkerPath();
 
 // ---- hosts: devices and links
@@ -198,6 +199,11 @@ Result<std::vector<HostLink>> calibrateHostLinks(
 std::filesystem::path defaultHostLinksPath(); // userDataDir()/host_links.json
 Status saveHostLinks(const std::vector<HostLink> &links, const std::filesystem::path &path);
 Result<std::vector<HostLink>> loadHostLinks(const std::filesystem::path &path);
+// Adds a link for every pair of devices of `set` on different hosts that has
+// none yet, from the measured host links: "cpu:N" devices are on `localHost`
+// (this machine), "HOST/..." ones on HOST (localhost names map to localHost).
+void addHostLinks(DeviceSet &set, const std::vector<HostLink> &links,
+                  const std::string &localHost = "localhost");
 // Devices of the probed hosts plus links between devices of different hosts
 // from the measured host links (others keep the DeviceSet default), which
 // the plan file carries to validation and the cost model.

@@ -2,8 +2,10 @@
 // give the single-process outputs; a killed rank ends the run with exit 4
 // naming it and leaves no process of the run; Ctrl-C stops every rank (130);
 // hosts lists, hostfiles and the rank layout.
+#include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
 #include "core/plan/mpi_run.h"
+#include "core/plan/validate.h"
 #include "core/runtime/tensor_io.h"
 
 #include <nlohmann/json.hpp>
@@ -200,6 +202,94 @@ private slots:
             qInfo("%s: max rel err %.3g", out["name"].get<std::string>().c_str(), error);
             QVERIFY(error <= 1e-5);
         }
+    }
+
+    void severalStagesShareARank()
+    {
+        // Two slots for three devices: cpu:0 and cpu:2 share rank 0.
+        Cli mpi = runCli({"run", kResnet, "--input", "input=" + kResnetInput, "--plan",
+                          m_resnetPlan, "--launcher", "mpi", "--hosts", "localhost:2",
+                          "--output-dir", m_dir.filePath("shared-mpi"), "--json"});
+        QVERIFY2(mpi.exitCode == 0, qPrintable(mpi.err));
+        const auto doc = nlohmann::json::parse(mpi.out.toStdString());
+        std::vector<int> ranks;
+        for (const auto &stage : doc["stages"])
+            ranks.push_back(stage["rank"].get<int>());
+        QCOMPARE(ranks, (std::vector<int>{0, 1, 0}));
+        Cli single = runCli({"run", kResnet, "--input", "input=" + kResnetInput, "--output-dir",
+                             m_dir.filePath("shared-single"), "--threads", "1"});
+        QCOMPARE(single.exitCode, 0);
+        auto expected =
+            runtime::readTensorFile(m_dir.filePath("shared-single/logits.npy").toStdString());
+        auto actual =
+            runtime::readTensorFile(m_dir.filePath("shared-mpi/logits.npy").toStdString());
+        QVERIFY(expected.ok() && actual.ok());
+        QVERIFY(maxRelativeError(*actual, *expected) <= 1e-5);
+    }
+
+    void modelHashMismatchIsRefused()
+    {
+        // Every rank hashes the model it finds at the path; rank 0 compares
+        // with the launcher's digest (here a wrong one) and refuses: exit 2.
+        auto graph = graph::importOnnxFile(kResnet.toStdString());
+        QVERIFY(graph.ok());
+        auto plan = plan::readPlanFile(m_resnetPlan.toStdString());
+        QVERIFY(plan.ok());
+        auto stages = plan::buildStageGraph(**graph, *plan);
+        QVERIFY(stages.ok());
+        plan::MpiJob job;
+        job.runId = "hashtest";
+        job.model = kResnet.toStdString();
+        job.modelSha256 = std::string(64, '0');
+        job.plan = plan::planToJson(*plan);
+        job.result = m_dir.filePath("hash-result.json").toStdString();
+        job.inputs = {{"input", kResnetInput.toStdString()}};
+        auto layout = plan::layoutStages(*plan, *stages, {{"localhost", 3}});
+        QVERIFY(layout.ok());
+        job.layout = *layout;
+        plan::MpiLaunchOptions options;
+        options.worker =
+            (QFileInfo(SB_CLI_PATH).absolutePath() + "/shardbench-worker").toStdString();
+        auto result = plan::launchMpiJob(job, m_dir.filePath("hash-job.json").toStdString(),
+                                         options, {}, nullptr);
+        QVERIFY(!result.ok());
+        QCOMPARE(result.error().code, ErrorCode::InvalidInput);
+        const QString message = QString::fromStdString(result.error().message);
+        QVERIFY2(message.contains("rank 0 (host localhost") && message.contains("sha256") &&
+                     message.contains(QString(64, '0')),
+                 qPrintable(message));
+    }
+
+    void hostLinksReachThePlan()
+    {
+        // Measured host links become links between devices of different hosts.
+        plan::DeviceSet set;
+        for (const char *id : {"cpu:0", "node2/cpu:0", "node2/cpu:1"}) {
+            plan::DeviceSpec device;
+            device.id = id;
+            device.kind = "cpu";
+            set.devices.push_back(device);
+        }
+        plan::addHostLinks(
+            set, {{"localhost", "node2", 1e9, 50e-6}, {"node2", "localhost", 2e9, 60e-6}});
+        QCOMPARE(set.links.size(), std::size_t(4)); // cpu:0 <-> each node2 device
+        const plan::LinkSpec link = set.link("cpu:0", "node2/cpu:1");
+        QCOMPARE(link.bandwidth, 1e9);
+        QCOMPARE(link.latencySeconds, 50e-6);
+        QCOMPARE(set.link("node2/cpu:0", "cpu:0").bandwidth, 2e9);
+        QCOMPARE(set.link("node2/cpu:0", "node2/cpu:1").name, set.defaultLink.name); // same host
+        // calibrate --hosts measures real links through mpirun (two ranks here).
+        const QString out = m_dir.filePath("host_links.json");
+        Cli cli = runCli({"calibrate", "--hosts", "localhost,localhost", "--links-out", out,
+                          "--bytes", "1048576", "--rounds", "3", "--json"});
+        QVERIFY2(cli.exitCode == 0, qPrintable(cli.err));
+        const auto doc = nlohmann::json::parse(cli.out.toStdString());
+        QCOMPARE(doc["host_links"].size(), std::size_t(2));
+        QVERIFY(doc["host_links"][0]["bandwidth"].get<double>() > 1e6);
+        QVERIFY(doc["host_links"][0]["latency_s"].get<double>() > 0);
+        auto loaded = plan::loadHostLinks(out.toStdString());
+        QVERIFY(loaded.ok());
+        QCOMPARE(loaded->size(), std::size_t(2));
     }
 
     void killedRankEndsTheRun()

@@ -114,8 +114,8 @@ void TestUiRun::recordRoundTrip()
     outcome.worstStallMs = 12.5;
     outcome.startedAt = "2026-11-25T10:00:00.000Z";
     outcome.finishedAt = "2026-11-25T10:00:02.500Z";
-    outcome.stages = {RunStage{"cpu:0", 5, 20.5, 3.25, 1048576, 2097152, 8192},
-                      RunStage{"cpu:1", 7, 30.5, 1.5, 3145728, 4194304, 0}};
+    outcome.stages = {RunStage{"cpu:0", 5, 20.5, 3.25, 1048576, 2097152, 8192, {}, 0},
+                      RunStage{"cpu:1", 7, 30.5, 1.5, 3145728, 4194304, 0, {}, 0}};
     outcome.iterations = {RunIteration{0, 64.0, 125.0, 10.0}, RunIteration{1, 80.0, 100.0, 11.0}};
     store::RunRecord record = recordFromOutcome(outcome, "/models/decoder.onnx");
     record.id = 42;
@@ -450,6 +450,9 @@ void TestUiRun::remoteDevicesTakeDropsAndRunOverMpi()
     QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
     placement.setModelData(*model);
     DevicesPanel panel(&placement);
+    panel.resize(320, 600);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
     panel.hostsModel()->setWorkerPath(workerPath());
     QVERIFY(panel.addHosts("localhost:2").isEmpty());
     QVERIFY(panel.hostsView()->isVisibleTo(&panel));
@@ -469,6 +472,7 @@ void TestUiRun::remoteDevicesTakeDropsAndRunOverMpi()
     QTRY_VERIFY_WITH_TIMEOUT(placement.report().validated, 10000);
     QVERIFY2(placement.report().isValid(), qPrintable(placement.report().problems.join("; ")));
     // The run goes through the MPI launcher: two ranks on localhost.
+    qputenv("SHARDBENCH_WORKER", workerPath().toUtf8());
     TaskRunner tasks;
     StallProbe probe;
     RunPage page(&placement, &tasks, &probe);
@@ -478,9 +482,11 @@ void TestUiRun::remoteDevicesTakeDropsAndRunOverMpi()
     config.iterations = 2;
     page.setConfig(config);
     QSignalSpy finished(&page, &RunPage::runFinished);
+    QSignalSpy errors(&page, &RunPage::errorOccurred);
     QVERIFY(page.startRun());
     QVERIFY(finished.wait(120000));
-    QVERIFY(finished.front().front().toBool());
+    QVERIFY2(finished.front().front().toBool(),
+             errors.isEmpty() ? "" : qPrintable(errors.front().front().toString()));
     const RunOutcome &outcome = page.outcomes().back();
     QCOMPARE(outcome.stages.size(), 2);
     QCOMPARE(outcome.stages[0].host, QString("localhost"));

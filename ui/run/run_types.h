@@ -32,14 +32,14 @@ struct RunConfig
 struct RunStage
 {
     QString device;
-    QString host; // where the stage ran (MPI: the host name given)
-    int rank = 0; // MPI rank (0 in-process)
     int nodes = 0;
     double computeMs = 0;
     double idleMs = 0;
     quint64 peakMemoryBytes = 0;   // measured
     quint64 ledgerMemoryBytes = 0; // ledger estimate: activations + transfer buffers
     quint64 sentBytes = 0;
+    QString host; // where the stage ran (MPI: the host name given)
+    int rank = 0; // MPI rank (0 in-process)
 };
 
 struct RunIteration
