@@ -7,9 +7,11 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <limits>
+#include <list>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -20,6 +22,8 @@ namespace {
 
 constexpr int kMaxEndpoints = 64;
 constexpr int kLinkTagBase = 100;
+// Longest sleep of an idle progress thread (latency it may add to a message).
+constexpr int kMaxIdleSleepUs = 500;
 
 int linkTag(int from, int to)
 {
@@ -100,6 +104,13 @@ struct MpiWorld::Impl
     std::deque<Outgoing> control; // pending control sends
 };
 
+// The MPI transport. One progress thread per rank makes every data-moving MPI
+// call: it completes this rank's sends, matches messages arriving on the
+// links into this rank's endpoints (MPI_Improbe + MPI_Imrecv, so a transfer
+// moves as soon as both sides are there, not when the receiving stage next
+// asks) and queues them decoded. Stage threads only post MPI_Isend and wait
+// on condition variables, so waiting costs no CPU beyond the progress thread,
+// which backs off (up to 200 us) when nothing moves.
 class MpiTransport final : public Transport
 {
 public:
@@ -107,29 +118,52 @@ public:
         : m_world(world), m_endpointRank(std::move(endpointRank))
     {}
 
-    ~MpiTransport() override { releasePending(); }
+    ~MpiTransport() override
+    {
+        {
+            std::lock_guard lock(m_mutex);
+            m_stopThread = true;
+        }
+        m_changed.notify_all();
+        if (m_progress.joinable())
+            m_progress.join();
+        std::lock_guard lock(m_world.mutex);
+        m_outgoing.clear(); // requests still in flight are freed (MPI completes them)
+        m_incoming.clear();
+    }
 
     Status open(int endpointCount, const std::vector<std::pair<int, int>> &links) override
     {
-        releasePending();
-        // One pending list per local endpoint, made here so that stage threads
-        // only look them up (no concurrent insertion).
-        for (int e = 0; e < endpointCount; ++e)
-            if (isLocal(e))
-                m_pending[e];
         if (endpointCount > kMaxEndpoints ||
             static_cast<int>(m_endpointRank.size()) < endpointCount)
             return makeError(ErrorCode::InvalidInput,
                              "MPI transport: " + std::to_string(endpointCount) +
                                  " endpoints (at most " + std::to_string(kMaxEndpoints) + ")");
-        std::vector<std::pair<int, int>> local;
-        for (const auto &link : links)
+        std::vector<std::pair<int, int>> local, inbound;
+        for (const auto &link : links) {
             if (isLocal(link.first) && isLocal(link.second))
                 local.push_back(link);
+            else if (isLocal(link.second))
+                inbound.push_back(link);
+        }
         SB_TRY(m_local.open(endpointCount, local));
-        std::lock_guard lock(m_mutex);
-        m_shutdown = false;
-        m_peak.assign(static_cast<std::size_t>(endpointCount), 0);
+        {
+            std::lock_guard worldLock(m_world.mutex);
+            std::lock_guard lock(m_mutex);
+            m_shutdown = false;
+            m_inbound = inbound;
+            m_queues.clear();
+            for (const auto &link : inbound)
+                m_queues[link];
+            m_inFlight.clear();
+            for (int e = 0; e < endpointCount; ++e)
+                m_inFlight[e] = 0;
+            m_outgoing.clear();
+            m_incoming.clear();
+            m_peak.assign(static_cast<std::size_t>(endpointCount), 0);
+        }
+        if (!m_progress.joinable())
+            m_progress = std::thread([this] { progressLoop(); });
         return {};
     }
 
@@ -142,79 +176,55 @@ public:
             return makeError(ErrorCode::InvalidInput,
                              "MPI transport: message of " + std::to_string(frame.size()) +
                                  " bytes is larger than one MPI message (2 GiB)");
-        auto outgoing = std::make_unique<MpiWorld::Impl::Outgoing>();
+        auto outgoing = std::make_unique<Outgoing>();
+        outgoing->from = from;
         outgoing->bytes = std::move(frame);
         {
-            std::lock_guard lock(m_world.mutex);
+            std::lock_guard worldLock(m_world.mutex);
             SB_TRY(check(MPI_Isend(outgoing->bytes.data(), static_cast<int>(outgoing->bytes.size()),
                                    MPI_BYTE, rank(to), linkTag(from, to), MPI_COMM_WORLD,
                                    outgoing->request.get()),
                          "send"));
+            std::lock_guard lock(m_mutex);
+            m_outgoing.push_back(std::move(outgoing));
+            ++m_inFlight[from];
         }
-        auto &pending = m_pending.at(from); // only the thread of endpoint `from` touches it
-        pending.push_back(std::move(outgoing));
+        m_changed.notify_all();
         // Back-pressure: at most kPipelineQueueDepth messages in flight per sender.
-        while (pending.size() > static_cast<std::size_t>(kPipelineQueueDepth))
-            SB_TRY(waitOldest(pending, cancel));
-        return {};
+        return waitFor(cancel, "sending", [&] { return m_inFlight[from] <= kPipelineQueueDepth; });
     }
 
     Result<TransportMessage> receive(int from, int to, const CancelToken *cancel) override
     {
         if (isLocal(from))
             return m_local.receive(from, to, cancel);
-        Backoff backoff;
-        for (;;) {
-            SB_TRY(stopped(cancel, "receiving"));
-            int found = 0;
-            MPI_Message handle;
-            MPI_Status status;
-            std::vector<std::uint8_t> bytes;
-            {
-                std::lock_guard lock(m_world.mutex);
-                SB_TRY(check(MPI_Improbe(rank(from), linkTag(from, to), MPI_COMM_WORLD, &found,
-                                         &handle, &status),
-                             "probe"));
-                if (found) {
-                    int count = 0;
-                    MPI_Get_count(&status, MPI_BYTE, &count);
-                    bytes.resize(static_cast<std::size_t>(count));
-                    SB_TRY(
-                        check(MPI_Mrecv(bytes.data(), count, MPI_BYTE, &handle, MPI_STATUS_IGNORE),
-                              "receive"));
-                }
-            }
-            if (!found) {
-                backoff.wait();
-                continue;
-            }
-            auto message = decodeFrame(bytes.data(), bytes.size());
-            if (!message)
-                return message.error().withContext("message from rank " +
-                                                   std::to_string(rank(from)) + " (endpoint " +
-                                                   std::to_string(from) + ")");
-            std::lock_guard lock(m_mutex);
-            auto &peak = m_peak[static_cast<std::size_t>(to)];
-            peak = std::max<std::uint64_t>(peak, message->bytes());
-            return message;
-        }
+        const std::pair<int, int> link{from, to};
+        std::unique_lock lock(m_mutex);
+        auto it = m_queues.find(link);
+        if (it == m_queues.end())
+            return makeError(ErrorCode::Internal, "no transport link " + std::to_string(from) +
+                                                      " -> " + std::to_string(to));
+        lock.unlock();
+        SB_TRY(waitFor(cancel, "receiving", [&] { return !it->second.empty(); }));
+        lock.lock();
+        Result<TransportMessage> message = std::move(it->second.front());
+        it->second.pop_front();
+        return message;
     }
 
     Status drain(int from, const CancelToken *cancel) override
     {
-        auto it = m_pending.find(from);
-        if (it == m_pending.end())
-            return {};
-        while (!it->second.empty())
-            SB_TRY(waitOldest(it->second, cancel));
-        return {};
+        return waitFor(cancel, "sending", [&] { return m_inFlight[from] == 0; });
     }
 
     void shutdown() override
     {
         m_local.shutdown();
-        std::lock_guard lock(m_mutex);
-        m_shutdown = true;
+        {
+            std::lock_guard lock(m_mutex);
+            m_shutdown = true;
+        }
+        m_changed.notify_all();
     }
 
     std::uint64_t peakQueuedBytes(int stage) const override
@@ -226,55 +236,139 @@ public:
     }
 
 private:
-    using Pending = std::deque<std::unique_ptr<MpiWorld::Impl::Outgoing>>;
-
-    void releasePending()
+    struct Outgoing
     {
-        std::lock_guard lock(m_world.mutex);
-        m_pending.clear(); // requests still in flight are freed (MPI completes them)
-    }
+        int from = 0;
+        Request request;
+        std::vector<std::uint8_t> bytes;
+    };
+    struct Incoming
+    {
+        std::pair<int, int> link;
+        Request request;
+        std::vector<std::uint8_t> bytes;
+    };
 
     int rank(int endpoint) const { return m_endpointRank[static_cast<std::size_t>(endpoint)]; }
     bool isLocal(int endpoint) const { return rank(endpoint) == m_world.rank; }
 
-    Status stopped(const CancelToken *cancel, const char *what) const
+    // Waits (on the condition variable, rechecking every 5 ms for the cancel
+    // token) until ready() holds under m_mutex.
+    template <typename Ready>
+    Status waitFor(const CancelToken *cancel, const char *what, Ready ready)
     {
-        if (cancel && cancel->isCancelled())
-            return makeError(ErrorCode::Cancelled, std::string("cancelled while ") + what);
-        std::lock_guard lock(m_mutex);
-        if (m_shutdown)
-            return makeError(ErrorCode::Cancelled, "transport shut down");
+        std::unique_lock lock(m_mutex);
+        while (!ready()) {
+            if (m_shutdown)
+                return makeError(ErrorCode::Cancelled, "transport shut down");
+            if (cancel && cancel->isCancelled())
+                return makeError(ErrorCode::Cancelled, std::string("cancelled while ") + what);
+            m_changed.wait_for(lock, std::chrono::milliseconds(5));
+        }
         return {};
     }
 
-    Status waitOldest(Pending &pending, const CancelToken *cancel)
+    // One pass over sends, arrivals and receives; true when something moved.
+    bool progressOnce()
     {
-        Backoff backoff;
-        auto &oldest = pending.front();
+        bool moved = false;
+        std::vector<Incoming> arrived;
+        {
+            std::lock_guard worldLock(m_world.mutex);
+            std::lock_guard lock(m_mutex);
+            for (auto it = m_outgoing.begin(); it != m_outgoing.end();) {
+                int done = 0;
+                MPI_Test((*it)->request.get(), &done, MPI_STATUS_IGNORE);
+                if (done) {
+                    --m_inFlight[(*it)->from];
+                    it = m_outgoing.erase(it);
+                    moved = true;
+                } else {
+                    ++it;
+                }
+            }
+            for (const auto &link : m_inbound) {
+                int found = 0;
+                MPI_Message handle;
+                MPI_Status status;
+                if (MPI_Improbe(rank(link.first), linkTag(link.first, link.second), MPI_COMM_WORLD,
+                                &found, &handle, &status) != MPI_SUCCESS ||
+                    !found)
+                    continue;
+                int count = 0;
+                MPI_Get_count(&status, MPI_BYTE, &count);
+                Incoming incoming;
+                incoming.link = link;
+                incoming.bytes.resize(static_cast<std::size_t>(count));
+                MPI_Imrecv(incoming.bytes.data(), count, MPI_BYTE, &handle, incoming.request.get());
+                m_incoming.push_back(std::move(incoming));
+                moved = true;
+            }
+            for (auto it = m_incoming.begin(); it != m_incoming.end();) {
+                int done = 0;
+                MPI_Test(it->request.get(), &done, MPI_STATUS_IGNORE);
+                if (done) {
+                    arrived.push_back(std::move(*it));
+                    it = m_incoming.erase(it);
+                    moved = true;
+                } else {
+                    ++it;
+                }
+            }
+        }
+        for (Incoming &incoming : arrived) {
+            auto message = decodeFrame(incoming.bytes.data(), incoming.bytes.size());
+            if (!message)
+                message = message.error().withContext(
+                    "message from rank " + std::to_string(rank(incoming.link.first)) +
+                    " (endpoint " + std::to_string(incoming.link.first) + ")");
+            std::lock_guard lock(m_mutex);
+            if (message) {
+                auto &peak = m_peak[static_cast<std::size_t>(incoming.link.second)];
+                peak = std::max<std::uint64_t>(peak, message->bytes());
+            }
+            m_queues[incoming.link].push_back(std::move(message));
+        }
+        if (moved)
+            m_changed.notify_all();
+        return moved;
+    }
+
+    void progressLoop()
+    {
+        int idle = 0;
         for (;;) {
-            // On cancel the request stays pending in `pending` (freed with the
-            // transport); the job is being stopped.
-            SB_TRY(stopped(cancel, "sending"));
-            int done = 0;
             {
-                std::lock_guard lock(m_world.mutex);
-                SB_TRY(check(MPI_Test(oldest->request.get(), &done, MPI_STATUS_IGNORE), "test"));
+                std::lock_guard lock(m_mutex);
+                if (m_stopThread)
+                    return;
             }
-            if (done) {
-                pending.pop_front();
-                return {};
+            if (progressOnce()) {
+                idle = 0;
+                continue;
             }
-            backoff.wait();
+            ++idle;
+            if (idle < 16)
+                std::this_thread::yield();
+            else
+                std::this_thread::sleep_for(std::chrono::microseconds(std::min(kMaxIdleSleepUs, 5 * idle)));
         }
     }
 
     MpiWorld::Impl &m_world;
     std::vector<int> m_endpointRank;
     InProcessTransport m_local;
-    std::map<int, Pending> m_pending; // by sending endpoint
-    mutable std::mutex m_mutex;
+    mutable std::mutex m_mutex; // after m_world.mutex when both are held
+    std::condition_variable m_changed;
     bool m_shutdown = false;
+    bool m_stopThread = false;
+    std::vector<std::pair<int, int>> m_inbound;
+    std::map<std::pair<int, int>, std::deque<Result<TransportMessage>>> m_queues;
+    std::map<int, int> m_inFlight; // sends not completed, by sending endpoint
+    std::list<std::unique_ptr<Outgoing>> m_outgoing;
+    std::list<Incoming> m_incoming;
     std::vector<std::uint64_t> m_peak;
+    std::thread m_progress;
 };
 
 bool MpiWorld::available()
