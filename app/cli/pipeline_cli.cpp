@@ -90,7 +90,9 @@ void addPlanOptions(ArgSpec &spec)
 
 bool wantsPlan(const ParsedArgs &parsed)
 {
-    return parsed.has("plan");
+    // MPI options without --plan go to runPlanned, which says what is missing.
+    return parsed.has("plan") || parsed.get("launcher", "local") != "local" ||
+           parsed.flag("dry-run");
 }
 
 double percentile(std::vector<double> values, double p)

@@ -24,6 +24,9 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
                               const runtime::TensorMap &inputs, int iterations, int warmup)
 {
     PlannedRun run;
+    if (!parsed.has("plan"))
+        return makeError(ErrorCode::InvalidInput,
+                         "--launcher and --dry-run run a plan: give --plan PLAN.json");
     SB_ASSIGN_OR_RETURN(run.plan, plan::readPlanFile(parsed.get("plan")));
     if (parsed.has("microbatches")) {
         SB_ASSIGN_OR_RETURN(long long m, parsed.getInt("microbatches", run.plan.microbatches));

@@ -340,6 +340,42 @@ private slots:
         Q_UNUSED(last);
     }
 
+    void stuckRankIsCaughtByHeartbeat()
+    {
+        // A stopped rank (SIGSTOP: alive for mpirun, silent for us) misses its
+        // heartbeats; rank 0 ends the run naming it, and every rank goes.
+        QProcess cli;
+        cli.start(SB_CLI_PATH,
+                  {"bench", kResnet, "--input", "input=" + kResnetInput, "--plan", m_resnetPlan,
+                   "--launcher", "mpi", "--hosts", "localhost:3", "--iters", "1000000", "--warmup",
+                   "0", "--heartbeat-timeout", "2", "--json"});
+        QVERIFY(cli.waitForStarted());
+        QString err;
+        QElapsedTimer clock;
+        clock.start();
+        while (clock.elapsed() < 120000 && cli.state() == QProcess::Running &&
+               !err.contains("iteration 1/")) {
+            cli.waitForReadyRead(200);
+            err += QString::fromUtf8(cli.readAllStandardError());
+        }
+        static const QRegularExpression pidLine(R"(\[rank 2 \S+\] pid (\d+))");
+        const qint64 rank2 = pidLine.match(err).captured(1).toLongLong();
+        QVERIFY2(rank2 > 0, qPrintable(err));
+        QElapsedTimer sinceStop;
+        sinceStop.start();
+        QCOMPARE(::kill(static_cast<pid_t>(rank2), SIGSTOP), 0);
+        const bool finished = cli.waitForFinished(30000);
+        if (!finished)
+            ::kill(static_cast<pid_t>(rank2), SIGKILL);
+        QVERIFY(finished);
+        QVERIFY(sinceStop.elapsed() < 30000);
+        err += QString::fromUtf8(cli.readAllStandardError());
+        QCOMPARE(cli.exitCode(), 4);
+        QVERIFY2(err.contains("rank 2 (host localhost, stage 2") && err.contains("heartbeat"),
+                 qPrintable(err.right(600)));
+        QTRY_VERIFY_WITH_TIMEOUT(::kill(static_cast<pid_t>(rank2), 0) != 0, 5000);
+    }
+
     void interruptStopsEveryRank()
     {
         QProcess cli;
