@@ -94,6 +94,32 @@ QStringList processesWith(const QString &needle)
     return found;
 }
 
+// Starts a long `bench --launcher mpi` and waits until rank 0 finished its
+// first iteration; returns stderr so far (with the ranks' pid lines).
+QString startLongMpiBench(QProcess &cli, const QStringList &arguments)
+{
+    cli.start(SB_CLI_PATH, QStringList{"bench", "--launcher", "mpi", "--hosts", "localhost:3",
+                                       "--warmup", "0", "--json"} +
+                               arguments);
+    if (!cli.waitForStarted())
+        return {};
+    QString err;
+    QElapsedTimer clock;
+    clock.start();
+    while (clock.elapsed() < 120000 && cli.state() == QProcess::Running &&
+           !err.contains("iteration 1/")) {
+        cli.waitForReadyRead(200);
+        err += QString::fromUtf8(cli.readAllStandardError());
+    }
+    return err;
+}
+
+qint64 rankPid(const QString &err, int rank)
+{
+    const QRegularExpression line(QString(R"(\[rank %1 \S+\] pid (\d+))").arg(rank));
+    return line.match(err).captured(1).toLongLong();
+}
+
 } // namespace
 
 class TestMpi : public QObject
@@ -295,24 +321,10 @@ private slots:
     void killedRankEndsTheRun()
     {
         QProcess cli;
-        cli.start(SB_CLI_PATH, {"bench", kDecoder, "--input", "input_ids=" + kDecoderInput,
-                                "--plan", m_decoderPlan, "--launcher", "mpi", "--hosts",
-                                "localhost:3", "--iters", "100000", "--warmup", "0", "--json"});
-        QVERIFY(cli.waitForStarted());
-        QString err;
-        QElapsedTimer clock;
-        clock.start();
-        qint64 victim = 0;
+        QString err = startLongMpiBench(cli, {kDecoder, "--input", "input_ids=" + kDecoderInput,
+                                              "--plan", m_decoderPlan, "--iters", "100000"});
+        const qint64 victim = rankPid(err, 1);
         QString runId;
-        static const QRegularExpression pidLine(R"(\[rank 1 \S+\] pid (\d+))");
-        while (clock.elapsed() < 120000 && cli.state() == QProcess::Running) {
-            cli.waitForReadyRead(200);
-            err += QString::fromUtf8(cli.readAllStandardError());
-            if (auto match = pidLine.match(err); match.hasMatch() && !victim)
-                victim = match.captured(1).toLongLong();
-            if (victim && err.contains("iteration 1/"))
-                break;
-        }
         QVERIFY2(victim > 0 && err.contains("iteration 1/"), qPrintable(err));
         {
             QFile cmdline(QString("/proc/%1/cmdline").arg(victim));
@@ -345,21 +357,10 @@ private slots:
         // A stopped rank (SIGSTOP: alive for mpirun, silent for us) misses its
         // heartbeats; rank 0 ends the run naming it, and every rank goes.
         QProcess cli;
-        cli.start(SB_CLI_PATH,
-                  {"bench", kResnet, "--input", "input=" + kResnetInput, "--plan", m_resnetPlan,
-                   "--launcher", "mpi", "--hosts", "localhost:3", "--iters", "1000000", "--warmup",
-                   "0", "--heartbeat-timeout", "2", "--json"});
-        QVERIFY(cli.waitForStarted());
-        QString err;
-        QElapsedTimer clock;
-        clock.start();
-        while (clock.elapsed() < 120000 && cli.state() == QProcess::Running &&
-               !err.contains("iteration 1/")) {
-            cli.waitForReadyRead(200);
-            err += QString::fromUtf8(cli.readAllStandardError());
-        }
-        static const QRegularExpression pidLine(R"(\[rank 2 \S+\] pid (\d+))");
-        const qint64 rank2 = pidLine.match(err).captured(1).toLongLong();
+        QString err = startLongMpiBench(cli, {kResnet, "--input", "input=" + kResnetInput, "--plan",
+                                              m_resnetPlan, "--iters", "1000000",
+                                              "--heartbeat-timeout", "2"});
+        const qint64 rank2 = rankPid(err, 2);
         QVERIFY2(rank2 > 0, qPrintable(err));
         QElapsedTimer sinceStop;
         sinceStop.start();
@@ -379,21 +380,10 @@ private slots:
     void interruptStopsEveryRank()
     {
         QProcess cli;
-        cli.start(SB_CLI_PATH, {"bench", kResnet, "--input", "input=" + kResnetInput, "--plan",
-                                m_resnetPlan, "--launcher", "mpi", "--hosts", "localhost:3",
-                                "--iters", "1000000", "--warmup", "0", "--json"});
-        QVERIFY(cli.waitForStarted());
-        QString err;
-        QElapsedTimer clock;
-        clock.start();
-        while (clock.elapsed() < 120000 && cli.state() == QProcess::Running &&
-               !err.contains("iteration 1/")) {
-            cli.waitForReadyRead(200);
-            err += QString::fromUtf8(cli.readAllStandardError());
-        }
+        const QString err = startLongMpiBench(cli, {kResnet, "--input", "input=" + kResnetInput,
+                                                    "--plan", m_resnetPlan, "--iters", "1000000"});
         QVERIFY2(err.contains("iteration 1/"), qPrintable(err));
-        static const QRegularExpression pidLine(R"(\[rank 2 \S+\] pid (\d+))");
-        const qint64 rank2 = pidLine.match(err).captured(1).toLongLong();
+        const qint64 rank2 = rankPid(err, 2);
         QVERIFY(rank2 > 0);
         QCOMPARE(::kill(static_cast<pid_t>(cli.processId()), SIGINT), 0);
         QVERIFY(cli.waitForFinished(30000));
