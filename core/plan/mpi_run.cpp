@@ -471,6 +471,7 @@ Result<json> launchMpiJob(const MpiJob &job, const std::filesystem::path &jobFil
         R"(process rank (\d+) with PID (\d+) on node (\S+) exited on signal (\d+)( \(([^)]*)\))?)");
     static const std::regex exited(R"(rank (\d+) with PID (\d+) on node (\S+) exited)");
     std::optional<std::string> fault;
+    std::optional<std::string> launchProblem; // a host mpirun could not reach
     auto watch = [&](const std::string &line) {
         std::smatch match;
         if (!fault && std::regex_search(line, match, died)) {
@@ -479,6 +480,12 @@ Result<json> launchMpiJob(const MpiJob &job, const std::filesystem::path &jobFil
                     (match[6].matched ? " (" + match[6].str() + ")" : "");
         } else if (!fault && std::regex_search(line, match, exited)) {
             fault = job.layout.describeRank(std::stoi(match[1].str())) + " exited early";
+        } else if (!launchProblem && line.rfind("ssh:", 0) == 0) {
+            launchProblem = line;
+        } else if (!launchProblem &&
+                   line.find("ORTE was unable to reliably start one or more daemons") !=
+                       std::string::npos) {
+            launchProblem = "mpirun could not start its daemons on the remote hosts";
         }
         if (onLine)
             onLine(line);
@@ -507,6 +514,12 @@ Result<json> launchMpiJob(const MpiJob &job, const std::filesystem::path &jobFil
                              (reported.empty() ? std::string() : "; rank 0 reported: " + reported));
     if (!reported.empty())
         return makeError(reportedCode, reported);
+    if (launchProblem)
+        return makeError(ErrorCode::Runtime,
+                         "MPI run failed: could not start ranks on every host: " + *launchProblem +
+                             " (check that ssh to each host works without a password, that "
+                             "shardbench-worker is at the same path there or given with "
+                             "--worker, and that the host is reachable)");
     std::string tail;
     for (std::size_t i = outcome.lines.size() > 8 ? outcome.lines.size() - 8 : 0;
          i < outcome.lines.size(); ++i)

@@ -148,18 +148,15 @@ public:
         }
         SB_TRY(m_local.open(endpointCount, local));
         {
-            std::lock_guard worldLock(m_world.mutex);
+            // Messages already here (or on their way) stay: another rank may
+            // have started the next run before this one called open().
             std::lock_guard lock(m_mutex);
             m_shutdown = false;
             m_inbound = inbound;
-            m_queues.clear();
             for (const auto &link : inbound)
                 m_queues[link];
-            m_inFlight.clear();
             for (int e = 0; e < endpointCount; ++e)
-                m_inFlight[e] = 0;
-            m_outgoing.clear();
-            m_incoming.clear();
+                m_inFlight[e];
             m_peak.assign(static_cast<std::size_t>(endpointCount), 0);
         }
         if (!m_progress.joinable())
@@ -351,7 +348,8 @@ private:
             if (idle < 16)
                 std::this_thread::yield();
             else
-                std::this_thread::sleep_for(std::chrono::microseconds(std::min(kMaxIdleSleepUs, 5 * idle)));
+                std::this_thread::sleep_for(
+                    std::chrono::microseconds(std::min(kMaxIdleSleepUs, 5 * idle)));
         }
     }
 

@@ -361,20 +361,48 @@ private slots:
                                               m_resnetPlan, "--iters", "1000000",
                                               "--heartbeat-timeout", "2"});
         const qint64 rank2 = rankPid(err, 2);
-        QVERIFY2(rank2 > 0, qPrintable(err));
+        QVERIFY2(rank2 > 0 && err.contains("iteration 1/") && cli.state() == QProcess::Running,
+                 qPrintable(err.right(800)));
         QElapsedTimer sinceStop;
         sinceStop.start();
         QCOMPARE(::kill(static_cast<pid_t>(rank2), SIGSTOP), 0);
         const bool finished = cli.waitForFinished(30000);
         if (!finished)
             ::kill(static_cast<pid_t>(rank2), SIGKILL);
-        QVERIFY(finished);
+        err += QString::fromUtf8(cli.readAllStandardError());
+        QVERIFY2(finished, qPrintable(err.right(800)));
         QVERIFY(sinceStop.elapsed() < 30000);
         err += QString::fromUtf8(cli.readAllStandardError());
         QCOMPARE(cli.exitCode(), 4);
         QVERIFY2(err.contains("rank 2 (host localhost, stage 2") && err.contains("heartbeat"),
                  qPrintable(err.right(600)));
         QTRY_VERIFY_WITH_TIMEOUT(::kill(static_cast<pid_t>(rank2), 0) != 0, 5000);
+    }
+
+    void unreachableHostEndsTheRun()
+    {
+        // A plan device on a host that cannot be reached (.invalid never
+        // resolves): mpirun cannot start the rank there; exit 4 at once.
+        std::ifstream in(m_resnetPlan.toStdString());
+        auto doc = nlohmann::json::parse(in);
+        for (auto &[node, device] : doc["assignment"].items())
+            if (device == "cpu:2")
+                device = "nohost.invalid/cpu:0";
+        for (auto &device : doc["devices"])
+            if (device["id"] == "cpu:2")
+                device["id"] = "nohost.invalid/cpu:0";
+        const QString plan = m_dir.filePath("unreachable.plan.json");
+        std::ofstream(plan.toStdString()) << doc.dump();
+        QElapsedTimer clock;
+        clock.start();
+        Cli cli = runCli({"run", kResnet, "--input", "input=" + kResnetInput, "--plan", plan,
+                          "--launcher", "mpi", "--hosts", "localhost:2,nohost.invalid:1",
+                          "--output-dir", m_dir.filePath("unreachable")},
+                         60000);
+        QVERIFY(clock.elapsed() < 30000);
+        QCOMPARE(cli.exitCode, 4);
+        QVERIFY2(cli.err.contains("MPI run failed"), qPrintable(cli.err.right(600)));
+        QVERIFY(!QFileInfo::exists(m_dir.filePath("unreachable/logits.npy")));
     }
 
     void interruptStopsEveryRank()
