@@ -23,7 +23,7 @@ namespace {
 constexpr int kMaxEndpoints = 64;
 constexpr int kLinkTagBase = 100;
 // Longest sleep of an idle progress thread (latency it may add to a message).
-constexpr int kMaxIdleSleepUs = 500;
+constexpr int kMaxIdleSleepUs = 200;
 
 int linkTag(int from, int to)
 {
@@ -56,7 +56,7 @@ public:
         if (m_polls < 64)
             std::this_thread::yield();
         else if (m_polls < 2000)
-            std::this_thread::sleep_for(std::chrono::microseconds(20));
+            std::this_thread::sleep_for(std::chrono::microseconds(2));
         else
             std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
@@ -331,25 +331,30 @@ private:
         return moved;
     }
 
+    // Transfers in flight (a large message moves in fragments, each needing a
+    // progress call on both sides) are polled every few microseconds; with
+    // nothing in flight the thread backs off to kMaxIdleSleepUs.
     void progressLoop()
     {
         int idle = 0;
         for (;;) {
+            bool inFlight = false;
             {
                 std::lock_guard lock(m_mutex);
                 if (m_stopThread)
                     return;
+                inFlight = !m_outgoing.empty() || !m_incoming.empty();
             }
             if (progressOnce()) {
                 idle = 0;
                 continue;
             }
             ++idle;
-            if (idle < 16)
-                std::this_thread::yield();
+            if (inFlight)
+                std::this_thread::sleep_for(std::chrono::microseconds(2));
             else
                 std::this_thread::sleep_for(
-                    std::chrono::microseconds(std::min(kMaxIdleSleepUs, 5 * idle)));
+                    std::chrono::microseconds(std::min(kMaxIdleSleepUs, 10 * idle)));
         }
     }
 
