@@ -56,7 +56,7 @@ public:
         if (m_polls < 64)
             std::this_thread::yield();
         else if (m_polls < 2000)
-            std::this_thread::sleep_for(std::chrono::microseconds(2));
+            std::this_thread::sleep_for(std::chrono::microseconds(20));
         else
             std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
