@@ -3,10 +3,13 @@
 // (scikit-learn StandardScaler + NearestNeighbors, roc_auc_score, roc_curve;
 // numpy confident learning) on the committed fixtures; `eval --model` for the
 // zero-strength robustness point.
+#include "core/common/sha256.h"
 #include "core/eval/csv.h"
 #include "core/eval/poisoning.h"
 #include "core/governance/evidence.h"
+#include "core/governance/report.h"
 #include "core/governance/rules.h"
+#include "core/store/store.h"
 
 #include <nlohmann/json.hpp>
 
@@ -453,6 +456,52 @@ private slots:
         QCOMPARE(rule->evaluate(metrics), sb::governance::Verdict::Fail); // the overfit model
         auto share = sb::governance::Rule::parse("label_issue_share <= 0.02");
         QCOMPARE(share->evaluate(metrics), sb::governance::Verdict::Fail); // 5 % flipped
+
+        // Stored with --db for a registered version: the metrics for the
+        // version, the HTML report and the model card carry them.
+        QTemporaryDir dir;
+        const QString db = dir.filePath("risk.db");
+        {
+            auto store = sb::store::Store::open(db.toStdString());
+            QVERIFY(store.ok());
+            sb::store::NewModelVersion input;
+            input.modelName = "mia-overfit";
+            input.filePath = (kRisk + "mia_overfit.onnx").toStdString();
+            auto digest = sb::sha256File(input.filePath);
+            QVERIFY(digest.ok());
+            input.sha256 = *digest;
+            input.sizeBytes = 1;
+            QVERIFY((*store)->models().addVersion(input).ok());
+        }
+        Run stored = cli({"privacy", "--model", kRisk + "mia_overfit.onnx", "--train",
+                          kRisk + "mia_train.csv", "--test", kRisk + "mia_test.csv", "--label",
+                          "label", "--features", miaFeatures(), "--bootstrap", "50", "--db", db});
+        QCOMPARE(stored.exitCode, 0);
+        QVERIFY2(stored.err.contains("stored privacy report"), stored.err.constData());
+        Run screen =
+            cli({"poisoning", "--data", kRisk + "demo_train_flipped.csv", "--label", "label",
+                 "--features", demoFeatures(), "--db", db, "--model", kRisk + "mia_overfit.onnx"});
+        QCOMPARE(screen.exitCode, 0);
+        auto store = sb::store::Store::open(db.toStdString());
+        QVERIFY(store.ok());
+        auto version = (*store)->findModelVersionByFile((kRisk + "mia_overfit.onnx").toStdString());
+        QVERIFY(version.ok() && version->has_value());
+        auto forVersion = sb::governance::metricsForVersion(**store, (*version)->id);
+        QVERIFY(forVersion.ok());
+        QCOMPARE((*forVersion)["has_privacy"], 1.0);
+        QCOMPARE((*forVersion)["mia_auc"], privacy.parsed()["mia_auc"].get<double>());
+        QCOMPARE((*forVersion)["has_poisoning"], 1.0);
+        auto data = sb::governance::gatherReport(**store, **version);
+        QVERIFY(data.ok());
+        const std::string html = sb::governance::renderReportHtml(*data);
+        QVERIFY(html.find("Robustness and adversarial risk") != std::string::npos);
+        QVERIFY(html.find("loss_threshold") != std::string::npos);
+        QVERIFY(html.find("Poisoning screen") != std::string::npos);
+        const json card = sb::governance::buildModelCard(*data);
+        bool miaInCard = false;
+        for (const json &m : card["quantitative_analysis"]["performance_metrics"])
+            miaInCard = miaInCard || m["type"] == "membership_inference_auc";
+        QVERIFY(miaInCard);
     }
 };
 
