@@ -133,13 +133,9 @@ int runPoisoning(Args &args)
     if (!report)
         return reportError(args.command, report.error());
     const nlohmann::json &r = report->json;
-    if (parsed.has("out")) {
-        std::ofstream file(parsed.get("out"));
-        file << r.dump(2) << "\n";
-        if (!file)
-            return reportError(args.command,
-                               makeError(ErrorCode::Io, parsed.get("out") + ": cannot write"));
-    }
+    if (parsed.has("out"))
+        if (auto written = writeJsonFile(parsed.get("out"), r); !written)
+            return reportError(args.command, written.error());
     if (parsed.has("db"))
         if (auto stored = storeRiskReport(parsed.get("db"), parsed.get("model"), "poisoning",
                                           "poisoning --data " + parsed.get("data"), r);

@@ -20,11 +20,7 @@ using nlohmann::json;
 
 std::string fmt(const json &v)
 {
-    if (!v.is_number())
-        return "n/a";
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(4) << v.get<double>();
-    return s.str();
+    return formatJsonNumber(v);
 }
 
 void printText(std::ostream &out, const json &r)
@@ -175,13 +171,9 @@ int runPrivacy(Args &args)
     json &r = *report;
     if (withModel)
         r["model"] = parsed.get("model");
-    if (parsed.has("out")) {
-        std::ofstream file(parsed.get("out"));
-        file << r.dump(2) << "\n";
-        if (!file)
-            return reportError(args.command,
-                               makeError(ErrorCode::Io, parsed.get("out") + ": cannot write"));
-    }
+    if (parsed.has("out"))
+        if (auto written = writeJsonFile(parsed.get("out"), r); !written)
+            return reportError(args.command, written.error());
     if (parsed.has("db"))
         if (auto stored =
                 storeRiskReport(parsed.get("db"), parsed.get("model"), "privacy",

@@ -22,11 +22,7 @@ using nlohmann::json;
 
 std::string fmt(const json &v)
 {
-    if (!v.is_number())
-        return "n/a";
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(4) << v.get<double>();
-    return s.str();
+    return formatJsonNumber(v);
 }
 
 void printText(std::ostream &out, const json &r)
@@ -208,13 +204,9 @@ int runRobustness(Args &args)
     }
     json &r = report->json;
     r["model"] = modelPath;
-    if (parsed.has("out")) {
-        std::ofstream file(parsed.get("out"));
-        file << r.dump(2) << "\n";
-        if (!file)
-            return reportError(args.command,
-                               makeError(ErrorCode::Io, parsed.get("out") + ": cannot write"));
-    }
+    if (parsed.has("out"))
+        if (auto written = writeJsonFile(parsed.get("out"), r); !written)
+            return reportError(args.command, written.error());
     if (parsed.has("db"))
         if (auto stored = storeRiskReport(parsed.get("db"), modelPath, "robustness",
                                           "robustness " + modelPath + " --data " + data, r);
@@ -224,15 +216,7 @@ int runRobustness(Args &args)
         std::cout << r.dump() << "\n";
     else
         printText(std::cout, r);
-    if (!report->gatesPassed) {
-        for (const auto &g : report->gates)
-            if (!g.passed)
-                std::cerr << "shardbench-cli robustness: gate failed: " << g.expr << " (value "
-                          << (std::isfinite(g.value) ? std::to_string(g.value) : "undefined")
-                          << ")\n";
-        return kExitGateFailed;
-    }
-    return kExitOk;
+    return reportGates(args.command, report->gates);
 }
 
 const CommandRegistrar registrar{
