@@ -33,6 +33,8 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
     view->setEditTriggers(QAbstractItemView::NoEditTriggers);
     view->setAlternatingRowColors(true);
     view->setMinimumHeight(180);
+    QObject::connect(model, &QAbstractItemModel::modelReset, view,
+                     [view]() { view->resizeColumnsToContents(); });
     return view;
 }
 
