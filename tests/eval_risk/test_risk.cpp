@@ -317,6 +317,25 @@ private slots:
         QVERIFY(change01 > 0 && change05 > change01);
     }
 
+    // A model whose graph imputes missing inputs (IsNaN -> Where): the
+    // missing-value perturbation runs.
+    void missingValuesWhenTheGraphHandlesThem()
+    {
+        Run run = cli({"robustness", kRisk + "missing_aware.onnx", "--data", kDemo + "current.csv",
+                       "--label", "label", "--features", demoFeatures(), "--perturb",
+                       "missing:0.1,0.5", "--json"});
+        QCOMPARE(run.exitCode, 0);
+        const json r = run.parsed();
+        QCOMPARE(r["missing_values"]["supported"].get<bool>(), true);
+        QVERIFY(r["missing_values"]["reason"].get<std::string>().find("IsNaN") !=
+                std::string::npos);
+        QCOMPARE(r["curves"].size(), std::size_t(3));
+        QCOMPARE(r["curves"][0]["metrics"], r["baseline"]["metrics"]);
+        const double change01 = r["curves"][1]["mean_proba_change"].get<double>();
+        const double change05 = r["curves"][2]["mean_proba_change"].get<double>();
+        QVERIFY(change01 > 0 && change05 > change01);
+    }
+
     void gates_data()
     {
         QTest::addColumn<QString>("gate");

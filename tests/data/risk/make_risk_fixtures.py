@@ -26,6 +26,10 @@ Writes, beside this script:
   images.npy, image_labels.npy       64 synthetic 1x12x12 bar images (class 0
                            horizontal, 1 vertical), float32; int64 labels
   image_cnn.onnx           a small CNN classifying them (Softmax output)
+  missing_aware.onnx       logistic regression on the demo features whose
+                           graph imputes missing inputs (IsNaN -> Where, the
+                           training means) before standardising: a model whose
+                           preprocessing allows missing values
 And resources/demo/train.csv: the demo classifier's clean training split
 (features and label), the members for the Evaluation page's privacy check.
 """
@@ -36,6 +40,7 @@ import os
 import sys
 
 import numpy as np
+import onnx
 import torch
 import torch.nn as nn
 from sklearn.datasets import load_breast_cancer, make_classification
@@ -262,7 +267,48 @@ def image_fixtures():
     print(f"images: {n}, CNN accuracy {acc:.3f}")
 
 
+# ---------------------------------------------------------------------------
+# A model that handles missing inputs in its graph
+# ---------------------------------------------------------------------------
+
+
+def missing_fixture():
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(make_demo.SEED)
+    data = load_breast_cancer()
+    labels = (data.target == 0).astype(int)
+    train, _, _ = make_demo.split_rows(labels, rng)
+    x = make_demo.round_features(data.data.astype(np.float64)[train])
+    y = labels[train]
+    mean, std = x.mean(axis=0), x.std(axis=0)
+    lr = LogisticRegression(max_iter=2000).fit((x - mean) / std, y)
+    # Two-class logits [-z, z] / 2 -> Softmax gives [1 - p, p].
+    w = np.stack([-lr.coef_[0], lr.coef_[0]], axis=1) / 2.0
+    b = np.array([-lr.intercept_[0], lr.intercept_[0]]) / 2.0
+    init = [numpy_helper.from_array(a.astype(np.float32), n) for a, n in
+            ((mean, "feature_mean"), (std, "feature_std"), (w, "weight"), (b, "bias"))]
+    nodes = [helper.make_node("IsNaN", ["features"], ["is_missing"], name="is_missing"),
+             helper.make_node("Where", ["is_missing", "feature_mean", "features"], ["imputed"],
+                              name="impute_mean"),
+             helper.make_node("Sub", ["imputed", "feature_mean"], ["centred"], name="centre"),
+             helper.make_node("Div", ["centred", "feature_std"], ["scaled"], name="scale"),
+             helper.make_node("MatMul", ["scaled", "weight"], ["logits0"], name="linear"),
+             helper.make_node("Add", ["logits0", "bias"], ["logits"], name="bias"),
+             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=-1, name="softmax")]
+    graph = helper.make_graph(
+        nodes, "missing_aware", [helper.make_tensor_value_info("features", TensorProto.FLOAT,
+                                                               ["batch", 30])],
+        [helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", 2])], init)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="make_risk_fixtures")
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(HERE, "missing_aware.onnx"))
+    print(f"missing_aware: train accuracy {lr.score((x - mean) / std, y):.3f}")
+
+
 if __name__ == "__main__":
+    missing_fixture()
     demo_fixtures()
     mia_fixtures()
     image_fixtures()
