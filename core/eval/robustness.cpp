@@ -433,8 +433,9 @@ Result<RobustnessReport> runRobustness(const Table &table, const ModelRunner &mo
     }
     std::size_t total = 1, done = 0;
     for (const auto &p : perturbations)
-        total += p.name == "shift" ? (p.strengths.size() - 1) * 2 * features.size()
-                                   : p.strengths.size() - 1;
+        if (p.name != "missing" || options.modelHandlesMissing)
+            total += p.name == "shift" ? (p.strengths.size() - 1) * 2 * features.size()
+                                       : p.strengths.size() - 1;
     auto step = [&](const std::string &what) {
         ++done;
         if (progress)
