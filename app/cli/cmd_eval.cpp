@@ -103,8 +103,7 @@ int runEval(Args &args)
                 "proba_<positive>, multiclass: the proba_ columns)");
     addPredictOptions(spec);
     spec.option("task", "T", "classification or regression (default: inferred)");
-    spec.multi("slice", "\"NAME: EXPR\"",
-               "a slice, e.g. \"old: age >= 65 and site in [a, b]\"");
+    spec.multi("slice", "\"NAME: EXPR\"", "a slice, e.g. \"old: age >= 65 and site in [a, b]\"");
     spec.flag("auto-slices", "search single features and pairs for weak slices");
     spec.option("auto-threshold", "X",
                 "report auto slices worse than overall by more than X (accuracy points; "

@@ -46,8 +46,7 @@ int reportGates(const std::string &command, const std::vector<eval::GateResult> 
     for (const auto &g : gates)
         if (!g.passed) {
             std::cerr << "shardbench-cli " << command << ": gate failed: " << g.expr << " (value "
-                      << (std::isfinite(g.value) ? std::to_string(g.value) : "undefined")
-                      << ")\n";
+                      << (std::isfinite(g.value) ? std::to_string(g.value) : "undefined") << ")\n";
             code = kExitGateFailed;
         }
     return code;

@@ -59,11 +59,11 @@ Result<RiskReports> runRiskChecks(const RiskRequest &request, const ProgressFn &
     options.predict.cancel = &cancel;
     options.eval.label = request.labelColumn.toStdString();
     options.modelHandlesMissing = eval::graphHandlesMissing(*session.graph, &options.missingReason);
-    if (request.features.isEmpty() && request.labelColumn.toStdString() == "label")
-        for (const char *site : {"site"})
-            if (const eval::Column *column = data.column(site); column && column->categories)
-                for (const auto &category : *column->categories)
-                    options.eval.slices.push_back(category + ": " + site + " == " + category);
+    // One slice per category of a "site"-like column, as the evaluation does.
+    for (const char *name : {"site", "region", "segment", "group"})
+        if (const eval::Column *column = data.column(name); column && column->categories)
+            for (const auto &category : *column->categories)
+                options.eval.slices.push_back(category + ": " + name + " == " + category);
     SB_ASSIGN_OR_RETURN(
         eval::RobustnessReport robustness,
         eval::runRobustness(data, runner, options, &cancel, [&](double f, const std::string &what) {
