@@ -167,6 +167,40 @@ Result<std::optional<DeploymentRecord>> DeploymentRepository::active(const std::
                     [&](Statement &stmt) { stmt.bind(1, modelName).bind(2, env); });
 }
 
+Result<std::vector<std::pair<std::string, DeploymentRecord>>>
+DeploymentRepository::activeInEnv(const std::string &env)
+{
+    auto &db = m_store.impl().db;
+    SB_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare(std::string(kDeploymentColumns).substr(0, 7) + "m.name, " +
+                                   std::string(kDeploymentColumns).substr(7) +
+                                   "WHERE d.env = ? AND d.id = (SELECT MAX(e.id) FROM deployments "
+                                   "e WHERE e.model_id = d.model_id AND e.env = d.env) "
+                                   "ORDER BY m.name"));
+    stmt.bind(1, env);
+    std::vector<std::pair<std::string, DeploymentRecord>> out;
+    for (;;) {
+        SB_ASSIGN_OR_RETURN(bool row, stmt.step());
+        if (!row)
+            break;
+        // Column 0 is the model name; the deployment columns follow.
+        std::string name = stmt.columnText(0);
+        DeploymentRecord record;
+        record.id = stmt.columnInt(1);
+        record.modelId = stmt.columnInt(2);
+        record.modelVersionId = stmt.columnInt(3);
+        record.version = static_cast<int>(stmt.columnInt(4));
+        record.env = stmt.columnText(5);
+        record.action = stmt.columnText(6);
+        record.priorEntryId = stmt.columnOptionalInt(7);
+        record.comment = stmt.columnText(8);
+        record.createdAt = stmt.columnText(9);
+        record.createdBy = stmt.columnText(10);
+        out.emplace_back(std::move(name), std::move(record));
+    }
+    return out;
+}
+
 Result<std::vector<DeploymentRecord>> DeploymentRepository::history(const std::string &modelName,
                                                                     const std::string &env)
 {
