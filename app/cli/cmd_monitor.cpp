@@ -44,8 +44,8 @@ Json windowJson(const store::MonitorWindowRecord &w)
 
 Json alertJson(const store::MonitorAlertRecord &a)
 {
-    return {{"id", a.id},       {"window_id", a.windowId}, {"model", a.model},
-            {"version", a.version}, {"trigger", a.trigger}, {"rule", a.rule},
+    return {{"id", a.id},           {"window_id", a.windowId}, {"model", a.model},
+            {"version", a.version}, {"trigger", a.trigger},    {"rule", a.rule},
             {"metrics", a.metrics}, {"time", a.createdAt}};
 }
 
@@ -187,25 +187,24 @@ int runFeedback(Args &args)
     const eval::Column *ids = table->column(idColumn);
     const eval::Column *labels = table->column(labelColumn);
     const eval::Column *rows = rowColumn.empty() ? nullptr : table->column(rowColumn);
-    for (const auto &[column, name] :
-         {std::pair{ids, idColumn}, std::pair{labels, labelColumn}})
+    for (const auto &[column, name] : {std::pair{ids, idColumn}, std::pair{labels, labelColumn}})
         if (!column)
             return reportError(args.command,
                                makeError(ErrorCode::InvalidInput,
                                          parsed.positional.front() + ": no column '" + name + "'"));
     if (!rowColumn.empty() && !rows)
-        return reportError(args.command,
-                           makeError(ErrorCode::InvalidInput, parsed.positional.front() +
-                                                                  ": no column '" + rowColumn + "'"));
+        return reportError(
+            args.command, makeError(ErrorCode::InvalidInput,
+                                    parsed.positional.front() + ": no column '" + rowColumn + "'"));
     std::vector<store::FeedbackLabel> feedback;
     for (std::size_t r = 0; r < table->rows; ++r) {
         const int id = ids->codes[r], label = labels->codes[r];
         if (id < 0 || label < 0)
-            return reportError(
-                args.command,
-                makeError(ErrorCode::InvalidInput,
-                          parsed.positional.front() + ":" + std::to_string(table->lines[r]) +
-                              ": missing " + (id < 0 ? idColumn : labelColumn)));
+            return reportError(args.command,
+                               makeError(ErrorCode::InvalidInput,
+                                         parsed.positional.front() + ":" +
+                                             std::to_string(table->lines[r]) + ": missing " +
+                                             (id < 0 ? idColumn : labelColumn)));
         store::FeedbackLabel entry;
         entry.requestId = (*ids->categories)[static_cast<std::size_t>(id)];
         entry.label = (*labels->categories)[static_cast<std::size_t>(label)];
@@ -221,9 +220,8 @@ int runFeedback(Args &args)
     auto result = db->monitor().applyFeedback(feedback, parsed.positional.front());
     if (!result)
         return reportError(args.command, result.error());
-    Json out = {{"matched", result->matched},
-                {"unmatched", result->unmatched},
-                {"windows", Json::array()}};
+    Json out = {
+        {"matched", result->matched}, {"unmatched", result->unmatched}, {"windows", Json::array()}};
     for (const auto &w : result->windows)
         out["windows"].push_back(windowJson(w));
     if (parsed.flag("json")) {
@@ -234,8 +232,8 @@ int runFeedback(Args &args)
               << " did not\n";
     for (const auto &w : result->windows)
         std::cout << "window " << w.id << " (" << w.model << ":" << w.version << "): estimated "
-                  << fmt(w.estimatedAccuracy) << ", realized " << fmt(w.realizedAccuracy)
-                  << " on " << w.labelled << " labelled rows\n";
+                  << fmt(w.estimatedAccuracy) << ", realized " << fmt(w.realizedAccuracy) << " on "
+                  << w.labelled << " labelled rows\n";
     return kExitOk;
 }
 

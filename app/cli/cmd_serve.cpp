@@ -130,18 +130,22 @@ int runServe(Args &args)
         long long fallback, min;
         long long value = 0;
     };
-    IntOption ints[] = {{"port", 8000, 0},          {"max-batch", 8, 1},
-                        {"max-queue", 256, 1},      {"threads", 0, 0},
-                        {"max-body-bytes", 16 << 20, 1}, {"timeout-ms", 30000, 1},
-                        {"http-threads", 64, 1},    {"monitor-window", 100, 1},
+    IntOption ints[] = {{"port", 8000, 0},
+                        {"max-batch", 8, 1},
+                        {"max-queue", 256, 1},
+                        {"threads", 0, 0},
+                        {"max-body-bytes", 16 << 20, 1},
+                        {"timeout-ms", 30000, 1},
+                        {"http-threads", 64, 1},
+                        {"monitor-window", 100, 1},
                         {"duration", 0, 0}};
     for (auto &option : ints) {
         auto value = parsed.getInt(option.name, option.fallback);
         if (!value)
             return reportError(command, value.error());
         if (*value < option.min)
-            return usage(std::string("--") + option.name + " must be >= " +
-                         std::to_string(option.min));
+            return usage(std::string("--") + option.name +
+                         " must be >= " + std::to_string(option.min));
         option.value = *value;
     }
     if (ints[0].value > 65535)
@@ -177,8 +181,9 @@ int runServe(Args &args)
                           std::filesystem::exists(parsed.positional.front());
     if (fromFile) {
         engineSpec.model = parsed.positional.front();
-        engineSpec.name = parsed.has("name") ? parsed.get("name")
-                                             : std::filesystem::path(engineSpec.model).stem().string();
+        engineSpec.name = parsed.has("name")
+                              ? parsed.get("name")
+                              : std::filesystem::path(engineSpec.model).stem().string();
     } else {
         if (!byEnv && looksLikeFile(parsed.positional.front()))
             return reportError(command, makeError(ErrorCode::NotFound,
@@ -198,12 +203,12 @@ int runServe(Args &args)
                 if (!parsed.has("name") || entry.first == parsed.get("name"))
                     candidates.push_back(entry);
             if (candidates.empty())
-                return reportError(command,
-                                   makeError(ErrorCode::NotFound,
-                                             "no model is deployed to '" + env + "'" +
-                                                 (parsed.has("name") ? " under the name " +
-                                                                           parsed.get("name")
-                                                                     : std::string())));
+                return reportError(
+                    command,
+                    makeError(ErrorCode::NotFound,
+                              "no model is deployed to '" + env + "'" +
+                                  (parsed.has("name") ? " under the name " + parsed.get("name")
+                                                      : std::string())));
             if (candidates.size() > 1) {
                 std::string names;
                 for (const auto &c : candidates)
@@ -278,8 +283,8 @@ int runServe(Args &args)
     const long long duration = ints[8].value;
     while (!g_stop && (*server)->running()) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        if (duration > 0 && std::chrono::steady_clock::now() - started >
-                                std::chrono::seconds(duration))
+        if (duration > 0 &&
+            std::chrono::steady_clock::now() - started > std::chrono::seconds(duration))
             break;
     }
     (*server)->stop();

@@ -77,9 +77,8 @@ Result<std::future<JobOutcome>> Batcher::submit(InferenceJob job)
     if (m_stopping)
         return makeError(ErrorCode::Conflict, "the server is shutting down");
     if (static_cast<int>(m_queue.size()) >= m_options.maxQueue)
-        return makeError(ErrorCode::Conflict,
-                         "queue full (" + std::to_string(m_options.maxQueue) +
-                             " requests waiting); retry later");
+        return makeError(ErrorCode::Conflict, "queue full (" + std::to_string(m_options.maxQueue) +
+                                                  " requests waiting); retry later");
     Pending pending;
     pending.signature = signatureOf(job.inputs);
     pending.job = std::move(job);
@@ -141,8 +140,7 @@ void Batcher::loop()
             }
         };
         take();
-        while (canMerge && rows < m_options.maxBatch && !m_stopping &&
-               Clock::now() < deadline) {
+        while (canMerge && rows < m_options.maxBatch && !m_stopping && Clock::now() < deadline) {
             m_wake.wait_until(lock, deadline);
             take();
         }

@@ -29,9 +29,9 @@ namespace sb::serve {
 
 struct BatcherOptions
 {
-    int maxBatch = 8;         // rows per engine run (1 = no batching)
-    double maxDelayMs = 2.0;  // how long the oldest request waits for company
-    int maxQueue = 256;       // requests waiting; more are refused (503)
+    int maxBatch = 8;        // rows per engine run (1 = no batching)
+    double maxDelayMs = 2.0; // how long the oldest request waits for company
+    int maxQueue = 256;      // requests waiting; more are refused (503)
 };
 
 struct InferenceJob

@@ -51,8 +51,7 @@ Result<std::shared_ptr<Engine>> Engine::load(const EngineSpec &spec,
             return makeError(ErrorCode::InvalidInput, message);
         }
         engine->m_microbatches = std::max(1, plan.microbatches);
-        SB_ASSIGN_OR_RETURN(engine->m_pipeline,
-                            plan::openLocalPipeline(graph, plan, registry));
+        SB_ASSIGN_OR_RETURN(engine->m_pipeline, plan::openLocalPipeline(graph, plan, registry));
         for (std::size_t s = 0; s < engine->m_pipeline->runner->stageCount(); ++s)
             engine->m_stageDevices.push_back(
                 engine->m_pipeline->runner->stageExecutor(s).device().id());

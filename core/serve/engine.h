@@ -36,10 +36,10 @@ namespace sb::serve {
 struct EngineSpec
 {
     std::filesystem::path model;
-    std::filesystem::path plan;          // empty: the whole graph on one CPU device
-    int threads = 0;                     // CPU threads without a plan (0 = every core)
-    std::string name;                    // served model name
-    std::string version = "1";           // served version ("3" for classifier:3)
+    std::filesystem::path plan;                 // empty: the whole graph on one CPU device
+    int threads = 0;                            // CPU threads without a plan (0 = every core)
+    std::string name;                           // served model name
+    std::string version = "1";                  // served version ("3" for classifier:3)
     std::optional<std::int64_t> modelVersionId; // registry id when served from the store
 };
 

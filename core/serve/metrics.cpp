@@ -48,8 +48,7 @@ std::string escapeLabel(const std::string &text)
 
 Histogram::Histogram(std::vector<double> upperBounds)
     : m_bounds(std::move(upperBounds)), m_counts(m_bounds.size() + 1, 0)
-{
-}
+{}
 
 void Histogram::observe(double value)
 {
@@ -72,15 +71,14 @@ double Histogram::sum() const
     return m_sum;
 }
 
-void Histogram::render(std::string &out, const std::string &name,
-                       const std::string &labels) const
+void Histogram::render(std::string &out, const std::string &name, const std::string &labels) const
 {
     std::lock_guard lock(m_mutex);
     std::uint64_t cumulative = 0;
     for (std::size_t i = 0; i < m_bounds.size(); ++i) {
         cumulative += m_counts[i];
-        out += name + "_bucket{" + withLabels(labels, "le=\"" + number(m_bounds[i]) + "\"") +
-               "} " + std::to_string(cumulative) + "\n";
+        out += name + "_bucket{" + withLabels(labels, "le=\"" + number(m_bounds[i]) + "\"") + "} " +
+               std::to_string(cumulative) + "\n";
     }
     cumulative += m_counts.back();
     out += name + "_bucket{" + withLabels(labels, "le=\"+Inf\"") + "} " +
@@ -92,8 +90,7 @@ void Histogram::render(std::string &out, const std::string &name,
 ServeMetrics::ServeMetrics()
     : m_request(latencyBucketsUs()), m_queue(latencyBucketsUs()), m_compute(latencyBucketsUs()),
       m_batch({1, 2, 4, 8, 16, 32, 64, 128, 256})
-{
-}
+{}
 
 void ServeMetrics::recordSuccess(double requestUs)
 {
@@ -155,8 +152,7 @@ void ServeMetrics::recordBatch(std::int64_t rows, double computeUs,
         m_recentBatches.pop_front();
 }
 
-std::string ServeMetrics::prometheusText(const std::string &model,
-                                         const std::string &version) const
+std::string ServeMetrics::prometheusText(const std::string &model, const std::string &version) const
 {
     const std::string labels =
         "model=\"" + escapeLabel(model) + "\",version=\"" + escapeLabel(version) + "\"";
@@ -233,19 +229,18 @@ nlohmann::json ServeMetrics::statisticsJson(const std::string &model,
         stages.push_back({{"stage", s},
                           {"device", s < m_stageDevices.size() ? m_stageDevices[s] : ""},
                           {"busy_ns", static_cast<std::uint64_t>(m_stageBusyUs[s] * 1e3)}});
-    json model_stat = {
-        {"name", model},
-        {"version", version},
-        {"last_inference", m_lastInferenceMs.load()},
-        {"inference_count", m_inferenceCount.load()},
-        {"execution_count", m_execCount.load()},
-        {"inference_stats",
-         {{"success", stat(m_success, m_successUs)},
-          {"fail", stat(m_failureCount, m_failureUs)},
-          {"queue", stat(m_queueCount, m_queueUs)},
-          {"compute_infer", stat(m_execCount, m_computeUs)}}},
-        {"batch_stats", batches},
-        {"stage_stats", stages}};
+    json model_stat = {{"name", model},
+                       {"version", version},
+                       {"last_inference", m_lastInferenceMs.load()},
+                       {"inference_count", m_inferenceCount.load()},
+                       {"execution_count", m_execCount.load()},
+                       {"inference_stats",
+                        {{"success", stat(m_success, m_successUs)},
+                         {"fail", stat(m_failureCount, m_failureUs)},
+                         {"queue", stat(m_queueCount, m_queueUs)},
+                         {"compute_infer", stat(m_execCount, m_computeUs)}}},
+                       {"batch_stats", batches},
+                       {"stage_stats", stages}};
     return json{{"model_stats", json::array({model_stat})}};
 }
 

@@ -99,7 +99,7 @@ private:
         Clock::time_point at;
         double latencyMs;
     };
-    std::deque<Recent> m_recent;                                // successful requests
+    std::deque<Recent> m_recent; // successful requests
     std::deque<std::pair<Clock::time_point, std::int64_t>> m_recentBatches;
 };
 

@@ -15,9 +15,9 @@ Result<Trigger> parseTrigger(const std::string &text)
 {
     const auto eq = text.find('=');
     if (eq == std::string::npos || eq == 0 || text.find_first_of("<>!", 0) < eq)
-        return makeError(ErrorCode::InvalidInput,
-                         "trigger '" + text + "': expected NAME=RULE, e.g. "
-                                              "drift=drifted_windows.last_3 >= 2");
+        return makeError(ErrorCode::InvalidInput, "trigger '" + text +
+                                                      "': expected NAME=RULE, e.g. "
+                                                      "drift=drifted_windows.last_3 >= 2");
     Trigger trigger;
     trigger.name = text.substr(0, eq);
     auto rule = governance::Rule::parse(text.substr(eq + 1));
@@ -36,9 +36,8 @@ std::vector<Trigger> defaultTriggers()
     return out;
 }
 
-std::map<std::string, double>
-triggerMetrics(const std::vector<store::MonitorWindowRecord> &history,
-               const std::set<std::string> &names)
+std::map<std::string, double> triggerMetrics(const std::vector<store::MonitorWindowRecord> &history,
+                                             const std::set<std::string> &names)
 {
     std::map<std::string, double> metrics;
     if (history.empty())
@@ -65,8 +64,7 @@ triggerMetrics(const std::vector<store::MonitorWindowRecord> &history,
         const std::size_t n = std::stoul(digits);
         double count = 0;
         bool any = false;
-        for (std::size_t i = history.size() > n ? history.size() - n : 0; i < history.size();
-             ++i) {
+        for (std::size_t i = history.size() > n ? history.size() - n : 0; i < history.size(); ++i) {
             if (!history[i].shareDrifted)
                 continue;
             any = true;
@@ -138,9 +136,9 @@ Result<std::vector<std::string>> expandColumns(const std::string &spec,
         const int from = reference.columnIndex(item.substr(0, dots));
         const int to = reference.columnIndex(item.substr(dots + 2));
         if (from < 0 || to < 0 || to < from)
-            return makeError(ErrorCode::InvalidInput,
-                             "--columns " + item + ": both ends must be columns of " +
-                                 reference.fileName + ", in header order");
+            return makeError(ErrorCode::InvalidInput, "--columns " + item +
+                                                          ": both ends must be columns of " +
+                                                          reference.fileName + ", in header order");
         for (int c = from; c <= to; ++c)
             out.push_back(reference.columns[static_cast<std::size_t>(c)].name);
     }
@@ -187,12 +185,12 @@ struct Monitor::Observation
     std::string requestId;
     bool ok = false;
     std::int64_t rows = 0;
-    std::size_t width = 0;           // values per row
-    std::vector<double> values;      // rows x width
+    std::size_t width = 0;      // values per row
+    std::vector<double> values; // rows x width
     bool classifier = false;
-    std::vector<int> predicted;      // per row
-    std::vector<double> confidence;  // per row
-    std::vector<double> score;       // per row, binary classifiers: P(class 1)
+    std::vector<int> predicted;     // per row
+    std::vector<double> confidence; // per row
+    std::vector<double> score;      // per row, binary classifiers: P(class 1)
 };
 
 struct Monitor::Window
@@ -213,8 +211,7 @@ struct Monitor::Window
 
 Monitor::Monitor(MonitorOptions options, ServeMetrics &metrics)
     : m_options(std::move(options)), m_metrics(metrics)
-{
-}
+{}
 
 Result<std::unique_ptr<Monitor>> Monitor::create(MonitorOptions options, ServeMetrics &metrics)
 {
@@ -386,8 +383,8 @@ void Monitor::loop()
                 w.confidence.push_back(obs->confidence[i]);
                 if (!obs->score.empty())
                     w.score.push_back(obs->score[i]);
-                w.predictions.push_back({obs->requestId, r, std::to_string(obs->predicted[i]),
-                                         obs->confidence[i]});
+                w.predictions.push_back(
+                    {obs->requestId, r, std::to_string(obs->predicted[i]), obs->confidence[i]});
                 sampled.push_back(obs->predicted[i]);
             }
             // Reservoir sample of rows for the stored window.
@@ -435,17 +432,17 @@ Status Monitor::closeWindow(Window &w)
         names.push_back(c < m_columns.size() && m_columns.size() == w.width
                             ? m_columns[c]
                             : "input_" + std::to_string(c));
-    const bool classifier = w.classifier && w.pred.size() == static_cast<std::size_t>(w.rows) &&
-                            w.rows > 0;
+    const bool classifier =
+        w.classifier && w.pred.size() == static_cast<std::size_t>(w.rows) && w.rows > 0;
     if (classifier) {
         double sum = 0;
         for (double c : w.confidence)
             sum += c;
         record.estimatedAccuracy = sum / static_cast<double>(w.confidence.size());
-        report["estimate"] = {
-            {"method", "confidence-based (CBPE): mean top-class probability"},
-            {"valid_when", "the model's probabilities are calibrated (see `calibrate`/`eval` "
-                           "ECE); otherwise the estimate is biased"}};
+        report["estimate"] = {{"method", "confidence-based (CBPE): mean top-class probability"},
+                              {"valid_when",
+                               "the model's probabilities are calibrated (see `calibrate`/`eval` "
+                               "ECE); otherwise the estimate is biased"}};
     }
     if (m_reference && w.rows > 0) {
         eval::Table current;

@@ -56,9 +56,8 @@ std::vector<Trigger> defaultTriggers();
 //   drifted_windows.last_N      -- windows with dataset drift among the last N.
 // A metric the window does not have (no reference data, not a classifier) is
 // absent, so rules on it stay Unknown and never fire.
-std::map<std::string, double>
-triggerMetrics(const std::vector<store::MonitorWindowRecord> &history,
-               const std::set<std::string> &names);
+std::map<std::string, double> triggerMetrics(const std::vector<store::MonitorWindowRecord> &history,
+                                             const std::set<std::string> &names);
 
 struct FiredTrigger
 {
@@ -76,13 +75,14 @@ Result<std::optional<std::filesystem::path>> versionReference(store::Store &stor
                                                               store::Id modelVersionId);
 
 // "A,B,C" or ranges "A..D" over the reference header -> column names.
-Result<std::vector<std::string>> expandColumns(const std::string &spec, const eval::Table &reference);
+Result<std::vector<std::string>> expandColumns(const std::string &spec,
+                                               const eval::Table &reference);
 
 struct MonitorOptions
 {
-    std::filesystem::path database;   // where windows, predictions and alerts go
-    std::filesystem::path reference;  // empty: no drift
-    std::string columns;              // names of the flattened input values ("A..B" ranges)
+    std::filesystem::path database;  // where windows, predictions and alerts go
+    std::filesystem::path reference; // empty: no drift
+    std::string columns;             // names of the flattened input values ("A..B" ranges)
     std::string env;
     int windowRows = 100;
     int sampleRows = 20;

@@ -89,10 +89,9 @@ struct InferenceServer::Impl
             return true;
         const std::string header = req.get_header_value("Authorization");
         const std::string prefix = "Bearer ";
-        const bool ok = header.size() > prefix.size() &&
-                        header.compare(0, prefix.size(), prefix) == 0 &&
-                        constantTimeEquals(std::string_view(header).substr(prefix.size()),
-                                           options.token);
+        const bool ok =
+            header.size() > prefix.size() && header.compare(0, prefix.size(), prefix) == 0 &&
+            constantTimeEquals(std::string_view(header).substr(prefix.size()), options.token);
         if (!ok) {
             error(res, 401, "missing or wrong bearer token");
             res.set_header("WWW-Authenticate", "Bearer");
@@ -112,8 +111,9 @@ struct InferenceServer::Impl
             return nullptr;
         }
         if (!version.empty() && version != e->version()) {
-            error(res, 404, "model '" + name + "' has no version '" + version + "' being served (serving version " +
-                                e->version() + ")");
+            error(res, 404,
+                  "model '" + name + "' has no version '" + version +
+                      "' being served (serving version " + e->version() + ")");
             return nullptr;
         }
         return e;
@@ -134,8 +134,7 @@ void InferenceServer::Impl::handleInfer(const httplib::Request &req, httplib::Re
 {
     const auto started = std::chrono::steady_clock::now();
     auto elapsedUs = [&] {
-        return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() -
-                                                         started)
+        return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - started)
             .count();
     };
     auto fail = [&](int status, const std::string &reason, const std::string &message) {
@@ -170,14 +169,13 @@ void InferenceServer::Impl::handleInfer(const httplib::Request &req, httplib::Re
                 : std::string();
         const IoInfo *io = e->findInput(name);
         if (!io)
-            return fail(400, "OTHER", "unknown input '" + name + "' (the model takes " +
-                                          [&] {
-                                              std::string names;
-                                              for (const auto &i : e->inputs())
-                                                  names += (names.empty() ? "" : ", ") + i.name;
-                                              return names;
-                                          }() +
-                                          ")");
+            return fail(
+                400, "OTHER", "unknown input '" + name + "' (the model takes " + [&] {
+                    std::string names;
+                    for (const auto &i : e->inputs())
+                        names += (names.empty() ? "" : ", ") + i.name;
+                    return names;
+                }() + ")");
         if (job.inputs.count(name))
             return fail(400, "OTHER", "input '" + name + "' given twice");
         auto tensor = tensorFromJson(input, io->info, options.maxElements);
@@ -225,8 +223,7 @@ void InferenceServer::Impl::handleInfer(const httplib::Request &req, httplib::Re
     if (!submitted)
         return fail(503, "REJECTED", submitted.error().message);
     auto &future = *submitted;
-    if (future.wait_for(std::chrono::milliseconds(options.timeoutMs)) !=
-        std::future_status::ready)
+    if (future.wait_for(std::chrono::milliseconds(options.timeoutMs)) != std::future_status::ready)
         return fail(503, "CANCELED",
                     "no answer within " + std::to_string(options.timeoutMs) + " ms; retry later");
     JobOutcome outcome = future.get();
@@ -341,11 +338,14 @@ InferenceServer::create(ServerOptions options, std::shared_ptr<Engine> engine,
 
     auto &http = impl->http;
     const int threads = std::max(4, self->options.httpThreads);
-    http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
+    http.new_task_queue = [threads] {
+        return new httplib::ThreadPool(static_cast<size_t>(threads));
+    };
     http.set_socket_options([](socket_t sock) {
         int yes = 1;
         ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
     });
+    http.set_tcp_nodelay(true); // small JSON answers: no Nagle + delayed-ACK stalls
     http.set_keep_alive_max_count(100000);
     http.set_keep_alive_timeout(5);
     http.set_read_timeout(10, 0);

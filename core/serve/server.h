@@ -44,7 +44,7 @@ namespace sb::serve {
 struct ServerOptions
 {
     std::string host = "127.0.0.1";
-    int port = 8000; // 0: any free port (see InferenceServer::port())
+    int port = 8000;   // 0: any free port (see InferenceServer::port())
     std::string token; // empty: no authentication (loopback only)
     BatcherOptions batching;
     std::size_t maxBodyBytes = std::size_t(16) << 20;
@@ -55,9 +55,9 @@ struct ServerOptions
     std::filesystem::path database;
     std::string env;
     int pollMs = 500;
-    int threads = 0;                       // CPU threads of swapped-in engines
+    int threads = 0;                                   // CPU threads of swapped-in engines
     const runtime::KernelRegistry *registry = nullptr; // for swapped-in engines
-    std::function<void(const std::string &)> log; // swap and error notes
+    std::function<void(const std::string &)> log;      // swap and error notes
 };
 
 bool isLoopbackHost(const std::string &host);

@@ -40,8 +40,7 @@ bool flatten(const json &node, std::vector<const json *> &out, std::size_t limit
     return true;
 }
 
-template <typename T>
-Status putInteger(const json &value, T *dst, const std::string &where)
+template <typename T> Status putInteger(const json &value, T *dst, const std::string &where)
 {
     if (value.is_boolean()) {
         *dst = static_cast<T>(value.get<bool>());
@@ -172,16 +171,15 @@ Result<runtime::Tensor> tensorFromJson(const json &input, const graph::TensorInf
         auto expected = [&] {
             std::string text = "[";
             for (std::size_t i = 0; i < dims.size(); ++i)
-                text += (i ? "," : "") +
-                        (dims[i].value >= 0 ? std::to_string(dims[i].value)
-                                            : (dims[i].symbol.empty() ? "?" : dims[i].symbol));
+                text += (i ? "," : "") + (dims[i].value >= 0
+                                              ? std::to_string(dims[i].value)
+                                              : (dims[i].symbol.empty() ? "?" : dims[i].symbol));
             return text + "]";
         };
         if (dims.size() != shape.size())
-            return makeError(ErrorCode::InvalidInput, where + ": shape " +
-                                                          runtime::shapeToString(shape) +
-                                                          " does not match the model's " +
-                                                          expected());
+            return makeError(ErrorCode::InvalidInput,
+                             where + ": shape " + runtime::shapeToString(shape) +
+                                 " does not match the model's " + expected());
         for (std::size_t i = 0; i < dims.size(); ++i)
             if ((dims[i].value >= 0 && dims[i].value != shape[i]) ||
                 (dims[i].value < 0 && shape[i] < 1))
@@ -216,14 +214,30 @@ Result<runtime::Tensor> tensorFromJson(const json &input, const graph::TensorInf
             tensor.as<bool>()[i] = b != 0;
             break;
         }
-        case ElementType::UInt8: status = putInteger(v, tensor.as<std::uint8_t>() + i, at); break;
-        case ElementType::UInt16: status = putInteger(v, tensor.as<std::uint16_t>() + i, at); break;
-        case ElementType::UInt32: status = putInteger(v, tensor.as<std::uint32_t>() + i, at); break;
-        case ElementType::UInt64: status = putInteger(v, tensor.as<std::uint64_t>() + i, at); break;
-        case ElementType::Int8: status = putInteger(v, tensor.as<std::int8_t>() + i, at); break;
-        case ElementType::Int16: status = putInteger(v, tensor.as<std::int16_t>() + i, at); break;
-        case ElementType::Int32: status = putInteger(v, tensor.as<std::int32_t>() + i, at); break;
-        case ElementType::Int64: status = putInteger(v, tensor.as<std::int64_t>() + i, at); break;
+        case ElementType::UInt8:
+            status = putInteger(v, tensor.as<std::uint8_t>() + i, at);
+            break;
+        case ElementType::UInt16:
+            status = putInteger(v, tensor.as<std::uint16_t>() + i, at);
+            break;
+        case ElementType::UInt32:
+            status = putInteger(v, tensor.as<std::uint32_t>() + i, at);
+            break;
+        case ElementType::UInt64:
+            status = putInteger(v, tensor.as<std::uint64_t>() + i, at);
+            break;
+        case ElementType::Int8:
+            status = putInteger(v, tensor.as<std::int8_t>() + i, at);
+            break;
+        case ElementType::Int16:
+            status = putInteger(v, tensor.as<std::int16_t>() + i, at);
+            break;
+        case ElementType::Int32:
+            status = putInteger(v, tensor.as<std::int32_t>() + i, at);
+            break;
+        case ElementType::Int64:
+            status = putInteger(v, tensor.as<std::int64_t>() + i, at);
+            break;
         default: {
             auto d = toDouble(v, at);
             if (!d)
@@ -256,17 +270,39 @@ json tensorToJson(const std::string &name, const runtime::Tensor &tensor)
     out["datatype"] = datatypeName(tensor.type());
     out["shape"] = tensor.shape();
     switch (tensor.type()) {
-    case ElementType::Bool: out["data"] = valuesOf<bool>(tensor); break;
-    case ElementType::UInt8: out["data"] = valuesOf<std::uint8_t>(tensor); break;
-    case ElementType::UInt16: out["data"] = valuesOf<std::uint16_t>(tensor); break;
-    case ElementType::UInt32: out["data"] = valuesOf<std::uint32_t>(tensor); break;
-    case ElementType::UInt64: out["data"] = valuesOf<std::uint64_t>(tensor); break;
-    case ElementType::Int8: out["data"] = valuesOf<std::int8_t>(tensor); break;
-    case ElementType::Int16: out["data"] = valuesOf<std::int16_t>(tensor); break;
-    case ElementType::Int32: out["data"] = valuesOf<std::int32_t>(tensor); break;
-    case ElementType::Int64: out["data"] = valuesOf<std::int64_t>(tensor); break;
-    case ElementType::Float32: out["data"] = valuesOf<float>(tensor); break;
-    case ElementType::Float64: out["data"] = valuesOf<double>(tensor); break;
+    case ElementType::Bool:
+        out["data"] = valuesOf<bool>(tensor);
+        break;
+    case ElementType::UInt8:
+        out["data"] = valuesOf<std::uint8_t>(tensor);
+        break;
+    case ElementType::UInt16:
+        out["data"] = valuesOf<std::uint16_t>(tensor);
+        break;
+    case ElementType::UInt32:
+        out["data"] = valuesOf<std::uint32_t>(tensor);
+        break;
+    case ElementType::UInt64:
+        out["data"] = valuesOf<std::uint64_t>(tensor);
+        break;
+    case ElementType::Int8:
+        out["data"] = valuesOf<std::int8_t>(tensor);
+        break;
+    case ElementType::Int16:
+        out["data"] = valuesOf<std::int16_t>(tensor);
+        break;
+    case ElementType::Int32:
+        out["data"] = valuesOf<std::int32_t>(tensor);
+        break;
+    case ElementType::Int64:
+        out["data"] = valuesOf<std::int64_t>(tensor);
+        break;
+    case ElementType::Float32:
+        out["data"] = valuesOf<float>(tensor);
+        break;
+    case ElementType::Float64:
+        out["data"] = valuesOf<double>(tensor);
+        break;
     case ElementType::Float16:
     case ElementType::BFloat16: {
         json data = json::array();
@@ -275,7 +311,8 @@ json tensorToJson(const std::string &name, const runtime::Tensor &tensor)
         out["data"] = data;
         break;
     }
-    default: out["data"] = json::array();
+    default:
+        out["data"] = json::array();
     }
     return out;
 }

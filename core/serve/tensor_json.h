@@ -30,8 +30,7 @@ std::vector<std::int64_t> protocolShape(const graph::Shape &shape);
 // equal to the number of values in "data". Errors are InvalidInput naming
 // the input (and the first bad value).
 Result<runtime::Tensor> tensorFromJson(const nlohmann::json &input,
-                                       const graph::TensorInfo &declared,
-                                       std::int64_t maxElements);
+                                       const graph::TensorInfo &declared, std::int64_t maxElements);
 
 // {"name", "datatype", "shape", "data"} of a tensor (FP16/BF16 as numbers).
 nlohmann::json tensorToJson(const std::string &name, const runtime::Tensor &tensor);

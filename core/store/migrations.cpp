@@ -211,8 +211,7 @@ CREATE TABLE monitor_alerts (
 CREATE INDEX monitor_alerts_model ON monitor_alerts(model, version, id);
 )SQL";
 
-constexpr std::array<std::string_view, 4> kMigrations{kSchemaV1, kSchemaV2, kSchemaV3,
-                                                      kSchemaV4};
+constexpr std::array<std::string_view, 4> kMigrations{kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 
 } // namespace
 

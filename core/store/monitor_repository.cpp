@@ -96,8 +96,9 @@ MonitorRepository::saveWindow(const MonitorWindowRecord &window,
     insert.bind(12, saved.datasetDrift ? 1 : 0);
     bindOptional(insert, 13, saved.estimatedAccuracy);
     bindOptional(insert, 14, saved.realizedAccuracy);
-    insert.bind(15, saved.labelled).bind(16, detail::jsonText(saved.report)).bind(17,
-                                                                                 saved.createdAt);
+    insert.bind(15, saved.labelled)
+        .bind(16, detail::jsonText(saved.report))
+        .bind(17, saved.createdAt);
     SB_TRY(insert.run());
     saved.id = db.lastInsertId();
     SB_ASSIGN_OR_RETURN(Statement prediction,
@@ -143,8 +144,7 @@ MonitorRepository::saveWindow(const MonitorWindowRecord &window,
 }
 
 Result<std::vector<MonitorWindowRecord>>
-MonitorRepository::windows(const std::string &model, const std::string &version,
-                           std::int64_t limit)
+MonitorRepository::windows(const std::string &model, const std::string &version, std::int64_t limit)
 {
     auto &db = m_store.impl().db;
     std::string sql = "SELECT * FROM (" + std::string(kWindowColumns) + "WHERE model = ?" +
@@ -224,9 +224,10 @@ Result<FeedbackResult> MonitorRepository::applyFeedback(const std::vector<Feedba
         }
         any ? ++result.matched : ++result.unmatched;
     }
-    SB_ASSIGN_OR_RETURN(Statement realized,
-                        db.prepare("SELECT COUNT(*), SUM(predicted = label) FROM "
-                                   "monitor_predictions WHERE window_id = ? AND label IS NOT NULL"));
+    SB_ASSIGN_OR_RETURN(
+        Statement realized,
+        db.prepare("SELECT COUNT(*), SUM(predicted = label) FROM "
+                   "monitor_predictions WHERE window_id = ? AND label IS NOT NULL"));
     SB_ASSIGN_OR_RETURN(Statement store,
                         db.prepare("UPDATE monitor_windows SET realized_accuracy = ?, labelled = "
                                    "? WHERE id = ?"));
@@ -249,10 +250,9 @@ Result<FeedbackResult> MonitorRepository::applyFeedback(const std::vector<Feedba
     Json windowIds = Json::array();
     for (Id id : touched)
         windowIds.push_back(id);
-    SB_TRY(impl.appendAudit("monitor.feedback", source,
-                            {{"matched", result.matched},
-                             {"unmatched", result.unmatched},
-                             {"windows", windowIds}}));
+    SB_TRY(impl.appendAudit(
+        "monitor.feedback", source,
+        {{"matched", result.matched}, {"unmatched", result.unmatched}, {"windows", windowIds}}));
     SB_TRY(transaction.commit());
     return result;
 }

@@ -412,9 +412,8 @@ public:
                                            const std::vector<MonitorPrediction> &predictions,
                                            std::vector<MonitorAlertRecord> alerts = {});
     // Newest last; `limit` most recent (0 = all). version empty = every version.
-    Result<std::vector<MonitorWindowRecord>> windows(const std::string &model,
-                                                     const std::string &version = {},
-                                                     std::int64_t limit = 0);
+    Result<std::vector<MonitorWindowRecord>>
+    windows(const std::string &model, const std::string &version = {}, std::int64_t limit = 0);
     Result<std::vector<MonitorAlertRecord>> alerts(const std::string &model = {},
                                                    const std::string &version = {});
     // Labels for earlier predictions (matched by request id and row); the

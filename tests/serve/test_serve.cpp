@@ -48,20 +48,16 @@ private slots:
         QTest::newRow("BOOL") << "BOOL" << int(T::Bool) << "[true,false,true]" << 1.0;
         QTest::newRow("UINT8") << "UINT8" << int(T::UInt8) << "[0,7,255]" << 255.0;
         QTest::newRow("UINT16") << "UINT16" << int(T::UInt16) << "[0,7,65535]" << 65535.0;
-        QTest::newRow("UINT32") << "UINT32" << int(T::UInt32) << "[0,7,4294967295]"
-                                << 4294967295.0;
+        QTest::newRow("UINT32") << "UINT32" << int(T::UInt32) << "[0,7,4294967295]" << 4294967295.0;
         QTest::newRow("UINT64") << "UINT64" << int(T::UInt64) << "[0,7,9007199254740992]"
                                 << 9007199254740992.0;
         QTest::newRow("INT8") << "INT8" << int(T::Int8) << "[-128,7,127]" << 127.0;
         QTest::newRow("INT16") << "INT16" << int(T::Int16) << "[-3,7,-32768]" << -32768.0;
-        QTest::newRow("INT32") << "INT32" << int(T::Int32) << "[-3,7,-2147483648]"
-                               << -2147483648.0;
-        QTest::newRow("INT64") << "INT64" << int(T::Int64) << "[-3,7,-4000000000]"
-                               << -4000000000.0;
+        QTest::newRow("INT32") << "INT32" << int(T::Int32) << "[-3,7,-2147483648]" << -2147483648.0;
+        QTest::newRow("INT64") << "INT64" << int(T::Int64) << "[-3,7,-4000000000]" << -4000000000.0;
         QTest::newRow("FP16") << "FP16" << int(T::Float16) << "[0.5,7,-2.25]" << -2.25;
         QTest::newRow("BF16") << "BF16" << int(T::BFloat16) << "[0.5,7,-2.25]" << -2.25;
-        QTest::newRow("FP32") << "FP32" << int(T::Float32) << "[[0.5],[7],[0.1]]"
-                              << double(0.1f);
+        QTest::newRow("FP32") << "FP32" << int(T::Float32) << "[[0.5],[7],[0.1]]" << double(0.1f);
         QTest::newRow("FP64") << "FP64" << int(T::Float64) << "[0.5,7,0.1]" << 0.1;
     }
     void datatypes()
@@ -83,7 +79,10 @@ private slots:
         json back = serve::tensorToJson("x", *tensor);
         QCOMPARE(back["datatype"].get<std::string>(), datatype.toStdString());
         QCOMPARE(back["shape"], json({3, 1}));
-        QCOMPARE(back["data"][2].get<double>(), last);
+        if (t == graph::ElementType::Bool)
+            QCOMPARE(back["data"][2].get<bool>(), last != 0.0);
+        else
+            QCOMPARE(back["data"][2].get<double>(), last);
     }
 
     void rejectsBadTensors_data()
@@ -95,24 +94,27 @@ private slots:
         QTest::newRow("rank") << R"({"name":"x","datatype":"FP32","shape":[2],"data":[1,2]})"
                               << "does not match";
         QTest::newRow("fixed dim")
-            << R"({"name":"x","datatype":"FP32","shape":[1,3],"data":[1,2,3]})" << "dim 1";
+            << R"({"name":"x","datatype":"FP32","shape":[1,3],"data":[1,2,3]})"
+            << "dim 1";
         QTest::newRow("count") << R"({"name":"x","datatype":"FP32","shape":[2,2],"data":[1,2,3]})"
                                << "needs 4 values";
-        QTest::newRow("too many")
-            << R"({"name":"x","datatype":"FP32","shape":[60,2],"data":[]})" << "more than 100";
+        QTest::newRow("too many") << R"({"name":"x","datatype":"FP32","shape":[60,2],"data":[]})"
+                                  << "more than 100";
         QTest::newRow("string") << R"({"name":"x","datatype":"FP32","shape":[1,2],"data":[1,"a"]})"
                                 << "not a number";
         QTest::newRow("unknown dtype")
-            << R"({"name":"x","datatype":"BYTES","shape":[1,2],"data":[1,2]})" << "not supported";
+            << R"({"name":"x","datatype":"BYTES","shape":[1,2],"data":[1,2]})"
+            << "not supported";
     }
     void rejectsBadTensors()
     {
         QFETCH(QString, input);
         QFETCH(QString, needle);
-        auto tensor = serve::tensorFromJson(
-            json::parse(input.toStdString()),
-            info(graph::ElementType::Float32, {graph::Dim::symbolic("batch"), graph::Dim::known(2)}),
-            100);
+        auto tensor =
+            serve::tensorFromJson(json::parse(input.toStdString()),
+                                  info(graph::ElementType::Float32,
+                                       {graph::Dim::symbolic("batch"), graph::Dim::known(2)}),
+                                  100);
         QVERIFY(!tensor.ok());
         QVERIFY2(tensor.error().message.find(needle.toStdString()) != std::string::npos,
                  tensor.error().message.c_str());
@@ -222,7 +224,8 @@ private slots:
         serve::BatcherOptions options;
         options.maxBatch = 8;
         options.maxDelayMs = 200;
-        serve::Batcher batcher(options, [&] { return current; }, metrics);
+        serve::Batcher batcher(
+            options, [&] { return current; }, metrics);
         std::vector<std::future<serve::JobOutcome>> futures;
         for (int i = 0; i < 4; ++i) {
             serve::InferenceJob job;
@@ -238,8 +241,8 @@ private slots:
             QVERIFY(outcome.ok);
             std::vector<float> row(30, static_cast<float>(i));
             auto alone = (*engine)->run(
-                {{"features", runtime::Tensor::fromVector(graph::ElementType::Float32, {1, 30},
-                                                          row)}});
+                {{"features",
+                  runtime::Tensor::fromVector(graph::ElementType::Float32, {1, 30}, row)}});
             QVERIFY(alone.ok());
             const auto &got = outcome.outputs.at("probabilities");
             const auto &want = alone->outputs.at("probabilities");
@@ -252,6 +255,70 @@ private slots:
         batcher.stop();
         serve::InferenceJob late;
         QVERIFY(!batcher.submit(std::move(late)).ok());
+    }
+
+    void monitorRepository()
+    {
+        QTemporaryDir dir;
+        auto opened = store::Store::open(dir.filePath("m.db").toStdString());
+        QVERIFY(opened.ok());
+        store::Store &db = **opened;
+        store::MonitorWindowRecord window;
+        window.model = "clf";
+        window.version = "1";
+        window.rows = 3;
+        window.requests = 3;
+        window.estimatedAccuracy = 0.9;
+        window.shareDrifted = 0.5;
+        window.datasetDrift = true;
+        std::vector<store::MonitorPrediction> predictions{
+            {"a", 0, "1", 0.9}, {"b", 0, "0", 0.8}, {"c", 0, "1", 0.7}};
+        store::MonitorAlertRecord alert;
+        alert.model = "clf";
+        alert.version = "1";
+        alert.trigger = "drift";
+        alert.rule = "dataset_drift >= 1";
+        auto saved = db.monitor().saveWindow(window, predictions, {alert});
+        QVERIFY(saved.ok());
+        QVERIFY(saved->id > 0);
+        auto alerts = db.monitor().alerts("clf");
+        QVERIFY(alerts.ok());
+        QCOMPARE(alerts->size(), std::size_t(1));
+        QCOMPARE(alerts->front().windowId, saved->id);
+        auto audit = db.audit().entries();
+        QVERIFY(audit.ok());
+        QCOMPARE(audit->back().action, std::string("monitor.alert"));
+        QCOMPARE(audit->back().subject, std::string("clf:1"));
+        // Labels: a right, b wrong, c right, d unknown -> realized 2/3.
+        auto feedback = db.monitor().applyFeedback(
+            {{"a", 0, "1"}, {"b", 0, "1"}, {"c", 0, "1"}, {"d", 0, "0"}}, "labels.csv");
+        QVERIFY(feedback.ok());
+        QCOMPARE(feedback->matched, std::int64_t(3));
+        QCOMPARE(feedback->unmatched, std::int64_t(1));
+        auto windows = db.monitor().windows("clf");
+        QVERIFY(windows.ok());
+        QCOMPARE(windows->size(), std::size_t(1));
+        QCOMPARE(*windows->front().realizedAccuracy, 2.0 / 3.0);
+        QCOMPARE(windows->front().labelled, std::int64_t(3));
+        auto verified = db.audit().verify();
+        QVERIFY(verified.ok() && verified->ok);
+        // Active deployments per environment.
+        store::NewModelVersion input;
+        input.modelName = "clf";
+        input.filePath = "/x.onnx";
+        input.sha256 = "1";
+        auto v1 = db.models().addVersion(input);
+        input.sha256 = "2";
+        auto v2 = db.models().addVersion(input);
+        QVERIFY(v1.ok() && v2.ok());
+        QVERIFY(db.deployments().promote(*v1, "prod").ok());
+        QVERIFY(db.deployments().promote(*v2, "prod").ok());
+        QVERIFY(db.deployments().promote(*v1, "staging").ok());
+        auto active = db.deployments().activeInEnv("prod");
+        QVERIFY(active.ok());
+        QCOMPARE(active->size(), std::size_t(1));
+        QCOMPARE(active->front().first, std::string("clf"));
+        QCOMPARE(active->front().second.version, 2);
     }
 
     void prometheusText()

@@ -69,9 +69,10 @@ private slots:
                      {{{"name", "features"},
                        {"shape", {1, 30}},
                        {"datatype", "FP32"},
-                       {"data", std::vector<float>(30, 0.5f + 0.01f * static_cast<float>(i % 7))}}}}};
-                auto res = http.Post("/v2/models/classifier/infer", body.dump(),
-                                     "application/json");
+                       {"data",
+                        std::vector<float>(30, 0.5f + 0.01f * static_cast<float>(i % 7))}}}}};
+                auto res =
+                    http.Post("/v2/models/classifier/infer", body.dump(), "application/json");
                 if (res && res->status == 200)
                     ++ok;
             }
@@ -80,8 +81,8 @@ private slots:
         wall.start();
         gap.start();
         qint64 longestGap = 0;
-        while (wall.elapsed() < 30000 &&
-               (ok < 120 || page.windowModel()->rowCount() < 1 || page.seriesModel()->rowCount() < 3)) {
+        while (wall.elapsed() < 30000 && (ok < 120 || page.windowModel()->rowCount() < 1 ||
+                                          page.seriesModel()->rowCount() < 3)) {
             QTest::qWait(20);
             longestGap = std::max(longestGap, gap.restart());
         }
@@ -95,9 +96,11 @@ private slots:
         QVERIFY(w.estimatedAccuracy.has_value());
         double maxRps = 0;
         for (int r = 0; r < page.seriesModel()->rowCount(); ++r)
-            maxRps = std::max(maxRps, page.seriesModel()->value(r, ServeSeriesModel::RequestsPerSecond));
+            maxRps =
+                std::max(maxRps, page.seriesModel()->value(r, ServeSeriesModel::RequestsPerSecond));
         QVERIFY(maxRps > 0);
-        QVERIFY2(longestGap < 1000, qPrintable(QString("GUI thread blocked %1 ms").arg(longestGap)));
+        QVERIFY2(longestGap < 1000,
+                 qPrintable(QString("GUI thread blocked %1 ms").arg(longestGap)));
 
         page.stopServing();
         QVERIFY(serving.wait(20000));

@@ -21,8 +21,8 @@
 #include <QTableView>
 #include <QThreadPool>
 #include <QTimer>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 #include <algorithm>
 
@@ -173,8 +173,8 @@ void DeploymentsPage::startServing(const QString &env, int port)
     const auto database = guiDatabasePath();
     runWithStore<std::shared_ptr<serve::InferenceServer>>(
         m_tasks, tr("Start serving %1").arg(env),
-        [envName, port, database](store::Store &db,
-                                  const CancelToken &) -> Result<std::shared_ptr<serve::InferenceServer>> {
+        [envName, port, database](store::Store &db, const CancelToken &)
+            -> Result<std::shared_ptr<serve::InferenceServer>> {
             SB_ASSIGN_OR_RETURN(auto active, db.deployments().activeInEnv(envName));
             if (active.empty())
                 return makeError(ErrorCode::NotFound, "no model is deployed to '" + envName + "'");
@@ -210,16 +210,17 @@ void DeploymentsPage::startServing(const QString &env, int port)
         [this, env](Result<std::shared_ptr<serve::InferenceServer>> result) {
             m_start->setEnabled(!result.ok());
             if (!result.ok()) {
-                m_status->setText(tr("Not serving: %1").arg(QString::fromStdString(result.error().message)));
+                m_status->setText(
+                    tr("Not serving: %1").arg(QString::fromStdString(result.error().message)));
                 emit errorOccurred(QString::fromStdString(result.error().message));
                 return;
             }
             m_server = *result;
             auto engine = m_server->engine();
             m_model = QString::fromStdString(engine->name());
-            m_status->setText(tr("Serving %1:%2 (%3) at %4")
-                                  .arg(m_model, QString::fromStdString(engine->version()), env,
-                                       url()));
+            m_status->setText(
+                tr("Serving %1:%2 (%3) at %4")
+                    .arg(m_model, QString::fromStdString(engine->version()), env, url()));
             m_stop->setEnabled(true);
             m_series->clear();
             m_timer->start();
@@ -242,7 +243,8 @@ void DeploymentsPage::stopServing()
             server->stop();
             return true;
         },
-        this, [this](Result<bool>) {
+        this,
+        [this](Result<bool>) {
             m_status->setText(tr("Not serving."));
             m_start->setEnabled(true);
             emit servingChanged(false);

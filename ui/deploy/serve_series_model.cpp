@@ -18,13 +18,20 @@ double ServeSeriesModel::value(int row, Column column) const
 {
     const Sample &s = m_samples[static_cast<std::size_t>(row)];
     switch (column) {
-    case Time: return s.time;
-    case RequestsPerSecond: return s.snap.requestsPerSecond;
-    case LatencyP50: return s.snap.latencyP50Ms;
-    case LatencyP99: return s.snap.latencyP99Ms;
-    case QueueDepth: return s.snap.queueDepth;
-    case BatchSize: return s.snap.meanBatchSize;
-    default: return 0;
+    case Time:
+        return s.time;
+    case RequestsPerSecond:
+        return s.snap.requestsPerSecond;
+    case LatencyP50:
+        return s.snap.latencyP50Ms;
+    case LatencyP99:
+        return s.snap.latencyP99Ms;
+    case QueueDepth:
+        return s.snap.queueDepth;
+    case BatchSize:
+        return s.snap.meanBatchSize;
+    default:
+        return 0;
     }
 }
 
@@ -34,7 +41,8 @@ QVariant ServeSeriesModel::data(const QModelIndex &index, int role) const
         return {};
     const double v = value(index.row(), static_cast<Column>(index.column()));
     if (role == Qt::DisplayRole)
-        return index.column() == QueueDepth ? QString::number(v, 'f', 0) : QString::number(v, 'f', 2);
+        return index.column() == QueueDepth ? QString::number(v, 'f', 0)
+                                            : QString::number(v, 'f', 2);
     if (role == Qt::UserRole)
         return v;
     if (role == Qt::TextAlignmentRole)
@@ -47,13 +55,20 @@ QVariant ServeSeriesModel::headerData(int section, Qt::Orientation orientation, 
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Time: return tr("Time (s)");
-    case RequestsPerSecond: return tr("Requests/s");
-    case LatencyP50: return tr("p50 (ms)");
-    case LatencyP99: return tr("p99 (ms)");
-    case QueueDepth: return tr("Queue");
-    case BatchSize: return tr("Batch size");
-    default: return {};
+    case Time:
+        return tr("Time (s)");
+    case RequestsPerSecond:
+        return tr("Requests/s");
+    case LatencyP50:
+        return tr("p50 (ms)");
+    case LatencyP99:
+        return tr("p99 (ms)");
+    case QueueDepth:
+        return tr("Queue");
+    case BatchSize:
+        return tr("Batch size");
+    default:
+        return {};
     }
 }
 
@@ -102,14 +117,22 @@ QVariant MonitorWindowModel::data(const QModelIndex &index, int role) const
     if (role != Qt::DisplayRole && role != Qt::UserRole)
         return {};
     switch (index.column()) {
-    case Window: return QVariant::fromValue<qlonglong>(w.id);
-    case Version: return QString::fromStdString(w.version);
-    case Rows: return QVariant::fromValue<qlonglong>(w.rows);
-    case ShareDrifted: return optional(w.shareDrifted);
-    case DatasetDrift: return w.datasetDrift ? tr("yes") : tr("no");
-    case Estimated: return optional(w.estimatedAccuracy);
-    case Realized: return optional(w.realizedAccuracy);
-    default: return {};
+    case Window:
+        return QVariant::fromValue<qlonglong>(w.id);
+    case Version:
+        return QString::fromStdString(w.version);
+    case Rows:
+        return QVariant::fromValue<qlonglong>(w.rows);
+    case ShareDrifted:
+        return optional(w.shareDrifted);
+    case DatasetDrift:
+        return w.datasetDrift ? tr("yes") : tr("no");
+    case Estimated:
+        return optional(w.estimatedAccuracy);
+    case Realized:
+        return optional(w.realizedAccuracy);
+    default:
+        return {};
     }
 }
 
@@ -118,14 +141,22 @@ QVariant MonitorWindowModel::headerData(int section, Qt::Orientation orientation
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
     switch (section) {
-    case Window: return tr("Window");
-    case Version: return tr("Version");
-    case Rows: return tr("Rows");
-    case ShareDrifted: return tr("Drift share");
-    case DatasetDrift: return tr("Dataset drift");
-    case Estimated: return tr("Est. accuracy (CBPE)");
-    case Realized: return tr("Realized accuracy");
-    default: return {};
+    case Window:
+        return tr("Window");
+    case Version:
+        return tr("Version");
+    case Rows:
+        return tr("Rows");
+    case ShareDrifted:
+        return tr("Drift share");
+    case DatasetDrift:
+        return tr("Dataset drift");
+    case Estimated:
+        return tr("Est. accuracy (CBPE)");
+    case Realized:
+        return tr("Realized accuracy");
+    default:
+        return {};
     }
 }
 

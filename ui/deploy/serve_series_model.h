@@ -17,7 +17,16 @@ class ServeSeriesModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Time, RequestsPerSecond, LatencyP50, LatencyP99, QueueDepth, BatchSize, ColumnCount };
+    enum Column
+    {
+        Time,
+        RequestsPerSecond,
+        LatencyP50,
+        LatencyP99,
+        QueueDepth,
+        BatchSize,
+        ColumnCount
+    };
     explicit ServeSeriesModel(QObject *parent = nullptr);
 
     int rowCount(const QModelIndex &parent = {}) const override;
@@ -46,7 +55,17 @@ class MonitorWindowModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { Window, Version, Rows, ShareDrifted, DatasetDrift, Estimated, Realized, ColumnCount };
+    enum Column
+    {
+        Window,
+        Version,
+        Rows,
+        ShareDrifted,
+        DatasetDrift,
+        Estimated,
+        Realized,
+        ColumnCount
+    };
     explicit MonitorWindowModel(QObject *parent = nullptr);
 
     int rowCount(const QModelIndex &parent = {}) const override;
