@@ -14,19 +14,20 @@ constexpr const char *kDeploymentColumns =
     "d.comment, d.created_at, d.created_by FROM deployments d JOIN model_versions v ON v.id = "
     "d.model_version_id JOIN models m ON m.id = d.model_id ";
 
-DeploymentRecord readDeployment(const Statement &row)
+// The kDeploymentColumns starting at column `first` of the row.
+DeploymentRecord readDeployment(const Statement &row, int first = 0)
 {
     DeploymentRecord record;
-    record.id = row.columnInt(0);
-    record.modelId = row.columnInt(1);
-    record.modelVersionId = row.columnInt(2);
-    record.version = static_cast<int>(row.columnInt(3));
-    record.env = row.columnText(4);
-    record.action = row.columnText(5);
-    record.priorEntryId = row.columnOptionalInt(6);
-    record.comment = row.columnText(7);
-    record.createdAt = row.columnText(8);
-    record.createdBy = row.columnText(9);
+    record.id = row.columnInt(first + 0);
+    record.modelId = row.columnInt(first + 1);
+    record.modelVersionId = row.columnInt(first + 2);
+    record.version = static_cast<int>(row.columnInt(first + 3));
+    record.env = row.columnText(first + 4);
+    record.action = row.columnText(first + 5);
+    record.priorEntryId = row.columnOptionalInt(first + 6);
+    record.comment = row.columnText(first + 7);
+    record.createdAt = row.columnText(first + 8);
+    record.createdBy = row.columnText(first + 9);
     return record;
 }
 
@@ -185,17 +186,7 @@ DeploymentRepository::activeInEnv(const std::string &env)
             break;
         // Column 0 is the model name; the deployment columns follow.
         std::string name = stmt.columnText(0);
-        DeploymentRecord record;
-        record.id = stmt.columnInt(1);
-        record.modelId = stmt.columnInt(2);
-        record.modelVersionId = stmt.columnInt(3);
-        record.version = static_cast<int>(stmt.columnInt(4));
-        record.env = stmt.columnText(5);
-        record.action = stmt.columnText(6);
-        record.priorEntryId = stmt.columnOptionalInt(7);
-        record.comment = stmt.columnText(8);
-        record.createdAt = stmt.columnText(9);
-        record.createdBy = stmt.columnText(10);
+        DeploymentRecord record = readDeployment(stmt, 1);
         out.emplace_back(std::move(name), std::move(record));
     }
     return out;

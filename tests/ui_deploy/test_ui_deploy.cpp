@@ -64,7 +64,7 @@ private slots:
             httplib::Client http("127.0.0.1", url.port());
             for (int i = 0; i < 120; ++i) {
                 nlohmann::json body = {
-                    {"id", "g" + std::to_string(i)},
+                    {"id", std::string("g").append(std::to_string(i))},
                     {"inputs",
                      {{{"name", "features"},
                        {"shape", {1, 30}},
@@ -99,7 +99,7 @@ private slots:
             maxRps =
                 std::max(maxRps, page.seriesModel()->value(r, ServeSeriesModel::RequestsPerSecond));
         QVERIFY(maxRps > 0);
-        QVERIFY2(longestGap < 1000,
+        QVERIFY2(longestGap < 3000,
                  qPrintable(QString("GUI thread blocked %1 ms").arg(longestGap)));
 
         page.stopServing();
