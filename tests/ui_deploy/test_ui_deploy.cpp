@@ -39,7 +39,7 @@ private slots:
             store::NewModelVersion input;
             input.modelName = "classifier";
             input.filePath = model;
-            input.sha256 = "0";
+            input.sha256 = std::string(64, '0');
             auto version = (*opened)->models().addVersion(input);
             QVERIFY(version.ok());
             QVERIFY((*opened)->deployments().promote(*version, "staging").ok());
