@@ -9,6 +9,7 @@
 #include "core/eval/robustness.h"
 #include "core/runtime/npy.h"
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iomanip>
@@ -80,7 +81,8 @@ int runRobustness(Args &args)
 {
     ArgSpec spec(
         "robustness MODEL.onnx --data FILE.csv --label COL [--features COLS | --feature-prefix P] "
-        "[--perturb SPEC]... [--slice \"NAME: EXPR\"]... [--json] [--gate RULE]",
+        "[--perturb SPEC]... [--slice \"NAME: EXPR\"]... [--slices \"A: EXPR; B: EXPR\"] [--json] "
+        "[--gate RULE]",
         "Robustness of a classifier: runs the model through the engine (as `eval --model`)\n"
         "on perturbed copies of the data and reports every metric against perturbation\n"
         "strength, overall and per slice, plus a one-feature-at-a-time sensitivity\n"
@@ -101,6 +103,8 @@ int runRobustness(Args &args)
                "missing:0.1,0.25 shift:0.5,1 (images: image_noise:0.05,0.1,0.2 "
                "brightness:0.1,0.2 contrast:0.25,0.5 translate:1,2)");
     spec.multi("slice", "\"NAME: EXPR\"", "also report each point on this slice (as `eval`)");
+    spec.multi("slices", "\"NAME: EXPR; ...\"",
+               "several slices at once, separated by ';' (the same as one --slice each)");
     spec.option("positive", "L", "binary: the positive label, 0 or 1", "1");
     spec.option("seed", "N", "seed of the random perturbations", "20240611");
     spec.multi("gate", "RULE",
@@ -137,6 +141,16 @@ int runRobustness(Args &args)
     options.eval.label = parsed.get("label");
     options.eval.positive = parsed.get("positive", "1");
     options.eval.slices = parsed.all("slice");
+    for (const std::string &group : parsed.all("slices"))
+        for (std::size_t start = 0; start <= group.size();) {
+            const std::size_t end = std::min(group.find(';', start), group.size());
+            std::string one = group.substr(start, end - start);
+            one.erase(0, one.find_first_not_of(" \t"));
+            one.erase(one.find_last_not_of(" \t") + 1);
+            if (!one.empty())
+                options.eval.slices.push_back(std::move(one));
+            start = end + 1;
+        }
     auto seed = parsed.getInt("seed", 20240611);
     if (!seed)
         return reportError(args.command, seed.error());
