@@ -21,11 +21,7 @@ using nlohmann::json;
 
 std::string fmt(const json &v, int precision = 4)
 {
-    if (!v.is_number())
-        return "n/a";
-    std::ostringstream s;
-    s << std::fixed << std::setprecision(precision) << v.get<double>();
-    return s.str();
+    return formatJsonNumber(v, precision);
 }
 
 void printSummary(std::ostream &out, const json &r)
@@ -107,8 +103,7 @@ int runEval(Args &args)
                 "proba_<positive>, multiclass: the proba_ columns)");
     addPredictOptions(spec);
     spec.option("task", "T", "classification or regression (default: inferred)");
-    spec.multi("slice", "\"NAME: EXPR\"",
-               "a slice, e.g. \"old: age >= 65 and site in [a, b]\"");
+    spec.multi("slice", "\"NAME: EXPR\"", "a slice, e.g. \"old: age >= 65 and site in [a, b]\"");
     spec.flag("auto-slices", "search single features and pairs for weak slices");
     spec.option("auto-threshold", "X",
                 "report auto slices worse than overall by more than X (accuracy points; "
@@ -223,13 +218,9 @@ int runEval(Args &args)
         return reportError(args.command, report.error());
     const json &r = report->json;
 
-    if (parsed.has("out")) {
-        std::ofstream file(parsed.get("out"));
-        file << r.dump(2) << "\n";
-        if (!file)
-            return reportError(args.command,
-                               makeError(ErrorCode::Io, parsed.get("out") + ": cannot write"));
-    }
+    if (parsed.has("out"))
+        if (auto written = writeJsonFile(parsed.get("out"), r); !written)
+            return reportError(args.command, written.error());
     if (parsed.has("db")) {
         auto store = store::Store::open(parsed.get("db"));
         if (!store)
@@ -258,15 +249,7 @@ int runEval(Args &args)
         std::cout << r.dump() << "\n";
     else
         printSummary(std::cout, r);
-    if (!report->gatesPassed) {
-        for (const auto &g : report->gates)
-            if (!g.passed)
-                std::cerr << "shardbench-cli eval: gate failed: " << g.expr << " (value "
-                          << (std::isfinite(g.value) ? std::to_string(g.value) : "undefined")
-                          << ")\n";
-        return kExitGateFailed;
-    }
-    return kExitOk;
+    return reportGates(args.command, report->gates);
 }
 
 const CommandRegistrar registrar{

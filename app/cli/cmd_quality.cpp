@@ -1,6 +1,7 @@
 // `shardbench-cli quality`: data quality report of a CSV (streamed), PII
 // detection per column and train/test leakage.
 #include "app/cli/command.h"
+#include "app/cli/risk_common.h"
 
 #include "core/eval/drift_json.h"
 #include "core/store/store.h"
@@ -81,14 +82,16 @@ void printText(const eval::QualityReport *report, const std::optional<eval::Leak
 int runQuality(Args &args)
 {
     ArgSpec spec(
-        "quality --data F.csv [--train T.csv --test S.csv] [--label COL] [options]",
+        "quality --data F.csv [--train T.csv [--test S.csv]] [--label COL] [options]",
         "Data quality of a CSV file, streamed (files larger than memory work): per column\n"
         "type, missing count/share, unique values, constant, min/max/mean and PII kinds\n"
         "(email, phone, credit_card, ipv4, ipv6, iban, us_ssn) with the share of matching\n"
         "values; duplicate rows; class balance and label conflicts (with --label);\n"
-        "train/test leakage (test rows whose features also occur in train).");
+        "train/test leakage (test rows whose features also occur in train); with --train\n"
+        "and --label, the poisoning screen of the training data (as `poisoning`).");
     spec.option("data", "F.csv", "data to profile");
-    spec.option("train", "T.csv", "training data (leakage check with --test)");
+    spec.option("train", "T.csv",
+                "training data: leakage check with --test; poisoning screen with --label");
     spec.option("test", "S.csv", "test data (leakage check with --train)");
     spec.option("label", "COL",
                 "label column (class balance, label conflicts; left out of leakage)");
@@ -99,21 +102,29 @@ int runQuality(Args &args)
     spec.option("out", "FILE.json", "also write the JSON report to FILE");
     spec.option("db", "PATH",
                 "store the report (evaluation kind 'quality') in this Shardbench database");
+    addPoisoningOptions(spec);
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Output: {rows, columns: [{name, type, missing, missing_share, unique, constant,\n"
                 "min, max, mean, pii: [{kind, share, matches}]}], duplicate_rows, class_balance:\n"
                 "[{label, count, share}], leakage: {test_rows_in_train, share}, label_conflicts:\n"
-                "{groups, rows}}; a bad column (empty, all-NaN, mixed types) carries a\n"
+                "{groups, rows}, poisoning: {...as `poisoning --json`} with --train and\n"
+                "--label}; a bad column (empty, all-NaN, mixed types) carries a\n"
                 "'diagnostic' instead of aborting the report. Exit 2 on unreadable input.");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    bool leakageWanted = parsed.has("train") || parsed.has("test");
-    if (leakageWanted && !(parsed.has("train") && parsed.has("test"))) {
-        std::cerr << "shardbench-cli quality: --train and --test go together\n";
+    bool leakageWanted = parsed.has("train") && parsed.has("test");
+    const bool poisoningWanted = parsed.has("train") && parsed.has("label");
+    if (parsed.has("test") && !parsed.has("train")) {
+        std::cerr << "shardbench-cli quality: --test needs --train (leakage check)\n";
         return kExitBadInput;
     }
-    if (!parsed.has("data") && !leakageWanted) {
+    if (parsed.has("train") && !leakageWanted && !poisoningWanted) {
+        std::cerr << "shardbench-cli quality: --train needs --test (leakage check) or --label "
+                     "(poisoning screen)\n";
+        return kExitBadInput;
+    }
+    if (!parsed.has("data") && !leakageWanted && !poisoningWanted) {
         std::cerr << "shardbench-cli quality: --data (or --train with --test) is required\n"
                   << spec.help();
         return kExitBadInput;
@@ -148,6 +159,19 @@ int runQuality(Args &args)
             return reportError(args.command, result.error());
         leakage = std::move(*result);
     }
+    std::optional<nlohmann::json> poisoning;
+    if (poisoningWanted) {
+        auto poisoningOptions = poisoningOptionsFromArgs(parsed);
+        if (!poisoningOptions)
+            return reportError(args.command, poisoningOptions.error());
+        auto train = eval::readCsv(parsed.get("train"), options.csv);
+        if (!train)
+            return reportError(args.command, train.error());
+        auto screened = eval::screenPoisoning(*train, *poisoningOptions);
+        if (!screened)
+            return reportError(args.command, screened.error());
+        poisoning = std::move(screened->json);
+    }
     nlohmann::json json;
     if (report) {
         json = eval::qualityReportToJson(*report, leakage);
@@ -157,6 +181,8 @@ int runQuality(Args &args)
         json["rows"] = nullptr;
         json["file"] = nullptr;
     }
+    if (poisoning)
+        json["poisoning"] = *poisoning;
     if (parsed.has("out")) {
         std::ofstream file(parsed.get("out"));
         file << json.dump(1) << "\n";
@@ -170,10 +196,10 @@ int runQuality(Args &args)
             return reportError(args.command, store.error());
         store::EvaluationMeta meta;
         meta.kind = "quality";
-        meta.source =
-            "quality " + (parsed.has("data") ? "--data " + parsed.get("data") : std::string()) +
-            (leakageWanted ? " --train " + parsed.get("train") + " --test " + parsed.get("test")
-                           : "");
+        meta.source = "quality " +
+                      (parsed.has("data") ? "--data " + parsed.get("data") : std::string()) +
+                      (parsed.has("train") ? " --train " + parsed.get("train") : std::string()) +
+                      (parsed.has("test") ? " --test " + parsed.get("test") : std::string());
         auto id = (*store)->saveEvaluation(std::nullopt, json, meta);
         if (!id)
             return reportError(args.command, id.error());
@@ -181,8 +207,11 @@ int runQuality(Args &args)
     }
     if (parsed.flag("json"))
         std::cout << json.dump() << "\n";
-    else
+    else {
         printText(report ? &*report : nullptr, leakage, std::cout);
+        if (poisoning)
+            printPoisoningText(std::cout, *poisoning, 20);
+    }
     return kExitOk;
 }
 

@@ -112,11 +112,9 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
     if (parsed.flag("dry-run"))
         return makeError(ErrorCode::InvalidInput, "--dry-run goes with --launcher mpi");
 
-    const auto &registry = kernels::defaultRegistry();
-    SB_ASSIGN_OR_RETURN(plan::LocalDevices devices,
-                        plan::createLocalDevices(run.plan.devices.devices, registry));
-    SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*graph, run.plan, devices));
-    SB_ASSIGN_OR_RETURN(auto runner, runtime::PipelineRunner::create(graph, std::move(stages)));
+    SB_ASSIGN_OR_RETURN(auto pipeline,
+                        plan::openLocalPipeline(graph, run.plan, kernels::defaultRegistry()));
+    const auto &runner = pipeline->runner;
 
     runtime::PipelineRunOptions options;
     options.microbatches = run.plan.microbatches;

@@ -633,11 +633,7 @@ Result<json> autoSlices(const Table &table, const EvalSpec &spec, const Prepared
                 {"slices", list}};
 }
 
-struct GateSpec
-{
-    std::string expr, metric, op;
-    double value = 0;
-};
+} // namespace
 
 Result<GateSpec> parseGate(const std::string &text)
 {
@@ -667,7 +663,7 @@ Result<GateSpec> parseGate(const std::string &text)
     return inputError("gate '" + text + "': no operator (>=, >, <=, <, ==, !=)");
 }
 
-bool compare(double v, const std::string &op, double x)
+bool gateHolds(double v, const std::string &op, double x)
 {
     if (std::isnan(v))
         return false;
@@ -683,8 +679,6 @@ bool compare(double v, const std::string &op, double x)
         return v == x;
     return v != x;
 }
-
-} // namespace
 
 json jsonNumber(double value)
 {
@@ -857,7 +851,7 @@ Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec, const Canc
         if (!known)
             return inputError("gate '" + g.expr + "': unknown metric '" + g.metric +
                               "' (an overall or calibration key, or SLICE.metric)");
-        GateResult r{g.expr, value, compare(value, g.op, g.value)};
+        GateResult r{g.expr, value, gateHolds(value, g.op, g.value)};
         report.gatesPassed = report.gatesPassed && r.passed;
         gateJson.push_back(
             json{{"expr", r.expr}, {"value", jsonNumber(r.value)}, {"passed", r.passed}});

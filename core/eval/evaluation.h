@@ -83,6 +83,16 @@ struct EvalReport
 Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec,
                             const CancelToken *cancel = nullptr, const ProgressFn &progress = {});
 
+// A gate "METRIC OP VALUE" (OP: >=, >, <=, <, ==, !=), parsed.
+struct GateSpec
+{
+    std::string expr, metric, op;
+    double value = 0;
+};
+Result<GateSpec> parseGate(const std::string &text);
+// Whether `value OP threshold` holds (NaN never does).
+bool gateHolds(double value, const std::string &op, double threshold);
+
 // Benjamini-Hochberg adjusted p-values (q-values), same order as `p`.
 std::vector<double> benjaminiHochberg(const std::vector<double> &p);
 

@@ -80,6 +80,27 @@ double binaryRocAuc(std::span<const double> scores, std::span<const char> positi
     return area / (2.0 * P * N);
 }
 
+RocCurve binaryRocCurve(std::span<const double> scores, std::span<const char> positives)
+{
+    RocCurve curve;
+    Sweep s = sweep(scores, positives);
+    if (s.tps.empty())
+        return curve;
+    const double P = s.tps.back(), N = s.fps.back();
+    std::vector<double> distinct(scores.begin(), scores.end());
+    std::sort(distinct.begin(), distinct.end(), std::greater<>());
+    distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+    curve.fpr.push_back(0);
+    curve.tpr.push_back(0);
+    curve.thresholds.push_back(std::numeric_limits<double>::infinity());
+    for (std::size_t i = 0; i < s.tps.size(); ++i) {
+        curve.fpr.push_back(N > 0 ? s.fps[i] / N : kNaN);
+        curve.tpr.push_back(P > 0 ? s.tps[i] / P : kNaN);
+        curve.thresholds.push_back(distinct[i]);
+    }
+    return curve;
+}
+
 double binaryAveragePrecision(std::span<const double> scores, std::span<const char> positives)
 {
     Sweep s = sweep(scores, positives);

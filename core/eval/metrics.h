@@ -121,6 +121,14 @@ double brierScore(const ClassificationData &data, std::span<const RowIndex> rows
 // Binary ROC AUC / AP of `scores` for `positives` (ties collapsed).
 double binaryRocAuc(std::span<const double> scores, std::span<const char> positives);
 double binaryAveragePrecision(std::span<const double> scores, std::span<const char> positives);
+// Binary ROC curve at every distinct score (scikit-learn's roc_curve with
+// drop_intermediate=False): starts at (0, 0) with threshold +inf, then one
+// point per distinct score, descending.
+struct RocCurve
+{
+    std::vector<double> fpr, tpr, thresholds;
+};
+RocCurve binaryRocCurve(std::span<const double> scores, std::span<const char> positives);
 
 RegressionMetrics regressionMetrics(std::span<const double> yTrue, std::span<const double> yPred,
                                     std::span<const RowIndex> rows);

@@ -154,7 +154,7 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
     for (const std::string &name : features)
         columns.push_back(table.column(name));
     // Missing values first, so a bad file fails before any model run.
-    for (std::size_t c = 0; c < columns.size(); ++c)
+    for (std::size_t c = 0; c < columns.size() && !options.allowMissing; ++c)
         for (std::size_t r = 0; r < table.rows; ++r)
             if (std::isnan(columns[c]->numbers[r]))
                 return makeError(ErrorCode::InvalidInput,
@@ -168,14 +168,8 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
                              std::to_string(batchRows) + " rows; " + table.fileName + " has " +
                              std::to_string(table.rows));
 
-    Predictions out;
-    out.featureColumns = features;
-    out.rows = table.rows;
     const std::size_t nFeatures = features.size();
-    for (std::size_t begin = 0; begin < table.rows; begin += batchRows) {
-        if (options.cancel && options.cancel->isCancelled())
-            return makeError(ErrorCode::Cancelled, "prediction cancelled");
-        const std::size_t n = std::min(batchRows, table.rows - begin);
+    auto makeInput = [&](std::size_t begin, std::size_t n) {
         runtime::Tensor input = runtime::Tensor::empty(
             graph::ElementType::Float32,
             {static_cast<std::int64_t>(n), static_cast<std::int64_t>(nFeatures)});
@@ -185,6 +179,29 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
             for (std::size_t r = 0; r < n; ++r)
                 x[r * nFeatures + c] = static_cast<float>(values[r]);
         }
+        return input;
+    };
+    if (table.rows == 0)
+        return makeError(ErrorCode::InvalidInput, table.fileName + ": no rows");
+    SB_ASSIGN_OR_RETURN(Predictions out,
+                        predictBatches(table.rows, batchRows, makeInput, model, options));
+    out.featureColumns = features;
+    return out;
+}
+
+Result<Predictions>
+predictBatches(std::size_t rows, std::size_t batchRows,
+               const std::function<runtime::Tensor(std::size_t, std::size_t)> &makeInput,
+               const ModelRunner &model, const PredictOptions &options)
+{
+    Predictions out;
+    out.rows = rows;
+    batchRows = std::max<std::size_t>(batchRows, 1);
+    for (std::size_t begin = 0; begin < rows; begin += batchRows) {
+        if (options.cancel && options.cancel->isCancelled())
+            return makeError(ErrorCode::Cancelled, "prediction cancelled");
+        const std::size_t n = std::min(batchRows, rows - begin);
+        runtime::Tensor input = makeInput(begin, n);
         SB_ASSIGN_OR_RETURN(runtime::TensorMap outputs, model.run({{model.inputName, input}}));
         if (out.outputName.empty()) {
             out.outputName = pickOutput(model, outputs, n);
@@ -198,8 +215,8 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
                 classes = 2; // P(label 1) of a binary model
             for (std::size_t k = 0; k < classes; ++k)
                 out.labels.push_back(std::to_string(k));
-            out.proba.reserve(table.rows * classes);
-            out.predicted.reserve(table.rows);
+            out.proba.reserve(rows * classes);
+            out.predicted.reserve(rows);
         }
         auto it = outputs.find(out.outputName);
         if (it == outputs.end() || !isProbabilityShaped(it->second, n))
@@ -227,12 +244,9 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
             out.predicted.push_back(static_cast<std::int32_t>(best));
         }
         if (options.progress)
-            options.progress(double(begin + n) / double(table.rows),
-                             std::to_string(begin + n) + " / " + std::to_string(table.rows) +
-                                 " rows");
+            options.progress(double(begin + n) / double(rows),
+                             std::to_string(begin + n) + " / " + std::to_string(rows) + " rows");
     }
-    if (table.rows == 0)
-        return makeError(ErrorCode::InvalidInput, table.fileName + ": no rows");
     return out;
 }
 

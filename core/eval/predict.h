@@ -50,6 +50,9 @@ struct PredictOptions
     std::vector<std::string> features; // explicit columns, model order
     std::string featurePrefix;         // or every column starting with this
     std::size_t batchRows = 4096;
+    // Feed missing values as NaN instead of refusing them (for models whose
+    // graph handles missing values, e.g. robustness's missing-value runs).
+    bool allowMissing = false;
     const CancelToken *cancel = nullptr;
     ProgressFn progress; // (fraction of rows done, "N / M rows")
 };
@@ -75,6 +78,14 @@ Result<std::vector<std::string>> resolveFeatureColumns(const Table &table,
 
 Result<Predictions> predict(const Table &table, const ModelRunner &model,
                             const PredictOptions &options);
+
+// The batch loop behind predict(): runs `model` over `rows` rows, `batchRows`
+// at a time; makeInput(begin, n) builds the input tensor of rows [begin,
+// begin + n) (tabular features, images...). Fills labels, proba, predicted.
+Result<Predictions>
+predictBatches(std::size_t rows, std::size_t batchRows,
+               const std::function<runtime::Tensor(std::size_t, std::size_t)> &makeInput,
+               const ModelRunner &model, const PredictOptions &options);
 
 // Names of the columns predictions add: "prediction", then "proba_<label>".
 std::vector<std::string> predictionColumnNames(const Predictions &predictions);

@@ -145,7 +145,70 @@ void deriveFromDrift(const Json &report, MetricMap &metrics)
     }
 }
 
+double numberOr(const Json &object, const char *key, double fallback)
+{
+    if (object.is_object() && object.contains(key) && object[key].is_number())
+        return object[key].get<double>();
+    return fallback;
+}
+
 } // namespace
+
+void deriveRiskMetrics(const Json &robustness, const Json &poisoning, const Json &privacy,
+                       const Json &quality, MetricMap &metrics)
+{
+    metrics["has_robustness"] = robustness.is_object() ? 1 : 0;
+    if (robustness.is_object()) {
+        if (robustness.contains("summary"))
+            addNumbers(robustness["summary"], metrics);
+        double failed = 0;
+        if (robustness.contains("gates") && robustness["gates"].is_array())
+            for (const Json &gate : robustness["gates"])
+                if (gate.is_object() && gate.value("passed", true) == false)
+                    ++failed;
+        metrics["robustness_gates_failed"] = failed;
+    }
+    const Json *screen = poisoning.is_object() ? &poisoning : nullptr;
+    if (!screen && quality.is_object() && quality.contains("poisoning") &&
+        quality["poisoning"].is_object())
+        screen = &quality["poisoning"];
+    metrics["has_poisoning"] = screen ? 1 : 0;
+    if (screen && screen->contains("summary")) {
+        const Json &summary = (*screen)["summary"];
+        const double rows = numberOr(summary, "rows", 0);
+        for (const char *key : {"label_issue_share", "suspicious_rows", "knn_label_disagreements",
+                                "duplicate_conflict_rows"})
+            if (summary.contains(key) && summary[key].is_number())
+                metrics[key] = summary[key].get<double>();
+        if (summary.contains("outliers") && summary["outliers"].is_number())
+            metrics["poisoning_outliers"] = summary["outliers"].get<double>();
+        if (rows > 0)
+            metrics["suspicious_share"] = numberOr(summary, "suspicious_rows", 0) / rows;
+    }
+    metrics["has_privacy"] = privacy.is_object() ? 1 : 0;
+    if (privacy.is_object()) {
+        for (const char *key : {"mia_auc", "mia_advantage"})
+            if (privacy.contains(key) && privacy[key].is_number())
+                metrics[key] = privacy[key].get<double>();
+        double upper = -1, worstSlice = -1;
+        if (privacy.contains("attacks") && privacy["attacks"].is_array())
+            for (const Json &attack : privacy["attacks"])
+                if (attack.is_object() && attack.contains("auc_ci") &&
+                    attack["auc_ci"].is_array() && attack["auc_ci"].size() == 2 &&
+                    attack["auc_ci"][1].is_number())
+                    upper = std::max(upper, attack["auc_ci"][1].get<double>());
+        if (upper >= 0)
+            metrics["mia_auc_upper"] = upper;
+        if (privacy.contains("slices") && privacy["slices"].is_array())
+            for (const Json &slice : privacy["slices"])
+                worstSlice = std::max(worstSlice, numberOr(slice, "mia_auc", -1));
+        if (worstSlice >= 0)
+            metrics["worst_slice_mia_auc"] = worstSlice;
+        if (privacy.contains("model_inversion") && privacy["model_inversion"].is_object())
+            metrics["full_probabilities_exposed"] =
+                privacy["model_inversion"].value("outputs", "") == "full_probabilities" ? 1 : 0;
+    }
+}
 
 MetricMap deriveMetrics(const Json &evaluation, const Json &quality, const Json &drift, bool hasRun)
 {
@@ -169,9 +232,17 @@ Result<MetricMap> metricsForVersion(store::Store &store, store::Id modelVersionI
     SB_ASSIGN_OR_RETURN(auto quality, evaluations.latestEvaluation(modelVersionId, "quality"));
     SB_ASSIGN_OR_RETURN(auto drift, evaluations.latestDrift(modelVersionId));
     SB_ASSIGN_OR_RETURN(auto run, store.runs().latestRun(modelVersionId));
-    return deriveMetrics(evaluation ? evaluation->report : Json(),
-                         quality ? quality->report : Json(), drift ? drift->report : Json(),
-                         run.has_value());
+    SB_ASSIGN_OR_RETURN(auto robustness,
+                        evaluations.latestEvaluation(modelVersionId, "robustness"));
+    SB_ASSIGN_OR_RETURN(auto poisoning, evaluations.latestEvaluation(modelVersionId, "poisoning"));
+    SB_ASSIGN_OR_RETURN(auto privacy, evaluations.latestEvaluation(modelVersionId, "privacy"));
+    MetricMap metrics =
+        deriveMetrics(evaluation ? evaluation->report : Json(), quality ? quality->report : Json(),
+                      drift ? drift->report : Json(), run.has_value());
+    deriveRiskMetrics(robustness ? robustness->report : Json(),
+                      poisoning ? poisoning->report : Json(), privacy ? privacy->report : Json(),
+                      quality ? quality->report : Json(), metrics);
+    return metrics;
 }
 
 } // namespace sb::governance

@@ -24,6 +24,18 @@
 //     duplicate_rows, label_conflicts, leakage_share (leakage.share), quality_rows
 //   From the latest drift snapshot:
 //     share_drifted, dataset_drift, drifted_columns
+//   From the latest `robustness` report (has_robustness):
+//     every key of its summary, e.g. accuracy_drop_noise_0_1 (accuracy at
+//     strength 0 minus accuracy under noise 0.1), roc_auc_drop_dropout_0_25,
+//     accuracy_drop_shift_1 (worst feature); robustness_gates_failed
+//   From the latest `poisoning` report, else the `poisoning` part of the
+//   latest quality report (has_poisoning):
+//     label_issue_share, suspicious_rows, suspicious_share (of rows),
+//     knn_label_disagreements, duplicate_conflict_rows, poisoning_outliers
+//   From the latest `privacy` report (has_privacy):
+//     mia_auc, mia_advantage (larger of the loss and confidence attacks),
+//     mia_auc_upper (upper CI bound of the larger AUC), worst_slice_mia_auc,
+//     full_probabilities_exposed (1 when callers get the full vector)
 #pragma once
 
 #include "core/common/result.h"
@@ -39,6 +51,11 @@ using MetricMap = std::map<std::string, double>;
 // Pure derivation (null JSON = that result is not stored).
 MetricMap deriveMetrics(const store::Json &evaluation, const store::Json &quality,
                         const store::Json &drift, bool hasRun = false);
+
+// Adds the robustness / poisoning / privacy figures (null JSON = not stored;
+// `quality` is the quality report, whose `poisoning` part is the fallback).
+void deriveRiskMetrics(const store::Json &robustness, const store::Json &poisoning,
+                       const store::Json &privacy, const store::Json &quality, MetricMap &metrics);
 
 // Loads the latest results of the version from the store and derives.
 Result<MetricMap> metricsForVersion(store::Store &store, store::Id modelVersionId);

@@ -41,6 +41,12 @@ Json metricEntry(const std::string &type, double value, const std::string &slice
     return metric;
 }
 
+std::string textOf(const Json &object, const char *key)
+{
+    const Json &value = field(object, key);
+    return value.is_string() ? value.get<std::string>() : std::string();
+}
+
 std::string dateOnly(const std::string &iso)
 {
     return iso.size() >= 10 ? iso.substr(0, 10) : iso;
@@ -136,6 +142,33 @@ Json buildModelCard(const ReportData &data)
                                                   field(field(slice, "ci"), it.key().c_str())));
         }
     }
+    // Robustness and adversarial-risk figures, as metric entries with the
+    // perturbation or attack as their slice.
+    if (data.robustness)
+        for (const Json &point : field(data.robustness->report, "curves")) {
+            const Json &strength = field(point, "strength");
+            const Json &accuracy = field(field(point, "metrics"), "accuracy");
+            if (strength.is_number() && strength.get<double>() > 0 && accuracy.is_number())
+                metrics.push_back(
+                    metricEntry("accuracy", accuracy.get<double>(),
+                                "robustness: " + field(point, "perturbation").get<std::string>() +
+                                    " " + strength.dump(),
+                                Json()));
+        }
+    if (data.privacy)
+        for (const Json &attack : field(data.privacy->report, "attacks"))
+            for (const char *key : {"auc", "advantage"})
+                if (field(attack, key).is_number())
+                    metrics.push_back(metricEntry(
+                        std::string("membership_inference_") + key,
+                        field(attack, key).get<double>(), field(attack, "name").get<std::string>(),
+                        field(attack, (std::string(key) + "_ci").c_str())));
+    if (data.poisoning) {
+        const Json &share = field(field(data.poisoning->report, "summary"), "label_issue_share");
+        if (share.is_number())
+            metrics.push_back(
+                metricEntry("label_issue_share", share.get<double>(), "training data", Json()));
+    }
     card["quantitative_analysis"] = {{"performance_metrics", metrics}};
 
     Json considerations = {{"users", Json::array()},
@@ -156,6 +189,31 @@ Json buildModelCard(const ReportData &data)
             considerations["tradeoffs"].push_back(
                 {{"description", "Expected calibration error " + ece.dump() +
                                      "; probabilities should be read with that error in mind."}});
+    }
+    if (data.privacy) {
+        const Json &auc = field(data.privacy->report, "mia_auc");
+        if (auc.is_number())
+            considerations["ethical_considerations"].push_back(
+                {{"name", "Membership inference: attack AUC " + auc.dump() +
+                              " (0.5 = chance) on training vs held-out rows"},
+                 {"mitigation_strategy",
+                  textOf(field(data.privacy->report, "model_inversion"), "reading")}});
+    }
+    if (data.poisoning) {
+        const Json &summary = field(data.poisoning->report, "summary");
+        if (field(summary, "suspicious_rows").is_number())
+            considerations["limitations"].push_back(
+                {{"description", "Poisoning screen of the training data: " +
+                                     field(summary, "suspicious_rows").dump() +
+                                     " suspicious rows, label issue share " +
+                                     field(summary, "label_issue_share").dump() + "."}});
+    }
+    if (data.robustness) {
+        const Json &sensitivity = field(data.robustness->report, "sensitivity");
+        if (sensitivity.is_array() && !sensitivity.empty())
+            considerations["limitations"].push_back(
+                {{"description", "Most sensitive input feature (one-at-a-time shift): " +
+                                     textOf(sensitivity[0], "feature") + "."}});
     }
     if (data.drift && data.drift->datasetDrift)
         considerations["limitations"].push_back(

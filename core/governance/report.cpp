@@ -366,6 +366,11 @@ Result<ReportData> gatherReport(store::Store &store, const store::ModelVersionRe
     SB_ASSIGN_OR_RETURN(data.evaluation, store.evaluations().latestEvaluation(version.id, "eval"));
     SB_ASSIGN_OR_RETURN(data.quality, store.evaluations().latestEvaluation(version.id, "quality"));
     SB_ASSIGN_OR_RETURN(data.drift, store.evaluations().latestDrift(version.id));
+    SB_ASSIGN_OR_RETURN(data.robustness,
+                        store.evaluations().latestEvaluation(version.id, "robustness"));
+    SB_ASSIGN_OR_RETURN(data.poisoning,
+                        store.evaluations().latestEvaluation(version.id, "poisoning"));
+    SB_ASSIGN_OR_RETURN(data.privacy, store.evaluations().latestEvaluation(version.id, "privacy"));
     SB_ASSIGN_OR_RETURN(data.run, store.runs().latestRun(version.id));
     if (data.run && data.run->planId) {
         SB_ASSIGN_OR_RETURN(data.plan, store.runs().plan(*data.run->planId));
@@ -542,6 +547,66 @@ std::string renderReportHtml(const ReportData &data, HtmlFlavor flavor)
                     << "</td></tr>";
             out << "</table>\n";
         }
+    }
+
+    out << "<h2>Robustness and adversarial risk</h2>\n";
+    if (!data.robustness && !data.poisoning && !data.privacy)
+        out << "<p class=\"muted\">No robustness, poisoning-screen or membership-inference "
+               "report stored for this version.</p>\n";
+    if (data.robustness) {
+        const Json &r = data.robustness->report;
+        out << "<p>Robustness report #" << data.robustness->id << " ("
+            << htmlEscape(data.robustness->source) << "): baseline accuracy "
+            << fmtJson(field(field(field(r, "baseline"), "metrics"), "accuracy")) << ".</p>\n";
+        out << "<table><tr><th>perturbation</th><th>strength</th><th>accuracy</th>"
+               "<th>accuracy drop</th><th>ROC AUC</th></tr>";
+        for (const Json &point : field(r, "curves"))
+            if (field(point, "strength").is_number() && field(point, "strength").get<double>() > 0)
+                out << "<tr><td>" << htmlEscape(text(point, "perturbation")) << "</td><td>"
+                    << fmtJson(field(point, "strength")) << "</td><td>"
+                    << fmtJson(field(field(point, "metrics"), "accuracy")) << "</td><td>"
+                    << fmtJson(field(field(point, "drop"), "accuracy")) << "</td><td>"
+                    << fmtJson(field(field(point, "metrics"), "roc_auc")) << "</td></tr>";
+        out << "</table>\n";
+        const Json &sensitivity = field(r, "sensitivity");
+        if (sensitivity.is_array() && !sensitivity.empty()) {
+            out << "<p>Most sensitive features (one shifted at a time):</p><ol>";
+            for (std::size_t i = 0; i < sensitivity.size() && i < 5; ++i)
+                out << "<li>" << htmlEscape(text(sensitivity[i], "feature"))
+                    << ": mean probability change "
+                    << fmtJson(field(sensitivity[i], "mean_proba_change")) << "</li>";
+            out << "</ol>\n";
+        }
+    }
+    if (data.poisoning) {
+        const Json &summary = field(data.poisoning->report, "summary");
+        out << "<p>Poisoning screen #" << data.poisoning->id << " ("
+            << htmlEscape(data.poisoning->source) << "):</p>\n";
+        keyValueTable(
+            out,
+            {{"rows", fmtJson(field(summary, "rows"))},
+             {"suspicious rows", fmtJson(field(summary, "suspicious_rows"))},
+             {"label issue share", fmtJson(field(summary, "label_issue_share")) + " (" +
+                                       text(summary, "label_issue_source") + ")"},
+             {"kNN label disagreements", fmtJson(field(summary, "knn_label_disagreements"))},
+             {"rows in conflicting duplicates", fmtJson(field(summary, "duplicate_conflict_rows"))},
+             {"outliers", fmtJson(field(summary, "outliers"))}});
+    }
+    if (data.privacy) {
+        const Json &p = data.privacy->report;
+        out << "<p>Membership inference #" << data.privacy->id << " ("
+            << htmlEscape(data.privacy->source) << "): " << fmtJson(field(p, "members"))
+            << " training rows against " << fmtJson(field(p, "non_members"))
+            << " held-out rows.</p>\n<table><tr><th>attack</th><th>AUC</th><th>95% CI</th>"
+               "<th>advantage</th></tr>";
+        for (const Json &a : field(p, "attacks"))
+            out << "<tr><td>" << htmlEscape(text(a, "name")) << "</td><td>"
+                << fmtJson(field(a, "auc")) << "</td><td>" << fmtJson(field(a, "auc_ci"))
+                << "</td><td>" << fmtJson(field(a, "advantage")) << "</td></tr>";
+        out << "</table>\n<ul>";
+        for (const Json &line : field(p, "reading"))
+            out << "<li>" << htmlEscape(line.is_string() ? line.get<std::string>() : "") << "</li>";
+        out << "<li>" << htmlEscape(text(field(p, "model_inversion"), "reading")) << "</li></ul>\n";
     }
 
     out << "<h2>Drift</h2>\n";

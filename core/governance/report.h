@@ -1,5 +1,6 @@
 // Evaluation reports and model cards for one model version, from what the
 // store holds: the latest evaluation, quality and drift results, the latest
+// robustness, poisoning-screen and membership-inference reports, the latest
 // run and its plan, checklists and deployments. Qt-free; the PDF export in
 // ui/report renders the RichText flavour through Qt's PDF writer.
 #pragma once
@@ -19,6 +20,9 @@ struct ReportData
     std::optional<store::EvaluationRecord> evaluation; // kind "eval"
     std::optional<store::EvaluationRecord> quality;    // kind "quality"
     std::optional<store::DriftSnapshotRecord> drift;
+    std::optional<store::EvaluationRecord> robustness; // kind "robustness"
+    std::optional<store::EvaluationRecord> poisoning;  // kind "poisoning"
+    std::optional<store::EvaluationRecord> privacy;    // kind "privacy"
     std::optional<store::RunRecord> run;
     std::optional<store::PlanRecord> plan;
     store::Json checklists = store::Json::object(); // ChecklistService::describe()

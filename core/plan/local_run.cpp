@@ -66,6 +66,18 @@ Result<std::vector<runtime::PipelineStageSpec>> pipelineStages(const Graph &grap
     return stages;
 }
 
+Result<std::unique_ptr<LocalPipeline>>
+openLocalPipeline(std::shared_ptr<const graph::Graph> graph, const Plan &plan,
+                  const runtime::KernelRegistry &registry)
+{
+    auto pipeline = std::make_unique<LocalPipeline>();
+    SB_ASSIGN_OR_RETURN(pipeline->devices, createLocalDevices(plan.devices.devices, registry));
+    SB_ASSIGN_OR_RETURN(auto stages, pipelineStages(*graph, plan, pipeline->devices));
+    SB_ASSIGN_OR_RETURN(pipeline->runner,
+                        runtime::PipelineRunner::create(std::move(graph), std::move(stages)));
+    return pipeline;
+}
+
 std::map<std::string, std::int64_t> symbolicDimsFromInputs(const Graph &graph,
                                                            const runtime::TensorMap &inputs)
 {

@@ -42,6 +42,19 @@ Result<LocalDevices> createLocalDevices(const std::vector<DeviceSpec> &devices,
 Result<std::vector<runtime::PipelineStageSpec>>
 pipelineStages(const graph::Graph &graph, const Plan &plan, const LocalDevices &devices);
 
+// A plan ready to run on this machine: its devices and the pipeline runner
+// over them. This is the one entry that turns a validated plan into something
+// that executes (`run --plan`, `bench --plan` and the inference server all come
+// here), so other launchers (MPI ranks) plug in at this seam.
+struct LocalPipeline
+{
+    LocalDevices devices; // outlive the runner (declared first, destroyed last)
+    std::unique_ptr<runtime::PipelineRunner> runner;
+};
+Result<std::unique_ptr<LocalPipeline>>
+openLocalPipeline(std::shared_ptr<const graph::Graph> graph, const Plan &plan,
+                  const runtime::KernelRegistry &registry);
+
 // Symbolic dims of the graph inputs (other than the batch symbols) bound from
 // actual input tensors, e.g. {"seq": 64}, for estimates of a concrete run.
 std::map<std::string, std::int64_t> symbolicDimsFromInputs(const graph::Graph &graph,

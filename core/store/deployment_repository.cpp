@@ -14,19 +14,20 @@ constexpr const char *kDeploymentColumns =
     "d.comment, d.created_at, d.created_by FROM deployments d JOIN model_versions v ON v.id = "
     "d.model_version_id JOIN models m ON m.id = d.model_id ";
 
-DeploymentRecord readDeployment(const Statement &row)
+// The kDeploymentColumns starting at column `first` of the row.
+DeploymentRecord readDeployment(const Statement &row, int first = 0)
 {
     DeploymentRecord record;
-    record.id = row.columnInt(0);
-    record.modelId = row.columnInt(1);
-    record.modelVersionId = row.columnInt(2);
-    record.version = static_cast<int>(row.columnInt(3));
-    record.env = row.columnText(4);
-    record.action = row.columnText(5);
-    record.priorEntryId = row.columnOptionalInt(6);
-    record.comment = row.columnText(7);
-    record.createdAt = row.columnText(8);
-    record.createdBy = row.columnText(9);
+    record.id = row.columnInt(first + 0);
+    record.modelId = row.columnInt(first + 1);
+    record.modelVersionId = row.columnInt(first + 2);
+    record.version = static_cast<int>(row.columnInt(first + 3));
+    record.env = row.columnText(first + 4);
+    record.action = row.columnText(first + 5);
+    record.priorEntryId = row.columnOptionalInt(first + 6);
+    record.comment = row.columnText(first + 7);
+    record.createdAt = row.columnText(first + 8);
+    record.createdBy = row.columnText(first + 9);
     return record;
 }
 
@@ -165,6 +166,30 @@ Result<std::optional<DeploymentRecord>> DeploymentRepository::active(const std::
     auto &db = m_store.impl().db;
     return queryOne(db, "WHERE m.name = ? AND d.env = ? ORDER BY d.id DESC LIMIT 1",
                     [&](Statement &stmt) { stmt.bind(1, modelName).bind(2, env); });
+}
+
+Result<std::vector<std::pair<std::string, DeploymentRecord>>>
+DeploymentRepository::activeInEnv(const std::string &env)
+{
+    auto &db = m_store.impl().db;
+    SB_ASSIGN_OR_RETURN(Statement stmt,
+                        db.prepare(std::string(kDeploymentColumns).substr(0, 7) + "m.name, " +
+                                   std::string(kDeploymentColumns).substr(7) +
+                                   "WHERE d.env = ? AND d.id = (SELECT MAX(e.id) FROM deployments "
+                                   "e WHERE e.model_id = d.model_id AND e.env = d.env) "
+                                   "ORDER BY m.name"));
+    stmt.bind(1, env);
+    std::vector<std::pair<std::string, DeploymentRecord>> out;
+    for (;;) {
+        SB_ASSIGN_OR_RETURN(bool row, stmt.step());
+        if (!row)
+            break;
+        // Column 0 is the model name; the deployment columns follow.
+        std::string name = stmt.columnText(0);
+        DeploymentRecord record = readDeployment(stmt, 1);
+        out.emplace_back(std::move(name), std::move(record));
+    }
+    return out;
 }
 
 Result<std::vector<DeploymentRecord>> DeploymentRepository::history(const std::string &modelName,

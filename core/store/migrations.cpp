@@ -161,7 +161,57 @@ CREATE INDEX drift_snapshots_version ON drift_snapshots(model_version_id, id);
 CREATE INDEX evaluations_version_kind ON evaluations(model_version_id, kind, id);
 )SQL";
 
-constexpr std::array<std::string_view, 3> kMigrations{kSchemaV1, kSchemaV2, kSchemaV3};
+// v4: online monitoring of served models. Windows of requests with their
+// drift and estimated/realized accuracy, the predictions made (labels arrive
+// later through `feedback`) and the alerts raised by trigger rules.
+constexpr std::string_view kSchemaV4 = R"SQL(
+CREATE TABLE monitor_windows (
+  id INTEGER PRIMARY KEY,
+  model_version_id INTEGER REFERENCES model_versions(id),
+  model TEXT NOT NULL,
+  version TEXT NOT NULL,
+  env TEXT NOT NULL DEFAULT '',
+  started_at TEXT NOT NULL,
+  ended_at TEXT NOT NULL,
+  requests INTEGER NOT NULL,
+  rows INTEGER NOT NULL,
+  failures INTEGER NOT NULL,
+  error_rate REAL NOT NULL,
+  share_drifted REAL,
+  dataset_drift INTEGER NOT NULL DEFAULT 0,
+  estimated_accuracy REAL,
+  realized_accuracy REAL,
+  labelled INTEGER NOT NULL DEFAULT 0,
+  report TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL
+);
+CREATE INDEX monitor_windows_model ON monitor_windows(model, version, id);
+CREATE TABLE monitor_predictions (
+  id INTEGER PRIMARY KEY,
+  window_id INTEGER NOT NULL REFERENCES monitor_windows(id),
+  request_id TEXT NOT NULL,
+  row INTEGER NOT NULL,
+  predicted TEXT NOT NULL,
+  confidence REAL NOT NULL,
+  label TEXT
+);
+CREATE INDEX monitor_predictions_request ON monitor_predictions(request_id, row);
+CREATE INDEX monitor_predictions_window ON monitor_predictions(window_id);
+CREATE TABLE monitor_alerts (
+  id INTEGER PRIMARY KEY,
+  window_id INTEGER NOT NULL REFERENCES monitor_windows(id),
+  model TEXT NOT NULL,
+  version TEXT NOT NULL,
+  trigger TEXT NOT NULL,
+  rule TEXT NOT NULL,
+  metrics TEXT NOT NULL DEFAULT '{}',
+  created_at TEXT NOT NULL,
+  created_by TEXT NOT NULL
+);
+CREATE INDEX monitor_alerts_model ON monitor_alerts(model, version, id);
+)SQL";
+
+constexpr std::array<std::string_view, 4> kMigrations{kSchemaV1, kSchemaV2, kSchemaV3, kSchemaV4};
 
 } // namespace
 

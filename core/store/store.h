@@ -216,6 +216,65 @@ struct AuditVerification
     std::string problem;          // empty when ok
 };
 
+// Online monitoring of a served model (core/serve): one row per closed
+// window of requests, the predictions made in it (for labels posted later)
+// and the trigger alerts raised after it.
+struct MonitorWindowRecord
+{
+    Id id = 0;
+    std::optional<Id> modelVersionId;
+    std::string model;
+    std::string version;
+    std::string env;
+    std::string startedAt, endedAt;
+    std::int64_t requests = 0;
+    std::int64_t rows = 0;
+    std::int64_t failures = 0;
+    double errorRate = 0;
+    std::optional<double> shareDrifted; // no reference data: no drift
+    bool datasetDrift = false;
+    std::optional<double> estimatedAccuracy; // confidence-based (CBPE), classifiers only
+    std::optional<double> realizedAccuracy;  // from labels posted with `feedback`
+    std::int64_t labelled = 0;
+    Json report = Json::object(); // drift report, estimate notes, masked sample
+    std::string createdAt;
+};
+
+struct MonitorPrediction
+{
+    std::string requestId;
+    std::int64_t row = 0;  // row within the request
+    std::string predicted; // class index as text
+    double confidence = 0;
+};
+
+struct MonitorAlertRecord
+{
+    Id id = 0;
+    Id windowId = 0;
+    std::string model;
+    std::string version;
+    std::string trigger; // trigger name, e.g. "drift"
+    std::string rule;    // governance rule text
+    Json metrics = Json::object();
+    std::string createdAt;
+    std::string createdBy;
+};
+
+struct FeedbackLabel
+{
+    std::string requestId;
+    std::int64_t row = 0;
+    std::string label;
+};
+
+struct FeedbackResult
+{
+    std::int64_t matched = 0;
+    std::int64_t unmatched = 0;
+    std::vector<MonitorWindowRecord> windows; // windows whose realized accuracy changed
+};
+
 class Store;
 
 class ModelRepository
@@ -315,6 +374,9 @@ public:
                                       const std::string &comment = {});
     Result<std::optional<DeploymentRecord>> active(const std::string &modelName,
                                                    const std::string &env);
+    // The active deployment of every model in `env`, as (model name, entry).
+    Result<std::vector<std::pair<std::string, DeploymentRecord>>>
+    activeInEnv(const std::string &env);
     // Oldest first; env empty = all environments.
     Result<std::vector<DeploymentRecord>> history(const std::string &modelName,
                                                   const std::string &env = {});
@@ -334,6 +396,31 @@ public:
     Result<std::vector<AuditEntry>> entries(std::optional<Id> afterId = std::nullopt);
     // Recomputes the chain; reports the first altered entry or deletion.
     Result<AuditVerification> verify();
+
+private:
+    Store &m_store;
+};
+
+class MonitorRepository
+{
+public:
+    explicit MonitorRepository(Store &store) : m_store(store) {}
+    // Stores a closed window with its predictions and the alerts raised after
+    // it in one transaction; every alert appends a "monitor.alert" audit entry
+    // (subject MODEL:VERSION). Returns the window with its id.
+    Result<MonitorWindowRecord> saveWindow(const MonitorWindowRecord &window,
+                                           const std::vector<MonitorPrediction> &predictions,
+                                           std::vector<MonitorAlertRecord> alerts = {});
+    // Newest last; `limit` most recent (0 = all). version empty = every version.
+    Result<std::vector<MonitorWindowRecord>>
+    windows(const std::string &model, const std::string &version = {}, std::int64_t limit = 0);
+    Result<std::vector<MonitorAlertRecord>> alerts(const std::string &model = {},
+                                                   const std::string &version = {});
+    // Labels for earlier predictions (matched by request id and row); the
+    // realized accuracy of every touched window is recomputed. One
+    // transaction, one "monitor.feedback" audit entry.
+    Result<FeedbackResult> applyFeedback(const std::vector<FeedbackLabel> &labels,
+                                         const std::string &source);
 
 private:
     Store &m_store;
@@ -370,6 +457,7 @@ public:
     ChecklistRepository &checklists() { return m_checklists; }
     DeploymentRepository &deployments() { return m_deployments; }
     AuditRepository &audit() { return m_audit; }
+    MonitorRepository &monitor() { return m_monitor; }
 
     // The small API other modules call (each audited).
     Result<ModelVersionRecord> registerModelVersion(const NewModelVersion &input)
@@ -411,6 +499,7 @@ private:
     ChecklistRepository m_checklists{*this};
     DeploymentRepository m_deployments{*this};
     AuditRepository m_audit{*this};
+    MonitorRepository m_monitor{*this};
 };
 
 // Current UTC time as ISO 8601 with milliseconds: "2026-11-25T04:39:19.123Z".

@@ -119,9 +119,12 @@ void TestUiGovernance::signOff_data()
 {
     QTest::addColumn<QString>("decision");
     QTest::addColumn<QString>("status");
-    QTest::newRow("approve") << "approve" << "approved";
-    QTest::newRow("reject") << "reject" << "rejected";
-    QTest::newRow("needs work") << "needs_work" << "needs_work";
+    QTest::newRow("approve") << "approve"
+                             << "approved";
+    QTest::newRow("reject") << "reject"
+                            << "rejected";
+    QTest::newRow("needs work") << "needs_work"
+                                << "needs_work";
 }
 
 void TestUiGovernance::signOff()
@@ -175,7 +178,7 @@ void TestUiGovernance::promotionGate()
     QSignalSpy governanceRefreshed(&governance, &GovernancePage::refreshed);
     governance.refresh();
     QVERIFY(governanceRefreshed.wait(10000));
-    governance.selectVersion("demo:2");  // the newest version is already selected
+    governance.selectVersion("demo:2"); // the newest version is already selected
     governance.startChecklist("security");
     QVERIFY(governanceRefreshed.wait(10000));
 
@@ -203,9 +206,29 @@ void TestUiGovernance::promotionGate()
     // Sign every required item, then promotion goes through.
     QSignalSpy signedSpy(&governance, &GovernancePage::signed_);
     for (const char *item : {"data-poisoning", "model-inversion", "adversarial-robustness"}) {
-        governance.signItem(QStringLiteral("security/") + item, "Ada Reviewer", "security lead", "approve", "ok");
+        governance.signItem(QStringLiteral("security/") + item, "Ada Reviewer", "security lead",
+                            "approve", "ok");
         QVERIFY(signedSpy.wait(10000));
         QCOMPARE(signedSpy.back().front().toBool(), true);
+    }
+    // The measured items (poisoning screen, membership inference, noise
+    // robustness) still block: nothing is stored yet.
+    registry.promoteSelected("production");
+    QVERIFY(action.wait(10000));
+    QCOMPARE(action.back().at(0).toBool(), false);
+    QVERIFY2(action.back().at(1).toString().contains("membership-inference"),
+             qPrintable(action.back().at(1).toString()));
+    {
+        auto store = store::Store::open(m_db);
+        QVERIFY(store.ok());
+        const store::Json robustness = {{"summary", {{"accuracy_drop_noise_0_1", 0.01}}},
+                                        {"gates", store::Json::array()}};
+        const store::Json poisoning = {{"summary", {{"rows", 200}, {"label_issue_share", 0.01}}}};
+        const store::Json privacy = {{"mia_auc", 0.52}, {"mia_advantage", 0.05}};
+        for (const auto &[kind, report] :
+             {std::pair{"robustness", robustness}, std::pair{"poisoning", poisoning},
+              std::pair{"privacy", privacy}})
+            QVERIFY((*store)->saveEvaluation(v2.id, report, {kind, "test", std::nullopt}).ok());
     }
     registry.promoteSelected("production");
     QVERIFY(action.wait(10000));

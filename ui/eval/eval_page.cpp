@@ -6,6 +6,7 @@
 #include "ui/eval/charts.h"
 #include "ui/eval/eval_backend.h"
 #include "ui/eval/eval_store.h"
+#include "ui/eval/risk_panel.h"
 
 #include "core/common/paths.h"
 
@@ -71,7 +72,8 @@ std::pair<double, double> interval(const json &ci)
     if (ci.is_array() && ci.size() == 2)
         return {number(ci[0]), number(ci[1])};
     if (ci.is_object()) {
-        const double low = ci.contains("low") ? number(ci["low"]) : number(ci.value("lower", json()));
+        const double low =
+            ci.contains("low") ? number(ci["low"]) : number(ci.value("lower", json()));
         const double high =
             ci.contains("high") ? number(ci["high"]) : number(ci.value("upper", json()));
         return {low, high};
@@ -216,7 +218,8 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     m_rows = new QStandardItemModel(this);
     m_rowsLabel = new QLabel(tr("Click a cell of the confusion matrix to list its rows."), content);
     m_rowsLabel->setWordWrap(true);
-    grid->addWidget(box(tr("Rows of the selected cell"), makeTable(m_rows, content), m_rowsLabel), 2, 1);
+    grid->addWidget(box(tr("Rows of the selected cell"), makeTable(m_rows, content), m_rowsLabel),
+                    2, 1);
 
     m_sliceChart = new BarChartWidget(tr("Metric per slice (95% CI)"), content);
     installExportMenu(m_sliceChart, "slices");
@@ -250,14 +253,26 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     m_qualityTable = new QStandardItemModel(this);
     grid->addWidget(box(tr("Data quality and PII"), makeTable(m_qualityTable, content)), 7, 0, 1,
                     2);
+    m_risk = new RiskPanel(m_tasks, content);
+    m_risk->setObjectName("riskPanel");
+    grid->addWidget(m_risk, 8, 0, 1, 2);
     grid->setColumnStretch(0, 1);
     grid->setColumnStretch(1, 1);
+    connect(m_risk, &RiskPanel::errorOccurred, this, &EvalPage::errorOccurred);
+    connect(m_risk, &RiskPanel::runRequested, this, [this, current, label, model]() {
+        RiskRequest request;
+        request.modelPath = model->text().trimmed();
+        request.dataPath = current->text().trimmed();
+        request.labelColumn = label->currentText();
+        request.database = guiDatabasePath();
+        m_risk->run(request);
+    });
 
     connect(m_heatmap, &ConfusionHeatmap::cellClicked, this, &EvalPage::listConfusionRows);
     connect(loadReports, &QPushButton::clicked, this, [this]() {
-        const QStringList files = QFileDialog::getOpenFileNames(
-            this, tr("Load report JSON (eval, drift and/or quality)"), QString(),
-            tr("JSON (*.json)"));
+        const QStringList files =
+            QFileDialog::getOpenFileNames(this, tr("Load report JSON (eval, drift and/or quality)"),
+                                          QString(), tr("JSON (*.json)"));
         json eval = m_eval, drift = m_drift, quality = m_quality;
         for (const QString &file : files) {
             const json report = readJsonFile(file);
@@ -283,7 +298,8 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
         prediction->clear();
         label->addItems(header);
         prediction->addItems(header);
-        label->setCurrentText(header.contains(l) ? l : (header.contains("label") ? "label" : header.first()));
+        label->setCurrentText(
+            header.contains(l) ? l : (header.contains("label") ? "label" : header.first()));
         for (const QString &guess : {p, QStringLiteral("score"), QStringLiteral("prediction")})
             if (header.contains(guess)) {
                 prediction->setCurrentText(guess);
@@ -384,6 +400,14 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
         current->setText(demoDir + "/current.csv");
         model->setText(demoDir + "/classifier.onnx");
         fillColumns(current->text());
+        // The demo classifier's inputs: the 30 columns between patient_age
+        // and label; its training split is train.csv.
+        const QStringList header = readCsvHeader(current->text());
+        const qsizetype from = header.indexOf("patient_age"), to = header.indexOf("label");
+        if (from >= 0 && to > from)
+            m_risk->setFeatures(header.mid(from + 1, to - from - 1));
+        if (QFileInfo::exists(demoDir + "/train.csv"))
+            m_risk->setTrainingPath(demoDir + "/train.csv");
     }
 }
 
@@ -394,7 +418,8 @@ QString EvalPage::storeStatus() const
 
 QList<QWidget *> EvalPage::charts() const
 {
-    return {m_heatmap, m_sliceChart, m_reliability, m_driftChart, m_driftTime};
+    return QList<QWidget *>{m_heatmap, m_sliceChart, m_reliability, m_driftChart, m_driftTime} +
+           m_risk->charts();
 }
 
 void EvalPage::setDatasetRows(const QStringList &header, const QVector<QStringList> &rows,
@@ -415,17 +440,20 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     // Headline.
     QStringList headline;
     if (eval.is_object())
-        headline << tr("<b>%1</b> rows, task <b>%2</b>").arg(text(eval.value("rows", json())),
-                                                            text(eval.value("task", json())));
+        headline << tr("<b>%1</b> rows, task <b>%2</b>")
+                        .arg(text(eval.value("rows", json())), text(eval.value("task", json())));
     if (drift.is_object())
         headline << tr("drift: %1 of columns drifted%2")
-                        .arg(QString::number(number(drift.value("share_drifted", json()), 0) * 100, 'f', 0) + "%")
+                        .arg(QString::number(number(drift.value("share_drifted", json()), 0) * 100,
+                                             'f', 0) +
+                             "%")
                         .arg(drift.value("dataset_drift", false) ? tr(" — <b>dataset drift</b>")
                                                                  : QString());
     if (eval.is_object() && eval.contains("gates"))
         for (const auto &gate : eval["gates"])
-            headline << tr("gate %1: %2").arg(text(gate.value("expr", json())),
-                                             gate.value("passed", false) ? tr("passed") : tr("FAILED"));
+            headline << tr("gate %1: %2")
+                            .arg(text(gate.value("expr", json())),
+                                 gate.value("passed", false) ? tr("passed") : tr("FAILED"));
     if (!headline.isEmpty())
         m_headline->setText(headline.join(" · "));
 
@@ -434,10 +462,12 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     if (eval.is_object() && eval.contains("overall") && eval["overall"].is_object()) {
         json cis = eval.value("overall_ci", eval.value("ci", json::object()));
         for (const auto &[name, value] : eval["overall"].items()) {
-            const auto [low, high] = cis.is_object() && cis.contains(name) ? interval(cis[name])
-                                                                         : std::pair{qQNaN(), qQNaN()};
-            m_overall->appendRow({cell(QString::fromStdString(name)), cell(formatMetric(number(value))),
-                                  cell(formatMetric(low)), cell(formatMetric(high))});
+            const auto [low, high] = cis.is_object() && cis.contains(name)
+                                         ? interval(cis[name])
+                                         : std::pair{qQNaN(), qQNaN()};
+            m_overall->appendRow({cell(QString::fromStdString(name)),
+                                  cell(formatMetric(number(value))), cell(formatMetric(low)),
+                                  cell(formatMetric(high))});
         }
     }
     m_perClass->removeRows(0, m_perClass->rowCount());
@@ -471,8 +501,8 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
         for (const auto &slice : eval["slices"]) {
             const json metrics = slice.value("metrics", json::object());
             std::string metric = metrics.contains("accuracy") ? "accuracy"
-                                 : metrics.empty()             ? ""
-                                                               : metrics.begin().key();
+                                 : metrics.empty()            ? ""
+                                                              : metrics.begin().key();
             if (metric.empty())
                 continue;
             BarDatum bar;
@@ -545,8 +575,8 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     // Quality + PII.
     m_qualityTable->clear();
     if (quality.is_object() && quality.contains("columns")) {
-        const QStringList keys = {"name", "type", "missing", "missing_share", "unique",
-                                  "constant", "min", "max", "mean", "pii"};
+        const QStringList keys = {"name",     "type", "missing", "missing_share", "unique",
+                                  "constant", "min",  "max",     "mean",          "pii"};
         m_qualityTable->setHorizontalHeaderLabels(keys);
         for (const auto &column : quality["columns"]) {
             QList<QStandardItem *> row;
@@ -641,7 +671,8 @@ void EvalPage::buildDriftOverTime()
     chart->removeAllSeries();
     for (QAbstractAxis *axis : chart->axes())
         chart->removeAxis(axis);
-    const json windows = m_drift.is_object() ? m_drift.value("windows", json::array()) : json::array();
+    const json windows =
+        m_drift.is_object() ? m_drift.value("windows", json::array()) : json::array();
     chart->setTitle(windows.empty() ? tr("Drift over time (no windows in the drift report)")
                                     : tr("Share of drifted columns per window"));
     if (windows.empty())
@@ -692,7 +723,8 @@ void EvalPage::buildDriftOverTime()
 void EvalPage::drillIntoWindow(int window)
 {
     m_windowColumns->clear();
-    const json windows = m_drift.is_object() ? m_drift.value("windows", json::array()) : json::array();
+    const json windows =
+        m_drift.is_object() ? m_drift.value("windows", json::array()) : json::array();
     if (window < 0 || window >= int(windows.size()))
         return;
     const json &w = windows[std::size_t(window)];

@@ -3,7 +3,9 @@
 // confusion-matrix heatmap (click a cell to list its rows), slice metrics with
 // error bars, weak slices, reliability diagram with ECE before/after
 // temperature scaling, drift per feature and over time (click a window to
-// drill into its columns), data quality and PII. The page renders the JSON
+// drill into its columns), data quality and PII, robustness (metric vs
+// perturbation strength, sensitivity ranking) and risks (label issues of the
+// training data, membership-inference ROC). The page renders the JSON
 // reports of `eval`, `drift` and `quality` (issue 5's public format), whether
 // computed here or loaded from the store.
 #pragma once
@@ -26,6 +28,7 @@ namespace sb::ui {
 
 class ConfusionHeatmap;
 class BarChartWidget;
+class RiskPanel;
 
 class EvalPage : public QWidget
 {
@@ -56,6 +59,8 @@ public:
     BarChartWidget *driftChart() const { return m_driftChart; }
     QChartView *reliabilityChart() const { return m_reliability; }
     QChartView *driftOverTimeChart() const { return m_driftTime; }
+    // The Robustness and Risks sections (issue 18).
+    RiskPanel *riskPanel() const { return m_risk; }
     // Every chart widget, for export and screenshots.
     QList<QWidget *> charts() const;
 
@@ -91,6 +96,7 @@ private:
     BarChartWidget *m_driftChart;
     QChartView *m_reliability;
     QChartView *m_driftTime;
+    RiskPanel *m_risk;
     QLabel *m_rowsLabel;
     QLabel *m_windowLabel;
     QStringList m_header;

@@ -13,6 +13,7 @@
 #include "ui/graph/graph_tree_model.h"
 #include "ui/registry/registry_page.h"
 #include "ui/report/report_page.h"
+#include "ui/deploy/deploy_page.h"
 #include "ui/run/run_page.h"
 
 #include <QAction>
@@ -63,12 +64,14 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_governancePage = new GovernancePage(m_tasks, m_pages);
     m_registryPage = new RegistryPage(m_tasks, m_pages);
     m_reportPage = new ReportPage(m_tasks, m_pages);
+    m_deploymentsPage = new DeploymentsPage(m_tasks, m_pages);
     m_pages->addTab(m_graphPage, tr("&Graph"));
     m_pages->addTab(m_runPage, tr("R&uns"));
     m_pages->addTab(m_evalPage, tr("&Evaluation"));
     m_pages->addTab(m_governancePage, tr("Go&vernance"));
     m_pages->addTab(m_registryPage, tr("Re&gistry"));
     m_pages->addTab(m_reportPage, tr("Re&port"));
+    m_pages->addTab(m_deploymentsPage, tr("&Deployments"));
     setCentralWidget(m_pages);
 
     createDocks();
@@ -125,6 +128,7 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_governancePage, &GovernancePage::errorOccurred, this, &MainWindow::showError);
     connect(m_registryPage, &RegistryPage::errorOccurred, this, &MainWindow::showError);
     connect(m_reportPage, &ReportPage::errorOccurred, this, &MainWindow::showError);
+    connect(m_deploymentsPage, &DeploymentsPage::errorOccurred, this, &MainWindow::showError);
     // Store-backed pages read the store when shown; a stored evaluation
     // selects its model version there.
     connect(m_pages, &QTabWidget::currentChanged, this, [this]() {

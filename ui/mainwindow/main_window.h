@@ -34,6 +34,7 @@ class EvalPage;
 class GovernancePage;
 class RegistryPage;
 class ReportPage;
+class DeploymentsPage;
 
 class MainWindow : public QMainWindow
 {
@@ -61,6 +62,7 @@ public:
     GovernancePage *governancePage() const { return m_governancePage; }
     RegistryPage *registryPage() const { return m_registryPage; }
     ReportPage *reportPage() const { return m_reportPage; }
+    DeploymentsPage *deploymentsPage() const { return m_deploymentsPage; }
     QTabWidget *pages() const { return m_pages; }
     StallProbe *stallProbe() const { return m_stallProbe; }
 
@@ -102,6 +104,7 @@ private:
     GovernancePage *m_governancePage;
     RegistryPage *m_registryPage;
     ReportPage *m_reportPage;
+    DeploymentsPage *m_deploymentsPage;
     DevicesPanel *m_devicesPanel;
     DetailsPanel *m_details;
     QTreeView *m_outline;

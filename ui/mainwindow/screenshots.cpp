@@ -6,6 +6,8 @@
 #include "ui/devices/devices_panel.h"
 #include "ui/eval/charts.h"
 #include "ui/eval/eval_page.h"
+#include "ui/eval/risk_models.h"
+#include "ui/eval/risk_panel.h"
 #include "ui/governance/governance_page.h"
 #include "ui/graph/graph_page.h"
 #include "ui/graph/node_mime.h"
@@ -520,6 +522,39 @@ int renderScreenshots(const QString &directory)
     walk.save(&window, "04-evaluation.png");
     if (auto *content = eval->findChild<QWidget *>("evalContent"))
         walk.save(content, "04b-evaluation-full.png");
+
+    // 4b. Robustness and risks: the demo classifier's training split is the
+    // training data; the user presses Run Robustness & Risk Checks.
+    walk.step("run the robustness and risk checks");
+    walk.probeStart();
+    RiskPanel *risk = eval->riskPanel();
+    bool riskShown = false;
+    QObject::connect(risk, &RiskPanel::reportsShown, &window, [&riskShown]() { riskShown = true; });
+    if (auto *train = risk->findChild<QLineEdit *>("trainPath"))
+        walk.say(QStringLiteral("trainPath = %1").arg(train->text()));
+    if (auto *run = risk->findChild<QPushButton *>("riskButton"))
+        run->click();
+    waitFor([&]() { return riskShown && idle(); }, 120000);
+    walk.probeReport("robustness, poisoning screen and membership inference");
+    walk.check(riskShown, QStringLiteral("risk checks: %1")
+                              .arg(QString(risk->status()).remove(QRegularExpression("<[^>]*>"))));
+    walk.check(risk->curveModel()->rowCount() > 0 && chartPoints(risk->robustnessChart()) > 3,
+               QStringLiteral("robustness curves: %1 points, perturbations %2")
+                   .arg(risk->curveModel()->rowCount())
+                   .arg(risk->curveModel()->perturbations().join(", ")));
+    walk.check(risk->sensitivityModel()->rowCount() > 0 &&
+                   !risk->sensitivityChart()->bars().isEmpty(),
+               QStringLiteral("sensitivity ranking: %1 features, most sensitive %2")
+                   .arg(risk->sensitivityModel()->rowCount())
+                   .arg(risk->sensitivityModel()->index(0, 1).data().toString()));
+    walk.say(
+        QStringLiteral("label issues table: %1 rows").arg(risk->labelIssuesModel()->rowCount()));
+    walk.check(
+        risk->miaModel()->rowCount() == 2 && chartPoints(risk->rocChart()) > 4,
+        QStringLiteral("membership inference: %1 AUC %2, %3 AUC %4")
+            .arg(risk->miaModel()->attack(0), risk->miaModel()->index(0, 1).data().toString(),
+                 risk->miaModel()->attack(1), risk->miaModel()->index(1, 1).data().toString()));
+    walk.save(risk, "04c-evaluation-risks.png");
 
     // 5. Governance: start the fairness checklist for the stored version and
     // sign its manual item through the sign-off dialog.
