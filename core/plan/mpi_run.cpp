@@ -308,8 +308,12 @@ Result<MpiJob> mpiJobFromJson(const json &doc)
 std::vector<std::string> mpirunCommand(const MpiJob &job, const std::filesystem::path &jobFile,
                                        const MpiLaunchOptions &options)
 {
-    std::vector<std::string> argv{options.mpirun, "--oversubscribe", "-np",
-                                  std::to_string(job.layout.ranks())};
+    // --bind-to none: a rank's threads are its devices' thread pools, sized by
+    // the plan; Open MPI's default (a core per rank for up to 2 ranks) would
+    // squeeze them onto one core.
+    std::vector<std::string> argv{options.mpirun, "--oversubscribe",
+                                  "--bind-to",    "none",
+                                  "-np",          std::to_string(job.layout.ranks())};
     if (options.hostfile) {
         argv.insert(argv.end(), {"--hostfile", options.hostfile->string(), "--map-by", "slot"});
     } else {
