@@ -11,12 +11,23 @@
 //     steady-state throughput (micro-batch completions at the last stage after
 //     the first), each as a fraction of the ideal.
 //
+//  C. Processes: the same 3-stage plan (auto-planned over three 1-thread CPU
+//     devices, M micro-batches) in-process (threads, InProcessTransport) and
+//     over 3 MPI ranks on loopback (shardbench-worker under mpirun, frames
+//     over Open MPI): throughput of each, their ratio (target >= 90%) and
+//     the bytes of every link; three rounds alternate the two sides, each keeps
+//     its best median. Skipped with --no-mpi or without MPI. The worker is
+//     $SHARDBENCH_WORKER, else build/app/shardbench-worker.
+//
 //   build/bench/pipeline_bench [--model FILE] [--input FILE] [--microbatches M] [--repeats R]
+//                              [--no-mpi] [--only-mpi]
 #include "core/common/paths.h"
 #include "core/graph/onnx_import.h"
 #include "core/plan/local_run.h"
+#include "core/plan/mpi_run.h"
 #include "core/plan/planner.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/mpi_world.h"
 #include "core/runtime/pipeline.h"
 #include "core/runtime/tensor_io.h"
 #include "kernels/registry.h"
@@ -24,6 +35,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -52,7 +64,8 @@ Tensor rows(const Tensor &tensor, std::int64_t first, std::int64_t count)
     shape[0] = count;
     Tensor out = Tensor::empty(tensor.type(), shape);
     std::memcpy(out.data(),
-                static_cast<const char *>(tensor.data()) + rowBytes * static_cast<std::size_t>(first),
+                static_cast<const char *>(tensor.data()) +
+                    rowBytes * static_cast<std::size_t>(first),
                 rowBytes * static_cast<std::size_t>(count));
     return out;
 }
@@ -63,6 +76,107 @@ int fail(const Error &error)
     return 1;
 }
 
+// `count` CPU devices of one thread each (default rates) for the auto-planner.
+plan::DeviceSet oneThreadCpuDevices(int count)
+{
+    plan::DeviceSet devices;
+    for (int d = 0; d < count; ++d) {
+        plan::DeviceSpec spec;
+        spec.id = "cpu:" + std::to_string(d);
+        spec.kind = "cpu";
+        spec.threads = 1;
+        spec.flops = 20e9;
+        spec.memoryBandwidth = 8e9;
+        spec.memoryBytes = 4ull << 30;
+        devices.devices.push_back(spec);
+    }
+    return devices;
+}
+
+// ---- C: the same 3-stage plan in-process and over 3 MPI ranks
+int compareProcesses(std::shared_ptr<graph::Graph> graph, const std::string &modelPath,
+                     const TensorMap &inputs, int microbatches, int repeats)
+{
+    const auto &registry = kernels::defaultRegistry();
+    const std::int64_t batch = inputs.begin()->second.dim(0);
+    const plan::DeviceSet devices = oneThreadCpuDevices(3);
+    plan::PlannerOptions planOptions;
+    planOptions.batch = batch;
+    planOptions.microbatches = microbatches;
+    auto planned = plan::autoPlan(*graph, devices, planOptions);
+    if (!planned)
+        return fail(planned.error());
+    auto local = plan::createLocalDevices(devices.devices, registry);
+    if (!local)
+        return fail(local.error());
+    auto stages = plan::pipelineStages(*graph, planned->plan, *local);
+    if (!stages)
+        return fail(stages.error());
+    auto runner = PipelineRunner::create(graph, *stages);
+    if (!runner)
+        return fail(runner.error());
+    // Rounds alternate the two sides (the machine is shared; this evens out
+    // load that comes and goes); each side keeps its best median.
+    PipelineMetrics threadMetrics;
+    PipelineRunOptions options;
+    options.microbatches = microbatches;
+    double threadBest = 1e300, mpiBest = 1e300;
+    plan::MpiRunOutput ranks;
+    for (int round = 0; round < 3; ++round) {
+        std::vector<double> threadMs;
+        for (int r = 0; r < repeats + 2; ++r) {
+            auto start = Clock::now();
+            auto result = (*runner)->run(inputs, options);
+            const double ms = msSince(start);
+            if (!result)
+                return fail(result.error());
+            if (r >= 2)
+                threadMs.push_back(ms);
+            threadMetrics = result->metrics;
+        }
+        threadBest = std::min(threadBest, median(threadMs));
+        plan::MpiRunRequest request;
+        request.graph = graph;
+        request.model = modelPath;
+        request.plan = planned->plan;
+        request.inputs = inputs;
+        request.hosts = {{"localhost", 3}};
+        request.warmup = 2;
+        request.iterations = repeats;
+        request.wantOutputs = false;
+        // build/bench/pipeline_bench -> build/app/shardbench-worker
+        if (!std::getenv("SHARDBENCH_WORKER"))
+            request.worker =
+                plan::defaultWorkerPath().parent_path().parent_path() / "app" / "shardbench-worker";
+        auto overMpi = plan::runPlanOverMpi(request);
+        if (!overMpi)
+            return fail(overMpi.error());
+        mpiBest = std::min(mpiBest, median(overMpi->iterationMs));
+        ranks = std::move(*overMpi);
+    }
+    const double inProcess = static_cast<double>(batch) / (threadBest / 1e3);
+    const double overMpi = static_cast<double>(batch) / (mpiBest / 1e3);
+    std::printf("C. %zu-stage plan, %d micro-batches: in-process (threads) %.1f samples/s "
+                "(%.2f ms), 3 MPI ranks on loopback %.1f samples/s (%.2f ms): MPI = %.1f%% of "
+                "in-process (%s 90%%)\n",
+                stages->size(), threadMetrics.microbatches, inProcess, threadBest, overMpi, mpiBest,
+                100 * overMpi / inProcess, overMpi / inProcess >= 0.9 ? "meets" : "BELOW");
+    for (const LinkMetrics &link : ranks.metrics.links) {
+        std::uint64_t threadBytes = 0;
+        for (const LinkMetrics &other : threadMetrics.links)
+            if (other.fromStage == link.fromStage && other.toStage == link.toStage)
+                threadBytes = other.bytes;
+        std::printf("   link stage %d (rank %d) -> stage %d (rank %d): %llu bytes in %d messages "
+                    "per run (in-process: %llu bytes)\n",
+                    link.fromStage,
+                    ranks.metrics.stages[static_cast<std::size_t>(link.fromStage)].rank,
+                    link.toStage, ranks.metrics.stages[static_cast<std::size_t>(link.toStage)].rank,
+                    static_cast<unsigned long long>(link.bytes), link.messages,
+                    static_cast<unsigned long long>(threadBytes));
+    }
+    return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
@@ -71,6 +185,14 @@ int main(int argc, char **argv)
     std::string inputPath = (resourceDir() / "demo" / "decoder_input.npy").string();
     int microbatches = 8;
     int repeats = 7;
+    bool mpi = runtime::MpiWorld::available();
+    bool onlyMpi = false;
+    for (int i = 1; i < argc; ++i) {
+        if (!std::strcmp(argv[i], "--no-mpi"))
+            mpi = false;
+        if (!std::strcmp(argv[i], "--only-mpi"))
+            onlyMpi = true;
+    }
     for (int i = 1; i + 1 < argc; ++i) {
         if (!std::strcmp(argv[i], "--model"))
             modelPath = argv[++i];
@@ -94,6 +216,8 @@ int main(int argc, char **argv)
     std::printf("pipeline_bench: %s, input %s %s, %d repeats\n", modelPath.c_str(),
                 inputName.c_str(), shapeToString(input->shape()).c_str(), repeats);
 
+    if (onlyMpi)
+        return mpi ? compareProcesses(*graph, modelPath, inputs, microbatches, repeats) : 1;
     // ---- A: 1-stage plan vs plain run
     {
         CpuDevice device("cpu:0", 0, 0, registry);
@@ -132,17 +256,7 @@ int main(int argc, char **argv)
     }
 
     // ---- B: 2-stage plan, M micro-batches
-    plan::DeviceSet devices;
-    for (int d = 0; d < 2; ++d) {
-        plan::DeviceSpec spec;
-        spec.id = "cpu:" + std::to_string(d);
-        spec.kind = "cpu";
-        spec.threads = 1;
-        spec.flops = 20e9;
-        spec.memoryBandwidth = 8e9;
-        spec.memoryBytes = 8ull << 30;
-        devices.devices.push_back(spec);
-    }
+    const plan::DeviceSet devices = oneThreadCpuDevices(2);
     plan::PlannerOptions planOptions;
     planOptions.batch = batch;
     planOptions.microbatches = microbatches;
@@ -225,5 +339,7 @@ int main(int argc, char **argv)
                 whole, 100 * whole / ideal, 100 * bound, median(wallMs));
     std::printf("   steady state %.1f samples/s = %.1f%% of ideal (%s 90%%)\n", steady,
                 100 * steady / ideal, steady / ideal >= 0.9 ? "meets" : "BELOW");
+    if (mpi)
+        return compareProcesses(*graph, modelPath, inputs, microbatches, repeats);
     return 0;
 }

@@ -3,6 +3,7 @@
 #include "app/cli/pipeline_cli.h"
 
 #include "core/plan/local_run.h"
+#include "core/plan/mpi_run.h"
 #include "kernels/registry.h"
 
 #include <cstdio>
@@ -13,19 +14,66 @@ namespace {
 
 int runCalibrate(Args &args)
 {
-    ArgSpec spec("calibrate [--out FILE] [--threads N] [--size N] [--json]",
+    ArgSpec spec("calibrate [--out FILE] [--threads N] [--size N] [--hosts A,B] [--json]",
                  "Measure this machine's CPU devices: float32 GEMM FLOP/s through the engine\n"
                  "(a MatMul on 1..N threads) and memcpy bandwidth. The figures are stored as\n"
-                 "JSON (default: " + plan::defaultCalibrationPath().string() + "), which\n"
-                 "`devices`, `plan` and `validate` read for local device rates.");
+                 "JSON (default: " +
+                     plan::defaultCalibrationPath().string() +
+                     "), which\n"
+                     "`devices`, `plan` and `validate` read for local device rates.");
     spec.option("out", "FILE", "where to store the figures",
                 plan::defaultCalibrationPath().string());
     spec.option("threads", "N", "measure 1..N threads (default: every hardware thread)");
     spec.option("size", "N", "GEMM size N x N x N", "512");
+    spec.option("hosts", "A,B[,...]",
+                "measure the MPI links between these hosts instead (latency and bandwidth "
+                "from the first host to each other, ping-pong through mpirun); stored in "
+                "--links-out, which `devices --hosts` turns into links of remote devices");
+    spec.option("links-out", "FILE", "where --hosts stores the links",
+                plan::defaultHostLinksPath().string());
+    spec.option("worker", "PATH",
+                "shardbench-worker on every host (default: next to this program)");
+    spec.option("bytes", "N", "--hosts: message size for bandwidth", "8388608");
+    spec.option("rounds", "N", "--hosts: round trips per measurement", "10");
     spec.flag("json", "print one JSON object");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
+    if (parsed.has("hosts")) {
+        auto hosts = plan::parseHostList(parsed.get("hosts"));
+        auto bytes = parsed.getInt("bytes", 8 << 20);
+        auto rounds = parsed.getInt("rounds", 10);
+        if (!hosts)
+            return reportError(args.command, hosts.error());
+        if (!bytes || !rounds || *bytes < 1 || *bytes > (1ll << 30) || *rounds < 1)
+            return reportError(
+                args.command,
+                makeError(ErrorCode::InvalidInput, "--bytes must be 1..1GiB and --rounds >= 1"));
+        auto links = plan::calibrateHostLinks(
+            *hosts, parsed.get("worker"), static_cast<std::size_t>(*bytes),
+            static_cast<int>(*rounds), [](const std::string &line) { std::cerr << line << "\n"; },
+            &interruptToken());
+        if (!links)
+            return reportError(args.command, links.error());
+        const std::string out = parsed.get("links-out");
+        if (Status saved = plan::saveHostLinks(*links, out); !saved.ok())
+            return reportError(args.command, saved.error());
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto &link : *links) {
+            list.push_back({{"from", link.from},
+                            {"to", link.to},
+                            {"bandwidth", link.bandwidth},
+                            {"latency_s", link.latencySeconds}});
+            if (!parsed.flag("json"))
+                std::printf("%s -> %s: %.2f GB/s, %.1f us\n", link.from.c_str(), link.to.c_str(),
+                            link.bandwidth / 1e9, link.latencySeconds * 1e6);
+        }
+        if (parsed.flag("json"))
+            std::cout << nlohmann::json{{"file", out}, {"host_links", list}}.dump(2) << "\n";
+        else
+            std::printf("stored in %s\n", out.c_str());
+        return kExitOk;
+    }
     plan::CalibrationOptions options;
     auto threads = parsed.getInt("threads", 0);
     auto size = parsed.getInt("size", 512);
@@ -34,9 +82,9 @@ int runCalibrate(Args &args)
     if (!size)
         return reportError(args.command, size.error());
     if (*size < 16 || *size > 8192 || *threads < 0 || *threads > 1024)
-        return reportError(args.command,
-                           makeError(ErrorCode::InvalidInput,
-                                     "--size must be 16..8192 and --threads 0..1024"));
+        return reportError(
+            args.command,
+            makeError(ErrorCode::InvalidInput, "--size must be 16..8192 and --threads 0..1024"));
     options.maxThreads = static_cast<int>(*threads);
     options.gemmSize = *size;
     options.cancel = &interruptToken();

@@ -2,26 +2,98 @@
 #include "app/cli/command.h"
 #include "app/cli/pipeline_cli.h"
 
+#include "core/plan/mpi_run.h"
 #include "core/plan/plan_file.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 namespace sb::cli {
 namespace {
 
+// devices --hosts: every host's devices, probed through mpirun.
+int listHostDevices(const std::string &command, const ParsedArgs &parsed)
+{
+    Result<std::vector<plan::HostSlots>> hosts = parsed.has("hostfile")
+                                                     ? plan::readHostfile(parsed.get("hostfile"))
+                                                     : plan::parseHostList(parsed.get("hosts"));
+    if (!hosts)
+        return reportError(command, hosts.error());
+    auto cpuDevices = parsed.getInt("cpu-devices", 2);
+    if (!cpuDevices)
+        return reportError(command, cpuDevices.error());
+    auto probes = plan::probeHosts(
+        *hosts, parsed.get("worker"), static_cast<int>(*cpuDevices),
+        [&](const std::string &line) { std::cerr << line << "\n"; }, &interruptToken());
+    if (!probes)
+        return reportError(command, probes.error());
+    std::vector<plan::HostLink> links;
+    const std::filesystem::path linksPath = parsed.has("host-links")
+                                                ? std::filesystem::path(parsed.get("host-links"))
+                                                : plan::defaultHostLinksPath();
+    if (auto loaded = plan::loadHostLinks(linksPath))
+        links = std::move(*loaded);
+    else if (parsed.has("host-links"))
+        return reportError(command, loaded.error());
+    const plan::DeviceSet set = plan::remoteDeviceSet(*probes, links);
+    if (parsed.flag("json")) {
+        nlohmann::json list = nlohmann::json::array();
+        for (const plan::HostProbe &probe : *probes) {
+            nlohmann::json devices = nlohmann::json::array();
+            for (const auto &device : probe.devices)
+                devices.push_back(plan::deviceToJson(device));
+            list.push_back({{"host", probe.host},
+                            {"hostname", probe.hostname},
+                            {"hardware_threads", probe.hardwareThreads},
+                            {"memory_bytes", probe.memoryBytes},
+                            {"devices", devices}});
+        }
+        nlohmann::json linkList = nlohmann::json::array();
+        for (const auto &link : set.links)
+            linkList.push_back({{"from", link.from},
+                                {"to", link.to},
+                                {"name", link.name},
+                                {"bandwidth", link.bandwidth},
+                                {"latency_s", link.latencySeconds}});
+        std::cout << nlohmann::json{{"hosts", list}, {"links", linkList}}.dump(2) << "\n";
+        return kExitOk;
+    }
+    for (const plan::HostProbe &probe : *probes) {
+        std::printf("%s (%s): %d threads, %s\n", probe.host.c_str(), probe.hostname.c_str(),
+                    probe.hardwareThreads, plan::formatBytes(probe.memoryBytes).c_str());
+        for (const auto &device : probe.devices)
+            std::printf("  %-20s %-5s %7d %12s %16s\n", device.id.c_str(), device.kind.c_str(),
+                        device.threads, plan::formatBytes(device.memoryBytes).c_str(),
+                        plan::formatRate(device.flops).c_str());
+    }
+    std::printf("%zu measured links between hosts\n", set.links.size());
+    return kExitOk;
+}
+
 int runDevices(Args &args)
 {
-    ArgSpec spec("devices [--cpu-devices N] [--memory-cap DEV=SIZE]... [--json]",
+    ArgSpec spec("devices [--cpu-devices N] [--memory-cap DEV=SIZE]... [--hosts H:S,...] [--json]",
                  "List this machine's devices: CPU devices made by splitting the cores (each\n"
                  "with its own thread pool and memory cap) and CUDA GPUs when built with CUDA.\n"
                  "Rates come from `shardbench-cli calibrate` when it has run, else defaults.");
     addLocalDeviceOptions(spec);
     spec.flag("catalog", "also list the what-if catalogue (resources/devices.json)");
+    spec.option("hosts", "HOST[:SLOTS],...",
+                "probe these hosts through mpirun (shardbench-worker --probe on each); "
+                "device ids become HOST/cpu:N");
+    spec.option("hostfile", "FILE", "an Open MPI hostfile instead of --hosts");
+    spec.option("worker", "PATH",
+                "shardbench-worker on every host (default: next to this program)");
+    spec.option("host-links", "FILE",
+                "measured links between hosts (default: " + plan::defaultHostLinksPath().string() +
+                    " when present; written by calibrate --hosts)");
     spec.flag("json", "print one JSON object");
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
+    if (parsed.has("hosts") || parsed.has("hostfile"))
+        return listHostDevices(args.command, parsed);
     auto devices = localDevicesFromArgs(parsed);
     if (!devices)
         return reportError(args.command, devices.error());

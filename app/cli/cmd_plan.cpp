@@ -1,6 +1,7 @@
 // `shardbench-cli plan`: auto-split a model across devices and write the plan.
 #include "app/cli/command.h"
 #include "app/cli/pipeline_cli.h"
+#include "core/plan/mpi_run.h"
 
 #include "core/cost/cost_model.h"
 #include "core/plan/planner.h"
@@ -14,13 +15,14 @@ namespace {
 
 int runPlan(Args &args)
 {
-    ArgSpec spec("plan MODEL.onnx --devices SPEC --objective throughput|latency [--batch N]\n"
-                 "       [--microbatches M] [--pin NODE=DEV]... [--dim NAME=V]... --out PLAN.json [--json]",
-                 "Split a model into pipeline stages over devices with the exact planner\n"
-                 "(contiguous splits of the topological order at block granularity; stages\n"
-                 "follow the --devices order, a device may stay unused). Prints the memory\n"
-                 "ledger, estimated stage times, bottleneck, throughput, latency, bubble\n"
-                 "fraction, the lower bound and the gap to it.");
+    ArgSpec spec(
+        "plan MODEL.onnx --devices SPEC --objective throughput|latency [--batch N]\n"
+        "       [--microbatches M] [--pin NODE=DEV]... [--dim NAME=V]... --out PLAN.json [--json]",
+        "Split a model into pipeline stages over devices with the exact planner\n"
+        "(contiguous splits of the topological order at block granularity; stages\n"
+        "follow the --devices order, a device may stay unused). Prints the memory\n"
+        "ledger, estimated stage times, bottleneck, throughput, latency, bubble\n"
+        "fraction, the lower bound and the gap to it.");
     spec.positional("MODEL.onnx", "model file");
     spec.option("devices", "SPEC",
                 "comma-separated: local ids (cpu:0,cpu:1) and/or what-if catalogue devices\n"
@@ -33,6 +35,10 @@ int runPlan(Args &args)
     spec.multi("dim", "NAME=V", "bind a symbolic dim for the estimates, e.g. seq=64 (repeatable)");
     spec.option("out", "PLAN.json", "where to write the plan");
     addLocalDeviceOptions(spec);
+    spec.option("hosts", "HOST[:SLOTS],...",
+                "also offer the devices of these hosts (probed through mpirun) as HOST/cpu:N, "
+                "linked by the measured host links of `calibrate --hosts` when present");
+    spec.option("worker", "PATH", "with --hosts: shardbench-worker on every host");
     spec.flag("json", "print one JSON object");
     spec.required("devices").required("out");
     auto parsed = spec.parse(args);
@@ -49,9 +55,25 @@ int runPlan(Args &args)
     auto catalog = plan::loadCatalog();
     if (!catalog)
         return fail(catalog.error());
+    std::vector<plan::HostLink> hostLinks;
+    if (parsed.has("hosts")) {
+        auto hosts = plan::parseHostList(parsed.get("hosts"));
+        if (!hosts)
+            return fail(hosts.error());
+        auto probes = plan::probeHosts(
+            *hosts, parsed.get("worker"), 2,
+            [](const std::string &line) { std::cerr << line << "\n"; }, &interruptToken());
+        if (!probes)
+            return fail(probes.error());
+        for (const plan::DeviceSpec &device : plan::remoteDeviceSet(*probes, {}).devices)
+            local->devices.push_back(device);
+        if (auto loaded = plan::loadHostLinks(plan::defaultHostLinksPath()))
+            hostLinks = std::move(*loaded);
+    }
     auto devices = plan::parseDeviceList(parsed.get("devices"), *local, *catalog);
     if (!devices)
         return fail(devices.error());
+    plan::addHostLinks(*devices, hostLinks);
 
     plan::PlannerOptions options;
     auto objective = plan::parseObjective(parsed.get("objective", "throughput"));
@@ -72,14 +94,15 @@ int runPlan(Args &args)
     std::string reason;
     if (options.microbatches > 1 && !cost::batchIsSymbolicThroughout(*model->graph, &reason)) {
         warnings.push_back("micro-batching is impossible: the batch size is baked into the "
-                           "model (" + reason + "); planning 1 micro-batch");
+                           "model (" +
+                           reason + "); planning 1 micro-batch");
         options.microbatches = 1;
     }
     for (const std::string &text : parsed.all("pin")) {
         auto eq = text.rfind('=');
         if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
-            return fail(makeError(ErrorCode::InvalidInput,
-                                  "--pin \"" + text + "\": expected NODE=DEVICE"));
+            return fail(
+                makeError(ErrorCode::InvalidInput, "--pin \"" + text + "\": expected NODE=DEVICE"));
         options.pins[text.substr(0, eq)] = text.substr(eq + 1);
     }
     for (const std::string &text : parsed.all("dim")) {
@@ -99,8 +122,8 @@ int runPlan(Args &args)
         return fail(written.error());
     plan::ValidateOptions validateOptions;
     validateOptions.modelSha256 = model->sha256;
-    plan::ValidationReport report = plan::validatePlan(*model->graph, result->plan,
-                                                       validateOptions);
+    plan::ValidationReport report =
+        plan::validatePlan(*model->graph, result->plan, validateOptions);
     for (const plan::Problem &problem : report.problems)
         warnings.push_back(problem.code + ": " + problem.message);
     for (const std::string &warning : warnings)

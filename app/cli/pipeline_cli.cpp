@@ -47,8 +47,8 @@ void addLocalDeviceOptions(ArgSpec &spec)
     spec.multi("memory-cap", "DEV=SIZE",
                "memory cap of a local device, e.g. cpu:0=2GiB (repeatable; default: RAM / N)");
     spec.option("calibration", "FILE",
-                "measured device figures (default: " +
-                    plan::defaultCalibrationPath().string() + " when present)");
+                "measured device figures (default: " + plan::defaultCalibrationPath().string() +
+                    " when present)");
 }
 
 Result<plan::DeviceSet> localDevicesFromArgs(const ParsedArgs &parsed)
@@ -72,11 +72,27 @@ void addPlanOptions(ArgSpec &spec)
     spec.option("trace", "FILE.json",
                 "with --plan: write the (stage, micro-batch) timeline as Chrome trace JSON "
                 "(and FILE.timeline.json for the GUI)");
+    spec.option("launcher", "local|mpi",
+                "with --plan: stages as threads of this process (local) or as MPI ranks "
+                "started by mpirun (mpi; needed for HOST/... devices)",
+                "local");
+    spec.option("hosts", "HOST:SLOTS,...",
+                "--launcher mpi: hosts and their slots; the first must be this machine "
+                "(default: localhost with a slot per device)");
+    spec.option("hostfile", "FILE", "--launcher mpi: an Open MPI hostfile instead of --hosts");
+    spec.option("worker", "PATH",
+                "--launcher mpi: shardbench-worker on every host (default: next to this "
+                "program, so the same build path on every host)");
+    spec.option("heartbeat-timeout", "S",
+                "--launcher mpi: end the run when a rank sends no heartbeat for S seconds", "10");
+    spec.flag("dry-run", "--launcher mpi: print the mpirun command and exit");
 }
 
 bool wantsPlan(const ParsedArgs &parsed)
 {
-    return parsed.has("plan");
+    // MPI options without --plan go to runPlanned, which says what is missing.
+    return parsed.has("plan") || parsed.get("launcher", "local") != "local" ||
+           parsed.flag("dry-run");
 }
 
 double percentile(std::vector<double> values, double p)

@@ -4,6 +4,7 @@
 
 #include "core/common/sha256.h"
 #include "core/plan/local_run.h"
+#include "core/plan/mpi_run.h"
 #include "core/plan/validate.h"
 #include "core/runtime/session.h"
 #include "core/runtime/tensor_io.h"
@@ -23,6 +24,9 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
                               const runtime::TensorMap &inputs, int iterations, int warmup)
 {
     PlannedRun run;
+    if (!parsed.has("plan"))
+        return makeError(ErrorCode::InvalidInput,
+                         "--launcher and --dry-run run a plan: give --plan PLAN.json");
     SB_ASSIGN_OR_RETURN(run.plan, plan::readPlanFile(parsed.get("plan")));
     if (parsed.has("microbatches")) {
         SB_ASSIGN_OR_RETURN(long long m, parsed.getInt("microbatches", run.plan.microbatches));
@@ -46,7 +50,7 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
     for (const auto &[symbol, size] : plan::symbolicDimsFromInputs(*graph, inputs))
         checked.dims[symbol] = size;
     if (batch % checked.microbatches != 0)
-        checked.microbatches = 1;  // the runner says why; validation would reject the plan
+        checked.microbatches = 1; // the runner says why; validation would reject the plan
     plan::ValidateOptions validateOptions;
     SB_ASSIGN_OR_RETURN(validateOptions.modelSha256, sha256File(modelPath));
     plan::ValidationReport report = plan::validatePlan(*graph, checked, validateOptions);
@@ -61,6 +65,53 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
         return makeError(ErrorCode::InvalidInput, message);
     }
 
+    run.launcher = parsed.get("launcher", "local");
+    if (run.launcher != "local" && run.launcher != "mpi")
+        return makeError(ErrorCode::InvalidInput,
+                         "--launcher '" + run.launcher + "': expected local or mpi");
+    if (run.launcher == "mpi") {
+        plan::MpiRunRequest request;
+        request.graph = graph;
+        request.model = modelPath;
+        request.plan = run.plan;
+        request.inputs = inputs;
+        if (parsed.has("hosts") && parsed.has("hostfile"))
+            return makeError(ErrorCode::InvalidInput, "give --hosts or --hostfile, not both");
+        if (parsed.has("hosts")) {
+            SB_ASSIGN_OR_RETURN(request.hosts, plan::parseHostList(parsed.get("hosts")));
+        }
+        if (parsed.has("hostfile"))
+            request.hostfile = parsed.get("hostfile");
+        if (parsed.has("worker"))
+            request.worker = parsed.get("worker");
+        SB_ASSIGN_OR_RETURN(request.heartbeatTimeoutSeconds,
+                            parsed.getDouble("heartbeat-timeout", 10));
+        if (request.heartbeatTimeoutSeconds <= 0)
+            return makeError(ErrorCode::InvalidInput, "--heartbeat-timeout must be > 0");
+        request.warmup = warmup;
+        request.iterations = iterations;
+        request.fuse = !parsed.flag("no-fusion");
+        request.reference = parsed.flag("reference");
+        request.dryRun = parsed.flag("dry-run");
+        request.cancel = &interruptToken();
+        request.onLine = [](const std::string &line) { std::cerr << line << "\n"; };
+        SB_ASSIGN_OR_RETURN(plan::MpiRunOutput output, plan::runPlanOverMpi(request));
+        if (request.dryRun) {
+            run.dryRunCommand = output.command;
+            return run;
+        }
+        run.iterationMs = std::move(output.iterationMs);
+        run.lastOutputs = std::move(output.outputs);
+        run.lastMetrics = std::move(output.metrics);
+        if (!run.lastMetrics.microbatchNote.empty())
+            run.warnings.push_back(run.lastMetrics.microbatchNote);
+        if (parsed.has("trace"))
+            SB_TRY(runtime::writeTrace(run.lastMetrics, parsed.get("trace")));
+        return run;
+    }
+    if (parsed.flag("dry-run"))
+        return makeError(ErrorCode::InvalidInput, "--dry-run goes with --launcher mpi");
+
     SB_ASSIGN_OR_RETURN(auto pipeline,
                         plan::openLocalPipeline(graph, run.plan, kernels::defaultRegistry()));
     const auto &runner = pipeline->runner;
@@ -71,9 +122,9 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
     for (int i = 0; i < warmup + iterations; ++i) {
         const auto started = std::chrono::steady_clock::now();
         SB_ASSIGN_OR_RETURN(runtime::PipelineResult result, runner->run(inputs, options));
-        const double ms = std::chrono::duration<double, std::milli>(
-                              std::chrono::steady_clock::now() - started)
-                              .count();
+        const double ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
         if (i >= warmup)
             run.iterationMs.push_back(ms);
         run.lastOutputs = std::move(result.outputs);
@@ -94,6 +145,8 @@ nlohmann::json plannedRunJson(const PlannedRun &run)
     json stages = json::array();
     for (const runtime::StageMetrics &stage : metrics.stages)
         stages.push_back({{"device", stage.device},
+                          {"host", stage.host},
+                          {"rank", stage.rank},
                           {"nodes", stage.nodes},
                           {"compute_ms", stage.computeMs},
                           {"idle_ms", stage.idleMs},
@@ -102,12 +155,15 @@ nlohmann::json plannedRunJson(const PlannedRun &run)
     doc["stages"] = stages;
     json links = json::array();
     for (const runtime::LinkMetrics &link : metrics.links)
-        links.push_back({{"from", link.from},
+        links.push_back({{"from_stage", link.fromStage},
+                         {"to_stage", link.toStage},
+                         {"from", link.from},
                          {"to", link.to},
                          {"bytes", link.bytes},
                          {"messages", link.messages},
                          {"ms", link.ms}});
     doc["links"] = links;
+    doc["launcher"] = run.launcher;
     doc["bubble_fraction"] = metrics.bubbleFraction;
     doc["ideal_bubble_fraction"] = metrics.idealBubbleFraction;
     doc["microbatches"] = metrics.microbatches;
@@ -175,6 +231,10 @@ int runCommandWithPlan(const std::string &command, std::shared_ptr<const graph::
     auto run = runPlanned(graph, parsed.positional[0], parsed, inputs, 1, 0);
     if (!run)
         return plannedError(command, run.error());
+    if (!run->dryRunCommand.empty()) {
+        std::cout << run->dryRunCommand << "\n";
+        return kExitOk;
+    }
     for (const std::string &warning : run->warnings)
         std::cerr << "shardbench-cli " << command << ": warning: " << warning << "\n";
     std::vector<std::string> names;
@@ -209,6 +269,10 @@ int benchCommandWithPlan(const std::string &command, std::shared_ptr<const graph
     auto run = runPlanned(graph, parsed.positional[0], parsed, inputs, iterations, warmup);
     if (!run)
         return plannedError(command, run.error());
+    if (!run->dryRunCommand.empty()) {
+        std::cout << run->dryRunCommand << "\n";
+        return kExitOk;
+    }
     for (const std::string &warning : run->warnings)
         std::cerr << "shardbench-cli " << command << ": warning: " << warning << "\n";
     nlohmann::json out = plannedRunJson(*run);

@@ -20,11 +20,13 @@ namespace sb::cli {
 struct PlannedRun
 {
     plan::Plan plan;
-    std::vector<std::string> warnings;  // baked batch etc.
+    std::vector<std::string> warnings; // baked batch etc.
     runtime::TensorMap lastOutputs;
     runtime::PipelineMetrics lastMetrics;
-    std::vector<double> iterationMs;  // whole-batch wall time per measured iteration
+    std::vector<double> iterationMs; // whole-batch wall time per measured iteration
     std::int64_t batch = 1;
+    std::string launcher = "local";
+    std::string dryRunCommand; // --launcher mpi --dry-run: the mpirun command, nothing ran
 };
 
 // Validates the plan against the model (exit-2 errors list every problem),
@@ -34,7 +36,7 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
                               const std::filesystem::path &modelPath, const ParsedArgs &parsed,
                               const runtime::TensorMap &inputs, int iterations, int warmup);
 
-// {stages:[{device,nodes,compute_ms,idle_ms,peak_memory_bytes,sent_bytes}],
+// {stages:[{device,host,rank,nodes,compute_ms,idle_ms,peak_memory_bytes,sent_bytes}],
 //  links, bubble_fraction, ideal_bubble_fraction, microbatches, microbatch_note,
 //  throughput, latency_ms:{p50,p95,p99}, wall_ms}
 nlohmann::json plannedRunJson(const PlannedRun &run);

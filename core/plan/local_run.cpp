@@ -31,27 +31,28 @@ Result<LocalDevices> createLocalDevices(const std::vector<DeviceSpec> &devices,
                                         const runtime::KernelRegistry &registry)
 {
     LocalDevices local;
+    const runtime::DeviceFactory &factory = runtime::DeviceFactory::instance();
     for (const DeviceSpec &spec : devices) {
-        if (spec.kind == "cpu" && spec.id.rfind("cpu:", 0) == 0) {
-            local.add(std::make_unique<runtime::CpuDevice>(spec.id, std::max(1, spec.threads),
-                                                           spec.memoryBytes, registry));
-            continue;
-        }
-        if (spec.id.rfind("cuda:", 0) == 0)
-            return makeError(ErrorCode::Unsupported,
+        auto address = runtime::parseDeviceId(spec.id);
+        if (address && !address->isRemote() && !factory.hasKind(address->kind))
+            address = makeError(ErrorCode::InvalidInput, "");
+        if (!address)
+            return makeError(ErrorCode::InvalidInput,
                              "device " + spec.id +
-                                 ": this build runs pipelines on CPU devices only (no CUDA "
-                                 "runtime device yet)");
-        return makeError(ErrorCode::InvalidInput,
-                         "device " + spec.id +
-                             " is a what-if catalogue device: plans for it can be validated "
-                             "and estimated but not run here");
+                                 " is a what-if catalogue device: plans for it can be validated "
+                                 "and estimated but not run here");
+        runtime::DeviceConfig config;
+        config.id = spec.id;
+        config.threads = std::max(1, spec.threads);
+        config.memoryBytes = spec.memoryBytes;
+        SB_ASSIGN_OR_RETURN(auto device, factory.create(config, registry));
+        local.add(std::move(device));
     }
     return local;
 }
 
-Result<std::vector<runtime::PipelineStageSpec>>
-pipelineStages(const Graph &graph, const Plan &plan, const LocalDevices &devices)
+Result<std::vector<runtime::PipelineStageSpec>> pipelineStages(const Graph &graph, const Plan &plan,
+                                                               const LocalDevices &devices)
 {
     SB_ASSIGN_OR_RETURN(StageGraph stageGraph, buildStageGraph(graph, plan));
     std::vector<runtime::PipelineStageSpec> stages;
@@ -154,7 +155,8 @@ Result<Calibration> measureCalibration(const runtime::KernelRegistry &registry,
     runtime::TensorMap inputs;
     inputs["a"] = runtime::Tensor::fromVector(graph::ElementType::Float32, {n, n}, values);
     inputs["b"] = runtime::Tensor::fromVector(graph::ElementType::Float32, {n, n}, values);
-    const double flops = 2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
+    const double flops =
+        2.0 * static_cast<double>(n) * static_cast<double>(n) * static_cast<double>(n);
 
     const int steps = maxThreads + 1;
     for (int threads = 1; threads <= maxThreads; ++threads) {
@@ -168,7 +170,7 @@ Result<Calibration> measureCalibration(const runtime::KernelRegistry &registry,
         SB_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(graph, device));
         runtime::RunOptions runOptions;
         runOptions.cancel = options.cancel;
-        SB_TRY(executor->run(inputs, runOptions));  // warm-up (plans memory)
+        SB_TRY(executor->run(inputs, runOptions)); // warm-up (plans memory)
         double best = 1e300;
         for (int r = 0; r < options.repeats; ++r) {
             const auto started = Clock::now();

@@ -55,13 +55,8 @@ struct CachedPlan
     std::size_t lowerBound = 0;
     std::size_t buffers = 0;
     std::mutex poolMutex;
-    std::vector<void *> freeArenas;
+    std::vector<Buffer> freeArenas; // in the device's buffer type (counts against capacity)
     bool stale = false;
-    ~CachedPlan()
-    {
-        for (void *p : freeArenas)
-            std::free(p);
-    }
 };
 
 // Allocation for one run: arena placements when a plan exists, heap otherwise;
@@ -133,6 +128,7 @@ struct Executor::Impl
     };
 
     ExecutorOptions options;
+    ThreadPool *pool = nullptr; // the CPU device's execution context
     std::shared_ptr<const graph::Graph> source;
     std::vector<Step> steps;
     std::vector<Tensor> constants; // by ValueId; valid = constant
@@ -167,9 +163,16 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
 {
     if (!source)
         return makeError(ErrorCode::InvalidInput, "executor: no graph");
+    // The executor runs CPU kernels; they compute on the CPU device's context.
+    auto *cpu = dynamic_cast<CpuContext *>(&device.context());
+    if (device.kind() != DeviceKind::Cpu || !cpu)
+        return makeError(ErrorCode::Unsupported, "executor: device " + device.id() + " (" +
+                                                     deviceKindName(device.kind()) +
+                                                     ") has no kernels in this build");
     std::unique_ptr<Executor> executor(new Executor(device));
     Impl &impl = *executor->m_impl;
     impl.options = options;
+    impl.pool = &cpu->pool();
     impl.source = source;
 
     std::vector<NodeId> selected = nodeIds;
@@ -278,7 +281,7 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
                                              : &impl.constants[static_cast<std::size_t>(in)]);
             std::vector<Tensor> outs(node.outputs.size());
             RunAllocator heap(local->values().size(), nullptr, nullptr);
-            KernelContext ctx(node, step.opset, ins, outs, heap, device.threadPool());
+            KernelContext ctx(node, step.opset, ins, outs, heap, *impl.pool);
             Status status = Status::success();
             try {
                 status = step.kernel->fn(ctx);
@@ -407,35 +410,38 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
         result.stats.plannedPeakMemoryBytes = plan->arenaBytes;
         return result;
     }
-    char *arena = nullptr;
+    Buffer arenaBuffer;
     if (plan) {
         std::lock_guard lock(plan->poolMutex);
         if (!plan->freeArenas.empty()) {
-            arena = static_cast<char *>(plan->freeArenas.back());
+            arenaBuffer = std::move(plan->freeArenas.back());
             plan->freeArenas.pop_back();
         }
     }
-    if (plan && !arena && plan->arenaBytes)
-        arena = static_cast<char *>(std::aligned_alloc(kAlignment, alignUp(plan->arenaBytes)));
+    if (plan && !arenaBuffer.data() && plan->arenaBytes) {
+        SB_ASSIGN_OR_RETURN(
+            arenaBuffer, Buffer::allocate(self.m_device.bufferType(), alignUp(plan->arenaBytes)));
+    }
+    char *arena = static_cast<char *>(arenaBuffer.data());
     struct ArenaReturn
     {
         CachedPlan *plan;
-        char *arena;
+        Buffer &buffer;
         ~ArenaReturn()
         {
-            if (!arena)
+            if (!buffer.data())
                 return;
             std::lock_guard lock(plan->poolMutex);
-            plan->freeArenas.push_back(arena);
+            plan->freeArenas.push_back(std::move(buffer));
         }
-    } arenaReturn{plan.get(), arena};
+    } arenaReturn{plan.get(), arenaBuffer};
 
     RunAllocator allocator(graph.values().size(), plan.get(), arena);
     std::vector<Tensor> slots(graph.values().size());
     for (std::size_t i = 0; i < inputIds.size(); ++i)
         slots[static_cast<std::size_t>(inputIds[i])] = *ordered[i];
 
-    ThreadPool &pool = self.m_device.threadPool();
+    ThreadPool &pool = *this->pool;
     for (std::size_t s = 0; s < steps.size(); ++s) {
         if (options.cancel && options.cancel->isCancelled())
             return makeError(ErrorCode::Cancelled, "run cancelled");

@@ -11,8 +11,10 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
 namespace sb::runtime {
 
@@ -54,9 +56,8 @@ Result<Tensor> concatBatch(const std::string &name, const std::vector<Tensor> &p
         if (part.type() != parts.front().type() || part.rank() != shape.size() ||
             !std::equal(part.shape().begin() + 1, part.shape().end(), shape.begin() + 1))
             return makeError(ErrorCode::Runtime,
-                             "micro-batch outputs of '" + name +
-                                 "' disagree in shape: " + shapeToString(part.shape()) + " vs " +
-                                 shapeToString(shape));
+                             "micro-batch outputs of '" + name + "' disagree in shape: " +
+                                 shapeToString(part.shape()) + " vs " + shapeToString(shape));
         rows += part.dim(0);
     }
     shape[0] = rows;
@@ -71,24 +72,485 @@ Result<Tensor> concatBatch(const std::string &name, const std::vector<Tensor> &p
 
 } // namespace
 
+namespace {
+
+// Stage of every node. Errors: an empty stage, a node in two stages or in none.
+Result<std::vector<int>> stageOfNodes(const Graph &graph,
+                                      const std::vector<std::vector<NodeId>> &stageNodes)
+{
+    const std::size_t nodeCount = graph.nodes().size();
+    if (stageNodes.empty())
+        return makeError(ErrorCode::InvalidInput, "pipeline: no stages");
+    std::vector<int> stageOfNode(nodeCount, -1);
+    for (std::size_t s = 0; s < stageNodes.size(); ++s) {
+        if (stageNodes[s].empty())
+            return makeError(ErrorCode::InvalidInput,
+                             "pipeline: stage " + std::to_string(s) + " has no nodes");
+        for (NodeId n : stageNodes[s]) {
+            if (n < 0 || static_cast<std::size_t>(n) >= nodeCount)
+                return makeError(ErrorCode::Internal, "pipeline: node id out of range");
+            auto &slot = stageOfNode[static_cast<std::size_t>(n)];
+            if (slot >= 0)
+                return makeError(ErrorCode::InvalidInput,
+                                 "pipeline: node '" + graph.node(n).name + "' is in two stages");
+            slot = static_cast<int>(s);
+        }
+    }
+    for (std::size_t n = 0; n < nodeCount; ++n)
+        if (stageOfNode[n] < 0)
+            return makeError(ErrorCode::InvalidInput,
+                             "pipeline: node '" + graph.nodes()[n].name + "' is in no stage");
+    return stageOfNode;
+}
+
+} // namespace
+
+Result<PipelineRouting> routePipeline(const Graph &graph,
+                                      const std::vector<std::vector<NodeId>> &stageNodes,
+                                      const std::vector<std::vector<std::string>> &inputNames,
+                                      const std::vector<std::vector<std::string>> &outputNames)
+{
+    const std::size_t stages = stageNodes.size();
+    SB_ASSIGN_OR_RETURN(std::vector<int> stageOfNode, stageOfNodes(graph, stageNodes));
+    if (inputNames.size() != stages || outputNames.size() != stages)
+        return makeError(ErrorCode::Internal, "pipeline: stage names do not match the stages");
+
+    PipelineRouting routing;
+    routing.stages.resize(stages);
+    const int driver = static_cast<int>(stages);
+    std::set<std::pair<int, int>> links;
+    // Route every stage input to its source: the driver or the producing stage.
+    for (std::size_t s = 0; s < stages; ++s) {
+        for (const std::string &name : inputNames[s]) {
+            auto value = graph.findValue(name);
+            if (!value)
+                return makeError(ErrorCode::Internal,
+                                 "pipeline: unknown stage input '" + name + "'");
+            const graph::Value &info = graph.value(*value);
+            if (info.producer == graph::kNoNode) {
+                if (!info.isGraphInput)
+                    return makeError(ErrorCode::Internal,
+                                     "pipeline: stage input '" + name + "' has no source");
+                routing.stages[s].hostInputs.push_back(name);
+                links.insert({driver, static_cast<int>(s)});
+                continue;
+            }
+            const int source = stageOfNode[static_cast<std::size_t>(info.producer)];
+            if (source == static_cast<int>(s))
+                continue;
+            if (source > static_cast<int>(s))
+                return makeError(ErrorCode::InvalidInput,
+                                 "pipeline: stage " + std::to_string(s) + " reads '" + name +
+                                     "' produced by the later stage " + std::to_string(source) +
+                                     " (node '" + graph.node(info.producer).name + "')");
+            routing.stages[s].fromStage[source].push_back(name);
+            routing.stages[static_cast<std::size_t>(source)].toStage[static_cast<int>(s)].push_back(
+                name);
+            links.insert({source, static_cast<int>(s)});
+        }
+        links.insert({static_cast<int>(s), driver}); // outputs and the stage's report
+    }
+    for (graph::ValueId out : graph.outputs()) {
+        const graph::Value &info = graph.value(out);
+        if (info.producer == graph::kNoNode) {
+            routing.passThroughOutputs.push_back(info.name);
+            continue;
+        }
+        const auto stage =
+            static_cast<std::size_t>(stageOfNode[static_cast<std::size_t>(info.producer)]);
+        const auto &names = outputNames[stage];
+        if (std::find(names.begin(), names.end(), info.name) == names.end())
+            return makeError(ErrorCode::Internal, "pipeline: graph output '" + info.name +
+                                                      "' is not an output of stage " +
+                                                      std::to_string(stage));
+        routing.stages[stage].graphOutputs.push_back(info.name);
+    }
+    routing.links.assign(links.begin(), links.end());
+
+    std::vector<std::string> symbols = cost::batchSymbols(graph);
+    for (graph::ValueId in : graph.inputs()) {
+        const graph::Value &info = graph.value(in);
+        if (info.info.shape.rankKnown && !info.info.shape.dims.empty() &&
+            info.info.shape.dims[0].isSymbolic() &&
+            std::find(symbols.begin(), symbols.end(), info.info.shape.dims[0].symbol) !=
+                symbols.end())
+            routing.batchInputs.insert(info.name);
+    }
+    return routing;
+}
+
+int effectiveMicrobatches(const Graph &graph, const PipelineRouting &routing,
+                          const TensorMap &inputs, int requested, std::string *note)
+{
+    auto say = [&](const std::string &text) {
+        if (note)
+            *note = text;
+        return 1;
+    };
+    if (note)
+        note->clear();
+    if (requested <= 1)
+        return 1;
+    std::string reason;
+    if (!cost::batchIsSymbolicThroughout(graph, &reason))
+        return say("the batch size is baked into the model (" + reason +
+                   "): running 1 micro-batch instead of " + std::to_string(requested));
+    if (routing.batchInputs.empty())
+        return say("no graph input has a symbolic batch axis: running 1 micro-batch");
+    std::int64_t batch = -1;
+    for (const std::string &name : routing.batchInputs) {
+        auto it = inputs.find(name);
+        if (it == inputs.end() || it->second.rank() == 0)
+            continue;
+        if (batch >= 0 && it->second.dim(0) != batch)
+            return say("batch inputs disagree on the batch size: running 1 micro-batch");
+        batch = it->second.dim(0);
+    }
+    if (batch < 0)
+        return say("no batch input given: running 1 micro-batch");
+    if (batch % requested != 0)
+        return say("batch " + std::to_string(batch) + " does not split into " +
+                   std::to_string(requested) + " equal micro-batches: running 1 micro-batch");
+    std::vector<std::string> symbols = cost::batchSymbols(graph);
+    for (graph::ValueId out : graph.outputs()) {
+        const graph::Value &info = graph.value(out);
+        const auto &shape = info.info.shape;
+        bool batched =
+            shape.rankKnown && !shape.dims.empty() && shape.dims[0].isSymbolic() &&
+            std::find(symbols.begin(), symbols.end(), shape.dims[0].symbol) != symbols.end();
+        if (!batched)
+            return say("graph output '" + info.name +
+                       "' has no batch axis to concatenate: running 1 micro-batch");
+    }
+    return requested;
+}
+
+// ---- stage reports
+
+json stageReportToJson(const StageReport &report)
+{
+    json links = json::array();
+    for (const LinkMetrics &link : report.links)
+        links.push_back({{"to_stage", link.toStage},
+                         {"bytes", link.bytes},
+                         {"messages", link.messages},
+                         {"ms", link.ms}});
+    json events = json::array();
+    for (const TimelineEvent &event : report.events)
+        events.push_back({event.microbatch, event.kind, event.startMs, event.endMs});
+    return {{"stage", report.stage},
+            {"device", report.device},
+            {"host", report.host},
+            {"rank", report.rank},
+            {"nodes", report.nodes},
+            {"compute_ms", report.computeMs},
+            {"peak_activation_bytes", report.peakActivationBytes},
+            {"peak_queued_bytes", report.peakQueuedBytes},
+            {"sent_bytes", report.sentBytes},
+            {"links", links},
+            {"events", events}};
+}
+
+Result<StageReport> stageReportFromJson(const std::string &text)
+{
+    try {
+        const json doc = json::parse(text);
+        StageReport report;
+        report.stage = doc.at("stage").get<int>();
+        report.device = doc.at("device").get<std::string>();
+        report.host = doc.at("host").get<std::string>();
+        report.rank = doc.at("rank").get<int>();
+        report.nodes = doc.at("nodes").get<std::size_t>();
+        report.computeMs = doc.at("compute_ms").get<double>();
+        report.peakActivationBytes = doc.at("peak_activation_bytes").get<std::uint64_t>();
+        report.peakQueuedBytes = doc.at("peak_queued_bytes").get<std::uint64_t>();
+        report.sentBytes = doc.at("sent_bytes").get<std::uint64_t>();
+        for (const json &link : doc.at("links")) {
+            LinkMetrics metrics;
+            metrics.fromStage = report.stage;
+            metrics.toStage = link.at("to_stage").get<int>();
+            metrics.bytes = link.at("bytes").get<std::uint64_t>();
+            metrics.messages = link.at("messages").get<int>();
+            metrics.ms = link.at("ms").get<double>();
+            report.links.push_back(metrics);
+        }
+        for (const json &event : doc.at("events"))
+            report.events.push_back({report.stage, event.at(0).get<int>(),
+                                     event.at(1).get<std::string>(), event.at(2).get<double>(),
+                                     event.at(3).get<double>()});
+        return report;
+    } catch (const std::exception &error) {
+        return makeError(ErrorCode::Internal,
+                         std::string("pipeline: malformed stage report: ") + error.what());
+    }
+}
+
+static std::string thisHostName()
+{
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    return host;
+}
+
+// ---- StageWorker
+
+StageWorker::StageWorker(int stage, const Executor &executor, StageIo io, std::size_t nodes)
+    : m_stage(stage), m_executor(executor), m_io(std::move(io)), m_nodes(nodes),
+      m_host(thisHostName())
+{}
+
+void StageWorker::setPlace(std::string host, int rank)
+{
+    m_host = std::move(host);
+    m_rank = rank;
+}
+
+Status StageWorker::run(Transport &transport, int driver, int microbatches, const CancelToken &stop,
+                        Clock::time_point origin,
+                        const std::function<void(int, int)> &onStageStart) const
+{
+    const int s = m_stage;
+    const std::string &deviceId = m_executor.device().id();
+    StageReport report;
+    report.stage = s;
+    report.device = deviceId;
+    report.host = m_host;
+    report.rank = m_rank;
+    report.nodes = m_nodes;
+    std::map<int, LinkMetrics> links;
+    RunOptions runOptions;
+    runOptions.cancel = &stop;
+    auto receiveInto = [&](int source, int mb, TensorMap &into) -> Status {
+        SB_ASSIGN_OR_RETURN(TransportMessage message, transport.receive(source, s, &stop));
+        if (message.kind == TransportMessage::Kind::Error)
+            return makeError(ErrorCode::Runtime, message.text);
+        if (message.kind != TransportMessage::Kind::Data || message.microbatch != mb)
+            return makeError(ErrorCode::Internal, "stage " + std::to_string(s) +
+                                                      " received micro-batch " +
+                                                      std::to_string(message.microbatch) +
+                                                      " while expecting " + std::to_string(mb));
+        for (auto &[name, tensor] : message.tensors)
+            into[name] = std::move(tensor);
+        return {};
+    };
+    for (int mb = 0; mb < microbatches; ++mb) {
+        if (stop.isCancelled())
+            return makeError(ErrorCode::Cancelled, "stage " + std::to_string(s) + " stopped");
+        const double receiveStart = msSince(origin);
+        TensorMap stageInputs;
+        if (!m_io.hostInputs.empty())
+            SB_TRY(receiveInto(driver, mb, stageInputs));
+        for (const auto &[source, names] : m_io.fromStage)
+            SB_TRY(receiveInto(source, mb, stageInputs));
+        const double computeStart = msSince(origin);
+        if (!m_io.fromStage.empty())
+            report.events.push_back({s, mb, "receive", receiveStart, computeStart});
+        if (onStageStart)
+            onStageStart(s, mb);
+        auto ran = m_executor.run(stageInputs, runOptions);
+        const double computeEnd = msSince(origin);
+        if (!ran)
+            return ran.error().withContext("stage " + std::to_string(s) + " (" + deviceId +
+                                           ") micro-batch " + std::to_string(mb));
+        report.events.push_back({s, mb, "compute", computeStart, computeEnd});
+        report.computeMs += computeEnd - computeStart;
+        report.peakActivationBytes =
+            std::max(report.peakActivationBytes, ran->stats.peakMemoryBytes);
+        for (const auto &[destination, names] : m_io.toStage) {
+            TransportMessage message;
+            message.microbatch = mb;
+            for (const std::string &name : names)
+                message.tensors[name] = ran->outputs.at(name);
+            const std::uint64_t bytes = message.bytes();
+            const double sendStart = msSince(origin);
+            SB_TRY(transport.send(s, destination, std::move(message), &stop));
+            const double sendEnd = msSince(origin);
+            LinkMetrics &link = links[destination];
+            link.fromStage = s;
+            link.toStage = destination;
+            link.bytes += bytes;
+            link.messages += 1;
+            link.ms += sendEnd - sendStart;
+            report.sentBytes += bytes;
+            report.events.push_back({s, mb, "send", sendStart, sendEnd});
+        }
+        if (!m_io.graphOutputs.empty()) {
+            TransportMessage message;
+            message.microbatch = mb;
+            for (const std::string &name : m_io.graphOutputs)
+                message.tensors[name] = ran->outputs.at(name);
+            SB_TRY(transport.send(s, driver, std::move(message), &stop));
+        }
+    }
+    for (auto &[destination, link] : links)
+        report.links.push_back(link);
+    report.peakQueuedBytes = transport.peakQueuedBytes(s);
+    TransportMessage done;
+    done.kind = TransportMessage::Kind::Metrics;
+    done.text = stageReportToJson(report).dump();
+    SB_TRY(transport.send(s, driver, std::move(done), &stop));
+    return transport.drain(s, &stop);
+}
+
+// ---- PipelineDriver
+
+PipelineDriver::PipelineDriver(const Graph &graph, const PipelineRouting &routing)
+    : m_graph(graph), m_routing(routing)
+{}
+
+Result<PipelineResult> PipelineDriver::run(Transport &transport, const TensorMap &inputs,
+                                           int microbatches, const CancelToken &stop,
+                                           Clock::time_point origin) const
+{
+    const int stages = m_routing.stageCount();
+    const int driver = m_routing.driver();
+    for (const StageIo &io : m_routing.stages)
+        for (const std::string &name : io.hostInputs)
+            if (!inputs.count(name))
+                return makeError(ErrorCode::InvalidInput, "missing input '" + name + "'");
+    for (const auto &[name, tensor] : inputs)
+        if (m_routing.batchInputs.count(name) && microbatches > 1 && tensor.rank() == 0)
+            return makeError(ErrorCode::InvalidInput, "input '" + name + "' has no batch axis");
+
+    // Feed: one message per (stage reading graph inputs, micro-batch).
+    std::optional<Error> feedError;
+    std::thread feeder([&] {
+        for (int mb = 0; mb < microbatches; ++mb)
+            for (int s = 0; s < stages; ++s) {
+                const StageIo &io = m_routing.stages[static_cast<std::size_t>(s)];
+                if (io.hostInputs.empty())
+                    continue;
+                TransportMessage message;
+                message.microbatch = mb;
+                for (const std::string &name : io.hostInputs) {
+                    const Tensor &tensor = inputs.at(name);
+                    message.tensors[name] = microbatches > 1 && m_routing.batchInputs.count(name)
+                                                ? sliceBatch(tensor, mb, microbatches)
+                                                : tensor;
+                }
+                Status sent = transport.send(driver, s, std::move(message), &stop);
+                if (!sent.ok()) {
+                    feedError = sent.error();
+                    return;
+                }
+            }
+    });
+    struct JoinFeeder
+    {
+        std::thread &thread;
+        ~JoinFeeder() { thread.join(); }
+    } joinFeeder{feeder};
+
+    auto receiveFrom = [&](int s) -> Result<TransportMessage> {
+        SB_ASSIGN_OR_RETURN(TransportMessage message, transport.receive(s, driver, &stop));
+        if (message.kind == TransportMessage::Kind::Error)
+            return makeError(ErrorCode::Runtime, message.text);
+        return message;
+    };
+    std::vector<std::vector<TensorMap>> outputs(
+        static_cast<std::size_t>(stages),
+        std::vector<TensorMap>(static_cast<std::size_t>(microbatches)));
+    for (int mb = 0; mb < microbatches; ++mb)
+        for (int s = 0; s < stages; ++s) {
+            if (m_routing.stages[static_cast<std::size_t>(s)].graphOutputs.empty())
+                continue;
+            SB_ASSIGN_OR_RETURN(TransportMessage message, receiveFrom(s));
+            if (message.kind != TransportMessage::Kind::Data || message.microbatch != mb)
+                return makeError(ErrorCode::Internal, "driver received micro-batch " +
+                                                          std::to_string(message.microbatch) +
+                                                          " of stage " + std::to_string(s) +
+                                                          " while expecting " + std::to_string(mb));
+            outputs[static_cast<std::size_t>(s)][static_cast<std::size_t>(mb)] =
+                std::move(message.tensors);
+        }
+    std::vector<StageReport> reports;
+    for (int s = 0; s < stages; ++s) {
+        SB_ASSIGN_OR_RETURN(TransportMessage message, receiveFrom(s));
+        if (message.kind != TransportMessage::Kind::Metrics)
+            return makeError(ErrorCode::Internal,
+                             "driver expected the report of stage " + std::to_string(s));
+        SB_ASSIGN_OR_RETURN(StageReport report, stageReportFromJson(message.text));
+        reports.push_back(std::move(report));
+    }
+    PipelineResult result;
+    PipelineMetrics &metrics = result.metrics;
+    metrics.wallMs = msSince(origin);
+    if (feedError)
+        return *feedError;
+
+    // Outputs: concatenate micro-batches in order.
+    for (int s = 0; s < stages; ++s)
+        for (const std::string &name : m_routing.stages[static_cast<std::size_t>(s)].graphOutputs) {
+            std::vector<Tensor> parts;
+            for (int mb = 0; mb < microbatches; ++mb) {
+                const TensorMap &part =
+                    outputs[static_cast<std::size_t>(s)][static_cast<std::size_t>(mb)];
+                auto it = part.find(name);
+                if (it == part.end())
+                    return makeError(ErrorCode::Internal, "driver: stage " + std::to_string(s) +
+                                                              " sent no '" + name + "'");
+                parts.push_back(it->second);
+            }
+            SB_ASSIGN_OR_RETURN(result.outputs[name], concatBatch(name, parts));
+        }
+    for (const std::string &name : m_routing.passThroughOutputs)
+        if (auto it = inputs.find(name); it != inputs.end())
+            result.outputs[name] = it->second;
+
+    // Metrics from the reports only.
+    metrics.microbatches = microbatches;
+    metrics.idealBubbleFraction =
+        static_cast<double>(stages - 1) / static_cast<double>(microbatches + stages - 1);
+    double idleTotal = 0;
+    std::vector<double> mbStart(static_cast<std::size_t>(microbatches), 1e300),
+        mbEnd(static_cast<std::size_t>(microbatches), 0);
+    for (const StageReport &report : reports) {
+        StageMetrics stage;
+        stage.device = report.device;
+        stage.host = report.host;
+        stage.rank = report.rank;
+        stage.nodes = report.nodes;
+        stage.computeMs = report.computeMs;
+        stage.idleMs = std::max(0.0, metrics.wallMs - report.computeMs);
+        stage.peakMemoryBytes = report.peakActivationBytes + report.peakQueuedBytes;
+        stage.sentBytes = report.sentBytes;
+        idleTotal += stage.idleMs;
+        metrics.stages.push_back(stage);
+        for (LinkMetrics link : report.links) {
+            link.from = report.device;
+            link.to = reports.at(static_cast<std::size_t>(link.toStage)).device;
+            metrics.links.push_back(link);
+        }
+        for (const TimelineEvent &event : report.events) {
+            auto mb = static_cast<std::size_t>(event.microbatch);
+            if (mb >= mbStart.size())
+                continue;
+            mbStart[mb] = std::min(mbStart[mb], event.startMs);
+            mbEnd[mb] = std::max(mbEnd[mb], event.endMs);
+            metrics.timeline.push_back(event);
+        }
+    }
+    for (int mb = 0; mb < microbatches; ++mb)
+        metrics.microbatchLatencyMs.push_back(mbEnd[static_cast<std::size_t>(mb)] -
+                                              mbStart[static_cast<std::size_t>(mb)]);
+    metrics.bubbleFraction = metrics.wallMs > 0 ? idleTotal / (stages * metrics.wallMs) : 0;
+    std::sort(metrics.timeline.begin(), metrics.timeline.end(),
+              [](const TimelineEvent &a, const TimelineEvent &b) {
+                  return a.startMs < b.startMs || (a.startMs == b.startMs && a.stage < b.stage);
+              });
+    return result;
+}
+
+// ---- PipelineRunner (in-process)
+
 struct PipelineRunner::Impl
 {
     std::shared_ptr<const Graph> graph;
     std::vector<PipelineStageSpec> specs;
     std::vector<std::unique_ptr<Executor>> executors;
+    std::vector<std::unique_ptr<StageWorker>> workers;
     std::shared_ptr<Transport> transport;
-
-    struct StageIo
-    {
-        std::vector<std::string> hostInputs;                   // graph inputs it reads
-        std::map<int, std::vector<std::string>> fromStage;     // source stage -> values
-        std::map<int, std::vector<std::string>> toStage;       // destination stage -> values
-        std::vector<std::string> graphOutputs;                 // graph outputs it produces
-    };
-    std::vector<StageIo> io;
-    std::vector<std::pair<int, int>> links;
-    std::set<std::string> batchInputs;  // graph inputs split into micro-batches
-    std::vector<std::string> passThroughOutputs;  // graph outputs that are graph inputs
+    PipelineRouting routing;
 };
 
 PipelineRunner::PipelineRunner() : m_impl(std::make_unique<Impl>()) {}
@@ -104,97 +566,36 @@ PipelineRunner::create(std::shared_ptr<const Graph> graph, std::vector<PipelineS
         return makeError(ErrorCode::InvalidInput, "pipeline: no stages");
     if (!transport)
         return makeError(ErrorCode::Internal, "pipeline: no transport");
-    const std::size_t nodeCount = graph->nodes().size();
-    std::vector<int> stageOfNode(nodeCount, -1);
+    std::vector<std::vector<NodeId>> stageNodes;
     for (std::size_t s = 0; s < stages.size(); ++s) {
         if (!stages[s].device)
             return makeError(ErrorCode::Internal,
                              "pipeline: stage " + std::to_string(s) + " has no device");
-        if (stages[s].nodes.empty())
-            return makeError(ErrorCode::InvalidInput,
-                             "pipeline: stage " + std::to_string(s) + " has no nodes");
-        for (NodeId n : stages[s].nodes) {
-            if (n < 0 || static_cast<std::size_t>(n) >= nodeCount)
-                return makeError(ErrorCode::Internal, "pipeline: node id out of range");
-            auto &slot = stageOfNode[static_cast<std::size_t>(n)];
-            if (slot >= 0)
-                return makeError(ErrorCode::InvalidInput, "pipeline: node '" +
-                                                              graph->node(n).name +
-                                                              "' is in two stages");
-            slot = static_cast<int>(s);
-        }
+        stageNodes.push_back(stages[s].nodes);
     }
-    for (std::size_t n = 0; n < nodeCount; ++n)
-        if (stageOfNode[n] < 0)
-            return makeError(ErrorCode::InvalidInput,
-                             "pipeline: node '" + graph->nodes()[n].name + "' is in no stage");
+    // Node sets are checked before executors are built.
+    SB_TRY(stageOfNodes(*graph, stageNodes));
 
     std::unique_ptr<PipelineRunner> runner(new PipelineRunner());
     Impl &impl = *runner->m_impl;
     impl.graph = graph;
     impl.transport = std::move(transport);
-    impl.io.resize(stages.size());
+    std::vector<std::vector<std::string>> inputNames, outputNames;
     for (std::size_t s = 0; s < stages.size(); ++s) {
-        auto executor = Executor::create(graph, stages[s].nodes, *stages[s].device, executorOptions);
+        auto executor =
+            Executor::create(graph, stages[s].nodes, *stages[s].device, executorOptions);
         if (!executor)
             return executor.error().withContext("stage " + std::to_string(s) + " (" +
                                                 stages[s].device->id() + ")");
+        inputNames.push_back((*executor)->inputNames());
+        outputNames.push_back((*executor)->outputNames());
         impl.executors.push_back(std::move(executor).value());
     }
-
-    // Route every stage input to its source: the host or the producing stage.
-    std::set<std::pair<int, int>> links;
-    for (std::size_t s = 0; s < stages.size(); ++s) {
-        for (const std::string &name : impl.executors[s]->inputNames()) {
-            auto value = graph->findValue(name);
-            if (!value)
-                return makeError(ErrorCode::Internal, "pipeline: unknown stage input '" + name + "'");
-            const graph::Value &info = graph->value(*value);
-            if (info.producer == graph::kNoNode) {
-                if (!info.isGraphInput)
-                    return makeError(ErrorCode::Internal,
-                                     "pipeline: stage input '" + name + "' has no source");
-                impl.io[s].hostInputs.push_back(name);
-                continue;
-            }
-            const int source = stageOfNode[static_cast<std::size_t>(info.producer)];
-            if (source == static_cast<int>(s))
-                continue;
-            if (source > static_cast<int>(s))
-                return makeError(ErrorCode::InvalidInput,
-                                 "pipeline: stage " + std::to_string(s) + " reads '" + name +
-                                     "' produced by the later stage " + std::to_string(source) +
-                                     " (node '" + graph->node(info.producer).name + "')");
-            impl.io[s].fromStage[source].push_back(name);
-            impl.io[static_cast<std::size_t>(source)].toStage[static_cast<int>(s)].push_back(name);
-            links.insert({source, static_cast<int>(s)});
-        }
-    }
-    for (graph::ValueId out : graph->outputs()) {
-        const graph::Value &info = graph->value(out);
-        if (info.producer == graph::kNoNode) {
-            impl.passThroughOutputs.push_back(info.name);
-            continue;
-        }
-        const auto stage = static_cast<std::size_t>(stageOfNode[static_cast<std::size_t>(info.producer)]);
-        const auto &names = impl.executors[stage]->outputNames();
-        if (std::find(names.begin(), names.end(), info.name) == names.end())
-            return makeError(ErrorCode::Internal, "pipeline: graph output '" + info.name +
-                                                      "' is not an output of stage " +
-                                                      std::to_string(stage));
-        impl.io[stage].graphOutputs.push_back(info.name);
-    }
-    impl.links.assign(links.begin(), links.end());
-
-    std::vector<std::string> symbols = cost::batchSymbols(*graph);
-    for (graph::ValueId in : graph->inputs()) {
-        const graph::Value &info = graph->value(in);
-        if (info.info.shape.rankKnown && !info.info.shape.dims.empty() &&
-            info.info.shape.dims[0].isSymbolic() &&
-            std::find(symbols.begin(), symbols.end(), info.info.shape.dims[0].symbol) !=
-                symbols.end())
-            impl.batchInputs.insert(info.name);
-    }
+    SB_ASSIGN_OR_RETURN(impl.routing, routePipeline(*graph, stageNodes, inputNames, outputNames));
+    for (std::size_t s = 0; s < stages.size(); ++s)
+        impl.workers.push_back(
+            std::make_unique<StageWorker>(static_cast<int>(s), *impl.executors[s],
+                                          impl.routing.stages[s], stages[s].nodes.size()));
     impl.specs = std::move(stages);
     return runner;
 }
@@ -209,10 +610,15 @@ const Executor &PipelineRunner::stageExecutor(std::size_t stage) const
     return *m_impl->executors[stage];
 }
 
+const PipelineRouting &PipelineRunner::routing() const
+{
+    return m_impl->routing;
+}
+
 std::vector<std::vector<int>> PipelineRunner::stageConsumers() const
 {
     std::vector<std::vector<int>> consumers;
-    for (const auto &io : m_impl->io) {
+    for (const auto &io : m_impl->routing.stages) {
         std::vector<int> list;
         for (const auto &[to, names] : io.toStage)
             list.push_back(to);
@@ -224,48 +630,7 @@ std::vector<std::vector<int>> PipelineRunner::stageConsumers() const
 int PipelineRunner::effectiveMicrobatches(const TensorMap &inputs, int requested,
                                           std::string *note) const
 {
-    auto say = [&](const std::string &text) {
-        if (note)
-            *note = text;
-        return 1;
-    };
-    if (note)
-        note->clear();
-    if (requested <= 1)
-        return 1;
-    const Impl &impl = *m_impl;
-    std::string reason;
-    if (!cost::batchIsSymbolicThroughout(*impl.graph, &reason))
-        return say("the batch size is baked into the model (" + reason +
-                   "): running 1 micro-batch instead of " + std::to_string(requested));
-    if (impl.batchInputs.empty())
-        return say("no graph input has a symbolic batch axis: running 1 micro-batch");
-    std::int64_t batch = -1;
-    for (const std::string &name : impl.batchInputs) {
-        auto it = inputs.find(name);
-        if (it == inputs.end() || it->second.rank() == 0)
-            continue;
-        if (batch >= 0 && it->second.dim(0) != batch)
-            return say("batch inputs disagree on the batch size: running 1 micro-batch");
-        batch = it->second.dim(0);
-    }
-    if (batch < 0)
-        return say("no batch input given: running 1 micro-batch");
-    if (batch % requested != 0)
-        return say("batch " + std::to_string(batch) + " does not split into " +
-                   std::to_string(requested) + " equal micro-batches: running 1 micro-batch");
-    std::vector<std::string> symbols = cost::batchSymbols(*impl.graph);
-    for (graph::ValueId out : impl.graph->outputs()) {
-        const graph::Value &info = impl.graph->value(out);
-        const auto &shape = info.info.shape;
-        bool batched = shape.rankKnown && !shape.dims.empty() && shape.dims[0].isSymbolic() &&
-                       std::find(symbols.begin(), symbols.end(), shape.dims[0].symbol) !=
-                           symbols.end();
-        if (!batched)
-            return say("graph output '" + info.name +
-                       "' has no batch axis to concatenate: running 1 micro-batch");
-    }
-    return requested;
+    return runtime::effectiveMicrobatches(*m_impl->graph, m_impl->routing, inputs, requested, note);
 }
 
 Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
@@ -273,150 +638,43 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
 {
     const Impl &impl = *m_impl;
     const int stages = static_cast<int>(impl.executors.size());
-    PipelineResult result;
-    PipelineMetrics &metrics = result.metrics;
-    const int microbatches =
-        effectiveMicrobatches(inputs, options.microbatches, &metrics.microbatchNote);
-    metrics.microbatches = microbatches;
-    metrics.idealBubbleFraction =
-        static_cast<double>(stages - 1) / static_cast<double>(microbatches + stages - 1);
+    std::string note;
+    const int microbatches = effectiveMicrobatches(inputs, options.microbatches, &note);
+    SB_TRY(impl.transport->open(stages + 1, impl.routing.links));
 
-    // Host-side micro-batch inputs.
-    for (const auto &[name, tensor] : inputs)
-        if (impl.batchInputs.count(name) && microbatches > 1 && tensor.rank() == 0)
-            return makeError(ErrorCode::InvalidInput, "input '" + name + "' has no batch axis");
-    std::vector<TensorMap> slices(static_cast<std::size_t>(microbatches));
-    for (int mb = 0; mb < microbatches; ++mb)
-        for (const auto &[name, tensor] : inputs)
-            slices[static_cast<std::size_t>(mb)][name] =
-                microbatches > 1 && impl.batchInputs.count(name)
-                    ? sliceBatch(tensor, mb, microbatches)
-                    : tensor;
-
-    SB_TRY(impl.transport->open(stages, impl.links));
-
-    CancelToken stop;  // set on the first failure or the caller's cancel
+    CancelToken stop; // set on the first failure or the caller's cancel
     std::mutex errorMutex;
     std::optional<Error> firstError;
     auto fail = [&](Error error) {
         {
             std::lock_guard lock(errorMutex);
             // A real fault wins over the Cancelled errors it causes elsewhere.
-            if (!firstError || (firstError->code == ErrorCode::Cancelled &&
-                                error.code != ErrorCode::Cancelled))
+            if (!firstError ||
+                (firstError->code == ErrorCode::Cancelled && error.code != ErrorCode::Cancelled))
                 firstError = std::move(error);
         }
         stop.cancel();
         impl.transport->shutdown();
     };
 
-    struct StageRecord
-    {
-        double computeMs = 0;
-        std::uint64_t peakActivations = 0;
-        std::uint64_t sentBytes = 0;
-        std::vector<TimelineEvent> events;
-        std::map<int, LinkMetrics> links;
-        std::vector<TensorMap> outputs;  // graph outputs per micro-batch
-    };
-    std::vector<StageRecord> records(static_cast<std::size_t>(stages));
-    for (auto &record : records)
-        record.outputs.resize(static_cast<std::size_t>(microbatches));
-
     const auto origin = Clock::now();
-    auto stageBody = [&](int s) {
-        const auto &io = impl.io[static_cast<std::size_t>(s)];
-        const Executor &executor = *impl.executors[static_cast<std::size_t>(s)];
-        StageRecord &record = records[static_cast<std::size_t>(s)];
-        RunOptions runOptions;
-        runOptions.cancel = &stop;
-        for (int mb = 0; mb < microbatches; ++mb) {
-            if (stop.isCancelled())
-                return;
-            const double receiveStart = msSince(origin);
-            TensorMap stageInputs;
-            const TensorMap &slice = slices[static_cast<std::size_t>(mb)];
-            for (const std::string &name : io.hostInputs) {
-                auto it = slice.find(name);
-                if (it == slice.end()) {
-                    fail(makeError(ErrorCode::InvalidInput, "missing input '" + name + "'"));
-                    return;
-                }
-                stageInputs[name] = it->second;
-            }
-            for (const auto &[source, names] : io.fromStage) {
-                auto message = impl.transport->receive(source, s, &stop);
-                if (!message) {
-                    fail(message.error());
-                    return;
-                }
-                if (message->microbatch != mb) {
-                    fail(makeError(ErrorCode::Internal, "stage " + std::to_string(s) +
-                                                            " received micro-batch " +
-                                                            std::to_string(message->microbatch) +
-                                                            " while expecting " +
-                                                            std::to_string(mb)));
-                    return;
-                }
-                for (auto &[name, tensor] : message->tensors)
-                    stageInputs[name] = std::move(tensor);
-            }
-            const double computeStart = msSince(origin);
-            if (!io.fromStage.empty())
-                record.events.push_back({s, mb, "receive", receiveStart, computeStart});
-            if (options.onStageStart)
-                options.onStageStart(s, mb);
-            auto ran = executor.run(stageInputs, runOptions);
-            const double computeEnd = msSince(origin);
-            if (!ran) {
-                fail(ran.error().withContext("stage " + std::to_string(s) + " (" +
-                                             impl.specs[static_cast<std::size_t>(s)].device->id() +
-                                             ") micro-batch " + std::to_string(mb)));
-                return;
-            }
-            record.events.push_back({s, mb, "compute", computeStart, computeEnd});
-            record.computeMs += computeEnd - computeStart;
-            record.peakActivations =
-                std::max(record.peakActivations, ran->stats.peakMemoryBytes);
-            for (const std::string &name : io.graphOutputs)
-                record.outputs[static_cast<std::size_t>(mb)][name] = ran->outputs.at(name);
-            for (const auto &[destination, names] : io.toStage) {
-                TransportMessage message;
-                message.microbatch = mb;
-                for (const std::string &name : names)
-                    message.tensors[name] = ran->outputs.at(name);
-                const std::uint64_t bytes = message.bytes();
-                const double sendStart = msSince(origin);
-                Status sent = impl.transport->send(s, destination, std::move(message), &stop);
-                const double sendEnd = msSince(origin);
-                if (!sent.ok()) {
-                    fail(sent.error());
-                    return;
-                }
-                LinkMetrics &link = record.links[destination];
-                link.bytes += bytes;
-                link.messages += 1;
-                link.ms += sendEnd - sendStart;
-                record.sentBytes += bytes;
-                record.events.push_back({s, mb, "send", sendStart, sendEnd});
-            }
-        }
-    };
-
     std::vector<std::thread> threads;
     threads.reserve(static_cast<std::size_t>(stages));
     for (int s = 0; s < stages; ++s)
         threads.emplace_back([&, s] {
+            const std::string &device = impl.specs[static_cast<std::size_t>(s)].device->id();
             try {
-                stageBody(s);
+                Status status = impl.workers[static_cast<std::size_t>(s)]->run(
+                    *impl.transport, impl.routing.driver(), microbatches, stop, origin,
+                    options.onStageStart);
+                if (!status.ok())
+                    fail(status.error());
             } catch (const std::exception &error) {
-                fail(makeError(ErrorCode::Runtime,
-                               "stage " + std::to_string(s) + " (" +
-                                   impl.specs[static_cast<std::size_t>(s)].device->id() +
-                                   ") failed: " + error.what()));
+                fail(makeError(ErrorCode::Runtime, "stage " + std::to_string(s) + " (" + device +
+                                                       ") failed: " + error.what()));
             } catch (...) {
-                fail(makeError(ErrorCode::Runtime, "stage " + std::to_string(s) +
-                                                       " failed with an unknown exception"));
+                fail(makeError(ErrorCode::Runtime,
+                               "stage " + std::to_string(s) + " failed with an unknown exception"));
             }
         });
     // Forward the caller's cancel to the stages while they run. The watcher
@@ -438,9 +696,12 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
                 finishedChanged.wait_for(lock, std::chrono::milliseconds(2));
             }
         });
+    PipelineDriver driver(*impl.graph, impl.routing);
+    auto result = driver.run(*impl.transport, inputs, microbatches, stop, origin);
+    if (!result)
+        fail(result.error());
     for (std::thread &thread : threads)
         thread.join();
-    metrics.wallMs = msSince(origin);
     {
         std::lock_guard lock(finishedMutex);
         finished = true;
@@ -454,60 +715,66 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
         return makeError(ErrorCode::Cancelled, "pipeline run cancelled");
     if (firstError)
         return *firstError;
-
-    // Outputs: concatenate micro-batches in order.
-    for (int s = 0; s < stages; ++s)
-        for (const std::string &name : impl.io[static_cast<std::size_t>(s)].graphOutputs) {
-            std::vector<Tensor> parts;
-            for (int mb = 0; mb < microbatches; ++mb)
-                parts.push_back(records[static_cast<std::size_t>(s)]
-                                    .outputs[static_cast<std::size_t>(mb)]
-                                    .at(name));
-            SB_ASSIGN_OR_RETURN(result.outputs[name], concatBatch(name, parts));
-        }
-    for (const std::string &name : impl.passThroughOutputs)
-        if (auto it = inputs.find(name); it != inputs.end())
-            result.outputs[name] = it->second;
-
-    // Metrics.
-    double idleTotal = 0;
-    std::vector<double> mbStart(static_cast<std::size_t>(microbatches), 1e300),
-        mbEnd(static_cast<std::size_t>(microbatches), 0);
-    for (int s = 0; s < stages; ++s) {
-        StageRecord &record = records[static_cast<std::size_t>(s)];
-        StageMetrics stage;
-        stage.device = impl.specs[static_cast<std::size_t>(s)].device->id();
-        stage.nodes = impl.specs[static_cast<std::size_t>(s)].nodes.size();
-        stage.computeMs = record.computeMs;
-        stage.idleMs = std::max(0.0, metrics.wallMs - record.computeMs);
-        stage.peakMemoryBytes = record.peakActivations + impl.transport->peakQueuedBytes(s);
-        stage.sentBytes = record.sentBytes;
-        idleTotal += stage.idleMs;
-        metrics.stages.push_back(stage);
-        for (auto &[destination, link] : record.links) {
-            link.fromStage = s;
-            link.toStage = destination;
-            link.from = stage.device;
-            link.to = impl.specs[static_cast<std::size_t>(destination)].device->id();
-            metrics.links.push_back(link);
-        }
-        for (const TimelineEvent &event : record.events) {
-            auto mb = static_cast<std::size_t>(event.microbatch);
-            mbStart[mb] = std::min(mbStart[mb], event.startMs);
-            mbEnd[mb] = std::max(mbEnd[mb], event.endMs);
-            metrics.timeline.push_back(event);
-        }
-    }
-    for (int mb = 0; mb < microbatches; ++mb)
-        metrics.microbatchLatencyMs.push_back(mbEnd[static_cast<std::size_t>(mb)] -
-                                              mbStart[static_cast<std::size_t>(mb)]);
-    metrics.bubbleFraction =
-        metrics.wallMs > 0 ? idleTotal / (stages * metrics.wallMs) : 0;
-    std::sort(metrics.timeline.begin(), metrics.timeline.end(),
-              [](const TimelineEvent &a, const TimelineEvent &b) {
-                  return a.startMs < b.startMs || (a.startMs == b.startMs && a.stage < b.stage);
-              });
+    result->metrics.microbatchNote = note;
     return result;
+}
+
+json pipelineMetricsToJson(const PipelineMetrics &metrics)
+{
+    json doc = timelineJson(metrics);
+    doc["microbatch_note"] = metrics.microbatchNote;
+    doc["ideal_bubble_fraction"] = metrics.idealBubbleFraction;
+    doc["microbatch_latency_ms"] = metrics.microbatchLatencyMs;
+    for (std::size_t s = 0; s < metrics.stages.size(); ++s) {
+        doc["stages"][s]["peak_memory_bytes"] = metrics.stages[s].peakMemoryBytes;
+        doc["stages"][s]["sent_bytes"] = metrics.stages[s].sentBytes;
+    }
+    return doc;
+}
+
+Result<PipelineMetrics> pipelineMetricsFromJson(const json &doc)
+{
+    try {
+        PipelineMetrics metrics;
+        metrics.wallMs = doc.at("wall_ms").get<double>();
+        metrics.microbatches = doc.at("microbatches").get<int>();
+        metrics.bubbleFraction = doc.at("bubble_fraction").get<double>();
+        metrics.idealBubbleFraction = doc.at("ideal_bubble_fraction").get<double>();
+        metrics.microbatchNote = doc.at("microbatch_note").get<std::string>();
+        metrics.microbatchLatencyMs = doc.at("microbatch_latency_ms").get<std::vector<double>>();
+        for (const json &stage : doc.at("stages")) {
+            StageMetrics s;
+            s.device = stage.at("device").get<std::string>();
+            s.host = stage.at("host").get<std::string>();
+            s.rank = stage.at("rank").get<int>();
+            s.nodes = stage.at("nodes").get<std::size_t>();
+            s.computeMs = stage.at("compute_ms").get<double>();
+            s.idleMs = stage.at("idle_ms").get<double>();
+            s.peakMemoryBytes = stage.at("peak_memory_bytes").get<std::uint64_t>();
+            s.sentBytes = stage.at("sent_bytes").get<std::uint64_t>();
+            metrics.stages.push_back(s);
+        }
+        for (const json &event : doc.at("events"))
+            metrics.timeline.push_back(
+                {event.at("stage").get<int>(), event.at("microbatch").get<int>(),
+                 event.at("kind").get<std::string>(), event.at("start_ms").get<double>(),
+                 event.at("end_ms").get<double>()});
+        for (const json &link : doc.at("links")) {
+            LinkMetrics l;
+            l.fromStage = link.at("from_stage").get<int>();
+            l.toStage = link.at("to_stage").get<int>();
+            l.from = link.at("from").get<std::string>();
+            l.to = link.at("to").get<std::string>();
+            l.bytes = link.at("bytes").get<std::uint64_t>();
+            l.messages = link.at("messages").get<int>();
+            l.ms = link.at("ms").get<double>();
+            metrics.links.push_back(l);
+        }
+        return metrics;
+    } catch (const std::exception &error) {
+        return makeError(ErrorCode::InvalidInput,
+                         std::string("pipeline metrics: malformed JSON: ") + error.what());
+    }
 }
 
 json chromeTraceJson(const PipelineMetrics &metrics)
@@ -518,13 +785,15 @@ json chromeTraceJson(const PipelineMetrics &metrics)
                       {"pid", 1},
                       {"args", {{"name", "shardbench pipeline"}}}});
     for (std::size_t s = 0; s < metrics.stages.size(); ++s)
-        events.push_back({{"name", "thread_name"},
-                          {"ph", "M"},
-                          {"pid", 1},
-                          {"tid", s},
-                          {"args",
-                           {{"name", "stage " + std::to_string(s) + " (" +
-                                         metrics.stages[s].device + ")"}}}});
+        events.push_back(
+            {{"name", "thread_name"},
+             {"ph", "M"},
+             {"pid", 1},
+             {"tid", s},
+             {"args",
+              {{"name", "stage " + std::to_string(s) + " (" + metrics.stages[s].device + ", " +
+                            metrics.stages[s].host + " rank " +
+                            std::to_string(metrics.stages[s].rank) + ")"}}}});
     for (const TimelineEvent &event : metrics.timeline)
         events.push_back({{"name", event.kind + " mb" + std::to_string(event.microbatch)},
                           {"cat", event.kind},
@@ -548,6 +817,8 @@ json timelineJson(const PipelineMetrics &metrics)
     for (std::size_t s = 0; s < metrics.stages.size(); ++s)
         stages.push_back({{"index", s},
                           {"device", metrics.stages[s].device},
+                          {"host", metrics.stages[s].host},
+                          {"rank", metrics.stages[s].rank},
                           {"nodes", metrics.stages[s].nodes},
                           {"compute_ms", metrics.stages[s].computeMs},
                           {"idle_ms", metrics.stages[s].idleMs}});

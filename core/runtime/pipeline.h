@@ -1,6 +1,21 @@
 // PipelineRunner: runs one model split into stages, each stage on its own
 // device and thread with its own Executor, micro-batches streaming through.
 //
+// Structure (the same for threads and MPI ranks):
+//  - PipelineRouting: which values go from the driver / a stage to which
+//    stages, computed from the stages' node sets and executors' input and
+//    output names. Endpoints are the stages 0..n-1 and the driver (n).
+//  - StageWorker: one stage: receive (from the driver and earlier stages),
+//    execute, send (to later stages and the driver), and at the end of a run
+//    report its metrics to the driver as a Metrics message.
+//  - PipelineDriver: feeds graph inputs (micro-batch slices) to the stages,
+//    collects graph outputs and the stages' reports, and builds the
+//    PipelineResult. Metrics come only from the reports, so the JSON of a run
+//    is the same wherever its stages ran.
+//  - PipelineRunner (in-process): the driver over in-process workers (one
+//    thread each) and an InProcessTransport. MPI runs (core/plan/mpi_run.h,
+//    shardbench-worker) put the same workers in ranks.
+//
 // Contract:
 //  - Stages are given as node sets in stage order (every value a stage reads
 //    is produced by an earlier stage, a graph input or a constant); the plan
@@ -30,10 +45,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -41,8 +59,8 @@ namespace sb::runtime {
 
 struct PipelineStageSpec
 {
-    Device *device = nullptr;           // not owned; outlives the runner
-    std::vector<graph::NodeId> nodes;   // ids in the runner's graph
+    Device *device = nullptr;         // not owned; outlives the runner
+    std::vector<graph::NodeId> nodes; // ids in the runner's graph
 };
 
 struct PipelineRunOptions
@@ -58,10 +76,12 @@ struct PipelineRunOptions
 struct StageMetrics
 {
     std::string device;
+    std::string host; // the host the stage ran on (gethostname; MPI: the --hosts name)
+    int rank = 0;     // MPI rank (0 in-process)
     std::size_t nodes = 0;
-    double computeMs = 0;        // sum of executor runs
-    double idleMs = 0;           // wall - compute: waiting for inputs, sending, bubbles
-    std::uint64_t peakMemoryBytes = 0;  // measured: activations + queued inbound tensors
+    double computeMs = 0;              // sum of executor runs
+    double idleMs = 0;                 // wall - compute: waiting for inputs, sending, bubbles
+    std::uint64_t peakMemoryBytes = 0; // measured: activations + queued inbound tensors
     std::uint64_t sentBytes = 0;
 };
 
@@ -69,33 +89,33 @@ struct LinkMetrics
 {
     int fromStage = 0;
     int toStage = 0;
-    std::string from;  // device ids
+    std::string from; // device ids
     std::string to;
     std::uint64_t bytes = 0;
     int messages = 0;
-    double ms = 0;  // time spent in send() on this link (hand-over + back-pressure)
+    double ms = 0; // time spent in send() on this link (hand-over + back-pressure)
 };
 
 struct TimelineEvent
 {
     int stage = 0;
     int microbatch = 0;
-    std::string kind;  // "compute", "receive", "send"
-    double startMs = 0;  // since the run started
+    std::string kind;   // "compute", "receive", "send"
+    double startMs = 0; // since the run started
     double endMs = 0;
 };
 
 struct PipelineMetrics
 {
-    int microbatches = 1;         // used
-    std::string microbatchNote;   // why fewer than requested, else empty
+    int microbatches = 1;       // used
+    std::string microbatchNote; // why fewer than requested, else empty
     // From the first stage starting to the last stage ending. The caller's
     // per-run latency also counts splitting the batch into micro-batches and
     // joining the outputs, so it is a little larger.
     double wallMs = 0;
-    double bubbleFraction = 0;    // measured: sum idle / (stages * wall)
-    double idealBubbleFraction = 0;  // (p-1) / (M+p-1)
-    std::vector<double> microbatchLatencyMs;  // first stage start -> last stage end
+    double bubbleFraction = 0;               // measured: sum idle / (stages * wall)
+    double idealBubbleFraction = 0;          // (p-1) / (M+p-1)
+    std::vector<double> microbatchLatencyMs; // first stage start -> last stage end
     std::vector<StageMetrics> stages;
     std::vector<LinkMetrics> links;
     std::vector<TimelineEvent> timeline;
@@ -105,6 +125,96 @@ struct PipelineResult
 {
     TensorMap outputs;
     PipelineMetrics metrics;
+};
+
+// Routing of one pipeline. Stage inputs that are graph inputs come from the
+// driver; graph outputs go to the driver; values crossing stages go straight
+// from the producer to EVERY stage that reads them.
+struct StageIo
+{
+    std::vector<std::string> hostInputs;               // graph inputs it reads (from the driver)
+    std::map<int, std::vector<std::string>> fromStage; // source stage -> values
+    std::map<int, std::vector<std::string>> toStage;   // destination stage -> values
+    std::vector<std::string> graphOutputs;             // graph outputs it produces (to the driver)
+};
+
+struct PipelineRouting
+{
+    std::vector<StageIo> stages;
+    std::vector<std::pair<int, int>> links; // endpoint pairs; the driver is endpoint stageCount()
+    std::set<std::string> batchInputs;      // graph inputs split into micro-batches
+    std::vector<std::string> passThroughOutputs; // graph outputs that are graph inputs
+    int stageCount() const { return static_cast<int>(stages.size()); }
+    int driver() const { return stageCount(); }
+};
+
+// Errors: a node in two stages or in none, a stage reading a value produced
+// by a later stage. `inputNames` / `outputNames` are each stage executor's.
+Result<PipelineRouting> routePipeline(const graph::Graph &graph,
+                                      const std::vector<std::vector<graph::NodeId>> &stageNodes,
+                                      const std::vector<std::vector<std::string>> &inputNames,
+                                      const std::vector<std::vector<std::string>> &outputNames);
+
+// The micro-batch count a run with `requested` would really use, and why not more.
+int effectiveMicrobatches(const graph::Graph &graph, const PipelineRouting &routing,
+                          const TensorMap &inputs, int requested, std::string *note);
+
+// What a StageWorker reports to the driver after a run (travels as JSON text
+// in a TransportMessage of kind Metrics).
+struct StageReport
+{
+    int stage = 0;
+    std::string device;
+    std::string host;
+    int rank = 0;
+    std::size_t nodes = 0;
+    double computeMs = 0;
+    std::uint64_t peakActivationBytes = 0;
+    std::uint64_t peakQueuedBytes = 0;
+    std::uint64_t sentBytes = 0;
+    std::vector<LinkMetrics> links; // to later stages
+    std::vector<TimelineEvent> events;
+};
+nlohmann::json stageReportToJson(const StageReport &report);
+Result<StageReport> stageReportFromJson(const std::string &text);
+
+class StageWorker
+{
+public:
+    StageWorker(int stage, const Executor &executor, StageIo io, std::size_t nodes);
+    // Where the stage runs, for its report (default: this host, rank 0).
+    void setPlace(std::string host, int rank);
+
+    // One run of `microbatches` micro-batches, then the report to the driver.
+    // Times are since `origin`. Errors are returned (the caller stops the
+    // other endpoints); Cancelled when `stop` fires or the transport shuts down.
+    Status run(Transport &transport, int driver, int microbatches, const CancelToken &stop,
+               std::chrono::steady_clock::time_point origin,
+               const std::function<void(int stage, int microbatch)> &onStageStart = {}) const;
+
+private:
+    int m_stage;
+    const Executor &m_executor;
+    StageIo m_io;
+    std::size_t m_nodes;
+    std::string m_host;
+    int m_rank = 0;
+};
+
+class PipelineDriver
+{
+public:
+    PipelineDriver(const graph::Graph &graph, const PipelineRouting &routing);
+    // Feeds `inputs` split into `microbatches` (already effective) to the
+    // stages and collects outputs and every stage's report. Returns when all
+    // reports arrived, or the first transport error.
+    Result<PipelineResult> run(Transport &transport, const TensorMap &inputs, int microbatches,
+                               const CancelToken &stop,
+                               std::chrono::steady_clock::time_point origin) const;
+
+private:
+    const graph::Graph &m_graph;
+    const PipelineRouting &m_routing;
 };
 
 class PipelineRunner
@@ -120,6 +230,7 @@ public:
 
     std::size_t stageCount() const;
     const Executor &stageExecutor(std::size_t stage) const;
+    const PipelineRouting &routing() const;
     // Stages reading each stage's outputs, for the GUI and tests.
     std::vector<std::vector<int>> stageConsumers() const;
 
@@ -134,11 +245,16 @@ private:
     std::unique_ptr<Impl> m_impl;
 };
 
+// Every field of the metrics, for the result file of an MPI job (rank 0 ->
+// the launching CLI) and back.
+nlohmann::json pipelineMetricsToJson(const PipelineMetrics &metrics);
+Result<PipelineMetrics> pipelineMetricsFromJson(const nlohmann::json &doc);
+
 // Timeline as Chrome trace JSON (opens in Perfetto / chrome://tracing): one
 // thread per stage, "X" events per (stage, micro-batch, kind), times in us.
 nlohmann::json chromeTraceJson(const PipelineMetrics &metrics);
 // The GUI's timeline: {"version":1, "wall_ms", "microbatches", "stages":[{index, device,
-// nodes, compute_ms, idle_ms}], "events":[{stage, microbatch, kind, start_ms, end_ms}],
+// host, rank, nodes, compute_ms, idle_ms}], "events":[{stage, microbatch, kind, start_ms, end_ms}],
 // "links":[{from_stage, to_stage, from, to, bytes, ms}]}.
 nlohmann::json timelineJson(const PipelineMetrics &metrics);
 // Writes the Chrome trace to `path` and the GUI timeline next to it

@@ -18,6 +18,11 @@ std::uint64_t TransportMessage::bytes() const
     return total;
 }
 
+Status Transport::drain(int, const CancelToken *)
+{
+    return {};
+}
+
 Status Transport::allReduceSum(const std::vector<int> &, int, Tensor &, const CancelToken *)
 {
     return makeError(ErrorCode::Unsupported,
@@ -55,8 +60,8 @@ Status InProcessTransport::send(int from, int to, TransportMessage message,
     std::unique_lock lock(m_mutex);
     auto it = m_links.find({from, to});
     if (it == m_links.end())
-        return makeError(ErrorCode::Internal, "no transport link " + std::to_string(from) +
-                                                  " -> " + std::to_string(to));
+        return makeError(ErrorCode::Internal,
+                         "no transport link " + std::to_string(from) + " -> " + std::to_string(to));
     Link &link = it->second;
     while (!m_shutdown && static_cast<int>(link.queue.size()) >= kPipelineQueueDepth) {
         if (cancel && cancel->isCancelled())
@@ -65,9 +70,13 @@ Status InProcessTransport::send(int from, int to, TransportMessage message,
     }
     if (m_shutdown)
         return makeError(ErrorCode::Cancelled, "transport shut down");
+    // Messages from the driver (endpoints after the stages) carry views of the
+    // caller's inputs, no memory of the stage: only stage -> stage counts.
     const auto stage = static_cast<std::size_t>(to);
-    m_queuedBytes[stage] += message.bytes();
-    m_peakBytes[stage] = std::max(m_peakBytes[stage], m_queuedBytes[stage]);
+    if (from < to) {
+        m_queuedBytes[stage] += message.bytes();
+        m_peakBytes[stage] = std::max(m_peakBytes[stage], m_queuedBytes[stage]);
+    }
     link.queue.push_back(std::move(message));
     m_changed.notify_all();
     return {};
@@ -78,8 +87,8 @@ Result<TransportMessage> InProcessTransport::receive(int from, int to, const Can
     std::unique_lock lock(m_mutex);
     auto it = m_links.find({from, to});
     if (it == m_links.end())
-        return makeError(ErrorCode::Internal, "no transport link " + std::to_string(from) +
-                                                  " -> " + std::to_string(to));
+        return makeError(ErrorCode::Internal,
+                         "no transport link " + std::to_string(from) + " -> " + std::to_string(to));
     Link &link = it->second;
     while (!m_shutdown && link.queue.empty()) {
         if (cancel && cancel->isCancelled())
@@ -90,7 +99,8 @@ Result<TransportMessage> InProcessTransport::receive(int from, int to, const Can
         return makeError(ErrorCode::Cancelled, "transport shut down");
     TransportMessage message = std::move(link.queue.front());
     link.queue.pop_front();
-    m_queuedBytes[static_cast<std::size_t>(to)] -= message.bytes();
+    if (from < to)
+        m_queuedBytes[static_cast<std::size_t>(to)] -= message.bytes();
     m_changed.notify_all();
     return message;
 }

@@ -5,8 +5,12 @@
 // plugs in without changing plans or the runner.
 //
 // Contract:
-//  - Stages are numbered 0..n-1; a link (from, to) is a FIFO of messages, one
-//    message per micro-batch holding every tensor `to` needs from `from`.
+//  - Endpoints are numbered 0..n-1 (the stages, then the pipeline driver); a
+//    link (from, to) is a FIFO of messages, one message per micro-batch
+//    holding every tensor `to` needs from `from`, plus a final Metrics
+//    message (a stage's report) or an Error message on links to the driver.
+//  - Across processes a message travels as a versioned binary frame
+//    (message_frame.h).
 //  - send() blocks while the link already holds kPipelineQueueDepth messages
 //    (back-pressure bounds memory); receive() blocks until a message arrives.
 //    Messages on one link arrive in the order they were sent.
@@ -40,9 +44,17 @@ inline constexpr int kPipelineQueueDepth = 2;
 
 struct TransportMessage
 {
+    enum class Kind : std::uint8_t
+    {
+        Data = 0,    // tensors of one micro-batch
+        Metrics = 1, // a stage's report (JSON in `text`)
+        Error = 2,   // a stage's failure (`text` is the message)
+    };
+    Kind kind = Kind::Data;
     int microbatch = 0;
-    std::map<std::string, Tensor> tensors;  // value name -> tensor
-    std::uint64_t bytes() const;
+    std::map<std::string, Tensor> tensors; // value name -> tensor
+    std::string text;
+    std::uint64_t bytes() const; // tensor bytes
 };
 
 class Transport
@@ -51,9 +63,11 @@ public:
     virtual ~Transport() = default;
     // Prepares the links the runner will use. Called once per run.
     virtual Status open(int stageCount, const std::vector<std::pair<int, int>> &links) = 0;
-    virtual Status send(int from, int to, TransportMessage message,
-                        const CancelToken *cancel) = 0;
+    virtual Status send(int from, int to, TransportMessage message, const CancelToken *cancel) = 0;
     virtual Result<TransportMessage> receive(int from, int to, const CancelToken *cancel) = 0;
+    // Waits until the messages `from` sent have left this process (MPI:
+    // pending non-blocking sends completed). In-process: nothing to wait for.
+    virtual Status drain(int from, const CancelToken *cancel);
     virtual void shutdown() = 0;
 
     // Most bytes queued at once on links into `stage` since open() (measured).
@@ -85,7 +99,7 @@ private:
     mutable std::mutex m_mutex;
     std::condition_variable m_changed;
     std::map<std::pair<int, int>, Link> m_links;
-    std::vector<std::uint64_t> m_queuedBytes;  // per destination stage
+    std::vector<std::uint64_t> m_queuedBytes; // per destination stage
     std::vector<std::uint64_t> m_peakBytes;
     bool m_shutdown = false;
 };

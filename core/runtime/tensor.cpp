@@ -1,5 +1,7 @@
 #include "core/runtime/tensor.h"
 
+#include "core/runtime/device.h"
+
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -102,6 +104,21 @@ Tensor Tensor::reshaped(Shape shape) const
     t.m_count = shapeElementCount(shape);
     t.m_shape = std::move(shape);
     return t;
+}
+
+BufferType &Tensor::bufferType() const
+{
+    return m_buffer ? *m_buffer : hostBufferType();
+}
+
+bool Tensor::isHost() const
+{
+    return !m_buffer || m_buffer->isHost();
+}
+
+const std::string &Tensor::deviceId() const
+{
+    return bufferType().deviceId();
 }
 
 Tensor Tensor::clone() const

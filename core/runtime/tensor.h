@@ -8,6 +8,9 @@
 //  - float16/bfloat16 are storage types: kernels convert through
 //    halfToFloat/floatToHalf; arithmetic on them is the kernel's choice.
 //  - A default-constructed Tensor is invalid (isValid() == false).
+//  - A tensor knows the buffer type (device memory) its bytes live in:
+//    host memory unless a Device allocated it (Device::allocateTensor) and
+//    tagged it. Kernels of a device only see tensors of that device.
 #pragma once
 
 #include "core/graph/graph.h"
@@ -20,6 +23,7 @@
 
 namespace sb::runtime {
 
+class BufferType;
 using graph::ElementType;
 using Shape = std::vector<std::int64_t>;
 
@@ -62,6 +66,12 @@ public:
     template <typename T> T *as() { return static_cast<T *>(m_data); }
     template <typename T> const T *as() const { return static_cast<const T *>(m_data); }
 
+    // The buffer type holding the bytes (hostBufferType() unless tagged).
+    BufferType &bufferType() const;
+    bool isHost() const;
+    const std::string &deviceId() const; // "host", "cpu:0"
+    void setBufferType(BufferType *type) { m_buffer = type; }
+
     // Same bytes, new shape with the same element count (no copy).
     Tensor reshaped(Shape shape) const;
     // Deep copy into an owned buffer.
@@ -78,6 +88,7 @@ private:
     std::int64_t m_count = 0;
     std::shared_ptr<const void> m_owner;
     void *m_data = nullptr;
+    BufferType *m_buffer = nullptr; // null: host memory
 };
 
 // IEEE half <-> float (round to nearest even).

@@ -4,6 +4,7 @@
 #include "core/plan/local_run.h"
 #include "core/plan/planner.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/message_frame.h"
 #include "core/runtime/pipeline.h"
 #include "core/runtime/tensor_io.h"
 #include "kernels/registry.h"
@@ -12,7 +13,9 @@
 
 #include <QtTest/QtTest>
 
+#include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <stdexcept>
@@ -27,7 +30,7 @@ struct Fixture
 {
     std::shared_ptr<graph::Graph> graph;
     TensorMap inputs;
-    TensorMap reference;  // single-device outputs
+    TensorMap reference; // single-device outputs
 };
 
 nlohmann::json manifest()
@@ -39,7 +42,7 @@ nlohmann::json manifest()
 Fixture loadFixture(const std::string &name, std::vector<std::unique_ptr<CpuDevice>> &devices)
 {
     Fixture fixture;
-    const nlohmann::json doc = manifest();  // keep alive across the loop
+    const nlohmann::json doc = manifest(); // keep alive across the loop
     for (const auto &model : doc["models"]) {
         if (model["name"] != name)
             continue;
@@ -78,7 +81,8 @@ double relativeError(const Tensor &actual, const Tensor &expected)
     }
     double maxAbs = 0, maxRef = 0;
     for (std::int64_t i = 0; i < expected.elementCount(); ++i) {
-        maxAbs = std::max(maxAbs, std::abs(double(actual.as<float>()[i]) - expected.as<float>()[i]));
+        maxAbs =
+            std::max(maxAbs, std::abs(double(actual.as<float>()[i]) - expected.as<float>()[i]));
         maxRef = std::max(maxRef, std::abs(double(expected.as<float>()[i])));
     }
     return maxRef > 0 ? maxAbs / maxRef : maxAbs;
@@ -242,7 +246,8 @@ private slots:
         const auto nodes = static_cast<int>(fixture.graph->nodes().size());
         std::vector<PipelineStageSpec> specs(3);
         for (int s = 0; s < 3; ++s)
-            specs[static_cast<std::size_t>(s)].device = m_devices[static_cast<std::size_t>(s)].get();
+            specs[static_cast<std::size_t>(s)].device =
+                m_devices[static_cast<std::size_t>(s)].get();
         for (int n = 0; n < nodes; ++n)
             specs[static_cast<std::size_t>(n * 3 / nodes)].nodes.push_back(n);
         auto runner = PipelineRunner::create(fixture.graph, specs);
@@ -323,6 +328,246 @@ private slots:
         auto result = (*runner)->run(bad, {});
         QVERIFY(!result.ok());
         QVERIFY(result.error().code != ErrorCode::Cancelled);
+    }
+
+    // ---- message frames
+
+    static TransportMessage sampleMessage()
+    {
+        TransportMessage message;
+        message.microbatch = 3;
+        message.tensors["/blocks.0/Add_output_0"] =
+            Tensor::fromVector<float>(graph::ElementType::Float32, {2, 3}, {1, 2, 3, 4, 5, 6});
+        message.tensors["ids"] =
+            Tensor::fromVector<std::int64_t>(graph::ElementType::Int64, {3}, {7, -8, 9});
+        message.tensors["empty"] = Tensor::zeros(graph::ElementType::Float32, {0, 4});
+        return message;
+    }
+
+    void frameRoundTrips()
+    {
+        TransportMessage message = sampleMessage();
+        auto frame = encodeFrame(message);
+        QVERIFY(frame.ok());
+        auto back = decodeFrame(frame->data(), frame->size());
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+        QCOMPARE(back->microbatch, 3);
+        QCOMPARE(back->kind, TransportMessage::Kind::Data);
+        QCOMPARE(back->tensors.size(), message.tensors.size());
+        for (const auto &[name, tensor] : message.tensors) {
+            const Tensor &got = back->tensors.at(name);
+            QCOMPARE(got.type(), tensor.type());
+            QVERIFY(got.shape() == tensor.shape());
+            QVERIFY(std::memcmp(got.data(), tensor.data(), tensor.byteSize()) == 0);
+        }
+        TransportMessage metrics;
+        metrics.kind = TransportMessage::Kind::Metrics;
+        metrics.text = "{\"stage\":1}";
+        auto metricsFrame = encodeFrame(metrics);
+        QVERIFY(metricsFrame.ok());
+        auto metricsBack = decodeFrame(metricsFrame->data(), metricsFrame->size());
+        QVERIFY(metricsBack.ok());
+        QCOMPARE(metricsBack->kind, TransportMessage::Kind::Metrics);
+        QCOMPARE(metricsBack->text, metrics.text);
+    }
+
+    void badFramesAreRefused_data()
+    {
+        QTest::addColumn<int>("offset"); // byte to corrupt (-1: none)
+        QTest::addColumn<int>("value");
+        QTest::addColumn<int>("keep"); // bytes kept (-1: all)
+        QTest::addColumn<QString>("expected");
+        QTest::newRow("magic") << 0 << int('X') << -1 << "magic";
+        QTest::newRow("version") << 4 << 9 << -1 << "version 9";
+        QTest::newRow("kind") << 6 << 7 << -1 << "kind 7";
+        QTest::newRow("truncated header") << -1 << 0 << 10 << "truncated header";
+        QTest::newRow("truncated body") << -1 << 0 << 40 << "arrived";
+        QTest::newRow("length") << 8 << 0x7f << -1 << "bytes";
+    }
+    void badFramesAreRefused()
+    {
+        QFETCH(int, offset);
+        QFETCH(int, value);
+        QFETCH(int, keep);
+        QFETCH(QString, expected);
+        auto frame = encodeFrame(sampleMessage());
+        QVERIFY(frame.ok());
+        std::vector<std::uint8_t> bytes = *frame;
+        if (offset >= 0)
+            bytes[static_cast<std::size_t>(offset)] = static_cast<std::uint8_t>(value);
+        if (keep >= 0)
+            bytes.resize(static_cast<std::size_t>(keep));
+        auto decoded = decodeFrame(bytes.data(), bytes.size());
+        QVERIFY(!decoded.ok());
+        QCOMPARE(decoded.error().code, ErrorCode::InvalidInput);
+        const QString message = QString::fromStdString(decoded.error().message);
+        QVERIFY2(message.startsWith("bad frame") && message.contains(expected),
+                 qPrintable(message));
+    }
+
+    void corruptedFramesNeverCrash()
+    {
+        // Every truncation and a flipped byte at every offset: decode either
+        // fails with a message or (for bytes inside tensor data) succeeds;
+        // it never reads out of bounds (ASan/valgrind-clean by construction:
+        // every read is checked against the bytes left).
+        auto frame = encodeFrame(sampleMessage());
+        QVERIFY(frame.ok());
+        for (std::size_t keep = 0; keep < frame->size(); ++keep) {
+            std::vector<std::uint8_t> cut(frame->begin(), frame->begin() + static_cast<long>(keep));
+            auto decoded = decodeFrame(cut.data(), cut.size());
+            QVERIFY(!decoded.ok());
+        }
+        int refused = 0;
+        for (std::size_t at = 0; at < frame->size(); ++at) {
+            std::vector<std::uint8_t> bytes = *frame;
+            bytes[at] ^= 0xa5;
+            auto decoded = decodeFrame(bytes.data(), bytes.size());
+            if (!decoded.ok()) {
+                ++refused;
+                QVERIFY(!decoded.error().message.empty());
+            }
+        }
+        QVERIFY(refused > 20);
+        // A corrupted dtype names the tensor.
+        std::vector<std::uint8_t> bytes = *frame;
+        const std::string name = "/blocks.0/Add_output_0";
+        auto at = std::search(bytes.begin(), bytes.end(), name.begin(), name.end());
+        QVERIFY(at != bytes.end());
+        *(at + static_cast<long>(name.size())) = 8; // string dtype
+        auto decoded = decodeFrame(bytes.data(), bytes.size());
+        QVERIFY(!decoded.ok());
+        QVERIFY(QString::fromStdString(decoded.error().message)
+                    .contains("'" + QString::fromStdString(name) + "'"));
+    }
+
+    void frameSizeLimit()
+    {
+        TransportMessage message = sampleMessage();
+        auto frame = encodeFrame(message);
+        QVERIFY(frame.ok());
+        auto tooBig = encodeFrame(message, frame->size() - 1);
+        QVERIFY(!tooBig.ok());
+        QVERIFY(QString::fromStdString(tooBig.error().message).contains("frame limit"));
+        auto refused = decodeFrame(frame->data(), frame->size(), frame->size() - 1);
+        QVERIFY(!refused.ok());
+        QVERIFY(QString::fromStdString(refused.error().message).contains("exceeds the limit"));
+    }
+
+    // ---- devices, buffers, factory
+
+    void bufferTypeEnforcesCapacity()
+    {
+        CpuDevice device("cpu:7", 1, 1024, kernels::defaultRegistry());
+        QCOMPARE(device.memoryCapacity(), std::uint64_t(1024));
+        auto first = device.allocateTensor(graph::ElementType::Float32, {128}); // 512 bytes
+        QVERIFY(first.ok());
+        QCOMPARE(&first->bufferType(), &device.bufferType());
+        QCOMPARE(first->deviceId(), std::string("cpu:7"));
+        QVERIFY(first->isHost());
+        QCOMPARE(device.bufferType().usedBytes(), std::uint64_t(512));
+        auto second = device.allocateTensor(graph::ElementType::Float32, {200}); // 832 aligned
+        QVERIFY(!second.ok());
+        const QString message = QString::fromStdString(second.error().message);
+        QVERIFY2(message.contains("cpu:7") && message.contains("832 bytes") &&
+                     message.contains("1024 bytes"),
+                 qPrintable(message));
+        *first = Tensor();
+        QCOMPARE(device.bufferType().usedBytes(), std::uint64_t(0));
+        // An executor whose arena does not fit is refused at run time, naming the device.
+        Fixture fixture = loadFixture("mlp", m_devices);
+        CpuDevice tiny("cpu:8", 1, 32, kernels::defaultRegistry());
+        auto executor = Executor::create(fixture.graph, tiny);
+        QVERIFY(executor.ok());
+        (void)(*executor)->run(fixture.inputs); // recording run (heap)
+        auto planned = (*executor)->run(fixture.inputs);
+        QVERIFY(!planned.ok());
+        QVERIFY(QString::fromStdString(planned.error().message).contains("cpu:8"));
+    }
+
+    void deviceCopies()
+    {
+        CpuDevice a("cpu:0", 1, 0, kernels::defaultRegistry());
+        CpuDevice b("cpu:1", 1, 0, kernels::defaultRegistry());
+        Tensor host = Tensor::fromVector<float>(graph::ElementType::Float32, {3}, {1, 2, 3});
+        auto onA = a.fromHost(host);
+        QVERIFY(onA.ok());
+        QCOMPARE(onA->deviceId(), std::string("cpu:0"));
+        auto onB = b.allocateTensor(graph::ElementType::Float32, {3});
+        QVERIFY(onB.ok());
+        QVERIFY(a.copyToDevice(*onA, b, *onB).ok());
+        QVERIFY(b.synchronize().ok());
+        auto back = b.toHost(*onB);
+        QVERIFY(back.ok());
+        QCOMPARE(back->as<float>()[2], 3.0f);
+        QCOMPARE(back->deviceId(), std::string("host"));
+        QVERIFY(QString::fromStdString(a.context().describe()).contains("thread pool"));
+    }
+
+    void deviceFactoryByKind_data()
+    {
+        QTest::addColumn<QString>("id");
+        QTest::addColumn<bool>("ok");
+        QTest::addColumn<QString>("message");
+        QTest::newRow("cpu") << "cpu:2" << true << "";
+        QTest::newRow("cuda") << "cuda:0" << false << "no CUDA device support built yet";
+        QTest::newRow("remote") << "node2/cpu:0" << false << "--launcher mpi";
+        QTest::newRow("unknown kind") << "tpu:0" << false << "unknown device kind 'tpu'";
+        QTest::newRow("bad id") << "cpu" << false << "expected kind:index";
+        QTest::newRow("bad index") << "cpu:x" << false << "not a number";
+    }
+    void deviceFactoryByKind()
+    {
+        QFETCH(QString, id);
+        QFETCH(bool, ok);
+        QFETCH(QString, message);
+        DeviceConfig config;
+        config.id = id.toStdString();
+        config.threads = 1;
+        auto device = DeviceFactory::instance().create(config, kernels::defaultRegistry());
+        QCOMPARE(device.ok(), ok);
+        if (ok) {
+            QCOMPARE((*device)->id(), config.id);
+            QCOMPARE((*device)->kind(), DeviceKind::Cpu);
+        } else {
+            QVERIFY2(QString::fromStdString(device.error().message).contains(message),
+                     device.error().message.c_str());
+        }
+        auto address = parseDeviceId("node2/cpu:1");
+        QVERIFY(address.ok());
+        QCOMPARE(address->host, std::string("node2"));
+        QCOMPARE(address->localId(), std::string("cpu:1"));
+    }
+
+    void metricsTravelAsJson()
+    {
+        // What a worker reports and what rank 0 writes come back unchanged.
+        Fixture fixture = loadFixture("gpt_tiny", m_devices);
+        std::mt19937 random(11);
+        auto runner = PipelineRunner::create(fixture.graph,
+                                             randomSplit(*fixture.graph, 3, random, m_devices));
+        QVERIFY(runner.ok());
+        PipelineRunOptions options;
+        options.microbatches = 2;
+        auto result = (*runner)->run(fixture.inputs, options);
+        QVERIFY(result.ok());
+        const PipelineMetrics &metrics = result->metrics;
+        QCOMPARE(metrics.stages.size(), std::size_t(3));
+        QVERIFY(!metrics.stages[0].host.empty());
+        auto back = pipelineMetricsFromJson(pipelineMetricsToJson(metrics));
+        QVERIFY(back.ok());
+        QCOMPARE(pipelineMetricsToJson(*back).dump(), pipelineMetricsToJson(metrics).dump());
+        StageReport report;
+        report.stage = 1;
+        report.device = "node2/cpu:0";
+        report.host = "node2";
+        report.rank = 2;
+        report.links.push_back({1, 2, "", "", 100, 2, 0.5});
+        report.events.push_back({1, 0, "compute", 1.0, 2.0});
+        auto parsed = stageReportFromJson(stageReportToJson(report).dump());
+        QVERIFY(parsed.ok());
+        QCOMPARE(stageReportToJson(*parsed).dump(), stageReportToJson(report).dump());
+        QVERIFY(!stageReportFromJson("{\"stage\":1}").ok());
     }
 
     void transportBlocksAndShutsDown()

@@ -8,6 +8,9 @@
 #include "ui/common/stall_probe.h"
 #include "ui/common/store_access.h"
 #include "ui/devices/device_info.h"
+#include "ui/devices/devices_panel.h"
+#include "ui/devices/hosts_model.h"
+#include "ui/graph/node_mime.h"
 #include "ui/graph/placement_model.h"
 #include "ui/run/run_backend.h"
 #include "ui/run/run_comparison.h"
@@ -78,6 +81,10 @@ private slots:
     void timelineFigures();
     void whatIfEstimate();
     void pipelinedRun();
+    void hostsModelParsesAndProbes_data();
+    void hostsModelParsesAndProbes();
+    void remoteDevicesTakeDropsAndRunOverMpi();
+    void timelineLanesShowHostAndRank();
 };
 
 void TestUiRun::initTestCase()
@@ -107,8 +114,8 @@ void TestUiRun::recordRoundTrip()
     outcome.worstStallMs = 12.5;
     outcome.startedAt = "2026-11-25T10:00:00.000Z";
     outcome.finishedAt = "2026-11-25T10:00:02.500Z";
-    outcome.stages = {RunStage{"cpu:0", 5, 20.5, 3.25, 1048576, 2097152, 8192},
-                      RunStage{"cpu:1", 7, 30.5, 1.5, 3145728, 4194304, 0}};
+    outcome.stages = {RunStage{"cpu:0", 5, 20.5, 3.25, 1048576, 2097152, 8192, {}, 0},
+                      RunStage{"cpu:1", 7, 30.5, 1.5, 3145728, 4194304, 0, {}, 0}};
     outcome.iterations = {RunIteration{0, 64.0, 125.0, 10.0}, RunIteration{1, 80.0, 100.0, 11.0}};
     store::RunRecord record = recordFromOutcome(outcome, "/models/decoder.onnx");
     record.id = 42;
@@ -283,7 +290,7 @@ void TestUiRun::timelineFigures()
     QCOMPARE(model.bottleneckStage(), bottleneck);
     const double makespan = stageEnd.back();
     QCOMPARE(model.measuredBubble(), 1.0 - busy / (makespan * stages));
-    if (stages > 1 && stageMs[0] == stageMs[1])  // equal stages: measured == formula
+    if (stages > 1 && stageMs[0] == stageMs[1]) // equal stages: measured == formula
         QVERIFY(std::abs(model.measuredBubble() - idealBubble) < 1e-12);
 }
 
@@ -379,6 +386,127 @@ void TestUiRun::pipelinedRun()
             found = true;
         }
     QVERIFY(found);
+}
+
+namespace {
+QString workerPath()
+{
+    return QFileInfo(QStringLiteral(SB_CLI_PATH)).absolutePath() + "/shardbench-worker";
+}
+} // namespace
+
+void TestUiRun::hostsModelParsesAndProbes_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<int>("rows");
+    QTest::addColumn<bool>("error");
+    QTest::newRow("one") << "localhost:2" << 1 << false;
+    QTest::newRow("spaces and commas") << "localhost:2, node2 node3:4" << 3 << false;
+    QTest::newRow("duplicate") << "localhost localhost:3" << 1 << false;
+    QTest::newRow("bad slots") << "localhost:0" << 0 << true;
+    QTest::newRow("bad name") << "a$(b)" << 0 << true;
+}
+
+void TestUiRun::hostsModelParsesAndProbes()
+{
+    QFETCH(QString, text);
+    QFETCH(int, rows);
+    QFETCH(bool, error);
+    HostsModel hosts;
+    QAbstractItemModelTester tester(&hosts, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    hosts.setWorkerPath(workerPath());
+    QCOMPARE(hosts.addHosts(text).isEmpty(), !error);
+    QCOMPARE(hosts.rowCount(), rows);
+    if (rows != 1 || error)
+        return;
+    // Probe localhost through mpirun, off the GUI thread.
+    QVector<DeviceInfo> probed;
+    QString failure;
+    connect(&hosts, &HostsModel::probed, this, [&](const QVector<DeviceInfo> &d) { probed = d; });
+    connect(&hosts, &HostsModel::probeFailed, this, [&](const QString &m) { failure = m; });
+    hosts.probe();
+    QVERIFY(hosts.isProbing());
+    QCOMPARE(hosts.data(hosts.index(0), HostsModel::StateRole).toString(), QString("probing"));
+    QTRY_VERIFY_WITH_TIMEOUT(!hosts.isProbing(), 60000);
+    QVERIFY2(failure.isEmpty(), qPrintable(failure));
+    QCOMPARE(probed.size(), 2); // two CPU devices per host by default
+    QCOMPARE(probed.front().id, QString("localhost/cpu:0"));
+    QCOMPARE(probed.front().host, QString("localhost"));
+    QVERIFY(probed.front().origin == DeviceInfo::Origin::Remote);
+    QCOMPARE(hosts.data(hosts.index(0), HostsModel::StateRole).toString(), QString("probed"));
+    QCOMPARE(hosts.data(hosts.index(0), HostsModel::DeviceCountRole).toInt(), 2);
+}
+
+void TestUiRun::remoteDevicesTakeDropsAndRunOverMpi()
+{
+    if (!guiKernelRegistry().find("MatMul", "", runtime::DeviceKind::Cpu))
+        QSKIP("this build has no CPU kernels");
+    PlacementModel placement;
+    placement.setDevices(discoverLocalCpuDevices(1));
+    cost::DimBindings bindings;
+    bindings.batch = 2;
+    CancelToken cancel;
+    auto model = loadModel(SB_TESTDATA_DIR "/models/mlp.onnx", bindings, {}, cancel);
+    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+    placement.setModelData(*model);
+    DevicesPanel panel(&placement);
+    panel.resize(320, 600);
+    panel.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&panel));
+    panel.hostsModel()->setWorkerPath(workerPath());
+    QVERIFY(panel.addHosts("localhost:2").isEmpty());
+    QVERIFY(panel.hostsView()->isVisibleTo(&panel));
+    // The probed devices join the list, grouped by host, after the local one.
+    QTRY_COMPARE_WITH_TIMEOUT(placement.devices().size(), 3, 60000);
+    QCOMPARE(placement.devices()[1].id, QString("localhost/cpu:0"));
+    QCOMPARE(placement.devices()[2].id, QString("localhost/cpu:1"));
+    // Drops on a remote device assign nodes like on a local one.
+    const int nodes = (*model)->nodeCount();
+    QVector<graph::NodeId> all, second;
+    for (int n = 0; n < nodes; ++n)
+        (n < nodes / 2 ? all : second).push_back(n);
+    QVERIFY(simulateNodeDrop(panel.view(), all, 1));
+    QVERIFY(simulateNodeDrop(panel.view(), second, 2));
+    QCOMPARE(placement.deviceOf(0), 1);
+    QCOMPARE(placement.deviceOf(nodes - 1), 2);
+    QTRY_VERIFY_WITH_TIMEOUT(placement.report().validated, 10000);
+    QVERIFY2(placement.report().isValid(), qPrintable(placement.report().problems.join("; ")));
+    // The run goes through the MPI launcher: two ranks on localhost.
+    qputenv("SHARDBENCH_WORKER", workerPath().toUtf8());
+    TaskRunner tasks;
+    StallProbe probe;
+    RunPage page(&placement, &tasks, &probe);
+    RunConfig config;
+    config.batch = 2;
+    config.microbatches = 2;
+    config.iterations = 2;
+    page.setConfig(config);
+    QSignalSpy finished(&page, &RunPage::runFinished);
+    QSignalSpy errors(&page, &RunPage::errorOccurred);
+    QVERIFY(page.startRun());
+    QVERIFY(finished.wait(120000));
+    QVERIFY2(finished.front().front().toBool(),
+             errors.isEmpty() ? "" : qPrintable(errors.front().front().toString()));
+    const RunOutcome &outcome = page.outcomes().back();
+    QCOMPARE(outcome.stages.size(), 2);
+    QCOMPARE(outcome.stages[0].host, QString("localhost"));
+    QCOMPARE(outcome.stages[0].rank, 0);
+    QCOMPARE(outcome.stages[1].rank, 1);
+    QCOMPARE(page.timelineModel()->stagePlace(1), QString("localhost · rank 1"));
+}
+
+void TestUiRun::timelineLanesShowHostAndRank()
+{
+    TimelineModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    model.reset({"cpu:0", "node2/cpu:0"}, {Qt::red, Qt::blue}, 2);
+    QCOMPARE(model.stagePlace(1), QString());
+    model.setStagePlaces(
+        {TimelineModel::placeLabel("localhost", 0), TimelineModel::placeLabel("node2", 1)});
+    QCOMPARE(model.stagePlace(1), QString("node2 · rank 1"));
+    QCOMPARE(TimelineModel::placeLabel({}, 0), QString()); // in-process runs without a host
+    model.reset({"cpu:0"}, {Qt::red}, 1);
+    QCOMPARE(model.stagePlace(0), QString()); // a new run forgets the old places
 }
 
 QTEST_MAIN(TestUiRun)

@@ -4,7 +4,9 @@
 
 #include "core/cost/cost_model.h"
 
+#include <QFileDialog>
 #include <QHBoxLayout>
+#include <QInputDialog>
 #include <QLabel>
 #include <QLineEdit>
 #include <QMenu>
@@ -60,7 +62,40 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
     whatIf->setMenu(whatIfMenu);
     whatIf->setEnabled(!whatIfMenu->isEmpty());
     countRow->addWidget(whatIf);
+    auto *hostsButton = new QPushButton(tr("Hosts"), this);
+    hostsButton->setObjectName("hostsButton");
+    hostsButton->setToolTip(tr("Add remote hosts (MPI): their devices are probed through mpirun "
+                               "and runs that use them start MPI ranks there over ssh"));
+    auto *hostsMenu = new QMenu(hostsButton);
+    hostsMenu->addAction(tr("Add hosts…"), this, [this]() {
+        bool ok = false;
+        const QString text = QInputDialog::getText(
+            this, tr("Add hosts"), tr("Hosts (HOST[:SLOTS], separated by spaces or commas):"),
+            QLineEdit::Normal, {}, &ok);
+        if (ok && !text.trimmed().isEmpty())
+            if (const QString error = addHosts(text); !error.isEmpty())
+                emit message(error);
+    });
+    hostsMenu->addAction(tr("Add hostfile…"), this, [this]() {
+        const QString file = QFileDialog::getOpenFileName(this, tr("Open MPI hostfile"));
+        if (!file.isEmpty())
+            if (const QString error = addHosts(file, true); !error.isEmpty())
+                emit message(error);
+    });
+    hostsButton->setMenu(hostsMenu);
+    countRow->addWidget(hostsButton);
     layout->addLayout(countRow);
+    m_hosts = new HostsModel(this);
+    m_hostsView = new QListView(this);
+    m_hostsView->setObjectName("hostsView");
+    m_hostsView->setModel(m_hosts);
+    m_hostsView->setMaximumHeight(72);
+    m_hostsView->setVisible(false);
+    layout->addWidget(m_hostsView);
+    connect(m_hosts, &HostsModel::probed, this, &DevicesPanel::addProbedDevices);
+    connect(m_hosts, &HostsModel::probeFailed, this, [this](const QString &error) {
+        emit message(tr("Probing hosts failed: %1").arg(error));
+    });
 
     m_dimsRow = new QWidget(this);
     auto *dimsLayout = new QHBoxLayout(m_dimsRow);
@@ -149,6 +184,31 @@ int DevicesPanel::addWhatIfDevices(const QString &name, int count)
             tr("Added %n what-if %1 device(s) from the catalogue", nullptr, int(devices.size()))
                 .arg(name));
     return int(devices.size());
+}
+
+QString DevicesPanel::addHosts(const QString &text, bool hostfile)
+{
+    const QString error = hostfile ? m_hosts->addHostfile(text) : m_hosts->addHosts(text);
+    if (!error.isEmpty())
+        return error;
+    m_hostsView->setVisible(m_hosts->rowCount() > 0);
+    m_hosts->probe();
+    emit message(tr("Probing %n host(s) through mpirun…", nullptr, m_hosts->rowCount()));
+    return {};
+}
+
+void DevicesPanel::addProbedDevices(const QVector<DeviceInfo> &devices)
+{
+    // Appended after the devices already listed, host after host.
+    int added = 0;
+    for (DeviceInfo device : devices) {
+        if (m_placement->deviceIndex(device.id) >= 0)
+            continue;
+        device.colour = deviceColour(int(m_placement->devices().size()));
+        m_placement->addDevice(device);
+        ++added;
+    }
+    emit message(tr("Added %n remote device(s)", nullptr, added));
 }
 
 bool DevicesPanel::removeDevice(int row)

@@ -1,9 +1,11 @@
 // The devices dock: local devices and what-if catalogue devices, each with its
 // memory ledger bar and estimated stage time; nodes dropped on a device are
-// assigned to it. Remote MPI hosts will be listed here as a third origin.
+// assigned to it. Remote MPI hosts (Hosts button) add their probed devices,
+// grouped by host, which take drops like local ones.
 #pragma once
 
 #include "ui/devices/device_list_model.h"
+#include "ui/devices/hosts_model.h"
 
 #include <QListView>
 #include <QWidget>
@@ -30,6 +32,14 @@ public:
     // What-if devices: `count` devices of catalogue model `name` appended
     // (ids continue after the highest NAME:i present); returns how many.
     int addWhatIfDevices(const QString &name, int count);
+    // Remote hosts (MPI): adds them (names "node1:2 node2", or a hostfile when
+    // `hostfile` is set) and probes them off the GUI thread; their devices
+    // join the list grouped by host when the probe answers. Returns the
+    // parse error, or an empty string.
+    QString addHosts(const QString &text, bool hostfile = false);
+    HostsModel *hostsModel() const { return m_hosts; }
+    QListView *hostsView() const { return m_hostsView; }
+
     // Removes a what-if or remote device (local ones follow the count box);
     // its nodes are left without a device, which the plan then reports.
     bool removeDevice(int row);
@@ -43,6 +53,7 @@ private:
     void applyDimsText();
     void refreshDims();
     void showDeviceMenu(const QPoint &pos);
+    void addProbedDevices(const QVector<DeviceInfo> &devices);
 
     PlacementModel *m_placement;
     DeviceListModel *m_model;
@@ -52,6 +63,8 @@ private:
     QWidget *m_dimsRow;
     QLineEdit *m_dims;
     QLabel *m_dimsStatus;
+    HostsModel *m_hosts;
+    QListView *m_hostsView;
 };
 
 } // namespace sb::ui

@@ -1,5 +1,7 @@
 #include "ui/run/run_backend.h"
 
+#include "core/plan/mpi_run.h"
+
 #include "core/plan/local_run.h"
 #include "core/plan/validate.h"
 #include "core/runtime/npy.h"
@@ -86,14 +88,22 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
                                const std::function<void(const RunLive &)> &live)
 {
     const auto &plan = request.plan;
-    if (progress)
-        progress(0.02, "Creating devices");
-    SB_ASSIGN_OR_RETURN(auto devices,
-                        plan::createLocalDevices(plan.devices.devices, guiKernelRegistry()));
-    SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*request.graph, plan, devices));
-    if (progress)
-        progress(0.05, "Preparing stages");
-    SB_ASSIGN_OR_RETURN(auto runner, runtime::PipelineRunner::create(request.graph, stages));
+    const bool overMpi = plan::planHasRemoteDevices(plan);
+    std::unique_ptr<runtime::PipelineRunner> runner;
+    plan::LocalDevices devices;
+    if (!overMpi) {
+        if (progress)
+            progress(0.02, "Creating devices");
+        SB_ASSIGN_OR_RETURN(devices,
+                            plan::createLocalDevices(plan.devices.devices, guiKernelRegistry()));
+        SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*request.graph, plan, devices));
+        if (progress)
+            progress(0.05, "Preparing stages");
+        SB_ASSIGN_OR_RETURN(runner, runtime::PipelineRunner::create(request.graph, stages));
+    } else if (request.modelPath.isEmpty()) {
+        return makeError(ErrorCode::InvalidInput,
+                         "runs on remote devices need the model file (MPI ranks load it)");
+    }
 
     runtime::TensorMap inputs;
     if (request.config.inputs == RunConfig::Inputs::Npy) {
@@ -119,14 +129,39 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
     const int iterations = std::max(1, request.config.iterations);
     runtime::PipelineMetrics last;
     double totalWallMs = 0;
+    std::vector<double> mpiIterationMs;
+    if (overMpi) {
+        // One mpirun for every iteration; ranks stream progress lines.
+        plan::MpiRunRequest mpi;
+        mpi.graph = request.graph;
+        mpi.model = request.modelPath.toStdString();
+        mpi.plan = plan;
+        mpi.inputs = inputs;
+        mpi.iterations = iterations;
+        mpi.wantOutputs = false;
+        mpi.cancel = &cancel;
+        mpi.onLine = [&](const std::string &line) {
+            if (progress)
+                progress(0.5, line);
+        };
+        if (progress)
+            progress(0.05, "Starting MPI ranks");
+        SB_ASSIGN_OR_RETURN(plan::MpiRunOutput ran, plan::runPlanOverMpi(mpi));
+        last = ran.metrics;
+        mpiIterationMs = ran.iterationMs;
+    }
     for (int it = 0; it < iterations; ++it) {
         if (cancel.isCancelled())
             return makeError(ErrorCode::Cancelled, "run cancelled");
         if (progress)
             progress(0.1 + 0.85 * double(it) / iterations,
                      "Iteration " + std::to_string(it + 1) + " of " + std::to_string(iterations));
-        SB_ASSIGN_OR_RETURN(auto result, runner->run(inputs, options));
-        last = result.metrics;
+        if (!overMpi) {
+            SB_ASSIGN_OR_RETURN(auto result, runner->run(inputs, options));
+            last = result.metrics;
+        } else if (static_cast<std::size_t>(it) < mpiIterationMs.size()) {
+            last.wallMs = mpiIterationMs[static_cast<std::size_t>(it)];
+        }
         totalWallMs += last.wallMs;
         latencies.insert(latencies.end(), last.microbatchLatencyMs.begin(),
                          last.microbatchLatencyMs.end());
@@ -169,6 +204,8 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         const auto &stage = last.stages[s];
         RunStage row;
         row.device = QString::fromStdString(stage.device);
+        row.host = QString::fromStdString(stage.host);
+        row.rank = stage.rank;
         row.nodes = int(stage.nodes);
         row.computeMs = stage.computeMs;
         row.idleMs = stage.idleMs;

@@ -1,5 +1,7 @@
 // Runs the current plan as a pipeline on this machine's devices through
-// core/plan (local devices, stages) and core/runtime's PipelineRunner:
+// core/plan (local devices, stages) and core/runtime's PipelineRunner, or,
+// when the plan uses remote devices ("HOST/cpu:0"), as MPI ranks through
+// core/plan's MPI launcher (mpirun; hosts from the plan's devices):
 // `iterations` timed runs, each streaming the batch as micro-batches through
 // the stages. Called on a worker thread; `live` is called after each
 // iteration (on the worker thread; the caller queues it to the GUI).
@@ -24,8 +26,9 @@ namespace sb::ui {
 struct RunRequest
 {
     std::shared_ptr<const graph::Graph> graph;
-    plan::Plan plan;              // assignment, devices, batch, micro-batches
+    plan::Plan plan; // assignment, devices, batch, micro-batches
     RunConfig config;
+    QString modelPath; // the model file (MPI ranks load it themselves)
 };
 
 Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &progress,

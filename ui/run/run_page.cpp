@@ -113,7 +113,8 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
     m_details = new QTabWidget(right);
     m_stages = new QStandardItemModel(0, 7, this);
     m_stages->setHorizontalHeaderLabels({tr("Device"), tr("Nodes"), tr("Compute ms"), tr("Idle ms"),
-                                         tr("Peak memory"), tr("Ledger (act. + buffers)"), tr("Sent")});
+                                         tr("Peak memory"), tr("Ledger (act. + buffers)"),
+                                         tr("Sent")});
     m_stagesView = new QTableView(m_details);
     m_stagesView->setModel(m_stages);
     m_stagesView->setEditTriggers(QAbstractItemView::NoEditTriggers);
@@ -134,7 +135,9 @@ RunPage::RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe
             m_inputPath->setText(path);
     });
     connect(m_runButton, &QPushButton::clicked, this, &RunPage::startRun);
-    auto syncPlan = [this]() { m_placement->setPlanSettings(m_batch->value(), m_microbatches->value()); };
+    auto syncPlan = [this]() {
+        m_placement->setPlanSettings(m_batch->value(), m_microbatches->value());
+    };
     connect(m_batch, &QSpinBox::valueChanged, this, syncPlan);
     connect(m_microbatches, &QSpinBox::valueChanged, this, syncPlan);
     connect(m_cancelButton, &QPushButton::clicked, this, [this]() { m_tasks->cancel(m_taskId); });
@@ -237,6 +240,7 @@ RunRequest RunPage::makeRequest() const
     if (!model)
         return request;
     request.graph = model->graph;
+    request.modelPath = model->path;
     request.config = config();
     request.plan = m_placement->makePlan();
     request.plan.batch = request.config.batch;
@@ -269,7 +273,8 @@ bool RunPage::startRun()
     bool whatIf = false;
     for (int n = 0; n < m_placement->modelData()->nodeCount() && !whatIf; ++n) {
         const int d = m_placement->deviceOf(n);
-        whatIf = d >= 0 && m_placement->devices()[d].origin != DeviceInfo::Origin::Local;
+        // Remote devices run (MPI launcher); catalogue devices are estimated.
+        whatIf = d >= 0 && m_placement->devices()[d].origin == DeviceInfo::Origin::Catalogue;
     }
     if (whatIf)
         return showEstimate();
@@ -325,12 +330,13 @@ bool RunPage::startRun()
             },
             Qt::QueuedConnection);
     };
-    connect(m_tasks, &TaskRunner::taskProgress, this, [this](int id, double fraction, const QString &message) {
-        if (id != m_taskId)
-            return;
-        m_progress->setValue(int(fraction * 100));
-        m_status->setText(message);
-    });
+    connect(m_tasks, &TaskRunner::taskProgress, this,
+            [this](int id, double fraction, const QString &message) {
+                if (id != m_taskId)
+                    return;
+                m_progress->setValue(int(fraction * 100));
+                m_status->setText(message);
+            });
     m_taskId = m_tasks->start<RunOutcome>(
         tr("Running plan"),
         [request, liveUpdate](const ProgressFn &progress, const CancelToken &cancel) {
@@ -374,13 +380,15 @@ void RunPage::finishRun(Result<RunOutcome> result)
                           .arg(outcome.worstStallMs, 0, 'f', 1));
     // The final timeline is the last iteration's.
     QVector<QColor> colours;
-    QStringList devices;
+    QStringList devices, places;
     for (const RunStage &stage : outcome.stages) {
         devices << stage.device;
+        places << TimelineModel::placeLabel(stage.host, stage.rank);
         const int d = m_placement->deviceIndex(stage.device);
         colours << (d >= 0 ? m_placement->devices()[d].colour : QColor());
     }
     m_timeline->reset(devices, colours, outcome.microbatchesUsed);
+    m_timeline->setStagePlaces(places);
     m_timeline->appendSpans(outcome.timeline);
     m_metrics->showOutcome(outcome);
     showStages(outcome);
@@ -395,8 +403,9 @@ void RunPage::finishRun(Result<RunOutcome> result)
                         .arg(outcome.bubble * 100, 0, 'f', 1)
                         .arg(outcome.idealBubble * 100, 0, 'f', 1)
                         .arg(outcome.worstStallMs, 0, 'f', 1)
-                        .arg(outcome.tracePath.isEmpty() ? QString()
-                                                         : tr("; trace %1").arg(outcome.tracePath)));
+                        .arg(outcome.tracePath.isEmpty()
+                                 ? QString()
+                                 : tr("; trace %1").arg(outcome.tracePath)));
     emit runFinished(true);
 }
 

@@ -38,6 +38,8 @@ struct RunStage
     quint64 peakMemoryBytes = 0;   // measured
     quint64 ledgerMemoryBytes = 0; // ledger estimate: activations + transfer buffers
     quint64 sentBytes = 0;
+    QString host; // where the stage ran (MPI: the host name given)
+    int rank = 0; // MPI rank (0 in-process)
 };
 
 struct RunIteration

@@ -11,12 +11,26 @@ void TimelineModel::reset(const QStringList &stageDevices, const QVector<QColor>
 {
     beginResetModel();
     m_devices = stageDevices;
+    m_places.clear();
     m_colours = colours;
     m_microbatches = std::max(1, microbatches);
     m_spans.clear();
     m_endMs = 0;
     endResetModel();
     emit changed();
+}
+
+void TimelineModel::setStagePlaces(const QStringList &places)
+{
+    m_places = places;
+    emit changed();
+}
+
+QString TimelineModel::placeLabel(const QString &host, int rank)
+{
+    if (host.isEmpty())
+        return {};
+    return tr("%1 · rank %2").arg(host).arg(rank);
 }
 
 void TimelineModel::clear()
@@ -114,8 +128,8 @@ QVariant TimelineModel::headerData(int section, Qt::Orientation orientation, int
 {
     if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
         return {};
-    static const char *names[] = {"Stage", "Device", "Micro-batch", "Iteration", "Start (ms)",
-                                  "End (ms)"};
+    static const char *names[] = {"Stage",     "Device",     "Micro-batch",
+                                  "Iteration", "Start (ms)", "End (ms)"};
     return section >= 0 && section < ColumnCount ? tr(names[section]) : QVariant();
 }
 

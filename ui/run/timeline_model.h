@@ -25,8 +25,16 @@ class TimelineModel : public QAbstractTableModel
 {
     Q_OBJECT
 public:
-    enum Column { StageColumn, DeviceColumn, MicrobatchColumn, IterationColumn, StartColumn,
-                  EndColumn, ColumnCount };
+    enum Column
+    {
+        StageColumn,
+        DeviceColumn,
+        MicrobatchColumn,
+        IterationColumn,
+        StartColumn,
+        EndColumn,
+        ColumnCount
+    };
 
     explicit TimelineModel(QObject *parent = nullptr);
 
@@ -39,6 +47,11 @@ public:
     int stageCount() const { return int(m_devices.size()); }
     int microbatches() const { return m_microbatches; }
     QString stageDevice(int stage) const { return m_devices.value(stage); }
+    // Where each stage ran ("localhost · rank 1"), shown on its lane; set
+    // after a run (kept until the next reset).
+    void setStagePlaces(const QStringList &places);
+    QString stagePlace(int stage) const { return m_places.value(stage); }
+    static QString placeLabel(const QString &host, int rank);
     QColor stageColour(int stage) const { return m_colours.value(stage); }
     double endMs() const { return m_endMs; }
     QVector<double> busyMsPerStage() const;
@@ -59,6 +72,7 @@ signals:
 
 private:
     QStringList m_devices;
+    QStringList m_places;
     QVector<QColor> m_colours;
     QVector<TimelineSpan> m_spans;
     int m_microbatches = 1;

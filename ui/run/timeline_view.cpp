@@ -50,7 +50,8 @@ void TimelineView::paintEvent(QPaintEvent *)
                    .arg(formatSeconds(span / 1000.0)));
 
     const int labelWidth = 150;
-    const QRect area(labelWidth, header, width() - labelWidth - 12, height() - header - fm.height() - 8);
+    const QRect area(labelWidth, header, width() - labelWidth - 12,
+                     height() - header - fm.height() - 8);
     const double laneHeight = std::min(46.0, area.height() / double(stages));
     auto xOf = [&](double ms) { return area.left() + (ms - start) / span * area.width(); };
 
@@ -65,6 +66,8 @@ void TimelineView::paintEvent(QPaintEvent *)
         }
         p.setPen(s == bottleneck ? QColor(0xd0, 0x30, 0x30) : pal.color(QPalette::Text));
         QString label = tr("S%1 %2").arg(s).arg(m_model->stageDevice(s));
+        if (!m_model->stagePlace(s).isEmpty())
+            label += QStringLiteral("  ") + m_model->stagePlace(s);
         if (s == bottleneck)
             label += tr("  ◆ bottleneck");
         p.drawText(QRectF(8, lane.top(), labelWidth - 12, laneHeight / 2 + 4),
