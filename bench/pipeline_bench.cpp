@@ -161,6 +161,16 @@ int compareProcesses(std::shared_ptr<graph::Graph> graph, const std::string &mod
                 "in-process (%s 90%%)\n",
                 stages->size(), threadMetrics.microbatches, inProcess, threadBest, overMpi, mpiBest,
                 100 * overMpi / inProcess, overMpi / inProcess >= 0.9 ? "meets" : "BELOW");
+    // Per stage, the last run of each side: where a gap between the two comes
+    // from (compute slower in separate processes, or waiting on transfers).
+    for (std::size_t i = 0; i < ranks.metrics.stages.size() && i < threadMetrics.stages.size();
+         ++i) {
+        const StageMetrics &t = threadMetrics.stages[i];
+        const StageMetrics &m = ranks.metrics.stages[i];
+        std::printf("   stage %zu (rank %d): compute %.2f ms in-process, %.2f ms over MPI; idle "
+                    "%.2f / %.2f ms\n",
+                    i, m.rank, t.computeMs, m.computeMs, t.idleMs, m.idleMs);
+    }
     for (const LinkMetrics &link : ranks.metrics.links) {
         std::uint64_t threadBytes = 0;
         for (const LinkMetrics &other : threadMetrics.links)
