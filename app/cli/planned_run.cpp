@@ -2,7 +2,6 @@
 
 #include "app/cli/command.h"
 
-#include "core/common/sha256.h"
 #include "core/plan/local_run.h"
 #include "core/plan/mpi_run.h"
 #include "core/plan/validate.h"
@@ -49,21 +48,8 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
     checked.batch = batch;
     for (const auto &[symbol, size] : plan::symbolicDimsFromInputs(*graph, inputs))
         checked.dims[symbol] = size;
-    if (batch % checked.microbatches != 0)
-        checked.microbatches = 1; // the runner says why; validation would reject the plan
-    plan::ValidateOptions validateOptions;
-    SB_ASSIGN_OR_RETURN(validateOptions.modelSha256, sha256File(modelPath));
-    plan::ValidationReport report = plan::validatePlan(*graph, checked, validateOptions);
-    for (const plan::Problem &problem : report.problems)
-        if (problem.warning)
-            run.warnings.push_back(problem.message);
-    if (!report.ok()) {
-        std::string message = parsed.get("plan") + ": invalid plan";
-        for (const plan::Problem &problem : report.problems)
-            if (!problem.warning)
-                message += "\n  " + problem.code + ": " + problem.message;
-        return makeError(ErrorCode::InvalidInput, message);
-    }
+    SB_TRY(plan::checkPlanForRun(*graph, std::move(checked), modelPath, parsed.get("plan"),
+                                 &run.warnings));
 
     run.launcher = parsed.get("launcher", "local");
     if (run.launcher != "local" && run.launcher != "mpi")

@@ -1,5 +1,6 @@
 #include "core/plan/validate.h"
 
+#include "core/common/sha256.h"
 #include "core/cost/cost_model.h"
 #include "core/plan/planner.h"
 
@@ -20,8 +21,7 @@ using nlohmann::json;
 namespace {
 
 // Every value a node reads, including outer-scope values of subgraph bodies.
-template <typename Fn>
-void forEachInput(const graph::Node &node, Fn &&fn)
+template <typename Fn> void forEachInput(const graph::Node &node, Fn &&fn)
 {
     for (ValueId in : node.inputs)
         if (in != graph::kNoValue)
@@ -77,7 +77,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
 
     bool structural = true;
     if (!unassigned.empty()) {
-        problems.push_back(Problem{"unassigned_node", false,
+        problems.push_back(Problem{"unassigned_node",
+                                   false,
                                    std::to_string(unassigned.size()) +
                                        " node(s) have no device: " + joinNames(unassigned),
                                    unassigned,
@@ -85,7 +86,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
         structural = false;
     }
     for (const auto &[device, names] : unknownDevices) {
-        problems.push_back(Problem{"unknown_device", false,
+        problems.push_back(Problem{"unknown_device",
+                                   false,
                                    "device \"" + device +
                                        "\" is not in the plan's \"devices\" but runs " +
                                        joinNames(names),
@@ -94,7 +96,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
         structural = false;
     }
     if (!unknownNodes.empty())
-        problems.push_back(Problem{"unknown_node", false,
+        problems.push_back(Problem{"unknown_node",
+                                   false,
                                    "\"assignment\" names node(s) the model does not have: " +
                                        joinNames(unknownNodes),
                                    unknownNodes,
@@ -104,8 +107,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
 
     // Device-level edges with one example (producer, consumer, value) each,
     // plus the full edge list for cycle reports.
-    std::vector<std::vector<std::vector<Edge>>> edges(
-        deviceCount, std::vector<std::vector<Edge>>(deviceCount));
+    std::vector<std::vector<std::vector<Edge>>> edges(deviceCount,
+                                                      std::vector<std::vector<Edge>>(deviceCount));
     for (std::size_t n = 0; n < nodes.size(); ++n) {
         const int to = deviceOfNode[n];
         if (to < 0)
@@ -190,7 +193,8 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
         for (const std::string &device : cycleDevices)
             cycleText += device + " -> ";
         cycleText += cycleDevices.front();
-        problems.push_back(Problem{"device_cycle", false,
+        problems.push_back(Problem{"device_cycle",
+                                   false,
                                    "stages form a cycle between devices " + cycleText +
                                        " (data goes back and forth)" + detail,
                                    {cycleNodes.begin(), cycleNodes.end()},
@@ -230,7 +234,7 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
             if (b != up && !edges[up][b].empty())
                 --indegree[b];
         if (firstNode[up] == static_cast<NodeId>(nodes.size()))
-            continue;  // a device without nodes is not a stage
+            continue; // a device without nodes is not a stage
         stageOfDevice[up] = static_cast<int>(stageGraph.stages.size());
         stageGraph.stages.push_back(Stage{plan.devices.devices[up].id, {}});
     }
@@ -240,8 +244,7 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
             continue;
         int stage = stageOfDevice[static_cast<std::size_t>(deviceOfNode[n])];
         stageGraph.stageOfNode[n] = stage;
-        stageGraph.stages[static_cast<std::size_t>(stage)].nodes.push_back(
-            static_cast<NodeId>(n));
+        stageGraph.stages[static_cast<std::size_t>(stage)].nodes.push_back(static_cast<NodeId>(n));
     }
 
     // Transfers: every activation read by a stage other than its producer's.
@@ -300,7 +303,7 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
     // Values each stage receives and sends (distinct values: in-process and
     // shared-buffer transports send one buffer to every reader).
     std::vector<std::uint64_t> received(stageCount, 0), sent(stageCount, 0);
-    std::vector<std::set<ValueId>> leaves(stageCount);  // values that must outlive their stage
+    std::vector<std::set<ValueId>> leaves(stageCount); // values that must outlive their stage
     std::map<std::pair<int, int>, LinkEstimate> links;
     for (const StageTransfer &transfer : stageGraph.transfers) {
         const std::uint64_t bytes = facts.valueBytes[static_cast<std::size_t>(transfer.value)];
@@ -318,8 +321,8 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
         link.to = stageGraph.stages[static_cast<std::size_t>(key.second)].device;
         LinkSpec spec = plan.devices.link(link.from, link.to);
         link.name = spec.name;
-        link.seconds = plan.devices.transferSeconds(link.from, link.to,
-                                                    static_cast<double>(link.bytes));
+        link.seconds =
+            plan.devices.transferSeconds(link.from, link.to, static_cast<double>(link.bytes));
         estimate.links.push_back(link);
     }
 
@@ -334,7 +337,7 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
         stageEstimate.nodeCount = stage.nodes.size();
 
         std::set<ValueId> weights;
-        std::map<ValueId, std::size_t> lastUse;  // value -> position in stage.nodes
+        std::map<ValueId, std::size_t> lastUse; // value -> position in stage.nodes
         for (std::size_t position = 0; position < stage.nodes.size(); ++position) {
             const NodeId n = stage.nodes[position];
             const graph::Node &node = graph.node(n);
@@ -363,7 +366,8 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
                     end = std::max(end, it->second);
                 if (graph.value(out).isGraphOutput || leaves[s].count(out))
                     end = stage.nodes.size() - 1;
-                auto bytes = static_cast<std::int64_t>(facts.valueBytes[static_cast<std::size_t>(out)]);
+                auto bytes =
+                    static_cast<std::int64_t>(facts.valueBytes[static_cast<std::size_t>(out)]);
                 delta[position] += bytes;
                 delta[end + 1] -= bytes;
             }
@@ -410,20 +414,21 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
     return estimate;
 }
 
-ValidationReport validatePlan(const Graph &graph, const Plan &plan,
-                              const ValidateOptions &options)
+ValidationReport validatePlan(const Graph &graph, const Plan &plan, const ValidateOptions &options)
 {
     ValidationReport report;
     auto &problems = report.problems;
 
     if (!options.modelSha256.empty() && plan.modelSha256 != options.modelSha256)
-        problems.push_back(Problem{"model_hash_mismatch", false,
+        problems.push_back(Problem{"model_hash_mismatch",
+                                   false,
                                    "the plan was made for model sha256 " + plan.modelSha256 +
                                        " but this model's sha256 is " + options.modelSha256,
                                    {},
                                    {}});
     if (plan.tensorParallel.is_array() && !plan.tensorParallel.empty())
-        problems.push_back(Problem{"tensor_parallel_unsupported", false,
+        problems.push_back(Problem{"tensor_parallel_unsupported",
+                                   false,
                                    "\"tensor_parallel\" has " +
                                        std::to_string(plan.tensorParallel.size()) +
                                        " group(s); this version runs pipeline plans only",
@@ -434,14 +439,16 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan,
         if (!graph.findNode(name))
             unknownPins.push_back(name);
     if (!unknownPins.empty())
-        problems.push_back(Problem{"unknown_pinned_node", false,
-                                   "\"pinned\" names node(s) the model does not have: " +
-                                       joinNames(unknownPins),
-                                   unknownPins,
-                                   {}});
+        problems.push_back(
+            Problem{"unknown_pinned_node",
+                    false,
+                    "\"pinned\" names node(s) the model does not have: " + joinNames(unknownPins),
+                    unknownPins,
+                    {}});
     bool divisible = plan.batch % plan.microbatches == 0;
     if (!divisible)
-        problems.push_back(Problem{"batch_not_divisible", false,
+        problems.push_back(Problem{"batch_not_divisible",
+                                   false,
                                    "\"microbatches\" " + std::to_string(plan.microbatches) +
                                        " does not divide \"batch\" " + std::to_string(plan.batch),
                                    {},
@@ -452,7 +459,8 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan,
     report.effectiveMicrobatches = divisible ? plan.microbatches : 1;
     if (report.bakedBatch && plan.microbatches > 1) {
         report.effectiveMicrobatches = 1;
-        Problem problem{"baked_batch", true,
+        Problem problem{"baked_batch",
+                        true,
                         "micro-batching is impossible: the batch size is baked into the model (" +
                             bakedReason + "); the plan runs with 1 micro-batch instead of " +
                             std::to_string(plan.microbatches),
@@ -471,10 +479,8 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan,
     const std::int64_t microbatchSize = plan.batch / report.effectiveMicrobatches;
     auto facts = analyseModel(graph, microbatchSize, plan.dims);
     if (!facts) {
-        problems.push_back(Problem{"estimate_failed", false,
-                                   "cannot estimate costs: " + facts.error().message,
-                                   {},
-                                   {}});
+        problems.push_back(Problem{
+            "estimate_failed", false, "cannot estimate costs: " + facts.error().message, {}, {}});
         return report;
     }
     PlanEstimate estimate =
@@ -503,7 +509,8 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan,
         for (const auto &[bytes, n] : heavy)
             names.push_back(graph.node(n).name);
         problems.push_back(Problem{
-            "memory_over_capacity", false,
+            "memory_over_capacity",
+            false,
             "device " + ledger.device + " needs " + formatBytes(ledger.total()) + " (weights " +
                 formatBytes(ledger.weights) + ", activations " + formatBytes(ledger.activations) +
                 ", transfer buffers " + formatBytes(ledger.transferBuffers) + ", workspace " +
@@ -589,9 +596,8 @@ std::string formatEstimate(const PlanEstimate &estimate)
 {
     std::ostringstream out;
     char line[256];
-    std::snprintf(line, sizeof line, "%-5s %-16s %6s %12s %12s %12s %12s %12s\n", "stage",
-                  "device", "nodes", "compute ms", "xfer-in ms", "weights", "activations",
-                  "mem/cap");
+    std::snprintf(line, sizeof line, "%-5s %-16s %6s %12s %12s %12s %12s %12s\n", "stage", "device",
+                  "nodes", "compute ms", "xfer-in ms", "weights", "activations", "mem/cap");
     out << line;
     for (std::size_t s = 0; s < estimate.stages.size(); ++s) {
         const StageEstimate &stage = estimate.stages[s];
@@ -622,6 +628,27 @@ std::string formatEstimate(const PlanEstimate &estimate)
         out << ", $" << *estimate.costPer1000 << " per 1,000 inferences";
     out << (estimate.exact ? "" : " (estimate: some shapes unresolved)") << "\n";
     return out.str();
+}
+
+Status checkPlanForRun(const graph::Graph &graph, Plan plan, const std::filesystem::path &modelPath,
+                       const std::string &planLabel, std::vector<std::string> *warnings)
+{
+    if (plan.microbatches < 1 || plan.batch % plan.microbatches != 0)
+        plan.microbatches = 1;
+    ValidateOptions options;
+    SB_ASSIGN_OR_RETURN(options.modelSha256, sha256File(modelPath));
+    const ValidationReport report = validatePlan(graph, plan, options);
+    if (warnings)
+        for (const Problem &problem : report.problems)
+            if (problem.warning)
+                warnings->push_back(problem.message);
+    if (report.ok())
+        return {};
+    std::string message = planLabel + ": invalid plan";
+    for (const Problem &problem : report.problems)
+        if (!problem.warning)
+            message += "\n  " + problem.code + ": " + problem.message;
+    return makeError(ErrorCode::InvalidInput, message);
 }
 
 } // namespace sb::plan

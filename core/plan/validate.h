@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,7 +30,7 @@ struct Problem
     // batch_not_divisible, baked_batch (warning), unknown_pinned_node,
     // tensor_parallel_unsupported, estimate_failed.
     std::string code;
-    bool warning = false;  // warnings do not make a plan invalid
+    bool warning = false; // warnings do not make a plan invalid
     std::string message;
     std::vector<std::string> nodes;
     std::vector<std::string> devices;
@@ -53,8 +54,8 @@ struct StageTransfer
 
 struct StageGraph
 {
-    std::vector<Stage> stages;            // topological order of the device DAG
-    std::vector<int> stageOfNode;         // per NodeId
+    std::vector<Stage> stages;    // topological order of the device DAG
+    std::vector<int> stageOfNode; // per NodeId
     std::vector<StageTransfer> transfers;
 };
 
@@ -66,8 +67,8 @@ struct DeviceLedger
 {
     std::string device;
     std::uint64_t weights = 0;
-    std::uint64_t activations = 0;      // planned peak for one micro-batch
-    std::uint64_t transferBuffers = 0;  // kTransferQueueDepth x (received + sent)
+    std::uint64_t activations = 0;     // planned peak for one micro-batch
+    std::uint64_t transferBuffers = 0; // kTransferQueueDepth x (received + sent)
     std::uint64_t workspace = 0;
     std::uint64_t capacity = 0;
     std::uint64_t total() const { return weights + activations + transferBuffers + workspace; }
@@ -78,8 +79,8 @@ struct StageEstimate
     std::string device;
     std::size_t nodeCount = 0;
     double flops = 0;
-    double computeSeconds = 0;     // one micro-batch
-    double transferInSeconds = 0;  // receiving its inputs, one micro-batch
+    double computeSeconds = 0;    // one micro-batch
+    double transferInSeconds = 0; // receiving its inputs, one micro-batch
     double seconds() const { return computeSeconds + transferInSeconds; }
 };
 
@@ -88,7 +89,7 @@ struct LinkEstimate
     std::string from;
     std::string to;
     std::string name;
-    std::uint64_t bytes = 0;  // per micro-batch
+    std::uint64_t bytes = 0; // per micro-batch
     double seconds = 0;
     std::vector<std::string> values;
 };
@@ -96,16 +97,16 @@ struct LinkEstimate
 struct PlanEstimate
 {
     std::int64_t microbatchSize = 1;
-    int microbatches = 1;  // effective (1 when the batch is baked in)
+    int microbatches = 1; // effective (1 when the batch is baked in)
     std::vector<DeviceLedger> ledger;
     std::vector<StageEstimate> stages;
     std::vector<LinkEstimate> links;
-    int bottleneck = 0;            // stage index
-    double stageSecondsMax = 0;    // per micro-batch
-    double throughput = 0;         // samples/s in steady state
-    double latencySeconds = 0;     // one whole batch: sum(stages) + (M-1) * max
-    double bubbleFraction = 0;     // (p-1) / (M+p-1)
-    std::optional<double> costPer1000;  // USD, when every used device has a price
+    int bottleneck = 0;                // stage index
+    double stageSecondsMax = 0;        // per micro-batch
+    double throughput = 0;             // samples/s in steady state
+    double latencySeconds = 0;         // one whole batch: sum(stages) + (M-1) * max
+    double bubbleFraction = 0;         // (p-1) / (M+p-1)
+    std::optional<double> costPer1000; // USD, when every used device has a price
     bool exact = true;
 };
 
@@ -115,16 +116,26 @@ struct ValidationReport
     std::optional<PlanEstimate> estimate;
     bool bakedBatch = false;
     int effectiveMicrobatches = 1;
-    bool ok() const;  // no errors (warnings allowed)
+    bool ok() const; // no errors (warnings allowed)
 };
 
 struct ValidateOptions
 {
-    std::string modelSha256;  // the model file's hash; empty skips the check
+    std::string modelSha256; // the model file's hash; empty skips the check
 };
 
 ValidationReport validatePlan(const graph::Graph &graph, const Plan &plan,
                               const ValidateOptions &options);
+
+// The check before running `plan` on the model file `modelPath`: the plan is
+// validated with the file's sha256 (a micro-batch count that does not divide
+// the batch is left for the runner to explain, so it is validated as 1).
+// Errors: InvalidInput "<planLabel>: invalid plan" with one "code: message"
+// line per problem. Warnings are appended to `warnings` when given.
+[[nodiscard]] Status checkPlanForRun(const graph::Graph &graph, Plan plan,
+                                     const std::filesystem::path &modelPath,
+                                     const std::string &planLabel,
+                                     std::vector<std::string> *warnings = nullptr);
 
 // Ledger and estimate for a stage graph (used by validatePlan and the planner CLI).
 PlanEstimate estimatePlan(const graph::Graph &graph, const Plan &plan, const StageGraph &stages,

@@ -1,6 +1,5 @@
 #include "core/serve/engine.h"
 
-#include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
 #include "core/plan/local_run.h"
 #include "core/plan/plan_file.h"
@@ -37,19 +36,7 @@ Result<std::shared_ptr<Engine>> Engine::load(const EngineSpec &spec,
         SB_ASSIGN_OR_RETURN(std::shared_ptr<graph::Graph> graph, graph::importOnnxFile(spec.model));
         engine->m_graph = graph;
         SB_ASSIGN_OR_RETURN(plan::Plan plan, plan::readPlanFile(spec.plan));
-        plan::Plan checked = plan;
-        if (checked.microbatches < 1 || checked.batch % checked.microbatches != 0)
-            checked.microbatches = 1;
-        plan::ValidateOptions options;
-        SB_ASSIGN_OR_RETURN(options.modelSha256, sha256File(spec.model));
-        plan::ValidationReport report = plan::validatePlan(*graph, checked, options);
-        if (!report.ok()) {
-            std::string message = spec.plan.string() + ": invalid plan";
-            for (const plan::Problem &problem : report.problems)
-                if (!problem.warning)
-                    message += "\n  " + problem.code + ": " + problem.message;
-            return makeError(ErrorCode::InvalidInput, message);
-        }
+        SB_TRY(plan::checkPlanForRun(*graph, plan, spec.model, spec.plan.string()));
         engine->m_microbatches = std::max(1, plan.microbatches);
         SB_ASSIGN_OR_RETURN(engine->m_pipeline, plan::openLocalPipeline(graph, plan, registry));
         for (std::size_t s = 0; s < engine->m_pipeline->runner->stageCount(); ++s)
