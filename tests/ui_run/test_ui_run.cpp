@@ -28,9 +28,58 @@
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <QDir>
+#include <QPushButton>
+
 #include <cmath>
+#include <csignal>
+#include <map>
+#include <unistd.h>
 
 namespace {
+
+// The MPI ranks this test process started (shardbench-worker --mpi-job
+// processes below it in the process tree), read from /proc: a run must leave
+// none behind, whether it finished, was cancelled or lost a rank.
+QList<qint64> mpiRanksBelowUs()
+{
+    std::map<qint64, qint64> parentOf;
+    std::map<qint64, bool> isRank;
+    const QStringList pids = QDir("/proc").entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &name : pids) {
+        bool number = false;
+        const qint64 pid = name.toLongLong(&number);
+        if (!number)
+            continue;
+        QFile stat("/proc/" + name + "/stat");
+        if (!stat.open(QIODevice::ReadOnly))
+            continue;
+        // "pid (comm) state ppid ...": comm may hold spaces, so read after ')'.
+        const QByteArray line = stat.readAll();
+        const QList<QByteArray> rest = line.mid(line.lastIndexOf(')') + 2).split(' ');
+        if (rest.size() < 2)
+            continue;
+        parentOf[pid] = rest[1].toLongLong();
+        QFile cmdline("/proc/" + name + "/cmdline");
+        // The worker itself, not mpirun (whose arguments name the worker too).
+        const QList<QByteArray> args =
+            cmdline.open(QIODevice::ReadOnly) ? cmdline.readAll().split('\0') : QList<QByteArray>{};
+        isRank[pid] = !args.isEmpty() && args.front().endsWith("shardbench-worker") &&
+                      args.contains("--mpi-job");
+    }
+    QList<qint64> ranks;
+    const qint64 self = ::getpid();
+    for (const auto &[pid, parent] : parentOf) {
+        if (!isRank[pid])
+            continue;
+        for (qint64 up = parent; up > 1 && parentOf.count(up); up = parentOf[up])
+            if (up == self) {
+                ranks << pid;
+                break;
+            }
+    }
+    return ranks;
+}
 
 // A stored run as another session (or version of the app) wrote it.
 sb::store::RunRecord storedRun(int microbatches, double throughput, double p50, double p90,
@@ -493,6 +542,60 @@ void TestUiRun::remoteDevicesTakeDropsAndRunOverMpi()
     QCOMPARE(outcome.stages[0].rank, 0);
     QCOMPARE(outcome.stages[1].rank, 1);
     QCOMPARE(page.timelineModel()->stagePlace(1), QString("localhost · rank 1"));
+    QSignalSpy saved(&page, &RunPage::runSaved);
+    QTRY_COMPARE_WITH_TIMEOUT(saved.size(), 1, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(mpiRanksBelowUs().isEmpty(), 5000);
+
+    // Cancel (the page's button) while the ranks run: every rank stops, the
+    // run ends as cancelled, not as an error, and nothing is kept or stored.
+    QPushButton *cancelButton = nullptr;
+    for (QPushButton *button : page.findChildren<QPushButton *>())
+        if (button->text() == "Cancel")
+            cancelButton = button;
+    QVERIFY(cancelButton);
+    const int outcomesBefore = page.outcomes().size();
+    // The page's largest run of the fixture: long enough to be cancelled.
+    config.batch = 4096;
+    config.iterations = 1000;
+    page.setConfig(config);
+    finished.clear();
+    errors.clear();
+    QVERIFY(page.startRun());
+    QTRY_VERIFY2_WITH_TIMEOUT(
+        mpiRanksBelowUs().size() == 2,
+        qPrintable(errors.isEmpty() ? QString("no ranks seen") : errors.front().front().toString()),
+        60000);
+    QVERIFY(cancelButton->isEnabled());
+    QElapsedTimer sinceCancel;
+    sinceCancel.start();
+    QTest::mouseClick(cancelButton, Qt::LeftButton);
+    QVERIFY(finished.wait(30000));
+    QVERIFY(sinceCancel.elapsed() < 30000);
+    QCOMPARE(finished.back().front().toBool(), false);
+    QVERIFY2(errors.isEmpty(),
+             errors.isEmpty() ? "" : qPrintable(errors.front().front().toString()));
+    QTRY_VERIFY_WITH_TIMEOUT(mpiRanksBelowUs().isEmpty(), 5000);
+
+    // A rank that dies mid-run ends the run with an error naming it; the
+    // failed run is neither shown as a result nor stored.
+    finished.clear();
+    errors.clear();
+    QVERIFY(page.startRun());
+    QList<qint64> ranks;
+    QTRY_VERIFY_WITH_TIMEOUT((ranks = mpiRanksBelowUs()).size() == 2, 60000);
+    QElapsedTimer sinceKill;
+    sinceKill.start();
+    QCOMPARE(::kill(static_cast<pid_t>(ranks.back()), SIGKILL), 0);
+    QVERIFY(finished.wait(30000));
+    QVERIFY(sinceKill.elapsed() < 30000);
+    QCOMPARE(finished.back().front().toBool(), false);
+    QCOMPARE(errors.size(), 1);
+    QVERIFY2(errors.front().front().toString().contains("rank"),
+             qPrintable(errors.front().front().toString()));
+    QTRY_VERIFY_WITH_TIMEOUT(mpiRanksBelowUs().isEmpty(), 5000);
+    QTest::qWait(300); // a save would have been queued by now
+    QCOMPARE(page.outcomes().size(), outcomesBefore);
+    QCOMPARE(saved.size(), 1);
 }
 
 void TestUiRun::timelineLanesShowHostAndRank()

@@ -11,8 +11,8 @@
 #include <QHBoxLayout>
 #include <QLabel>
 #include <QLineSeries>
-#include <QValueAxis>
 #include <QVBoxLayout>
+#include <QValueAxis>
 
 namespace sb::ui {
 
@@ -72,6 +72,8 @@ void MetricsWidget::startRun(const QStringList &)
 {
     m_throughput->clear();
     m_latency->clear();
+    m_maxThroughput = 0;
+    m_maxLatency = 0;
     m_summary->setText(tr("Running…"));
 }
 
@@ -82,12 +84,23 @@ int MetricsWidget::pointCount() const
 
 void MetricsWidget::addIteration(const RunIteration &iteration)
 {
-    m_throughput->append(iteration.index, iteration.throughput);
-    m_latency->append(iteration.index, iteration.latencyP50Ms);
-    auto fit = [](QLineSeries *series) {
-        double maxY = 0;
-        for (const QPointF &p : series->points())
-            maxY = std::max(maxY, p.y());
+    addIterations({iteration});
+}
+
+void MetricsWidget::addIterations(const QVector<RunIteration> &iterations)
+{
+    if (iterations.isEmpty())
+        return;
+    QList<QPointF> throughput, latency;
+    for (const RunIteration &iteration : iterations) {
+        throughput << QPointF(iteration.index, iteration.throughput);
+        latency << QPointF(iteration.index, iteration.latencyP50Ms);
+        m_maxThroughput = std::max(m_maxThroughput, iteration.throughput);
+        m_maxLatency = std::max(m_maxLatency, iteration.latencyP50Ms);
+    }
+    m_throughput->append(throughput);
+    m_latency->append(latency);
+    auto fit = [](QLineSeries *series, double maxY) {
         const auto axes = series->attachedAxes();
         for (QAbstractAxis *axis : axes) {
             auto *value = qobject_cast<QValueAxis *>(axis);
@@ -106,8 +119,8 @@ void MetricsWidget::addIteration(const RunIteration &iteration)
             }
         }
     };
-    fit(m_throughput);
-    fit(m_latency);
+    fit(m_throughput, m_maxThroughput);
+    fit(m_latency, m_maxLatency);
 }
 
 void MetricsWidget::showOutcome(const RunOutcome &outcome)
@@ -123,8 +136,9 @@ void MetricsWidget::showOutcome(const RunOutcome &outcome)
             .arg(outcome.bubble * 100, 0, 'f', 1)
             .arg(outcome.idealBubble * 100, 0, 'f', 1)
             .arg(outcome.microbatchesUsed)
-            .arg(outcome.microbatchNote.isEmpty() ? QString()
-                                                  : " (" + outcome.microbatchNote.toHtmlEscaped() + ")")
+            .arg(outcome.microbatchNote.isEmpty()
+                     ? QString()
+                     : " (" + outcome.microbatchNote.toHtmlEscaped() + ")")
             .arg(outcome.worstStallMs, 0, 'f', 1));
     QChart *chart = m_memoryView->chart();
     chart->removeAllSeries();

@@ -34,6 +34,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <memory>
+#include <mutex>
 
 namespace sb::ui {
 
@@ -309,13 +311,39 @@ bool RunPage::startRun()
 
     QPointer<RunPage> self(this);
     // Live updates: metrics per iteration and the latest iteration's timeline.
-    auto liveUpdate = [self](const RunLive &update) {
+    // The worker queues them; the GUI thread drains whatever has queued in one
+    // go (one chart refit, one timeline), so a burst of a thousand iterations
+    // costs one relayout, not a thousand.
+    struct LiveQueue
+    {
+        std::mutex mutex;
+        QVector<RunLive> pending;
+        bool drainScheduled = false;
+    };
+    auto queue = std::make_shared<LiveQueue>();
+    auto liveUpdate = [self, queue](const RunLive &update) {
+        {
+            std::lock_guard<std::mutex> lock(queue->mutex);
+            queue->pending.push_back(update);
+            if (queue->drainScheduled)
+                return;
+            queue->drainScheduled = true;
+        }
         QMetaObject::invokeMethod(
             qApp,
-            [self, update]() {
-                if (!self)
+            [self, queue]() {
+                QVector<RunLive> updates;
+                {
+                    std::lock_guard<std::mutex> lock(queue->mutex);
+                    updates.swap(queue->pending);
+                    queue->drainScheduled = false;
+                }
+                if (!self || updates.isEmpty())
                     return;
-                self->m_metrics->addIteration(update.iteration);
+                QVector<RunIteration> iterations;
+                for (const RunLive &update : updates)
+                    iterations << update.iteration;
+                self->m_metrics->addIterations(iterations);
                 const QStringList devices = [&] {
                     QStringList list;
                     for (int s = 0; s < self->m_timeline->stageCount(); ++s)
@@ -326,7 +354,7 @@ bool RunPage::startRun()
                 for (int s = 0; s < self->m_timeline->stageCount(); ++s)
                     colours << self->m_timeline->stageColour(s);
                 self->m_timeline->reset(devices, colours, self->m_timeline->microbatches());
-                self->m_timeline->appendSpans(update.timeline);
+                self->m_timeline->appendSpans(updates.back().timeline);
             },
             Qt::QueuedConnection);
     };
