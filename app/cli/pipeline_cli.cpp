@@ -95,17 +95,4 @@ bool wantsPlan(const ParsedArgs &parsed)
            parsed.flag("dry-run");
 }
 
-double percentile(std::vector<double> values, double p)
-{
-    if (values.empty())
-        return 0;
-    std::sort(values.begin(), values.end());
-    // Nearest-rank on a linear scale between neighbours.
-    double position = p / 100.0 * static_cast<double>(values.size() - 1);
-    auto lower = static_cast<std::size_t>(position);
-    std::size_t upper = std::min(lower + 1, values.size() - 1);
-    double fraction = position - static_cast<double>(lower);
-    return values[lower] * (1 - fraction) + values[upper] * fraction;
-}
-
 } // namespace sb::cli

@@ -39,6 +39,4 @@ bool wantsPlan(const ParsedArgs &parsed);
 // SIGINT -> this token (installed on first use); cancels long runs cleanly.
 const CancelToken &interruptToken();
 
-double percentile(std::vector<double> values, double p);
-
 } // namespace sb::cli

@@ -5,6 +5,7 @@
 #include "core/plan/local_run.h"
 #include "core/plan/mpi_run.h"
 #include "core/plan/validate.h"
+#include "core/runtime/run_summary.h"
 #include "core/runtime/session.h"
 #include "core/runtime/tensor_io.h"
 #include "kernels/registry.h"
@@ -87,6 +88,7 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
             return run;
         }
         run.iterationMs = std::move(output.iterationMs);
+        run.latencyMs = std::move(output.latencyMs);
         run.lastOutputs = std::move(output.outputs);
         run.lastMetrics = std::move(output.metrics);
         if (!run.lastMetrics.microbatchNote.empty())
@@ -111,8 +113,11 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
         const double ms =
             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
                 .count();
-        if (i >= warmup)
+        if (i >= warmup) {
             run.iterationMs.push_back(ms);
+            run.latencyMs.insert(run.latencyMs.end(), result.metrics.microbatchLatencyMs.begin(),
+                                 result.metrics.microbatchLatencyMs.end());
+        }
         run.lastOutputs = std::move(result.outputs);
         run.lastMetrics = std::move(result.metrics);
     }
@@ -154,11 +159,14 @@ nlohmann::json plannedRunJson(const PlannedRun &run)
     doc["ideal_bubble_fraction"] = metrics.idealBubbleFraction;
     doc["microbatches"] = metrics.microbatches;
     doc["microbatch_note"] = metrics.microbatchNote;
-    const double median = percentile(run.iterationMs, 50);
-    doc["throughput"] = median > 0 ? static_cast<double>(run.batch) / (median / 1e3) : 0.0;
-    doc["latency_ms"] = {{"p50", median},
-                         {"p95", percentile(run.iterationMs, 95)},
-                         {"p99", percentile(run.iterationMs, 99)}};
+    // The same definitions as the GUI's Run page and the store (run_summary.h).
+    const runtime::RunSummary summary =
+        runtime::summarizeRuns(run.batch, run.iterationMs, run.latencyMs);
+    doc["throughput"] = summary.throughput;
+    doc["latency_ms"] = {{"p50", summary.latencyP50Ms},
+                         {"p90", summary.latencyP90Ms},
+                         {"p95", summary.latencyP95Ms},
+                         {"p99", summary.latencyP99Ms}};
     doc["wall_ms"] = metrics.wallMs;
     doc["warnings"] = run.warnings;
     return doc;
@@ -180,14 +188,15 @@ std::string formatPlannedRun(const PlannedRun &run)
                       plan::formatBytes(stage.sentBytes).c_str());
         out << line;
     }
-    const double median = percentile(run.iterationMs, 50);
+    const runtime::RunSummary summary =
+        runtime::summarizeRuns(run.batch, run.iterationMs, run.latencyMs);
     std::snprintf(line, sizeof line,
                   "micro-batches %d, wall %.2f ms, bubble %.1f%% (ideal %.1f%%), throughput "
-                  "%.1f samples/s, latency p50 %.2f / p95 %.2f / p99 %.2f ms\n",
+                  "%.1f samples/s, micro-batch latency p50 %.2f / p90 %.2f / p95 %.2f / p99 %.2f "
+                  "ms\n",
                   metrics.microbatches, metrics.wallMs, metrics.bubbleFraction * 100,
-                  metrics.idealBubbleFraction * 100,
-                  median > 0 ? static_cast<double>(run.batch) / (median / 1e3) : 0.0, median,
-                  percentile(run.iterationMs, 95), percentile(run.iterationMs, 99));
+                  metrics.idealBubbleFraction * 100, summary.throughput, summary.latencyP50Ms,
+                  summary.latencyP90Ms, summary.latencyP95Ms, summary.latencyP99Ms);
     out << line;
     return out.str();
 }
@@ -262,9 +271,11 @@ int benchCommandWithPlan(const std::string &command, std::shared_ptr<const graph
     for (const std::string &warning : run->warnings)
         std::cerr << "shardbench-cli " << command << ": warning: " << warning << "\n";
     nlohmann::json out = plannedRunJson(*run);
-    out["median_ms"] = percentile(run->iterationMs, 50);
-    out["p90_ms"] = percentile(run->iterationMs, 90);
-    out["min_ms"] = *std::min_element(run->iterationMs.begin(), run->iterationMs.end());
+    const runtime::RunSummary summary =
+        runtime::summarizeRuns(run->batch, run->iterationMs, run->latencyMs);
+    out["median_ms"] = summary.iterationMedianMs;
+    out["p90_ms"] = summary.iterationP90Ms;
+    out["min_ms"] = summary.iterationMinMs;
     out["peak_memory_bytes"] = peakOfStages(run->lastMetrics);
     out["iters"] = iterations;
     out["batch"] = run->batch;

@@ -24,6 +24,7 @@ struct PlannedRun
     runtime::TensorMap lastOutputs;
     runtime::PipelineMetrics lastMetrics;
     std::vector<double> iterationMs; // whole-batch wall time per measured iteration
+    std::vector<double> latencyMs;   // every micro-batch latency of the measured iterations
     std::int64_t batch = 1;
     std::string launcher = "local";
     std::string dryRunCommand; // --launcher mpi --dry-run: the mpirun command, nothing ran
@@ -38,7 +39,8 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
 
 // {stages:[{device,host,rank,nodes,compute_ms,idle_ms,peak_memory_bytes,sent_bytes}],
 //  links, bubble_fraction, ideal_bubble_fraction, microbatches, microbatch_note,
-//  throughput, latency_ms:{p50,p95,p99}, wall_ms}
+//  throughput, latency_ms:{p50,p90,p95,p99}, wall_ms}: throughput and latencies
+//  as runtime::summarizeRuns defines them (latencies are micro-batch latencies).
 nlohmann::json plannedRunJson(const PlannedRun &run);
 // Human-readable stage table of a pipelined run.
 std::string formatPlannedRun(const PlannedRun &run);

@@ -627,6 +627,7 @@ Result<MpiRunOutput> runPlanOverMpi(const MpiRunRequest &request)
                         launchMpiJob(job, jobFile, options, request.onLine, request.cancel));
     SB_ASSIGN_OR_RETURN(output.metrics, runtime::pipelineMetricsFromJson(doc.at("metrics")));
     output.iterationMs = doc.value("iteration_ms", std::vector<double>{});
+    output.latencyMs = doc.value("latency_ms", std::vector<double>{});
     for (const json &out : doc.value("outputs", json::array())) {
         SB_ASSIGN_OR_RETURN(runtime::Tensor tensor,
                             runtime::readTensorFile(out.at("file").get<std::string>()));
@@ -1214,7 +1215,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         stageList += (stageList.empty() ? "" : ",") + std::to_string(worker.first);
     log(stageList.empty() ? "driver ready" : "ready: stage(s) " + stageList);
     const int total = job.warmup + job.iterations;
-    std::vector<double> iterationMs;
+    std::vector<double> iterationMs, latencyMs;
     runtime::PipelineResult last;
     Clock::time_point lastLog = Clock::now();
     for (int it = 0; it < total; ++it) {
@@ -1254,9 +1255,12 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
             auto result = driver.run(*transport, inputs, microbatches, stop, origin);
             if (result) {
                 last = std::move(*result);
-                if (it >= job.warmup)
+                if (it >= job.warmup) {
                     iterationMs.push_back(
                         std::chrono::duration<double, std::milli>(Clock::now() - origin).count());
+                    latencyMs.insert(latencyMs.end(), last.metrics.microbatchLatencyMs.begin(),
+                                     last.metrics.microbatchLatencyMs.end());
+                }
             } else {
                 fail(result.error());
                 if (result.error().code != ErrorCode::Cancelled)
@@ -1307,6 +1311,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         writeResult(job.result, {{"ok", true},
                                  {"metrics", runtime::pipelineMetricsToJson(last.metrics)},
                                  {"iteration_ms", iterationMs},
+                                 {"latency_ms", latencyMs},
                                  {"outputs", outputs}});
         log("done");
     }

@@ -157,6 +157,7 @@ struct MpiRunOutput
     MpiLayout layout;
     runtime::PipelineMetrics metrics; // of the last run
     std::vector<double> iterationMs;  // measured runs, as rank 0 timed them
+    std::vector<double> latencyMs;    // every micro-batch latency of the measured runs
     runtime::TensorMap outputs;       // of the last run (wantOutputs)
 };
 Result<MpiRunOutput> runPlanOverMpi(const MpiRunRequest &request);

@@ -1,6 +1,7 @@
 #include "core/runtime/pipeline.h"
 
 #include "core/cost/cost_model.h"
+#include "core/runtime/run_summary.h"
 
 #include <algorithm>
 #include <atomic>
@@ -499,8 +500,7 @@ Result<PipelineResult> PipelineDriver::run(Transport &transport, const TensorMap
 
     // Metrics from the reports only.
     metrics.microbatches = microbatches;
-    metrics.idealBubbleFraction =
-        static_cast<double>(stages - 1) / static_cast<double>(microbatches + stages - 1);
+    metrics.idealBubbleFraction = idealBubbleFraction(stages, microbatches);
     double idleTotal = 0;
     std::vector<double> mbStart(static_cast<std::size_t>(microbatches), 1e300),
         mbEnd(static_cast<std::size_t>(microbatches), 0);

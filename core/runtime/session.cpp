@@ -1,6 +1,7 @@
 #include "core/runtime/session.h"
 
 #include "core/graph/onnx_import.h"
+#include "core/runtime/run_summary.h"
 
 #include <algorithm>
 #include <cmath>
@@ -20,17 +21,6 @@ Result<Session> openSession(const std::filesystem::path &model, const KernelRegi
         return executor.error().withContext(model.string());
     session.executor = std::move(*executor);
     return session;
-}
-
-double percentile(std::vector<double> samples, double p)
-{
-    if (samples.empty())
-        return 0;
-    std::sort(samples.begin(), samples.end());
-    auto rank =
-        static_cast<std::size_t>(std::ceil(p / 100.0 * static_cast<double>(samples.size())));
-    rank = std::clamp<std::size_t>(rank, 1, samples.size());
-    return samples[rank - 1];
 }
 
 Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs, int warmup,
@@ -56,13 +46,13 @@ Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs
         if (progress)
             progress(i + 1, iters);
     }
+    // One definition of the figures for every front end (run_summary.h).
+    const RunSummary timed = summarizeRuns(1, samples);
     summary.iterations = iters;
-    summary.medianMs = percentile(samples, 50);
-    summary.p90Ms = percentile(samples, 90);
-    summary.minMs = samples.empty() ? 0 : *std::min_element(samples.begin(), samples.end());
-    summary.meanMs = samples.empty() ? 0
-                                     : std::accumulate(samples.begin(), samples.end(), 0.0) /
-                                           static_cast<double>(samples.size());
+    summary.medianMs = timed.iterationMedianMs;
+    summary.p90Ms = timed.iterationP90Ms;
+    summary.minMs = timed.iterationMinMs;
+    summary.meanMs = timed.iterationMeanMs;
     return summary;
 }
 

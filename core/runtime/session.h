@@ -68,7 +68,5 @@ struct RunProfile
 Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs, int warmup,
                                int iters, const CancelToken *cancel = nullptr);
 
-// Nearest-rank percentile of unsorted samples (p in [0, 100]).
-double percentile(std::vector<double> samples, double p);
 
 } // namespace sb::runtime

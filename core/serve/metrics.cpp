@@ -1,5 +1,7 @@
 #include "core/serve/metrics.h"
 
+#include "core/common/stats.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -266,14 +268,8 @@ MetricsSnapshot ServeMetrics::snapshot() const
     const double span = std::min(kRecentSeconds, std::max(snap.uptimeSeconds, 1e-3));
     snap.requestsPerSecond = static_cast<double>(recentCount) / span;
     if (!latencies.empty()) {
-        std::sort(latencies.begin(), latencies.end());
-        auto at = [&](double p) {
-            std::size_t rank = static_cast<std::size_t>(
-                std::ceil(p / 100.0 * static_cast<double>(latencies.size())));
-            return latencies[std::min(latencies.size() - 1, rank == 0 ? 0 : rank - 1)];
-        };
-        snap.latencyP50Ms = at(50);
-        snap.latencyP99Ms = at(99);
+        snap.latencyP50Ms = percentile(latencies, 50);
+        snap.latencyP99Ms = percentile(latencies, 99);
     }
     double rows = 0;
     std::size_t runs = 0;

@@ -1,11 +1,16 @@
-// Result type, SHA-256 (FIPS 180-2 test vectors) and the CLI argument parser.
+// Result type, SHA-256 (FIPS 180-2 test vectors), the one percentile and run
+// summary (against NumPy's values) and the CLI argument parser.
 #include "app/cli/args.h"
 #include "core/common/result.h"
 #include "core/common/sha256.h"
+#include "core/common/stats.h"
+#include "core/runtime/run_summary.h"
 
 #include <QtTest>
 
 using namespace sb;
+
+Q_DECLARE_METATYPE(std::vector<double>)
 
 class TestCommon : public QObject
 {
@@ -85,6 +90,58 @@ private slots:
         auto given = spec.parse(cli::Args{"x", {"--env", "prod"}});
         QVERIFY(given.ok);
         QCOMPARE(QString::fromStdString(given.get("env")), QString("prod"));
+    }
+
+    void percentileMatchesNumpy_data()
+    {
+        QTest::addColumn<std::vector<double>>("samples");
+        QTest::addColumn<double>("p");
+        QTest::addColumn<double>("expected");
+        // numpy.percentile(samples, p) (NumPy 1.24, method="linear").
+        const std::vector<double> seven{12.5, 3.0, 7.25, 9.0, 1.5, 20.0, 4.75};
+        QTest::newRow("p0") << seven << 0.0 << 1.5;
+        QTest::newRow("p10") << seven << 10.0 << 2.4000000000000004;
+        QTest::newRow("p50") << seven << 50.0 << 7.25;
+        QTest::newRow("p90") << seven << 90.0 << 15.500000000000004;
+        QTest::newRow("p95") << seven << 95.0 << 17.749999999999993;
+        QTest::newRow("p99") << seven << 99.0 << 19.549999999999997;
+        QTest::newRow("p100") << seven << 100.0 << 20.0;
+        QTest::newRow("two, p50") << std::vector<double>{1.0, 2.0} << 50.0 << 1.5;
+        QTest::newRow("two, p90") << std::vector<double>{1.0, 2.0} << 90.0 << 1.9;
+        QTest::newRow("one") << std::vector<double>{4.0} << 99.0 << 4.0;
+        QTest::newRow("none") << std::vector<double>{} << 50.0 << 0.0;
+    }
+
+    void percentileMatchesNumpy()
+    {
+        QFETCH(std::vector<double>, samples);
+        QFETCH(double, p);
+        QFETCH(double, expected);
+        QVERIFY2(std::abs(percentile(samples, p) - expected) <= 1e-12 * std::max(1.0, expected),
+                 qPrintable(QString::number(percentile(samples, p), 'g', 17)));
+    }
+
+    void runSummaryDefinitions()
+    {
+        // Batch 8, three timed iterations of 100, 200 and 100 ms: 24 samples
+        // in 0.4 s; latencies are the micro-batches' when given.
+        const runtime::RunSummary s = runtime::summarizeRuns(8, {100, 200, 100}, {10, 20, 30, 40});
+        QCOMPARE(s.iterations, 3);
+        QCOMPARE(s.totalMs, 400.0);
+        QCOMPARE(s.throughput, 60.0);
+        QCOMPARE(s.iterationMedianMs, 100.0);
+        QCOMPARE(s.iterationMinMs, 100.0);
+        QVERIFY(std::abs(s.iterationMeanMs - 400.0 / 3) < 1e-12);
+        QVERIFY(std::abs(s.iterationP90Ms - 180.0) < 1e-12);
+        QCOMPARE(s.latencyP50Ms, 25.0);
+        QVERIFY(std::abs(s.latencyP90Ms - 37.0) < 1e-12);
+        // Without micro-batch latencies an iteration is the latency.
+        const runtime::RunSummary whole = runtime::summarizeRuns(2, {5, 7});
+        QCOMPARE(whole.latencyP50Ms, 6.0);
+        QCOMPARE(runtime::summarizeRuns(2, {}).throughput, 0.0);
+        // (p-1)/(M+p-1): 3 stages, 8 micro-batches -> 2/10.
+        QCOMPARE(runtime::idealBubbleFraction(3, 8), 0.2);
+        QCOMPARE(runtime::idealBubbleFraction(1, 4), 0.0);
     }
 
     void argsRejectUnknownOptionWithExit2()

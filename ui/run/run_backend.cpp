@@ -1,11 +1,13 @@
 #include "ui/run/run_backend.h"
 
+#include "core/common/stats.h"
 #include "core/plan/mpi_run.h"
 
 #include "core/plan/local_run.h"
 #include "core/plan/validate.h"
 #include "core/runtime/npy.h"
 #include "core/runtime/pipeline.h"
+#include "core/runtime/run_summary.h"
 
 #if __has_include("kernels/registry.h")
 #include "kernels/registry.h"
@@ -71,16 +73,6 @@ Result<runtime::TensorMap> syntheticInputs(const graph::Graph &graph, std::int64
     return inputs;
 }
 
-double percentile(std::vector<double> values, double p)
-{
-    if (values.empty())
-        return 0;
-    std::sort(values.begin(), values.end());
-    const double rank = p / 100.0 * double(values.size() - 1);
-    const auto lo = std::size_t(std::floor(rank)), hi = std::size_t(std::ceil(rank));
-    return values[lo] + (values[hi] - values[lo]) * (rank - double(lo));
-}
-
 } // namespace
 
 Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &progress,
@@ -128,8 +120,8 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
     options.cancel = &cancel;
     const int iterations = std::max(1, request.config.iterations);
     runtime::PipelineMetrics last;
-    double totalWallMs = 0;
-    std::vector<double> mpiIterationMs;
+    std::vector<double> iterationMs;
+    std::vector<double> mpiIterationMs, mpiLatencyMs;
     if (overMpi) {
         // One mpirun for every iteration; ranks stream progress lines.
         plan::MpiRunRequest mpi;
@@ -149,6 +141,7 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         SB_ASSIGN_OR_RETURN(plan::MpiRunOutput ran, plan::runPlanOverMpi(mpi));
         last = ran.metrics;
         mpiIterationMs = ran.iterationMs;
+        mpiLatencyMs = ran.latencyMs;
     }
     for (int it = 0; it < iterations; ++it) {
         if (cancel.isCancelled())
@@ -162,15 +155,16 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         } else if (static_cast<std::size_t>(it) < mpiIterationMs.size()) {
             last.wallMs = mpiIterationMs[static_cast<std::size_t>(it)];
         }
-        totalWallMs += last.wallMs;
-        latencies.insert(latencies.end(), last.microbatchLatencyMs.begin(),
-                         last.microbatchLatencyMs.end());
+        iterationMs.push_back(last.wallMs);
+        if (!overMpi) // an MPI run reports every iteration's latencies at its end
+            latencies.insert(latencies.end(), last.microbatchLatencyMs.begin(),
+                             last.microbatchLatencyMs.end());
         RunLive update;
         update.iteration.index = it;
         update.iteration.wallMs = last.wallMs;
         update.iteration.throughput =
             last.wallMs > 0 ? double(plan.batch) * 1000.0 / last.wallMs : 0;
-        update.iteration.latencyP50Ms = percentile(last.microbatchLatencyMs, 50);
+        update.iteration.latencyP50Ms = sb::percentile(last.microbatchLatencyMs, 50);
         for (const auto &event : last.timeline)
             if (event.kind == "compute")
                 update.timeline.push_back(
@@ -185,12 +179,14 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
     outcome.microbatchNote = QString::fromStdString(last.microbatchNote);
     outcome.bubble = last.bubbleFraction;
     outcome.idealBubble = last.idealBubbleFraction;
-    outcome.throughput =
-        totalWallMs > 0 ? double(plan.batch) * iterations * 1000.0 / totalWallMs : 0;
-    outcome.latencyP50 = percentile(latencies, 50);
-    outcome.latencyP90 = percentile(latencies, 90);
-    outcome.latencyP95 = percentile(latencies, 95);
-    outcome.latencyP99 = percentile(latencies, 99);
+    // The same definitions as `run`/`bench --plan` (run_summary.h).
+    const runtime::RunSummary summary =
+        runtime::summarizeRuns(plan.batch, iterationMs, overMpi ? mpiLatencyMs : latencies);
+    outcome.throughput = summary.throughput;
+    outcome.latencyP50 = summary.latencyP50Ms;
+    outcome.latencyP90 = summary.latencyP90Ms;
+    outcome.latencyP95 = summary.latencyP95Ms;
+    outcome.latencyP99 = summary.latencyP99Ms;
     // The ledger of the plan as run (its batch and micro-batches), counting
     // what the measured peak counts: activations and transfer buffers, not
     // the weights the graph owns.

@@ -1,5 +1,7 @@
 #include "ui/run/timeline_model.h"
 
+#include "core/runtime/run_summary.h"
+
 #include <algorithm>
 
 namespace sb::ui {
@@ -86,10 +88,7 @@ double TimelineModel::measuredBubble() const
 
 double TimelineModel::idealBubble() const
 {
-    const int p = stageCount();
-    if (p == 0)
-        return 0;
-    return double(p - 1) / double(m_microbatches + p - 1);
+    return runtime::idealBubbleFraction(stageCount(), m_microbatches);
 }
 
 int TimelineModel::rowCount(const QModelIndex &parent) const

@@ -1,0 +1,21 @@
+#include "core/common/stats.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace sb {
+
+double percentile(std::vector<double> samples, double p)
+{
+    if (samples.empty())
+        return 0;
+    std::sort(samples.begin(), samples.end());
+    const double position =
+        std::clamp(p, 0.0, 100.0) / 100.0 * static_cast<double>(samples.size() - 1);
+    const auto lower = static_cast<std::size_t>(std::floor(position));
+    const std::size_t upper = std::min(lower + 1, samples.size() - 1);
+    const double fraction = position - static_cast<double>(lower);
+    return samples[lower] + (samples[upper] - samples[lower]) * fraction;
+}
+
+} // namespace sb

@@ -1,0 +1,42 @@
+#include "core/runtime/run_summary.h"
+
+#include "core/common/stats.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace sb::runtime {
+
+double idealBubbleFraction(int stages, int microbatches)
+{
+    if (stages <= 0 || microbatches <= 0)
+        return 0;
+    return static_cast<double>(stages - 1) / static_cast<double>(microbatches + stages - 1);
+}
+
+RunSummary summarizeRuns(std::int64_t batch, const std::vector<double> &iterationMs,
+                         const std::vector<double> &latencyMs)
+{
+    RunSummary summary;
+    summary.batch = batch;
+    summary.iterations = static_cast<int>(iterationMs.size());
+    if (iterationMs.empty())
+        return summary;
+    summary.totalMs = std::accumulate(iterationMs.begin(), iterationMs.end(), 0.0);
+    summary.throughput = summary.totalMs > 0
+                             ? static_cast<double>(batch) *
+                                   static_cast<double>(summary.iterations) / (summary.totalMs / 1e3)
+                             : 0.0;
+    summary.iterationMedianMs = percentile(iterationMs, 50);
+    summary.iterationP90Ms = percentile(iterationMs, 90);
+    summary.iterationMinMs = *std::min_element(iterationMs.begin(), iterationMs.end());
+    summary.iterationMeanMs = summary.totalMs / static_cast<double>(summary.iterations);
+    const std::vector<double> &latencies = latencyMs.empty() ? iterationMs : latencyMs;
+    summary.latencyP50Ms = percentile(latencies, 50);
+    summary.latencyP90Ms = percentile(latencies, 90);
+    summary.latencyP95Ms = percentile(latencies, 95);
+    summary.latencyP99Ms = percentile(latencies, 99);
+    return summary;
+}
+
+} // namespace sb::runtime
