@@ -6,7 +6,9 @@
 #include "core/plan/devices.h"
 #include "core/plan/plan_file.h"
 #include "core/plan/planner.h"
+#include "core/plan/sample_dims.h"
 #include "core/plan/validate.h"
+#include "core/runtime/npy.h"
 
 #include <QtTest/QtTest>
 
@@ -223,10 +225,9 @@ private slots:
                 QCOMPARE(stage.beginUnit, next);
                 QVERIFY(stage.device > previous);
                 QVERIFY(segmentAllowed(input, stage.device, stage.beginUnit, stage.endUnit));
-                double time = segmentComputeSeconds(input, stage.device, stage.beginUnit,
-                                                    stage.endUnit) +
-                              segmentTransferSeconds(input, previous, stage.device,
-                                                     stage.beginUnit);
+                double time =
+                    segmentComputeSeconds(input, stage.device, stage.beginUnit, stage.endUnit) +
+                    segmentTransferSeconds(input, previous, stage.device, stage.beginUnit);
                 value = objective == Objective::Throughput ? std::max(value, time) : value + time;
                 previous = stage.device;
                 next = stage.endUnit;
@@ -340,10 +341,10 @@ private slots:
         options.objective = seed % 2 ? Objective::Throughput : Objective::Latency;
         auto result = autoPlan(*graph, devices, options);
         if (!result.ok())
-            return;  // infeasible is fine; a plan that does not fit is not
+            return; // infeasible is fine; a plan that does not fit is not
         auto report = validatePlan(*graph, result->plan, {});
-        QVERIFY2(report.ok(), report.problems.empty() ? ""
-                                                      : report.problems.front().message.c_str());
+        QVERIFY2(report.ok(),
+                 report.problems.empty() ? "" : report.problems.front().message.c_str());
     }
 
     void planner_10kNodesIsFast()
@@ -353,10 +354,47 @@ private slots:
         QVERIFY(graph->nodes().size() >= 10000);
         PlannerOptions options;
         options.batch = 8;
-        auto result = autoPlan(*graph, makeDevices({1e9, 1e9, 2e9, 2e9, 1e9, 1e9, 3e9, 1e9}),
-                               options);
+        auto result =
+            autoPlan(*graph, makeDevices({1e9, 1e9, 2e9, 2e9, 1e9, 1e9, 3e9, 1e9}), options);
         QVERIFY(result.ok());
         QCOMPARE(result->plan.assignment.size(), graph->nodes().size());
+    }
+
+    void sampleInputBindsTheModelsDims()
+    {
+        // The demo decoder ships decoder_input.npy ([batch, seq] = [8, 64]):
+        // seq is bound from it, the batch symbol is left to the plan.
+        const std::filesystem::path decoder =
+            std::filesystem::path(SB_SOURCE_DIR) / "resources/demo/decoder.onnx";
+        auto graph = graph::importOnnxFile(decoder);
+        QVERIFY(graph.ok());
+        auto sample = dimsFromSampleInput(**graph, decoder);
+        QVERIFY2(sample.ok(), sample.ok() ? "" : sample.error().message.c_str());
+        QCOMPARE(sample->files.size(), std::size_t(1));
+        QCOMPARE(QString::fromStdString(sample->files[0].filename().string()),
+                 QString("decoder_input.npy"));
+        QCOMPARE(sample->dims, (std::map<std::string, std::int64_t>{{"seq", 64}}));
+
+        // A copy of the model without a sample: nothing bound, no error.
+        QTemporaryDir dir;
+        const std::filesystem::path lone = dir.filePath("lone.onnx").toStdString();
+        std::filesystem::copy_file(decoder, lone);
+        auto none = dimsFromSampleInput(**graph, lone);
+        QVERIFY(none.ok() && none->dims.empty() && none->files.empty());
+
+        // A sample of the wrong rank: an error naming the file and the input.
+        const runtime::Tensor flat = runtime::Tensor::zeros(graph::ElementType::Int64, {5});
+        QVERIFY(runtime::writeNpy(dir.filePath("lone_input.npy").toStdString(), flat).ok());
+        auto bad = dimsFromSampleInput(**graph, lone);
+        QVERIFY(!bad.ok());
+        QVERIFY2(bad.error().message.find("lone_input.npy") != std::string::npos &&
+                     bad.error().message.find("rank 2, the sample rank 1") != std::string::npos,
+                 bad.error().message.c_str());
+
+        // Shapes straight from a caller: the batch dim (8) is not a dim to bind.
+        auto fromShapes = dimsFromSampleShapes(**graph, {{8, 32}});
+        QVERIFY(fromShapes.ok());
+        QCOMPARE(*fromShapes, (std::map<std::string, std::int64_t>{{"seq", 32}}));
     }
 
     void planFile_roundTripKeepsUnknownKeys()
@@ -378,17 +416,22 @@ private slots:
         QTest::addColumn<QString>("expected");
         const QString base = R"({"version":1,"model_sha256":"x","batch":2,"microbatches":1,)"
                              R"("devices":[{"id":"cpu:0","memory_bytes":100}],)";
-        QTest::addRow("not json") << "{" << "not valid JSON";
-        QTest::addRow("newer") << R"({"version":2})" << "newer than this reader";
-        QTest::addRow("no batch") << R"({"version":1,"model_sha256":"x"})" << "\"batch\"";
+        QTest::addRow("not json") << "{"
+                                  << "not valid JSON";
+        QTest::addRow("newer") << R"({"version":2})"
+                               << "newer than this reader";
+        QTest::addRow("no batch") << R"({"version":1,"model_sha256":"x"})"
+                                  << "\"batch\"";
         QTest::addRow("assignment type") << base + R"("assignment":{"n1":3}})"
                                          << "\"assignment\"[\"n1\"]";
         QTest::addRow("device twice")
             << R"({"version":1,"model_sha256":"x","batch":2,"microbatches":1,"devices":[{"id":"a","memory_bytes":1},{"id":"a","memory_bytes":1}],"assignment":{}})"
             << "listed twice";
-        QTest::addRow("microbatches") << R"({"version":1,"model_sha256":"x","batch":2,"microbatches":0})"
-                                      << "\"microbatches\"";
-        QTest::addRow("pinned") << base + R"("assignment":{},"pinned":[1]})" << "\"pinned\"[0]";
+        QTest::addRow("microbatches")
+            << R"({"version":1,"model_sha256":"x","batch":2,"microbatches":0})"
+            << "\"microbatches\"";
+        QTest::addRow("pinned") << base + R"("assignment":{},"pinned":[1]})"
+                                << "\"pinned\"[0]";
     }
     void planFile_badInputNamesTheKey()
     {
@@ -398,21 +441,20 @@ private slots:
         QVERIFY(!parsed.ok());
         QCOMPARE(parsed.error().code, ErrorCode::InvalidInput);
         QString message = QString::fromStdString(parsed.error().message);
-        QVERIFY2(message.contains(expected) && message.startsWith("bad.json"),
-                 qPrintable(message));
+        QVERIFY2(message.contains(expected) && message.startsWith("bad.json"), qPrintable(message));
     }
 
     void validate_listsEveryProblem()
     {
         auto graph = sbtest::makeResidualChain(4, 16, 2, 0);
         DeviceSet devices = makeDevices({1e9, 1e9});
-        devices.devices[0].memoryBytes = 2048;  // 3 blocks of 1 KiB weights do not fit
+        devices.devices[0].memoryBytes = 2048; // 3 blocks of 1 KiB weights do not fit
         Plan plan = planAllOn(*graph, devices, "dev:0");
         plan.modelSha256 = "aaaa";
-        plan.batch = 5;  // not divisible by 2 micro-batches
-        plan.assignment.erase("/blocks.2/Relu");             // unassigned
-        plan.assignment["/blocks.3/Add"] = "gpu:9";           // unknown device
-        plan.assignment["/no/such/node"] = "dev:0";           // unknown node
+        plan.batch = 5;                             // not divisible by 2 micro-batches
+        plan.assignment.erase("/blocks.2/Relu");    // unassigned
+        plan.assignment["/blocks.3/Add"] = "gpu:9"; // unknown device
+        plan.assignment["/no/such/node"] = "dev:0"; // unknown node
         plan.pinned = {"/missing/pin"};
         plan.tensorParallel = nlohmann::json::array({{{"nodes", {"x"}}}});
         ValidateOptions options;
@@ -427,7 +469,7 @@ private slots:
         QVERIFY(hasProblem(report, "batch_not_divisible", ""));
         QVERIFY(hasProblem(report, "tensor_parallel_unsupported", ""));
         QVERIFY(hasProblem(report, "memory_over_capacity", "/blocks.0/MatMul"));
-        QVERIFY(!report.estimate);  // incomplete assignment: no estimate
+        QVERIFY(!report.estimate); // incomplete assignment: no estimate
         // A cycle among the assigned nodes is reported next to unassigned nodes.
         plan.assignment["/blocks.1/Relu"] = "dev:1";
         report = validatePlan(*graph, plan, options);
@@ -440,7 +482,7 @@ private slots:
         auto graph = sbtest::makeResidualChain(3, 16, 2, 0);
         DeviceSet devices = makeDevices({1e9, 1e9});
         Plan plan = planAllOn(*graph, devices, "dev:0");
-        plan.assignment["/blocks.1/Relu"] = "dev:1";  // dev:0 -> dev:1 -> dev:0
+        plan.assignment["/blocks.1/Relu"] = "dev:1"; // dev:0 -> dev:1 -> dev:0
         auto report = validatePlan(*graph, plan, {});
         QVERIFY(!report.ok());
         QVERIFY(hasProblem(report, "device_cycle", "/blocks.1/Relu"));
@@ -458,7 +500,7 @@ private slots:
     void validate_memoryOverCapacity()
     {
         auto graph = sbtest::makeResidualChain(4, 64, 2);
-        DeviceSet devices = makeDevices({1e9, 1e9}, 20 * 1024);  // 16 KiB weights per block
+        DeviceSet devices = makeDevices({1e9, 1e9}, 20 * 1024); // 16 KiB weights per block
         Plan plan = planAllOn(*graph, devices, "dev:0");
         for (const char *name : {"/blocks.3/MatMul", "/blocks.3/Relu", "/blocks.3/Add"})
             plan.assignment[name] = "dev:1";
@@ -500,7 +542,7 @@ private slots:
         auto report = validatePlan(*graph, plan, {});
         QVERIFY(report.ok());
         QCOMPARE(report.estimate->stages.size(), std::size_t(3));
-        QCOMPARE(report.estimate->bubbleFraction, 2.0 / 4.0);  // (p-1)/(m+p-1), p=3, m=2
+        QCOMPARE(report.estimate->bubbleFraction, 2.0 / 4.0); // (p-1)/(m+p-1), p=3, m=2
     }
 
     void validate_bakedBatchFixtureWarns()
@@ -512,7 +554,7 @@ private slots:
         plan.batch = 2;
         plan.microbatches = 2;
         auto report = validatePlan(**graph, plan, {});
-        QVERIFY(report.ok());  // a warning, not an error
+        QVERIFY(report.ok()); // a warning, not an error
         QVERIFY(report.bakedBatch);
         QCOMPARE(report.effectiveMicrobatches, 1);
         QVERIFY(hasProblem(report, "baked_batch", ""));

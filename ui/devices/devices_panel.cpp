@@ -5,6 +5,7 @@
 #include "core/cost/cost_model.h"
 
 #include <QFileDialog>
+#include <QFileInfo>
 #include <QHBoxLayout>
 #include <QInputDialog>
 #include <QLabel>
@@ -12,6 +13,7 @@
 #include <QMenu>
 #include <QPushButton>
 #include <QRegularExpression>
+#include <QSettings>
 #include <QSpinBox>
 #include <QVBoxLayout>
 
@@ -112,6 +114,10 @@ DevicesPanel::DevicesPanel(PlacementModel *placement, QWidget *parent)
     m_dimsStatus = new QLabel(this);
     m_dimsStatus->setWordWrap(true);
     layout->addWidget(m_dimsStatus);
+    m_dimsSource = new QLabel(this);
+    m_dimsSource->setWordWrap(true);
+    m_dimsSource->hide();
+    layout->addWidget(m_dimsSource);
 
     m_model = new DeviceListModel(placement, this);
     m_view = new QListView(this);
@@ -241,6 +247,16 @@ void DevicesPanel::showDeviceMenu(const QPoint &pos)
     menu.exec(m_view->viewport()->mapToGlobal(pos));
 }
 
+QString modelDimsSettingsKey(const QString &modelPath)
+{
+    return QStringLiteral("modelDims/") + QFileInfo(modelPath).absoluteFilePath();
+}
+
+QString DevicesPanel::dimsSource() const
+{
+    return m_dimsSource->isHidden() ? QString() : m_dimsSource->text();
+}
+
 QString DevicesPanel::dimsStatus() const
 {
     return m_dimsStatus->isHidden() ? QString() : m_dimsStatus->text();
@@ -262,7 +278,14 @@ void DevicesPanel::applyDimsText()
         }
         dims[binding->first] = binding->second;
     }
-    m_placement->setPlanDims(dims);
+    if (dims == m_placement->planDims()) { // unchanged: keep where they came from
+        refreshDims();
+        return;
+    }
+    m_placement->setPlanDims(dims, tr("your entry"));
+    // Remembered per model file: it opens with this binding next time.
+    if (const auto &model = m_placement->modelData(); model && !model->path.isEmpty())
+        QSettings().setValue(modelDimsSettingsKey(model->path), m_dims->text().trimmed());
     refreshDims();
 }
 
@@ -282,6 +305,12 @@ void DevicesPanel::refreshDims()
     for (const QString &symbol : unbound)
         examples << symbol + QStringLiteral("=…");
     m_dims->setPlaceholderText(examples.join(QStringLiteral(", ")));
+    const QString &source = m_placement->planDimsSource();
+    m_dimsSource->setText(source.isEmpty() || dims.empty()
+                              ? QString()
+                              : QStringLiteral("<font color='#707070'>%1</font>")
+                                    .arg(tr("Bound from %1.").arg(source).toHtmlEscaped()));
+    m_dimsSource->setVisible(!m_dimsSource->text().isEmpty() && symbolic);
     if (unbound.isEmpty()) {
         m_dimsStatus->clear();
         m_dimsStatus->hide();

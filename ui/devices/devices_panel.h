@@ -16,6 +16,10 @@ class QSpinBox;
 
 namespace sb::ui {
 
+// The QSettings key under which the dims last entered for a model file are
+// kept (the main window binds them again when that file is opened).
+QString modelDimsSettingsKey(const QString &modelPath);
+
 class DevicesPanel : public QWidget
 {
     Q_OBJECT
@@ -28,6 +32,9 @@ public:
     // "dims"); applied when editing finishes, errors shown below the field.
     QLineEdit *dimsEdit() const { return m_dims; }
     QString dimsStatus() const;
+    // Where the bound dims came from ("Bound from the model's sample input
+    // decoder_input.npy."), shown below the field; empty when unknown.
+    QString dimsSource() const;
 
     // What-if devices: `count` devices of catalogue model `name` appended
     // (ids continue after the highest NAME:i present); returns how many.
@@ -63,6 +70,7 @@ private:
     QWidget *m_dimsRow;
     QLineEdit *m_dims;
     QLabel *m_dimsStatus;
+    QLabel *m_dimsSource;
     HostsModel *m_hosts;
     QListView *m_hostsView;
 };

@@ -46,6 +46,7 @@ void PlacementModel::setModelData(std::shared_ptr<const ModelData> model)
     m_pinned.assign(n, false);
     m_undo.clear();
     m_planExtras = plan::Plan{}; // a loaded plan's extras belong to the previous model
+    m_planDimsSource.clear();
     m_planDeviceIds.clear();
     endResetModel();
     emit planDimsChanged();
@@ -196,10 +197,12 @@ void PlacementModel::setPlanSettings(std::int64_t batch, int microbatches)
     recheck();
 }
 
-void PlacementModel::setPlanDims(const std::map<std::string, std::int64_t> &dims)
+void PlacementModel::setPlanDims(const std::map<std::string, std::int64_t> &dims,
+                                 const QString &source)
 {
-    if (dims == m_planExtras.dims)
+    if (dims == m_planExtras.dims && source == m_planDimsSource)
         return;
+    m_planDimsSource = dims.empty() ? QString() : source;
     m_planExtras.dims = dims;
     emit planDimsChanged();
     recheck();
@@ -338,6 +341,7 @@ Status PlacementModel::loadPlan(const plan::Plan &plan, const std::string &model
     m_planExtras.devices.devices.clear();
     m_planExtras.assignment.clear();
     m_planExtras.pinned.clear();
+    m_planDimsSource = plan.dims.empty() ? QString() : tr("the opened plan");
     emit planDimsChanged();
     return applyPlan(plan, text);
 }

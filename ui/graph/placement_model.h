@@ -66,8 +66,11 @@ public:
     int microbatches() const { return m_microbatches; }
     // Symbolic dims (other than the batch) bound for the validator's and the
     // planner's estimates, e.g. {"seq": 64}; saved as the plan's "dims".
-    void setPlanDims(const std::map<std::string, std::int64_t> &dims);
+    // `source` says where the dims came from, for the user ("the model's sample
+    // input decoder_input.npy", "the opened plan", ...); empty when unknown.
+    void setPlanDims(const std::map<std::string, std::int64_t> &dims, const QString &source = {});
     const std::map<std::string, std::int64_t> &planDims() const { return m_planExtras.dims; }
+    const QString &planDimsSource() const { return m_planDimsSource; }
     // The placement as a plan file (core/plan), for validation, saving, running:
     // devices with their figures, assignment, pins, batch and micro-batches,
     // plus what the GUI does not edit but keeps from the last loaded or
@@ -119,6 +122,7 @@ private:
     int m_validation = 0;
     // Kept for makePlan(): objective, links, dims, tensor_parallel, extra.
     plan::Plan m_planExtras;
+    QString m_planDimsSource; // where m_planExtras.dims came from
     // Catalogue links between the current devices (recomputed when the list
     // changes); a loaded plan's own links win for the same pair.
     std::vector<plan::LinkSpec> m_catalogueLinks;

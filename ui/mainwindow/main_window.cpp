@@ -3,7 +3,9 @@
 #include "core/common/paths.h"
 #include "core/plan/plan_file.h"
 #include "core/plan/planner.h"
+#include "core/plan/sample_dims.h"
 #include "ui/common/user_message.h"
+#include "ui/deploy/deploy_page.h"
 #include "ui/devices/devices_panel.h"
 #include "ui/eval/eval_page.h"
 #include "ui/governance/governance_page.h"
@@ -13,7 +15,6 @@
 #include "ui/graph/graph_tree_model.h"
 #include "ui/registry/registry_page.h"
 #include "ui/report/report_page.h"
-#include "ui/deploy/deploy_page.h"
 #include "ui/run/run_page.h"
 
 #include <QAction>
@@ -31,13 +32,13 @@
 #include <QMessageBox>
 #include <QPlainTextEdit>
 #include <QProgressBar>
+#include <QRegularExpression>
 #include <QSettings>
 #include <QStatusBar>
 #include <QTabWidget>
 #include <QToolBar>
 #include <QToolButton>
 #include <QTreeView>
-
 
 namespace sb::ui {
 
@@ -166,7 +167,7 @@ void MainWindow::createDocks()
     auto makeDock = [this](const QString &title, const QString &name, QWidget *widget,
                            Qt::DockWidgetArea area) {
         auto *dock = new QDockWidget(title, this);
-        dock->setObjectName(name);  // QSettings keys for saveState()
+        dock->setObjectName(name); // QSettings keys for saveState()
         dock->setWidget(widget);
         addDockWidget(area, dock);
         m_docks << dock;
@@ -174,7 +175,8 @@ void MainWindow::createDocks()
     };
 
     m_devicesPanel = new DevicesPanel(m_placement, this);
-    auto *devicesDock = makeDock(tr("Devices"), "DevicesDock", m_devicesPanel, Qt::LeftDockWidgetArea);
+    auto *devicesDock =
+        makeDock(tr("Devices"), "DevicesDock", m_devicesPanel, Qt::LeftDockWidgetArea);
 
     m_outline = new QTreeView(this);
     m_outline->setModel(m_treeModel);
@@ -257,11 +259,11 @@ void MainWindow::createActions()
     editMenu->addAction(m_undoAction);
     editMenu->addAction(m_redoAction);
     editMenu->addSeparator();
-    auto *find = editMenu->addAction(QIcon::fromTheme("edit-find"), tr("&Find Node…"), this,
-                                     [this]() {
-                                         m_pages->setCurrentWidget(m_graphPage);
-                                         m_graphPage->showSearch();
-                                     });
+    auto *find =
+        editMenu->addAction(QIcon::fromTheme("edit-find"), tr("&Find Node…"), this, [this]() {
+            m_pages->setCurrentWidget(m_graphPage);
+            m_graphPage->showSearch();
+        });
     find->setShortcut(QKeySequence::Find);
     editMenu->addAction(tr("&Pin Selection"), this, [this]() { pinSelection(true); })
         ->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
@@ -344,9 +346,7 @@ void MainWindow::createActions()
 
     auto *runMenu = menuBar()->addMenu(tr("&Run"));
     auto *run = runMenu->addAction(QIcon::fromTheme("media-playback-start"), tr("&Run Plan"), this,
-                                   [this]() {
-                                       m_runPage->startRun();
-                                   });
+                                   [this]() { m_runPage->startRun(); });
     run->setShortcut(QKeySequence(Qt::Key_F5));
     auto *cancel = runMenu->addAction(QIcon::fromTheme("process-stop"), tr("&Cancel"), m_tasks,
                                       &TaskRunner::cancelAll);
@@ -425,7 +425,8 @@ void MainWindow::rebuildRecentMenu()
     m_recentMenu->clear();
     const QStringList files = QSettings().value("recentFiles").toStringList();
     for (const QString &file : files)
-        m_recentMenu->addAction(QFileInfo(file).fileName(), this, [this, file]() { openModel(file); })
+        m_recentMenu
+            ->addAction(QFileInfo(file).fileName(), this, [this, file]() { openModel(file); })
             ->setToolTip(file);
     m_recentMenu->setEnabled(!files.isEmpty());
 }
@@ -438,27 +439,76 @@ void MainWindow::openModelDialog()
         openModel(path);
 }
 
+namespace {
+
+// A model as opened: its data and the dims it opens with.
+struct OpenedModel
+{
+    std::shared_ptr<const ModelData> model;
+    std::map<std::string, std::int64_t> dims;
+    QString dimsSource;  // where `dims` came from
+    QString dimsProblem; // a sample that did not fit (the model still opens)
+};
+
+} // namespace
+
 void MainWindow::openModel(const QString &path)
 {
     log(tr("Importing %1").arg(path));
     cost::DimBindings bindings;
     bindings.batch = 1;
-    m_tasks->start<std::shared_ptr<const ModelData>>(
+    // Dims the user bound for this file last time win over its sample input.
+    const QString remembered = QSettings().value(modelDimsSettingsKey(path)).toString();
+    m_tasks->start<OpenedModel>(
         tr("Importing %1").arg(QFileInfo(path).fileName()),
-        [path, bindings](const ProgressFn &progress, const CancelToken &cancel) {
-            return loadModel(path.toStdString(), bindings, progress, cancel);
+        [path, bindings, remembered](const ProgressFn &progress,
+                                     const CancelToken &cancel) -> Result<OpenedModel> {
+            OpenedModel opened;
+            SB_ASSIGN_OR_RETURN(opened.model,
+                                loadModel(path.toStdString(), bindings, progress, cancel));
+            for (const QString &token : remembered.split(
+                     QRegularExpression(QStringLiteral("[,;\\s]+")), Qt::SkipEmptyParts))
+                if (auto binding = cost::parseDimBinding(token.toStdString()); binding.ok())
+                    opened.dims[binding->first] = binding->second;
+            if (!opened.dims.empty()) {
+                opened.dimsSource = tr("the dims last used for this model");
+                return opened;
+            }
+            auto sample = plan::dimsFromSampleInput(*opened.model->graph, path.toStdString());
+            if (!sample.ok()) {
+                opened.dimsProblem = QString::fromStdString(sample.error().message);
+            } else if (!sample->dims.empty()) {
+                opened.dims = sample->dims;
+                QStringList files;
+                for (const auto &file : sample->files)
+                    files << QString::fromStdString(file.filename().string());
+                opened.dimsSource =
+                    tr("the model's sample input %1").arg(files.join(QStringLiteral(", ")));
+            }
+            return opened;
         },
         this,
-        [this, path](Result<std::shared_ptr<const ModelData>> result) {
+        [this, path](Result<OpenedModel> result) {
             if (!result.ok()) {
-                showError(userMessage(tr("Opening %1").arg(QFileInfo(path).fileName()),
-                                      result.error()));
+                showError(
+                    userMessage(tr("Opening %1").arg(QFileInfo(path).fileName()), result.error()));
                 return;
             }
             m_modelPath = path;
             m_planPath.clear();
             addRecentFile(path);
-            showModel(std::move(result).value());
+            OpenedModel opened = std::move(result).value();
+            showModel(std::move(opened.model));
+            if (!opened.dims.empty()) {
+                m_placement->setPlanDims(opened.dims, opened.dimsSource);
+                QStringList parts;
+                for (const auto &[symbol, size] : opened.dims)
+                    parts << QStringLiteral("%1=%2").arg(QString::fromStdString(symbol)).arg(size);
+                log(tr("Dims %1 bound from %2.")
+                        .arg(parts.join(QStringLiteral(", ")), opened.dimsSource));
+            }
+            if (!opened.dimsProblem.isEmpty())
+                log(tr("The sample input was not used: %1").arg(opened.dimsProblem));
         });
 }
 

@@ -254,18 +254,21 @@ int renderScreenshots(const QString &directory)
                  .arg(window.placement()->devices().size()));
     walk.save(&window, "01-graph.png");
 
-    // The devices panel asks for the decoder's sequence length (its estimates
-    // leave out what depends on it); the user types it, as the note says.
-    walk.step("bind seq=64 for the estimates");
+    // The decoder ships a sample input (decoder_input.npy): it opens with its
+    // sequence length bound from it, and the devices panel says so. The user
+    // could type another binding in the Dims field.
+    walk.step("the decoder opens with seq bound from its sample input");
     auto *dims = window.devicesPanel()->findChild<QLineEdit *>("dimsEdit");
     if (!walk.check(dims != nullptr, "the devices panel has a Dims field"))
         return 1;
-    dims->setText("seq=64");
-    emit dims->editingFinished();
+    waitFor([&] { return !window.devicesPanel()->dimsSource().isEmpty(); }, 30000);
+    if (!walk.check(window.devicesPanel()->dimsStatus().isEmpty() &&
+                        window.placement()->planDims().count("seq") == 1,
+                    "seq is bound when the decoder opens"))
+        return 1;
+    walk.say(QStringLiteral("%1 (%2): every node has an estimate")
+                 .arg(dims->text(), window.placement()->planDimsSource()));
     waitFor(idle, 30000);
-    walk.say(window.devicesPanel()->dimsStatus().isEmpty()
-                 ? QStringLiteral("seq=64 bound: every node has an estimate")
-                 : QStringLiteral("still unbound: %1").arg(window.devicesPanel()->dimsStatus()));
 
     // 2. Drag blocks onto the second device. A block in the middle alone
     // would make the pipeline go cpu:0 -> cpu:1 -> cpu:0 (a cycle the page
