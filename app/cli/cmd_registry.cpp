@@ -3,6 +3,7 @@
 #include "app/cli/store_cli.h"
 #include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
+#include "core/workflows/register_model.h"
 
 #include <filesystem>
 #include <iomanip>
@@ -44,40 +45,19 @@ int runAdd(Args &args)
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
-    fs::path modelPath = parsed.positional.front();
+    const fs::path modelPath = parsed.positional.front();
     std::error_code ec;
     if (!fs::is_regular_file(modelPath, ec))
         return reportError(args.command,
                            makeError(ErrorCode::NotFound, modelPath.string() + ": no such file"));
-    // Import first: a file that is not a valid ONNX model is not registered.
-    graph::ImportOptions importOptions;
-    importOptions.runShapeInference = false;
-    importOptions.groupBlocks = false;
-    auto graph = graph::importOnnxFile(modelPath, importOptions);
-    if (!graph.ok())
-        return reportError(args.command, graph.error());
-    auto digest = sha256File(modelPath);
-    if (!digest.ok())
-        return reportError(args.command, digest.error());
-
-    store::NewModelVersion input;
-    input.modelName = parsed.get("name");
-    input.filePath = fs::absolute(modelPath, ec).lexically_normal().string();
-    input.sha256 = *digest;
-    input.sizeBytes = static_cast<std::int64_t>(fs::file_size(modelPath, ec));
-    const auto &model = **graph;
-    input.producer =
-        model.producerName + (model.producerVersion.empty() ? "" : " " + model.producerVersion);
-    input.opsets = Json::object();
-    for (const auto &[domain, version] : model.opsets)
-        input.opsets[domain.empty() ? "ai.onnx" : domain] = version;
-    input.notes = parsed.get("notes");
-
     int exitCode = 0;
     auto store = openStoreOrReport(parsed, args.command, &exitCode);
     if (!store)
         return exitCode;
-    auto added = store->registerModelVersion(input);
+    // The workflow imports first: a file that is not a valid ONNX model is
+    // not registered.
+    auto added = workflows::registerModelFile(*store, modelPath, parsed.get("name"),
+                                              parsed.get("notes"));
     if (!added.ok())
         return reportError(args.command, added.error());
     if (parsed.flag("json")) {

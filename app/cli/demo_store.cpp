@@ -10,6 +10,7 @@
 #include "core/eval/evaluation.h"
 #include "core/eval/quality.h"
 #include "core/governance/checklist.h"
+#include "core/workflows/register_model.h"
 #include "core/graph/onnx_import.h"
 #include "core/store/store.h"
 
@@ -27,22 +28,9 @@ registerDemoModel(store::Store &store, const std::filesystem::path &model, std::
             << existing->sha256.substr(0, 12) << "...)\n";
         return *existing;
     }
-    graph::ImportOptions options;
-    options.runShapeInference = false;
-    options.groupBlocks = false;
-    SB_ASSIGN_OR_RETURN(auto graph, graph::importOnnxFile(model, options));
-    store::NewModelVersion input;
-    input.modelName = "demo-classifier";
-    input.filePath = model.string();
-    SB_ASSIGN_OR_RETURN(input.sha256, sha256File(model));
-    std::error_code ec;
-    input.sizeBytes = static_cast<std::int64_t>(std::filesystem::file_size(model, ec));
-    input.producer =
-        graph->producerName + (graph->producerVersion.empty() ? "" : " " + graph->producerVersion);
-    for (const auto &[domain, version] : graph->opsets)
-        input.opsets[domain.empty() ? "ai.onnx" : domain] = version;
-    input.notes = "bundled demo: breast-cancer classifier";
-    SB_ASSIGN_OR_RETURN(auto version, store.registerModelVersion(input));
+    SB_ASSIGN_OR_RETURN(auto version,
+                        workflows::registerModelFile(store, model, "demo-classifier",
+                                                     "bundled demo: breast-cancer classifier"));
     out << "registered " << version.label() << " (sha256 " << version.sha256.substr(0, 12)
         << "..., " << version.sizeBytes << " bytes, " << version.producer << ")\n";
     return version;

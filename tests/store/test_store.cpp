@@ -2,6 +2,7 @@
 // (SIGKILL mid-transaction), the audit chain and refusal of bad files.
 #include "core/common/sha256.h"
 #include "core/store/store.h"
+#include "core/workflows/register_model.h"
 
 #include <QtTest>
 
@@ -284,6 +285,38 @@ private slots:
         QVERIFY(!opened.ok());
         QVERIFY(QString::fromStdString(opened.error().message).contains("not a Shardbench store"));
         QVERIFY(fileBytes(path) == before);
+    }
+
+    // The one "register a model file" workflow (GUI Registry and Evaluation
+    // pages, `registry add`, the demo): producer and opsets as the ONNX file
+    // records them (read here with python3-onnx), and nothing registered for a
+    // file that is not an ONNX model.
+    void registeringAModelFileRecordsWhatTheFileSays()
+    {
+        auto store = openOrFail(file("workflow.db"));
+        QVERIFY(store);
+        const fs::path classifier = fs::path(SB_SOURCE_DIR) / "resources/demo/classifier.onnx";
+        auto found = workflows::findOrRegisterModelFile(*store, classifier, "clf", "demo");
+        QVERIFY2(found.ok(), found.ok() ? "" : found.error().message.c_str());
+        QVERIFY(found->registered);
+        QCOMPARE(QString::fromStdString(found->version.producer), QString("pytorch 1.13.0"));
+        QCOMPARE(found->version.opsets.value("ai.onnx", 0), 17);
+        QCOMPARE(found->version.sha256, *sha256File(classifier));
+        QCOMPARE(found->version.sizeBytes, std::int64_t(fs::file_size(classifier)));
+        // The same file again: found, not registered twice.
+        auto again = workflows::findOrRegisterModelFile(*store, classifier, "clf", "demo");
+        QVERIFY(again.ok() && !again->registered);
+        QCOMPARE(again->version.id, found->version.id);
+
+        const fs::path notOnnx = file("notes.onnx");
+        std::ofstream(notOnnx) << "not a model";
+        auto refused = workflows::registerModelFile(*store, notOnnx, "bad", "");
+        QVERIFY(!refused.ok());
+        QVERIFY2(refused.error().message.find("notes.onnx") != std::string::npos,
+                 refused.error().message.c_str());
+        QCOMPARE(store->resolveVersion("bad").error().code, ErrorCode::NotFound);
+        QCOMPARE(workflows::registerModelFile(*store, file("missing.onnx"), "m", "").error().code,
+                 ErrorCode::NotFound);
     }
 
     void registryVersionsAndLookups()

@@ -1,5 +1,7 @@
 #include "ui/eval/eval_store.h"
 
+#include "core/workflows/register_model.h"
+
 #include "core/common/paths.h"
 #include "core/common/sha256.h"
 #include "core/governance/checklist.h"
@@ -15,32 +17,16 @@ Result<store::ModelVersionRecord> findOrRegisterModel(store::Store &store,
     if (registered)
         *registered = false;
     std::error_code ec;
-    if (!fs::is_regular_file(modelFile, ec))
-        return makeError(ErrorCode::NotFound, modelFile.string() + ": no such model file");
-    SB_ASSIGN_OR_RETURN(auto existing, store.findModelVersionByFile(modelFile));
-    if (existing)
-        return *existing;
-    // Import first: a file that is not a valid ONNX model is not registered.
-    graph::ImportOptions options;
-    options.runShapeInference = false;
-    options.groupBlocks = false;
-    SB_ASSIGN_OR_RETURN(auto graph, graph::importOnnxFile(modelFile, options));
     const bool isDemo = fs::equivalent(modelFile, demoClassifierPath(), ec);
-    store::NewModelVersion input;
-    input.modelName = isDemo ? std::string("demo-classifier") : modelFile.stem().string();
-    input.filePath = fs::absolute(modelFile, ec).lexically_normal().string();
-    SB_ASSIGN_OR_RETURN(input.sha256, sha256File(modelFile));
-    input.sizeBytes = static_cast<std::int64_t>(fs::file_size(modelFile, ec));
-    input.producer =
-        graph->producerName + (graph->producerVersion.empty() ? "" : " " + graph->producerVersion);
-    for (const auto &[domain, version] : graph->opsets)
-        input.opsets[domain.empty() ? "ai.onnx" : domain] = version;
-    input.notes = isDemo ? "bundled demo: breast-cancer classifier"
-                         : "registered by the workbench's Evaluation page";
-    SB_ASSIGN_OR_RETURN(auto version, store.registerModelVersion(input));
+    SB_ASSIGN_OR_RETURN(auto found,
+                        workflows::findOrRegisterModelFile(
+                            store, modelFile,
+                            isDemo ? std::string("demo-classifier") : modelFile.stem().string(),
+                            isDemo ? "bundled demo: breast-cancer classifier"
+                                   : "registered by the workbench's Evaluation page"));
     if (registered)
-        *registered = true;
-    return version;
+        *registered = found.registered;
+    return found.version;
 }
 
 Result<StoredEvaluation> storeEvaluation(store::Store &store, const EvalRequest &request,

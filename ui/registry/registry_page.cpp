@@ -2,6 +2,7 @@
 
 #include "core/common/sha256.h"
 #include "core/governance/checklist.h"
+#include "core/workflows/register_model.h"
 #include "ui/common/store_access.h"
 #include "ui/common/user_message.h"
 
@@ -218,15 +219,9 @@ void RegistryPage::registerModel(const QString &path, const QString &name, const
         [path = path.toStdString(), name = name.toStdString(),
          notes = notes.toStdString()](store::Store &store,
                                       const CancelToken &) -> Result<store::ModelVersionRecord> {
-            SB_ASSIGN_OR_RETURN(auto sha, sha256File(path));
-            store::NewModelVersion input;
-            input.modelName = name;
-            input.filePath = std::filesystem::absolute(path).string();
-            input.sha256 = sha;
-            std::error_code ec;
-            input.sizeBytes = std::int64_t(std::filesystem::file_size(path, ec));
-            input.notes = notes;
-            return store.models().addVersion(input);
+            // As `registry add` does: only a valid ONNX model is registered,
+            // with its producer and opsets.
+            return workflows::registerModelFile(store, path, name, notes);
         },
         this, [this](Result<store::ModelVersionRecord> result) {
             if (!result.ok()) {
