@@ -253,6 +253,13 @@ int reportError(const std::string &command, const Error &error)
     return exitCodeFor(error);
 }
 
+int reportRunError(const std::string &command, Error error)
+{
+    if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
+        error.code = ErrorCode::Runtime;
+    return reportError(command, error);
+}
+
 bool stderrIsTerminal()
 {
     return ::isatty(STDERR_FILENO) != 0;

@@ -86,6 +86,9 @@ private:
 // code that matches the error (2 for input errors, 4 for runtime, 130 cancel).
 int reportError(const std::string &command, const Error &error);
 int exitCodeFor(const Error &error);
+// For errors while running a model: an op the device cannot run or an
+// internal error there is a failed run (exit 4), not bad input (2) or 1.
+int reportRunError(const std::string &command, Error error);
 
 // True when stdout/stderr is a terminal (progress bars only there).
 bool stderrIsTerminal();

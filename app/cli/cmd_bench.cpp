@@ -188,22 +188,18 @@ int runBench(Args &args)
     if (bar)
         std::cerr << "\r" << std::string(50, ' ') << "\r";
     if (!timing) {
-        Error error = timing.error();
-        if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-            error.code = ErrorCode::Runtime;
-        return reportError(args.command, error);
+        return reportRunError(args.command, timing.error());
     }
+    // As runtime::summarizeRuns defines it for every front end: all samples
+    // of the timed iterations over the time they took together.
     double throughput =
-        timing->medianMs > 0 ? static_cast<double>(samples) * 1000.0 / timing->medianMs : 0;
+        timing->meanMs > 0 ? static_cast<double>(samples) * 1000.0 / timing->meanMs : 0;
     std::optional<runtime::RunProfile> runProfile;
     if (profile) {
         auto profiled =
             runtime::profileRuns(*session->executor, inputs, 0, static_cast<int>(*iters));
         if (!profiled) {
-            Error error = profiled.error();
-            if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-                error.code = ErrorCode::Runtime;
-            return reportError(args.command, error);
+            return reportRunError(args.command, profiled.error());
         }
         runProfile = std::move(*profiled);
     }

@@ -28,7 +28,7 @@ int runConformanceCommand(Args &args)
     spec.flag("reference", "run the reference kernels only (the oracle)");
     spec.flag("no-fusion", "switch the fusion passes off");
     spec.flag("verbose", "list every case (default: failed and unsupported only)");
-    spec.epilog("Exit: 0 when no case failed, 3 when a case failed, 2 on bad usage.\n"
+    spec.epilog("Exit: 0 when no case failed, 1 when a case failed, 2 on bad usage.\n"
                 "Example: shardbench-cli conformance /usr/share/libonnx-testdata/data/node");
     auto parsed = spec.parse(args);
     if (!parsed)
@@ -90,7 +90,7 @@ int runConformanceCommand(Args &args)
                   << ", unsupported " << summary->unsupported << " (" << summary->cases.size()
                   << " cases)\n";
     }
-    return summary->failed ? kExitGateFailed : kExitOk;
+    return summary->failed ? kExitCheckFailed : kExitOk;
 }
 
 const CommandRegistrar reg{"conformance", "Run ONNX backend conformance test cases",

@@ -187,10 +187,7 @@ int runEval(Args &args)
             return reportError(args.command, model.error());
         auto predictions = eval::predict(*table, (*model)->runner, *predictOptions);
         if (!predictions) {
-            Error error = predictions.error();
-            if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-                error.code = ErrorCode::Runtime;
-            return reportError(args.command, error);
+            return reportRunError(args.command, predictions.error());
         }
         // Only the columns the evaluation reads: the other class's probability
         // or the arg max would show up as (tautological) auto-slice features.

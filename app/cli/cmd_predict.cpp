@@ -59,10 +59,7 @@ int runPredict(Args &args)
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     if (!predictions) {
-        Error error = predictions.error();
-        if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-            error.code = ErrorCode::Runtime;
-        return reportError(args.command, error);
+        return reportRunError(args.command, predictions.error());
     }
     auto written = eval::writePredictionsCsv(parsed.get("data"), *predictions, parsed.get("out"));
     if (!written)

@@ -146,10 +146,7 @@ int runPrivacy(Args &args)
         for (auto [table, out] : {std::pair{&*train, &members}, std::pair{&*test, &nonMembers}}) {
             auto predictions = eval::predict(*table, model->runner, *predictOptions);
             if (!predictions) {
-                Error error = predictions.error();
-                if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-                    error.code = ErrorCode::Runtime;
-                return reportError(args.command, error);
+                return reportRunError(args.command, predictions.error());
             }
             *out = eval::membershipFromPredictions(*table, *predictions, label);
         }

@@ -211,10 +211,7 @@ int runRobustness(Args &args)
             eval::runRobustness(*table, (*model)->runner, options, &interruptToken(), progress);
     }
     if (!report) {
-        Error error = report.error();
-        if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-            error.code = ErrorCode::Runtime;
-        return reportError(args.command, error);
+        return reportRunError(args.command, report.error());
     }
     json &r = report->json;
     r["model"] = modelPath;

@@ -74,10 +74,7 @@ int runRun(Args &args)
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count();
     if (!result) {
-        Error error = result.error();
-        if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-            error.code = ErrorCode::Runtime;
-        return reportError(args.command, error);
+        return reportRunError(args.command, result.error());
     }
     if (!planned)
         planned = result->stats.plannedPeakMemoryBytes;

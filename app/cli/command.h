@@ -16,8 +16,11 @@ namespace sb::cli {
 
 // Exit codes (public interface, see README).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;   // anything else that went wrong
-inline constexpr int kExitBadInput = 2;  // bad input or usage
+// 1: a check found a problem (a failed conformance case, a broken audit
+// chain), or another failure (I/O, an internal error).
+inline constexpr int kExitCheckFailed = 1;
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitBadInput = 2; // bad input or usage
 inline constexpr int kExitGateFailed = 3;
 inline constexpr int kExitRunFailed = 4;
 inline constexpr int kExitCancelled = 130;
@@ -26,8 +29,8 @@ using CommandFn = std::function<int(Args &args)>;
 
 struct Command
 {
-    std::string name;     // e.g. "inspect" or "registry" (sub-subcommands parse args.positional)
-    std::string summary;  // one line for `shardbench-cli --help`
+    std::string name;    // e.g. "inspect" or "registry" (sub-subcommands parse args.positional)
+    std::string summary; // one line for `shardbench-cli --help`
     CommandFn run;
 };
 

@@ -11,8 +11,7 @@ namespace {
 void printUsage()
 {
     auto &all = sb::cli::commands();
-    std::sort(all.begin(), all.end(),
-              [](const auto &a, const auto &b) { return a.name < b.name; });
+    std::sort(all.begin(), all.end(), [](const auto &a, const auto &b) { return a.name < b.name; });
     std::cout << "Usage: shardbench-cli <command> [options]\n\n"
                  "Deploy and evaluate ONNX models with model parallelism, headless.\n\n"
                  "Commands:\n";
@@ -22,8 +21,9 @@ void printUsage()
                   << command.summary << "\n";
     }
     std::cout << "\nRun 'shardbench-cli <command> --help' for a command's options.\n"
-                 "Exit codes: 0 ok, 2 bad input or usage, 3 evaluation gate failed,\n"
-                 "4 run failed, 130 cancelled.\n";
+                 "Exit codes: 0 ok; 1 a check found a problem (conformance, audit chain)\n"
+                 "or another failure (I/O, internal); 2 bad input or usage; 3 an evaluation\n"
+                 "or monitoring gate failed; 4 a run failed; 130 cancelled.\n";
 }
 
 } // namespace
@@ -44,8 +44,18 @@ int main(int argc, char **argv)
     for (int i = 2; i < argc; ++i)
         args.argv.emplace_back(argv[i]);
     for (const auto &command : sb::cli::commands()) {
-        if (command.name == args.command)
+        if (command.name != args.command)
+            continue;
+        // The core reports errors as results; this catches what a library
+        // below it may still throw (JSON of invalid UTF-8, allocation) so the
+        // user gets a message and exit 1 instead of an abort.
+        try {
             return command.run(args);
+        } catch (const std::exception &e) {
+            std::cerr << "shardbench-cli " << args.command << ": internal error: " << e.what()
+                      << "\n";
+            return sb::cli::kExitFailure;
+        }
     }
     std::cerr << "shardbench-cli: unknown command '" << args.command
               << "'. Run 'shardbench-cli --help' for the list.\n";

@@ -205,9 +205,7 @@ namespace {
 
 int plannedError(const std::string &command, Error error)
 {
-    if (error.code == ErrorCode::Unsupported || error.code == ErrorCode::Internal)
-        error.code = ErrorCode::Runtime;
-    return reportError(command, error);
+    return reportRunError(command, std::move(error));
 }
 
 std::uint64_t peakOfStages(const runtime::PipelineMetrics &metrics)
