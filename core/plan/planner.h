@@ -37,6 +37,7 @@
 #include "core/plan/devices.h"
 #include "core/plan/model_facts.h"
 #include "core/plan/plan_file.h"
+#include "core/runtime/pipeline_transport.h"
 
 #include <cstdint>
 #include <limits>
@@ -50,8 +51,9 @@ enum class Objective { Throughput, Latency };
 const char *objectiveName(Objective objective);
 Result<Objective> parseObjective(const std::string &text);
 
-// Transfer buffers are double-buffered: one micro-batch in flight, one being filled.
-inline constexpr int kTransferQueueDepth = 2;
+// The ledger charges each link as many transfer buffers as the runtime lets a
+// link hold (the transports' back-pressure bound), so the two cannot drift.
+inline constexpr int kTransferQueueDepth = runtime::kPipelineQueueDepth;
 
 // ---- pass 1
 

@@ -19,6 +19,13 @@ namespace sb::serve {
 
 using nlohmann::json;
 
+// cpp-httplib compresses a reply whose type is exactly "application/json"
+// whenever the client accepts br or gzip (python-requests does once Brotli is
+// installed): a 5 MB tensor reply took 93 s with Brotli, 8.5 s with gzip and
+// 0.9 s plain on 2 busy cores. Inference replies go uncompressed; the charset
+// form (JSON is UTF-8) is outside the library's compressible list.
+constexpr const char *kJsonContentType = "application/json; charset=utf-8";
+
 bool isLoopbackHost(const std::string &host)
 {
     if (host == "localhost" || host == "::1" || host == "[::1]")
@@ -74,7 +81,8 @@ struct InferenceServer::Impl
     static void reply(httplib::Response &res, int status, const json &body)
     {
         res.status = status;
-        res.set_content(body.dump(), "application/json");
+        res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                        kJsonContentType);
     }
     static void error(httplib::Response &res, int status, const std::string &message)
     {
@@ -359,7 +367,7 @@ InferenceServer::create(ServerOptions options, std::shared_ptr<Engine> engine,
             const char *what = res.status == 404   ? "no such endpoint"
                                : res.status == 413 ? "request body too large"
                                                    : "bad request";
-            res.set_content(json{{"error", what}}.dump(), "application/json");
+            res.set_content(json{{"error", what}}.dump(), kJsonContentType);
         }
     });
 

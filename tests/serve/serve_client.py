@@ -198,8 +198,15 @@ def case_decoder_plan():
                                "logits.npy"))
     with Server(DECODER, "--plan", plan, "--max-batch", "2") as s:
         stats = None
-        r = infer(s.url, "decoder", [tensor("input_ids", ids, "INT64")], "dec")
+        # A client that accepts Brotli and gzip (requests does when Brotli is
+        # installed) gets the megabytes of logits uncompressed: compressing
+        # them cost the server up to 90 s on 2 cores.
+        r = infer(s.url, "decoder", [tensor("input_ids", ids, "INT64")], "dec",
+                  headers={"Accept-Encoding": "br, gzip, deflate"})
         check(r.status_code == 200, r.text)
+        check("Content-Encoding" not in r.headers,
+              f"reply compressed: {r.headers.get('Content-Encoding')}")
+        check(r.headers["Content-Type"].startswith("application/json"), r.headers["Content-Type"])
         got = output(r)
         check(np.array_equal(got, ref), f"decoder differs from run --plan: "
                                         f"{np.abs(got - ref).max()}")
