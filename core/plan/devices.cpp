@@ -342,7 +342,12 @@ Result<DeviceSet> discoverLocalDevices(const LocalDeviceOptions &options)
         device.kind = "cuda";
         device.name = gpu.name;
         device.memoryBytes = gpu.memoryBytes;
-        device.source = "driver (rates unknown until calibrated)";
+        device.flops = gpu.peakFp32Flops;
+        device.source = gpu.peakFp32Flops > 0
+                            ? "driver: peak FP32 from SMs x lanes x clock (sm_" +
+                                  std::to_string(gpu.computeMajor) +
+                                  std::to_string(gpu.computeMinor) + ")"
+                            : "driver (rates unknown until calibrated)";
         set.devices.push_back(std::move(device));
     }
 
