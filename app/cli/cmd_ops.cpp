@@ -84,16 +84,16 @@ int runOps(Args &args)
     }
     for (const auto &[kind, ops] : byKind) {
         std::printf("%s: %zu ops\n", kind.c_str(), ops.size());
-        std::string line = " ";
+        std::size_t column = 0;
         for (const std::string &op : ops) {
-            if (line.size() + op.size() + 1 > 78) {
-                std::printf("%s\n", line.c_str());
-                line = " ";
+            if (column && column + op.size() + 1 > 78) {
+                std::printf("\n");
+                column = 0;
             }
-            line += " " + op;
+            column += static_cast<std::size_t>(std::printf("%s %s", column ? "" : " ", op.c_str()));
         }
-        if (line.size() > 1)
-            std::printf("%s\n", line.c_str());
+        if (column)
+            std::printf("\n");
     }
     if (!kernels::builtWithCuda())
         std::printf("(built without CUDA: no cuda kernels)\n");

@@ -166,6 +166,9 @@ struct Executor::Impl
     ExecutionContext *execution = nullptr;
     std::unique_ptr<ThreadPool> hostPool;
     std::vector<Tensor> deviceConstants;
+    // Runs on a device go one at a time: they share the stage's stream and
+    // its library handles and workspace (the GPU serialises them anyway).
+    mutable std::mutex deviceRunMutex;
     std::shared_ptr<const graph::Graph> source;
     std::vector<Step> steps;
     std::vector<Tensor> constants; // by ValueId; valid = constant
@@ -453,6 +456,9 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                                           const RunOptions &options, bool forPlanOnly) const
 {
     const graph::Graph &graph = *self.m_graph;
+    std::unique_lock<std::mutex> deviceRun(deviceRunMutex, std::defer_lock);
+    if (onDevice)
+        deviceRun.lock();
     auto started = std::chrono::steady_clock::now();
 
     // Bind and check inputs.

@@ -47,6 +47,7 @@ Result<std::unique_ptr<CudaContext>> CudaContext::create(int device, std::string
 CudaContext::~CudaContext()
 {
     // Destructors cannot report: best effort, in reverse order of creation.
+    cudaSetDevice(m_device);
     if (m_stream)
         cudaStreamSynchronize(m_stream);
     if (m_workspace)

@@ -41,6 +41,9 @@ Result<CudaContext *> cudaOf(KernelContext &ctx)
     auto *context = dynamic_cast<CudaContext *>(ctx.execution());
     if (!context)
         return makeError(ErrorCode::Internal, where(ctx) + ": CUDA kernel run without a stream");
+    // The stream, cuBLAS and cuDNN handles belong to the context's GPU: make
+    // it current on this thread (stages of several GPUs share threads).
+    SB_TRY(context->activate());
     return context;
 }
 
@@ -369,6 +372,9 @@ Status batchNormKernel(KernelContext &ctx)
         return ctx.unsupported("training mode");
     if (x.rank() < 2)
         return ctx.invalid("input rank below 2");
+    for (std::size_t i = 1; i <= 4; ++i)
+        if (!ctx.hasInput(i))
+            return ctx.invalid("needs X, scale, B, mean and var");
     const std::int64_t c = x.dim(1);
     for (std::size_t i = 1; i <= 4; ++i)
         if (ctx.input(i).elementCount() != c || ctx.input(i).type() != ElementType::Float32)
@@ -934,7 +940,8 @@ Status splitKernel(KernelContext &ctx)
     for (std::size_t o = 0; o < sizes.size(); ++o) {
         Shape dims = x.shape();
         dims[axis] = sizes[o];
-        SB_TRY(copyBox(ctx, *cc, x, o, starts, steps, dims));
+        if (ctx.hasOutput(o)) // an omitted output would get host scratch memory
+            SB_TRY(copyBox(ctx, *cc, x, o, starts, steps, dims));
         starts[axis] += sizes[o];
     }
     return {};

@@ -366,6 +366,8 @@ struct MaxSum
 };
 SB_HD MaxSum maxSumAdd(MaxSum s, float x)
 {
+    if (x == -INFINITY)
+        return s; // a masked logit adds exp(-inf) = 0 (and -inf - -inf would be NaN)
     if (x <= s.max) {
         s.sum += expf(x - s.max);
         return s;

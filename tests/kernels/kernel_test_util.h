@@ -55,6 +55,14 @@ inline Tensor randomTensor(Shape shape, unsigned seed)
 }
 
 // One-node graph whose inputs are all graph inputs (no folding).
+// An int64 tensor (1-D of the values unless `shape` is given).
+inline Tensor int64Tensor(std::vector<std::int64_t> values, Shape shape = {})
+{
+    if (shape.empty())
+        shape = {static_cast<std::int64_t>(values.size())};
+    return Tensor::fromVector(ElementType::Int64, shape, values);
+}
+
 inline std::shared_ptr<graph::Graph> singleNode(const std::string &op, const std::string &domain,
                                                 const std::vector<Tensor> &inputs,
                                                 std::map<std::string, graph::Attribute> attributes)

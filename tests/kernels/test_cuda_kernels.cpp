@@ -44,13 +44,6 @@ std::unique_ptr<Device> cudaDevice(int index)
     return std::move(*device);
 }
 
-Tensor int64Tensor(std::vector<std::int64_t> values, Shape shape = {})
-{
-    if (shape.empty())
-        shape = {static_cast<std::int64_t>(values.size())};
-    return Tensor::fromVector(ElementType::Int64, shape, values);
-}
-
 Tensor boolTensor(Shape shape, unsigned seed)
 {
     Tensor t = Tensor::empty(ElementType::Bool, std::move(shape));
@@ -175,8 +168,11 @@ std::vector<Case> cases()
                     {r({6, 9, 4}, 59), int64Tensor({1, -1}), int64Tensor({5, 0}),
                      int64Tensor({0, 1}), int64Tensor({2, -3})},
                     {}});
-    list.push_back(
-        {"Trilu", "", {r({2, 7, 7}, 60), int64Tensor({1}, {})}, {{"upper", integer(0)}}});
+    list.push_back({"Trilu",
+                    "",
+                    {r({2, 7, 7}, 60),
+                     Tensor::fromVector(ElementType::Int64, {}, std::vector<std::int64_t>{1})},
+                    {{"upper", integer(0)}}});
     list.push_back({"Reshape", "", {r({2, 3, 4}, 61), int64Tensor({0, -1})}, {}});
     list.push_back({"Unsqueeze", "", {r({3, 4}, 62), int64Tensor({0, 3})}, {}});
     list.push_back({"Squeeze", "", {r({3, 1, 4}, 63), int64Tensor({1})}, {}});

@@ -33,12 +33,6 @@ Tensor reference(const std::string &op, const std::string &domain,
     return *result;
 }
 
-Tensor int64Tensor(std::vector<std::int64_t> values)
-{
-    auto n = static_cast<std::int64_t>(values.size());
-    return Tensor::fromVector(ElementType::Int64, {n}, values);
-}
-
 void expectClose(const Tensor &actual, const Tensor &expected, double rtol, double atol)
 {
     CompareResult r = compareTensors(actual, expected, rtol, atol);
