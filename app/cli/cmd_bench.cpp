@@ -106,7 +106,8 @@ int runBench(Args &args)
     spec.option("device", "ID",
                 "run on this device instead of the CPU (e.g. cuda:0; nodes without a kernel "
                 "there run on the CPU with copies)");
-    spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, peak_memory_bytes, ...}");
+    spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, peak_memory_bytes, device, "
+                      "model_flops, achieved_flops, ...}");
     spec.flag("reference", "use the reference kernels only");
     spec.flag("no-fusion", "switch the fusion passes off");
     spec.flag("profile",

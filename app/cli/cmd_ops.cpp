@@ -31,7 +31,7 @@ int runOps(Args &args)
                  "List the ops that have a kernel, per device kind (cpu, cuda). With --model,\n"
                  "also list each model's ops and those without a kernel on a device kind\n"
                  "(on a CUDA device those nodes run on the CPU, with copies).");
-    spec.multi("model", "MODEL.onnx", "a model whose ops to check (repeatable)");
+    spec.multi("model", "MODEL.onnx", "a model whose ops to check");
     spec.flag("json", "print one JSON object");
     auto parsed = spec.parse(args);
     if (!parsed)

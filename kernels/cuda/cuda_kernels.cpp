@@ -117,6 +117,8 @@ runtime::KernelFn binaryKernel(int op)
 {
     return [op](KernelContext &ctx) -> Status {
         SB_ASSIGN_OR_RETURN(CudaContext * cc, cudaOf(ctx));
+        if (ctx.inputCount() != 2 || !ctx.hasInput(0) || !ctx.hasInput(1))
+            return ctx.unsupported("input count other than two (CUDA: binary form)");
         const Tensor &a = ctx.input(0);
         const Tensor &b = ctx.input(1);
         if (a.type() != b.type())
@@ -406,11 +408,14 @@ Status sgemm(KernelContext &ctx, CudaContext &cc, bool transA, bool transB, std:
     const cublasOperation_t opA = transA ? CUBLAS_OP_T : CUBLAS_OP_N;
     const cublasOperation_t opB = transB ? CUBLAS_OP_T : CUBLAS_OP_N;
     if (k == 0) {
-        // Empty reduction: C = beta C (alpha term is zero).
+        // Empty reduction: C = beta C (C is not read when beta is 0).
         const std::int64_t count = m * n * batch;
-        return cuda::launchScaledCopy(c, nullptr, c, beta, count, cc.stream()) == cudaSuccess
-                   ? Status{}
-                   : Status{ctx.invalid("scaling an empty GEMM failed")};
+        if (beta == 0.0f)
+            SB_LAUNCH(ctx, cudaMemsetAsync(c, 0, static_cast<std::size_t>(count) * sizeof(float),
+                                           cc.stream()));
+        else
+            SB_LAUNCH(ctx, cuda::launchScaledCopy(c, nullptr, c, beta, count, cc.stream()));
+        return {};
     }
     if (batch == 1) {
         SB_CUBLAS_CHECK(where(ctx), cublasSgemm(cc.cublas(), opB, opA, static_cast<int>(n),
@@ -570,8 +575,10 @@ Status convForward(KernelContext &ctx, CudaContext &cc, const Conv2d &g, const f
     constexpr std::size_t kMaxWorkspace = std::size_t{256} << 20;
     const cudnnConvolutionFwdAlgoPerf_t *chosen = nullptr;
     for (int a = 0; a < found && !chosen; ++a)
-        if (perf[a].status == CUDNN_STATUS_SUCCESS && perf[a].memory <= kMaxWorkspace)
-            chosen = &perf[a];
+        if (perf[a].status == CUDNN_STATUS_SUCCESS && perf[a].memory <= kMaxWorkspace &&
+            perf[a].mathType != CUDNN_TENSOR_OP_MATH &&
+            perf[a].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
+            chosen = &perf[a]; // FP32 FMA only: results comparable with the CPU kernels
     if (!chosen)
         return ctx.unsupported("convolution geometry (no cuDNN algorithm fits)");
     void *workspace = nullptr;
@@ -861,49 +868,8 @@ Status sliceKernel(KernelContext &ctx)
     SB_ASSIGN_OR_RETURN(CudaContext * cc, cudaOf(ctx));
     const Tensor &x = ctx.input(0);
     SB_TRY(requireRank(ctx, x.shape()));
-    if (ctx.opset() < 10)
-        return ctx.unsupported("Slice before opset 10 (attribute form)");
-    const std::vector<std::int64_t> starts = ctx.input(1).toInt64Vector();
-    const std::vector<std::int64_t> ends = ctx.input(2).toInt64Vector();
-    std::vector<std::int64_t> axes, steps;
-    if (ctx.hasInput(3))
-        axes = ctx.input(3).toInt64Vector();
-    if (ctx.inputCount() > 4 && ctx.hasInput(4))
-        steps = ctx.input(4).toInt64Vector();
-    if (axes.empty())
-        for (std::size_t i = 0; i < starts.size(); ++i)
-            axes.push_back(static_cast<std::int64_t>(i));
-    if (steps.empty())
-        steps.assign(starts.size(), 1);
-    if (ends.size() != starts.size() || axes.size() != starts.size() ||
-        steps.size() != starts.size())
-        return ctx.invalid("starts, ends, axes and steps differ in length");
-    const auto rank = static_cast<std::int64_t>(x.rank());
-    std::vector<std::int64_t> boxStart(x.rank(), 0), boxStep(x.rank(), 1);
-    Shape dims = x.shape();
-    for (std::size_t i = 0; i < starts.size(); ++i) {
-        auto axisOpt = normalizeAxis(axes[i], rank);
-        if (!axisOpt)
-            return ctx.invalid("axis " + std::to_string(axes[i]) + " out of range");
-        const auto a = static_cast<std::size_t>(*axisOpt);
-        const std::int64_t dim = x.dim(a), step = steps[i];
-        if (step == 0)
-            return ctx.invalid("step 0");
-        std::int64_t s = starts[i] < 0 ? starts[i] + dim : starts[i];
-        std::int64_t e = ends[i] < 0 ? ends[i] + dim : ends[i];
-        if (step > 0) {
-            s = std::clamp<std::int64_t>(s, 0, dim);
-            e = std::clamp<std::int64_t>(e, 0, dim);
-            dims[a] = e > s ? (e - s + step - 1) / step : 0;
-        } else {
-            s = std::clamp<std::int64_t>(s, 0, dim - 1);
-            e = std::clamp<std::int64_t>(e, -1, dim - 1);
-            dims[a] = s > e ? (s - e + (-step) - 1) / (-step) : 0;
-        }
-        boxStart[a] = dims[a] ? s : 0;
-        boxStep[a] = step;
-    }
-    return copyBox(ctx, *cc, x, 0, boxStart, boxStep, dims);
+    SB_ASSIGN_OR_RETURN(SliceBox box, sliceBox(ctx, x.shape()));
+    return copyBox(ctx, *cc, x, 0, box.begin, box.step, box.shape);
 }
 
 Status splitKernel(KernelContext &ctx)
@@ -1138,13 +1104,18 @@ void registerCudaKernels(KernelRegistry &registry)
     for (const auto &[op, code] : unaries)
         add(registry, op, unaryKernel(code), "", {}, floatInput);
     add(registry, "Gelu", unaryKernel(kUnaryGelu), "sb", {}, floatInput);
-    const std::pair<const char *, int> binaries[] = {{"Add", kBinaryAdd},
-                                                     {"Sub", kBinarySub},
-                                                     {"Mul", kBinaryMul},
-                                                     {"Div", kBinaryDiv},
-                                                     {"Pow", kBinaryPow}};
+    const std::pair<const char *, int> binaries[] = {
+        {"Add", kBinaryAdd}, {"Sub", kBinarySub}, {"Mul", kBinaryMul}, {"Div", kBinaryDiv},
+        {"Pow", kBinaryPow}, {"Max", kBinaryMax}, {"Min", kBinaryMin}};
+    // Max/Min are variadic in ONNX: the static check refuses other than two inputs.
+    auto twoInputs = [](const graph::Node &node,
+                        const graph::Graph &) -> std::optional<std::string> {
+        if (node.inputs.size() != 2)
+            return std::to_string(node.inputs.size()) + " inputs (CUDA kernel: two)";
+        return std::nullopt;
+    };
     for (const auto &[op, code] : binaries)
-        add(registry, op, binaryKernel(code));
+        add(registry, op, binaryKernel(code), "", {}, twoInputs);
     const std::pair<const char *, int> compares[] = {{"Greater", kCompareGreater},
                                                      {"Less", kCompareLess},
                                                      {"Equal", kCompareEqual},

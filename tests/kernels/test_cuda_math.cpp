@@ -5,11 +5,17 @@
 //    the block-reduction order of the CUDA kernels) against the CPU
 //    reference kernels;
 //  - the device bookkeeping of core/runtime/device_ledger.h (memory ledger,
-//    stream/event ordering).
+//    stream/event ordering);
+//  - `ops --json` coverage: every op of the benchmark and demo models has a
+//    CPU kernel and, in CUDA builds, a CUDA kernel.
 #include "core/runtime/device_ledger.h"
 #include "kernels/cuda/device_math.h"
 #include "tests/kernels/kernel_test_util.h"
 
+#include <QJsonArray>
+#include <QJsonDocument>
+#include <QJsonObject>
+#include <QProcess>
 #include <QtTest>
 
 #include <cmath>
@@ -315,6 +321,41 @@ private slots:
         QCOMPARE(cm::gridFor(257, 256), 2u);
         // Counts beyond the grid limit are capped; kernels stride over the rest.
         QCOMPARE(cm::gridFor(std::int64_t{1} << 40, 256), 65535u * 4u);
+    }
+
+    // ---- op coverage -----------------------------------------------------------------
+
+    void opsJsonCoversBenchmarkModels()
+    {
+        // `ops --json`: every op of the benchmark and demo models has a kernel
+        // on the CPU and, in CUDA builds, on CUDA devices.
+        const QString models = SB_TESTDATA_DIR "/models/";
+        const QString demo = SB_SOURCE_DIR "/resources/demo/";
+        QStringList args{"ops", "--json"};
+        for (const QString &file :
+             {models + "resnet_tiny.onnx", models + "mobilenet_tiny.onnx",
+              models + "bert_tiny.onnx", models + "gpt_tiny.onnx", models + "mlp.onnx",
+              demo + "decoder.onnx", demo + "classifier.onnx"})
+            args << "--model" << file;
+        QProcess cli;
+        cli.start(SB_CLI_PATH, args);
+        QVERIFY(cli.waitForFinished(60000));
+        QCOMPARE(cli.exitCode(), 0);
+        const QJsonObject doc = QJsonDocument::fromJson(cli.readAllStandardOutput()).object();
+        const bool cuda = doc["built_with_cuda"].toBool();
+        QCOMPARE(doc["kernels"].toObject()["cuda"].toArray().isEmpty(), !cuda);
+        const QJsonArray list = doc["models"].toArray();
+        QCOMPARE(list.size(), 7);
+        for (const QJsonValue &entry : list) {
+            const QJsonObject model = entry.toObject();
+            QVERIFY(!model["ops"].toArray().isEmpty());
+            const QJsonObject missing = model["without_kernel"].toObject();
+            QVERIFY2(missing["cpu"].toArray().isEmpty(), qPrintable(model["model"].toString()));
+            if (cuda)
+                QVERIFY2(missing["cuda"].toArray().isEmpty(),
+                         qPrintable(model["model"].toString() + ": " +
+                                    QJsonDocument(missing["cuda"].toArray()).toJson()));
+        }
     }
 
     // ---- device bookkeeping -------------------------------------------------------
