@@ -6,6 +6,23 @@
 
 namespace sb::kernels {
 
+int fp32LanesPerSm(int major, int minor)
+{
+    switch (major) {
+    case 7:
+        return 64; // Volta, Turing
+    case 8:
+        return minor == 0 ? 64 : 128; // A100: 64; GA10x, Ada: 128
+    case 9:
+        return 128; // Hopper
+    case 10:
+    case 12:
+        return 128; // Blackwell
+    default:
+        return 0;
+    }
+}
+
 bool builtWithCuda()
 {
 #ifdef SHARDBENCH_HAVE_CUDA
@@ -38,8 +55,22 @@ std::vector<GpuInfo> listGpus(std::string *reason)
         info.computeMajor = prop.major;
         info.computeMinor = prop.minor;
         info.multiprocessors = prop.multiProcessorCount;
+        if (cudaDeviceGetAttribute(&info.clockKhz, cudaDevAttrClockRate, i) != cudaSuccess) {
+            cudaGetLastError();
+            info.clockKhz = 0;
+        }
+        info.peakFp32Flops = static_cast<double>(info.multiprocessors) *
+                             fp32LanesPerSm(info.computeMajor, info.computeMinor) * 2.0 *
+                             static_cast<double>(info.clockKhz) * 1e3;
         gpus.push_back(info);
     }
+    for (GpuInfo &info : gpus)
+        for (const GpuInfo &other : gpus) {
+            int can = 0;
+            if (other.index != info.index &&
+                cudaDeviceCanAccessPeer(&can, info.index, other.index) == cudaSuccess && can)
+                info.peers.push_back(other.index);
+        }
     if (gpus.empty() && reason)
         *reason = "CUDA: no device found";
 #else

@@ -16,7 +16,14 @@ struct GpuInfo
     int computeMajor = 0;
     int computeMinor = 0;
     int multiprocessors = 0;
+    int clockKhz = 0;         // peak SM clock
+    double peakFp32Flops = 0; // SMs x FP32 lanes per SM x 2 x clock (0: unknown arch)
+    std::vector<int> peers;   // GPUs this one can access directly (P2P: NVLink or PCIe)
 };
+
+// FP32 lanes per SM for a compute capability (CUDA programming guide's
+// arithmetic-throughput table); 0 when not known.
+int fp32LanesPerSm(int major, int minor);
 
 bool builtWithCuda();
 // Empty when no GPU is present or usable; `reason` (optional) says why.

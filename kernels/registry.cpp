@@ -2,6 +2,9 @@
 
 #include "kernels/cpu/fast/fast.h"
 #include "kernels/cpu/reference/reference.h"
+#ifdef SHARDBENCH_HAVE_CUDA
+#include "kernels/cuda/cuda_device.h"
+#endif
 
 #include <cblas.h>
 
@@ -32,6 +35,10 @@ const runtime::KernelRegistry &defaultRegistry()
         configureBlasThreads();
         runtime::KernelRegistry r;
         registerCpuKernels(r);
+#ifdef SHARDBENCH_HAVE_CUDA
+        registerCudaKernels(r); // after the CPU kernels: shape-only ops reuse them
+        registerCudaDeviceKind();
+#endif
         return r;
     }();
     return registry;

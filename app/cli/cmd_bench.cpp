@@ -2,6 +2,8 @@
 #include "app/cli/command.h"
 #include "app/cli/planned_run.h"
 
+#include "core/cost/cost_model.h"
+#include "core/plan/local_run.h"
 #include "core/runtime/session.h"
 #include "core/runtime/tensor_io.h"
 #include "kernels/registry.h"
@@ -101,7 +103,11 @@ int runBench(Args &args)
     spec.option("iters", "N", "timed runs", "20");
     spec.option("warmup", "N", "untimed runs first", "3");
     spec.option("threads", "N", "threads of the CPU device (0 = all cores)", "0");
-    spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, peak_memory_bytes, ...}");
+    spec.option("device", "ID",
+                "run on this device instead of the CPU (e.g. cuda:0; nodes without a kernel "
+                "there run on the CPU with copies)");
+    spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, peak_memory_bytes, device, "
+                      "model_flops, achieved_flops, ...}");
     spec.flag("reference", "use the reference kernels only");
     spec.flag("no-fusion", "switch the fusion passes off");
     spec.flag("profile",
@@ -172,11 +178,32 @@ int runBench(Args &args)
         return benchCommandWithPlan(args.command, session->graph, parsed, inputs,
                                     static_cast<int>(*iters), static_cast<int>(*warmup));
     }
+    // --device: the same graph on another device (the session's CPU executor
+    // stays unused).
+    std::unique_ptr<runtime::Device> otherDevice;
+    std::unique_ptr<runtime::Executor> otherExecutor;
+    if (parsed.has("device") && parsed.get("device").rfind("cpu", 0) != 0) {
+        if (profile)
+            return reportError(args.command,
+                               makeError(ErrorCode::InvalidInput,
+                                         "--profile times the CPU engine; drop --device"));
+        runtime::DeviceConfig config;
+        config.id = parsed.get("device");
+        auto device = runtime::DeviceFactory::instance().create(config, kernels::defaultRegistry());
+        if (!device)
+            return reportError(args.command, device.error());
+        otherDevice = std::move(*device);
+        auto executor = runtime::Executor::create(session->graph, *otherDevice, options);
+        if (!executor)
+            return reportError(args.command, executor.error());
+        otherExecutor = std::move(*executor);
+    }
+    const runtime::Executor &timed = otherExecutor ? *otherExecutor : *session->executor;
     bool json = parsed.flag("json");
     bool bar = !json && stderrIsTerminal();
     auto timing =
-        runtime::timeRuns(*session->executor, inputs, static_cast<int>(*warmup),
-                          static_cast<int>(*iters), [&](int done, int total) {
+        runtime::timeRuns(timed, inputs, static_cast<int>(*warmup), static_cast<int>(*iters),
+                          [&](int done, int total) {
                               if (!bar)
                                   return;
                               int width = 30, filled = done * width / total;
@@ -204,6 +231,15 @@ int runBench(Args &args)
         runProfile = std::move(*profiled);
     }
     const auto topCount = static_cast<std::size_t>(*top);
+    // Model FLOPs at these input shapes (matrix products, convolutions, ...).
+    cost::DimBindings bindings;
+    bindings.batch = samples;
+    bindings.dims = plan::symbolicDimsFromInputs(*session->graph, inputs);
+    double modelFlops = 0;
+    if (auto cost = cost::computeCost(*session->graph, bindings))
+        modelFlops = cost->total.flops;
+    const double achieved = timing->medianMs > 0 ? modelFlops / (timing->medianMs / 1000.0) : 0;
+    const std::string deviceId = otherDevice ? otherDevice->id() : "cpu:0";
     if (json) {
         nlohmann::json out{{"median_ms", timing->medianMs},
                            {"p90_ms", timing->p90Ms},
@@ -213,7 +249,10 @@ int runBench(Args &args)
                            {"planned_peak_memory_bytes", timing->plannedPeakMemoryBytes},
                            {"iters", timing->iterations},
                            {"threads", session->device->threads()},
-                           {"batch", samples}};
+                           {"batch", samples},
+                           {"device", deviceId},
+                           {"model_flops", modelFlops},
+                           {"achieved_flops", achieved}};
         if (runProfile)
             out["profile"] = profileJson(*runProfile, topCount);
         std::cout << out.dump() << "\n";
@@ -227,6 +266,8 @@ int runBench(Args &args)
                   << "p90         " << timing->p90Ms << " ms\n"
                   << "min         " << timing->minMs << " ms\n"
                   << "throughput  " << throughput << " samples/s\n"
+                  << "device      " << deviceId << "\n"
+                  << "model FLOPs " << modelFlops << " (" << achieved / 1e9 << " GFLOP/s)\n"
                   << "peak memory " << timing->peakMemoryBytes << " bytes (planned "
                   << timing->plannedPeakMemoryBytes << ")\n";
         if (runProfile)

@@ -106,20 +106,29 @@ int runCalibrate(Args &args)
         nlohmann::json rates = nlohmann::json::object();
         for (const auto &[t, rate] : calibration->gemmFlopsByThreads)
             rates[std::to_string(t)] = rate;
-        std::cout << nlohmann::json{{"file", out},
-                                    {"host", calibration->host},
-                                    {"measured_at", calibration->measuredAt},
-                                    {"gemm_flops_by_threads", rates},
-                                    {"copy_bandwidth", calibration->copyBandwidth}}
-                         .dump(2)
-                  << "\n";
+        nlohmann::json doc{{"file", out},
+                           {"host", calibration->host},
+                           {"measured_at", calibration->measuredAt},
+                           {"gemm_flops_by_threads", rates},
+                           {"copy_bandwidth", calibration->copyBandwidth}};
+        if (!calibration->gpus.empty()) {
+            nlohmann::json gpus = nlohmann::json::object();
+            for (const auto &[id, gpu] : calibration->gpus)
+                gpus[id] = {{"gemm_flops", gpu.gemmFlops},
+                            {"host_to_device_bandwidth", gpu.hostToDevice}};
+            doc["gpus"] = gpus;
+        }
+        std::cout << doc.dump(2) << "\n";
         return kExitOk;
     }
     for (const auto &[t, rate] : calibration->gemmFlopsByThreads)
         std::printf("GEMM %lldx%lld, %d thread(s): %s\n", static_cast<long long>(*size),
                     static_cast<long long>(*size), t, plan::formatRate(rate).c_str());
-    std::printf("copy bandwidth: %.2f GB/s\nstored in %s\n", calibration->copyBandwidth / 1e9,
-                out.c_str());
+    std::printf("copy bandwidth: %.2f GB/s\n", calibration->copyBandwidth / 1e9);
+    for (const auto &[id, gpu] : calibration->gpus)
+        std::printf("%s: GEMM %s, host -> device %.2f GB/s\n", id.c_str(),
+                    plan::formatRate(gpu.gemmFlops).c_str(), gpu.hostToDevice / 1e9);
+    std::printf("stored in %s\n", out.c_str());
     return kExitOk;
 }
 

@@ -3,6 +3,7 @@
 
 #include "core/cost/cost_model.h"
 #include "core/graph/onnx_import.h"
+#include "kernels/registry.h"
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,7 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -74,6 +76,9 @@ int runInspect(Args &args)
     spec.positional("MODEL.onnx", "the model file (external data resolves next to it)");
     spec.option("batch", "N", "bind the batch dim (dim 0 of symbolic graph inputs) to N", "1");
     spec.multi("dim", "NAME=V", "bind the symbolic dim NAME to V (wins over --batch)");
+    spec.option("device", "KIND",
+                "also list the nodes without a kernel on this device kind (cpu, cuda): on such "
+                "a device they run on the CPU, with copies");
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Exit codes: 0 ok, 2 unreadable or malformed model, bad option.\n"
                 "Example: shardbench-cli inspect decoder.onnx --batch 4 --dim seq=128 --json");
@@ -104,6 +109,27 @@ int runInspect(Args &args)
     auto costs = cost::computeCost(model, bindings);
     if (!costs)
         return reportError(args.command, costs.error().withContext(modelPath));
+
+    // --device: nodes the kind's kernels do not cover (they fall back to the CPU).
+    std::optional<runtime::DeviceKind> kind;
+    if (parsed.has("device")) {
+        const std::string name = parsed.get("device");
+        if (name == "cpu")
+            kind = runtime::DeviceKind::Cpu;
+        else if (name == "cuda")
+            kind = runtime::DeviceKind::Cuda;
+        else
+            return reportError(args.command,
+                               makeError(ErrorCode::InvalidInput,
+                                         "--device '" + name + "': expected cpu or cuda"));
+    }
+    std::vector<std::pair<const graph::Node *, std::string>> fallbacks;
+    if (kind)
+        for (const auto &node : model.nodes()) {
+            runtime::Support support = kernels::defaultRegistry().supports(node, model, *kind);
+            if (!support.supported)
+                fallbacks.emplace_back(&node, support.reason);
+        }
 
     std::map<std::string, int> opCounts;
     for (const auto &node : model.nodes())
@@ -172,6 +198,13 @@ int runInspect(Args &args)
         }
         out["blocks"] = blocks;
         out["diagnostics"] = model.diagnostics;
+        if (kind) {
+            out["device"] = runtime::deviceKindName(*kind);
+            nlohmann::json list = nlohmann::json::array();
+            for (const auto &[node, reason] : fallbacks)
+                list.push_back({{"node", node->name}, {"op", node->opType}, {"reason", reason}});
+            out["fallback_nodes"] = list;
+        }
         std::cout << out.dump(2) << "\n";
         return kExitOk;
     }
@@ -232,6 +265,12 @@ int runInspect(Args &args)
         << humanCount(total.flops, "FLOP")
         << (total.exact ? "" : " (estimate: some shapes unresolved)") << ", activations "
         << humanBytes(static_cast<double>(total.activationBytes)) << "\n";
+    if (kind) {
+        out << "on " << runtime::deviceKindName(*kind) << ": " << fallbacks.size()
+            << " node(s) without a kernel (run on the CPU with copies)\n";
+        for (const auto &[node, reason] : fallbacks)
+            out << "  " << node->name << ": " << reason << "\n";
+    }
     for (const auto &note : model.diagnostics)
         std::cerr << "note: " << note << "\n";
     return kExitOk;

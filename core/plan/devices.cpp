@@ -185,7 +185,8 @@ Result<Catalog> loadCatalog(const fs::path &path)
         SB_ASSIGN_OR_RETURN(device.flopsFp32, numberField(entry, "fp32_flops", where));
         SB_ASSIGN_OR_RETURN(device.flopsFp16, numberField(entry, "fp16_flops", where, false));
         SB_ASSIGN_OR_RETURN(device.memoryBandwidth, numberField(entry, "memory_bandwidth", where));
-        SB_ASSIGN_OR_RETURN(device.pricePerHour, numberField(entry, "price_per_hour", where, false));
+        SB_ASSIGN_OR_RETURN(device.pricePerHour,
+                            numberField(entry, "price_per_hour", where, false));
         device.peerLink = stringField(entry, "peer_link");
         device.hostLink = stringField(entry, "host_link");
         for (const std::string &linkName : {device.peerLink, device.hostLink})
@@ -239,6 +240,14 @@ Result<Calibration> loadCalibration(const fs::path &path)
         calibration.gemmFlopsByThreads[threads] = value.get<double>();
     }
     SB_ASSIGN_OR_RETURN(calibration.copyBandwidth, numberField(doc, "copy_bandwidth", file));
+    if (doc.contains("gpus") && doc["gpus"].is_object())
+        for (const auto &[id, entry] : doc["gpus"].items()) {
+            Calibration::GpuRates rates;
+            SB_ASSIGN_OR_RETURN(rates.gemmFlops, numberField(entry, "gemm_flops", file));
+            SB_ASSIGN_OR_RETURN(rates.hostToDevice,
+                                numberField(entry, "host_to_device_bandwidth", file));
+            calibration.gpus[id] = rates;
+        }
     return calibration;
 }
 
@@ -254,6 +263,13 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
         rates[std::to_string(threads)] = rate;
     doc["gemm_flops_by_threads"] = rates;
     doc["copy_bandwidth"] = calibration.copyBandwidth;
+    if (!calibration.gpus.empty()) {
+        json gpus = json::object();
+        for (const auto &[id, rates] : calibration.gpus)
+            gpus[id] = {{"gemm_flops", rates.gemmFlops},
+                        {"host_to_device_bandwidth", rates.hostToDevice}};
+        doc["gpus"] = gpus;
+    }
     std::error_code ec;
     if (path.has_parent_path())
         fs::create_directories(path.parent_path(), ec);
@@ -308,9 +324,9 @@ Result<DeviceSet> discoverLocalDevices(const LocalDeviceOptions &options)
     } else if (options.calibrationPath) {
         return makeError(ErrorCode::NotFound, calibrationPath.string() + ": cannot open");
     }
-    double copyBandwidth =
-        calibration && calibration->copyBandwidth > 0 ? calibration->copyBandwidth
-                                                      : kDefaultCpuCopyBandwidth;
+    double copyBandwidth = calibration && calibration->copyBandwidth > 0
+                               ? calibration->copyBandwidth
+                               : kDefaultCpuCopyBandwidth;
 
     const std::string model = cpuModelName();
     for (int i = 0; i < options.cpuDevices; ++i) {
@@ -342,7 +358,18 @@ Result<DeviceSet> discoverLocalDevices(const LocalDeviceOptions &options)
         device.kind = "cuda";
         device.name = gpu.name;
         device.memoryBytes = gpu.memoryBytes;
-        device.source = "driver (rates unknown until calibrated)";
+        device.flops = gpu.peakFp32Flops;
+        device.source = gpu.peakFp32Flops > 0 ? "driver: peak FP32 from SMs x lanes x clock (sm_" +
+                                                    std::to_string(gpu.computeMajor) +
+                                                    std::to_string(gpu.computeMinor) + ")"
+                                              : "driver (rates unknown until calibrated)";
+        if (calibration) {
+            auto measured = calibration->gpus.find(device.id);
+            if (measured != calibration->gpus.end() && measured->second.gemmFlops > 0) {
+                device.flops = measured->second.gemmFlops;
+                device.source = "calibrated " + calibration->measuredAt;
+            }
+        }
         set.devices.push_back(std::move(device));
     }
 
@@ -363,22 +390,31 @@ Result<std::uint64_t> parseByteSize(const std::string &text)
 {
     std::string value = trim(text);
     std::size_t pos = 0;
-    while (pos < value.size() && (std::isdigit(static_cast<unsigned char>(value[pos])) ||
-                                  value[pos] == '.'))
+    while (pos < value.size() &&
+           (std::isdigit(static_cast<unsigned char>(value[pos])) || value[pos] == '.'))
         ++pos;
     if (pos == 0)
         return makeError(ErrorCode::InvalidInput, "\"" + text + "\" is not a size (e.g. 2GiB)");
     double number = std::atof(value.substr(0, pos).c_str());
     std::string unit = lower(trim(value.substr(pos)));
-    static const std::map<std::string, double> units = {
-        {"", 1.0},         {"b", 1.0},       {"k", 1024.0},    {"kib", 1024.0},
-        {"kb", 1e3},       {"m", 1048576.0}, {"mib", 1048576.0}, {"mb", 1e6},
-        {"g", 1073741824.0}, {"gib", 1073741824.0}, {"gb", 1e9}, {"t", 1099511627776.0},
-        {"tib", 1099511627776.0}, {"tb", 1e12}};
+    static const std::map<std::string, double> units = {{"", 1.0},
+                                                        {"b", 1.0},
+                                                        {"k", 1024.0},
+                                                        {"kib", 1024.0},
+                                                        {"kb", 1e3},
+                                                        {"m", 1048576.0},
+                                                        {"mib", 1048576.0},
+                                                        {"mb", 1e6},
+                                                        {"g", 1073741824.0},
+                                                        {"gib", 1073741824.0},
+                                                        {"gb", 1e9},
+                                                        {"t", 1099511627776.0},
+                                                        {"tib", 1099511627776.0},
+                                                        {"tb", 1e12}};
     auto it = units.find(unit);
     if (it == units.end())
-        return makeError(ErrorCode::InvalidInput,
-                         "\"" + text + "\": unknown size unit \"" + unit + "\" (use KiB, MiB, GiB, GB...)");
+        return makeError(ErrorCode::InvalidInput, "\"" + text + "\": unknown size unit \"" + unit +
+                                                      "\" (use KiB, MiB, GiB, GB...)");
     return static_cast<std::uint64_t>(std::llround(number * it->second));
 }
 
@@ -473,7 +509,7 @@ Result<DeviceSet> parseDeviceList(const std::string &spec, const DeviceSet &loca
             auto ma = modelOf.find(a.id);
             auto mb = modelOf.find(b.id);
             if (ma == modelOf.end() && mb == modelOf.end())
-                continue;  // two local devices: the local default link
+                continue; // two local devices: the local default link
             const CatalogLinkType *type = nullptr;
             if (ma != modelOf.end() && mb != modelOf.end() && ma->second == mb->second) {
                 type = linkType(ma->second->peerLink);

@@ -24,36 +24,36 @@ namespace sb::plan {
 
 struct DeviceSpec
 {
-    std::string id;                 // "cpu:0", "cuda:1", "A100-80GB:0"
-    std::string kind;               // "cpu" or "cuda"
-    std::string name;               // human-readable model ("2 cores of AMD EPYC", "NVIDIA A100 80GB")
-    std::uint64_t memoryBytes = 0;  // capacity the planner may fill
-    double flops = 0;               // float32 FLOP/s
-    double flopsFp16 = 0;           // float16 FLOP/s (catalogue; 0 when unknown)
-    double memoryBandwidth = 0;     // bytes/s
-    double pricePerHour = 0;        // USD, catalogue devices only (0 = unknown/owned)
-    int threads = 0;                // CPU devices: worker threads of its pool
-    std::string source;             // where the figures come from ("calibrated", "catalogue", "default")
+    std::string id;   // "cpu:0", "cuda:1", "A100-80GB:0"
+    std::string kind; // "cpu" or "cuda"
+    std::string name; // human-readable model ("2 cores of AMD EPYC", "NVIDIA A100 80GB")
+    std::uint64_t memoryBytes = 0; // capacity the planner may fill
+    double flops = 0;              // float32 FLOP/s
+    double flopsFp16 = 0;          // float16 FLOP/s (catalogue; 0 when unknown)
+    double memoryBandwidth = 0;    // bytes/s
+    double pricePerHour = 0;       // USD, catalogue devices only (0 = unknown/owned)
+    int threads = 0;               // CPU devices: worker threads of its pool
+    std::string source; // where the figures come from ("calibrated", "catalogue", "default")
 };
 
 struct LinkSpec
 {
     std::string from;
     std::string to;
-    std::string name;             // "nvlink4", "pcie4", "shared-memory"
-    double bandwidth = 0;         // bytes/s
-    double latencySeconds = 0;    // per message
+    std::string name;          // "nvlink4", "pcie4", "shared-memory"
+    double bandwidth = 0;      // bytes/s
+    double latencySeconds = 0; // per message
 };
 
 struct DeviceSet
 {
     std::vector<DeviceSpec> devices;
-    std::vector<LinkSpec> links;  // explicit links; others fall back to defaultLink
+    std::vector<LinkSpec> links; // explicit links; others fall back to defaultLink
 
     // Used when no explicit link matches (documented in devices.json as "default").
     LinkSpec defaultLink{"", "", "default", 10e9, 10e-6};
 
-    int indexOf(const std::string &id) const;  // -1 when absent
+    int indexOf(const std::string &id) const; // -1 when absent
     const DeviceSpec *find(const std::string &id) const;
     LinkSpec link(const std::string &from, const std::string &to) const;
     // Seconds to move `bytes` from one device to another (0 on the same device).
@@ -64,25 +64,25 @@ struct DeviceSet
 
 struct CatalogLinkType
 {
-    std::string name;  // "nvlink4"
+    std::string name; // "nvlink4"
     std::string description;
-    double bandwidth = 0;  // bytes/s, one direction
+    double bandwidth = 0; // bytes/s, one direction
     double latencySeconds = 0;
     std::string source;
 };
 
 struct CatalogDevice
 {
-    std::string name;  // "A100-80GB"
-    std::string kind;  // "cuda" or "cpu"
+    std::string name; // "A100-80GB"
+    std::string kind; // "cuda" or "cpu"
     std::string description;
     std::uint64_t memoryBytes = 0;
     double flopsFp32 = 0;
     double flopsFp16 = 0;
     double memoryBandwidth = 0;
     double pricePerHour = 0;
-    std::string peerLink;  // link type between two devices of this model in one box
-    std::string hostLink;  // link type to the host / other device models
+    std::string peerLink; // link type between two devices of this model in one box
+    std::string hostLink; // link type to the host / other device models
     std::string source;
 };
 
@@ -90,11 +90,11 @@ struct Catalog
 {
     std::vector<CatalogDevice> devices;
     std::vector<CatalogLinkType> links;
-    const CatalogDevice *find(const std::string &name) const;  // case-insensitive
+    const CatalogDevice *find(const std::string &name) const; // case-insensitive
     const CatalogLinkType *findLink(const std::string &name) const;
 };
 
-std::filesystem::path defaultCatalogPath();  // resourceDir()/devices.json
+std::filesystem::path defaultCatalogPath(); // resourceDir()/devices.json
 Result<Catalog> loadCatalog(const std::filesystem::path &path = defaultCatalogPath());
 
 // ---- calibration (measured figures for this machine's CPU devices)
@@ -102,11 +102,18 @@ Result<Catalog> loadCatalog(const std::filesystem::path &path = defaultCatalogPa
 struct Calibration
 {
     std::string host;
-    std::string measuredAt;  // ISO-8601 UTC
+    std::string measuredAt; // ISO-8601 UTC
     int hardwareThreads = 0;
     // GEMM float32 FLOP/s measured with N threads (N -> rate).
     std::map<int, double> gemmFlopsByThreads;
-    double copyBandwidth = 0;  // bytes/s, memcpy of a buffer larger than caches
+    double copyBandwidth = 0; // bytes/s, memcpy of a buffer larger than caches
+    // GPUs ("cuda:0" -> rates) measured when the build has CUDA and GPUs exist.
+    struct GpuRates
+    {
+        double gemmFlops = 0;    // float32 MatMul through the CUDA kernels
+        double hostToDevice = 0; // bytes/s through the device's pinned staging
+    };
+    std::map<std::string, GpuRates> gpus;
 
     // Rate for a device with `threads` threads: the measured figure, else the
     // closest smaller measurement scaled linearly.
@@ -122,7 +129,7 @@ Status saveCalibration(const Calibration &calibration, const std::filesystem::pa
 
 struct LocalDeviceOptions
 {
-    int cpuDevices = 2;  // the machine's cores are split among this many CPU devices
+    int cpuDevices = 2; // the machine's cores are split among this many CPU devices
     // Device id -> capacity cap in bytes (default: physical memory / cpuDevices).
     std::map<std::string, std::uint64_t> memoryCaps;
     // Calibration file (default: defaultCalibrationPath() when it exists).
@@ -152,7 +159,7 @@ Result<std::pair<std::string, std::uint64_t>> parseMemoryCap(const std::string &
 Result<DeviceSet> parseDeviceList(const std::string &spec, const DeviceSet &local,
                                   const Catalog &catalog);
 
-std::string formatBytes(std::uint64_t bytes);   // "1.50 GiB"
-std::string formatRate(double flops);           // "12.3 GFLOP/s"
+std::string formatBytes(std::uint64_t bytes); // "1.50 GiB"
+std::string formatRate(double flops);         // "12.3 GFLOP/s"
 
 } // namespace sb::plan

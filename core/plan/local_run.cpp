@@ -3,6 +3,7 @@
 #include "core/cost/cost_model.h"
 #include "core/plan/validate.h"
 #include "core/runtime/executor.h"
+#include "kernels/gpu_info.h"
 
 #include <algorithm>
 #include <chrono>
@@ -66,9 +67,9 @@ Result<std::vector<runtime::PipelineStageSpec>> pipelineStages(const Graph &grap
     return stages;
 }
 
-Result<std::unique_ptr<LocalPipeline>>
-openLocalPipeline(std::shared_ptr<const graph::Graph> graph, const Plan &plan,
-                  const runtime::KernelRegistry &registry)
+Result<std::unique_ptr<LocalPipeline>> openLocalPipeline(std::shared_ptr<const graph::Graph> graph,
+                                                         const Plan &plan,
+                                                         const runtime::KernelRegistry &registry)
 {
     auto pipeline = std::make_unique<LocalPipeline>();
     SB_ASSIGN_OR_RETURN(pipeline->devices, createLocalDevices(plan.devices.devices, registry));
@@ -192,6 +193,51 @@ Result<Calibration> measureCalibration(const runtime::KernelRegistry &registry,
         source[static_cast<std::size_t>(r)] = target[bytes - 1 - static_cast<std::size_t>(r)];
     }
     calibration.copyBandwidth = static_cast<double>(bytes) / best;
+
+    // GPUs: a float32 GEMM through the CUDA kernels and host -> device copies.
+    for (const kernels::GpuInfo &gpu : kernels::listGpus()) {
+        if (options.cancel && options.cancel->isCancelled())
+            return makeError(ErrorCode::Cancelled, "calibration cancelled");
+        runtime::DeviceConfig config;
+        config.id = "cuda:" + std::to_string(gpu.index);
+        if (options.progress)
+            options.progress(static_cast<double>(maxThreads) / steps, "GEMM on " + config.id);
+        SB_ASSIGN_OR_RETURN(auto device,
+                            runtime::DeviceFactory::instance().create(config, registry));
+        const std::int64_t gpuN = std::max<std::int64_t>(n, 2048);
+        auto gpuGraph = matmulGraph(gpuN);
+        std::vector<float> gpuValues(static_cast<std::size_t>(gpuN * gpuN), 0.5f);
+        runtime::TensorMap gpuInputs;
+        gpuInputs["a"] =
+            runtime::Tensor::fromVector(graph::ElementType::Float32, {gpuN, gpuN}, gpuValues);
+        gpuInputs["b"] = gpuInputs["a"];
+        Calibration::GpuRates rates;
+        {
+            SB_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(gpuGraph, *device));
+            SB_TRY(executor->run(gpuInputs)); // warm-up (plans memory)
+            double gpuBest = 1e300;
+            for (int r = 0; r < options.repeats; ++r) {
+                const auto started = Clock::now();
+                SB_TRY(executor->run(gpuInputs)); // includes the input/output copies
+                gpuBest = std::min(gpuBest,
+                                   std::chrono::duration<double>(Clock::now() - started).count());
+            }
+            const double gpuFlops = 2.0 * static_cast<double>(gpuN) * static_cast<double>(gpuN) *
+                                    static_cast<double>(gpuN);
+            rates.gemmFlops = gpuFlops / gpuBest;
+        }
+        runtime::Tensor host = runtime::Tensor::zeros(graph::ElementType::Float32,
+                                                      {static_cast<std::int64_t>(bytes / 4)});
+        double copyBest = 1e300;
+        for (int r = 0; r < options.repeats; ++r) {
+            const auto started = Clock::now();
+            SB_ASSIGN_OR_RETURN(runtime::Tensor onDevice, device->fromHost(host));
+            copyBest =
+                std::min(copyBest, std::chrono::duration<double>(Clock::now() - started).count());
+        }
+        rates.hostToDevice = static_cast<double>(bytes) / copyBest;
+        calibration.gpus[config.id] = rates;
+    }
     if (options.progress)
         options.progress(1.0, "done");
     return calibration;

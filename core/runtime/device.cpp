@@ -217,7 +217,10 @@ DeviceFactory::DeviceFactory()
                  [](const DeviceConfig &config, const DeviceAddress &,
                     const KernelRegistry &) -> Result<std::unique_ptr<Device>> {
                      return makeError(ErrorCode::Unsupported,
-                                      "device " + config.id + ": no CUDA device support built yet");
+                                      "device " + config.id +
+                                          ": this build has no CUDA support (configure with "
+                                          "-DSHARDBENCH_CUDA=ON on a machine with the CUDA "
+                                          "toolkit)");
                  });
 }
 

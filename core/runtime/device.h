@@ -95,6 +95,8 @@ class ExecutionContext
 public:
     virtual ~ExecutionContext() = default;
     virtual std::string describe() const = 0; // "thread pool of 4"
+    // Waits for the work queued on this context (a stream); CPU: nothing.
+    virtual Status synchronize() { return {}; }
 };
 
 class CpuContext final : public ExecutionContext
@@ -128,6 +130,9 @@ public:
     // Waits for the work queued on this device's context (no-op on the CPU,
     // whose kernels return when done).
     virtual Status synchronize() = 0;
+    // A context of its own for one executor (a pipeline stage): a CUDA
+    // device gives each stage its own stream. Null: use context().
+    virtual std::unique_ptr<ExecutionContext> createStageContext() { return nullptr; }
 
     Support supportsOp(const graph::Node &node, const graph::Graph &graph) const
     {
@@ -190,7 +195,8 @@ struct DeviceConfig
 };
 
 // One factory keyed by kind. Built-in: "cpu" (CpuDevice), "cuda" (an error
-// until CUDA devices exist). A remote id ("HOST/cpu:0") is refused with a
+// in builds without CUDA; kernels/ registers the CUDA device's creator when
+// built with CUDA, see kernels::defaultRegistry()). A remote id ("HOST/cpu:0") is refused with a
 // message saying it runs in a worker rank on HOST (--launcher mpi); the rank
 // on that host creates the local part ("cpu:0") through this same factory.
 class DeviceFactory

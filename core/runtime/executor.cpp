@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <deque>
 #include <exception>
 #include <set>
 
@@ -64,8 +65,10 @@ struct CachedPlan
 class RunAllocator final : public OutputAllocator
 {
 public:
-    RunAllocator(std::size_t valueCount, CachedPlan *plan, char *arena)
-        : m_plan(plan), m_arena(arena), m_recorded(valueCount, 0), m_liveBytes(valueCount, 0)
+    // `device`: a non-CPU device whose memory outputs live in (null: host).
+    RunAllocator(std::size_t valueCount, CachedPlan *plan, char *arena, Device *device = nullptr)
+        : m_plan(plan), m_arena(arena), m_device(device), m_recorded(valueCount, 0),
+          m_liveBytes(valueCount, 0)
     {}
 
     Result<Tensor> allocate(ValueId value, ElementType type, const Shape &shape) override
@@ -82,10 +85,16 @@ public:
         Tensor tensor;
         if (m_arena && m_plan->offsetByValue[index] >= 0 && bytes <= m_plan->bytesByValue[index]) {
             tensor = Tensor::view(type, shape, m_arena + m_plan->offsetByValue[index]);
+            if (m_device)
+                tensor.setBufferType(&m_device->bufferType());
         } else {
             if (m_arena)
                 m_planMissed = true;
-            tensor = Tensor::empty(type, shape);
+            if (m_device) {
+                SB_ASSIGN_OR_RETURN(tensor, m_device->allocateTensor(type, shape));
+            } else {
+                tensor = Tensor::empty(type, shape);
+            }
         }
         m_recorded[index] = std::max(m_recorded[index], bytes);
         release(value); // a value is allocated once per run; be safe on re-entry
@@ -109,12 +118,33 @@ public:
 private:
     CachedPlan *m_plan;
     char *m_arena;
+    Device *m_device;
     std::vector<std::size_t> m_recorded;
     std::vector<std::size_t> m_liveBytes;
     std::size_t m_live = 0;
     std::size_t m_peak = 0;
     bool m_planMissed = false;
 };
+
+// Host tensors for kernels that run on the host next to a device (CPU
+// fallback, shape arithmetic, shape-only ops); not part of the arena plan.
+class HostAllocator final : public OutputAllocator
+{
+public:
+    Result<Tensor> allocate(ValueId, ElementType type, const Shape &shape) override
+    {
+        return Tensor::empty(type, shape);
+    }
+};
+
+// Small integer tensors (shapes, indices, axes) on the host: nodes whose
+// inputs are all like this run their CPU kernel on the host, next to a device.
+bool isHostShapeValue(const Tensor &tensor)
+{
+    return tensor.isHost() && tensor.elementCount() <= 64 &&
+           (tensor.type() == ElementType::Int64 || tensor.type() == ElementType::Int32 ||
+            tensor.type() == ElementType::Bool);
+}
 
 } // namespace
 
@@ -129,6 +159,16 @@ struct Executor::Impl
 
     ExecutorOptions options;
     ThreadPool *pool = nullptr; // the CPU device's execution context
+    // Non-CPU device: the stage's context (its own stream), a one-thread pool
+    // for host-side kernels, and device copies of constants by ValueId.
+    bool onDevice = false;
+    std::unique_ptr<ExecutionContext> stageContext;
+    ExecutionContext *execution = nullptr;
+    std::unique_ptr<ThreadPool> hostPool;
+    std::vector<Tensor> deviceConstants;
+    // Runs on a device go one at a time: they share the stage's stream and
+    // its library handles and workspace (the GPU serialises them anyway).
+    mutable std::mutex deviceRunMutex;
     std::shared_ptr<const graph::Graph> source;
     std::vector<Step> steps;
     std::vector<Tensor> constants; // by ValueId; valid = constant
@@ -163,16 +203,24 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
 {
     if (!source)
         return makeError(ErrorCode::InvalidInput, "executor: no graph");
-    // The executor runs CPU kernels; they compute on the CPU device's context.
-    auto *cpu = dynamic_cast<CpuContext *>(&device.context());
-    if (device.kind() != DeviceKind::Cpu || !cpu)
-        return makeError(ErrorCode::Unsupported, "executor: device " + device.id() + " (" +
-                                                     deviceKindName(device.kind()) +
-                                                     ") has no kernels in this build");
+    // CPU kernels compute on the CPU device's pool; a non-CPU device's kernels
+    // on the stage's own context, host-side kernels on a one-thread pool.
     std::unique_ptr<Executor> executor(new Executor(device));
     Impl &impl = *executor->m_impl;
     impl.options = options;
-    impl.pool = &cpu->pool();
+    if (device.kind() == DeviceKind::Cpu) {
+        auto *cpu = dynamic_cast<CpuContext *>(&device.context());
+        if (!cpu)
+            return makeError(ErrorCode::Internal,
+                             "executor: CPU device " + device.id() + " has no thread pool");
+        impl.pool = &cpu->pool();
+    } else {
+        impl.onDevice = true;
+        impl.stageContext = device.createStageContext();
+        impl.execution = impl.stageContext ? impl.stageContext.get() : &device.context();
+        impl.hostPool = std::make_unique<ThreadPool>(1);
+        impl.pool = impl.hostPool.get();
+    }
     impl.source = source;
 
     std::vector<NodeId> selected = nodeIds;
@@ -258,12 +306,16 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
         Impl::Step step;
         step.node = static_cast<NodeId>(n);
         step.kernel = device.registry().find(node.opType, node.domain, kind, options.variant);
+        // Constant folding happens on the host with the CPU kernels.
+        const KernelInfo *folder =
+            impl.onDevice ? device.registry().find(node.opType, node.domain, DeviceKind::Cpu,
+                                                   KernelVariant::Reference)
+                          : step.kernel;
         auto opsetIt = local->opsets.find(node.domain == "ai.onnx" ? std::string() : node.domain);
         step.opset = opsetIt != local->opsets.end() ? static_cast<int>(opsetIt->second) : 0;
         if (!step.opset && node.domain.empty())
             step.opset = 17; // hand-built graphs without an opset import
-        bool foldable =
-            options.foldConstants && step.kernel && !kNonDeterministic.count(node.opType);
+        bool foldable = options.foldConstants && folder && !kNonDeterministic.count(node.opType);
         if (foldable) {
             for (ValueId in : node.inputs)
                 if (in != kNoValue && !impl.constants[static_cast<std::size_t>(in)].isValid())
@@ -284,7 +336,7 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
             KernelContext ctx(node, step.opset, ins, outs, heap, *impl.pool);
             Status status = Status::success();
             try {
-                status = step.kernel->fn(ctx);
+                status = folder->fn(ctx);
             } catch (const std::exception &e) {
                 status = makeError(ErrorCode::Runtime, e.what());
             }
@@ -319,6 +371,34 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
     }
     for (ValueId out : stageOutputs)
         impl.lastUse[static_cast<std::size_t>(out)] = static_cast<int>(impl.steps.size());
+    if (impl.onDevice) {
+        // Weights and folded constants that device kernels read go to the
+        // device once (shape-like inputs stay on the host).
+        impl.deviceConstants.assign(local->values().size(), Tensor());
+        for (const Impl::Step &step : impl.steps) {
+            if (!step.kernel || step.kernel->shapeOnly)
+                continue;
+            const graph::Node &node = local->node(step.node);
+            for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+                const ValueId in = node.inputs[i];
+                if (in == kNoValue)
+                    continue;
+                const auto index = static_cast<std::size_t>(in);
+                const auto &hostInputs = step.kernel->hostInputs;
+                if (!impl.constants[index].isValid() || impl.deviceConstants[index].isValid() ||
+                    std::find(hostInputs.begin(), hostInputs.end(), static_cast<int>(i)) !=
+                        hostInputs.end())
+                    continue;
+                auto uploaded = device.fromHost(impl.constants[index]);
+                if (!uploaded)
+                    return makeError(uploaded.error().code,
+                                     "device " + device.id() + ": uploading constant '" +
+                                         local->value(in).name + "' for node '" + node.name +
+                                         "': " + uploaded.error().message);
+                impl.deviceConstants[index] = std::move(*uploaded);
+            }
+        }
+    }
     executor->m_graph = std::move(local);
     return executor;
 }
@@ -376,6 +456,9 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                                           const RunOptions &options, bool forPlanOnly) const
 {
     const graph::Graph &graph = *self.m_graph;
+    std::unique_lock<std::mutex> deviceRun(deviceRunMutex, std::defer_lock);
+    if (onDevice)
+        deviceRun.lock();
     auto started = std::chrono::steady_clock::now();
 
     // Bind and check inputs.
@@ -436,24 +519,94 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
         }
     } arenaReturn{plan.get(), arenaBuffer};
 
-    RunAllocator allocator(graph.values().size(), plan.get(), arena);
+    Device &device = self.m_device;
+    RunAllocator allocator(graph.values().size(), plan.get(), arena, onDevice ? &device : nullptr);
+    HostAllocator hostAllocator;
     std::vector<Tensor> slots(graph.values().size());
-    for (std::size_t i = 0; i < inputIds.size(); ++i)
-        slots[static_cast<std::size_t>(inputIds[i])] = *ordered[i];
+    // Device mode: host copies of values (graph inputs, downloads), tensors
+    // released during the run (freed after the final synchronisation, so no
+    // kernel still queued on the stream reads freed memory) and copy counts.
+    std::vector<Tensor> hostCopies(onDevice ? graph.values().size() : 0);
+    std::deque<Tensor> retired; // deque: kernels hold pointers into it
+    std::uint64_t transferBytes = 0, fallbackCopyBytes = 0;
+    int fallbackNodes = 0;
+    auto deviceError = [&](const Error &error) {
+        return Error{error.code, "device " + device.id() + ": " + error.message};
+    };
+    auto upload = [&](const Tensor &host) -> Result<Tensor> {
+        // The stage stream may still read memory the new tensor reuses.
+        SB_TRY(execution->synchronize());
+        transferBytes += host.byteSize();
+        return device.fromHost(host);
+    };
+    auto download = [&](const Tensor &deviceTensor) -> Result<Tensor> {
+        SB_TRY(execution->synchronize());
+        transferBytes += deviceTensor.byteSize();
+        return device.toHost(deviceTensor);
+    };
+    for (std::size_t i = 0; i < inputIds.size(); ++i) {
+        auto index = static_cast<std::size_t>(inputIds[i]);
+        if (onDevice && ordered[i]->isHost()) {
+            hostCopies[index] = *ordered[i];
+            auto uploaded = upload(*ordered[i]);
+            if (!uploaded)
+                return deviceError(
+                    uploaded.error().withContext("input '" + graph.value(inputIds[i]).name + "'"));
+            slots[index] = std::move(*uploaded);
+        } else {
+            slots[index] = *ordered[i];
+        }
+    }
 
+    enum class Mode
+    {
+        Kernel,    // the device's own kernel (CPU device: every node)
+        ShapeOnly, // reads input shapes only, host outputs
+        Host,      // shape arithmetic: CPU kernel on small host integer tensors
+        Fallback   // no kernel on the device: CPU kernel with copies
+    };
     ThreadPool &pool = *this->pool;
     for (std::size_t s = 0; s < steps.size(); ++s) {
         if (options.cancel && options.cancel->isCancelled())
             return makeError(ErrorCode::Cancelled, "run cancelled");
         const Step &step = steps[s];
         const graph::Node &node = graph.node(step.node);
-        if (!step.kernel) {
-            Support support = self.m_device.registry().supports(node, graph, self.m_device.kind());
+        const KernelInfo *kernel = step.kernel;
+        Mode mode = Mode::Kernel;
+        if (onDevice) {
+            const KernelInfo *cpuKernel = device.registry().find(
+                node.opType, node.domain, DeviceKind::Cpu, this->options.variant);
+            bool hostArithmetic = cpuKernel != nullptr && !(kernel && kernel->shapeOnly);
+            bool anyInput = false;
+            for (ValueId in : node.inputs) {
+                if (in == kNoValue)
+                    continue;
+                anyInput = true;
+                auto index = static_cast<std::size_t>(in);
+                const Tensor &host = constants[index].isValid()    ? constants[index]
+                                     : hostCopies[index].isValid() ? hostCopies[index]
+                                                                   : slots[index];
+                hostArithmetic = hostArithmetic && host.isValid() && isHostShapeValue(host);
+            }
+            if (kernel && kernel->shapeOnly) {
+                mode = Mode::ShapeOnly;
+            } else if (hostArithmetic && anyInput) {
+                mode = Mode::Host;
+                kernel = cpuKernel;
+            } else if (!kernel && cpuKernel) {
+                mode = Mode::Fallback;
+                kernel = cpuKernel;
+                ++fallbackNodes;
+            }
+        }
+        if (!kernel) {
+            Support support = device.registry().supports(node, graph, device.kind());
             return makeError(ErrorCode::Unsupported, support.reason);
         }
         std::vector<const Tensor *> ins;
         ins.reserve(node.inputs.size());
-        for (ValueId in : node.inputs) {
+        for (std::size_t i = 0; i < node.inputs.size(); ++i) {
+            const ValueId in = node.inputs[i];
             if (in == kNoValue) {
                 ins.push_back(nullptr);
                 continue;
@@ -465,14 +618,51 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                                  "node '" + node.name + "' (" + node.opType + "): input '" +
                                      graph.value(in).name +
                                      "' has no value (missing or unsupported type)");
+            if (onDevice && mode != Mode::ShapeOnly) {
+                const auto &hostInputs = kernel->hostInputs;
+                const bool wantHost =
+                    mode != Mode::Kernel || std::find(hostInputs.begin(), hostInputs.end(),
+                                                      static_cast<int>(i)) != hostInputs.end();
+                if (wantHost && !tensor->isHost()) {
+                    if (!hostCopies[index].isValid()) {
+                        auto copied = download(*tensor);
+                        if (!copied)
+                            return deviceError(copied.error());
+                        if (mode == Mode::Fallback)
+                            fallbackCopyBytes += copied->byteSize();
+                        hostCopies[index] = std::move(*copied);
+                    }
+                    tensor = &hostCopies[index];
+                } else if (wantHost && constants[index].isValid()) {
+                    tensor = &constants[index];
+                } else if (!wantHost && tensor->isHost()) {
+                    if (deviceConstants[index].isValid()) {
+                        tensor = &deviceConstants[index];
+                    } else {
+                        auto uploaded = upload(*tensor);
+                        if (!uploaded)
+                            return deviceError(uploaded.error());
+                        if (!constants[index].isValid())
+                            hostCopies[index] = slots[index];
+                        retired.push_back(std::move(*uploaded));
+                        tensor = &retired.back();
+                        if (!constants[index].isValid())
+                            slots[index] = *tensor;
+                    }
+                }
+            }
             ins.push_back(tensor);
         }
         std::vector<Tensor> outs(node.outputs.size());
         double nodeStart = options.onNode ? msSince(started) : 0;
-        KernelContext ctx(node, step.opset, std::move(ins), outs, allocator, pool);
+        OutputAllocator &outputAllocator =
+            mode == Mode::Kernel ? static_cast<OutputAllocator &>(allocator) : hostAllocator;
+        KernelContext ctx(node, step.opset, std::move(ins), outs, outputAllocator, pool);
+        if (mode == Mode::Kernel)
+            ctx.setExecution(execution);
         Status status = Status::success();
         try {
-            status = step.kernel->fn(ctx);
+            status = kernel->fn(ctx);
         } catch (const std::bad_alloc &) {
             status = makeError(ErrorCode::Runtime,
                                "node '" + node.name + "' (" + node.opType + "): out of memory");
@@ -481,7 +671,7 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                                "node '" + node.name + "' (" + node.opType + "): " + e.what());
         }
         if (!status.ok())
-            return status.error();
+            return onDevice ? deviceError(status.error()) : status.error();
         for (std::size_t o = 0; o < node.outputs.size(); ++o) {
             ValueId out = node.outputs[o];
             if (out == kNoValue)
@@ -490,8 +680,12 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                 return makeError(ErrorCode::Internal, "node '" + node.name + "' (" + node.opType +
                                                           "): kernel did not produce output " +
                                                           std::to_string(o));
+            if (mode == Mode::Fallback)
+                fallbackCopyBytes += outs[o].byteSize(); // goes back to the device
             slots[static_cast<std::size_t>(out)] = std::move(outs[o]);
             if (lastUse[static_cast<std::size_t>(out)] < static_cast<int>(s)) { // never read
+                if (onDevice)
+                    retired.push_back(std::move(slots[static_cast<std::size_t>(out)]));
                 slots[static_cast<std::size_t>(out)] = Tensor();
                 allocator.release(out);
             }
@@ -501,11 +695,21 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                 continue;
             auto index = static_cast<std::size_t>(in);
             if (lastUse[index] == static_cast<int>(s) && producedAt[index] >= 0) {
+                if (onDevice) {
+                    retired.push_back(std::move(slots[index]));
+                    hostCopies[index] = Tensor();
+                }
                 slots[index] = Tensor();
                 allocator.release(in);
             }
         }
         if (options.onNode) {
+            if (onDevice) {
+                // Per-node times need the node's work done (timing runs only).
+                Status synced = execution->synchronize();
+                if (!synced.ok())
+                    return deviceError(synced.error().withContext("node '" + node.name + "'"));
+            }
             NodeEvent event;
             event.node = step.node;
             event.name = &node.name;
@@ -514,6 +718,11 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             event.endMs = msSince(started);
             options.onNode(event);
         }
+    }
+    if (onDevice) {
+        Status synced = execution->synchronize();
+        if (!synced.ok())
+            return deviceError(synced.error());
     }
 
     RunResult result;
@@ -524,6 +733,14 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             if (!tensor.isValid())
                 return makeError(ErrorCode::Internal,
                                  "output '" + graph.value(out).name + "' was not computed");
+            if (onDevice && !tensor.isHost()) {
+                auto copied = download(tensor);
+                if (!copied)
+                    return deviceError(
+                        copied.error().withContext("output '" + graph.value(out).name + "'"));
+                result.outputs[graph.value(out).name] = std::move(*copied);
+                continue;
+            }
             // Arena-backed and constant tensors are copied out; heap tensors move.
             bool owned = !constants[index].isValid() &&
                          !(arena && producedAt[index] >= 0 && plan->offsetByValue[index] >= 0 &&
@@ -533,6 +750,10 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             result.outputs[graph.value(out).name] = owned ? tensor : tensor.clone();
         }
     }
+    result.stats.fallbackNodes = fallbackNodes;
+    result.stats.fallbackCopyBytes = fallbackCopyBytes;
+    result.stats.transferBytes = transferBytes;
+    retired.clear();
     slots.clear();
 
     // Build (or refresh) the plan from what this run recorded.

@@ -73,6 +73,12 @@ struct RunStats
     std::uint64_t peakMemoryBytes = 0;        // measured: most bytes held at once by the allocator
     std::uint64_t plannedPeakMemoryBytes = 0; // the plan's arena size for this signature
     bool usedArena = false;                   // false on the first (recording) run of a signature
+    // Non-CPU devices: nodes without a kernel there ran on the CPU, and the
+    // bytes copied between host and device for them, for the inputs, outputs
+    // and host-side shape arithmetic.
+    int fallbackNodes = 0;
+    std::uint64_t fallbackCopyBytes = 0;
+    std::uint64_t transferBytes = 0; // all host<->device bytes of the run
 };
 
 struct RunResult

@@ -29,6 +29,8 @@
 
 namespace sb::runtime {
 
+class ExecutionContext;
+
 enum class DeviceKind
 {
     Cpu,
@@ -90,6 +92,11 @@ public:
     void setOutput(std::size_t i, Tensor tensor);
     Tensor &output(std::size_t i) { return m_outputs[i]; }
 
+    // The stage's execution context on a non-CPU device (a CUDA stream with
+    // its library handles); null for CPU kernels, which use pool().
+    ExecutionContext *execution() const { return m_execution; }
+    void setExecution(ExecutionContext *execution) { m_execution = execution; }
+
     // Errors that name the node: "node 'n' (Op): <what>".
     Error unsupported(const std::string &what) const;
     Error invalid(const std::string &what) const;
@@ -101,6 +108,7 @@ private:
     std::vector<Tensor> &m_outputs;
     OutputAllocator &m_allocator;
     ThreadPool &m_pool;
+    ExecutionContext *m_execution = nullptr;
 };
 
 using KernelFn = std::function<Status(KernelContext &)>;
@@ -118,6 +126,12 @@ struct KernelInfo
     KernelFn fn;
     SupportCheckFn check; // optional
     Tolerance tolerance;  // for Fast kernels: allowed drift from Reference
+    // Non-CPU kernels: inputs the kernel reads on the host (shapes, axes,
+    // scalars); the executor hands those over in host memory.
+    std::vector<int> hostInputs;
+    // Non-CPU kernels that read only input shapes (Shape, Size): they run on
+    // the host with device inputs and produce host outputs.
+    bool shapeOnly = false;
 };
 
 class KernelRegistry

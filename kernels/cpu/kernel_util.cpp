@@ -1,5 +1,7 @@
 #include "kernels/cpu/kernel_util.h"
 
+#include <algorithm>
+
 namespace sb::kernels {
 
 std::string typeName(ElementType type)
@@ -26,6 +28,63 @@ AxesArg axesFrom(KernelContext &ctx, std::size_t inputIndex, const char *attribu
         result.present = true;
     }
     return result;
+}
+
+Result<SliceBox> sliceBox(KernelContext &ctx, const Shape &shapeIn)
+{
+    auto rank = static_cast<std::int64_t>(shapeIn.size());
+    std::vector<std::int64_t> starts, ends, axes, steps;
+    if (ctx.opset() < 10) {
+        starts = ctx.node().intsAttr("starts");
+        ends = ctx.node().intsAttr("ends");
+        axes = ctx.node().intsAttr("axes");
+    } else {
+        starts = ctx.input(1).toInt64Vector();
+        ends = ctx.input(2).toInt64Vector();
+        if (ctx.hasInput(3))
+            axes = ctx.input(3).toInt64Vector();
+        if (ctx.hasInput(4))
+            steps = ctx.input(4).toInt64Vector();
+    }
+    if (axes.empty())
+        for (std::size_t i = 0; i < starts.size(); ++i)
+            axes.push_back(static_cast<std::int64_t>(i));
+    if (steps.empty())
+        steps.assign(starts.size(), 1);
+    if (ends.size() != starts.size() || axes.size() != starts.size() ||
+        steps.size() != starts.size())
+        return ctx.invalid("starts/ends/axes/steps lengths differ");
+    SliceBox box;
+    box.begin.assign(shapeIn.size(), 0);
+    box.step.assign(shapeIn.size(), 1);
+    box.shape = shapeIn;
+    for (std::size_t i = 0; i < starts.size(); ++i) {
+        auto axisOpt = normalizeAxis(axes[i], rank);
+        if (!axisOpt)
+            return ctx.invalid("axis out of range");
+        auto a = static_cast<std::size_t>(*axisOpt);
+        std::int64_t dim = shapeIn[a];
+        std::int64_t s = steps[i];
+        if (s == 0)
+            return ctx.invalid("step 0");
+        std::int64_t st = starts[i], en = ends[i];
+        if (st < 0)
+            st += dim;
+        if (en < 0)
+            en += dim;
+        if (s > 0) {
+            st = std::clamp<std::int64_t>(st, 0, dim);
+            en = std::clamp<std::int64_t>(en, 0, dim);
+            box.shape[a] = en > st ? (en - st + s - 1) / s : 0;
+        } else {
+            st = std::clamp<std::int64_t>(st, 0, dim - 1);
+            en = std::clamp<std::int64_t>(en, -1, dim - 1);
+            box.shape[a] = st > en ? (st - en - s - 1) / (-s) : 0;
+        }
+        box.begin[a] = st;
+        box.step[a] = s;
+    }
+    return box;
 }
 
 std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b)

@@ -127,6 +127,16 @@ struct AxesArg
 };
 AxesArg axesFrom(KernelContext &ctx, std::size_t inputIndex, const char *attribute = "axes");
 
+// Slice's selection on every axis of a tensor of `shape`: the first element,
+// the step and the length per axis (ONNX clamping, negative steps), from the
+// inputs starts/ends/axes/steps (opset >= 10) or the attributes (before).
+struct SliceBox
+{
+    std::vector<std::int64_t> begin, step;
+    Shape shape;
+};
+Result<SliceBox> sliceBox(KernelContext &ctx, const Shape &shape);
+
 // Numpy-style broadcast of two shapes; nullopt when incompatible.
 std::optional<Shape> broadcastShapes(const Shape &a, const Shape &b);
 

@@ -3,6 +3,7 @@
 #include "core/runtime/executor.h"
 #include "kernels/cpu/fast/blas.h"
 #include "kernels/registry.h"
+#include "tests/kernels/kernel_test_util.h"
 
 #include <QtTest>
 
@@ -12,91 +13,7 @@
 using namespace sb;
 using namespace sb::runtime;
 
-namespace {
-
-graph::Attribute ints(std::vector<std::int64_t> v)
-{
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::Ints;
-    a.ints = std::move(v);
-    return a;
-}
-graph::Attribute integer(std::int64_t v)
-{
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::Int;
-    a.i = v;
-    return a;
-}
-graph::Attribute real(double v)
-{
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::Float;
-    a.f = static_cast<float>(v);
-    return a;
-}
-graph::Attribute text(std::string s)
-{
-    graph::Attribute a;
-    a.kind = graph::Attribute::Kind::String;
-    a.s = std::move(s);
-    return a;
-}
-
-Tensor randomTensor(Shape shape, unsigned seed)
-{
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-    Tensor t = Tensor::empty(ElementType::Float32, std::move(shape));
-    for (std::int64_t i = 0; i < t.elementCount(); ++i)
-        t.as<float>()[i] = dist(rng);
-    return t;
-}
-
-// One-node graph whose inputs are all graph inputs (no folding).
-std::shared_ptr<graph::Graph> singleNode(const std::string &op, const std::string &domain,
-                                         const std::vector<Tensor> &inputs,
-                                         std::map<std::string, graph::Attribute> attributes)
-{
-    auto g = std::make_shared<graph::Graph>();
-    g->opsets[""] = 17;
-    graph::Node node;
-    node.name = "n";
-    node.opType = op;
-    node.domain = domain;
-    node.attributes = std::move(attributes);
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-        graph::Value v;
-        v.name = "in" + std::to_string(i);
-        v.info.type = inputs[i].type();
-        node.inputs.push_back(g->addValue(v));
-        g->mutableInputs().push_back(node.inputs.back());
-    }
-    graph::Value out;
-    out.name = "out";
-    node.outputs.push_back(g->addValue(out));
-    g->mutableOutputs() = {node.outputs[0]};
-    g->mutableNodes().push_back(node);
-    g->rebuildIndex();
-    return g;
-}
-
-Result<Tensor> runVariant(const std::shared_ptr<graph::Graph> &g, const std::vector<Tensor> &inputs,
-                          KernelVariant variant, int threads)
-{
-    CpuDevice device("cpu:0", threads, 0, kernels::defaultRegistry());
-    ExecutorOptions options;
-    options.variant = variant;
-    options.fuse = false;
-    SB_ASSIGN_OR_RETURN(auto executor, Executor::create(g, device, options));
-    TensorMap map;
-    for (std::size_t i = 0; i < inputs.size(); ++i)
-        map["in" + std::to_string(i)] = inputs[i];
-    SB_ASSIGN_OR_RETURN(RunResult result, executor->run(map));
-    return result.outputs.at("out");
-}
-
-} // namespace
+using namespace sb::kernel_tests;
 
 class TestKernels : public QObject
 {

@@ -369,56 +369,9 @@ Status sliceKernel(KernelContext &ctx)
     Status status;
     std::size_t bytes = elemBytes(ctx, x, &status);
     SB_TRY(status);
-    auto rank = static_cast<std::int64_t>(x.rank());
-    std::vector<std::int64_t> starts, ends, axes, steps;
-    if (ctx.opset() < 10) {
-        starts = ctx.node().intsAttr("starts");
-        ends = ctx.node().intsAttr("ends");
-        axes = ctx.node().intsAttr("axes");
-    } else {
-        starts = ctx.input(1).toInt64Vector();
-        ends = ctx.input(2).toInt64Vector();
-        if (ctx.hasInput(3))
-            axes = ctx.input(3).toInt64Vector();
-        if (ctx.hasInput(4))
-            steps = ctx.input(4).toInt64Vector();
-    }
-    if (axes.empty())
-        for (std::size_t i = 0; i < starts.size(); ++i)
-            axes.push_back(static_cast<std::int64_t>(i));
-    if (steps.empty())
-        steps.assign(starts.size(), 1);
-    if (ends.size() != starts.size() || axes.size() != starts.size() ||
-        steps.size() != starts.size())
-        return ctx.invalid("starts/ends/axes/steps lengths differ");
-    std::vector<std::int64_t> begin(x.rank(), 0), step(x.rank(), 1);
-    Shape shape = x.shape();
-    for (std::size_t i = 0; i < starts.size(); ++i) {
-        auto axisOpt = normalizeAxis(axes[i], rank);
-        if (!axisOpt)
-            return ctx.invalid("axis out of range");
-        auto a = static_cast<std::size_t>(*axisOpt);
-        std::int64_t dim = x.dim(a);
-        std::int64_t s = steps[i];
-        if (s == 0)
-            return ctx.invalid("step 0");
-        std::int64_t st = starts[i], en = ends[i];
-        if (st < 0)
-            st += dim;
-        if (en < 0)
-            en += dim;
-        if (s > 0) {
-            st = std::clamp<std::int64_t>(st, 0, dim);
-            en = std::clamp<std::int64_t>(en, 0, dim);
-            shape[a] = en > st ? (en - st + s - 1) / s : 0;
-        } else {
-            st = std::clamp<std::int64_t>(st, 0, dim - 1);
-            en = std::clamp<std::int64_t>(en, -1, dim - 1);
-            shape[a] = st > en ? (st - en - s - 1) / (-s) : 0;
-        }
-        begin[a] = st;
-        step[a] = s;
-    }
+    SB_ASSIGN_OR_RETURN(SliceBox box, sliceBox(ctx, x.shape()));
+    const std::vector<std::int64_t> &begin = box.begin, &step = box.step;
+    const Shape &shape = box.shape;
     Shape strides = x.strides();
     std::vector<std::vector<std::int64_t>> offsets(x.rank());
     for (std::size_t d = 0; d < x.rank(); ++d) {
