@@ -200,6 +200,34 @@ private slots:
         CHECK_CLOSE(report->summary.shareDrifted, expected["share_drifted"].get<double>(), 1e-12,
                     nullptr, "share_drifted");
 
+        // The streamed file path gives the same report: in one pass, and in
+        // one pass per column under a tiny memory limit.
+        for (std::size_t limit : {std::size_t(0), std::size_t(1)}) {
+            DriftDatasetOptions streamedOptions;
+            streamedOptions.memoryLimit = limit;
+            auto streamed =
+                runDrift(kDir + expected["reference"].get<std::string>(),
+                         kDir + expected["current"].get<std::string>(), streamedOptions);
+            QVERIFY2(streamed.ok(), streamed.ok() ? "" : streamed.error().message.c_str());
+            QCOMPARE(streamed->referenceRows, reference->rows);
+            QCOMPARE(streamed->currentRows, current->rows);
+            QCOMPARE(streamed->columns.size(), report->columns.size());
+            for (std::size_t c = 0; c < report->columns.size(); ++c) {
+                const auto &a = streamed->columns[c], &b = report->columns[c];
+                QCOMPARE(a.name, b.name);
+                QCOMPARE(a.method, b.method);
+                QCOMPARE(a.statistic, b.statistic);
+                QCOMPARE(a.pValue, b.pValue);
+                QCOMPARE(a.drifted, b.drifted);
+                QCOMPARE(a.referenceRows, b.referenceRows);
+                QCOMPARE(a.currentRows, b.currentRows);
+                QCOMPARE(a.bins.edges, b.bins.edges);
+                QCOMPARE(a.bins.reference, b.bins.reference);
+                QCOMPARE(a.bins.current, b.bins.current);
+            }
+            QCOMPARE(streamed->summary.driftedColumns, report->summary.driftedColumns);
+        }
+
         // Every method on every column it applies to.
         for (const std::string method :
              {"ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div"}) {
@@ -387,6 +415,16 @@ private slots:
         CHECK_CLOSE(piiShare("card", "credit_card"), expected["pii"]["credit_card"].get<double>(),
                     1e-12, nullptr, "card");
         QCOMPARE(piiShare("city", "email"), -1.0);
+
+        // Row hashes partitioned into temporary files (a tiny memory limit)
+        // count the same duplicates and conflicts.
+        QualityOptions spilled = options;
+        spilled.memoryLimit = 1;
+        auto partitioned = analyzeQuality(kDir + expected["data"].get<std::string>(), spilled);
+        QVERIFY(partitioned.ok());
+        QCOMPARE(partitioned->duplicateRows, report->duplicateRows);
+        QCOMPARE(partitioned->labelConflictGroups, report->labelConflictGroups);
+        QCOMPARE(partitioned->labelConflictRows, report->labelConflictRows);
 
         auto leakage = findLeakage(kDir + expected["train"].get<std::string>(),
                                    kDir + expected["test"].get<std::string>(), options);
