@@ -43,7 +43,7 @@ int main(int argc, char **argv)
     auto number = [&](double v) {
         auto [end, ec] = std::to_chars(field, field + sizeof field, v, std::chars_format::fixed, 6);
         (void)ec;
-        buffer.append(field, end);
+        buffer.append(field, static_cast<std::size_t>(end - field));
         buffer.push_back(',');
     };
     buffer = "label,score,f0,f1,f2,f3,f4,f5,age,site\n";
@@ -57,7 +57,7 @@ int main(int argc, char **argv)
             number(((i == 0 || i == 3) ? shift : 0.0) + (1.0 + 0.1 * i) * standard(rng));
         auto [end, ec] = std::to_chars(field, field + sizeof field, age(rng));
         (void)ec;
-        buffer.append(field, end);
+        buffer.append(field, static_cast<std::size_t>(end - field));
         buffer.push_back(',');
         buffer.append(sites[static_cast<std::size_t>(site(rng))]);
         buffer.push_back('\n');

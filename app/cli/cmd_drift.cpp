@@ -111,7 +111,7 @@ int runDrift(Args &args)
     spec.option("db", "PATH", "store the report as a drift snapshot in this Shardbench database");
     spec.option("model", "NAME[:VERSION]",
                 "with --db: attach the snapshot to this registered model version");
-    addStreamingOptions(spec);
+    addStreamingOptions(spec, true);
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog(
         "Output: {columns: [{name, type, method, rule, statistic, p_value, threshold,\n"

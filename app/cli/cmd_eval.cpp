@@ -124,7 +124,7 @@ int runEval(Args &args)
     spec.option("datetime", "COLS", "comma-separated columns to read as ISO 8601 datetimes");
     spec.option("out", "FILE.json", "also write the JSON report to this file");
     spec.option("db", "PATH", "store the evaluation in this Shardbench database");
-    addStreamingOptions(spec);
+    addStreamingOptions(spec, false);
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Exit codes: 0 ok, 2 bad input (file:line: column), 3 a gate failed, 130 "
                 "cancelled (Ctrl-C).");

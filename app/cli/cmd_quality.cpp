@@ -105,7 +105,7 @@ int runQuality(Args &args)
     spec.option("db", "PATH",
                 "store the report (evaluation kind 'quality') in this Shardbench database");
     addPoisoningOptions(spec);
-    addStreamingOptions(spec);
+    addStreamingOptions(spec, true);
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Output: {rows, columns: [{name, type, missing, missing_share, unique, constant,\n"
                 "min, max, mean, pii: [{kind, share, matches}]}], duplicate_rows, class_balance:\n"

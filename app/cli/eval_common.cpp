@@ -67,11 +67,12 @@ Status writeJsonFile(const std::string &path, const nlohmann::json &json)
     return {};
 }
 
-void addStreamingOptions(ArgSpec &spec)
+void addStreamingOptions(ArgSpec &spec, bool memoryLimit)
 {
-    spec.option("memory-limit", "SIZE",
-                "bound the memory of per-row state (e.g. 1.5G, 800M): more passes over the\n"
-                "file or spilled partitions instead of more memory (default 1/16 of RAM)");
+    if (memoryLimit)
+        spec.option("memory-limit", "SIZE",
+                    "bound the memory of per-row state (e.g. 1.5G, 800M): more passes over the\n"
+                    "file or spilled partitions instead of more memory (default 1/16 of RAM)");
     spec.flag("progress",
               "progress (rows read, rate, ETA) on stderr even when it is not a terminal");
 }

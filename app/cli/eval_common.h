@@ -28,8 +28,9 @@ int reportGates(const std::string &command, const std::vector<eval::GateResult> 
 // Writes `json` (indented) to `path`; Io error naming the file.
 Status writeJsonFile(const std::string &path, const nlohmann::json &json);
 
-// --memory-limit SIZE and --progress, shared by eval, drift and quality.
-void addStreamingOptions(ArgSpec &spec);
+// --progress (eval, drift, quality) and --memory-limit SIZE (drift, quality:
+// eval's streamed path keeps every score, 8 bytes a row, for exact AUC).
+void addStreamingOptions(ArgSpec &spec, bool memoryLimit);
 // The --memory-limit value in bytes (default eval::defaultMemoryLimit()).
 Result<std::size_t> memoryLimitFromArgs(const ParsedArgs &parsed);
 // A progress line on stderr ("\r<what>: NN% <message>, R rows/s, ETA Ts")

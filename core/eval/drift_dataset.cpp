@@ -482,7 +482,7 @@ Result<std::size_t> streamFile(const std::filesystem::path &path, CsvOptions opt
             const double done =
                 static_cast<double>(progress.bytesBefore + reader.raw().bytesConsumed()) /
                 static_cast<double>(progress.totalBytes);
-            (*progress.progress)(std::min(done, 1.0),
+            (*progress.progress)(0.9 * std::min(done, 1.0),
                                  "reading " + reader.raw().fileName() +
                                      (progress.passes > 1
                                           ? " (pass " + std::to_string(progress.pass + 1) + "/" +
@@ -583,6 +583,12 @@ Result<DriftReport> runDriftStreamed(const std::filesystem::path &reference,
         for (std::size_t i : groups[g]) {
             if (cancel && cancel->isCancelled())
                 return makeError(ErrorCode::Cancelled, "drift cancelled");
+            if (progress)
+                progress(
+                    0.9 * static_cast<double>(passProgress.bytesBefore) /
+                        static_cast<double>(std::max<std::uint64_t>(passProgress.totalBytes, 1)),
+                    "testing column " + pairs[i].name + ": " + std::to_string(report.currentRows) +
+                        " rows");
             const std::string &name = pairs[i].name;
             DriftSample refSample = refColumns[name].take(threads);
             DriftSample curSample = curColumns[name].take(threads);

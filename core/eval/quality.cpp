@@ -295,7 +295,7 @@ public:
         // Sorting a partition needs its pairs (16 bytes) and as much scratch.
         const double need = 32.0 * static_cast<double>(estimatedRows) * 1.1;
         while (m_bits < 8 && need / static_cast<double>(std::size_t(1) << m_bits) >
-                                  static_cast<double>(budgetBytes))
+                                 static_cast<double>(budgetBytes))
             ++m_bits;
         if (m_bits == 0) {
             m_memory.reserve(estimatedRows);
@@ -503,7 +503,7 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
         SB_TRY(rowPairs.add(hashes, labelHashes));
         report.rows += chunk.rows;
         if (progress && reader.raw().fileSize() > 0)
-            progress(static_cast<double>(reader.raw().bytesConsumed()) /
+            progress(0.9 * static_cast<double>(reader.raw().bytesConsumed()) /
                          static_cast<double>(reader.raw().fileSize()),
                      "reading " + report.fileName + ": " + std::to_string(report.rows) + " rows");
     }
@@ -572,6 +572,8 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
     });
 
     // Rows: duplicates and label conflicts through (feature hash, label hash) pairs.
+    if (progress)
+        progress(0.9, "counting duplicates: " + std::to_string(report.rows) + " rows");
     {
         SB_ASSIGN_OR_RETURN(auto counts, rowPairs.count(threads));
         report.duplicateRows = counts.duplicates;
