@@ -348,6 +348,10 @@ public:
             return;
         }
         std::vector<std::uint64_t> part;
+        if (m_many) // every finite value is kept: allocate the part at its size
+            part.reserve(
+                static_cast<std::size_t>(std::count_if(column.numbers.begin(), column.numbers.end(),
+                                                       [](double v) { return std::isfinite(v); })));
         for (double v : column.numbers) {
             if (!std::isfinite(v))
                 continue;
@@ -367,8 +371,8 @@ public:
             }
         }
         if (!part.empty()) {
-            m_count += part.size();
-            part.shrink_to_fit();
+            if (part.capacity() > part.size() + part.size() / 8)
+                part.shrink_to_fit(); // the chunk that switched to keeping every value
             m_parts.push_back(std::move(part));
         }
     }
@@ -397,14 +401,7 @@ public:
             m_few.clear();
             return sample;
         }
-        std::vector<std::uint64_t> keys;
-        keys.reserve(m_count);
-        for (auto &part : m_parts) {
-            keys.insert(keys.end(), part.begin(), part.end());
-            std::vector<std::uint64_t>().swap(part);
-        }
-        m_parts.clear();
-        radixSort<NoPayload>(keys, {}, threads);
+        std::vector<std::uint64_t> keys = sortedFromParts(m_parts, threads);
         sample.sorted.resize(keys.size());
         for (std::size_t i = 0; i < keys.size(); ++i)
             sample.sorted[i] = fromOrderedKey(keys[i]);
@@ -416,7 +413,6 @@ private:
     bool m_many = false;
     std::unordered_map<std::uint64_t, std::size_t> m_few;
     std::vector<std::vector<std::uint64_t>> m_parts;
-    std::size_t m_count = 0;
     std::vector<double> m_codeCounts;
     std::shared_ptr<std::vector<std::string>> m_categories;
 };

@@ -52,20 +52,7 @@ bool streamable(const EvalSpec &spec)
 struct KeyParts
 {
     std::vector<std::vector<std::uint64_t>> parts;
-    std::size_t count = 0;
-
-    std::vector<std::uint64_t> takeSorted()
-    {
-        std::vector<std::uint64_t> keys;
-        keys.reserve(count);
-        for (auto &part : parts) {
-            keys.insert(keys.end(), part.begin(), part.end());
-            std::vector<std::uint64_t>().swap(part);
-        }
-        parts.clear();
-        radixSort<NoPayload>(keys);
-        return keys;
-    }
+    std::vector<std::uint64_t> takeSorted() { return sortedFromParts(parts); }
 };
 
 // Row-order state of pass 1. Label ids are given in order of first
@@ -196,24 +183,7 @@ double scaledNll(const SortedScores &s, double temperature)
 
 double fitTemperature(const SortedScores &s)
 {
-    double lo = 0.01, hi = 100.0, beta = 1.0;
-    for (int iteration = 0; iteration < 200; ++iteration) {
-        const auto [g, h] = nllDerivatives(s, beta);
-        if (g == 0)
-            break;
-        if (g > 0)
-            hi = beta;
-        else
-            lo = beta;
-        double next = h > 0 ? beta - static_cast<double>(g / h) : -1.0;
-        if (!(next > lo && next < hi))
-            next = std::sqrt(lo * hi);
-        const double step = std::fabs(next - beta);
-        beta = next;
-        if (step <= 1e-14 * beta || hi - lo <= 1e-14 * lo)
-            break;
-    }
-    return 1.0 / beta;
+    return minimiseOverInverseTemperature([&](double beta) { return nllDerivatives(s, beta); });
 }
 
 // One of the four monotone runs of confidences (ascending).
@@ -371,7 +341,16 @@ Result<EvalReport> evaluateCsv(const std::filesystem::path &path, const EvalSpec
             chunk.columns[static_cast<std::size_t>(scoreIndex)].numbers;
         if (!labelIds(label, state.labelTexts, state.idOfValue, true, ids))
             return inMemory(); // more than two labels: evaluate() reports it
+        // Each label's part of this chunk, allocated at its exact size.
         std::array<std::vector<std::uint64_t>, 2> part;
+        {
+            std::array<std::size_t, 2> sizes{};
+            for (std::size_t r = 0; r < chunk.rows; ++r)
+                if (ids[r] >= 0 && std::isfinite(score[r]))
+                    ++sizes[static_cast<std::size_t>(ids[r])];
+            part[0].reserve(sizes[0]);
+            part[1].reserve(sizes[1]);
+        }
         for (std::size_t r = 0; r < chunk.rows; ++r) {
             const double s = score[r];
             if (ids[r] < 0 || !std::isfinite(s)) {
@@ -397,11 +376,8 @@ Result<EvalReport> evaluateCsv(const std::filesystem::path &path, const EvalSpec
             ++state.rows;
         }
         for (std::size_t id = 0; id < 2; ++id)
-            if (!part[id].empty()) {
-                state.keys[id].count += part[id].size();
-                part[id].shrink_to_fit();
+            if (!part[id].empty())
                 state.keys[id].parts.push_back(std::move(part[id]));
-            }
         if (progress && reader.raw().fileSize() > 0)
             progress(0.9 * static_cast<double>(reader.raw().bytesConsumed()) /
                          static_cast<double>(reader.raw().fileSize()),

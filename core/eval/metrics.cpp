@@ -302,8 +302,7 @@ void confidences(const ClassificationData &data, std::span<const RowIndex> rows,
 BinSums::BinSums(std::vector<double> edges)
     : m_edges(std::move(edges)), m_conf(m_edges.size() - 1, 0), m_correct(m_edges.size() - 1, 0),
       m_count(m_edges.size() - 1, 0)
-{
-}
+{}
 
 std::size_t BinSums::binOf(double confidence) const
 {
@@ -360,7 +359,8 @@ std::pair<double, double> binaryRocAucAndAp(std::span<const std::uint64_t> posit
     double tp = 0, fp = 0, area = 0, prevTp = 0, prevFp = 0, ap = 0, prevRecall = 0;
     bool apDone = P == 0;
     while (i > 0 || j > 0) {
-        const std::uint64_t key = std::max(i > 0 ? positives[i - 1] : 0, j > 0 ? negatives[j - 1] : 0);
+        const std::uint64_t key =
+            std::max(i > 0 ? positives[i - 1] : 0, j > 0 ? negatives[j - 1] : 0);
         while (i > 0 && positives[i - 1] == key) {
             tp += 1;
             --i;
@@ -491,16 +491,21 @@ std::array<long double, 2> nllDerivatives(const std::vector<double> &z,
     });
 }
 
-// The NLL of softmax(beta * z) is convex in beta: safeguarded Newton on its
-// derivative, bracketed in beta = 1/T in [0.01, 100] (bisection in log beta
-// whenever a Newton step leaves the bracket). Converges in a handful of
-// passes over the rows.
 double fitTemperatureOn(const std::vector<double> &z, const ClassificationData &data,
                         std::span<const RowIndex> rows)
 {
+    return minimiseOverInverseTemperature(
+        [&](double beta) { return nllDerivatives(z, data, rows, beta); });
+}
+
+} // namespace
+
+double minimiseOverInverseTemperature(
+    const std::function<std::array<long double, 2>(double beta)> &derivatives)
+{
     double lo = 0.01, hi = 100.0, beta = 1.0;
     for (int iteration = 0; iteration < 200; ++iteration) {
-        const auto [g, h] = nllDerivatives(z, data, rows, beta);
+        const auto [g, h] = derivatives(beta);
         if (g == 0)
             break;
         if (g > 0)
@@ -509,7 +514,7 @@ double fitTemperatureOn(const std::vector<double> &z, const ClassificationData &
             lo = beta;
         double next = h > 0 ? beta - static_cast<double>(g / h) : -1.0;
         if (!(next > lo && next < hi))
-            next = std::sqrt(lo * hi);
+            next = std::sqrt(lo * hi); // bisection in log beta
         const double step = std::fabs(next - beta);
         beta = next;
         if (step <= 1e-14 * beta || hi - lo <= 1e-14 * lo)
@@ -517,8 +522,6 @@ double fitTemperatureOn(const std::vector<double> &z, const ClassificationData &
     }
     return 1.0 / beta;
 }
-
-} // namespace
 
 double fitTemperature(const ClassificationData &data, std::span<const RowIndex> rows,
                       double *nllBefore, double *nllAfter)

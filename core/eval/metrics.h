@@ -25,6 +25,7 @@
 #include "core/common/cancel.h"
 #include "core/common/result.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -194,6 +195,12 @@ double expectedCalibrationError(const ClassificationData &data, std::span<const 
 // finds it in a few multi-threaded passes over the rows.
 double fitTemperature(const ClassificationData &data, std::span<const RowIndex> rows,
                       double *nllBefore = nullptr, double *nllAfter = nullptr);
+// The temperature T = 1/beta, beta in [0.01, 100], minimising a convex
+// function of beta given its first and second derivative at beta:
+// safeguarded Newton (bisection in log beta when a step leaves the
+// bracket), to 1e-14 relative; a handful of evaluations.
+double minimiseOverInverseTemperature(
+    const std::function<std::array<long double, 2>(double beta)> &derivatives);
 // Data with probabilities softmax(log(clip(p)) / T) (predictions unchanged).
 ClassificationData applyTemperature(const ClassificationData &data, double temperature);
 

@@ -142,6 +142,25 @@ void radixSort(std::span<std::uint64_t> keys, std::span<P> payload = {}, unsigne
     }
 }
 
+// Concatenates `parts` (freeing each one as it is copied, so the peak is
+// about one copy of the keys) and sorts the result.
+inline std::vector<std::uint64_t> sortedFromParts(std::vector<std::vector<std::uint64_t>> &parts,
+                                                  unsigned threads = 0)
+{
+    std::size_t total = 0;
+    for (const auto &part : parts)
+        total += part.size();
+    std::vector<std::uint64_t> keys;
+    keys.reserve(total);
+    for (auto &part : parts) {
+        keys.insert(keys.end(), part.begin(), part.end());
+        std::vector<std::uint64_t>().swap(part);
+    }
+    parts.clear();
+    radixSort<NoPayload>(keys, {}, threads);
+    return keys;
+}
+
 // Sorts doubles ascending (no NaN) through their ordered keys.
 inline void radixSortDoubles(std::span<double> values, unsigned threads = 0)
 {
