@@ -29,8 +29,8 @@ struct EvalReports
 {
     nlohmann::json eval, drift, quality;
     QStringList header;
-    QVector<QStringList> rows; // current data, for click-to-list
-    QString predictionColumn;  // the column holding hard predictions
+    QVector<QStringList> rows;  // current data, for click-to-list
+    QString predictionColumn;   // the column holding hard predictions
 };
 
 Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &progress,
