@@ -4,6 +4,7 @@
 // Tolerances: 1e-9 relative for closed forms, 1e-6 relative for p-values.
 #include "core/eval/drift.h"
 #include "core/eval/drift_dataset.h"
+#include "core/eval/memory_limit.h"
 #include "core/eval/pii.h"
 #include "core/eval/quality.h"
 #include "core/eval/stats.h"
@@ -434,6 +435,33 @@ private slots:
         QCOMPARE(leakage->testRows, expected["leakage"]["test_rows"].get<std::size_t>());
         CHECK_CLOSE(leakage->share, expected["leakage"]["share"].get<double>(), 1e-12, nullptr,
                     "leakage");
+    }
+
+    void memorySizes_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<qulonglong>("bytes"); // 0: rejected
+        QTest::newRow("bytes") << "100000000" << qulonglong(100000000);
+        QTest::newRow("M") << "800M" << qulonglong(800ULL << 20);
+        QTest::newRow("G fraction") << "1.5G" << qulonglong(3ULL << 29);
+        QTest::newRow("GiB") << "2GiB" << qulonglong(2ULL << 30);
+        QTest::newRow("too small") << "10M" << qulonglong(0);
+        QTest::newRow("unit") << "5T" << qulonglong(0);
+        QTest::newRow("text") << "lots" << qulonglong(0);
+        QTest::newRow("negative") << "-1G" << qulonglong(0);
+    }
+
+    void memorySizes()
+    {
+        QFETCH(QString, text);
+        QFETCH(qulonglong, bytes);
+        auto parsed = parseMemorySize(text.toStdString());
+        QCOMPARE(parsed.ok(), bytes != 0);
+        if (bytes != 0)
+            QCOMPARE(qulonglong(*parsed), bytes);
+        else
+            QVERIFY(parsed.error().message.find(text.toStdString()) != std::string::npos);
+        QVERIFY(defaultMemoryLimit() >= (std::size_t(256) << 20));
     }
 
     void badColumnsGiveDiagnostics()
