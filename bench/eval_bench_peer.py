@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """Peer side of bench/eval_bench: the eval + drift + quality numbers of
-shardbench-cli computed with numpy / scipy / scikit-learn in one process.
+shardbench-cli computed with pandas / numpy / scipy / scikit-learn in one
+process, written the way a pandas user would.
 
 Usage: eval_bench_peer.py DATA.csv REFERENCE.csv OUT.json
-Reads both files with numpy.loadtxt (structured dtype), then computes
+Reads both files with pandas.read_csv (C engine, default options), then computes
   eval:    accuracy, balanced accuracy, precision/recall/F1 macro, F1 weighted,
            ROC AUC, average precision, log loss, Brier, confusion matrix,
            ECE/MCE (15 uniform bins), temperature scaling (NLL, bounded scalar
@@ -20,18 +21,19 @@ import sys
 import time
 
 import numpy as np
-from numpy.lib.recfunctions import repack_fields
+import pandas as pd
 from scipy import optimize, stats
 from scipy.spatial import distance
 from sklearn import metrics
 
-DTYPE = [("label", "i8"), ("score", "f8"), ("f0", "f8"), ("f1", "f8"), ("f2", "f8"), ("f3", "f8"),
-         ("f4", "f8"), ("f5", "f8"), ("age", "f8"), ("site", "U16")]
+COLUMNS = ["label", "score", "f0", "f1", "f2", "f3", "f4", "f5", "age", "site"]
 NUMERIC = ["score", "f0", "f1", "f2", "f3", "f4", "f5", "age"]
 
 
 def read(path):
-    return np.loadtxt(path, delimiter=",", skiprows=1, dtype=DTYPE)
+    # keep_default_na=False: an empty field of the text column stays "" (as
+    # shardbench counts it), numbers still parse "" / nan as NaN.
+    return pd.read_csv(path, dtype={"site": str}, keep_default_na=False, na_values={c: [""] for c in NUMERIC})
 
 
 def ece(conf, correct, bins=15):
@@ -46,8 +48,8 @@ def ece(conf, correct, bins=15):
 
 
 def eval_numbers(d):
-    y = d["label"]
-    p = d["score"]
+    y = d["label"].to_numpy()
+    p = d["score"].to_numpy()
     pred = (p >= 0.5).astype(np.int64)
     out = {
         "accuracy": metrics.accuracy_score(y, pred),
@@ -94,7 +96,9 @@ def shares(ref, cur):
 def drift_numbers(ref, cur):
     cols = []
     for name in ["label"] + NUMERIC + ["site"]:
-        r, c = ref[name], cur[name]
+        r, c = ref[name].to_numpy(), cur[name].to_numpy()
+        if r.dtype.kind == "O":
+            r, c = r.astype(str), c.astype(str)
         if r.dtype.kind == "f":
             r, c = r[np.isfinite(r)], c[np.isfinite(c)]
         n_values = len(np.union1d(np.unique(r), np.unique(c)))
@@ -116,39 +120,28 @@ PII = {"email": re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$"),
 
 def quality_numbers(d):
     cols = []
-    for name, _ in DTYPE:
+    for name in COLUMNS:
         v = d[name]
-        if v.dtype.kind == "f":
-            present = v[~np.isnan(v)]
-            cols.append({"name": name, "missing": int(len(v) - len(present)), "unique": int(len(np.unique(present))),
-                         "min": float(present.min()), "max": float(present.max()), "mean": float(present.mean())})
-        elif v.dtype.kind == "i":
-            cols.append({"name": name, "missing": 0, "unique": int(len(np.unique(v))), "min": float(v.min()),
-                         "max": float(v.max()), "mean": float(v.mean())})
+        if v.dtype.kind in "fi":
+            cols.append({"name": name, "missing": int(v.isna().sum()), "unique": int(v.nunique()),
+                         "min": float(v.min()), "max": float(v.max()), "mean": float(v.mean())})
         else:
-            values, counts = np.unique(v, return_counts=True)
-            missing = int(counts[values == ""].sum())
+            counts = v.value_counts()
+            missing = int(counts.get("", 0))
+            counts = counts[counts.index != ""]
             pii = {}
             for kind, rx in PII.items():
-                m = sum(int(c) for val, c in zip(values, counts) if val and rx.match(val))
+                m = int(counts[counts.index.str.match(rx)].sum())
                 if m and m / (len(v) - missing) >= 0.05:
                     pii[kind] = m / (len(v) - missing)
-            cols.append({"name": name, "missing": missing, "unique": int(len(values) - (missing > 0)), "pii": pii})
-    rows = len(d)
-    # Rows as raw bytes (np.void) so np.unique sorts with memcmp; np.unique on the
-    # structured array itself compares field by field and is far slower.
-    as_bytes = np.ascontiguousarray(d).view(np.dtype((np.void, d.dtype.itemsize)))
-    dup = rows - len(np.unique(as_bytes))
-    features = repack_fields(d[[n for n, _ in DTYPE if n != "label"]])
-    features = np.ascontiguousarray(features).view(np.dtype((np.void, features.dtype.itemsize)))
-    feat_unique, inverse = np.unique(features, return_inverse=True)
-    pairs = np.unique(np.stack([inverse, d["label"]], axis=1), axis=0)
-    per_group = np.bincount(pairs[:, 0])
-    conflict_groups = int(np.count_nonzero(per_group > 1))
-    conflict_rows = int(np.count_nonzero(per_group[inverse] > 1))
-    labels, counts = np.unique(d["label"], return_counts=True)
-    return {"rows": rows, "columns": cols, "duplicate_rows": int(dup),
-            "class_balance": [{"label": str(l), "count": int(c)} for l, c in zip(labels, counts)],
+            cols.append({"name": name, "missing": missing, "unique": int(len(counts)), "pii": pii})
+    features = [c for c in COLUMNS if c != "label"]
+    per_group = d.groupby(features, sort=False, dropna=False)["label"].transform("nunique")
+    conflict_rows = int((per_group > 1).sum())
+    conflict_groups = int(d[per_group > 1].drop_duplicates(subset=features).shape[0])
+    balance = d["label"].value_counts().sort_index()
+    return {"rows": len(d), "columns": cols, "duplicate_rows": int(d.duplicated().sum()),
+            "class_balance": [{"label": str(l), "count": int(c)} for l, c in balance.items()],
             "label_conflicts": {"groups": conflict_groups, "rows": conflict_rows}}
 
 

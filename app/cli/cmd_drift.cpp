@@ -1,6 +1,8 @@
 // `shardbench-cli drift`: column and dataset drift of a current CSV against a
 // reference CSV (Evidently-compatible default profile), optionally per window.
 #include "app/cli/command.h"
+#include "app/cli/eval_common.h"
+#include "app/cli/pipeline_cli.h"
 
 #include "core/eval/drift_json.h"
 #include "core/store/store.h"
@@ -109,6 +111,7 @@ int runDrift(Args &args)
     spec.option("db", "PATH", "store the report as a drift snapshot in this Shardbench database");
     spec.option("model", "NAME[:VERSION]",
                 "with --db: attach the snapshot to this registered model version");
+    addStreamingOptions(spec, true);
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog(
         "Output: {columns: [{name, type, method, rule, statistic, p_value, threshold,\n"
@@ -159,7 +162,12 @@ int runDrift(Args &args)
                            makeError(ErrorCode::InvalidInput,
                                      "--window-column needs --window (rows or duration)"));
 
-    auto report = eval::runDrift(parsed.get("reference"), parsed.get("current"), options);
+    auto limit = memoryLimitFromArgs(parsed);
+    if (!limit)
+        return reportError(args.command, limit.error());
+    options.memoryLimit = *limit;
+    auto report = eval::runDrift(parsed.get("reference"), parsed.get("current"), options,
+                                 &interruptToken(), evaluationProgress("drift", parsed));
     if (!report)
         return reportError(args.command, report.error());
     nlohmann::json json = eval::driftReportToJson(*report);

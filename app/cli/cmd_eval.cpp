@@ -2,16 +2,19 @@
 // predictions held in a CSV file (see core/eval/evaluation.h).
 #include "app/cli/command.h"
 #include "app/cli/eval_common.h"
+#include "app/cli/pipeline_cli.h"
 #include "app/cli/predict_cli.h"
 
 #include "core/eval/csv.h"
 #include "core/eval/evaluation.h"
+#include "core/eval/slices.h"
 #include "core/store/store.h"
 
 #include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <optional>
 #include <sstream>
 
 namespace sb::cli {
@@ -121,8 +124,10 @@ int runEval(Args &args)
     spec.option("datetime", "COLS", "comma-separated columns to read as ISO 8601 datetimes");
     spec.option("out", "FILE.json", "also write the JSON report to this file");
     spec.option("db", "PATH", "store the evaluation in this Shardbench database");
+    addStreamingOptions(spec, false);
     spec.flag("json", "print one JSON object on stdout");
-    spec.epilog("Exit codes: 0 ok, 2 bad input (file:line: column), 3 a gate failed.");
+    spec.epilog("Exit codes: 0 ok, 2 bad input (file:line: column), 3 a gate failed, 130 "
+                "cancelled (Ctrl-C).");
     spec.required("data").required("label");
     auto parsed = spec.parse(args);
     if (!parsed)
@@ -167,7 +172,33 @@ int runEval(Args &args)
     eval::CsvOptions csvOptions;
     csvOptions.categorical = splitList(parsed.get("categorical"));
     csvOptions.datetime = splitList(parsed.get("datetime"));
-    auto table = eval::readCsv(parsed.get("data"), csvOptions);
+    if (!parsed.has("model") && !evalSpec.autoSlices) {
+        // Keep only the columns the evaluation reads (the others are still
+        // converted, for their diagnostics): the table is most of the memory.
+        auto header = eval::CsvReader::open(parsed.get("data"), csvOptions);
+        if (!header)
+            return reportError(args.command, header.error());
+        csvOptions.keep = {evalSpec.label, evalSpec.score, evalSpec.pred};
+        for (const std::string &name : header->header())
+            if (!evalSpec.probaPrefix.empty() && name.rfind(evalSpec.probaPrefix, 0) == 0)
+                csvOptions.keep.push_back(name);
+        for (const std::string &text : evalSpec.slices)
+            if (auto slice = eval::parseSlice(text))
+                for (const auto &condition : slice->conditions)
+                    csvOptions.keep.push_back(condition.column);
+        csvOptions.rowLines = false;
+    }
+    std::optional<eval::EvalReport> report;
+    if (!parsed.has("model")) {
+        auto evaluated = eval::evaluateCsv(parsed.get("data"), evalSpec, csvOptions,
+                                           &interruptToken(), evaluationProgress("eval", parsed));
+        if (!evaluated)
+            return reportError(args.command, evaluated.error());
+        report = std::move(*evaluated);
+    }
+    auto table = report ? Result<eval::Table>(eval::Table{})
+                        : eval::readCsv(parsed.get("data"), csvOptions, &interruptToken(),
+                                        evaluationProgress("eval", parsed));
     if (!table)
         return reportError(args.command, table.error());
     if (parsed.has("model")) {
@@ -210,9 +241,12 @@ int runEval(Args &args)
             return reportError(args.command, appended.error());
     }
 
-    auto report = eval::evaluate(*table, evalSpec);
-    if (!report)
-        return reportError(args.command, report.error());
+    if (!report) {
+        auto evaluated = eval::evaluate(*table, evalSpec, &interruptToken());
+        if (!evaluated)
+            return reportError(args.command, evaluated.error());
+        report = std::move(*evaluated);
+    }
     const json &r = report->json;
 
     if (parsed.has("out"))

@@ -1,6 +1,8 @@
 // `shardbench-cli quality`: data quality report of a CSV (streamed), PII
 // detection per column and train/test leakage.
 #include "app/cli/command.h"
+#include "app/cli/eval_common.h"
+#include "app/cli/pipeline_cli.h"
 #include "app/cli/risk_common.h"
 
 #include "core/eval/drift_json.h"
@@ -103,6 +105,7 @@ int runQuality(Args &args)
     spec.option("db", "PATH",
                 "store the report (evaluation kind 'quality') in this Shardbench database");
     addPoisoningOptions(spec);
+    addStreamingOptions(spec, true);
     spec.flag("json", "print one JSON object on stdout");
     spec.epilog("Output: {rows, columns: [{name, type, missing, missing_share, unique, constant,\n"
                 "min, max, mean, pii: [{kind, share, matches}]}], duplicate_rows, class_balance:\n"
@@ -137,17 +140,15 @@ int runQuality(Args &args)
     if (!share)
         return reportError(args.command, share.error());
     options.piiMinShare = *share;
+    auto limit = memoryLimitFromArgs(parsed);
+    if (!limit)
+        return reportError(args.command, limit.error());
+    options.memoryLimit = *limit;
 
     std::optional<eval::QualityReport> report;
     if (parsed.has("data")) {
-        ProgressFn progress;
-        if (stderrIsTerminal() && !parsed.flag("json"))
-            progress = [](double fraction, const std::string &) {
-                std::fprintf(stderr, "\rquality: %3d%%", static_cast<int>(fraction * 100));
-                if (fraction >= 1.0)
-                    std::fprintf(stderr, "\n");
-            };
-        auto result = eval::analyzeQuality(parsed.get("data"), options, nullptr, progress);
+        auto result = eval::analyzeQuality(parsed.get("data"), options, &interruptToken(),
+                                           evaluationProgress("quality", parsed));
         if (!result)
             return reportError(args.command, result.error());
         report = std::move(*result);

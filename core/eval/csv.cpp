@@ -3,6 +3,7 @@
 #include "core/eval/parallel.h"
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -34,6 +35,30 @@ struct ParseError
     int column = -1; // -1: row-level
     std::string what;
 };
+
+// Position of the first delimiter, LF or quote in buf[pos, end) (end when
+// none): eight bytes at a time (a byte equal to one of them makes a zero
+// byte in x ^ pattern; the lowest flagged byte is exact), then byte by byte.
+std::size_t scanUnquoted(const char *buf, std::size_t pos, std::size_t end, char delim)
+{
+    constexpr std::uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+    const std::uint64_t d = kOnes * static_cast<unsigned char>(delim);
+    const std::uint64_t n = kOnes * static_cast<unsigned char>('\n');
+    const std::uint64_t q = kOnes * static_cast<unsigned char>('"');
+    auto zeroBytes = [](std::uint64_t x) { return (x - kOnes) & ~x & kHigh; };
+    // Little-endian only: the lowest flagged byte is the first in memory.
+    while (std::endian::native == std::endian::little && pos + 8 <= end) {
+        std::uint64_t word;
+        std::memcpy(&word, buf + pos, 8);
+        const std::uint64_t hits = zeroBytes(word ^ d) | zeroBytes(word ^ n) | zeroBytes(word ^ q);
+        if (hits)
+            return pos + static_cast<std::size_t>(std::countr_zero(hits) / 8);
+        pos += 8;
+    }
+    while (pos < end && buf[pos] != delim && buf[pos] != '\n' && buf[pos] != '"')
+        ++pos;
+    return pos;
+}
 
 // Parses whole rows in buf[begin, end). `end` is a row boundary (or the end of
 // input). Appends fields (offsets relative to buf) and row start lines.
@@ -109,17 +134,12 @@ std::size_t parseRows(char *buf, std::size_t begin, std::size_t end, std::uint64
                 }
             } else {
                 const std::size_t start = pos;
-                while (pos < end) {
-                    const char c = buf[pos];
-                    if (c == delim || c == '\n')
-                        break;
-                    if (c == '"') {
-                        error = {true, line, static_cast<int>(column),
-                                 "quote inside an unquoted field (quote the whole field and "
-                                 "double the quote)"};
-                        return pos;
-                    }
-                    ++pos;
+                pos = scanUnquoted(buf, pos, end, delim);
+                if (pos < end && buf[pos] == '"') {
+                    error = {true, line, static_cast<int>(column),
+                             "quote inside an unquoted field (quote the whole field and "
+                             "double the quote)"};
+                    return pos;
                 }
                 std::size_t stop = pos;
                 const bool atRowEnd = pos >= end || buf[pos] == '\n';
@@ -217,8 +237,50 @@ bool isNanText(std::string_view s)
 
 // ---- value parsers ------------------------------------------------------------
 
+namespace {
+
+// Clinger's fast path for plain decimals ([-]digits[.digits], at most 20
+// characters, integer mantissa <= 2^53, so at most 18 fraction digits): the
+// mantissa and 10^k are exact doubles, so one IEEE division rounds
+// correctly and gives the same double as std::from_chars. Anything else
+// (exponents, long mantissas, inf/nan) returns false for the full parser.
+bool parsePlainDecimal(const char *p, const char *end, double &value)
+{
+    static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                        1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                        1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    // At most 20 characters ('-', '.', 18 digits): no overflow checks needed.
+    if (end - p > 20)
+        return false;
+    const bool negative = *p == '-';
+    p += negative;
+    const char *digitsBegin = p;
+    std::uint64_t mantissa = 0;
+    while (p < end && static_cast<unsigned>(*p - '0') < 10)
+        mantissa = mantissa * 10 + static_cast<unsigned>(*p++ - '0');
+    int digitCount = static_cast<int>(p - digitsBegin), fraction = 0;
+    if (p < end && *p == '.') {
+        const char *fractionBegin = ++p;
+        while (p < end && static_cast<unsigned>(*p - '0') < 10)
+            mantissa = mantissa * 10 + static_cast<unsigned>(*p++ - '0');
+        fraction = static_cast<int>(p - fractionBegin);
+        digitCount += fraction;
+    }
+    if (p != end || digitCount == 0 || mantissa > (std::uint64_t(1) << 53))
+        return false;
+    double v = static_cast<double>(mantissa);
+    if (fraction > 0)
+        v /= kPow10[fraction];
+    value = negative ? -v : v;
+    return true;
+}
+
+} // namespace
+
 bool parseCsvNumber(std::string_view text, double &value)
 {
+    if (!text.empty() && parsePlainDecimal(text.data(), text.data() + text.size(), value))
+        return true;
     std::string_view s = trimBlanks(text);
     if (s.empty())
         return false;
@@ -995,12 +1057,19 @@ std::vector<ColumnDiagnostic> TypedCsvReader::diagnostics() const
     return m_impl->diagnostics();
 }
 
-static Result<Table> readAll(TypedCsvReader &reader, const CancelToken *cancel,
-                             const ProgressFn &progress)
+static Result<Table> readAll(TypedCsvReader &reader, const CsvOptions &options,
+                             const CancelToken *cancel, const ProgressFn &progress)
 {
     Table table;
     table.fileName = reader.raw().fileName();
+    std::vector<int> target; // chunk column -> table column or -1 (not kept)
     for (const auto &[name, type] : reader.schema()) {
+        if (!options.keep.empty() &&
+            std::find(options.keep.begin(), options.keep.end(), name) == options.keep.end()) {
+            target.push_back(-1);
+            continue;
+        }
+        target.push_back(static_cast<int>(table.columns.size()));
         Column c;
         c.name = name;
         c.type = type;
@@ -1014,7 +1083,9 @@ static Result<Table> readAll(TypedCsvReader &reader, const CancelToken *cancel,
         if (!more)
             break;
         for (std::size_t i = 0; i < chunk.columns.size(); ++i) {
-            Column &dst = table.columns[i];
+            if (target[i] < 0)
+                continue;
+            Column &dst = table.columns[static_cast<std::size_t>(target[i])];
             Column &src = chunk.columns[i];
             dst.categories = src.categories;
             if (table.rows == 0) {
@@ -1038,7 +1109,8 @@ static Result<Table> readAll(TypedCsvReader &reader, const CancelToken *cancel,
                 dst.codes.insert(dst.codes.end(), src.codes.begin(), src.codes.end());
             }
         }
-        table.lines.insert(table.lines.end(), chunk.lines.begin(), chunk.lines.end());
+        if (options.rowLines)
+            table.lines.insert(table.lines.end(), chunk.lines.begin(), chunk.lines.end());
         table.rows += chunk.rows;
         if (progress && reader.raw().fileSize() > 0)
             progress(static_cast<double>(reader.raw().bytesConsumed()) /
@@ -1056,14 +1128,14 @@ Result<Table> readCsv(const std::filesystem::path &path, const CsvOptions &optio
                       const CancelToken *cancel, const ProgressFn &progress)
 {
     SB_ASSIGN_OR_RETURN(TypedCsvReader reader, TypedCsvReader::open(path, options));
-    return readAll(reader, cancel, progress);
+    return readAll(reader, options, cancel, progress);
 }
 
 Result<Table> readCsvString(std::string text, std::string name, const CsvOptions &options)
 {
     SB_ASSIGN_OR_RETURN(TypedCsvReader reader,
                         TypedCsvReader::fromString(std::move(text), std::move(name), options));
-    return readAll(reader, nullptr, {});
+    return readAll(reader, options, nullptr, {});
 }
 
 } // namespace sb::eval

@@ -74,6 +74,11 @@ struct CsvOptions
     std::vector<std::string> categorical; // force these columns categorical
     std::vector<std::string> datetime;    // force these columns datetime
     std::vector<std::string> columns;     // convert only these (empty: all); unknown name = error
+    // readCsv only: keep the values of these columns (empty: all); the other
+    // columns are still converted, for their diagnostics, but left out of the
+    // Table (names not in the file are ignored).
+    std::vector<std::string> keep;
+    bool rowLines = true; // readCsv only: fill Table::lines (8 bytes per row)
 };
 
 // One parsed field: offset and length in the batch buffer.

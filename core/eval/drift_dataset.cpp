@@ -1,12 +1,15 @@
 #include "core/eval/drift_dataset.h"
 
+#include "core/eval/memory_limit.h"
 #include "core/eval/parallel.h"
+#include "core/eval/radix_sort.h"
 
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <numeric>
+#include <unordered_map>
 
 namespace sb::eval {
 
@@ -83,6 +86,65 @@ std::string rowLabel(std::size_t row)
     return std::to_string(row);
 }
 
+using Schema = std::vector<std::pair<std::string, ColumnType>>;
+
+Schema schemaOf(const Table &table)
+{
+    Schema schema;
+    for (const Column &c : table.columns)
+        schema.emplace_back(c.name, c.type);
+    return schema;
+}
+
+int indexIn(const Schema &schema, const std::string &name)
+{
+    for (std::size_t i = 0; i < schema.size(); ++i)
+        if (schema[i].first == name)
+            return static_cast<int>(i);
+    return -1;
+}
+
+struct PairSpec
+{
+    std::string name;
+    std::size_t reference = 0, current = 0; // column indices in each schema
+};
+
+// The columns tested: options.columns, else every column in both files
+// except datetime columns and the window column (reference order).
+Result<std::vector<PairSpec>> selectPairs(const Schema &reference, const Schema &current,
+                                          const std::string &referenceFile,
+                                          const std::string &currentFile,
+                                          const DriftDatasetOptions &options)
+{
+    std::vector<PairSpec> pairs;
+    if (!options.columns.empty()) {
+        for (const auto &name : options.columns) {
+            const int r = indexIn(reference, name), c = indexIn(current, name);
+            if (r < 0 || c < 0)
+                return makeError(ErrorCode::InvalidInput,
+                                 "column '" + name + "' is not in " +
+                                     (r < 0 ? referenceFile : currentFile));
+            pairs.push_back({name, static_cast<std::size_t>(r), static_cast<std::size_t>(c)});
+        }
+    } else {
+        for (std::size_t r = 0; r < reference.size(); ++r) {
+            const auto &[name, type] = reference[r];
+            const int c = indexIn(current, name);
+            if (c < 0 || name == options.windowColumn || type == ColumnType::Datetime ||
+                current[static_cast<std::size_t>(c)].second == ColumnType::Datetime)
+                continue;
+            pairs.push_back({name, r, static_cast<std::size_t>(c)});
+        }
+    }
+    for (const auto &[name, method] : options.methods)
+        if (name != "*" && std::none_of(pairs.begin(), pairs.end(),
+                                        [&](const PairSpec &p) { return p.name == name; }))
+            return makeError(ErrorCode::InvalidInput,
+                             "--method names column '" + name + "' which is not tested");
+    return pairs;
+}
+
 } // namespace
 
 Result<WindowSpec> parseWindowSpec(const std::string &text)
@@ -138,31 +200,13 @@ Result<DriftReport> runDrift(const Table &reference, const Table &current,
     const unsigned threads = options.csv.threads == 0 ? defaultThreadCount() : options.csv.threads;
 
     std::vector<ColumnPair> pairs;
-    if (!options.columns.empty()) {
-        for (const auto &name : options.columns) {
-            const Column *r = reference.column(name);
-            const Column *c = current.column(name);
-            if (!r || !c)
-                return makeError(ErrorCode::InvalidInput,
-                                 "column '" + name + "' is not in " +
-                                     (!r ? reference.fileName : current.fileName));
-            pairs.push_back({name, r, c});
-        }
-    } else {
-        for (const Column &r : reference.columns) {
-            const Column *c = current.column(r.name);
-            if (!c || r.name == options.windowColumn || r.type == ColumnType::Datetime ||
-                c->type == ColumnType::Datetime)
-                continue;
-            pairs.push_back({r.name, &r, c});
-        }
+    {
+        SB_ASSIGN_OR_RETURN(auto selected,
+                            selectPairs(schemaOf(reference), schemaOf(current), reference.fileName,
+                                        current.fileName, options));
+        for (const auto &[name, r, c] : selected)
+            pairs.push_back({name, &reference.columns[r], &current.columns[c]});
     }
-    for (const auto &[name, method] : options.methods)
-        if (name != "*" && std::none_of(pairs.begin(), pairs.end(),
-                                        [&](const ColumnPair &p) { return p.name == name; }))
-            return makeError(ErrorCode::InvalidInput,
-                             "--method names column '" + name + "' which is not tested");
-
     report.columns = testColumns(pairs, nullptr, options, threads);
     report.summary = summarizeDrift(report.columns, options.datasetShare);
 
@@ -281,6 +325,290 @@ Result<CsvOptions> optionsForFile(const std::filesystem::path &path, CsvOptions 
 
 } // namespace
 
+namespace {
+
+// One column of one file, streamed. Numerical: counts per value while the
+// column has at most kFewValues distinct values, then every finite value as
+// an ordered key, in parts (one per chunk). Categorical: counts per code.
+class StreamedColumn
+{
+public:
+    static constexpr std::size_t kFewValues = 4096;
+
+    void add(const Column &column)
+    {
+        if (column.type == ColumnType::Categorical) {
+            m_categorical = true;
+            m_categories = column.categories;
+            if (m_codeCounts.size() < m_categories->size())
+                m_codeCounts.resize(m_categories->size(), 0.0);
+            for (std::int32_t code : column.codes)
+                if (code >= 0)
+                    m_codeCounts[static_cast<std::size_t>(code)] += 1;
+            return;
+        }
+        std::vector<std::uint64_t> part;
+        if (m_many) // every finite value is kept: allocate the part at its size
+            part.reserve(
+                static_cast<std::size_t>(std::count_if(column.numbers.begin(), column.numbers.end(),
+                                                       [](double v) { return std::isfinite(v); })));
+        for (double v : column.numbers) {
+            if (!std::isfinite(v))
+                continue;
+            const std::uint64_t key = orderedKey(v);
+            if (m_many) {
+                part.push_back(key);
+                continue;
+            }
+            auto it = m_few.try_emplace(key, 0).first;
+            ++it->second;
+            if (m_few.size() > kFewValues) {
+                // Too many distinct values: from here on keep every value.
+                m_many = true;
+                for (const auto &[k, count] : m_few)
+                    part.insert(part.end(), count, k);
+                m_few.clear();
+            }
+        }
+        if (!part.empty()) {
+            if (part.capacity() > part.size() + part.size() / 8)
+                part.shrink_to_fit(); // the chunk that switched to keeping every value
+            m_parts.push_back(std::move(part));
+        }
+    }
+
+    // The sample (consumes the stored values). Sorting uses `threads`.
+    DriftSample take(unsigned threads)
+    {
+        DriftSample sample;
+        if (m_categorical) {
+            sample.numerical = false;
+            for (std::size_t code = 0; code < m_codeCounts.size(); ++code)
+                if (m_codeCounts[code] > 0)
+                    sample.categories.emplace_back((*m_categories)[code], m_codeCounts[code]);
+            std::sort(sample.categories.begin(), sample.categories.end());
+            return sample;
+        }
+        if (!m_many) {
+            std::vector<std::pair<std::uint64_t, std::size_t>> counts(m_few.begin(), m_few.end());
+            std::sort(counts.begin(), counts.end());
+            std::size_t n = 0;
+            for (const auto &c : counts)
+                n += c.second;
+            sample.sorted.reserve(n);
+            for (const auto &[key, count] : counts)
+                sample.sorted.insert(sample.sorted.end(), count, fromOrderedKey(key));
+            m_few.clear();
+            return sample;
+        }
+        std::vector<std::uint64_t> keys = sortedFromParts(m_parts, threads);
+        sample.sorted.resize(keys.size());
+        for (std::size_t i = 0; i < keys.size(); ++i)
+            sample.sorted[i] = fromOrderedKey(keys[i]);
+        return sample;
+    }
+
+private:
+    bool m_categorical = false;
+    bool m_many = false;
+    std::unordered_map<std::uint64_t, std::size_t> m_few;
+    std::vector<std::vector<std::uint64_t>> m_parts;
+    std::vector<double> m_codeCounts;
+    std::shared_ptr<std::vector<std::string>> m_categories;
+};
+
+struct FileProbe
+{
+    Schema schema;
+    std::size_t estimatedRows = 0;
+};
+
+// Schema (types inferred from the first batch) and estimated row count.
+Result<FileProbe> probeFile(const std::filesystem::path &path, const CsvOptions &options)
+{
+    SB_ASSIGN_OR_RETURN(auto reader, TypedCsvReader::open(path, options));
+    FileProbe probe;
+    probe.schema = reader.schema();
+    Table chunk;
+    SB_ASSIGN_OR_RETURN(bool any, reader.next(chunk));
+    const auto consumed = reader.raw().bytesConsumed();
+    if (any && consumed > 0)
+        probe.estimatedRows = static_cast<std::size_t>(
+            static_cast<double>(chunk.rows) * static_cast<double>(reader.raw().fileSize()) /
+            static_cast<double>(consumed) * 1.05);
+    return probe;
+}
+
+struct PassProgress
+{
+    const ProgressFn *progress = nullptr;
+    std::size_t pass = 0, passes = 1;
+    std::uint64_t bytesBefore = 0, totalBytes = 0; // over both files and all passes
+};
+
+// Reads `columns` (names) of one file into streamed columns.
+Result<std::size_t> streamFile(const std::filesystem::path &path, CsvOptions options,
+                               const std::vector<std::string> &columns,
+                               std::map<std::string, StreamedColumn> &out,
+                               std::map<std::string, ColumnDiagnostic> &diagnostics,
+                               const CancelToken *cancel, PassProgress &progress)
+{
+    options.columns = columns;
+    SB_ASSIGN_OR_RETURN(auto reader, TypedCsvReader::open(path, options));
+    std::vector<StreamedColumn *> targets;
+    for (const auto &[name, type] : reader.schema()) {
+        auto it = out.find(name);
+        targets.push_back(it == out.end() ? nullptr : &it->second);
+    }
+    const unsigned threads = options.threads == 0 ? defaultThreadCount() : options.threads;
+    std::size_t rows = 0;
+    Table chunk;
+    while (true) {
+        if (cancel && cancel->isCancelled())
+            return makeError(ErrorCode::Cancelled, "drift cancelled");
+        SB_ASSIGN_OR_RETURN(bool more, reader.next(chunk));
+        if (!more)
+            break;
+        parallelFor(chunk.columns.size(), threads, [&](std::size_t c) {
+            if (targets[c])
+                targets[c]->add(chunk.columns[c]);
+        });
+        rows += chunk.rows;
+        if (*progress.progress && progress.totalBytes > 0) {
+            const double done =
+                static_cast<double>(progress.bytesBefore + reader.raw().bytesConsumed()) /
+                static_cast<double>(progress.totalBytes);
+            (*progress.progress)(0.9 * std::min(done, 1.0),
+                                 "reading " + reader.raw().fileName() +
+                                     (progress.passes > 1
+                                          ? " (pass " + std::to_string(progress.pass + 1) + "/" +
+                                                std::to_string(progress.passes) + ")"
+                                          : std::string()) +
+                                     ": " + std::to_string(rows) + " rows");
+        }
+    }
+    progress.bytesBefore += reader.raw().fileSize();
+    for (auto &d : reader.diagnostics())
+        diagnostics.emplace(d.column, std::move(d));
+    return rows;
+}
+
+// Streamed drift without windows (see DriftDatasetOptions::memoryLimit).
+Result<DriftReport> runDriftStreamed(const std::filesystem::path &reference,
+                                     const std::filesystem::path &current,
+                                     const DriftDatasetOptions &options,
+                                     const CsvOptions &referenceOptions,
+                                     const CsvOptions &currentOptions, const CancelToken *cancel,
+                                     const ProgressFn &progress)
+{
+    CsvOptions probeRef = referenceOptions, probeCur = currentOptions;
+    SB_ASSIGN_OR_RETURN(FileProbe ref, probeFile(reference, probeRef));
+    SB_ASSIGN_OR_RETURN(FileProbe cur, probeFile(current, probeCur));
+    SB_ASSIGN_OR_RETURN(auto pairs, selectPairs(ref.schema, cur.schema, reference.string(),
+                                                current.string(), options));
+    // Groups of columns whose stored values fit the limit: 8 bytes per
+    // finite value on both sides, plus one column's sort scratch and the
+    // reader's buffers.
+    const std::size_t limit = options.memoryLimit ? options.memoryLimit : defaultMemoryLimit();
+    const std::size_t overhead =
+        8 * std::max<std::size_t>(currentOptions.batchBytes, 1 << 20) + (std::size_t(96) << 20);
+    const std::size_t budget = limit > overhead ? limit - overhead : limit / 4;
+    std::vector<std::vector<std::size_t>> groups;
+    std::size_t used = 0, largest = 0;
+    for (std::size_t i = 0; i < pairs.size(); ++i) {
+        const bool numerical = ref.schema[pairs[i].reference].second != ColumnType::Categorical ||
+                               cur.schema[pairs[i].current].second != ColumnType::Categorical;
+        const std::size_t need = numerical ? 8 * (ref.estimatedRows + cur.estimatedRows) : 0;
+        const std::size_t scratch =
+            numerical ? 8 * std::max(ref.estimatedRows, cur.estimatedRows) : 0;
+        if (groups.empty() || used + need + std::max(largest, scratch) > budget) {
+            if (groups.empty() || !groups.back().empty()) {
+                groups.emplace_back();
+                used = largest = 0;
+            }
+        }
+        groups.back().push_back(i);
+        used += need;
+        largest = std::max(largest, scratch);
+    }
+    if (groups.empty())
+        groups.emplace_back();
+
+    DriftReport report;
+    report.referenceFile = reference.string();
+    report.currentFile = current.string();
+    report.columns.resize(pairs.size());
+    std::map<std::string, ColumnDiagnostic> refDiagnostics, curDiagnostics;
+    const unsigned threads =
+        currentOptions.threads == 0 ? defaultThreadCount() : currentOptions.threads;
+    PassProgress passProgress;
+    passProgress.progress = &progress;
+    passProgress.passes = groups.size();
+    passProgress.totalBytes = groups.size() * (std::filesystem::file_size(reference) +
+                                               std::filesystem::file_size(current));
+    for (std::size_t g = 0; g < groups.size(); ++g) {
+        passProgress.pass = g;
+        std::map<std::string, StreamedColumn> refColumns, curColumns;
+        std::vector<std::string> refNames, curNames;
+        for (std::size_t i : groups[g]) {
+            refColumns[pairs[i].name];
+            curColumns[pairs[i].name];
+            refNames.push_back(pairs[i].name);
+            curNames.push_back(pairs[i].name);
+        }
+        if (g == 0 && options.columns.empty()) {
+            // The first pass also converts the columns not tested, for their
+            // diagnostics (their values are not kept).
+            for (const auto &[name, type] : ref.schema)
+                if (std::find(refNames.begin(), refNames.end(), name) == refNames.end() &&
+                    std::none_of(pairs.begin(), pairs.end(),
+                                 [&](const PairSpec &p) { return p.name == name; }))
+                    refNames.push_back(name);
+            for (const auto &[name, type] : cur.schema)
+                if (std::find(curNames.begin(), curNames.end(), name) == curNames.end() &&
+                    std::none_of(pairs.begin(), pairs.end(),
+                                 [&](const PairSpec &p) { return p.name == name; }))
+                    curNames.push_back(name);
+        }
+        SB_ASSIGN_OR_RETURN(report.referenceRows,
+                            streamFile(reference, referenceOptions, refNames, refColumns,
+                                       refDiagnostics, cancel, passProgress));
+        SB_ASSIGN_OR_RETURN(report.currentRows,
+                            streamFile(current, currentOptions, curNames, curColumns,
+                                       curDiagnostics, cancel, passProgress));
+        for (std::size_t i : groups[g]) {
+            if (cancel && cancel->isCancelled())
+                return makeError(ErrorCode::Cancelled, "drift cancelled");
+            if (progress)
+                progress(
+                    0.9 * static_cast<double>(passProgress.bytesBefore) /
+                        static_cast<double>(std::max<std::uint64_t>(passProgress.totalBytes, 1)),
+                    "testing column " + pairs[i].name + ": " + std::to_string(report.currentRows) +
+                        " rows");
+            const std::string &name = pairs[i].name;
+            DriftSample refSample = refColumns[name].take(threads);
+            DriftSample curSample = curColumns[name].take(threads);
+            report.columns[i] =
+                computeColumnDrift(name, refSample, curSample,
+                                   lookup(options.methods, name).value_or(DriftMethod::Auto),
+                                   lookup(options.thresholds, name));
+        }
+    }
+    report.summary = summarizeDrift(report.columns, options.datasetShare);
+    // Diagnostics in file order: the reference's columns, then the current's.
+    for (const auto &[name, type] : ref.schema)
+        if (auto it = refDiagnostics.find(name); it != refDiagnostics.end())
+            report.diagnostics.push_back(it->second);
+    for (const auto &[name, type] : cur.schema)
+        if (auto it = curDiagnostics.find(name); it != curDiagnostics.end())
+            report.diagnostics.push_back(it->second);
+    if (progress)
+        progress(1.0, "drift");
+    return report;
+}
+
+} // namespace
+
 Result<DriftReport> runDrift(const std::filesystem::path &reference,
                              const std::filesystem::path &current,
                              const DriftDatasetOptions &options, const CancelToken *cancel,
@@ -298,6 +626,15 @@ Result<DriftReport> runDrift(const std::filesystem::path &reference,
     SB_ASSIGN_OR_RETURN(CsvOptions referenceOptions, optionsForFile(reference, baseOptions, {}));
     SB_ASSIGN_OR_RETURN(CsvOptions currentOptions,
                         optionsForFile(current, currentBase, {options.windowColumn}));
+    if (options.window.empty()) {
+        // Streamed: all columns are read (the selection happens on the schemas).
+        referenceOptions.columns.clear();
+        currentOptions.columns.clear();
+        referenceOptions.batchBytes = std::min<std::size_t>(referenceOptions.batchBytes, 8 << 20);
+        currentOptions.batchBytes = std::min<std::size_t>(currentOptions.batchBytes, 8 << 20);
+        return runDriftStreamed(reference, current, options, referenceOptions, currentOptions,
+                                cancel, progress);
+    }
     SB_ASSIGN_OR_RETURN(Table referenceTable, readCsv(reference, referenceOptions, cancel));
     if (progress)
         progress(0.3, "reference read");

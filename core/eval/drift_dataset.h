@@ -41,6 +41,12 @@ struct DriftDatasetOptions
     std::string windowColumn;
     std::string window; // "" = no windows
     CsvOptions csv;
+    // Without windows the files are streamed: per column only its finite
+    // values (counts per value while a numerical column has few distinct
+    // values, counts per category) are kept; when those of all columns would
+    // not fit this many bytes, the files are read once per group of columns
+    // that does. 0 = defaultMemoryLimit().
+    std::size_t memoryLimit = 0;
 };
 
 struct DriftWindow

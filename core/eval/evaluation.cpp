@@ -1,13 +1,17 @@
 #include "core/eval/evaluation.h"
+#include "core/eval/evaluation_detail.h"
 
 #include "core/eval/slices.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
+#include <unordered_map>
 
 namespace sb::eval {
 
@@ -74,6 +78,29 @@ Status missingColumn(const Table &table, const std::string &name, const char *fl
 {
     return inputError(table.fileName + ": " + flag + " column '" + name + "' is not in the file");
 }
+
+// Column::text() per row, cached per distinct value (numbers and datetimes
+// by their bits, categories by code): a text is formatted once, not once per
+// row. The row must not be missing.
+class ValueText
+{
+public:
+    explicit ValueText(const Column &column) : m_column(column) {}
+    const std::string &operator()(std::size_t row)
+    {
+        if (m_column.type == ColumnType::Categorical)
+            return (*m_column.categories)[static_cast<std::size_t>(m_column.codes[row])];
+        auto [it, inserted] =
+            m_cache.try_emplace(std::bit_cast<std::uint64_t>(m_column.numbers[row]));
+        if (inserted)
+            it->second = m_column.text(row);
+        return it->second;
+    }
+
+private:
+    const Column &m_column;
+    std::unordered_map<std::uint64_t, std::string> m_cache;
+};
 
 Result<Prepared> prepare(const Table &table, const EvalSpec &spec)
 {
@@ -147,18 +174,21 @@ Result<Prepared> prepare(const Table &table, const EvalSpec &spec)
 
     // Classification: label set = y_true U y_pred U probability columns.
     std::set<std::string> labelSet;
+    ValueText labelText(*label);
     for (std::size_t r = 0; r < table.rows; ++r)
         if (!label->isMissing(r))
-            labelSet.insert(label->text(r));
+            labelSet.insert(labelText(r));
     const Column *pred = nullptr;
+    std::optional<ValueText> predText;
     if (!spec.pred.empty()) {
         pred = table.column(spec.pred);
         if (!pred)
             return missingColumn(table, spec.pred, "--pred").error();
         p.usedColumns.insert(spec.pred);
+        predText.emplace(*pred);
         for (std::size_t r = 0; r < table.rows; ++r)
             if (!pred->isMissing(r))
-                labelSet.insert(pred->text(r));
+                labelSet.insert((*predText)(r));
     }
     std::vector<std::pair<std::string, const Column *>> probaColumns;
     if (!spec.probaPrefix.empty()) {
@@ -215,6 +245,13 @@ Result<Prepared> prepare(const Table &table, const EvalSpec &spec)
                                   "'");
 
     const bool withProba = score || !probaColumns.empty();
+    p.tableRow.reserve(table.rows);
+    d.yTrue.reserve(table.rows);
+    d.yPred.reserve(table.rows);
+    if (score)
+        d.score.reserve(table.rows);
+    if (withProba)
+        d.proba.reserve(table.rows * K);
     for (std::size_t r = 0; r < table.rows; ++r) {
         if (label->isMissing(r) || (pred && pred->isMissing(r))) {
             ++p.dropped;
@@ -229,10 +266,10 @@ Result<Prepared> prepare(const Table &table, const EvalSpec &spec)
             ++p.dropped;
             continue;
         }
-        const int y = indexOf[label->text(r)];
+        const int y = indexOf[labelText(r)];
         int yhat;
         if (pred) {
-            yhat = indexOf[pred->text(r)];
+            yhat = indexOf[(*predText)(r)];
         } else if (score) {
             yhat = score->numbers[r] >= spec.threshold ? d.positive : 1 - d.positive;
         } else {
@@ -704,6 +741,108 @@ std::vector<double> benjaminiHochberg(const std::vector<double> &p)
     return q;
 }
 
+std::vector<std::string> sortEvaluationLabels(std::set<std::string> labels)
+{
+    return sortLabels(std::move(labels));
+}
+
+json classificationReportJson(const ClassificationMetrics &m,
+                              const std::vector<std::string> &labelNames, const Calibration *cal,
+                              const EvalSpec &spec, json &out)
+{
+    json overall = classificationJson(m);
+    json perClass = json::array();
+    for (const auto &c : m.perClass)
+        perClass.push_back(json{{"label", labelJson(c.label)},
+                                {"precision", c.precision},
+                                {"recall", c.recall},
+                                {"f1", c.f1},
+                                {"support", c.support}});
+    out["overall"] = overall;
+    out["per_class"] = perClass;
+    json labels = json::array();
+    for (const auto &l : labelNames)
+        labels.push_back(labelJson(l));
+    out["confusion_matrix"] = json{{"labels", labels}, {"matrix", m.confusion}};
+    if (!cal) {
+        out["calibration"] = nullptr;
+        return overall;
+    }
+    auto binsJson = [](const std::vector<CalibrationBin> &from) {
+        json bins = json::array();
+        for (const auto &b : from)
+            bins.push_back(json{{"lower", b.lower},
+                                {"upper", b.upper},
+                                {"count", b.count},
+                                {"confidence", b.confidence},
+                                {"accuracy", b.accuracy}});
+        return bins;
+    };
+    // The reliability diagram after scaling: the uniform bins
+    // ece_after_temperature is computed over.
+    json binsAfter = json::array();
+    if (std::isfinite(cal->temperature))
+        binsAfter = binsJson(cal->binsAfterTemperature);
+    out["calibration"] =
+        json{{"binning", spec.binning == Binning::Uniform ? "uniform" : "quantile"},
+             {"n_bins", spec.bins},
+             {"bins", binsJson(cal->bins)},
+             {"ece", jsonNumber(cal->ece)},
+             {"mce", jsonNumber(cal->mce)},
+             {"adaptive_ece", jsonNumber(cal->adaptiveEce)},
+             {"temperature", jsonNumber(cal->temperature)},
+             {"ece_after_temperature", jsonNumber(cal->eceAfterTemperature)},
+             {"bins_after_temperature", binsAfter},
+             {"nll_before", jsonNumber(cal->nllBefore)},
+             {"nll_after_temperature", jsonNumber(cal->nllAfter)}};
+    return overall;
+}
+
+Result<EvalReport> finishReport(json out, const json &overall,
+                                const std::map<std::string, json> &sliceMetrics,
+                                const std::vector<GateSpec> &gates,
+                                const std::vector<ColumnDiagnostic> &columnDiagnostics)
+{
+    EvalReport report;
+    json gateJson = json::array();
+    for (const auto &g : gates) {
+        double value = kNaN;
+        bool known = false;
+        auto lookup = [&](const json &obj, const std::string &key) {
+            if (obj.is_object() && obj.contains(key)) {
+                known = true;
+                value = obj[key].is_number() ? obj[key].get<double>() : kNaN;
+            }
+        };
+        lookup(overall, g.metric);
+        if (!known && out.contains("calibration"))
+            lookup(out["calibration"], g.metric);
+        if (!known) {
+            const std::size_t dot = g.metric.rfind('.');
+            if (dot != std::string::npos) {
+                auto it = sliceMetrics.find(g.metric.substr(0, dot));
+                if (it != sliceMetrics.end())
+                    lookup(it->second, g.metric.substr(dot + 1));
+            }
+        }
+        if (!known)
+            return inputError("gate '" + g.expr + "': unknown metric '" + g.metric +
+                              "' (an overall or calibration key, or SLICE.metric)");
+        GateResult r{g.expr, value, gateHolds(value, g.op, g.value)};
+        report.gatesPassed = report.gatesPassed && r.passed;
+        gateJson.push_back(
+            json{{"expr", r.expr}, {"value", jsonNumber(r.value)}, {"passed", r.passed}});
+        report.gates.push_back(r);
+    }
+    out["gates"] = gateJson;
+    json diagnostics = json::array();
+    for (const auto &d : columnDiagnostics)
+        diagnostics.push_back(json{{"column", d.column}, {"kind", d.kind}, {"message", d.message}});
+    out["diagnostics"] = diagnostics;
+    report.json = std::move(out);
+    return report;
+}
+
 Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec, const CancelToken *cancel,
                             const ProgressFn &progress)
 {
@@ -740,56 +879,12 @@ Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec, const Canc
     json overall;
     if (ev.classification()) {
         const ClassificationMetrics m = classificationMetrics(p.cls, all, spec.bins);
-        overall = classificationJson(m);
-        json perClass = json::array();
-        for (const auto &c : m.perClass)
-            perClass.push_back(json{{"label", labelJson(c.label)},
-                                    {"precision", c.precision},
-                                    {"recall", c.recall},
-                                    {"f1", c.f1},
-                                    {"support", c.support}});
-        out["overall"] = overall;
-        out["per_class"] = perClass;
-        json labels = json::array();
-        for (const auto &l : p.cls.labels)
-            labels.push_back(labelJson(l));
-        out["confusion_matrix"] = json{{"labels", labels}, {"matrix", m.confusion}};
-        step(0.2, "calibration");
+        std::optional<Calibration> cal;
         if (p.cls.hasProba()) {
-            const Calibration cal = calibrate(p.cls, all, spec.bins, spec.binning, true);
-            auto binsJson = [](const std::vector<CalibrationBin> &from) {
-                json bins = json::array();
-                for (const auto &b : from)
-                    bins.push_back(json{{"lower", b.lower},
-                                        {"upper", b.upper},
-                                        {"count", b.count},
-                                        {"confidence", b.confidence},
-                                        {"accuracy", b.accuracy}});
-                return bins;
-            };
-            const json bins = binsJson(cal.bins);
-            // The reliability diagram after scaling: the uniform bins
-            // ece_after_temperature is computed over.
-            json binsAfter = json::array();
-            if (std::isfinite(cal.temperature))
-                binsAfter = binsJson(calibrate(applyTemperature(p.cls, cal.temperature), all,
-                                               spec.bins, Binning::Uniform, false)
-                                         .bins);
-            out["calibration"] =
-                json{{"binning", spec.binning == Binning::Uniform ? "uniform" : "quantile"},
-                     {"n_bins", spec.bins},
-                     {"bins", bins},
-                     {"ece", jsonNumber(cal.ece)},
-                     {"mce", jsonNumber(cal.mce)},
-                     {"adaptive_ece", jsonNumber(cal.adaptiveEce)},
-                     {"temperature", jsonNumber(cal.temperature)},
-                     {"ece_after_temperature", jsonNumber(cal.eceAfterTemperature)},
-                     {"bins_after_temperature", binsAfter},
-                     {"nll_before", jsonNumber(cal.nllBefore)},
-                     {"nll_after_temperature", jsonNumber(cal.nllAfter)}};
-        } else {
-            out["calibration"] = nullptr;
+            step(0.2, "calibration");
+            cal = calibrate(p.cls, all, spec.bins, spec.binning, true);
         }
+        overall = classificationReportJson(m, p.cls.labels, cal ? &*cal : nullptr, spec, out);
     } else {
         overall = regressionJson(regressionMetrics(p.yTrue, p.yPred, all));
         out["overall"] = overall;
@@ -829,41 +924,9 @@ Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec, const Canc
         out["auto_slices"] = json::array();
     }
 
-    EvalReport report;
-    json gateJson = json::array();
-    for (const auto &g : gates) {
-        double value = kNaN;
-        bool known = false;
-        auto lookup = [&](const json &obj, const std::string &key) {
-            if (obj.is_object() && obj.contains(key)) {
-                known = true;
-                value = obj[key].is_number() ? obj[key].get<double>() : kNaN;
-            }
-        };
-        lookup(overall, g.metric);
-        if (!known && out.contains("calibration"))
-            lookup(out["calibration"], g.metric);
-        if (!known) {
-            const std::size_t dot = g.metric.rfind('.');
-            if (dot != std::string::npos && sliceMetrics.count(g.metric.substr(0, dot)))
-                lookup(sliceMetrics[g.metric.substr(0, dot)], g.metric.substr(dot + 1));
-        }
-        if (!known)
-            return inputError("gate '" + g.expr + "': unknown metric '" + g.metric +
-                              "' (an overall or calibration key, or SLICE.metric)");
-        GateResult r{g.expr, value, gateHolds(value, g.op, g.value)};
-        report.gatesPassed = report.gatesPassed && r.passed;
-        gateJson.push_back(
-            json{{"expr", r.expr}, {"value", jsonNumber(r.value)}, {"passed", r.passed}});
-        report.gates.push_back(r);
-    }
-    out["gates"] = gateJson;
-    json diagnostics = json::array();
-    for (const auto &d : table.diagnostics)
-        diagnostics.push_back(json{{"column", d.column}, {"kind", d.kind}, {"message", d.message}});
-    out["diagnostics"] = diagnostics;
+    SB_ASSIGN_OR_RETURN(EvalReport report, finishReport(std::move(out), overall, sliceMetrics,
+                                                        gates, table.diagnostics));
     step(1.0, "done");
-    report.json = std::move(out);
     return report;
 }
 

@@ -36,6 +36,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,18 @@ struct EvalReport
 // naming the column (and line for bad values).
 Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec,
                             const CancelToken *cancel = nullptr, const ProgressFn &progress = {});
+
+// Evaluates predictions in a CSV file. Binary --score evaluations without
+// slices, automatic slices or bootstrap (uniform bins) are streamed: memory
+// is 8 bytes per row (each score in its label's sorted array) whatever the
+// file's width, and the report is the one evaluate() gives (sums over sorted
+// scores -- temperature, NLL, the bins after scaling -- agree to rounding,
+// ~1e-15 relative); it converts, and so diagnoses, only the label and score
+// columns. Everything else reads the table (readCsv with `csv`) and calls
+// evaluate().
+Result<EvalReport> evaluateCsv(const std::filesystem::path &path, const EvalSpec &spec,
+                               const CsvOptions &csv = {}, const CancelToken *cancel = nullptr,
+                               const ProgressFn &progress = {});
 
 // A gate "METRIC OP VALUE" (OP: >=, >, <=, <, ==, !=), parsed.
 struct GateSpec

@@ -1,8 +1,10 @@
 #include "core/eval/metrics.h"
 
 #include "core/eval/parallel.h"
+#include "core/eval/radix_sort.h"
 
 #include <algorithm>
+#include <array>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -15,6 +17,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kEps = DBL_EPSILON;
+constexpr std::size_t kChunk = std::size_t(1) << 16; // rows per parallel work item
 
 double safeDiv(double a, double b)
 {
@@ -29,18 +32,21 @@ struct Sweep
 
 Sweep sweep(std::span<const double> scores, std::span<const char> positives)
 {
-    std::vector<RowIndex> order(scores.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(),
-              [&](RowIndex a, RowIndex b) { return scores[a] > scores[b]; });
+    // Descending scores: ascending complemented keys, the label carried along
+    // (ties are collapsed below, so their order does not matter).
+    std::vector<std::uint64_t> keys(scores.size());
+    std::vector<char> label(positives.begin(), positives.end());
+    for (std::size_t i = 0; i < scores.size(); ++i)
+        keys[i] = ~orderedKey(scores[i]);
+    radixSort<char>(keys, label);
     Sweep s;
     double tp = 0, fp = 0;
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        if (positives[order[i]])
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (label[i])
             tp += 1;
         else
             fp += 1;
-        if (i + 1 == order.size() || scores[order[i + 1]] != scores[order[i]]) {
+        if (i + 1 == keys.size() || keys[i + 1] != keys[i]) {
             s.tps.push_back(tp);
             s.fps.push_back(fp);
         }
@@ -269,40 +275,15 @@ std::vector<CalibrationBin> binConfidences(const std::vector<double> &conf,
                                            const std::vector<char> &correct,
                                            const std::vector<double> &edges)
 {
-    const std::size_t B = edges.size() - 1;
-    std::vector<long double> sumConf(B, 0), sumCorrect(B, 0);
-    std::vector<std::uint64_t> count(B, 0);
-    for (std::size_t i = 0; i < conf.size(); ++i) {
-        auto it = std::lower_bound(edges.begin() + 1, edges.end() - 1, conf[i]);
-        const std::size_t b = static_cast<std::size_t>(it - (edges.begin() + 1));
-        ++count[b];
-        sumConf[b] += conf[i];
-        sumCorrect[b] += correct[i];
-    }
-    std::vector<CalibrationBin> bins;
-    for (std::size_t b = 0; b < B; ++b) {
-        if (count[b] == 0)
-            continue;
-        CalibrationBin bin;
-        bin.lower = edges[b];
-        bin.upper = edges[b + 1];
-        bin.count = count[b];
-        bin.confidence = static_cast<double>(sumConf[b] / count[b]);
-        bin.accuracy = static_cast<double>(sumCorrect[b] / count[b]);
-        bins.push_back(bin);
-    }
-    return bins;
+    BinSums sums(edges);
+    for (std::size_t i = 0; i < conf.size(); ++i)
+        sums.add(conf[i], correct[i] != 0);
+    return sums.bins();
 }
 
 void eceOf(const std::vector<CalibrationBin> &bins, std::size_t n, double &ece, double &mce)
 {
-    ece = 0;
-    mce = 0;
-    for (const auto &b : bins) {
-        const double gap = std::fabs(b.accuracy - b.confidence);
-        ece += static_cast<double>(b.count) / static_cast<double>(n) * gap;
-        mce = std::max(mce, gap);
-    }
+    calibrationErrors(bins, n, ece, mce);
 }
 
 void confidences(const ClassificationData &data, std::span<const RowIndex> rows,
@@ -317,6 +298,90 @@ void confidences(const ClassificationData &data, std::span<const RowIndex> rows,
 }
 
 } // namespace
+
+BinSums::BinSums(std::vector<double> edges)
+    : m_edges(std::move(edges)), m_conf(m_edges.size() - 1, 0), m_correct(m_edges.size() - 1, 0),
+      m_count(m_edges.size() - 1, 0)
+{}
+
+std::size_t BinSums::binOf(double confidence) const
+{
+    auto it = std::lower_bound(m_edges.begin() + 1, m_edges.end() - 1, confidence);
+    return static_cast<std::size_t>(it - (m_edges.begin() + 1));
+}
+
+void BinSums::addMany(double confidence, std::uint64_t count, std::uint64_t correct)
+{
+    const std::size_t b = binOf(confidence);
+    m_count[b] += count;
+    m_conf[b] += static_cast<long double>(confidence) * static_cast<long double>(count);
+    m_correct[b] += static_cast<long double>(correct);
+}
+
+std::vector<CalibrationBin> BinSums::bins(bool flip) const
+{
+    std::vector<CalibrationBin> out;
+    for (std::size_t b = 0; b < m_count.size(); ++b) {
+        if (m_count[b] == 0)
+            continue;
+        CalibrationBin bin;
+        bin.lower = m_edges[b];
+        bin.upper = m_edges[b + 1];
+        bin.count = m_count[b];
+        const long double correct =
+            flip ? static_cast<long double>(m_count[b]) - m_correct[b] : m_correct[b];
+        bin.confidence = static_cast<double>(m_conf[b] / m_count[b]);
+        bin.accuracy = static_cast<double>(correct / m_count[b]);
+        out.push_back(bin);
+    }
+    return out;
+}
+
+void calibrationErrors(const std::vector<CalibrationBin> &bins, std::size_t n, double &ece,
+                       double &mce)
+{
+    ece = 0;
+    mce = 0;
+    for (const auto &b : bins) {
+        const double gap = std::fabs(b.accuracy - b.confidence);
+        ece += static_cast<double>(b.count) / static_cast<double>(n) * gap;
+        mce = std::max(mce, gap);
+    }
+}
+
+std::pair<double, double> binaryRocAucAndAp(std::span<const std::uint64_t> positives,
+                                            std::span<const std::uint64_t> negatives)
+{
+    const double P = static_cast<double>(positives.size());
+    const double N = static_cast<double>(negatives.size());
+    // Descending distinct scores: walk both arrays from their ends.
+    std::size_t i = positives.size(), j = negatives.size();
+    double tp = 0, fp = 0, area = 0, prevTp = 0, prevFp = 0, ap = 0, prevRecall = 0;
+    bool apDone = P == 0;
+    while (i > 0 || j > 0) {
+        const std::uint64_t key =
+            std::max(i > 0 ? positives[i - 1] : 0, j > 0 ? negatives[j - 1] : 0);
+        while (i > 0 && positives[i - 1] == key) {
+            tp += 1;
+            --i;
+        }
+        while (j > 0 && negatives[j - 1] == key) {
+            fp += 1;
+            --j;
+        }
+        area += (fp - prevFp) * (tp + prevTp);
+        prevTp = tp;
+        prevFp = fp;
+        if (!apDone) {
+            const double recall = tp / P;
+            ap += (recall - prevRecall) * (tp / (tp + fp));
+            prevRecall = recall;
+            apDone = tp == P;
+        }
+    }
+    const double auc = (P == 0 || N == 0) ? kNaN : area / (2.0 * P * N);
+    return {auc, P == 0 ? kNaN : ap};
+}
 
 double expectedCalibrationError(const ClassificationData &data, std::span<const RowIndex> rows,
                                 int bins)
@@ -337,17 +402,39 @@ namespace {
 std::vector<double> logits(const ClassificationData &data)
 {
     std::vector<double> z(data.proba.size());
-    for (std::size_t i = 0; i < data.proba.size(); ++i)
-        z[i] = std::log(std::clamp(data.proba[i], kEps, 1 - kEps));
+    parallelFor((z.size() + kChunk - 1) / kChunk, 0, [&](std::size_t c) {
+        for (std::size_t i = c * kChunk, e = std::min(z.size(), i + kChunk); i < e; ++i)
+            z[i] = std::log(std::clamp(data.proba[i], kEps, 1 - kEps));
+    });
     return z;
+}
+
+// Sums fn(row) over `rows` on all cores: fixed chunks of kChunk rows, each
+// summed in double, the chunk sums added in order in long double (the result
+// does not depend on the thread count).
+template <std::size_t N, typename Fn>
+std::array<long double, N> chunkedSums(std::span<const RowIndex> rows, Fn &&fn)
+{
+    const std::size_t chunks = (rows.size() + kChunk - 1) / kChunk;
+    std::vector<std::array<double, N>> partial(chunks);
+    parallelFor(chunks, 0, [&](std::size_t c) {
+        std::array<double, N> acc{};
+        for (std::size_t i = c * kChunk, e = std::min(rows.size(), i + kChunk); i < e; ++i)
+            fn(rows[i], acc);
+        partial[c] = acc;
+    });
+    std::array<long double, N> total{};
+    for (const auto &p : partial)
+        for (std::size_t k = 0; k < N; ++k)
+            total[k] += p[k];
+    return total;
 }
 
 double scaledNll(const std::vector<double> &z, const ClassificationData &data,
                  std::span<const RowIndex> rows, double temperature)
 {
     const std::size_t K = data.classes();
-    long double total = 0;
-    for (RowIndex r : rows) {
+    auto total = chunkedSums<1>(rows, [&](RowIndex r, std::array<double, 1> &acc) {
         const double *zr = &z[static_cast<std::size_t>(r) * K];
         double maxZ = -std::numeric_limits<double>::infinity();
         for (std::size_t k = 0; k < K; ++k)
@@ -355,12 +442,86 @@ double scaledNll(const std::vector<double> &z, const ClassificationData &data,
         double sum = 0;
         for (std::size_t k = 0; k < K; ++k)
             sum += std::exp(zr[k] / temperature - maxZ);
-        total += -(zr[data.yTrue[r]] / temperature - maxZ - std::log(sum));
+        acc[0] += -(zr[data.yTrue[r]] / temperature - maxZ - std::log(sum));
+    });
+    return static_cast<double>(total[0] / static_cast<long double>(rows.size()));
+}
+
+// softmax(z / T) of one row into out[0..K).
+void scaledRow(const double *z, std::size_t K, double temperature, double *out)
+{
+    double maxZ = -std::numeric_limits<double>::infinity();
+    for (std::size_t k = 0; k < K; ++k)
+        maxZ = std::max(maxZ, z[k] / temperature);
+    double sum = 0;
+    for (std::size_t k = 0; k < K; ++k) {
+        out[k] = std::exp(z[k] / temperature - maxZ);
+        sum += out[k];
     }
-    return static_cast<double>(total / static_cast<long double>(rows.size()));
+    for (std::size_t k = 0; k < K; ++k)
+        out[k] /= sum;
+}
+
+// d/dbeta and d2/dbeta2 of the mean NLL of softmax(beta * z) (beta = 1/T):
+// sum over rows of (E_s[z] - z_y) and Var_s[z], s = softmax(beta * z).
+std::array<long double, 2> nllDerivatives(const std::vector<double> &z,
+                                          const ClassificationData &data,
+                                          std::span<const RowIndex> rows, double beta)
+{
+    const std::size_t K = data.classes();
+    return chunkedSums<2>(rows, [&](RowIndex r, std::array<double, 2> &acc) {
+        const double *zr = &z[static_cast<std::size_t>(r) * K];
+        double maxZ = -std::numeric_limits<double>::infinity();
+        for (std::size_t k = 0; k < K; ++k)
+            maxZ = std::max(maxZ, beta * zr[k]);
+        double sum = 0, first = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+            const double w = std::exp(beta * zr[k] - maxZ);
+            sum += w;
+            first += w * zr[k];
+        }
+        const double mean = first / sum;
+        double var = 0;
+        for (std::size_t k = 0; k < K; ++k) {
+            const double d = zr[k] - mean;
+            var += std::exp(beta * zr[k] - maxZ) * d * d;
+        }
+        acc[0] += mean - zr[data.yTrue[r]];
+        acc[1] += var / sum;
+    });
+}
+
+double fitTemperatureOn(const std::vector<double> &z, const ClassificationData &data,
+                        std::span<const RowIndex> rows)
+{
+    return minimiseOverInverseTemperature(
+        [&](double beta) { return nllDerivatives(z, data, rows, beta); });
 }
 
 } // namespace
+
+double minimiseOverInverseTemperature(
+    const std::function<std::array<long double, 2>(double beta)> &derivatives)
+{
+    double lo = 0.01, hi = 100.0, beta = 1.0;
+    for (int iteration = 0; iteration < 200; ++iteration) {
+        const auto [g, h] = derivatives(beta);
+        if (g == 0)
+            break;
+        if (g > 0)
+            hi = beta;
+        else
+            lo = beta;
+        double next = h > 0 ? beta - static_cast<double>(g / h) : -1.0;
+        if (!(next > lo && next < hi))
+            next = std::sqrt(lo * hi); // bisection in log beta
+        const double step = std::fabs(next - beta);
+        beta = next;
+        if (step <= 1e-14 * beta || hi - lo <= 1e-14 * lo)
+            break;
+    }
+    return 1.0 / beta;
+}
 
 double fitTemperature(const ClassificationData &data, std::span<const RowIndex> rows,
                       double *nllBefore, double *nllAfter)
@@ -368,33 +529,12 @@ double fitTemperature(const ClassificationData &data, std::span<const RowIndex> 
     if (!data.hasProba() || rows.empty())
         return kNaN;
     const std::vector<double> z = logits(data);
-    auto f = [&](double logT) { return scaledNll(z, data, rows, std::exp(logT)); };
-    // Golden-section search: NLL is convex in 1/T, so unimodal in log T.
-    const double invPhi = (std::sqrt(5.0) - 1) / 2;
-    double a = std::log(0.01), b = std::log(100.0);
-    double c = b - invPhi * (b - a), d = a + invPhi * (b - a);
-    double fc = f(c), fd = f(d);
-    while (b - a > 1e-11) {
-        if (fc < fd) {
-            b = d;
-            d = c;
-            fd = fc;
-            c = b - invPhi * (b - a);
-            fc = f(c);
-        } else {
-            a = c;
-            c = d;
-            fc = fd;
-            d = a + invPhi * (b - a);
-            fd = f(d);
-        }
-    }
-    const double logT = (a + b) / 2;
+    const double temperature = fitTemperatureOn(z, data, rows);
     if (nllBefore)
-        *nllBefore = f(0.0);
+        *nllBefore = scaledNll(z, data, rows, 1.0);
     if (nllAfter)
-        *nllAfter = f(logT);
-    return std::exp(logT);
+        *nllAfter = scaledNll(z, data, rows, temperature);
+    return temperature;
 }
 
 ClassificationData applyTemperature(const ClassificationData &data, double temperature)
@@ -405,16 +545,7 @@ ClassificationData applyTemperature(const ClassificationData &data, double tempe
     const std::size_t K = data.classes();
     const std::vector<double> z = logits(data);
     for (std::size_t r = 0; r < data.rows(); ++r) {
-        double maxZ = -std::numeric_limits<double>::infinity();
-        for (std::size_t k = 0; k < K; ++k)
-            maxZ = std::max(maxZ, z[r * K + k] / temperature);
-        double sum = 0;
-        for (std::size_t k = 0; k < K; ++k) {
-            out.proba[r * K + k] = std::exp(z[r * K + k] / temperature - maxZ);
-            sum += out.proba[r * K + k];
-        }
-        for (std::size_t k = 0; k < K; ++k)
-            out.proba[r * K + k] /= sum;
+        scaledRow(&z[r * K], K, temperature, &out.proba[r * K]);
         if (out.positive >= 0)
             out.score[r] = out.proba[r * K + static_cast<std::size_t>(out.positive)];
     }
@@ -437,7 +568,7 @@ Calibration calibrate(const ClassificationData &data, std::span<const RowIndex> 
         edges = unitEdges(bins);
     } else {
         std::vector<double> sorted = conf;
-        std::sort(sorted.begin(), sorted.end());
+        radixSortDoubles(sorted);
         const std::vector<double> qs = unitEdges(bins);
         for (double q : qs)
             edges.push_back(quantileSorted(sorted, q));
@@ -446,55 +577,66 @@ Calibration calibrate(const ClassificationData &data, std::span<const RowIndex> 
     eceOf(cal.bins, rows.size(), cal.ece, cal.mce);
 
     // Adaptive ECE: equal-mass bins over the stably sorted confidences.
-    std::vector<std::size_t> order(conf.size());
-    std::iota(order.begin(), order.end(), 0);
-    std::stable_sort(order.begin(), order.end(),
-                     [&](std::size_t a, std::size_t b) { return conf[a] < conf[b]; });
     const std::size_t n = conf.size();
-    const std::size_t B = static_cast<std::size_t>(bins);
-    const std::size_t base = n / B, extra = n % B;
-    std::size_t at = 0;
-    cal.adaptiveEce = 0;
-    for (std::size_t b = 0; b < B; ++b) {
-        const std::size_t size = base + (b < extra ? 1 : 0);
-        if (size == 0)
-            continue;
-        long double sc = 0, sa = 0;
-        for (std::size_t i = at; i < at + size; ++i) {
-            sc += conf[order[i]];
-            sa += correct[order[i]];
+    {
+        std::vector<std::uint64_t> keys(n);
+        std::vector<char> sortedCorrect(correct);
+        for (std::size_t i = 0; i < n; ++i)
+            keys[i] = orderedKey(conf[i]);
+        radixSort<char>(keys, sortedCorrect); // stable: ties keep row order
+        const std::size_t B = static_cast<std::size_t>(bins);
+        const std::size_t base = n / B, extra = n % B;
+        std::size_t at = 0;
+        cal.adaptiveEce = 0;
+        for (std::size_t b = 0; b < B; ++b) {
+            const std::size_t size = base + (b < extra ? 1 : 0);
+            if (size == 0)
+                continue;
+            long double sc = 0, sa = 0;
+            for (std::size_t i = at; i < at + size; ++i) {
+                sc += fromOrderedKey(keys[i]);
+                sa += sortedCorrect[i];
+            }
+            at += size;
+            const double gap =
+                std::fabs(static_cast<double>(sa / size) - static_cast<double>(sc / size));
+            cal.adaptiveEce += static_cast<double>(size) / static_cast<double>(n) * gap;
         }
-        at += size;
-        const double gap =
-            std::fabs(static_cast<double>(sa / size) - static_cast<double>(sc / size));
-        cal.adaptiveEce += static_cast<double>(size) / static_cast<double>(n) * gap;
     }
 
     if (withTemperature) {
-        cal.temperature = fitTemperature(data, rows, &cal.nllBefore, &cal.nllAfter);
-        ClassificationData scaled = applyTemperature(data, cal.temperature);
-        cal.eceAfterTemperature = expectedCalibrationError(scaled, rows, bins);
+        const std::vector<double> z = logits(data);
+        cal.temperature = fitTemperatureOn(z, data, rows);
+        cal.nllBefore = scaledNll(z, data, rows, 1.0);
+        cal.nllAfter = scaledNll(z, data, rows, cal.temperature);
+        // Confidences after scaling (predictions unchanged), as applyTemperature
+        // would give them, without copying the data.
+        const std::size_t K = data.classes();
+        parallelFor((n + kChunk - 1) / kChunk, 0, [&](std::size_t c) {
+            std::vector<double> row(K);
+            for (std::size_t i = c * kChunk, e = std::min(n, i + kChunk); i < e; ++i) {
+                const std::size_t r = rows[i];
+                scaledRow(&z[r * K], K, cal.temperature, row.data());
+                conf[i] = row[static_cast<std::size_t>(data.yPred[r])];
+            }
+        });
+        cal.binsAfterTemperature = binConfidences(conf, correct, unitEdges(bins));
+        double mceAfter = 0;
+        eceOf(cal.binsAfterTemperature, n, cal.eceAfterTemperature, mceAfter);
     } else {
         cal.temperature = cal.eceAfterTemperature = kNaN;
     }
     return cal;
 }
 
-ClassificationMetrics classificationMetrics(const ClassificationData &data,
-                                            std::span<const RowIndex> rows, int bins)
+void fillConfusionMetrics(ClassificationMetrics &m, const std::vector<std::string> &labels)
 {
-    ClassificationMetrics m;
-    const std::size_t K = data.classes();
-    m.rows = rows.size();
-    m.confusion.assign(K, std::vector<std::uint64_t>(K, 0));
+    const std::size_t K = labels.size();
     std::uint64_t correct = 0;
-    for (RowIndex r : rows) {
-        ++m.confusion[static_cast<std::size_t>(data.yTrue[r])]
-                     [static_cast<std::size_t>(data.yPred[r])];
-        correct += data.yTrue[r] == data.yPred[r];
-    }
-    const double n = static_cast<double>(rows.size());
-    m.accuracy = rows.empty() ? kNaN : static_cast<double>(correct) / n;
+    for (std::size_t k = 0; k < K; ++k)
+        correct += m.confusion[k][k];
+    const double n = static_cast<double>(m.rows);
+    m.accuracy = m.rows == 0 ? kNaN : static_cast<double>(correct) / n;
     // Per-class over labels appearing in y_true or y_pred of these rows.
     double sumP = 0, sumR = 0, sumF = 0, weightedF = 0, sumRecallPresent = 0;
     int used = 0, present = 0;
@@ -506,7 +648,7 @@ ClassificationMetrics classificationMetrics(const ClassificationData &data,
             predicted += m.confusion[j][k];
         }
         ClassScores cs;
-        cs.label = data.labels[k];
+        cs.label = labels[k];
         cs.support = support;
         cs.precision = safeDiv(static_cast<double>(tp), static_cast<double>(predicted));
         cs.recall = safeDiv(static_cast<double>(tp), static_cast<double>(support));
@@ -531,6 +673,19 @@ ClassificationMetrics classificationMetrics(const ClassificationData &data,
     m.f1Macro = used ? sumF / used : kNaN;
     m.f1Weighted = totalSupport ? weightedF / static_cast<double>(totalSupport) : kNaN;
     m.balancedAccuracy = present ? sumRecallPresent / present : kNaN;
+}
+
+ClassificationMetrics classificationMetrics(const ClassificationData &data,
+                                            std::span<const RowIndex> rows, int bins)
+{
+    ClassificationMetrics m;
+    const std::size_t K = data.classes();
+    m.rows = rows.size();
+    m.confusion.assign(K, std::vector<std::uint64_t>(K, 0));
+    for (RowIndex r : rows)
+        ++m.confusion[static_cast<std::size_t>(data.yTrue[r])]
+                     [static_cast<std::size_t>(data.yPred[r])];
+    fillConfusionMetrics(m, data.labels);
     m.rocAuc = rocAuc(data, rows);
     m.averagePrecision = averagePrecision(data, rows);
     m.logLoss = logLoss(data, rows);

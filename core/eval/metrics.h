@@ -25,6 +25,7 @@
 #include "core/common/cancel.h"
 #include "core/common/result.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -101,6 +102,9 @@ struct Calibration
     std::vector<CalibrationBin> bins; // non-empty bins only
     double ece = 0, mce = 0, adaptiveEce = 0;
     double temperature = 1, eceAfterTemperature = 0, nllBefore = 0, nllAfter = 0;
+    // Uniform bins of the confidences after temperature scaling (the ones
+    // eceAfterTemperature is computed over); empty without temperature.
+    std::vector<CalibrationBin> binsAfterTemperature;
 };
 
 std::vector<RowIndex> allRows(std::size_t n);
@@ -108,6 +112,9 @@ std::vector<RowIndex> allRows(std::size_t n);
 // Full classification metric set over `rows` (ece/mce with `bins` uniform bins).
 ClassificationMetrics classificationMetrics(const ClassificationData &data,
                                             std::span<const RowIndex> rows, int bins = 15);
+// Accuracy, per-class scores and their averages from m.confusion (counts,
+// [true][pred]) and m.rows; the probability metrics are left as they are.
+void fillConfusionMetrics(ClassificationMetrics &m, const std::vector<std::string> &labels);
 // One named scalar: accuracy, balanced_accuracy, precision_macro, recall_macro,
 // f1_macro, f1_weighted, roc_auc, average_precision, log_loss, brier, ece, mce.
 double classificationMetric(const ClassificationData &data, std::span<const RowIndex> rows,
@@ -141,16 +148,59 @@ double quantileSorted(std::span<const double> sorted, double q);
 // numpy.linspace(0, 1, n + 1).
 std::vector<double> unitEdges(int n);
 
+// Running sums of reliability bins (the streamed form of binning an array of
+// confidences): bin b = (e_b, e_b+1], everything <= e_1 in bin 0.
+class BinSums
+{
+public:
+    explicit BinSums(std::vector<double> edges);
+    void add(double confidence, bool correct)
+    {
+        const std::size_t b = binOf(confidence);
+        ++m_count[b];
+        m_conf[b] += confidence;
+        m_correct[b] += correct;
+    }
+    // `count` rows of the same confidence, `correct` of them correct.
+    void addMany(double confidence, std::uint64_t count, std::uint64_t correct);
+    std::size_t binOf(double confidence) const;
+    // Non-empty bins with their mean confidence and accuracy; `flip`: count
+    // the incorrect rows as correct instead (the other label positive).
+    std::vector<CalibrationBin> bins(bool flip = false) const;
+
+private:
+    std::vector<double> m_edges;
+    std::vector<long double> m_conf, m_correct;
+    std::vector<std::uint64_t> m_count;
+};
+// ECE (count-weighted mean |accuracy - confidence| over `n` rows) and MCE.
+void calibrationErrors(const std::vector<CalibrationBin> &bins, std::size_t n, double &ece,
+                       double &mce);
+
+// Binary ROC AUC and average precision from the ascending ordered keys
+// (orderedKey) of the positives' and negatives' scores: the same sweep as
+// binaryRocAuc/binaryAveragePrecision without materialising it.
+std::pair<double, double> binaryRocAucAndAp(std::span<const std::uint64_t> positives,
+                                            std::span<const std::uint64_t> negatives);
+
 // Reliability bins, ECE, MCE, adaptive ECE (equal-mass bins = numpy.array_split
 // of the confidences sorted stably) and temperature scaling over `rows`.
 Calibration calibrate(const ClassificationData &data, std::span<const RowIndex> rows, int bins,
                       Binning binning, bool fitTemperature = true);
 double expectedCalibrationError(const ClassificationData &data, std::span<const RowIndex> rows,
                                 int bins);
-// Temperature T > 0 minimising the mean NLL of softmax(log(clip(p)) / T);
-// golden-section search on log T in [log 0.01, log 100].
+// Temperature T > 0 minimising the mean NLL of softmax(log(clip(p)) / T),
+// T in [0.01, 100]: the NLL is convex in 1/T, so a safeguarded Newton
+// iteration on its derivative (bisection when a step leaves the bracket)
+// finds it in a few multi-threaded passes over the rows.
 double fitTemperature(const ClassificationData &data, std::span<const RowIndex> rows,
                       double *nllBefore = nullptr, double *nllAfter = nullptr);
+// The temperature T = 1/beta, beta in [0.01, 100], minimising a convex
+// function of beta given its first and second derivative at beta:
+// safeguarded Newton (bisection in log beta when a step leaves the
+// bracket), to 1e-14 relative; a handful of evaluations.
+double minimiseOverInverseTemperature(
+    const std::function<std::array<long double, 2>(double beta)> &derivatives);
 // Data with probabilities softmax(log(clip(p)) / T) (predictions unchanged).
 ClassificationData applyTemperature(const ClassificationData &data, double temperature);
 

@@ -1,11 +1,14 @@
 #include "core/eval/quality.h"
 
+#include "core/eval/memory_limit.h"
 #include "core/eval/parallel.h"
 #include "core/eval/pii.h"
+#include "core/eval/radix_sort.h"
 
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <thread>
@@ -277,10 +280,143 @@ template <typename T> void parallelSort(std::vector<T> &values, unsigned threads
         }
 }
 
-std::string labelText(const Column &column, std::size_t row)
+// (feature hash, label hash) of every row, for duplicates and label
+// conflicts. Kept in memory when they fit the memory budget (with the sort's
+// scratch); otherwise partitioned by the top bits of the feature hash into
+// temporary files (equal feature hashes land in the same partition), and
+// each partition is sorted and counted on its own.
+class RowPairStore
 {
-    return column.text(row);
-}
+public:
+    using Pair = std::pair<std::uint64_t, std::uint64_t>;
+
+    RowPairStore(std::size_t estimatedRows, std::size_t budgetBytes)
+    {
+        // Sorting a partition needs its pairs (16 bytes) and as much scratch.
+        const double need = 32.0 * static_cast<double>(estimatedRows) * 1.1;
+        while (m_bits < 8 && need / static_cast<double>(std::size_t(1) << m_bits) >
+                                 static_cast<double>(budgetBytes))
+            ++m_bits;
+        if (m_bits == 0) {
+            m_memory.reserve(estimatedRows);
+            return;
+        }
+        for (std::size_t p = 0; p < (std::size_t(1) << m_bits); ++p) {
+            std::FILE *file = std::tmpfile();
+            m_files.emplace_back(file);
+            m_buffers.emplace_back();
+        }
+    }
+
+    Status add(std::span<const std::uint64_t> features, std::span<const std::uint64_t> labels)
+    {
+        if (m_bits == 0) {
+            for (std::size_t i = 0; i < features.size(); ++i)
+                m_memory.emplace_back(features[i], labels.empty() ? 0 : labels[i]);
+            return {};
+        }
+        for (std::size_t i = 0; i < features.size(); ++i) {
+            const std::size_t p = features[i] >> (64 - m_bits);
+            m_buffers[p].emplace_back(features[i], labels.empty() ? 0 : labels[i]);
+            if (m_buffers[p].size() >= kBufferPairs)
+                SB_TRY(flush(p));
+        }
+        return {};
+    }
+
+    struct Counts
+    {
+        std::size_t duplicates = 0, conflictGroups = 0, conflictRows = 0;
+    };
+
+    Result<Counts> count(unsigned threads)
+    {
+        Counts counts;
+        if (m_bits == 0) {
+            countSorted(m_memory, threads, counts);
+            return counts;
+        }
+        for (std::size_t p = 0; p < m_files.size(); ++p) {
+            SB_TRY(flush(p));
+            std::FILE *file = m_files[p].get();
+            if (!file)
+                return makeError(ErrorCode::Io, "quality: cannot create a temporary file");
+            const long bytes = std::ftell(file);
+            std::vector<Pair> pairs(static_cast<std::size_t>(bytes) / sizeof(Pair));
+            std::rewind(file);
+            if (!pairs.empty() &&
+                std::fread(pairs.data(), sizeof(Pair), pairs.size(), file) != pairs.size())
+                return makeError(ErrorCode::Io, "quality: cannot read back a temporary file");
+            m_files[p].reset();
+            countSorted(pairs, threads, counts);
+        }
+        return counts;
+    }
+
+private:
+    static constexpr std::size_t kBufferPairs = 1 << 15; // 512 KiB per partition
+
+    struct FileCloser
+    {
+        void operator()(std::FILE *f) const
+        {
+            if (f)
+                std::fclose(f);
+        }
+    };
+
+    Status flush(std::size_t p)
+    {
+        auto &buffer = m_buffers[p];
+        if (buffer.empty())
+            return {};
+        std::FILE *file = m_files[p].get();
+        if (!file || std::fwrite(buffer.data(), sizeof(Pair), buffer.size(), file) != buffer.size())
+            return makeError(ErrorCode::Io, "quality: cannot write a temporary file (disk full? "
+                                            "raise --memory-limit to keep row hashes in memory)");
+        buffer.clear();
+        return {};
+    }
+
+    // Sorts by (feature, label) and counts: rows whose pair was seen before
+    // are duplicates; feature groups with more than one label conflict.
+    static void countSorted(std::vector<Pair> &pairs, unsigned threads, Counts &counts)
+    {
+        std::vector<std::uint64_t> keys(pairs.size());
+        std::vector<std::uint64_t> labels(pairs.size());
+        for (std::size_t i = 0; i < pairs.size(); ++i) {
+            keys[i] = pairs[i].first;
+            labels[i] = pairs[i].second;
+        }
+        std::vector<Pair>().swap(pairs);
+        radixSort<std::uint64_t>(keys, labels, threads);
+        std::size_t i = 0;
+        while (i < keys.size()) {
+            std::size_t j = i;
+            while (j < keys.size() && keys[j] == keys[i])
+                ++j;
+            std::sort(labels.begin() + static_cast<std::ptrdiff_t>(i),
+                      labels.begin() + static_cast<std::ptrdiff_t>(j));
+            std::size_t distinctLabels = 1;
+            for (std::size_t k = i + 1; k < j; ++k) {
+                if (labels[k] != labels[k - 1])
+                    ++distinctLabels;
+                else
+                    ++counts.duplicates;
+            }
+            if (distinctLabels > 1) {
+                ++counts.conflictGroups;
+                counts.conflictRows += j - i;
+            }
+            i = j;
+        }
+    }
+
+    int m_bits = 0;
+    std::vector<Pair> m_memory;
+    std::vector<std::unique_ptr<std::FILE, FileCloser>> m_files;
+    std::vector<std::vector<Pair>> m_buffers;
+};
 
 } // namespace
 
@@ -319,9 +455,23 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
             featureAccumulators.push_back(accumulators[c].get());
         }
 
-    std::vector<std::uint64_t> featureHashes;
+    // Rows: estimated from the first batch, for the memory plan of the row hashes.
+    std::size_t estimatedRows = 0;
+    {
+        SB_ASSIGN_OR_RETURN(auto probe, TypedCsvReader::open(path, options.csv));
+        Table first;
+        SB_ASSIGN_OR_RETURN(bool any, probe.next(first));
+        if (any && probe.raw().bytesConsumed() > 0)
+            estimatedRows = static_cast<std::size_t>(
+                static_cast<double>(first.rows) * static_cast<double>(probe.raw().fileSize()) /
+                static_cast<double>(probe.raw().bytesConsumed()) * 1.05);
+    }
+    const std::size_t limit = options.memoryLimit ? options.memoryLimit : defaultMemoryLimit();
+    const std::size_t overhead = 8 * options.csv.batchBytes + (std::size_t(64) << 20);
+    RowPairStore rowPairs(estimatedRows, limit > overhead ? limit - overhead : limit / 4);
+    // Numerical labels counted by their bits, as text at the end.
+    std::unordered_map<std::uint64_t, std::size_t> numericLabelCounts;
     std::vector<std::uint64_t> labelHashes;
-    std::map<std::string, std::size_t> numericLabelCounts; // numerical labels by text
 
     Table chunk;
     while (true) {
@@ -333,27 +483,29 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
         parallelFor(chunk.columns.size(), threads,
                     [&](std::size_t c) { accumulators[c]->add(chunk.columns[c]); });
         auto hashes = rowHashes(chunk, featureColumns, featureAccumulators, threads);
-        featureHashes.insert(featureHashes.end(), hashes.begin(), hashes.end());
+        labelHashes.clear();
         if (labelIndex >= 0) {
             const Column &label = chunk.columns[static_cast<std::size_t>(labelIndex)];
             const ColumnAccumulator &acc = *accumulators[static_cast<std::size_t>(labelIndex)];
+            labelHashes.resize(chunk.rows);
             for (std::size_t r = 0; r < chunk.rows; ++r) {
                 if (label.type == ColumnType::Categorical) {
                     std::int32_t code = label.codes[r];
-                    labelHashes.push_back(
-                        code < 0 ? kMissingHash : acc.codeHashes[static_cast<std::size_t>(code)]);
+                    labelHashes[r] =
+                        code < 0 ? kMissingHash : acc.codeHashes[static_cast<std::size_t>(code)];
                 } else {
-                    labelHashes.push_back(hashNumber(label.numbers[r]));
+                    labelHashes[r] = hashNumber(label.numbers[r]);
                     if (!std::isnan(label.numbers[r]) && numericLabelCounts.size() < 100000)
-                        ++numericLabelCounts[labelText(label, r)];
+                        ++numericLabelCounts[std::bit_cast<std::uint64_t>(label.numbers[r])];
                 }
             }
         }
+        SB_TRY(rowPairs.add(hashes, labelHashes));
         report.rows += chunk.rows;
         if (progress && reader.raw().fileSize() > 0)
-            progress(static_cast<double>(reader.raw().bytesConsumed()) /
+            progress(0.9 * static_cast<double>(reader.raw().bytesConsumed()) /
                          static_cast<double>(reader.raw().fileSize()),
-                     "quality");
+                     "reading " + report.fileName + ": " + std::to_string(report.rows) + " rows");
     }
 
     // Columns
@@ -420,37 +572,15 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
     });
 
     // Rows: duplicates and label conflicts through (feature hash, label hash) pairs.
-    if (labelIndex < 0) {
-        parallelSort(featureHashes, threads);
-        for (std::size_t i = 1; i < featureHashes.size(); ++i)
-            report.duplicateRows += featureHashes[i] == featureHashes[i - 1];
-    } else {
-        std::vector<std::pair<std::uint64_t, std::uint64_t>> pairs;
-        pairs.reserve(featureHashes.size());
-        for (std::size_t i = 0; i < featureHashes.size(); ++i)
-            pairs.emplace_back(featureHashes[i], labelHashes[i]);
-        featureHashes.clear();
-        featureHashes.shrink_to_fit();
-        labelHashes.clear();
-        labelHashes.shrink_to_fit();
-        parallelSort(pairs, threads);
-        std::size_t i = 0;
-        while (i < pairs.size()) {
-            std::size_t j = i;
-            std::size_t distinctLabels = 0;
-            while (j < pairs.size() && pairs[j].first == pairs[i].first) {
-                if (j == i || pairs[j].second != pairs[j - 1].second)
-                    ++distinctLabels;
-                else
-                    ++report.duplicateRows;
-                ++j;
-            }
-            if (distinctLabels > 1) {
-                ++report.labelConflictGroups;
-                report.labelConflictRows += j - i;
-            }
-            i = j;
-        }
+    if (progress)
+        progress(0.9, "counting duplicates: " + std::to_string(report.rows) + " rows");
+    {
+        SB_ASSIGN_OR_RETURN(auto counts, rowPairs.count(threads));
+        report.duplicateRows = counts.duplicates;
+        report.labelConflictGroups = counts.conflictGroups;
+        report.labelConflictRows = counts.conflictRows;
+    }
+    if (labelIndex >= 0) {
         // Class balance
         const ColumnAccumulator &acc = *accumulators[static_cast<std::size_t>(labelIndex)];
         std::map<std::string, std::size_t> counts;
@@ -459,7 +589,8 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
                 if (acc.codeCounts[code] > 0)
                     counts[(*acc.categories)[code]] += acc.codeCounts[code];
         } else {
-            counts = numericLabelCounts;
+            for (const auto &[bits, count] : numericLabelCounts)
+                counts[formatNumber(std::bit_cast<double>(bits))] += count;
         }
         std::size_t labelled = 0;
         for (const auto &[label, count] : counts)

@@ -37,6 +37,9 @@ struct QualityOptions
     double piiMinShare = 0.05;              // report a PII kind when at least this share matches
     std::size_t exactUniqueLimit = 250'000; // exact set stays cache-sized (4 MiB)
     CsvOptions csv;                         // delimiter, type overrides, threads
+    // Row hashes (16 bytes per row) beyond this budget are partitioned into
+    // temporary files; 0 = defaultMemoryLimit().
+    std::size_t memoryLimit = 0;
 };
 
 struct PiiFinding

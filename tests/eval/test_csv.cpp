@@ -5,6 +5,8 @@
 #include <QtTest>
 
 #include <cmath>
+#include <cstring>
+#include <random>
 
 using namespace sb;
 using namespace sb::eval;
@@ -179,6 +181,45 @@ private slots:
         QCOMPARE(parseCsvNumber(text.toStdString(), v), ok);
         if (ok)
             QCOMPARE(v, value);
+    }
+
+    void plainDecimalsMatchStrtod()
+    {
+        // The fast path for plain decimals must give the very double strtod
+        // gives (correct rounding), for every digit count around its limits.
+        std::mt19937_64 rng(7);
+        const char *fixed[] = {"0",
+                               "-0",
+                               "0.1",
+                               "0.3",
+                               "1.",
+                               "-.5",
+                               "9007199254740993",
+                               "9007199254740992",
+                               "1234567890123456789",
+                               "0.0000000000000000000001",
+                               "123456.1234567890123",
+                               "00000000000000000001.5"};
+        std::vector<std::string> texts(std::begin(fixed), std::end(fixed));
+        for (int i = 0; i < 200000; ++i) {
+            std::string t = rng() % 4 == 0 ? "-" : "";
+            const int intDigits = static_cast<int>(rng() % 12),
+                      fracDigits = static_cast<int>(rng() % 14);
+            for (int d = 0; d < intDigits; ++d)
+                t += static_cast<char>('0' + rng() % 10);
+            if (fracDigits > 0 || intDigits == 0) {
+                t += '.';
+                for (int d = 0; d < std::max(fracDigits, 1); ++d)
+                    t += static_cast<char>('0' + rng() % 10);
+            }
+            texts.push_back(t);
+        }
+        for (const std::string &t : texts) {
+            double got = 0;
+            QVERIFY2(parseCsvNumber(t, got), t.c_str());
+            const double want = std::strtod(t.c_str(), nullptr);
+            QVERIFY2(std::memcmp(&got, &want, sizeof got) == 0, t.c_str());
+        }
     }
 
     void nanIsNumber()

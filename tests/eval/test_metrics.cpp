@@ -5,13 +5,17 @@
 #include "core/eval/csv.h"
 #include "core/eval/evaluation.h"
 #include "core/eval/metrics.h"
+#include "core/eval/radix_sort.h"
 #include "core/eval/slices.h"
 
 #include <QProcess>
 #include <QtTest>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <numeric>
+#include <random>
 
 using namespace sb;
 using namespace sb::eval;
@@ -91,6 +95,85 @@ int runCli(const QStringList &arguments, QByteArray *out = nullptr, QByteArray *
 
 } // namespace
 
+// Same structure and values; floating-point numbers to 1e-12 relative.
+void compareJson(const json &actual, const json &expected, const std::string &where)
+{
+    if (expected.is_number_float() || actual.is_number_float()) {
+        QVERIFY2(actual.is_number(), where.c_str());
+        if (!close(actual.get<double>(), expected.get<double>(), 1e-12))
+            QFAIL(qPrintable(QString("%1: got %2, expected %3")
+                                 .arg(QString::fromStdString(where))
+                                 .arg(actual.get<double>(), 0, 'g', 17)
+                                 .arg(expected.get<double>(), 0, 'g', 17)));
+        return;
+    }
+    QVERIFY2(actual.type() == expected.type(), where.c_str());
+    if (expected.is_object()) {
+        QVERIFY2(actual.size() == expected.size(), where.c_str());
+        for (const auto &[key, value] : expected.items()) {
+            QVERIFY2(actual.contains(key), (where + "." + key).c_str());
+            compareJson(actual[key], value, where + "." + key);
+        }
+    } else if (expected.is_array()) {
+        QVERIFY2(actual.size() == expected.size(), where.c_str());
+        for (std::size_t i = 0; i < expected.size(); ++i)
+            compareJson(actual[i], expected[i], where + "[" + std::to_string(i) + "]");
+    } else {
+        QVERIFY2(actual == expected,
+                 (where + ": " + actual.dump() + " vs " + expected.dump()).c_str());
+    }
+}
+
+// The report `r` against scikit-learn's figures for the same data.
+void checkAgainstScikitLearn(const json &r, const json &expected)
+{
+    QCOMPARE(r["rows"].get<int>(), expected["rows"].get<int>());
+    QCOMPARE(r["task"].get<std::string>(), expected["task"].get<std::string>());
+    // Closed forms: 1e-9 relative.
+    for (const auto &[key, value] : expected["overall"].items()) {
+        QVERIFY2(r["overall"].contains(key), key.c_str());
+        QVERIFY2(r["overall"][key].is_number(), key.c_str());
+        if (!close(r["overall"][key].get<double>(), value.get<double>(), 1e-9))
+            QFAIL(qPrintable(QString("%1: got %2, expected %3")
+                                 .arg(QString::fromStdString(key))
+                                 .arg(r["overall"][key].get<double>(), 0, 'g', 17)
+                                 .arg(value.get<double>(), 0, 'g', 17)));
+    }
+    if (expected["task"] == "regression")
+        return;
+    QCOMPARE(r["confusion_matrix"]["labels"], expected["confusion_matrix"]["labels"]);
+    QCOMPARE(r["confusion_matrix"]["matrix"], expected["confusion_matrix"]["matrix"]);
+    QCOMPARE(r["per_class"].size(), expected["per_class"].size());
+    for (std::size_t i = 0; i < expected["per_class"].size(); ++i) {
+        const json &a = r["per_class"][i], &e = expected["per_class"][i];
+        QCOMPARE(a["label"], e["label"]);
+        QCOMPARE(a["support"].get<int>(), e["support"].get<int>());
+        for (const char *k : {"precision", "recall", "f1"})
+            COMPARE_NUM(a[k].get<double>(), e[k].get<double>(), 1e-9);
+    }
+    const json &cal = r["calibration"], &ecal = expected["calibration"];
+    compareBins(cal["bins"], ecal["bins"]);
+    for (const char *k : {"ece", "mce", "adaptive_ece", "nll_before"})
+        COMPARE_NUM(cal[k].get<double>(), ecal[k].get<double>(), 1e-9);
+    // Iterative optimiser: T to 1e-6; the figures after it follow T.
+    COMPARE_NUM(cal["temperature"].get<double>(), ecal["temperature"].get<double>(), 1e-6);
+    COMPARE_NUM(cal["nll_after_temperature"].get<double>(),
+                ecal["nll_after_temperature"].get<double>(), 1e-9);
+    COMPARE_NUM(cal["ece_after_temperature"].get<double>(),
+                ecal["ece_after_temperature"].get<double>(), 1e-6);
+    // The bins after scaling reproduce ece_after_temperature:
+    // sum over bins of count/n * |accuracy - confidence|.
+    double eceFromBins = 0, binned = 0;
+    for (const json &bin : cal["bins_after_temperature"]) {
+        const double count = bin["count"].get<double>();
+        eceFromBins +=
+            count * std::abs(bin["accuracy"].get<double>() - bin["confidence"].get<double>());
+        binned += count;
+    }
+    QCOMPARE(binned, double(r["rows"].get<std::int64_t>()));
+    COMPARE_NUM(eceFromBins / binned, cal["ece_after_temperature"].get<double>(), 1e-9);
+}
+
 class TestMetrics : public QObject
 {
     Q_OBJECT
@@ -111,65 +194,127 @@ private slots:
         const json expected = loadJson(base + ".json");
         auto table = readCsv(base + ".csv");
         QVERIFY2(table.ok(), table.ok() ? "" : table.error().message.c_str());
-        auto report = evaluate(*table, specFor(name.toStdString()));
-        QVERIFY2(report.ok(), report.ok() ? "" : report.error().message.c_str());
-        const json &r = report->json;
-        QCOMPARE(r["rows"].get<int>(), expected["rows"].get<int>());
-        QCOMPARE(r["task"].get<std::string>(), expected["task"].get<std::string>());
-        // Closed forms: 1e-9 relative.
-        for (const auto &[key, value] : expected["overall"].items()) {
-            QVERIFY2(r["overall"].contains(key), key.c_str());
-            QVERIFY2(r["overall"][key].is_number(), key.c_str());
-            if (!close(r["overall"][key].get<double>(), value.get<double>(), 1e-9))
-                QFAIL(qPrintable(QString("%1: got %2, expected %3")
-                                     .arg(QString::fromStdString(key))
-                                     .arg(r["overall"][key].get<double>(), 0, 'g', 17)
-                                     .arg(value.get<double>(), 0, 'g', 17)));
-        }
+        auto inMemory = evaluate(*table, specFor(name.toStdString()));
+        QVERIFY2(inMemory.ok(), inMemory.ok() ? "" : inMemory.error().message.c_str());
+        // evaluateCsv streams the binary files (the others go through evaluate()).
+        auto streamed = evaluateCsv(base + ".csv", specFor(name.toStdString()));
+        QVERIFY2(streamed.ok(), streamed.ok() ? "" : streamed.error().message.c_str());
+        for (const json *report : {&inMemory->json, &streamed->json})
+            checkAgainstScikitLearn(*report, expected);
         if (expected["task"] == "regression")
             return;
-        QCOMPARE(r["confusion_matrix"]["labels"], expected["confusion_matrix"]["labels"]);
-        QCOMPARE(r["confusion_matrix"]["matrix"], expected["confusion_matrix"]["matrix"]);
-        QCOMPARE(r["per_class"].size(), expected["per_class"].size());
-        for (std::size_t i = 0; i < expected["per_class"].size(); ++i) {
-            const json &a = r["per_class"][i], &e = expected["per_class"][i];
-            QCOMPARE(a["label"], e["label"]);
-            QCOMPARE(a["support"].get<int>(), e["support"].get<int>());
-            for (const char *k : {"precision", "recall", "f1"})
-                COMPARE_NUM(a[k].get<double>(), e[k].get<double>(), 1e-9);
-        }
-        const json &cal = r["calibration"], &ecal = expected["calibration"];
-        compareBins(cal["bins"], ecal["bins"]);
-        for (const char *k : {"ece", "mce", "adaptive_ece", "nll_before"})
-            COMPARE_NUM(cal[k].get<double>(), ecal[k].get<double>(), 1e-9);
-        // Iterative optimiser: T to 1e-6; the figures after it follow T.
-        COMPARE_NUM(cal["temperature"].get<double>(), ecal["temperature"].get<double>(), 1e-6);
-        COMPARE_NUM(cal["nll_after_temperature"].get<double>(),
-                    ecal["nll_after_temperature"].get<double>(), 1e-9);
-        COMPARE_NUM(cal["ece_after_temperature"].get<double>(),
-                    ecal["ece_after_temperature"].get<double>(), 1e-6);
-        // The bins after scaling reproduce ece_after_temperature:
-        // sum over bins of count/n * |accuracy - confidence|.
-        double eceFromBins = 0, binned = 0;
-        for (const json &bin : cal["bins_after_temperature"]) {
-            const double count = bin["count"].get<double>();
-            eceFromBins +=
-                count * std::abs(bin["accuracy"].get<double>() - bin["confidence"].get<double>());
-            binned += count;
-        }
-        QCOMPARE(binned, double(r["rows"].get<std::int64_t>()));
-        COMPARE_NUM(eceFromBins / binned, cal["ece_after_temperature"].get<double>(), 1e-9);
-
         // Quantile binning.
         EvalSpec spec = specFor(name.toStdString());
         spec.binning = Binning::Quantile;
         auto quantile = evaluate(*table, spec);
         QVERIFY(quantile.ok());
+        const json &ecal = expected["calibration"];
         compareBins(quantile->json["calibration"]["bins"], ecal["quantile_bins"]);
         COMPARE_NUM(quantile->json["calibration"]["ece"].get<double>(),
                     ecal["quantile_ece"].get<double>(), 1e-9);
         COMPARE_NUM(quantile->json["calibration"]["mce"].get<double>(),
                     ecal["quantile_mce"].get<double>(), 1e-9);
+    }
+
+    void streamedEvaluationMatchesInMemory_data()
+    {
+        QTest::addColumn<QString>("positive");
+        QTest::addColumn<double>("threshold");
+        QTest::newRow("greater label") << "" << 0.5;
+        QTest::newRow("positive no, threshold 0.3") << "no" << 0.3;
+    }
+
+    void streamedEvaluationMatchesInMemory()
+    {
+        // Categorical labels, missing labels and scores, and scores with two
+        // decimals: runs of equal confidences that mix right and wrong rows
+        // straddle the equal-mass bins (the streamed path's second pass).
+        QFETCH(QString, positive);
+        QFETCH(double, threshold);
+        QTemporaryDir dir;
+        const std::string path = dir.filePath("ties.csv").toStdString();
+        {
+            std::ofstream out(path);
+            out << "label,score,other\n";
+            std::mt19937_64 rng(11);
+            std::uniform_real_distribution<double> u(0, 1);
+            for (int i = 0; i < 30011; ++i) {
+                const bool yes = u(rng) < 0.4;
+                const double s =
+                    std::round(std::clamp(u(rng) * 0.6 + (yes ? 0.35 : 0.05), 0.0, 1.0) * 100) /
+                    100;
+                out << (i % 997 == 0 ? "" : (yes ? "yes" : "no")) << ",";
+                if (i % 1009 == 0)
+                    out << "nan";
+                else
+                    out << s;
+                out << "," << (i == 5 ? "text" : std::to_string(i)) << "\n";
+            }
+        }
+        EvalSpec spec;
+        spec.label = "label";
+        spec.score = "score";
+        spec.bootstrap = 0;
+        spec.positive = positive.toStdString();
+        spec.threshold = threshold;
+        spec.gates = {"ece < 0.5"};
+        auto table = readCsv(path);
+        QVERIFY(table.ok());
+        auto inMemory = evaluate(*table, spec);
+        auto streamed = evaluateCsv(path, spec);
+        QVERIFY2(inMemory.ok(), inMemory.ok() ? "" : inMemory.error().message.c_str());
+        QVERIFY2(streamed.ok(), streamed.ok() ? "" : streamed.error().message.c_str());
+        // Everything equal; sums over sorted scores (temperature, NLL, the
+        // bins after scaling) to rounding.
+        // The streamed path converts (and diagnoses) only the label and score
+        // columns; the in-memory one every column ("other" mixes in text).
+        QCOMPARE(inMemory->json["diagnostics"].size(), std::size_t(1));
+        QCOMPARE(streamed->json["diagnostics"].size(), std::size_t(0));
+        json a = streamed->json, b = inMemory->json;
+        a.erase("diagnostics");
+        b.erase("diagnostics");
+        compareJson(a, b, "");
+        QCOMPARE(a["calibration"]["adaptive_ece"], b["calibration"]["adaptive_ece"]);
+        QCOMPARE(a["calibration"]["bins"], b["calibration"]["bins"]);
+        QCOMPARE(a["overall"], b["overall"]);
+    }
+
+    void radixSortMatchesStableSort_data()
+    {
+        QTest::addColumn<int>("n");
+        QTest::newRow("small") << 1000;
+        QTest::newRow("large, threaded") << 3000000;
+    }
+
+    void radixSortMatchesStableSort()
+    {
+        QFETCH(int, n);
+        std::mt19937_64 rng(5);
+        std::vector<double> values(static_cast<std::size_t>(n));
+        for (auto &v : values) {
+            const auto r = rng();
+            v = r % 5 == 0
+                    ? -0.0
+                    : (r % 7 == 0
+                           ? 0.0
+                           : static_cast<double>(static_cast<std::int64_t>(r % 2001) - 1000) / 8);
+            if (r % 11 == 0)
+                v = std::ldexp(static_cast<double>(r >> 12), -60) * (r % 2 ? 1 : -1);
+        }
+        std::vector<std::uint64_t> keys(values.size());
+        std::vector<std::uint32_t> rows(values.size());
+        for (std::size_t i = 0; i < values.size(); ++i) {
+            keys[i] = orderedKey(values[i]);
+            rows[i] = static_cast<std::uint32_t>(i);
+        }
+        radixSort<std::uint32_t>(keys, rows);
+        std::vector<std::uint32_t> expected(values.size());
+        std::iota(expected.begin(), expected.end(), 0u);
+        std::stable_sort(expected.begin(), expected.end(),
+                         [&](std::uint32_t a, std::uint32_t b) { return values[a] < values[b]; });
+        QVERIFY(rows == expected);
+        for (std::size_t i = 0; i < values.size(); ++i)
+            QVERIFY(fromOrderedKey(keys[i]) == values[rows[i]]);
     }
 
     void userSliceMatchesMask()

@@ -4,6 +4,7 @@
 // Tolerances: 1e-9 relative for closed forms, 1e-6 relative for p-values.
 #include "core/eval/drift.h"
 #include "core/eval/drift_dataset.h"
+#include "core/eval/memory_limit.h"
 #include "core/eval/pii.h"
 #include "core/eval/quality.h"
 #include "core/eval/stats.h"
@@ -200,6 +201,34 @@ private slots:
         CHECK_CLOSE(report->summary.shareDrifted, expected["share_drifted"].get<double>(), 1e-12,
                     nullptr, "share_drifted");
 
+        // The streamed file path gives the same report: in one pass, and in
+        // one pass per column under a tiny memory limit.
+        for (std::size_t limit : {std::size_t(0), std::size_t(1)}) {
+            DriftDatasetOptions streamedOptions;
+            streamedOptions.memoryLimit = limit;
+            auto streamed =
+                runDrift(kDir + expected["reference"].get<std::string>(),
+                         kDir + expected["current"].get<std::string>(), streamedOptions);
+            QVERIFY2(streamed.ok(), streamed.ok() ? "" : streamed.error().message.c_str());
+            QCOMPARE(streamed->referenceRows, reference->rows);
+            QCOMPARE(streamed->currentRows, current->rows);
+            QCOMPARE(streamed->columns.size(), report->columns.size());
+            for (std::size_t c = 0; c < report->columns.size(); ++c) {
+                const auto &a = streamed->columns[c], &b = report->columns[c];
+                QCOMPARE(a.name, b.name);
+                QCOMPARE(a.method, b.method);
+                QCOMPARE(a.statistic, b.statistic);
+                QCOMPARE(a.pValue, b.pValue);
+                QCOMPARE(a.drifted, b.drifted);
+                QCOMPARE(a.referenceRows, b.referenceRows);
+                QCOMPARE(a.currentRows, b.currentRows);
+                QCOMPARE(a.bins.edges, b.bins.edges);
+                QCOMPARE(a.bins.reference, b.bins.reference);
+                QCOMPARE(a.bins.current, b.bins.current);
+            }
+            QCOMPARE(streamed->summary.driftedColumns, report->summary.driftedColumns);
+        }
+
         // Every method on every column it applies to.
         for (const std::string method :
              {"ks", "chisquare", "z", "wasserstein", "jensenshannon", "psi", "kl_div"}) {
@@ -388,6 +417,16 @@ private slots:
                     1e-12, nullptr, "card");
         QCOMPARE(piiShare("city", "email"), -1.0);
 
+        // Row hashes partitioned into temporary files (a tiny memory limit)
+        // count the same duplicates and conflicts.
+        QualityOptions spilled = options;
+        spilled.memoryLimit = 1;
+        auto partitioned = analyzeQuality(kDir + expected["data"].get<std::string>(), spilled);
+        QVERIFY(partitioned.ok());
+        QCOMPARE(partitioned->duplicateRows, report->duplicateRows);
+        QCOMPARE(partitioned->labelConflictGroups, report->labelConflictGroups);
+        QCOMPARE(partitioned->labelConflictRows, report->labelConflictRows);
+
         auto leakage = findLeakage(kDir + expected["train"].get<std::string>(),
                                    kDir + expected["test"].get<std::string>(), options);
         QVERIFY(leakage.ok());
@@ -396,6 +435,33 @@ private slots:
         QCOMPARE(leakage->testRows, expected["leakage"]["test_rows"].get<std::size_t>());
         CHECK_CLOSE(leakage->share, expected["leakage"]["share"].get<double>(), 1e-12, nullptr,
                     "leakage");
+    }
+
+    void memorySizes_data()
+    {
+        QTest::addColumn<QString>("text");
+        QTest::addColumn<qulonglong>("bytes"); // 0: rejected
+        QTest::newRow("bytes") << "100000000" << qulonglong(100000000);
+        QTest::newRow("M") << "800M" << qulonglong(800ULL << 20);
+        QTest::newRow("G fraction") << "1.5G" << qulonglong(3ULL << 29);
+        QTest::newRow("GiB") << "2GiB" << qulonglong(2ULL << 30);
+        QTest::newRow("too small") << "10M" << qulonglong(0);
+        QTest::newRow("unit") << "5T" << qulonglong(0);
+        QTest::newRow("text") << "lots" << qulonglong(0);
+        QTest::newRow("negative") << "-1G" << qulonglong(0);
+    }
+
+    void memorySizes()
+    {
+        QFETCH(QString, text);
+        QFETCH(qulonglong, bytes);
+        auto parsed = parseMemorySize(text.toStdString());
+        QCOMPARE(parsed.ok(), bytes != 0);
+        if (bytes != 0)
+            QCOMPARE(qulonglong(*parsed), bytes);
+        else
+            QVERIFY(parsed.error().message.find(text.toStdString()) != std::string::npos);
+        QVERIFY(defaultMemoryLimit() >= (std::size_t(256) << 20));
     }
 
     void badColumnsGiveDiagnostics()

@@ -17,6 +17,7 @@
 #include <QComboBox>
 #include <QLineEdit>
 #include <QProcess>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QSignalSpy>
 #include <QStandardPaths>
@@ -68,6 +69,7 @@ private slots:
     void exports();
     void exportWithoutReport();
     void evaluationStoredForVersion();
+    void evaluationCancels();
 
 private:
     // Registers a model version and stores the fixture evaluation, quality
@@ -230,6 +232,34 @@ void TestUiReport::exportWithoutReport()
     QCOMPARE(failed.count(), 1);
     QVERIFY(failed.front().at(1).toString().contains("model version"));
     QVERIFY(!QFile::exists(html));
+}
+
+void TestUiReport::evaluationCancels()
+{
+    // Evaluate starts the work off the GUI thread with a progress bar and an
+    // enabled Cancel; Cancel stops it: nothing stored, the page says so.
+    TaskRunner tasks;
+    EvalPage page(&tasks);
+    auto *evaluate = page.findChild<QPushButton *>("evaluateButton");
+    auto *cancel = page.findChild<QPushButton *>("cancelEvaluation");
+    auto *progress = page.findChild<QProgressBar *>("evalProgress");
+    QVERIFY(evaluate && cancel && progress);
+    QVERIFY(!cancel->isEnabled());
+    QVERIFY(progress->isHidden());
+    QSignalSpy cancelled(&page, &EvalPage::evaluationCancelled);
+    QSignalSpy stored(&page, &EvalPage::resultsStored);
+    evaluate->click();
+    QVERIFY(cancel->isEnabled());
+    QVERIFY(!progress->isHidden());
+    cancel->click();
+    QVERIFY(cancelled.wait(60000));
+    QCOMPARE(stored.size(), 0);
+    QVERIFY(page.storeStatus().contains("cancelled"));
+    QVERIFY(!cancel->isEnabled());
+    QVERIFY(progress->isHidden());
+    // A new evaluation after the cancel runs to the end.
+    evaluate->click();
+    QVERIFY(stored.wait(120000));
 }
 
 void TestUiReport::evaluationStoredForVersion()

@@ -6,11 +6,24 @@
 #include "core/eval/evaluation.h"
 #include "core/eval/quality.h"
 
+#include <algorithm>
+
 namespace sb::ui {
 
 namespace {
 
-Result<void *> readRows(const QString &path, EvalReports &reports, const CancelToken &cancel)
+// progress(fraction, what) over [from, to) of the whole evaluation.
+ProgressFn subRange(const ProgressFn &progress, double from, double to)
+{
+    if (!progress)
+        return {};
+    return [progress, from, to](double fraction, const std::string &what) {
+        progress(from + (to - from) * std::clamp(fraction, 0.0, 1.0), what);
+    };
+}
+
+Result<void *> readRows(const QString &path, EvalReports &reports, const CancelToken &cancel,
+                        const ProgressFn &progress)
 {
     SB_ASSIGN_OR_RETURN(auto reader, eval::CsvReader::open(path.toStdString()));
     for (const auto &name : reader.header())
@@ -31,6 +44,11 @@ Result<void *> readRows(const QString &path, EvalReports &reports, const CancelT
             }
             reports.rows.push_back(std::move(row));
         }
+        if (progress && reader.fileSize() > 0)
+            progress(static_cast<double>(reader.bytesConsumed()) /
+                         static_cast<double>(reader.fileSize()),
+                     "reading " + reader.fileName() + ": " + std::to_string(reports.rows.size()) +
+                         " rows");
     }
     return nullptr;
 }
@@ -45,11 +63,11 @@ Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &
         return makeError(ErrorCode::InvalidInput, "choose the current data (a CSV file)");
     if (progress)
         progress(0.1, "Reading " + request.currentPath.toStdString());
-    SB_TRY(readRows(request.currentPath, reports, cancel));
+    SB_TRY(readRows(request.currentPath, reports, cancel, subRange(progress, 0.1, 0.3)));
     if (!reports.header.contains(request.labelColumn))
-        return makeError(ErrorCode::InvalidInput,
-                         request.currentPath.toStdString() + ": no column '" +
-                             request.labelColumn.toStdString() + "'");
+        return makeError(ErrorCode::InvalidInput, request.currentPath.toStdString() +
+                                                      ": no column '" +
+                                                      request.labelColumn.toStdString() + "'");
     reports.predictionColumn = request.scoreColumn;
 
     // Drift of current against reference (with windows over time when asked).
@@ -59,11 +77,12 @@ Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &
         eval::DriftDatasetOptions options;
         if (!request.windowColumn.isEmpty() && reports.header.contains(request.windowColumn)) {
             options.windowColumn = request.windowColumn.toStdString();
-            options.window = request.window.isEmpty() ? std::string("7d") : request.window.toStdString();
+            options.window =
+                request.window.isEmpty() ? std::string("7d") : request.window.toStdString();
         }
         SB_ASSIGN_OR_RETURN(auto drift, eval::runDrift(request.referencePath.toStdString(),
                                                        request.currentPath.toStdString(), options,
-                                                       &cancel));
+                                                       &cancel, subRange(progress, 0.3, 0.7)));
         reports.drift = eval::driftReportToJson(drift);
     }
     // Data quality and PII of the current data.
@@ -71,14 +90,16 @@ Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &
         progress(0.7, "Quality");
     eval::QualityOptions quality;
     quality.label = request.labelColumn.toStdString();
-    SB_ASSIGN_OR_RETURN(auto qualityReport, eval::analyzeQuality(request.currentPath.toStdString(),
-                                                                 quality, &cancel));
+    SB_ASSIGN_OR_RETURN(auto qualityReport,
+                        eval::analyzeQuality(request.currentPath.toStdString(), quality, &cancel,
+                                             subRange(progress, 0.7, 0.8)));
     reports.quality = eval::qualityReportToJson(qualityReport, std::nullopt);
     // Metrics, calibration, slices (one per category of a "site"-like
     // categorical column) and the weak-slice search.
     if (progress)
         progress(0.8, "Metrics");
-    SB_ASSIGN_OR_RETURN(eval::Table table, eval::readCsv(request.currentPath.toStdString()));
+    SB_ASSIGN_OR_RETURN(eval::Table table, eval::readCsv(request.currentPath.toStdString(), {},
+                                                         &cancel, subRange(progress, 0.8, 0.9)));
     eval::EvalSpec spec;
     spec.label = request.labelColumn.toStdString();
     spec.score = request.scoreColumn.toStdString();

@@ -25,6 +25,7 @@
 #include <QLegendMarker>
 #include <QLineEdit>
 #include <QLineSeries>
+#include <QProgressBar>
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QScrollArea>
@@ -171,6 +172,32 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     form->addWidget(model, 2, 1, 1, 3);
     form->addWidget(evaluate, 0, 4);
     form->addWidget(loadReports, 1, 4);
+    m_evalProgress = new QProgressBar(inputs);
+    m_evalProgress->setObjectName("evalProgress");
+    m_evalProgress->setRange(0, 1000);
+    m_evalProgress->setTextVisible(true);
+    m_evalProgress->setVisible(false);
+    m_cancelEvaluation = new QPushButton(tr("Cancel"), inputs);
+    m_cancelEvaluation->setObjectName("cancelEvaluation");
+    m_cancelEvaluation->setToolTip(tr("Stop the running evaluation"));
+    m_cancelEvaluation->setEnabled(false);
+    form->addWidget(m_cancelEvaluation, 2, 4);
+    form->addWidget(m_evalProgress, 4, 0, 1, 5);
+    connect(m_cancelEvaluation, &QPushButton::clicked, this, [this]() {
+        if (m_evalTask != 0)
+            m_tasks->cancel(m_evalTask);
+        m_cancelEvaluation->setEnabled(false);
+        m_storeStatus->setText(tr("Cancelling…"));
+    });
+    // Progress of the page's own evaluation: rows read, rate and ETA.
+    connect(m_tasks, &TaskRunner::taskProgress, this,
+            [this](int id, double fraction, const QString &message) {
+                if (id != m_evalTask || m_evalTask == 0)
+                    return;
+                m_evalProgress->setValue(static_cast<int>(fraction * 1000));
+                m_evalProgress->setFormat(message.isEmpty() ? QStringLiteral("%p%")
+                                                            : QStringLiteral("%p% — ") + message);
+            });
     m_storeStatus = new QLabel(inputs);
     m_storeStatus->setObjectName("storeStatus");
     m_storeStatus->setWordWrap(true);
@@ -331,8 +358,12 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
                         break;
                     }
                 m_storeStatus->setText(tr("Evaluating…"));
+                m_evalProgress->setValue(0);
+                m_evalProgress->setFormat(QStringLiteral("%p%"));
+                m_evalProgress->setVisible(true);
+                m_cancelEvaluation->setEnabled(true);
                 const auto database = guiDatabasePath();
-                m_tasks->start<EvalOutcome>(
+                m_evalTask = m_tasks->start<EvalOutcome>(
                     tr("Evaluating"),
                     [request, database](const ProgressFn &progress,
                                         const CancelToken &cancel) -> Result<EvalOutcome> {
@@ -358,6 +389,14 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
                     },
                     this,
                     [this, request](Result<EvalOutcome> result) {
+                        m_evalTask = 0;
+                        m_cancelEvaluation->setEnabled(false);
+                        m_evalProgress->setVisible(false);
+                        if (!result.ok() && result.error().code == ErrorCode::Cancelled) {
+                            m_storeStatus->setText(tr("Evaluation cancelled."));
+                            emit evaluationCancelled();
+                            return;
+                        }
                         if (!result.ok()) {
                             m_storeStatus->clear();
                             emit errorOccurred(userMessage(tr("Evaluation"), result.error()));

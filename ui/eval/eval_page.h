@@ -18,6 +18,8 @@
 
 class QComboBox;
 class QLabel;
+class QProgressBar;
+class QPushButton;
 class QLineEdit;
 class QStandardItemModel;
 class QTableView;
@@ -76,12 +78,17 @@ signals:
     void reportsShown();
     // The evaluation, quality and drift reports were stored for this version.
     void resultsStored(const QString &versionLabel);
+    // The running evaluation stopped at the user's Cancel.
+    void evaluationCancelled();
 
 private:
     void buildReliability();
     void buildDriftOverTime();
 
     TaskRunner *m_tasks;
+    int m_evalTask = 0;              // the running evaluation's task id (0: none)
+    QProgressBar *m_evalProgress;    // rows read, rate and ETA of the running evaluation
+    QPushButton *m_cancelEvaluation; // cancels it (the work runs off the GUI thread)
     nlohmann::json m_eval, m_drift, m_quality;
     QLabel *m_headline;
     QLabel *m_storeStatus;
