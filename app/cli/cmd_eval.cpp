@@ -9,6 +9,7 @@
 #include "core/eval/evaluation.h"
 #include "core/eval/slices.h"
 #include "core/store/store.h"
+#include "core/workflows/record_evaluation.h"
 
 #include <cmath>
 #include <fstream>
@@ -256,25 +257,29 @@ int runEval(Args &args)
         auto store = store::Store::open(parsed.get("db"));
         if (!store)
             return reportError(args.command, store.error());
-        std::optional<store::Id> version;
+        // As the Evaluation page does (workflows::recordEvaluation): with
+        // --model, its version (registered now when absent, named after the
+        // file) gets the evaluation, a checklist when it has none, and fresh
+        // evidence.
+        workflows::EvaluationRecord record;
         if (parsed.has("model")) {
-            // Attach to the registered version of this exact file, if any.
-            auto found = (*store)->findModelVersionByFile(parsed.get("model"));
-            if (!found)
-                return reportError(args.command, found.error());
-            if (*found)
-                version = (*found)->id;
-            else
-                std::cerr << "note: " << parsed.get("model") << " is not registered in "
-                          << parsed.get("db") << "; evaluation stored without a model version\n";
+            record.modelFile = parsed.get("model");
+            record.modelName = record.modelFile.stem().string();
+            record.modelNotes = "registered by eval --db";
         }
-        store::EvaluationMeta meta;
-        meta.kind = "eval";
-        meta.source = parsed.get("data");
-        auto id = (*store)->saveEvaluation(version, r, meta);
-        if (!id)
-            return reportError(args.command, id.error());
-        std::cerr << "stored evaluation " << *id << " in " << parsed.get("db") << "\n";
+        record.source = parsed.get("data");
+        record.eval = r;
+        auto recorded = workflows::recordEvaluation(**store, record);
+        if (!recorded)
+            return reportError(args.command, recorded.error());
+        if (recorded->registered)
+            std::cerr << "registered " << recorded->version->label() << " from "
+                      << parsed.get("model") << "\n";
+        if (!recorded->checklistStarted.empty())
+            std::cerr << "started checklist " << recorded->checklistStarted << " for "
+                      << recorded->version->label() << "\n";
+        std::cerr << "stored evaluation " << recorded->evaluationId << " in " << parsed.get("db")
+                  << "\n";
     }
     if (parsed.flag("json"))
         std::cout << r.dump() << "\n";

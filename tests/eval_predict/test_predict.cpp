@@ -172,6 +172,37 @@ private slots:
         QVERIFY(std::fabs(b["log_loss"].toDouble() - a["log_loss"].toDouble()) < 1e-4);
     }
 
+    // `eval --db --model` records as the Evaluation page does
+    // (workflows::recordEvaluation): the model registered with its producer,
+    // the evaluation attached to that version, a checklist started.
+    void evalDbRecordsLikeTheWorkbench()
+    {
+        QTemporaryDir dir;
+        const QString db = dir.filePath("eval.db");
+        const QString features = featureList(readRows(kDemo + "current.csv")[0]);
+        Run stored =
+            cli({"eval", "--data", kDemo + "current.csv", "--label", "label", "--bootstrap", "0",
+                 "--model", kDemo + "classifier.onnx", "--features", features, "--db", db});
+        QVERIFY2(stored.exitCode == 0, stored.err.constData());
+        QVERIFY2(stored.err.contains("registered classifier:1") &&
+                     stored.err.contains("started checklist evaluation-completeness"),
+                 stored.err.constData());
+        Run shown = cli({"registry", "show", "classifier:1", "--json", "--db", db});
+        QVERIFY2(shown.exitCode == 0, shown.err.constData());
+        const QJsonObject version = QJsonDocument::fromJson(shown.out).object();
+        QCOMPARE(version["producer"].toString(), QString("pytorch 1.13.0"));
+        Run checklist = cli({"checklist", "show", "classifier:1", "--json", "--db", db});
+        QVERIFY2(checklist.exitCode == 0, checklist.err.constData());
+        QVERIFY(checklist.out.contains("evaluation-completeness"));
+        // Again: the same version, no second registration or checklist.
+        Run again =
+            cli({"eval", "--data", kDemo + "current.csv", "--label", "label", "--bootstrap", "0",
+                 "--model", kDemo + "classifier.onnx", "--features", features, "--db", db});
+        QVERIFY2(again.exitCode == 0 && !again.err.contains("registered") &&
+                     !again.err.contains("started checklist"),
+                 again.err.constData());
+    }
+
     void badFeatures_data()
     {
         QTest::addColumn<QString>("replace");

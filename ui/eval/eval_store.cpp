@@ -1,5 +1,6 @@
 #include "ui/eval/eval_store.h"
 
+#include "core/workflows/record_evaluation.h"
 #include "core/workflows/register_model.h"
 
 #include "core/common/paths.h"
@@ -35,38 +36,28 @@ Result<StoredEvaluation> storeEvaluation(store::Store &store, const EvalRequest 
     if (request.modelPath.isEmpty())
         return makeError(ErrorCode::InvalidInput,
                          "choose the model the scores come from to store the evaluation");
-    StoredEvaluation stored;
-    SB_ASSIGN_OR_RETURN(stored.version, findOrRegisterModel(store, request.modelPath.toStdString(),
-                                                            &stored.registered));
+    const fs::path modelFile = request.modelPath.toStdString();
+    std::error_code ec;
+    const bool isDemo = fs::equivalent(modelFile, demoClassifierPath(), ec);
     const std::string current = request.currentPath.toStdString();
-    const std::string source = "workbench: " + current;
-    if (reports.eval.is_object()) {
-        SB_ASSIGN_OR_RETURN(
-            stored.evaluationId,
-            store.saveEvaluation(stored.version.id, reports.eval, {"eval", source, std::nullopt}));
-    }
-    if (reports.quality.is_object()) {
-        SB_ASSIGN_OR_RETURN(stored.qualityId,
-                            store.saveEvaluation(stored.version.id, reports.quality,
-                                                 {"quality", source, std::nullopt}));
-    }
-    if (reports.drift.is_object()) {
-        SB_ASSIGN_OR_RETURN(
-            stored.driftId,
-            store.saveDriftSnapshot(
-                stored.version.id, reports.drift,
-                {"drift", "workbench: " + request.referencePath.toStdString() + " vs " + current,
-                 std::nullopt}));
-    }
-    governance::ChecklistService checklists(store);
-    SB_ASSIGN_OR_RETURN(auto existing, store.checklists().forVersion(stored.version.id));
-    if (existing.empty()) {
-        SB_ASSIGN_OR_RETURN(auto checklistTemplate,
-                            governance::findTemplate("evaluation-completeness"));
-        SB_ASSIGN_OR_RETURN(auto started, checklists.start(stored.version, checklistTemplate));
-        stored.checklistStarted = started.templateId;
-    }
-    SB_TRY(checklists.refreshEvidence(stored.version));
+    workflows::EvaluationRecord record;
+    record.modelFile = modelFile;
+    record.modelName = isDemo ? std::string("demo-classifier") : modelFile.stem().string();
+    record.modelNotes = isDemo ? "bundled demo: breast-cancer classifier"
+                               : "registered by the workbench's Evaluation page";
+    record.source = "workbench: " + current;
+    record.eval = reports.eval;
+    record.quality = reports.quality;
+    record.drift = reports.drift;
+    record.driftSource = "workbench: " + request.referencePath.toStdString() + " vs " + current;
+    SB_ASSIGN_OR_RETURN(auto recorded, workflows::recordEvaluation(store, record));
+    StoredEvaluation stored;
+    stored.version = *recorded.version;
+    stored.registered = recorded.registered;
+    stored.evaluationId = recorded.evaluationId;
+    stored.qualityId = recorded.qualityId;
+    stored.driftId = recorded.driftId;
+    stored.checklistStarted = recorded.checklistStarted;
     return stored;
 }
 
