@@ -160,6 +160,31 @@ std::vector<TensorParallelGroup> tensorParallelGroups(const Graph &graph, const 
     return groups;
 }
 
+std::map<std::string, std::vector<std::string>> tensorParallelDevices(const Plan &plan)
+{
+    std::map<std::string, std::vector<std::string>> groups;
+    if (!plan.tensorParallel.is_array() || plan.tensorParallel.empty())
+        return groups;
+    auto entries = parseTensorParallel(plan.tensorParallel, "plan");
+    if (!entries)
+        return groups;
+    for (const TensorParallelEntry &entry : *entries)
+        for (const std::string &name : entry.nodes) {
+            auto assigned = plan.assignment.find(name);
+            if (assigned == plan.assignment.end() ||
+                std::find(entry.devices.begin(), entry.devices.end(), assigned->second) ==
+                    entry.devices.end() ||
+                groups.count(assigned->second))
+                continue;
+            std::vector<std::string> order{assigned->second};
+            for (const std::string &device : entry.devices)
+                if (device != assigned->second)
+                    order.push_back(device);
+            groups[assigned->second] = order;
+        }
+    return groups;
+}
+
 // ---- sharding analysis
 
 namespace {

@@ -70,6 +70,11 @@ struct TensorParallelProblem
 std::vector<TensorParallelGroup> tensorParallelGroups(const graph::Graph &graph, const Plan &plan,
                                                       std::vector<TensorParallelProblem> *problems);
 
+// Without the graph (launchers): stage device -> the group's devices in shard
+// order, from the entries whose nodes are assigned to a device of their group.
+// Agrees with tensorParallelGroups() on valid plans.
+std::map<std::string, std::vector<std::string>> tensorParallelDevices(const Plan &plan);
+
 struct ShardGraph
 {
     std::shared_ptr<graph::Graph> graph; // a private copy of the model with this shard's changes

@@ -8,11 +8,14 @@
 #include "core/plan/tensor_parallel.h"
 #include "core/plan/validate.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/npy.h"
 #include "core/runtime/pipeline.h"
 #include "core/runtime/tensor_io.h"
 #include "core/runtime/tensor_parallel.h"
 #include "kernels/registry.h"
 
+#include <QtCore/QProcess>
+#include <QtCore/QTemporaryDir>
 #include <QtTest/QtTest>
 
 #include <cmath>
@@ -96,6 +99,7 @@ class TestTensorParallel : public QObject
     std::shared_ptr<graph::Graph> m_graph;
     TensorMap m_inputs;
     TensorMap m_reference;
+    QTemporaryDir m_dir;
 
 private slots:
     void initTestCase()
@@ -208,6 +212,59 @@ private slots:
             }
             QCOMPARE(allReduces, 6 * perBlock);
             QCOMPARE(allGathers, 0);
+        }
+    }
+
+    void mpiRanksMatchSingleDevice_data()
+    {
+        QTest::addColumn<QString>("blocks");
+        QTest::addColumn<int>("parts");
+        for (const char *blocks : {"mlp", "attn"})
+            for (int parts : {2, 4})
+                QTest::newRow(QString("%1 %2-way").arg(blocks).arg(parts).toUtf8().constData())
+                    << QString(blocks) << parts;
+        QTest::newRow("both 4-way") << "both" << 4;
+    }
+    void mpiRanksMatchSingleDevice()
+    {
+        // One rank per device of the group (shardbench-cli run --launcher
+        // mpi, loopback); the shards' collectives go through Open MPI.
+#ifndef SB_TEST_MPI
+        QSKIP("built without MPI");
+#endif
+        QFETCH(QString, blocks);
+        QFETCH(int, parts);
+        QVERIFY(m_dir.isValid());
+        plan::Plan plan = decoderPlan(*m_graph, parts);
+        plan.tensorParallel = decoderSplits(blocks.toStdString(), parts);
+        auto sha = sha256File(kDecoder);
+        QVERIFY(sha.ok());
+        plan.modelSha256 = *sha;
+        const QString tag = blocks + QString::number(parts);
+        const QString planPath = m_dir.filePath(tag + ".plan.json");
+        QVERIFY(plan::writePlanFile(plan, planPath.toStdString()).ok());
+        const QString input = m_dir.filePath("ids.npy");
+        QVERIFY(writeNpy(input.toStdString(), m_inputs.at("input_ids")).ok());
+        QProcess cli;
+        cli.start(SB_CLI_PATH,
+                  {"run", kDecoder, "--input", "input_ids=" + input, "--plan", planPath,
+                   "--launcher", "mpi", "--hosts", "localhost:" + QString::number(parts),
+                   "--output-dir", m_dir.filePath(tag), "--json"});
+        QVERIFY(cli.waitForFinished(180000));
+        const QString err = QString::fromUtf8(cli.readAllStandardError());
+        QVERIFY2(cli.exitCode() == 0, qPrintable(err));
+        const auto doc = nlohmann::json::parse(cli.readAllStandardOutput().toStdString());
+        QCOMPARE(doc["launcher"], "mpi");
+        QCOMPARE(doc["stages"].size(), std::size_t(1)); // one tensor-parallel stage
+        for (int r = 0; r < parts; ++r)                 // every shard ran in its own rank
+            QVERIFY2(err.contains(QString("[rank %1 ").arg(r)), qPrintable(err));
+        for (const auto &[name, expected] : m_reference) {
+            auto actual = readNpy(
+                m_dir.filePath(tag + "/" + QString::fromStdString(name) + ".npy").toStdString());
+            QVERIFY2(actual.ok(), actual.ok() ? "" : actual.error().message.c_str());
+            const double error = relativeError(*actual, expected);
+            qInfo("%s over %d ranks: max rel err %.3g", qPrintable(tag), parts, error);
+            QVERIFY(error <= 1e-5);
         }
     }
 
