@@ -250,6 +250,9 @@ struct Analysis
     std::set<std::pair<NodeId, std::size_t>> needFull; // readers of the gathered value
     std::set<ValueId> reduced;
     std::set<NodeId> divided;
+    std::map<std::string, std::int64_t> symbols; // bindings of symbolic dims for shapes
+    bool propose = false;                        // choose modes for unlisted MatMul/Gemm
+    std::map<NodeId, std::string> proposed;
 
     Layout of(ValueId v) const
     {
@@ -282,11 +285,17 @@ struct Analysis
         if (static_cast<std::size_t>(v) < bound.size() && bound[static_cast<std::size_t>(v)])
             return *bound[static_cast<std::size_t>(v)];
         const graph::Shape &shape = graph.value(v).info.shape;
-        if (!shape.rankKnown || !shape.isFullyKnown())
+        if (!shape.rankKnown)
             return std::nullopt;
         Dims out;
-        for (const graph::Dim &d : shape.dims)
-            out.push_back(d.value);
+        for (const graph::Dim &d : shape.dims) {
+            if (d.isKnown())
+                out.push_back(d.value);
+            else if (d.isSymbolic() && symbols.count(d.symbol))
+                out.push_back(symbols.at(d.symbol));
+            else
+                return std::nullopt;
+        }
         return out;
     }
 
@@ -375,12 +384,11 @@ struct Analysis
                 needFull.insert({n, i});
     }
 
+    // Checks everything before changing any state (the planner tries splits).
     Status splitColumn(NodeId n)
     {
         const Node &node = graph.node(n);
         const ValueId a = node.inputs.at(0);
-        if (of(a).sharded)
-            needFull.insert({n, 0});
         auto weight = constant(node.inputs.size() > 1 ? node.inputs[1] : graph::kNoValue);
         if (!weight || weight->dims().size() != 2)
             return fail(n, "its weight (input 1) must be a 2-D constant to be split");
@@ -394,16 +402,21 @@ struct Analysis
             return fail(n, "the output's rank is unknown");
         Dims segments = lookahead(node.outputs[0], features);
         SB_TRY(checkSegments(n, segments, "output features"));
-        slices.push_back({n, 1, transB ? 0 : 1, segments});
+        std::optional<SliceConst> biasSlice;
         if (gemm && node.inputs.size() > 2 && node.inputs[2] != graph::kNoValue) {
             auto bias = constant(node.inputs[2]);
             if (!bias)
                 return fail(n, "its bias (input C) must be a constant to be split");
             if (!bias->dims().empty() && bias->dims().back() == features)
-                slices.push_back({n, 2, static_cast<int>(bias->dims().size()) - 1, segments});
+                biasSlice = SliceConst{n, 2, static_cast<int>(bias->dims().size()) - 1, segments};
             else if (!bias->dims().empty() && bias->dims().back() != 1)
                 return fail(n, "its bias (input C) does not broadcast over the split features");
         }
+        if (of(a).sharded)
+            needFull.insert({n, 0});
+        slices.push_back({n, 1, transB ? 0 : 1, segments});
+        if (biasSlice)
+            slices.push_back(*biasSlice);
         layout[node.outputs[0]] = {true, static_cast<int>(*outRank) - 1, segments};
         divided.insert(n);
         return {};
@@ -645,6 +658,24 @@ struct Analysis
                 SB_TRY(mode->second == "column" ? splitColumn(n) : splitRow(n));
                 continue;
             }
+            if (propose && (node.opType == "MatMul" || node.opType == "Gemm") &&
+                node.domain.empty() && node.inputs.size() > 1) {
+                auto weight = constant(node.inputs[1]);
+                if (weight && weight->dims().size() == 2 && !constant(node.inputs[0])) {
+                    const bool transB = node.opType == "Gemm" && node.intAttr("transB", 0) != 0;
+                    const std::int64_t k = weight->dims()[transB ? 1 : 0];
+                    const Layout in = of(node.inputs[0]);
+                    auto aRank = rank(node.inputs[0]);
+                    const bool rowReady = in.sharded && aRank &&
+                                          in.axis == static_cast<int>(*aRank) - 1 &&
+                                          in.segments.size() == 1 && in.full() == k;
+                    // A split that cannot be made changes nothing: the node stays whole.
+                    if ((rowReady ? splitRow(n) : splitColumn(n)).ok()) {
+                        proposed[n] = rowReady ? "row" : "column";
+                        continue;
+                    }
+                }
+            }
             std::optional<Layout> first;
             for (ValueId in : node.inputs)
                 if (in != graph::kNoValue && of(in).sharded) {
@@ -739,24 +770,46 @@ std::string joinDims(const Dims &dims)
 
 } // namespace
 
+namespace {
+
+Analysis makeAnalysis(const Graph &graph, const std::vector<NodeId> &stageNodes,
+                      const TensorParallelGroup &group)
+{
+    const auto parts = static_cast<std::int64_t>(group.devices.size());
+    Analysis analysis{graph, stageNodes, group, parts, {}, {}, {},    {}, {},
+                      {},    {},         {},    {},    {}, {}, false, {}};
+    analysis.inStage.insert(stageNodes.begin(), stageNodes.end());
+    // Concrete shapes under distinctive sizes for the symbolic dims.
+    const std::int64_t primes[] = {7, 11, 13, 17, 19, 23, 29, 31};
+    std::size_t next = 0;
+    for (ValueId in : graph.inputs())
+        for (const graph::Dim &d : graph.value(in).info.shape.dims)
+            if (d.isSymbolic() && !analysis.symbols.count(d.symbol))
+                analysis.symbols[d.symbol] = primes[std::min(next++, std::size(primes) - 1)];
+    if (auto bound = graph::inferBoundShapes(graph, analysis.symbols))
+        analysis.bound = std::move(*bound);
+    return analysis;
+}
+
+} // namespace
+
+std::map<NodeId, std::string> proposeSplits(const Graph &graph,
+                                            const std::vector<NodeId> &stageNodes, int parts)
+{
+    TensorParallelGroup group;
+    group.devices.assign(static_cast<std::size_t>(std::max(parts, 1)), "");
+    Analysis analysis = makeAnalysis(graph, stageNodes, group);
+    analysis.propose = true;
+    if (parts < 2 || !analysis.run().ok())
+        return {};
+    return analysis.proposed;
+}
+
 Result<ShardedStage> shardStage(const Graph &graph, const std::vector<NodeId> &stageNodes,
                                 const TensorParallelGroup &group, bool buildGraphs)
 {
     const auto parts = static_cast<std::int64_t>(group.devices.size());
-    Analysis analysis{graph, stageNodes, group, parts, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}};
-    analysis.inStage.insert(stageNodes.begin(), stageNodes.end());
-    {
-        // Concrete shapes under distinctive sizes for the symbolic dims.
-        std::map<std::string, std::int64_t> symbols;
-        const std::int64_t primes[] = {7, 11, 13, 17, 19, 23, 29, 31};
-        std::size_t next = 0;
-        for (ValueId in : graph.inputs())
-            for (const graph::Dim &d : graph.value(in).info.shape.dims)
-                if (d.isSymbolic() && !symbols.count(d.symbol))
-                    symbols[d.symbol] = primes[std::min(next++, std::size(primes) - 1)];
-        if (auto bound = graph::inferBoundShapes(graph, symbols))
-            analysis.bound = std::move(*bound);
-    }
+    Analysis analysis = makeAnalysis(graph, stageNodes, group);
     SB_TRY(analysis.run());
 
     // Values that leave the stage sharded are gathered at the stage's end.

@@ -91,6 +91,13 @@ struct ShardedStage
     std::vector<graph::ValueId> allGatheredValues; // original ids, one all-gather each per run
 };
 
+// The planner's proposal for a stage split `parts` ways: every MatMul/Gemm
+// with a 2-D constant weight whose split dimension divides becomes `row`
+// when its input arrives sharded on the features (Megatron: column then row),
+// else `column`. Empty when nothing can be split.
+std::map<graph::NodeId, std::string>
+proposeSplits(const graph::Graph &graph, const std::vector<graph::NodeId> &stageNodes, int parts);
+
 // `stageNodes` are the stage's node ids in `graph` (topological order).
 // buildGraphs false: the analysis only (validation, estimates).
 Result<ShardedStage> shardStage(const graph::Graph &graph,

@@ -5,6 +5,7 @@
 #include "core/graph/onnx_import.h"
 #include "core/plan/local_run.h"
 #include "core/plan/plan_file.h"
+#include "core/plan/planner.h"
 #include "core/plan/tensor_parallel.h"
 #include "core/plan/validate.h"
 #include "core/runtime/executor.h"
@@ -20,6 +21,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <thread>
 
 using namespace sb;
@@ -88,6 +90,90 @@ nlohmann::json decoderSplits(const std::string &what, int parts)
         }
     }
     return list;
+}
+
+// The capacity fixture: y = x + fc2(relu(fc1(x))), x [batch, 64], fc1 64 -> 2048,
+// fc2 2048 -> 64 (float32, seeded weights): each weight is 512 KiB, more than
+// a 400 KiB device holds.
+std::shared_ptr<graph::Graph> wideMlp()
+{
+    auto graph = std::make_shared<graph::Graph>();
+    graph->opsets[""] = 17;
+    std::mt19937 random(14);
+    std::normal_distribution<float> normal(0.0f, 0.05f);
+    auto value = [&](const std::string &name, std::vector<graph::Dim> dims) {
+        graph::Value v;
+        v.name = name;
+        v.info.type = graph::ElementType::Float32;
+        v.info.shape.rankKnown = true;
+        v.info.shape.dims = std::move(dims);
+        return graph->addValue(v);
+    };
+    auto weight = [&](const std::string &name, std::vector<std::int64_t> dims) {
+        std::int64_t count = 1;
+        for (std::int64_t d : dims)
+            count *= d;
+        std::vector<float> values(static_cast<std::size_t>(count));
+        for (float &x : values)
+            x = normal(random);
+        std::vector<std::uint8_t> bytes(values.size() * sizeof(float));
+        std::memcpy(bytes.data(), values.data(), bytes.size());
+        graph::Value v;
+        v.name = name;
+        v.info.type = graph::ElementType::Float32;
+        v.info.shape.rankKnown = true;
+        for (std::int64_t d : dims)
+            v.info.shape.dims.push_back(graph::Dim::known(d));
+        v.initializer =
+            graph::TensorData::fromBytes(graph::ElementType::Float32, dims, std::move(bytes));
+        return graph->addValue(v);
+    };
+    const auto batch = graph::Dim::symbolic("batch");
+    auto wide = [&](const std::string &name) {
+        return value(name, {batch, graph::Dim::known(2048)});
+    };
+    const graph::ValueId x = value("x", {batch, graph::Dim::known(64)});
+    const graph::ValueId w1 = weight("fc1.weight", {64, 2048}), b1 = weight("fc1.bias", {2048});
+    const graph::ValueId w2 = weight("fc2.weight", {2048, 64}), b2 = weight("fc2.bias", {64});
+    const graph::ValueId h1 = wide("h1"), h2 = wide("h2"), h3 = wide("h3");
+    const graph::ValueId o1 = value("o1", {batch, graph::Dim::known(64)});
+    const graph::ValueId o2 = value("o2", {batch, graph::Dim::known(64)});
+    const graph::ValueId y = value("y", {batch, graph::Dim::known(64)});
+    graph->mutableInputs() = {x};
+    graph->mutableOutputs() = {y};
+    auto node = [&](const std::string &name, const std::string &op,
+                    std::vector<graph::ValueId> inputs, graph::ValueId output) {
+        graph::Node n;
+        n.name = name;
+        n.opType = op;
+        n.inputs = std::move(inputs);
+        n.outputs = {output};
+        graph->mutableNodes().push_back(n);
+    };
+    node("/mlp/fc1/MatMul", "MatMul", {x, w1}, h1);
+    node("/mlp/fc1/Add", "Add", {h1, b1}, h2);
+    node("/mlp/Relu", "Relu", {h2}, h3);
+    node("/mlp/fc2/MatMul", "MatMul", {h3, w2}, o1);
+    node("/mlp/fc2/Add", "Add", {o1, b2}, o2);
+    node("/Add", "Add", {x, o2}, y);
+    graph->rebuildIndex();
+    return graph;
+}
+
+plan::DeviceSet smallDevices(int count, std::uint64_t bytes)
+{
+    plan::DeviceSet devices;
+    for (int i = 0; i < count; ++i) {
+        plan::DeviceSpec spec;
+        spec.id = "cpu:" + std::to_string(i);
+        spec.kind = "cpu";
+        spec.threads = 1;
+        spec.memoryBytes = bytes;
+        spec.flops = 1e10;
+        spec.memoryBandwidth = 1e10;
+        devices.devices.push_back(spec);
+    }
+    return devices;
 }
 
 } // namespace
@@ -266,6 +352,68 @@ private slots:
             qInfo("%s over %d ranks: max rel err %.3g", qPrintable(tag), parts, error);
             QVERIFY(error <= 1e-5);
         }
+    }
+
+    void blockLargerThanEveryDeviceIsSplitByThePlanner()
+    {
+        auto graph = wideMlp();
+        const plan::DeviceSet devices = smallDevices(4, 400 * 1024);
+        TensorMap inputs;
+        std::vector<float> x(4 * 64);
+        for (std::size_t i = 0; i < x.size(); ++i)
+            x[i] = std::sin(0.37f * static_cast<float>(i));
+        inputs["x"] = Tensor::fromVector(graph::ElementType::Float32, {4, 64}, x);
+        CpuDevice big("cpu:ref", 1, 0, kernels::defaultRegistry());
+        auto single = Executor::create(graph, big);
+        QVERIFY(single.ok());
+        auto expected = (*single)->run(inputs);
+        QVERIFY(expected.ok());
+
+        // A pure pipeline plan is refused: no device holds fc1's weight.
+        plan::Plan pipeline;
+        pipeline.batch = 4;
+        pipeline.devices = devices;
+        for (const graph::Node &node : graph->nodes())
+            pipeline.assignment[node.name] =
+                node.name.find("fc2") != std::string::npos || node.name == "/Add" ? "cpu:1"
+                                                                                  : "cpu:0";
+        auto refused = plan::validatePlan(*graph, pipeline, {});
+        QVERIFY(!refused.ok());
+        bool overCapacity = false;
+        for (const plan::Problem &problem : refused.problems)
+            overCapacity = overCapacity || problem.code == "memory_over_capacity";
+        QVERIFY(overCapacity);
+        plan::PlannerOptions options;
+        options.batch = 4;
+        options.tensorParallel = false;
+        auto pipelineOnly = plan::autoPlan(*graph, devices, options);
+        QVERIFY(!pipelineOnly.ok());
+        QVERIFY2(QString::fromStdString(pipelineOnly.error().message).contains("no feasible"),
+                 pipelineOnly.error().message.c_str());
+
+        // The auto planner splits the block across a group of devices.
+        options.tensorParallel = true;
+        auto planned = plan::autoPlan(*graph, devices, options);
+        QVERIFY2(planned.ok(), planned.ok() ? "" : planned.error().message.c_str());
+        const plan::Plan &plan = planned->plan;
+        QVERIFY(plan.tensorParallel.is_array() && !plan.tensorParallel.empty());
+        qInfo("planned: %s", plan.tensorParallel.dump().c_str());
+        auto report = plan::validatePlan(*graph, plan, {});
+        for (const plan::Problem &problem : report.problems)
+            qWarning("%s: %s", problem.code.c_str(), problem.message.c_str());
+        QVERIFY(report.ok());
+        for (const plan::DeviceLedger &ledger : report.estimate->ledger) {
+            QVERIFY(ledger.total() <= ledger.capacity);
+            QVERIFY(ledger.weights < 512 * 1024); // every shard holds a slice of each weight
+        }
+        // And it runs, giving the single-device outputs.
+        auto local = plan::openLocalPipeline(graph, plan, kernels::defaultRegistry());
+        QVERIFY2(local.ok(), local.ok() ? "" : local.error().message.c_str());
+        auto result = (*local)->runner->run(inputs, {});
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        const double error = relativeError(result->outputs.at("y"), expected->outputs.at("y"));
+        qInfo("capacity fixture: max rel err %.3g", error);
+        QVERIFY(error <= 1e-5);
     }
 
     void shardGraphsHoldTheirSlice()
