@@ -18,6 +18,7 @@
 #include "core/plan/local_run.h"
 #include "core/runtime/pipeline.h"
 #include "core/runtime/tensor_io.h"
+#include "core/runtime/tensor_parallel.h"
 #include "kernels/registry.h"
 
 #include <algorithm>
@@ -27,6 +28,7 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace sb;
@@ -123,6 +125,33 @@ Result<Measured> measure(std::shared_ptr<graph::Graph> graph, const plan::Plan &
     measured.latencyMs = median(latency);
     measured.allReducePerLayerMs = median(allReduce);
     return measured;
+}
+
+// The collective alone: two threads all-reducing a tensor of `bytes` through
+// the in-process transport, no compute between (median ms per all-reduce).
+double allReduceAloneMs(std::size_t bytes, int rounds)
+{
+    InProcessTransport transport;
+    if (!transport.open(2, {{0, 1}, {1, 0}}).ok())
+        return -1;
+    std::vector<double> times;
+    std::thread peer([&] {
+        Tensor t = Tensor::zeros(graph::ElementType::Float32,
+                                 {static_cast<std::int64_t>(bytes / sizeof(float))});
+        for (int r = 0; r < rounds; ++r)
+            if (!transport.allReduceSum({0, 1}, 1, t, nullptr).ok())
+                return;
+    });
+    Tensor t = Tensor::zeros(graph::ElementType::Float32,
+                             {static_cast<std::int64_t>(bytes / sizeof(float))});
+    for (int r = 0; r < rounds; ++r) {
+        const auto start = Clock::now();
+        if (!transport.allReduceSum({0, 1}, 0, t, nullptr).ok())
+            break;
+        times.push_back(std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+    }
+    peer.join();
+    return median(times);
 }
 
 double relativeError(const Tensor &actual, const Tensor &expected)
@@ -224,6 +253,10 @@ int main(int argc, char **argv)
                 split->allReducePerLayerMs * layers / std::max(1, split->allReducesPerRun),
                 static_cast<double>(seq) * hidden * 4 / 1024,
                 100.0 * split->allReducePerLayerMs * layers / split->latencyMs);
+    const auto bytes = static_cast<std::size_t>(static_cast<double>(seq) * hidden * 4);
+    std::printf("all-reduce alone (%.0f KiB, 2 threads, in-process transport, no compute): "
+                "%.3f ms (median of 500)\n",
+                static_cast<double>(bytes) / 1024, allReduceAloneMs(bytes, 500));
     std::printf("max relative error of the split run vs 1 device: %.3g\n", error);
     return error <= 1e-5 ? 0 : 1;
 }
