@@ -384,18 +384,32 @@ struct Analysis
                 needFull.insert({n, i});
     }
 
-    // Checks everything before changing any state (the planner tries splits).
-    Status splitColumn(NodeId n)
+    struct SplitWeight
+    {
+        std::shared_ptr<const graph::TensorData> data; // [K, N] ([N, K] with transB)
+        bool gemm = false;
+        bool transB = false;
+    };
+    Result<SplitWeight> splitWeight(NodeId n) const
     {
         const Node &node = graph.node(n);
-        const ValueId a = node.inputs.at(0);
         auto weight = constant(node.inputs.size() > 1 ? node.inputs[1] : graph::kNoValue);
         if (!weight || weight->dims().size() != 2)
             return fail(n, "its weight (input 1) must be a 2-D constant to be split");
         const bool gemm = node.opType == "Gemm";
         if (gemm && node.intAttr("transA", 0) != 0)
             return fail(n, "Gemm with transA=1 cannot be split");
-        const bool transB = gemm && node.intAttr("transB", 0) != 0;
+        return SplitWeight{weight, gemm, gemm && node.intAttr("transB", 0) != 0};
+    }
+
+    // Checks everything before changing any state (the planner tries splits).
+    Status splitColumn(NodeId n)
+    {
+        const Node &node = graph.node(n);
+        const ValueId a = node.inputs.at(0);
+        SB_ASSIGN_OR_RETURN(const SplitWeight w, splitWeight(n));
+        const bool gemm = w.gemm, transB = w.transB;
+        const auto &weight = w.data;
         const std::int64_t features = weight->dims()[transB ? 0 : 1];
         auto outRank = rank(node.outputs[0]);
         if (!outRank)
@@ -426,13 +440,9 @@ struct Analysis
     {
         const Node &node = graph.node(n);
         const ValueId a = node.inputs.at(0);
-        auto weight = constant(node.inputs.size() > 1 ? node.inputs[1] : graph::kNoValue);
-        if (!weight || weight->dims().size() != 2)
-            return fail(n, "its weight (input 1) must be a 2-D constant to be split");
-        const bool gemm = node.opType == "Gemm";
-        if (gemm && node.intAttr("transA", 0) != 0)
-            return fail(n, "Gemm with transA=1 cannot be split");
-        const bool transB = gemm && node.intAttr("transB", 0) != 0;
+        SB_ASSIGN_OR_RETURN(const SplitWeight w, splitWeight(n));
+        const bool gemm = w.gemm, transB = w.transB;
+        const auto &weight = w.data;
         const std::int64_t features = weight->dims()[transB ? 1 : 0];
         SB_TRY(checkSegments(n, {features}, "input features"));
         auto aRank = rank(a);

@@ -57,6 +57,25 @@ Result<Tensor> receiveFromPeer(Transport &transport, int from, int to, const cha
     return it->second;
 }
 
+// Sends a copy of `tensor` to every other member, then receives theirs:
+// every member's tensor in group order (ours at `index`).
+Result<std::vector<Tensor>> exchange(Transport &transport, const std::vector<int> &group, int index,
+                                     const Tensor &tensor, const char *what,
+                                     const CancelToken *cancel)
+{
+    SB_TRY(sendToPeers(transport, group, index, tensor, what, cancel));
+    const int me = group[static_cast<std::size_t>(index)];
+    std::vector<Tensor> parts(group.size());
+    parts[static_cast<std::size_t>(index)] = tensor;
+    for (std::size_t i = 0; i < group.size(); ++i) {
+        if (static_cast<int>(i) == index)
+            continue;
+        SB_ASSIGN_OR_RETURN(parts[i],
+                            receiveFromPeer(transport, group[i], me, what, tensor, cancel));
+    }
+    return parts;
+}
+
 Status checkGroup(const std::vector<int> &group, int index)
 {
     if (group.size() < 2 || index < 0 || index >= static_cast<int>(group.size()))
@@ -88,15 +107,9 @@ Status pointToPointAllReduceSum(Transport &transport, const std::vector<int> &gr
     if (tensor.type() != ElementType::Float32 && tensor.type() != ElementType::Float64)
         return makeError(ErrorCode::Unsupported,
                          std::string("all-reduce of ") + graph::elementTypeName(tensor.type()));
-    SB_TRY(sendToPeers(transport, group, index, tensor, kAllReduceText, cancel));
-    const int me = group[static_cast<std::size_t>(index)];
-    std::vector<Tensor> parts(group.size());
-    parts[static_cast<std::size_t>(index)] = tensor;
+    SB_ASSIGN_OR_RETURN(std::vector<Tensor> parts,
+                        exchange(transport, group, index, tensor, kAllReduceText, cancel));
     for (std::size_t i = 0; i < group.size(); ++i) {
-        if (static_cast<int>(i) == index)
-            continue;
-        SB_ASSIGN_OR_RETURN(
-            parts[i], receiveFromPeer(transport, group[i], me, kAllReduceText, tensor, cancel));
         if (parts[i].shape() != tensor.shape())
             return makeError(ErrorCode::Runtime, "tensor-parallel all-reduce: shard shapes " +
                                                      shapeToString(parts[i].shape()) + " and " +
@@ -128,16 +141,8 @@ Result<Tensor> pointToPointAllGather(Transport &transport, const std::vector<int
     SB_TRY(checkGroup(group, index));
     if (axis < 0 || axis >= static_cast<int>(tensor.rank()))
         return makeError(ErrorCode::Internal, "tensor-parallel all-gather: axis out of range");
-    SB_TRY(sendToPeers(transport, group, index, tensor, kAllGatherText, cancel));
-    const int me = group[static_cast<std::size_t>(index)];
-    std::vector<Tensor> parts(group.size());
-    parts[static_cast<std::size_t>(index)] = tensor;
-    for (std::size_t i = 0; i < group.size(); ++i) {
-        if (static_cast<int>(i) == index)
-            continue;
-        SB_ASSIGN_OR_RETURN(
-            parts[i], receiveFromPeer(transport, group[i], me, kAllGatherText, tensor, cancel));
-    }
+    SB_ASSIGN_OR_RETURN(std::vector<Tensor> parts,
+                        exchange(transport, group, index, tensor, kAllGatherText, cancel));
     const auto a = static_cast<std::size_t>(axis);
     Shape shape = tensor.shape();
     shape[a] = 0;
