@@ -41,21 +41,21 @@ private:
 class SplitCommand : public QUndoCommand
 {
 public:
-    SplitCommand(PlacementModel *model, std::vector<int> after, nlohmann::json tensorAfter,
-                 const QString &text)
+    SplitCommand(PlacementModel *model, std::vector<int> after, std::vector<bool> pinnedAfter,
+                 nlohmann::json tensorAfter, const QString &text)
         : m_model(model), m_before(model->assignment()), m_after(std::move(after)),
-          m_pinned(model->pinned()), m_tensorBefore(model->tensorParallel()),
-          m_tensorAfter(std::move(tensorAfter))
+          m_pinnedBefore(model->pinned()), m_pinnedAfter(std::move(pinnedAfter)),
+          m_tensorBefore(model->tensorParallel()), m_tensorAfter(std::move(tensorAfter))
     {
         setText(text);
     }
-    void redo() override { m_model->setState(m_after, m_pinned, m_tensorAfter); }
-    void undo() override { m_model->setState(m_before, m_pinned, m_tensorBefore); }
+    void redo() override { m_model->setState(m_after, m_pinnedAfter, m_tensorAfter); }
+    void undo() override { m_model->setState(m_before, m_pinnedBefore, m_tensorBefore); }
 
 private:
     PlacementModel *m_model;
     std::vector<int> m_before, m_after;
-    std::vector<bool> m_pinned;
+    std::vector<bool> m_pinnedBefore, m_pinnedAfter;
     nlohmann::json m_tensorBefore, m_tensorAfter;
 };
 
@@ -123,7 +123,7 @@ bool PlacementModel::splitAcrossDevices(const QVector<graph::NodeId> &nodes,
     for (graph::NodeId n : ordered)
         after[std::size_t(n)] = devices.front();
     m_undo.push(new SplitCommand(
-        this, std::move(after), std::move(entries),
+        this, std::move(after), m_pinned, std::move(entries),
         tr("Split %n node(s) across %1", nullptr, int(ordered.size())).arg(idList.join(", "))));
     return true;
 }
@@ -140,7 +140,7 @@ bool PlacementModel::unsplit(const QVector<graph::NodeId> &nodes)
         (entries.empty() &&
          (!m_planExtras.tensorParallel.is_array() || m_planExtras.tensorParallel.empty())))
         return false;
-    m_undo.push(new SplitCommand(this, m_deviceOf, std::move(entries),
+    m_undo.push(new SplitCommand(this, m_deviceOf, m_pinned, std::move(entries),
                                  tr("Stop splitting %n node(s)", nullptr, int(nodes.size()))));
     return true;
 }
@@ -410,7 +410,13 @@ Status PlacementModel::applyPlan(const plan::Plan &plan, const QString &text)
     m_microbatches = plan.microbatches;
     if (!plan.objective.empty())
         m_planExtras.objective = plan.objective;
-    if (!applyPlacement(assignment, pinned, text))
+    const nlohmann::json tensorParallel =
+        plan.tensorParallel.is_array() ? plan.tensorParallel : nlohmann::json::array();
+    const bool tensorChanged = tensorParallel != m_planExtras.tensorParallel &&
+                               !(tensorParallel.empty() && m_planExtras.tensorParallel.empty());
+    if (tensorChanged) // a planner's tensor-parallel split comes with its placement
+        m_undo.push(new SplitCommand(this, assignment, pinned, tensorParallel, text));
+    else if (!applyPlacement(assignment, pinned, text))
         recheck();
     return Status::success();
 }
