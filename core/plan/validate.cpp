@@ -687,6 +687,26 @@ std::string formatEstimate(const PlanEstimate &estimate)
                       formatBytes(ledger.activations).c_str(), capacity.c_str(),
                       static_cast<int>(s) == estimate.bottleneck ? "  <- bottleneck" : "");
         out << line;
+        if (!stage.group.empty()) {
+            std::string group;
+            for (const std::string &device : stage.group)
+                group += (group.empty() ? "" : ", ") + device;
+            std::snprintf(line, sizeof line,
+                          "      tensor parallel over %s: %d all-reduce(s), %d all-gather(s), "
+                          "%.3f ms collectives\n",
+                          group.c_str(), stage.allReduces, stage.allGathers,
+                          stage.collectiveSeconds * 1e3);
+            out << line;
+        }
+    }
+    // Devices that hold a tensor-parallel shard without a stage of their own.
+    for (std::size_t d = estimate.stages.size(); d < estimate.ledger.size(); ++d) {
+        const DeviceLedger &ledger = estimate.ledger[d];
+        std::snprintf(line, sizeof line, "shard %-16s %32s %12s %12s %s/%s\n",
+                      ledger.device.c_str(), "", formatBytes(ledger.weights).c_str(),
+                      formatBytes(ledger.activations).c_str(), formatBytes(ledger.total()).c_str(),
+                      ledger.capacity ? formatBytes(ledger.capacity).c_str() : "?");
+        out << line;
     }
     for (const LinkEstimate &link : estimate.links) {
         std::snprintf(line, sizeof line, "link %s -> %s (%s): %s per micro-batch, %.3f ms\n",
