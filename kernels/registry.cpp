@@ -1,5 +1,6 @@
 #include "kernels/registry.h"
 
+#include "core/runtime/tensor_parallel.h"
 #include "kernels/cpu/fast/fast.h"
 #include "kernels/cpu/reference/reference.h"
 #ifdef SHARDBENCH_HAVE_CUDA
@@ -27,6 +28,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceNn(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
+    runtime::registerTensorParallelKernels(registry); // sb.AllReduceSum, sb.AllGather, ...
 }
 
 const runtime::KernelRegistry &defaultRegistry()

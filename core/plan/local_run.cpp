@@ -1,6 +1,7 @@
 #include "core/plan/local_run.h"
 
 #include "core/cost/cost_model.h"
+#include "core/plan/tensor_parallel.h"
 #include "core/plan/validate.h"
 #include "core/runtime/executor.h"
 #include "kernels/gpu_info.h"
@@ -56,6 +57,10 @@ Result<std::vector<runtime::PipelineStageSpec>> pipelineStages(const Graph &grap
                                                                const LocalDevices &devices)
 {
     SB_ASSIGN_OR_RETURN(StageGraph stageGraph, buildStageGraph(graph, plan));
+    std::vector<TensorParallelProblem> problems;
+    const std::vector<TensorParallelGroup> groups = tensorParallelGroups(graph, plan, &problems);
+    if (!problems.empty())
+        return makeError(ErrorCode::InvalidInput, problems.front().message);
     std::vector<runtime::PipelineStageSpec> stages;
     for (const Stage &stage : stageGraph.stages) {
         runtime::Device *device = devices.find(stage.device);
@@ -63,6 +68,20 @@ Result<std::vector<runtime::PipelineStageSpec>> pipelineStages(const Graph &grap
             return makeError(ErrorCode::InvalidInput,
                              "device " + stage.device + " is not available on this machine");
         stages.push_back(runtime::PipelineStageSpec{device, stage.nodes});
+        for (const TensorParallelGroup &group : groups) {
+            if (group.stageDevice != stage.device)
+                continue;
+            SB_ASSIGN_OR_RETURN(ShardedStage sharded, shardStage(graph, stage.nodes, group));
+            for (std::size_t i = 0; i < group.devices.size(); ++i) {
+                runtime::Device *shardDevice = devices.find(group.devices[i]);
+                if (!shardDevice)
+                    return makeError(ErrorCode::InvalidInput,
+                                     "device " + group.devices[i] +
+                                         " is not available on this machine");
+                stages.back().shards.push_back(
+                    {shardDevice, sharded.shards[i].graph, sharded.shards[i].nodes});
+            }
+        }
     }
     return stages;
 }

@@ -3,6 +3,7 @@
 #include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
 #include "core/plan/devices.h"
+#include "core/plan/tensor_parallel.h"
 #include "core/runtime/device.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/mpi_world.h"
@@ -171,6 +172,9 @@ std::string MpiLayout::describeRank(int rank) const
     for (std::size_t s = 0; s < stageRank.size(); ++s)
         if (stageRank[s] == rank)
             stages.push_back(std::to_string(s) + " on " + stageDevice[s]);
+    for (std::size_t k = 0; k < shardRank.size(); ++k)
+        if (shardRank[k] == rank)
+            stages.push_back("shard on " + shardDevice[k]);
     if (stages.empty())
         text += ", the driver";
     for (std::size_t i = 0; i < stages.size(); ++i)
@@ -181,7 +185,6 @@ std::string MpiLayout::describeRank(int rank) const
 Result<MpiLayout> layoutStages(const Plan &plan, const StageGraph &stages,
                                const std::vector<HostSlots> &hosts)
 {
-    (void)plan;
     if (hosts.empty())
         return makeError(ErrorCode::InvalidInput, "no hosts for the MPI launcher");
     if (!isLocalHost(hosts.front().host))
@@ -199,7 +202,25 @@ Result<MpiLayout> layoutStages(const Plan &plan, const StageGraph &stages,
     };
     MpiLayout layout;
     std::vector<std::vector<std::string>> devicesOnHost(hosts.size());
-    std::vector<int> stageHost;
+    std::vector<int> stageHost, shardHost;
+    const auto groups = tensorParallelDevices(plan);
+    for (const Stage &stage : stages.stages) {
+        auto group = groups.find(stage.device);
+        if (group == groups.end())
+            continue;
+        for (std::size_t i = 1; i < group->second.size(); ++i) {
+            const std::string &device = group->second[i];
+            SB_ASSIGN_OR_RETURN(runtime::DeviceAddress address, runtime::parseDeviceId(device));
+            int h = address.isRemote() ? hostIndex(address.host) : 0;
+            if (h < 0)
+                return makeError(ErrorCode::InvalidInput,
+                                 "device " + device + " is on host " + address.host +
+                                     ", which is not in --hosts / the hostfile");
+            shardHost.push_back(h);
+            layout.shardDevice.push_back(device);
+            layout.shardLocalDevice.push_back(address.localId());
+        }
+    }
     for (const Stage &stage : stages.stages) {
         SB_ASSIGN_OR_RETURN(runtime::DeviceAddress address, runtime::parseDeviceId(stage.device));
         int h = address.isRemote() ? hostIndex(address.host) : 0;
@@ -213,6 +234,11 @@ Result<MpiLayout> layoutStages(const Plan &plan, const StageGraph &stages,
         stageHost.push_back(h);
         layout.stageDevice.push_back(stage.device);
         layout.stageLocalDevice.push_back(address.localId());
+    }
+    for (std::size_t i = 0; i < shardHost.size(); ++i) {
+        auto &list = devicesOnHost[static_cast<std::size_t>(shardHost[i])];
+        if (std::find(list.begin(), list.end(), layout.shardDevice[i]) == list.end())
+            list.push_back(layout.shardDevice[i]);
     }
     // Ranks per host: one per distinct device while slotCount last (at least one
     // on the first host for the driver); ranks are numbered host by host, as
@@ -236,6 +262,13 @@ Result<MpiLayout> layoutStages(const Plan &plan, const StageGraph &stages,
         const int device = static_cast<int>(
             std::find(list.begin(), list.end(), layout.stageDevice[s]) - list.begin());
         layout.stageRank.push_back(firstRank[h] + device % ranksOn[h]);
+    }
+    for (std::size_t i = 0; i < shardHost.size(); ++i) {
+        const auto h = static_cast<std::size_t>(shardHost[i]);
+        const auto &list = devicesOnHost[h];
+        const int device = static_cast<int>(
+            std::find(list.begin(), list.end(), layout.shardDevice[i]) - list.begin());
+        layout.shardRank.push_back(firstRank[h] + device % ranksOn[h]);
     }
     return layout;
 }
@@ -267,7 +300,10 @@ json mpiJobToJson(const MpiJob &job)
             {"rank_hosts", job.layout.rankHost},
             {"stage_ranks", job.layout.stageRank},
             {"stage_devices", job.layout.stageDevice},
-            {"stage_local_devices", job.layout.stageLocalDevice}};
+            {"stage_local_devices", job.layout.stageLocalDevice},
+            {"shard_ranks", job.layout.shardRank},
+            {"shard_devices", job.layout.shardDevice},
+            {"shard_local_devices", job.layout.shardLocalDevice}};
 }
 
 Result<MpiJob> mpiJobFromJson(const json &doc)
@@ -299,6 +335,9 @@ Result<MpiJob> mpiJobFromJson(const json &doc)
         job.layout.stageRank = doc.at("stage_ranks").get<std::vector<int>>();
         job.layout.stageDevice = doc.at("stage_devices").get<std::vector<std::string>>();
         job.layout.stageLocalDevice = doc.at("stage_local_devices").get<std::vector<std::string>>();
+        job.layout.shardRank = doc.value("shard_ranks", std::vector<int>{});
+        job.layout.shardDevice = doc.value("shard_devices", std::vector<std::string>{});
+        job.layout.shardLocalDevice = doc.value("shard_local_devices", std::vector<std::string>{});
         return job;
     } catch (const std::exception &error) {
         return makeError(ErrorCode::InvalidInput, std::string("MPI job: ") + error.what());
@@ -1026,8 +1065,16 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
     // 4. Stages of this rank: devices from the factory, executors.
     auto plan = parsePlan(job.plan.dump(), "plan");
     std::vector<std::vector<graph::NodeId>> stageNodes;
-    std::map<int, std::unique_ptr<runtime::Device>> devices; // by stage
+    std::vector<std::unique_ptr<runtime::Device>> ownedDevices;
     std::map<int, std::unique_ptr<runtime::Executor>> executors;
+    struct HelperShard
+    {
+        int stage = 0;
+        int index = 0; // position in the stage's group
+        std::unique_ptr<runtime::Executor> executor;
+    };
+    std::map<int, HelperShard> helperExecutors; // by position in job.layout.shard*
+    std::vector<int> shardCounts;               // per stage (1: not tensor-parallel)
     json names = json::object();
     std::string setupError;
     if (!plan) {
@@ -1042,35 +1089,96 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         if (job.reference)
             executorOptions.variant = runtime::KernelVariant::Reference;
         std::map<std::string, runtime::Device *> byId;
-        for (std::size_t s = 0; s < stageGraph->stages.size(); ++s) {
-            stageNodes.push_back(stageGraph->stages[s].nodes);
-            if (job.layout.stageRank[s] != rank)
-                continue;
-            const std::string &planId = job.layout.stageDevice[s];
-            runtime::Device *device = byId.count(planId) ? byId[planId] : nullptr;
-            if (!device) {
-                const DeviceSpec *spec = plan->devices.find(planId);
-                runtime::DeviceConfig config;
-                config.id = job.layout.stageLocalDevice[s];
-                config.threads = spec ? std::max(1, spec->threads) : 1;
-                config.memoryBytes = spec ? spec->memoryBytes : 0;
-                if (config.memoryBytes > physicalMemoryBytes()) {
-                    setupError = "device " + planId + " holds " + formatBytes(config.memoryBytes) +
-                                 " in the plan but host " + host + " has " +
-                                 formatBytes(physicalMemoryBytes());
-                    break;
-                }
-                auto created = runtime::DeviceFactory::instance().create(config, registry);
-                if (!created) {
-                    setupError = created.error().message;
-                    break;
-                }
-                device = created->get();
-                byId[planId] = device;
-                devices[static_cast<int>(s)] = std::move(*created);
+        auto deviceFor = [&](const std::string &planId,
+                             const std::string &localId) -> runtime::Device * {
+            if (byId.count(planId))
+                return byId[planId];
+            const DeviceSpec *spec = plan->devices.find(planId);
+            runtime::DeviceConfig config;
+            config.id = localId;
+            config.threads = spec ? std::max(1, spec->threads) : 1;
+            config.memoryBytes = spec ? spec->memoryBytes : 0;
+            if (config.memoryBytes > physicalMemoryBytes()) {
+                setupError = "device " + planId + " holds " + formatBytes(config.memoryBytes) +
+                             " in the plan but host " + host + " has " +
+                             formatBytes(physicalMemoryBytes());
+                return nullptr;
             }
-            auto executor = runtime::Executor::create(graph, stageGraph->stages[s].nodes, *device,
-                                                      executorOptions);
+            auto created = runtime::DeviceFactory::instance().create(config, registry);
+            if (!created) {
+                setupError = created.error().message;
+                return nullptr;
+            }
+            runtime::Device *device = created->get();
+            byId[planId] = device;
+            ownedDevices.push_back(std::move(*created));
+            return device;
+        };
+        std::vector<TensorParallelProblem> tpProblems;
+        const auto groups = tensorParallelGroups(*graph, *plan, &tpProblems);
+        if (!tpProblems.empty())
+            setupError = tpProblems.front().message;
+        std::size_t helperIndex = 0; // position in job.layout.shard*
+        for (std::size_t s = 0; s < stageGraph->stages.size() && setupError.empty(); ++s) {
+            const Stage &stage = stageGraph->stages[s];
+            stageNodes.push_back(stage.nodes);
+            const TensorParallelGroup *group = nullptr;
+            for (const TensorParallelGroup &g : groups)
+                if (g.stageDevice == stage.device)
+                    group = &g;
+            shardCounts.push_back(group ? static_cast<int>(group->devices.size()) : 1);
+            const std::size_t firstHelper = helperIndex;
+            if (group)
+                helperIndex += group->devices.size() - 1;
+            if (helperIndex > job.layout.shardRank.size()) {
+                setupError = "the plan's tensor-parallel groups do not match the job's layout";
+                break;
+            }
+            bool mine = job.layout.stageRank[s] == rank;
+            for (std::size_t k = firstHelper; k < helperIndex; ++k)
+                mine = mine || job.layout.shardRank[k] == rank;
+            if (!mine)
+                continue;
+            std::optional<ShardedStage> sharded;
+            if (group) {
+                auto made = shardStage(*graph, stage.nodes, *group);
+                if (!made) {
+                    setupError = made.error().message;
+                    break;
+                }
+                sharded = std::move(*made);
+            }
+            for (std::size_t k = firstHelper; k < helperIndex; ++k) {
+                if (job.layout.shardRank[k] != rank)
+                    continue;
+                const std::size_t i = k - firstHelper + 1;
+                runtime::Device *device =
+                    deviceFor(job.layout.shardDevice[k], job.layout.shardLocalDevice[k]);
+                if (!device)
+                    break;
+                auto executor = runtime::Executor::create(
+                    sharded->shards[i].graph, sharded->shards[i].nodes, *device, executorOptions);
+                if (!executor) {
+                    setupError = executor.error()
+                                     .withContext("stage " + std::to_string(s) + " shard " +
+                                                  std::to_string(i))
+                                     .message;
+                    break;
+                }
+                helperExecutors[static_cast<int>(k)] = {static_cast<int>(s), static_cast<int>(i),
+                                                        std::move(*executor)};
+            }
+            if (!setupError.empty() || job.layout.stageRank[s] != rank)
+                continue;
+            runtime::Device *device =
+                deviceFor(job.layout.stageDevice[s], job.layout.stageLocalDevice[s]);
+            if (!device)
+                break;
+            auto executor =
+                sharded
+                    ? runtime::Executor::create(sharded->shards[0].graph, sharded->shards[0].nodes,
+                                                *device, executorOptions)
+                    : runtime::Executor::create(graph, stage.nodes, *device, executorOptions);
             if (!executor) {
                 setupError = executor.error().withContext("stage " + std::to_string(s)).message;
                 break;
@@ -1113,6 +1221,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
             writeResult(job.result, errorJson(routing.error()));
         return 2;
     }
+    runtime::addTensorParallelGroups(*routing, shardCounts);
 
     // Inputs and the micro-batch count (rank 0 decides).
     runtime::TensorMap inputs;
@@ -1139,9 +1248,21 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
             s, *executor, routing->stages[static_cast<std::size_t>(s)],
             stageNodes[static_cast<std::size_t>(s)].size()));
         workers.back()->setPlace(job.layout.rankHost[static_cast<std::size_t>(rank)], rank);
+        if (auto group = routing->groups.find(s); group != routing->groups.end())
+            workers.back()->setGroup(group->second, 0);
+    }
+    for (auto &[k, helper] : helperExecutors) {
+        const std::vector<int> &group = routing->groups.at(helper.stage);
+        workers.push_back(std::make_unique<runtime::StageWorker>(
+            group[static_cast<std::size_t>(helper.index)], *helper.executor, runtime::StageIo{},
+            stageNodes[static_cast<std::size_t>(helper.stage)].size()));
+        workers.back()->setPlace(job.layout.rankHost[static_cast<std::size_t>(rank)], rank);
+        workers.back()->setGroup(group, helper.index);
     }
     std::vector<int> endpointRank = job.layout.stageRank;
     endpointRank.push_back(0); // the driver
+    endpointRank.insert(endpointRank.end(), job.layout.shardRank.begin(),
+                        job.layout.shardRank.end());
     auto transport = world.makeTransport(endpointRank);
 
     // 5. Heartbeats (ranks > 0) and the watch on them (rank 0).
@@ -1219,7 +1340,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
     runtime::PipelineResult last;
     Clock::time_point lastLog = Clock::now();
     for (int it = 0; it < total; ++it) {
-        if (Status opened = transport->open(routing->stageCount() + 1, routing->links);
+        if (Status opened = transport->open(routing->endpointCount(), routing->links);
             !opened.ok()) {
             if (rank == 0)
                 endJob(opened.error());

@@ -61,6 +61,11 @@ struct MpiLayout
     std::vector<int> stageRank;                // per stage
     std::vector<std::string> stageDevice;      // the plan's id ("node2/cpu:0")
     std::vector<std::string> stageLocalDevice; // the id on its host ("cpu:0")
+    // Helper shards of tensor-parallel stages, in endpoint order (stage order,
+    // then shard 1, 2...; see runtime::addTensorParallelGroups).
+    std::vector<int> shardRank;
+    std::vector<std::string> shardDevice;
+    std::vector<std::string> shardLocalDevice;
     int ranks() const { return static_cast<int>(rankHost.size()); }
     // "rank 1 (host node2, stage 1 on node2/cpu:0)"
     std::string describeRank(int rank) const;

@@ -1,9 +1,14 @@
 #include "core/plan/planner.h"
 
+#include "core/plan/tensor_parallel.h"
+#include "core/plan/validate.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <limits>
+#include <optional>
 #include <set>
 
 namespace sb::plan {
@@ -247,13 +252,12 @@ Error infeasible(const PlannerInput &input)
     for (std::size_t u = 0; u < input.unitCount(); ++u)
         if (input.pin[u] >= 0) {
             if (input.pin[u] < lastPin)
-                return makeError(
-                    ErrorCode::InvalidInput,
-                    "no feasible plan: pins put a later part of the model on device " +
-                        input.devices[static_cast<std::size_t>(input.pin[u])].id +
-                        ", which comes before " +
-                        input.devices[static_cast<std::size_t>(lastPin)].id +
-                        " in the device order (stages follow the --devices order)");
+                return makeError(ErrorCode::InvalidInput,
+                                 "no feasible plan: pins put a later part of the model on device " +
+                                     input.devices[static_cast<std::size_t>(input.pin[u])].id +
+                                     ", which comes before " +
+                                     input.devices[static_cast<std::size_t>(lastPin)].id +
+                                     " in the device order (stages follow the --devices order)");
             lastPin = input.pin[u];
         }
     return makeError(ErrorCode::InvalidInput,
@@ -310,11 +314,11 @@ Result<Split> solveSplit(const PlannerInput &input, Objective objective, const C
                 choice[d][j] = Choice{-1, 0};
             }
             if (d == 0)
-                continue;  // nothing can precede the first device
+                continue; // nothing can precede the first device
             std::uint64_t live = 0, workspace = 0;
             for (std::size_t i = j - 1; i >= 1; --i) {
                 if (input.pin[i] >= 0 && input.pin[i] != device)
-                    break;  // every longer segment contains this pinned unit too
+                    break; // every longer segment contains this pinned unit too
                 live = std::max(live, input.peakLive[i]);
                 workspace = std::max(workspace, input.workspace[i]);
                 const std::uint64_t monotone =
@@ -323,7 +327,7 @@ Result<Split> solveSplit(const PlannerInput &input, Objective objective, const C
                     break;
                 const double compute = segmentComputeSeconds(input, device, i, j);
                 if (compute >= cell)
-                    break;  // transfer and earlier stages only add
+                    break; // transfer and earlier stages only add
                 if (monotone + kTransferQueueDepth * (input.cut[i] + input.cut[j]) > capacity)
                     continue;
                 if (objective == Objective::Latency) {
@@ -354,8 +358,8 @@ Result<Split> solveSplit(const PlannerInput &input, Objective objective, const C
                     if (best[p][j] == inf)
                         continue;
                     const double value =
-                        best[p][j] + segmentTransferSeconds(input, static_cast<int>(p),
-                                                            static_cast<int>(d), j);
+                        best[p][j] +
+                        segmentTransferSeconds(input, static_cast<int>(p), static_cast<int>(d), j);
                     if (value < entry[d][j]) {
                         entry[d][j] = value;
                         entryFrom[d][j] = static_cast<int>(p);
@@ -404,8 +408,8 @@ Result<Split> bruteForceSplit(const PlannerInput &input, Objective objective)
                 stage.memoryBytes = segmentMemoryBytes(input, begin, end);
                 double stageTime = stage.computeSeconds + stage.transferSeconds;
                 current.push_back(stage);
-                extend(end, d, current.size() == 1 ? stageTime
-                                                   : combine(objective, value, stageTime));
+                extend(end, d,
+                       current.size() == 1 ? stageTime : combine(objective, value, stageTime));
                 current.pop_back();
             }
     };
@@ -428,7 +432,8 @@ double lowerBound(const PlannerInput &input, Objective objective)
         for (std::size_t d = 0; d < input.devices.size(); ++d) {
             if (input.pin[u] >= 0 && input.pin[u] != static_cast<int>(d))
                 continue;
-            fastest = std::min(fastest, segmentComputeSeconds(input, static_cast<int>(d), u, u + 1));
+            fastest =
+                std::min(fastest, segmentComputeSeconds(input, static_cast<int>(d), u, u + 1));
         }
         if (fastest == std::numeric_limits<double>::infinity())
             fastest = 0;
@@ -467,6 +472,122 @@ Plan emitPlan(const Graph &graph, const std::vector<PlanningUnit> &units, const 
     return plan;
 }
 
+// ---------------------------------------------------------------------------
+// Pass 6: tensor parallelism over groups of consecutive devices.
+Result<Plan> tensorParallelPlan(const Graph &graph, const ModelFacts &facts,
+                                const DeviceSet &devices, const std::vector<PlanningUnit> &units,
+                                const std::vector<int> &nodePins, Objective objective,
+                                const TensorParallelOptions &options, const CancelToken *cancel)
+{
+    const int count = static_cast<int>(devices.devices.size());
+    const int size = options.groupSize;
+    if (size < 2 || size > count)
+        return makeError(ErrorCode::InvalidInput, "tensor-parallel group size out of range");
+    // Virtual devices: groups of `size` in list order, then singles.
+    DeviceSet grouped;
+    grouped.defaultLink = devices.defaultLink;
+    std::vector<std::vector<int>> members;
+    for (int first = 0; first < count;) {
+        const int take = count - first >= size ? size : 1;
+        std::vector<int> group;
+        DeviceSpec merged = devices.devices[static_cast<std::size_t>(first)];
+        merged.memoryBytes = 0;
+        merged.flops = 0;
+        merged.memoryBandwidth = 0;
+        for (int i = first; i < first + take; ++i) {
+            const DeviceSpec &device = devices.devices[static_cast<std::size_t>(i)];
+            group.push_back(i);
+            merged.memoryBytes += device.memoryBytes;
+            merged.flops += deviceFlops(device);
+            merged.memoryBandwidth += deviceBandwidth(device);
+        }
+        if (take > 1)
+            merged.memoryBytes = static_cast<std::uint64_t>(
+                static_cast<double>(merged.memoryBytes) * options.capacityScale);
+        grouped.devices.push_back(merged);
+        members.push_back(group);
+        first += take;
+    }
+    for (const LinkSpec &link : devices.links)
+        grouped.links.push_back(link);
+    // Pins go to their group, which must be led by the pinned device.
+    std::vector<int> groupOf(static_cast<std::size_t>(count), 0);
+    for (std::size_t g = 0; g < members.size(); ++g)
+        for (int d : members[g])
+            groupOf[static_cast<std::size_t>(d)] = static_cast<int>(g);
+    std::vector<int> groupedPins = nodePins;
+    for (int &pin : groupedPins) {
+        if (pin < 0)
+            continue;
+        const int g = groupOf[static_cast<std::size_t>(pin)];
+        if (members[static_cast<std::size_t>(g)].front() != pin)
+            return makeError(ErrorCode::InvalidInput,
+                             "a pin to " + devices.devices[static_cast<std::size_t>(pin)].id +
+                                 " keeps it out of a tensor-parallel group of " +
+                                 std::to_string(size));
+        pin = g;
+    }
+    std::vector<PlanningUnit> groupedUnits = units;
+    for (PlanningUnit &unit : groupedUnits)
+        if (unit.pinnedDevice >= 0)
+            unit.pinnedDevice = groupOf[static_cast<std::size_t>(unit.pinnedDevice)];
+    PlannerInput input = buildPlannerInput(graph, facts, grouped, groupedUnits);
+    SB_ASSIGN_OR_RETURN(Split split, solveSplit(input, objective, cancel));
+    Plan plan = emitPlan(graph, groupedUnits, split, grouped, groupedPins);
+    plan.devices = devices;
+    plan.tensorParallel = nlohmann::json::array();
+    bool splitAny = false;
+    for (const SplitStage &stage : split.stages) {
+        const auto &group = members[static_cast<std::size_t>(stage.device)];
+        if (group.size() < 2)
+            continue;
+        std::vector<NodeId> nodes;
+        for (std::size_t u = stage.beginUnit; u < stage.endUnit; ++u)
+            for (NodeId n = groupedUnits[u].firstNode; n < groupedUnits[u].endNode; ++n)
+                nodes.push_back(n);
+        const auto modes = proposeSplits(graph, nodes, static_cast<int>(group.size()));
+        if (modes.empty())
+            continue;
+        nlohmann::json ids = nlohmann::json::array();
+        for (int d : group)
+            ids.push_back(devices.devices[static_cast<std::size_t>(d)].id);
+        for (const char *mode : {"column", "row"}) {
+            nlohmann::json names = nlohmann::json::array();
+            for (const auto &[n, chosen] : modes)
+                if (chosen == mode)
+                    names.push_back(graph.node(n).name);
+            if (!names.empty())
+                plan.tensorParallel.push_back({{"nodes", names}, {"devices", ids}, {"mode", mode}});
+        }
+        splitAny = true;
+    }
+    if (!splitAny)
+        return makeError(ErrorCode::InvalidInput,
+                         "no stage on a device group has a block to split");
+    return plan;
+}
+
+namespace {
+
+// The validator's figure for the objective (seconds), or nullopt when invalid.
+std::optional<double> validatedObjective(const Graph &graph, const Plan &plan, Objective objective,
+                                         std::string *problem)
+{
+    const ValidationReport report = validatePlan(graph, plan, {});
+    if (!report.ok() || !report.estimate) {
+        for (const Problem &p : report.problems)
+            if (!p.warning && problem) {
+                *problem = p.code + ": " + p.message;
+                break;
+            }
+        return std::nullopt;
+    }
+    return objective == Objective::Throughput ? report.estimate->stageSecondsMax
+                                              : report.estimate->latencySeconds;
+}
+
+} // namespace
+
 Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
                                const PlannerOptions &options)
 {
@@ -496,13 +617,72 @@ Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
 
     SB_ASSIGN_OR_RETURN(ModelFacts facts,
                         analyseModel(graph, options.batch / options.microbatches, options.dims));
-    std::vector<PlanningUnit> units = collapseUnits(graph, nodePins);                // pass 1
-    PlannerInput input = buildPlannerInput(graph, facts, devices, units);            // pass 2
-    SB_ASSIGN_OR_RETURN(Split split, solveSplit(input, options.objective, options.cancel));  // 3
-    const double bound = lowerBound(input, options.objective);                       // pass 4
+    std::vector<PlanningUnit> units = collapseUnits(graph, nodePins);     // pass 1
+    PlannerInput input = buildPlannerInput(graph, facts, devices, units); // pass 2
+    auto solved = solveSplit(input, options.objective, options.cancel);   // pass 3
+    if (!solved && solved.error().code == ErrorCode::Cancelled)
+        return solved.error();
+    const double bound = lowerBound(input, options.objective); // pass 4
 
     PlannerResult result;
-    result.plan = emitPlan(graph, units, split, devices, nodePins);                  // pass 5
+    Split split;
+    if (solved) {
+        split = std::move(*solved);
+        result.plan = emitPlan(graph, units, split, devices, nodePins); // pass 5
+    }
+    // Pass 6: tensor parallelism, when the pipeline cannot fit or for latency.
+    const bool tryTensorParallel = options.tensorParallel && devices.devices.size() >= 2 &&
+                                   (!solved || options.objective == Objective::Latency);
+    std::optional<Plan> bestParallel;
+    double bestParallelValue = std::numeric_limits<double>::infinity();
+    std::string parallelProblem;
+    if (tryTensorParallel) {
+        Plan probe = result.plan;
+        probe.batch = options.batch;
+        probe.microbatches = options.microbatches;
+        probe.dims = options.dims;
+        for (int size = 2; size <= static_cast<int>(devices.devices.size()) && size <= 8; ++size)
+            for (double scale : {1.0, 0.75, 0.5}) {
+                TensorParallelOptions tp{size, scale};
+                auto candidate = tensorParallelPlan(graph, facts, devices, units, nodePins,
+                                                    options.objective, tp, options.cancel);
+                if (!candidate) {
+                    if (candidate.error().code == ErrorCode::Cancelled)
+                        return candidate.error();
+                    parallelProblem = candidate.error().message;
+                    break; // a smaller capacity will not help
+                }
+                candidate->batch = options.batch;
+                candidate->microbatches = options.microbatches;
+                candidate->dims = options.dims;
+                auto value =
+                    validatedObjective(graph, *candidate, options.objective, &parallelProblem);
+                if (!value)
+                    continue; // over a shard's capacity: ask the DP for smaller stages
+                if (*value < bestParallelValue) {
+                    bestParallelValue = *value;
+                    bestParallel = std::move(*candidate);
+                }
+                break;
+            }
+        std::optional<double> pipelineValue;
+        if (solved)
+            pipelineValue = validatedObjective(graph, probe, options.objective, nullptr);
+        if (bestParallel && pipelineValue && bestParallelValue > 0.9 * *pipelineValue)
+            bestParallel.reset();
+    }
+    if (!solved && !bestParallel)
+        return tryTensorParallel && !parallelProblem.empty()
+                   ? makeError(solved.error().code,
+                               solved.error().message +
+                                   "; splitting blocks across device groups did not help "
+                                   "either (" +
+                                   parallelProblem + ")")
+                   : solved.error();
+    if (bestParallel) {
+        result.plan = std::move(*bestParallel);
+        split.objectiveValue = bestParallelValue;
+    }
     result.plan.modelSha256 = options.modelSha256;
     result.plan.batch = options.batch;
     result.plan.microbatches = options.microbatches;
@@ -516,8 +696,9 @@ Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
                 result.plan.devices.links.push_back(devices.link(a.id, b.id));
     result.unitCount = units.size();
     result.objectiveValue = split.objectiveValue;
-    result.lowerBound = bound;
-    result.gap = bound > 0 ? (split.objectiveValue - bound) / bound : 0;
+    result.lowerBound = std::min(bound, split.objectiveValue);
+    result.gap =
+        result.lowerBound > 0 ? (split.objectiveValue - result.lowerBound) / result.lowerBound : 0;
     result.split = std::move(split);
     result.planSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

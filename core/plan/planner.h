@@ -9,7 +9,13 @@
 //   3 solveSplit         exact dynamic programme over contiguous splits
 //   4 lowerBound         what no plan can beat, for the reported gap
 //   5 emitPlan           units + split -> Plan (assignment, pins, devices)
-// autoPlan() runs them in order.
+//   6 tensorParallelPlan  the same passes over groups of consecutive devices
+//                         acting as one (a stage on a group is split across it,
+//                         proposeSplits), checked by the validator's ledger
+// autoPlan() runs 1-5, then 6 when the pipeline split is infeasible (a block
+// larger than every device) or for the latency objective, and keeps the
+// tensor-parallel plan when it is the only feasible one or when its
+// validated estimate beats the pipeline's by more than 10 %.
 //
 // The search space (documented, and what the brute-force oracle enumerates):
 // stages are contiguous ranges of planning units; stage k+1 runs on a device
@@ -47,7 +53,11 @@
 
 namespace sb::plan {
 
-enum class Objective { Throughput, Latency };
+enum class Objective
+{
+    Throughput,
+    Latency
+};
 const char *objectiveName(Objective objective);
 Result<Objective> parseObjective(const std::string &text);
 
@@ -59,10 +69,10 @@ inline constexpr int kTransferQueueDepth = runtime::kPipelineQueueDepth;
 
 struct PlanningUnit
 {
-    graph::NodeId firstNode = 0;  // range [firstNode, endNode) of the topological order
+    graph::NodeId firstNode = 0; // range [firstNode, endNode) of the topological order
     graph::NodeId endNode = 0;
     std::int32_t block = -1;
-    int pinnedDevice = -1;  // index into the device list, -1 when free
+    int pinnedDevice = -1; // index into the device list, -1 when free
 };
 
 // nodePins: NodeId -> device index (-1 free), one entry per node.
@@ -81,8 +91,8 @@ struct PlannerInput
         std::uint64_t memoryBytes = 0;
     };
     std::vector<Device> devices;
-    std::vector<std::vector<double>> linkBandwidth;  // [from][to] bytes/s
-    std::vector<std::vector<double>> linkLatency;    // [from][to] seconds
+    std::vector<std::vector<double>> linkBandwidth; // [from][to] bytes/s
+    std::vector<std::vector<double>> linkLatency;   // [from][to] seconds
 
     // Per planning unit (size U).
     std::vector<double> flops;
@@ -90,8 +100,8 @@ struct PlannerInput
     std::vector<std::uint64_t> weights;
     std::vector<std::uint64_t> peakLive;
     std::vector<std::uint64_t> workspace;
-    std::vector<int> pin;              // device index or -1
-    std::vector<std::uint64_t> cut;    // size U + 1; cut[0] = cut[U] = 0
+    std::vector<int> pin;           // device index or -1
+    std::vector<std::uint64_t> cut; // size U + 1; cut[0] = cut[U] = 0
 
     std::size_t unitCount() const { return flops.size(); }
     // Prefix sums, filled by finalize().
@@ -115,7 +125,7 @@ bool segmentAllowed(const PlannerInput &input, int device, std::size_t begin, st
 
 struct SplitStage
 {
-    int device = 0;          // index into PlannerInput::devices
+    int device = 0; // index into PlannerInput::devices
     std::size_t beginUnit = 0;
     std::size_t endUnit = 0;
     double computeSeconds = 0;
@@ -145,8 +155,27 @@ double lowerBound(const PlannerInput &input, Objective objective);
 
 // ---- pass 5
 
-Plan emitPlan(const graph::Graph &graph, const std::vector<PlanningUnit> &units,
-              const Split &split, const DeviceSet &devices, const std::vector<int> &nodePins);
+Plan emitPlan(const graph::Graph &graph, const std::vector<PlanningUnit> &units, const Split &split,
+              const DeviceSet &devices, const std::vector<int> &nodePins);
+
+// ---- pass 6
+
+// Devices grouped `groupSize` at a time in list order (a trailing remainder
+// stays single), each group planned as one device (capacity, rate and
+// bandwidth summed; the validator then checks the real per-shard ledger), and
+// stages on a group split across it. Errors: infeasible, a pin on a device
+// that is not its group's first, nothing to split, or a plan the validator
+// rejects (its first problem).
+struct TensorParallelOptions
+{
+    int groupSize = 2;
+    double capacityScale = 1.0; // of the summed capacity the DP may use
+};
+Result<Plan> tensorParallelPlan(const graph::Graph &graph, const ModelFacts &facts,
+                                const DeviceSet &devices, const std::vector<PlanningUnit> &units,
+                                const std::vector<int> &nodePins, Objective objective,
+                                const TensorParallelOptions &options,
+                                const CancelToken *cancel = nullptr);
 
 // ---- all passes
 
@@ -159,6 +188,7 @@ struct PlannerOptions
     std::map<std::string, std::int64_t> dims; // other symbolic dims ("seq" -> 64)
     std::string modelSha256;
     const CancelToken *cancel = nullptr;
+    bool tensorParallel = true; // pass 6 may split blocks across device groups
 };
 
 struct PlannerResult
@@ -166,10 +196,10 @@ struct PlannerResult
     Plan plan;
     Split split;
     std::size_t unitCount = 0;
-    double objectiveValue = 0;  // seconds (per micro-batch)
-    double lowerBound = 0;      // seconds
-    double gap = 0;             // (objective - bound) / bound
-    double planSeconds = 0;     // wall time spent planning
+    double objectiveValue = 0; // seconds (per micro-batch)
+    double lowerBound = 0;     // seconds
+    double gap = 0;            // (objective - bound) / bound
+    double planSeconds = 0;    // wall time spent planning
 };
 
 Result<PlannerResult> autoPlan(const graph::Graph &graph, const DeviceSet &devices,

@@ -1,5 +1,7 @@
 #include "core/plan/validate.h"
 
+#include "core/plan/tensor_parallel.h"
+
 #include "core/common/sha256.h"
 #include "core/cost/cost_model.h"
 #include "core/plan/planner.h"
@@ -326,15 +328,30 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
         estimate.links.push_back(link);
     }
 
+    const std::vector<TensorParallelGroup> groups = tensorParallelGroups(graph, plan, nullptr);
+    std::vector<DeviceLedger> shardLedgers; // the other devices of tensor-parallel groups
     for (std::size_t s = 0; s < stageCount; ++s) {
         const Stage &stage = stageGraph.stages[s];
         const DeviceSpec &device = *plan.devices.find(stage.device);
         DeviceLedger ledger;
         ledger.device = stage.device;
+        ledger.stage = static_cast<int>(s);
         ledger.capacity = device.memoryBytes;
         StageEstimate stageEstimate;
         stageEstimate.device = stage.device;
         stageEstimate.nodeCount = stage.nodes.size();
+        const TensorParallelGroup *group = nullptr;
+        std::optional<ShardedStage> sharded;
+        for (const TensorParallelGroup &g : groups)
+            if (g.stageDevice == stage.device)
+                group = &g;
+        if (group)
+            if (auto analysed = shardStage(graph, stage.nodes, *group, false))
+                sharded = std::move(*analysed);
+        const double parts = sharded ? static_cast<double>(group->devices.size()) : 1.0;
+        std::set<NodeId> divided;
+        if (sharded)
+            divided.insert(sharded->dividedNodes.begin(), sharded->dividedNodes.end());
 
         std::set<ValueId> weights;
         std::map<ValueId, std::size_t> lastUse; // value -> position in stage.nodes
@@ -353,7 +370,27 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
             ledger.workspace =
                 std::max(ledger.workspace, facts.nodeWorkspace[static_cast<std::size_t>(n)]);
             stageEstimate.flops += facts.cost.nodes[static_cast<std::size_t>(n)].flops;
-            stageEstimate.computeSeconds += nodeSeconds(facts, n, device);
+            stageEstimate.computeSeconds +=
+                nodeSeconds(facts, n, device) / (divided.count(n) ? parts : 1.0);
+        }
+        if (sharded) {
+            // Point-to-point collectives: each member sends its tensor to the
+            // G-1 others (all-reduce: full partial sums; all-gather: a 1/G shard).
+            ledger.weights = sharded->shardWeightBytes;
+            stageEstimate.group = group->devices;
+            const std::string &peer = group->devices[1];
+            for (ValueId v : sharded->allReducedValues)
+                stageEstimate.collectiveSeconds += plan.devices.transferSeconds(
+                    stage.device, peer,
+                    static_cast<double>(facts.valueBytes[static_cast<std::size_t>(v)]) *
+                        (parts - 1));
+            for (ValueId v : sharded->allGatheredValues)
+                stageEstimate.collectiveSeconds += plan.devices.transferSeconds(
+                    stage.device, peer,
+                    static_cast<double>(facts.valueBytes[static_cast<std::size_t>(v)]) *
+                        (parts - 1) / parts);
+            stageEstimate.allReduces = static_cast<int>(sharded->allReducedValues.size());
+            stageEstimate.allGathers = static_cast<int>(sharded->allGatheredValues.size());
         }
         // Stage-local liveness of the activations this stage produces.
         std::vector<std::int64_t> delta(stage.nodes.size() + 1, 0);
@@ -380,8 +417,30 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
         for (const LinkEstimate &link : estimate.links)
             if (link.to == stage.device)
                 stageEstimate.transferInSeconds += link.seconds;
+        if (sharded)
+            for (std::size_t i = 1; i < group->devices.size(); ++i) {
+                // Every shard holds its weights and (replicated) activations.
+                DeviceLedger shard = ledger;
+                shard.device = group->devices[i];
+                const DeviceSpec *spec = plan.devices.find(shard.device);
+                shard.capacity = spec ? spec->memoryBytes : 0;
+                shard.transferBuffers = kTransferQueueDepth * received[s];
+                shardLedgers.push_back(shard);
+            }
         estimate.ledger.push_back(ledger);
         estimate.stages.push_back(stageEstimate);
+    }
+    for (const DeviceLedger &shard : shardLedgers) {
+        auto same = std::find_if(estimate.ledger.begin(), estimate.ledger.end(),
+                                 [&](const DeviceLedger &l) { return l.device == shard.device; });
+        if (same == estimate.ledger.end()) {
+            estimate.ledger.push_back(shard);
+            continue;
+        }
+        same->weights += shard.weights;
+        same->activations += shard.activations;
+        same->transferBuffers += shard.transferBuffers;
+        same->workspace = std::max(same->workspace, shard.workspace);
     }
 
     double sum = 0;
@@ -426,14 +485,12 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
                                        " but this model's sha256 is " + options.modelSha256,
                                    {},
                                    {}});
-    if (plan.tensorParallel.is_array() && !plan.tensorParallel.empty())
-        problems.push_back(Problem{"tensor_parallel_unsupported",
-                                   false,
-                                   "\"tensor_parallel\" has " +
-                                       std::to_string(plan.tensorParallel.size()) +
-                                       " group(s); this version runs pipeline plans only",
-                                   {},
-                                   {}});
+    std::vector<TensorParallelProblem> tpProblems;
+    const std::vector<TensorParallelGroup> tpGroups =
+        tensorParallelGroups(graph, plan, &tpProblems);
+    for (TensorParallelProblem &problem : tpProblems)
+        problems.push_back(Problem{"tensor_parallel_invalid", false, std::move(problem.message),
+                                   std::move(problem.nodes), std::move(problem.devices)});
     std::vector<std::string> unknownPins;
     for (const std::string &name : plan.pinned)
         if (!graph.findNode(name))
@@ -476,6 +533,19 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
     if (!stages)
         return report;
 
+    for (const TensorParallelGroup &group : tpGroups)
+        for (const Stage &stage : stages->stages)
+            if (stage.device == group.stageDevice)
+                if (auto sharded = shardStage(graph, stage.nodes, group, false); !sharded) {
+                    std::vector<std::string> nodes;
+                    for (const auto &[n, mode] : group.modes)
+                        if (sharded.error().message.find("'" + graph.node(n).name + "'") !=
+                            std::string::npos)
+                            nodes.push_back(graph.node(n).name);
+                    problems.push_back(Problem{"tensor_parallel_invalid", false,
+                                               sharded.error().message, nodes, group.devices});
+                }
+
     const std::int64_t microbatchSize = plan.batch / report.effectiveMicrobatches;
     auto facts = analyseModel(graph, microbatchSize, plan.dims);
     if (!facts) {
@@ -495,7 +565,8 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
         if (ledger.capacity == 0 || ledger.total() <= ledger.capacity)
             continue;
         // Name the heaviest nodes (weights + outputs) first.
-        const Stage &stage = stages->stages[s];
+        const Stage &stage = stages->stages[static_cast<std::size_t>(
+            ledger.stage >= 0 ? ledger.stage : static_cast<int>(s))];
         std::vector<std::pair<std::uint64_t, NodeId>> heavy;
         for (NodeId n : stage.nodes) {
             std::uint64_t bytes = facts->nodeWeights[static_cast<std::size_t>(n)];
@@ -537,6 +608,12 @@ json estimateToJson(const PlanEstimate &estimate)
                           {"compute_ms", stage.computeSeconds * 1e3},
                           {"transfer_in_ms", stage.transferInSeconds * 1e3},
                           {"stage_ms", stage.seconds() * 1e3}});
+        if (!stage.group.empty()) {
+            stages.back()["tensor_parallel"] = stage.group;
+            stages.back()["collective_ms"] = stage.collectiveSeconds * 1e3;
+            stages.back()["all_reduces"] = stage.allReduces;
+            stages.back()["all_gathers"] = stage.allGathers;
+        }
     }
     doc["stages"] = stages;
     json ledger = json::array();
@@ -609,6 +686,26 @@ std::string formatEstimate(const PlanEstimate &estimate)
                       stage.transferInSeconds * 1e3, formatBytes(ledger.weights).c_str(),
                       formatBytes(ledger.activations).c_str(), capacity.c_str(),
                       static_cast<int>(s) == estimate.bottleneck ? "  <- bottleneck" : "");
+        out << line;
+        if (!stage.group.empty()) {
+            std::string group;
+            for (const std::string &device : stage.group)
+                group += (group.empty() ? "" : ", ") + device;
+            std::snprintf(line, sizeof line,
+                          "      tensor parallel over %s: %d all-reduce(s), %d all-gather(s), "
+                          "%.3f ms collectives\n",
+                          group.c_str(), stage.allReduces, stage.allGathers,
+                          stage.collectiveSeconds * 1e3);
+            out << line;
+        }
+    }
+    // Devices that hold a tensor-parallel shard without a stage of their own.
+    for (std::size_t d = estimate.stages.size(); d < estimate.ledger.size(); ++d) {
+        const DeviceLedger &ledger = estimate.ledger[d];
+        std::snprintf(line, sizeof line, "shard %-16s %32s %12s %12s %s/%s\n",
+                      ledger.device.c_str(), "", formatBytes(ledger.weights).c_str(),
+                      formatBytes(ledger.activations).c_str(), formatBytes(ledger.total()).c_str(),
+                      ledger.capacity ? formatBytes(ledger.capacity).c_str() : "?");
         out << line;
     }
     for (const LinkEstimate &link : estimate.links) {

@@ -28,7 +28,7 @@ struct Problem
     // Stable codes (public interface): unassigned_node, unknown_node,
     // unknown_device, device_cycle, memory_over_capacity, model_hash_mismatch,
     // batch_not_divisible, baked_batch (warning), unknown_pinned_node,
-    // tensor_parallel_unsupported, estimate_failed.
+    // tensor_parallel_invalid, estimate_failed.
     std::string code;
     bool warning = false; // warnings do not make a plan invalid
     std::string message;
@@ -66,6 +66,7 @@ Result<StageGraph> buildStageGraph(const graph::Graph &graph, const Plan &plan);
 struct DeviceLedger
 {
     std::string device;
+    int stage = -1; // the stage whose nodes (or tensor-parallel shard) it holds
     std::uint64_t weights = 0;
     std::uint64_t activations = 0;     // planned peak for one micro-batch
     std::uint64_t transferBuffers = 0; // kTransferQueueDepth x (received + sent)
@@ -79,9 +80,15 @@ struct StageEstimate
     std::string device;
     std::size_t nodeCount = 0;
     double flops = 0;
-    double computeSeconds = 0;    // one micro-batch
+    double computeSeconds = 0;    // one micro-batch (a tensor-parallel stage: per shard)
     double transferInSeconds = 0; // receiving its inputs, one micro-batch
-    double seconds() const { return computeSeconds + transferInSeconds; }
+    // Tensor-parallel stage: the devices of its group (this stage's first)
+    // and the all-reduce / all-gather time per micro-batch.
+    std::vector<std::string> group;
+    double collectiveSeconds = 0;
+    int allReduces = 0;
+    int allGathers = 0;
+    double seconds() const { return computeSeconds + transferInSeconds + collectiveSeconds; }
 };
 
 struct LinkEstimate

@@ -2,6 +2,7 @@
 
 #include "core/cost/cost_model.h"
 #include "core/runtime/run_summary.h"
+#include "core/runtime/tensor_parallel.h"
 
 #include <algorithm>
 #include <atomic>
@@ -180,6 +181,33 @@ Result<PipelineRouting> routePipeline(const Graph &graph,
     return routing;
 }
 
+int PipelineRouting::endpointCount() const
+{
+    int helpers = 0;
+    for (const auto &[stage, group] : groups)
+        helpers += static_cast<int>(group.size()) - 1;
+    return stageCount() + 1 + helpers;
+}
+
+void addTensorParallelGroups(PipelineRouting &routing, const std::vector<int> &shardCounts)
+{
+    std::set<std::pair<int, int>> links(routing.links.begin(), routing.links.end());
+    int next = routing.driver() + 1;
+    for (std::size_t s = 0; s < shardCounts.size(); ++s) {
+        if (shardCounts[s] < 2)
+            continue;
+        std::vector<int> group{static_cast<int>(s)};
+        for (int i = 1; i < shardCounts[s]; ++i)
+            group.push_back(next++);
+        for (int a : group)
+            for (int b : group)
+                if (a != b)
+                    links.insert({a, b});
+        routing.groups[static_cast<int>(s)] = std::move(group);
+    }
+    routing.links.assign(links.begin(), links.end());
+}
+
 int effectiveMicrobatches(const Graph &graph, const PipelineRouting &routing,
                           const TensorMap &inputs, int requested, std::string *note)
 {
@@ -306,6 +334,12 @@ void StageWorker::setPlace(std::string host, int rank)
     m_rank = rank;
 }
 
+void StageWorker::setGroup(std::vector<int> group, int index)
+{
+    m_group = std::move(group);
+    m_groupIndex = index;
+}
+
 Status StageWorker::run(Transport &transport, int driver, int microbatches, const CancelToken &stop,
                         Clock::time_point origin,
                         const std::function<void(int, int)> &onStageStart) const
@@ -321,6 +355,19 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
     std::map<int, LinkMetrics> links;
     RunOptions runOptions;
     runOptions.cancel = &stop;
+    CollectiveContext collectives;
+    collectives.transport = &transport;
+    collectives.group = m_group;
+    collectives.index = m_groupIndex;
+    collectives.cancel = &stop;
+    collectives.origin = origin;
+    const bool grouped = m_group.size() > 1;
+    auto runShard = [&](const TensorMap &stageInputs) {
+        if (!grouped)
+            return m_executor.run(stageInputs, runOptions);
+        CollectiveScope scope(collectives);
+        return m_executor.run(stageInputs, runOptions);
+    };
     auto receiveInto = [&](int source, int mb, TensorMap &into) -> Status {
         SB_ASSIGN_OR_RETURN(TransportMessage message, transport.receive(source, s, &stop));
         if (message.kind == TransportMessage::Kind::Error)
@@ -334,6 +381,19 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
             into[name] = std::move(tensor);
         return {};
     };
+    if (grouped && m_groupIndex > 0) {
+        // A helper shard: inputs from the stage endpoint, outputs dropped.
+        for (int mb = 0; mb < microbatches; ++mb) {
+            TensorMap stageInputs;
+            SB_TRY(receiveInto(m_group[0], mb, stageInputs));
+            auto ran = runShard(stageInputs);
+            if (!ran)
+                return ran.error().withContext("stage " + std::to_string(m_group[0]) + " shard " +
+                                               std::to_string(m_groupIndex) + " (" + deviceId +
+                                               ") micro-batch " + std::to_string(mb));
+        }
+        return transport.drain(s, &stop);
+    }
     for (int mb = 0; mb < microbatches; ++mb) {
         if (stop.isCancelled())
             return makeError(ErrorCode::Cancelled, "stage " + std::to_string(s) + " stopped");
@@ -343,13 +403,22 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
             SB_TRY(receiveInto(driver, mb, stageInputs));
         for (const auto &[source, names] : m_io.fromStage)
             SB_TRY(receiveInto(source, mb, stageInputs));
+        for (std::size_t i = 1; grouped && i < m_group.size(); ++i) {
+            TransportMessage message;
+            message.microbatch = mb;
+            message.tensors = stageInputs;
+            SB_TRY(transport.send(s, m_group[i], std::move(message), &stop));
+        }
         const double computeStart = msSince(origin);
         if (!m_io.fromStage.empty())
             report.events.push_back({s, mb, "receive", receiveStart, computeStart});
         if (onStageStart)
             onStageStart(s, mb);
-        auto ran = m_executor.run(stageInputs, runOptions);
+        collectives.events.clear();
+        auto ran = runShard(stageInputs);
         const double computeEnd = msSince(origin);
+        for (const CollectiveEvent &event : collectives.events)
+            report.events.push_back({s, mb, event.kind, event.startMs, event.endMs});
         if (!ran)
             return ran.error().withContext("stage " + std::to_string(s) + " (" + deviceId +
                                            ") micro-batch " + std::to_string(mb));
@@ -549,6 +618,8 @@ struct PipelineRunner::Impl
     std::vector<PipelineStageSpec> specs;
     std::vector<std::unique_ptr<Executor>> executors;
     std::vector<std::unique_ptr<StageWorker>> workers;
+    std::vector<std::unique_ptr<Executor>> helperExecutors; // shards 1.. of tensor-parallel stages
+    std::vector<std::unique_ptr<StageWorker>> helpers;
     std::shared_ptr<Transport> transport;
     PipelineRouting routing;
 };
@@ -581,9 +652,14 @@ PipelineRunner::create(std::shared_ptr<const Graph> graph, std::vector<PipelineS
     impl.graph = graph;
     impl.transport = std::move(transport);
     std::vector<std::vector<std::string>> inputNames, outputNames;
+    std::vector<int> shardCounts;
     for (std::size_t s = 0; s < stages.size(); ++s) {
-        auto executor =
-            Executor::create(graph, stages[s].nodes, *stages[s].device, executorOptions);
+        const auto &shards = stages[s].shards;
+        shardCounts.push_back(std::max<int>(1, static_cast<int>(shards.size())));
+        auto executor = shards.empty() ? Executor::create(graph, stages[s].nodes, *stages[s].device,
+                                                          executorOptions)
+                                       : Executor::create(shards[0].graph, shards[0].nodes,
+                                                          *stages[s].device, executorOptions);
         if (!executor)
             return executor.error().withContext("stage " + std::to_string(s) + " (" +
                                                 stages[s].device->id() + ")");
@@ -592,10 +668,31 @@ PipelineRunner::create(std::shared_ptr<const Graph> graph, std::vector<PipelineS
         impl.executors.push_back(std::move(executor).value());
     }
     SB_ASSIGN_OR_RETURN(impl.routing, routePipeline(*graph, stageNodes, inputNames, outputNames));
-    for (std::size_t s = 0; s < stages.size(); ++s)
+    addTensorParallelGroups(impl.routing, shardCounts);
+    for (std::size_t s = 0; s < stages.size(); ++s) {
         impl.workers.push_back(
             std::make_unique<StageWorker>(static_cast<int>(s), *impl.executors[s],
                                           impl.routing.stages[s], stages[s].nodes.size()));
+        auto group = impl.routing.groups.find(static_cast<int>(s));
+        if (group == impl.routing.groups.end())
+            continue;
+        impl.workers.back()->setGroup(group->second, 0);
+        for (std::size_t i = 1; i < stages[s].shards.size(); ++i) {
+            const TensorParallelShard &shard = stages[s].shards[i];
+            if (!shard.device)
+                return makeError(ErrorCode::Internal, "pipeline: a shard has no device");
+            auto executor =
+                Executor::create(shard.graph, shard.nodes, *shard.device, executorOptions);
+            if (!executor)
+                return executor.error().withContext("stage " + std::to_string(s) + " shard " +
+                                                    std::to_string(i) + " (" + shard.device->id() +
+                                                    ")");
+            impl.helpers.push_back(std::make_unique<StageWorker>(group->second[i], **executor,
+                                                                 StageIo{}, shard.nodes.size()));
+            impl.helpers.back()->setGroup(group->second, static_cast<int>(i));
+            impl.helperExecutors.push_back(std::move(executor).value());
+        }
+    }
     impl.specs = std::move(stages);
     return runner;
 }
@@ -640,7 +737,7 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
     const int stages = static_cast<int>(impl.executors.size());
     std::string note;
     const int microbatches = effectiveMicrobatches(inputs, options.microbatches, &note);
-    SB_TRY(impl.transport->open(stages + 1, impl.routing.links));
+    SB_TRY(impl.transport->open(impl.routing.endpointCount(), impl.routing.links));
 
     CancelToken stop; // set on the first failure or the caller's cancel
     std::mutex errorMutex;
@@ -675,6 +772,18 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
             } catch (...) {
                 fail(makeError(ErrorCode::Runtime,
                                "stage " + std::to_string(s) + " failed with an unknown exception"));
+            }
+        });
+    for (const auto &helper : impl.helpers)
+        threads.emplace_back([&, w = helper.get()] {
+            try {
+                Status status =
+                    w->run(*impl.transport, impl.routing.driver(), microbatches, stop, origin, {});
+                if (!status.ok())
+                    fail(status.error());
+            } catch (const std::exception &error) {
+                fail(makeError(ErrorCode::Runtime,
+                               std::string("tensor-parallel shard failed: ") + error.what()));
             }
         });
     // Forward the caller's cancel to the stages while they run. The watcher

@@ -57,10 +57,24 @@
 
 namespace sb::runtime {
 
+// One device's part of a tensor-parallel stage: the shard graph it runs
+// (core/plan/tensor_parallel.h builds them) and its stage nodes there.
+struct TensorParallelShard
+{
+    Device *device = nullptr; // not owned
+    std::shared_ptr<const graph::Graph> graph;
+    std::vector<graph::NodeId> nodes; // ids in `graph`
+};
+
 struct PipelineStageSpec
 {
     Device *device = nullptr;         // not owned; outlives the runner
     std::vector<graph::NodeId> nodes; // ids in the runner's graph
+    // Empty: the stage runs `nodes` on `device`. Else a tensor-parallel group:
+    // shards[0] runs on `device` (the stage endpoint: it receives, forwards
+    // the inputs to the other shards and sends the outputs), the others on
+    // helper endpoints after the driver; they meet in collectives.
+    std::vector<TensorParallelShard> shards = {};
 };
 
 struct PipelineRunOptions
@@ -144,9 +158,18 @@ struct PipelineRouting
     std::vector<std::pair<int, int>> links; // endpoint pairs; the driver is endpoint stageCount()
     std::set<std::string> batchInputs;      // graph inputs split into micro-batches
     std::vector<std::string> passThroughOutputs; // graph outputs that are graph inputs
+    // Tensor-parallel stages: stage -> the endpoints of its shards (the stage
+    // itself first, then helper endpoints numbered after the driver).
+    std::map<int, std::vector<int>> groups;
     int stageCount() const { return static_cast<int>(stages.size()); }
     int driver() const { return stageCount(); }
+    int endpointCount() const; // stages, the driver, helper shards
 };
+
+// Numbers the helper endpoints of tensor-parallel stages (shardCounts[s] = 1
+// for a plain stage) in stage order after the driver, and adds the links a
+// group needs (stage -> helpers for the inputs, every pair for collectives).
+void addTensorParallelGroups(PipelineRouting &routing, const std::vector<int> &shardCounts);
 
 // Errors: a node in two stages or in none, a stage reading a value produced
 // by a later stage. `inputNames` / `outputNames` are each stage executor's.
@@ -184,6 +207,12 @@ public:
     StageWorker(int stage, const Executor &executor, StageIo io, std::size_t nodes);
     // Where the stage runs, for its report (default: this host, rank 0).
     void setPlace(std::string host, int rank);
+    // A shard of a tensor-parallel stage: `group` are the shards' endpoints,
+    // `index` this worker's position. Index 0 is the stage endpoint (it
+    // forwards its inputs to the others); other indices are helpers, whose
+    // endpoint is group[index]: they receive from group[0], compute and send
+    // nothing else (their outputs equal the stage's).
+    void setGroup(std::vector<int> group, int index);
 
     // One run of `microbatches` micro-batches, then the report to the driver.
     // Times are since `origin`. Errors are returned (the caller stops the
@@ -199,6 +228,8 @@ private:
     std::size_t m_nodes;
     std::string m_host;
     int m_rank = 0;
+    std::vector<int> m_group;
+    int m_groupIndex = 0;
 };
 
 class PipelineDriver

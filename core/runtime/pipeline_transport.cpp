@@ -1,5 +1,7 @@
 #include "core/runtime/pipeline_transport.h"
 
+#include "core/runtime/tensor_parallel.h"
+
 #include <algorithm>
 #include <chrono>
 
@@ -23,17 +25,16 @@ Status Transport::drain(int, const CancelToken *)
     return {};
 }
 
-Status Transport::allReduceSum(const std::vector<int> &, int, Tensor &, const CancelToken *)
+Status Transport::allReduceSum(const std::vector<int> &group, int rank, Tensor &tensor,
+                               const CancelToken *cancel)
 {
-    return makeError(ErrorCode::Unsupported,
-                     "this transport does not implement all-reduce (tensor-parallel groups)");
+    return pointToPointAllReduceSum(*this, group, rank, tensor, cancel);
 }
 
-Result<Tensor> Transport::allGather(const std::vector<int> &, int, const Tensor &, int,
-                                    const CancelToken *)
+Result<Tensor> Transport::allGather(const std::vector<int> &group, int rank, const Tensor &tensor,
+                                    int axis, const CancelToken *cancel)
 {
-    return makeError(ErrorCode::Unsupported,
-                     "this transport does not implement all-gather (tensor-parallel groups)");
+    return pointToPointAllGather(*this, group, rank, tensor, axis, cancel);
 }
 
 Status InProcessTransport::open(int stageCount, const std::vector<std::pair<int, int>> &links)

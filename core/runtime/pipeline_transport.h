@@ -18,8 +18,11 @@
 //    ErrorCode::Cancelled. A cancelled CancelToken does the same for the
 //    calls that were given it (polled every few milliseconds).
 //  - Collectives (allReduceSum, allGather) are for tensor-parallel groups
-//    (a later issue); a transport that does not implement them says so with
-//    ErrorCode::Unsupported.
+//    (`group` = the members' endpoints, `rank` = the caller's index in it).
+//    The default exchanges copies point-to-point over links between the
+//    members (which open() must have been given); a transport with native
+//    collectives (NCCL) overrides them. Results are summed / concatenated in
+//    group order, so every member holds the same bits.
 #pragma once
 
 #include "core/common/cancel.h"

@@ -467,7 +467,7 @@ private slots:
         QVERIFY(hasProblem(report, "unknown_pinned_node", "/missing/pin"));
         QVERIFY(hasProblem(report, "model_hash_mismatch", ""));
         QVERIFY(hasProblem(report, "batch_not_divisible", ""));
-        QVERIFY(hasProblem(report, "tensor_parallel_unsupported", ""));
+        QVERIFY(hasProblem(report, "tensor_parallel_invalid", ""));
         QVERIFY(hasProblem(report, "memory_over_capacity", "/blocks.0/MatMul"));
         QVERIFY(!report.estimate); // incomplete assignment: no estimate
         // A cycle among the assigned nodes is reported next to unassigned nodes.

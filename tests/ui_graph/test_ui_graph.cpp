@@ -150,6 +150,7 @@ private slots:
     void whatIfDevicesGetCatalogueLinks();
     void whatIfAddRemove();
     void contextMenuAssignsAndPins();
+    void splitAcrossDevicesIsUndoable();
     void nodeMarksAtEveryZoom_data();
     void nodeMarksAtEveryZoom();
     void miniMapMovesView();
@@ -973,6 +974,60 @@ void TestUiGraph::contextMenuAssignsAndPins()
     // Once pinned, the menu offers Unpin.
     menu.reset(scene.makeContextMenu(block, 2, nullptr));
     QVERIFY(action("Unpin"));
+}
+
+void TestUiGraph::splitAcrossDevicesIsUndoable()
+{
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(3));
+    const auto block = blockNodes(*placement.modelData(), 2); // the last: no device cycle
+    QVERIFY(!placement.splitAcrossDevices(block, {1}));       // a group needs two devices
+    QVERIFY(placement.splitAcrossDevices(block, {1, 0}));
+    QCOMPARE(placement.undoStack()->count(), 1);
+    // The block's MatMul is split (column: Relu and the residual Add need it whole).
+    QCOMPARE(placement.tensorParallelGroup(block.front()), (QVector<int>{1, 0}));
+    for (graph::NodeId n : block)
+        QCOMPARE(placement.deviceOf(n), 1);
+    QCOMPARE(placement
+                 .data(placement.index(int(block.front()), PlacementModel::DeviceColumn),
+                       Qt::DisplayRole)
+                 .toString(),
+             QStringLiteral("cpu:1 + cpu:0"));
+    plan::Plan plan = placement.makePlan();
+    QCOMPARE(plan.tensorParallel.size(), std::size_t(1));
+    QCOMPARE(plan.tensorParallel[0]["mode"].get<std::string>(), std::string("column"));
+    QCOMPARE(plan.tensorParallel[0]["nodes"][0].get<std::string>(),
+             std::string("/blocks.2/MatMul"));
+    QVERIFY(plan.tensorParallel[0]["devices"] == nlohmann::json({"cpu:1", "cpu:0"}));
+    QVERIFY(plan::validatePlan(*placement.modelData()->graph, plan, {}).ok());
+    // Undo and redo like any placement.
+    placement.undoStack()->undo();
+    QVERIFY(placement.tensorParallelGroup(block.front()).isEmpty());
+    QCOMPARE(placement.deviceOf(block.front()), 0);
+    QVERIFY(placement.makePlan().tensorParallel.empty());
+    placement.undoStack()->redo();
+    QCOMPARE(placement.tensorParallelGroup(block.front()).size(), 2);
+    // The context menu offers the split and, once split, stopping it.
+    CancelToken cancel;
+    auto layout = computeLayout(placement.modelData(), {}, cancel);
+    QVERIFY(layout.ok());
+    GraphScene scene(std::move(layout).value(), &placement);
+    std::unique_ptr<QMenu> menu(scene.makeContextMenu(block, 2, nullptr));
+    QAction *split = nullptr, *stop = nullptr;
+    for (QAction *a : menu->actions()) {
+        if (a->text().startsWith("Split across devices"))
+            split = a;
+        if (a->text() == "Stop splitting")
+            stop = a;
+    }
+    QVERIFY(split && split->isEnabled());
+    QVERIFY(stop);
+    stop->trigger();
+    QVERIFY(placement.tensorParallelGroup(block.front()).isEmpty());
+    QCOMPARE(placement.undoStack()->count(), 2);
+    placement.undoStack()->undo();
+    QCOMPARE(placement.tensorParallelGroup(block.front()).size(), 2);
 }
 
 void TestUiGraph::nodeMarksAtEveryZoom_data()

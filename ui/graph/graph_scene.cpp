@@ -3,15 +3,21 @@
 #include "ui/graph/node_mime.h"
 
 #include <QApplication>
+#include <QDialog>
+#include <QDialogButtonBox>
 #include <QDrag>
 #include <QGraphicsSceneContextMenuEvent>
 #include <QGraphicsSceneMouseEvent>
 #include <QGraphicsView>
+#include <QLabel>
+#include <QListWidget>
 #include <QMenu>
+#include <QMessageBox>
 #include <QPainter>
 #include <QPointer>
 #include <QStyleOptionGraphicsItem>
 #include <QToolTip>
+#include <QVBoxLayout>
 
 #include <cmath>
 #include <set>
@@ -61,6 +67,21 @@ QVector<graph::NodeId> GraphBoxItem::nodes() const
 QRectF GraphBoxItem::boundingRect() const
 {
     return QRectF(QPointF(0, 0), layoutItem().rect.size()).adjusted(-3, -3, 3, 3);
+}
+
+// "cpu:0 + cpu:1" when a node of the box is split across a tensor-parallel group.
+static QString groupText(const PlacementModel *placement, const QVector<graph::NodeId> &nodes)
+{
+    for (graph::NodeId n : nodes) {
+        const QVector<int> group = placement->tensorParallelGroup(n);
+        if (group.size() < 2)
+            continue;
+        QStringList ids;
+        for (int d : group)
+            ids << (d >= 0 ? placement->devices()[d].id : QStringLiteral("?"));
+        return ids.join(QStringLiteral(" + "));
+    }
+    return {};
 }
 
 void GraphBoxItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *option, QWidget *widget)
@@ -158,6 +179,9 @@ void GraphBoxItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *opti
         title = QString::fromStdString(node.opType);
         subtitle = QString::fromStdString(node.name);
     }
+    const QString group = groupText(placement, nodes);
+    if (!group.isEmpty()) // a tensor-parallel block shows its group
+        subtitle = QObject::tr("split: %1").arg(group);
     painter->drawText(QRectF(inner.left(), inner.top(), inner.width(), inner.height() / 2),
                       Qt::AlignLeft | Qt::AlignVCenter,
                       fm.elidedText(title, Qt::ElideMiddle, inner.width()));
@@ -209,6 +233,8 @@ void GraphBoxItem::hoverEnterEvent(QGraphicsSceneHoverEvent *event)
                   .arg(QString::fromStdString(node.name).toHtmlEscaped(),
                        QString::fromStdString(node.opType), model.shapeText(item.node));
     }
+    if (const QString group = groupText(m_scene->placement(), nodes()); !group.isEmpty())
+        tip += QObject::tr("<br>split across %1 (tensor parallel)").arg(group.toHtmlEscaped());
     for (graph::NodeId n : nodes())
         if (std::size_t(n) < problems.size() && !problems[n].isEmpty()) {
             tip += "<br><font color='#d03030'>⚠ " + problems[n].toHtmlEscaped() + "</font>";
@@ -442,6 +468,42 @@ double GraphScene::edgeWidth(int edge) const
     return 2.5 + 6.5 * std::clamp(t, 0.0, 1.0);
 }
 
+static QVector<int> chooseSplitDevices(PlacementModel *placement,
+                                       const QVector<graph::NodeId> &nodes)
+{
+    QDialog dialog;
+    dialog.setWindowTitle(QObject::tr("Split across devices"));
+    auto *layout = new QVBoxLayout(&dialog);
+    layout->addWidget(new QLabel(
+        QObject::tr("Split %n node(s) across the checked devices (the first checked one runs "
+                    "the stage; MatMul/Gemm weights are divided between them):",
+                    nullptr, int(nodes.size())),
+        &dialog));
+    auto *list = new QListWidget(&dialog);
+    const int current = nodes.isEmpty() ? -1 : placement->deviceOf(nodes.front());
+    QVector<int> group =
+        nodes.isEmpty() ? QVector<int>{} : placement->tensorParallelGroup(nodes.front());
+    for (int d = 0; d < placement->devices().size(); ++d) {
+        auto *item = new QListWidgetItem(placement->devices()[d].id, list);
+        item->setFlags(item->flags() | Qt::ItemIsUserCheckable);
+        const bool checked =
+            group.isEmpty() ? (d == current || d == current + 1) : group.contains(d);
+        item->setCheckState(checked ? Qt::Checked : Qt::Unchecked);
+    }
+    layout->addWidget(list);
+    auto *buttons = new QDialogButtonBox(QDialogButtonBox::Ok | QDialogButtonBox::Cancel, &dialog);
+    QObject::connect(buttons, &QDialogButtonBox::accepted, &dialog, &QDialog::accept);
+    QObject::connect(buttons, &QDialogButtonBox::rejected, &dialog, &QDialog::reject);
+    layout->addWidget(buttons);
+    if (dialog.exec() != QDialog::Accepted)
+        return {};
+    QVector<int> chosen;
+    for (int d = 0; d < list->count(); ++d)
+        if (list->item(d)->checkState() == Qt::Checked)
+            chosen << d;
+    return chosen;
+}
+
 QMenu *GraphScene::makeContextMenu(const QVector<graph::NodeId> &nodes, int group, QWidget *parent)
 {
     auto *menu = new QMenu(parent);
@@ -465,6 +527,27 @@ QMenu *GraphScene::makeContextMenu(const QVector<graph::NodeId> &nodes, int grou
                         if (placement)
                             placement->setPinned(nodes, !allPinned);
                     });
+    // Tensor parallelism: split the selection (a block) across devices.
+    auto *split = menu->addAction(QObject::tr("Split across devices…"), menu, [placement, nodes]() {
+        if (!placement)
+            return;
+        const QVector<int> chosen = chooseSplitDevices(placement, nodes);
+        if (chosen.size() >= 2 && !placement->splitAcrossDevices(nodes, chosen))
+            QMessageBox::information(
+                nullptr, QObject::tr("Split across devices"),
+                QObject::tr("Nothing in the selection can be split %1 ways: it needs a MatMul or "
+                            "Gemm with a constant weight whose features divide by %1.")
+                    .arg(chosen.size()));
+    });
+    split->setEnabled(!nodes.isEmpty() && m_placement->devices().size() >= 2);
+    bool anySplit = false;
+    for (graph::NodeId n : nodes)
+        anySplit = anySplit || !m_placement->tensorParallelGroup(n).isEmpty();
+    if (anySplit)
+        menu->addAction(QObject::tr("Stop splitting"), menu, [placement, nodes]() {
+            if (placement)
+                placement->unsplit(nodes);
+        });
     const auto &groups = m_layout.model->groups;
     if (group >= 0 && std::size_t(group) < groups.size() && groups[std::size_t(group)].size() > 1) {
         menu->addSeparator();

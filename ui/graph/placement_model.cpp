@@ -1,12 +1,15 @@
 #include "ui/graph/placement_model.h"
 
+#include "core/plan/tensor_parallel.h"
 #include "core/plan/validate.h"
 
 #include <QPointer>
 #include <QThreadPool>
 #include <QUndoCommand>
 
+#include <algorithm>
 #include <map>
+#include <set>
 
 namespace sb::ui {
 
@@ -33,9 +36,143 @@ private:
     std::vector<bool> m_pinnedBefore, m_pinnedAfter;
 };
 
+// A tensor-parallel split: assignment, pins and the plan's tensor_parallel
+// entries before and after.
+class SplitCommand : public QUndoCommand
+{
+public:
+    SplitCommand(PlacementModel *model, std::vector<int> after, std::vector<bool> pinnedAfter,
+                 nlohmann::json tensorAfter, const QString &text)
+        : m_model(model), m_before(model->assignment()), m_after(std::move(after)),
+          m_pinnedBefore(model->pinned()), m_pinnedAfter(std::move(pinnedAfter)),
+          m_tensorBefore(model->tensorParallel()), m_tensorAfter(std::move(tensorAfter))
+    {
+        setText(text);
+    }
+    void redo() override { m_model->setState(m_after, m_pinnedAfter, m_tensorAfter); }
+    void undo() override { m_model->setState(m_before, m_pinnedBefore, m_tensorBefore); }
+
+private:
+    PlacementModel *m_model;
+    std::vector<int> m_before, m_after;
+    std::vector<bool> m_pinnedBefore, m_pinnedAfter;
+    nlohmann::json m_tensorBefore, m_tensorAfter;
+};
+
+// The entries without `names` (entries left empty are dropped).
+nlohmann::json withoutNodes(const nlohmann::json &entries, const std::set<std::string> &names)
+{
+    nlohmann::json kept = nlohmann::json::array();
+    if (!entries.is_array())
+        return kept;
+    for (nlohmann::json entry : entries) {
+        if (!entry.is_object() || !entry.contains("nodes") || !entry["nodes"].is_array()) {
+            kept.push_back(entry);
+            continue;
+        }
+        nlohmann::json nodes = nlohmann::json::array();
+        for (const auto &node : entry["nodes"])
+            if (!node.is_string() || !names.count(node.get<std::string>()))
+                nodes.push_back(node);
+        if (nodes.empty())
+            continue;
+        entry["nodes"] = nodes;
+        kept.push_back(entry);
+    }
+    return kept;
+}
+
 } // namespace
 
 PlacementModel::PlacementModel(QObject *parent) : QAbstractTableModel(parent) {}
+
+bool PlacementModel::splitAcrossDevices(const QVector<graph::NodeId> &nodes,
+                                        const QVector<int> &devices)
+{
+    if (!m_model || nodes.isEmpty() || devices.size() < 2)
+        return false;
+    for (int d : devices)
+        if (d < 0 || d >= m_devices.size())
+            return false;
+    const auto &graph = *m_model->graph;
+    std::vector<graph::NodeId> ordered(nodes.begin(), nodes.end());
+    std::sort(ordered.begin(), ordered.end());
+    ordered.erase(std::unique(ordered.begin(), ordered.end()), ordered.end());
+    const auto modes = plan::proposeSplits(graph, ordered, int(devices.size()));
+    if (modes.empty())
+        return false;
+    std::set<std::string> names;
+    for (graph::NodeId n : ordered)
+        names.insert(graph.node(n).name);
+    nlohmann::json entries = withoutNodes(m_planExtras.tensorParallel, names);
+    nlohmann::json ids = nlohmann::json::array();
+    QStringList idList;
+    for (int d : devices) {
+        ids.push_back(m_devices[d].id.toStdString());
+        idList << m_devices[d].id;
+    }
+    for (const char *mode : {"column", "row"}) {
+        nlohmann::json listed = nlohmann::json::array();
+        for (const auto &[n, chosen] : modes)
+            if (chosen == mode)
+                listed.push_back(graph.node(n).name);
+        if (!listed.empty())
+            entries.push_back({{"nodes", listed}, {"devices", ids}, {"mode", mode}});
+    }
+    std::vector<int> after = m_deviceOf;
+    for (graph::NodeId n : ordered)
+        after[std::size_t(n)] = devices.front();
+    m_undo.push(new SplitCommand(
+        this, std::move(after), m_pinned, std::move(entries),
+        tr("Split %n node(s) across %1", nullptr, int(ordered.size())).arg(idList.join(", "))));
+    return true;
+}
+
+bool PlacementModel::unsplit(const QVector<graph::NodeId> &nodes)
+{
+    if (!m_model)
+        return false;
+    std::set<std::string> names;
+    for (graph::NodeId n : nodes)
+        names.insert(m_model->graph->node(n).name);
+    nlohmann::json entries = withoutNodes(m_planExtras.tensorParallel, names);
+    if (entries == m_planExtras.tensorParallel ||
+        (entries.empty() &&
+         (!m_planExtras.tensorParallel.is_array() || m_planExtras.tensorParallel.empty())))
+        return false;
+    m_undo.push(new SplitCommand(this, m_deviceOf, m_pinned, std::move(entries),
+                                 tr("Stop splitting %n node(s)", nullptr, int(nodes.size()))));
+    return true;
+}
+
+QVector<int> PlacementModel::tensorParallelGroup(graph::NodeId node) const
+{
+    QVector<int> group;
+    if (!m_model || !m_planExtras.tensorParallel.is_array())
+        return group;
+    const std::string &name = m_model->graph->node(node).name;
+    for (const auto &entry : m_planExtras.tensorParallel) {
+        if (!entry.is_object() || !entry.contains("nodes") || !entry.contains("devices"))
+            continue;
+        bool listed = false;
+        for (const auto &n : entry["nodes"])
+            listed = listed || (n.is_string() && n.get<std::string>() == name);
+        if (!listed)
+            continue;
+        for (const auto &device : entry["devices"])
+            if (device.is_string())
+                group << deviceIndex(QString::fromStdString(device.get<std::string>()));
+        return group;
+    }
+    return group;
+}
+
+void PlacementModel::setState(const std::vector<int> &assignment, const std::vector<bool> &pinned,
+                              const nlohmann::json &tensorParallel)
+{
+    m_planExtras.tensorParallel = tensorParallel;
+    setState(assignment, pinned);
+}
 
 void PlacementModel::setModelData(std::shared_ptr<const ModelData> model)
 {
@@ -276,7 +413,13 @@ Status PlacementModel::applyPlan(const plan::Plan &plan, const QString &text)
     m_microbatches = plan.microbatches;
     if (!plan.objective.empty())
         m_planExtras.objective = plan.objective;
-    if (!applyPlacement(assignment, pinned, text))
+    const nlohmann::json tensorParallel =
+        plan.tensorParallel.is_array() ? plan.tensorParallel : nlohmann::json::array();
+    const bool tensorChanged = tensorParallel != m_planExtras.tensorParallel &&
+                               !(tensorParallel.empty() && m_planExtras.tensorParallel.empty());
+    if (tensorChanged) // a planner's tensor-parallel split comes with its placement
+        m_undo.push(new SplitCommand(this, assignment, pinned, tensorParallel, text));
+    else if (!applyPlacement(assignment, pinned, text))
         recheck();
     return Status::success();
 }
@@ -446,8 +589,16 @@ QVariant PlacementModel::data(const QModelIndex &index, int role) const
         switch (index.column()) {
         case NodeColumn:
             return QString::fromStdString(m_model->graph->node(node).name);
-        case DeviceColumn:
+        case DeviceColumn: {
+            const QVector<int> group = tensorParallelGroup(node);
+            if (group.size() > 1) {
+                QStringList ids;
+                for (int d : group)
+                    ids << (d >= 0 ? m_devices[d].id : QStringLiteral("?"));
+                return ids.join(QStringLiteral(" + "));
+            }
             return device >= 0 ? m_devices[device].id : QString();
+        }
         case PinnedColumn:
             return m_pinned[node] ? tr("pinned") : QString();
         case ProblemColumn:

@@ -59,6 +59,17 @@ public:
     bool applyPlacement(const std::vector<int> &assignment, const std::vector<bool> &pinned,
                         const QString &text);
     QUndoStack *undoStack() { return &m_undo; }
+    // Tensor parallelism: puts `nodes` (a block) on the first of `devices`
+    // and splits them across all of them (core/plan proposeSplits: column,
+    // then row where the input arrives sharded), replacing the plan's
+    // tensor_parallel entries for those nodes. One undoable command. False
+    // (nothing pushed) with fewer than 2 devices or nothing to split.
+    bool splitAcrossDevices(const QVector<graph::NodeId> &nodes, const QVector<int> &devices);
+    // Removes the nodes' tensor_parallel entries (undoable); false if none.
+    bool unsplit(const QVector<graph::NodeId> &nodes);
+    // The device indices of the tensor-parallel group that lists `node`, empty if none.
+    QVector<int> tensorParallelGroup(graph::NodeId node) const;
+    const nlohmann::json &tensorParallel() const { return m_planExtras.tensorParallel; }
 
     // Batch and micro-batches the ledger and the validator assume.
     void setPlanSettings(std::int64_t batch, int microbatches);
@@ -92,6 +103,8 @@ public:
 
     // Used by the undo commands.
     void setState(const std::vector<int> &assignment, const std::vector<bool> &pinned);
+    void setState(const std::vector<int> &assignment, const std::vector<bool> &pinned,
+                  const nlohmann::json &tensorParallel);
 
     int rowCount(const QModelIndex &parent = {}) const override;
     int columnCount(const QModelIndex &parent = {}) const override;

@@ -166,9 +166,10 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
             last.wallMs > 0 ? double(plan.batch) * 1000.0 / last.wallMs : 0;
         update.iteration.latencyP50Ms = sb::percentile(last.microbatchLatencyMs, 50);
         for (const auto &event : last.timeline)
-            if (event.kind == "compute")
-                update.timeline.push_back(
-                    TimelineSpan{event.stage, event.microbatch, it, event.startMs, event.endMs});
+            if (event.kind == "compute" || event.kind == "all-reduce" || event.kind == "all-gather")
+                update.timeline.push_back(TimelineSpan{event.stage, event.microbatch, it,
+                                                       event.startMs, event.endMs,
+                                                       event.kind != "compute"});
         outcome.iterations.push_back(update.iteration);
         if (live)
             live(update);

@@ -57,7 +57,7 @@ QVector<double> TimelineModel::busyMsPerStage() const
 {
     QVector<double> busy(stageCount(), 0.0);
     for (const TimelineSpan &span : m_spans)
-        if (span.stage >= 0 && span.stage < busy.size())
+        if (span.stage >= 0 && span.stage < busy.size() && !span.collective)
             busy[span.stage] += span.endMs - span.startMs;
     return busy;
 }

@@ -19,6 +19,9 @@ struct TimelineSpan
     int iteration = 0;
     double startMs = 0;
     double endMs = 0;
+    // A tensor-parallel collective (all-reduce / all-gather) inside the
+    // stage's compute: drawn over it, not counted as more busy time.
+    bool collective = false;
 };
 
 class TimelineModel : public QAbstractTableModel

@@ -82,6 +82,13 @@ void TimelineView::paintEvent(QPaintEvent *)
     for (const TimelineSpan &s : m_model->spans()) {
         const QRectF box(xOf(s.startMs), area.top() + s.stage * laneHeight + 4,
                          std::max(1.0, xOf(s.endMs) - xOf(s.startMs)), laneHeight - 8);
+        if (s.collective) {
+            // Tensor-parallel collective time: a dark band across the compute box.
+            p.setPen(Qt::NoPen);
+            p.setBrush(QColor(0x30, 0x30, 0x30, 150));
+            p.drawRect(QRectF(box.left(), box.center().y() - 3, box.width(), 6));
+            continue;
+        }
         QColor c = m_model->stageColour(s.stage);
         if (!c.isValid())
             c = deviceColour(s.stage);
