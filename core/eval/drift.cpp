@@ -224,12 +224,6 @@ double defaultDriftThreshold(DriftMethod method)
     }
 }
 
-bool driftMethodUsesPValue(DriftMethod method)
-{
-    return method == DriftMethod::Ks || method == DriftMethod::ChiSquare ||
-           method == DriftMethod::ZTest;
-}
-
 std::size_t DriftSample::size() const
 {
     if (numerical)
@@ -245,18 +239,6 @@ DriftSample DriftSample::fromNumbers(std::span<const double> values)
     DriftSample sample;
     sample.numerical = true;
     sample.sorted = sortedFinite(values);
-    return sample;
-}
-
-DriftSample DriftSample::fromLabels(const std::vector<std::string> &labels)
-{
-    DriftSample sample;
-    sample.numerical = false;
-    std::map<std::string, double> counts;
-    for (const auto &label : labels)
-        if (!label.empty())
-            counts[label] += 1;
-    sample.categories.assign(counts.begin(), counts.end());
     return sample;
 }
 

@@ -39,7 +39,6 @@ const char *driftMethodName(DriftMethod method); // "ks", "chisquare", "z", ...
 // Accepts the names above plus a few aliases ("z_test", "kl", "js", "wasserstein_distance").
 std::optional<DriftMethod> parseDriftMethod(const std::string &name);
 double defaultDriftThreshold(DriftMethod method);
-bool driftMethodUsesPValue(DriftMethod method);
 
 // One column's values on one side, NaN/inf already removed.
 struct DriftSample
@@ -50,8 +49,7 @@ struct DriftSample
     std::vector<std::pair<std::string, double>> categories;
 
     std::size_t size() const;
-    static DriftSample fromNumbers(std::span<const double> values);        // drops NaN/inf, sorts
-    static DriftSample fromLabels(const std::vector<std::string> &labels); // "" = missing
+    static DriftSample fromNumbers(std::span<const double> values); // drops NaN/inf, sorts
 };
 
 struct DriftBins

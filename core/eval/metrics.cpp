@@ -718,37 +718,6 @@ const std::vector<std::string> &classificationMetricNames()
     return names;
 }
 
-double classificationMetric(const ClassificationData &data, std::span<const RowIndex> rows,
-                            const std::string &name, int bins)
-{
-    if (name == "roc_auc")
-        return rocAuc(data, rows);
-    if (name == "average_precision")
-        return averagePrecision(data, rows);
-    if (name == "log_loss")
-        return logLoss(data, rows);
-    if (name == "brier")
-        return brierScore(data, rows);
-    const ClassificationMetrics m = classificationMetrics(data, rows, bins);
-    if (name == "accuracy")
-        return m.accuracy;
-    if (name == "balanced_accuracy")
-        return m.balancedAccuracy;
-    if (name == "precision_macro")
-        return m.precisionMacro;
-    if (name == "recall_macro")
-        return m.recallMacro;
-    if (name == "f1_macro")
-        return m.f1Macro;
-    if (name == "f1_weighted")
-        return m.f1Weighted;
-    if (name == "ece")
-        return m.ece;
-    if (name == "mce")
-        return m.mce;
-    return kNaN;
-}
-
 RegressionMetrics regressionMetrics(std::span<const double> yTrue, std::span<const double> yPred,
                                     std::span<const RowIndex> rows)
 {
@@ -787,21 +756,6 @@ const std::vector<std::string> &regressionMetricNames()
 {
     static const std::vector<std::string> names = {"mae", "rmse", "r2", "mape"};
     return names;
-}
-
-double regressionMetric(std::span<const double> yTrue, std::span<const double> yPred,
-                        std::span<const RowIndex> rows, const std::string &name)
-{
-    const RegressionMetrics m = regressionMetrics(yTrue, yPred, rows);
-    if (name == "mae")
-        return m.mae;
-    if (name == "rmse")
-        return m.rmse;
-    if (name == "r2")
-        return m.r2;
-    if (name == "mape")
-        return m.mape;
-    return kNaN;
 }
 
 Result<std::vector<Interval>> bootstrap(std::span<const RowIndex> rows, std::size_t metricCount,

@@ -115,10 +115,6 @@ ClassificationMetrics classificationMetrics(const ClassificationData &data,
 // Accuracy, per-class scores and their averages from m.confusion (counts,
 // [true][pred]) and m.rows; the probability metrics are left as they are.
 void fillConfusionMetrics(ClassificationMetrics &m, const std::vector<std::string> &labels);
-// One named scalar: accuracy, balanced_accuracy, precision_macro, recall_macro,
-// f1_macro, f1_weighted, roc_auc, average_precision, log_loss, brier, ece, mce.
-double classificationMetric(const ClassificationData &data, std::span<const RowIndex> rows,
-                            const std::string &name, int bins = 15);
 const std::vector<std::string> &classificationMetricNames();
 
 double rocAuc(const ClassificationData &data, std::span<const RowIndex> rows);
@@ -139,8 +135,6 @@ RocCurve binaryRocCurve(std::span<const double> scores, std::span<const char> po
 
 RegressionMetrics regressionMetrics(std::span<const double> yTrue, std::span<const double> yPred,
                                     std::span<const RowIndex> rows);
-double regressionMetric(std::span<const double> yTrue, std::span<const double> yPred,
-                        std::span<const RowIndex> rows, const std::string &name);
 const std::vector<std::string> &regressionMetricNames();
 
 // numpy.quantile(values, q) with the default 'linear' method; `sorted` ascending.

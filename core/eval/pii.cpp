@@ -376,13 +376,4 @@ bool matchesPii(PiiKind kind, std::string_view value)
     return false;
 }
 
-std::vector<PiiKind> detectPii(std::string_view value)
-{
-    std::vector<PiiKind> kinds;
-    for (PiiKind kind : kAllPiiKinds)
-        if (matchesPii(kind, value))
-            kinds.push_back(kind);
-    return kinds;
-}
-
 } // namespace sb::eval

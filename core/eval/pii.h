@@ -47,7 +47,5 @@ bool isIban(std::string_view value);
 bool isUsSsn(std::string_view value);
 
 bool matchesPii(PiiKind kind, std::string_view value);
-// All kinds the value matches (usually zero or one).
-std::vector<PiiKind> detectPii(std::string_view value);
 
 } // namespace sb::eval

@@ -234,15 +234,6 @@ int PlacementModel::deviceIndex(const QString &id) const
     return -1;
 }
 
-void PlacementModel::setDeviceRate(int device, double flopsPerSecond)
-{
-    if (device < 0 || device >= m_devices.size())
-        return;
-    m_devices[device].flopsPerSecond = flopsPerSecond;
-    emit devicesChanged();
-    recheck();
-}
-
 int PlacementModel::deviceOf(graph::NodeId node) const
 {
     return node >= 0 && std::size_t(node) < m_deviceOf.size() ? m_deviceOf[node] : -1;

@@ -45,7 +45,6 @@ public:
     void addDevice(const DeviceInfo &device);
     const QVector<DeviceInfo> &devices() const { return m_devices; }
     int deviceIndex(const QString &id) const;
-    void setDeviceRate(int device, double flopsPerSecond);
 
     int deviceOf(graph::NodeId node) const;
     bool isPinned(graph::NodeId node) const;
