@@ -4,27 +4,37 @@
 #include "core/workflows/register_model.h"
 
 #include "core/common/paths.h"
-#include "core/common/sha256.h"
-#include "core/governance/checklist.h"
-#include "core/graph/onnx_import.h"
+
+#include <tuple>
+#include <utility>
 
 namespace sb::ui {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// Name and notes a model file gets when the Evaluation page registers it: the
+// bundled demo classifier as `shardbench-cli demo` names it, else the file's
+// base name.
+std::pair<std::string, std::string> registrationNaming(const fs::path &modelFile)
+{
+    std::error_code ec;
+    if (fs::equivalent(modelFile, demoClassifierPath(), ec))
+        return {"demo-classifier", "bundled demo: breast-cancer classifier"};
+    return {modelFile.stem().string(), "registered by the workbench's Evaluation page"};
+}
+
+} // namespace
 
 Result<store::ModelVersionRecord> findOrRegisterModel(store::Store &store,
                                                       const fs::path &modelFile, bool *registered)
 {
     if (registered)
         *registered = false;
-    std::error_code ec;
-    const bool isDemo = fs::equivalent(modelFile, demoClassifierPath(), ec);
+    const auto [name, notes] = registrationNaming(modelFile);
     SB_ASSIGN_OR_RETURN(auto found,
-                        workflows::findOrRegisterModelFile(
-                            store, modelFile,
-                            isDemo ? std::string("demo-classifier") : modelFile.stem().string(),
-                            isDemo ? "bundled demo: breast-cancer classifier"
-                                   : "registered by the workbench's Evaluation page"));
+                        workflows::findOrRegisterModelFile(store, modelFile, name, notes));
     if (registered)
         *registered = found.registered;
     return found.version;
@@ -37,14 +47,10 @@ Result<StoredEvaluation> storeEvaluation(store::Store &store, const EvalRequest 
         return makeError(ErrorCode::InvalidInput,
                          "choose the model the scores come from to store the evaluation");
     const fs::path modelFile = request.modelPath.toStdString();
-    std::error_code ec;
-    const bool isDemo = fs::equivalent(modelFile, demoClassifierPath(), ec);
     const std::string current = request.currentPath.toStdString();
     workflows::EvaluationRecord record;
     record.modelFile = modelFile;
-    record.modelName = isDemo ? std::string("demo-classifier") : modelFile.stem().string();
-    record.modelNotes = isDemo ? "bundled demo: breast-cancer classifier"
-                               : "registered by the workbench's Evaluation page";
+    std::tie(record.modelName, record.modelNotes) = registrationNaming(modelFile);
     record.source = "workbench: " + current;
     record.eval = reports.eval;
     record.quality = reports.quality;
