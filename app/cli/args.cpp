@@ -2,6 +2,8 @@
 
 #include "app/cli/command.h"
 
+#include <nlohmann/json.hpp>
+
 #include <charconv>
 #include <cstdio>
 #include <iostream>
@@ -263,6 +265,11 @@ int reportRunError(const std::string &command, Error error)
 bool stderrIsTerminal()
 {
     return ::isatty(STDERR_FILENO) != 0;
+}
+
+void printJson(const nlohmann::json &json)
+{
+    std::cout << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
 }
 
 } // namespace sb::cli

@@ -12,6 +12,8 @@
 
 #include "core/common/result.h"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <map>
 #include <optional>
 #include <string>
@@ -89,6 +91,11 @@ int exitCodeFor(const Error &error);
 // For errors while running a model: an op the device cannot run or an
 // internal error there is a failed run (exit 4), not bad input (2) or 1.
 int reportRunError(const std::string &command, Error error);
+
+// Prints `json` as the one JSON document of a --json command: one line on
+// stdout. Invalid UTF-8 in strings (a file name, a CSV label) is replaced by
+// U+FFFD instead of failing the command.
+void printJson(const nlohmann::json &json);
 
 // True when stdout/stderr is a terminal (progress bars only there).
 bool stderrIsTerminal();

@@ -255,7 +255,7 @@ int runBench(Args &args)
                            {"achieved_flops", achieved}};
         if (runProfile)
             out["profile"] = profileJson(*runProfile, topCount);
-        std::cout << out.dump() << "\n";
+        printJson(out);
     } else {
         std::cout << std::fixed << std::setprecision(3);
         std::cout << "model       " << parsed.positional[0] << "\n"

@@ -69,7 +69,7 @@ int runCalibrate(Args &args)
                             link.bandwidth / 1e9, link.latencySeconds * 1e6);
         }
         if (parsed.flag("json"))
-            std::cout << nlohmann::json{{"file", out}, {"host_links", list}}.dump(2) << "\n";
+            printJson(nlohmann::json{{"file", out}, {"host_links", list}});
         else
             std::printf("stored in %s\n", out.c_str());
         return kExitOk;
@@ -118,7 +118,7 @@ int runCalibrate(Args &args)
                             {"host_to_device_bandwidth", gpu.hostToDevice}};
             doc["gpus"] = gpus;
         }
-        std::cout << doc.dump(2) << "\n";
+        printJson(doc);
         return kExitOk;
     }
     for (const auto &[t, rate] : calibration->gemmFlopsByThreads)

@@ -71,7 +71,7 @@ int runConformanceCommand(Args &args)
         out["totals"] = {{"passed", summary->passed},
                          {"failed", summary->failed},
                          {"unsupported", summary->unsupported}};
-        std::cout << out.dump() << "\n";
+        printJson(out);
     } else {
         for (const auto &c : summary->cases) {
             bool show =

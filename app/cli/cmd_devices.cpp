@@ -56,7 +56,7 @@ int listHostDevices(const std::string &command, const ParsedArgs &parsed)
                                 {"name", link.name},
                                 {"bandwidth", link.bandwidth},
                                 {"latency_s", link.latencySeconds}});
-        std::cout << nlohmann::json{{"hosts", list}, {"links", linkList}}.dump(2) << "\n";
+        printJson(nlohmann::json{{"hosts", list}, {"links", linkList}});
         return kExitOk;
     }
     for (const plan::HostProbe &probe : *probes) {
@@ -126,7 +126,7 @@ int runDevices(Args &args)
                                    {"source", device.source}});
             doc["catalog"] = entries;
         }
-        std::cout << doc.dump(2) << "\n";
+        printJson(doc);
         return kExitOk;
     }
     std::printf("%-8s %-5s %7s %12s %16s %14s  %s\n", "id", "kind", "threads", "memory",

@@ -199,7 +199,7 @@ int runDrift(Args &args)
         std::cerr << "drift snapshot " << *id << " stored in " << parsed.get("db") << "\n";
     }
     if (parsed.flag("json"))
-        std::cout << json.dump() << "\n";
+        printJson(json);
     else
         printText(*report, std::cout);
     return kExitOk;

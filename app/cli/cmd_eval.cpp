@@ -282,7 +282,7 @@ int runEval(Args &args)
                   << "\n";
     }
     if (parsed.flag("json"))
-        std::cout << r.dump() << "\n";
+        printJson(r);
     else
         printSummary(std::cout, r);
     return reportGates(args.command, report->gates);

@@ -205,7 +205,7 @@ int runInspect(Args &args)
                 list.push_back({{"node", node->name}, {"op", node->opType}, {"reason", reason}});
             out["fallback_nodes"] = list;
         }
-        std::cout << out.dump(2) << "\n";
+        printJson(out);
         return kExitOk;
     }
 

@@ -79,7 +79,7 @@ int runOps(Args &args)
         nlohmann::json doc{{"kernels", kernels},
                            {"built_with_cuda", kernels::builtWithCuda()},
                            {"models", models}};
-        std::cout << doc.dump(2) << "\n";
+        printJson(doc);
         return kExitOk;
     }
     for (const auto &[kind, ops] : byKind) {

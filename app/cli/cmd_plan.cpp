@@ -151,7 +151,7 @@ int runPlan(Args &args)
                                     "bubble_fraction", "cost_per_1000_inferences"})
                 doc[key] = estimate[key];
         }
-        std::cout << doc.dump(2) << "\n";
+        printJson(doc);
         return kExitOk;
     }
     std::cout << "plan written to " << parsed.get("out") << " (" << result->plan.assignment.size()

@@ -142,7 +142,7 @@ int runPoisoning(Args &args)
             !stored)
             return reportError(args.command, stored.error());
     if (parsed.flag("json"))
-        std::cout << r.dump() << "\n";
+        printJson(r);
     else
         printPoisoningText(std::cout, r, static_cast<int>(*show));
     return kExitOk;

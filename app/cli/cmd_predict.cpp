@@ -70,7 +70,7 @@ int runPredict(Args &args)
             {"rows", predictions->rows},         {"features", predictions->featureColumns},
             {"output", predictions->outputName}, {"labels", predictions->labels},
             {"out", parsed.get("out")},          {"wall_ms", wallMs}};
-        std::cout << out.dump() << "\n";
+        printJson(out);
     } else {
         std::cout << predictions->rows << " rows, " << predictions->featureColumns.size()
                   << " features, output '" << predictions->outputName << "' ("

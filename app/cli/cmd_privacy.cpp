@@ -178,7 +178,7 @@ int runPrivacy(Args &args)
             !stored)
             return reportError(args.command, stored.error());
     if (parsed.flag("json"))
-        std::cout << r.dump() << "\n";
+        printJson(r);
     else
         printText(std::cout, r);
     return kExitOk;

@@ -207,7 +207,7 @@ int runQuality(Args &args)
         std::cerr << "quality report " << *id << " stored in " << parsed.get("db") << "\n";
     }
     if (parsed.flag("json"))
-        std::cout << json.dump() << "\n";
+        printJson(json);
     else {
         printText(report ? &*report : nullptr, leakage, std::cout);
         if (poisoning)

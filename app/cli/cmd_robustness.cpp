@@ -224,7 +224,7 @@ int runRobustness(Args &args)
             !stored)
             return reportError(args.command, stored.error());
     if (parsed.flag("json"))
-        std::cout << r.dump() << "\n";
+        printJson(r);
     else
         printText(std::cout, r);
     return reportGates(args.command, report->gates);

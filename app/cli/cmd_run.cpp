@@ -93,7 +93,7 @@ int runRun(Args &args)
         out["wall_ms"] = wallMs;
         out["peak_memory_bytes"] = result->stats.peakMemoryBytes;
         out["planned_peak_memory_bytes"] = planned;
-        std::cout << out.dump() << "\n";
+        printJson(out);
     } else {
         for (const auto &w : *written)
             std::cout << w.name << " " << graph::elementTypeName(w.type)

@@ -37,7 +37,7 @@ int runValidate(Args &args)
         nlohmann::json doc = plan::reportToJson(report);
         doc["model"] = parsed.positional[0];
         doc["plan"] = parsed.positional[1];
-        std::cout << doc.dump(2) << "\n";
+        printJson(doc);
     } else {
         for (const plan::Problem &problem : report.problems)
             std::cerr << parsed.positional[1] << ": " << (problem.warning ? "warning" : "error")

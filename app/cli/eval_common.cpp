@@ -61,7 +61,7 @@ int reportGates(const std::string &command, const std::vector<eval::GateResult> 
 Status writeJsonFile(const std::string &path, const nlohmann::json &json)
 {
     std::ofstream file(path);
-    file << json.dump(2) << "\n";
+    file << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     if (!file)
         return makeError(ErrorCode::Io, path + ": cannot write");
     return {};

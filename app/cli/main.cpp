@@ -1,5 +1,6 @@
 // shardbench-cli: every workbench action as a headless command.
 #include "app/cli/command.h"
+#include "kernels/registry.h"
 
 #include <algorithm>
 #include <csignal>
@@ -23,7 +24,12 @@ void printUsage()
     std::cout << "\nRun 'shardbench-cli <command> --help' for a command's options.\n"
                  "Exit codes: 0 ok; 1 a check found a problem (conformance, audit chain)\n"
                  "or another failure (I/O, internal); 2 bad input or usage; 3 an evaluation\n"
-                 "or monitoring gate failed; 4 a run failed; 130 cancelled.\n";
+                 "or monitoring gate failed; 4 a run failed; 130 cancelled.\n"
+                 "--json prints one JSON object on one line of stdout; messages go to stderr.\n"
+                 "--db PATH always names a Shardbench database. The store commands (registry,\n"
+                 "deploy, checklist, audit, report, modelcard, monitor, serve) work on one, the\n"
+                 "embedded database unless --db names another; the analysis commands (eval,\n"
+                 "drift, quality, poisoning, privacy) store their report only when --db is given.\n";
 }
 
 } // namespace
@@ -39,6 +45,9 @@ int main(int argc, char **argv)
         std::cout << "shardbench-cli " SHARDBENCH_VERSION "\n";
         return 0;
     }
+    // Registers the kernels and the device kinds (CUDA) before anything lists
+    // or creates devices: the planner asks the device factory, not a kind's library.
+    (void)sb::kernels::defaultRegistry();
     sb::cli::Args args;
     args.command = argv[1];
     for (int i = 2; i < argc; ++i)

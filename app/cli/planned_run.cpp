@@ -245,7 +245,7 @@ int runCommandWithPlan(const std::string &command, std::shared_ptr<const graph::
                                       {"dtype", graph::elementTypeName(w.type)},
                                       {"shape", w.shape}});
         out["peak_memory_bytes"] = peakOfStages(run->lastMetrics);
-        std::cout << out.dump() << "\n";
+        printJson(out);
     } else {
         for (const auto &w : *written)
             std::cout << w.name << " " << graph::elementTypeName(w.type)
@@ -278,7 +278,7 @@ int benchCommandWithPlan(const std::string &command, std::shared_ptr<const graph
     out["iters"] = iterations;
     out["batch"] = run->batch;
     if (parsed.flag("json"))
-        std::cout << out.dump() << "\n";
+        printJson(out);
     else
         std::cout << formatPlannedRun(*run);
     return kExitOk;

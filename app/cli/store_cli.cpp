@@ -63,9 +63,4 @@ int dispatchSubCommand(Args &args, const std::string &description,
     return kExitBadInput;
 }
 
-void printJson(const store::Json &json)
-{
-    std::cout << json.dump(2, ' ', false, store::Json::error_handler_t::replace) << "\n";
-}
-
 } // namespace sb::cli

@@ -29,7 +29,4 @@ struct SubCommand
 int dispatchSubCommand(Args &args, const std::string &description,
                        const std::vector<SubCommand> &subCommands);
 
-// Prints exactly one JSON object on stdout.
-void printJson(const store::Json &json);
-
 } // namespace sb::cli

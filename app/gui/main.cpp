@@ -7,7 +7,8 @@
 #include "ui/common/store_access.h"
 #include "ui/graph/graph_page.h"
 #include "ui/mainwindow/main_window.h"
-#include "ui/mainwindow/screenshots.h"
+#include "app/gui/screenshots.h"
+#include "kernels/registry.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -21,6 +22,9 @@
 int main(int argc, char **argv)
 {
     QApplication app(argc, argv);
+    // Registers the kernels and the device kinds (CUDA) before anything lists
+    // or creates devices: the planner asks the device factory, not a kind's library.
+    (void)sb::kernels::defaultRegistry();
     QApplication::setApplicationName("Shardbench");
     QApplication::setOrganizationName("Shardbench");
     QApplication::setApplicationVersion(SHARDBENCH_VERSION);

@@ -88,6 +88,9 @@ int calibrate(sb::runtime::MpiWorld &world, std::size_t bytes, int rounds)
 
 int main(int argc, char **argv)
 {
+    // Registers the kernels and the device kinds (CUDA) before anything lists
+    // or creates devices: the planner asks the device factory, not a kind's library.
+    (void)sb::kernels::defaultRegistry();
     if (flag(argc, argv, "--help") || flag(argc, argv, "-h")) {
         usage();
         return 0;

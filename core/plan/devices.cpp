@@ -1,7 +1,7 @@
 #include "core/plan/devices.h"
 
 #include "core/common/paths.h"
-#include "kernels/gpu_info.h"
+#include "core/runtime/device.h"
 
 #include <nlohmann/json.hpp>
 
@@ -351,18 +351,14 @@ Result<DeviceSet> discoverLocalDevices(const LocalDeviceOptions &options)
         set.devices.push_back(std::move(device));
     }
 
-    std::string reason;
-    for (const kernels::GpuInfo &gpu : kernels::listGpus(&reason)) {
+    for (const runtime::DeviceInfo &gpu : runtime::DeviceFactory::instance().enumerate("cuda")) {
         DeviceSpec device;
         device.id = "cuda:" + std::to_string(gpu.index);
         device.kind = "cuda";
         device.name = gpu.name;
         device.memoryBytes = gpu.memoryBytes;
-        device.flops = gpu.peakFp32Flops;
-        device.source = gpu.peakFp32Flops > 0 ? "driver: peak FP32 from SMs x lanes x clock (sm_" +
-                                                    std::to_string(gpu.computeMajor) +
-                                                    std::to_string(gpu.computeMinor) + ")"
-                                              : "driver (rates unknown until calibrated)";
+        device.flops = gpu.peakFlops;
+        device.source = gpu.peakSource;
         if (calibration) {
             auto measured = calibration->gpus.find(device.id);
             if (measured != calibration->gpus.end() && measured->second.gemmFlops > 0) {

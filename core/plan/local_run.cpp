@@ -4,7 +4,6 @@
 #include "core/plan/tensor_parallel.h"
 #include "core/plan/validate.h"
 #include "core/runtime/executor.h"
-#include "kernels/gpu_info.h"
 
 #include <algorithm>
 #include <chrono>
@@ -214,7 +213,7 @@ Result<Calibration> measureCalibration(const runtime::KernelRegistry &registry,
     calibration.copyBandwidth = static_cast<double>(bytes) / best;
 
     // GPUs: a float32 GEMM through the CUDA kernels and host -> device copies.
-    for (const kernels::GpuInfo &gpu : kernels::listGpus()) {
+    for (const runtime::DeviceInfo &gpu : runtime::DeviceFactory::instance().enumerate("cuda")) {
         if (options.cancel && options.cancel->isCancelled())
             return makeError(ErrorCode::Cancelled, "calibration cancelled");
         runtime::DeviceConfig config;

@@ -232,12 +232,38 @@ DeviceFactory &DeviceFactory::instance()
 
 void DeviceFactory::registerKind(const std::string &kind, Creator creator)
 {
+    std::lock_guard lock(m_mutex);
     m_creators[kind] = std::move(creator);
+}
+
+void DeviceFactory::registerEnumerator(const std::string &kind, Enumerator enumerator)
+{
+    std::lock_guard lock(m_mutex);
+    m_enumerators[kind] = std::move(enumerator);
 }
 
 bool DeviceFactory::hasKind(const std::string &kind) const
 {
+    std::lock_guard lock(m_mutex);
     return m_creators.count(kind) > 0;
+}
+
+std::vector<DeviceInfo> DeviceFactory::enumerate(const std::string &kind,
+                                                 std::string *whyNone) const
+{
+    Enumerator enumerator;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_enumerators.find(kind);
+        if (it != m_enumerators.end())
+            enumerator = it->second;
+    }
+    if (!enumerator) {
+        if (whyNone)
+            *whyNone = kind + ": this build has no support for the device kind";
+        return {};
+    }
+    return enumerator(whyNone);
 }
 
 Result<std::unique_ptr<Device>> DeviceFactory::create(const DeviceConfig &config,
@@ -250,11 +276,17 @@ Result<std::unique_ptr<Device>> DeviceFactory::create(const DeviceConfig &config
                              ": it runs in a worker rank there (run with --launcher mpi "
                              "--hosts " +
                              address.host + ":SLOTS)");
-    auto it = m_creators.find(address.kind);
-    if (it == m_creators.end())
+    Creator creator;
+    {
+        std::lock_guard lock(m_mutex);
+        auto it = m_creators.find(address.kind);
+        if (it != m_creators.end())
+            creator = it->second;
+    }
+    if (!creator)
         return makeError(ErrorCode::InvalidInput,
                          "device " + config.id + ": unknown device kind '" + address.kind + "'");
-    return it->second(config, address, registry);
+    return creator(config, address, registry);
 }
 
 } // namespace sb::runtime

@@ -7,7 +7,9 @@
 //    device's will be a stream), capacity, and supportsOp from the kernel
 //    registry;
 //  - DeviceFactory: one place that turns a device id into a Device, keyed by
-//    kind ("cpu", "cuda", remote "HOST/kind:index").
+//    kind ("cpu", "cuda", remote "HOST/kind:index"), and that lists the
+//    devices of a kind this process can use (the planner asks it, never a
+//    kind's own library).
 //
 // Contract: a Device is shared by every executor placed on it and is safe to
 // use from several threads. supportsOp answers from the kernel registry
@@ -25,7 +27,9 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 namespace sb::runtime {
 
@@ -199,20 +203,41 @@ struct DeviceConfig
 // built with CUDA, see kernels::defaultRegistry()). A remote id ("HOST/cpu:0") is refused with a
 // message saying it runs in a worker rank on HOST (--launcher mpi); the rank
 // on that host creates the local part ("cpu:0") through this same factory.
+// What a device kind reports about one of its devices in this process.
+struct DeviceInfo
+{
+    int index = 0;                 // the id is kind + ":" + index
+    std::string name;              // "NVIDIA H200"
+    std::uint64_t memoryBytes = 0; // physical capacity
+    double peakFlops = 0;          // FP32 peak; 0: unknown until calibrated
+    std::string peakSource;        // how peakFlops was derived (shown to users)
+};
+
 class DeviceFactory
 {
 public:
     using Creator = std::function<Result<std::unique_ptr<Device>>(
         const DeviceConfig &config, const DeviceAddress &address, const KernelRegistry &registry)>;
+    // Lists the kind's devices; when there are none, sets *whyNone (if given).
+    using Enumerator = std::function<std::vector<DeviceInfo>(std::string *whyNone)>;
+
     static DeviceFactory &instance();
     void registerKind(const std::string &kind, Creator creator);
+    void registerEnumerator(const std::string &kind, Enumerator enumerator);
     bool hasKind(const std::string &kind) const;
     Result<std::unique_ptr<Device>> create(const DeviceConfig &config,
                                            const KernelRegistry &registry) const;
+    // Devices of an accelerator kind ("cuda") this process can use. A kind
+    // whose library registered no enumerator (kernels::defaultRegistry()
+    // registers them; a build without CUDA has none) lists nothing and says
+    // why. CPU devices are not listed here: the planner splits the host's cores.
+    std::vector<DeviceInfo> enumerate(const std::string &kind, std::string *whyNone = nullptr) const;
 
 private:
     DeviceFactory();
+    mutable std::mutex m_mutex;
     std::map<std::string, Creator> m_creators;
+    std::map<std::string, Enumerator> m_enumerators;
 };
 
 } // namespace sb::runtime

@@ -159,12 +159,6 @@ void addReference(KernelRegistry &registry, const std::string &op, runtime::Kern
 void addFast(KernelRegistry &registry, const std::string &op, runtime::KernelFn fn,
              runtime::Tolerance tolerance, const std::string &domain = "");
 
-// Copies `count` elements of `bytes` each (type-agnostic data movement).
-inline void copyElements(void *dst, const void *src, std::int64_t count, std::size_t bytes)
-{
-    std::memcpy(dst, src, static_cast<std::size_t>(count) * bytes);
-}
-
 } // namespace sb::kernels
 
 #include "kernels/cpu/kernel_util_impl.h"

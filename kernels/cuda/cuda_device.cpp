@@ -2,6 +2,7 @@
 
 #include "core/runtime/device_ledger.h"
 #include "kernels/cuda/cuda_context.h"
+#include "kernels/gpu_info.h"
 
 #include <algorithm>
 #include <cstring>
@@ -351,6 +352,23 @@ void registerCudaDeviceKind()
                    const runtime::KernelRegistry &registry) {
             return createCudaDevice(config, address.index, registry);
         });
+    runtime::DeviceFactory::instance().registerEnumerator("cuda", [](std::string *whyNone) {
+        std::vector<runtime::DeviceInfo> devices;
+        for (const GpuInfo &gpu : listGpus(whyNone)) {
+            runtime::DeviceInfo info;
+            info.index = gpu.index;
+            info.name = gpu.name;
+            info.memoryBytes = gpu.memoryBytes;
+            info.peakFlops = gpu.peakFp32Flops;
+            info.peakSource = gpu.peakFp32Flops > 0
+                                  ? "driver: peak FP32 from SMs x lanes x clock (sm_" +
+                                        std::to_string(gpu.computeMajor) +
+                                        std::to_string(gpu.computeMinor) + ")"
+                                  : "driver (rates unknown until calibrated)";
+            devices.push_back(std::move(info));
+        }
+        return devices;
+    });
 }
 
 } // namespace sb::kernels

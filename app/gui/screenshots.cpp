@@ -1,4 +1,4 @@
-#include "ui/mainwindow/screenshots.h"
+#include "app/gui/screenshots.h"
 
 #include "core/common/paths.h"
 #include "ui/common/stall_probe.h"
