@@ -223,35 +223,51 @@ QVector<BarDatum> sliceBars(const EvalResults &results)
 
 // ---- models ----------------------------------------------------------------------
 
-void MetricsTableModel::setRows(std::vector<MetricRow> rows)
+int ReportTableModel::rowCount(const QModelIndex &parent) const
 {
-    beginResetModel();
-    m_rows = std::move(rows);
-    endResetModel();
+    return parent.isValid() ? 0 : rows();
 }
 
-int MetricsTableModel::rowCount(const QModelIndex &parent) const
+int ReportTableModel::columnCount(const QModelIndex &parent) const
 {
-    return parent.isValid() ? 0 : int(m_rows.size());
+    return parent.isValid() ? 0 : int(m_headers.size());
 }
 
-int MetricsTableModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : ColumnCount;
-}
-
-QVariant MetricsTableModel::data(const QModelIndex &index, int role) const
+QVariant ReportTableModel::data(const QModelIndex &index, int role) const
 {
     if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
         return {};
-    const MetricRow &row = m_rows[std::size_t(index.row())];
+    return cell(index.row(), index.column(), role);
+}
+
+QVariant ReportTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
+        section >= m_headers.size())
+        return {};
+    return m_headers[section];
+}
+
+MetricsTableModel::MetricsTableModel(QObject *parent) : ReportTableModel(parent)
+{
+    setRows({});
+}
+
+void MetricsTableModel::setRows(std::vector<MetricRow> rows)
+{
+    reset({tr("Metric"), tr("Value"), tr("CI low"), tr("CI high")},
+          [&]() { m_rows = std::move(rows); });
+}
+
+QVariant MetricsTableModel::cell(int r, int column, int role) const
+{
+    const MetricRow &row = m_rows[std::size_t(r)];
     const double values[] = {qQNaN(), row.value, row.low, row.high};
     if (role == Qt::DisplayRole)
-        return index.column() == Name ? QVariant(row.name)
-                                      : QVariant(formatMetric(values[index.column()]));
-    if (role == Qt::UserRole && index.column() != Name)
-        return values[index.column()];
-    if (role == Qt::ToolTipRole && index.column() == Name) {
+        return column == Name ? QVariant(row.name) : QVariant(formatMetric(values[column]));
+    if (role == Qt::UserRole && column != Name)
+        return values[column];
+    if (role == Qt::ToolTipRole && column == Name) {
         const QString better =
             row.direction == eval::Direction::HigherIsBetter  ? tr("higher is better")
             : row.direction == eval::Direction::LowerIsBetter ? tr("lower is better")
@@ -262,44 +278,28 @@ QVariant MetricsTableModel::data(const QModelIndex &index, int role) const
                 parts << part;
         return parts.isEmpty() ? QVariant() : QVariant(parts.join(QStringLiteral("; ")));
     }
-    if (role == Qt::TextAlignmentRole && index.column() != Name)
+    if (role == Qt::TextAlignmentRole && column != Name)
         return QVariant(int(Qt::AlignRight | Qt::AlignVCenter));
     return {};
 }
 
-QVariant MetricsTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+PerClassModel::PerClassModel(QObject *parent) : ReportTableModel(parent)
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
-        section >= ColumnCount)
-        return {};
-    const QString names[] = {tr("Metric"), tr("Value"), tr("CI low"), tr("CI high")};
-    return names[section];
+    setRows({});
 }
 
 void PerClassModel::setRows(std::vector<PerClassRow> rows)
 {
-    beginResetModel();
-    m_rows = std::move(rows);
-    endResetModel();
+    reset({tr("Class"), tr("Precision"), tr("Recall"), tr("F1"), tr("Support")},
+          [&]() { m_rows = std::move(rows); });
 }
 
-int PerClassModel::rowCount(const QModelIndex &parent) const
+QVariant PerClassModel::cell(int r, int column, int role) const
 {
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
-
-int PerClassModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : 5;
-}
-
-QVariant PerClassModel::data(const QModelIndex &index, int role) const
-{
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid) ||
-        role != Qt::DisplayRole)
+    if (role != Qt::DisplayRole)
         return {};
-    const PerClassRow &row = m_rows[std::size_t(index.row())];
-    switch (index.column()) {
+    const PerClassRow &row = m_rows[std::size_t(r)];
+    switch (column) {
     case 0:
         return row.label;
     case 1:
@@ -313,42 +313,26 @@ QVariant PerClassModel::data(const QModelIndex &index, int role) const
     }
 }
 
-QVariant PerClassModel::headerData(int section, Qt::Orientation orientation, int role) const
+SliceTableModel::SliceTableModel(QObject *parent) : ReportTableModel(parent)
 {
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 || section >= 5)
-        return {};
-    const QString names[] = {tr("Class"), tr("Precision"), tr("Recall"), tr("F1"), tr("Support")};
-    return names[section];
+    setSlices({}, {});
 }
 
 void SliceTableModel::setSlices(const QString &metric, std::vector<SliceRow> rows)
 {
-    beginResetModel();
-    m_metric = metric;
-    m_rows = std::move(rows);
-    endResetModel();
+    reset({tr("Slice"), tr("Rows"), metric.isEmpty() ? tr("Value") : metric, tr("CI low"),
+           tr("CI high")},
+          [&]() { m_rows = std::move(rows); });
 }
 
-int SliceTableModel::rowCount(const QModelIndex &parent) const
+QVariant SliceTableModel::cell(int r, int column, int role) const
 {
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
-
-int SliceTableModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : 5;
-}
-
-QVariant SliceTableModel::data(const QModelIndex &index, int role) const
-{
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
-        return {};
-    const SliceRow &row = m_rows[std::size_t(index.row())];
+    const SliceRow &row = m_rows[std::size_t(r)];
     if (role == Qt::ToolTipRole)
         return row.expr;
     if (role != Qt::DisplayRole)
         return {};
-    switch (index.column()) {
+    switch (column) {
     case 0:
         return row.name;
     case 1:
@@ -362,48 +346,17 @@ QVariant SliceTableModel::data(const QModelIndex &index, int role) const
     }
 }
 
-QVariant SliceTableModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 || section >= 5)
-        return {};
-    const QString names[] = {tr("Slice"), tr("Rows"), m_metric.isEmpty() ? tr("Value") : m_metric,
-                             tr("CI low"), tr("CI high")};
-    return names[section];
-}
-
 void KeyedTextModel::setTable(QStringList keys, QVector<QStringList> rows)
 {
-    beginResetModel();
-    m_keys = std::move(keys);
-    m_rows = std::move(rows);
-    endResetModel();
+    reset(std::move(keys), [&]() { m_rows = std::move(rows); });
 }
 
-int KeyedTextModel::rowCount(const QModelIndex &parent) const
+QVariant KeyedTextModel::cell(int r, int column, int role) const
 {
-    return parent.isValid() ? 0 : int(m_rows.size());
-}
-
-int KeyedTextModel::columnCount(const QModelIndex &parent) const
-{
-    return parent.isValid() ? 0 : int(m_keys.size());
-}
-
-QVariant KeyedTextModel::data(const QModelIndex &index, int role) const
-{
-    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid) ||
-        role != Qt::DisplayRole)
+    if (role != Qt::DisplayRole)
         return {};
-    const QStringList &row = m_rows[index.row()];
-    return index.column() < row.size() ? row[index.column()] : QString();
-}
-
-QVariant KeyedTextModel::headerData(int section, Qt::Orientation orientation, int role) const
-{
-    if (orientation != Qt::Horizontal || role != Qt::DisplayRole || section < 0 ||
-        section >= m_keys.size())
-        return {};
-    return m_keys[section];
+    const QStringList &row = m_rows[r];
+    return column < row.size() ? row[column] : QString();
 }
 
 } // namespace sb::ui

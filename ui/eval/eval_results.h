@@ -87,10 +87,39 @@ QString formatMetric(double value);
 // The slices as bars with their CI as error bars (for the slice chart).
 QVector<BarDatum> sliceBars(const EvalResults &results);
 
+// A read-only table with named columns; subclasses say how many rows there
+// are and what a cell holds (the row and column are valid).
+class ReportTableModel : public QAbstractTableModel
+{
+    Q_OBJECT
+public:
+    using QAbstractTableModel::QAbstractTableModel;
+    int rowCount(const QModelIndex &parent = {}) const override;
+    int columnCount(const QModelIndex &parent = {}) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation,
+                        int role = Qt::DisplayRole) const override;
+
+protected:
+    virtual int rows() const = 0;
+    virtual QVariant cell(int row, int column, int role) const = 0;
+    // Replaces the headers and, inside a model reset, the rows (`swap`).
+    template <typename Swap> void reset(QStringList headers, Swap swap)
+    {
+        beginResetModel();
+        m_headers = std::move(headers);
+        swap();
+        endResetModel();
+    }
+
+private:
+    QStringList m_headers;
+};
+
 // Overall metrics: Metric, Value, CI low, CI high. The tool tip of the name
 // says what the metric is and whether higher or lower is better;
-// Qt::UserRole on the Value column is the number.
-class MetricsTableModel : public QAbstractTableModel
+// Qt::UserRole on the other columns is the number.
+class MetricsTableModel : public ReportTableModel
 {
     Q_OBJECT
 public:
@@ -99,72 +128,65 @@ public:
         Name,
         Value,
         Low,
-        High,
-        ColumnCount
+        High
     };
-    using QAbstractTableModel::QAbstractTableModel;
+    explicit MetricsTableModel(QObject *parent = nullptr);
     void setRows(std::vector<MetricRow> rows);
-    const std::vector<MetricRow> &rows() const { return m_rows; }
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
+    const std::vector<MetricRow> &metricRows() const { return m_rows; }
+
+protected:
+    int rows() const override { return int(m_rows.size()); }
+    QVariant cell(int row, int column, int role) const override;
 
 private:
     std::vector<MetricRow> m_rows;
 };
 
 // Per class: Class, Precision, Recall, F1, Support.
-class PerClassModel : public QAbstractTableModel
+class PerClassModel : public ReportTableModel
 {
     Q_OBJECT
 public:
-    using QAbstractTableModel::QAbstractTableModel;
+    explicit PerClassModel(QObject *parent = nullptr);
     void setRows(std::vector<PerClassRow> rows);
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
+
+protected:
+    int rows() const override { return int(m_rows.size()); }
+    QVariant cell(int row, int column, int role) const override;
 
 private:
     std::vector<PerClassRow> m_rows;
 };
 
 // User slices: Slice, Rows, <metric>, CI low, CI high (expression as tool tip).
-class SliceTableModel : public QAbstractTableModel
+class SliceTableModel : public ReportTableModel
 {
     Q_OBJECT
 public:
-    using QAbstractTableModel::QAbstractTableModel;
+    explicit SliceTableModel(QObject *parent = nullptr);
     void setSlices(const QString &metric, std::vector<SliceRow> rows);
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
+
+protected:
+    int rows() const override { return int(m_rows.size()); }
+    QVariant cell(int row, int column, int role) const override;
 
 private:
-    QString m_metric;
     std::vector<SliceRow> m_rows;
 };
 
 // Text cells under keys (the weak slices; their keys depend on the report).
-class KeyedTextModel : public QAbstractTableModel
+class KeyedTextModel : public ReportTableModel
 {
     Q_OBJECT
 public:
-    using QAbstractTableModel::QAbstractTableModel;
+    using ReportTableModel::ReportTableModel;
     void setTable(QStringList keys, QVector<QStringList> rows);
-    int rowCount(const QModelIndex &parent = {}) const override;
-    int columnCount(const QModelIndex &parent = {}) const override;
-    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
-    QVariant headerData(int section, Qt::Orientation orientation,
-                        int role = Qt::DisplayRole) const override;
+
+protected:
+    int rows() const override { return int(m_rows.size()); }
+    QVariant cell(int row, int column, int role) const override;
 
 private:
-    QStringList m_keys;
     QVector<QStringList> m_rows;
 };
 
