@@ -98,8 +98,8 @@ int runStart(Args &args)
     std::cout << "started checklist '" << started->templateId << "' (" << started->title << ") for "
               << version->label() << ": " << started->items.size() << " items\n";
     for (const auto &item : started->items)
-        std::cout << "  [" << std::left << std::setw(10) << item.status << "] " << item.itemId
-                  << (item.required ? "" : " (optional)")
+        std::cout << "  [" << std::left << std::setw(10) << store::itemStatusName(item.status)
+                  << "] " << item.itemId << (item.required ? "" : " (optional)")
                   << (item.kind == "evidence" ? "  rule: " + item.rule : std::string()) << "\n";
     return kExitOk;
 }

@@ -7,6 +7,7 @@
 
 #include "core/eval/csv.h"
 #include "core/eval/evaluation.h"
+#include "core/eval/metric_definitions.h"
 #include "core/eval/slices.h"
 #include "core/store/store.h"
 #include "core/workflows/record_evaluation.h"
@@ -55,7 +56,10 @@ void printSummary(std::ostream &out, const json &r)
             << fmt(c["mce"]) << ", adaptive ECE " << fmt(c["adaptive_ece"]) << ", temperature "
             << fmt(c["temperature"]) << " -> ECE " << fmt(c["ece_after_temperature"]) << "\n";
     }
-    const std::string main = r["task"] == "classification" ? "accuracy" : "mae";
+    const std::string main(
+        eval::primaryMetric(
+            eval::parseTask(r["task"].get<std::string>()).value_or(eval::Task::Classification))
+            .name);
     for (const auto &s : r["slices"]) {
         out << "slice " << s["name"].get<std::string>() << " (" << s["expr"].get<std::string>()
             << "): " << s["rows"] << " rows, " << main << " " << fmt(s["metrics"][main]);
@@ -118,9 +122,11 @@ int runEval(Args &args)
     spec.option("seed", "N", "bootstrap seed", "20240611");
     spec.option("bins", "N", "calibration bins", "15");
     spec.option("binning", "uniform|quantile", "calibration bin edges", "uniform");
-    spec.multi("gate", "\"METRIC OP VALUE\"",
+    spec.multi("gate", "RULE",
                "fail (exit 3) unless e.g. \"accuracy >= 0.9\", \"ece < 0.05\" or "
-               "\"SLICE.recall_macro >= 0.8\" holds");
+               "\"SLICE.recall_macro >= 0.8\" holds; the checklist rule language: "
+               "METRIC OP NUMBER joined by and/or/not, e.g. "
+               "\"accuracy >= 0.9 and ece < 0.05\"; an undefined metric fails");
     spec.option("categorical", "COLS", "comma-separated columns to read as categorical");
     spec.option("datetime", "COLS", "comma-separated columns to read as ISO 8601 datetimes");
     spec.option("out", "FILE.json", "also write the JSON report to this file");

@@ -56,8 +56,8 @@ int runAdd(Args &args)
         return exitCode;
     // The workflow imports first: a file that is not a valid ONNX model is
     // not registered.
-    auto added = workflows::registerModelFile(*store, modelPath, parsed.get("name"),
-                                              parsed.get("notes"));
+    auto added =
+        workflows::registerModelFile(*store, modelPath, parsed.get("name"), parsed.get("notes"));
     if (!added.ok())
         return reportError(args.command, added.error());
     if (parsed.flag("json")) {
@@ -199,7 +199,7 @@ int runShow(Args &args)
     for (const auto &checklist : *checklists) {
         int satisfied = 0;
         for (const auto &item : checklist.items)
-            satisfied += (item.status == "passed" || item.status == "approved") ? 1 : 0;
+            satisfied += store::itemStatusSatisfied(item.status) ? 1 : 0;
         out["checklists"].push_back({{"template", checklist.templateId},
                                      {"items", checklist.items.size()},
                                      {"satisfied", satisfied}});

@@ -110,7 +110,8 @@ int runRobustness(Args &args)
     spec.multi("gate", "RULE",
                "fail (exit 3) unless e.g. \"accuracy_drop@noise0.1 <= 0.02\" or "
                "\"roc_auc@dropout0.25 >= 0.9\" holds (METRIC[_drop]@NAME STRENGTH OP VALUE; "
-               "drop = strength-0 value minus the value; shift: worst feature)");
+               "drop = strength-0 value minus the value; shift: worst feature); "
+               "comparisons join with and/or/not as in checklist rules");
     spec.option("categorical", "COLS", "comma-separated columns to read as categorical");
     spec.option("out", "FILE.json", "also write the JSON report to this file");
     spec.option("db", "PATH",
@@ -125,7 +126,7 @@ int runRobustness(Args &args)
         "mean_proba_change, slices? [{name, rows, metrics}]}] (strength 0 included),\n"
         "sensitivity [{rank, feature, std, mean_proba_change, accuracy_drop, points\n"
         "[{strength, metrics, mean_proba_change}]}], summary {METRIC_drop_NAME_S: ...,\n"
-        "e.g. accuracy_drop_noise_0_1}, gates [{expr, value, passed}].\n"
+        "e.g. accuracy_drop_noise_0_1}, gates [{expr, value, passed, values}].\n"
         "Exit codes: 0 ok, 2 bad input (file, column), 3 a gate failed, 4 the model failed.");
     spec.required("data").required("label");
     auto parsed = spec.parse(args);

@@ -51,8 +51,14 @@ int reportGates(const std::string &command, const std::vector<eval::GateResult> 
     int code = kExitOk;
     for (const auto &g : gates)
         if (!g.passed) {
-            std::cerr << "shardbench-cli " << command << ": gate failed: " << g.expr << " (value "
-                      << (std::isfinite(g.value) ? std::to_string(g.value) : "undefined") << ")\n";
+            std::cerr << "shardbench-cli " << command << ": gate failed: " << g.expr << " (";
+            const char *separator = "";
+            for (const auto &[name, value] : g.values) {
+                std::cerr << separator << (g.values.size() == 1 ? "value" : name) << " "
+                          << (std::isfinite(value) ? std::to_string(value) : "undefined");
+                separator = ", ";
+            }
+            std::cerr << ")\n";
             code = kExitGateFailed;
         }
     return code;

@@ -1,5 +1,6 @@
 #include "core/eval/evaluation.h"
 #include "core/eval/evaluation_detail.h"
+#include "core/eval/metric_definitions.h"
 
 #include "core/eval/slices.h"
 
@@ -295,42 +296,6 @@ Result<Prepared> prepare(const Table &table, const EvalSpec &spec)
     return p;
 }
 
-json classificationJson(const ClassificationMetrics &m)
-{
-    return json{{"accuracy", jsonNumber(m.accuracy)},
-                {"balanced_accuracy", jsonNumber(m.balancedAccuracy)},
-                {"precision_macro", jsonNumber(m.precisionMacro)},
-                {"recall_macro", jsonNumber(m.recallMacro)},
-                {"f1_macro", jsonNumber(m.f1Macro)},
-                {"f1_weighted", jsonNumber(m.f1Weighted)},
-                {"roc_auc", jsonNumber(m.rocAuc)},
-                {"average_precision", jsonNumber(m.averagePrecision)},
-                {"log_loss", jsonNumber(m.logLoss)},
-                {"brier", jsonNumber(m.brier)},
-                {"ece", jsonNumber(m.ece)},
-                {"mce", jsonNumber(m.mce)}};
-}
-
-std::vector<double> classificationVector(const ClassificationMetrics &m)
-{
-    return {
-        m.accuracy, m.balancedAccuracy, m.precisionMacro, m.recallMacro, m.f1Macro, m.f1Weighted,
-        m.rocAuc,   m.averagePrecision, m.logLoss,        m.brier,       m.ece,     m.mce};
-}
-
-json regressionJson(const RegressionMetrics &m)
-{
-    return json{{"mae", jsonNumber(m.mae)},
-                {"rmse", jsonNumber(m.rmse)},
-                {"r2", jsonNumber(m.r2)},
-                {"mape", jsonNumber(m.mape)}};
-}
-
-std::vector<double> regressionVector(const RegressionMetrics &m)
-{
-    return {m.mae, m.rmse, m.r2, m.mape};
-}
-
 struct Evaluator
 {
     const Table &table;
@@ -339,21 +304,18 @@ struct Evaluator
     const CancelToken *cancel;
 
     bool classification() const { return p.task == "classification"; }
-    const std::vector<std::string> &names() const
-    {
-        return classification() ? classificationMetricNames() : regressionMetricNames();
-    }
+    Task task() const { return classification() ? Task::Classification : Task::Regression; }
     std::vector<double> metricVector(std::span<const RowIndex> rows) const
     {
         if (classification())
-            return classificationVector(classificationMetrics(p.cls, rows, spec.bins));
-        return regressionVector(regressionMetrics(p.yTrue, p.yPred, rows));
+            return eval::metricVector(classificationMetrics(p.cls, rows, spec.bins));
+        return eval::metricVector(regressionMetrics(p.yTrue, p.yPred, rows));
     }
     json metricJson(std::span<const RowIndex> rows) const
     {
         if (classification())
-            return classificationJson(classificationMetrics(p.cls, rows, spec.bins));
-        return regressionJson(regressionMetrics(p.yTrue, p.yPred, rows));
+            return eval::metricJson(classificationMetrics(p.cls, rows, spec.bins));
+        return eval::metricJson(regressionMetrics(p.yTrue, p.yPred, rows));
     }
     Result<json> intervals(std::span<const RowIndex> rows) const
     {
@@ -365,12 +327,14 @@ struct Evaluator
         options.threads = spec.threads;
         SB_ASSIGN_OR_RETURN(std::vector<Interval> ci,
                             bootstrap(
-                                rows, names().size(),
+                                rows, overallMetrics(task()).size(),
                                 [&](std::span<const RowIndex> s) { return metricVector(s); },
                                 options, cancel));
+        const std::vector<const MetricDefinition *> names = overallMetrics(task());
         json out = json::object();
         for (std::size_t i = 0; i < ci.size(); ++i)
-            out[names()[i]] = json::array({jsonNumber(ci[i].lower), jsonNumber(ci[i].upper)});
+            out[std::string(names[i]->name)] =
+                json::array({jsonNumber(ci[i].lower), jsonNumber(ci[i].upper)});
         return out;
     }
     // Data rows of a set of table rows.
@@ -612,7 +576,8 @@ Result<json> autoSlices(const Table &table, const EvalSpec &spec, const Prepared
         reported.resize(20);
 
     json list = json::array();
-    const std::string metricName = cls ? "accuracy" : "mae";
+    // The tests above are of the primary metric's per-row terms.
+    const std::string metricName(primaryMetric(ev.task()).name);
     for (std::size_t idx : reported) {
         const Candidate &c = candidates[idx];
         std::vector<RowIndex> rows;
@@ -674,47 +639,57 @@ Result<json> autoSlices(const Table &table, const EvalSpec &spec, const Prepared
 
 Result<GateSpec> parseGate(const std::string &text)
 {
+    Result<Rule> rule = Rule::parse(text);
+    if (rule.ok())
+        return GateSpec{text, std::move(rule).value()};
+    // "METRIC OP VALUE" with a METRIC outside the grammar: split at the first
+    // operator.
     static const char *ops[] = {">=", "<=", "==", "!=", ">", "<"};
     for (std::size_t i = 0; i < text.size(); ++i) {
         for (const char *op : ops) {
             const std::size_t len = std::char_traits<char>::length(op);
             if (text.compare(i, len, op) != 0)
                 continue;
-            GateSpec g;
-            g.expr = text;
-            g.op = op;
             auto trim = [](std::string s) {
                 const auto a = s.find_first_not_of(" \t");
                 const auto b = s.find_last_not_of(" \t");
                 return a == std::string::npos ? std::string() : s.substr(a, b - a + 1);
             };
-            g.metric = trim(text.substr(0, i));
-            const std::string value = trim(text.substr(i + len));
-            if (g.metric.empty() || !parseCsvNumber(value, g.value))
-                return inputError("gate '" + text +
-                                  "': expected \"METRIC OP VALUE\" with a "
-                                  "number VALUE");
-            return g;
+            const std::string metric = trim(text.substr(0, i));
+            double value = 0;
+            if (metric.empty() || !parseCsvNumber(trim(text.substr(i + len)), value))
+                return inputError("gate '" + text + "': " + rule.error().message);
+            return GateSpec{text, Rule::comparison(text, metric, op, value)};
         }
     }
-    return inputError("gate '" + text + "': no operator (>=, >, <=, <, ==, !=)");
+    return inputError("gate '" + text + "': " + rule.error().message);
 }
 
-bool gateHolds(double v, const std::string &op, double x)
+Result<GateResult> evaluateGate(const GateSpec &gate, const GateMetricFn &metric)
 {
-    if (std::isnan(v))
-        return false;
-    if (op == ">=")
-        return v >= x;
-    if (op == ">")
-        return v > x;
-    if (op == "<=")
-        return v <= x;
-    if (op == "<")
-        return v < x;
-    if (op == "==")
-        return v == x;
-    return v != x;
+    std::map<std::string, double> values;
+    for (const std::string &name : gate.rule.metricNames()) {
+        SB_ASSIGN_OR_RETURN(double value, metric(name));
+        values[name] = value;
+    }
+    GateResult result{gate.expr, values.size() == 1 ? values.begin()->second : kNaN,
+                      gate.rule.evaluate(values) == Verdict::Pass, values};
+    return result;
+}
+
+json gatesJson(const std::vector<GateResult> &gates)
+{
+    json out = json::array();
+    for (const GateResult &g : gates) {
+        json values = json::object();
+        for (const auto &[name, value] : g.values)
+            values[name] = jsonNumber(value);
+        out.push_back(json{{"expr", g.expr},
+                           {"value", jsonNumber(g.value)},
+                           {"passed", g.passed},
+                           {"values", values}});
+    }
+    return out;
 }
 
 json jsonNumber(double value)
@@ -750,7 +725,7 @@ json classificationReportJson(const ClassificationMetrics &m,
                               const std::vector<std::string> &labelNames, const Calibration *cal,
                               const EvalSpec &spec, json &out)
 {
-    json overall = classificationJson(m);
+    json overall = metricJson(m);
     json perClass = json::array();
     for (const auto &c : m.perClass)
         perClass.push_back(json{{"label", labelJson(c.label)},
@@ -804,37 +779,36 @@ Result<EvalReport> finishReport(json out, const json &overall,
                                 const std::vector<ColumnDiagnostic> &columnDiagnostics)
 {
     EvalReport report;
-    json gateJson = json::array();
-    for (const auto &g : gates) {
-        double value = kNaN;
-        bool known = false;
+    auto metricOf = [&](const std::string &metric) -> Result<double> {
+        std::optional<double> value;
         auto lookup = [&](const json &obj, const std::string &key) {
-            if (obj.is_object() && obj.contains(key)) {
-                known = true;
+            if (obj.is_object() && obj.contains(key))
                 value = obj[key].is_number() ? obj[key].get<double>() : kNaN;
-            }
         };
-        lookup(overall, g.metric);
-        if (!known && out.contains("calibration"))
-            lookup(out["calibration"], g.metric);
-        if (!known) {
-            const std::size_t dot = g.metric.rfind('.');
+        lookup(overall, metric);
+        if (!value && out.contains("calibration"))
+            lookup(out["calibration"], metric);
+        if (!value) {
+            const std::size_t dot = metric.rfind('.');
             if (dot != std::string::npos) {
-                auto it = sliceMetrics.find(g.metric.substr(0, dot));
+                auto it = sliceMetrics.find(metric.substr(0, dot));
                 if (it != sliceMetrics.end())
-                    lookup(it->second, g.metric.substr(dot + 1));
+                    lookup(it->second, metric.substr(dot + 1));
             }
         }
-        if (!known)
-            return inputError("gate '" + g.expr + "': unknown metric '" + g.metric +
+        if (!value)
+            return inputError("unknown metric '" + metric +
                               "' (an overall or calibration key, or SLICE.metric)");
-        GateResult r{g.expr, value, gateHolds(value, g.op, g.value)};
-        report.gatesPassed = report.gatesPassed && r.passed;
-        gateJson.push_back(
-            json{{"expr", r.expr}, {"value", jsonNumber(r.value)}, {"passed", r.passed}});
-        report.gates.push_back(r);
+        return *value;
+    };
+    for (const auto &g : gates) {
+        Result<GateResult> r = evaluateGate(g, metricOf);
+        if (!r.ok())
+            return inputError("gate '" + g.expr + "': " + r.error().message);
+        report.gatesPassed = report.gatesPassed && r->passed;
+        report.gates.push_back(std::move(r).value());
     }
-    out["gates"] = gateJson;
+    out["gates"] = gatesJson(report.gates);
     json diagnostics = json::array();
     for (const auto &d : columnDiagnostics)
         diagnostics.push_back(json{{"column", d.column}, {"kind", d.kind}, {"message", d.message}});
@@ -886,7 +860,7 @@ Result<EvalReport> evaluate(const Table &table, const EvalSpec &spec, const Canc
         }
         overall = classificationReportJson(m, p.cls.labels, cal ? &*cal : nullptr, spec, out);
     } else {
-        overall = regressionJson(regressionMetrics(p.yTrue, p.yPred, all));
+        overall = metricJson(regressionMetrics(p.yTrue, p.yPred, all));
         out["overall"] = overall;
     }
     step(0.3, "bootstrap");

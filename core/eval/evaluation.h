@@ -33,10 +33,13 @@
 #include "core/common/result.h"
 #include "core/eval/csv.h"
 #include "core/eval/metrics.h"
+#include "core/eval/rules.h"
 
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -60,15 +63,16 @@ struct EvalSpec
     double autoThreshold = 0.05;
     double alpha = 0.05;
     std::size_t minSupport = 0;     // 0 = max(1% of rows, 30)
-    std::vector<std::string> gates; // "METRIC OP VALUE"
+    std::vector<std::string> gates; // rules, e.g. "accuracy >= 0.9" (see parseGate)
     unsigned threads = 0;
 };
 
 struct GateResult
 {
     std::string expr;
-    double value = 0;
+    double value = 0; // the metric's value when the gate names one metric, else NaN
     bool passed = false;
+    std::map<std::string, double> values; // every metric the gate names
 };
 
 struct EvalReport
@@ -96,15 +100,25 @@ Result<EvalReport> evaluateCsv(const std::filesystem::path &path, const EvalSpec
                                const CsvOptions &csv = {}, const CancelToken *cancel = nullptr,
                                const ProgressFn &progress = {});
 
-// A gate "METRIC OP VALUE" (OP: >=, >, <=, <, ==, !=), parsed.
+// A gate: a rule in the language of rules.h (the one checklist evidence rules
+// use) over a report's metrics, e.g. "accuracy >= 0.9",
+// "ece < 0.05 and SLICE.recall_macro >= 0.8". A single "METRIC OP VALUE"
+// whose METRIC the grammar cannot spell (a slice name with spaces,
+// "young adults.accuracy >= 0.8") is read as that one comparison.
 struct GateSpec
 {
-    std::string expr, metric, op;
-    double value = 0;
+    std::string expr;
+    Rule rule;
 };
 Result<GateSpec> parseGate(const std::string &text);
-// Whether `value OP threshold` holds (NaN never does).
-bool gateHolds(double value, const std::string &op, double threshold);
+// The value of a metric a gate names, or an error naming the gate and metric.
+using GateMetricFn = std::function<Result<double>(const std::string &metric)>;
+// Resolves every metric of the gate and evaluates it: it passes only when the
+// rule passes (a NaN value is unknown, so a comparison on it never holds).
+// `value` is the metric's value when the gate names one metric, else NaN.
+Result<GateResult> evaluateGate(const GateSpec &gate, const GateMetricFn &metric);
+// The report's "gates" array: [{expr, value, passed, values {METRIC: value}}].
+nlohmann::json gatesJson(const std::vector<GateResult> &gates);
 
 // Benjamini-Hochberg adjusted p-values (q-values), same order as `p`.
 std::vector<double> benjaminiHochberg(const std::vector<double> &p);

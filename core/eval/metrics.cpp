@@ -701,23 +701,6 @@ ClassificationMetrics classificationMetrics(const ClassificationData &data,
     return m;
 }
 
-const std::vector<std::string> &classificationMetricNames()
-{
-    static const std::vector<std::string> names = {"accuracy",
-                                                   "balanced_accuracy",
-                                                   "precision_macro",
-                                                   "recall_macro",
-                                                   "f1_macro",
-                                                   "f1_weighted",
-                                                   "roc_auc",
-                                                   "average_precision",
-                                                   "log_loss",
-                                                   "brier",
-                                                   "ece",
-                                                   "mce"};
-    return names;
-}
-
 RegressionMetrics regressionMetrics(std::span<const double> yTrue, std::span<const double> yPred,
                                     std::span<const RowIndex> rows)
 {
@@ -750,12 +733,6 @@ RegressionMetrics regressionMetrics(std::span<const double> yTrue, std::span<con
     else
         m.r2 = 1.0 - static_cast<double>(sqErr) / static_cast<double>(ssTot);
     return m;
-}
-
-const std::vector<std::string> &regressionMetricNames()
-{
-    static const std::vector<std::string> names = {"mae", "rmse", "r2", "mape"};
-    return names;
 }
 
 Result<std::vector<Interval>> bootstrap(std::span<const RowIndex> rows, std::size_t metricCount,

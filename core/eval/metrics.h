@@ -115,7 +115,6 @@ ClassificationMetrics classificationMetrics(const ClassificationData &data,
 // Accuracy, per-class scores and their averages from m.confusion (counts,
 // [true][pred]) and m.rows; the probability metrics are left as they are.
 void fillConfusionMetrics(ClassificationMetrics &m, const std::vector<std::string> &labels);
-const std::vector<std::string> &classificationMetricNames();
 
 double rocAuc(const ClassificationData &data, std::span<const RowIndex> rows);
 double averagePrecision(const ClassificationData &data, std::span<const RowIndex> rows);
@@ -135,7 +134,6 @@ RocCurve binaryRocCurve(std::span<const double> scores, std::span<const char> po
 
 RegressionMetrics regressionMetrics(std::span<const double> yTrue, std::span<const double> yPred,
                                     std::span<const RowIndex> rows);
-const std::vector<std::string> &regressionMetricNames();
 
 // numpy.quantile(values, q) with the default 'linear' method; `sorted` ascending.
 double quantileSorted(std::span<const double> sorted, double q);

@@ -1,10 +1,11 @@
 #include "core/eval/robustness.h"
 
+#include "core/eval/metric_definitions.h"
+
 #include <algorithm>
 #include <cmath>
 #include <map>
 #include <random>
-#include <set>
 
 namespace sb::eval {
 
@@ -60,12 +61,6 @@ std::mt19937_64 rngFor(std::uint64_t seed, const std::string &name, std::size_t 
     for (unsigned char c : name)
         h = (h ^ c) * 1099511628211ULL;
     return std::mt19937_64(splitmix64(seed ^ splitmix64(h + index)));
-}
-
-bool isErrorLike(const std::string &metric)
-{
-    static const std::set<std::string> names{"log_loss", "brier", "ece", "mce"};
-    return names.count(metric) > 0;
 }
 
 // Evaluates predictions the way `eval --model` does: the prediction columns
@@ -141,32 +136,30 @@ json dropJson(const json &baseline, const json &metrics)
     return drop;
 }
 
+// A metric a robustness gate names: "METRIC[_drop]@NAME STRENGTH".
 struct GateTarget
 {
-    GateSpec gate;
     std::string metric;
     bool drop = false;
     std::string perturbation;
     double strength = 0;
 };
 
-Result<GateTarget> parseRobustnessGate(const std::string &text)
+Result<GateTarget> parseGateMetric(const std::string &name)
 {
-    SB_ASSIGN_OR_RETURN(GateSpec gate, parseGate(text));
     GateTarget target;
-    target.gate = gate;
-    const std::size_t at = gate.metric.find('@');
-    const std::string usage = "gate '" + text +
-                              "': expected \"METRIC[_drop]@NAME STRENGTH OP VALUE\", e.g. "
-                              "\"accuracy_drop@noise0.1 <= 0.02\"";
+    const std::size_t at = name.find('@');
+    const std::string usage = "'" + name +
+                              "' is not METRIC[_drop]@NAME STRENGTH (e.g. "
+                              "\"accuracy_drop@noise0.1 <= 0.02\")";
     if (at == std::string::npos || at == 0)
         return inputError(usage);
-    target.metric = gate.metric.substr(0, at);
+    target.metric = name.substr(0, at);
     if (target.metric.size() > 5 && target.metric.ends_with("_drop")) {
         target.drop = true;
         target.metric.resize(target.metric.size() - 5);
     }
-    const std::string where = gate.metric.substr(at + 1);
+    const std::string where = name.substr(at + 1);
     std::size_t digits = where.find_first_of("0123456789.");
     if (digits == std::string::npos || digits == 0)
         return inputError(usage);
@@ -174,6 +167,19 @@ Result<GateTarget> parseRobustnessGate(const std::string &text)
     if (!parseCsvNumber(where.substr(digits), target.strength))
         return inputError(usage);
     return target;
+}
+
+// Checks a gate before the (long) run: it parses and every metric it names
+// has the robustness form.
+Status checkGate(const std::string &text)
+{
+    SB_ASSIGN_OR_RETURN(GateSpec gate, parseGate(text));
+    for (const std::string &name : gate.rule.metricNames()) {
+        Result<GateTarget> target = parseGateMetric(name);
+        if (!target.ok())
+            return inputError("gate '" + text + "': " + target.error().message);
+    }
+    return Status::success();
 }
 
 struct Stats
@@ -273,31 +279,41 @@ struct Collector
         return out;
     }
 
+    // The value of one gate metric ("accuracy_drop@noise0.1").
+    Result<double> gateMetric(const std::string &name) const
+    {
+        SB_ASSIGN_OR_RETURN(GateTarget target, parseGateMetric(name));
+        const json *metrics = nullptr;
+        std::string available;
+        for (const auto &[key, m] : pointMetrics) {
+            if (key.first == target.perturbation &&
+                std::fabs(key.second - target.strength) <= 1e-12 * std::max(1.0, key.second))
+                metrics = &m;
+            available += (available.empty() ? "" : ", ") + key.first + formatNumber(key.second);
+        }
+        if (!metrics)
+            return inputError("no run of " + target.perturbation + " at strength " +
+                              formatNumber(target.strength) + " (runs: " + available + ")");
+        if (!metrics->contains(target.metric))
+            return inputError("unknown metric '" + target.metric + "'");
+        const json &value = (*metrics)[target.metric];
+        const json &base = baselineMetrics.value(target.metric, json());
+        double v = value.is_number() ? value.get<double>() : std::nan("");
+        if (target.drop)
+            v = base.is_number() ? base.get<double>() - v : std::nan("");
+        return v;
+    }
+
     Result<std::vector<GateResult>> gates(const std::vector<std::string> &specs) const
     {
         std::vector<GateResult> results;
         for (const std::string &text : specs) {
-            SB_ASSIGN_OR_RETURN(GateTarget target, parseRobustnessGate(text));
-            const json *metrics = nullptr;
-            std::string available;
-            for (const auto &[key, m] : pointMetrics) {
-                if (key.first == target.perturbation &&
-                    std::fabs(key.second - target.strength) <= 1e-12 * std::max(1.0, key.second))
-                    metrics = &m;
-                available += (available.empty() ? "" : ", ") + key.first + formatNumber(key.second);
-            }
-            if (!metrics)
-                return inputError("gate '" + text + "': no run of " + target.perturbation +
-                                  " at strength " + formatNumber(target.strength) +
-                                  " (runs: " + available + ")");
-            if (!metrics->contains(target.metric))
-                return inputError("gate '" + text + "': unknown metric '" + target.metric + "'");
-            const json &value = (*metrics)[target.metric];
-            const json &base = baselineMetrics.value(target.metric, json());
-            double v = value.is_number() ? value.get<double>() : std::nan("");
-            if (target.drop)
-                v = base.is_number() ? base.get<double>() - v : std::nan("");
-            results.push_back(GateResult{text, v, gateHolds(v, target.gate.op, target.gate.value)});
+            SB_ASSIGN_OR_RETURN(GateSpec gate, parseGate(text));
+            Result<GateResult> result =
+                evaluateGate(gate, [this](const std::string &name) { return gateMetric(name); });
+            if (!result.ok())
+                return inputError("gate '" + text + "': " + result.error().message);
+            results.push_back(std::move(result).value());
         }
         return results;
     }
@@ -311,13 +327,9 @@ Result<RobustnessReport> finish(Collector &c, json out, const RobustnessOptions 
     out["summary"] = c.summary();
     RobustnessReport report;
     SB_ASSIGN_OR_RETURN(report.gates, c.gates(options.gates));
-    json gates = json::array();
-    for (const GateResult &g : report.gates) {
-        gates.push_back(
-            json{{"expr", g.expr}, {"value", jsonNumber(g.value)}, {"passed", g.passed}});
+    for (const GateResult &g : report.gates)
         report.gatesPassed = report.gatesPassed && g.passed;
-    }
-    out["gates"] = gates;
+    out["gates"] = gatesJson(report.gates);
     report.json = std::move(out);
     return report;
 }
@@ -411,7 +423,7 @@ Result<RobustnessReport> runRobustness(const Table &table, const ModelRunner &mo
     SB_ASSIGN_OR_RETURN(std::vector<Perturbation> perturbations,
                         parsePerturbations(options.perturbations, false));
     for (const std::string &g : options.gates)
-        SB_TRY(parseRobustnessGate(g));
+        SB_TRY(checkGate(g));
     SB_ASSIGN_OR_RETURN(std::vector<std::string> features,
                         resolveFeatureColumns(table, options.predict));
     if (options.eval.label.empty())
@@ -567,7 +579,7 @@ Result<RobustnessReport> runImageRobustness(const runtime::Tensor &images,
     SB_ASSIGN_OR_RETURN(std::vector<Perturbation> perturbations,
                         parsePerturbations(options.perturbations, true));
     for (const std::string &g : options.gates)
-        SB_TRY(parseRobustnessGate(g));
+        SB_TRY(checkGate(g));
     if (images.type() != graph::ElementType::Float32 || images.rank() < 2)
         return inputError(source + ": images must be float32 [N, ...] (got " +
                           graph::elementTypeName(images.type()) + " " +

@@ -1,8 +1,8 @@
 #include "core/governance/checklist.h"
 
 #include "core/common/paths.h"
+#include "core/eval/rules.h"
 #include "core/governance/evidence.h"
-#include "core/governance/rules.h"
 
 #include <algorithm>
 #include <fstream>
@@ -13,6 +13,8 @@
 namespace sb::governance {
 
 namespace fs = std::filesystem;
+using eval::Rule;
+using eval::Verdict;
 using store::Json;
 
 namespace {
@@ -155,9 +157,20 @@ Result<ChecklistTemplate> findTemplate(const std::string &id)
                                               (known.empty() ? "none" : known) + ")");
 }
 
+std::optional<store::ItemStatus> statusForDecision(std::string_view decision)
+{
+    if (decision == "approve")
+        return store::ItemStatus::Approved;
+    if (decision == "reject")
+        return store::ItemStatus::Rejected;
+    if (decision == "needs_work")
+        return store::ItemStatus::NeedsWork;
+    return std::nullopt;
+}
+
 bool itemSatisfied(const store::ChecklistItemRecord &item)
 {
-    return item.status == "passed" || item.status == "approved";
+    return store::itemStatusSatisfied(item.status);
 }
 
 Result<store::ChecklistRecord> ChecklistService::start(const store::ModelVersionRecord &version,
@@ -172,7 +185,7 @@ Result<store::ChecklistRecord> ChecklistService::start(const store::ModelVersion
         item.required = templateItem.required;
         item.kind = templateItem.kind;
         item.rule = templateItem.rule;
-        item.status = "open";
+        item.status = store::ItemStatus::Open;
         items.push_back(std::move(item));
     }
     SB_ASSIGN_OR_RETURN(auto record, m_store.checklists().create(version.id, checklistTemplate.id,
@@ -199,15 +212,15 @@ Status ChecklistService::refreshEvidence(const store::ModelVersionRecord &versio
             if (item.kind != "evidence")
                 continue;
             auto rule = Rule::parse(item.rule);
-            std::string status = "open";
+            store::ItemStatus status = store::ItemStatus::Open;
             Json evidence = Json::object();
             if (!rule.ok()) {
                 evidence["error"] = rule.error().message;
             } else {
                 Verdict verdict = rule->evaluate(metrics);
-                status = verdict == Verdict::Pass   ? "passed"
-                         : verdict == Verdict::Fail ? "failing"
-                                                    : "open";
+                status = verdict == Verdict::Pass   ? store::ItemStatus::Passed
+                         : verdict == Verdict::Fail ? store::ItemStatus::Failing
+                                                    : store::ItemStatus::Open;
                 Json values = Json::object();
                 Json missing = Json::array();
                 for (const std::string &name : rule->metricNames()) {
@@ -236,11 +249,9 @@ ChecklistService::sign(const store::ModelVersionRecord &version, const std::stri
                        const std::string &reviewer, const std::string &role,
                        const std::string &decision, const std::string &comment)
 {
-    static const std::map<std::string, std::string> statusFor = {
-        {"approve", "approved"}, {"reject", "rejected"}, {"needs_work", "needs_work"}};
-    std::string normalised = decision == "needs-work" ? "needs_work" : decision;
-    auto status = statusFor.find(normalised);
-    if (status == statusFor.end())
+    const std::string normalised = decision == "needs-work" ? "needs_work" : decision;
+    const std::optional<store::ItemStatus> status = statusForDecision(normalised);
+    if (!status)
         return makeError(ErrorCode::InvalidInput,
                          "decision '" + decision + "' must be approve, reject or needs_work");
     if (reviewer.empty())
@@ -282,7 +293,7 @@ ChecklistService::sign(const store::ModelVersionRecord &version, const std::stri
     signoff.role = role;
     signoff.decision = normalised;
     signoff.comment = comment;
-    return m_store.checklists().sign(target->id, signoff, status->second,
+    return m_store.checklists().sign(target->id, signoff, *status,
                                      version.label() + " " + checklist->templateId + "/" + itemId);
 }
 
@@ -307,7 +318,8 @@ Result<store::DeploymentRecord> ChecklistService::promote(const store::ModelVers
     if (!blocking.empty()) {
         std::string list;
         for (const auto &item : blocking)
-            list += "\n  " + item.templateId + "/" + item.itemId + " (" + item.status + ")";
+            list += "\n  " + item.templateId + "/" + item.itemId + " (" +
+                    store::itemStatusName(item.status) + ")";
         return makeError(ErrorCode::Conflict,
                          "promotion of " + version.label() + " to '" + env +
                              "' refused: " + std::to_string(blocking.size()) +
@@ -345,7 +357,7 @@ Result<Json> ChecklistService::describe(const store::ModelVersionRecord &version
                              {"required", item.required},
                              {"kind", item.kind},
                              {"rule", item.rule},
-                             {"status", item.status},
+                             {"status", store::itemStatusName(item.status)},
                              {"evidence", item.evidence},
                              {"updated_at", item.updatedAt},
                              {"signoffs", signoffJson}});

@@ -20,7 +20,9 @@
 #include "core/store/store.h"
 
 #include <filesystem>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sb::governance {
@@ -57,12 +59,15 @@ std::vector<ChecklistTemplate> loadTemplates(std::vector<std::string> *problems 
 Result<ChecklistTemplate> findTemplate(const std::string &id);
 
 bool itemSatisfied(const store::ChecklistItemRecord &item);
+// The status a sign-off decision sets: approve -> Approved, reject ->
+// Rejected, needs_work -> NeedsWork; nullopt for anything else.
+std::optional<store::ItemStatus> statusForDecision(std::string_view decision);
 
 struct BlockingItem
 {
     std::string templateId;
     std::string itemId;
-    std::string status;
+    store::ItemStatus status = store::ItemStatus::Open;
     std::string text;
 };
 

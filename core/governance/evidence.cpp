@@ -1,20 +1,14 @@
 #include "core/governance/evidence.h"
 
+#include "core/eval/metric_definitions.h"
+
 #include <algorithm>
-#include <set>
 
 namespace sb::governance {
 
 using store::Json;
 
 namespace {
-
-bool isErrorLike(const std::string &metric)
-{
-    static const std::set<std::string> errorLike = {"ece", "mce",  "log_loss", "brier",
-                                                    "mae", "rmse", "mape",     "adaptive_ece"};
-    return errorLike.count(metric) > 0;
-}
 
 void addNumbers(const Json &object, MetricMap &metrics)
 {
@@ -38,10 +32,11 @@ void deriveFromEvaluation(const Json &report, MetricMap &metrics)
     metrics["has_calibration"] = 0;
     if (report.contains("calibration") && report["calibration"].is_object()) {
         const Json &calibration = report["calibration"];
-        for (const char *key :
-             {"ece", "mce", "adaptive_ece", "temperature", "ece_after_temperature"})
-            if (calibration.contains(key) && calibration[key].is_number())
+        for (const eval::MetricDefinition &metric : eval::metricDefinitions()) {
+            const std::string key(metric.name);
+            if (metric.calibration && calibration.contains(key) && calibration[key].is_number())
                 metrics[key] = calibration[key].get<double>();
+        }
         if (calibration.contains("bins") && calibration["bins"].is_array() &&
             !calibration["bins"].empty())
             metrics["has_calibration"] = 1;
@@ -68,8 +63,8 @@ void deriveFromEvaluation(const Json &report, MetricMap &metrics)
                 if (found == worst.end())
                     worst[it.key()] = value;
                 else
-                    found->second = isErrorLike(it.key()) ? std::max(found->second, value)
-                                                          : std::min(found->second, value);
+                    found->second = eval::isErrorLike(it.key()) ? std::max(found->second, value)
+                                                                : std::min(found->second, value);
             }
         }
         for (const auto &[name, value] : worst)

@@ -7,12 +7,15 @@
 //     every number in overall.* under its own name: accuracy, balanced_accuracy,
 //       precision_macro, recall_macro, f1_macro, f1_weighted, roc_auc,
 //       average_precision, log_loss, brier, ece, mce (regression: mae, rmse, r2, mape)
-//     calibration.*: ece, mce, adaptive_ece, temperature, ece_after_temperature
+//     calibration.*: the metrics metric_definitions.h marks as calibration keys: ece,
+//       mce, adaptive_ece, temperature, ece_after_temperature, nll_before,
+//       nll_after_temperature
 //     eval_rows            report.rows
 //     slice_count          number of user slices;  has_slices = slice_count > 0
 //     min_slice_rows       smallest slice
 //     worst_slice_<m>      for each metric m in slices[].metrics: the minimum, or the
-//                          maximum for error-like metrics (ece, mce, log_loss, brier,
+//                          maximum for error-like metrics (lower is better in
+//                          core/eval/metric_definitions.h: ece, mce, log_loss, brier,
 //                          mae, rmse, mape); e.g. worst_slice_accuracy
 //     weak_slices          number of auto_slices reported
 //     gates_failed         number of gates[] with passed == false

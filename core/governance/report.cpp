@@ -310,14 +310,20 @@ std::optional<ReportChart> driftChart(const Json &drift)
     return ReportChart{"drift", "Drift by column", svg.finish(), w, h};
 }
 
-std::string statusColor(const std::string &status)
+std::string statusColor(store::ItemStatus status)
 {
-    if (status == "passed" || status == "approved")
+    switch (status) {
+    case store::ItemStatus::Passed:
+    case store::ItemStatus::Approved:
         return "#2e7d32";
-    if (status == "failing" || status == "rejected")
+    case store::ItemStatus::Failing:
+    case store::ItemStatus::Rejected:
         return "#c62828";
-    if (status == "needs_work")
+    case store::ItemStatus::NeedsWork:
         return "#ef6c00";
+    case store::ItemStatus::Open:
+        break;
+    }
     return "#616161";
 }
 
@@ -663,7 +669,8 @@ std::string renderReportHtml(const ReportData &data, HtmlFlavor flavor)
                             ? "yes"
                             : "no")
                     << "</td><td>" << htmlEscape(text(item, "kind"))
-                    << "</td><td><span class=\"status\" style=\"color:" << statusColor(status)
+                    << "</td><td><span class=\"status\" style=\"color:"
+                    << statusColor(store::parseItemStatus(status).value_or(store::ItemStatus::Open))
                     << "\">" << htmlEscape(status) << "</span></td><td>" << htmlEscape(detail)
                     << "</td></tr>";
             }

@@ -20,7 +20,7 @@ Result<Trigger> parseTrigger(const std::string &text)
                                                       "drift=drifted_windows.last_3 >= 2");
     Trigger trigger;
     trigger.name = text.substr(0, eq);
-    auto rule = governance::Rule::parse(text.substr(eq + 1));
+    auto rule = eval::Rule::parse(text.substr(eq + 1));
     if (!rule)
         return rule.error().withContext("trigger '" + trigger.name + "'");
     trigger.rule = std::move(*rule);
@@ -86,9 +86,9 @@ std::vector<FiredTrigger> evaluateTriggers(const std::vector<Trigger> &triggers,
     for (const Trigger &trigger : triggers) {
         const auto names = trigger.rule.metricNames();
         const auto now = triggerMetrics(history, names);
-        if (trigger.rule.evaluate(now) != governance::Verdict::Pass)
+        if (trigger.rule.evaluate(now) != eval::Verdict::Pass)
             continue;
-        if (trigger.rule.evaluate(triggerMetrics(before, names)) == governance::Verdict::Pass)
+        if (trigger.rule.evaluate(triggerMetrics(before, names)) == eval::Verdict::Pass)
             continue;
         nlohmann::json used = nlohmann::json::object();
         for (const std::string &name : names)

@@ -21,7 +21,7 @@
 #include "core/common/result.h"
 #include "core/eval/csv.h"
 #include "core/eval/drift_dataset.h"
-#include "core/governance/rules.h"
+#include "core/eval/rules.h"
 #include "core/serve/batcher.h"
 #include "core/serve/metrics.h"
 #include "core/store/store.h"
@@ -41,7 +41,7 @@ namespace sb::serve {
 struct Trigger
 {
     std::string name;
-    governance::Rule rule;
+    eval::Rule rule;
 };
 
 // "NAME=RULE", e.g. "drift=drifted_windows.last_3 >= 2". Errors name the text.

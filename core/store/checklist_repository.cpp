@@ -9,6 +9,11 @@ using detail::Transaction;
 
 namespace {
 
+constexpr std::pair<ItemStatus, const char *> kItemStatusNames[] = {
+    {ItemStatus::Open, "open"},         {ItemStatus::Passed, "passed"},
+    {ItemStatus::Failing, "failing"},   {ItemStatus::Approved, "approved"},
+    {ItemStatus::Rejected, "rejected"}, {ItemStatus::NeedsWork, "needs_work"}};
+
 Result<std::vector<ChecklistItemRecord>> loadItems(detail::Database &db, Id checklistId)
 {
     SB_ASSIGN_OR_RETURN(Statement stmt,
@@ -30,7 +35,12 @@ Result<std::vector<ChecklistItemRecord>> loadItems(detail::Database &db, Id chec
         item.required = stmt.columnInt(5) != 0;
         item.kind = stmt.columnText(6);
         item.rule = stmt.columnText(7);
-        item.status = stmt.columnText(8);
+        const std::string status = stmt.columnText(8);
+        const std::optional<ItemStatus> parsed = parseItemStatus(status);
+        if (!parsed)
+            return makeError(ErrorCode::InvalidInput, "checklist item '" + item.itemId +
+                                                          "': unknown status '" + status + "'");
+        item.status = *parsed;
         item.evidence = parseJsonText(stmt.columnText(9));
         item.updatedAt = stmt.columnText(10);
         items.push_back(std::move(item));
@@ -117,8 +127,6 @@ Result<ChecklistRecord> ChecklistRepository::create(Id modelVersionId,
         ChecklistItemRecord item = input;
         item.checklistId = record.id;
         item.updatedAt = now;
-        if (item.status.empty())
-            item.status = "open";
         insertItem.bind(1, item.checklistId)
             .bind(2, item.itemId)
             .bind(3, item.section)
@@ -126,7 +134,7 @@ Result<ChecklistRecord> ChecklistRepository::create(Id modelVersionId,
             .bind(5, item.required ? 1 : 0)
             .bind(6, item.kind)
             .bind(7, item.rule)
-            .bind(8, item.status)
+            .bind(8, itemStatusName(item.status))
             .bind(9, jsonText(item.evidence))
             .bind(10, item.updatedAt);
         Status inserted = insertItem.run();
@@ -167,9 +175,10 @@ Result<std::optional<ChecklistRecord>> ChecklistRepository::find(Id modelVersion
     return std::optional<ChecklistRecord>(std::move(records.front()));
 }
 
-Status ChecklistRepository::updateItemStatus(Id checklistItemId, const std::string &status,
+Status ChecklistRepository::updateItemStatus(Id checklistItemId, ItemStatus newStatus,
                                              const Json &evidence, const std::string &subject)
 {
+    const std::string status = itemStatusName(newStatus);
     auto &impl = m_store.impl();
     auto &db = impl.db;
     SB_ASSIGN_OR_RETURN(Transaction transaction, Transaction::begin(db));
@@ -202,8 +211,7 @@ Status ChecklistRepository::updateItemStatus(Id checklistItemId, const std::stri
 }
 
 Result<SignoffRecord> ChecklistRepository::sign(Id checklistItemId, const SignoffRecord &signoff,
-                                                const std::string &newStatus,
-                                                const std::string &subject)
+                                                ItemStatus newStatus, const std::string &subject)
 {
     auto &impl = m_store.impl();
     auto &db = impl.db;
@@ -250,7 +258,7 @@ Result<SignoffRecord> ChecklistRepository::sign(Id checklistItemId, const Signof
         SB_ASSIGN_OR_RETURN(Statement update,
                             db.prepare("UPDATE checklist_items SET status = ?, evidence = ?, "
                                        "updated_at = ? WHERE id = ?"));
-        update.bind(1, newStatus)
+        update.bind(1, itemStatusName(newStatus))
             .bind(2, jsonText(evidence))
             .bind(3, record.createdAt)
             .bind(4, checklistItemId);
@@ -264,7 +272,7 @@ Result<SignoffRecord> ChecklistRepository::sign(Id checklistItemId, const Signof
                              {"decision", record.decision},
                              {"comment", record.comment},
                              {"from", oldStatus},
-                             {"to", newStatus}}));
+                             {"to", itemStatusName(newStatus)}}));
     SB_TRY(transaction.commit());
     return record;
 }
@@ -294,6 +302,27 @@ Result<std::vector<SignoffRecord>> ChecklistRepository::signoffs(Id checklistIte
         records.push_back(std::move(record));
     }
     return records;
+}
+
+const char *itemStatusName(ItemStatus status)
+{
+    for (const auto &[value, name] : kItemStatusNames)
+        if (value == status)
+            return name;
+    return "open";
+}
+
+std::optional<ItemStatus> parseItemStatus(std::string_view name)
+{
+    for (const auto &[value, text] : kItemStatusNames)
+        if (name == text)
+            return value;
+    return std::nullopt;
+}
+
+bool itemStatusSatisfied(ItemStatus status)
+{
+    return status == ItemStatus::Passed || status == ItemStatus::Approved;
 }
 
 } // namespace sb::store

@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace sb::store {
@@ -142,6 +143,25 @@ struct DriftSnapshotRecord
     std::string createdBy;
 };
 
+// The status of a checklist item. Manual items are open until signed
+// (approved / rejected / needs_work, the latest sign-off wins); evidence
+// items are passed / failing, or open while a metric is missing. Stored and
+// printed as its name; compare the enum everywhere else.
+enum class ItemStatus
+{
+    Open,
+    Passed,
+    Failing,
+    Approved,
+    Rejected,
+    NeedsWork
+};
+// "open", "passed", "failing", "approved", "rejected", "needs_work".
+const char *itemStatusName(ItemStatus status);
+std::optional<ItemStatus> parseItemStatus(std::string_view name);
+// Passed or approved: the item does not block a promotion.
+bool itemStatusSatisfied(ItemStatus status);
+
 struct ChecklistItemRecord
 {
     Id id = 0;
@@ -152,8 +172,7 @@ struct ChecklistItemRecord
     bool required = true;
     std::string kind; // "manual" | "evidence"
     std::string rule; // evidence rule, e.g. "ece <= 0.05"
-    // open | passed | failing | approved | rejected | needs_work
-    std::string status = "open";
+    ItemStatus status = ItemStatus::Open;
     Json evidence = Json::object(); // metric values the rule saw, or the last decision
     std::string updatedAt;
 };
@@ -351,11 +370,11 @@ public:
     Result<std::optional<ChecklistRecord>> find(Id modelVersionId, const std::string &templateId);
     // Evidence refresh: writes the new status + evidence and an audit entry
     // ("checklist.evidence") only when the status changed.
-    Status updateItemStatus(Id checklistItemId, const std::string &status, const Json &evidence,
+    Status updateItemStatus(Id checklistItemId, ItemStatus status, const Json &evidence,
                             const std::string &subject);
     // Stores the sign-off, sets the item status from the decision, audits.
     Result<SignoffRecord> sign(Id checklistItemId, const SignoffRecord &signoff,
-                               const std::string &newStatus, const std::string &subject);
+                               ItemStatus newStatus, const std::string &subject);
     Result<std::vector<SignoffRecord>> signoffs(Id checklistItemId);
 
 private:

@@ -4,6 +4,7 @@
 // codes.
 #include "core/eval/csv.h"
 #include "core/eval/evaluation.h"
+#include "core/eval/metric_definitions.h"
 #include "core/eval/metrics.h"
 #include "core/eval/radix_sort.h"
 #include "core/eval/slices.h"
@@ -16,6 +17,7 @@
 #include <fstream>
 #include <numeric>
 #include <random>
+#include <set>
 
 using namespace sb;
 using namespace sb::eval;
@@ -480,6 +482,151 @@ private slots:
         QVERIFY(report.ok());
         QCOMPARE(report->json["overall"]["accuracy"].get<double>(), 1.0);
         QCOMPARE(report->json["diagnostics"].size(), std::size_t(2));
+    }
+
+    // Names, report keys, CI keys and bootstrap order all come from the one
+    // metric table.
+    void metricTableDrivesReportKeys_data()
+    {
+        QTest::addColumn<QString>("file");
+        QTest::addColumn<int>("task");
+        QTest::newRow("binary") << "binary_600" << int(Task::Classification);
+        QTest::newRow("multiclass") << "multiclass_1500" << int(Task::Classification);
+        QTest::newRow("regression") << "regression_900" << int(Task::Regression);
+    }
+    void metricTableDrivesReportKeys()
+    {
+        QFETCH(QString, file);
+        QFETCH(int, task);
+        auto table = readCsv(kDataDir + file.toStdString() + ".csv");
+        QVERIFY(table.ok());
+        EvalSpec spec = specFor(file.toStdString());
+        spec.bootstrap = 20;
+        spec.slices = {"all: " + spec.label + " != -12345.678"}; // every row
+        auto report = evaluate(*table, spec);
+        QVERIFY2(report.ok(), report.ok() ? "" : report.error().message.c_str());
+        const json &r = report->json;
+        std::set<std::string> expected;
+        for (const MetricDefinition *d : overallMetrics(Task(task)))
+            expected.insert(std::string(d->name));
+        auto keys = [](const json &object) {
+            std::set<std::string> out;
+            for (auto it = object.begin(); it != object.end(); ++it)
+                out.insert(it.key());
+            return out;
+        };
+        QVERIFY(!expected.empty());
+        QCOMPARE(keys(r["overall"]), expected);
+        QCOMPARE(keys(r["ci"]), expected); // what the Evaluation page reads its CIs from
+        QCOMPARE(keys(r["slices"][0]["metrics"]), expected);
+        QCOMPARE(keys(r["slices"][0]["ci"]), expected);
+        QCOMPARE(r["task"].get<std::string>(), std::string(taskName(Task(task))));
+        // Each interval brackets the bootstrap of its own metric (vector order
+        // matches the names): the point estimate lies inside for accuracy/mae.
+        const std::string primary(primaryMetric(Task(task)).name);
+        QVERIFY(r["ci"][primary][0].get<double>() <= r["overall"][primary].get<double>());
+        QVERIFY(r["ci"][primary][1].get<double>() >= r["overall"][primary].get<double>());
+        // The slice covering every row has the overall values.
+        for (const std::string &name : expected)
+            QCOMPARE(r["slices"][0]["metrics"][name], r["overall"][name]);
+        if (Task(task) == Task::Classification)
+            for (const MetricDefinition &d : metricDefinitions())
+                if (d.calibration)
+                    QVERIFY2(r["calibration"].contains(std::string(d.name)), d.name.data());
+    }
+
+    void metricTableIsConsistent()
+    {
+        for (Task task : {Task::Classification, Task::Regression}) {
+            int primaries = 0;
+            std::set<std::string_view> names;
+            for (const MetricDefinition &d : metricDefinitions()) {
+                if (d.task != task)
+                    continue;
+                QVERIFY2(names.insert(d.name).second, d.name.data());
+                primaries += d.primary ? 1 : 0;
+                QCOMPARE(findMetric(d.name, task), &d);
+                QCOMPARE(isErrorLike(d.name), d.direction == Direction::LowerIsBetter);
+                QCOMPARE(d.hasConfidenceInterval(), d.overall());
+                if (d.overall())
+                    QVERIFY((task == Task::Classification) == (d.classification != nullptr));
+            }
+            QCOMPARE(primaries, 1);
+            QVERIFY(primaryMetric(task).overall());
+        }
+        QCOMPARE(std::string(primaryMetric(Task::Classification).name), std::string("accuracy"));
+        QCOMPARE(std::string(primaryMetric(Task::Regression).name), std::string("mae"));
+        QVERIFY(isErrorLike("ece") && isErrorLike("adaptive_ece") && isErrorLike("mae"));
+        QVERIFY(!isErrorLike("accuracy") && !isErrorLike("r2") && !isErrorLike("temperature"));
+        QVERIFY(!isErrorLike("no_such_metric"));
+    }
+
+    // Gates are rules of the governance rule language (rules.h) over the
+    // report's overall, calibration and SLICE.metric values.
+    void gates_data()
+    {
+        QTest::addColumn<QString>("gate");
+        QTest::addColumn<int>("outcome");  // 1 passed, 0 failed, -1 bad input
+        QTest::addColumn<double>("value"); // NaN: not checked
+        const double nan = std::nan("");
+        QTest::newRow("holds") << "accuracy >= 0.75" << 1 << 0.75;
+        QTest::newRow("fails") << "accuracy > 0.75" << 0 << 0.75;
+        QTest::newRow("no spaces") << "accuracy>=0.75" << 1 << 0.75;
+        QTest::newRow("calibration key") << "adaptive_ece >= 0" << 1 << nan;
+        QTest::newRow("and") << "accuracy >= 0.7 and roc_auc > 0.9" << 1 << nan;
+        QTest::newRow("and fails") << "accuracy >= 0.7 and roc_auc > 1" << 0 << nan;
+        QTest::newRow("or") << "accuracy > 0.9 or brier < 1" << 1 << nan;
+        QTest::newRow("not") << "not (accuracy >= 0.7)" << 0 << 0.75;
+        QTest::newRow("slice metric") << "hi.accuracy == 1" << 1 << 1.0;
+        QTest::newRow("slice name with a space") << "high score.accuracy == 1" << 1 << 1.0;
+        QTest::newRow("undefined value fails") << "hi.roc_auc > 0" << 0 << nan;
+        QTest::newRow("undefined value, != fails") << "hi.roc_auc != 0" << 0 << nan;
+        QTest::newRow("exponent") << "ece < 1e3" << 1 << nan;
+        QTest::newRow("unknown metric") << "nope >= 1" << -1 << nan;
+        QTest::newRow("unknown in a compound") << "accuracy >= 0 and nope < 1" << -1 << nan;
+        QTest::newRow("no operator") << "accuracy" << -1 << nan;
+        QTest::newRow("no number") << "accuracy >= high" << -1 << nan;
+        QTest::newRow("bad operator") << "accuracy => 1" << -1 << nan;
+    }
+    void gates()
+    {
+        QFETCH(QString, gate);
+        QFETCH(int, outcome);
+        QFETCH(double, value);
+        // Accuracy 0.75 (two positives scored below 0.5), ROC AUC 1; slice
+        // hi = the rows scored above 0.5, all positive (ROC AUC undefined).
+        auto table = readCsvString(
+            "label,score\n1,0.9\n0,0.2\n1,0.4\n0,0.3\n1,0.8\n0,0.1\n1,0.7\n1,0.45\n", "t.csv");
+        QVERIFY(table.ok());
+        EvalSpec spec;
+        spec.label = "label";
+        spec.score = "score";
+        spec.bootstrap = 0;
+        spec.slices = {"hi: score > 0.5", "high score: score > 0.5"};
+        spec.gates = {gate.toStdString()};
+        auto report = evaluate(*table, spec);
+        if (outcome < 0) {
+            QVERIFY(!report.ok());
+            QCOMPARE(report.error().code, ErrorCode::InvalidInput);
+            QVERIFY2(report.error().message.find("gate '" + gate.toStdString() + "'") !=
+                         std::string::npos,
+                     report.error().message.c_str());
+            return;
+        }
+        QVERIFY2(report.ok(), report.ok() ? "" : report.error().message.c_str());
+        QCOMPARE(report->json["overall"]["accuracy"].get<double>(), 0.75);
+        QCOMPARE(report->gates.size(), std::size_t(1));
+        QCOMPARE(report->gates[0].passed, outcome == 1);
+        QCOMPARE(report->gatesPassed, outcome == 1);
+        const json &g = report->json["gates"][0];
+        QCOMPARE(g["expr"].get<std::string>(), gate.toStdString());
+        QCOMPARE(g["passed"].get<bool>(), outcome == 1);
+        if (!std::isnan(value)) {
+            QCOMPARE(g["value"].get<double>(), value);
+            QCOMPARE(g["values"].size(), std::size_t(1));
+        }
+        if (gate.contains(" and "))
+            QCOMPARE(g["values"].size(), std::size_t(2)); // each metric the rule names
     }
 
     void cliGatesAndBadData()

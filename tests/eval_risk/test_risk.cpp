@@ -6,9 +6,9 @@
 #include "core/common/sha256.h"
 #include "core/eval/csv.h"
 #include "core/eval/poisoning.h"
+#include "core/eval/rules.h"
 #include "core/governance/evidence.h"
 #include "core/governance/report.h"
-#include "core/governance/rules.h"
 #include "core/store/store.h"
 
 #include <nlohmann/json.hpp>
@@ -345,6 +345,13 @@ private slots:
         QTest::newRow("absolute") << "accuracy@noise0.1 >= 2" << 3;
         QTest::newRow("unknown strength") << "accuracy_drop@noise0.3 <= 0.02" << 2;
         QTest::newRow("malformed") << "accuracy_drop <= 0.02" << 2;
+        // The rule language of checklist evidence rules.
+        QTest::newRow("compound passes")
+            << "accuracy_drop@noise0.1 <= 0.5 and accuracy@dropout0.5 >= 0" << 0;
+        QTest::newRow("compound fails")
+            << "accuracy_drop@noise0.1 <= 0.5 and accuracy@noise0.1 >= 2" << 3;
+        QTest::newRow("or") << "accuracy@noise0.1 >= 2 or accuracy_drop@noise0.1 <= 0.5" << 0;
+        QTest::newRow("compound malformed") << "accuracy@noise0.1 >= 0 and accuracy <= 1" << 2;
     }
     void gates()
     {
@@ -470,11 +477,11 @@ private slots:
                  robustness.parsed()["summary"]["accuracy_drop_noise_0_1"].get<double>());
         QCOMPARE(metrics["label_issue_share"], 8.0 / 190.0);
         QCOMPARE(metrics["mia_auc"], privacy.parsed()["mia_auc"].get<double>());
-        auto rule = sb::governance::Rule::parse("mia_auc <= 0.6");
+        auto rule = sb::eval::Rule::parse("mia_auc <= 0.6");
         QVERIFY(rule.ok());
-        QCOMPARE(rule->evaluate(metrics), sb::governance::Verdict::Fail); // the overfit model
-        auto share = sb::governance::Rule::parse("label_issue_share <= 0.02");
-        QCOMPARE(share->evaluate(metrics), sb::governance::Verdict::Fail); // 5 % flipped
+        QCOMPARE(rule->evaluate(metrics), sb::eval::Verdict::Fail); // the overfit model
+        auto share = sb::eval::Rule::parse("label_issue_share <= 0.02");
+        QCOMPARE(share->evaluate(metrics), sb::eval::Verdict::Fail); // 5 % flipped
 
         // Stored with --db for a registered version: the metrics for the
         // version, the HTML report and the model card carry them.

@@ -2,10 +2,10 @@
 // rules, checklists and sign-offs, the promotion gate, rollback, audit
 // tampering, bad --db files, HTML/PDF reports and the model card schema.
 #include "core/common/sha256.h"
+#include "core/eval/rules.h"
 #include "core/governance/checklist.h"
 #include "core/governance/evidence.h"
 #include "core/governance/report.h"
-#include "core/governance/rules.h"
 #include "core/store/store.h"
 #include "json_schema.h"
 
@@ -17,6 +17,9 @@
 
 using namespace sb;
 using namespace sb::governance;
+using sb::eval::Rule;
+using sb::eval::Verdict;
+using sb::eval::verdictName;
 using store::Json;
 namespace fs = std::filesystem;
 
@@ -176,9 +179,54 @@ private slots:
         QCOMPARE(metrics["share_drifted"], drift["share_drifted"].get<double>());
         QCOMPARE(metrics["dataset_drift"], drift["dataset_drift"].get<bool>() ? 1.0 : 0.0);
         QCOMPARE(metrics["has_run"], 0.0);
+        // The worst slice of an error-like metric (lower is better in the
+        // metric table) is its maximum.
+        const Json sliced = {
+            {"slices",
+             {{{"rows", 10}, {"metrics", {{"accuracy", 0.9}, {"ece", 0.1}, {"mae", 2.0}}}},
+              {{"rows", 5}, {"metrics", {{"accuracy", 0.8}, {"ece", 0.3}, {"mae", 1.0}}}}}}};
+        MetricMap sliceWorst = deriveMetrics(sliced, Json(), Json());
+        QCOMPARE(sliceWorst["worst_slice_accuracy"], 0.8);
+        QCOMPARE(sliceWorst["worst_slice_ece"], 0.3);
+        QCOMPARE(sliceWorst["worst_slice_mae"], 2.0);
+        QCOMPARE(sliceWorst["min_slice_rows"], 5.0);
         MetricMap empty = deriveMetrics(Json(), Json(), Json());
         QCOMPARE(empty.count("accuracy"), std::size_t(0));
         QCOMPARE(empty["has_evaluation"], 0.0);
+    }
+
+    // Checklist item statuses are an enum; names only at the JSON/database
+    // boundary.
+    void itemStatusNames_data()
+    {
+        QTest::addColumn<int>("status");
+        QTest::addColumn<QString>("name");
+        QTest::addColumn<bool>("satisfied");
+        QTest::newRow("open") << int(store::ItemStatus::Open) << "open" << false;
+        QTest::newRow("passed") << int(store::ItemStatus::Passed) << "passed" << true;
+        QTest::newRow("failing") << int(store::ItemStatus::Failing) << "failing" << false;
+        QTest::newRow("approved") << int(store::ItemStatus::Approved) << "approved" << true;
+        QTest::newRow("rejected") << int(store::ItemStatus::Rejected) << "rejected" << false;
+        QTest::newRow("needs_work") << int(store::ItemStatus::NeedsWork) << "needs_work" << false;
+    }
+    void itemStatusNames()
+    {
+        QFETCH(int, status);
+        QFETCH(QString, name);
+        QFETCH(bool, satisfied);
+        const auto typed = store::ItemStatus(status);
+        QCOMPARE(QString(store::itemStatusName(typed)), name);
+        QCOMPARE(store::parseItemStatus(name.toStdString()), std::optional(typed));
+        QCOMPARE(store::itemStatusSatisfied(typed), satisfied);
+        QVERIFY(!store::parseItemStatus(name.toUpper().toStdString()));
+    }
+    void decisionsSetStatuses()
+    {
+        QCOMPARE(statusForDecision("approve"), std::optional(store::ItemStatus::Approved));
+        QCOMPARE(statusForDecision("reject"), std::optional(store::ItemStatus::Rejected));
+        QCOMPARE(statusForDecision("needs_work"), std::optional(store::ItemStatus::NeedsWork));
+        QVERIFY(!statusForDecision("approved"));
+        QVERIFY(!statusForDecision(""));
     }
 
     void bundledTemplatesAreValid()

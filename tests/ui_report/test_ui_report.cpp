@@ -311,10 +311,9 @@ void TestUiReport::evaluationStoredForVersion()
         if (item.itemId == "offline-metrics") {
             QCOMPARE(item.evidence.value("values", Json::object()).value("accuracy", -1.0),
                      page.evalReport()["overall"]["accuracy"].get<double>());
-            QCOMPARE(item.status,
-                     std::string(page.evalReport()["overall"]["accuracy"].get<double>() >= 0.9
-                                     ? "passed"
-                                     : "failing"));
+            QCOMPARE(item.status, page.evalReport()["overall"]["accuracy"].get<double>() >= 0.9
+                                      ? store::ItemStatus::Passed
+                                      : store::ItemStatus::Failing);
             sawAccuracy = true;
         }
     QVERIFY(sawAccuracy);

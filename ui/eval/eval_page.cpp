@@ -52,37 +52,7 @@ double number(const json &value, double fallback = qQNaN())
     return fallback;
 }
 
-QString text(const json &value)
-{
-    if (value.is_string())
-        return QString::fromStdString(value.get<std::string>());
-    if (value.is_number_integer())
-        return QString::number(value.get<std::int64_t>());
-    if (value.is_number())
-        return QString::number(value.get<double>(), 'g', 6);
-    if (value.is_boolean())
-        return value.get<bool>() ? QStringLiteral("yes") : QStringLiteral("no");
-    if (value.is_null())
-        return QString();
-    return QString::fromStdString(value.dump());
-}
-
-// A CI as [low, high] or {low|lower, high|upper}.
-std::pair<double, double> interval(const json &ci)
-{
-    if (ci.is_array() && ci.size() == 2)
-        return {number(ci[0]), number(ci[1])};
-    if (ci.is_object()) {
-        const double low =
-            ci.contains("low") ? number(ci["low"]) : number(ci.value("lower", json()));
-        const double high =
-            ci.contains("high") ? number(ci["high"]) : number(ci.value("upper", json()));
-        return {low, high};
-    }
-    return {qQNaN(), qQNaN()};
-}
-
-QTableView *makeTable(QStandardItemModel *model, QWidget *parent)
+QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
 {
     auto *view = new QTableView(parent);
     view->setModel(model);
@@ -101,11 +71,6 @@ QStandardItem *cell(const QString &value)
     return item;
 }
 
-QString formatMetric(double value)
-{
-    return std::isnan(value) ? QStringLiteral("—") : QString::number(value, 'f', 4);
-}
-
 bool sameLabel(const QString &a, const QString &b)
 {
     if (a == b)
@@ -114,14 +79,6 @@ bool sameLabel(const QString &a, const QString &b)
     const double x = a.toDouble(&okA), y = b.toDouble(&okB);
     return okA && okB && x == y;
 }
-
-// What one press of Evaluate produces: the reports, and where they were stored.
-struct EvalOutcome
-{
-    EvalReports reports;
-    std::optional<StoredEvaluation> stored;
-    QString storeError;
-};
 
 json readJsonFile(const QString &path)
 {
@@ -133,79 +90,19 @@ json readJsonFile(const QString &path)
 
 } // namespace
 
+// What one press of Evaluate produces: the reports, and where they were stored.
+struct EvalPage::EvalOutcome
+{
+    EvalReports reports;
+    std::optional<StoredEvaluation> stored;
+    QString storeError;
+};
+
 EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_tasks(tasks)
 {
     auto *outer = new QVBoxLayout(this);
     outer->setContentsMargins(0, 0, 0, 0);
-
-    // Inputs.
-    auto *inputs = new QGroupBox(tr("Data"), this);
-    auto *form = new QGridLayout(inputs);
-    auto *reference = new QLineEdit(inputs);
-    reference->setObjectName("referencePath");
-    reference->setPlaceholderText(tr("reference.csv (drift baseline)"));
-    auto *current = new QLineEdit(inputs);
-    current->setObjectName("currentPath");
-    current->setPlaceholderText(tr("current.csv (evaluated)"));
-    auto *label = new QComboBox(inputs);
-    label->setObjectName("labelColumn");
-    label->setEditable(true);
-    auto *prediction = new QComboBox(inputs);
-    prediction->setObjectName("predictionColumn");
-    prediction->setEditable(true);
-    auto *model = new QLineEdit(inputs);
-    model->setObjectName("modelPath");
-    model->setPlaceholderText(tr("model.onnx the scores come from (results are stored for its "
-                                 "registered version)"));
-    auto *evaluate = new QPushButton(tr("Evaluate"), inputs);
-    evaluate->setObjectName("evaluateButton");
-    auto *loadReports = new QPushButton(tr("Load Report JSON…"), inputs);
-    form->addWidget(new QLabel(tr("Reference:")), 0, 0);
-    form->addWidget(reference, 0, 1);
-    form->addWidget(new QLabel(tr("Current:")), 0, 2);
-    form->addWidget(current, 0, 3);
-    form->addWidget(new QLabel(tr("Label column:")), 1, 0);
-    form->addWidget(label, 1, 1);
-    form->addWidget(new QLabel(tr("Score / prediction column:")), 1, 2);
-    form->addWidget(prediction, 1, 3);
-    form->addWidget(new QLabel(tr("Model:")), 2, 0);
-    form->addWidget(model, 2, 1, 1, 3);
-    form->addWidget(evaluate, 0, 4);
-    form->addWidget(loadReports, 1, 4);
-    m_evalProgress = new QProgressBar(inputs);
-    m_evalProgress->setObjectName("evalProgress");
-    m_evalProgress->setRange(0, 1000);
-    m_evalProgress->setTextVisible(true);
-    m_evalProgress->setVisible(false);
-    m_cancelEvaluation = new QPushButton(tr("Cancel"), inputs);
-    m_cancelEvaluation->setObjectName("cancelEvaluation");
-    m_cancelEvaluation->setToolTip(tr("Stop the running evaluation"));
-    m_cancelEvaluation->setEnabled(false);
-    form->addWidget(m_cancelEvaluation, 2, 4);
-    form->addWidget(m_evalProgress, 4, 0, 1, 5);
-    connect(m_cancelEvaluation, &QPushButton::clicked, this, [this]() {
-        if (m_evalTask != 0)
-            m_tasks->cancel(m_evalTask);
-        m_cancelEvaluation->setEnabled(false);
-        m_storeStatus->setText(tr("Cancelling…"));
-    });
-    // Progress of the page's own evaluation: rows read, rate and ETA.
-    connect(m_tasks, &TaskRunner::taskProgress, this,
-            [this](int id, double fraction, const QString &message) {
-                if (id != m_evalTask || m_evalTask == 0)
-                    return;
-                m_evalProgress->setValue(static_cast<int>(fraction * 1000));
-                m_evalProgress->setFormat(message.isEmpty() ? QStringLiteral("%p%")
-                                                            : QStringLiteral("%p% — ") + message);
-            });
-    m_storeStatus = new QLabel(inputs);
-    m_storeStatus->setObjectName("storeStatus");
-    m_storeStatus->setWordWrap(true);
-    m_storeStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
-    form->addWidget(m_storeStatus, 3, 0, 1, 5);
-    form->setColumnStretch(1, 1);
-    form->setColumnStretch(3, 1);
-    outer->addWidget(inputs);
+    outer->addWidget(buildInputs());
 
     auto *scroll = new QScrollArea(this);
     scroll->setWidgetResizable(true);
@@ -231,12 +128,9 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
         return group;
     };
 
-    m_overall = new QStandardItemModel(0, 4, this);
-    m_overall->setHorizontalHeaderLabels({tr("Metric"), tr("Value"), tr("CI low"), tr("CI high")});
+    m_overall = new MetricsTableModel(this);
     grid->addWidget(box(tr("Overall metrics"), makeTable(m_overall, content)), 1, 0);
-    m_perClass = new QStandardItemModel(0, 5, this);
-    m_perClass->setHorizontalHeaderLabels(
-        {tr("Class"), tr("Precision"), tr("Recall"), tr("F1"), tr("Support")});
+    m_perClass = new PerClassModel(this);
     grid->addWidget(box(tr("Per class"), makeTable(m_perClass, content)), 1, 1);
 
     m_heatmap = new ConfusionHeatmap(content);
@@ -250,8 +144,9 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
 
     m_sliceChart = new BarChartWidget(tr("Metric per slice (95% CI)"), content);
     installExportMenu(m_sliceChart, "slices");
-    grid->addWidget(box(tr("Slices"), m_sliceChart), 3, 0);
-    m_weakSlices = new QStandardItemModel(this);
+    m_slices = new SliceTableModel(this);
+    grid->addWidget(box(tr("Slices"), m_sliceChart, makeTable(m_slices, content)), 3, 0);
+    m_weakSlices = new KeyedTextModel(this);
     grid->addWidget(box(tr("Weak slices"), makeTable(m_weakSlices, content)), 3, 1);
 
     m_reliability = new QChartView(new QChart, content);
@@ -286,167 +181,251 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     grid->setColumnStretch(0, 1);
     grid->setColumnStretch(1, 1);
     connect(m_risk, &RiskPanel::errorOccurred, this, &EvalPage::errorOccurred);
-    connect(m_risk, &RiskPanel::runRequested, this, [this, current, label, model]() {
+    connect(m_risk, &RiskPanel::runRequested, this, [this]() {
         RiskRequest request;
-        request.modelPath = model->text().trimmed();
-        request.dataPath = current->text().trimmed();
-        request.labelColumn = label->currentText();
+        request.modelPath = m_model->text().trimmed();
+        request.dataPath = m_current->text().trimmed();
+        request.labelColumn = m_labelBox->currentText();
         request.database = guiDatabasePath();
         m_risk->run(request);
     });
-
     connect(m_heatmap, &ConfusionHeatmap::cellClicked, this, &EvalPage::listConfusionRows);
-    connect(loadReports, &QPushButton::clicked, this, [this]() {
-        const QStringList files =
-            QFileDialog::getOpenFileNames(this, tr("Load report JSON (eval, drift and/or quality)"),
-                                          QString(), tr("JSON (*.json)"));
-        json eval = m_eval, drift = m_drift, quality = m_quality;
-        for (const QString &file : files) {
-            const json report = readJsonFile(file);
-            if (!report.is_object()) {
-                emit errorOccurred(tr("%1 is not a JSON report").arg(file));
-                continue;
-            }
-            if (report.contains("overall"))
-                eval = report;
-            else if (report.contains("dataset_drift") || report.contains("share_drifted"))
-                drift = report;
-            else if (report.contains("duplicate_rows") || report.contains("leakage"))
-                quality = report;
-        }
-        showReports(eval, drift, quality);
-    });
-    auto fillColumns = [label, prediction](const QString &path) {
-        const QStringList header = readCsvHeader(path);
-        if (header.isEmpty())
-            return;
-        const QString l = label->currentText(), p = prediction->currentText();
-        label->clear();
-        prediction->clear();
-        label->addItems(header);
-        prediction->addItems(header);
-        label->setCurrentText(
-            header.contains(l) ? l : (header.contains("label") ? "label" : header.first()));
-        for (const QString &guess : {p, QStringLiteral("score"), QStringLiteral("prediction")})
-            if (header.contains(guess)) {
-                prediction->setCurrentText(guess);
-                break;
-            }
-    };
-    // The demo classifier filled in for the demo data must not claim other
-    // data: choosing another current file clears it (the user names the model).
-    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
-    connect(current, &QLineEdit::editingFinished, this, [current, model, demoDir, fillColumns]() {
-        fillColumns(current->text());
-        if (model->text() == demoDir + "/classifier.onnx" &&
-            QFileInfo(current->text()) != QFileInfo(demoDir + "/current.csv"))
-            model->clear();
-    });
-    connect(evaluate, &QPushButton::clicked, this,
-            [this, reference, current, label, prediction, model]() {
-                EvalRequest request;
-                request.referencePath = reference->text();
-                request.currentPath = current->text();
-                request.labelColumn = label->currentText();
-                request.scoreColumn = prediction->currentText();
-                request.modelPath = model->text().trimmed();
-                // Drift over time needs a datetime column; the demo data has "timestamp".
-                for (const QString &name : readCsvHeader(request.currentPath))
-                    if (name == "timestamp" || name == "date" || name == "time") {
-                        request.windowColumn = name;
-                        request.window = "7d";
-                        break;
-                    }
-                m_storeStatus->setText(tr("Evaluating…"));
-                m_evalProgress->setValue(0);
-                m_evalProgress->setFormat(QStringLiteral("%p%"));
-                m_evalProgress->setVisible(true);
-                m_cancelEvaluation->setEnabled(true);
-                const auto database = guiDatabasePath();
-                m_evalTask = m_tasks->start<EvalOutcome>(
-                    tr("Evaluating"),
-                    [request, database](const ProgressFn &progress,
-                                        const CancelToken &cancel) -> Result<EvalOutcome> {
-                        EvalOutcome outcome;
-                        SB_ASSIGN_OR_RETURN(outcome.reports,
-                                            runEvaluation(request, progress, cancel));
-                        if (request.modelPath.isEmpty())
-                            return outcome;
-                        // Storing is a second step: its failure keeps the reports.
-                        if (progress)
-                            progress(0.95, "Storing the results");
-                        auto opened = store::Store::open(database);
-                        Result<StoredEvaluation> stored =
-                            opened.ok() ? storeEvaluation(**opened, request, outcome.reports)
-                                        : Result<StoredEvaluation>(
-                                              opened.error().withContext(database.string()));
-                        if (stored.ok())
-                            outcome.stored = std::move(stored).value();
-                        else
-                            outcome.storeError =
-                                userMessage(tr("Storing the evaluation"), stored.error());
-                        return outcome;
-                    },
-                    this,
-                    [this, request](Result<EvalOutcome> result) {
-                        m_evalTask = 0;
-                        m_cancelEvaluation->setEnabled(false);
-                        m_evalProgress->setVisible(false);
-                        if (!result.ok() && result.error().code == ErrorCode::Cancelled) {
-                            m_storeStatus->setText(tr("Evaluation cancelled."));
-                            emit evaluationCancelled();
-                            return;
-                        }
-                        if (!result.ok()) {
-                            m_storeStatus->clear();
-                            emit errorOccurred(userMessage(tr("Evaluation"), result.error()));
-                            return;
-                        }
-                        const EvalReports &reports = result->reports;
-                        setDatasetRows(reports.header, reports.rows, request.labelColumn,
-                                       reports.predictionColumn);
-                        showReports(reports.eval, reports.drift, reports.quality);
-                        if (result->stored) {
-                            const StoredEvaluation &stored = *result->stored;
-                            const QString version = QString::fromStdString(stored.version.label());
-                            m_storeStatus->setText(
-                                tr("Stored for <b>%1</b>%2: evaluation #%3, quality #%4%5%6.")
-                                    .arg(version.toHtmlEscaped(),
-                                         stored.registered ? tr(" (registered now)") : QString())
-                                    .arg(stored.evaluationId)
-                                    .arg(stored.qualityId)
-                                    .arg(stored.driftId ? tr(", drift #%1").arg(stored.driftId)
-                                                        : QString())
-                                    .arg(stored.checklistStarted.empty()
-                                             ? QString()
-                                             : tr("; checklist '%1' started")
-                                                   .arg(QString::fromStdString(
-                                                       stored.checklistStarted))));
-                            emit resultsStored(version);
-                        } else if (!result->storeError.isEmpty()) {
-                            m_storeStatus->setText(result->storeError.toHtmlEscaped());
-                            emit errorOccurred(result->storeError);
-                        } else {
-                            m_storeStatus->setText(
-                                tr("Not stored: choose the model the scores come from."));
-                        }
-                    });
-            });
 
     // A first start shows the bundled demo data, ready to evaluate.
+    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
     if (QFileInfo::exists(demoDir + "/current.csv")) {
-        reference->setText(demoDir + "/reference.csv");
-        current->setText(demoDir + "/current.csv");
-        model->setText(demoDir + "/classifier.onnx");
-        fillColumns(current->text());
+        m_reference->setText(demoDir + "/reference.csv");
+        m_current->setText(demoDir + "/current.csv");
+        m_model->setText(demoDir + "/classifier.onnx");
+        fillColumns();
         // The demo classifier's inputs: the 30 columns between patient_age
         // and label; its training split is train.csv.
-        const QStringList header = readCsvHeader(current->text());
+        const QStringList header = readCsvHeader(m_current->text());
         const qsizetype from = header.indexOf("patient_age"), to = header.indexOf("label");
         if (from >= 0 && to > from)
             m_risk->setFeatures(header.mid(from + 1, to - from - 1));
         if (QFileInfo::exists(demoDir + "/train.csv"))
             m_risk->setTrainingPath(demoDir + "/train.csv");
+    }
+}
+
+QWidget *EvalPage::buildInputs()
+{
+    auto *inputs = new QGroupBox(tr("Data"), this);
+    auto *form = new QGridLayout(inputs);
+    m_reference = new QLineEdit(inputs);
+    m_reference->setObjectName("referencePath");
+    m_reference->setPlaceholderText(tr("reference.csv (drift baseline)"));
+    m_current = new QLineEdit(inputs);
+    m_current->setObjectName("currentPath");
+    m_current->setPlaceholderText(tr("current.csv (evaluated)"));
+    m_labelBox = new QComboBox(inputs);
+    m_labelBox->setObjectName("labelColumn");
+    m_labelBox->setEditable(true);
+    m_predictionBox = new QComboBox(inputs);
+    m_predictionBox->setObjectName("predictionColumn");
+    m_predictionBox->setEditable(true);
+    m_model = new QLineEdit(inputs);
+    m_model->setObjectName("modelPath");
+    m_model->setPlaceholderText(tr("model.onnx the scores come from (results are stored for its "
+                                   "registered version)"));
+    auto *evaluate = new QPushButton(tr("Evaluate"), inputs);
+    evaluate->setObjectName("evaluateButton");
+    auto *loadReports = new QPushButton(tr("Load Report JSON…"), inputs);
+    form->addWidget(new QLabel(tr("Reference:")), 0, 0);
+    form->addWidget(m_reference, 0, 1);
+    form->addWidget(new QLabel(tr("Current:")), 0, 2);
+    form->addWidget(m_current, 0, 3);
+    form->addWidget(new QLabel(tr("Label column:")), 1, 0);
+    form->addWidget(m_labelBox, 1, 1);
+    form->addWidget(new QLabel(tr("Score / prediction column:")), 1, 2);
+    form->addWidget(m_predictionBox, 1, 3);
+    form->addWidget(new QLabel(tr("Model:")), 2, 0);
+    form->addWidget(m_model, 2, 1, 1, 3);
+    form->addWidget(evaluate, 0, 4);
+    form->addWidget(loadReports, 1, 4);
+    m_evalProgress = new QProgressBar(inputs);
+    m_evalProgress->setObjectName("evalProgress");
+    m_evalProgress->setRange(0, 1000);
+    m_evalProgress->setTextVisible(true);
+    m_evalProgress->setVisible(false);
+    m_cancelEvaluation = new QPushButton(tr("Cancel"), inputs);
+    m_cancelEvaluation->setObjectName("cancelEvaluation");
+    m_cancelEvaluation->setToolTip(tr("Stop the running evaluation"));
+    m_cancelEvaluation->setEnabled(false);
+    form->addWidget(m_cancelEvaluation, 2, 4);
+    form->addWidget(m_evalProgress, 4, 0, 1, 5);
+    m_storeStatus = new QLabel(inputs);
+    m_storeStatus->setObjectName("storeStatus");
+    m_storeStatus->setWordWrap(true);
+    m_storeStatus->setTextInteractionFlags(Qt::TextSelectableByMouse);
+    form->addWidget(m_storeStatus, 3, 0, 1, 5);
+    form->setColumnStretch(1, 1);
+    form->setColumnStretch(3, 1);
+
+    connect(m_cancelEvaluation, &QPushButton::clicked, this, [this]() {
+        if (m_evalTask != 0)
+            m_tasks->cancel(m_evalTask);
+        m_cancelEvaluation->setEnabled(false);
+        m_storeStatus->setText(tr("Cancelling…"));
+    });
+    // Progress of the page's own evaluation: rows read, rate and ETA.
+    connect(m_tasks, &TaskRunner::taskProgress, this,
+            [this](int id, double fraction, const QString &message) {
+                if (id != m_evalTask || m_evalTask == 0)
+                    return;
+                m_evalProgress->setValue(static_cast<int>(fraction * 1000));
+                m_evalProgress->setFormat(message.isEmpty() ? QStringLiteral("%p%")
+                                                            : QStringLiteral("%p% — ") + message);
+            });
+    connect(loadReports, &QPushButton::clicked, this, [this]() {
+        loadReportFiles(
+            QFileDialog::getOpenFileNames(this, tr("Load report JSON (eval, drift and/or quality)"),
+                                          QString(), tr("JSON (*.json)")));
+    });
+    // The demo classifier filled in for the demo data must not claim other
+    // data: choosing another current file clears it (the user names the model).
+    const QString demoDir = QString::fromStdString(demoClassifierPath().parent_path().string());
+    connect(m_current, &QLineEdit::editingFinished, this, [this, demoDir]() {
+        fillColumns();
+        if (m_model->text() == demoDir + "/classifier.onnx" &&
+            QFileInfo(m_current->text()) != QFileInfo(demoDir + "/current.csv"))
+            m_model->clear();
+    });
+    connect(evaluate, &QPushButton::clicked, this, [this]() {
+        EvalRequest request;
+        request.referencePath = m_reference->text();
+        request.currentPath = m_current->text();
+        request.labelColumn = m_labelBox->currentText();
+        request.scoreColumn = m_predictionBox->currentText();
+        request.modelPath = m_model->text().trimmed();
+        // Drift over time needs a datetime column; the demo data has "timestamp".
+        for (const QString &name : readCsvHeader(request.currentPath))
+            if (name == "timestamp" || name == "date" || name == "time") {
+                request.windowColumn = name;
+                request.window = "7d";
+                break;
+            }
+        startEvaluation(request);
+    });
+    return inputs;
+}
+
+// The label and prediction choices from the current file's header.
+void EvalPage::fillColumns()
+{
+    const QStringList header = readCsvHeader(m_current->text());
+    if (header.isEmpty())
+        return;
+    const QString l = m_labelBox->currentText(), p = m_predictionBox->currentText();
+    m_labelBox->clear();
+    m_predictionBox->clear();
+    m_labelBox->addItems(header);
+    m_predictionBox->addItems(header);
+    m_labelBox->setCurrentText(
+        header.contains(l) ? l : (header.contains("label") ? "label" : header.first()));
+    for (const QString &guess : {p, QStringLiteral("score"), QStringLiteral("prediction")})
+        if (header.contains(guess)) {
+            m_predictionBox->setCurrentText(guess);
+            break;
+        }
+}
+
+void EvalPage::loadReportFiles(const QStringList &files)
+{
+    json eval = m_eval, drift = m_drift, quality = m_quality;
+    for (const QString &file : files) {
+        const json report = readJsonFile(file);
+        switch (reportKind(report)) {
+        case ReportKind::Evaluation:
+            eval = report;
+            break;
+        case ReportKind::Drift:
+            drift = report;
+            break;
+        case ReportKind::Quality:
+            quality = report;
+            break;
+        case ReportKind::Unknown:
+            if (!report.is_object())
+                emit errorOccurred(tr("%1 is not a JSON report").arg(file));
+            break;
+        }
+    }
+    showReports(eval, drift, quality);
+}
+
+void EvalPage::startEvaluation(const EvalRequest &request)
+{
+    m_storeStatus->setText(tr("Evaluating…"));
+    m_evalProgress->setValue(0);
+    m_evalProgress->setFormat(QStringLiteral("%p%"));
+    m_evalProgress->setVisible(true);
+    m_cancelEvaluation->setEnabled(true);
+    const auto database = guiDatabasePath();
+    m_evalTask = m_tasks->start<EvalOutcome>(
+        tr("Evaluating"),
+        [request, database](const ProgressFn &progress,
+                            const CancelToken &cancel) -> Result<EvalOutcome> {
+            EvalOutcome outcome;
+            SB_ASSIGN_OR_RETURN(outcome.reports, runEvaluation(request, progress, cancel));
+            if (request.modelPath.isEmpty())
+                return outcome;
+            // Storing is a second step: its failure keeps the reports.
+            if (progress)
+                progress(0.95, "Storing the results");
+            auto opened = store::Store::open(database);
+            Result<StoredEvaluation> stored =
+                opened.ok()
+                    ? storeEvaluation(**opened, request, outcome.reports)
+                    : Result<StoredEvaluation>(opened.error().withContext(database.string()));
+            if (stored.ok())
+                outcome.stored = std::move(stored).value();
+            else
+                outcome.storeError = userMessage(tr("Storing the evaluation"), stored.error());
+            return outcome;
+        },
+        this, [this, request](Result<EvalOutcome> result) { finishEvaluation(request, result); });
+}
+
+void EvalPage::finishEvaluation(const EvalRequest &request, const Result<EvalOutcome> &result)
+{
+    m_evalTask = 0;
+    m_cancelEvaluation->setEnabled(false);
+    m_evalProgress->setVisible(false);
+    if (!result.ok() && result.error().code == ErrorCode::Cancelled) {
+        m_storeStatus->setText(tr("Evaluation cancelled."));
+        emit evaluationCancelled();
+        return;
+    }
+    if (!result.ok()) {
+        m_storeStatus->clear();
+        emit errorOccurred(userMessage(tr("Evaluation"), result.error()));
+        return;
+    }
+    const EvalReports &reports = result->reports;
+    setDatasetRows(reports.header, reports.rows, request.labelColumn, reports.predictionColumn);
+    showReports(reports.eval, reports.drift, reports.quality);
+    if (result->stored) {
+        const StoredEvaluation &stored = *result->stored;
+        const QString version = QString::fromStdString(stored.version.label());
+        m_storeStatus->setText(
+            tr("Stored for <b>%1</b>%2: evaluation #%3, quality #%4%5%6.")
+                .arg(version.toHtmlEscaped(),
+                     stored.registered ? tr(" (registered now)") : QString())
+                .arg(stored.evaluationId)
+                .arg(stored.qualityId)
+                .arg(stored.driftId ? tr(", drift #%1").arg(stored.driftId) : QString())
+                .arg(stored.checklistStarted.empty()
+                         ? QString()
+                         : tr("; checklist '%1' started")
+                               .arg(QString::fromStdString(stored.checklistStarted))));
+        emit resultsStored(version);
+    } else if (!result->storeError.isEmpty()) {
+        m_storeStatus->setText(result->storeError.toHtmlEscaped());
+        emit errorOccurred(result->storeError);
+    } else {
+        m_storeStatus->setText(tr("Not stored: choose the model the scores come from."));
     }
 }
 
@@ -476,11 +455,13 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     m_drift = drift;
     m_quality = quality;
 
+    m_results = parseEvalReport(eval);
+
     // Headline.
     QStringList headline;
     if (eval.is_object())
         headline << tr("<b>%1</b> rows, task <b>%2</b>")
-                        .arg(text(eval.value("rows", json())), text(eval.value("task", json())));
+                        .arg(reportText(eval.value("rows", json())), m_results.task);
     if (drift.is_object())
         headline << tr("drift: %1 of columns drifted%2")
                         .arg(QString::number(number(drift.value("share_drifted", json()), 0) * 100,
@@ -488,108 +469,18 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
                              "%")
                         .arg(drift.value("dataset_drift", false) ? tr(" — <b>dataset drift</b>")
                                                                  : QString());
-    if (eval.is_object() && eval.contains("gates"))
-        for (const auto &gate : eval["gates"])
-            headline << tr("gate %1: %2")
-                            .arg(text(gate.value("expr", json())),
-                                 gate.value("passed", false) ? tr("passed") : tr("FAILED"));
+    for (const GateRow &gate : m_results.gates)
+        headline << tr("gate %1: %2").arg(gate.expr, gate.passed ? tr("passed") : tr("FAILED"));
     if (!headline.isEmpty())
         m_headline->setText(headline.join(" · "));
 
-    // Overall with CIs.
-    m_overall->removeRows(0, m_overall->rowCount());
-    if (eval.is_object() && eval.contains("overall") && eval["overall"].is_object()) {
-        json cis = eval.value("overall_ci", eval.value("ci", json::object()));
-        for (const auto &[name, value] : eval["overall"].items()) {
-            const auto [low, high] = cis.is_object() && cis.contains(name)
-                                         ? interval(cis[name])
-                                         : std::pair{qQNaN(), qQNaN()};
-            m_overall->appendRow({cell(QString::fromStdString(name)),
-                                  cell(formatMetric(number(value))), cell(formatMetric(low)),
-                                  cell(formatMetric(high))});
-        }
-    }
-    m_perClass->removeRows(0, m_perClass->rowCount());
-    if (eval.is_object() && eval.contains("per_class"))
-        for (const auto &row : eval["per_class"])
-            m_perClass->appendRow({cell(text(row.value("label", json()))),
-                                   cell(formatMetric(number(row.value("precision", json())))),
-                                   cell(formatMetric(number(row.value("recall", json())))),
-                                   cell(formatMetric(number(row.value("f1", json())))),
-                                   cell(text(row.value("support", json())))});
-
-    // Confusion matrix.
-    QStringList labels;
-    QVector<QVector<double>> counts;
-    if (eval.is_object() && eval.contains("confusion_matrix")) {
-        const json &cm = eval["confusion_matrix"];
-        for (const auto &l : cm.value("labels", json::array()))
-            labels << text(l);
-        for (const auto &row : cm.value("matrix", json::array())) {
-            QVector<double> r;
-            for (const auto &c : row)
-                r << number(c, 0);
-            counts << r;
-        }
-    }
-    m_heatmap->setMatrix(labels, counts);
-
-    // Slices: the primary metric with its CI.
-    QVector<BarDatum> slices;
-    if (eval.is_object() && eval.contains("slices")) {
-        for (const auto &slice : eval["slices"]) {
-            const json metrics = slice.value("metrics", json::object());
-            std::string metric = metrics.contains("accuracy") ? "accuracy"
-                                 : metrics.empty()            ? ""
-                                                              : metrics.begin().key();
-            if (metric.empty())
-                continue;
-            BarDatum bar;
-            bar.label = text(slice.value("name", json()));
-            bar.value = number(metrics[metric], 0);
-            const json ci = slice.value("ci", json::object());
-            if (ci.is_object() && ci.contains(metric))
-                std::tie(bar.low, bar.high) = interval(ci[metric]);
-            else if (ci.is_array())
-                std::tie(bar.low, bar.high) = interval(ci);
-            bar.tooltip = text(slice.value("expr", json()));
-            slices << bar;
-        }
-    }
-    m_sliceChart->setData(slices, tr("accuracy"), qQNaN(), 1.0);
-
-    // Weak slices: every key of the entries.
-    m_weakSlices->clear();
-    if (eval.is_object() && eval.contains("auto_slices") && !eval["auto_slices"].empty()) {
-        // The slice first, then its figures; other keys keep their order.
-        QStringList keys;
-        for (const char *key : {"expr", "rows", "metric", "value", "metric_value", "ci", "effect"})
-            if (eval["auto_slices"].front().contains(key))
-                keys << QString::fromLatin1(key);
-        for (const auto &[key, value] : eval["auto_slices"].front().items())
-            if (!keys.contains(QString::fromStdString(key)))
-                keys << QString::fromStdString(key);
-        m_weakSlices->setHorizontalHeaderLabels(keys);
-        for (const auto &slice : eval["auto_slices"]) {
-            QList<QStandardItem *> row;
-            const std::string metric = slice.value("metric", std::string());
-            for (const QString &key : keys) {
-                json value = slice.value(key.toStdString(), json());
-                // A CI per metric: show the one of this slice's metric.
-                if (value.is_object() && !metric.empty() && value.contains(metric))
-                    value = value[metric];
-                if (value.is_array() && value.size() == 2 && value[0].is_number() &&
-                    value[1].is_number()) {
-                    row << cell(
-                        QStringLiteral("[%1, %2]")
-                            .arg(formatMetric(number(value[0])), formatMetric(number(value[1]))));
-                    continue;
-                }
-                row << cell(value.is_number_float() ? formatMetric(number(value)) : text(value));
-            }
-            m_weakSlices->appendRow(row);
-        }
-    }
+    m_overall->setRows(m_results.overall);
+    m_perClass->setRows(m_results.perClass);
+    m_heatmap->setMatrix(m_results.confusionLabels, m_results.confusion);
+    m_slices->setSlices(m_results.sliceMetric, m_results.slices);
+    m_sliceChart->setData(sliceBars(m_results), m_results.sliceMetric, qQNaN(),
+                          m_results.task == "classification" ? 1.0 : qQNaN());
+    m_weakSlices->setTable(m_results.weakSliceKeys, m_results.weakSlices);
 
     buildReliability();
 
@@ -598,13 +489,13 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     if (drift.is_object() && drift.contains("columns"))
         for (const auto &column : drift["columns"]) {
             BarDatum bar;
-            bar.label = text(column.value("name", json()));
+            bar.label = reportText(column.value("name", json()));
             bar.value = number(column.value("statistic", json()), 0);
             bar.flagged = column.value("drifted", false);
             bar.tooltip = tr("%1: statistic %2, p %3")
-                              .arg(text(column.value("method", json())),
-                                   text(column.value("statistic", json())),
-                                   text(column.value("p_value", json())));
+                              .arg(reportText(column.value("method", json())),
+                                   reportText(column.value("statistic", json())),
+                                   reportText(column.value("p_value", json())));
             driftBars << bar;
         }
     m_driftChart->setData(driftBars, tr("drift statistic"));
@@ -621,7 +512,7 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
             QList<QStandardItem *> row;
             for (const QString &key : keys) {
                 const json value = column.value(key.toStdString(), json());
-                QStandardItem *item = cell(text(value));
+                QStandardItem *item = cell(reportText(value));
                 if (key == "pii" && !value.is_null() && !value.empty())
                     item->setForeground(QColor(0xc6, 0x28, 0x28));
                 row << item;
@@ -769,8 +660,9 @@ void EvalPage::drillIntoWindow(int window)
     const json &w = windows[std::size_t(window)];
     m_windowLabel->setText(tr("Window %1: %2 → %3, %4 rows, %5% drifted")
                                .arg(window)
-                               .arg(text(w.value("start", json())), text(w.value("end", json())),
-                                    text(w.value("rows", json())))
+                               .arg(reportText(w.value("start", json())),
+                                    reportText(w.value("end", json())),
+                                    reportText(w.value("rows", json())))
                                .arg(number(w.value("share_drifted", json()), 0) * 100, 0, 'f', 0));
     const json columns = w.value("columns", json::array());
     const QStringList keys = {"name", "method", "statistic", "p_value", "threshold", "drifted"};
@@ -778,7 +670,7 @@ void EvalPage::drillIntoWindow(int window)
     for (const auto &column : columns) {
         QList<QStandardItem *> row;
         for (const QString &key : keys)
-            row << cell(text(column.value(key.toStdString(), json())));
+            row << cell(reportText(column.value(key.toStdString(), json())));
         if (column.value("drifted", false))
             for (QStandardItem *item : row)
                 item->setForeground(QColor(0xc6, 0x28, 0x28));

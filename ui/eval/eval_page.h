@@ -7,10 +7,13 @@
 // perturbation strength, sensitivity ranking) and risks (label issues of the
 // training data, membership-inference ROC). The page renders the JSON
 // reports of `eval`, `drift` and `quality` (issue 5's public format), whether
-// computed here or loaded from the store.
+// computed here or loaded from the store; the evaluation report is parsed by
+// parseEvalReport (eval_results.h) into the table models the views show.
 #pragma once
 
 #include "ui/common/task_runner.h"
+#include "ui/eval/eval_backend.h"
+#include "ui/eval/eval_results.h"
 
 #include <nlohmann/json.hpp>
 
@@ -50,10 +53,13 @@ public:
     void listConfusionRows(int actualIndex, int predictedIndex);
     void drillIntoWindow(int window);
 
-    QStandardItemModel *overallModel() const { return m_overall; }
-    QStandardItemModel *perClassModel() const { return m_perClass; }
+    // What the last report says, parsed (parseEvalReport).
+    const EvalResults &evalResults() const { return m_results; }
+    MetricsTableModel *overallModel() const { return m_overall; }
+    PerClassModel *perClassModel() const { return m_perClass; }
+    SliceTableModel *slicesModel() const { return m_slices; }
     QStandardItemModel *rowsModel() const { return m_rows; }
-    QStandardItemModel *weakSlicesModel() const { return m_weakSlices; }
+    KeyedTextModel *weakSlicesModel() const { return m_weakSlices; }
     QStandardItemModel *qualityModel() const { return m_qualityTable; }
     QStandardItemModel *windowColumnsModel() const { return m_windowColumns; }
     ConfusionHeatmap *heatmap() const { return m_heatmap; }
@@ -82,20 +88,35 @@ signals:
     void evaluationCancelled();
 
 private:
+    struct EvalOutcome; // the reports, and where they were stored
+
+    QWidget *buildInputs();
+    void fillColumns();
+    void startEvaluation(const EvalRequest &request);
+    void finishEvaluation(const EvalRequest &request, const Result<EvalOutcome> &result);
+    void loadReportFiles(const QStringList &files);
     void buildReliability();
     void buildDriftOverTime();
 
     TaskRunner *m_tasks;
+    // The inputs.
+    QLineEdit *m_reference;
+    QLineEdit *m_current;
+    QComboBox *m_labelBox;
+    QComboBox *m_predictionBox;
+    QLineEdit *m_model;
     int m_evalTask = 0;              // the running evaluation's task id (0: none)
     QProgressBar *m_evalProgress;    // rows read, rate and ETA of the running evaluation
     QPushButton *m_cancelEvaluation; // cancels it (the work runs off the GUI thread)
     nlohmann::json m_eval, m_drift, m_quality;
+    EvalResults m_results;
     QLabel *m_headline;
     QLabel *m_storeStatus;
-    QStandardItemModel *m_overall;
-    QStandardItemModel *m_perClass;
+    MetricsTableModel *m_overall;
+    PerClassModel *m_perClass;
+    SliceTableModel *m_slices;
     QStandardItemModel *m_rows;
-    QStandardItemModel *m_weakSlices;
+    KeyedTextModel *m_weakSlices;
     QStandardItemModel *m_qualityTable;
     QStandardItemModel *m_windowColumns;
     ConfusionHeatmap *m_heatmap;

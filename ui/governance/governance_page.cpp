@@ -21,23 +21,20 @@
 
 namespace sb::ui {
 
-QString statusForDecision(const QString &decision)
+QColor statusColour(store::ItemStatus status)
 {
-    if (decision == "approve")
-        return "approved";
-    if (decision == "reject")
-        return "rejected";
-    return "needs_work";
-}
-
-QColor statusColour(const QString &status)
-{
-    if (status == "passed" || status == "approved")
+    switch (status) {
+    case store::ItemStatus::Passed:
+    case store::ItemStatus::Approved:
         return QColor(0x2e, 0x7d, 0x32);
-    if (status == "failing" || status == "rejected")
+    case store::ItemStatus::Failing:
+    case store::ItemStatus::Rejected:
         return QColor(0xc6, 0x28, 0x28);
-    if (status == "needs_work")
+    case store::ItemStatus::NeedsWork:
         return QColor(0xef, 0x6c, 0x00);
+    case store::ItemStatus::Open:
+        break;
+    }
     return QColor(0x75, 0x75, 0x75);
 }
 
@@ -129,8 +126,8 @@ GovernancePage::GovernancePage(TaskRunner *tasks, QWidget *parent) : QWidget(par
     auto *checkBox = new QGroupBox(tr("Checklist"), split);
     auto *checkLayout = new QVBoxLayout(checkBox);
     m_items = new QStandardItemModel(0, 5, this);
-    m_items->setHorizontalHeaderLabels(
-        {tr("Item"), tr("Status"), tr("Required"), tr("Kind / rule"), tr("Evidence / last decision")});
+    m_items->setHorizontalHeaderLabels({tr("Item"), tr("Status"), tr("Required"), tr("Kind / rule"),
+                                        tr("Evidence / last decision")});
     m_itemsView = new QTreeView(checkBox);
     m_itemsView->setModel(m_items);
     m_itemsView->setAlternatingRowColors(true);
@@ -177,7 +174,8 @@ void GovernancePage::refresh()
 {
     runWithStore<std::vector<store::ModelVersionRecord>>(
         m_tasks, tr("Loading model versions"),
-        [](store::Store &store, const CancelToken &) -> Result<std::vector<store::ModelVersionRecord>> {
+        [](store::Store &store,
+           const CancelToken &) -> Result<std::vector<store::ModelVersionRecord>> {
             SB_ASSIGN_OR_RETURN(auto models, store.models().list());
             std::vector<store::ModelVersionRecord> all;
             for (const auto &model : models) {
@@ -186,7 +184,8 @@ void GovernancePage::refresh()
             }
             return all;
         },
-        this, [this](Result<std::vector<store::ModelVersionRecord>> result) {
+        this,
+        [this](Result<std::vector<store::ModelVersionRecord>> result) {
             if (!result.ok()) {
                 emit errorOccurred(userMessage(tr("Opening the store"), result.error()));
                 return;
@@ -233,7 +232,8 @@ void GovernancePage::loadChecklists()
             SB_ASSIGN_OR_RETURN(data.audit, store.audit().entries());
             return data;
         },
-        this, [this](Result<ChecklistData> result) {
+        this,
+        [this](Result<ChecklistData> result) {
             if (!result.ok()) {
                 emit errorOccurred(userMessage(tr("Loading the checklist"), result.error()));
                 return;
@@ -255,7 +255,7 @@ void GovernancePage::loadChecklists()
                         root->appendRow({section, new QStandardItem, new QStandardItem,
                                          new QStandardItem, new QStandardItem});
                     }
-                    const QString status = QString::fromStdString(item.status);
+                    const QString status = QString::fromLatin1(store::itemStatusName(item.status));
                     auto *text = new QStandardItem(QString::fromStdString(item.text));
                     text->setData(qint64(item.id), ItemIdRole);
                     text->setData(QString::fromStdString(checklist.templateId + "/" + item.itemId),
@@ -264,11 +264,12 @@ void GovernancePage::loadChecklists()
                     text->setData(QString::fromStdString(item.kind), KindRole);
                     text->setToolTip(QString::fromStdString(item.itemId + ": " + item.text));
                     auto *statusItem = new QStandardItem(status);
-                    statusItem->setForeground(statusColour(status));
+                    statusItem->setForeground(statusColour(item.status));
                     QFont f = statusItem->font();
                     f.setBold(true);
                     statusItem->setFont(f);
-                    auto *required = new QStandardItem(item.required ? tr("required") : tr("optional"));
+                    auto *required =
+                        new QStandardItem(item.required ? tr("required") : tr("optional"));
                     auto *rule = new QStandardItem(
                         item.kind == "evidence"
                             ? tr("evidence: %1").arg(QString::fromStdString(item.rule))
@@ -276,7 +277,7 @@ void GovernancePage::loadChecklists()
                     auto *evidence = new QStandardItem(evidenceText(item.evidence));
                     evidence->setToolTip(QString::fromStdString(item.evidence.dump(2)));
                     section->appendRow({text, statusItem, required, rule, evidence});
-                    const bool closed = item.status == "passed" || item.status == "approved";
+                    const bool closed = governance::itemSatisfied(item);
                     (closed ? done : open) += 1;
                     if (!closed && item.required)
                         ++requiredOpen;
@@ -328,9 +329,8 @@ void GovernancePage::signSelected()
              dialog.decision(), dialog.comment());
 }
 
-void GovernancePage::signItem(const QString &itemKey, const QString &reviewer,
-                              const QString &role, const QString &decision,
-                              const QString &comment)
+void GovernancePage::signItem(const QString &itemKey, const QString &reviewer, const QString &role,
+                              const QString &decision, const QString &comment)
 {
     const store::Id versionId = m_version->currentData().toLongLong();
     runWithStore<store::SignoffRecord>(
@@ -343,7 +343,8 @@ void GovernancePage::signItem(const QString &itemKey, const QString &reviewer,
             governance::ChecklistService service(store);
             return service.sign(version, item, reviewer, role, decision, comment);
         },
-        this, [this](Result<store::SignoffRecord> result) {
+        this,
+        [this](Result<store::SignoffRecord> result) {
             if (!result.ok()) {
                 emit errorOccurred(userMessage(tr("Signing off"), result.error()));
                 emit signed_(false);
@@ -366,7 +367,8 @@ void GovernancePage::startChecklist(const QString &templateId)
             governance::ChecklistService service(store);
             return service.start(version, checklistTemplate);
         },
-        this, [this](Result<store::ChecklistRecord> result) {
+        this,
+        [this](Result<store::ChecklistRecord> result) {
             if (!result.ok()) {
                 emit errorOccurred(userMessage(tr("Starting the checklist"), result.error()));
                 return;

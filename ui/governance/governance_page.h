@@ -39,7 +39,13 @@ public:
     void verifyAudit();
     QString verificationText() const;
 
-    enum Role { ItemIdRole = Qt::UserRole + 1, StatusRole, KindRole, ItemKeyRole };
+    enum Role
+    {
+        ItemIdRole = Qt::UserRole + 1,
+        StatusRole,
+        KindRole,
+        ItemKeyRole
+    };
 
 signals:
     void errorOccurred(const QString &message);
@@ -65,8 +71,7 @@ private:
     QString m_pendingVersion;
 };
 
-// "approve" -> "approved", "reject" -> "rejected", "needs_work" -> "needs_work".
-QString statusForDecision(const QString &decision);
-QColor statusColour(const QString &status);
+// The colour a checklist item's status is shown in.
+QColor statusColour(store::ItemStatus status);
 
 } // namespace sb::ui

@@ -1,11 +1,11 @@
-#include "core/governance/rules.h"
+#include "core/eval/rules.h"
 
 #include <cctype>
 #include <charconv>
 #include <functional>
 #include <vector>
 
-namespace sb::governance {
+namespace sb::eval {
 
 const char *verdictName(Verdict verdict)
 {
@@ -123,7 +123,7 @@ private:
                 std::size_t end = i + 1;
                 while (end < m_text.size() &&
                        (std::isalnum(static_cast<unsigned char>(m_text[end])) ||
-                        m_text[end] == '_' || m_text[end] == '.'))
+                        m_text[end] == '_' || m_text[end] == '.' || m_text[end] == '@'))
                     ++end;
                 token.text = m_text.substr(i, end - i);
                 if (token.text == "true" || token.text == "false") {
@@ -299,6 +299,20 @@ Result<Rule> Rule::parse(const std::string &text)
     return rule;
 }
 
+Rule Rule::comparison(const std::string &text, const std::string &metric, const std::string &op,
+                      double number)
+{
+    auto node = std::make_shared<Node>();
+    node->kind = Node::Kind::Compare;
+    node->metric = metric;
+    node->op = op;
+    node->number = number;
+    Rule rule;
+    rule.m_text = text;
+    rule.m_root = std::move(node);
+    return rule;
+}
+
 Verdict Rule::evaluate(const std::map<std::string, double> &metrics) const
 {
     if (!m_root)
@@ -314,4 +328,4 @@ std::set<std::string> Rule::metricNames() const
     return names;
 }
 
-} // namespace sb::governance
+} // namespace sb::eval
