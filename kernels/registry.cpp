@@ -26,6 +26,12 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceShapeOps(registry);
     registerReferenceReduce(registry);
     registerReferenceNn(registry);
+    registerReferenceResize(registry);
+    registerReferenceLoss(registry);
+    registerReferenceDetection(registry);
+    registerReferenceMisc(registry);
+    registerReferenceQuant(registry);
+    registerReferenceRecurrent(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
     runtime::registerTensorParallelKernels(registry); // sb.AllReduceSum, sb.AllGather, ...

@@ -232,9 +232,13 @@ Status convTransposeKernel(KernelContext &ctx)
         if (!outputShape.empty()) {
             std::int64_t target = outputShape[outputShape.size() - sd + d];
             std::int64_t total = full - target;
+            // An output_shape beyond the full convolution extends it with
+            // zeros at the end (as ONNX Runtime does); otherwise the spec's
+            // split of the total padding.
             if (total < 0)
-                return ctx.unsupported("output_shape larger than the full convolution");
-            padBegin[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                padBegin[d] = 0;
+            else
+                padBegin[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
             outSpatial[d] = target;
         } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
             std::int64_t target = in * strides[d];
@@ -308,11 +312,12 @@ Status convTransposeKernel(KernelContext &ctx)
 
 Status poolKernel(KernelContext &ctx, bool isMax)
 {
-    if (isMax && ctx.hasOutput(1))
-        return ctx.unsupported("MaxPool Indices output");
-    if (isMax && ctx.node().intAttr("storage_order", 0) != 0)
-        return ctx.unsupported("storage_order = 1");
+    const bool columnMajor = isMax && ctx.node().intAttr("storage_order", 0) != 0;
     SB_ASSIGN_OR_RETURN(PoolGeometry geo, poolGeometry(ctx));
+    const bool wantIndices = isMax && ctx.hasOutput(1);
+    if (wantIndices && columnMajor && geo.inSpatial.size() != 2)
+        return ctx.unsupported("storage_order = 1 Indices on " +
+                               std::to_string(geo.inSpatial.size()) + " spatial axes (2-D only)");
     const Tensor &x = ctx.input(0);
     if (!dispatch(x.type(), isMax ? (kFloats | kSignedInts | kUnsignedInts) : kFloats, [](auto) {}))
         return ctx.unsupported("element type " + typeName(x.type()));
@@ -320,6 +325,10 @@ Status poolKernel(KernelContext &ctx, bool isMax)
     for (auto d : geo.outSpatial)
         outShape.push_back(d);
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), outShape));
+    Tensor *indices = nullptr;
+    if (wantIndices) {
+        SB_ASSIGN_OR_RETURN(indices, ctx.allocateOutput(1, ElementType::Int64, outShape));
+    }
     bool countPad = ctx.node().intAttr("count_include_pad", 0) != 0;
     std::size_t sd = geo.outSpatial.size();
     std::int64_t outCount = runtime::shapeElementCount(geo.outSpatial);
@@ -338,6 +347,7 @@ Status poolKernel(KernelContext &ctx, bool isMax)
                     rem /= geo.outSpatial[d];
                 }
                 double best = -std::numeric_limits<double>::infinity();
+                std::int64_t bestAt = -1;
                 double sum = 0;
                 std::int64_t count = 0, padCount = 0;
                 for (std::int64_t kk = 0; kk < kCount; ++kk) {
@@ -363,9 +373,21 @@ Status poolKernel(KernelContext &ctx, bool isMax)
                     if (!inside)
                         continue;
                     double v = static_cast<double>(px[plane * inCount + off]);
-                    best = std::max(best, v);
+                    if (v > best || bestAt < 0) {
+                        best = v;
+                        bestAt = off;
+                    }
                     sum += v;
                     ++count;
+                }
+                if (indices) {
+                    // Flat index over the whole input (N and C included);
+                    // storage_order 1 counts the two spatial axes column-major.
+                    std::int64_t at = bestAt;
+                    if (columnMajor)
+                        at = (bestAt / geo.inSpatial[1]) +
+                             (bestAt % geo.inSpatial[1]) * geo.inSpatial[0];
+                    indices->as<std::int64_t>()[plane * outCount + o] = plane * inCount + at;
                 }
                 if (isMax)
                     po[plane * outCount + o] = static_cast<T>(best);
