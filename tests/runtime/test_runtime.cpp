@@ -86,7 +86,7 @@ private slots:
             if (c.outcome == ConformanceCase::Outcome::Failed)
                 qWarning("failed: %s: %s", c.name.c_str(), c.reason.c_str());
         QCOMPARE(summary->failed, 0);
-        QVERIFY2(summary->passed >= 450, std::to_string(summary->passed).c_str());
+        QVERIFY2(summary->passed >= 852, std::to_string(summary->passed).c_str());
         // Unsupported cases must say why.
         for (const auto &c : summary->cases)
             if (c.outcome == ConformanceCase::Outcome::Unsupported)
@@ -127,6 +127,69 @@ private slots:
                 if (QTest::currentTestFailed())
                     qWarning("fixture %s variant %d failed", qPrintable(name), variant);
             }
+    }
+
+    // Models users bring (tests/data/users/make_user_models.py): a 2-layer
+    // bidirectional LSTM and torchvision's LR-ASPP segmenter, against ONNX
+    // Runtime's committed outputs (max|ours - ort| <= 1e-3 * max|ort|).
+    void userModels_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<int>("variant"); // 0 fused, 1 unfused, 2 reference kernels
+        std::ifstream in(fs::path(SB_TESTDATA_DIR) / "users" / "manifest.json");
+        const nlohmann::json doc = nlohmann::json::parse(in); // outlives the loop
+        for (const auto &m : doc["models"])
+            for (int variant = 0; variant < 3; ++variant) {
+                std::string name = m["name"].get<std::string>();
+                QTest::newRow((name + " variant " + std::to_string(variant)).c_str())
+                    << QString::fromStdString(name) << variant;
+            }
+    }
+    void userModels()
+    {
+        QFETCH(QString, model);
+        QFETCH(int, variant);
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "users";
+        std::ifstream in(dir / "manifest.json");
+        const nlohmann::json doc = nlohmann::json::parse(in);
+        nlohmann::json entry;
+        for (const auto &m : doc["models"])
+            if (m["name"] == model.toStdString())
+                entry = m;
+        auto graph = graph::importOnnxFile(dir / entry["file"].get<std::string>());
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        ExecutorOptions options;
+        options.fuse = variant == 0;
+        if (variant == 2)
+            options.variant = KernelVariant::Reference;
+        auto executor = Executor::create(*graph, device, options);
+        QVERIFY2(executor.ok(), executor.ok() ? "" : executor.error().message.c_str());
+        TensorMap inputs;
+        for (const auto &input : entry["inputs"]) {
+            auto t = readNpy(dir / input["file"].get<std::string>());
+            QVERIFY(t.ok());
+            inputs[input["name"]] = *t;
+        }
+        auto result = (*executor)->run(inputs);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        for (const auto &out : entry["outputs"]) {
+            QVERIFY2(out.contains("ort_file"), "fixture made without ONNX Runtime");
+            auto expected = readNpy(dir / out["ort_file"].get<std::string>());
+            QVERIFY(expected.ok());
+            const Tensor &actual = result->outputs.at(out["name"]);
+            QCOMPARE(actual.shape(), expected->shape());
+            double maxAbs = 0, maxRef = 0;
+            for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
+                maxAbs = std::max(
+                    maxAbs, std::fabs(actual.scalarAsDouble(i) - expected->scalarAsDouble(i)));
+                maxRef = std::max(maxRef, std::fabs(expected->scalarAsDouble(i)));
+            }
+            QVERIFY2(
+                maxAbs <= 1e-3 * std::max(maxRef, 1e-12),
+                (out["name"].get<std::string>() + " rel err " + std::to_string(maxAbs / maxRef))
+                    .c_str());
+        }
     }
 
 private:

@@ -1,0 +1,123 @@
+#!/usr/bin/python3
+"""Exports the "models users bring" fixtures with random (seeded) weights:
+
+  lstm_seq.onnx     2-layer bidirectional LSTM over a [batch, seq, features]
+                    sequence with a linear head (opset 14, batch_first).
+  lraspp_tiny.onnx  torchvision LR-ASPP segmenter on a MobileNetV3-Large
+                    backbone at width 0.25 (opset 13; bilinear Resize,
+                    Hardswish, Hardsigmoid, squeeze-excitation).
+
+For each model it writes <name>.in0.npy, PyTorch's outputs
+(<name>.torch_out<K>.npy) and, when ONNX Runtime is installed in bench/.ort
+(npm install --ignore-scripts --prefix bench/.ort onnxruntime-node), ONNX
+Runtime's outputs (<name>.ort_out<K>.npy) and manifest.json listing inputs,
+outputs and the torch-vs-ORT error. Run with Debian's /usr/bin/python3
+(python3-torch, python3-torchvision, python3-onnx). Deterministic.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
+ORT_RUN = os.path.join(ROOT, "bench", "ort_run.js")
+
+
+class LstmSeq(nn.Module):
+    def __init__(self, features=16, hidden=24, classes=5):
+        super().__init__()
+        self.lstm = nn.LSTM(features, hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(2 * hidden, classes)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        return self.head(y)
+
+
+def lraspp_tiny():
+    from torchvision.models import mobilenet_v3_large
+    from torchvision.models.segmentation.lraspp import _lraspp_mobilenetv3
+    backbone = mobilenet_v3_large(width_mult=0.25, dilated=True)
+    return _lraspp_mobilenetv3(backbone, num_classes=4)
+
+
+def run_ort(model_path, input_path):
+    if not os.path.isdir(os.path.join(ROOT, "bench", ".ort", "node_modules", "onnxruntime-node")):
+        return None
+    out_dir = tempfile.mkdtemp()
+    cmd = ["node", ORT_RUN, model_path, "--threads", "1", "--opt-level", "basic",
+           "--output-dir", out_dir, "--input", f"input={input_path}"]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        sys.exit(f"make_user_models: ort_run failed for {model_path}:\n{res.stderr}")
+    info = json.loads(res.stdout)
+    return info, {o["name"]: np.load(o["file"]) for o in info["outputs"]}
+
+
+def export(name, model, example, opset, output_names, dynamic_axes):
+    model.eval()
+    path = os.path.join(HERE, f"{name}.onnx")
+    torch.onnx.export(model, example, path, opset_version=opset, input_names=["input"],
+                      output_names=output_names, dynamic_axes=dynamic_axes,
+                      do_constant_folding=True)
+    onnx.checker.check_model(onnx.load(path))
+    in_path = os.path.join(HERE, f"{name}.in0.npy")
+    np.save(in_path, example.numpy())
+    with torch.no_grad():
+        outs = model(example)
+    if isinstance(outs, dict):
+        outs = [outs[k] for k in sorted(outs)]
+    elif isinstance(outs, torch.Tensor):
+        outs = [outs]
+    entry = {"name": name, "file": f"{name}.onnx", "opset": opset,
+             "inputs": [{"name": "input", "file": f"{name}.in0.npy",
+                         "shape": list(example.shape)}],
+             "outputs": []}
+    ort = run_ort(path, in_path)
+    for k, (oname, t) in enumerate(zip(output_names, outs)):
+        torch_file = f"{name}.torch_out{k}.npy"
+        np.save(os.path.join(HERE, torch_file), t.numpy())
+        out = {"name": oname, "shape": list(t.shape), "torch_file": torch_file}
+        if ort:
+            ort_file = f"{name}.ort_out{k}.npy"
+            ref = ort[1][oname]
+            np.save(os.path.join(HERE, ort_file), ref)
+            diff = float(np.max(np.abs(t.numpy().astype(np.float64) - ref)))
+            out["ort_file"] = ort_file
+            out["torch_vs_ort_max_rel_err"] = diff / float(np.max(np.abs(ref)))
+        entry["outputs"].append(out)
+    if ort:
+        entry["ort_version"] = ort[0].get("ort_version")
+    return entry
+
+
+def main():
+    torch.manual_seed(20)
+    models = []
+    lstm = LstmSeq()
+    models.append(export("lstm_seq", lstm, torch.randn(2, 12, 16), 14, ["logits"],
+                         {"input": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}))
+    seg = lraspp_tiny()
+    # Random BatchNorm statistics so that the normalisation is not the identity.
+    for m in seg.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    models.append(export("lraspp_tiny", seg, torch.randn(1, 3, 64, 64), 13, ["out"], None))
+    manifest = {"generator": "tests/data/users/make_user_models.py",
+                "error_rule": "max|torch - ort| / max|ort| per output",
+                "models": models}
+    with open(os.path.join(HERE, "manifest.json"), "w") as fh:
+        json.dump(manifest, fh, indent=1)
+        fh.write("\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
