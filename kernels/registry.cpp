@@ -2,6 +2,7 @@
 
 #include "core/runtime/tensor_parallel.h"
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/half_float.h"
 #include "kernels/cpu/reference/reference.h"
 #ifdef SHARDBENCH_HAVE_CUDA
 #include "kernels/cuda/cuda_device.h"
@@ -35,6 +36,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerFastNn(registry);
     registerFastTensorOps(registry);
     runtime::registerTensorParallelKernels(registry); // sb.AllReduceSum, sb.AllGather, ...
+    wrapHalfAsFloat(registry); // last: float16 through every computing kernel
 }
 
 const runtime::KernelRegistry &defaultRegistry()
