@@ -130,8 +130,9 @@ private slots:
     }
 
     // Models users bring (tests/data/users/make_user_models.py): a 2-layer
-    // bidirectional LSTM and torchvision's LR-ASPP segmenter, against ONNX
-    // Runtime's committed outputs (max|ours - ort| <= 1e-3 * max|ort|).
+    // bidirectional LSTM, torchvision's LR-ASPP segmenter and float16 exports
+    // of the ResNet and MLP fixtures, against ONNX Runtime's committed outputs
+    // (max|ours - ort| <= 1e-3 * max|ort|).
     void userModels_data()
     {
         QTest::addColumn<QString>("model");
@@ -179,6 +180,7 @@ private slots:
             QVERIFY(expected.ok());
             const Tensor &actual = result->outputs.at(out["name"]);
             QCOMPARE(actual.shape(), expected->shape());
+            QCOMPARE(actual.type(), expected->type()); // float16 models answer in float16
             double maxAbs = 0, maxRef = 0;
             for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
                 maxAbs = std::max(

@@ -6,6 +6,9 @@
   lraspp_tiny.onnx  torchvision LR-ASPP segmenter on a MobileNetV3-Large
                     backbone at width 0.25 (opset 13; bilinear Resize,
                     Hardswish, Hardsigmoid, squeeze-excitation).
+  resnet_tiny_fp16.onnx, mlp_fp16.onnx
+                    the float32 fixtures of tests/data/models stored as
+                    float16 (initializers, constants, inputs, outputs).
 
 For each model it writes <name>.in0.npy, PyTorch's outputs
 (<name>.torch_out<K>.npy) and, when ONNX Runtime is installed in bench/.ort
@@ -48,12 +51,60 @@ def lraspp_tiny():
     return _lraspp_mobilenetv3(backbone, num_classes=4)
 
 
-def run_ort(model_path, input_path):
+def to_half(name):
+    """The float32 fixture tests/data/models/<name>.onnx with every float
+    initializer, Constant, Cast target, graph input and output as float16 (what
+    a "convert to half" export gives); its input as float16."""
+    from onnx import TensorProto, numpy_helper
+    models = os.path.join(HERE, "..", "models")
+    model = onnx.load(os.path.join(models, f"{name}.onnx"))
+    g = model.graph
+    for i, init in enumerate(g.initializer):
+        if init.data_type == TensorProto.FLOAT:
+            arr = numpy_helper.to_array(init).astype(np.float16)
+            g.initializer[i].CopyFrom(numpy_helper.from_array(arr, init.name))
+    for node in g.node:
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR and attr.t.data_type == TensorProto.FLOAT:
+                arr = numpy_helper.to_array(attr.t).astype(np.float16)
+                attr.t.CopyFrom(numpy_helper.from_array(arr, attr.t.name))
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == TensorProto.FLOAT:
+                attr.i = TensorProto.FLOAT16
+    for v in list(g.input) + list(g.output):
+        if v.type.tensor_type.elem_type == TensorProto.FLOAT:
+            v.type.tensor_type.elem_type = TensorProto.FLOAT16
+    del g.value_info[:]
+    onnx.checker.check_model(model)
+    half = f"{name}_fp16"
+    path = os.path.join(HERE, f"{half}.onnx")
+    onnx.save(model, path)
+    in_path = os.path.join(HERE, f"{half}.in0.npy")
+    x = np.load(os.path.join(models, f"{name}.in0.npy")).astype(np.float16)
+    np.save(in_path, x)
+    entry = {"name": half, "file": f"{half}.onnx", "opset": model.opset_import[0].version,
+             "float16_of": f"tests/data/models/{name}.onnx",
+             "inputs": [{"name": g.input[0].name, "file": f"{half}.in0.npy",
+                         "shape": list(x.shape)}],
+             "outputs": []}
+    ort = run_ort(path, in_path, g.input[0].name)
+    for k, out in enumerate(g.output):
+        o = {"name": out.name}
+        if ort:
+            o["ort_file"] = f"{half}.ort_out{k}.npy"
+            np.save(os.path.join(HERE, o["ort_file"]), ort[1][out.name])
+            o["shape"] = list(ort[1][out.name].shape)
+        entry["outputs"].append(o)
+    if ort:
+        entry["ort_version"] = ort[0].get("ort_version")
+    return entry
+
+
+def run_ort(model_path, input_path, input_name="input"):
     if not os.path.isdir(os.path.join(ROOT, "bench", ".ort", "node_modules", "onnxruntime-node")):
         return None
     out_dir = tempfile.mkdtemp()
     cmd = ["node", ORT_RUN, model_path, "--threads", "1", "--opt-level", "basic",
-           "--output-dir", out_dir, "--input", f"input={input_path}"]
+           "--output-dir", out_dir, "--input", f"{input_name}={input_path}"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
         sys.exit(f"make_user_models: ort_run failed for {model_path}:\n{res.stderr}")
@@ -111,6 +162,8 @@ def main():
             m.running_mean.uniform_(-0.1, 0.1)
             m.running_var.uniform_(0.5, 1.5)
     models.append(export("lraspp_tiny", seg, torch.randn(1, 3, 64, 64), 13, ["out"], None))
+    models.append(to_half("resnet_tiny"))
+    models.append(to_half("mlp"))
     manifest = {"generator": "tests/data/users/make_user_models.py",
                 "error_rule": "max|torch - ort| / max|ort| per output",
                 "models": models}
