@@ -174,6 +174,10 @@ private slots:
         }
         auto result = (*executor)->run(inputs);
         QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        if (entry.contains("detections")) {
+            checkDetections(entry, dir, result->outputs);
+            return;
+        }
         for (const auto &out : entry["outputs"]) {
             QVERIFY2(out.contains("ort_file"), "fixture made without ONNX Runtime");
             auto expected = readNpy(dir / out["ort_file"].get<std::string>());
@@ -195,6 +199,51 @@ private slots:
     }
 
 private:
+    // Detections equal ONNX Runtime's as sets: the same count, and each of
+    // ORT's (box, label, score) matched by one of ours with the same label,
+    // the box within 1e-3 of the largest coordinate and the score within 1e-4
+    // (equal scores may come in either order).
+    void checkDetections(const nlohmann::json &entry, const fs::path &dir, const TensorMap &ours)
+    {
+        std::map<std::string, Tensor> ort;
+        for (const auto &out : entry["outputs"]) {
+            auto t = readNpy(dir / out["ort_file"].get<std::string>());
+            QVERIFY(t.ok());
+            ort[out["name"]] = *t;
+        }
+        const auto &names = entry["detections"];
+        const Tensor &boxes = ours.at(names["boxes"]), &scores = ours.at(names["scores"]),
+                     &labels = ours.at(names["labels"]);
+        const Tensor &refBoxes = ort.at(names["boxes"]), &refScores = ort.at(names["scores"]),
+                     &refLabels = ort.at(names["labels"]);
+        QCOMPARE(boxes.shape(), refBoxes.shape());
+        QCOMPARE(labels.shape(), refLabels.shape());
+        const std::int64_t count = refScores.elementCount();
+        QVERIFY(count > 0);
+        double scale = 0;
+        for (std::int64_t i = 0; i < refBoxes.elementCount(); ++i)
+            scale = std::max(scale, std::fabs(refBoxes.scalarAsDouble(i)));
+        std::vector<bool> used(static_cast<std::size_t>(count), false);
+        for (std::int64_t i = 0; i < count; ++i) {
+            bool found = false;
+            for (std::int64_t j = 0; j < count && !found; ++j) {
+                if (used[static_cast<std::size_t>(j)] ||
+                    labels.scalarAsInt(j) != refLabels.scalarAsInt(i) ||
+                    std::fabs(scores.scalarAsDouble(j) - refScores.scalarAsDouble(i)) > 1e-4)
+                    continue;
+                double boxError = 0;
+                for (int k = 0; k < 4; ++k)
+                    boxError = std::max(boxError, std::fabs(boxes.scalarAsDouble(j * 4 + k) -
+                                                            refBoxes.scalarAsDouble(i * 4 + k)));
+                if (boxError <= 1e-3 * scale) {
+                    used[static_cast<std::size_t>(j)] = true;
+                    found = true;
+                }
+            }
+            QVERIFY2(found, ("ORT detection " + std::to_string(i) + " has no match").c_str());
+        }
+    }
+
     void checkFixture(const QString &model, bool fuse, bool reference)
     {
         fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";

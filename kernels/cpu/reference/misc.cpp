@@ -481,6 +481,57 @@ Status windowKernel(KernelContext &ctx, Window kind)
     return Status::success();
 }
 
+// MelWeightMatrix: triangular mel filters over the bins of a onesided DFT
+// ([dft_length / 2 + 1, num_mel_bins]), with the spec's bin rounding.
+Status melWeightMatrixKernel(KernelContext &ctx)
+{
+    const std::int64_t mels = ctx.input(0).scalarAsInt();
+    const std::int64_t dftLength = ctx.input(1).scalarAsInt();
+    const std::int64_t sampleRate = ctx.input(2).scalarAsInt();
+    const double lower = ctx.input(3).scalarAsDouble(), upper = ctx.input(4).scalarAsDouble();
+    if (mels <= 0 || dftLength <= 0 || sampleRate <= 0)
+        return ctx.invalid("num_mel_bins, dft_length and sample_rate must be positive");
+    auto outType = static_cast<ElementType>(ctx.node().intAttr("output_datatype", 1));
+    if (!dispatch(outType, kAllNumeric, [](auto) {}))
+        return ctx.unsupported("output_datatype " + typeName(outType));
+    const std::int64_t bins = dftLength / 2 + 1;
+    auto toMel = [](double hz) { return 2595 * std::log10(1 + hz / 700); };
+    const double lowMel = toMel(lower), highMel = toMel(upper);
+    const double step = (highMel - lowMel) / static_cast<double>(mels + 2);
+    std::vector<std::int64_t> edge(static_cast<std::size_t>(mels + 2));
+    for (std::int64_t i = 0; i < mels + 2; ++i) {
+        double hz = 700 * (std::pow(10.0, (static_cast<double>(i) * step + lowMel) / 2595) - 1);
+        edge[static_cast<std::size_t>(i)] = static_cast<std::int64_t>(
+            std::floor(static_cast<double>(dftLength + 1) * hz / static_cast<double>(sampleRate)));
+    }
+    std::vector<double> w(static_cast<std::size_t>(bins * mels), 0.0);
+    auto at = [&](std::int64_t bin, std::int64_t mel) -> double & {
+        return w[static_cast<std::size_t>(bin * mels + mel)];
+    };
+    for (std::int64_t i = 0; i < mels; ++i) {
+        std::int64_t lo = edge[static_cast<std::size_t>(i)];
+        std::int64_t center = edge[static_cast<std::size_t>(i + 1)];
+        std::int64_t hi = edge[static_cast<std::size_t>(i + 2)];
+        if (lo < 0 || hi >= bins + 1 || center >= bins)
+            return ctx.invalid("mel edges fall outside the DFT bins");
+        if (center == lo)
+            at(center, i) = 1;
+        else
+            for (std::int64_t j = lo; j <= center; ++j)
+                at(j, i) = static_cast<double>(j - lo) / static_cast<double>(center - lo);
+        if (hi > center)
+            for (std::int64_t j = center; j < hi; ++j)
+                at(j, i) = static_cast<double>(hi - j) / static_cast<double>(hi - center);
+    }
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, outType, {bins, mels}));
+    dispatch(outType, kAllNumeric, [&](auto tag) {
+        using T = decltype(tag);
+        for (std::size_t i = 0; i < w.size(); ++i)
+            out->as<T>()[i] = static_cast<T>(w[i]);
+    });
+    return Status::success();
+}
+
 // ---- DFT / STFT
 
 // DFT of `n` complex samples (re, im) read with a stride, `length` bins out
@@ -628,6 +679,7 @@ void registerReferenceMisc(KernelRegistry &r)
                  [](KernelContext &c) { return windowKernel(c, Window::Hamming); });
     addReference(r, "BlackmanWindow",
                  [](KernelContext &c) { return windowKernel(c, Window::Blackman); });
+    addReference(r, "MelWeightMatrix", melWeightMatrixKernel);
     addReference(r, "DFT", dftKernel);
     addReference(r, "STFT", stftKernel);
 }

@@ -429,8 +429,11 @@ Status globalPool(KernelContext &ctx, bool isMax)
 
 Status batchNormKernel(KernelContext &ctx)
 {
-    if (ctx.node().intAttr("training_mode", 0) != 0 || ctx.hasOutput(1))
-        return ctx.unsupported("training mode (running statistics outputs)");
+    // Training mode (opset 14+): normalise with the batch statistics and
+    // output the updated running mean and variance.
+    const bool training = ctx.node().intAttr("training_mode", 0) != 0 || ctx.hasOutput(1);
+    if (training && ctx.opset() < 14)
+        return ctx.unsupported("training mode before opset 14 (saved mean/variance outputs)");
     if (ctx.opset() < 9 && ctx.node().intAttr("spatial", 1) == 0)
         return ctx.unsupported("spatial = 0");
     const Tensor &x = ctx.input(0);
@@ -449,12 +452,44 @@ Status batchNormKernel(KernelContext &ctx)
     std::int64_t inner = 1;
     for (std::size_t d = 2; d < x.rank(); ++d)
         inner *= x.dim(d);
+    Tensor *runMean = nullptr, *runVar = nullptr;
+    if (training) {
+        SB_ASSIGN_OR_RETURN(runMean, ctx.allocateOutput(1, x.type(), ctx.input(3).shape()));
+        SB_ASSIGN_OR_RETURN(runVar, ctx.allocateOutput(2, x.type(), ctx.input(4).shape()));
+    }
+    const double momentum = ctx.node().floatAttr("momentum", 0.9f);
     dispatch(x.type(), kFloats, [&](auto tag) {
         using T = decltype(tag);
         const T *scale = ctx.input(1).as<T>();
         const T *bias = ctx.input(2).as<T>();
         const T *mean = ctx.input(3).as<T>();
         const T *var = ctx.input(4).as<T>();
+        std::vector<T> batchMean, batchVar;
+        if (training) { // population statistics over N and the spatial axes
+            const std::int64_t perChannel = c ? x.elementCount() / c : 0;
+            std::vector<double> sum(static_cast<std::size_t>(c), 0.0), sq(sum);
+            for (std::int64_t i = 0; i < x.elementCount(); ++i) {
+                auto ch = static_cast<std::size_t>((i / inner) % c);
+                sum[ch] += static_cast<double>(x.as<T>()[i]);
+            }
+            for (std::int64_t i = 0; i < x.elementCount(); ++i) {
+                auto ch = static_cast<std::size_t>((i / inner) % c);
+                double d =
+                    static_cast<double>(x.as<T>()[i]) - sum[ch] / static_cast<double>(perChannel);
+                sq[ch] += d * d;
+            }
+            for (std::int64_t ch = 0; ch < c; ++ch) {
+                auto u = static_cast<std::size_t>(ch);
+                double m = sum[u] / static_cast<double>(perChannel);
+                double v = sq[u] / static_cast<double>(perChannel);
+                batchMean.push_back(static_cast<T>(m));
+                batchVar.push_back(static_cast<T>(v));
+                runMean->as<T>()[ch] = static_cast<T>(mean[ch] * momentum + m * (1 - momentum));
+                runVar->as<T>()[ch] = static_cast<T>(var[ch] * momentum + v * (1 - momentum));
+            }
+            mean = batchMean.data();
+            var = batchVar.data();
+        }
         for (std::int64_t i = 0; i < x.elementCount(); ++i) {
             std::int64_t ch = (i / inner) % c;
             double v = (static_cast<double>(x.as<T>()[i]) - mean[ch]) /

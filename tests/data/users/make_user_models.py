@@ -6,6 +6,10 @@
   lraspp_tiny.onnx  torchvision LR-ASPP segmenter on a MobileNetV3-Large
                     backbone at width 0.25 (opset 13; bilinear Resize,
                     Hardswish, Hardsigmoid, squeeze-excitation).
+  ssdlite_tiny.onnx torchvision SSDlite detector (MobileNetV3-Large width 0.25,
+                    160x160, 5 classes) over one image [3, H, W], with its
+                    pre- and post-processing: Resize, TopK, NonMaxSuppression,
+                    NonZero, GatherND (batched_nms traced without its If).
   resnet_tiny_fp16.onnx, mlp_fp16.onnx
                     the float32 fixtures of tests/data/models stored as
                     float16 (initializers, constants, inputs, outputs).
@@ -99,6 +103,66 @@ def to_half(name):
     return entry
 
 
+def traced_batched_nms(boxes, scores, idxs, iou_threshold):
+    """torchvision's batched_nms (coordinate trick) without its scripted
+    empty-input branch, which would export as an If node."""
+    import torchvision.ops.boxes as box_ops
+    max_coordinate = boxes.max()
+    offsets = idxs.to(boxes) * (max_coordinate + torch.tensor(1).to(boxes))
+    return box_ops.nms(boxes + offsets[:, None], scores, iou_threshold)
+
+
+def ssdlite_tiny():
+    """torchvision SSDlite (as ssdlite320_mobilenet_v3_large builds it) on a
+    MobileNetV3-Large backbone at width 0.25, 160x160 input, 5 classes."""
+    from functools import partial
+
+    import torchvision
+    import torchvision.ops.boxes as box_ops
+    from torchvision.models import mobilenet_v3_large
+    from torchvision.models.detection import ssdlite
+    from torchvision.models.detection._utils import retrieve_out_channels
+    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+    box_ops.batched_nms = traced_batched_nms
+    norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.03)
+    backbone = mobilenet_v3_large(width_mult=0.25, norm_layer=norm_layer)
+    backbone = ssdlite._mobilenet_extractor(backbone, 6, norm_layer)
+    size = (160, 160)
+    anchors = DefaultBoxGenerator([[2, 3] for _ in range(6)], min_ratio=0.2, max_ratio=0.95)
+    head = ssdlite.SSDLiteHead(retrieve_out_channels(backbone, size),
+                               anchors.num_anchors_per_location(), 5, norm_layer)
+    # Random weights give near-uniform class scores (ties everywhere); widen
+    # the class logits so that scores, and hence the detections, are distinct.
+    with torch.no_grad():
+        for block in head.classification_head.module_list:
+            nn.init.normal_(block[-1].weight, std=3.0)
+            nn.init.normal_(block[-1].bias, std=1.0)
+    return torchvision.models.detection.ssd.SSD(
+        backbone, anchors, size, 5, head=head, score_thresh=0.001, nms_thresh=0.55,
+        detections_per_img=20, topk_candidates=50, image_mean=[0.5, 0.5, 0.5],
+        image_std=[0.5, 0.5, 0.5])
+
+
+class FirstImage(nn.Module):
+    """Detector over one image tensor [3, H, W]: boxes, scores, labels."""
+
+    def __init__(self, detector):
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, image):
+        out = self.detector([image])[0]
+        return out["boxes"], out["scores"], out["labels"]
+
+
+def randomize_batchnorm(model):
+    """Random BatchNorm statistics so that the normalisation is not the identity."""
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+
+
 def run_ort(model_path, input_path, input_name="input"):
     if not os.path.isdir(os.path.join(ROOT, "bench", ".ort", "node_modules", "onnxruntime-node")):
         return None
@@ -140,9 +204,10 @@ def export(name, model, example, opset, output_names, dynamic_axes):
             ort_file = f"{name}.ort_out{k}.npy"
             ref = ort[1][oname]
             np.save(os.path.join(HERE, ort_file), ref)
-            diff = float(np.max(np.abs(t.numpy().astype(np.float64) - ref)))
+            diff = float(np.max(np.abs(t.numpy().astype(np.float64) - ref))) if ref.size else 0.0
             out["ort_file"] = ort_file
-            out["torch_vs_ort_max_rel_err"] = diff / float(np.max(np.abs(ref)))
+            out["torch_vs_ort_max_rel_err"] = diff / max(float(np.max(np.abs(ref))), 1e-30) \
+                if ref.size else 0.0
         entry["outputs"].append(out)
     if ort:
         entry["ort_version"] = ort[0].get("ort_version")
@@ -156,12 +221,15 @@ def main():
     models.append(export("lstm_seq", lstm, torch.randn(2, 12, 16), 14, ["logits"],
                          {"input": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}}))
     seg = lraspp_tiny()
-    # Random BatchNorm statistics so that the normalisation is not the identity.
-    for m in seg.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.running_mean.uniform_(-0.1, 0.1)
-            m.running_var.uniform_(0.5, 1.5)
+    randomize_batchnorm(seg)
     models.append(export("lraspp_tiny", seg, torch.randn(1, 3, 64, 64), 13, ["out"], None))
+    det = FirstImage(ssdlite_tiny())
+    randomize_batchnorm(det)
+    entry = export("ssdlite_tiny", det, torch.rand(3, 160, 160), 13,
+                   ["boxes", "scores", "labels"], None)
+    # Equal scores may come in any order: compare as sets of (box, label, score).
+    entry["detections"] = {"boxes": "boxes", "scores": "scores", "labels": "labels"}
+    models.append(entry)
     models.append(to_half("resnet_tiny"))
     models.append(to_half("mlp"))
     manifest = {"generator": "tests/data/users/make_user_models.py",
