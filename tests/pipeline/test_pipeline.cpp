@@ -115,6 +115,23 @@ std::vector<PipelineStageSpec> randomSplit(const graph::Graph &graph, int stages
     return specs;
 }
 
+// Three 1-thread CPU devices cpu:0..2 of equal rates with `memoryBytes` each.
+plan::DeviceSet threeCpuDevices(std::uint64_t memoryBytes)
+{
+    plan::DeviceSet devices;
+    for (int i = 0; i < 3; ++i) {
+        plan::DeviceSpec spec;
+        spec.id = "cpu:" + std::to_string(i);
+        spec.kind = "cpu";
+        spec.threads = 1;
+        spec.flops = 1e10;
+        spec.memoryBandwidth = 1e10;
+        spec.memoryBytes = memoryBytes;
+        devices.devices.push_back(spec);
+    }
+    return devices;
+}
+
 } // namespace
 
 class TestPipeline : public QObject
@@ -196,18 +213,8 @@ private slots:
         // 3-way split), then run through the plan -> stages glue.
         QFETCH(QString, model);
         Fixture fixture = loadFixture(model.toStdString(), m_devices);
-        plan::DeviceSet devices;
         const std::uint64_t weights = fixture.graph->parameterBytes();
-        for (int i = 0; i < 3; ++i) {
-            plan::DeviceSpec spec;
-            spec.id = "cpu:" + std::to_string(i);
-            spec.kind = "cpu";
-            spec.threads = 1;
-            spec.flops = 1e10;
-            spec.memoryBandwidth = 1e10;
-            spec.memoryBytes = weights / 2 + (4u << 20);
-            devices.devices.push_back(spec);
-        }
+        plan::DeviceSet devices = threeCpuDevices(weights / 2 + (4u << 20));
         plan::PlannerOptions options;
         options.batch = 2;
         options.microbatches = 2;
@@ -292,17 +299,7 @@ private slots:
         }
         // The planner prices the new ops and splits the graph when one device
         // cannot hold it.
-        plan::DeviceSet devices;
-        for (int i = 0; i < 3; ++i) {
-            plan::DeviceSpec spec;
-            spec.id = "cpu:" + std::to_string(i);
-            spec.kind = "cpu";
-            spec.threads = 1;
-            spec.flops = 1e10;
-            spec.memoryBandwidth = 1e10;
-            spec.memoryBytes = (*graph)->parameterBytes() / 2 + 24 * 1024;
-            devices.devices.push_back(spec);
-        }
+        plan::DeviceSet devices = threeCpuDevices((*graph)->parameterBytes() / 2 + 24 * 1024);
         plan::PlannerOptions options;
         options.batch = 1;
         auto planned = plan::autoPlan(**graph, devices, options);

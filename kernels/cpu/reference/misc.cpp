@@ -194,6 +194,33 @@ Status einsumKernel(KernelContext &ctx)
 
 // ---- Unique
 
+// X seen as [outer, n, inner] around the node's optional `axis` attribute
+// (the flattened tensor, [1, elements, 1], without it).
+struct AxisView
+{
+    std::int64_t outer = 1, n = 0, inner = 1;
+    std::size_t axis = 0;
+};
+
+Result<AxisView> axisView(KernelContext &ctx, const Tensor &x)
+{
+    AxisView v;
+    v.n = x.elementCount();
+    const graph::Attribute *axisAttr = ctx.node().attribute("axis");
+    if (!axisAttr)
+        return v;
+    auto a = normalizeAxis(axisAttr->i, static_cast<std::int64_t>(x.rank()));
+    if (!a)
+        return ctx.invalid("axis out of range");
+    v.axis = static_cast<std::size_t>(*a);
+    v.n = x.dim(v.axis);
+    for (std::size_t d = 0; d < v.axis; ++d)
+        v.outer *= x.dim(d);
+    for (std::size_t d = v.axis + 1; d < x.rank(); ++d)
+        v.inner *= x.dim(d);
+    return v;
+}
+
 Status uniqueKernel(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
@@ -202,20 +229,9 @@ Status uniqueKernel(KernelContext &ctx)
         return ctx.unsupported("element type " + typeName(x.type()));
     const graph::Attribute *axisAttr = ctx.node().attribute("axis");
     bool sorted = ctx.node().intAttr("sorted", 1) != 0;
-    // View X as [outer, n, inner] with slices along the unique axis.
-    std::int64_t outer = 1, n = x.elementCount(), inner = 1;
-    std::size_t axis = 0;
-    if (axisAttr) {
-        auto a = normalizeAxis(axisAttr->i, static_cast<std::int64_t>(x.rank()));
-        if (!a)
-            return ctx.invalid("axis out of range");
-        axis = static_cast<std::size_t>(*a);
-        n = x.dim(axis);
-        for (std::size_t d = 0; d < axis; ++d)
-            outer *= x.dim(d);
-        for (std::size_t d = axis + 1; d < x.rank(); ++d)
-            inner *= x.dim(d);
-    }
+    SB_ASSIGN_OR_RETURN(const AxisView view, axisView(ctx, x));
+    const std::int64_t outer = view.outer, n = view.n, inner = view.inner;
+    const std::size_t axis = view.axis;
     std::vector<std::int64_t> firstOf, inverse(static_cast<std::size_t>(n)), counts;
     std::vector<std::int64_t> order; // unique slice ids in output order
     dispatch(x.type(), kAllNumeric, [&](auto tag) {
@@ -317,19 +333,9 @@ Status compressKernel(KernelContext &ctx)
     if (cond.rank() != 1)
         return ctx.invalid("condition must be 1-D");
     const graph::Attribute *axisAttr = ctx.node().attribute("axis");
-    std::int64_t outer = 1, n = x.elementCount(), inner = 1;
-    std::size_t axis = 0;
-    if (axisAttr) {
-        auto a = normalizeAxis(axisAttr->i, static_cast<std::int64_t>(x.rank()));
-        if (!a)
-            return ctx.invalid("axis out of range");
-        axis = static_cast<std::size_t>(*a);
-        n = x.dim(axis);
-        for (std::size_t d = 0; d < axis; ++d)
-            outer *= x.dim(d);
-        for (std::size_t d = axis + 1; d < x.rank(); ++d)
-            inner *= x.dim(d);
-    }
+    SB_ASSIGN_OR_RETURN(const AxisView view, axisView(ctx, x));
+    const std::int64_t outer = view.outer, n = view.n, inner = view.inner;
+    const std::size_t axis = view.axis;
     if (cond.elementCount() > n)
         return ctx.invalid("condition is longer than the selected axis");
     std::vector<std::int64_t> keep;
