@@ -221,6 +221,26 @@ Result<AxisView> axisView(KernelContext &ctx, const Tensor &x)
     return v;
 }
 
+// Output 0 = the slices `picks` of X along the view's axis (of the flattened
+// X without an axis), in that order.
+Status writeSlices(KernelContext &ctx, const Tensor &x, const AxisView &view, bool hasAxis,
+                   const std::vector<std::int64_t> &picks)
+{
+    auto k = static_cast<std::int64_t>(picks.size());
+    Shape shape = hasAxis ? x.shape() : Shape{k};
+    if (hasAxis)
+        shape[view.axis] = k;
+    SB_ASSIGN_OR_RETURN(Tensor * y, ctx.allocateOutput(0, x.type(), shape));
+    const auto b = static_cast<std::int64_t>(graph::elementSize(x.type()));
+    for (std::int64_t o = 0; o < view.outer; ++o)
+        for (std::int64_t j = 0; j < k; ++j)
+            std::memcpy(static_cast<char *>(y->data()) + (o * k + j) * view.inner * b,
+                        static_cast<const char *>(x.data()) +
+                            (o * view.n + picks[static_cast<std::size_t>(j)]) * view.inner * b,
+                        static_cast<std::size_t>(view.inner * b));
+    return Status::success();
+}
+
 Status uniqueKernel(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
@@ -231,7 +251,6 @@ Status uniqueKernel(KernelContext &ctx)
     bool sorted = ctx.node().intAttr("sorted", 1) != 0;
     SB_ASSIGN_OR_RETURN(const AxisView view, axisView(ctx, x));
     const std::int64_t outer = view.outer, n = view.n, inner = view.inner;
-    const std::size_t axis = view.axis;
     std::vector<std::int64_t> firstOf, inverse(static_cast<std::size_t>(n)), counts;
     std::vector<std::int64_t> order; // unique slice ids in output order
     dispatch(x.type(), kAllNumeric, [&](auto tag) {
@@ -285,21 +304,10 @@ Status uniqueKernel(KernelContext &ctx)
     for (std::size_t u = 0; u < order.size(); ++u)
         rank[static_cast<std::size_t>(order[u])] = static_cast<std::int64_t>(u);
     auto k = static_cast<std::int64_t>(order.size());
-    Shape yShape = axisAttr ? x.shape() : Shape{k};
-    if (axisAttr)
-        yShape[axis] = k;
-    SB_ASSIGN_OR_RETURN(Tensor * y, ctx.allocateOutput(0, x.type(), yShape));
-    for (std::int64_t o = 0; o < outer; ++o)
-        for (std::int64_t u = 0; u < k; ++u)
-            std::memcpy(
-                static_cast<char *>(y->data()) +
-                    ((o * k + u) * inner) * static_cast<std::int64_t>(bytes),
-                static_cast<const char *>(x.data()) +
-                    ((o * n +
-                      firstOf[static_cast<std::size_t>(order[static_cast<std::size_t>(u)])]) *
-                     inner) *
-                        static_cast<std::int64_t>(bytes),
-                static_cast<std::size_t>(inner) * bytes);
+    std::vector<std::int64_t> picks;
+    for (std::int64_t u = 0; u < k; ++u)
+        picks.push_back(firstOf[static_cast<std::size_t>(order[static_cast<std::size_t>(u)])]);
+    SB_TRY(writeSlices(ctx, x, view, axisAttr != nullptr, picks));
     auto writeInts = [&](std::size_t index, std::int64_t count,
                          const std::function<std::int64_t(std::int64_t)> &value) -> Status {
         if (!ctx.hasOutput(index))
@@ -334,27 +342,14 @@ Status compressKernel(KernelContext &ctx)
         return ctx.invalid("condition must be 1-D");
     const graph::Attribute *axisAttr = ctx.node().attribute("axis");
     SB_ASSIGN_OR_RETURN(const AxisView view, axisView(ctx, x));
-    const std::int64_t outer = view.outer, n = view.n, inner = view.inner;
-    const std::size_t axis = view.axis;
+    const std::int64_t n = view.n;
     if (cond.elementCount() > n)
         return ctx.invalid("condition is longer than the selected axis");
     std::vector<std::int64_t> keep;
     for (std::int64_t i = 0; i < cond.elementCount(); ++i)
         if (cond.scalarAsInt(i) != 0)
             keep.push_back(i);
-    auto k = static_cast<std::int64_t>(keep.size());
-    Shape shape = axisAttr ? x.shape() : Shape{k};
-    if (axisAttr)
-        shape[axis] = k;
-    SB_ASSIGN_OR_RETURN(Tensor * y, ctx.allocateOutput(0, x.type(), shape));
-    auto b = static_cast<std::int64_t>(bytes);
-    for (std::int64_t o = 0; o < outer; ++o)
-        for (std::int64_t j = 0; j < k; ++j)
-            std::memcpy(static_cast<char *>(y->data()) + (o * k + j) * inner * b,
-                        static_cast<const char *>(x.data()) +
-                            (o * n + keep[static_cast<std::size_t>(j)]) * inner * b,
-                        static_cast<std::size_t>(inner * b));
-    return Status::success();
+    return writeSlices(ctx, x, view, axisAttr != nullptr, keep);
 }
 
 // ---- ReverseSequence
