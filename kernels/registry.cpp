@@ -2,6 +2,7 @@
 
 #include "core/runtime/tensor_parallel.h"
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/half_float.h"
 #include "kernels/cpu/reference/reference.h"
 #ifdef SHARDBENCH_HAVE_CUDA
 #include "kernels/cuda/cuda_device.h"
@@ -26,9 +27,16 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceShapeOps(registry);
     registerReferenceReduce(registry);
     registerReferenceNn(registry);
+    registerReferenceResize(registry);
+    registerReferenceLoss(registry);
+    registerReferenceDetection(registry);
+    registerReferenceMisc(registry);
+    registerReferenceQuant(registry);
+    registerReferenceRecurrent(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
     runtime::registerTensorParallelKernels(registry); // sb.AllReduceSum, sb.AllGather, ...
+    wrapHalfAsFloat(registry); // last: float16 through every computing kernel
 }
 
 const runtime::KernelRegistry &defaultRegistry()

@@ -171,6 +171,19 @@ public:
             double macs = outElems * static_cast<double>((*w)[1]) * product(*w, 2);
             return 2.0 * macs + (hasInput(node, biasIndex) ? outElems : 0.0);
         }
+        if (onnxDomain && isOneOf(op, {"RNN", "GRU", "LSTM"})) {
+            // Every step multiplies the input and the hidden state by all
+            // gates of every direction: 2 * seq * batch * W[0] * W[1] * (W[2] + R[2]).
+            auto x = input(node, 0);
+            auto w = input(node, 1);
+            auto r = input(node, 2);
+            if (!x || !w || !r || x->size() != 3 || w->size() != 3 || r->size() != 3 ||
+                (*x)[2] == 0)
+                return std::nullopt;
+            double steps = product(*x) / static_cast<double>((*x)[2]); // seq * batch
+            return 2.0 * steps * static_cast<double>((*w)[0]) * static_cast<double>((*w)[1]) *
+                   static_cast<double>((*w)[2] + (*r)[2]);
+        }
         if (onnxDomain && op == "ConvTranspose") {
             auto x = input(node, 0);
             auto w = input(node, 1);

@@ -13,6 +13,8 @@
 //  - Conv: 2*elements(output)*(C_in/group)*prod(kernel), plus elements(output)
 //    with a bias. ConvTranspose: 2*elements(input)*(C_out/group)*prod(kernel)
 //    (+ bias as above).
+//  - RNN/GRU/LSTM: 2*seq*batch*directions*gates*hidden*(input + hidden) (the
+//    gate matrix products; the elementwise gate math is not counted).
 //  - Reductions (Reduce*, ArgMax/ArgMin), Softmax/LogSoftmax/Hardmax and the
 //    normalizations (Batch/Instance/Layer/Group/LpNormalization,
 //    MeanVarianceNormalization, Global*Pool): elements(input 0).

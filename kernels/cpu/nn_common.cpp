@@ -163,11 +163,12 @@ Result<Window> window(KernelContext &ctx, const Shape &inSpatial, Shape kernel, 
 
 } // namespace
 
-Result<ConvGeometry> convGeometry(KernelContext &ctx)
+Result<ConvGeometry> convGeometry(KernelContext &ctx, const ConvOperands &operands)
 {
     const Tensor &x = ctx.input(0);
-    const Tensor &w = ctx.input(1);
-    if (x.type() != ElementType::Float32 || w.type() != ElementType::Float32)
+    const Tensor &w = ctx.input(operands.weight);
+    if (operands.floatOnly &&
+        (x.type() != ElementType::Float32 || w.type() != ElementType::Float32))
         return ctx.unsupported("element type " + typeName(x.type()) + " (float32 only)");
     if (x.rank() < 3 || w.rank() != x.rank())
         return ctx.invalid("input " + runtime::shapeToString(x.shape()) + " and weight " +
@@ -182,7 +183,7 @@ Result<ConvGeometry> convGeometry(KernelContext &ctx)
         return ctx.invalid("weight " + runtime::shapeToString(w.shape()) + " and group " +
                            std::to_string(g.group) + " do not match " +
                            std::to_string(g.inChannels) + " input channels");
-    if (ctx.hasInput(2) && ctx.input(2).elementCount() != g.outChannels)
+    if (ctx.hasInput(operands.bias) && ctx.input(operands.bias).elementCount() != g.outChannels)
         return ctx.invalid("bias must have one value per output channel");
     g.inSpatial.assign(x.shape().begin() + 2, x.shape().end());
     Shape kernel(w.shape().begin() + 2, w.shape().end());

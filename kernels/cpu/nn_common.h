@@ -32,7 +32,14 @@ struct ConvGeometry
     Shape inSpatial, outSpatial, kernel;
     std::vector<std::int64_t> strides, dilations, padBegin, padEnd;
 };
-Result<ConvGeometry> convGeometry(KernelContext &ctx);
+// Where the weight and bias sit among the node's inputs (QLinearConv: 3 and 8)
+// and whether only float32 is accepted (ConvInteger/QLinearConv: any type).
+struct ConvOperands
+{
+    std::size_t weight = 1, bias = 2;
+    bool floatOnly = true;
+};
+Result<ConvGeometry> convGeometry(KernelContext &ctx, const ConvOperands &operands = {});
 
 struct Activation;
 

@@ -115,6 +115,23 @@ std::vector<PipelineStageSpec> randomSplit(const graph::Graph &graph, int stages
     return specs;
 }
 
+// Three 1-thread CPU devices cpu:0..2 of equal rates with `memoryBytes` each.
+plan::DeviceSet threeCpuDevices(std::uint64_t memoryBytes)
+{
+    plan::DeviceSet devices;
+    for (int i = 0; i < 3; ++i) {
+        plan::DeviceSpec spec;
+        spec.id = "cpu:" + std::to_string(i);
+        spec.kind = "cpu";
+        spec.threads = 1;
+        spec.flops = 1e10;
+        spec.memoryBandwidth = 1e10;
+        spec.memoryBytes = memoryBytes;
+        devices.devices.push_back(spec);
+    }
+    return devices;
+}
+
 } // namespace
 
 class TestPipeline : public QObject
@@ -196,18 +213,8 @@ private slots:
         // 3-way split), then run through the plan -> stages glue.
         QFETCH(QString, model);
         Fixture fixture = loadFixture(model.toStdString(), m_devices);
-        plan::DeviceSet devices;
         const std::uint64_t weights = fixture.graph->parameterBytes();
-        for (int i = 0; i < 3; ++i) {
-            plan::DeviceSpec spec;
-            spec.id = "cpu:" + std::to_string(i);
-            spec.kind = "cpu";
-            spec.threads = 1;
-            spec.flops = 1e10;
-            spec.memoryBandwidth = 1e10;
-            spec.memoryBytes = weights / 2 + (4u << 20);
-            devices.devices.push_back(spec);
-        }
+        plan::DeviceSet devices = threeCpuDevices(weights / 2 + (4u << 20));
         plan::PlannerOptions options;
         options.batch = 2;
         options.microbatches = 2;
@@ -237,6 +244,76 @@ private slots:
                                "trace.timeline.json");
         auto gui = nlohmann::json::parse(timeline);
         QCOMPARE(gui["stages"].size(), result->metrics.stages.size());
+    }
+
+    // tests/data/ops/op_chain.onnx chains the detection, quantization and
+    // recurrent ops (Resize, MaxPool Indices, MaxUnpool, Quantize/
+    // DequantizeLinear, LSTM, GRU, Einsum, TopK, NonMaxSuppression, RoiAlign).
+    // Every single cut, a few 3-way splits and the auto-planner's split over
+    // three devices reproduce the single-device run exactly.
+    void newOpsSplitAcrossStages()
+    {
+        auto graph = graph::importOnnxFile(SB_TESTDATA_DIR "/ops/op_chain.onnx");
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        auto input = readTensorFile(SB_TESTDATA_DIR "/ops/op_chain.in0.npy");
+        QVERIFY(input.ok());
+        TensorMap inputs{{"x", *input}};
+        auto single = Executor::create(*graph, *m_devices.front());
+        QVERIFY(single.ok());
+        auto reference = (*single)->run(inputs);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        QCOMPARE(reference->outputs.at("top_values").shape(), (Shape{12, 1, 3}));
+        QCOMPARE(reference->outputs.at("roi_features").shape(), (Shape{2, 4, 3, 3}));
+        QCOMPARE(reference->outputs.at("lstm_h").shape(), (Shape{2, 1, 8}));
+        const Tensor &selected = reference->outputs.at("selected");
+        QVERIFY(selected.rank() == 2 && selected.dim(1) == 3 && selected.dim(0) >= 1 &&
+                selected.dim(0) <= 4);
+        auto check = [&](const TensorMap &outputs, const QString &what) {
+            for (const auto &[name, expected] : reference->outputs)
+                QVERIFY2(relativeError(outputs.at(name), expected) == 0.0,
+                         qPrintable(what + " output " + QString::fromStdString(name)));
+        };
+        const auto nodes = static_cast<int>((*graph)->nodes().size());
+        std::vector<PipelineStageSpec> specs(2);
+        for (int cut = 1; cut < nodes; ++cut) {
+            specs[0] = PipelineStageSpec{};
+            specs[1] = PipelineStageSpec{};
+            specs[0].device = m_devices[0].get();
+            specs[1].device = m_devices[1].get();
+            for (int n = 0; n < nodes; ++n)
+                specs[n < cut ? 0 : 1].nodes.push_back(n);
+            auto runner = PipelineRunner::create(*graph, specs);
+            QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
+            auto result = (*runner)->run(inputs, {});
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            check(result->outputs, QString("cut %1").arg(cut));
+        }
+        std::mt19937 random(20);
+        for (int trial = 0; trial < 3; ++trial) {
+            auto runner =
+                PipelineRunner::create(*graph, randomSplit(**graph, 3, random, m_devices));
+            QVERIFY(runner.ok());
+            auto result = (*runner)->run(inputs, {});
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            check(result->outputs, QString("3-way split %1").arg(trial));
+        }
+        // The planner prices the new ops and splits the graph when one device
+        // cannot hold it.
+        plan::DeviceSet devices = threeCpuDevices((*graph)->parameterBytes() / 2 + 24 * 1024);
+        plan::PlannerOptions options;
+        options.batch = 1;
+        auto planned = plan::autoPlan(**graph, devices, options);
+        QVERIFY2(planned.ok(), planned.ok() ? "" : planned.error().message.c_str());
+        auto local = plan::createLocalDevices(devices.devices, kernels::defaultRegistry());
+        QVERIFY(local.ok());
+        auto stages = plan::pipelineStages(**graph, planned->plan, *local);
+        QVERIFY2(stages.ok(), stages.ok() ? "" : stages.error().message.c_str());
+        QVERIFY(stages->size() >= 2);
+        auto runner = PipelineRunner::create(*graph, *stages);
+        QVERIFY(runner.ok());
+        auto result = (*runner)->run(inputs, {});
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        check(result->outputs, "auto plan");
     }
 
     void valueFeedsSeveralLaterStages()

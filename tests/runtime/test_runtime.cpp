@@ -86,7 +86,7 @@ private slots:
             if (c.outcome == ConformanceCase::Outcome::Failed)
                 qWarning("failed: %s: %s", c.name.c_str(), c.reason.c_str());
         QCOMPARE(summary->failed, 0);
-        QVERIFY2(summary->passed >= 450, std::to_string(summary->passed).c_str());
+        QVERIFY2(summary->passed >= 858, std::to_string(summary->passed).c_str());
         // Unsupported cases must say why.
         for (const auto &c : summary->cases)
             if (c.outcome == ConformanceCase::Outcome::Unsupported)
@@ -129,7 +129,129 @@ private slots:
             }
     }
 
+    // Models users bring (tests/data/users/make_user_models.py): a 2-layer
+    // bidirectional LSTM, torchvision's LR-ASPP segmenter and float16 exports
+    // of the ResNet and MLP fixtures, against ONNX Runtime's committed outputs
+    // (max|ours - ort| <= 1e-3 * max|ort|).
+    void userModels_data()
+    {
+        QTest::addColumn<QString>("model");
+        QTest::addColumn<int>("variant"); // 0 fused, 1 unfused, 2 reference kernels
+        std::ifstream in(fs::path(SB_TESTDATA_DIR) / "users" / "manifest.json");
+        const nlohmann::json doc = nlohmann::json::parse(in); // outlives the loop
+        for (const auto &m : doc["models"])
+            for (int variant = 0; variant < 3; ++variant) {
+                std::string name = m["name"].get<std::string>();
+                QTest::newRow((name + " variant " + std::to_string(variant)).c_str())
+                    << QString::fromStdString(name) << variant;
+            }
+    }
+    void userModels()
+    {
+        QFETCH(QString, model);
+        QFETCH(int, variant);
+        fs::path dir = fs::path(SB_TESTDATA_DIR) / "users";
+        std::ifstream in(dir / "manifest.json");
+        const nlohmann::json doc = nlohmann::json::parse(in);
+        nlohmann::json entry;
+        for (const auto &m : doc["models"])
+            if (m["name"] == model.toStdString())
+                entry = m;
+        auto graph = graph::importOnnxFile(dir / entry["file"].get<std::string>());
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        ExecutorOptions options;
+        options.fuse = variant == 0;
+        if (variant == 2)
+            options.variant = KernelVariant::Reference;
+        auto executor = Executor::create(*graph, device, options);
+        QVERIFY2(executor.ok(), executor.ok() ? "" : executor.error().message.c_str());
+        TensorMap inputs;
+        for (const auto &input : entry["inputs"]) {
+            auto t = readNpy(dir / input["file"].get<std::string>());
+            QVERIFY(t.ok());
+            inputs[input["name"]] = *t;
+        }
+        auto result = (*executor)->run(inputs);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        if (entry.contains("detections")) {
+            checkDetections(entry, dir, result->outputs);
+            return;
+        }
+        for (const auto &out : entry["outputs"]) {
+            QVERIFY2(out.contains("ort_file"), "fixture made without ONNX Runtime");
+            checkAgainstOrt(out, dir, result->outputs);
+            if (QTest::currentTestFailed())
+                return;
+        }
+    }
+
 private:
+    // Output `out` (a manifest entry) of ORT's element type and within 1e-3 relative error
+    // (max|ours - ort| / max|ort|) of ONNX Runtime's committed `ort_file`.
+    void checkAgainstOrt(const nlohmann::json &out, const fs::path &dir, const TensorMap &outputs)
+    {
+        auto expected = readNpy(dir / out["ort_file"].get<std::string>());
+        QVERIFY(expected.ok());
+        const Tensor &actual = outputs.at(out["name"]);
+        QCOMPARE(actual.shape(), expected->shape());
+        QCOMPARE(actual.type(), expected->type()); // float16 models answer in float16
+        double maxAbs = 0, maxRef = 0;
+        for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
+            maxAbs =
+                std::max(maxAbs, std::fabs(actual.scalarAsDouble(i) - expected->scalarAsDouble(i)));
+            maxRef = std::max(maxRef, std::fabs(expected->scalarAsDouble(i)));
+        }
+        QVERIFY2(maxAbs <= 1e-3 * std::max(maxRef, 1e-12),
+                 (out["name"].get<std::string>() + " rel err " + std::to_string(maxAbs / maxRef))
+                     .c_str());
+    }
+
+    // Detections equal ONNX Runtime's as sets: the same count, and each of
+    // ORT's (box, label, score) matched by one of ours with the same label,
+    // the box within 1e-3 of the largest coordinate and the score within 1e-4
+    // (equal scores may come in either order).
+    void checkDetections(const nlohmann::json &entry, const fs::path &dir, const TensorMap &ours)
+    {
+        std::map<std::string, Tensor> ort;
+        for (const auto &out : entry["outputs"]) {
+            auto t = readNpy(dir / out["ort_file"].get<std::string>());
+            QVERIFY(t.ok());
+            ort[out["name"]] = *t;
+        }
+        const auto &names = entry["detections"];
+        const Tensor &boxes = ours.at(names["boxes"]), &scores = ours.at(names["scores"]),
+                     &labels = ours.at(names["labels"]);
+        const Tensor &refBoxes = ort.at(names["boxes"]), &refScores = ort.at(names["scores"]),
+                     &refLabels = ort.at(names["labels"]);
+        QCOMPARE(boxes.shape(), refBoxes.shape());
+        QCOMPARE(labels.shape(), refLabels.shape());
+        const std::int64_t count = refScores.elementCount();
+        QVERIFY(count > 0);
+        double scale = 0;
+        for (std::int64_t i = 0; i < refBoxes.elementCount(); ++i)
+            scale = std::max(scale, std::fabs(refBoxes.scalarAsDouble(i)));
+        std::vector<bool> used(static_cast<std::size_t>(count), false);
+        for (std::int64_t i = 0; i < count; ++i) {
+            bool found = false;
+            for (std::int64_t j = 0; j < count && !found; ++j) {
+                if (used[static_cast<std::size_t>(j)] ||
+                    labels.scalarAsInt(j) != refLabels.scalarAsInt(i) ||
+                    std::fabs(scores.scalarAsDouble(j) - refScores.scalarAsDouble(i)) > 1e-4)
+                    continue;
+                double boxError = 0;
+                for (int k = 0; k < 4; ++k)
+                    boxError = std::max(boxError, std::fabs(boxes.scalarAsDouble(j * 4 + k) -
+                                                            refBoxes.scalarAsDouble(i * 4 + k)));
+                if (boxError <= 1e-3 * scale) {
+                    used[static_cast<std::size_t>(j)] = true;
+                    found = true;
+                }
+            }
+            QVERIFY2(found, ("ORT detection " + std::to_string(i) + " has no match").c_str());
+        }
+    }
+
     void checkFixture(const QString &model, bool fuse, bool reference)
     {
         fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
@@ -157,20 +279,9 @@ private:
             QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
             QCOMPARE(result->stats.usedArena, repeat == 1);
             for (const auto &out : entry["outputs"]) {
-                auto expected = readNpy(dir / out["ort_file"].get<std::string>());
-                QVERIFY(expected.ok());
-                const Tensor &actual = result->outputs.at(out["name"]);
-                QCOMPARE(actual.shape(), expected->shape());
-                double maxAbs = 0, maxRef = 0;
-                for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
-                    maxAbs = std::max(
-                        maxAbs, std::fabs(actual.scalarAsDouble(i) - expected->scalarAsDouble(i)));
-                    maxRef = std::max(maxRef, std::fabs(expected->scalarAsDouble(i)));
-                }
-                QVERIFY2(
-                    maxAbs <= 1e-3 * std::max(maxRef, 1e-12),
-                    (out["name"].get<std::string>() + " rel err " + std::to_string(maxAbs / maxRef))
-                        .c_str());
+                checkAgainstOrt(out, dir, result->outputs);
+                if (QTest::currentTestFailed())
+                    return;
             }
         }
     }

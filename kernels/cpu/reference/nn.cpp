@@ -232,9 +232,13 @@ Status convTransposeKernel(KernelContext &ctx)
         if (!outputShape.empty()) {
             std::int64_t target = outputShape[outputShape.size() - sd + d];
             std::int64_t total = full - target;
+            // An output_shape beyond the full convolution extends it with
+            // zeros at the end (as ONNX Runtime does); otherwise the spec's
+            // split of the total padding.
             if (total < 0)
-                return ctx.unsupported("output_shape larger than the full convolution");
-            padBegin[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
+                padBegin[d] = 0;
+            else
+                padBegin[d] = autoPad == "SAME_UPPER" ? total / 2 : total - total / 2;
             outSpatial[d] = target;
         } else if (autoPad == "SAME_UPPER" || autoPad == "SAME_LOWER") {
             std::int64_t target = in * strides[d];
@@ -308,11 +312,12 @@ Status convTransposeKernel(KernelContext &ctx)
 
 Status poolKernel(KernelContext &ctx, bool isMax)
 {
-    if (isMax && ctx.hasOutput(1))
-        return ctx.unsupported("MaxPool Indices output");
-    if (isMax && ctx.node().intAttr("storage_order", 0) != 0)
-        return ctx.unsupported("storage_order = 1");
+    const bool columnMajor = isMax && ctx.node().intAttr("storage_order", 0) != 0;
     SB_ASSIGN_OR_RETURN(PoolGeometry geo, poolGeometry(ctx));
+    const bool wantIndices = isMax && ctx.hasOutput(1);
+    if (wantIndices && columnMajor && geo.inSpatial.size() != 2)
+        return ctx.unsupported("storage_order = 1 Indices on " +
+                               std::to_string(geo.inSpatial.size()) + " spatial axes (2-D only)");
     const Tensor &x = ctx.input(0);
     if (!dispatch(x.type(), isMax ? (kFloats | kSignedInts | kUnsignedInts) : kFloats, [](auto) {}))
         return ctx.unsupported("element type " + typeName(x.type()));
@@ -320,6 +325,10 @@ Status poolKernel(KernelContext &ctx, bool isMax)
     for (auto d : geo.outSpatial)
         outShape.push_back(d);
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, x.type(), outShape));
+    Tensor *indices = nullptr;
+    if (wantIndices) {
+        SB_ASSIGN_OR_RETURN(indices, ctx.allocateOutput(1, ElementType::Int64, outShape));
+    }
     bool countPad = ctx.node().intAttr("count_include_pad", 0) != 0;
     std::size_t sd = geo.outSpatial.size();
     std::int64_t outCount = runtime::shapeElementCount(geo.outSpatial);
@@ -338,6 +347,7 @@ Status poolKernel(KernelContext &ctx, bool isMax)
                     rem /= geo.outSpatial[d];
                 }
                 double best = -std::numeric_limits<double>::infinity();
+                std::int64_t bestAt = -1;
                 double sum = 0;
                 std::int64_t count = 0, padCount = 0;
                 for (std::int64_t kk = 0; kk < kCount; ++kk) {
@@ -363,9 +373,21 @@ Status poolKernel(KernelContext &ctx, bool isMax)
                     if (!inside)
                         continue;
                     double v = static_cast<double>(px[plane * inCount + off]);
-                    best = std::max(best, v);
+                    if (v > best || bestAt < 0) {
+                        best = v;
+                        bestAt = off;
+                    }
                     sum += v;
                     ++count;
+                }
+                if (indices) {
+                    // Flat index over the whole input (N and C included);
+                    // storage_order 1 counts the two spatial axes column-major.
+                    std::int64_t at = bestAt;
+                    if (columnMajor)
+                        at = (bestAt / geo.inSpatial[1]) +
+                             (bestAt % geo.inSpatial[1]) * geo.inSpatial[0];
+                    indices->as<std::int64_t>()[plane * outCount + o] = plane * inCount + at;
                 }
                 if (isMax)
                     po[plane * outCount + o] = static_cast<T>(best);
@@ -407,8 +429,11 @@ Status globalPool(KernelContext &ctx, bool isMax)
 
 Status batchNormKernel(KernelContext &ctx)
 {
-    if (ctx.node().intAttr("training_mode", 0) != 0 || ctx.hasOutput(1))
-        return ctx.unsupported("training mode (running statistics outputs)");
+    // Training mode (opset 14+): normalise with the batch statistics and
+    // output the updated running mean and variance.
+    const bool training = ctx.node().intAttr("training_mode", 0) != 0 || ctx.hasOutput(1);
+    if (training && ctx.opset() < 14)
+        return ctx.unsupported("training mode before opset 14 (saved mean/variance outputs)");
     if (ctx.opset() < 9 && ctx.node().intAttr("spatial", 1) == 0)
         return ctx.unsupported("spatial = 0");
     const Tensor &x = ctx.input(0);
@@ -427,12 +452,44 @@ Status batchNormKernel(KernelContext &ctx)
     std::int64_t inner = 1;
     for (std::size_t d = 2; d < x.rank(); ++d)
         inner *= x.dim(d);
+    Tensor *runMean = nullptr, *runVar = nullptr;
+    if (training) {
+        SB_ASSIGN_OR_RETURN(runMean, ctx.allocateOutput(1, x.type(), ctx.input(3).shape()));
+        SB_ASSIGN_OR_RETURN(runVar, ctx.allocateOutput(2, x.type(), ctx.input(4).shape()));
+    }
+    const double momentum = ctx.node().floatAttr("momentum", 0.9f);
     dispatch(x.type(), kFloats, [&](auto tag) {
         using T = decltype(tag);
         const T *scale = ctx.input(1).as<T>();
         const T *bias = ctx.input(2).as<T>();
         const T *mean = ctx.input(3).as<T>();
         const T *var = ctx.input(4).as<T>();
+        std::vector<T> batchMean, batchVar;
+        if (training) { // population statistics over N and the spatial axes
+            const std::int64_t perChannel = c ? x.elementCount() / c : 0;
+            std::vector<double> sum(static_cast<std::size_t>(c), 0.0), sq(sum);
+            for (std::int64_t i = 0; i < x.elementCount(); ++i) {
+                auto ch = static_cast<std::size_t>((i / inner) % c);
+                sum[ch] += static_cast<double>(x.as<T>()[i]);
+            }
+            for (std::int64_t i = 0; i < x.elementCount(); ++i) {
+                auto ch = static_cast<std::size_t>((i / inner) % c);
+                double d =
+                    static_cast<double>(x.as<T>()[i]) - sum[ch] / static_cast<double>(perChannel);
+                sq[ch] += d * d;
+            }
+            for (std::int64_t ch = 0; ch < c; ++ch) {
+                auto u = static_cast<std::size_t>(ch);
+                double m = sum[u] / static_cast<double>(perChannel);
+                double v = sq[u] / static_cast<double>(perChannel);
+                batchMean.push_back(static_cast<T>(m));
+                batchVar.push_back(static_cast<T>(v));
+                runMean->as<T>()[ch] = static_cast<T>(mean[ch] * momentum + m * (1 - momentum));
+                runVar->as<T>()[ch] = static_cast<T>(var[ch] * momentum + v * (1 - momentum));
+            }
+            mean = batchMean.data();
+            var = batchVar.data();
+        }
         for (std::int64_t i = 0; i < x.elementCount(); ++i) {
             std::int64_t ch = (i / inner) % c;
             double v = (static_cast<double>(x.as<T>()[i]) - mean[ch]) /

@@ -306,9 +306,7 @@ Status topKKernel(KernelContext &ctx)
         return ctx.invalid("axis out of range");
     auto axis = static_cast<std::size_t>(*axisOpt);
     bool largest = ctx.node().intAttr("largest", 1) != 0;
-    bool sorted = ctx.node().intAttr("sorted", 1) != 0;
-    if (!sorted)
-        return ctx.unsupported("sorted = 0");
+    // sorted = 0 leaves the order open; sorted output is one valid answer.
     std::int64_t n = x.dim(axis);
     if (k < 0 || k > n)
         return ctx.invalid("k out of range");

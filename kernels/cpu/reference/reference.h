@@ -9,6 +9,12 @@ void registerReferenceElementwise(runtime::KernelRegistry &registry);
 void registerReferenceShapeOps(runtime::KernelRegistry &registry);
 void registerReferenceReduce(runtime::KernelRegistry &registry);
 void registerReferenceNn(runtime::KernelRegistry &registry);
+void registerReferenceResize(runtime::KernelRegistry &registry);
+void registerReferenceLoss(runtime::KernelRegistry &registry);
+void registerReferenceDetection(runtime::KernelRegistry &registry);
+void registerReferenceMisc(runtime::KernelRegistry &registry);
+void registerReferenceRecurrent(runtime::KernelRegistry &registry);
+void registerReferenceQuant(runtime::KernelRegistry &registry);
 
 } // namespace sb::kernels
 

@@ -969,14 +969,53 @@ Status nonZeroKernel(KernelContext &ctx)
     return Status::success();
 }
 
+// Scatter's reduction: out[outOff + i] = combine(out[outOff + i], updates[updOff + i])
+// for i < count ("none" copies; add, mul, max, min on numeric types).
+void scatterCombine(Tensor &out, std::int64_t outOff, const Tensor &updates, std::int64_t updOff,
+                    std::int64_t count, const std::string &reduction, std::size_t bytes)
+{
+    if (reduction == "none") {
+        std::memcpy(static_cast<char *>(out.data()) + outOff * static_cast<std::int64_t>(bytes),
+                    static_cast<const char *>(updates.data()) +
+                        updOff * static_cast<std::int64_t>(bytes),
+                    static_cast<std::size_t>(count) * bytes);
+        return;
+    }
+    dispatch(out.type(), kAllNumeric, [&](auto tag) {
+        using T = decltype(tag);
+        T *o = out.as<T>() + outOff;
+        const T *u = updates.as<T>() + updOff;
+        for (std::int64_t i = 0; i < count; ++i) {
+            if (reduction == "add")
+                o[i] = static_cast<T>(o[i] + u[i]);
+            else if (reduction == "mul")
+                o[i] = static_cast<T>(o[i] * u[i]);
+            else if (reduction == "max")
+                o[i] = std::max(o[i], u[i]);
+            else
+                o[i] = std::min(o[i], u[i]);
+        }
+    });
+}
+
+Status checkScatterReduction(KernelContext &ctx, const std::string &reduction, ElementType type)
+{
+    if (reduction == "none")
+        return Status::success();
+    if (reduction != "add" && reduction != "mul" && reduction != "max" && reduction != "min")
+        return ctx.invalid("reduction '" + reduction + "'");
+    if (!dispatch(type, kAllNumeric, [](auto) {}))
+        return ctx.unsupported("reduction '" + reduction + "' on element type " + typeName(type));
+    return Status::success();
+}
+
 Status scatterElementsKernel(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
     const Tensor &indices = ctx.input(1);
     const Tensor &updates = ctx.input(2);
     std::string reduction = ctx.node().stringAttr("reduction", "none");
-    if (reduction != "none")
-        return ctx.unsupported("reduction '" + reduction + "'");
+    SB_TRY(checkScatterReduction(ctx, reduction, x.type()));
     Status status;
     std::size_t bytes = elemBytes(ctx, x, &status);
     SB_TRY(status);
@@ -997,10 +1036,7 @@ Status scatterElementsKernel(KernelContext &ctx)
             rem %= is[d];
             off += (d == axis ? idx[static_cast<std::size_t>(i)] : c) * xs[d];
         }
-        std::memcpy(static_cast<char *>(out.data()) + off * static_cast<std::int64_t>(bytes),
-                    static_cast<const char *>(updates.data()) +
-                        i * static_cast<std::int64_t>(bytes),
-                    bytes);
+        scatterCombine(out, off, updates, i, 1, reduction, bytes);
     }
     return Status::success();
 }
@@ -1011,8 +1047,7 @@ Status scatterNDKernel(KernelContext &ctx)
     const Tensor &indices = ctx.input(1);
     const Tensor &updates = ctx.input(2);
     std::string reduction = ctx.node().stringAttr("reduction", "none");
-    if (reduction != "none")
-        return ctx.unsupported("reduction '" + reduction + "'");
+    SB_TRY(checkScatterReduction(ctx, reduction, x.type()));
     Status status;
     std::size_t bytes = elemBytes(ctx, x, &status);
     SB_TRY(status);
@@ -1041,10 +1076,7 @@ Status scatterNDKernel(KernelContext &ctx)
                 return ctx.invalid("index out of range");
             off += v * xs[j];
         }
-        std::memcpy(static_cast<char *>(out.data()) + off * static_cast<std::int64_t>(bytes),
-                    static_cast<const char *>(updates.data()) +
-                        t * slice * static_cast<std::int64_t>(bytes),
-                    static_cast<std::size_t>(slice) * bytes);
+        scatterCombine(out, off, updates, t * slice, slice, reduction, bytes);
     }
     return Status::success();
 }
@@ -1087,6 +1119,7 @@ void registerReferenceShapeOps(KernelRegistry &r)
     addReference(r, "EyeLike", eyeLikeKernel);
     addReference(r, "NonZero", nonZeroKernel);
     addReference(r, "ScatterElements", scatterElementsKernel);
+    addReference(r, "Scatter", scatterElementsKernel); // opset 9-10 name of ScatterElements
     addReference(r, "ScatterND", scatterNDKernel);
 }
 
