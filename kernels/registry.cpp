@@ -28,6 +28,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceNn(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
+    registerCpuProfiles(registry);
     runtime::registerTensorParallelKernels(registry); // sb.AllReduceSum, sb.AllGather, ...
 }
 
