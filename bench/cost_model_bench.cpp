@@ -198,11 +198,13 @@ Result<plan::Plan> planFor(const Model &model, const plan::DeviceSet &devices,
     SB_ASSIGN_OR_RETURN(options.nodeSeconds,
                         plan::predictNodeSeconds(model.graph, kernels::defaultRegistry(), rates,
                                                  threads, kBatch / microbatches, model.dims));
-    SB_ASSIGN_OR_RETURN(plan::PlannerResult planned, plan::autoPlan(*model.graph, devices, options));
+    SB_ASSIGN_OR_RETURN(plan::PlannerResult planned,
+                        plan::autoPlan(*model.graph, devices, options));
     return planned.plan;
 }
 
-Result<std::unique_ptr<plan::LocalPipeline>> openPipeline(const Model &model, const plan::Plan &plan)
+Result<std::unique_ptr<plan::LocalPipeline>> openPipeline(const Model &model,
+                                                          const plan::Plan &plan)
 {
     return plan::openLocalPipeline(model.graph, plan, kernels::defaultRegistry());
 }
@@ -211,6 +213,54 @@ int fail(const std::string &what, const Error &error)
 {
     std::fprintf(stderr, "cost_model_bench: %s: %s\n", what.c_str(), error.message.c_str());
     return 1;
+}
+
+// Per rate class: predicted and measured (the executor's per-node timing
+// hook, median over `repeats` runs) ms of one whole-graph run on one device
+// of `threads` threads, batch 8.
+std::map<std::string, std::pair<double, double>>
+classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats)
+{
+    std::map<std::string, std::pair<double, double>> out;
+    CpuDevice device("cpu:classes", threads, 0, kernels::defaultRegistry());
+    auto executor = Executor::create(model.graph, device);
+    cost::DimBindings bindings;
+    bindings.batch = kBatch;
+    bindings.dims = model.dims;
+    auto shapes = plan::valueShapesByName(*model.graph, bindings);
+    if (!executor || !shapes)
+        return out;
+    plan::StagePrediction stage = plan::predictStage(**executor, *shapes, rates, threads);
+    std::map<std::string, std::string> classOf;
+    for (const auto &node : stage.nodes) {
+        classOf[node.node] = node.rateClass;
+        out[node.rateClass].first += node.seconds * 1e3;
+    }
+    RunOptions options;
+    std::map<std::string, std::vector<double>> samples;
+    std::map<std::string, double> current;
+    options.onNode = [&](const NodeEvent &event) {
+        current[classOf[*event.name]] += event.endMs - event.startMs;
+    };
+    for (int r = 0; r < repeats + 1; ++r) {
+        current.clear();
+        if (!(*executor)->run(model.inputs, options))
+            return {};
+        if (r > 0)
+            for (const auto &[rateClass, ms] : current)
+                samples[rateClass].push_back(ms);
+    }
+    for (const auto &[rateClass, ms] : samples)
+        out[rateClass].second = percentile(ms, 50);
+    return out;
+}
+
+void printClassTimes(const Model &model, const plan::KernelRates &rates, int repeats)
+{
+    const int threads = plan::hardwareThreads();
+    std::printf("  per class, whole graph on %d thread(s): predicted / measured ms\n", threads);
+    for (const auto &[rateClass, ms] : classTimes(model, rates, threads, repeats))
+        std::printf("    %-26s %9.2f / %9.2f\n", rateClass.c_str(), ms.first, ms.second);
 }
 
 void printErrors(const char *label, std::vector<double> errors)
@@ -231,6 +281,8 @@ int main(int argc, char **argv)
     std::set<std::string> only;
     int repeats = 5, warmup = 1;
     bool cuts = true;
+    bool classes = false;
+    bool learn = true;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -246,6 +298,10 @@ int main(int argc, char **argv)
             ratesFile = next();
         else if (arg == "--no-cuts")
             cuts = false;
+        else if (arg == "--classes")
+            classes = true;
+        else if (arg == "--no-learn")
+            learn = false;
         else if (arg == "--only") {
             std::stringstream list(next());
             for (std::string name; std::getline(list, name, ',');)
@@ -284,23 +340,34 @@ int main(int argc, char **argv)
 
     // 2. Models.
     std::vector<std::pair<std::string, std::function<Result<Model>()>>> sources = {
-        {"resnet18", [&] { return loadModel("resnet18", modelsDir + "/resnet18.onnx",
-                                            {{"input", modelsDir + "/resnet18.in0.npy"}}); }},
+        {"resnet18",
+         [&] {
+             return loadModel("resnet18", modelsDir + "/resnet18.onnx",
+                              {{"input", modelsDir + "/resnet18.in0.npy"}});
+         }},
         {"mobilenet_v2",
-         [&] { return loadModel("mobilenet_v2", modelsDir + "/mobilenet_v2.onnx",
-                                {{"input", modelsDir + "/mobilenet_v2.in0.npy"}}); }},
-        {"bert6", [&] { return loadModel("bert6", modelsDir + "/bert6.onnx",
-                                         {{"input_ids", modelsDir + "/bert6.in0.npy"},
-                                          {"attention_mask",
-                                           modelsDir + "/bert6.in1.npy"}}); }},
-        {"gpt6", [&] { return loadModel("gpt6", modelsDir + "/gpt6.onnx",
-                                        {{"input_ids", modelsDir + "/gpt6.in0.npy"}}); }},
+         [&] {
+             return loadModel("mobilenet_v2", modelsDir + "/mobilenet_v2.onnx",
+                              {{"input", modelsDir + "/mobilenet_v2.in0.npy"}});
+         }},
+        {"bert6",
+         [&] {
+             return loadModel("bert6", modelsDir + "/bert6.onnx",
+                              {{"input_ids", modelsDir + "/bert6.in0.npy"},
+                               {"attention_mask", modelsDir + "/bert6.in1.npy"}});
+         }},
+        {"gpt6",
+         [&] {
+             return loadModel("gpt6", modelsDir + "/gpt6.onnx",
+                              {{"input_ids", modelsDir + "/gpt6.in0.npy"}});
+         }},
         {"demo_decoder",
-         [&] { return loadModel("demo_decoder", demo,
-                                {{"input_ids", std::string(SB_SOURCE_DIR) +
-                                                   "/resources/demo/decoder_input.npy"}}); }},
+         [&] {
+             return loadModel(
+                 "demo_decoder", demo,
+                 {{"input_ids", std::string(SB_SOURCE_DIR) + "/resources/demo/decoder_input.npy"}});
+         }},
     };
-    Errors errors;
     std::vector<Model> loaded;
     for (auto &[name, load] : sources) {
         if (!only.empty() && !only.count(name))
@@ -310,13 +377,46 @@ int main(int argc, char **argv)
             std::printf("\n%s: skipped (%s)\n", name.c_str(), model.error().message.c_str());
             continue;
         }
+        loaded.push_back(std::move(*model));
+    }
+
+    // Learning from runs: each model run once whole on one device (1 thread
+    // and every thread), per-node times from the executor's hook, folded
+    // into per-class factors as `calibrate --from-runs` folds stored runs.
+    plan::KernelRates learnedRates = rates;
+    if (learn) {
+        std::vector<plan::RunEvidence> evidence;
+        for (const Model &model : loaded)
+            for (int threads : {1, plan::hardwareThreads()}) {
+                auto byClass = classTimes(model, rates, threads, repeats);
+                for (const auto &[rateClass, times] : byClass) {
+                    plan::RunEvidence run;
+                    run.predictedMs = times.first;
+                    run.measuredMs = times.second;
+                    run.predictedByClass[rateClass] = times.first;
+                    evidence.push_back(run);
+                }
+            }
+        auto changes = plan::learnFromRuns(learnedRates, evidence);
+        std::printf("\nlearned from %zu per-class run figures (bounded %.1f..%.1f):\n",
+                    evidence.size(), plan::kLearnedFactorMin, plan::kLearnedFactorMax);
+        for (const auto &[rateClass, factors] : changes)
+            std::printf("  %-26s x%.3f\n", rateClass.c_str(), factors.second);
+    }
+
+    Errors errors, calibratedOnly;
+    for (const Model &modelRef : loaded) {
+        const Model *model = &modelRef;
+        const std::string &name = model->name;
         std::printf("\n== %s (batch %lld)\n", name.c_str(), static_cast<long long>(kBatch));
+        if (classes)
+            printClassTimes(*model, learnedRates, repeats);
         for (int stages = 1; stages <= 3; ++stages) {
             auto devices = localDevices(stages);
             if (!devices)
                 return fail(name, devices.error());
             for (int microbatches : {1, 8}) {
-                auto planned = planFor(*model, *devices, rates, microbatches);
+                auto planned = planFor(*model, *devices, learnedRates, microbatches);
                 if (!planned) {
                     std::printf("  %d stage(s), M=%d: no plan (%s)\n", stages, microbatches,
                                 planned.error().message.c_str());
@@ -327,46 +427,66 @@ int main(int argc, char **argv)
                     return fail(name, pipeline.error());
                 const PipelineRunner &runner = *(*pipeline)->runner;
                 std::string note;
-                const int effective = runner.effectiveMicrobatches(model->inputs, microbatches, &note);
-                auto predicted = predict(*model, runner, rates, effective);
-                if (!predicted)
-                    return fail(name, predicted.error());
+                const int effective =
+                    runner.effectiveMicrobatches(model->inputs, microbatches, &note);
+                auto predicted = predict(*model, runner, learnedRates, effective);
+                auto calibrated = predict(*model, runner, rates, effective);
+                if (!predicted || !calibrated)
+                    return fail(name, predicted ? calibrated.error() : predicted.error());
                 auto measured = measure(runner, model->inputs, effective, warmup, repeats);
                 if (!measured)
                     return fail(name, measured.error());
                 const auto &p = *predicted;
+                const auto &c = *calibrated;
                 const auto &m = *measured;
-                std::printf("  %d stage(s) x %d thread(s), M=%d%s\n", static_cast<int>(runner.stageCount()),
-                            devices->devices.front().threads, effective,
-                            note.empty() ? "" : (" (" + note + ")").c_str());
+                std::printf("  %d stage(s) x %d thread(s), M=%d%s   [predicted (calibrated "
+                            "only) vs measured]\n",
+                            static_cast<int>(runner.stageCount()), devices->devices.front().threads,
+                            effective, note.empty() ? "" : (" (" + note + ")").c_str());
                 for (std::size_t s = 0; s < runner.stageCount(); ++s) {
                     const double pm = p.schedule.stageComputeMs[s];
-                    std::printf("    stage %zu  compute  predicted %9.2f ms  measured %9.2f ms  "
-                                "err %6.1f%%\n",
-                                s, pm, m.stageMs[s], ape(pm, m.stageMs[s]));
+                    const double cm = c.schedule.stageComputeMs[s];
+                    std::printf("    stage %zu  compute     %9.2f (%9.2f) ms  measured %9.2f ms  "
+                                "err %6.1f%% (%6.1f%%)\n",
+                                s, pm, cm, m.stageMs[s], ape(pm, m.stageMs[s]),
+                                ape(cm, m.stageMs[s]));
                     errors.stage.push_back(ape(pm, m.stageMs[s]));
+                    calibratedOnly.stage.push_back(ape(cm, m.stageMs[s]));
                 }
                 const auto &ps = p.schedule.summary;
-                std::printf("    run  throughput predicted %9.2f /s  measured %9.2f /s  err %6.1f%%\n",
-                            ps.throughput, m.summary.throughput,
-                            ape(ps.throughput, m.summary.throughput));
-                std::printf("    run  latency p50 predicted %8.2f ms  measured %8.2f ms  err %6.1f%%\n",
-                            ps.latencyP50Ms, m.summary.latencyP50Ms,
-                            ape(ps.latencyP50Ms, m.summary.latencyP50Ms));
-                std::printf("    run  peak memory predicted %10.0f B  measured %10.0f B  err %6.2f%%\n",
+                const auto &cs = c.schedule.summary;
+                std::printf("    run  throughput %9.2f (%9.2f) /s  measured %9.2f /s  err %6.1f%% "
+                            "(%6.1f%%)\n",
+                            ps.throughput, cs.throughput, m.summary.throughput,
+                            ape(ps.throughput, m.summary.throughput),
+                            ape(cs.throughput, m.summary.throughput));
+                std::printf("    run  latency p50 %8.2f (%8.2f) ms  measured %8.2f ms  err %6.1f%% "
+                            "(%6.1f%%)\n",
+                            ps.latencyP50Ms, cs.latencyP50Ms, m.summary.latencyP50Ms,
+                            ape(ps.latencyP50Ms, m.summary.latencyP50Ms),
+                            ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
+                std::printf("    run  peak memory %10.0f B  measured %10.0f B  err %6.2f%% "
+                            "(scratch outside: %.0f B)\n",
                             static_cast<double>(p.peakMemoryBytes), m.peakMemory,
-                            ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory));
+                            ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory), [&] {
+                                double scratch = 0;
+                                for (const auto &stage : p.stages)
+                                    scratch += static_cast<double>(stage.peakScratchBytes);
+                                return scratch;
+                            }());
                 errors.throughput.push_back(ape(ps.throughput, m.summary.throughput));
                 errors.latency.push_back(ape(ps.latencyP50Ms, m.summary.latencyP50Ms));
                 errors.memory.push_back(ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory));
+                calibratedOnly.throughput.push_back(ape(cs.throughput, m.summary.throughput));
+                calibratedOnly.latency.push_back(ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
                 std::fflush(stdout);
             }
         }
-        loaded.push_back(std::move(*model));
     }
 
     std::printf("\nabsolute percentage error (targets: stage median <= 10%%, p90 <= 20%%; "
                 "throughput, latency median <= 10%%; memory <= 2%%)\n");
+    std::printf(" calibrated + learned from runs:\n");
     printErrors("stage compute time", errors.stage);
     printErrors("run throughput", errors.throughput);
     printErrors("run latency p50", errors.latency);
@@ -374,6 +494,10 @@ int main(int argc, char **argv)
     if (!errors.memory.empty())
         std::printf("  %-22s max %6.2f%%\n", "run peak memory",
                     *std::max_element(errors.memory.begin(), errors.memory.end()));
+    std::printf(" calibrated only:\n");
+    printErrors("stage compute time", calibratedOnly.stage);
+    printErrors("run throughput", calibratedOnly.throughput);
+    printErrors("run latency p50", calibratedOnly.latency);
 
     // 4. Demo decoder: the planner's 2-stage cut vs every valid cut.
     auto demoModel = std::find_if(loaded.begin(), loaded.end(),
@@ -384,7 +508,7 @@ int main(int argc, char **argv)
         auto devices = localDevices(2);
         if (!devices)
             return fail("cuts", devices.error());
-        auto chosen = planFor(model, *devices, rates, 8);
+        auto chosen = planFor(model, *devices, learnedRates, 8);
         if (!chosen)
             return fail("cuts", chosen.error());
         std::vector<plan::PlanningUnit> units =

@@ -54,10 +54,10 @@ int runCalibrate(Args &args)
         const std::string file = parsed.get("out");
         auto stored = plan::loadCalibration(file);
         if (!stored)
-            return reportError(args.command,
-                               makeError(ErrorCode::InvalidInput,
-                                         stored.error().message +
-                                             " (run `shardbench-cli calibrate` first)"));
+            return reportError(
+                args.command,
+                makeError(ErrorCode::InvalidInput,
+                          stored.error().message + " (run `shardbench-cli calibrate` first)"));
         nlohmann::json doc{{"file", file}};
         if (parsed.flag("reset-learned")) {
             stored->cpuKernels.learned.clear();

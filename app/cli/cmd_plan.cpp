@@ -6,8 +6,8 @@
 #include "core/cost/cost_model.h"
 #include "core/plan/planner.h"
 #include "core/plan/predict.h"
-#include "kernels/registry.h"
 #include "core/plan/validate.h"
+#include "kernels/registry.h"
 
 #include <cstdio>
 #include <iostream>
@@ -161,9 +161,9 @@ int runPlan(Args &args)
         }
         // The cost model's prediction of running the plan here (null when a
         // device is not local), beside which `run --json` puts `measured`.
-        auto predicted = plan::predictPlan(model->graph, result->plan, kernels::defaultRegistry(),
-                                           rates, options.batch, options.microbatches,
-                                           options.dims);
+        auto predicted =
+            plan::predictPlan(model->graph, result->plan, kernels::defaultRegistry(), rates,
+                              options.batch, options.microbatches, options.dims);
         doc["predicted"] = predicted ? *predicted : nlohmann::json(nullptr);
         std::cout << doc.dump(2) << "\n";
         return kExitOk;

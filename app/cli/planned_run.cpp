@@ -194,13 +194,14 @@ nlohmann::json plannedRunJson(const PlannedRun &run)
             {{"compute_ms", stage.computeMs}, {"peak_memory_bytes", stage.peakMemoryBytes}});
         peak += stage.peakMemoryBytes;
     }
-    doc["measured"] = {{"throughput", summary.throughput},
-                       {"latency_ms", {{"p50", summary.latencyP50Ms}, {"p90", summary.latencyP90Ms}}},
-                       {"wall_ms", metrics.wallMs},
-                       {"bubble_fraction", metrics.bubbleFraction},
-                       {"microbatches", metrics.microbatches},
-                       {"peak_memory_bytes", peak},
-                       {"stages", measuredStages}};
+    doc["measured"] = {
+        {"throughput", summary.throughput},
+        {"latency_ms", {{"p50", summary.latencyP50Ms}, {"p90", summary.latencyP90Ms}}},
+        {"wall_ms", metrics.wallMs},
+        {"bubble_fraction", metrics.bubbleFraction},
+        {"microbatches", metrics.microbatches},
+        {"peak_memory_bytes", peak},
+        {"stages", measuredStages}};
     doc["predicted"] = run.predicted;
     return doc;
 }

@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -263,8 +263,8 @@ Result<Calibration> loadCalibration(const fs::path &path)
                                         numberField(entry, "units_per_s", file));
                     if (threads <= 0 || rate.unitsPerSecond <= 0 || rate.overheadSeconds < 0)
                         return makeError(ErrorCode::InvalidInput,
-                                         file + ": cpu_kernel_rates.classes[\"" + name +
-                                             "\"][\"" + key + "\"] is not valid");
+                                         file + ": cpu_kernel_rates.classes[\"" + name + "\"][\"" +
+                                             key + "\"] is not valid");
                     kernels.classes[name][threads] = rate;
                 }
         if (rates.contains("run_overhead_s") && rates["run_overhead_s"].is_object())
@@ -274,8 +274,8 @@ Result<Calibration> loadCalibration(const fs::path &path)
         if (rates.contains("learned") && rates["learned"].is_object())
             for (const auto &[name, value] : rates["learned"].items())
                 if (value.is_number())
-                    kernels.learned[name] = std::clamp(value.get<double>(), kLearnedFactorMin,
-                                                       kLearnedFactorMax);
+                    kernels.learned[name] =
+                        std::clamp(value.get<double>(), kLearnedFactorMin, kLearnedFactorMax);
         kernels.learnedFrom = rates.value("learned_from", std::string());
     }
     return calibration;

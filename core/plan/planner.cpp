@@ -634,7 +634,7 @@ Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
         }
         input.finalize();
     }
-    auto solved = solveSplit(input, options.objective, options.cancel);   // pass 3
+    auto solved = solveSplit(input, options.objective, options.cancel); // pass 3
     if (!solved && solved.error().code == ErrorCode::Cancelled)
         return solved.error();
     const double bound = lowerBound(input, options.objective); // pass 4

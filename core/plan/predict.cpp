@@ -81,9 +81,8 @@ public:
         v.info.type = graph::ElementType::Int64;
         std::vector<std::uint8_t> bytes(data.size() * sizeof(std::int64_t));
         std::memcpy(bytes.data(), data.data(), bytes.size());
-        v.initializer = graph::TensorData::fromBytes(graph::ElementType::Int64,
-                                                     {static_cast<std::int64_t>(data.size())},
-                                                     std::move(bytes));
+        v.initializer = graph::TensorData::fromBytes(
+            graph::ElementType::Int64, {static_cast<std::int64_t>(data.size())}, std::move(bytes));
         return id;
     }
     ValueId node(const std::string &op, const std::string &domain, std::vector<ValueId> inputs,
@@ -171,12 +170,11 @@ ProbeGraph pointwiseDepthwiseProbe(std::int64_t cin, std::int64_t channels, std:
     ValueId expanded =
         b.node("Conv", "", {x, b.weight("w1", {channels, cin, 1, 1}), b.weight("b1", {channels})},
                {{"kernel_shape", ints({1, 1})}});
-    return b.finish(b.node("Conv", "",
-                           {expanded, b.weight("w2", {channels, 1, 3, 3}),
-                            b.weight("b2", {channels})},
-                           {{"kernel_shape", ints({3, 3})},
-                            {"pads", ints({1, 1, 1, 1})},
-                            {"group", integer(channels)}}));
+    return b.finish(b.node(
+        "Conv", "", {expanded, b.weight("w2", {channels, 1, 3, 3}), b.weight("b2", {channels})},
+        {{"kernel_shape", ints({3, 3})},
+         {"pads", ints({1, 1, 1, 1})},
+         {"group", integer(channels)}}));
 }
 ProbeGraph unaryProbe(const std::string &op, const std::string &domain, const Shape &shape,
                       std::map<std::string, graph::Attribute> attributes = {})
@@ -210,52 +208,126 @@ ProbeGraph reluChain(int length)
 struct Probe
 {
     std::string rateClass;
-    std::function<ProbeGraph(bool large)> build;
+    std::function<ProbeGraph(int size)> build; // sizes 0..kProbeSizes-1, small to large
 };
+constexpr int kProbeSizes = 3;
 
+ProbeGraph globalPoolProbe(std::int64_t batch, std::int64_t channels, std::int64_t size)
+{
+    return unaryProbe("GlobalAveragePool", "", {batch, channels, size, size});
+}
+
+// Sizes span what the benchmark models run per node at batch 1..8: from
+// cache-resident to memory-bound.
 std::vector<Probe> probes()
 {
     return {
         {"gemm.small_m",
-         [](bool l) { return l ? matmulProbe(4, 1024, 1024) : matmulProbe(4, 256, 256); }},
+         [](int i) {
+             const std::int64_t k[] = {256, 512, 1024};
+             return matmulProbe(i == 2 ? 8 : 4, k[i], k[i]);
+         }},
         {"gemm.square",
-         [](bool l) { return l ? matmulProbe(512, 512, 512) : matmulProbe(64, 128, 128); }},
+         [](int i) {
+             const std::int64_t m[] = {64, 256, 512}, n[] = {256, 256, 1024};
+             return matmulProbe(m[i], 256, n[i]);
+         }},
         {"gemm.tall",
-         [](bool l) { return l ? matmulProbe(16384, 128, 64) : matmulProbe(1024, 64, 64); }},
-        {"gemm.batched", [](bool l) {
-             return l ? batchedMatmulProbe(32, 64, 64, 64) : batchedMatmulProbe(8, 16, 16, 16);
+         [](int i) {
+             const std::int64_t m[] = {1024, 4096, 16384};
+             return matmulProbe(m[i], i == 0 ? 64 : 128, 64);
+         }},
+        {"gemm.batched",
+         [](int i) {
+             const std::int64_t b[] = {8, 32, 64};
+             return batchedMatmulProbe(b[i], 64, 64, 64);
          }},
         {"conv.im2col",
-         [](bool l) { return l ? convProbe(64, 64, 56, 3, 2, 1) : convProbe(16, 16, 28, 3, 2, 1); }},
-        {"conv.pointwise", [](bool l) {
-             return l ? convProbe(64, 128, 56, 1, 1, 1) : convProbe(16, 32, 28, 1, 1, 1);
+         [](int i) {
+             if (i == 0)
+                 return convProbe(128, 256, 28, 3, 2, 1);
+             if (i == 1)
+                 return convProbe(64, 128, 56, 3, 2, 1);
+             return convProbe(3, 64, 224, 7, 2, 1);
+         }},
+        {"conv.pointwise",
+         [](int i) {
+             const std::int64_t c[] = {16, 64, 256}, size[] = {28, 56, 14};
+             return convProbe(c[i], 2 * c[i], size[i], 1, 1, 1);
          }},
         {"conv.winograd",
-         [](bool l) { return l ? convProbe(64, 64, 56, 3, 1, 1) : convProbe(16, 16, 28, 3, 1, 1); }},
-        {"conv.depthwise", [](bool l) {
-             return l ? convProbe(144, 144, 56, 3, 1, 144) : convProbe(32, 32, 28, 3, 1, 32);
+         [](int i) {
+             const std::int64_t c[] = {256, 128, 64}, size[] = {14, 28, 56};
+             return convProbe(c[i], c[i], size[i], 3, 1, 1);
+         }},
+        {"conv.depthwise",
+         [](int i) {
+             const std::int64_t c[] = {32, 144, 96}, size[] = {28, 56, 112};
+             return convProbe(c[i], c[i], size[i], 3, i == 2 ? 2 : 1, c[i]);
          }},
         {"conv.pointwise_depthwise",
-         [](bool l) { return l ? pointwiseDepthwiseProbe(24, 144, 56) : pointwiseDepthwiseProbe(8, 48, 28); }},
-        {"pool", [](bool l) {
-             return unaryProbe("MaxPool", "", {1, 64, l ? 112 : 28, l ? 112 : 28},
+         [](int i) {
+             const std::int64_t cin[] = {8, 24, 16}, c[] = {48, 144, 96}, size[] = {28, 56, 112};
+             return pointwiseDepthwiseProbe(cin[i], c[i], size[i]);
+         }},
+        {"pool",
+         [](int i) {
+             const std::int64_t size[] = {28, 56, 112};
+             return unaryProbe("MaxPool", "", {1, 64, size[i], size[i]},
                                {{"kernel_shape", ints({3, 3})},
                                 {"strides", ints({2, 2})},
                                 {"pads", ints({1, 1, 1, 1})}});
          }},
-        {"mem.elementwise", [](bool l) { return addProbe(l ? (1 << 20) : (1 << 14)); }},
+        {"pool.global",
+         [](int i) {
+             const std::int64_t b[] = {1, 8, 8}, c[] = {256, 512, 256}, size[] = {14, 7, 28};
+             return globalPoolProbe(b[i], c[i], size[i]);
+         }},
+        {"mem.elementwise", [](int i) { return addProbe(std::int64_t{1} << (14 + 3 * i)); }},
         {"mem.normalization",
-         [](bool l) { return unaryProbe("Softmax", "", {l ? 4096 : 64, 256}); }},
-        {"mem.transpose", [](bool l) {
-             return unaryProbe("Transpose", "", {8, l ? 256 : 16, 8, 64},
+         [](int i) {
+             return unaryProbe("Softmax", "", {std::int64_t{64} << (3 * i), 256});
+         }},
+        {"mem.transpose",
+         [](int i) {
+             return unaryProbe("Transpose", "", {8, std::int64_t{16} << (2 * i), 8, 64},
                                {{"perm", ints({0, 2, 1, 3})}});
          }},
-        {"mem.gelu", [](bool l) { return unaryProbe("Gelu", "sb", {l ? (1 << 20) : (1 << 14)}); }},
-        {"mem.copy", [](bool l) { return reshapeProbe(l ? 16384 : 256); }},
-        {"reduce", [](bool l) {
-             return unaryProbe("ReduceMean", "", {l ? 4096 : 64, 256}, {{"axes", ints({-1})}});
+        {"mem.gelu",
+         [](int i) { return unaryProbe("Gelu", "sb", {std::int64_t{1} << (14 + 3 * i)}); }},
+        {"mem.copy", [](int i) { return reshapeProbe(std::int64_t{256} << (3 * i)); }},
+        {"reduce",
+         [](int i) {
+             return unaryProbe("ReduceMean", "", {std::int64_t{64} << (3 * i), 256},
+                               {{"axes", ints({-1})}});
          }},
     };
+}
+
+// time = overhead + work / rate, fitted to the probe points by least squares
+// on relative error (weights 1 / t^2), so small and large nodes count alike.
+ClassRate fitRate(const std::vector<double> &work, const std::vector<double> &seconds)
+{
+    double sw = 0, sx = 0, sxx = 0, sy = 0, sxy = 0;
+    for (std::size_t i = 0; i < work.size(); ++i) {
+        const double weight = 1.0 / (seconds[i] * seconds[i]);
+        sw += weight;
+        sx += weight * work[i];
+        sxx += weight * work[i] * work[i];
+        sy += weight * seconds[i];
+        sxy += weight * work[i] * seconds[i];
+    }
+    const double det = sw * sxx - sx * sx;
+    double overhead = det != 0 ? (sy * sxx - sx * sxy) / det : 0;
+    double slope = det != 0 ? (sw * sxy - sx * sy) / det : 0;
+    if (overhead < 0 || slope <= 0) { // through the origin
+        overhead = 0;
+        slope = sxx > 0 ? sxy / sxx : 0;
+    }
+    ClassRate rate;
+    rate.overheadSeconds = overhead;
+    rate.unitsPerSecond = slope > 0 ? 1.0 / slope : 0;
+    return rate;
 }
 
 // Median seconds of `repeats` runs after one warm-up (which plans memory).
@@ -275,16 +347,20 @@ Result<double> timeRuns(const runtime::Executor &executor, const runtime::Tensor
     return percentile(seconds, 50);
 }
 
-// Shapes of an executor's own values from the graph's shapes by name, its
-// constants and (for a probe) its inputs.
-KernelProfile defaultProfile(const std::vector<Shape> &in, const std::vector<Shape> &out)
+// Kernels without a profile: memory-bound, by the bytes they move: their
+// outputs, their computed inputs, and of a constant input (a table, a bias)
+// no more than the output's size (a Gather reads rows, not the table).
+KernelProfile defaultProfile(const std::vector<Shape> &in, const std::vector<bool> &constant,
+                             const std::vector<Shape> &out)
 {
-    double bytes = 0;
-    for (const Shape &s : in)
-        bytes += static_cast<double>(elementsOf(s)) * 4.0;
+    double outBytes = 0, bytes = 0;
     for (const Shape &s : out)
-        bytes += static_cast<double>(elementsOf(s)) * 4.0;
-    return {kDefaultRateClass, bytes, 0};
+        outBytes += static_cast<double>(elementsOf(s)) * 4.0;
+    for (std::size_t i = 0; i < in.size(); ++i) {
+        const double inBytes = static_cast<double>(elementsOf(in[i])) * 4.0;
+        bytes += constant[i] ? std::min(inBytes, outBytes) : inBytes;
+    }
+    return {kDefaultRateClass, bytes + outBytes, 0};
 }
 
 struct PricedNode
@@ -294,8 +370,8 @@ struct PricedNode
     bool exact = true;
 };
 
-PricedNode profileNode(const runtime::Executor &executor, const runtime::Executor::ExecutedStep &step,
-                       const ValueShapes &shapes)
+PricedNode profileNode(const runtime::Executor &executor,
+                       const runtime::Executor::ExecutedStep &step, const ValueShapes &shapes)
 {
     const Graph &g = executor.executedGraph();
     const graph::Node &node = g.node(step.node);
@@ -310,13 +386,16 @@ PricedNode profileNode(const runtime::Executor &executor, const runtime::Executo
         return {};
     };
     std::vector<Shape> in;
-    for (ValueId id : node.inputs)
+    std::vector<bool> constant;
+    for (ValueId id : node.inputs) {
         in.push_back(id == graph::kNoValue ? Shape{} : shapeOf(id));
+        constant.push_back(id != graph::kNoValue && executor.constantShape(id).has_value());
+    }
     for (ValueId id : node.outputs)
         priced.outputs.push_back(id == graph::kNoValue ? Shape{} : shapeOf(id));
     priced.profile = step.kernel && step.kernel->profile
                          ? step.kernel->profile(node, in, priced.outputs)
-                         : defaultProfile(in, priced.outputs);
+                         : defaultProfile(in, constant, priced.outputs);
     return priced;
 }
 
@@ -363,17 +442,16 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
             if (cancelled())
                 return makeError(ErrorCode::Cancelled, "calibration cancelled");
             if (options.progress)
-                options.progress(done++ / steps, probe.rateClass + ", " + std::to_string(threads) +
-                                                     " thread(s)");
-            double work[2] = {0, 0}, seconds[2] = {0, 0};
+                options.progress(done++ / steps,
+                                 probe.rateClass + ", " + std::to_string(threads) + " thread(s)");
+            std::vector<double> work, seconds;
             bool matches = true;
-            for (int large = 0; large < 2; ++large) {
-                ProbeGraph probeGraph = probe.build(large != 0);
+            for (int size = 0; size < kProbeSizes; ++size) {
+                ProbeGraph probeGraph = probe.build(size);
                 SB_ASSIGN_OR_RETURN(auto executor,
                                     runtime::Executor::create(probeGraph.graph, device));
                 cost::DimBindings none;
-                SB_ASSIGN_OR_RETURN(ValueShapes shapes,
-                                    valueShapesByName(*probeGraph.graph, none));
+                SB_ASSIGN_OR_RETURN(ValueShapes shapes, valueShapesByName(*probeGraph.graph, none));
                 for (const auto &[name, tensor] : probeGraph.inputs)
                     shapes[name] = tensor.shape();
                 // Output shapes: one untimed run tells them (probe graphs
@@ -392,20 +470,14 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                 matches = matches && classWork > 0 && otherNodes == 0;
                 SB_ASSIGN_OR_RETURN(double t, timeRuns(*executor, probeGraph.inputs,
                                                        options.repeats, options.cancel));
-                work[large] = classWork;
-                seconds[large] = std::max(1e-9, t - rates.runOverheadSeconds[threads]);
+                work.push_back(classWork);
+                seconds.push_back(std::max(1e-9, t - rates.runOverheadSeconds[threads]));
             }
             if (!matches)
                 continue; // the kernels no longer run this path for the probe
-            ClassRate rate;
-            if (seconds[1] > seconds[0] && work[1] > work[0]) {
-                rate.unitsPerSecond = (work[1] - work[0]) / (seconds[1] - seconds[0]);
-                rate.overheadSeconds = seconds[0] - work[0] / rate.unitsPerSecond;
-            }
-            if (rate.unitsPerSecond <= 0 || rate.overheadSeconds < 0) {
-                rate.overheadSeconds = 0;
-                rate.unitsPerSecond = work[1] / seconds[1];
-            }
+            const ClassRate rate = fitRate(work, seconds);
+            if (rate.unitsPerSecond <= 0)
+                continue;
             rates.classes[probe.rateClass][threads] = rate;
         }
     }
@@ -487,7 +559,8 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
             stage.peakActivationBytes = std::max<std::uint64_t>(stage.peakActivationBytes, live);
         }
         for (ValueId out : node.outputs)
-            if (out != graph::kNoValue && lastUse[static_cast<std::size_t>(out)] < static_cast<int>(s)) {
+            if (out != graph::kNoValue &&
+                lastUse[static_cast<std::size_t>(out)] < static_cast<int>(s)) {
                 live -= held[static_cast<std::size_t>(out)];
                 held[static_cast<std::size_t>(out)] = 0;
             }
@@ -506,7 +579,8 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
     return stage;
 }
 
-Result<PipelinePrediction> predictPipeline(const Graph &graph, const runtime::PipelineRunner &runner,
+Result<PipelinePrediction> predictPipeline(const Graph &graph,
+                                           const runtime::PipelineRunner &runner,
                                            const KernelRates &rates,
                                            const PipelinePredictOptions &options)
 {
@@ -534,7 +608,8 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph, const runtime::Pi
                 if (auto it = shapes.find(name); it != shapes.end()) {
                     auto id = graph.findValue(name);
                     const std::size_t element =
-                        id ? std::max<std::size_t>(1, graph::elementSize(graph.value(*id).info.type))
+                        id ? std::max<std::size_t>(1,
+                                                   graph::elementSize(graph.value(*id).info.type))
                            : sizeof(float);
                     bytes += elementsOf(it->second) * element;
                 }
@@ -561,8 +636,8 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph, const runtime::Pi
     scheduleOptions.iterations = options.iterations;
     prediction.schedule = runtime::simulateSchedule(schedule, scheduleOptions);
     for (std::size_t s = 0; s < prediction.stages.size(); ++s) {
-        const std::uint64_t bytes = prediction.stages[s].peakActivationBytes +
-                                    prediction.schedule.peakQueuedBytes[s];
+        const std::uint64_t bytes =
+            prediction.stages[s].peakActivationBytes + prediction.schedule.peakQueuedBytes[s];
         prediction.stagePeakMemoryBytes.push_back(bytes);
         prediction.peakMemoryBytes += bytes;
     }
@@ -574,12 +649,11 @@ nlohmann::json predictionJson(const PipelinePrediction &prediction)
     const runtime::SchedulePrediction &s = prediction.schedule;
     nlohmann::json stages = nlohmann::json::array();
     for (std::size_t i = 0; i < prediction.stages.size(); ++i)
-        stages.push_back(
-            {{"compute_ms", i < s.stageComputeMs.size() ? s.stageComputeMs[i] : 0.0},
-             {"compute_ms_per_microbatch", prediction.stages[i].seconds * 1e3},
-             {"peak_memory_bytes", prediction.stagePeakMemoryBytes[i]},
-             {"scratch_bytes", prediction.stages[i].peakScratchBytes},
-             {"exact", prediction.stages[i].exact}});
+        stages.push_back({{"compute_ms", i < s.stageComputeMs.size() ? s.stageComputeMs[i] : 0.0},
+                          {"compute_ms_per_microbatch", prediction.stages[i].seconds * 1e3},
+                          {"peak_memory_bytes", prediction.stagePeakMemoryBytes[i]},
+                          {"scratch_bytes", prediction.stages[i].peakScratchBytes},
+                          {"exact", prediction.stages[i].exact}});
     nlohmann::json byClass = nlohmann::json::object();
     for (const auto &[rateClass, ms] : evidenceOf(prediction, {}).predictedByClass)
         byClass[rateClass] = ms;
@@ -633,9 +707,8 @@ Result<std::vector<double>> predictNodeSeconds(std::shared_ptr<const Graph> grap
                                                std::int64_t microbatchSize,
                                                const std::map<std::string, std::int64_t> &dims)
 {
-    SB_ASSIGN_OR_RETURN(auto nodes,
-                        predictSourceNodes(std::move(graph), registry, rates, threads,
-                                           microbatchSize, dims));
+    SB_ASSIGN_OR_RETURN(auto nodes, predictSourceNodes(std::move(graph), registry, rates, threads,
+                                                       microbatchSize, dims));
     std::vector<double> seconds;
     for (const NodePrediction &node : nodes)
         seconds.push_back(node.seconds);
@@ -680,8 +753,8 @@ std::vector<double> plannerNodeSeconds(std::shared_ptr<const Graph> graph, const
     for (const DeviceSpec &device : devices.devices)
         if (device.kind != "cpu" || device.threads != threads || device.id.rfind("cpu:", 0) != 0)
             return {};
-    auto seconds = predictNodeSeconds(graph, registry, rates, std::max(1, threads),
-                                      microbatchSize, dims);
+    auto seconds =
+        predictNodeSeconds(graph, registry, rates, std::max(1, threads), microbatchSize, dims);
     return seconds ? std::move(*seconds) : std::vector<double>{};
 }
 
@@ -724,8 +797,8 @@ std::optional<RunEvidence> evidenceFromRecord(const nlohmann::json &timings)
     return evidence;
 }
 
-std::map<std::string, std::pair<double, double>>
-learnFromRuns(KernelRates &rates, const std::vector<RunEvidence> &runs)
+std::map<std::string, std::pair<double, double>> learnFromRuns(KernelRates &rates,
+                                                               const std::vector<RunEvidence> &runs)
 {
     // Each run's ratio is shared by its classes in proportion to their
     // predicted time; a class's factor is the time-weighted mean ratio.

@@ -58,8 +58,7 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
 
 // Concrete shapes of the graph's values under the bindings, by value name.
 using ValueShapes = std::map<std::string, runtime::Shape>;
-Result<ValueShapes> valueShapesByName(const graph::Graph &graph,
-                                      const cost::DimBindings &bindings);
+Result<ValueShapes> valueShapesByName(const graph::Graph &graph, const cost::DimBindings &bindings);
 
 struct NodePrediction
 {
@@ -99,8 +98,8 @@ struct PipelinePredictOptions
     std::int64_t batch = 1;
     int microbatches = 1; // effective (PipelineRunner::effectiveMicrobatches)
     std::map<std::string, std::int64_t> dims;
-    int cores = 0;      // 0: hardwareThreads()
-    int iterations = 1; // for the summary
+    int cores = 0;                    // 0: hardwareThreads()
+    int iterations = 1;               // for the summary
     const DeviceSet *links = nullptr; // transfer times between stage devices (null: free)
 };
 // The runner's stage executors priced at the micro-batch size and put through

@@ -23,7 +23,7 @@ struct StageState
 {
     Phase phase = Phase::Wait;
     int microbatch = 0;
-    double remainingMs = 0;  // compute left at full speed, or transfer left
+    double remainingMs = 0; // compute left at full speed, or transfer left
     bool transferring = false;
     std::size_t sendIndex = 0; // position in the destinations
     double waitStartMs = -1;

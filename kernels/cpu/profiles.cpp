@@ -13,6 +13,7 @@
 //   conv.im2col / conv.pointwise / conv.winograd / conv.depthwise /
 //   conv.pointwise_depthwise  the fast Conv paths (FLOPs of a direct conv)
 //   pool          MaxPool/AveragePool (window reads)
+//   pool.global   GlobalAveragePool/GlobalMaxPool (bytes)
 //   mem.normalization  Softmax/LayerNorm/BatchNorm (bytes in + out)
 //   mem.transpose, mem.copy, mem.gelu, reduce (bytes)
 //   mem.elementwise  everything else (bytes in + out; no profile needed)
@@ -89,9 +90,9 @@ KernelProfile matmulProfile(const graph::Node &, const std::vector<Shape> &in,
     std::int64_t batches = 1;
     for (std::size_t i = 0; b.size() > 2 && i + 2 < c.size(); ++i)
         batches *= c[i];
-    const std::int64_t rows =
-        static_cast<std::int64_t>(profileElements(c)) / std::max<std::int64_t>(columns, 1) /
-        std::max<std::int64_t>(batches, 1);
+    const std::int64_t rows = static_cast<std::int64_t>(profileElements(c)) /
+                              std::max<std::int64_t>(columns, 1) /
+                              std::max<std::int64_t>(batches, 1);
     return gemmProfile(rows, columns, depth, batches);
 }
 
@@ -117,8 +118,8 @@ KernelProfile convProfile(const graph::Node &node, const std::vector<Shape> &in,
     std::int64_t window = 1;
     for (std::size_t i = 2; i < w.size(); ++i)
         window *= w[i];
-    const double flops = 2.0 * static_cast<double>(profileElements(y)) *
-                         static_cast<double>(w[1]) * static_cast<double>(window);
+    const double flops = 2.0 * static_cast<double>(profileElements(y)) * static_cast<double>(w[1]) *
+                         static_cast<double>(window);
     if (x.size() == 4 && inChannels / group == 1 && outChannels / group == 1)
         return {"conv.depthwise", flops, 0};
     if (window == 1)
@@ -152,16 +153,14 @@ KernelProfile convProfile(const graph::Node &node, const std::vector<Shape> &in,
         const double tiles = static_cast<double>(x[0]) *
                              static_cast<double>((shape.window.outH + 1) / 2) *
                              static_cast<double>((shape.window.outW + 1) / 2);
-        const auto scratch =
-            static_cast<std::uint64_t>(tiles * 16.0 * static_cast<double>(inChannels + outChannels) *
-                                       kFloat);
+        const auto scratch = static_cast<std::uint64_t>(
+            tiles * 16.0 * static_cast<double>(inChannels + outChannels) * kFloat);
         return {"conv.winograd", flops, scratch};
     }
     // im2col: (C_in/group * window) x (output pixels) floats.
     const auto scratch = static_cast<std::uint64_t>(
         static_cast<double>(w[1] * window) *
-        static_cast<double>(profileElements(y) / static_cast<std::uint64_t>(outChannels)) *
-        kFloat);
+        static_cast<double>(profileElements(y) / static_cast<std::uint64_t>(outChannels)) * kFloat);
     return {"conv.im2col", flops, scratch};
 }
 
@@ -210,16 +209,18 @@ void registerCpuProfiles(KernelRegistry &r)
                            "InstanceNormalization"})
         r.setDefaultProfile(op, "", cpu, bytesProfile("mem.normalization"));
     r.setDefaultProfile("Transpose", "", cpu, bytesProfile("mem.transpose"));
+    for (const char *op : {"GlobalAveragePool", "GlobalMaxPool"})
+        r.setDefaultProfile(op, "", cpu, bytesProfile("pool.global"));
     r.setDefaultProfile("Gelu", "sb", cpu, bytesProfile("mem.gelu"));
     for (const char *op : {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity", "Dropout"})
         r.setDefaultProfile(op, "", cpu, bytesProfile("mem.copy"));
     for (const char *op : {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
-                           "ReduceL2", "ReduceSumSquare", "GlobalAveragePool", "GlobalMaxPool",
-                           "ArgMax", "ArgMin"})
-        r.setDefaultProfile(op, "", cpu, [](const graph::Node &, const std::vector<Shape> &in,
-                                            const std::vector<Shape> &) {
-            return KernelProfile{"reduce", bytesOf(in, 0, 1), 0};
-        });
+                           "ReduceL2", "ReduceSumSquare", "ArgMax", "ArgMin"})
+        r.setDefaultProfile(
+            op, "", cpu,
+            [](const graph::Node &, const std::vector<Shape> &in, const std::vector<Shape> &) {
+                return KernelProfile{"reduce", bytesOf(in, 0, 1), 0};
+            });
 }
 
 } // namespace sb::kernels

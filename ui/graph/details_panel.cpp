@@ -201,11 +201,12 @@ QString DetailsPanel::nodeHtml(graph::NodeId id) const
                     .arg(predicted.seconds * 1e3, 0, 'f', 4)
                     .arg(model.bindings.batch.value_or(1))
                     .arg(model.predictedThreads);
-        html += tr("<tr><td>Rate</td><td>%1%2</td></tr>")
-                    .arg(QString::fromStdString(predicted.rateClass).toHtmlEscaped(),
-                         predicted.rateSource.empty()
-                             ? QString()
-                             : " — " + QString::fromStdString(predicted.rateSource).toHtmlEscaped());
+        html +=
+            tr("<tr><td>Rate</td><td>%1%2</td></tr>")
+                .arg(QString::fromStdString(predicted.rateClass).toHtmlEscaped(),
+                     predicted.rateSource.empty()
+                         ? QString()
+                         : " — " + QString::fromStdString(predicted.rateSource).toHtmlEscaped());
     }
     html += "</table>";
     const auto &problems = m_placement->report().nodeProblems;

@@ -143,9 +143,9 @@ void MetricsWidget::showOutcome(const RunOutcome &outcome)
     if (outcome.hasPrediction) {
         // Predicted (cost model, before the run) vs measured, run and stages.
         auto error = [](double predicted, double measured) {
-            return measured > 0 ? QString::number((predicted - measured) / measured * 100, 'f', 1) +
-                                      "%"
-                                : QString("–");
+            return measured > 0
+                       ? QString::number((predicted - measured) / measured * 100, 'f', 1) + "%"
+                       : QString("–");
         };
         QString text = tr("<br>Predicted vs measured — throughput %1 / %2 samples/s (%3) · "
                           "latency p50 %4 / %5 ms (%6)")

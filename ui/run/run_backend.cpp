@@ -123,7 +123,8 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         std::string note;
         plan::PipelinePredictOptions predictOptions;
         predictOptions.batch = plan.batch;
-        predictOptions.microbatches = runner->effectiveMicrobatches(inputs, plan.microbatches, &note);
+        predictOptions.microbatches =
+            runner->effectiveMicrobatches(inputs, plan.microbatches, &note);
         predictOptions.dims = plan::symbolicDimsFromInputs(*request.graph, inputs);
         predictOptions.links = &plan.devices;
         predictOptions.iterations = std::max(1, request.config.iterations);

@@ -41,7 +41,7 @@ struct RunStage
     QString host; // where the stage ran (MPI: the host name given)
     int rank = 0; // MPI rank (0 in-process)
     // The cost model's prediction (core/plan/predict.h); < 0 when none.
-    double predictedComputeMs = -1;  // whole run, as computeMs
+    double predictedComputeMs = -1; // whole run, as computeMs
     quint64 predictedPeakMemoryBytes = 0;
 };
 
