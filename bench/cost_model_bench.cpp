@@ -394,7 +394,8 @@ int main(int argc, char **argv)
                     plan::RunEvidence run;
                     run.predictedMs = times.first;
                     run.measuredMs = times.second;
-                    run.predictedByClass[rateClass] = times.first;
+                    // Learned per thread count: "class@threads".
+                    run.predictedByClass[rateClass + "@" + std::to_string(threads)] = times.first;
                     evidence.push_back(run);
                 }
             }

@@ -534,8 +534,12 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
             prediction.rateSource = "default (not calibrated)";
         }
         prediction.seconds = rate->overheadSeconds + prediction.work / rate->unitsPerSecond;
-        if (auto learned = rates.learned.find(prediction.rateClass);
-            learned != rates.learned.end() && learned->second != 1.0) {
+        // A factor learned for this thread count ("gemm.square@1") wins over
+        // the class's ("gemm.square").
+        auto learned = rates.learned.find(prediction.rateClass + "@" + std::to_string(threads));
+        if (learned == rates.learned.end())
+            learned = rates.learned.find(prediction.rateClass);
+        if (learned != rates.learned.end() && learned->second != 1.0) {
             prediction.seconds *= learned->second;
             char factor[32];
             std::snprintf(factor, sizeof factor, " x%.3f learned", learned->second);

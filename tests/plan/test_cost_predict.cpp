@@ -214,6 +214,11 @@ private slots:
         StagePrediction learned = predictStage(**executor, *shapes, rates, 1);
         QVERIFY(std::fabs(learned.nodes[1].seconds - 2 * (2e-6 + 2048e-9)) < 1e-12);
         QVERIFY(learned.nodes[1].rateSource.find("learned") != std::string::npos);
+        // A factor for this thread count wins over the class's.
+        rates.learned["mem.normalization@1"] = 3.0;
+        StagePrediction perThreads = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(perThreads.nodes[1].seconds - 3 * (2e-6 + 2048e-9)) < 1e-12);
+        rates.learned.erase("mem.normalization@1");
         // Classes without a rate fall back to the default class's.
         rates.classes.erase("gemm.small_m");
         StagePrediction fallback = predictStage(**executor, *shapes, rates, 1);
