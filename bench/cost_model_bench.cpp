@@ -22,6 +22,11 @@
 //
 //   build/bench/cost_model_bench [--models DIR] [--demo FILE] [--only a,b] [--repeats R]
 //                                [--warmup W] [--rates calibration.json] [--no-cuts]
+//                                [--no-learn] [--classes] [--shared-cores]
+//  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
+//  --classes: per rate class predicted vs measured ms of a whole-graph run.
+//  --shared-cores: give the schedule model the cores this process really gets
+//  (a 1-thread run alone vs two at once, rounded) instead of the hardware threads.
 #include "core/common/stats.h"
 #include "core/graph/onnx_import.h"
 #include "core/plan/local_run.h"
@@ -44,6 +49,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #ifndef SB_SOURCE_DIR
@@ -169,10 +175,40 @@ Result<Measured> measure(const PipelineRunner &runner, const TensorMap &inputs, 
     return measured;
 }
 
+// The cores this process really gets (the machine is shared): the model run
+// on a 1-thread device alone vs two such runs at once, 2 x alone / together,
+// rounded, in 1..hardware threads. The schedule model shares these among
+// computing stages.
+int effectiveCores(const Model &model)
+{
+    const auto &registry = kernels::defaultRegistry();
+    CpuDevice d0("cpu:probe0", 1, 0, registry), d1("cpu:probe1", 1, 0, registry);
+    auto e0 = Executor::create(model.graph, d0);
+    auto e1 = Executor::create(model.graph, d1);
+    if (!e0 || !e1 || !(*e0)->run(model.inputs) || !(*e1)->run(model.inputs))
+        return plan::hardwareThreads();
+    std::vector<double> alone, together;
+    for (int r = 0; r < 2; ++r) {
+        auto started = Clock::now();
+        (void)(*e0)->run(model.inputs);
+        alone.push_back(msSince(started));
+        started = Clock::now();
+        std::thread other([&] { (void)(*e1)->run(model.inputs); });
+        (void)(*e0)->run(model.inputs);
+        other.join();
+        together.push_back(msSince(started));
+    }
+    const double cores = 2.0 * percentile(alone, 50) / percentile(together, 50);
+    return std::clamp(static_cast<int>(std::lround(cores)), 1, plan::hardwareThreads());
+}
+
+int g_cores = 0; // effectiveCores of the model being measured (0: hardware threads)
+
 Result<plan::PipelinePrediction> predict(const Model &model, const PipelineRunner &runner,
                                          const plan::KernelRates &rates, int microbatches)
 {
     plan::PipelinePredictOptions options;
+    options.cores = g_cores;
     options.batch = kBatch;
     options.microbatches = microbatches;
     options.dims = model.dims;
@@ -283,6 +319,7 @@ int main(int argc, char **argv)
     bool cuts = true;
     bool classes = false;
     bool learn = true;
+    bool sharedCores = false;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -302,14 +339,18 @@ int main(int argc, char **argv)
             classes = true;
         else if (arg == "--no-learn")
             learn = false;
+        else if (arg == "--shared-cores")
+            sharedCores = true;
         else if (arg == "--only") {
             std::stringstream list(next());
             for (std::string name; std::getline(list, name, ',');)
                 only.insert(name);
         } else {
-            std::fprintf(stderr,
-                         "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
-                         "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts]\n");
+            std::fprintf(
+                stderr,
+                "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
+                "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--no-learn] [--classes] "
+                "[--shared-cores]\n");
             return 2;
         }
     }
@@ -413,6 +454,11 @@ int main(int argc, char **argv)
         std::printf("\n== %s (batch %lld)\n", name.c_str(), static_cast<long long>(kBatch));
         if (classes)
             printClassTimes(*model, learnedRates, repeats);
+        if (sharedCores) {
+            g_cores = effectiveCores(*model);
+            std::printf("  cores this process gets now (1-thread runs alone vs two at once): %d\n",
+                        g_cores);
+        }
         for (int stages = 1; stages <= 3; ++stages) {
             auto devices = localDevices(stages);
             if (!devices)
