@@ -257,7 +257,7 @@ std::vector<Probe> probes()
          }},
         {"conv.winograd",
          [](int i) {
-             const std::int64_t c[] = {256, 128, 64}, size[] = {14, 28, 56};
+             const std::int64_t c[] = {64, 128, 64}, size[] = {28, 28, 56};
              return convProbe(c[i], c[i], size[i], 3, 1, 1);
          }},
         {"conv.depthwise",
@@ -473,8 +473,10 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                 work.push_back(classWork);
                 seconds.push_back(std::max(1e-9, t - rates.runOverheadSeconds[threads]));
             }
+            // Every size must run this path (Winograd needs >= 64 tiles, ...);
+            // a class whose probes the kernels no longer run that way is skipped.
             if (!matches)
-                continue; // the kernels no longer run this path for the probe
+                continue;
             const ClassRate rate = fitRate(work, seconds);
             if (rate.unitsPerSecond <= 0)
                 continue;
