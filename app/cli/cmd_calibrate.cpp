@@ -1,9 +1,11 @@
 // `shardbench-cli calibrate`: measure this machine's CPU rates for the cost model.
 #include "app/cli/command.h"
 #include "app/cli/pipeline_cli.h"
+#include "app/cli/store_cli.h"
 
 #include "core/plan/local_run.h"
 #include "core/plan/mpi_run.h"
+#include "core/plan/predict.h"
 #include "kernels/registry.h"
 
 #include <cstdio>
@@ -16,7 +18,9 @@ int runCalibrate(Args &args)
 {
     ArgSpec spec("calibrate [--out FILE] [--threads N] [--size N] [--hosts A,B] [--json]",
                  "Measure this machine's CPU devices: float32 GEMM FLOP/s through the engine\n"
-                 "(a MatMul on 1..N threads) and memcpy bandwidth. The figures are stored as\n"
+                 "(a MatMul on 1..N threads), memcpy bandwidth and the cost model's kernel\n"
+                 "rate classes (GEMM shapes, convolution paths, memory-bound ops, reductions;\n"
+                 "per-node overhead; 1..N threads). The figures are stored as\n"
                  "JSON (default: " +
                      plan::defaultCalibrationPath().string() +
                      "), which\n"
@@ -36,9 +40,76 @@ int runCalibrate(Args &args)
     spec.option("bytes", "N", "--hosts: message size for bandwidth", "8388608");
     spec.option("rounds", "N", "--hosts: round trips per measurement", "10");
     spec.flag("json", "print one JSON object");
+    spec.flag("from-runs",
+              "refine the stored kernel rates from the runs stored in --db (each run that "
+              "carries its prediction: measured / predicted compute per rate class, bounded to "
+              "0.5..2) and show what changed; measures nothing");
+    spec.flag("reset-learned", "forget the factors learned from runs; measures nothing");
+    spec.option("max-runs", "N", "--from-runs: the most recent runs used", "50");
+    addStoreOptions(spec);
     auto parsed = spec.parse(args);
     if (!parsed)
         return parsed.exitCode;
+    if (parsed.flag("from-runs") || parsed.flag("reset-learned")) {
+        const std::string file = parsed.get("out");
+        auto stored = plan::loadCalibration(file);
+        if (!stored)
+            return reportError(
+                args.command,
+                makeError(ErrorCode::InvalidInput,
+                          stored.error().message + " (run `shardbench-cli calibrate` first)"));
+        nlohmann::json doc{{"file", file}};
+        if (parsed.flag("reset-learned")) {
+            stored->cpuKernels.learned.clear();
+            stored->cpuKernels.learnedFrom.clear();
+            doc["learned"] = nlohmann::json::object();
+        } else {
+            int exitCode = kExitOk;
+            auto store = openStoreOrReport(parsed, args.command, &exitCode);
+            if (!store)
+                return exitCode;
+            auto maxRuns = parsed.getInt("max-runs", 50);
+            if (!maxRuns || *maxRuns < 1)
+                return reportError(args.command,
+                                   makeError(ErrorCode::InvalidInput, "--max-runs must be >= 1"));
+            auto runs = store->runs().runs();
+            if (!runs)
+                return reportError(args.command, runs.error());
+            std::vector<plan::RunEvidence> evidence;
+            int skipped = 0;
+            for (auto it = runs->rbegin(); it != runs->rend(); ++it) {
+                if (static_cast<std::int64_t>(evidence.size()) >= *maxRuns)
+                    break;
+                if (auto run = plan::evidenceFromRecord(it->timings))
+                    evidence.push_back(*run);
+                else
+                    ++skipped;
+            }
+            auto changes = plan::learnFromRuns(stored->cpuKernels, evidence);
+            stored->cpuKernels.learnedFrom =
+                std::to_string(evidence.size()) + " stored run(s) of " + parsed.get("db");
+            nlohmann::json changed = nlohmann::json::object();
+            for (const auto &[rateClass, factors] : changes) {
+                changed[rateClass] = {{"before", factors.first}, {"after", factors.second}};
+                if (!parsed.flag("json"))
+                    std::printf("%-26s x%.3f -> x%.3f\n", rateClass.c_str(), factors.first,
+                                factors.second);
+            }
+            doc["runs_used"] = evidence.size();
+            doc["runs_without_prediction"] = skipped;
+            doc["changes"] = changed;
+            if (!parsed.flag("json"))
+                std::printf("%zu run(s) used, %d without a stored prediction\n", evidence.size(),
+                            skipped);
+        }
+        if (Status saved = plan::saveCalibration(*stored, file); !saved.ok())
+            return reportError(args.command, saved.error());
+        if (parsed.flag("json"))
+            std::cout << doc.dump(2) << "\n";
+        else
+            std::printf("stored in %s\n", file.c_str());
+        return kExitOk;
+    }
     if (parsed.has("hosts")) {
         auto hosts = plan::parseHostList(parsed.get("hosts"));
         auto bytes = parsed.getInt("bytes", 8 << 20);
@@ -98,7 +169,21 @@ int runCalibrate(Args &args)
     auto calibration = plan::measureCalibration(kernels::defaultRegistry(), options);
     if (!calibration)
         return reportError(args.command, calibration.error());
+    // Per-kernel-class rates through the engine's own kernels.
+    plan::KernelProbeOptions probeOptions;
+    probeOptions.maxThreads = options.maxThreads;
+    probeOptions.cancel = options.cancel;
+    probeOptions.progress = options.progress;
+    auto kernelRates = plan::measureKernelRates(kernels::defaultRegistry(), probeOptions);
+    if (!kernelRates)
+        return reportError(args.command, kernelRates.error());
+    calibration->cpuKernels = std::move(*kernelRates);
     const std::string out = parsed.get("out");
+    // Factors learned from runs survive a re-calibration (--reset-learned clears them).
+    if (auto previous = plan::loadCalibration(out); previous) {
+        calibration->cpuKernels.learned = previous->cpuKernels.learned;
+        calibration->cpuKernels.learnedFrom = previous->cpuKernels.learnedFrom;
+    }
     Status saved = plan::saveCalibration(*calibration, out);
     if (!saved.ok())
         return reportError(args.command, saved.error());
@@ -111,6 +196,12 @@ int runCalibrate(Args &args)
                            {"measured_at", calibration->measuredAt},
                            {"gemm_flops_by_threads", rates},
                            {"copy_bandwidth", calibration->copyBandwidth}};
+        nlohmann::json classes = nlohmann::json::object();
+        for (const auto &[name, byThreads] : calibration->cpuKernels.classes)
+            for (const auto &[t, rate] : byThreads)
+                classes[name][std::to_string(t)] = {{"overhead_s", rate.overheadSeconds},
+                                                    {"units_per_s", rate.unitsPerSecond}};
+        doc["kernel_rates"] = classes;
         if (!calibration->gpus.empty()) {
             nlohmann::json gpus = nlohmann::json::object();
             for (const auto &[id, gpu] : calibration->gpus)
@@ -125,6 +216,10 @@ int runCalibrate(Args &args)
         std::printf("GEMM %lldx%lld, %d thread(s): %s\n", static_cast<long long>(*size),
                     static_cast<long long>(*size), t, plan::formatRate(rate).c_str());
     std::printf("copy bandwidth: %.2f GB/s\n", calibration->copyBandwidth / 1e9);
+    for (const auto &[name, byThreads] : calibration->cpuKernels.classes)
+        for (const auto &[t, rate] : byThreads)
+            std::printf("%-26s %d thread(s): %8.1f us + work / %.3g per s\n", name.c_str(), t,
+                        rate.overheadSeconds * 1e6, rate.unitsPerSecond);
     for (const auto &[id, gpu] : calibration->gpus)
         std::printf("%s: GEMM %s, host -> device %.2f GB/s\n", id.c_str(),
                     plan::formatRate(gpu.gemmFlops).c_str(), gpu.hostToDevice / 1e9);

@@ -5,7 +5,9 @@
 
 #include "core/cost/cost_model.h"
 #include "core/plan/planner.h"
+#include "core/plan/predict.h"
 #include "core/plan/validate.h"
+#include "kernels/registry.h"
 
 #include <cstdio>
 #include <iostream>
@@ -114,6 +116,12 @@ int runPlan(Args &args)
     options.modelSha256 = model->sha256;
     options.cancel = &interruptToken();
 
+    // Calibrated kernel rates price the nodes the engine will run (after
+    // fusion) on local CPU devices; other device sets plan by FLOPs / rate.
+    const plan::KernelRates rates = plan::storedKernelRates();
+    options.nodeSeconds =
+        plan::plannerNodeSeconds(model->graph, *devices, kernels::defaultRegistry(), rates,
+                                 options.batch / options.microbatches, options.dims);
     auto result = plan::autoPlan(*model->graph, *devices, options);
     if (!result)
         return fail(result.error());
@@ -151,6 +159,12 @@ int runPlan(Args &args)
                                     "bubble_fraction", "cost_per_1000_inferences"})
                 doc[key] = estimate[key];
         }
+        // The cost model's prediction of running the plan here (null when a
+        // device is not local), beside which `run --json` puts `measured`.
+        auto predicted =
+            plan::predictPlan(model->graph, result->plan, kernels::defaultRegistry(), rates,
+                              options.batch, options.microbatches, options.dims);
+        doc["predicted"] = predicted ? *predicted : nlohmann::json(nullptr);
         printJson(doc);
         return kExitOk;
     }

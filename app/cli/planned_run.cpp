@@ -1,5 +1,7 @@
 #include "app/cli/planned_run.h"
 
+#include "core/plan/predict.h"
+
 #include "app/cli/command.h"
 
 #include "core/plan/local_run.h"
@@ -103,6 +105,21 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
     SB_ASSIGN_OR_RETURN(auto pipeline,
                         plan::openLocalPipeline(graph, run.plan, kernels::defaultRegistry()));
     const auto &runner = pipeline->runner;
+    {
+        // Predicted before it runs, from the executors that will run.
+        std::string note;
+        plan::PipelinePredictOptions predictOptions;
+        predictOptions.batch = run.batch;
+        predictOptions.microbatches =
+            runner->effectiveMicrobatches(inputs, run.plan.microbatches, &note);
+        predictOptions.dims = plan::symbolicDimsFromInputs(*graph, inputs);
+        predictOptions.links = &run.plan.devices;
+        predictOptions.iterations = iterations;
+        auto predicted =
+            plan::predictPipeline(*graph, *runner, plan::storedKernelRates(), predictOptions);
+        if (predicted)
+            run.predicted = plan::predictionJson(*predicted);
+    }
 
     runtime::PipelineRunOptions options;
     options.microbatches = run.plan.microbatches;
@@ -169,6 +186,23 @@ nlohmann::json plannedRunJson(const PlannedRun &run)
                          {"p99", summary.latencyP99Ms}};
     doc["wall_ms"] = metrics.wallMs;
     doc["warnings"] = run.warnings;
+    // The cost model's figures beside the measured ones, under the same keys.
+    json measuredStages = json::array();
+    std::uint64_t peak = 0;
+    for (const runtime::StageMetrics &stage : metrics.stages) {
+        measuredStages.push_back(
+            {{"compute_ms", stage.computeMs}, {"peak_memory_bytes", stage.peakMemoryBytes}});
+        peak += stage.peakMemoryBytes;
+    }
+    doc["measured"] = {
+        {"throughput", summary.throughput},
+        {"latency_ms", {{"p50", summary.latencyP50Ms}, {"p90", summary.latencyP90Ms}}},
+        {"wall_ms", metrics.wallMs},
+        {"bubble_fraction", metrics.bubbleFraction},
+        {"microbatches", metrics.microbatches},
+        {"peak_memory_bytes", peak},
+        {"stages", measuredStages}};
+    doc["predicted"] = run.predicted;
     return doc;
 }
 

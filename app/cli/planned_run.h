@@ -28,6 +28,9 @@ struct PlannedRun
     std::int64_t batch = 1;
     std::string launcher = "local";
     std::string dryRunCommand; // --launcher mpi --dry-run: the mpirun command, nothing ran
+    // The cost model's prediction of this run (plan::predictionJson), null
+    // when it could not be made (MPI launcher, remote devices).
+    nlohmann::json predicted;
 };
 
 // Validates the plan against the model (exit-2 errors list every problem),
@@ -39,8 +42,9 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
 
 // {stages:[{device,host,rank,nodes,compute_ms,idle_ms,peak_memory_bytes,sent_bytes}],
 //  links, bubble_fraction, ideal_bubble_fraction, microbatches, microbatch_note,
-//  throughput, latency_ms:{p50,p90,p95,p99}, wall_ms}: throughput and latencies
-//  as runtime::summarizeRuns defines them (latencies are micro-batch latencies).
+//  throughput, latency_ms:{p50,p90,p95,p99}, wall_ms, predicted, measured}: throughput and
+//  latencies as runtime::summarizeRuns defines them (latencies are micro-batch latencies);
+//  `predicted` (plan::predictionJson) beside `measured` (the same keys, measured).
 nlohmann::json plannedRunJson(const PlannedRun &run);
 // Human-readable stage table of a pipelined run.
 std::string formatPlannedRun(const PlannedRun &run);

@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -248,7 +249,60 @@ Result<Calibration> loadCalibration(const fs::path &path)
                                 numberField(entry, "host_to_device_bandwidth", file));
             calibration.gpus[id] = rates;
         }
+    if (doc.contains("cpu_kernel_rates") && doc["cpu_kernel_rates"].is_object()) {
+        const json &rates = doc["cpu_kernel_rates"];
+        KernelRates &kernels = calibration.cpuKernels;
+        if (rates.contains("classes") && rates["classes"].is_object())
+            for (const auto &[name, byThreads] : rates["classes"].items())
+                for (const auto &[key, entry] : byThreads.items()) {
+                    int threads = std::atoi(key.c_str());
+                    ClassRate rate;
+                    SB_ASSIGN_OR_RETURN(rate.overheadSeconds,
+                                        numberField(entry, "overhead_s", file));
+                    SB_ASSIGN_OR_RETURN(rate.unitsPerSecond,
+                                        numberField(entry, "units_per_s", file));
+                    if (threads <= 0 || rate.unitsPerSecond <= 0 || rate.overheadSeconds < 0)
+                        return makeError(ErrorCode::InvalidInput,
+                                         file + ": cpu_kernel_rates.classes[\"" + name + "\"][\"" +
+                                             key + "\"] is not valid");
+                    kernels.classes[name][threads] = rate;
+                }
+        if (rates.contains("run_overhead_s") && rates["run_overhead_s"].is_object())
+            for (const auto &[key, value] : rates["run_overhead_s"].items())
+                if (value.is_number() && std::atoi(key.c_str()) > 0)
+                    kernels.runOverheadSeconds[std::atoi(key.c_str())] = value.get<double>();
+        if (rates.contains("learned") && rates["learned"].is_object())
+            for (const auto &[name, value] : rates["learned"].items())
+                if (value.is_number())
+                    kernels.learned[name] =
+                        std::clamp(value.get<double>(), kLearnedFactorMin, kLearnedFactorMax);
+        kernels.learnedFrom = rates.value("learned_from", std::string());
+    }
     return calibration;
+}
+
+std::optional<ClassRate> KernelRates::find(const std::string &rateClass, int threads) const
+{
+    auto it = classes.find(rateClass);
+    if (it == classes.end() || it->second.empty())
+        return std::nullopt;
+    const auto &byThreads = it->second;
+    auto best = byThreads.begin();
+    for (auto entry = byThreads.begin(); entry != byThreads.end(); ++entry)
+        if (std::abs(entry->first - threads) < std::abs(best->first - threads))
+            best = entry;
+    return best->second;
+}
+
+double KernelRates::runOverhead(int threads) const
+{
+    if (runOverheadSeconds.empty())
+        return 0;
+    auto best = runOverheadSeconds.begin();
+    for (auto entry = runOverheadSeconds.begin(); entry != runOverheadSeconds.end(); ++entry)
+        if (std::abs(entry->first - threads) < std::abs(best->first - threads))
+            best = entry;
+    return best->second;
 }
 
 Status saveCalibration(const Calibration &calibration, const fs::path &path)
@@ -269,6 +323,24 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
             gpus[id] = {{"gemm_flops", rates.gemmFlops},
                         {"host_to_device_bandwidth", rates.hostToDevice}};
         doc["gpus"] = gpus;
+    }
+    if (!calibration.cpuKernels.empty()) {
+        const KernelRates &kernels = calibration.cpuKernels;
+        json classes = json::object();
+        for (const auto &[name, byThreads] : kernels.classes)
+            for (const auto &[threads, rate] : byThreads)
+                classes[name][std::to_string(threads)] = {{"overhead_s", rate.overheadSeconds},
+                                                          {"units_per_s", rate.unitsPerSecond}};
+        json overhead = json::object();
+        for (const auto &[threads, seconds] : kernels.runOverheadSeconds)
+            overhead[std::to_string(threads)] = seconds;
+        json learned = json::object();
+        for (const auto &[name, factor] : kernels.learned)
+            learned[name] = factor;
+        doc["cpu_kernel_rates"] = {{"classes", classes},
+                                   {"run_overhead_s", overhead},
+                                   {"learned", learned},
+                                   {"learned_from", kernels.learnedFrom}};
     }
     std::error_code ec;
     if (path.has_parent_path())

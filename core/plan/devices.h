@@ -99,6 +99,35 @@ Result<Catalog> loadCatalog(const std::filesystem::path &path = defaultCatalogPa
 
 // ---- calibration (measured figures for this machine's CPU devices)
 
+// One kernel rate class on one thread count: a node of the class with `work`
+// units (KernelProfile::work) takes overheadSeconds + work / unitsPerSecond.
+struct ClassRate
+{
+    double overheadSeconds = 0;
+    double unitsPerSecond = 0;
+};
+
+// Per-kernel-class rates of a device kind ("cpu"), measured by `calibrate`
+// through the engine's own kernels (core/plan/predict.h), and the factors
+// learned from stored runs (`calibrate --from-runs`).
+struct KernelRates
+{
+    std::map<std::string, std::map<int, ClassRate>> classes; // class -> threads -> rate
+    std::map<int, double> runOverheadSeconds; // threads -> per executor run, beyond its nodes
+    // class -> measured / predicted time of stored runs (1 = none), bounded to
+    // [kLearnedFactorMin, kLearnedFactorMax]; `calibrate --reset-learned` clears it.
+    std::map<std::string, double> learned;
+    std::string learnedFrom; // what the factors came from ("12 runs, 2026-12-03T...")
+
+    bool empty() const { return classes.empty(); }
+    // The rate of `rateClass` on `threads`: that thread count, else the
+    // closest measured one; nullopt when the class was not measured.
+    std::optional<ClassRate> find(const std::string &rateClass, int threads) const;
+    double runOverhead(int threads) const;
+};
+inline constexpr double kLearnedFactorMin = 0.5;
+inline constexpr double kLearnedFactorMax = 2.0;
+
 struct Calibration
 {
     std::string host;
@@ -114,6 +143,7 @@ struct Calibration
         double hostToDevice = 0; // bytes/s through the device's pinned staging
     };
     std::map<std::string, GpuRates> gpus;
+    KernelRates cpuKernels; // per-kernel-class rates of the CPU devices (empty: not measured)
 
     // Rate for a device with `threads` threads: the measured figure, else the
     // closest smaller measurement scaled linearly.

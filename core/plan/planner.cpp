@@ -619,7 +619,22 @@ Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
                         analyseModel(graph, options.batch / options.microbatches, options.dims));
     std::vector<PlanningUnit> units = collapseUnits(graph, nodePins);     // pass 1
     PlannerInput input = buildPlannerInput(graph, facts, devices, units); // pass 2
-    auto solved = solveSplit(input, options.objective, options.cancel);   // pass 3
+    if (options.nodeSeconds.size() == graph.nodes().size()) {
+        // Predicted seconds as "FLOPs" at 1e9 per second on every device.
+        constexpr double kScale = 1e9;
+        for (std::size_t u = 0; u < units.size(); ++u) {
+            input.flops[u] = 0;
+            input.bytes[u] = 0;
+            for (NodeId n = units[u].firstNode; n < units[u].endNode; ++n)
+                input.flops[u] += options.nodeSeconds[static_cast<std::size_t>(n)] * kScale;
+        }
+        for (auto &device : input.devices) {
+            device.flops = kScale;
+            device.bandwidth = kScale;
+        }
+        input.finalize();
+    }
+    auto solved = solveSplit(input, options.objective, options.cancel); // pass 3
     if (!solved && solved.error().code == ErrorCode::Cancelled)
         return solved.error();
     const double bound = lowerBound(input, options.objective); // pass 4

@@ -189,6 +189,12 @@ struct PlannerOptions
     std::string modelSha256;
     const CancelToken *cancel = nullptr;
     bool tensorParallel = true; // pass 6 may split blocks across device groups
+    // Optional, per NodeId: the cost model's predicted seconds of each node
+    // for one micro-batch (plan::predictNodeSeconds) on devices that are
+    // alike (the local CPU devices). When set, pass 2's compute cost of a
+    // unit is the sum of its nodes' predictions instead of FLOPs / rate +
+    // bytes / bandwidth.
+    std::vector<double> nodeSeconds;
 };
 
 struct PlannerResult

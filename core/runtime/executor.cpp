@@ -415,6 +415,22 @@ std::size_t Executor::executedNodeCount() const
     return m_impl->steps.size();
 }
 
+std::vector<Executor::ExecutedStep> Executor::executedSteps() const
+{
+    std::vector<ExecutedStep> steps;
+    for (const auto &step : m_impl->steps)
+        steps.push_back({step.node, step.kernel});
+    return steps;
+}
+
+std::optional<Shape> Executor::constantShape(ValueId value) const
+{
+    const auto index = static_cast<std::size_t>(value);
+    if (value < 0 || index >= m_impl->constants.size() || !m_impl->constants[index].isValid())
+        return std::nullopt;
+    return m_impl->constants[index].shape();
+}
+
 std::vector<std::string> Executor::unsupportedReasons() const
 {
     std::vector<std::string> reasons;

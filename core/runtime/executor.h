@@ -35,6 +35,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -121,6 +122,17 @@ public:
     // The graph actually executed (after folding and fusion).
     const graph::Graph &executedGraph() const { return *m_graph; }
     std::size_t executedNodeCount() const;
+    // The nodes that run (folded constants excluded), in order, with the
+    // kernel each runs: what the cost model prices (core/plan/predict.h).
+    struct ExecutedStep
+    {
+        graph::NodeId node = graph::kNoNode; // id in executedGraph()
+        const KernelInfo *kernel = nullptr;
+    };
+    std::vector<ExecutedStep> executedSteps() const;
+    // The shape of a value of executedGraph() that is a constant (an
+    // initializer or folded at creation); nullopt for values computed per run.
+    std::optional<Shape> constantShape(graph::ValueId value) const;
 
     // Checks every node against the device's registry; the first problems found.
     std::vector<std::string> unsupportedReasons() const;

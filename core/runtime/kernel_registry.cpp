@@ -64,6 +64,16 @@ void KernelRegistry::add(KernelInfo info)
     m_kernels[key] = std::move(info);
 }
 
+void KernelRegistry::setDefaultProfile(const std::string &opType, const std::string &domain,
+                                       DeviceKind device, const ProfileFn &profile)
+{
+    for (KernelVariant variant : {KernelVariant::Reference, KernelVariant::Fast}) {
+        auto it = m_kernels.find(Key{opType, domain, device, variant});
+        if (it != m_kernels.end() && !it->second.profile)
+            it->second.profile = profile;
+    }
+}
+
 const KernelInfo *KernelRegistry::findExact(const std::string &opType, const std::string &domain,
                                             DeviceKind device, KernelVariant variant) const
 {

@@ -112,6 +112,23 @@ private:
 };
 
 using KernelFn = std::function<Status(KernelContext &)>;
+
+// What a kernel will do for one node and concrete shapes, for the cost model
+// (core/plan/kernel_rates.h): the rate class whose calibrated rate applies
+// (the kernel's own code path, e.g. "conv.winograd" vs "conv.im2col"), the
+// work in that class's unit (FLOPs for "gemm.*"/"conv.*", bytes moved for
+// "mem.*" and "reduce", window reads for "pool") and the scratch the kernel
+// allocates outside the executor's allocator (im2col panels, transformed
+// tiles). Kernels without a profile are priced as "mem.elementwise" by the
+// bytes of their inputs and outputs.
+struct KernelProfile
+{
+    std::string rateClass;
+    double work = 0;
+    std::uint64_t scratchBytes = 0;
+};
+using ProfileFn = std::function<KernelProfile(
+    const graph::Node &node, const std::vector<Shape> &inputs, const std::vector<Shape> &outputs)>;
 // Static check before running (attributes, declared types); nullopt = fine,
 // else the reason the node is unsupported.
 using SupportCheckFn =
@@ -132,6 +149,8 @@ struct KernelInfo
     // Non-CPU kernels that read only input shapes (Shape, Size): they run on
     // the host with device inputs and produce host outputs.
     bool shapeOnly = false;
+    // Optional: the kernel's rate class and work for given shapes (see KernelProfile).
+    ProfileFn profile;
 };
 
 class KernelRegistry
@@ -144,6 +163,10 @@ public:
     const KernelInfo *findExact(const std::string &opType, const std::string &domain,
                                 DeviceKind device, KernelVariant variant) const;
     Support supports(const graph::Node &node, const graph::Graph &graph, DeviceKind device) const;
+    // Sets the profile of every registered variant of (op, domain, device)
+    // that has none yet (variant-specific profiles are set on the KernelInfo).
+    void setDefaultProfile(const std::string &opType, const std::string &domain, DeviceKind device,
+                           const ProfileFn &profile);
     // Op types with a kernel for a device ("Add", "sb.FusedGemm", ...), sorted.
     std::vector<std::string> opTypes(DeviceKind device) const;
 

@@ -193,6 +193,21 @@ QString DetailsPanel::nodeHtml(graph::NodeId id) const
     html += tr("<tr><td>Weights</td><td>%1</td></tr>").arg(formatBytes(double(cost.paramBytes)));
     html += tr("<tr><td>Activations</td><td>%1</td></tr>")
                 .arg(formatBytes(double(cost.activationBytes)));
+    if (std::size_t(id) < model.predicted.size()) {
+        // The cost model: the kernel the engine runs for it, its rate class and source.
+        const plan::NodePrediction &predicted = model.predicted[std::size_t(id)];
+        html += tr("<tr><td>Predicted time</td><td>%1 ms (batch %2, one CPU device of %3 "
+                   "thread(s))</td></tr>")
+                    .arg(predicted.seconds * 1e3, 0, 'f', 4)
+                    .arg(model.bindings.batch.value_or(1))
+                    .arg(model.predictedThreads);
+        html +=
+            tr("<tr><td>Rate</td><td>%1%2</td></tr>")
+                .arg(QString::fromStdString(predicted.rateClass).toHtmlEscaped(),
+                     predicted.rateSource.empty()
+                         ? QString()
+                         : " — " + QString::fromStdString(predicted.rateSource).toHtmlEscaped());
+    }
     html += "</table>";
     const auto &problems = m_placement->report().nodeProblems;
     if (std::size_t(id) < problems.size() && !problems[id].isEmpty())

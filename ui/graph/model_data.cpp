@@ -2,6 +2,7 @@
 
 #include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
+#include "ui/run/run_backend.h"
 
 #include <algorithm>
 
@@ -99,6 +100,16 @@ Result<std::shared_ptr<const ModelData>> loadModel(const std::filesystem::path &
     if (progress)
         progress(0.6, "Computing costs");
     SB_ASSIGN_OR_RETURN(auto data, buildModelData(std::move(graph), bindings));
+    if (progress)
+        progress(0.75, "Predicting node times");
+    // What each node costs on one default local CPU device (cores split in two).
+    const int threads = std::max(1, plan::hardwareThreads() / 2);
+    if (auto predicted =
+            plan::predictSourceNodes(data->graph, guiKernelRegistry(), plan::storedKernelRates(),
+                                     threads, bindings.batch.value_or(1), bindings.dims)) {
+        data->predicted = std::move(*predicted);
+        data->predictedThreads = threads;
+    }
     // Plans name the model by its file hash; hashing here keeps it off the GUI thread.
     if (progress)
         progress(0.9, "Hashing " + path.filename().string());

@@ -3,6 +3,8 @@
 // Built off the GUI thread; shared read-only afterwards.
 #pragma once
 
+#include "core/plan/predict.h"
+
 #include "core/common/cancel.h"
 #include "core/common/result.h"
 #include "core/cost/cost_model.h"
@@ -30,6 +32,11 @@ struct ModelData
     std::vector<int> groupOfNode; // per NodeId
     QString path;                 // empty for in-memory graphs
     std::string sha256;           // of the .onnx file (plans record it); empty in memory
+    // The cost model's per-node prediction (plan::predictSourceNodes) on one
+    // default local CPU device of `predictedThreads` threads at the bindings'
+    // batch; empty when not computed (in-memory graphs, no kernels).
+    std::vector<plan::NodePrediction> predicted;
+    int predictedThreads = 0;
 
     int nodeCount() const { return graph ? int(graph->nodes().size()) : 0; }
     QString shapeText(graph::NodeId node) const; // first output's shape

@@ -140,24 +140,61 @@ void MetricsWidget::showOutcome(const RunOutcome &outcome)
                      ? QString()
                      : " (" + outcome.microbatchNote.toHtmlEscaped() + ")")
             .arg(outcome.worstStallMs, 0, 'f', 1));
+    if (outcome.hasPrediction) {
+        // Predicted (cost model, before the run) vs measured, run and stages.
+        auto error = [](double predicted, double measured) {
+            return measured > 0
+                       ? QString::number((predicted - measured) / measured * 100, 'f', 1) + "%"
+                       : QString("–");
+        };
+        QString text = tr("<br>Predicted vs measured — throughput %1 / %2 samples/s (%3) · "
+                          "latency p50 %4 / %5 ms (%6)")
+                           .arg(outcome.predictedThroughput, 0, 'f', 1)
+                           .arg(outcome.throughput, 0, 'f', 1)
+                           .arg(error(outcome.predictedThroughput, outcome.throughput))
+                           .arg(outcome.predictedLatencyP50, 0, 'f', 2)
+                           .arg(outcome.latencyP50, 0, 'f', 2)
+                           .arg(error(outcome.predictedLatencyP50, outcome.latencyP50));
+        for (int s = 0; s < outcome.stages.size(); ++s) {
+            const RunStage &stage = outcome.stages[s];
+            if (stage.predictedComputeMs < 0)
+                continue;
+            text += tr("<br>stage %1 (%2): compute %3 / %4 ms (%5), peak memory %6 / %7 MB")
+                        .arg(s)
+                        .arg(stage.device.toHtmlEscaped())
+                        .arg(stage.predictedComputeMs, 0, 'f', 2)
+                        .arg(stage.computeMs, 0, 'f', 2)
+                        .arg(error(stage.predictedComputeMs, stage.computeMs))
+                        .arg(double(stage.predictedPeakMemoryBytes) / 1048576.0, 0, 'f', 2)
+                        .arg(double(stage.peakMemoryBytes) / 1048576.0, 0, 'f', 2);
+        }
+        m_summary->setText(m_summary->text() + text);
+    }
     QChart *chart = m_memoryView->chart();
     chart->removeAllSeries();
     for (QAbstractAxis *axis : chart->axes())
         chart->removeAxis(axis);
     auto *measured = new QBarSet(tr("measured peak (MB)"));
     auto *ledger = new QBarSet(tr("ledger: activations + buffers (MB)"));
+    auto *predictedPeak = new QBarSet(tr("predicted peak (MB)"));
     QStringList devices;
     double maxMb = 0;
     for (const RunStage &stage : outcome.stages) {
         devices << stage.device;
         *measured << double(stage.peakMemoryBytes) / 1048576.0;
         *ledger << double(stage.ledgerMemoryBytes) / 1048576.0;
+        *predictedPeak << double(stage.predictedPeakMemoryBytes) / 1048576.0;
         maxMb = std::max({maxMb, double(stage.peakMemoryBytes) / 1048576.0,
-                          double(stage.ledgerMemoryBytes) / 1048576.0});
+                          double(stage.ledgerMemoryBytes) / 1048576.0,
+                          double(stage.predictedPeakMemoryBytes) / 1048576.0});
     }
     auto *series = new QBarSeries;
     series->append(measured);
     series->append(ledger);
+    if (outcome.hasPrediction)
+        series->append(predictedPeak);
+    else
+        delete predictedPeak;
     chart->addSeries(series);
     auto *x = new QBarCategoryAxis;
     x->append(devices);

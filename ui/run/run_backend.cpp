@@ -1,5 +1,7 @@
 #include "ui/run/run_backend.h"
 
+#include "core/plan/predict.h"
+
 #include "core/common/stats.h"
 #include "core/plan/mpi_run.h"
 
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <optional>
 
 namespace sb::ui {
 
@@ -114,6 +117,27 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
 
     RunOutcome outcome;
     outcome.config = request.config;
+    std::optional<plan::PipelinePrediction> predicted;
+    if (runner) {
+        // Predicted before it runs, from the executors that will run.
+        std::string note;
+        plan::PipelinePredictOptions predictOptions;
+        predictOptions.batch = plan.batch;
+        predictOptions.microbatches =
+            runner->effectiveMicrobatches(inputs, plan.microbatches, &note);
+        predictOptions.dims = plan::symbolicDimsFromInputs(*request.graph, inputs);
+        predictOptions.links = &plan.devices;
+        predictOptions.iterations = std::max(1, request.config.iterations);
+        auto prediction = plan::predictPipeline(*request.graph, *runner, plan::storedKernelRates(),
+                                                predictOptions);
+        if (prediction) {
+            predicted = std::move(*prediction);
+            outcome.hasPrediction = true;
+            outcome.predictedThroughput = predicted->schedule.summary.throughput;
+            outcome.predictedLatencyP50 = predicted->schedule.summary.latencyP50Ms;
+            outcome.predictedJson = QString::fromStdString(plan::predictionJson(*predicted).dump());
+        }
+    }
     std::vector<double> latencies;
     runtime::PipelineRunOptions options;
     options.microbatches = plan.microbatches;
@@ -209,6 +233,10 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         row.peakMemoryBytes = stage.peakMemoryBytes;
         row.sentBytes = stage.sentBytes;
         row.ledgerMemoryBytes = runLedger.count(stage.device) ? runLedger.at(stage.device) : 0;
+        if (predicted && s < predicted->stages.size()) {
+            row.predictedComputeMs = predicted->schedule.stageComputeMs[s];
+            row.predictedPeakMemoryBytes = predicted->stagePeakMemoryBytes[s];
+        }
         outcome.stages.push_back(row);
     }
     if (!request.config.tracePath.isEmpty()) {

@@ -80,6 +80,12 @@ store::RunRecord recordFromOutcome(const RunOutcome &outcome, const QString &mod
     if (!modelPath.isEmpty())
         record.config["model"] = modelPath.toStdString();
     record.timings = {{"stages", stages}, {"wall_ms", wall}};
+    // The prediction made for the run: `calibrate --from-runs` learns from it.
+    if (outcome.hasPrediction) {
+        json predicted = json::parse(outcome.predictedJson.toStdString(), nullptr, false);
+        if (!predicted.is_discarded())
+            record.timings["predicted"] = predicted;
+    }
     record.metrics = {{"throughput", finiteOrNull(outcome.throughput)},
                       {"latency_ms",
                        {{"p50", finiteOrNull(outcome.latencyP50)},

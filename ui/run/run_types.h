@@ -40,6 +40,9 @@ struct RunStage
     quint64 sentBytes = 0;
     QString host; // where the stage ran (MPI: the host name given)
     int rank = 0; // MPI rank (0 in-process)
+    // The cost model's prediction (core/plan/predict.h); < 0 when none.
+    double predictedComputeMs = -1; // whole run, as computeMs
+    quint64 predictedPeakMemoryBytes = 0;
 };
 
 struct RunIteration
@@ -70,6 +73,11 @@ struct RunOutcome
     QString finishedAt;
     QString modelName;     // file name of the model that ran
     bool estimate = false; // a what-if estimate, not a measurement
+    // The cost model's prediction of the run, made before it ran (in-process
+    // runs); predictedJson is plan::predictionJson, stored with the run.
+    bool hasPrediction = false;
+    double predictedThroughput = 0, predictedLatencyP50 = 0;
+    QString predictedJson;
 };
 
 // Live updates from a running run (delivered on the GUI thread).

@@ -6,4 +6,7 @@
 namespace sb::kernels {
 void registerFastNn(runtime::KernelRegistry &registry);
 void registerFastTensorOps(runtime::KernelRegistry &registry);
+// Rate classes and work of the CPU kernels for the cost model (profiles.cpp);
+// registered after every kernel.
+void registerCpuProfiles(runtime::KernelRegistry &registry);
 } // namespace sb::kernels

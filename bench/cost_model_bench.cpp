@@ -1,0 +1,621 @@
+// cost_model_bench: the cost model's predictions against what the engine
+// measures, in the same run.
+//
+//  1. Calibrates the kernel rate classes (plan::measureKernelRates, what
+//     `shardbench-cli calibrate` stores) unless --rates FILE gives stored ones.
+//  2. For each model (bench/.models resnet18, mobilenet_v2, bert6, gpt6 and the
+//     demo decoder resources/demo/decoder.onnx), batch 8 (inputs tiled), for
+//     1-, 2- and 3-stage plans (the auto-planner over that many local CPU
+//     devices, the machine's cores split among them, planning with the
+//     predicted node times) at 1 and 8 micro-batches: the prediction
+//     (plan::predictPipeline), then --warmup + --repeats measured runs.
+//     Printed per stage: predicted vs measured compute ms (measured: median
+//     over the runs); per run: throughput, latency p50 and peak memory
+//     (activations + queued inbound, summed over stages), predicted vs
+//     measured (medians).
+//  3. Median and 90th-percentile absolute percentage error of each figure.
+//  4. Demo decoder: every valid 2-stage block cut measured at 8 micro-batches
+//     (same repeats) vs the planner's chosen cut: its throughput as a fraction
+//     of the best cut's.
+// Prints `uptime` first and last (the machine is shared: load changes the
+// measured side, not the predicted one).
+//
+//   build/bench/cost_model_bench [--models DIR] [--demo FILE] [--only a,b] [--repeats R]
+//                                [--warmup W] [--rates calibration.json] [--no-cuts]
+//                                [--no-learn] [--classes] [--shared-cores]
+//  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
+//  --classes: per rate class predicted vs measured ms of a whole-graph run.
+//  --shared-cores: give the schedule model the cores this process really gets
+//  (a 1-thread run alone vs two at once, rounded) instead of the hardware threads.
+#include "core/common/stats.h"
+#include "core/graph/onnx_import.h"
+#include "core/plan/local_run.h"
+#include "core/plan/planner.h"
+#include "core/plan/predict.h"
+#include "core/runtime/npy.h"
+#include "core/runtime/run_summary.h"
+#include "kernels/registry.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#ifndef SB_SOURCE_DIR
+#define SB_SOURCE_DIR "."
+#endif
+
+using namespace sb;
+using namespace sb::runtime;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr std::int64_t kBatch = 8;
+
+double msSince(Clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+void printUptime()
+{
+    std::ifstream load("/proc/loadavg");
+    std::string line;
+    std::getline(load, line);
+    std::printf("uptime (load averages 1/5/15 min, runnable/total, last pid): %s\n", line.c_str());
+}
+
+std::string cpuModel()
+{
+    std::ifstream info("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(info, line))
+        if (line.rfind("model name", 0) == 0)
+            return line.substr(line.find(':') + 2);
+    return "unknown CPU";
+}
+
+// Rows tiled to `batch` along dim 0.
+Tensor tileBatch(const Tensor &tensor, std::int64_t batch)
+{
+    Shape shape = tensor.shape();
+    const std::size_t rowBytes = tensor.byteSize() / static_cast<std::size_t>(shape[0]);
+    const std::int64_t have = shape[0];
+    shape[0] = batch;
+    Tensor out = Tensor::empty(tensor.type(), shape);
+    for (std::int64_t r = 0; r < batch; ++r)
+        std::memcpy(static_cast<char *>(out.data()) + rowBytes * static_cast<std::size_t>(r),
+                    static_cast<const char *>(tensor.data()) +
+                        rowBytes * static_cast<std::size_t>(r % have),
+                    rowBytes);
+    return out;
+}
+
+struct Model
+{
+    std::string name;
+    std::shared_ptr<graph::Graph> graph;
+    TensorMap inputs;
+    std::map<std::string, std::int64_t> dims; // other symbolic dims bound from the inputs
+};
+
+Result<Model> loadModel(const std::string &name, const std::string &onnx,
+                        const std::vector<std::pair<std::string, std::string>> &inputFiles)
+{
+    Model model;
+    model.name = name;
+    SB_ASSIGN_OR_RETURN(model.graph, graph::importOnnxFile(onnx));
+    for (const auto &[input, file] : inputFiles) {
+        SB_ASSIGN_OR_RETURN(Tensor tensor, readNpy(file));
+        model.inputs[input] = tileBatch(tensor, kBatch);
+    }
+    model.dims = plan::symbolicDimsFromInputs(*model.graph, model.inputs);
+    return model;
+}
+
+struct Errors
+{
+    std::vector<double> stage, throughput, latency, memory;
+};
+
+double ape(double predicted, double measured)
+{
+    return measured > 0 ? std::fabs(predicted - measured) / measured * 100.0 : 0.0;
+}
+
+struct Measured
+{
+    std::vector<double> stageMs; // median over runs, whole run per stage
+    RunSummary summary;
+    double peakMemory = 0; // median over runs of the stages' sum
+    int microbatches = 1;
+};
+
+Result<Measured> measure(const PipelineRunner &runner, const TensorMap &inputs, int microbatches,
+                         int warmup, int repeats)
+{
+    PipelineRunOptions options;
+    options.microbatches = microbatches;
+    std::vector<double> iterationMs, latencyMs, memory;
+    std::vector<std::vector<double>> stageMs(runner.stageCount());
+    Measured measured;
+    for (int r = 0; r < warmup + repeats; ++r) {
+        const auto started = Clock::now();
+        SB_ASSIGN_OR_RETURN(PipelineResult result, runner.run(inputs, options));
+        const double ms = msSince(started);
+        if (r < warmup)
+            continue;
+        iterationMs.push_back(ms);
+        latencyMs.insert(latencyMs.end(), result.metrics.microbatchLatencyMs.begin(),
+                         result.metrics.microbatchLatencyMs.end());
+        double bytes = 0;
+        for (std::size_t s = 0; s < result.metrics.stages.size(); ++s) {
+            stageMs[s].push_back(result.metrics.stages[s].computeMs);
+            bytes += static_cast<double>(result.metrics.stages[s].peakMemoryBytes);
+        }
+        memory.push_back(bytes);
+        measured.microbatches = result.metrics.microbatches;
+    }
+    for (const auto &samples : stageMs)
+        measured.stageMs.push_back(percentile(samples, 50));
+    measured.summary = summarizeRuns(kBatch, iterationMs, latencyMs);
+    measured.peakMemory = percentile(memory, 50);
+    return measured;
+}
+
+// The cores this process really gets (the machine is shared): the model run
+// on a 1-thread device alone vs two such runs at once, 2 x alone / together,
+// rounded, in 1..hardware threads. The schedule model shares these among
+// computing stages.
+int effectiveCores(const Model &model)
+{
+    const auto &registry = kernels::defaultRegistry();
+    CpuDevice d0("cpu:probe0", 1, 0, registry), d1("cpu:probe1", 1, 0, registry);
+    auto e0 = Executor::create(model.graph, d0);
+    auto e1 = Executor::create(model.graph, d1);
+    if (!e0 || !e1 || !(*e0)->run(model.inputs) || !(*e1)->run(model.inputs))
+        return plan::hardwareThreads();
+    std::vector<double> alone, together;
+    for (int r = 0; r < 2; ++r) {
+        auto started = Clock::now();
+        (void)(*e0)->run(model.inputs);
+        alone.push_back(msSince(started));
+        started = Clock::now();
+        std::thread other([&] { (void)(*e1)->run(model.inputs); });
+        (void)(*e0)->run(model.inputs);
+        other.join();
+        together.push_back(msSince(started));
+    }
+    const double cores = 2.0 * percentile(alone, 50) / percentile(together, 50);
+    return std::clamp(static_cast<int>(std::lround(cores)), 1, plan::hardwareThreads());
+}
+
+int g_cores = 0; // effectiveCores of the model being measured (0: hardware threads)
+
+Result<plan::PipelinePrediction> predict(const Model &model, const PipelineRunner &runner,
+                                         const plan::KernelRates &rates, int microbatches)
+{
+    plan::PipelinePredictOptions options;
+    options.cores = g_cores;
+    options.batch = kBatch;
+    options.microbatches = microbatches;
+    options.dims = model.dims;
+    return plan::predictPipeline(*model.graph, runner, rates, options);
+}
+
+Result<plan::DeviceSet> localDevices(int count)
+{
+    plan::LocalDeviceOptions options;
+    options.cpuDevices = count;
+    return plan::discoverLocalDevices(options);
+}
+
+Result<plan::Plan> planFor(const Model &model, const plan::DeviceSet &devices,
+                           const plan::KernelRates &rates, int microbatches)
+{
+    plan::PlannerOptions options;
+    options.batch = kBatch;
+    options.microbatches = microbatches;
+    options.dims = model.dims;
+    options.tensorParallel = false;
+    const int threads = devices.devices.front().threads;
+    SB_ASSIGN_OR_RETURN(options.nodeSeconds,
+                        plan::predictNodeSeconds(model.graph, kernels::defaultRegistry(), rates,
+                                                 threads, kBatch / microbatches, model.dims));
+    SB_ASSIGN_OR_RETURN(plan::PlannerResult planned,
+                        plan::autoPlan(*model.graph, devices, options));
+    return planned.plan;
+}
+
+Result<std::unique_ptr<plan::LocalPipeline>> openPipeline(const Model &model,
+                                                          const plan::Plan &plan)
+{
+    return plan::openLocalPipeline(model.graph, plan, kernels::defaultRegistry());
+}
+
+int fail(const std::string &what, const Error &error)
+{
+    std::fprintf(stderr, "cost_model_bench: %s: %s\n", what.c_str(), error.message.c_str());
+    return 1;
+}
+
+// Per rate class: predicted and measured (the executor's per-node timing
+// hook, median over `repeats` runs) ms of one whole-graph run on one device
+// of `threads` threads, batch 8.
+std::map<std::string, std::pair<double, double>>
+classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats)
+{
+    std::map<std::string, std::pair<double, double>> out;
+    CpuDevice device("cpu:classes", threads, 0, kernels::defaultRegistry());
+    auto executor = Executor::create(model.graph, device);
+    cost::DimBindings bindings;
+    bindings.batch = kBatch;
+    bindings.dims = model.dims;
+    auto shapes = plan::valueShapesByName(*model.graph, bindings);
+    if (!executor || !shapes)
+        return out;
+    plan::StagePrediction stage = plan::predictStage(**executor, *shapes, rates, threads);
+    std::map<std::string, std::string> classOf;
+    for (const auto &node : stage.nodes) {
+        classOf[node.node] = node.rateClass;
+        out[node.rateClass].first += node.seconds * 1e3;
+    }
+    RunOptions options;
+    std::map<std::string, std::vector<double>> samples;
+    std::map<std::string, double> current;
+    options.onNode = [&](const NodeEvent &event) {
+        current[classOf[*event.name]] += event.endMs - event.startMs;
+    };
+    for (int r = 0; r < repeats + 1; ++r) {
+        current.clear();
+        if (!(*executor)->run(model.inputs, options))
+            return {};
+        if (r > 0)
+            for (const auto &[rateClass, ms] : current)
+                samples[rateClass].push_back(ms);
+    }
+    for (const auto &[rateClass, ms] : samples)
+        out[rateClass].second = percentile(ms, 50);
+    return out;
+}
+
+void printClassTimes(const Model &model, const plan::KernelRates &rates, int repeats)
+{
+    const int threads = plan::hardwareThreads();
+    std::printf("  per class, whole graph on %d thread(s): predicted / measured ms\n", threads);
+    for (const auto &[rateClass, ms] : classTimes(model, rates, threads, repeats))
+        std::printf("    %-26s %9.2f / %9.2f\n", rateClass.c_str(), ms.first, ms.second);
+}
+
+void printErrors(const char *label, std::vector<double> errors)
+{
+    if (errors.empty())
+        return;
+    std::printf("  %-22s n=%3zu  median %6.1f%%  p90 %6.1f%%\n", label, errors.size(),
+                percentile(errors, 50), percentile(errors, 90));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    std::string modelsDir = std::string(SB_SOURCE_DIR) + "/bench/.models";
+    std::string demo = std::string(SB_SOURCE_DIR) + "/resources/demo/decoder.onnx";
+    std::string ratesFile;
+    std::set<std::string> only;
+    int repeats = 5, warmup = 1;
+    bool cuts = true;
+    bool classes = false;
+    bool learn = true;
+    bool sharedCores = false;
+    for (int i = 1; i < argc; ++i) {
+        std::string arg = argv[i];
+        auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
+        if (arg == "--models")
+            modelsDir = next();
+        else if (arg == "--demo")
+            demo = next();
+        else if (arg == "--repeats")
+            repeats = std::max(1, std::atoi(next().c_str()));
+        else if (arg == "--warmup")
+            warmup = std::max(0, std::atoi(next().c_str()));
+        else if (arg == "--rates")
+            ratesFile = next();
+        else if (arg == "--no-cuts")
+            cuts = false;
+        else if (arg == "--classes")
+            classes = true;
+        else if (arg == "--no-learn")
+            learn = false;
+        else if (arg == "--shared-cores")
+            sharedCores = true;
+        else if (arg == "--only") {
+            std::stringstream list(next());
+            for (std::string name; std::getline(list, name, ',');)
+                only.insert(name);
+        } else {
+            std::fprintf(
+                stderr,
+                "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
+                "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--no-learn] [--classes] "
+                "[--shared-cores]\n");
+            return 2;
+        }
+    }
+    const auto benchStarted = Clock::now();
+    printUptime();
+    std::printf("CPU: %s, %d hardware threads\n", cpuModel().c_str(), plan::hardwareThreads());
+
+    // 1. Calibration.
+    plan::KernelRates rates;
+    if (!ratesFile.empty()) {
+        auto calibration = plan::loadCalibration(ratesFile);
+        if (!calibration)
+            return fail(ratesFile, calibration.error());
+        rates = calibration->cpuKernels;
+    } else {
+        const auto started = Clock::now();
+        auto measured = plan::measureKernelRates(kernels::defaultRegistry());
+        if (!measured)
+            return fail("calibration", measured.error());
+        rates = *measured;
+        std::printf("calibrated %zu kernel classes in %.1f s\n", rates.classes.size(),
+                    msSince(started) / 1e3);
+    }
+    for (const auto &[name, byThreads] : rates.classes)
+        for (const auto &[threads, rate] : byThreads)
+            std::printf("  %-26s %d thr  overhead %7.1f us  rate %9.3g units/s\n", name.c_str(),
+                        threads, rate.overheadSeconds * 1e6, rate.unitsPerSecond);
+
+    // 2. Models.
+    std::vector<std::pair<std::string, std::function<Result<Model>()>>> sources = {
+        {"resnet18",
+         [&] {
+             return loadModel("resnet18", modelsDir + "/resnet18.onnx",
+                              {{"input", modelsDir + "/resnet18.in0.npy"}});
+         }},
+        {"mobilenet_v2",
+         [&] {
+             return loadModel("mobilenet_v2", modelsDir + "/mobilenet_v2.onnx",
+                              {{"input", modelsDir + "/mobilenet_v2.in0.npy"}});
+         }},
+        {"bert6",
+         [&] {
+             return loadModel("bert6", modelsDir + "/bert6.onnx",
+                              {{"input_ids", modelsDir + "/bert6.in0.npy"},
+                               {"attention_mask", modelsDir + "/bert6.in1.npy"}});
+         }},
+        // make_bench_models.py writes gpt6 as the demo decoder file on its own ids.
+        {"gpt6",
+         [&] {
+             return loadModel("gpt6", modelsDir + "/../../resources/demo/decoder.onnx",
+                              {{"input_ids", modelsDir + "/gpt6.in0.npy"}});
+         }},
+        {"demo_decoder",
+         [&] {
+             return loadModel(
+                 "demo_decoder", demo,
+                 {{"input_ids", std::string(SB_SOURCE_DIR) + "/resources/demo/decoder_input.npy"}});
+         }},
+    };
+    std::vector<Model> loaded;
+    for (auto &[name, load] : sources) {
+        if (!only.empty() && !only.count(name))
+            continue;
+        auto model = load();
+        if (!model) {
+            std::printf("\n%s: skipped (%s)\n", name.c_str(), model.error().message.c_str());
+            continue;
+        }
+        loaded.push_back(std::move(*model));
+    }
+
+    // Learning from runs: each model run once whole on one device (1 thread
+    // and every thread), per-node times from the executor's hook, folded
+    // into per-class factors as `calibrate --from-runs` folds stored runs.
+    plan::KernelRates learnedRates = rates;
+    if (learn) {
+        std::vector<plan::RunEvidence> evidence;
+        for (const Model &model : loaded)
+            for (int threads : {1, plan::hardwareThreads()}) {
+                auto byClass = classTimes(model, rates, threads, repeats);
+                for (const auto &[rateClass, times] : byClass) {
+                    plan::RunEvidence run;
+                    run.predictedMs = times.first;
+                    run.measuredMs = times.second;
+                    // Learned per thread count: "class@threads".
+                    run.predictedByClass[rateClass + "@" + std::to_string(threads)] = times.first;
+                    evidence.push_back(run);
+                }
+            }
+        auto changes = plan::learnFromRuns(learnedRates, evidence);
+        std::printf("\nlearned from %zu per-class run figures (bounded %.1f..%.1f):\n",
+                    evidence.size(), plan::kLearnedFactorMin, plan::kLearnedFactorMax);
+        for (const auto &[rateClass, factors] : changes)
+            std::printf("  %-26s x%.3f\n", rateClass.c_str(), factors.second);
+    }
+
+    Errors errors, calibratedOnly;
+    for (const Model &modelRef : loaded) {
+        const Model *model = &modelRef;
+        const std::string &name = model->name;
+        std::printf("\n== %s (batch %lld)\n", name.c_str(), static_cast<long long>(kBatch));
+        if (classes)
+            printClassTimes(*model, learnedRates, repeats);
+        if (sharedCores) {
+            g_cores = effectiveCores(*model);
+            std::printf("  cores this process gets now (1-thread runs alone vs two at once): %d\n",
+                        g_cores);
+        }
+        for (int stages = 1; stages <= 3; ++stages) {
+            auto devices = localDevices(stages);
+            if (!devices)
+                return fail(name, devices.error());
+            for (int microbatches : {1, 8}) {
+                auto planned = planFor(*model, *devices, learnedRates, microbatches);
+                if (!planned) {
+                    std::printf("  %d stage(s), M=%d: no plan (%s)\n", stages, microbatches,
+                                planned.error().message.c_str());
+                    continue;
+                }
+                auto pipeline = openPipeline(*model, *planned);
+                if (!pipeline)
+                    return fail(name, pipeline.error());
+                const PipelineRunner &runner = *(*pipeline)->runner;
+                std::string note;
+                const int effective =
+                    runner.effectiveMicrobatches(model->inputs, microbatches, &note);
+                auto predicted = predict(*model, runner, learnedRates, effective);
+                auto calibrated = predict(*model, runner, rates, effective);
+                if (!predicted || !calibrated)
+                    return fail(name, predicted ? calibrated.error() : predicted.error());
+                auto measured = measure(runner, model->inputs, effective, warmup, repeats);
+                if (!measured)
+                    return fail(name, measured.error());
+                const auto &p = *predicted;
+                const auto &c = *calibrated;
+                const auto &m = *measured;
+                std::printf("  %d stage(s) x %d thread(s), M=%d%s   [predicted (calibrated "
+                            "only) vs measured]\n",
+                            static_cast<int>(runner.stageCount()), devices->devices.front().threads,
+                            effective, note.empty() ? "" : (" (" + note + ")").c_str());
+                for (std::size_t s = 0; s < runner.stageCount(); ++s) {
+                    const double pm = p.schedule.stageComputeMs[s];
+                    const double cm = c.schedule.stageComputeMs[s];
+                    std::printf("    stage %zu  compute     %9.2f (%9.2f) ms  measured %9.2f ms  "
+                                "err %6.1f%% (%6.1f%%)\n",
+                                s, pm, cm, m.stageMs[s], ape(pm, m.stageMs[s]),
+                                ape(cm, m.stageMs[s]));
+                    errors.stage.push_back(ape(pm, m.stageMs[s]));
+                    calibratedOnly.stage.push_back(ape(cm, m.stageMs[s]));
+                }
+                const auto &ps = p.schedule.summary;
+                const auto &cs = c.schedule.summary;
+                std::printf("    run  throughput %9.2f (%9.2f) /s  measured %9.2f /s  err %6.1f%% "
+                            "(%6.1f%%)\n",
+                            ps.throughput, cs.throughput, m.summary.throughput,
+                            ape(ps.throughput, m.summary.throughput),
+                            ape(cs.throughput, m.summary.throughput));
+                std::printf("    run  latency p50 %8.2f (%8.2f) ms  measured %8.2f ms  err %6.1f%% "
+                            "(%6.1f%%)\n",
+                            ps.latencyP50Ms, cs.latencyP50Ms, m.summary.latencyP50Ms,
+                            ape(ps.latencyP50Ms, m.summary.latencyP50Ms),
+                            ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
+                std::printf("    run  peak memory %10.0f B  measured %10.0f B  err %6.2f%% "
+                            "(scratch outside: %.0f B)\n",
+                            static_cast<double>(p.peakMemoryBytes), m.peakMemory,
+                            ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory), [&] {
+                                double scratch = 0;
+                                for (const auto &stage : p.stages)
+                                    scratch += static_cast<double>(stage.peakScratchBytes);
+                                return scratch;
+                            }());
+                errors.throughput.push_back(ape(ps.throughput, m.summary.throughput));
+                errors.latency.push_back(ape(ps.latencyP50Ms, m.summary.latencyP50Ms));
+                errors.memory.push_back(ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory));
+                calibratedOnly.throughput.push_back(ape(cs.throughput, m.summary.throughput));
+                calibratedOnly.latency.push_back(ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
+                std::fflush(stdout);
+            }
+        }
+    }
+
+    std::printf("\nabsolute percentage error (targets: stage median <= 10%%, p90 <= 20%%; "
+                "throughput, latency median <= 10%%; memory <= 2%%)\n");
+    std::printf(" calibrated + learned from runs:\n");
+    printErrors("stage compute time", errors.stage);
+    printErrors("run throughput", errors.throughput);
+    printErrors("run latency p50", errors.latency);
+    printErrors("run peak memory", errors.memory);
+    if (!errors.memory.empty())
+        std::printf("  %-22s max %6.2f%%\n", "run peak memory",
+                    *std::max_element(errors.memory.begin(), errors.memory.end()));
+    std::printf(" calibrated only:\n");
+    printErrors("stage compute time", calibratedOnly.stage);
+    printErrors("run throughput", calibratedOnly.throughput);
+    printErrors("run latency p50", calibratedOnly.latency);
+
+    // 4. Demo decoder: the planner's 2-stage cut vs every valid cut.
+    auto demoModel = std::find_if(loaded.begin(), loaded.end(),
+                                  [](const Model &m) { return m.name == "demo_decoder"; });
+    if (cuts && demoModel != loaded.end()) {
+        const Model &model = *demoModel;
+        std::printf("\n== demo decoder: planner's 2-stage plan vs every 2-stage block cut (M=8)\n");
+        auto devices = localDevices(2);
+        if (!devices)
+            return fail("cuts", devices.error());
+        auto chosen = planFor(model, *devices, learnedRates, 8);
+        if (!chosen)
+            return fail("cuts", chosen.error());
+        std::vector<plan::PlanningUnit> units =
+            plan::collapseUnits(*model.graph, std::vector<int>(model.graph->nodes().size(), -1));
+        auto stageOf = [&](const plan::Plan &plan) {
+            // The first unit on the second device: the cut.
+            for (std::size_t u = 0; u < units.size(); ++u) {
+                const auto &node = model.graph->node(units[u].firstNode);
+                auto it = plan.assignment.find(node.name);
+                if (it != plan.assignment.end() && it->second == devices->devices[1].id)
+                    return u;
+            }
+            return units.size();
+        };
+        const std::size_t chosenCut = stageOf(*chosen);
+        double best = 0, chosenThroughput = 0;
+        std::size_t bestCut = 0;
+        for (std::size_t cut = 1; cut < units.size(); ++cut) {
+            plan::Split split;
+            split.stages.push_back({0, 0, cut, 0, 0, 0});
+            split.stages.push_back({1, cut, units.size(), 0, 0, 0});
+            plan::Plan plan = plan::emitPlan(*model.graph, units, split, *devices,
+                                             std::vector<int>(model.graph->nodes().size(), -1));
+            plan.batch = kBatch;
+            plan.microbatches = 8;
+            auto pipeline = openPipeline(model, plan);
+            if (!pipeline)
+                continue; // not a valid cut (a value would flow backwards)
+            auto measured = measure(*(*pipeline)->runner, model.inputs, 8, warmup, repeats);
+            if (!measured)
+                continue;
+            const double throughput = measured->summary.throughput;
+            std::printf("  cut before unit %3zu (%-28s) %8.2f samples/s%s\n", cut,
+                        model.graph->node(units[cut].firstNode).name.substr(0, 28).c_str(),
+                        throughput, cut == chosenCut ? "  <- planner" : "");
+            if (throughput > best) {
+                best = throughput;
+                bestCut = cut;
+            }
+            if (cut == chosenCut)
+                chosenThroughput = throughput;
+            std::fflush(stdout);
+        }
+        if (chosenThroughput == 0) { // not one of the cuts above (e.g. one stage)
+            auto pipeline = openPipeline(model, *chosen);
+            if (!pipeline)
+                return fail("cuts", pipeline.error());
+            auto measured = measure(*(*pipeline)->runner, model.inputs, 8, warmup, repeats);
+            if (!measured)
+                return fail("cuts", measured.error());
+            chosenThroughput = measured->summary.throughput;
+        }
+        if (best > 0)
+            std::printf("  planner's cut %zu: %.2f samples/s = %.1f%% of the best cut %zu "
+                        "(%.2f samples/s); target >= 95%%\n",
+                        chosenCut, chosenThroughput, chosenThroughput / best * 100.0, bestCut,
+                        best);
+    }
+    printUptime();
+    std::printf("bench wall time %.0f s\n", msSince(benchStarted) / 1e3);
+    return 0;
+}

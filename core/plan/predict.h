@@ -1,0 +1,176 @@
+// The cost model that predicts what the engine measures.
+//
+//  - Calibration (measureKernelRates): each kernel rate class
+//    (runtime::KernelProfile, declared by the kernels in
+//    kernels/cpu/profiles.cpp) is measured through the engine itself: a
+//    one-node (or fused two-node) graph per class at two sizes, run by an
+//    Executor on a CpuDevice with 1..N threads, median of several runs. The
+//    two points give the class's fixed per-node time and its rate
+//    (time = overhead + work / rate); a chain of tiny nodes gives the
+//    executor's per-run overhead. Stored in calibration.json ("cpu_kernel_rates").
+//  - Per node (predictStage): the nodes the executor really runs (after
+//    constant folding and fusion), each priced by the profile of the kernel
+//    the executor picked for it, times the learned factor of its class.
+//  - Memory: the executor allocator's peak (outputs allocated when a node
+//    runs, 64-byte aligned; inputs freed after their last reader), replayed
+//    in the executor's order, plus the largest kernel scratch of the stage.
+//  - Pipeline (predictPipeline): stage times per micro-batch into the
+//    schedule model (core/runtime/schedule_model.h), which gives wall time,
+//    throughput, latencies and bubble as the runtime measures them; a stage's
+//    peak memory is its activation peak plus its peak queued inbound bytes.
+//  - Learning (learnFromRun): measured / predicted compute of stored runs,
+//    attributed to the classes in proportion to their predicted time,
+//    folded into KernelRates::learned (bounded; see devices.h).
+#pragma once
+
+#include "core/common/cancel.h"
+#include "core/common/result.h"
+#include "core/cost/cost_model.h"
+#include "core/plan/devices.h"
+#include "core/plan/plan_file.h"
+#include "core/runtime/executor.h"
+#include "core/runtime/kernel_registry.h"
+#include "core/runtime/pipeline.h"
+#include "core/runtime/schedule_model.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sb::plan {
+
+// The default class of kernels without a profile.
+inline constexpr const char *kDefaultRateClass = "mem.elementwise";
+
+struct KernelProbeOptions
+{
+    int maxThreads = 0; // 0: every hardware thread
+    int repeats = 9;    // timed runs per probe (median)
+    ProgressFn progress;
+    const CancelToken *cancel = nullptr;
+};
+Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
+                                       const KernelProbeOptions &options = {});
+
+// Concrete shapes of the graph's values under the bindings, by value name.
+using ValueShapes = std::map<std::string, runtime::Shape>;
+Result<ValueShapes> valueShapesByName(const graph::Graph &graph, const cost::DimBindings &bindings);
+
+struct NodePrediction
+{
+    std::string node; // executed node name (a fused node keeps its first node's name)
+    std::string opType;
+    std::string rateClass;
+    std::string rateSource; // "calibrated conv.winograd, 1 thread(s)", "+ learned x1.08", "default"
+    double work = 0;
+    double seconds = 0;
+    std::uint64_t scratchBytes = 0;
+};
+
+struct StagePrediction
+{
+    std::vector<NodePrediction> nodes;
+    double seconds = 0; // one executor run: nodes + run overhead
+    std::uint64_t peakActivationBytes = 0;
+    std::uint64_t peakScratchBytes = 0;
+    bool exact = true; // false when a shape was unknown
+};
+
+// Prices one executor's run for the shapes given (the micro-batch's).
+StagePrediction predictStage(const runtime::Executor &executor, const ValueShapes &shapes,
+                             const KernelRates &rates, int threads);
+
+struct PipelinePrediction
+{
+    std::vector<StagePrediction> stages; // per micro-batch
+    runtime::SchedulePrediction schedule;
+    std::vector<std::uint64_t> stagePeakMemoryBytes; // activations + queued inbound
+    std::uint64_t peakMemoryBytes = 0;               // sum over stages
+    int microbatches = 1;
+};
+
+struct PipelinePredictOptions
+{
+    std::int64_t batch = 1;
+    int microbatches = 1; // effective (PipelineRunner::effectiveMicrobatches)
+    std::map<std::string, std::int64_t> dims;
+    int cores = 0;                    // 0: hardwareThreads()
+    int iterations = 1;               // for the summary
+    const DeviceSet *links = nullptr; // transfer times between stage devices (null: free)
+};
+// The runner's stage executors priced at the micro-batch size and put through
+// the schedule model.
+Result<PipelinePrediction> predictPipeline(const graph::Graph &graph,
+                                           const runtime::PipelineRunner &runner,
+                                           const KernelRates &rates,
+                                           const PipelinePredictOptions &options);
+
+// {"throughput", "latency_ms":{p50,p90}, "wall_ms", "bubble_fraction", "peak_memory_bytes",
+//  "stages":[{compute_ms, compute_ms_per_microbatch, peak_memory_bytes, scratch_bytes}]}:
+// the `predicted` object beside `measured` in plan/run JSON.
+nlohmann::json predictionJson(const PipelinePrediction &prediction);
+
+// Per source-graph node (indexed by NodeId): its prediction for one
+// micro-batch on one CPU device of `threads` threads. A fused node's time is
+// charged to the node whose name it keeps; the other nodes of the fusion and
+// folded constants get 0 s and say so in rateSource.
+Result<std::vector<NodePrediction>>
+predictSourceNodes(std::shared_ptr<const graph::Graph> graph,
+                   const runtime::KernelRegistry &registry, const KernelRates &rates, int threads,
+                   std::int64_t microbatchSize, const std::map<std::string, std::int64_t> &dims);
+
+// Per source-graph node seconds for one micro-batch on one device of
+// `threads` threads (fused nodes charged to the node whose name they keep),
+// for the planner (PlannerOptions::nodeSeconds).
+Result<std::vector<double>> predictNodeSeconds(std::shared_ptr<const graph::Graph> graph,
+                                               const runtime::KernelRegistry &registry,
+                                               const KernelRates &rates, int threads,
+                                               std::int64_t microbatchSize,
+                                               const std::map<std::string, std::int64_t> &dims);
+
+// The CPU kernel rates `calibrate` stored (empty when it never ran or the
+// file has none: predictions then use the documented defaults).
+KernelRates storedKernelRates(const std::filesystem::path &path = defaultCalibrationPath());
+
+// The `predicted` object (predictionJson) of a plan on this machine: its
+// stages' executors are created (nothing runs) and priced. Errors when a
+// device of the plan is not local.
+Result<nlohmann::json> predictPlan(std::shared_ptr<const graph::Graph> graph, const Plan &plan,
+                                   const runtime::KernelRegistry &registry,
+                                   const KernelRates &rates, std::int64_t batch, int microbatches,
+                                   const std::map<std::string, std::int64_t> &dims);
+
+// PlannerOptions::nodeSeconds for these devices when every one is a local CPU
+// device with the same thread count and the rates are calibrated; empty
+// otherwise (the planner then uses FLOPs / rate).
+std::vector<double> plannerNodeSeconds(std::shared_ptr<const graph::Graph> graph,
+                                       const DeviceSet &devices,
+                                       const runtime::KernelRegistry &registry,
+                                       const KernelRates &rates, std::int64_t microbatchSize,
+                                       const std::map<std::string, std::int64_t> &dims);
+
+// One stored run's evidence for learning: per stage, predicted and measured
+// compute ms and the predicted seconds per class.
+struct RunEvidence
+{
+    double predictedMs = 0;
+    double measuredMs = 0;
+    std::map<std::string, double> predictedByClass; // ms
+};
+RunEvidence evidenceOf(const PipelinePrediction &prediction,
+                       const runtime::PipelineMetrics &measured);
+// The evidence of a stored run record's `timings` when it carries the
+// prediction made for it ({"predicted": predictionJson(...), "stages":
+// [{"compute_ms"}]}); nullopt otherwise.
+std::optional<RunEvidence> evidenceFromRecord(const nlohmann::json &timings);
+// Folds evidence into rates.learned: per class, the time-weighted mean of
+// measured / predicted over the runs, clamped to [kLearnedFactorMin,
+// kLearnedFactorMax]. Returns class -> (old factor, new factor).
+std::map<std::string, std::pair<double, double>>
+learnFromRuns(KernelRates &rates, const std::vector<RunEvidence> &runs);
+
+} // namespace sb::plan

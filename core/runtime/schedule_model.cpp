@@ -1,0 +1,209 @@
+#include "core/runtime/schedule_model.h"
+
+#include <algorithm>
+#include <deque>
+#include <limits>
+#include <utility>
+
+namespace sb::runtime {
+
+namespace {
+
+constexpr double kEpsilon = 1e-9;
+
+enum class Phase
+{
+    Wait,    // receiving the current micro-batch's inputs
+    Compute, // running the executor
+    Send,    // handing outputs to later stages, in stage order
+    Done
+};
+
+struct StageState
+{
+    Phase phase = Phase::Wait;
+    int microbatch = 0;
+    double remainingMs = 0; // compute left at full speed, or transfer left
+    bool transferring = false;
+    std::size_t sendIndex = 0; // position in the destinations
+    double waitStartMs = -1;
+    double computeMs = 0;
+};
+
+} // namespace
+
+SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
+                                    const ScheduleOptions &options)
+{
+    SchedulePrediction out;
+    const int count = static_cast<int>(stages.size());
+    const int microbatches = std::max(1, options.microbatches);
+    if (count == 0)
+        return out;
+    // Sources of each stage (stages sending to it) and destinations in order.
+    std::vector<std::vector<int>> sources(static_cast<std::size_t>(count));
+    std::vector<std::vector<int>> destinations(static_cast<std::size_t>(count));
+    for (int s = 0; s < count; ++s)
+        for (const auto &[to, bytes] : stages[static_cast<std::size_t>(s)].sendBytes)
+            if (to > s && to < count) {
+                sources[static_cast<std::size_t>(to)].push_back(s);
+                destinations[static_cast<std::size_t>(s)].push_back(to);
+            }
+    // Messages queued per link (from, to): arrival order = micro-batch order.
+    std::map<std::pair<int, int>, int> queued;
+    std::vector<std::uint64_t> queuedBytes(static_cast<std::size_t>(count), 0);
+    out.peakQueuedBytes.assign(static_cast<std::size_t>(count), 0);
+    std::vector<StageState> state(static_cast<std::size_t>(count));
+    std::vector<double> mbStart(static_cast<std::size_t>(microbatches),
+                                std::numeric_limits<double>::infinity());
+    std::vector<double> mbEnd(static_cast<std::size_t>(microbatches), 0);
+    const int depth = std::max(1, options.queueDepth);
+    double now = 0;
+
+    auto bytesOn = [&](int from, int to) {
+        const auto &sends = stages[static_cast<std::size_t>(from)].sendBytes;
+        auto it = sends.find(to);
+        return it == sends.end() ? std::uint64_t{0} : it->second;
+    };
+    auto transferMs = [&](int from, int to) {
+        const auto &sends = stages[static_cast<std::size_t>(from)].sendMs;
+        auto it = sends.find(to);
+        return it == sends.end() ? 0.0 : it->second;
+    };
+    auto deliver = [&](int from, int to) {
+        ++queued[{from, to}];
+        auto &bytes = queuedBytes[static_cast<std::size_t>(to)];
+        bytes += bytesOn(from, to);
+        out.peakQueuedBytes[static_cast<std::size_t>(to)] =
+            std::max(out.peakQueuedBytes[static_cast<std::size_t>(to)], bytes);
+    };
+    auto finishMicrobatch = [&](int s) {
+        StageState &st = state[static_cast<std::size_t>(s)];
+        mbEnd[static_cast<std::size_t>(st.microbatch)] =
+            std::max(mbEnd[static_cast<std::size_t>(st.microbatch)], now);
+        ++st.microbatch;
+        st.sendIndex = 0;
+        st.waitStartMs = -1;
+        st.phase = st.microbatch >= microbatches ? Phase::Done : Phase::Wait;
+    };
+
+    for (int guard = 0; guard < 1000000; ++guard) {
+        // Instant transitions until nothing changes.
+        for (bool changed = true; changed;) {
+            changed = false;
+            for (int s = 0; s < count; ++s) {
+                StageState &st = state[static_cast<std::size_t>(s)];
+                const auto &from = sources[static_cast<std::size_t>(s)];
+                if (st.phase == Phase::Wait) {
+                    if (!from.empty() && st.waitStartMs < 0)
+                        st.waitStartMs = now; // the runtime's "receive" event starts
+                    bool ready = true;
+                    for (int source : from)
+                        ready = ready && queued[{source, s}] > 0;
+                    if (!ready)
+                        continue;
+                    for (int source : from) {
+                        --queued[{source, s}];
+                        queuedBytes[static_cast<std::size_t>(s)] -= bytesOn(source, s);
+                    }
+                    auto mb = static_cast<std::size_t>(st.microbatch);
+                    mbStart[mb] = std::min(mbStart[mb], from.empty() ? now : st.waitStartMs);
+                    st.phase = Phase::Compute;
+                    st.remainingMs = stages[static_cast<std::size_t>(s)].computeMs;
+                    changed = true;
+                }
+                if (st.phase == Phase::Compute && st.remainingMs <= kEpsilon) {
+                    auto mb = static_cast<std::size_t>(st.microbatch);
+                    mbEnd[mb] = std::max(mbEnd[mb], now);
+                    st.phase = Phase::Send;
+                    st.transferring = false;
+                    changed = true;
+                }
+                while (st.phase == Phase::Send) {
+                    const auto &to = destinations[static_cast<std::size_t>(s)];
+                    if (st.sendIndex >= to.size()) {
+                        finishMicrobatch(s);
+                        changed = true;
+                        break;
+                    }
+                    const int d = to[st.sendIndex];
+                    if (st.transferring) {
+                        if (st.remainingMs > kEpsilon)
+                            break;
+                        deliver(s, d);
+                        st.transferring = false;
+                        ++st.sendIndex;
+                        if (st.sendIndex >= to.size())
+                            mbEnd[static_cast<std::size_t>(st.microbatch)] =
+                                std::max(mbEnd[static_cast<std::size_t>(st.microbatch)], now);
+                        changed = true;
+                        continue;
+                    }
+                    if (queued[{s, d}] >= depth)
+                        break; // back-pressure
+                    st.transferring = true;
+                    st.remainingMs = transferMs(s, d);
+                    changed = true;
+                }
+            }
+        }
+        // Next event: a compute or a transfer ending.
+        int busyThreads = 0;
+        for (int s = 0; s < count; ++s)
+            if (state[static_cast<std::size_t>(s)].phase == Phase::Compute)
+                busyThreads += std::max(1, stages[static_cast<std::size_t>(s)].threads);
+        const double speed =
+            options.cores > 0 && busyThreads > options.cores
+                ? static_cast<double>(options.cores) / static_cast<double>(busyThreads)
+                : 1.0;
+        double step = std::numeric_limits<double>::infinity();
+        bool allDone = true;
+        for (const StageState &st : state) {
+            allDone = allDone && st.phase == Phase::Done;
+            if (st.phase == Phase::Compute)
+                step = std::min(step, st.remainingMs / speed);
+            else if (st.phase == Phase::Send && st.transferring)
+                step = std::min(step, st.remainingMs);
+        }
+        if (allDone)
+            break;
+        if (step == std::numeric_limits<double>::infinity()) {
+            out.deadlocked = true;
+            break;
+        }
+        now += step;
+        for (StageState &st : state) {
+            if (st.phase == Phase::Compute) {
+                st.remainingMs = std::max(0.0, st.remainingMs - step * speed);
+                st.computeMs += step;
+            } else if (st.phase == Phase::Send && st.transferring) {
+                st.remainingMs = std::max(0.0, st.remainingMs - step);
+            }
+        }
+    }
+
+    out.wallMs = now;
+    double idle = 0;
+    for (const StageState &st : state) {
+        out.stageComputeMs.push_back(st.computeMs);
+        out.stageIdleMs.push_back(std::max(0.0, now - st.computeMs));
+        idle += out.stageIdleMs.back();
+    }
+    out.bubbleFraction = now > 0 ? idle / (static_cast<double>(count) * now) : 0;
+    for (int mb = 0; mb < microbatches; ++mb) {
+        const auto i = static_cast<std::size_t>(mb);
+        out.microbatchLatencyMs.push_back(
+            mbStart[i] == std::numeric_limits<double>::infinity() ? 0 : mbEnd[i] - mbStart[i]);
+    }
+    const int iterations = std::max(1, options.iterations);
+    std::vector<double> iterationMs(static_cast<std::size_t>(iterations),
+                                    now + options.iterationOverheadMs);
+    std::vector<double> latencies;
+    for (int i = 0; i < iterations; ++i)
+        latencies.insert(latencies.end(), out.microbatchLatencyMs.begin(),
+                         out.microbatchLatencyMs.end());
+    out.summary = summarizeRuns(options.batch, iterationMs, latencies);
+    return out;
+}
+
+} // namespace sb::runtime

@@ -1,0 +1,68 @@
+// Pipeline schedule model: what a PipelineRunner run of given per-stage
+// times will measure, before it runs. It replays the StageWorker loop
+// (pipeline.cpp) as a discrete-event simulation:
+//  - a stage handles micro-batches in order: receive every input of the
+//    micro-batch (from the driver: always ready; from an earlier stage: once
+//    that stage sent it), compute, then send to each later stage that reads
+//    its outputs, in stage order;
+//  - a link holds at most `queueDepth` messages (kPipelineQueueDepth, the
+//    transports' back-pressure): a send blocks until the receiver took one;
+//  - a send with a transfer time keeps the sender busy that long before the
+//    message arrives (shared memory: 0, the hand-over is a move);
+//  - computing stages share `cores` (processor sharing): with more busy
+//    threads than cores each runs at cores / busy threads of full speed.
+// The figures are defined exactly as the runtime measures them: a stage's
+// compute time is the wall time of its executor runs, idle = wall - compute,
+// bubble = sum idle / (stages * wall), a micro-batch's latency runs from its
+// first event (stage 0 computing it, or a later stage starting to wait for
+// it) to its last (a compute or a stage-to-stage send ending), and the run
+// summary is runtime::summarizeRuns over `iterations` identical iterations.
+#pragma once
+
+#include "core/runtime/pipeline_transport.h"
+#include "core/runtime/run_summary.h"
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace sb::runtime {
+
+struct ScheduleStage
+{
+    double computeMs = 0; // one micro-batch, at full speed
+    int threads = 1;      // busy threads while computing (for processor sharing)
+    // Later stages this stage sends to -> bytes and transfer ms per micro-batch.
+    std::map<int, std::uint64_t> sendBytes;
+    std::map<int, double> sendMs;
+};
+
+struct ScheduleOptions
+{
+    int microbatches = 1;
+    int queueDepth = kPipelineQueueDepth;
+    int cores = 0; // 0: as many cores as busy threads (no sharing)
+    std::int64_t batch = 1;
+    int iterations = 1;
+    // Added to each iteration's wall time (the driver splitting the batch and
+    // joining outputs), not to the micro-batch latencies.
+    double iterationOverheadMs = 0;
+};
+
+struct SchedulePrediction
+{
+    double wallMs = 0;
+    std::vector<double> stageComputeMs; // whole run, per stage
+    std::vector<double> stageIdleMs;
+    std::vector<std::uint64_t> peakQueuedBytes; // per receiving stage
+    std::vector<double> microbatchLatencyMs;
+    double bubbleFraction = 0;
+    RunSummary summary;
+    bool deadlocked = false; // a routing the runtime could not run either
+};
+
+// Stages must only send to later stages (the runtime's routing rule).
+[[nodiscard]] SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
+                                                  const ScheduleOptions &options);
+
+} // namespace sb::runtime

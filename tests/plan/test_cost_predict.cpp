@@ -1,0 +1,372 @@
+// The cost model's predictors on tiny graphs against hand-computed values,
+// and the pipeline schedule model against hand-computed schedules and against
+// the runtime on synthetic stage times.
+#include "test_graphs.h"
+
+#include "core/plan/predict.h"
+#include "core/runtime/device.h"
+#include "core/runtime/pipeline.h"
+#include "core/runtime/schedule_model.h"
+#include "kernels/registry.h"
+
+#include <QtTest>
+
+#include <chrono>
+#include <cmath>
+#include <thread>
+
+using namespace sb;
+using namespace sb::plan;
+using namespace sb::runtime;
+
+namespace {
+
+graph::Node makeNode(const std::string &op, const std::string &domain,
+                     std::map<std::string, graph::Attribute> attributes = {})
+{
+    graph::Node node;
+    node.name = op;
+    node.opType = op;
+    node.domain = domain;
+    node.attributes = std::move(attributes);
+    return node;
+}
+
+graph::Attribute ints(std::vector<std::int64_t> values)
+{
+    graph::Attribute a;
+    a.kind = graph::Attribute::Kind::Ints;
+    a.ints = std::move(values);
+    return a;
+}
+
+KernelProfile profileOf(const graph::Node &node, const std::vector<Shape> &in,
+                        const std::vector<Shape> &out)
+{
+    const KernelInfo *kernel =
+        kernels::defaultRegistry().find(node.opType, node.domain, DeviceKind::Cpu);
+    if (!kernel || !kernel->profile)
+        return {};
+    return kernel->profile(node, in, out);
+}
+
+// x:[batch, 16] -> MatMul(W:[16, 32]) -> Softmax (not fusable: two nodes run).
+std::shared_ptr<graph::Graph> matmulSoftmax()
+{
+    auto g = std::make_shared<graph::Graph>();
+    g->opsets[""] = 17;
+    auto value = [&](const std::string &name, std::vector<graph::Dim> dims) {
+        graph::Value v;
+        v.name = name;
+        v.info.type = graph::ElementType::Float32;
+        v.info.shape.rankKnown = true;
+        v.info.shape.dims = std::move(dims);
+        return g->addValue(v);
+    };
+    auto x = value("x", {graph::Dim::symbolic("batch"), graph::Dim::known(16)});
+    auto w = value("w", {graph::Dim::known(16), graph::Dim::known(32)});
+    g->mutableValues()[static_cast<std::size_t>(w)].initializer = graph::TensorData::fromBytes(
+        graph::ElementType::Float32, {16, 32}, std::vector<std::uint8_t>(16 * 32 * 4, 0));
+    auto h = value("h", {graph::Dim::symbolic("batch"), graph::Dim::known(32)});
+    auto y = value("y", {graph::Dim::symbolic("batch"), graph::Dim::known(32)});
+    g->mutableInputs() = {x};
+    g->mutableOutputs() = {y};
+    graph::Node mm = makeNode("MatMul", "");
+    mm.inputs = {x, w};
+    mm.outputs = {h};
+    graph::Node sm = makeNode("Softmax", "");
+    sm.inputs = {h};
+    sm.outputs = {y};
+    g->mutableNodes() = {mm, sm};
+    g->rebuildIndex();
+    return g;
+}
+
+KernelRates handRates()
+{
+    KernelRates rates;
+    rates.classes["gemm.small_m"][1] = {1e-6, 1e9};      // 1 us + FLOPs / 1 GFLOP/s
+    rates.classes["mem.normalization"][1] = {2e-6, 1e9}; // 2 us + bytes / 1 GB/s
+    rates.classes[kDefaultRateClass][1] = {0.5e-6, 4e9};
+    rates.runOverheadSeconds[1] = 3e-6;
+    return rates;
+}
+
+} // namespace
+
+class TestCostPredict : public QObject
+{
+    Q_OBJECT
+
+private slots:
+    void kernelProfiles_data()
+    {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QString>("expectedClass");
+        QTest::addColumn<double>("expectedWork");
+        QTest::addColumn<qulonglong>("expectedScratch");
+        // MatMul [4,256]x[256,256]: 2*4*256*256 FLOPs, at most 16 rows.
+        QTest::newRow("gemv") << "matmul_small"
+                              << "gemm.small_m" << 2.0 * 4 * 256 * 256 << qulonglong(0);
+        QTest::newRow("square") << "matmul_square"
+                                << "gemm.square" << 2.0 * 128 * 64 * 96 << qulonglong(0);
+        QTest::newRow("tall") << "matmul_tall"
+                              << "gemm.tall" << 2.0 * 4096 * 32 * 64 << qulonglong(0);
+        QTest::newRow("batched") << "matmul_batched"
+                                 << "gemm.batched" << 2.0 * 8 * 16 * 32 * 16 << qulonglong(0);
+        // Conv 3x3 stride 1, 64 -> 64 on 56x56: Winograd; 2*64*56*56*64*9 FLOPs.
+        QTest::newRow("winograd") << "conv_3x3"
+                                  << "conv.winograd" << 2.0 * 64 * 56 * 56 * 64 * 9
+                                  << qulonglong(28ull * 28 * 16 * (64 + 64) * 4);
+        // Stride 2: im2col, scratch (64*9) x (28*28) floats.
+        QTest::newRow("im2col") << "conv_3x3_s2"
+                                << "conv.im2col" << 2.0 * 64 * 28 * 28 * 64 * 9
+                                << qulonglong(64ull * 9 * 28 * 28 * 4);
+        QTest::newRow("depthwise") << "conv_dw"
+                                   << "conv.depthwise" << 2.0 * 32 * 28 * 28 * 9 << qulonglong(0);
+        QTest::newRow("pointwise") << "conv_1x1"
+                                   << "conv.pointwise" << 2.0 * 32 * 28 * 28 * 16 << qulonglong(0);
+        QTest::newRow("softmax") << "softmax"
+                                 << "mem.normalization" << 2.0 * 64 * 128 * 4 << qulonglong(0);
+        QTest::newRow("maxpool") << "maxpool"
+                                 << "pool" << 64.0 * 28 * 28 * 9 << qulonglong(0);
+    }
+    void kernelProfiles()
+    {
+        QFETCH(QString, op);
+        QFETCH(QString, expectedClass);
+        QFETCH(double, expectedWork);
+        QFETCH(qulonglong, expectedScratch);
+        KernelProfile profile;
+        if (op == "matmul_small")
+            profile = profileOf(makeNode("MatMul", ""), {{4, 256}, {256, 256}}, {{4, 256}});
+        else if (op == "matmul_square")
+            profile = profileOf(makeNode("MatMul", ""), {{2, 64, 64}, {64, 96}}, {{2, 64, 96}});
+        else if (op == "matmul_tall")
+            profile =
+                profileOf(makeNode("FusedMatMul", "sb"), {{4096, 64}, {64, 32}}, {{4096, 32}});
+        else if (op == "matmul_batched")
+            profile = profileOf(makeNode("MatMul", ""), {{2, 4, 16, 16}, {2, 4, 16, 32}},
+                                {{2, 4, 16, 32}});
+        else if (op == "conv_3x3")
+            profile = profileOf(makeNode("Conv", "", {{"pads", ints({1, 1, 1, 1})}}),
+                                {{1, 64, 56, 56}, {64, 64, 3, 3}}, {{1, 64, 56, 56}});
+        else if (op == "conv_3x3_s2")
+            profile = profileOf(
+                makeNode("Conv", "", {{"pads", ints({1, 1, 1, 1})}, {"strides", ints({2, 2})}}),
+                {{1, 64, 56, 56}, {64, 64, 3, 3}}, {{1, 64, 28, 28}});
+        else if (op == "conv_dw") {
+            graph::Node node = makeNode("Conv", "", {{"pads", ints({1, 1, 1, 1})}});
+            graph::Attribute group;
+            group.kind = graph::Attribute::Kind::Int;
+            group.i = 32;
+            node.attributes["group"] = group;
+            profile = profileOf(node, {{1, 32, 28, 28}, {32, 1, 3, 3}}, {{1, 32, 28, 28}});
+        } else if (op == "conv_1x1")
+            profile = profileOf(makeNode("Conv", ""), {{1, 16, 28, 28}, {32, 16, 1, 1}},
+                                {{1, 32, 28, 28}});
+        else if (op == "softmax")
+            profile = profileOf(makeNode("Softmax", ""), {{64, 128}}, {{64, 128}});
+        else if (op == "maxpool")
+            profile =
+                profileOf(makeNode("MaxPool", "",
+                                   {{"kernel_shape", ints({3, 3})}, {"strides", ints({2, 2})}}),
+                          {{1, 64, 56, 56}}, {{1, 64, 28, 28}});
+        QCOMPARE(QString::fromStdString(profile.rateClass), expectedClass);
+        QCOMPARE(profile.work, expectedWork);
+        QCOMPARE(qulonglong(profile.scratchBytes), expectedScratch);
+    }
+
+    // Node times, run overhead, learned factors and the allocator's peak on
+    // a two-node graph, against values computed by hand.
+    void stagePrediction()
+    {
+        auto graph = matmulSoftmax();
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto executor = Executor::create(graph, device);
+        QVERIFY(executor.ok());
+        cost::DimBindings bindings;
+        bindings.batch = 8;
+        auto shapes = valueShapesByName(*graph, bindings);
+        QVERIFY(shapes.ok());
+        KernelRates rates = handRates();
+        StagePrediction stage = predictStage(**executor, *shapes, rates, 1);
+        QCOMPARE(stage.nodes.size(), std::size_t(2));
+        QCOMPARE(stage.nodes[0].rateClass, std::string("gemm.small_m"));
+        // MatMul: 1 us + 2*8*16*32 FLOPs / 1e9.
+        QVERIFY(std::fabs(stage.nodes[0].seconds - (1e-6 + 8192e-9)) < 1e-12);
+        // Softmax: 2 us + (8*32*4 in + 8*32*4 out) bytes / 1e9.
+        QCOMPARE(stage.nodes[1].rateClass, std::string("mem.normalization"));
+        QVERIFY(std::fabs(stage.nodes[1].seconds - (2e-6 + 2048e-9)) < 1e-12);
+        QVERIFY(std::fabs(stage.seconds - (1e-6 + 8192e-9 + 2e-6 + 2048e-9 + 3e-6)) < 1e-12);
+        QVERIFY(stage.exact);
+        // Both 1024-byte activations live while Softmax runs.
+        QCOMPARE(stage.peakActivationBytes, std::uint64_t(2048));
+        // The allocator measures the same peak.
+        TensorMap inputs;
+        inputs["x"] = Tensor::zeros(graph::ElementType::Float32, {8, 16});
+        auto ran = (*executor)->run(inputs);
+        QVERIFY(ran.ok());
+        QCOMPARE(std::uint64_t(ran->stats.peakMemoryBytes), stage.peakActivationBytes);
+
+        // A learned factor scales its class and says so.
+        rates.learned["mem.normalization"] = 2.0;
+        StagePrediction learned = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(learned.nodes[1].seconds - 2 * (2e-6 + 2048e-9)) < 1e-12);
+        QVERIFY(learned.nodes[1].rateSource.find("learned") != std::string::npos);
+        // A factor for this thread count wins over the class's.
+        rates.learned["mem.normalization@1"] = 3.0;
+        StagePrediction perThreads = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(perThreads.nodes[1].seconds - 3 * (2e-6 + 2048e-9)) < 1e-12);
+        rates.learned.erase("mem.normalization@1");
+        // Classes without a rate fall back to the default class's.
+        rates.classes.erase("gemm.small_m");
+        StagePrediction fallback = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(fallback.nodes[0].seconds - (0.5e-6 + 8192 / 4e9)) < 1e-12);
+        QVERIFY(fallback.nodes[0].rateSource.find("no gemm.small_m") != std::string::npos);
+    }
+
+    void learning()
+    {
+        KernelRates rates;
+        RunEvidence run;
+        run.predictedMs = 100;
+        run.measuredMs = 150;
+        run.predictedByClass = {{"gemm.square", 80}, {"mem.elementwise", 20}};
+        auto changes = learnFromRuns(rates, {run});
+        QCOMPARE(changes.size(), std::size_t(2));
+        QVERIFY(std::fabs(rates.learned["gemm.square"] - 1.5) < 1e-12);
+        // Bounded.
+        run.measuredMs = 1000;
+        learnFromRuns(rates, {run});
+        QCOMPARE(rates.learned["gemm.square"], kLearnedFactorMax);
+    }
+
+    // Two stages of 10 and 20 ms, 4 micro-batches: computed by hand.
+    void scheduleByHand()
+    {
+        std::vector<ScheduleStage> stages(2);
+        stages[0].computeMs = 10;
+        stages[0].sendBytes[1] = 1000;
+        stages[0].sendMs[1] = 0;
+        stages[1].computeMs = 20;
+        ScheduleOptions options;
+        options.microbatches = 4;
+        options.batch = 8;
+        SchedulePrediction p = simulateSchedule(stages, options);
+        QVERIFY(!p.deadlocked);
+        QCOMPARE(p.wallMs, 90.0); // fill 10 + 4 x 20
+        QCOMPARE(p.stageComputeMs[0], 40.0);
+        QCOMPARE(p.stageComputeMs[1], 80.0);
+        // mb k starts at 10k on stage 0 and ends at 30 + 20k on stage 1.
+        QCOMPARE(p.microbatchLatencyMs, (std::vector<double>{30, 40, 50, 60}));
+        QVERIFY(std::fabs(p.bubbleFraction - 60.0 / 180.0) < 1e-12);
+        QVERIFY(std::fabs(p.summary.throughput - 8 / 0.090) < 1e-9);
+        // At most 2 messages wait (mb 2 and 3 at t = 40).
+        QCOMPARE(p.peakQueuedBytes[1], std::uint64_t(2000));
+
+        // Queue depth 1: stage 0 blocks until stage 1 takes the message.
+        options.queueDepth = 1;
+        SchedulePrediction blocked = simulateSchedule(stages, options);
+        QCOMPARE(blocked.wallMs, 90.0);
+        QCOMPARE(blocked.peakQueuedBytes[1], std::uint64_t(1000));
+        // mb 3: stage 0 computes it at 30..40 but can hand it over only at
+        // 50 (stage 1 takes mb 2 then); stage 1 runs it 70..90.
+        QCOMPARE(blocked.microbatchLatencyMs.back(), 60.0);
+
+        // Two 1-thread stages of 10 ms on 1 core, 2 micro-batches: stage 0
+        // alone (0..10), both at half speed (10..30), stage 1 alone (30..40).
+        options.queueDepth = 2;
+        options.microbatches = 2;
+        options.cores = 1;
+        stages[1].computeMs = 10;
+        SchedulePrediction shared = simulateSchedule(stages, options);
+        QCOMPARE(shared.wallMs, 40.0);
+        QCOMPARE(shared.stageComputeMs[0], 30.0); // compute time stretches, as measured
+        options.cores = 2;
+        QCOMPARE(simulateSchedule(stages, options).wallMs, 30.0);
+
+        // A transfer keeps the sender busy and delays the receiver.
+        options.microbatches = 1;
+        options.cores = 0;
+        stages[0].sendMs[1] = 5;
+        SchedulePrediction transfer = simulateSchedule(stages, options);
+        QCOMPARE(transfer.wallMs, 25.0);
+    }
+
+    // The schedule model against the runtime: stages whose compute is a
+    // sleep (synthetic stage times, unaffected by CPU load), several
+    // micro-batches; wall time, per-stage compute and micro-batch latencies.
+    void scheduleAgainstRuntime_data()
+    {
+        QTest::addColumn<double>("firstMs");
+        QTest::addColumn<double>("secondMs");
+        QTest::addColumn<int>("microbatches");
+        QTest::newRow("balanced") << 40.0 << 40.0 << 4;
+        QTest::newRow("slow second") << 20.0 << 60.0 << 4;
+        QTest::newRow("slow first") << 60.0 << 20.0 << 4;
+        QTest::newRow("one micro-batch") << 30.0 << 50.0 << 1;
+    }
+    void scheduleAgainstRuntime()
+    {
+        QFETCH(double, firstMs);
+        QFETCH(double, secondMs);
+        QFETCH(int, microbatches);
+        auto graph = sbtest::makeResidualChain(2, 8, 1, 0);
+        const auto &registry = kernels::defaultRegistry();
+        CpuDevice d0("cpu:0", 1, 0, registry), d1("cpu:1", 1, 0, registry);
+        std::vector<PipelineStageSpec> specs(2);
+        specs[0].device = &d0;
+        specs[1].device = &d1;
+        for (std::size_t n = 0; n < graph->nodes().size(); ++n)
+            specs[graph->nodes()[n].block == 0 ? 0 : 1].nodes.push_back(
+                static_cast<graph::NodeId>(n));
+        auto runner = PipelineRunner::create(graph, specs);
+        QVERIFY(runner.ok());
+        const double sleeps[2] = {firstMs, secondMs};
+        PipelineRunOptions options;
+        options.microbatches = microbatches;
+        options.onStageStart = [&](int stage, int) {
+            std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(sleeps[stage]));
+        };
+        TensorMap inputs;
+        inputs["x"] = Tensor::zeros(graph::ElementType::Float32, {4, 8});
+        QVERIFY((*runner)->run(inputs, options).ok()); // warm-up
+        auto ran = (*runner)->run(inputs, options);
+        QVERIFY(ran.ok());
+        const PipelineMetrics &m = ran->metrics;
+
+        // The stage times the runtime really took (a sleep overshoots by the
+        // scheduler's wake-up delay on a loaded machine) drive the model: the
+        // test is about the schedule (fill, drain, queueing, latencies).
+        std::vector<ScheduleStage> stages(2);
+        stages[0].computeMs = m.stages[0].computeMs / microbatches;
+        stages[1].computeMs = m.stages[1].computeMs / microbatches;
+        QVERIFY(stages[0].computeMs >= firstMs && stages[1].computeMs >= secondMs);
+        for (const auto &[to, names] : (*runner)->routing().stages[0].toStage)
+            stages[0].sendBytes[to] = 128;
+        ScheduleOptions scheduleOptions;
+        scheduleOptions.microbatches = microbatches;
+        SchedulePrediction p = simulateSchedule(stages, scheduleOptions);
+        // Hand-overs wait for a thread to wake: allow 10% + 3 ms per micro-batch.
+        auto near = [&](double predicted, double measured) {
+            return std::fabs(predicted - measured) <= 0.10 * predicted + 3.0 * microbatches;
+        };
+        QVERIFY2(near(p.wallMs, m.wallMs),
+                 qPrintable(QString("wall predicted %1 measured %2").arg(p.wallMs).arg(m.wallMs)));
+        // Without the model's fill and drain the wall would be off by a stage time.
+        const double slowest = std::max(stages[0].computeMs, stages[1].computeMs);
+        QVERIFY(std::fabs(slowest * microbatches - m.wallMs) > std::fabs(p.wallMs - m.wallMs));
+        QCOMPARE(p.microbatchLatencyMs.size(), m.microbatchLatencyMs.size());
+        for (std::size_t mb = 0; mb < m.microbatchLatencyMs.size(); ++mb)
+            QVERIFY2(near(p.microbatchLatencyMs[mb], m.microbatchLatencyMs[mb]),
+                     qPrintable(QString("latency %1 predicted %2 measured %3")
+                                    .arg(mb)
+                                    .arg(p.microbatchLatencyMs[mb])
+                                    .arg(m.microbatchLatencyMs[mb])));
+        QVERIFY(std::fabs(p.bubbleFraction - m.bubbleFraction) < 0.1);
+    }
+};
+
+QTEST_GUILESS_MAIN(TestCostPredict)
+#include "test_cost_predict.moc"
