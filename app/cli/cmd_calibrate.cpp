@@ -105,7 +105,7 @@ int runCalibrate(Args &args)
         if (Status saved = plan::saveCalibration(*stored, file); !saved.ok())
             return reportError(args.command, saved.error());
         if (parsed.flag("json"))
-            std::cout << doc.dump(2) << "\n";
+            printJson(doc);
         else
             std::printf("stored in %s\n", file.c_str());
         return kExitOk;
