@@ -45,9 +45,9 @@ using TensorMap = std::map<std::string, Tensor>;
 struct ExecutorOptions
 {
     KernelVariant variant = KernelVariant::Fast; // Reference = run the oracle kernels
-    bool fuse = true;                            // bias+activation, LayerNorm, GELU fusion passes
-    bool foldConstants = true;                   // evaluate constant-only nodes once at creation
-    bool planMemory = true; // arena with liveness reuse (false: heap per tensor)
+    bool fuse = true;          // bias+activation, LayerNorm, GELU, residual-add fusion passes
+    bool foldConstants = true; // evaluate constant-only nodes once at creation
+    bool planMemory = true;    // arena with liveness reuse (false: heap per tensor)
 };
 
 // One executed node, for timing hooks and traces.
@@ -56,6 +56,9 @@ struct NodeEvent
     graph::NodeId node = graph::kNoNode; // id in the executor's private graph
     const std::string *name = nullptr;   // node name (fused nodes keep the first name)
     const std::string *opType = nullptr;
+    // The implementation that ran when the kernel names it (KernelState), e.g.
+    // "oneDNN brg:avx512_core"; null otherwise.
+    const char *kernel = nullptr;
     double startMs = 0; // since the run started
     double endMs = 0;
 };

@@ -435,6 +435,62 @@ int fuseConvEpilogue(Rewriter &rw)
     return count;
 }
 
+// Conv -> Add(conv, R) [-> Relu / Clip]: sb.FusedConv(X, W, B, R) with
+// the activation, R added before it (ResNet's residual add). Only where
+// both Add inputs are declared 4-D with the same dims (no broadcasting) and
+// R is not a constant.
+int fuseConvResidual(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &conv = g.nodes()[i];
+        auto convId = static_cast<NodeId>(i);
+        if (rw.dead(convId) || conv.opType != "Conv" || !conv.domain.empty() ||
+            !isFloat32(g, conv.outputs[0]) || conv.inputs.size() < 2)
+            continue;
+        NodeId addId = rw.soleConsumer(conv.outputs[0], "Add");
+        if (addId == kNoNode)
+            continue;
+        ValueId residual = Rewriter::other(g.node(addId), conv.outputs[0]);
+        if (residual == kNoValue || residual == conv.outputs[0] || constantData(g, residual))
+            continue;
+        const graph::Shape &a = g.value(conv.outputs[0]).info.shape;
+        const graph::Shape &b = g.value(residual).info.shape;
+        bool same = a.rankKnown && a.rank() == 4 && a == b;
+        for (const graph::Dim &d : a.dims)
+            same = same && (d.isKnown() || d.isSymbolic());
+        if (!same || !isFloat32(g, residual))
+            continue;
+        ValueId out = g.node(addId).outputs[0];
+        float lo = 0, hi = 0;
+        auto [act, actId] = activationAfter(rw, out, true, &lo, &hi);
+        if (act == "Gelu")
+            act.clear(), actId = kNoNode;
+        Node fused = conv;
+        fused.domain = "sb";
+        fused.opType = "FusedConv";
+        fused.inputs.resize(3, kNoValue);
+        fused.inputs.push_back(residual);
+        fused.attributes["activation"] = stringAttribute(act);
+        if (act == "Clip") {
+            fused.attributes["clip_min"] = floatAttribute(lo);
+            fused.attributes["clip_max"] = floatAttribute(hi);
+        }
+        NodeId last = actId != kNoNode ? actId : addId;
+        fused.outputs = g.node(last).outputs;
+        fused.name = g.node(last).name;
+        fused.block = g.node(last).block;
+        std::vector<NodeId> remove = {convId, addId};
+        if (actId != kNoNode)
+            remove.push_back(actId);
+        rw.replace(remove, last, std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    return count;
+}
+
 // Conv (or sb.FusedConv) attributes that only leave the geometry at its
 // default: no auto_pad (or NOTSET), strides and pads absent or trivial.
 bool defaultAttr(const Node &node, const char *name, std::int64_t value)
@@ -534,6 +590,8 @@ FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
         report.gelu = fuseGelu(rw);
     if (options.biasActivation) {
         report.matmulEpilogue = fuseMatMulEpilogue(rw);
+        if (options.residualAdd)
+            report.convResidual = fuseConvResidual(rw);
         report.convEpilogue = fuseConvEpilogue(rw);
     }
     if (options.pointwiseDepthwise)
