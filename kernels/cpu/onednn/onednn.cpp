@@ -32,6 +32,8 @@ KernelChoice choiceFromEnv()
         return KernelChoice::Ours;
     if (s == "onednn")
         return KernelChoice::OneDnn;
+    if (s == "onednn-blocked")
+        return KernelChoice::OneDnnBlocked;
     return KernelChoice::Auto;
 }
 
@@ -109,6 +111,8 @@ std::size_t pick(std::vector<Candidate<Problem>> &candidates, const Problem &pro
         return 0;
     if (choice == KernelChoice::OneDnn)
         return 1;
+    if (choice == KernelChoice::OneDnnBlocked)
+        return candidates.size() - 1;
     std::vector<double> best(candidates.size(), 1e300);
     // Warm each once (JIT, page faults), then alternate; stop early once the
     // rounds have taken long enough for a stable minimum.
@@ -521,11 +525,19 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::funct
                 prepared->residualMd = userDst;
                 const memory::desc srcMd = blocked ? memory::desc(src, Dt::f32, Tag::any) : userSrc;
                 const memory::desc dstMd = blocked ? memory::desc(dst, Dt::f32, Tag::any) : userDst;
-                dnnl::convolution_forward::desc d(
-                    dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, srcMd,
-                    memory::desc(w, Dt::f32, Tag::any), prepared->biasMd, dstMd,
-                    dims({p.strideH, p.strideW}), dims({p.dilationH - 1, p.dilationW - 1}),
-                    dims({p.padTop, p.padLeft}), dims({p.padBottom, p.padRight}));
+                const memory::desc weightsMd(w, Dt::f32, Tag::any);
+                const memory::dims strides = dims({p.strideH, p.strideW});
+                const memory::dims dilations = dims({p.dilationH - 1, p.dilationW - 1});
+                const memory::dims padL = dims({p.padTop, p.padLeft});
+                const memory::dims padR = dims({p.padBottom, p.padRight});
+                const auto kind = dnnl::prop_kind::forward_inference;
+                const auto algo = dnnl::algorithm::convolution_direct;
+                const dnnl::convolution_forward::desc d =
+                    p.bias ? dnnl::convolution_forward::desc(kind, algo, srcMd, weightsMd,
+                                                             prepared->biasMd, dstMd, strides,
+                                                             dilations, padL, padR)
+                           : dnnl::convolution_forward::desc(kind, algo, srcMd, weightsMd, dstMd,
+                                                             strides, dilations, padL, padR);
                 dnnl::primitive_attr attr;
                 attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
                 dnnl::post_ops ops;
@@ -588,7 +600,8 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
                 dst = memory::desc(dims({items, p.n}), Dt::f32, Tag::ab);
                 prepared->biasMd = memory::desc(dims({1, p.n}), Dt::f32, Tag::ab);
             } else {
-                src = memory::desc(dims({items, p.m, p.k}), Dt::f32,
+                // A batch stride of 0 broadcasts that operand (a batch dim of 1).
+                src = memory::desc(dims({p.aBatchStride ? items : 1, p.m, p.k}), Dt::f32,
                                    dims({p.aBatchStride ? p.aBatchStride : p.m * p.k, p.k, 1}));
                 weightsUser =
                     memory::desc(dims({p.bBatchStride ? items : 1, p.k, p.n}), Dt::f32,

@@ -9,8 +9,8 @@
 // NCHW / row-major tensors, oneDNN on blocked tensors with reorders in and
 // out) on the real operands; the fastest is kept in the node's KernelState
 // for the rest of the session, never rebuilt per run. SHARDBENCH_CPU_KERNELS
-// (or setKernelChoice) forces one side: "ours", "onednn" or "auto"
-// (default). Scratchpads and blocked activation copies come from
+// (or setKernelChoice) forces one side: "ours", "onednn", "onednn-blocked"
+// or "auto" (default). Scratchpads and blocked activation copies come from
 // KernelContext::allocateScratch, so the memory plan counts them; blocked
 // weights count as the state's persistent bytes.
 //
@@ -29,9 +29,10 @@ namespace sb::kernels {
 
 enum class KernelChoice
 {
-    Auto,   // time both, keep the faster (per node and shape, once per session)
-    Ours,   // our kernels only
-    OneDnn, // oneDNN wherever it covers the case
+    Auto,          // time both, keep the faster (per node and shape, once per session)
+    Ours,          // our kernels only
+    OneDnn,        // oneDNN wherever it covers the case (plain layouts when it has them)
+    OneDnnBlocked, // oneDNN, blocked layouts when it has them (tests)
 };
 // The process-wide choice: SHARDBENCH_CPU_KERNELS unless set here (tests).
 KernelChoice kernelChoice();
