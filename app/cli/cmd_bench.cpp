@@ -99,7 +99,8 @@ int runBench(Args &args)
         "--profile then runs --iters more times and reports where the time goes: mean ms\n"
         "per run by op type of the executed (fused) graph and the slowest nodes, each with\n"
         "the kernel it ran (ours or oneDNN, algorithm, ISA). SHARDBENCH_MAX_CPU_ISA=avx2\n"
-        "caps the ISA (ours and oneDNN); SHARDBENCH_CPU_KERNELS=ours|onednn|auto picks\n"
+        "caps the ISA (ours and oneDNN; OPENBLAS_CORETYPE=Haswell caps OpenBLAS's);\n"
+        "SHARDBENCH_CPU_KERNELS=ours|onednn|auto picks\n"
         "the conv/matmul kernels (auto: the faster per node, timed once per session).");
     spec.positional("MODEL.onnx", "ONNX model");
     spec.multi("input", "NAME=FILE", "a graph input from a .npy or .pb file (repeat per input)");
@@ -253,6 +254,7 @@ int runBench(Args &args)
                            {"throughput", throughput},
                            {"peak_memory_bytes", timing->peakMemoryBytes},
                            {"planned_peak_memory_bytes", timing->plannedPeakMemoryBytes},
+                           {"kernel_state_bytes", timed.kernelStateBytes()},
                            {"iters", timing->iterations},
                            {"threads", session->device->threads()},
                            {"batch", samples},
@@ -280,7 +282,9 @@ int runBench(Args &args)
                   << kernels::cpuIsaDescription() << ", " << kernels::oneDnnDescription() << "\n"
                   << "model FLOPs " << modelFlops << " (" << achieved / 1e9 << " GFLOP/s)\n"
                   << "peak memory " << timing->peakMemoryBytes << " bytes (planned "
-                  << timing->plannedPeakMemoryBytes << ")\n";
+                  << timing->plannedPeakMemoryBytes << ")\n"
+                  << "kernel state " << timed.kernelStateBytes()
+                  << " bytes (weights in oneDNN's blocked layouts)\n";
         if (runProfile)
             printProfile(std::cout, *runProfile, topCount);
     }

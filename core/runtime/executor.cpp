@@ -458,6 +458,14 @@ const graph::TensorInfo &Executor::valueInfo(const std::string &name) const
     return it == m_impl->declared.end() ? kNone : it->second;
 }
 
+std::uint64_t Executor::kernelStateBytes() const
+{
+    std::uint64_t bytes = 0;
+    for (const auto &step : m_impl->steps)
+        bytes += step.state->persistentBytes.load();
+    return bytes;
+}
+
 std::size_t Executor::executedNodeCount() const
 {
     return m_impl->steps.size();

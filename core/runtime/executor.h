@@ -124,6 +124,9 @@ public:
     // The graph actually executed (after folding and fusion).
     const graph::Graph &executedGraph() const { return *m_graph; }
     std::size_t executedNodeCount() const;
+    // Bytes the kernels keep for the session besides the graph's weights
+    // (weights reordered into oneDNN's blocked layouts; KernelState).
+    std::uint64_t kernelStateBytes() const;
 
     // Checks every node against the device's registry; the first problems found.
     std::vector<std::string> unsupportedReasons() const;

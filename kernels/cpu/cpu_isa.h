@@ -7,7 +7,8 @@
 // for tests and comparisons. The same cap goes to oneDNN (as its
 // ONEDNN_MAX_CPU_ISA: AVX2, AVX512_CORE, AVX512_CORE_AMX) before its first
 // primitive; when only ONEDNN_MAX_CPU_ISA is set, our dispatch follows it.
-// Read once per process.
+// Read once per process. OpenBLAS (our GEMMs) picks its kernels when it
+// loads, before main: cap it with OPENBLAS_CORETYPE=Haswell alongside.
 #pragma once
 
 #include <string>

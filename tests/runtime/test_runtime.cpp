@@ -192,6 +192,16 @@ private slots:
         for (const auto &node : (*fused)->executedGraph().nodes())
             fusedOps += node.domain == "sb" || node.opType == "LayerNormalization";
         QVERIFY(fusedOps > 0);
+        // ResNet's residual adds: Conv -> Add -> Relu becomes sb.FusedConv
+        // with the residual as 4th input (outputs vs ORT: modelsMatchOrt).
+        auto resnet = graph::importOnnxFile(dir / "resnet_tiny.onnx");
+        QVERIFY(resnet.ok());
+        auto resnetFused = Executor::create(*resnet, device, {});
+        QVERIFY(resnetFused.ok());
+        int residualConvs = 0;
+        for (const auto &node : (*resnetFused)->executedGraph().nodes())
+            residualConvs += node.opType == "FusedConv" && node.inputs.size() == 4;
+        QVERIFY(residualConvs > 0);
     }
 
     // Two MobileNet-style blocks built by hand: 1x1 expand Conv -> Clip(0, 6)
