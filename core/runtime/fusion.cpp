@@ -344,6 +344,21 @@ std::pair<std::string, NodeId> activationAfter(Rewriter &rw, ValueId v, bool all
     return {"", kNoNode};
 }
 
+// Replaces op -> Add [-> activation] by `fused`, which takes the last node's
+// outputs, name and block.
+void replaceChain(Rewriter &rw, Node fused, NodeId opId, NodeId addId, NodeId actId)
+{
+    const NodeId last = actId != kNoNode ? actId : addId;
+    const Node &lastNode = rw.g().node(last);
+    fused.outputs = lastNode.outputs;
+    fused.name = lastNode.name;
+    fused.block = lastNode.block;
+    std::vector<NodeId> remove = {opId, addId};
+    if (actId != kNoNode)
+        remove.push_back(actId);
+    rw.replace(remove, last, std::move(fused));
+}
+
 int fuseMatMulEpilogue(Rewriter &rw)
 {
     Graph &g = rw.g();
@@ -390,14 +405,7 @@ int fuseMatMulEpilogue(Rewriter &rw)
         fused.opType = "FusedMatMul";
         fused.inputs = {mm.inputs[0], mm.inputs[1], bias};
         fused.attributes["activation"] = stringAttribute(act);
-        NodeId last = actId != kNoNode ? actId : addId;
-        fused.outputs = g.node(last).outputs;
-        fused.name = g.node(last).name;
-        fused.block = g.node(last).block;
-        std::vector<NodeId> remove = {mmId, addId};
-        if (actId != kNoNode)
-            remove.push_back(actId);
-        rw.replace(remove, last, std::move(fused));
+        replaceChain(rw, std::move(fused), mmId, addId, actId);
         ++count;
     }
     rw.commit();
@@ -477,14 +485,7 @@ int fuseConvResidual(Rewriter &rw)
             fused.attributes["clip_min"] = floatAttribute(lo);
             fused.attributes["clip_max"] = floatAttribute(hi);
         }
-        NodeId last = actId != kNoNode ? actId : addId;
-        fused.outputs = g.node(last).outputs;
-        fused.name = g.node(last).name;
-        fused.block = g.node(last).block;
-        std::vector<NodeId> remove = {convId, addId};
-        if (actId != kNoNode)
-            remove.push_back(actId);
-        rw.replace(remove, last, std::move(fused));
+        replaceChain(rw, std::move(fused), convId, addId, actId);
         ++count;
     }
     rw.commit();
