@@ -78,6 +78,7 @@ template <typename Problem> struct Candidate
     const char *name = nullptr;
     // ctx null: scratch from the heap (timing runs); the work goes over pool.
     std::function<Status(runtime::ThreadPool &, KernelContext *, const Problem &)> run;
+    std::uint64_t weightsBytes = 0; // reordered weights it holds
 };
 
 // The node's choices, by input-shape key; kept in KernelState::data.
@@ -161,6 +162,11 @@ runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
                  }});
             addOneDnn(fresh->candidates, choices.names);
             fresh->chosen = pick(fresh->candidates, problem, ctx.pool());
+            // Only the chosen one stays (with its reordered weights).
+            for (std::size_t i = 1; i < fresh->candidates.size(); ++i)
+                if (i != fresh->chosen)
+                    fresh->candidates[i].run = nullptr;
+            state->persistentBytes += fresh->candidates[fresh->chosen].weightsBytes;
             it = choices.byKey.emplace(key, std::move(fresh)).first;
         }
         entry = it->second;
@@ -564,12 +570,12 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::funct
                     continue;
                 parted->srcStride = p.inChannels * p.inH * p.inW;
                 parted->dstStride = p.outChannels * p.outH * p.outW;
-                ctx.state()->persistentBytes += weightsBytes(*parted);
                 out.push_back(
                     {nameOf(names, impl, blocked ? "blocked" : "nchw"),
                      [parted](runtime::ThreadPool &pool, KernelContext *c, const ConvProblem &q) {
                          return parted->run(pool, c, q.x, q.w, q.bias, q.residual, q.y);
-                     }});
+                     },
+                     weightsBytes(*parted)});
             } catch (const dnnl::error &) {
                 // Not covered by oneDNN for this case: the other candidates remain.
             }
@@ -638,12 +644,12 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
             parted->srcStride = flat ? p.k : p.aBatchStride;
             parted->weightsStride = flat ? 0 : p.bBatchStride;
             parted->dstStride = flat ? p.n : p.m * p.n;
-            ctx.state()->persistentBytes += weightsBytes(*parted);
             out.push_back(
                 {nameOf(names, impl, ""),
                  [parted](runtime::ThreadPool &pool, KernelContext *c, const MatMulProblem &q) {
                      return parted->run(pool, c, q.a, q.b, q.bias, nullptr, q.c);
-                 }});
+                 },
+                 weightsBytes(*parted)});
         } catch (const dnnl::error &) {
             // Not covered: ours remains.
         }
