@@ -6,6 +6,8 @@
 #include "core/plan/local_run.h"
 #include "core/runtime/session.h"
 #include "core/runtime/tensor_io.h"
+#include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/onednn/onednn.h"
 #include "kernels/registry.h"
 
 #include <nlohmann/json.hpp>
@@ -49,6 +51,7 @@ nlohmann::json profileJson(const runtime::RunProfile &profile, std::size_t top)
         const auto &n = profile.byNode[i];
         nodes.push_back({{"name", n.name},
                          {"op_type", n.opType},
+                         {"kernel", n.kernel},
                          {"ms", n.msPerRun},
                          {"percent", percent(n.msPerRun)}});
     }
@@ -76,13 +79,13 @@ void printProfile(std::ostream &out, const runtime::RunProfile &profile, std::si
         return;
     out << "\nslowest nodes\n"
         << std::right << std::setw(9) << "ms" << std::setw(8) << "%"
-        << "  " << std::left << std::setw(20) << "op type"
+        << "  " << std::left << std::setw(20) << "op type" << std::setw(34) << "kernel"
         << "node\n";
     for (std::size_t i = 0; i < std::min(top, profile.byNode.size()); ++i) {
         const auto &n = profile.byNode[i];
         out << std::right << std::setw(9) << n.msPerRun << std::setw(8) << std::setprecision(1)
             << percent(n.msPerRun) << std::setprecision(3) << "  " << std::left << std::setw(20)
-            << n.opType << n.name << "\n";
+            << n.opType << std::setw(34) << (n.kernel.empty() ? "-" : n.kernel) << n.name << "\n";
     }
 }
 
@@ -94,7 +97,11 @@ int runBench(Args &args)
         "Time a model on the CPU engine: median, p90 and min latency of --iters runs after\n"
         "--warmup untimed ones, throughput in samples/s (batch / median) and peak memory.\n"
         "--profile then runs --iters more times and reports where the time goes: mean ms\n"
-        "per run by op type of the executed (fused) graph and the slowest nodes.");
+        "per run by op type of the executed (fused) graph and the slowest nodes, each with\n"
+        "the kernel it ran (ours or oneDNN, algorithm, ISA). SHARDBENCH_MAX_CPU_ISA=avx2\n"
+        "caps the ISA (ours and oneDNN; OPENBLAS_CORETYPE=Haswell caps OpenBLAS's);\n"
+        "SHARDBENCH_CPU_KERNELS=ours|onednn|auto picks\n"
+        "the conv/matmul kernels (auto: the faster per node, timed once per session).");
     spec.positional("MODEL.onnx", "ONNX model");
     spec.multi("input", "NAME=FILE", "a graph input from a .npy or .pb file (repeat per input)");
     spec.option("batch", "N", "synthetic inputs with batch N (symbolic dims other than batch = 1)",
@@ -247,12 +254,16 @@ int runBench(Args &args)
                            {"throughput", throughput},
                            {"peak_memory_bytes", timing->peakMemoryBytes},
                            {"planned_peak_memory_bytes", timing->plannedPeakMemoryBytes},
+                           {"kernel_state_bytes", timed.kernelStateBytes()},
                            {"iters", timing->iterations},
                            {"threads", session->device->threads()},
                            {"batch", samples},
                            {"device", deviceId},
                            {"model_flops", modelFlops},
-                           {"achieved_flops", achieved}};
+                           {"achieved_flops", achieved},
+                           {"cpu_model", kernels::cpuModelName()},
+                           {"cpu_isa", kernels::cpuIsaDescription()},
+                           {"onednn", kernels::oneDnnDescription()}};
         if (runProfile)
             out["profile"] = profileJson(*runProfile, topCount);
         printJson(out);
@@ -267,9 +278,13 @@ int runBench(Args &args)
                   << "min         " << timing->minMs << " ms\n"
                   << "throughput  " << throughput << " samples/s\n"
                   << "device      " << deviceId << "\n"
+                  << "cpu         " << kernels::cpuModelName() << ", ISA "
+                  << kernels::cpuIsaDescription() << ", " << kernels::oneDnnDescription() << "\n"
                   << "model FLOPs " << modelFlops << " (" << achieved / 1e9 << " GFLOP/s)\n"
                   << "peak memory " << timing->peakMemoryBytes << " bytes (planned "
-                  << timing->plannedPeakMemoryBytes << ")\n";
+                  << timing->plannedPeakMemoryBytes << ")\n"
+                  << "kernel state " << timed.kernelStateBytes()
+                  << " bytes (weights in oneDNN's blocked layouts)\n";
         if (runProfile)
             printProfile(std::cout, *runProfile, topCount);
     }

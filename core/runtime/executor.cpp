@@ -52,6 +52,10 @@ struct CachedPlan
 {
     std::vector<std::int64_t> offsetByValue; // -1: not planned
     std::vector<std::size_t> bytesByValue;
+    // Kernel scratch (oneDNN scratchpads) by step: one buffer living for
+    // that step only.
+    std::vector<std::int64_t> scratchOffsetByStep; // -1: none planned
+    std::vector<std::size_t> scratchBytesByStep;
     std::size_t arenaBytes = 0;
     std::size_t lowerBound = 0;
     std::size_t buffers = 0;
@@ -66,10 +70,43 @@ class RunAllocator final : public OutputAllocator
 {
 public:
     // `device`: a non-CPU device whose memory outputs live in (null: host).
-    RunAllocator(std::size_t valueCount, CachedPlan *plan, char *arena, Device *device = nullptr)
+    RunAllocator(std::size_t valueCount, CachedPlan *plan, char *arena, Device *device = nullptr,
+                 std::size_t stepCount = 0)
         : m_plan(plan), m_arena(arena), m_device(device), m_recorded(valueCount, 0),
-          m_liveBytes(valueCount, 0)
+          m_liveBytes(valueCount, 0), m_scratchRecorded(stepCount, 0)
     {}
+
+    // The step whose kernel runs next (scratch belongs to it).
+    void beginStep(std::size_t step) { m_step = step; }
+    // Frees the step's scratch.
+    void endStep()
+    {
+        m_live -= m_scratchLive;
+        m_scratchLive = 0;
+    }
+
+    Result<Tensor> allocateScratch(std::size_t bytes) override
+    {
+        if (m_device || m_step >= m_scratchRecorded.size())
+            return OutputAllocator::allocateScratch(bytes);
+        const Shape shape{static_cast<std::int64_t>(bytes)};
+        Tensor tensor;
+        if (m_arena && m_plan->scratchOffsetByStep[m_step] >= 0 &&
+            bytes <= m_plan->scratchBytesByStep[m_step]) {
+            tensor = Tensor::view(ElementType::UInt8, shape,
+                                  m_arena + m_plan->scratchOffsetByStep[m_step]);
+        } else {
+            if (m_arena)
+                m_planMissed = true;
+            tensor = Tensor::empty(ElementType::UInt8, shape);
+        }
+        m_scratchRecorded[m_step] = std::max(m_scratchRecorded[m_step], bytes);
+        const std::size_t counted = alignUp(bytes);
+        m_scratchLive += counted;
+        m_live += counted;
+        m_peak = std::max(m_peak, m_live);
+        return tensor;
+    }
 
     Result<Tensor> allocate(ValueId value, ElementType type, const Shape &shape) override
     {
@@ -114,6 +151,7 @@ public:
     std::size_t peak() const { return m_peak; }
     bool planMissed() const { return m_planMissed; }
     const std::vector<std::size_t> &recorded() const { return m_recorded; }
+    const std::vector<std::size_t> &scratchRecorded() const { return m_scratchRecorded; }
 
 private:
     CachedPlan *m_plan;
@@ -121,6 +159,9 @@ private:
     Device *m_device;
     std::vector<std::size_t> m_recorded;
     std::vector<std::size_t> m_liveBytes;
+    std::vector<std::size_t> m_scratchRecorded; // by step
+    std::size_t m_step = 0;
+    std::size_t m_scratchLive = 0;
     std::size_t m_live = 0;
     std::size_t m_peak = 0;
     bool m_planMissed = false;
@@ -155,6 +196,8 @@ struct Executor::Impl
         NodeId node;
         const KernelInfo *kernel = nullptr;
         int opset = 0;
+        // The kernel's per-session state (primitives, reordered weights).
+        std::shared_ptr<KernelState> state;
     };
 
     ExecutorOptions options;
@@ -284,8 +327,12 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
     for (ValueId id : stageOutputs)
         impl.declared[source->value(id).name] = source->value(id).info;
 
-    if (options.fuse)
-        applyFusions(*local, FusionOptions{});
+    if (options.fuse) {
+        FusionOptions fusion;
+        // sb.FusedConv's residual input has CPU kernels only.
+        fusion.residualAdd = device.kind() == DeviceKind::Cpu;
+        applyFusions(*local, fusion);
+    }
 
     // Constants: initializers.
     impl.constants.assign(local->values().size(), Tensor());
@@ -353,6 +400,7 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
             }
             // Not folded: run it for real so the error names the node then.
         }
+        step.state = std::make_shared<KernelState>();
         impl.steps.push_back(step);
     }
 
@@ -408,6 +456,14 @@ const graph::TensorInfo &Executor::valueInfo(const std::string &name) const
     static const graph::TensorInfo kNone;
     auto it = m_impl->declared.find(name);
     return it == m_impl->declared.end() ? kNone : it->second;
+}
+
+std::uint64_t Executor::kernelStateBytes() const
+{
+    std::uint64_t bytes = 0;
+    for (const auto &step : m_impl->steps)
+        bytes += step.state->persistentBytes.load();
+    return bytes;
 }
 
 std::size_t Executor::executedNodeCount() const
@@ -536,7 +592,8 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
     } arenaReturn{plan.get(), arenaBuffer};
 
     Device &device = self.m_device;
-    RunAllocator allocator(graph.values().size(), plan.get(), arena, onDevice ? &device : nullptr);
+    RunAllocator allocator(graph.values().size(), plan.get(), arena, onDevice ? &device : nullptr,
+                           steps.size());
     HostAllocator hostAllocator;
     std::vector<Tensor> slots(graph.values().size());
     // Device mode: host copies of values (graph inputs, downloads), tensors
@@ -621,6 +678,7 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
         }
         std::vector<const Tensor *> ins;
         ins.reserve(node.inputs.size());
+        std::vector<bool> constantInputs(node.inputs.size(), false);
         for (std::size_t i = 0; i < node.inputs.size(); ++i) {
             const ValueId in = node.inputs[i];
             if (in == kNoValue) {
@@ -628,6 +686,7 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                 continue;
             }
             auto index = static_cast<std::size_t>(in);
+            constantInputs[i] = constants[index].isValid();
             const Tensor *tensor = constants[index].isValid() ? &constants[index] : &slots[index];
             if (!tensor->isValid())
                 return makeError(ErrorCode::InvalidInput,
@@ -674,8 +733,12 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
         OutputAllocator &outputAllocator =
             mode == Mode::Kernel ? static_cast<OutputAllocator &>(allocator) : hostAllocator;
         KernelContext ctx(node, step.opset, std::move(ins), outs, outputAllocator, pool);
-        if (mode == Mode::Kernel)
+        if (mode == Mode::Kernel) {
             ctx.setExecution(execution);
+            ctx.setState(step.state.get());
+        }
+        ctx.setConstantInputs(std::move(constantInputs));
+        allocator.beginStep(s);
         Status status = Status::success();
         try {
             status = kernel->fn(ctx);
@@ -686,6 +749,7 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             status = makeError(ErrorCode::Runtime,
                                "node '" + node.name + "' (" + node.opType + "): " + e.what());
         }
+        allocator.endStep();
         if (!status.ok())
             return onDevice ? deviceError(status.error()) : status.error();
         for (std::size_t o = 0; o < node.outputs.size(); ++o) {
@@ -730,6 +794,7 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             event.node = step.node;
             event.name = &node.name;
             event.opType = &node.opType;
+            event.kernel = step.state->kernel.load(std::memory_order_relaxed);
             event.startMs = nodeStart;
             event.endMs = msSince(started);
             options.onNode(event);
@@ -789,10 +854,23 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             owners.push_back(static_cast<ValueId>(v));
             fresh->bytesByValue[v] = bytes;
         }
+        const std::size_t valueRequests = requests.size();
+        fresh->scratchOffsetByStep.assign(steps.size(), -1);
+        fresh->scratchBytesByStep.assign(steps.size(), 0);
+        for (std::size_t s = 0; s < steps.size(); ++s) {
+            std::size_t bytes = allocator.scratchRecorded()[s];
+            if (bytes == 0)
+                continue;
+            requests.push_back(BufferRequest{bytes, static_cast<int>(s), static_cast<int>(s)});
+            fresh->scratchBytesByStep[s] = bytes;
+        }
         MemoryPlan memory = planMemory(requests, kAlignment);
-        for (std::size_t r = 0; r < requests.size(); ++r)
+        for (std::size_t r = 0; r < valueRequests; ++r)
             fresh->offsetByValue[static_cast<std::size_t>(owners[r])] =
                 static_cast<std::int64_t>(memory.offsets[r]);
+        for (std::size_t r = valueRequests, s = 0; s < steps.size(); ++s)
+            if (fresh->scratchBytesByStep[s] > 0)
+                fresh->scratchOffsetByStep[s] = static_cast<std::int64_t>(memory.offsets[r++]);
         fresh->arenaBytes = memory.arenaBytes;
         fresh->lowerBound = memory.maxLiveBytes;
         fresh->buffers = requests.size();

@@ -46,9 +46,9 @@ using TensorMap = std::map<std::string, Tensor>;
 struct ExecutorOptions
 {
     KernelVariant variant = KernelVariant::Fast; // Reference = run the oracle kernels
-    bool fuse = true;                            // bias+activation, LayerNorm, GELU fusion passes
-    bool foldConstants = true;                   // evaluate constant-only nodes once at creation
-    bool planMemory = true; // arena with liveness reuse (false: heap per tensor)
+    bool fuse = true;          // bias+activation, LayerNorm, GELU, residual-add fusion passes
+    bool foldConstants = true; // evaluate constant-only nodes once at creation
+    bool planMemory = true;    // arena with liveness reuse (false: heap per tensor)
 };
 
 // One executed node, for timing hooks and traces.
@@ -57,6 +57,9 @@ struct NodeEvent
     graph::NodeId node = graph::kNoNode; // id in the executor's private graph
     const std::string *name = nullptr;   // node name (fused nodes keep the first name)
     const std::string *opType = nullptr;
+    // The implementation that ran when the kernel names it (KernelState), e.g.
+    // "oneDNN brg:avx512_core"; null otherwise.
+    const char *kernel = nullptr;
     double startMs = 0; // since the run started
     double endMs = 0;
 };
@@ -133,6 +136,9 @@ public:
     // The shape of a value of executedGraph() that is a constant (an
     // initializer or folded at creation); nullopt for values computed per run.
     std::optional<Shape> constantShape(graph::ValueId value) const;
+    // Bytes the kernels keep for the session besides the graph's weights
+    // (weights reordered into oneDNN's blocked layouts; KernelState).
+    std::uint64_t kernelStateBytes() const;
 
     // Checks every node against the device's registry; the first problems found.
     std::vector<std::string> unsupportedReasons() const;

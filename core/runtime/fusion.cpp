@@ -344,6 +344,21 @@ std::pair<std::string, NodeId> activationAfter(Rewriter &rw, ValueId v, bool all
     return {"", kNoNode};
 }
 
+// Replaces op -> Add [-> activation] by `fused`, which takes the last node's
+// outputs, name and block.
+void replaceChain(Rewriter &rw, Node fused, NodeId opId, NodeId addId, NodeId actId)
+{
+    const NodeId last = actId != kNoNode ? actId : addId;
+    const Node &lastNode = rw.g().node(last);
+    fused.outputs = lastNode.outputs;
+    fused.name = lastNode.name;
+    fused.block = lastNode.block;
+    std::vector<NodeId> remove = {opId, addId};
+    if (actId != kNoNode)
+        remove.push_back(actId);
+    rw.replace(remove, last, std::move(fused));
+}
+
 int fuseMatMulEpilogue(Rewriter &rw)
 {
     Graph &g = rw.g();
@@ -390,14 +405,7 @@ int fuseMatMulEpilogue(Rewriter &rw)
         fused.opType = "FusedMatMul";
         fused.inputs = {mm.inputs[0], mm.inputs[1], bias};
         fused.attributes["activation"] = stringAttribute(act);
-        NodeId last = actId != kNoNode ? actId : addId;
-        fused.outputs = g.node(last).outputs;
-        fused.name = g.node(last).name;
-        fused.block = g.node(last).block;
-        std::vector<NodeId> remove = {mmId, addId};
-        if (actId != kNoNode)
-            remove.push_back(actId);
-        rw.replace(remove, last, std::move(fused));
+        replaceChain(rw, std::move(fused), mmId, addId, actId);
         ++count;
     }
     rw.commit();
@@ -429,6 +437,55 @@ int fuseConvEpilogue(Rewriter &rw)
         fused.outputs = g.node(actId).outputs;
         fused.name = g.node(actId).name;
         rw.replace({convId, actId}, actId, std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    return count;
+}
+
+// Conv -> Add(conv, R) [-> Relu / Clip]: sb.FusedConv(X, W, B, R) with
+// the activation, R added before it (ResNet's residual add). Only where
+// both Add inputs are declared 4-D with the same dims (no broadcasting) and
+// R is not a constant.
+int fuseConvResidual(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &conv = g.nodes()[i];
+        auto convId = static_cast<NodeId>(i);
+        if (rw.dead(convId) || conv.opType != "Conv" || !conv.domain.empty() ||
+            !isFloat32(g, conv.outputs[0]) || conv.inputs.size() < 2)
+            continue;
+        NodeId addId = rw.soleConsumer(conv.outputs[0], "Add");
+        if (addId == kNoNode)
+            continue;
+        ValueId residual = Rewriter::other(g.node(addId), conv.outputs[0]);
+        if (residual == kNoValue || residual == conv.outputs[0] || constantData(g, residual))
+            continue;
+        const graph::Shape &a = g.value(conv.outputs[0]).info.shape;
+        const graph::Shape &b = g.value(residual).info.shape;
+        bool same = a.rankKnown && a.rank() == 4 && a == b;
+        for (const graph::Dim &d : a.dims)
+            same = same && (d.isKnown() || d.isSymbolic());
+        if (!same || !isFloat32(g, residual))
+            continue;
+        ValueId out = g.node(addId).outputs[0];
+        float lo = 0, hi = 0;
+        auto [act, actId] = activationAfter(rw, out, true, &lo, &hi);
+        if (act == "Gelu")
+            act.clear(), actId = kNoNode;
+        Node fused = conv;
+        fused.domain = "sb";
+        fused.opType = "FusedConv";
+        fused.inputs.resize(3, kNoValue);
+        fused.inputs.push_back(residual);
+        fused.attributes["activation"] = stringAttribute(act);
+        if (act == "Clip") {
+            fused.attributes["clip_min"] = floatAttribute(lo);
+            fused.attributes["clip_max"] = floatAttribute(hi);
+        }
+        replaceChain(rw, std::move(fused), convId, addId, actId);
         ++count;
     }
     rw.commit();
@@ -534,6 +591,8 @@ FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
         report.gelu = fuseGelu(rw);
     if (options.biasActivation) {
         report.matmulEpilogue = fuseMatMulEpilogue(rw);
+        if (options.residualAdd)
+            report.convResidual = fuseConvResidual(rw);
         report.convEpilogue = fuseConvEpilogue(rw);
     }
     if (options.pointwiseDepthwise)

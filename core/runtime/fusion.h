@@ -7,8 +7,10 @@
 //  - sb.FusedMatMul(A, B, bias?) attr activation "" | "Relu" | "Gelu":
 //    MatMul (+ Add of a 1-D bias over the last axis) (+ Relu / GELU).
 //  - sb.FusedGemm(A, B, C?) Gemm attributes + activation "Relu" | "Gelu".
-//  - sb.FusedConv(X, W, B?) Conv attributes + activation "Relu" | "Clip"
-//    (with attributes min/max, e.g. ReLU6).
+//  - sb.FusedConv(X, W, B?, R?) Conv attributes + activation "Relu" | "Clip"
+//    (with attributes min/max, e.g. ReLU6); R (optional, same shape as
+//    the output) is added before the activation: Conv -> Add -> Relu
+//    (ResNet's residual add; CPU executors only, FusionOptions::residualAdd).
 //  - sb.FusedPointwiseDepthwise(X, W1, B1?, W2, B2?): a 1x1 stride-1 Conv /
 //    FusedConv (group 1, no padding) whose output only feeds a depthwise
 //    Conv / FusedConv (group = channels); the depthwise's attributes and
@@ -29,6 +31,7 @@ struct FusionOptions
     bool gelu = true;
     bool biasActivation = true;     // into MatMul/Gemm/Conv epilogues
     bool pointwiseDepthwise = true; // 1x1 expand conv + depthwise conv (MobileNet blocks)
+    bool residualAdd = true;        // Conv + Add of a same-shape tensor (+ activation)
 };
 
 struct FusionReport
@@ -37,6 +40,7 @@ struct FusionReport
     int gelu = 0;
     int matmulEpilogue = 0;
     int convEpilogue = 0;
+    int convResidual = 0;
     int pointwiseDepthwise = 0;
 };
 

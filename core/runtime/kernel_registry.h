@@ -20,8 +20,12 @@
 #include "core/runtime/tensor.h"
 #include "core/runtime/thread_pool.h"
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -66,6 +70,31 @@ class OutputAllocator
 public:
     virtual ~OutputAllocator() = default;
     virtual Result<Tensor> allocate(graph::ValueId value, ElementType type, const Shape &shape) = 0;
+    // Scratch for the current node only (e.g. a oneDNN scratchpad): a UInt8
+    // tensor of `bytes`, freed when the node finishes. The executor's
+    // allocator places it in the arena plan like an activation that lives
+    // for one step, so planned peak memory counts it.
+    virtual Result<Tensor> allocateScratch(std::size_t bytes)
+    {
+        return Tensor::empty(ElementType::UInt8, {static_cast<std::int64_t>(bytes)});
+    }
+};
+
+// Per-session state of one node's kernel, owned by the executor (one per
+// executed node, created with it, destroyed with it): what a kernel prepares
+// once and reuses on every run (oneDNN primitives, weights reordered to a
+// blocked layout), and the name of the kernel that ran, for profiles.
+// `data` is the kernel's own; kernels guard it with `mutex` (runs of one
+// executor may overlap).
+struct KernelState
+{
+    std::mutex mutex;
+    std::shared_ptr<void> data;
+    // Which implementation ran, e.g. "oneDNN brg:avx512_core" or "ours
+    // winograd avx2"; a static string or one `data` keeps alive.
+    std::atomic<const char *> kernel{nullptr};
+    // Bytes the state holds for the session (reordered weights).
+    std::atomic<std::uint64_t> persistentBytes{0};
 };
 
 class KernelContext
@@ -97,6 +126,26 @@ public:
     ExecutionContext *execution() const { return m_execution; }
     void setExecution(ExecutionContext *execution) { m_execution = execution; }
 
+    // Per-session state of this node's kernel (null when the caller keeps
+    // none, e.g. constant folding); see KernelState.
+    KernelState *state() const { return m_state; }
+    void setState(KernelState *state) { m_state = state; }
+    // Names the implementation that ran (static string) for profiles.
+    void noteKernel(const char *name) const
+    {
+        if (m_state && m_state->kernel.load(std::memory_order_relaxed) != name)
+            m_state->kernel.store(name, std::memory_order_relaxed);
+    }
+    // True when input i is a constant of the session (an initializer or a
+    // folded value): its contents never change between runs.
+    bool inputIsConstant(std::size_t i) const
+    {
+        return i < m_constantInputs.size() && m_constantInputs[i];
+    }
+    void setConstantInputs(std::vector<bool> constant) { m_constantInputs = std::move(constant); }
+    // Scratch bytes for this node only (see OutputAllocator::allocateScratch).
+    Result<Tensor> allocateScratch(std::size_t bytes) { return m_allocator.allocateScratch(bytes); }
+
     // Errors that name the node: "node 'n' (Op): <what>".
     Error unsupported(const std::string &what) const;
     Error invalid(const std::string &what) const;
@@ -109,6 +158,8 @@ private:
     OutputAllocator &m_allocator;
     ThreadPool &m_pool;
     ExecutionContext *m_execution = nullptr;
+    KernelState *m_state = nullptr;
+    std::vector<bool> m_constantInputs;
 };
 
 using KernelFn = std::function<Status(KernelContext &)>;

@@ -70,6 +70,7 @@ Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs
     {
         const std::string *name = nullptr;
         const std::string *opType = nullptr;
+        const char *kernel = nullptr;
         double ms = 0;
     };
     std::map<graph::NodeId, NodeTotal> totals; // the executed graph outlives the runs
@@ -77,6 +78,8 @@ Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs
         NodeTotal &total = totals[event.node];
         total.name = event.name;
         total.opType = event.opType;
+        if (event.kernel)
+            total.kernel = event.kernel;
         total.ms += event.endMs - event.startMs;
     };
     RunProfile profile;
@@ -103,6 +106,8 @@ Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs
         if (nodeProfile.name.empty())
             nodeProfile.name.append("#").append(std::to_string(id));
         nodeProfile.opType = opType;
+        if (total.kernel)
+            nodeProfile.kernel = total.kernel;
         nodeProfile.msPerRun = total.ms / runs;
         profile.byNode.push_back(nodeProfile);
         OpTypeProfile &typeProfile = byType[opType];

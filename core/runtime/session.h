@@ -54,6 +54,9 @@ struct NodeProfile
 {
     std::string name; // "#<id>" when the node has no name
     std::string opType;
+    // The implementation that ran, when the kernel names it: "oneDNN
+    // <impl>:<isa>" or "ours <algorithm> <isa>"; empty otherwise.
+    std::string kernel;
     double msPerRun = 0;
 };
 struct RunProfile
@@ -67,6 +70,5 @@ struct RunProfile
 // Runs `warmup` untimed then `iters` profiled runs.
 Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs, int warmup,
                                int iters, const CancelToken *cancel = nullptr);
-
 
 } // namespace sb::runtime

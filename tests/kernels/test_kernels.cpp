@@ -1,7 +1,9 @@
 // Fast CPU kernels against the reference kernels (the oracle), per op, with
 // the tolerance each fast kernel registers; and the "unsupported" outcome.
 #include "core/runtime/executor.h"
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/fast/blas.h"
+#include "kernels/cpu/onednn/onednn.h"
 #include "kernels/registry.h"
 #include "tests/kernels/kernel_test_util.h"
 
@@ -281,6 +283,16 @@ private slots:
             << "FusedConv"
             << "sb" << S{{2, 16, 7, 7}, {24, 16, 1, 1}, {24}}
             << QVariantMap{{"activation", "Clip"}, {"clip_min", 0.0}, {"clip_max", 0.5}};
+        // sb.FusedConv's residual input (Conv + Add + Relu), batch 2 and 3
+        // (parts of unequal size over the threads).
+        QTest::newRow("FusedConv 3x3 residual relu batch 2")
+            << "FusedConv"
+            << "sb" << S{{2, 16, 12, 12}, {16, 16, 3, 3}, {16}, {2, 16, 12, 12}}
+            << QVariantMap{{"activation", "Relu"}, {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("FusedConv 1x1 residual batch 3")
+            << "FusedConv"
+            << "sb" << S{{3, 32, 7, 7}, {32, 32, 1, 1}, {32}, {3, 32, 7, 7}}
+            << QVariantMap{{"activation", ""}};
         QTest::newRow("FusedConv 3x3 relu batch 2")
             << "FusedConv"
             << "sb" << S{{2, 8, 12, 13}, {16, 8, 3, 3}, {16}}
@@ -420,13 +432,138 @@ private slots:
         auto g = singleNode(op.toStdString(), domain.toStdString(), inputs, attributes);
         auto reference = runVariant(g, inputs, KernelVariant::Reference, 1);
         QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
-        for (int threads : {1, 2, 3}) {
-            auto result = runVariant(g, inputs, KernelVariant::Fast, threads);
-            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            CompareResult cmp =
-                compareTensors(*result, *reference, fast->tolerance.rtol, fast->tolerance.atol);
-            QVERIFY2(cmp.ok, (std::to_string(threads) + " threads: " + cmp.message).c_str());
+        // Every implementation the conv/matmul kernels choose from: ours,
+        // oneDNN on plain and on blocked layouts, and the timed choice.
+        const std::pair<kernels::KernelChoice, const char *> choices[] = {
+            {kernels::KernelChoice::Ours, "ours"},
+            {kernels::KernelChoice::OneDnn, "onednn"},
+            {kernels::KernelChoice::OneDnnBlocked, "onednn-blocked"},
+            {kernels::KernelChoice::Auto, "auto"}};
+        for (const auto &[choice, choiceName] : choices) {
+            kernels::setKernelChoice(choice);
+            for (int threads : {1, 2, 3}) {
+                auto result = runVariant(g, inputs, KernelVariant::Fast, threads);
+                QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+                CompareResult cmp =
+                    compareTensors(*result, *reference, fast->tolerance.rtol, fast->tolerance.atol);
+                QVERIFY2(cmp.ok,
+                         (std::string(choiceName) + ", " + std::to_string(threads) +
+                          " threads, ISA " + kernels::cpuIsaDescription() + ": " + cmp.message)
+                             .c_str());
+            }
         }
+        kernels::setKernelChoice(kernels::KernelChoice::Auto);
+    }
+
+    // The kernel a node ran is named (bench --profile): oneDNN's
+    // implementation when oneDNN is chosen, ours otherwise; primitives and
+    // blocked weights are made once per session (the second run reuses
+    // them: same kernel, no new persistent bytes) and the scratch they use
+    // is in the memory plan (planned peak = measured peak).
+    void kernelChoiceIsNamedAndKept_data()
+    {
+        QTest::addColumn<int>("choice");
+        QTest::addColumn<bool>("expectOneDnn");
+        QTest::newRow("ours") << int(kernels::KernelChoice::Ours) << false;
+        QTest::newRow("onednn") << int(kernels::KernelChoice::OneDnn) << true;
+        QTest::newRow("onednn-blocked") << int(kernels::KernelChoice::OneDnnBlocked) << true;
+    }
+    void kernelChoiceIsNamedAndKept()
+    {
+        QFETCH(int, choice);
+        QFETCH(bool, expectOneDnn);
+        kernels::setKernelChoice(static_cast<kernels::KernelChoice>(choice));
+        // Conv with constant weights (an initializer) and bias, then MatMul
+        // with constant B: the weights the session reorders once.
+        auto g = std::make_shared<graph::Graph>();
+        g->opsets[""] = 17;
+        auto constant = [&](const std::string &name, const Tensor &t) {
+            graph::Value v;
+            v.name = name;
+            v.info.type = ElementType::Float32;
+            std::vector<std::uint8_t> bytes(static_cast<std::size_t>(t.byteSize()));
+            std::memcpy(bytes.data(), t.data(), bytes.size());
+            v.initializer = graph::TensorData::fromBytes(
+                ElementType::Float32, std::vector<std::int64_t>(t.shape().begin(), t.shape().end()),
+                std::move(bytes));
+            return g->addValue(v);
+        };
+        graph::Value x;
+        x.name = "x";
+        x.info.type = ElementType::Float32;
+        const auto xId = g->addValue(x);
+        g->mutableInputs().push_back(xId);
+        graph::Value mid, out;
+        mid.name = "mid";
+        out.name = "out";
+        const auto midId = g->addValue(mid), outId = g->addValue(out);
+        graph::Node conv;
+        conv.name = "conv";
+        conv.opType = "Conv";
+        conv.inputs = {xId, constant("w", randomTensor({16, 8, 3, 3}, 2)),
+                       constant("b", randomTensor({16}, 3))};
+        conv.attributes["pads"] = ints({1, 1, 1, 1});
+        conv.outputs = {midId};
+        graph::Node mm;
+        mm.name = "mm";
+        mm.opType = "MatMul";
+        mm.inputs = {midId, constant("m", randomTensor({10, 24}, 4))};
+        mm.outputs = {outId};
+        g->mutableNodes() = {conv, mm};
+        g->mutableOutputs() = {outId};
+        g->rebuildIndex();
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        auto executor = Executor::create(g, device, {});
+        QVERIFY2(executor.ok(), executor.ok() ? "" : executor.error().message.c_str());
+        TensorMap inputs{{"x", randomTensor({2, 8, 10, 10}, 1)}};
+        std::map<std::string, std::string> kernelOf;
+        RunOptions options;
+        options.onNode = [&](const NodeEvent &e) { kernelOf[*e.name] = e.kernel ? e.kernel : ""; };
+        auto first = (*executor)->run(inputs, options);
+        QVERIFY2(first.ok(), first.ok() ? "" : first.error().message.c_str());
+        const auto firstKernels = kernelOf;
+        auto second = (*executor)->run(inputs, options);
+        QVERIFY(second.ok());
+        QVERIFY(second->stats.usedArena);
+        QCOMPARE(second->stats.peakMemoryBytes, second->stats.plannedPeakMemoryBytes);
+        QCOMPARE(kernelOf, firstKernels);
+        for (const char *node : {"conv", "mm"}) {
+            const std::string &name = kernelOf[node];
+            const bool oneDnn = name.rfind("oneDNN ", 0) == 0;
+            QVERIFY2(oneDnn == (expectOneDnn && kernels::oneDnnAvailable()),
+                     (std::string(node) + " ran '" + name + "'").c_str());
+            if (!oneDnn)
+                QVERIFY2(name.rfind("ours ", 0) == 0, name.c_str());
+        }
+        // Same values as the reference kernels.
+        ExecutorOptions refOptions;
+        refOptions.variant = KernelVariant::Reference;
+        auto refExec = Executor::create(g, device, refOptions);
+        QVERIFY(refExec.ok());
+        auto expected = (*refExec)->run(inputs);
+        QVERIFY(expected.ok());
+        CompareResult cmp =
+            compareTensors(second->outputs.at("out"), expected->outputs.at("out"), 1e-4, 1e-4);
+        QVERIFY2(cmp.ok, cmp.message.c_str());
+        kernels::setKernelChoice(kernels::KernelChoice::Auto);
+    }
+
+    // SHARDBENCH_MAX_CPU_ISA caps our dispatch and oneDNN's (the ctest entry
+    // test_kernels_avx2 runs this file with it set to avx2).
+    void isaCapApplies()
+    {
+        const QByteArray cap = qgetenv("SHARDBENCH_MAX_CPU_ISA");
+        if (cap.isEmpty()) {
+            QCOMPARE(kernels::cpuIsa(), kernels::cpuIsaDetected());
+            return;
+        }
+        if (cap.toLower() != "avx2" || kernels::cpuIsaDetected() < kernels::CpuIsa::Avx2)
+            QSKIP("cap other than avx2, or a CPU without AVX2");
+        QCOMPARE(kernels::cpuIsa(), kernels::CpuIsa::Avx2);
+        QVERIFY(kernels::cpuIsaDescription().rfind("avx2", 0) == 0);
+        if (kernels::oneDnnAvailable())
+            QVERIFY2(kernels::oneDnnDescription().find("(avx2") != std::string::npos,
+                     kernels::oneDnnDescription().c_str());
     }
 
     // The vectorised GELU / softmax / layer-norm rows (polynomial exp and erf

@@ -303,6 +303,78 @@ private slots:
         for (const auto &node : (*fused)->executedGraph().nodes())
             fusedOps += node.domain == "sb" || node.opType == "LayerNormalization";
         QVERIFY(fusedOps > 0);
+        // ResNet's residual add: Conv -> Add(conv, x) -> Relu with declared
+        // same 4-D shapes becomes one sb.FusedConv with x as 4th input, and
+        // the fused fast run matches the unfused reference kernels.
+        auto g = std::make_shared<graph::Graph>();
+        g->opsets[""] = 17;
+        graph::Shape shape;
+        shape.rankKnown = true;
+        for (std::int64_t d : {2, 8, 6, 6})
+            shape.dims.push_back(graph::Dim::known(d));
+        auto value = [&](const std::string &name, const Tensor *init) {
+            graph::Value v;
+            v.name = name;
+            v.info.type = graph::ElementType::Float32;
+            if (init) {
+                std::vector<std::uint8_t> bytes(static_cast<std::size_t>(init->byteSize()));
+                std::memcpy(bytes.data(), init->data(), bytes.size());
+                v.initializer = graph::TensorData::fromBytes(
+                    graph::ElementType::Float32,
+                    std::vector<std::int64_t>(init->shape().begin(), init->shape().end()), bytes);
+            } else {
+                v.info.shape = shape;
+            }
+            return g->addValue(v);
+        };
+        Tensor w = Tensor::empty(ElementType::Float32, {8, 8, 3, 3});
+        Tensor b = Tensor::empty(ElementType::Float32, {8});
+        Tensor input = Tensor::empty(ElementType::Float32, {2, 8, 6, 6});
+        std::mt19937 rng(3);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        for (Tensor *t : {&w, &b, &input})
+            for (std::int64_t i = 0; i < t->elementCount(); ++i)
+                t->as<float>()[i] = dist(rng);
+        const auto x = value("x", nullptr), mid = value("mid", nullptr),
+                   sum = value("sum", nullptr), y = value("y", nullptr);
+        g->mutableInputs().push_back(x);
+        graph::Node conv, add, relu;
+        conv.name = "conv";
+        conv.opType = "Conv";
+        conv.inputs = {x, value("w", &w), value("b", &b)};
+        graph::Attribute pads;
+        pads.kind = graph::Attribute::Kind::Ints;
+        pads.ints = {1, 1, 1, 1};
+        conv.attributes["pads"] = pads;
+        conv.outputs = {mid};
+        add.name = "add";
+        add.opType = "Add";
+        add.inputs = {mid, x};
+        add.outputs = {sum};
+        relu.name = "relu";
+        relu.opType = "Relu";
+        relu.inputs = {sum};
+        relu.outputs = {y};
+        g->mutableNodes() = {conv, add, relu};
+        g->mutableOutputs() = {y};
+        g->rebuildIndex();
+        CpuDevice two("cpu:0", 2, 0, kernels::defaultRegistry());
+        auto residualFused = Executor::create(g, two, {});
+        ExecutorOptions unfused;
+        unfused.fuse = false;
+        unfused.variant = KernelVariant::Reference;
+        auto residualPlain = Executor::create(g, two, unfused);
+        QVERIFY(residualFused.ok() && residualPlain.ok());
+        int residualConvs = 0;
+        for (const auto &node : (*residualFused)->executedGraph().nodes())
+            residualConvs += node.opType == "FusedConv" && node.inputs.size() == 4;
+        QCOMPARE(residualConvs, 1);
+        QCOMPARE((*residualFused)->executedNodeCount(), std::size_t{1});
+        auto got = (*residualFused)->run({{"x", input}});
+        auto want = (*residualPlain)->run({{"x", input}});
+        QVERIFY(got.ok() && want.ok());
+        CompareResult cmp = compareTensors(got->outputs.at("y"), want->outputs.at("y"), 1e-4, 1e-5);
+        QVERIFY2(cmp.ok, cmp.message.c_str());
     }
 
     // Two MobileNet-style blocks built by hand: 1x1 expand Conv -> Clip(0, 6)

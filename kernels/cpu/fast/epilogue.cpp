@@ -46,6 +46,20 @@ SB_TARGET_AVX2 void biasAvx2(float *p, std::int64_t count, const float *bias, co
 {
     biasLoop(p, count, bias, act);
 }
+SB_TARGET_AVX512 void activateAvx512(float *p, std::int64_t count, const Activation &act)
+{
+    activateLoop(p, count, act);
+}
+SB_TARGET_AVX512 void scalarBiasAvx512(float *p, std::int64_t count, float bias,
+                                       const Activation &act)
+{
+    scalarBiasLoop(p, count, bias, act);
+}
+SB_TARGET_AVX512 void biasAvx512(float *p, std::int64_t count, const float *bias,
+                                 const Activation &act)
+{
+    biasLoop(p, count, bias, act);
+}
 #endif
 
 } // namespace
@@ -54,19 +68,27 @@ void activateInPlace(float *p, std::int64_t count, const Activation &act)
 {
     if (act.kind == Activation::None)
         return;
-    SB_PICK_AVX2(activateBase, activateAvx2)(p, count, act);
+    SB_PICK_AVX512(activateBase, activateAvx2, activateAvx512)(p, count, act);
 }
 
 void addScalarBiasActivate(float *p, std::int64_t count, float bias, const Activation &act)
 {
-    SB_PICK_AVX2(scalarBiasBase, scalarBiasAvx2)(p, count, bias, act);
+    SB_PICK_AVX512(scalarBiasBase, scalarBiasAvx2, scalarBiasAvx512)(p, count, bias, act);
 }
 
 void addBiasActivate(float *p, std::int64_t count, const float *bias, const Activation &act)
 {
     if (!bias && act.kind == Activation::None)
         return;
-    SB_PICK_AVX2(biasBase, biasAvx2)(p, count, bias, act);
+    SB_PICK_AVX512(biasBase, biasAvx2, biasAvx512)(p, count, bias, act);
+}
+
+void addResidualActivate(runtime::ThreadPool &pool, float *p, const float *r, std::int64_t count,
+                         const Activation &act)
+{
+    pool.parallelFor(count, 16384, [&](std::int64_t begin, std::int64_t end) {
+        addBiasActivate(p + begin, end - begin, r + begin, act);
+    });
 }
 
 } // namespace sb::kernels

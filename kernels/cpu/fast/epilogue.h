@@ -3,6 +3,7 @@
 // vmath.h's polynomial; AVX2 copy used when the CPU has it, see simd.h).
 #pragma once
 
+#include "core/runtime/thread_pool.h"
 #include "kernels/cpu/fast/simd.h"
 #include "kernels/cpu/fast/vmath.h"
 #include "kernels/cpu/nn_common.h"
@@ -17,6 +18,10 @@ void activateInPlace(float *p, std::int64_t count, const Activation &act);
 void addScalarBiasActivate(float *p, std::int64_t count, float bias, const Activation &act);
 // p[i] = act(p[i] + bias[i]) (e.g. a MatMul row; bias may be null).
 void addBiasActivate(float *p, std::int64_t count, const float *bias, const Activation &act);
+
+// p[i] = act(p[i] + r[i]) over the pool (a residual add).
+void addResidualActivate(runtime::ThreadPool &pool, float *p, const float *r, std::int64_t count,
+                         const Activation &act);
 
 // The loop bodies, for kernels that inline them into their own dispatched
 // copies. NaN stays NaN through Clip (both comparisons are false for it) and

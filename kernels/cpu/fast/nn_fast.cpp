@@ -14,6 +14,7 @@
 #include "kernels/cpu/fast/winograd.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
+#include "kernels/cpu/onednn/onednn.h"
 #include "kernels/cpu/reference/reference.h"
 
 #include <algorithm>
@@ -24,6 +25,9 @@
 namespace sb::kernels {
 
 namespace {
+
+Status oursMatMul(KernelContext &ctx, const MatMulShape &ms, const float *pa, const float *pb,
+                  const float *bias, const Activation &act, float *po);
 
 Status fastMatMul(KernelContext &ctx)
 {
@@ -45,6 +49,40 @@ Status fastMatMul(KernelContext &ctx)
     float *po = out->as<float>();
     const float *pa = a.as<float>();
     const float *pb = b.as<float>();
+    // oneDNN's matmul or ours (below), whichever is faster for this node
+    // (onednn.h): uniform batch strides (or one matrix) only.
+    MatMulProblem problem;
+    problem.batch = ms.batch;
+    problem.m = ms.m;
+    problem.n = ms.n;
+    problem.k = ms.k;
+    problem.aBatchStride = ms.batch > 1 ? ms.aOffset(1) : 0;
+    problem.bBatchStride = ms.batch > 1 ? ms.bOffset(1) : 0;
+    bool uniform = true;
+    for (std::int64_t i = 0; i < ms.batch; ++i)
+        uniform = uniform && ms.aOffset(i) == i * problem.aBatchStride &&
+                  ms.bOffset(i) == i * problem.bBatchStride;
+    problem.a = pa;
+    problem.b = pb;
+    problem.bias = bias;
+    problem.c = po;
+    problem.act = act;
+    problem.bConstant = ctx.inputIsConstant(1);
+    Status status = Status::success();
+    auto ours = [&] { status = oursMatMul(ctx, ms, pa, pb, bias, act, po); };
+    static const char *oursName = oursKernelName("openblas-sgemm");
+    if (!uniform || ms.m * ms.n * ms.k == 0) {
+        ours();
+        ctx.noteKernel(oursName);
+        return status;
+    }
+    SB_TRY(runMatMul(ctx, problem, ours, oursName));
+    return status;
+}
+
+Status oursMatMul(KernelContext &ctx, const MatMulShape &ms, const float *pa, const float *pb,
+                  const float *bias, const Activation &act, float *po)
+{
     auto epilogueFor = [&](float *c) {
         return [=, &ms](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
             if (!bias && act.kind == Activation::None)
@@ -162,21 +200,68 @@ Status fastConv(KernelContext &ctx)
     const float *pw = ctx.input(1).as<float>();
     const float *pb = ctx.hasInput(2) ? ctx.input(2).as<float>() : nullptr;
     float *po = out->as<float>();
-    const std::int64_t cinG = g.inChannels / g.group, coutG = g.outChannels / g.group;
-    if (cinG == 1 && coutG == 1) {
-        depthwiseConv2d(ctx.pool(), windowShape(g, g.outChannels), px, pw, pb, po, act);
-        return Status::success();
+    const float *residual = nullptr; // sb.FusedConv's 4th input, added before the activation
+    if (ctx.node().domain == "sb" && ctx.hasInput(3)) {
+        const Tensor &r = ctx.input(3);
+        if (r.type() != ElementType::Float32 || r.shape() != outShape)
+            return ctx.invalid("residual input of shape " + runtime::shapeToString(r.shape()) +
+                               " does not match the output " + runtime::shapeToString(outShape));
+        residual = r.as<float>();
     }
+    const std::int64_t cinG = g.inChannels / g.group, coutG = g.outChannels / g.group;
     ConvGemmShape shape;
     shape.group = g.group;
     shape.inChannels = g.inChannels;
     shape.outChannels = g.outChannels;
     shape.window = windowShape(g, g.inChannels);
-    if (winogradApplies(shape))
-        convWinograd3x3(ctx.pool(), shape, px, pw, pb, po, act);
-    else
-        convIm2colGemm(ctx.pool(), shape, px, pw, pb, po, act);
-    return Status::success();
+    static const char *depthwiseName = oursKernelName("depthwise");
+    static const char *winogradName = oursKernelName("winograd-f2x2");
+    static const char *im2colName = oursKernelName("im2col+openblas");
+    const bool depthwise = cinG == 1 && coutG == 1;
+    const bool winograd = !depthwise && winogradApplies(shape);
+    auto ours = [&] {
+        // With a residual, the activation runs after adding it.
+        const Activation convAct = residual ? Activation{} : act;
+        if (depthwise)
+            depthwiseConv2d(ctx.pool(), windowShape(g, g.outChannels), px, pw, pb, po, convAct);
+        else if (winograd)
+            convWinograd3x3(ctx.pool(), shape, px, pw, pb, po, convAct);
+        else
+            convIm2colGemm(ctx.pool(), shape, px, pw, pb, po, convAct);
+        if (residual)
+            addResidualActivate(ctx.pool(), po, residual, out->elementCount(), act);
+    };
+    // oneDNN's convolution or ours, whichever is faster for this node (onednn.h).
+    ConvProblem problem;
+    problem.n = g.n;
+    problem.inChannels = g.inChannels;
+    problem.outChannels = g.outChannels;
+    problem.group = g.group;
+    problem.inH = g.inSpatial[0];
+    problem.inW = g.inSpatial[1];
+    problem.outH = g.outSpatial[0];
+    problem.outW = g.outSpatial[1];
+    problem.kernelH = g.kernel[0];
+    problem.kernelW = g.kernel[1];
+    problem.strideH = g.strides[0];
+    problem.strideW = g.strides[1];
+    problem.dilationH = g.dilations[0];
+    problem.dilationW = g.dilations[1];
+    problem.padTop = g.padBegin[0];
+    problem.padLeft = g.padBegin[1];
+    problem.padBottom = g.padEnd[0];
+    problem.padRight = g.padEnd[1];
+    problem.x = px;
+    problem.w = pw;
+    problem.bias = pb;
+    problem.y = po;
+    problem.residual = residual;
+    problem.act = act;
+    problem.weightsConstant = ctx.inputIsConstant(1);
+    return runConvolution(ctx, problem, ours,
+                          depthwise  ? depthwiseName
+                          : winograd ? winogradName
+                                     : im2colName);
 }
 
 thread_local std::vector<float> t_expanded;

@@ -142,6 +142,15 @@ Status convKernel(KernelContext &ctx)
                 po[(n * geo.outChannels + oc) * outSpatial + o] = static_cast<float>(acc);
             }
         }
+    if (ctx.node().domain == "sb" && ctx.hasInput(3)) {
+        // sb.FusedConv's residual: added before the activation.
+        const Tensor &r = ctx.input(3);
+        if (r.type() != ElementType::Float32 || r.shape() != outShape)
+            return ctx.invalid("residual input of shape " + runtime::shapeToString(r.shape()) +
+                               " does not match the output " + runtime::shapeToString(outShape));
+        for (std::int64_t i = 0; i < out->elementCount(); ++i)
+            po[i] += r.as<float>()[i];
+    }
     if (ctx.node().domain == "sb")
         applyActivation(*out, activationOf(ctx.node()));
     return Status::success();

@@ -1,0 +1,690 @@
+#include "kernels/cpu/onednn/onednn.h"
+
+#include "kernels/cpu/cpu_isa.h"
+#include "kernels/cpu/fast/epilogue.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <vector>
+
+#if SHARDBENCH_HAVE_ONEDNN
+#include <oneapi/dnnl/dnnl.hpp>
+extern "C" void omp_set_num_threads(int threads);
+#endif
+
+namespace sb::kernels {
+
+namespace {
+
+std::atomic<int> g_choice{-1}; // -1: not read yet
+
+KernelChoice choiceFromEnv()
+{
+    const char *v = std::getenv("SHARDBENCH_CPU_KERNELS");
+    const std::string s = v ? v : "";
+    if (s == "ours")
+        return KernelChoice::Ours;
+    if (s == "onednn")
+        return KernelChoice::OneDnn;
+    if (s == "onednn-blocked")
+        return KernelChoice::OneDnnBlocked;
+    return KernelChoice::Auto;
+}
+
+std::string isaSuffix()
+{
+    return cpuIsaName(cpuIsa());
+}
+
+} // namespace
+
+KernelChoice kernelChoice()
+{
+    int v = g_choice.load(std::memory_order_relaxed);
+    if (v < 0) {
+        v = static_cast<int>(choiceFromEnv());
+        g_choice.store(v, std::memory_order_relaxed);
+    }
+    return static_cast<KernelChoice>(v);
+}
+
+void setKernelChoice(KernelChoice choice)
+{
+    g_choice.store(static_cast<int>(choice), std::memory_order_relaxed);
+}
+
+const char *oursKernelName(const std::string &algorithm)
+{
+    static std::mutex mutex;
+    static std::set<std::string> names;
+    std::lock_guard lock(mutex);
+    return names.insert("ours " + algorithm + " " + isaSuffix()).first->c_str();
+}
+
+#if SHARDBENCH_HAVE_ONEDNN
+
+namespace {
+
+// One implementation of a node's problem for one input shape; run(ctx)
+// takes its scratch from ctx (the arena plan) or, while timing, the heap.
+template <typename Problem> struct Candidate
+{
+    const char *name = nullptr;
+    // ctx null: scratch from the heap (timing runs); the work goes over pool.
+    std::function<Status(runtime::ThreadPool &, KernelContext *, const Problem &)> run;
+    std::uint64_t weightsBytes = 0; // reordered weights it holds
+};
+
+// The node's choices, by input-shape key; kept in KernelState::data.
+template <typename Problem> struct Choices
+{
+    struct Entry
+    {
+        std::vector<Candidate<Problem>> candidates;
+        std::size_t chosen = 0;
+    };
+    std::map<std::string, std::shared_ptr<const Entry>> byKey;
+    std::vector<std::string> names; // storage for the candidates' names
+};
+
+double msSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+// Picks among the candidates (index 0 is always ours): forced by
+// kernelChoice(), else the fastest of alternating timed runs.
+template <typename Problem>
+std::size_t pick(std::vector<Candidate<Problem>> &candidates, const Problem &problem,
+                 runtime::ThreadPool &pool)
+{
+    if (candidates.size() == 1)
+        return 0;
+    const KernelChoice choice = kernelChoice();
+    if (choice == KernelChoice::Ours)
+        return 0;
+    if (choice == KernelChoice::OneDnn)
+        return 1;
+    if (choice == KernelChoice::OneDnnBlocked)
+        return candidates.size() - 1;
+    std::vector<double> best(candidates.size(), 1e300);
+    // Warm each once (JIT, page faults), then alternate; stop early once the
+    // rounds have taken long enough for a stable minimum.
+    for (auto &c : candidates)
+        if (!c.run(pool, nullptr, problem).ok())
+            return 0;
+    const auto started = std::chrono::steady_clock::now();
+    for (int round = 0; round < 5; ++round) {
+        for (std::size_t i = 0; i < candidates.size(); ++i) {
+            const auto t0 = std::chrono::steady_clock::now();
+            (void)candidates[i].run(pool, nullptr, problem);
+            best[i] = std::min(best[i], msSince(t0));
+        }
+        if (round >= 2 && msSince(started) > 60.0)
+            break;
+    }
+    return static_cast<std::size_t>(std::min_element(best.begin(), best.end()) - best.begin());
+}
+
+template <typename Problem>
+Status
+runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
+          const std::function<void()> &ours, const char *oursName,
+          const std::function<void(std::vector<Candidate<Problem>> &, std::vector<std::string> &)>
+              &addOneDnn)
+{
+    runtime::KernelState *state = ctx.state();
+    if (!state || kernelChoice() == KernelChoice::Ours || !oneDnnAvailable()) {
+        ours();
+        ctx.noteKernel(oursName);
+        return Status::success();
+    }
+    std::shared_ptr<const typename Choices<Problem>::Entry> entry;
+    {
+        std::lock_guard lock(state->mutex);
+        if (!state->data)
+            state->data = std::make_shared<Choices<Problem>>();
+        auto &choices = *static_cast<Choices<Problem> *>(state->data.get());
+        auto it = choices.byKey.find(key);
+        if (it == choices.byKey.end()) {
+            auto fresh = std::make_shared<typename Choices<Problem>::Entry>();
+            fresh->candidates.push_back(
+                {oursName, [ours](runtime::ThreadPool &, KernelContext *, const Problem &) {
+                     ours();
+                     return Status::success();
+                 }});
+            addOneDnn(fresh->candidates, choices.names);
+            fresh->chosen = pick(fresh->candidates, problem, ctx.pool());
+            // Only the chosen one stays (with its reordered weights).
+            for (std::size_t i = 1; i < fresh->candidates.size(); ++i)
+                if (i != fresh->chosen)
+                    fresh->candidates[i].run = nullptr;
+            state->persistentBytes += fresh->candidates[fresh->chosen].weightsBytes;
+            it = choices.byKey.emplace(key, std::move(fresh)).first;
+        }
+        entry = it->second;
+    }
+    const Candidate<Problem> &c = entry->candidates[entry->chosen];
+    if (entry->chosen == 0)
+        ours(); // this call's own (candidate 0 captured the first call's operands)
+    else
+        SB_TRY(c.run(ctx.pool(), &ctx, problem));
+    ctx.noteKernel(c.name);
+    return Status::success();
+}
+
+using dnnl::memory;
+using Tag = dnnl::memory::format_tag;
+using Dt = dnnl::memory::data_type;
+
+// The engine, created after the ISA cap went to oneDNN.
+dnnl::engine &engine()
+{
+    static dnnl::engine e = [] {
+        if (cpuIsa() != cpuIsaDetected()) {
+            dnnl::cpu_isa isa = dnnl::cpu_isa::sse41;
+            if (cpuIsa() == CpuIsa::Avx2)
+                isa = dnnl::cpu_isa::avx2;
+            else if (cpuIsa() == CpuIsa::Avx512)
+                isa = dnnl::cpu_isa::avx512_core_bf16;
+            (void)dnnl::set_max_cpu_isa(isa); // fails only once primitives exist
+        }
+        return dnnl::engine(dnnl::engine::kind::cpu, 0);
+    }();
+    return e;
+}
+
+dnnl::stream &threadStream()
+{
+    thread_local dnnl::stream s(engine());
+    return s;
+}
+
+std::size_t align64(std::size_t bytes)
+{
+    return (bytes + 63) / 64 * 64;
+}
+
+// Scratch for one execution: from the arena plan (ctx) or the heap (timing).
+struct Scratch
+{
+    runtime::Tensor tensor;
+    std::vector<char> heap;
+    char *base = nullptr;
+
+    Status acquire(KernelContext *ctx, std::size_t bytes)
+    {
+        if (bytes == 0)
+            return Status::success();
+        if (ctx) {
+            SB_ASSIGN_OR_RETURN(tensor, ctx->allocateScratch(bytes + 64));
+            base = static_cast<char *>(tensor.data());
+        } else {
+            heap.resize(bytes + 64);
+            base = heap.data();
+        }
+        base = reinterpret_cast<char *>((reinterpret_cast<std::uintptr_t>(base) + 63) / 64 *
+                                        64); // aligned
+        return Status::success();
+    }
+};
+
+void appendActivation(dnnl::post_ops &ops, const Activation &act)
+{
+    switch (act.kind) {
+    case Activation::None:
+        return;
+    case Activation::Relu:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+        return;
+    case Activation::Clip:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, act.lo, act.hi);
+        return;
+    case Activation::Gelu:
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_gelu_erf, 0.0f, 0.0f);
+        return;
+    }
+}
+
+// "oneDNN <impl> [blocked]" kept in `names`.
+const char *nameOf(std::vector<std::string> &names, const std::string &impl, const char *layout)
+{
+    names.push_back("oneDNN " + impl + (layout && *layout ? std::string(" ") + layout : ""));
+    return names.back().c_str();
+}
+
+// A primitive with its layouts: reorders in/out when it wants blocked
+// activations, weights reordered once (constant) or per run.
+struct Prepared
+{
+    dnnl::primitive prim;
+    memory::desc srcMd, userSrcMd, dstMd, userDstMd, weightsMd, userWeightsMd, biasMd, residualMd;
+    memory::desc scratchpadDesc;
+    bool reorderSrc = false, reorderDst = false, reorderWeights = false;
+    // Blocked output with a residual: the residual is reordered into the
+    // output first and added by a sum post-op (else a binary add post-op
+    // reads it in place).
+    bool residualBySum = false;
+    dnnl::reorder srcReorder, dstReorder, weightsReorder, residualReorder;
+    memory weights; // reordered constant weights
+    std::size_t scratchpadBytes = 0;
+
+    std::size_t scratchBytes() const
+    {
+        return align64(scratchpadBytes) + (reorderSrc ? align64(srcMd.get_size()) : 0) +
+               (reorderDst ? align64(dstMd.get_size()) : 0) +
+               (reorderWeights ? align64(weightsMd.get_size()) : 0);
+    }
+
+    // One execution on this thread (with `threads` OpenMP threads) with its
+    // scratch at `scratchBase` (scratchBytes()).
+    void execute(char *scratchBase, const float *src, const float *w, const float *bias,
+                 const float *residual, float *dst) const
+    {
+        char *p = scratchBase;
+        auto take = [&](std::size_t bytes) {
+            char *q = p;
+            p += align64(bytes);
+            return q;
+        };
+        dnnl::engine &eng = engine();
+        dnnl::stream &s = threadStream();
+        char *scratchpadBase = scratchpadBytes ? take(scratchpadBytes) : nullptr;
+        memory userSrc(userSrcMd, eng, const_cast<float *>(src));
+        memory userDst(userDstMd, eng, dst);
+        memory primSrc = userSrc, primDst = userDst, primWeights = weights;
+        if (reorderSrc) {
+            primSrc = memory(srcMd, eng, take(srcMd.get_size()));
+            srcReorder.execute(s, userSrc, primSrc);
+        }
+        if (reorderDst)
+            primDst = memory(dstMd, eng, take(dstMd.get_size()));
+        if (residual && residualBySum) {
+            memory userResidual(userDstMd, eng, const_cast<float *>(residual));
+            residualReorder.execute(s, userResidual, primDst);
+        }
+        if (reorderWeights) {
+            memory userWeights(userWeightsMd, eng, const_cast<float *>(w));
+            primWeights = memory(weightsMd, eng, take(weightsMd.get_size()));
+            weightsReorder.execute(s, userWeights, primWeights);
+        } else if (!weights) {
+            primWeights = memory(weightsMd, eng, const_cast<float *>(w));
+        }
+        std::unordered_map<int, memory> args{
+            {DNNL_ARG_SRC, primSrc}, {DNNL_ARG_WEIGHTS, primWeights}, {DNNL_ARG_DST, primDst}};
+        if (scratchpadBytes)
+            args[DNNL_ARG_SCRATCHPAD] = memory(scratchpadDesc, eng, scratchpadBase);
+        if (bias)
+            args[DNNL_ARG_BIAS] = memory(biasMd, eng, const_cast<float *>(bias));
+        if (residual && !residualBySum)
+            args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
+                memory(residualMd, eng, const_cast<float *>(residual));
+        prim.execute(s, args);
+        if (reorderDst)
+            dstReorder.execute(s, primDst, userDst);
+        s.wait();
+    }
+};
+
+// A problem cut into parts along its outer dimension (images, rows or
+// matrices), one oneDNN primitive per part size, the parts run
+// single-threaded on our pool's threads. oneDNN's own OpenMP threads would
+// compete for the cores with our pool (both spin after their work), so they
+// are used only when there is a single part.
+struct Parted
+{
+    std::shared_ptr<Prepared> main, tail; // tail: the last part when it is shorter
+    std::int64_t count = 1, chunk = 1;    // items, items per part
+    std::int64_t srcStride = 0, weightsStride = 0, dstStride = 0; // floats per item
+    int threads = 1;
+
+    std::int64_t parts() const { return (count + chunk - 1) / chunk; }
+    std::size_t partScratch() const
+    {
+        return align64(std::max(main->scratchBytes(), tail ? tail->scratchBytes() : 0));
+    }
+
+    Status run(runtime::ThreadPool &pool, KernelContext *ctx, const float *src, const float *w,
+               const float *bias, const float *residual, float *dst) const
+    {
+        const std::int64_t n = parts();
+        const std::size_t each = partScratch();
+        Scratch scratch;
+        SB_TRY(scratch.acquire(ctx, each * static_cast<std::size_t>(n)));
+        auto part = [&](std::int64_t i) {
+            const Prepared &p = (tail && i == n - 1) ? *tail : *main;
+            const std::int64_t first = i * chunk;
+            p.execute(scratch.base ? scratch.base + each * static_cast<std::size_t>(i) : nullptr,
+                      src + first * srcStride, w + first * weightsStride, bias,
+                      residual ? residual + first * dstStride : nullptr, dst + first * dstStride);
+        };
+        if (n == 1) {
+            omp_set_num_threads(threads);
+            part(0);
+            return Status::success();
+        }
+        std::atomic<bool> failed{false};
+        pool.parallelFor(n, 1, [&](std::int64_t begin, std::int64_t end) {
+            omp_set_num_threads(1);
+            for (std::int64_t i = begin; i < end; ++i) {
+                try {
+                    part(i);
+                } catch (const dnnl::error &) {
+                    failed = true;
+                }
+            }
+        });
+        if (failed)
+            return makeError(ErrorCode::Runtime, "oneDNN primitive failed");
+        return Status::success();
+    }
+};
+
+// Finishes a Prepared from its primitive descriptor's layouts.
+template <typename Pd>
+void finishLayouts(Prepared &p, const Pd &pd, const memory::desc &userWeightsMd,
+                   const float *constantWeights)
+{
+    dnnl::engine &eng = engine();
+    p.srcMd = pd.src_desc();
+    p.dstMd = pd.dst_desc();
+    p.weightsMd = pd.weights_desc();
+    p.userWeightsMd = userWeightsMd;
+    p.scratchpadDesc = pd.scratchpad_desc();
+    p.scratchpadBytes = p.scratchpadDesc.get_size();
+    p.reorderSrc = p.srcMd != p.userSrcMd;
+    p.reorderDst = p.dstMd != p.userDstMd;
+    if (p.reorderSrc)
+        p.srcReorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.userSrcMd, eng, p.srcMd));
+    if (p.reorderDst)
+        p.dstReorder = dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.dstMd, eng, p.userDstMd));
+    if (p.residualBySum) // into the (blocked or plain) output the sum post-op adds to
+        p.residualReorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.userDstMd, eng, p.dstMd));
+    if (constantWeights) {
+        memory user(userWeightsMd, eng, const_cast<float *>(constantWeights));
+        p.weights = memory(p.weightsMd, eng);
+        dnnl::stream s(eng);
+        dnnl::reorder(user, p.weights).execute(s, user, p.weights); // own copy either way
+        s.wait();
+    } else if (p.weightsMd != userWeightsMd) {
+        p.reorderWeights = true;
+        p.weightsReorder =
+            dnnl::reorder(dnnl::reorder::primitive_desc(eng, userWeightsMd, eng, p.weightsMd));
+    }
+}
+
+memory::dims dims(std::initializer_list<std::int64_t> v)
+{
+    return memory::dims(v.begin(), v.end());
+}
+
+} // namespace
+
+bool oneDnnAvailable()
+{
+    return true;
+}
+
+std::string oneDnnDescription()
+{
+    const dnnl::version_t *v = dnnl::version();
+    (void)engine();
+    const char *isa = "unknown";
+    switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2:
+        isa = "avx2";
+        break;
+    case dnnl::cpu_isa::avx2_vnni:
+        isa = "avx2_vnni";
+        break;
+    case dnnl::cpu_isa::avx512_core:
+        isa = "avx512_core";
+        break;
+    case dnnl::cpu_isa::avx512_core_vnni:
+        isa = "avx512_core_vnni";
+        break;
+    case dnnl::cpu_isa::avx512_core_bf16:
+        isa = "avx512_core_bf16";
+        break;
+    case dnnl::cpu_isa::avx512_core_amx:
+        isa = "avx512_core_amx";
+        break;
+    case dnnl::cpu_isa::sse41:
+        isa = "sse41";
+        break;
+    default:
+        break;
+    }
+    return "oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
+           std::to_string(v->patch) + " (" + isa + ")";
+}
+
+namespace {
+
+// Cuts `count` items into parts for `threads` (one part when fewer items),
+// builds their primitives with make(items) (null: not covered) and shares
+// the main part's reordered weights with the tail's when the layouts agree.
+std::shared_ptr<Parted>
+makeParted(std::int64_t count, int threads,
+           const std::function<std::shared_ptr<Prepared>(std::int64_t)> &make)
+{
+    auto parted = std::make_shared<Parted>();
+    parted->count = count;
+    parted->threads = threads;
+    parted->chunk = count >= threads ? (count + threads - 1) / threads : count;
+    parted->main = make(parted->chunk);
+    if (!parted->main)
+        return nullptr;
+    const std::int64_t rest = count - (parted->parts() - 1) * parted->chunk;
+    if (rest != parted->chunk) {
+        parted->tail = make(rest);
+        if (!parted->tail)
+            return nullptr;
+    }
+    return parted;
+}
+
+std::uint64_t weightsBytes(const Parted &p)
+{
+    std::uint64_t bytes = p.main->weights ? p.main->weightsMd.get_size() : 0;
+    if (p.tail && p.tail->weights)
+        bytes += p.tail->weightsMd.get_size();
+    return bytes;
+}
+
+} // namespace
+
+Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::function<void()> &ours,
+                      const char *oursName)
+{
+    const std::string key = std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" +
+                            std::to_string(p.inW) + (p.residual ? "r" : "");
+    const int threads = ctx.pool().size();
+    auto addOneDnn = [&](std::vector<Candidate<ConvProblem>> &out,
+                         std::vector<std::string> &names) {
+        const memory::dims w = p.group == 1
+                                   ? dims({p.outChannels, p.inChannels, p.kernelH, p.kernelW})
+                                   : dims({p.group, p.outChannels / p.group, p.inChannels / p.group,
+                                           p.kernelH, p.kernelW});
+        const memory::desc userWeights(w, Dt::f32, p.group == 1 ? Tag::oihw : Tag::goihw);
+        // Plain NCHW activations, then blocked ones (reordered in and out).
+        for (int blocked = 0; blocked < 2; ++blocked) {
+            std::string impl;
+            bool sameAsPlain = false;
+            auto make = [&](std::int64_t images) -> std::shared_ptr<Prepared> {
+                const memory::dims src = dims({images, p.inChannels, p.inH, p.inW});
+                const memory::dims dst = dims({images, p.outChannels, p.outH, p.outW});
+                const memory::desc userSrc(src, Dt::f32, Tag::nchw);
+                const memory::desc userDst(dst, Dt::f32, Tag::nchw);
+                auto prepared = std::make_shared<Prepared>();
+                prepared->userSrcMd = userSrc;
+                prepared->userDstMd = userDst;
+                prepared->biasMd = memory::desc(dims({p.outChannels}), Dt::f32, Tag::x);
+                prepared->residualMd = userDst;
+                const memory::desc srcMd = blocked ? memory::desc(src, Dt::f32, Tag::any) : userSrc;
+                const memory::desc dstMd = blocked ? memory::desc(dst, Dt::f32, Tag::any) : userDst;
+                const memory::desc weightsMd(w, Dt::f32, Tag::any);
+                const memory::dims strides = dims({p.strideH, p.strideW});
+                const memory::dims dilations = dims({p.dilationH - 1, p.dilationW - 1});
+                const memory::dims padL = dims({p.padTop, p.padLeft});
+                const memory::dims padR = dims({p.padBottom, p.padRight});
+                const auto kind = dnnl::prop_kind::forward_inference;
+                const auto algo = dnnl::algorithm::convolution_direct;
+                const dnnl::convolution_forward::desc d =
+                    p.bias ? dnnl::convolution_forward::desc(kind, algo, srcMd, weightsMd,
+                                                             prepared->biasMd, dstMd, strides,
+                                                             dilations, padL, padR)
+                           : dnnl::convolution_forward::desc(kind, algo, srcMd, weightsMd, dstMd,
+                                                             strides, dilations, padL, padR);
+                dnnl::primitive_attr attr;
+                attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+                dnnl::post_ops ops;
+                prepared->residualBySum = p.residual && blocked;
+                if (prepared->residualBySum)
+                    ops.append_sum(1.0f);
+                else if (p.residual)
+                    ops.append_binary(dnnl::algorithm::binary_add, userDst);
+                appendActivation(ops, p.act);
+                attr.set_post_ops(ops);
+                dnnl::convolution_forward::primitive_desc pd(d, attr, engine());
+                if (blocked && pd.src_desc() == userSrc && pd.dst_desc() == userDst)
+                    sameAsPlain = true;
+                impl = pd.impl_info_str();
+                if (sameAsPlain || impl.find("ref") != std::string::npos)
+                    return nullptr; // a duplicate, or oneDNN's reference loops (never win)
+                finishLayouts(*prepared, pd, userWeights, p.weightsConstant ? p.w : nullptr);
+                prepared->prim = dnnl::convolution_forward(pd);
+                return prepared;
+            };
+            try {
+                auto parted = makeParted(p.n, threads, make);
+                if (!parted)
+                    continue;
+                parted->srcStride = p.inChannels * p.inH * p.inW;
+                parted->dstStride = p.outChannels * p.outH * p.outW;
+                out.push_back(
+                    {nameOf(names, impl, blocked ? "blocked" : "nchw"),
+                     [parted](runtime::ThreadPool &pool, KernelContext *c, const ConvProblem &q) {
+                         return parted->run(pool, c, q.x, q.w, q.bias, q.residual, q.y);
+                     },
+                     weightsBytes(*parted)});
+            } catch (const dnnl::error &) {
+                // Not covered by oneDNN for this case: the other candidates remain.
+            }
+        }
+    };
+    return runChosen<ConvProblem>(ctx, key, p, ours, oursName, addOneDnn);
+}
+
+Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function<void()> &ours,
+                 const char *oursName)
+{
+    // One 2-D product cut by rows when B is shared and A contiguous, else
+    // the batch of products cut by matrices.
+    const bool flat = p.bBatchStride == 0 && (p.batch == 1 || p.aBatchStride == p.m * p.k);
+    const std::string key = std::to_string(p.batch) + "x" + std::to_string(p.m) + "x" +
+                            std::to_string(p.n) + "x" + std::to_string(p.k) + "s" +
+                            std::to_string(p.aBatchStride) + "," + std::to_string(p.bBatchStride);
+    const int threads = ctx.pool().size();
+    auto addOneDnn = [&](std::vector<Candidate<MatMulProblem>> &out,
+                         std::vector<std::string> &names) {
+        std::string impl;
+        auto make = [&](std::int64_t items) -> std::shared_ptr<Prepared> {
+            auto prepared = std::make_shared<Prepared>();
+            memory::desc src, weightsUser, dst;
+            if (flat) {
+                src = memory::desc(dims({items, p.k}), Dt::f32, Tag::ab);
+                weightsUser = memory::desc(dims({p.k, p.n}), Dt::f32, Tag::ab);
+                dst = memory::desc(dims({items, p.n}), Dt::f32, Tag::ab);
+                prepared->biasMd = memory::desc(dims({1, p.n}), Dt::f32, Tag::ab);
+            } else {
+                // A batch stride of 0 broadcasts that operand (a batch dim of 1).
+                src = memory::desc(dims({p.aBatchStride ? items : 1, p.m, p.k}), Dt::f32,
+                                   dims({p.aBatchStride ? p.aBatchStride : p.m * p.k, p.k, 1}));
+                weightsUser =
+                    memory::desc(dims({p.bBatchStride ? items : 1, p.k, p.n}), Dt::f32,
+                                 dims({p.bBatchStride ? p.bBatchStride : p.k * p.n, p.n, 1}));
+                dst = memory::desc(dims({items, p.m, p.n}), Dt::f32, Tag::abc);
+                prepared->biasMd = memory::desc(dims({1, 1, p.n}), Dt::f32, Tag::abc);
+            }
+            prepared->userSrcMd = src;
+            prepared->userDstMd = dst;
+            const bool constant = p.bConstant && flat;
+            const memory::desc weightsMd =
+                constant ? memory::desc(weightsUser.dims(), Dt::f32, Tag::any) : weightsUser;
+            dnnl::primitive_attr attr;
+            attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+            dnnl::post_ops ops;
+            appendActivation(ops, p.act);
+            attr.set_post_ops(ops);
+            dnnl::matmul::desc d = p.bias
+                                       ? dnnl::matmul::desc(src, weightsMd, prepared->biasMd, dst)
+                                       : dnnl::matmul::desc(src, weightsMd, dst);
+            dnnl::matmul::primitive_desc pd(d, attr, engine());
+            impl = pd.impl_info_str();
+            if (impl.find("ref") != std::string::npos)
+                return nullptr;
+            finishLayouts(*prepared, pd, weightsUser, constant ? p.b : nullptr);
+            prepared->prim = dnnl::matmul(pd);
+            return prepared;
+        };
+        try {
+            // Whole rows per part (flat), whole matrices otherwise.
+            auto parted = makeParted(flat ? p.batch * p.m : p.batch, threads, make);
+            if (!parted)
+                return;
+            parted->srcStride = flat ? p.k : p.aBatchStride;
+            parted->weightsStride = flat ? 0 : p.bBatchStride;
+            parted->dstStride = flat ? p.n : p.m * p.n;
+            out.push_back(
+                {nameOf(names, impl, ""),
+                 [parted](runtime::ThreadPool &pool, KernelContext *c, const MatMulProblem &q) {
+                     return parted->run(pool, c, q.a, q.b, q.bias, nullptr, q.c);
+                 },
+                 weightsBytes(*parted)});
+        } catch (const dnnl::error &) {
+            // Not covered: ours remains.
+        }
+    };
+    return runChosen<MatMulProblem>(ctx, key, p, ours, oursName, addOneDnn);
+}
+
+#else // !SHARDBENCH_HAVE_ONEDNN
+
+bool oneDnnAvailable()
+{
+    return false;
+}
+
+std::string oneDnnDescription()
+{
+    return "oneDNN not built in";
+}
+
+Status runConvolution(KernelContext &ctx, const ConvProblem &, const std::function<void()> &ours,
+                      const char *oursName)
+{
+    ours();
+    ctx.noteKernel(oursName);
+    return Status::success();
+}
+
+Status runMatMul(KernelContext &ctx, const MatMulProblem &, const std::function<void()> &ours,
+                 const char *oursName)
+{
+    ours();
+    ctx.noteKernel(oursName);
+    return Status::success();
+}
+
+#endif
+
+} // namespace sb::kernels

@@ -1,0 +1,82 @@
+// oneDNN (Debian libdnnl) behind the fast CPU kernels: convolution and
+// matmul primitives with fused post-ops (bias, ReLU/Clip/GELU, a residual
+// add), JIT-compiled by oneDNN for the widest ISA the CPU has (AVX2,
+// AVX-512, AMX; capped by cpu_isa.h).
+//
+// Per node and input shape, the first run (the executor's planning run)
+// builds the primitives, reorders constant weights into oneDNN's blocked
+// layout once, and times each candidate (our own kernel, oneDNN on plain
+// NCHW / row-major tensors, oneDNN on blocked tensors with reorders in and
+// out) on the real operands; the fastest is kept in the node's KernelState
+// for the rest of the session, never rebuilt per run. SHARDBENCH_CPU_KERNELS
+// (or setKernelChoice) forces one side: "ours", "onednn", "onednn-blocked"
+// or "auto" (default). Scratchpads and blocked activation copies come from
+// KernelContext::allocateScratch, so the memory plan counts them; blocked
+// weights count as the state's persistent bytes.
+//
+// Without oneDNN in the build (SHARDBENCH_HAVE_ONEDNN unset), every call
+// runs our kernel.
+#pragma once
+
+#include "core/runtime/kernel_registry.h"
+#include "kernels/cpu/nn_common.h"
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace sb::kernels {
+
+enum class KernelChoice
+{
+    Auto,          // time both, keep the faster (per node and shape, once per session)
+    Ours,          // our kernels only
+    OneDnn,        // oneDNN wherever it covers the case (plain layouts when it has them)
+    OneDnnBlocked, // oneDNN, blocked layouts when it has them (tests)
+};
+// The process-wide choice: SHARDBENCH_CPU_KERNELS unless set here (tests).
+KernelChoice kernelChoice();
+void setKernelChoice(KernelChoice choice);
+
+// "oneDNN 2.6.3 (avx512_core)" or "oneDNN not built in".
+std::string oneDnnDescription();
+bool oneDnnAvailable();
+
+// A 2-D convolution, NCHW float32. residual: optional tensor of the
+// output's shape added before the activation (sb.FusedConv's 4th input).
+struct ConvProblem
+{
+    std::int64_t n = 1, inChannels = 1, outChannels = 1, group = 1;
+    std::int64_t inH = 1, inW = 1, outH = 1, outW = 1, kernelH = 1, kernelW = 1;
+    std::int64_t strideH = 1, strideW = 1, dilationH = 1, dilationW = 1;
+    std::int64_t padTop = 0, padLeft = 0, padBottom = 0, padRight = 0;
+    const float *x = nullptr, *w = nullptr, *bias = nullptr, *residual = nullptr;
+    float *y = nullptr;
+    Activation act;
+    bool weightsConstant = false;
+};
+
+// C[b] = act(A[b] * B[b] + bias) for b < batch, row-major float32, A [m, k]
+// at a + aOffset(b), B [k, n] at b + bOffset(b) (ld = k and n), C [m, n]
+// contiguous. bShared: B is the same matrix for every batch.
+struct MatMulProblem
+{
+    std::int64_t batch = 1, m = 1, n = 1, k = 1;
+    std::int64_t aBatchStride = 0, bBatchStride = 0; // elements; 0 = broadcast
+    const float *a = nullptr, *b = nullptr, *bias = nullptr;
+    float *c = nullptr;
+    Activation act;
+    bool bConstant = false;
+};
+
+// Runs the problem with the implementation chosen for this node and shape
+// (see above); `ours` runs our kernel (oursName names it for profiles).
+Status runConvolution(KernelContext &ctx, const ConvProblem &problem,
+                      const std::function<void()> &ours, const char *oursName);
+Status runMatMul(KernelContext &ctx, const MatMulProblem &problem,
+                 const std::function<void()> &ours, const char *oursName);
+
+// A static string "ours <algorithm> <isa>" for profiles (interned).
+const char *oursKernelName(const std::string &algorithm);
+
+} // namespace sb::kernels
