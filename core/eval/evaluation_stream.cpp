@@ -77,6 +77,9 @@ bool labelIds(const Column &label, std::vector<std::string> &texts,
               std::unordered_map<std::uint64_t, int> &cache, bool grow, std::vector<int> &ids)
 {
     ids.resize(label.size());
+    // The last two values seen, before the map (labels are mostly two values).
+    std::array<std::uint64_t, 2> recentKey{};
+    std::array<int, 2> recentId{-2, -2};
     for (std::size_t r = 0; r < label.size(); ++r) {
         if (label.isMissing(r)) {
             ids[r] = -1;
@@ -85,6 +88,14 @@ bool labelIds(const Column &label, std::vector<std::string> &texts,
         const std::uint64_t key = label.type == ColumnType::Categorical
                                       ? static_cast<std::uint64_t>(label.codes[r])
                                       : std::bit_cast<std::uint64_t>(label.numbers[r]);
+        if (recentId[0] != -2 && recentKey[0] == key) {
+            ids[r] = recentId[0];
+            continue;
+        }
+        if (recentId[1] != -2 && recentKey[1] == key) {
+            ids[r] = recentId[1];
+            continue;
+        }
         auto it = cache.find(key);
         if (it == cache.end()) {
             const std::string text = label.text(r);
@@ -98,6 +109,10 @@ bool labelIds(const Column &label, std::vector<std::string> &texts,
             it = cache.emplace(key, id).first;
         }
         ids[r] = it->second;
+        recentKey[1] = recentKey[0];
+        recentId[1] = recentId[0];
+        recentKey[0] = key;
+        recentId[0] = it->second;
     }
     return true;
 }
