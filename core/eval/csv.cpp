@@ -1220,7 +1220,7 @@ struct TypedCsvReader::Impl
             if (trimBlanks(f).empty() || isNanText(f))
                 continue;
             double v;
-            if (parseCsvNumber(f, v)) {
+            if (parsePlainDecimalPadded(f.data(), f.data() + f.size(), v) || parseCsvNumber(f, v)) {
                 ++s.inferNumbers;
             } else if (parseIsoDatetime(f, v)) {
                 ++s.inferDates;
