@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -635,7 +636,8 @@ struct CsvReader::Impl
     std::size_t consumedTo = 0; // bytes of buf handed out in the current batch
     std::uint64_t line = 1;     // physical line at buf[consumedTo]
     std::uint64_t size = 0;
-    std::uint64_t consumed = 0;
+    std::uint64_t consumed = 0; // input bytes split into rows so far
+    std::uint64_t reported = 0; // of those, handed out (bytesConsumed())
 
     std::vector<std::string> header;
     std::unordered_map<std::string, int> headerIndex;
@@ -752,6 +754,7 @@ struct CsvReader::Impl
         }
         consumedTo = pos;
         consumed += pos;
+        reported = consumed;
         return Status::success();
     }
 
@@ -887,6 +890,7 @@ struct CsvReader::Impl
         }
         batch.rows = totalRows;
         finishBatch(plan);
+        reported = consumed;
         if (totalRows == 0) // only blank lines in this stretch
             return next(batch);
         return true;
@@ -955,7 +959,7 @@ std::uint64_t CsvReader::fileSize() const
 }
 std::uint64_t CsvReader::bytesConsumed() const
 {
-    return m_impl->consumed;
+    return m_impl->reported;
 }
 Result<bool> CsvReader::next(CsvBatch &batch)
 {
@@ -1259,13 +1263,31 @@ struct TypedCsvReader::Impl
     // n parsed rows of slice s, in order (fields row-major, all columns of
     // the file). Slices are then joined in row order: categories get their
     // global codes in order of first appearance, counts add up.
+    // convertSlices() is sliceRows() then joinSlices(); the first part only
+    // reads the reader's state, so it may run ahead of the caller.
+    struct SlicedRows
+    {
+        std::vector<std::size_t> base; // slice s fills rows [base[s], base[s] + bound)
+        std::vector<SliceResult> results;
+    };
+
     template <typename Produce>
     Status convertSlices(const char *data, const std::vector<std::size_t> &bounds, Table &chunk,
                          Produce &&produce)
     {
+        SlicedRows rows = sliceRows(data, bounds, chunk, produce);
+        return joinSlices(rows, chunk);
+    }
+
+    template <typename Produce>
+    SlicedRows sliceRows(const char *data, const std::vector<std::size_t> &bounds, Table &chunk,
+                         Produce &&produce) const
+    {
         const std::size_t slices = bounds.size();
         const std::size_t stride = raw.header().size();
-        std::vector<std::size_t> base(slices + 1, 0);
+        SlicedRows sliced;
+        std::vector<std::size_t> &base = sliced.base;
+        base.assign(slices + 1, 0);
         for (std::size_t s = 0; s < slices; ++s)
             base[s + 1] = base[s] + bounds[s];
         const std::size_t total = base[slices];
@@ -1282,7 +1304,8 @@ struct TypedCsvReader::Impl
                 out.numbers.resize(total);
         }
         chunk.lines.resize(total);
-        std::vector<SliceResult> results(slices);
+        std::vector<SliceResult> &results = sliced.results;
+        results.resize(slices);
         const unsigned threads = options.threads ? options.threads : defaultThreadCount();
         parallelFor(slices, threads, [&](std::size_t s) {
             SliceResult &result = results[s];
@@ -1310,6 +1333,15 @@ struct TypedCsvReader::Impl
                     });
             result.rows = at - base[s];
         });
+        return sliced;
+    }
+
+    Status joinSlices(const SlicedRows &sliced, Table &chunk)
+    {
+        const std::vector<std::size_t> &base = sliced.base;
+        const std::vector<SliceResult> &results = sliced.results;
+        const std::size_t slices = results.size();
+        const unsigned threads = options.threads ? options.threads : defaultThreadCount();
         for (const auto &result : results)
             if (result.error.failed)
                 return makeError(ErrorCode::InvalidInput, raw.m_impl->errorText(result.error));
@@ -1395,43 +1427,80 @@ struct TypedCsvReader::Impl
                              });
     }
 
-    // The next batch: each thread parses runs of rows of its slice and
-    // converts them while they are in cache.
-    Result<std::size_t> convertNext(Table &chunk)
+    // The next batch, split and converted but not yet joined (see Ahead).
+    struct Ahead
+    {
+        std::thread thread;
+        Status status;
+        bool end = false;
+        SlicedRows rows;
+        Table table;
+        std::uint64_t consumed = 0; // the raw reader's bytes after this batch
+    };
+    Ahead ahead;
+    bool prefetch = false; // a batch is being read ahead on ahead.thread
+
+    ~Impl()
+    {
+        if (ahead.thread.joinable())
+            ahead.thread.join();
+    }
+
+    // Reads, splits and converts the next batch into ahead (each thread
+    // parses runs of rows of its slice and converts them while they are in
+    // cache). Runs on ahead.thread: touches only the raw reader and ahead;
+    // the categories are given codes by joinSlices(), on the caller's thread.
+    Status sliceNext()
     {
         CsvReader::Impl &in = *raw.m_impl;
-        SB_ASSIGN_OR_RETURN(CsvReader::Impl::SlicePlan plan, in.planBatch());
-        if (plan.cut == 0)
-            return std::size_t(0);
-        std::vector<std::size_t> bounds(plan.slices());
-        for (std::size_t s = 0; s < bounds.size(); ++s)
-            bounds[s] = plan.start[s] < plan.start[s + 1] ? plan.rowBound(s) : 0;
-        char *data = in.buf.data();
-        const std::size_t expected = raw.header().size();
-        const char delimiter = in.options.delimiter;
-        SB_TRY(
-            convertSlices(data, bounds, chunk, [&](std::size_t s, ParseError &error, auto &&emit) {
-                constexpr std::size_t kRunRows = 1024; // a run's fields and text stay in L2
-                std::vector<CsvFieldRef> fields;
-                std::vector<std::uint64_t> lines;
-                fields.reserve(kRunRows * expected);
-                lines.reserve(kRunRows);
-                std::size_t pos = plan.start[s];
-                std::uint64_t line = plan.startLine[s];
-                while (pos < plan.start[s + 1]) {
-                    fields.clear();
-                    lines.clear();
-                    pos = (plan.quoteFree ? parseRowsUnquoted : parseRows)(
-                        data, pos, plan.start[s + 1], line, delimiter, expected, kRunRows, fields,
-                        lines, error);
-                    if (error.failed)
-                        return;
-                    if (!lines.empty())
-                        emit(fields.data(), lines.data(), lines.size());
-                }
-            }));
-        in.finishBatch(plan);
-        return chunk.rows == 0 ? convertNext(chunk) : Result<std::size_t>(chunk.rows);
+        while (true) {
+            SB_ASSIGN_OR_RETURN(CsvReader::Impl::SlicePlan plan, in.planBatch());
+            if (plan.cut == 0) {
+                ahead.end = true;
+                return Status::success();
+            }
+            std::vector<std::size_t> bounds(plan.slices());
+            for (std::size_t s = 0; s < bounds.size(); ++s)
+                bounds[s] = plan.start[s] < plan.start[s + 1] ? plan.rowBound(s) : 0;
+            char *data = in.buf.data();
+            const std::size_t expected = raw.header().size();
+            const char delimiter = in.options.delimiter;
+            ahead.rows = sliceRows(
+                data, bounds, ahead.table, [&](std::size_t s, ParseError &error, auto &&emit) {
+                    constexpr std::size_t kRunRows = 1024; // a run's fields and text stay in L2
+                    std::vector<CsvFieldRef> fields;
+                    std::vector<std::uint64_t> lines;
+                    fields.reserve(kRunRows * expected);
+                    lines.reserve(kRunRows);
+                    std::size_t pos = plan.start[s];
+                    std::uint64_t line = plan.startLine[s];
+                    while (pos < plan.start[s + 1]) {
+                        fields.clear();
+                        lines.clear();
+                        pos = (plan.quoteFree ? parseRowsUnquoted : parseRows)(
+                            data, pos, plan.start[s + 1], line, delimiter, expected, kRunRows,
+                            fields, lines, error);
+                        if (error.failed)
+                            return;
+                        if (!lines.empty())
+                            emit(fields.data(), lines.data(), lines.size());
+                    }
+                });
+            in.finishBatch(plan);
+            ahead.consumed = in.consumed;
+            bool any = false;
+            for (const auto &result : ahead.rows.results)
+                any |= result.rows > 0 || result.error.failed;
+            if (any) // else only blank lines: read on
+                return Status::success();
+        }
+    }
+
+    void startAhead()
+    {
+        ahead.end = false;
+        ahead.table.columns.resize(state.size());
+        ahead.thread = std::thread([this] { ahead.status = sliceNext(); });
     }
 
     Result<bool> next(Table &chunk)
@@ -1448,15 +1517,33 @@ struct TypedCsvReader::Impl
             SB_TRY(convertPending(chunk));
             return true;
         }
-        SB_ASSIGN_OR_RETURN(std::size_t rows, convertNext(chunk));
-        if (rows == 0) {
+        // The second and later batches: the one read ahead while the caller
+        // worked on the previous chunk (from the third on; a caller reading
+        // only the first chunk costs no extra batch).
+        if (!prefetch)
+            startAhead();
+        ahead.thread.join();
+        prefetch = false;
+        Status status = std::move(ahead.status);
+        ahead.status = Status::success();
+        if (status.ok() && !ahead.end)
+            status = joinSlices(ahead.rows, ahead.table);
+        if (!status.ok() || ahead.end) {
             done = true;
             for (auto &col : chunk.columns) {
                 col.numbers.clear();
                 col.codes.clear();
             }
+            if (!status.ok())
+                return status.error();
             return false;
         }
+        std::swap(chunk.columns, ahead.table.columns);
+        std::swap(chunk.lines, ahead.table.lines);
+        chunk.rows = ahead.table.rows;
+        raw.m_impl->reported = ahead.consumed;
+        startAhead();
+        prefetch = true;
         return true;
     }
 
