@@ -683,14 +683,16 @@ struct CsvReader::Impl
     // Drops the consumed prefix and reads until the buffer holds at least one
     // complete row (or the input ends). Returns the cut: the end of the last
     // complete row in buf[0, valid).
-    Result<std::size_t> fill()
+    // `want`: bytes to read first (0: a batch).
+    Result<std::size_t> fill(std::size_t want = 0)
     {
         if (consumedTo > 0) {
             std::memmove(buf.data(), buf.data() + consumedTo, valid - consumedTo);
             valid -= consumedTo;
             consumedTo = 0;
         }
-        std::size_t want = options.batchBytes;
+        if (want == 0)
+            want = options.batchBytes;
         while (true) {
             if (!eof) {
                 SB_TRY(readMore(want));
@@ -729,7 +731,10 @@ struct CsvReader::Impl
 
     Status parseHeader()
     {
-        SB_ASSIGN_OR_RETURN(std::size_t cut, fill());
+        // A little input for the header (readers opened only for it, and
+        // probes, should not read a whole batch); more if its row is long.
+        SB_ASSIGN_OR_RETURN(std::size_t cut,
+                            fill(std::min<std::size_t>(options.batchBytes, 1 << 16)));
         std::size_t start = 0;
         if (valid >= 3 && static_cast<unsigned char>(buf[0]) == 0xEF &&
             static_cast<unsigned char>(buf[1]) == 0xBB &&
