@@ -9,8 +9,13 @@
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <thread>
 #include <unordered_map>
 #include <unordered_set>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace sb::eval {
 
@@ -18,6 +23,7 @@ namespace {
 
 constexpr std::size_t kMaxBatchBytes = std::size_t(1) << 31; // field offsets are 32-bit
 constexpr std::size_t kParallelMinBytes = std::size_t(1) << 20;
+constexpr std::size_t kPadding = 16;
 
 struct FileCloser
 {
@@ -60,13 +66,144 @@ std::size_t scanUnquoted(const char *buf, std::size_t pos, std::size_t end, char
     return pos;
 }
 
+// How many bytes of p[0, n) equal c (SSE2: sixteen at a time).
+std::size_t countByte(const char *p, std::size_t n, char c)
+{
+    std::size_t count = 0, i = 0;
+#if defined(__SSE2__)
+    const __m128i needle = _mm_set1_epi8(c);
+    while (i + 16 <= n) {
+        // Up to 255 blocks per byte-wide lane, then a horizontal sum.
+        __m128i lanes = _mm_setzero_si128();
+        const std::size_t stop = std::min(n - 15, i + 255 * 16);
+        for (; i < stop; i += 16) {
+            const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + i));
+            lanes = _mm_sub_epi8(lanes, _mm_cmpeq_epi8(block, needle));
+        }
+        const __m128i sums = _mm_sad_epu8(lanes, _mm_setzero_si128());
+        count += static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) +
+                 static_cast<std::size_t>(_mm_cvtsi128_si32(_mm_srli_si128(sums, 8)));
+    }
+#endif
+    for (; i < n; ++i)
+        count += p[i] == c;
+    return count;
+}
+
+// Bits of the delimiters and LFs among 64 bytes at p (bit i: p[i]).
+struct StructuralBits
+{
+    std::uint64_t delimiters = 0, newlines = 0;
+};
+
+StructuralBits structuralBits(const char *p, char delim)
+{
+    StructuralBits bits;
+#if defined(__SSE2__)
+    const __m128i d = _mm_set1_epi8(delim), n = _mm_set1_epi8('\n');
+    for (int k = 0; k < 4; ++k) {
+        const __m128i block = _mm_loadu_si128(reinterpret_cast<const __m128i *>(p + 16 * k));
+        bits.delimiters |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(
+                               _mm_movemask_epi8(_mm_cmpeq_epi8(block, d))))
+                           << (16 * k);
+        bits.newlines |= static_cast<std::uint64_t>(static_cast<std::uint16_t>(
+                             _mm_movemask_epi8(_mm_cmpeq_epi8(block, n))))
+                         << (16 * k);
+    }
+#else
+    for (int i = 0; i < 64; ++i) {
+        bits.delimiters |= static_cast<std::uint64_t>(p[i] == delim) << i;
+        bits.newlines |= static_cast<std::uint64_t>(p[i] == '\n') << i;
+    }
+#endif
+    return bits;
+}
+
+// parseRows() for input without quotes (the caller checked): the same rows,
+// fields, lines and errors, found from bit masks of the delimiters and LFs
+// of 64 bytes at a time instead of byte by byte.
+std::size_t parseRowsUnquoted(char *buf, std::size_t begin, std::size_t end, std::uint64_t &line,
+                              char delim, std::size_t expected, std::size_t maxRows,
+                              std::vector<CsvFieldRef> &fields, std::vector<std::uint64_t> &lines,
+                              ParseError &error)
+{
+    if (begin >= end || maxRows == 0)
+        return begin;
+    std::size_t rows = 0, column = 0, fieldStart = begin;
+    std::uint64_t rowLine = line;
+    auto field = [&](std::size_t stop) {
+        fields.push_back({static_cast<std::uint32_t>(fieldStart),
+                          static_cast<std::uint32_t>(stop - fieldStart)});
+        ++column;
+    };
+    // The row ends at the LF at p (or at the end of input): false on a
+    // field-count error.
+    auto rowEnd = [&](std::size_t p) {
+        std::size_t stop = p;
+        if (stop > fieldStart && buf[stop - 1] == '\r')
+            --stop;
+        field(stop);
+        if (expected != 0 && column != expected) {
+            error = {true, rowLine, -1,
+                     "row has " + std::to_string(column) + " field" + (column == 1 ? "" : "s") +
+                         ", the header has " + std::to_string(expected)};
+            return false;
+        }
+        lines.push_back(rowLine);
+        ++rows;
+        column = 0;
+        return true;
+    };
+    for (std::size_t block = begin; block < end; block += 64) {
+        StructuralBits bits;
+        if (block + 64 <= end) {
+            bits = structuralBits(buf + block, delim);
+        } else {
+            char tail[64];
+            const std::size_t n = end - block;
+            std::memcpy(tail, buf + block, n);
+            std::memset(tail + n, delim == 'x' ? 'y' : 'x', 64 - n);
+            bits = structuralBits(tail, delim);
+        }
+        std::uint64_t any = bits.delimiters | bits.newlines;
+        while (any) {
+            const int bit = std::countr_zero(any);
+            any &= any - 1;
+            const std::size_t p = block + static_cast<std::size_t>(bit);
+            if (!((bits.newlines >> bit) & 1)) {
+                field(p);
+                fieldStart = p + 1;
+                continue;
+            }
+            // A blank line (LF or CRLF) at the start of a row is skipped.
+            const bool blank = column == 0 && (p == fieldStart ||
+                                               (p == fieldStart + 1 && buf[fieldStart] == '\r'));
+            if (!blank && !rowEnd(p))
+                return p;
+            ++line;
+            fieldStart = p + 1;
+            rowLine = line;
+            if (rows == maxRows)
+                return p + 1;
+        }
+    }
+    // The last row without a final LF.
+    if (fieldStart < end || column > 0) {
+        if (!rowEnd(end))
+            return end;
+    }
+    return end;
+}
+
 // Parses whole rows in buf[begin, end). `end` is a row boundary (or the end of
 // input). Appends fields (offsets relative to buf) and row start lines.
 // expected == 0 accepts any field count (header). Stops after maxRows rows.
-// Returns the position after the last parsed row.
-std::size_t parseRows(char *buf, std::size_t begin, std::size_t end, std::uint64_t line, char delim,
-                      std::size_t expected, std::size_t maxRows, std::vector<CsvFieldRef> &fields,
-                      std::vector<std::uint64_t> &lines, ParseError &error)
+// Returns the position after the last parsed row; `line` is then the
+// physical line there.
+std::size_t parseRows(char *buf, std::size_t begin, std::size_t end, std::uint64_t &line,
+                      char delim, std::size_t expected, std::size_t maxRows,
+                      std::vector<CsvFieldRef> &fields, std::vector<std::uint64_t> &lines,
+                      ParseError &error)
 {
     std::size_t pos = begin;
     std::size_t rows = 0;
@@ -275,6 +412,69 @@ bool parsePlainDecimal(const char *p, const char *end, double &value)
     return true;
 }
 
+// Eight characters (little-endian word) as digit values ('0' -> 0); how
+// many of the first ones are digits (0..8).
+int digitRun(std::uint64_t digits)
+{
+    const std::uint64_t flags = ((digits + 0x7676767676767676ULL) | digits) & 0x8080808080808080ULL;
+    return flags ? std::countr_zero(flags) / 8 : 8;
+}
+
+// The number formed by the first k (0..8) digit values of `digits`
+// (the first is the most significant): eight digits combined in three
+// multiplications (as in fast_float's parse_eight_digits_unrolled).
+std::uint64_t digitsValue(std::uint64_t digits, int k)
+{
+    if (k == 0)
+        return 0;
+    std::uint64_t v = digits << (8 * (8 - k)); // leading zeros in the low bytes
+    v = v * 10 + (v >> 8);
+    return (((v & 0x000000FF000000FFULL) * 0x000F424000000064ULL) +
+            (((v >> 16) & 0x000000FF000000FFULL) * 0x0000271000000001ULL)) >>
+           32;
+}
+
+// parsePlainDecimal() for text inside a buffer with at least 8 readable
+// bytes after `end`: the integer and fraction digits eight at a time. Same
+// mantissa and division, so the same double; false where that would be.
+bool parsePlainDecimalPadded(const char *p, const char *end, double &value)
+{
+    static constexpr std::uint64_t kPow10Int[] = {1,      10,      100,      1000,     10000,
+                                                  100000, 1000000, 10000000, 100000000};
+    const char *const text = p;
+    if (end - p > 20)
+        return false;
+    const bool negative = p < end && *p == '-';
+    p += negative;
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);
+    word ^= 0x3030303030303030ULL;
+    const int intDigits = std::min<int>(digitRun(word), static_cast<int>(end - p));
+    if (intDigits == 8)
+        return parsePlainDecimal(text, end, value);
+    std::uint64_t mantissa = digitsValue(word, intDigits);
+    p += intDigits;
+    int fraction = 0;
+    if (p < end && *p == '.') {
+        ++p;
+        std::memcpy(&word, p, 8);
+        word ^= 0x3030303030303030ULL;
+        fraction = std::min<int>(digitRun(word), static_cast<int>(end - p));
+        if (fraction == 8)
+            return parsePlainDecimal(text, end, value);
+        mantissa = mantissa * kPow10Int[fraction] + digitsValue(word, fraction);
+        p += fraction;
+    }
+    if (p != end || intDigits + fraction == 0)
+        return false;
+    static constexpr double kPow10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7};
+    double v = static_cast<double>(mantissa);
+    if (fraction > 0)
+        v /= kPow10[fraction];
+    value = negative ? -v : v;
+    return true;
+}
+
 } // namespace
 
 bool parseCsvNumber(std::string_view text, double &value)
@@ -436,7 +636,8 @@ struct CsvReader::Impl
     std::size_t consumedTo = 0; // bytes of buf handed out in the current batch
     std::uint64_t line = 1;     // physical line at buf[consumedTo]
     std::uint64_t size = 0;
-    std::uint64_t consumed = 0;
+    std::uint64_t consumed = 0; // input bytes split into rows so far
+    std::uint64_t reported = 0; // of those, handed out (bytesConsumed())
 
     std::vector<std::string> header;
     std::unordered_map<std::string, int> headerIndex;
@@ -460,8 +661,9 @@ struct CsvReader::Impl
     // Reads up to `want` more bytes at buf[valid]. Returns an error on I/O failure.
     Status readMore(std::size_t want)
     {
-        if (buf.size() < valid + want)
-            buf.resize(valid + want);
+        // kPadding readable bytes after the input (parsePlainDecimalPadded).
+        if (buf.size() < valid + want + kPadding)
+            buf.resize(valid + want + kPadding);
         std::size_t got = 0;
         if (fromMemory) {
             got = std::min(want, memory.size() - memoryPos);
@@ -481,20 +683,28 @@ struct CsvReader::Impl
     // Drops the consumed prefix and reads until the buffer holds at least one
     // complete row (or the input ends). Returns the cut: the end of the last
     // complete row in buf[0, valid).
-    Result<std::size_t> fill()
+    // `want`: bytes to read first (0: a batch).
+    Result<std::size_t> fill(std::size_t want = 0)
     {
         if (consumedTo > 0) {
             std::memmove(buf.data(), buf.data() + consumedTo, valid - consumedTo);
             valid -= consumedTo;
             consumedTo = 0;
         }
-        std::size_t want = options.batchBytes;
+        if (want == 0)
+            want = options.batchBytes;
         while (true) {
             if (!eof) {
                 SB_TRY(readMore(want));
             }
             if (eof)
                 return valid;
+            if (!std::memchr(buf.data(), '"', valid)) {
+                // No quotes: the cut is after the last LF.
+                for (std::size_t i = valid; i-- > 0;)
+                    if (buf[i] == '\n')
+                        return i + 1;
+            }
             // Quote parity at the end, then walk back to the last LF outside quotes.
             const std::size_t quotes = countQuotes(0, valid);
             bool inQuotes = (quotes & 1) != 0;
@@ -516,12 +726,15 @@ struct CsvReader::Impl
 
     std::size_t countQuotes(std::size_t begin, std::size_t end) const
     {
-        return static_cast<std::size_t>(std::count(buf.data() + begin, buf.data() + end, '"'));
+        return countByte(buf.data() + begin, end - begin, '"');
     }
 
     Status parseHeader()
     {
-        SB_ASSIGN_OR_RETURN(std::size_t cut, fill());
+        // A little input for the header (readers opened only for it, and
+        // probes, should not read a whole batch); more if its row is long.
+        SB_ASSIGN_OR_RETURN(std::size_t cut,
+                            fill(std::min<std::size_t>(options.batchBytes, 1 << 16)));
         std::size_t start = 0;
         if (valid >= 3 && static_cast<unsigned char>(buf[0]) == 0xEF &&
             static_cast<unsigned char>(buf[1]) == 0xBB &&
@@ -536,7 +749,6 @@ struct CsvReader::Impl
             return makeError(ErrorCode::InvalidInput, errorText(error));
         if (lines.empty())
             return makeError(ErrorCode::InvalidInput, name + ": empty file (no header row)");
-        line += static_cast<std::uint64_t>(std::count(buf.data() + start, buf.data() + pos, '\n'));
         for (std::size_t i = 0; i < fields.size(); ++i) {
             std::string column(buf.data() + fields[i].offset, fields[i].length);
             if (!headerIndex.emplace(column, static_cast<int>(i)).second)
@@ -547,21 +759,38 @@ struct CsvReader::Impl
         }
         consumedTo = pos;
         consumed += pos;
+        reported = consumed;
         return Status::success();
     }
 
-    Result<bool> next(CsvBatch &batch)
+    // The next batch of whole rows, split for the threads: slice s holds the
+    // rows in [start[s], start[s + 1]) of buf, from physical line
+    // startLine[s]; startLine.back() is the line at the cut. cut == 0: the
+    // input has ended. finishBatch() hands the batch out.
+    struct SlicePlan
     {
-        batch.rows = 0;
-        batch.columns = header.size();
-        batch.fields.clear();
-        batch.lines.clear();
-        SB_ASSIGN_OR_RETURN(std::size_t cut, fill());
-        batch.data = buf.data();
-        if (cut == 0)
-            return false;
-        char *data = buf.data();
-        const std::size_t expected = header.size();
+        std::size_t cut = 0;
+        bool quoteFree = false; // no quote in [0, cut): parseRowsUnquoted() applies
+        std::vector<std::size_t> start;
+        std::vector<std::uint64_t> startLine;
+        std::size_t slices() const { return start.size() - 1; }
+        // At most this many rows start in slice s (each ends at an LF, but
+        // the input's last row).
+        std::size_t rowBound(std::size_t s) const
+        {
+            return static_cast<std::size_t>(startLine[s + 1] - startLine[s]) + 1;
+        }
+    };
+
+    Result<SlicePlan> planBatch()
+    {
+        SlicePlan plan;
+        SB_ASSIGN_OR_RETURN(plan.cut, fill());
+        if (plan.cut == 0)
+            return plan;
+        const std::size_t cut = plan.cut;
+        const char *data = buf.data();
+        plan.quoteFree = !std::memchr(data, '"', cut);
 
         // Split [0, cut) into slices; each slice starts at the first row
         // boundary at or after its raw start (found from the quote parity).
@@ -573,12 +802,13 @@ struct CsvReader::Impl
         rawStart[slices] = cut;
         std::vector<std::size_t> quoteCount(slices), newlineCount(slices);
         parallelFor(slices, threads, [&](std::size_t s) {
-            quoteCount[s] = countQuotes(rawStart[s], rawStart[s + 1]);
-            newlineCount[s] = static_cast<std::size_t>(
-                std::count(data + rawStart[s], data + rawStart[s + 1], '\n'));
+            quoteCount[s] = plan.quoteFree ? 0 : countQuotes(rawStart[s], rawStart[s + 1]);
+            newlineCount[s] = countByte(data + rawStart[s], rawStart[s + 1] - rawStart[s], '\n');
         });
-        std::vector<std::size_t> start(slices + 1, cut);
-        std::vector<std::uint64_t> startLine(slices + 1, 0);
+        std::vector<std::size_t> &start = plan.start;
+        std::vector<std::uint64_t> &startLine = plan.startLine;
+        start.assign(slices + 1, cut);
+        startLine.assign(slices + 1, 0);
         start[0] = 0;
         startLine[0] = line;
         std::size_t parity = 0;
@@ -605,6 +835,30 @@ struct CsvReader::Impl
             startLine[s] = lineHere;
         }
         start[slices] = cut;
+        startLine[slices] = linesBefore + newlineCount[slices - 1];
+        return plan;
+    }
+
+    void finishBatch(const SlicePlan &plan)
+    {
+        line = plan.startLine.back();
+        consumedTo = plan.cut;
+        consumed += plan.cut;
+    }
+
+    Result<bool> next(CsvBatch &batch)
+    {
+        batch.rows = 0;
+        batch.columns = header.size();
+        batch.fields.clear();
+        batch.lines.clear();
+        SB_ASSIGN_OR_RETURN(SlicePlan plan, planBatch());
+        batch.data = buf.data();
+        if (plan.cut == 0)
+            return false;
+        char *data = buf.data();
+        const std::size_t expected = header.size();
+        const std::size_t slices = plan.slices();
 
         // Kept across batches: large vectors freed and re-allocated per batch
         // would page-fault their memory in again every time.
@@ -616,12 +870,14 @@ struct CsvReader::Impl
         }
         std::vector<ParseError> sliceErrors(slices);
         parallelFor(slices, threads, [&](std::size_t s) {
-            if (start[s] >= start[s + 1])
+            if (plan.start[s] >= plan.start[s + 1])
                 return;
-            sliceFields[s].reserve((start[s + 1] - start[s]) / 6 + 16);
-            parseRows(data, start[s], start[s + 1], startLine[s], options.delimiter, expected,
-                      std::numeric_limits<std::size_t>::max(), sliceFields[s], sliceLines[s],
-                      sliceErrors[s]);
+            sliceFields[s].reserve((plan.start[s + 1] - plan.start[s]) / 6 + 16);
+            std::uint64_t sliceLine = plan.startLine[s];
+            (plan.quoteFree ? parseRowsUnquoted : parseRows)(
+                data, plan.start[s], plan.start[s + 1], sliceLine, options.delimiter, expected,
+                std::numeric_limits<std::size_t>::max(), sliceFields[s], sliceLines[s],
+                sliceErrors[s]);
         });
         for (std::size_t s = 0; s < slices; ++s)
             if (sliceErrors[s].failed)
@@ -638,9 +894,8 @@ struct CsvReader::Impl
             batch.lines.insert(batch.lines.end(), sliceLines[s].begin(), sliceLines[s].end());
         }
         batch.rows = totalRows;
-        line = linesBefore + newlineCount[slices - 1];
-        consumedTo = cut;
-        consumed += cut;
+        finishBatch(plan);
+        reported = consumed;
         if (totalRows == 0) // only blank lines in this stretch
             return next(batch);
         return true;
@@ -709,7 +964,7 @@ std::uint64_t CsvReader::fileSize() const
 }
 std::uint64_t CsvReader::bytesConsumed() const
 {
-    return m_impl->consumed;
+    return m_impl->reported;
 }
 Result<bool> CsvReader::next(CsvBatch &batch)
 {
@@ -775,6 +1030,35 @@ struct StringViewHash
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
+// Counts behind a column's diagnostics, for one stretch of rows.
+struct ValueCounts
+{
+    std::uint64_t rows = 0, empty = 0, nan = 0, unparseable = 0, values = 0;
+    std::uint64_t firstBadLine = 0;
+    std::string firstBadValue;
+
+    void noteBad(std::string_view f, std::uint64_t line)
+    {
+        if (unparseable++ == 0) {
+            firstBadLine = line;
+            firstBadValue = std::string(f);
+        }
+    }
+    // Adds the counts of the rows that follow this stretch.
+    void append(const ValueCounts &later)
+    {
+        if (unparseable == 0 && later.unparseable > 0) {
+            firstBadLine = later.firstBadLine;
+            firstBadValue = later.firstBadValue;
+        }
+        rows += later.rows;
+        empty += later.empty;
+        nan += later.nan;
+        unparseable += later.unparseable;
+        values += later.values;
+    }
+};
+
 struct ColumnState
 {
     std::string name;
@@ -783,15 +1067,106 @@ struct ColumnState
     bool forced = false;
     std::shared_ptr<std::vector<std::string>> categories;
     std::unordered_map<std::string, std::int32_t, StringViewHash, std::equal_to<>> codeOf;
-    // Statistics for diagnostics.
-    std::uint64_t rows = 0, empty = 0, nan = 0, unparseable = 0, values = 0;
-    std::uint64_t firstBadLine = 0;
-    std::string firstBadValue;
+    ValueCounts counts; // for diagnostics
     // From inference over the first batch.
     std::uint64_t inferNumbers = 0, inferText = 0, inferDates = 0;
     std::uint64_t firstTextLine = 0;
     std::string firstText;
 };
+
+// Categories of one stretch of rows, in order of first appearance there
+// (views into the batch buffer); codes are local until merged.
+class LocalDictionary
+{
+public:
+    std::int32_t code(std::string_view text)
+    {
+        if (m_index.empty()) {
+            // Few categories: a linear scan beats hashing the text.
+            for (std::size_t i = 0; i < m_texts.size(); ++i)
+                if (m_texts[i] == text)
+                    return static_cast<std::int32_t>(i);
+            m_texts.push_back(text);
+            if (m_texts.size() == kLinear)
+                for (std::size_t i = 0; i < m_texts.size(); ++i)
+                    m_index.emplace(m_texts[i], static_cast<std::int32_t>(i));
+            return static_cast<std::int32_t>(m_texts.size() - 1);
+        }
+        auto [it, added] = m_index.try_emplace(text, static_cast<std::int32_t>(m_texts.size()));
+        if (added)
+            m_texts.push_back(text);
+        return it->second;
+    }
+    const std::vector<std::string_view> &texts() const { return m_texts; }
+
+private:
+    static constexpr std::size_t kLinear = 16;
+    std::vector<std::string_view> m_texts;
+    std::unordered_map<std::string_view, std::int32_t> m_index;
+};
+
+// Converts n fields of a numerical or datetime column (field r at
+// fields[r * stride], its row on line lines[r]) into out; NaN = missing.
+void convertNumbers(bool dates, const char *data, const CsvFieldRef *fields, std::size_t stride,
+                    const std::uint64_t *lines, std::size_t n, double *out, ValueCounts &counts)
+{
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    // Counted in registers: a counter in memory would chain every row on a
+    // store and a reload.
+    std::uint64_t values = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+        const CsvFieldRef ref = fields[r * stride];
+        const std::string_view f(data + ref.offset, ref.length);
+        double v;
+        if (!dates && !f.empty() &&
+            parsePlainDecimalPadded(f.data(), f.data() + f.size(), out[r])) {
+            ++values; // a plain decimal is never NaN: nothing waits for the division
+        } else if (f.empty()) {
+            ++counts.empty;
+            out[r] = nan;
+        } else if (dates ? parseIsoDatetime(f, v) : parseCsvNumber(f, v)) {
+            if (std::isnan(v))
+                ++counts.nan;
+            else
+                ++values;
+            out[r] = v;
+        } else if (trimBlanks(f).empty()) {
+            ++counts.empty;
+            out[r] = nan;
+        } else if (isNanText(f)) {
+            ++counts.nan;
+            out[r] = nan;
+        } else {
+            counts.noteBad(f, lines[r]);
+            out[r] = nan;
+        }
+    }
+    counts.values += values;
+    counts.rows += n;
+}
+
+// Categorical: codes in `dictionary` (-1 = missing).
+void convertCodes(const char *data, const CsvFieldRef *fields, std::size_t stride, std::size_t n,
+                  std::int32_t *out, LocalDictionary &dictionary, ValueCounts &counts)
+{
+    std::uint64_t values = 0;
+    for (std::size_t r = 0; r < n; ++r) {
+        const CsvFieldRef ref = fields[r * stride];
+        const std::string_view f(data + ref.offset, ref.length);
+        if (f.empty()) {
+            ++counts.empty;
+            out[r] = -1;
+        } else if (isNanText(f)) {
+            ++counts.nan;
+            out[r] = -1;
+        } else {
+            out[r] = dictionary.code(f);
+            ++values;
+        }
+    }
+    counts.values += values;
+    counts.rows += n;
+}
 
 } // namespace
 
@@ -854,7 +1229,7 @@ struct TypedCsvReader::Impl
             if (trimBlanks(f).empty() || isNanText(f))
                 continue;
             double v;
-            if (parseCsvNumber(f, v)) {
+            if (parsePlainDecimalPadded(f.data(), f.data() + f.size(), v) || parseCsvNumber(f, v)) {
                 ++s.inferNumbers;
             } else if (parseIsoDatetime(f, v)) {
                 ++s.inferDates;
@@ -878,72 +1253,259 @@ struct TypedCsvReader::Impl
             s.type = ColumnType::Categorical;
     }
 
-    void convert(ColumnState &s, Column &out) const
+    // Rows of one slice of a batch, converted on one thread.
+    struct SliceResult
     {
-        const std::size_t c = static_cast<std::size_t>(s.fileIndex);
-        out.name = s.name;
-        out.type = s.type;
-        out.categories = s.categories;
-        out.numbers.clear();
-        out.codes.clear();
-        s.rows += batch.rows;
-        auto noteBad = [&](std::string_view f, std::size_t r) {
-            if (s.unparseable++ == 0) {
-                s.firstBadLine = batch.line(r);
-                s.firstBadValue = std::string(f);
-            }
-        };
-        if (s.type == ColumnType::Categorical) {
-            out.codes.resize(batch.rows);
-            for (std::size_t r = 0; r < batch.rows; ++r) {
-                std::string_view f = batch.field(r, c);
-                if (f.empty()) {
-                    ++s.empty;
-                    out.codes[r] = -1;
-                    continue;
-                }
-                if (isNanText(f)) {
-                    ++s.nan;
-                    out.codes[r] = -1;
-                    continue;
-                }
-                auto it = s.codeOf.find(f);
-                if (it == s.codeOf.end()) {
-                    auto code = static_cast<std::int32_t>(s.categories->size());
-                    s.categories->emplace_back(f);
-                    it = s.codeOf.emplace(std::string(f), code).first;
-                }
-                out.codes[r] = it->second;
-                ++s.values;
-            }
-            return;
+        std::size_t rows = 0;
+        ParseError error;
+        std::vector<ValueCounts> counts;           // per column of state
+        std::vector<LocalDictionary> dictionaries; // per categorical column
+    };
+
+    // Converts the rows of `bounds.size()` slices into chunk, slice s holding
+    // at most bounds[s] rows, on the reader's threads (a slice per item):
+    // produce(s, error, emit) calls emit(fields, lines, n) for each run of
+    // n parsed rows of slice s, in order (fields row-major, all columns of
+    // the file). Slices are then joined in row order: categories get their
+    // global codes in order of first appearance, counts add up.
+    // convertSlices() is sliceRows() then joinSlices(); the first part only
+    // reads the reader's state, so it may run ahead of the caller.
+    struct SlicedRows
+    {
+        std::vector<std::size_t> base; // slice s fills rows [base[s], base[s] + bound)
+        std::vector<SliceResult> results;
+    };
+
+    template <typename Produce>
+    Status convertSlices(const char *data, const std::vector<std::size_t> &bounds, Table &chunk,
+                         Produce &&produce)
+    {
+        SlicedRows rows = sliceRows(data, bounds, chunk, produce);
+        return joinSlices(rows, chunk);
+    }
+
+    template <typename Produce>
+    SlicedRows sliceRows(const char *data, const std::vector<std::size_t> &bounds, Table &chunk,
+                         Produce &&produce) const
+    {
+        const std::size_t slices = bounds.size();
+        const std::size_t stride = raw.header().size();
+        SlicedRows sliced;
+        std::vector<std::size_t> &base = sliced.base;
+        base.assign(slices + 1, 0);
+        for (std::size_t s = 0; s < slices; ++s)
+            base[s + 1] = base[s] + bounds[s];
+        const std::size_t total = base[slices];
+        for (std::size_t k = 0; k < state.size(); ++k) {
+            Column &out = chunk.columns[k];
+            out.name = state[k].name;
+            out.type = state[k].type;
+            out.categories = state[k].categories;
+            out.numbers.clear();
+            out.codes.clear();
+            if (out.type == ColumnType::Categorical)
+                out.codes.resize(total);
+            else
+                out.numbers.resize(total);
         }
-        out.numbers.resize(batch.rows);
-        const double nan = std::numeric_limits<double>::quiet_NaN();
-        const bool dates = s.type == ColumnType::Datetime;
-        for (std::size_t r = 0; r < batch.rows; ++r) {
-            std::string_view f = batch.field(r, c);
-            double v;
-            if (f.empty()) {
-                ++s.empty;
-                out.numbers[r] = nan;
-            } else if (dates ? parseIsoDatetime(f, v) : parseCsvNumber(f, v)) {
-                if (std::isnan(v))
-                    ++s.nan;
-                else
-                    ++s.values;
-                out.numbers[r] = v;
-            } else if (trimBlanks(f).empty()) {
-                ++s.empty;
-                out.numbers[r] = nan;
-            } else if (isNanText(f)) {
-                ++s.nan;
-                out.numbers[r] = nan;
-            } else {
-                noteBad(f, r);
-                out.numbers[r] = nan;
+        chunk.lines.resize(total);
+        std::vector<SliceResult> &results = sliced.results;
+        results.resize(slices);
+        const unsigned threads = options.threads ? options.threads : defaultThreadCount();
+        parallelFor(slices, threads, [&](std::size_t s) {
+            SliceResult &result = results[s];
+            result.counts.resize(state.size());
+            result.dictionaries.resize(state.size());
+            std::size_t at = base[s];
+            produce(s, result.error,
+                    [&](const CsvFieldRef *fields, const std::uint64_t *lines, std::size_t n) {
+                        for (std::size_t k = 0; k < state.size(); ++k) {
+                            const ColumnState &column = state[k];
+                            const CsvFieldRef *first =
+                                fields + static_cast<std::size_t>(column.fileIndex);
+                            if (column.type == ColumnType::Categorical)
+                                convertCodes(data, first, stride, n,
+                                             chunk.columns[k].codes.data() + at,
+                                             result.dictionaries[k], result.counts[k]);
+                            else
+                                convertNumbers(
+                                    column.type == ColumnType::Datetime, data, first, stride, lines,
+                                    n, chunk.columns[k].numbers.data() + at, result.counts[k]);
+                        }
+                        std::copy(lines, lines + n,
+                                  chunk.lines.begin() + static_cast<std::ptrdiff_t>(at));
+                        at += n;
+                    });
+            result.rows = at - base[s];
+        });
+        return sliced;
+    }
+
+    Status joinSlices(const SlicedRows &sliced, Table &chunk)
+    {
+        const std::vector<std::size_t> &base = sliced.base;
+        const std::vector<SliceResult> &results = sliced.results;
+        const std::size_t slices = results.size();
+        const unsigned threads = options.threads ? options.threads : defaultThreadCount();
+        for (const auto &result : results)
+            if (result.error.failed)
+                return makeError(ErrorCode::InvalidInput, raw.m_impl->errorText(result.error));
+
+        // Global codes: each slice's categories in order, new ones appended.
+        for (std::size_t k = 0; k < state.size(); ++k) {
+            ColumnState &column = state[k];
+            for (std::size_t s = 0; s < slices; ++s)
+                column.counts.append(results[s].counts[k]);
+            if (column.type != ColumnType::Categorical)
+                continue;
+            std::vector<std::vector<std::int32_t>> globalOf(slices);
+            for (std::size_t s = 0; s < slices; ++s) {
+                for (std::string_view text : results[s].dictionaries[k].texts()) {
+                    auto it = column.codeOf.find(text);
+                    if (it == column.codeOf.end()) {
+                        auto code = static_cast<std::int32_t>(column.categories->size());
+                        column.categories->emplace_back(text);
+                        it = column.codeOf.emplace(std::string(text), code).first;
+                    }
+                    globalOf[s].push_back(it->second);
+                }
             }
+            parallelFor(slices, threads, [&](std::size_t s) {
+                const std::vector<std::int32_t> &map = globalOf[s];
+                bool identity = true;
+                for (std::size_t i = 0; i < map.size(); ++i)
+                    identity &= map[i] == static_cast<std::int32_t>(i);
+                if (identity)
+                    return;
+                std::int32_t *codes = chunk.columns[k].codes.data() + base[s];
+                for (std::size_t r = 0; r < results[s].rows; ++r)
+                    if (codes[r] >= 0)
+                        codes[r] = map[static_cast<std::size_t>(codes[r])];
+            });
         }
+
+        // Close the gaps of slices with fewer rows than their bound.
+        std::size_t rows = 0;
+        for (std::size_t s = 0; s < slices; ++s) {
+            const std::size_t n = results[s].rows;
+            if (rows != base[s] && n > 0) {
+                auto move = [&](auto &values) {
+                    std::copy(values.begin() + static_cast<std::ptrdiff_t>(base[s]),
+                              values.begin() + static_cast<std::ptrdiff_t>(base[s] + n),
+                              values.begin() + static_cast<std::ptrdiff_t>(rows));
+                };
+                for (Column &out : chunk.columns) {
+                    if (out.type == ColumnType::Categorical)
+                        move(out.codes);
+                    else
+                        move(out.numbers);
+                }
+                move(chunk.lines);
+            }
+            rows += n;
+        }
+        for (Column &out : chunk.columns) {
+            if (out.type == ColumnType::Categorical)
+                out.codes.resize(rows);
+            else
+                out.numbers.resize(rows);
+        }
+        chunk.lines.resize(rows);
+        chunk.rows = rows;
+        return Status::success();
+    }
+
+    // The first batch, already split into `batch` (for the type inference).
+    Status convertPending(Table &chunk)
+    {
+        const unsigned threads = options.threads ? options.threads : defaultThreadCount();
+        const std::size_t parts =
+            batch.rows < 4096 ? 1 : std::min<std::size_t>(batch.rows / 2048, 2 * threads);
+        std::vector<std::size_t> bounds(parts);
+        for (std::size_t p = 0; p < parts; ++p)
+            bounds[p] = batch.rows * (p + 1) / parts - batch.rows * p / parts;
+        return convertSlices(batch.data, bounds, chunk,
+                             [&](std::size_t p, ParseError &, auto &&emit) {
+                                 const std::size_t begin = batch.rows * p / parts;
+                                 emit(batch.fields.data() + begin * batch.columns,
+                                      batch.lines.data() + begin, bounds[p]);
+                             });
+    }
+
+    // The next batch, split and converted but not yet joined (see Ahead).
+    struct Ahead
+    {
+        std::thread thread;
+        Status status;
+        bool end = false;
+        SlicedRows rows;
+        Table table;
+        std::uint64_t consumed = 0; // the raw reader's bytes after this batch
+    };
+    Ahead ahead;
+    bool prefetch = false; // a batch is being read ahead on ahead.thread
+
+    ~Impl()
+    {
+        if (ahead.thread.joinable())
+            ahead.thread.join();
+    }
+
+    // Reads, splits and converts the next batch into ahead (each thread
+    // parses runs of rows of its slice and converts them while they are in
+    // cache). Runs on ahead.thread: touches only the raw reader and ahead;
+    // the categories are given codes by joinSlices(), on the caller's thread.
+    Status sliceNext()
+    {
+        CsvReader::Impl &in = *raw.m_impl;
+        while (true) {
+            SB_ASSIGN_OR_RETURN(CsvReader::Impl::SlicePlan plan, in.planBatch());
+            if (plan.cut == 0) {
+                ahead.end = true;
+                return Status::success();
+            }
+            std::vector<std::size_t> bounds(plan.slices());
+            for (std::size_t s = 0; s < bounds.size(); ++s)
+                bounds[s] = plan.start[s] < plan.start[s + 1] ? plan.rowBound(s) : 0;
+            char *data = in.buf.data();
+            const std::size_t expected = raw.header().size();
+            const char delimiter = in.options.delimiter;
+            ahead.rows = sliceRows(
+                data, bounds, ahead.table, [&](std::size_t s, ParseError &error, auto &&emit) {
+                    constexpr std::size_t kRunRows = 1024; // a run's fields and text stay in L2
+                    std::vector<CsvFieldRef> fields;
+                    std::vector<std::uint64_t> lines;
+                    fields.reserve(kRunRows * expected);
+                    lines.reserve(kRunRows);
+                    std::size_t pos = plan.start[s];
+                    std::uint64_t line = plan.startLine[s];
+                    while (pos < plan.start[s + 1]) {
+                        fields.clear();
+                        lines.clear();
+                        pos = (plan.quoteFree ? parseRowsUnquoted : parseRows)(
+                            data, pos, plan.start[s + 1], line, delimiter, expected, kRunRows,
+                            fields, lines, error);
+                        if (error.failed)
+                            return;
+                        if (!lines.empty())
+                            emit(fields.data(), lines.data(), lines.size());
+                    }
+                });
+            in.finishBatch(plan);
+            ahead.consumed = in.consumed;
+            bool any = false;
+            for (const auto &result : ahead.rows.results)
+                any |= result.rows > 0 || result.error.failed;
+            if (any) // else only blank lines: read on
+                return Status::success();
+        }
+    }
+
+    void startAhead()
+    {
+        ahead.end = false;
+        ahead.table.columns.resize(state.size());
+        ahead.thread = std::thread([this] { ahead.status = sliceNext(); });
     }
 
     Result<bool> next(Table &chunk)
@@ -955,23 +1517,38 @@ struct TypedCsvReader::Impl
         chunk.columns.resize(state.size());
         if (done)
             return false;
-        if (!pending) {
-            SB_ASSIGN_OR_RETURN(bool any, raw.next(batch));
-            if (!any) {
-                done = true;
-                for (auto &col : chunk.columns) {
-                    col.numbers.clear();
-                    col.codes.clear();
-                }
-                return false;
-            }
+        if (pending) {
+            pending = false;
+            SB_TRY(convertPending(chunk));
+            return true;
         }
-        pending = false;
-        const unsigned threads = options.threads ? options.threads : defaultThreadCount();
-        parallelFor(state.size(), threads,
-                    [&](std::size_t i) { convert(state[i], chunk.columns[i]); });
-        chunk.rows = batch.rows;
-        chunk.lines = batch.lines;
+        // The second and later batches: the one read ahead while the caller
+        // worked on the previous chunk (from the third on; a caller reading
+        // only the first chunk costs no extra batch).
+        if (!prefetch)
+            startAhead();
+        ahead.thread.join();
+        prefetch = false;
+        Status status = std::move(ahead.status);
+        ahead.status = Status::success();
+        if (status.ok() && !ahead.end)
+            status = joinSlices(ahead.rows, ahead.table);
+        if (!status.ok() || ahead.end) {
+            done = true;
+            for (auto &col : chunk.columns) {
+                col.numbers.clear();
+                col.codes.clear();
+            }
+            if (!status.ok())
+                return status.error();
+            return false;
+        }
+        std::swap(chunk.columns, ahead.table.columns);
+        std::swap(chunk.lines, ahead.table.lines);
+        chunk.rows = ahead.table.rows;
+        raw.m_impl->reported = ahead.consumed;
+        startAhead();
+        prefetch = true;
         return true;
     }
 
@@ -981,15 +1558,17 @@ struct TypedCsvReader::Impl
         const std::string &file = raw.fileName();
         for (const auto &s : state) {
             const std::string prefix = file + ": column '" + s.name + "': ";
-            if (s.rows > 0 && s.empty == s.rows) {
-                out.push_back({s.name, "empty",
-                               prefix + "all " + std::to_string(s.rows) + " values are empty"});
+            if (s.counts.rows > 0 && s.counts.empty == s.counts.rows) {
+                out.push_back(
+                    {s.name, "empty",
+                     prefix + "all " + std::to_string(s.counts.rows) + " values are empty"});
                 continue;
             }
-            if (s.rows > 0 && s.values == 0 && s.unparseable == 0 && s.nan > 0) {
+            if (s.counts.rows > 0 && s.counts.values == 0 && s.counts.unparseable == 0 &&
+                s.counts.nan > 0) {
                 out.push_back({s.name, "all_nan",
-                               prefix + "no value other than NaN (" + std::to_string(s.nan) +
-                                   " NaN, " + std::to_string(s.empty) + " empty)"});
+                               prefix + "no value other than NaN (" + std::to_string(s.counts.nan) +
+                                   " NaN, " + std::to_string(s.counts.empty) + " empty)"});
                 continue;
             }
             if (!s.forced && s.type == ColumnType::Categorical && s.inferNumbers > 0 &&
@@ -1001,14 +1580,15 @@ struct TypedCsvReader::Impl
                                    std::to_string(s.firstTextLine) +
                                    ") in the first rows; read as categorical"});
             }
-            if (s.unparseable > 0) {
+            if (s.counts.unparseable > 0) {
                 const bool numerical = s.type == ColumnType::Numerical;
                 out.push_back({s.name, numerical && !s.forced ? "mixed_types" : "unparseable",
                                prefix + "is " + columnTypeName(s.type) + " but " +
-                                   std::to_string(s.unparseable) + " value" +
-                                   (s.unparseable == 1 ? " is" : "s are") + " not " +
+                                   std::to_string(s.counts.unparseable) + " value" +
+                                   (s.counts.unparseable == 1 ? " is" : "s are") + " not " +
                                    (numerical ? "numbers" : "ISO 8601 dates") + " (first '" +
-                                   s.firstBadValue + "' on line " + std::to_string(s.firstBadLine) +
+                                   s.counts.firstBadValue + "' on line " +
+                                   std::to_string(s.counts.firstBadLine) +
                                    "); treated as missing"});
             }
         }

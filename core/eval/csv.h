@@ -48,8 +48,11 @@
 //
 // Parsing is parallel within a batch: the quote parity of each slice of the
 // buffer is counted on its own thread, then each thread parses whole rows
-// from the first row boundary in its slice; typed conversion runs one column
-// per thread.
+// from the first row boundary in its slice. The typed layer converts on the
+// same threads, a run of about a thousand rows at a time right after
+// splitting it (fields and text still in cache); each slice's new categories
+// are then given their codes in row order, so codes follow first appearance
+// in the file as with one thread.
 #pragma once
 
 #include "core/common/cancel.h"
@@ -131,6 +134,7 @@ public:
     Result<bool> next(CsvBatch &batch);
 
 private:
+    friend class TypedCsvReader; // parses and converts a batch's rows in one pass
     struct Impl;
     explicit CsvReader(std::unique_ptr<Impl> impl);
     std::unique_ptr<Impl> m_impl;

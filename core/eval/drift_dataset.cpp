@@ -630,8 +630,10 @@ Result<DriftReport> runDrift(const std::filesystem::path &reference,
         // Streamed: all columns are read (the selection happens on the schemas).
         referenceOptions.columns.clear();
         currentOptions.columns.clear();
-        referenceOptions.batchBytes = std::min<std::size_t>(referenceOptions.batchBytes, 8 << 20);
-        currentOptions.batchBytes = std::min<std::size_t>(currentOptions.batchBytes, 8 << 20);
+        // Small batches: the kept values are most of the memory, and the
+        // reader holds a batch, its chunk and the chunk read ahead.
+        referenceOptions.batchBytes = std::min<std::size_t>(referenceOptions.batchBytes, 4 << 20);
+        currentOptions.batchBytes = std::min<std::size_t>(currentOptions.batchBytes, 4 << 20);
         return runDriftStreamed(reference, current, options, referenceOptions, currentOptions,
                                 cancel, progress);
     }

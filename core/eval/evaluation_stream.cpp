@@ -77,6 +77,9 @@ bool labelIds(const Column &label, std::vector<std::string> &texts,
               std::unordered_map<std::uint64_t, int> &cache, bool grow, std::vector<int> &ids)
 {
     ids.resize(label.size());
+    // The last two values seen, before the map (labels are mostly two values).
+    std::array<std::uint64_t, 2> recentKey{};
+    std::array<int, 2> recentId{-2, -2};
     for (std::size_t r = 0; r < label.size(); ++r) {
         if (label.isMissing(r)) {
             ids[r] = -1;
@@ -85,6 +88,14 @@ bool labelIds(const Column &label, std::vector<std::string> &texts,
         const std::uint64_t key = label.type == ColumnType::Categorical
                                       ? static_cast<std::uint64_t>(label.codes[r])
                                       : std::bit_cast<std::uint64_t>(label.numbers[r]);
+        if (recentId[0] != -2 && recentKey[0] == key) {
+            ids[r] = recentId[0];
+            continue;
+        }
+        if (recentId[1] != -2 && recentKey[1] == key) {
+            ids[r] = recentId[1];
+            continue;
+        }
         auto it = cache.find(key);
         if (it == cache.end()) {
             const std::string text = label.text(r);
@@ -98,6 +109,10 @@ bool labelIds(const Column &label, std::vector<std::string> &texts,
             it = cache.emplace(key, id).first;
         }
         ids[r] = it->second;
+        recentKey[1] = recentKey[0];
+        recentId[1] = recentId[0];
+        recentKey[0] = key;
+        recentId[0] = it->second;
     }
     return true;
 }
@@ -329,6 +344,7 @@ Result<EvalReport> evaluateCsv(const std::filesystem::path &path, const EvalSpec
     state.bins.emplace(unitEdges(spec.bins));
     const double threshold = spec.threshold;
     std::vector<int> ids;
+    std::vector<double> nllPositive, nllNegative;
     Table chunk;
     while (true) {
         if (cancel && cancel->isCancelled())
@@ -351,6 +367,21 @@ Result<EvalReport> evaluateCsv(const std::filesystem::path &path, const EvalSpec
             part[0].reserve(sizes[0]);
             part[1].reserve(sizes[1]);
         }
+        // The row's log-loss terms as logLoss() computes them, for the
+        // label being positive and negative: computed on all threads, summed
+        // below in row order (the same sums as one thread).
+        nllPositive.resize(chunk.rows);
+        nllNegative.resize(chunk.rows);
+        constexpr std::size_t kBlock = std::size_t(1) << 16;
+        parallelFor((chunk.rows + kBlock - 1) / kBlock, 0, [&](std::size_t b) {
+            const std::size_t end = std::min(chunk.rows, (b + 1) * kBlock);
+            for (std::size_t r = b * kBlock; r < end; ++r) {
+                const double p = std::clamp(score[r], kEps, 1 - kEps);
+                const double pPos = p, pNeg = 1 - p, sum = pNeg + pPos;
+                nllPositive[r] = -std::log(pPos / sum);
+                nllNegative[r] = -std::log(pNeg / sum);
+            }
+        });
         for (std::size_t r = 0; r < chunk.rows; ++r) {
             const double s = score[r];
             if (ids[r] < 0 || !std::isfinite(s)) {
@@ -363,12 +394,10 @@ Result<EvalReport> evaluateCsv(const std::filesystem::path &path, const EvalSpec
             part[static_cast<std::size_t>(id)].push_back(orderedKey(s));
             // As logLoss()/brierScore()/binConfidences() per row, for either
             // label being the positive one.
-            const double p = std::clamp(s, kEps, 1 - kEps);
-            const double pPos = p, pNeg = 1 - p, sum = pNeg + pPos;
             for (int slot = 0; slot < 2; ++slot) {
                 const bool isPositive = id == slot;
                 state.logLoss[static_cast<std::size_t>(slot)] +=
-                    -std::log((isPositive ? pPos : pNeg) / sum);
+                    isPositive ? nllPositive[r] : nllNegative[r];
                 const double d = (isPositive ? 1.0 : 0.0) - s;
                 state.brier[static_cast<std::size_t>(slot)] += d * d;
             }

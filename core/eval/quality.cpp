@@ -458,7 +458,9 @@ Result<QualityReport> analyzeQuality(const std::filesystem::path &path,
     // Rows: estimated from the first batch, for the memory plan of the row hashes.
     std::size_t estimatedRows = 0;
     {
-        SB_ASSIGN_OR_RETURN(auto probe, TypedCsvReader::open(path, options.csv));
+        CsvOptions probeOptions = options.csv;
+        probeOptions.batchBytes = std::min<std::size_t>(probeOptions.batchBytes, 4 << 20);
+        SB_ASSIGN_OR_RETURN(auto probe, TypedCsvReader::open(path, probeOptions));
         Table first;
         SB_ASSIGN_OR_RETURN(bool any, probe.next(first));
         if (any && probe.raw().bytesConsumed() > 0)
