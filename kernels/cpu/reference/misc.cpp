@@ -157,6 +157,19 @@ Status einsumKernel(KernelContext &ctx)
         using Acc = std::conditional_t<std::is_floating_point_v<T>, double, T>;
         std::vector<std::int64_t> idx(loops, 0);
         std::vector<std::int64_t> offset(labels.size(), 0);
+        // Advances the odometer over the first `labelCount` loop labels (the
+        // last fastest), keeping every operand's offset in step.
+        auto advance = [&](std::size_t labelCount) {
+            for (std::size_t l = labelCount; l-- > 0;) {
+                for (std::size_t i = 0; i < labels.size(); ++i)
+                    offset[i] += strides[i][l];
+                if (++idx[l] < extent[l])
+                    break;
+                for (std::size_t i = 0; i < labels.size(); ++i)
+                    offset[i] -= strides[i][l] * extent[l];
+                idx[l] = 0;
+            }
+        };
         for (std::int64_t o = 0; o < outCount; ++o) {
             Acc acc = 0;
             for (std::int64_t s = 0; s < inner; ++s) {
@@ -165,28 +178,11 @@ Status einsumKernel(KernelContext &ctx)
                     term =
                         static_cast<Acc>(term * static_cast<Acc>(ctx.input(i).as<T>()[offset[i]]));
                 acc = static_cast<Acc>(acc + term);
-                // advance the odometer (last label fastest)
-                for (std::size_t l = loops; l-- > 0;) {
-                    for (std::size_t i = 0; i < labels.size(); ++i)
-                        offset[i] += strides[i][l];
-                    if (++idx[l] < extent[l])
-                        break;
-                    for (std::size_t i = 0; i < labels.size(); ++i)
-                        offset[i] -= strides[i][l] * extent[l];
-                    idx[l] = 0;
-                }
+                advance(loops);
             }
             out->as<T>()[o] = static_cast<T>(acc);
             if (inner == 0) // no summed elements: advance the output labels by hand
-                for (std::size_t l = outLabels.size(); l-- > 0;) {
-                    for (std::size_t i = 0; i < labels.size(); ++i)
-                        offset[i] += strides[i][l];
-                    if (++idx[l] < extent[l])
-                        break;
-                    for (std::size_t i = 0; i < labels.size(); ++i)
-                        offset[i] -= strides[i][l] * extent[l];
-                    idx[l] = 0;
-                }
+                advance(outLabels.size());
         }
     });
     return Status::success();
