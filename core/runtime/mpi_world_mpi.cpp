@@ -407,8 +407,8 @@ private:
     mutable std::mutex m_mutex; // after m_world.mutex when both are held
     std::condition_variable m_changed;
     std::condition_variable m_wakeProgress; // cuts the progress thread's sleep short
-    int m_waiting = 0;   // stage threads in waitFor
-    bool m_kick = false; // a send was posted or a stage began waiting
+    int m_waiting = 0;                      // stage threads in waitFor
+    bool m_kick = false;                    // a send was posted or a stage began waiting
     bool m_shutdown = false;
     bool m_stopThread = false;
     std::vector<std::pair<int, int>> m_inbound;
