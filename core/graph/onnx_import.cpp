@@ -35,6 +35,26 @@ namespace sb::graph {
 
 namespace detail {
 
+std::vector<int> stableTopologicalOrder(const std::vector<std::vector<int>> &succs,
+                                        std::vector<int> &indegree)
+{
+    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+    for (std::size_t i = 0; i < indegree.size(); ++i)
+        if (indegree[i] == 0)
+            ready.push(static_cast<int>(i));
+    std::vector<int> order;
+    order.reserve(indegree.size());
+    while (!ready.empty()) {
+        int n = ready.top();
+        ready.pop();
+        order.push_back(n);
+        for (int s : succs[static_cast<std::size_t>(n)])
+            if (--indegree[static_cast<std::size_t>(s)] == 0)
+                ready.push(s);
+    }
+    return order;
+}
+
 // ONNX TensorProto.DataType values the IR knows (FLOAT = 1 .. BFLOAT16 = 16).
 bool validElementType(int type)
 {
@@ -656,20 +676,7 @@ Result<std::shared_ptr<Graph>> convertGraph(ImportContext &ctx, const onnx::Grap
             ++indegree[i];
         }
     }
-    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-    for (std::size_t i = 0; i < count; ++i)
-        if (indegree[i] == 0)
-            ready.push(static_cast<int>(i));
-    std::vector<int> order;
-    order.reserve(count);
-    while (!ready.empty()) {
-        int n = ready.top();
-        ready.pop();
-        order.push_back(n);
-        for (int s : succs[static_cast<std::size_t>(n)])
-            if (--indegree[static_cast<std::size_t>(s)] == 0)
-                ready.push(s);
-    }
+    const std::vector<int> order = detail::stableTopologicalOrder(succs, indegree);
     if (order.size() != count)
         return invalid("the graph has a cycle: " + describeCycle(nodes, preds, indegree));
 

@@ -64,4 +64,10 @@ TensorInfo convertType(const onnx::TypeProto &type);
 // Known values win over symbols, symbols over unknown.
 void mergeInfo(TensorInfo &into, const TensorInfo &from);
 
+// Kahn's topological order of nodes 0..n-1 given each node's successors and
+// in-degrees, stable (ties keep the lower index first). Nodes on a cycle are
+// left out and keep a non-zero in-degree in `indegree` (which is consumed).
+std::vector<int> stableTopologicalOrder(const std::vector<std::vector<int>> &succs,
+                                        std::vector<int> &indegree);
+
 } // namespace sb::graph::detail

@@ -3,8 +3,6 @@
 #include <onnx/defs/schema.h>
 #include <onnx/shape_inference/implementation.h>
 
-#include <functional>
-#include <queue>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -73,19 +71,7 @@ void reorderProtoNodes(onnx::GraphProto &proto, const Graph &graph)
             ++indegree[static_cast<std::size_t>(i)];
         }
     }
-    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-    for (int i = 0; i < count; ++i)
-        if (indegree[static_cast<std::size_t>(i)] == 0)
-            ready.push(i);
-    std::vector<int> order;
-    while (!ready.empty()) {
-        int n = ready.top();
-        ready.pop();
-        order.push_back(n);
-        for (int s : succs[static_cast<std::size_t>(n)])
-            if (--indegree[static_cast<std::size_t>(s)] == 0)
-                ready.push(s);
-    }
+    const std::vector<int> order = stableTopologicalOrder(succs, indegree);
     if (static_cast<int>(order.size()) != count)
         return; // implicit (subgraph) dependencies only; leave as is
     std::vector<onnx::NodeProto *> released(static_cast<std::size_t>(count));
