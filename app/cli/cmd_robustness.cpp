@@ -8,6 +8,7 @@
 
 #include "core/eval/robustness.h"
 #include "core/runtime/npy.h"
+#include "core/workflows/model_runner.h"
 
 #include <algorithm>
 #include <cmath>
@@ -196,8 +197,11 @@ int runRobustness(Args &args)
         predictOptions.batchRows = static_cast<std::size_t>(std::max<long long>(*rows, 1));
         options.predict = predictOptions;
         options.eval.label = "label";
-        report = eval::runImageRobustness(*tensor, *labels, data, (*model)->runner, options,
-                                          &interruptToken(), progress);
+        auto images = workflows::floatImages(*tensor, data);
+        if (!images)
+            return reportError(args.command, images.error());
+        report = eval::runImageRobustness(std::move(*images), *labels, data, (*model)->runner,
+                                          options, &interruptToken(), progress);
     } else {
         auto predictOptions = predictOptionsFromArgs(parsed);
         if (!predictOptions)

@@ -27,9 +27,10 @@ void printUsage()
                  "or monitoring gate failed; 4 a run failed; 130 cancelled.\n"
                  "--json prints one JSON object on one line of stdout; messages go to stderr.\n"
                  "--db PATH always names a Shardbench database. The store commands (registry,\n"
-                 "deploy, checklist, audit, report, modelcard, monitor, serve) work on one, the\n"
-                 "embedded database unless --db names another; the analysis commands (eval,\n"
-                 "drift, quality, poisoning, privacy) store their report only when --db is given.\n";
+                 "deploy, checklist, audit, report, modelcard, monitor, feedback, calibrate,\n"
+                 "serve, demo) work on one: the default database unless --db names another.\n"
+                 "The analysis commands (eval, drift, quality, robustness, poisoning, privacy)\n"
+                 "store their report only when --db is given.\n";
 }
 
 } // namespace

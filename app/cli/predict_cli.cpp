@@ -4,6 +4,7 @@
 #include "app/cli/pipeline_cli.h"
 
 #include "core/plan/plan_file.h"
+#include "core/workflows/model_runner.h"
 #include "kernels/registry.h"
 
 namespace sb::cli {
@@ -48,7 +49,8 @@ Result<std::unique_ptr<PredictionModel>> openPredictionModel(const std::string &
         SB_ASSIGN_OR_RETURN(long long threads, parsed.getInt("threads", 0));
         SB_ASSIGN_OR_RETURN(model->session,
                             runtime::openSession(modelPath, registry, static_cast<int>(threads)));
-        SB_ASSIGN_OR_RETURN(model->runner, eval::executorRunner(*model->session.executor, cancel));
+        SB_ASSIGN_OR_RETURN(model->runner,
+                            workflows::executorRunner(*model->session.executor, cancel));
         return model;
     }
     SB_ASSIGN_OR_RETURN(LoadedModel loaded, loadModel(modelPath));
@@ -65,26 +67,10 @@ Result<std::unique_ptr<PredictionModel>> openPredictionModel(const std::string &
                         plan::createLocalDevices(planFile.devices.devices, registry));
     SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*model->graph, planFile, model->devices));
     SB_ASSIGN_OR_RETURN(model->pipeline, runtime::PipelineRunner::create(model->graph, stages));
-    const graph::Graph &g = *model->graph;
-    if (g.inputs().size() != 1)
-        return makeError(ErrorCode::InvalidInput,
-                         modelPath + " has " + std::to_string(g.inputs().size()) +
-                             " inputs; predict needs exactly one (float32 [batch, features])");
-    const graph::Value &input = g.value(g.inputs().front());
-    model->runner.inputName = input.name;
-    model->runner.inputInfo = input.info;
-    for (graph::ValueId id : g.outputs())
-        model->runner.outputNames.push_back(g.value(id).name);
-    const runtime::PipelineRunner *pipeline = model->pipeline.get();
-    const int m = static_cast<int>(std::max<long long>(microbatches, 1));
-    model->runner.run = [pipeline, m,
-                         cancel](const runtime::TensorMap &inputs) -> Result<runtime::TensorMap> {
-        runtime::PipelineRunOptions options;
-        options.microbatches = m;
-        options.cancel = cancel;
-        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result, pipeline->run(inputs, options));
-        return std::move(result.outputs);
-    };
+    SB_ASSIGN_OR_RETURN(model->runner, workflows::pipelineRunner(
+                                           *model->graph, *model->pipeline,
+                                           static_cast<int>(std::max<long long>(microbatches, 1)),
+                                           modelPath, cancel));
     return model;
 }
 

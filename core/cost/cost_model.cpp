@@ -1,6 +1,6 @@
 #include "core/cost/cost_model.h"
 
-#include "core/graph/onnx_import.h"
+#include "core/graph/bound_shapes.h"
 
 #include <charconv>
 #include <set>

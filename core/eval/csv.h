@@ -53,6 +53,10 @@
 // splitting it (fields and text still in cache); each slice's new categories
 // are then given their codes in row order, so codes follow first appearance
 // in the file as with one thread.
+//
+// Implementation: csv.cpp (row splitting, CsvReader), csv_typed.cpp (type
+// inference, typed columns, readCsv), csv_values.cpp (value parsers and
+// formatters); csv_detail.h holds what they share and is private.
 #pragma once
 
 #include "core/common/cancel.h"

@@ -18,18 +18,15 @@ bool looksLikeProbabilityName(const std::string &name)
     return lower.find("prob") != std::string::npos;
 }
 
-// Index of the output to read, or -1. [N, C] / [N] float32 with N == rows.
-bool isProbabilityShaped(const runtime::Tensor &t, std::size_t rows)
+// [N, C] / [N] float32 with N == rows (FloatOutputs hold float32 only).
+bool isProbabilityShaped(const FloatArray &t, std::size_t rows)
 {
-    if (t.type() != graph::ElementType::Float32)
-        return false;
     if (t.rank() == 2)
         return t.dim(0) == static_cast<std::int64_t>(rows) && t.dim(1) >= 1;
     return t.rank() == 1 && t.dim(0) == static_cast<std::int64_t>(rows);
 }
 
-std::string pickOutput(const ModelRunner &model, const runtime::TensorMap &outputs,
-                       std::size_t rows)
+std::string pickOutput(const ModelRunner &model, const FloatOutputs &outputs, std::size_t rows)
 {
     std::string chosen;
     for (const std::string &name : model.outputNames) {
@@ -66,27 +63,6 @@ std::string floatText(double value)
 }
 
 } // namespace
-
-Result<ModelRunner> executorRunner(const runtime::Executor &executor, const CancelToken *cancel)
-{
-    if (executor.inputNames().size() != 1)
-        return makeError(ErrorCode::InvalidInput,
-                         "the model has " + std::to_string(executor.inputNames().size()) +
-                             " inputs; predict needs exactly one (a float32 [batch, features] "
-                             "tensor)");
-    ModelRunner model;
-    model.inputName = executor.inputNames().front();
-    model.inputInfo = executor.valueInfo(model.inputName);
-    model.outputNames = executor.outputNames();
-    model.run = [&executor,
-                 cancel](const runtime::TensorMap &inputs) -> Result<runtime::TensorMap> {
-        runtime::RunOptions options;
-        options.cancel = cancel;
-        SB_ASSIGN_OR_RETURN(runtime::RunResult result, executor.run(inputs, options));
-        return std::move(result.outputs);
-    };
-    return model;
-}
 
 Result<std::vector<std::string>> resolveFeatureColumns(const Table &table,
                                                        const PredictOptions &options)
@@ -170,10 +146,10 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
 
     const std::size_t nFeatures = features.size();
     auto makeInput = [&](std::size_t begin, std::size_t n) {
-        runtime::Tensor input = runtime::Tensor::empty(
-            graph::ElementType::Float32,
-            {static_cast<std::int64_t>(n), static_cast<std::int64_t>(nFeatures)});
-        float *x = input.as<float>();
+        FloatArray input;
+        input.shape = {static_cast<std::int64_t>(n), static_cast<std::int64_t>(nFeatures)};
+        input.values.resize(n * nFeatures);
+        float *x = input.values.data();
         for (std::size_t c = 0; c < nFeatures; ++c) {
             const double *values = columns[c]->numbers.data() + begin;
             for (std::size_t r = 0; r < n; ++r)
@@ -191,7 +167,7 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
 
 Result<Predictions>
 predictBatches(std::size_t rows, std::size_t batchRows,
-               const std::function<runtime::Tensor(std::size_t, std::size_t)> &makeInput,
+               const std::function<FloatArray(std::size_t, std::size_t)> &makeInput,
                const ModelRunner &model, const PredictOptions &options)
 {
     Predictions out;
@@ -201,15 +177,14 @@ predictBatches(std::size_t rows, std::size_t batchRows,
         if (options.cancel && options.cancel->isCancelled())
             return makeError(ErrorCode::Cancelled, "prediction cancelled");
         const std::size_t n = std::min(batchRows, rows - begin);
-        runtime::Tensor input = makeInput(begin, n);
-        SB_ASSIGN_OR_RETURN(runtime::TensorMap outputs, model.run({{model.inputName, input}}));
+        SB_ASSIGN_OR_RETURN(FloatOutputs outputs, model.run(makeInput(begin, n)));
         if (out.outputName.empty()) {
             out.outputName = pickOutput(model, outputs, n);
             if (out.outputName.empty())
                 return makeError(ErrorCode::InvalidInput,
                                  "no model output is float32 [batch, classes] or [batch] "
                                  "(probabilities)");
-            const runtime::Tensor &t = outputs.at(out.outputName);
+            const FloatArray &t = outputs.at(out.outputName);
             std::size_t classes = t.rank() == 2 ? static_cast<std::size_t>(t.dim(1)) : 1;
             if (classes == 1)
                 classes = 2; // P(label 1) of a binary model
@@ -222,13 +197,13 @@ predictBatches(std::size_t rows, std::size_t batchRows,
         if (it == outputs.end() || !isProbabilityShaped(it->second, n))
             return makeError(ErrorCode::Runtime,
                              "model output '" + out.outputName + "' changed shape between batches");
-        const runtime::Tensor &t = it->second;
+        const FloatArray &t = it->second;
         const std::size_t width = t.rank() == 2 ? static_cast<std::size_t>(t.dim(1)) : 1;
         const std::size_t classes = out.labels.size();
         if ((width == 1 ? 2 : width) != classes)
             return makeError(ErrorCode::Runtime,
                              "model output '" + out.outputName + "' changed width between batches");
-        const float *p = t.as<float>();
+        const float *p = t.values.data();
         for (std::size_t r = 0; r < n; ++r) {
             std::size_t best = 0;
             double bestValue = -INFINITY;

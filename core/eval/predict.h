@@ -1,6 +1,8 @@
 // Predictions from a model: feature columns of a Table -> float32
-// [rows, n_features] batches -> a model run (whole-graph Executor or a
-// pipelined plan, through ModelRunner) -> class probabilities, argmax label.
+// [rows, n_features] batches -> a model run (through ModelRunner, eval's own
+// interface: core/workflows/model_runner.h adapts a whole-graph Executor or a
+// pipelined plan to it) -> class probabilities, argmax label. core/eval does
+// not depend on the runtime.
 //
 // Contract:
 //  - Features: an explicit column list (model input order) or every column
@@ -21,29 +23,44 @@
 #include "core/common/cancel.h"
 #include "core/common/result.h"
 #include "core/eval/csv.h"
-#include "core/runtime/executor.h"
+#include "core/graph/graph.h"
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
 namespace sb::eval {
 
-// What runs the model: one input name, its declared info, the output names
-// and a function that runs one batch (an Executor, a PipelineRunner...).
+// Row-major float32 values and their shape: what eval feeds a model and
+// reads back from it.
+struct FloatArray
+{
+    std::vector<std::int64_t> shape;
+    std::vector<float> values; // product of shape elements
+
+    std::size_t rank() const { return shape.size(); }
+    std::int64_t dim(std::size_t i) const { return shape[i]; }
+};
+
+// A model's float32 outputs of one run, by output name.
+using FloatOutputs = std::map<std::string, FloatArray>;
+
+// What runs the model, as eval sees it: one input name, its declared info,
+// the output names (in the model's order) and a function that runs one batch
+// fed to that input. `run` returns at least the float32 outputs (outputs of
+// other element types may be left out: predict reads only float32 ones) and
+// stops with ErrorCode::Cancelled when its cancel token fires.
 struct ModelRunner
 {
     std::string inputName;
     graph::TensorInfo inputInfo;
     std::vector<std::string> outputNames;
-    std::function<Result<runtime::TensorMap>(const runtime::TensorMap &)> run;
+    std::function<Result<FloatOutputs>(const FloatArray &input)> run;
 };
-
-// The runner for a whole-graph executor (must outlive the runner).
-Result<ModelRunner> executorRunner(const runtime::Executor &executor,
-                                   const CancelToken *cancel = nullptr);
 
 struct PredictOptions
 {
@@ -84,7 +101,7 @@ Result<Predictions> predict(const Table &table, const ModelRunner &model,
 // begin + n) (tabular features, images...). Fills labels, proba, predicted.
 Result<Predictions>
 predictBatches(std::size_t rows, std::size_t batchRows,
-               const std::function<runtime::Tensor(std::size_t, std::size_t)> &makeInput,
+               const std::function<FloatArray(std::size_t, std::size_t)> &makeInput,
                const ModelRunner &model, const PredictOptions &options);
 
 // Names of the columns predictions add: "prediction", then "proba_<label>".

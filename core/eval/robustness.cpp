@@ -570,8 +570,7 @@ Result<RobustnessReport> runRobustness(const Table &table, const ModelRunner &mo
     return finish(c, std::move(out), options);
 }
 
-Result<RobustnessReport> runImageRobustness(const runtime::Tensor &images,
-                                            const std::vector<double> &labels,
+Result<RobustnessReport> runImageRobustness(FloatArray images, const std::vector<double> &labels,
                                             const std::string &source, const ModelRunner &model,
                                             const RobustnessOptions &options,
                                             const CancelToken *cancel, const ProgressFn &progress)
@@ -580,10 +579,13 @@ Result<RobustnessReport> runImageRobustness(const runtime::Tensor &images,
                         parsePerturbations(options.perturbations, true));
     for (const std::string &g : options.gates)
         SB_TRY(checkGate(g));
-    if (images.type() != graph::ElementType::Float32 || images.rank() < 2)
-        return inputError(source + ": images must be float32 [N, ...] (got " +
-                          graph::elementTypeName(images.type()) + " " +
-                          runtime::shapeToString(images.shape()) + ")");
+    if (images.rank() < 2) {
+        std::string shape = "[";
+        for (std::size_t i = 0; i < images.rank(); ++i)
+            shape += (i ? "," : "") + std::to_string(images.dim(i));
+        return inputError(source + ": images must be float32 [N, ...] (got float32 " + shape +
+                          "])");
+    }
     const std::size_t n = static_cast<std::size_t>(images.dim(0));
     if (labels.size() != n)
         return inputError(source + ": " + std::to_string(n) + " images but " +
@@ -592,11 +594,11 @@ Result<RobustnessReport> runImageRobustness(const runtime::Tensor &images,
         return inputError(source + ": no images");
     if (!options.eval.slices.empty())
         return inputError("--slice applies to tabular data only");
-    const std::size_t per = static_cast<std::size_t>(images.elementCount()) / n;
+    const std::size_t per = images.values.size() / n;
     const std::size_t h =
         images.rank() >= 3 ? static_cast<std::size_t>(images.dim(images.rank() - 2)) : 1;
     const std::size_t w = static_cast<std::size_t>(images.dim(images.rank() - 1));
-    const float *pixels = images.as<float>();
+    const float *pixels = images.values.data();
     double sum = 0, minValue = INFINITY, maxValue = -INFINITY;
     const std::size_t count = n * per;
     for (std::size_t i = 0; i < count; ++i) {
@@ -635,20 +637,22 @@ Result<RobustnessReport> runImageRobustness(const runtime::Tensor &images,
     PredictOptions predictOptions = options.predict;
     predictOptions.cancel = cancel;
     predictOptions.progress = {};
-    runtime::Shape shape = images.shape();
+    const std::vector<std::int64_t> shape = images.shape;
     auto run = [&](const std::vector<float> &data) {
         auto makeInput = [&](std::size_t begin, std::size_t rows) {
-            runtime::Shape s = shape;
-            s[0] = static_cast<std::int64_t>(rows);
-            return runtime::Tensor::view(graph::ElementType::Float32, s,
-                                         const_cast<float *>(data.data() + begin * per));
+            FloatArray batch;
+            batch.shape = shape;
+            batch.shape[0] = static_cast<std::int64_t>(rows);
+            batch.values.assign(data.begin() + std::ptrdiff_t(begin * per),
+                                data.begin() + std::ptrdiff_t((begin + rows) * per));
+            return batch;
         };
         return predictBatches(n, batchRows, makeInput, model, predictOptions);
     };
     std::size_t total = 1, done = 0;
     for (const auto &p : perturbations)
         total += p.strengths.size() - 1;
-    std::vector<float> original(pixels, pixels + count);
+    const std::vector<float> original = std::move(images.values);
     SB_ASSIGN_OR_RETURN(Predictions baseline, run(original));
     SB_ASSIGN_OR_RETURN(json baseJson, evaluator.evaluate(baseline, cancel));
     if (progress)
@@ -711,7 +715,7 @@ Result<RobustnessReport> runImageRobustness(const runtime::Tensor &images,
         {"kind", "images"},
         {"rows", n},
         {"label", label.name},
-        {"input_shape", images.shape()},
+        {"input_shape", shape},
         {"pixel_stats", json{{"mean", mean}, {"std", stdev}, {"min", minValue}, {"max", maxValue}}},
         {"model_output", baseline.outputName},
         {"classes", baseline.labels},

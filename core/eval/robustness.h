@@ -37,7 +37,6 @@
 #include "core/eval/evaluation.h"
 #include "core/eval/predict.h"
 #include "core/graph/graph.h"
-#include "core/runtime/tensor.h"
 
 #include <nlohmann/json.hpp>
 
@@ -87,10 +86,9 @@ Result<RobustnessReport> runRobustness(const Table &table, const ModelRunner &mo
                                        const CancelToken *cancel = nullptr,
                                        const ProgressFn &progress = {});
 
-// Images: `images` float32 [N, ...] (the model's input layout), labels per
-// image (class indices). Slices do not apply.
-Result<RobustnessReport> runImageRobustness(const runtime::Tensor &images,
-                                            const std::vector<double> &labels,
+// Images: `images` [N, ...] (the model's input layout; taken over as the
+// unperturbed copy), labels per image (class indices). Slices do not apply.
+Result<RobustnessReport> runImageRobustness(FloatArray images, const std::vector<double> &labels,
                                             const std::string &source, const ModelRunner &model,
                                             const RobustnessOptions &options,
                                             const CancelToken *cancel = nullptr,

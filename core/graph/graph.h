@@ -189,7 +189,7 @@ public:
     std::filesystem::path modelPath;             // empty for in-memory models
     // Opaque handle to the parsed source model (the importer's onnx::ModelProto),
     // kept so shapes can be re-inferred under concrete dim bindings
-    // (inferBoundShapes in onnx_import.h). Null for hand-built graphs.
+    // (inferBoundShapes in bound_shapes.h). Null for hand-built graphs.
     std::shared_ptr<const void> sourceModel;
 
     // ---- structure

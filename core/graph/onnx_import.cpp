@@ -1,26 +1,26 @@
-// ONNX import through Debian's libonnx. Everything protobuf/ONNX stays in this
-// file; the boundary functions catch every exception.
+// ONNX import through Debian's libonnx. Everything protobuf/ONNX stays in
+// core/graph's .cpp files and the private onnx_import_context.h; the boundary
+// functions here catch every exception.
 //
-// Pipeline: parse ModelProto -> convert (validating names, inputs, ops,
-// tensors, external data) -> topological sort (Kahn, stable) -> ONNX checker
-// per node -> ONNX shape inference on the proto -> merge inferred value_info
-// into the IR -> blocks.
+// Pipeline: parse ModelProto -> locate raw_data in the file (onnx_raw_data)
+// -> convert (validating names, inputs, ops, tensors, external data:
+// onnx_external_data) -> topological sort (Kahn, stable) -> ONNX checker per
+// node -> ONNX shape inference on the proto, merged into the IR
+// (onnx_shape_inference) -> blocks. Shapes under bound symbols:
+// bound_shapes.h.
 #include "core/graph/onnx_import.h"
 
 #include "core/graph/blocks.h"
+#include "core/graph/onnx_external_data.h"
+#include "core/graph/onnx_import_context.h"
+#include "core/graph/onnx_raw_data.h"
+#include "core/graph/onnx_shape_inference.h"
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
 #include <onnx/onnx_pb.h>
-#include <onnx/shape_inference/implementation.h>
-
-#include <fcntl.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <climits>
 #include <cstring>
 #include <functional>
@@ -32,70 +32,33 @@
 #include <unordered_set>
 
 namespace sb::graph {
-namespace {
 
-namespace fs = std::filesystem;
+namespace detail {
 
-// Read-only memory map of a whole file (external data). Unmapped on destruction.
-class MappedFile
+std::vector<int> stableTopologicalOrder(const std::vector<std::vector<int>> &succs,
+                                        std::vector<int> &indegree)
 {
-public:
-    static Result<std::shared_ptr<MappedFile>> open(const fs::path &path)
-    {
-        int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            return makeError(ErrorCode::Io,
-                             path.string() + ": cannot open: " + std::strerror(errno));
-        struct stat st
-        {
-        };
-        if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-            ::close(fd);
-            return makeError(ErrorCode::InvalidInput, path.string() + ": not a regular file");
-        }
-        auto file = std::shared_ptr<MappedFile>(new MappedFile());
-        file->m_size = static_cast<std::size_t>(st.st_size);
-        if (file->m_size > 0) {
-            void *addr = ::mmap(nullptr, file->m_size, PROT_READ, MAP_PRIVATE, fd, 0);
-            if (addr == MAP_FAILED) {
-                int err = errno;
-                ::close(fd);
-                return makeError(ErrorCode::Io,
-                                 path.string() + ": mmap failed: " + std::strerror(err));
-            }
-            file->m_data = addr;
-        }
-        ::close(fd);
-        return file;
+    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+    for (std::size_t i = 0; i < indegree.size(); ++i)
+        if (indegree[i] == 0)
+            ready.push(static_cast<int>(i));
+    std::vector<int> order;
+    order.reserve(indegree.size());
+    while (!ready.empty()) {
+        int n = ready.top();
+        ready.pop();
+        order.push_back(n);
+        for (int s : succs[static_cast<std::size_t>(n)])
+            if (--indegree[static_cast<std::size_t>(s)] == 0)
+                ready.push(s);
     }
-    ~MappedFile()
-    {
-        if (m_data)
-            ::munmap(m_data, m_size);
-    }
-    MappedFile(const MappedFile &) = delete;
-    MappedFile &operator=(const MappedFile &) = delete;
-
-    const std::uint8_t *data() const { return static_cast<const std::uint8_t *>(m_data); }
-    std::size_t size() const { return m_size; }
-
-private:
-    MappedFile() = default;
-    void *m_data = nullptr;
-    std::size_t m_size = 0;
-};
-
-// Domains whose ops must be in the ONNX schema registry; ops of any other
-// domain (com.microsoft, custom) are kept and reported.
-bool isStandardDomain(const std::string &domain)
-{
-    return domain.empty() || domain == "ai.onnx.ml" || domain == "ai.onnx.training" ||
-           domain == "ai.onnx.preview.training";
+    return order;
 }
 
-std::string normalizeDomain(const std::string &domain)
+// ONNX TensorProto.DataType values the IR knows (FLOAT = 1 .. BFLOAT16 = 16).
+bool validElementType(int type)
 {
-    return domain == "ai.onnx" ? std::string() : domain;
+    return type >= 1 && type <= 16;
 }
 
 std::string quoteName(const std::string &text)
@@ -113,49 +76,6 @@ std::string quoteName(const std::string &text)
     if (text.size() > limit)
         out += "...";
     return out + "'";
-}
-
-struct Scope
-{
-    const Scope *parent = nullptr;
-    std::unordered_set<std::string> names;
-    bool has(const std::string &name) const
-    {
-        for (const Scope *s = this; s; s = s->parent)
-            if (s->names.count(name))
-                return true;
-        return false;
-    }
-};
-
-struct ImportContext
-{
-    std::string source; // file name (or "<memory>") prefixing every message
-    fs::path baseDir;   // folder that external data locations resolve against
-    std::shared_ptr<onnx::ModelProto> model;
-    std::map<std::string, std::shared_ptr<MappedFile>> mappings; // canonical path -> map
-    std::map<std::string, std::int64_t> opsets;
-    std::map<std::string, int> customOps; // "domain::op" -> node count
-    // The model file's mapping and where each top-level initializer's raw_data
-    // lies in it: such tensors borrow the file's pages instead of the proto's copy.
-    std::shared_ptr<MappedFile> file;
-    std::unordered_map<const onnx::TensorProto *, std::pair<std::size_t, std::size_t>> rawInFile;
-    // Converted (sub)graphs with the proto they came from, for the value_info merge.
-    std::vector<std::pair<const onnx::GraphProto *, Graph *>> graphs;
-
-    Error invalid(const std::string &message) const
-    {
-        return makeError(ErrorCode::InvalidInput, source + ": " + message);
-    }
-    Error unsupported(const std::string &message) const
-    {
-        return makeError(ErrorCode::Unsupported, source + ": " + message);
-    }
-};
-
-bool validElementType(int type)
-{
-    return type >= 1 && type <= 16;
 }
 
 TensorInfo convertType(const onnx::TypeProto &type)
@@ -206,117 +126,44 @@ void mergeInfo(TensorInfo &into, const TensorInfo &from)
     }
 }
 
-Result<std::int64_t> parseExternalInt(const ImportContext &ctx, const std::string &tensorName,
-                                      const std::string &key, const std::string &text)
+} // namespace detail
+
+namespace {
+
+namespace fs = std::filesystem;
+using detail::convertType;
+using detail::ImportContext;
+using detail::loadExternal;
+using detail::mapRawDataToFile;
+using detail::mergeInfo;
+using detail::quoteName;
+using detail::validElementType;
+
+// Domains whose ops must be in the ONNX schema registry; ops of any other
+// domain (com.microsoft, custom) are kept and reported.
+bool isStandardDomain(const std::string &domain)
 {
-    std::int64_t value = 0;
-    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (ec != std::errc() || end != text.data() + text.size() || value < 0)
-        return ctx.invalid("tensor " + quoteName(tensorName) + ": external data " + key + " " +
-                           quoteName(text) + " is not a non-negative integer");
-    return value;
+    return domain.empty() || domain == "ai.onnx.ml" || domain == "ai.onnx.training" ||
+           domain == "ai.onnx.preview.training";
 }
 
-bool pathIsInside(const fs::path &child, const fs::path &parent)
+std::string normalizeDomain(const std::string &domain)
 {
-    auto c = child.begin();
-    for (auto p = parent.begin(); p != parent.end(); ++p, ++c) {
-        if (p->empty())
-            continue; // trailing separator
-        if (c == child.end() || *c != *p)
-            return false;
-    }
-    return true;
+    return domain == "ai.onnx" ? std::string() : domain;
 }
 
-Result<std::shared_ptr<const TensorData>>
-loadExternal(ImportContext &ctx, const onnx::TensorProto &tensor, ElementType type,
-             std::vector<std::int64_t> dims, std::uint64_t expectedBytes)
+struct Scope
 {
-    const std::string &name = tensor.name();
-    std::string location;
-    std::optional<std::int64_t> offset, length;
-    bool haveLocation = false;
-    for (const auto &entry : tensor.external_data()) {
-        if (entry.key() == "location") {
-            location = entry.value();
-            haveLocation = true;
-        } else if (entry.key() == "offset") {
-            SB_ASSIGN_OR_RETURN(offset, parseExternalInt(ctx, name, "offset", entry.value()));
-        } else if (entry.key() == "length") {
-            SB_ASSIGN_OR_RETURN(length, parseExternalInt(ctx, name, "length", entry.value()));
-        }
+    const Scope *parent = nullptr;
+    std::unordered_set<std::string> names;
+    bool has(const std::string &name) const
+    {
+        for (const Scope *s = this; s; s = s->parent)
+            if (s->names.count(name))
+                return true;
+        return false;
     }
-    if (!haveLocation || location.empty())
-        return ctx.invalid("tensor " + quoteName(name) +
-                           " stores its data externally but has no location");
-    if (type == ElementType::String)
-        return ctx.unsupported("tensor " + quoteName(name) +
-                               ": string tensors in external data are not supported");
-    if (location.find('\0') != std::string::npos)
-        return ctx.invalid("tensor " + quoteName(name) +
-                           ": external data location contains a NUL byte");
-    fs::path relative(location);
-    if (relative.is_absolute() || location.front() == '/' || location.front() == '\\')
-        return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
-                           quoteName(location) +
-                           " is absolute; it must be a path relative to the model's folder");
-    for (const auto &part : relative)
-        if (part == "..")
-            return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
-                               quoteName(location) + " escapes the model's folder ('..')");
-    if (location.find("..\\") != std::string::npos)
-        return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
-                           quoteName(location) + " escapes the model's folder ('..')");
-    if (ctx.baseDir.empty())
-        return ctx.invalid("tensor " + quoteName(name) + ": external data " + quoteName(location) +
-                           " cannot be resolved: the model was given as bytes without a folder");
-
-    std::error_code ec;
-    fs::path base = fs::canonical(ctx.baseDir, ec);
-    if (ec)
-        return makeError(ErrorCode::NotFound, ctx.source + ": model folder " +
-                                                  quoteName(ctx.baseDir.string()) + ": " +
-                                                  ec.message());
-    fs::path resolved = fs::canonical(base / relative, ec);
-    if (ec)
-        return makeError(ErrorCode::NotFound, ctx.source + ": tensor " + quoteName(name) +
-                                                  ": external data file " + quoteName(location) +
-                                                  " not found next to the model (" + ec.message() +
-                                                  ")");
-    if (!pathIsInside(resolved, base))
-        return ctx.invalid("tensor " + quoteName(name) + ": external data location " +
-                           quoteName(location) + " resolves to " + quoteName(resolved.string()) +
-                           ", outside the model's folder (symlink)");
-    if (!fs::is_regular_file(resolved, ec))
-        return ctx.invalid("tensor " + quoteName(name) + ": external data " + quoteName(location) +
-                           " is not a regular file");
-
-    std::shared_ptr<MappedFile> &mapping = ctx.mappings[resolved.string()];
-    if (!mapping) {
-        SB_ASSIGN_OR_RETURN(mapping, MappedFile::open(resolved));
-    }
-    std::uint64_t fileSize = mapping->size();
-    std::uint64_t start = offset ? static_cast<std::uint64_t>(*offset) : 0;
-    if (start > fileSize)
-        return ctx.invalid("tensor " + quoteName(name) + ": external data offset " +
-                           std::to_string(start) + " is beyond the end of " + quoteName(location) +
-                           " (" + std::to_string(fileSize) + " bytes)");
-    std::uint64_t size = length ? static_cast<std::uint64_t>(*length) : fileSize - start;
-    if (size > fileSize - start)
-        return ctx.invalid("tensor " + quoteName(name) + ": external data offset " +
-                           std::to_string(start) + " + length " + std::to_string(size) +
-                           " exceeds the size of " + quoteName(location) + " (" +
-                           std::to_string(fileSize) + " bytes)");
-    if (size != expectedBytes)
-        return ctx.invalid("tensor " + quoteName(name) + ": external data holds " +
-                           std::to_string(size) + " bytes but its shape and type need " +
-                           std::to_string(expectedBytes));
-    const std::uint8_t *data = mapping->data() ? mapping->data() + start : nullptr;
-    return std::shared_ptr<const TensorData>(
-        TensorData::fromShared(type, std::move(dims), std::shared_ptr<const void>(mapping), data,
-                               static_cast<std::size_t>(size)));
-}
+};
 
 template <typename Dst, typename Src> std::vector<std::uint8_t> packAs(const Src &source)
 {
@@ -829,20 +676,7 @@ Result<std::shared_ptr<Graph>> convertGraph(ImportContext &ctx, const onnx::Grap
             ++indegree[i];
         }
     }
-    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-    for (std::size_t i = 0; i < count; ++i)
-        if (indegree[i] == 0)
-            ready.push(static_cast<int>(i));
-    std::vector<int> order;
-    order.reserve(count);
-    while (!ready.empty()) {
-        int n = ready.top();
-        ready.pop();
-        order.push_back(n);
-        for (int s : succs[static_cast<std::size_t>(n)])
-            if (--indegree[static_cast<std::size_t>(s)] == 0)
-                ready.push(s);
-    }
+    const std::vector<int> order = detail::stableTopologicalOrder(succs, indegree);
     if (order.size() != count)
         return invalid("the graph has a cycle: " + describeCycle(nodes, preds, indegree));
 
@@ -893,211 +727,6 @@ Status checkNodes(ImportContext &ctx, const onnx::ModelProto &model, const Graph
     return Status::success();
 }
 
-void mergeInferredShapes(ImportContext &ctx)
-{
-    for (auto &entry : ctx.graphs) {
-        const onnx::GraphProto *proto = entry.first;
-        Graph *graph = entry.second;
-        auto merge = [&](const onnx::ValueInfoProto &info) {
-            if (auto id = graph->findValue(info.name()))
-                mergeInfo(graph->mutableValues()[static_cast<std::size_t>(*id)].info,
-                          convertType(info.type()));
-        };
-        for (const auto &info : proto->value_info())
-            merge(info);
-        for (const auto &info : proto->output())
-            merge(info);
-    }
-}
-
-// Puts the proto's top-level nodes in the IR's (sorted) order so shape
-// inference, which walks nodes in file order, sees producers first.
-void reorderProtoNodes(onnx::GraphProto &proto, const Graph &graph)
-{
-    std::unordered_map<std::string, int> position;
-    for (std::size_t i = 0; i < graph.nodes().size(); ++i)
-        position[graph.nodes()[i].name] = static_cast<int>(i);
-    // Proto node names may be empty or duplicated; map by original index instead.
-    std::vector<int> target(static_cast<std::size_t>(proto.node_size()), -1);
-    bool sorted = true;
-    std::unordered_set<std::string> defined;
-    for (const auto &init : proto.initializer())
-        defined.insert(init.name());
-    for (const auto &in : proto.input())
-        defined.insert(in.name());
-    for (const auto &n : proto.node()) {
-        for (const auto &in : n.input())
-            if (!in.empty() && !defined.count(in))
-                sorted = false;
-        for (const auto &out : n.output())
-            defined.insert(out);
-    }
-    if (sorted)
-        return;
-    // Stable Kahn order over the proto itself (already known to be acyclic).
-    const int count = proto.node_size();
-    std::unordered_map<std::string, int> producer;
-    for (int i = 0; i < count; ++i)
-        for (const auto &out : proto.node(i).output())
-            if (!out.empty())
-                producer[out] = i;
-    std::vector<std::vector<int>> succs(static_cast<std::size_t>(count));
-    std::vector<int> indegree(static_cast<std::size_t>(count), 0);
-    for (int i = 0; i < count; ++i) {
-        std::set<int> deps;
-        for (const auto &in : proto.node(i).input())
-            if (auto it = producer.find(in); it != producer.end() && it->second != i)
-                deps.insert(it->second);
-        for (int d : deps) {
-            succs[static_cast<std::size_t>(d)].push_back(i);
-            ++indegree[static_cast<std::size_t>(i)];
-        }
-    }
-    std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
-    for (int i = 0; i < count; ++i)
-        if (indegree[static_cast<std::size_t>(i)] == 0)
-            ready.push(i);
-    std::vector<int> order;
-    while (!ready.empty()) {
-        int n = ready.top();
-        ready.pop();
-        order.push_back(n);
-        for (int s : succs[static_cast<std::size_t>(n)])
-            if (--indegree[static_cast<std::size_t>(s)] == 0)
-                ready.push(s);
-    }
-    if (static_cast<int>(order.size()) != count)
-        return; // implicit (subgraph) dependencies only; leave as is
-    std::vector<onnx::NodeProto *> released(static_cast<std::size_t>(count));
-    for (int i = count - 1; i >= 0; --i)
-        released[static_cast<std::size_t>(i)] = proto.mutable_node()->ReleaseLast();
-    for (int n : order)
-        proto.mutable_node()->AddAllocated(released[static_cast<std::size_t>(n)]);
-    (void)target;
-    (void)position;
-}
-
-// ---- where raw_data lies in the serialized model (protobuf wire format)
-
-bool readVarint(const std::uint8_t *&p, const std::uint8_t *end, std::uint64_t &value)
-{
-    value = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (p >= end)
-            return false;
-        std::uint8_t byte = *p++;
-        value |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-        if (!(byte & 0x80))
-            return true;
-    }
-    return false;
-}
-
-// Calls fn(field, begin, end) for every length-delimited field of the message
-// in [p, end) and skips the others. False on malformed input.
-template <typename Fn>
-bool forEachLengthField(const std::uint8_t *p, const std::uint8_t *end, Fn &&fn)
-{
-    while (p < end) {
-        std::uint64_t tag = 0;
-        if (!readVarint(p, end, tag))
-            return false;
-        std::uint64_t field = tag >> 3;
-        switch (tag & 7) {
-        case 0: {
-            std::uint64_t ignored;
-            if (!readVarint(p, end, ignored))
-                return false;
-            break;
-        }
-        case 1:
-            if (end - p < 8)
-                return false;
-            p += 8;
-            break;
-        case 5:
-            if (end - p < 4)
-                return false;
-            p += 4;
-            break;
-        case 2: {
-            std::uint64_t length = 0;
-            if (!readVarint(p, end, length) || length > static_cast<std::uint64_t>(end - p))
-                return false;
-            if (!fn(field, p, p + length))
-                return false;
-            p += length;
-            break;
-        }
-        default:
-            return false; // groups: not used by ONNX
-        }
-    }
-    return true;
-}
-
-// (offset, size) of each top-level initializer's raw_data, in order; size_t(-1)
-// offset when it has none. Empty when the layout is not the plain one.
-std::vector<std::pair<std::size_t, std::size_t>> locateRawData(const std::uint8_t *data,
-                                                               std::size_t size)
-{
-    std::vector<std::pair<std::size_t, std::size_t>> located;
-    bool ok = forEachLengthField(
-        data, data + size, [&](std::uint64_t field, const std::uint8_t *b, const std::uint8_t *e) {
-            if (field != 7) // ModelProto.graph
-                return true;
-            return forEachLengthField(
-                b, e, [&](std::uint64_t gField, const std::uint8_t *tb, const std::uint8_t *te) {
-                    if (gField != 5) // GraphProto.initializer
-                        return true;
-                    std::pair<std::size_t, std::size_t> raw{static_cast<std::size_t>(-1), 0};
-                    bool inner = forEachLengthField(
-                        tb, te,
-                        [&](std::uint64_t tField, const std::uint8_t *rb, const std::uint8_t *re) {
-                            if (tField == 9) // TensorProto.raw_data (last one wins, as in parsing)
-                                raw = {static_cast<std::size_t>(rb - data),
-                                       static_cast<std::size_t>(re - rb)};
-                            return true;
-                        });
-                    located.push_back(raw);
-                    return inner;
-                });
-        });
-    if (!ok)
-        located.clear();
-    return located;
-}
-
-// Maps each top-level initializer to its raw_data bytes in the file, after
-// checking that the walk agrees with what protobuf parsed.
-void mapRawDataToFile(ImportContext &ctx, std::string_view bytes)
-{
-    if (!ctx.file)
-        return;
-    const auto *base = reinterpret_cast<const std::uint8_t *>(bytes.data());
-    auto located = locateRawData(base, bytes.size());
-    const auto &inits = ctx.model->graph().initializer();
-    // A model with several `graph` fields merges them; keep it simple and
-    // borrow only when the walk matches one-to-one.
-    if (static_cast<int>(located.size()) != inits.size())
-        return;
-    for (int i = 0; i < inits.size(); ++i) {
-        const auto &tensor = inits.Get(i);
-        const auto [offset, length] = located[static_cast<std::size_t>(i)];
-        if (!tensor.has_raw_data() || offset == static_cast<std::size_t>(-1))
-            continue;
-        if (length != tensor.raw_data().size() ||
-            std::memcmp(base + offset, tensor.raw_data().data(), length) != 0)
-            return; // not the layout we think: borrow from the proto instead
-    }
-    for (int i = 0; i < inits.size(); ++i) {
-        const auto &tensor = inits.Get(i);
-        const auto [offset, length] = located[static_cast<std::size_t>(i)];
-        if (tensor.has_raw_data() && offset != static_cast<std::size_t>(-1))
-            ctx.rawInFile[&tensor] = {offset, length};
-    }
-}
-
 Result<std::shared_ptr<Graph>> importModel(std::string_view bytes, const std::string &source,
                                            const fs::path &baseDir, const fs::path &modelPath,
                                            const ImportOptions &options,
@@ -1136,23 +765,8 @@ Result<std::shared_ptr<Graph>> importModel(std::string_view bytes, const std::st
                         convertGraph(ctx, model.graph(), nullptr, {}));
     SB_TRY(checkNodes(ctx, model, *graph));
 
-    if (options.runShapeInference) {
-        try {
-            reorderProtoNodes(*model.mutable_graph(), *graph);
-            onnx::ShapeInferenceOptions inference(/*check_type=*/false, /*error_mode=*/0,
-                                                  /*data_prop=*/true);
-            onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                               inference);
-            mergeInferredShapes(ctx);
-        } catch (const std::exception &e) {
-            std::string message = e.what();
-            if (message.size() > 300)
-                message = message.substr(0, 300) + "...";
-            graph->diagnostics.push_back("shape inference stopped early: " + message);
-            mergeInferredShapes(ctx);
-        }
-    }
-
+    if (options.runShapeInference)
+        detail::inferShapesOnImport(ctx, *graph);
     graph->irVersion = model.ir_version();
     graph->producerName = model.producer_name();
     graph->producerVersion = model.producer_version();
@@ -1166,472 +780,6 @@ Result<std::shared_ptr<Graph>> importModel(std::string_view bytes, const std::st
         groupBlocks(*graph);
     graph->rebuildIndex();
     return graph;
-}
-
-// ---- shape inference under concrete bindings (inferBoundShapes)
-
-struct IntTensor
-{
-    std::vector<std::int64_t> dims;
-    std::vector<std::int64_t> values;
-};
-
-constexpr std::size_t kMaxFoldElements = 4096;
-
-std::optional<IntTensor> tensorToInts(const onnx::TensorProto &t)
-{
-    if (t.data_type() != onnx::TensorProto_DataType_INT64 &&
-        t.data_type() != onnx::TensorProto_DataType_INT32)
-        return std::nullopt;
-    if (t.data_location() == onnx::TensorProto_DataLocation_EXTERNAL)
-        return std::nullopt;
-    IntTensor out;
-    std::int64_t count = 1;
-    for (auto d : t.dims()) {
-        if (d < 0 || d > static_cast<std::int64_t>(kMaxFoldElements))
-            return std::nullopt;
-        count *= d;
-        out.dims.push_back(d);
-        if (count > static_cast<std::int64_t>(kMaxFoldElements))
-            return std::nullopt;
-    }
-    bool is64 = t.data_type() == onnx::TensorProto_DataType_INT64;
-    if (t.has_raw_data()) {
-        std::size_t width = is64 ? 8 : 4;
-        if (t.raw_data().size() != static_cast<std::size_t>(count) * width)
-            return std::nullopt;
-        for (std::int64_t i = 0; i < count; ++i) {
-            if (is64) {
-                std::int64_t v;
-                std::memcpy(&v, t.raw_data().data() + i * 8, 8);
-                out.values.push_back(v);
-            } else {
-                std::int32_t v;
-                std::memcpy(&v, t.raw_data().data() + i * 4, 4);
-                out.values.push_back(v);
-            }
-        }
-    } else if (is64) {
-        out.values.assign(t.int64_data().begin(), t.int64_data().end());
-    } else {
-        out.values.assign(t.int32_data().begin(), t.int32_data().end());
-    }
-    if (static_cast<std::int64_t>(out.values.size()) != count)
-        return std::nullopt;
-    return out;
-}
-
-std::int64_t countOf(const std::vector<std::int64_t> &dims)
-{
-    std::int64_t c = 1;
-    for (auto d : dims)
-        c *= d;
-    return c;
-}
-
-// Evaluates one node on small int64 constants. `constants` holds the folded
-// values, `shapes` the concrete shapes inference found.
-std::optional<std::vector<IntTensor>>
-foldNode(const onnx::NodeProto &node, const std::unordered_map<std::string, IntTensor> &constants,
-         const std::unordered_map<std::string, std::vector<std::int64_t>> &shapes, int opset)
-{
-    if (!node.domain().empty() && node.domain() != "ai.onnx")
-        return std::nullopt;
-    const std::string &op = node.op_type();
-    auto in = [&](int i) -> const IntTensor * {
-        if (i >= node.input_size() || node.input(i).empty())
-            return nullptr;
-        auto it = constants.find(node.input(i));
-        return it == constants.end() ? nullptr : &it->second;
-    };
-    auto intAttr = [&](const char *name, std::int64_t fallback) {
-        for (const auto &a : node.attribute())
-            if (a.name() == name && a.has_i())
-                return a.i();
-        return fallback;
-    };
-    auto intsAttr = [&](const char *name) -> std::optional<std::vector<std::int64_t>> {
-        for (const auto &a : node.attribute())
-            if (a.name() == name)
-                return std::vector<std::int64_t>(a.ints().begin(), a.ints().end());
-        return std::nullopt;
-    };
-    auto scalar = [](std::int64_t v) { return IntTensor{{}, {v}}; };
-    auto vec = [](std::vector<std::int64_t> v) {
-        IntTensor t;
-        t.dims = {static_cast<std::int64_t>(v.size())};
-        t.values = std::move(v);
-        return t;
-    };
-    auto one = [](IntTensor t) -> std::optional<std::vector<IntTensor>> {
-        if (t.values.size() > kMaxFoldElements)
-            return std::nullopt;
-        return std::vector<IntTensor>{std::move(t)};
-    };
-
-    if (op == "Constant") {
-        for (const auto &a : node.attribute()) {
-            if (a.name() == "value" && a.has_t())
-                if (auto t = tensorToInts(a.t()))
-                    return one(*t);
-            if (a.name() == "value_int")
-                return one(scalar(a.i()));
-            if (a.name() == "value_ints")
-                return one(vec({a.ints().begin(), a.ints().end()}));
-        }
-        return std::nullopt;
-    }
-    if (op == "Shape" || op == "Size") {
-        if (node.input_size() < 1)
-            return std::nullopt;
-        auto it = shapes.find(node.input(0));
-        if (it == shapes.end())
-            return std::nullopt;
-        const auto &dims = it->second;
-        if (op == "Size")
-            return one(scalar(countOf(dims)));
-        auto rank = static_cast<std::int64_t>(dims.size());
-        std::int64_t start = intAttr("start", 0), end = intAttr("end", rank);
-        if (start < 0)
-            start += rank;
-        if (end < 0)
-            end += rank;
-        start = std::clamp<std::int64_t>(start, 0, rank);
-        end = std::clamp<std::int64_t>(end, start, rank);
-        return one(vec({dims.begin() + start, dims.begin() + end}));
-    }
-    if (op == "Identity") {
-        if (const auto *x = in(0))
-            return one(*x);
-        return std::nullopt;
-    }
-    if (op == "Cast") {
-        const auto *x = in(0);
-        std::int64_t to = intAttr("to", 0);
-        if (x && (to == onnx::TensorProto_DataType_INT64 || to == onnx::TensorProto_DataType_INT32))
-            return one(*x);
-        return std::nullopt;
-    }
-    if (op == "Gather") {
-        const auto *data = in(0);
-        const auto *indices = in(1);
-        if (!data || !indices || data->dims.size() != 1 || intAttr("axis", 0) != 0)
-            return std::nullopt;
-        IntTensor out;
-        out.dims = indices->dims;
-        auto n = static_cast<std::int64_t>(data->values.size());
-        for (auto i : indices->values) {
-            if (i < 0)
-                i += n;
-            if (i < 0 || i >= n)
-                return std::nullopt;
-            out.values.push_back(data->values[static_cast<std::size_t>(i)]);
-        }
-        return one(std::move(out));
-    }
-    if (op == "Unsqueeze" || op == "Squeeze") {
-        const auto *x = in(0);
-        if (!x)
-            return std::nullopt;
-        std::optional<std::vector<std::int64_t>> axes;
-        if (opset >= 13) {
-            if (const auto *a = in(1))
-                axes = a->values;
-        } else {
-            axes = intsAttr("axes");
-        }
-        IntTensor out = *x;
-        if (op == "Unsqueeze") {
-            if (!axes)
-                return std::nullopt;
-            auto rank = static_cast<std::int64_t>(x->dims.size() + axes->size());
-            std::vector<std::int64_t> sorted;
-            for (auto a : *axes)
-                sorted.push_back(a < 0 ? a + rank : a);
-            std::sort(sorted.begin(), sorted.end());
-            for (auto a : sorted) {
-                if (a < 0 || a > static_cast<std::int64_t>(out.dims.size()))
-                    return std::nullopt;
-                out.dims.insert(out.dims.begin() + a, 1);
-            }
-        } else {
-            std::vector<std::int64_t> dims;
-            auto rank = static_cast<std::int64_t>(x->dims.size());
-            for (std::int64_t d = 0; d < rank; ++d) {
-                bool drop = false;
-                if (!axes)
-                    drop = x->dims[static_cast<std::size_t>(d)] == 1;
-                else
-                    for (auto a : *axes)
-                        if ((a < 0 ? a + rank : a) == d)
-                            drop = true;
-                if (!drop)
-                    dims.push_back(x->dims[static_cast<std::size_t>(d)]);
-            }
-            out.dims = dims;
-        }
-        return one(std::move(out));
-    }
-    if (op == "Concat") {
-        IntTensor out;
-        for (int i = 0; i < node.input_size(); ++i) {
-            const auto *x = in(i);
-            if (!x || x->dims.size() != 1)
-                return std::nullopt;
-            out.values.insert(out.values.end(), x->values.begin(), x->values.end());
-        }
-        out.dims = {static_cast<std::int64_t>(out.values.size())};
-        return one(std::move(out));
-    }
-    if (op == "Slice") {
-        const auto *x = in(0);
-        if (!x || x->dims.size() != 1)
-            return std::nullopt;
-        std::int64_t start = 0, end = 0, step = 1;
-        if (opset >= 10) {
-            const auto *s = in(1), *e = in(2), *st = in(4);
-            if (!s || !e || s->values.size() != 1 || e->values.size() != 1)
-                return std::nullopt;
-            start = s->values[0];
-            end = e->values[0];
-            if (st) {
-                if (st->values.size() != 1)
-                    return std::nullopt;
-                step = st->values[0];
-            }
-        } else {
-            auto s = intsAttr("starts"), e = intsAttr("ends");
-            if (!s || !e || s->size() != 1 || e->size() != 1)
-                return std::nullopt;
-            start = (*s)[0];
-            end = (*e)[0];
-        }
-        if (step <= 0)
-            return std::nullopt; // reverse slices do not occur in shape code
-        auto n = static_cast<std::int64_t>(x->values.size());
-        if (start < 0)
-            start += n;
-        if (end < 0)
-            end += n;
-        start = std::clamp<std::int64_t>(start, 0, n);
-        end = std::clamp<std::int64_t>(end, 0, n);
-        std::vector<std::int64_t> v;
-        for (std::int64_t i = start; i < end; i += step)
-            v.push_back(x->values[static_cast<std::size_t>(i)]);
-        return one(vec(std::move(v)));
-    }
-    if (op == "Range") {
-        const auto *s = in(0), *l = in(1), *d = in(2);
-        if (!s || !l || !d || s->values.size() != 1 || l->values.size() != 1 ||
-            d->values.size() != 1 || d->values[0] == 0)
-            return std::nullopt;
-        std::int64_t start = s->values[0], limit = l->values[0], delta = d->values[0];
-        std::int64_t n =
-            std::max<std::int64_t>(0, (limit - start + delta + (delta > 0 ? -1 : 1)) / delta);
-        if (n > static_cast<std::int64_t>(kMaxFoldElements))
-            return std::nullopt;
-        std::vector<std::int64_t> v;
-        for (std::int64_t i = 0; i < n; ++i)
-            v.push_back(start + i * delta);
-        return one(vec(std::move(v)));
-    }
-    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") {
-        const auto *a = in(0), *b = in(1);
-        if (!a || !b)
-            return std::nullopt;
-        const IntTensor *big = a->values.size() >= b->values.size() ? a : b;
-        if (a->values.size() != b->values.size() && a->values.size() != 1 && b->values.size() != 1)
-            return std::nullopt;
-        IntTensor out;
-        out.dims = big->dims.size() >= (big == a ? b : a)->dims.size() ? big->dims
-                                                                       : (big == a ? b : a)->dims;
-        for (std::size_t i = 0; i < big->values.size(); ++i) {
-            std::int64_t x = a->values[a->values.size() == 1 ? 0 : i];
-            std::int64_t y = b->values[b->values.size() == 1 ? 0 : i];
-            if (op == "Add")
-                out.values.push_back(x + y);
-            else if (op == "Sub")
-                out.values.push_back(x - y);
-            else if (op == "Mul")
-                out.values.push_back(x * y);
-            else {
-                if (y == 0)
-                    return std::nullopt;
-                out.values.push_back(x / y);
-            }
-        }
-        if (countOf(out.dims) != static_cast<std::int64_t>(out.values.size()))
-            return std::nullopt;
-        return one(std::move(out));
-    }
-    if (op == "Reshape") {
-        const auto *x = in(0), *shape = in(1);
-        if (!x || !shape)
-            return std::nullopt;
-        std::vector<std::int64_t> dims = shape->values;
-        std::int64_t known = 1;
-        int inferred = -1;
-        for (std::size_t i = 0; i < dims.size(); ++i) {
-            if (dims[i] == 0 && i < x->dims.size())
-                dims[i] = x->dims[i];
-            if (dims[i] == -1) {
-                if (inferred >= 0)
-                    return std::nullopt;
-                inferred = static_cast<int>(i);
-            } else if (dims[i] < 0) {
-                return std::nullopt;
-            } else {
-                known *= dims[i];
-            }
-        }
-        auto total = static_cast<std::int64_t>(x->values.size());
-        if (inferred >= 0) {
-            if (known == 0 || total % known)
-                return std::nullopt;
-            dims[static_cast<std::size_t>(inferred)] = total / known;
-        } else if (known != total) {
-            return std::nullopt;
-        }
-        return one(IntTensor{dims, x->values});
-    }
-    return std::nullopt;
-}
-
-void collectShapes(const onnx::GraphProto &g,
-                   std::unordered_map<std::string, std::vector<std::int64_t>> &shapes)
-{
-    auto add = [&](const onnx::ValueInfoProto &info) {
-        if (!info.type().has_tensor_type() || !info.type().tensor_type().has_shape())
-            return;
-        std::vector<std::int64_t> dims;
-        for (const auto &d : info.type().tensor_type().shape().dim()) {
-            if (!d.has_dim_value() || d.dim_value() < 0)
-                return;
-            dims.push_back(d.dim_value());
-        }
-        shapes[info.name()] = std::move(dims);
-    };
-    for (const auto &v : g.input())
-        add(v);
-    for (const auto &v : g.value_info())
-        add(v);
-    for (const auto &v : g.output())
-        add(v);
-    for (const auto &t : g.initializer())
-        shapes[t.name()] = std::vector<std::int64_t>(t.dims().begin(), t.dims().end());
-}
-
-Result<BoundShapes> inferBoundShapesImpl(const Graph &graph,
-                                         const std::map<std::string, std::int64_t> &symbols)
-{
-    BoundShapes result(graph.values().size());
-    auto model = std::static_pointer_cast<const onnx::ModelProto>(graph.sourceModel);
-    if (!model) {
-        for (std::size_t i = 0; i < graph.values().size(); ++i) {
-            const Shape &shape = graph.values()[i].info.shape;
-            if (shape.isFullyKnown()) {
-                std::vector<std::int64_t> dims;
-                for (const auto &d : shape.dims)
-                    dims.push_back(d.value);
-                result[i] = std::move(dims);
-            }
-        }
-        return result;
-    }
-    int opset = 1;
-    for (const auto &o : model->opset_import())
-        if (o.domain().empty() || o.domain() == "ai.onnx")
-            opset = static_cast<int>(std::clamp<std::int64_t>(o.version(), 1, INT_MAX));
-
-    // Structure only: small integer initializers keep their data (shape
-    // computations read them); weights keep name, type and dims.
-    onnx::ModelProto skeleton;
-    skeleton.set_ir_version(model->ir_version());
-    *skeleton.mutable_opset_import() = model->opset_import();
-    const onnx::GraphProto &source = model->graph();
-    onnx::GraphProto &g = *skeleton.mutable_graph();
-    *g.mutable_node() = source.node();
-    for (const auto &init : source.initializer()) {
-        auto *t = g.add_initializer();
-        if (tensorToInts(init)) {
-            *t = init;
-        } else {
-            t->set_name(init.name());
-            t->set_data_type(init.data_type());
-            *t->mutable_dims() = init.dims();
-        }
-    }
-    for (const auto &input : source.input()) {
-        auto *v = g.add_input();
-        *v = input;
-        if (v->type().has_tensor_type() && v->type().tensor_type().has_shape())
-            for (auto &dim :
-                 *v->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim())
-                if (dim.has_dim_param())
-                    if (auto it = symbols.find(dim.dim_param()); it != symbols.end())
-                        dim.set_dim_value(it->second);
-    }
-    for (const auto &output : source.output()) {
-        auto *v = g.add_output();
-        v->set_name(output.name());
-        if (output.type().has_tensor_type())
-            v->mutable_type()->mutable_tensor_type()->set_elem_type(
-                output.type().tensor_type().elem_type());
-    }
-
-    std::unordered_map<std::string, IntTensor> constants;
-    for (const auto &init : g.initializer())
-        if (auto t = tensorToInts(init))
-            constants[init.name()] = std::move(*t);
-    std::unordered_map<std::string, std::vector<std::int64_t>> shapes;
-    onnx::ShapeInferenceOptions options(false, 0, true);
-    for (int round = 0; round < 8; ++round) {
-        onnx::ModelProto work = skeleton;
-        try {
-            onnx::shape_inference::InferShapes(work, onnx::OpSchemaRegistry::Instance(), options);
-        } catch (const std::exception &) {
-            // Keep whatever inference recorded before it stopped.
-        }
-        shapes.clear();
-        collectShapes(work.graph(), shapes);
-        // Fold what is now computable; replace folded nodes by initializers.
-        std::vector<int> folded;
-        for (int i = 0; i < g.node_size(); ++i) {
-            const auto &node = g.node(i);
-            if (node.output_size() != 1 || node.output(0).empty())
-                continue;
-            auto outputs = foldNode(node, constants, shapes, opset);
-            if (!outputs)
-                continue;
-            constants[node.output(0)] = outputs->front();
-            folded.push_back(i);
-        }
-        if (folded.empty())
-            break;
-        std::unordered_set<int> drop(folded.begin(), folded.end());
-        google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
-        for (int i = 0; i < g.node_size(); ++i)
-            if (!drop.count(i))
-                *kept.Add() = g.node(i);
-        for (int i : folded) {
-            const std::string &name = g.node(i).output(0);
-            const IntTensor &value = constants[name];
-            auto *t = g.add_initializer();
-            t->set_name(name);
-            t->set_data_type(onnx::TensorProto_DataType_INT64);
-            for (auto d : value.dims)
-                t->add_dims(d);
-            for (auto v : value.values)
-                t->add_int64_data(v);
-        }
-        g.mutable_node()->Swap(&kept);
-    }
-    for (std::size_t i = 0; i < graph.values().size(); ++i) {
-        auto it = shapes.find(graph.values()[i].name);
-        if (it != shapes.end())
-            result[i] = it->second;
-    }
-    return result;
 }
 
 template <typename Fn> Result<std::shared_ptr<Graph>> guarded(const std::string &source, Fn &&fn)
@@ -1677,16 +825,6 @@ Result<std::shared_ptr<Graph>> importOnnxBytes(std::string_view bytes,
     return guarded("<memory>", [&]() -> Result<std::shared_ptr<Graph>> {
         return importModel(bytes, "<memory>", baseDir, {}, options);
     });
-}
-
-Result<BoundShapes> inferBoundShapes(const Graph &graph,
-                                     const std::map<std::string, std::int64_t> &symbols)
-{
-    try {
-        return inferBoundShapesImpl(graph, symbols);
-    } catch (const std::exception &e) {
-        return makeError(ErrorCode::Internal, std::string("shape inference failed: ") + e.what());
-    }
 }
 
 } // namespace sb::graph

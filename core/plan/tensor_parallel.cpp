@@ -1,6 +1,6 @@
 #include "core/plan/tensor_parallel.h"
 
-#include "core/graph/onnx_import.h"
+#include "core/graph/bound_shapes.h"
 #include "core/runtime/tensor_parallel.h"
 
 #include <algorithm>

@@ -50,20 +50,28 @@ Json optionalId(std::optional<Id> id)
     return id ? Json(*id) : Json();
 }
 
-// A short summary of a report for the audit details (not the whole report).
+// A short summary of a report for the audit details (not the whole report),
+// derived from the report's shape rather than a list of known keys: every
+// top-level scalar (number, boolean, string: rows, task, dataset_drift,
+// share_drifted, ...) and every scalar of its "overall" object (the overall
+// metrics, whatever the metric table holds). Arrays, nested objects and
+// nulls are left out, as are strings over 200 bytes.
 Json summarise(const Json &report)
 {
     Json summary = Json::object();
     if (!report.is_object())
         return summary;
-    for (const char *key : {"rows", "task", "share_drifted", "dataset_drift", "drifted_columns"})
-        if (report.contains(key))
-            summary[key] = report[key];
-    if (report.contains("overall") && report["overall"].is_object()) {
-        for (const char *key : {"accuracy", "ece", "roc_auc", "f1_macro", "rmse", "r2"})
-            if (report["overall"].contains(key))
-                summary[key] = report["overall"][key];
-    }
+    auto scalar = [](const Json &value) {
+        return value.is_number() || value.is_boolean() ||
+               (value.is_string() && value.get_ref<const std::string &>().size() <= 200);
+    };
+    for (const auto &[key, value] : report.items())
+        if (scalar(value))
+            summary[key] = value;
+    if (auto overall = report.find("overall"); overall != report.end() && overall->is_object())
+        for (const auto &[key, value] : overall->items())
+            if (scalar(value) && !summary.contains(key))
+                summary[key] = value;
     return summary;
 }
 

@@ -429,6 +429,46 @@ private slots:
         }
     }
 
+    // The audit entry of a stored report summarises it from its own shape:
+    // the top-level scalars and every overall metric, nothing nested.
+    void auditSummaryIsDerivedFromTheReport_data()
+    {
+        QTest::addColumn<QString>("fixture");
+        QTest::addColumn<bool>("drift");
+        QTest::newRow("eval") << "eval_demo.json" << false;
+        QTest::newRow("drift") << "drift_demo.json" << true;
+        QTest::newRow("quality") << "quality_demo.json" << false;
+    }
+    void auditSummaryIsDerivedFromTheReport()
+    {
+        QFETCH(QString, fixture);
+        QFETCH(bool, drift);
+        auto store = openOrFail(file("summary.db"));
+        QVERIFY(store);
+        const Json report =
+            Json::parse(fileBytes(fs::path(SB_TESTDATA_DIR) / "store" / fixture.toStdString()));
+        QVERIFY(drift ? store->saveDriftSnapshot(std::nullopt, report).ok()
+                      : store->saveEvaluation(std::nullopt, report).ok());
+        auto entries = store->audit().entries();
+        QVERIFY(entries.ok() && !entries->empty());
+        const Json &details = entries->back().details;
+        int scalars = 0;
+        for (const auto &[key, value] : report.items()) {
+            if (value.is_object() || value.is_array() || value.is_null()) {
+                QVERIFY2(!details.contains(key), key.c_str());
+            } else {
+                QVERIFY2(details.contains(key) && details[key] == value, key.c_str());
+                ++scalars;
+            }
+        }
+        QVERIFY(scalars >= 2);
+        if (report.contains("overall")) {
+            QVERIFY(report["overall"].size() >= 10);
+            for (const auto &[key, value] : report["overall"].items())
+                QVERIFY2(details.contains(key) && details[key] == value, key.c_str());
+        }
+    }
+
     void auditDetectsTruncatedTail()
     {
         fs::path path = file("tail.db");

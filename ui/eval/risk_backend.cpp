@@ -9,6 +9,7 @@
 #include "core/eval/robustness.h"
 #include "core/runtime/session.h"
 #include "core/store/store.h"
+#include "core/workflows/model_runner.h"
 #include "kernels/registry.h"
 
 namespace sb::ui {
@@ -49,7 +50,8 @@ Result<RiskReports> runRiskChecks(const RiskRequest &request, const ProgressFn &
     SB_ASSIGN_OR_RETURN(
         runtime::Session session,
         runtime::openSession(request.modelPath.toStdString(), kernels::defaultRegistry(), 0));
-    SB_ASSIGN_OR_RETURN(eval::ModelRunner runner, eval::executorRunner(*session.executor, &cancel));
+    SB_ASSIGN_OR_RETURN(eval::ModelRunner runner,
+                        workflows::executorRunner(*session.executor, &cancel));
     SB_ASSIGN_OR_RETURN(eval::Table data,
                         eval::readCsv(request.dataPath.toStdString(), {}, &cancel));
 
