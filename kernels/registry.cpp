@@ -35,6 +35,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceRecurrent(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
+    registerFastQuant(registry);
     registerCpuProfiles(registry);
     runtime::registerTensorParallelKernels(registry); // sb.AllReduceSum, sb.AllGather, ...
     wrapHalfAsFloat(registry); // last: float16 through every computing kernel

@@ -36,3 +36,12 @@ Status referenceRelu(runtime::KernelContext &ctx);
 Status referenceWhere(runtime::KernelContext &ctx);
 Status referenceTranspose(runtime::KernelContext &ctx);
 } // namespace sb::kernels
+
+namespace sb::kernels {
+// Quantization (kernels/cpu/reference/quant.cpp), the oracles of the int8 fast kernels.
+Status referenceQuantizeLinear(runtime::KernelContext &ctx);
+Status referenceDequantizeLinear(runtime::KernelContext &ctx);
+Status referenceQLinearConv(runtime::KernelContext &ctx); // also sb.QLinearConv
+Status referenceQGemm(runtime::KernelContext &ctx);
+Status referenceQLinearAdd(runtime::KernelContext &ctx);
+} // namespace sb::kernels
