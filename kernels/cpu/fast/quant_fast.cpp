@@ -4,6 +4,7 @@
 // Anything they do not cover (per-axis activations, weights with a zero
 // point, non-constant weights or scales) runs the reference kernel.
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/fast/simd.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cpu/onednn/onednn.h"
@@ -12,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace sb::kernels {
 
@@ -164,12 +166,101 @@ Status fastQGemm(KernelContext &ctx)
         [&] { return referenceQGemm(ctx); });
 }
 
-template <typename Q> Q saturateRound(float v)
+// Rounds half to even like std::nearbyint under the default rounding mode
+// (adding and subtracting 1.5 * 2^23 leaves the rounded value for
+// |v| < 2^22), without a library call, so the loops vectorise. Larger
+// values saturate anyway.
+SB_FAST_INLINE float roundHalfEven(float v)
 {
-    v = std::nearbyint(v);
-    v = std::min(std::max(v, static_cast<float>(std::numeric_limits<Q>::lowest())),
-                 static_cast<float>(std::numeric_limits<Q>::max()));
-    return static_cast<Q>(v);
+    constexpr float kMagic = 12582912.0f;
+    v = std::min(std::max(v, -4194304.0f), 4194304.0f);
+    return (v + kMagic) - kMagic;
+}
+
+// The loops below take their parameters by value and their arrays as
+// __restrict pointers so that the compiler vectorises them; each has an
+// AVX2 copy (without FMA: a contracted a * s + b would round differently
+// from the reference kernels, which these loops match bit for bit).
+#if SB_HAVE_AVX2_DISPATCH
+#define SB_TARGET_AVX2_NO_FMA __attribute__((target("avx2")))
+#else
+#define SB_TARGET_AVX2_NO_FMA
+#endif
+
+// saturate(round(v) + zeroPoint) into Q.
+template <typename Q> SB_FAST_INLINE Q quantizeValue(float v, float zeroPoint)
+{
+    const float q = roundHalfEven(v) + zeroPoint;
+    return static_cast<Q>(static_cast<std::int32_t>(
+        std::min(std::max(q, static_cast<float>(std::numeric_limits<Q>::lowest())),
+                 static_cast<float>(std::numeric_limits<Q>::max()))));
+}
+
+template <typename Q>
+SB_FAST_INLINE void quantizeRangeImpl(const float *__restrict x, Q *__restrict y, std::int64_t n,
+                                      float scale, float zeroPoint)
+{
+    for (std::int64_t i = 0; i < n; ++i)
+        y[i] = quantizeValue<Q>(x[i] / scale, zeroPoint);
+}
+
+template <typename Q>
+SB_FAST_INLINE void dequantizeRangeImpl(const Q *__restrict x, float *__restrict y, std::int64_t n,
+                                        float scale, std::int32_t zeroPoint)
+{
+    for (std::int64_t i = 0; i < n; ++i)
+        y[i] = static_cast<float>(static_cast<std::int32_t>(x[i]) - zeroPoint) * scale;
+}
+
+// y = Q(max(DQ(a) + DQ(b), floor)); floor is 0 (Relu) or -inf.
+template <typename A, typename B, typename Y>
+SB_FAST_INLINE void addRangeImpl(const A *__restrict a, const B *__restrict b, Y *__restrict y,
+                                 std::int64_t n, float as, std::int32_t az, float bs,
+                                 std::int32_t bz, float ys, float yz, float floor)
+{
+    for (std::int64_t i = 0; i < n; ++i) {
+        const float fa = static_cast<float>(static_cast<std::int32_t>(a[i]) - az) * as;
+        const float fb = static_cast<float>(static_cast<std::int32_t>(b[i]) - bz) * bs;
+        y[i] = quantizeValue<Y>(std::max(fa + fb, floor) / ys, yz);
+    }
+}
+
+// Baseline and AVX2 copies of each loop, picked per call.
+template <typename... Args> void quantizeRangeBase(Args... args)
+{
+    quantizeRangeImpl(args...);
+}
+template <typename... Args> SB_TARGET_AVX2_NO_FMA void quantizeRangeAvx2(Args... args)
+{
+    quantizeRangeImpl(args...);
+}
+template <typename... Args> void quantizeRange(Args... args)
+{
+    SB_PICK_AVX2(quantizeRangeBase<Args...>, quantizeRangeAvx2<Args...>)(args...);
+}
+template <typename... Args> void dequantizeRangeBase(Args... args)
+{
+    dequantizeRangeImpl(args...);
+}
+template <typename... Args> SB_TARGET_AVX2_NO_FMA void dequantizeRangeAvx2(Args... args)
+{
+    dequantizeRangeImpl(args...);
+}
+template <typename... Args> void dequantizeRange(Args... args)
+{
+    SB_PICK_AVX2(dequantizeRangeBase<Args...>, dequantizeRangeAvx2<Args...>)(args...);
+}
+template <typename... Args> void addRangeBase(Args... args)
+{
+    addRangeImpl(args...);
+}
+template <typename... Args> SB_TARGET_AVX2_NO_FMA void addRangeAvx2(Args... args)
+{
+    addRangeImpl(args...);
+}
+template <typename... Args> void addRange(Args... args)
+{
+    SB_PICK_AVX2(addRangeBase<Args...>, addRangeAvx2<Args...>)(args...);
 }
 
 // Calls f(tag) with a value of the int8 type t (int8_t or uint8_t).
@@ -201,9 +292,8 @@ Status fastQuantizeLinear(KernelContext &ctx)
         using Q = decltype(tag);
         Q *py = y->as<Q>();
         ctx.pool().parallelFor(x.elementCount(), kParallelGrain,
-                               [&](std::int64_t begin, std::int64_t end) {
-                                   for (std::int64_t i = begin; i < end; ++i)
-                                       py[i] = saturateRound<Q>(std::nearbyint(px[i] / scale) + zp);
+                               [&](std::int64_t b, std::int64_t e) {
+                                   quantizeRange(px + b, py + b, e - b, scale, zp);
                                });
     });
     return Status::success();
@@ -224,9 +314,8 @@ Status fastDequantizeLinear(KernelContext &ctx)
         using Q = decltype(tag);
         const Q *px = x.as<Q>();
         ctx.pool().parallelFor(x.elementCount(), kParallelGrain,
-                               [&](std::int64_t begin, std::int64_t end) {
-                                   for (std::int64_t i = begin; i < end; ++i)
-                                       py[i] = static_cast<float>(px[i] - zp) * scale;
+                               [&](std::int64_t b, std::int64_t e) {
+                                   dequantizeRange(px + b, py + b, e - b, scale, zp);
                                });
     });
     return Status::success();
@@ -242,7 +331,9 @@ Status fastQLinearAdd(KernelContext &ctx)
         covered = covered && perTensor(ctx, i);
     if (!covered)
         return referenceQLinearAdd(ctx);
-    const bool relu = ctx.node().stringAttr("activation", "") == "Relu";
+    const float floor = ctx.node().stringAttr("activation", "") == "Relu"
+                            ? 0.0f
+                            : -std::numeric_limits<float>::infinity();
     const auto as = static_cast<float>(ctx.input(1).scalarAsDouble());
     const auto bs = static_cast<float>(ctx.input(4).scalarAsDouble());
     const auto ys = static_cast<float>(ctx.input(6).scalarAsDouble());
@@ -260,21 +351,56 @@ Status fastQLinearAdd(KernelContext &ctx)
                 const A *pa = a.as<A>();
                 const B *pb = b.as<B>();
                 Y *py = y->as<Y>();
-                ctx.pool().parallelFor(
-                    a.elementCount(), kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
-                        for (std::int64_t i = begin; i < end; ++i) {
-                            const float fa = static_cast<float>(pa[i] - az) * as;
-                            const float fb = static_cast<float>(pb[i] - bz) * bs;
-                            float v = fa + fb;
-                            if (relu && v < 0.0f)
-                                v = 0.0f;
-                            py[i] = saturateRound<Y>(std::nearbyint(v / ys) + yz);
-                        }
-                    });
+                ctx.pool().parallelFor(a.elementCount(), kParallelGrain,
+                                       [&](std::int64_t begin, std::int64_t end) {
+                                           addRange(pa + begin, pb + begin, py + begin, end - begin,
+                                                    as, az, bs, bz, ys, yz, floor);
+                                       });
             });
         });
     });
     return Status::success();
+}
+
+// One pooling window geometry (2-D).
+struct Window2d
+{
+    std::int64_t ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft;
+};
+
+// Max pooling of one plane, separably: per output row, the max over the
+// window's input rows (contiguous, vectorised) into `column` (iw values),
+// then over each output's columns; padding never wins (skipped).
+template <typename T>
+void maxPoolPlane(const T *__restrict in, T *__restrict o, T *__restrict column, const Window2d w)
+{
+    for (std::int64_t y = 0; y < w.oh; ++y) {
+        std::fill(column, column + w.iw, std::numeric_limits<T>::lowest());
+        for (std::int64_t ky = 0; ky < w.kh; ++ky) {
+            const std::int64_t iy = y * w.sh - w.padTop + ky * w.dh;
+            if (iy < 0 || iy >= w.ih)
+                continue;
+            const T *row = in + iy * w.iw;
+            for (std::int64_t x = 0; x < w.iw; ++x)
+                column[x] = std::max(column[x], row[x]);
+        }
+        T *orow = o + y * w.ow;
+        for (std::int64_t xo = 0; xo < w.ow; ++xo) {
+            const std::int64_t x0 = xo * w.sw - w.padLeft;
+            T best = std::numeric_limits<T>::lowest();
+            if (x0 >= 0 && x0 + (w.kw - 1) * w.dw < w.iw) {
+                for (std::int64_t kx = 0; kx < w.kw; ++kx)
+                    best = std::max(best, column[x0 + kx * w.dw]);
+            } else {
+                for (std::int64_t kx = 0; kx < w.kw; ++kx) {
+                    const std::int64_t ix = x0 + kx * w.dw;
+                    if (ix >= 0 && ix < w.iw)
+                        best = std::max(best, column[ix]);
+                }
+            }
+            orow[xo] = best;
+        }
+    }
 }
 
 // MaxPool over int8 / uint8 NCHW tensors (what a QDQ graph's MaxPool runs
@@ -292,32 +418,18 @@ Status fastQuantMaxPool(KernelContext &ctx, const runtime::KernelFn &floatKernel
         ctx.allocateOutput(0, x.type(), {g.n, g.channels, g.outSpatial[0], g.outSpatial[1]}));
     const std::int64_t ih = g.inSpatial[0], iw = g.inSpatial[1], oh = g.outSpatial[0],
                        ow = g.outSpatial[1];
+    const std::int64_t kh = g.kernel[0], kw = g.kernel[1], sh = g.strides[0], sw = g.strides[1];
+    const std::int64_t dh = g.dilations[0], dw = g.dilations[1];
+    const std::int64_t padTop = g.padBegin[0], padLeft = g.padBegin[1];
     int8Dispatch(x.type(), [&](auto tag) {
         using T = decltype(tag);
         const T *px = x.as<T>();
         T *po = out->as<T>();
+        const Window2d w{ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft};
         ctx.pool().parallelFor(g.n * g.channels, 1, [&](std::int64_t begin, std::int64_t end) {
-            for (std::int64_t p = begin; p < end; ++p) {
-                const T *in = px + p * ih * iw;
-                T *o = po + p * oh * ow;
-                for (std::int64_t y = 0; y < oh; ++y)
-                    for (std::int64_t xo = 0; xo < ow; ++xo) {
-                        T best = std::numeric_limits<T>::lowest();
-                        for (std::int64_t ky = 0; ky < g.kernel[0]; ++ky) {
-                            const std::int64_t iy =
-                                y * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
-                            if (iy < 0 || iy >= ih)
-                                continue;
-                            for (std::int64_t kx = 0; kx < g.kernel[1]; ++kx) {
-                                const std::int64_t ix =
-                                    xo * g.strides[1] - g.padBegin[1] + kx * g.dilations[1];
-                                if (ix >= 0 && ix < iw)
-                                    best = std::max(best, in[iy * iw + ix]);
-                            }
-                        }
-                        o[y * ow + xo] = best;
-                    }
-            }
+            std::vector<T> column(static_cast<std::size_t>(iw));
+            for (std::int64_t p = begin; p < end; ++p)
+                maxPoolPlane(px + p * ih * iw, po + p * oh * ow, column.data(), w);
         });
     });
     return Status::success();
