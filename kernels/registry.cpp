@@ -32,6 +32,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceDetection(registry);
     registerReferenceMisc(registry);
     registerReferenceQuant(registry);
+    registerReferenceRandom(registry);
     registerReferenceRecurrent(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);

@@ -15,6 +15,7 @@ void registerReferenceDetection(runtime::KernelRegistry &registry);
 void registerReferenceMisc(runtime::KernelRegistry &registry);
 void registerReferenceRecurrent(runtime::KernelRegistry &registry);
 void registerReferenceQuant(runtime::KernelRegistry &registry);
+void registerReferenceRandom(runtime::KernelRegistry &registry);
 
 } // namespace sb::kernels
 
