@@ -33,6 +33,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceMisc(registry);
     registerReferenceQuant(registry);
     registerReferenceRandom(registry);
+    registerReferenceTfIdf(registry);
     registerReferenceRecurrent(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);

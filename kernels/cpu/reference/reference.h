@@ -16,6 +16,7 @@ void registerReferenceMisc(runtime::KernelRegistry &registry);
 void registerReferenceRecurrent(runtime::KernelRegistry &registry);
 void registerReferenceQuant(runtime::KernelRegistry &registry);
 void registerReferenceRandom(runtime::KernelRegistry &registry);
+void registerReferenceTfIdf(runtime::KernelRegistry &registry);
 
 } // namespace sb::kernels
 
