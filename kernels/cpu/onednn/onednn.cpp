@@ -59,6 +59,30 @@ void setKernelChoice(KernelChoice choice)
     g_choice.store(static_cast<int>(choice), std::memory_order_relaxed);
 }
 
+ConvProblem convProblemOf(const ConvGeometry &g)
+{
+    ConvProblem p;
+    p.n = g.n;
+    p.inChannels = g.inChannels;
+    p.outChannels = g.outChannels;
+    p.group = g.group;
+    p.inH = g.inSpatial[0];
+    p.inW = g.inSpatial[1];
+    p.outH = g.outSpatial[0];
+    p.outW = g.outSpatial[1];
+    p.kernelH = g.kernel[0];
+    p.kernelW = g.kernel[1];
+    p.strideH = g.strides[0];
+    p.strideW = g.strides[1];
+    p.dilationH = g.dilations[0];
+    p.dilationW = g.dilations[1];
+    p.padTop = g.padBegin[0];
+    p.padLeft = g.padBegin[1];
+    p.padBottom = g.padEnd[0];
+    p.padRight = g.padEnd[1];
+    return p;
+}
+
 const char *oursKernelName(const std::string &algorithm)
 {
     static std::mutex mutex;

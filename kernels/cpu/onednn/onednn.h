@@ -57,6 +57,9 @@ struct ConvProblem
     bool weightsConstant = false;
 };
 
+// The geometry of a 2-D convolution (pointers and activation left empty).
+ConvProblem convProblemOf(const ConvGeometry &g);
+
 // C[b] = act(A[b] * B[b] + bias) for b < batch, row-major float32, A [m, k]
 // at a + aOffset(b), B [k, n] at b + bOffset(b) (ld = k and n), C [m, n]
 // contiguous. bShared: B is the same matrix for every batch.
