@@ -2,6 +2,11 @@
 """Generates the benchmark models and inputs into bench/.models/ (git-ignored).
 
   resnet18     torchvision ResNet-18, random weights, batch 2, 3x224x224, opset 17
+  resnet18_int8 resnet18 quantized to int8 QDQ by tests/data/users/quantize_qdq.py
+               (per-channel int8 weights, uint8 activations calibrated on 4 seeded
+               random batches), same input; compare_ort also times resnet18 with it
+  resnet_tiny_int8 the int8 QDQ test fixture tests/data/users/resnet_tiny_int8.onnx
+               (and its float32 original tests/data/models/resnet_tiny.onnx)
   mobilenet_v2 torchvision MobileNetV2, random weights, batch 2, 3x224x224, opset 17
   bert6        6-layer BERT-like encoder, d 256, 4 heads, ff 1024, batch 4, seq 64, opset 17
   gpt6         6-layer GPT-like decoder: the demo decoder (resources/demo/decoder.onnx,
@@ -64,6 +69,34 @@ def make_cnn(name, ctor, rng):
            {"input": {0: "batch"}, "logits": {0: "batch"}}, path)
     return {"name": name, "file": f"{name}.onnx", "batch": 2,
             "inputs": save_inputs(name, ["input"], [x])}
+
+
+def make_int8(name, float_name, index):
+    """The float model `float_name` (already in bench/.models) quantized to
+    int8 QDQ with the test fixtures' quantizer, on the same input."""
+    quantizer = load(os.path.join(ROOT, "tests", "data", "users", "quantize_qdq.py"),
+                     "quantize_qdq")
+    if float_name not in index:
+        raise SystemExit(f"make_bench_models: {name} needs {float_name}; make it first")
+    base = index[float_name]
+    x = np.load(os.path.join(OUT, base["inputs"][0]["file"]))
+    info = quantizer.quantize_file(os.path.join(OUT, base["file"]), os.path.join(OUT, f"{name}.onnx"),
+                                   x.shape, samples=4, seed=7)
+    return {"name": name, "file": f"{name}.onnx", "batch": base["batch"], "float_of": float_name,
+            "quant_step": info["output_scale"], "inputs": base["inputs"]}
+
+
+def make_tiny_int8():
+    users = os.path.join(ROOT, "tests", "data", "users")
+    with open(os.path.join(users, "manifest.json")) as fh:
+        manifest = json.load(fh)
+    entry = {m["name"]: m for m in manifest["models"]}["resnet_tiny_int8"]
+    tiny = os.path.relpath(os.path.join(ROOT, "tests", "data", "models", "resnet_tiny.onnx"), OUT)
+    return {"name": "resnet_tiny_int8", "file": os.path.relpath(os.path.join(users, entry["file"]), OUT),
+            "batch": 2, "float_file": tiny, "quant_step": entry["outputs"][0]["quant_step"],
+            "inputs": [{"name": "input", "file": os.path.relpath(
+                os.path.join(users, entry["inputs"][0]["file"]), OUT),
+                "shape": entry["inputs"][0]["shape"]}]}
 
 
 def make_bert(rng):
@@ -157,6 +190,8 @@ def main():
     makers = {
         "resnet18": lambda: make_cnn("resnet18", lambda: torchvision.models.resnet18(weights=None),
                                      np.random.default_rng(1)),
+        "resnet18_int8": lambda: make_int8("resnet18_int8", "resnet18", index),
+        "resnet_tiny_int8": make_tiny_int8,
         "mobilenet_v2": lambda: make_cnn("mobilenet_v2",
                                          lambda: torchvision.models.mobilenet_v2(weights=None),
                                          np.random.default_rng(2)),
@@ -180,7 +215,8 @@ def main():
               f"inputs {[tuple(i['shape']) for i in entry['inputs']]}")
     ordered = [index[n] for n in makers if n in index]
     with open(index_path, "w") as fh:
-        json.dump({"default": ["resnet18", "mobilenet_v2", "bert6", "gpt6"], "models": ordered},
+        json.dump({"default": ["resnet18", "resnet18_int8", "mobilenet_v2", "bert6", "gpt6"],
+                   "models": ordered},
                   fh, indent=1)
         fh.write("\n")
     return 0

@@ -32,9 +32,12 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceDetection(registry);
     registerReferenceMisc(registry);
     registerReferenceQuant(registry);
+    registerReferenceRandom(registry);
+    registerReferenceTfIdf(registry);
     registerReferenceRecurrent(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
+    registerFastQuant(registry);
     registerCpuProfiles(registry);
     runtime::registerTensorParallelKernels(registry); // sb.AllReduceSum, sb.AllGather, ...
     wrapHalfAsFloat(registry); // last: float16 through every computing kernel

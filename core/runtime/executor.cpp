@@ -331,6 +331,7 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
         FusionOptions fusion;
         // sb.FusedConv's residual input has CPU kernels only.
         fusion.residualAdd = device.kind() == DeviceKind::Cpu;
+        fusion.qdq = device.kind() == DeviceKind::Cpu; // sb.QLinearConv etc.: CPU kernels
         applyFusions(*local, fusion);
     }
 

@@ -1,6 +1,7 @@
 #include "core/runtime/fusion.h"
 
 #include <cmath>
+#include <cstring>
 #include <optional>
 #include <set>
 
@@ -102,6 +103,11 @@ public:
             if (n != at)
                 m_dead.insert(n);
         m_replacement[at] = std::move(fused);
+        m_dirty = true;
+    }
+    void remove(NodeId n)
+    {
+        m_dead.insert(n);
         m_dirty = true;
     }
     bool dead(NodeId n) const { return m_dead.count(n) || m_replacement.count(n); }
@@ -578,6 +584,248 @@ int fusePointwiseDepthwise(Rewriter &rw)
     return count;
 }
 
+// ---- QDQ graphs: DequantizeLinear -> op -> QuantizeLinear into int8 ops.
+
+// A DequantizeLinear (float32 out) with constant scale and zero point.
+struct Dequantized
+{
+    ValueId q = kNoValue, scale = kNoValue, zeroPoint = kNoValue;
+    std::int64_t axis = 1;
+    const graph::TensorData *scaleData = nullptr, *zeroData = nullptr;
+    bool perTensor() const { return scaleData->elementCount() == 1; }
+};
+
+std::optional<Dequantized> dequantized(const Rewriter &rw, ValueId v)
+{
+    const Node *dq = rw.producer(v, "DequantizeLinear");
+    if (!dq || dq->inputs.size() != 3 || dq->inputs[2] == kNoValue || dq->outputs.size() != 1)
+        return std::nullopt;
+    const Graph &g = const_cast<Rewriter &>(rw).g();
+    Dequantized d;
+    d.q = dq->inputs[0];
+    d.scale = dq->inputs[1];
+    d.zeroPoint = dq->inputs[2];
+    d.axis = dq->intAttr("axis", 1);
+    d.scaleData = constantData(g, d.scale);
+    d.zeroData = constantData(g, d.zeroPoint);
+    if (!d.scaleData || !d.zeroData || d.scaleData->type() != graph::ElementType::Float32 ||
+        d.scaleData->elementCount() != d.zeroData->elementCount() || !isFloat32(g, v))
+        return std::nullopt;
+    return d;
+}
+
+bool isInt8Type(graph::ElementType t)
+{
+    return t == graph::ElementType::Int8 || t == graph::ElementType::UInt8;
+}
+
+// An int8 activation: per-tensor DequantizeLinear of an 8-bit tensor.
+std::optional<Dequantized> int8Activation(const Rewriter &rw, ValueId v)
+{
+    auto d = dequantized(rw, v);
+    if (!d || !d->perTensor() || !isInt8Type(d->zeroData->type()))
+        return std::nullopt;
+    return d;
+}
+
+// The QuantizeLinear (per tensor, 8-bit, explicit zero point) that is the
+// only consumer of v.
+NodeId quantizeAfter(const Rewriter &rw, ValueId v)
+{
+    NodeId q = rw.soleConsumer(v, "QuantizeLinear");
+    if (q == kNoNode)
+        return kNoNode;
+    const Graph &g = const_cast<Rewriter &>(rw).g();
+    const Node &node = g.node(q);
+    if (node.inputs.size() != 3 || node.inputs[2] == kNoValue || node.attribute("output_dtype"))
+        return kNoNode;
+    const graph::TensorData *scale = constantData(g, node.inputs[1]);
+    const graph::TensorData *zero = constantData(g, node.inputs[2]);
+    if (!scale || !zero || scale->elementCount() != 1 || zero->elementCount() != 1 ||
+        scale->type() != graph::ElementType::Float32 || !isInt8Type(zero->type()))
+        return kNoNode;
+    return q;
+}
+
+// [Relu ->] QuantizeLinear after v: the activation and the Q node.
+std::pair<std::string, NodeId> reluThenQuantize(Rewriter &rw, ValueId v, NodeId *relu)
+{
+    *relu = rw.soleConsumer(v, "Relu");
+    const ValueId last = *relu != kNoNode ? rw.g().node(*relu).outputs[0] : v;
+    return {*relu != kNoNode ? "Relu" : "", quantizeAfter(rw, last)};
+}
+
+// Weights for the int8 kernels: a constant 8-bit tensor dequantized per
+// tensor or per output channel (`axis`).
+bool int8Weights(const Graph &g, const Dequantized &w, std::int64_t channelAxis,
+                 std::int64_t channels)
+{
+    const graph::TensorData *data = constantData(g, w.q);
+    if (!data || !isInt8Type(data->type()))
+        return false;
+    const auto rank = static_cast<std::int64_t>(data->dims().size());
+    const std::int64_t axis = w.axis < 0 ? w.axis + rank : w.axis;
+    return w.perTensor() || (axis == channelAxis && w.scaleData->elementCount() == channels);
+}
+
+// The int32 bias behind a DequantizeLinear whose scale is x_scale * w_scale
+// (per channel) and zero point 0, as quantizers emit it: its int32 tensor,
+// or kNoValue when the bias is absent; nullopt when it is in another form.
+std::optional<ValueId> int32Bias(const Rewriter &rw, ValueId bias, const Dequantized &x,
+                                 const Dequantized &w, std::int64_t channels)
+{
+    if (bias == kNoValue)
+        return kNoValue;
+    auto b = dequantized(rw, bias);
+    if (!b)
+        return std::nullopt;
+    const graph::TensorData *data = constantData(const_cast<Rewriter &>(rw).g(), b->q);
+    if (!data || data->type() != graph::ElementType::Int32 || data->elementCount() != channels ||
+        (!b->perTensor() && b->scaleData->elementCount() != channels))
+        return std::nullopt;
+    const float xs = x.scaleData->as<float>()[0];
+    for (std::int64_t c = 0; c < channels; ++c) {
+        const auto i = static_cast<std::size_t>(c);
+        const float ws = w.scaleData->as<float>()[w.perTensor() ? 0 : i];
+        const float bs = b->scaleData->as<float>()[b->perTensor() ? 0 : i];
+        if (std::fabs(bs - xs * ws) > 1e-5f * std::fabs(xs * ws) ||
+            b->zeroData->as<std::int32_t>()[b->perTensor() ? 0 : i] != 0)
+            return std::nullopt;
+    }
+    return b->q;
+}
+
+Node qdqNode(const Node &base, const char *opType, std::vector<ValueId> inputs,
+             const std::string &act, const Node &quantize)
+{
+    Node fused;
+    fused.name = base.name;
+    fused.opType = opType;
+    fused.domain = "sb";
+    fused.inputs = std::move(inputs);
+    fused.outputs = quantize.outputs;
+    fused.block = base.block;
+    fused.attributes["activation"] = stringAttribute(act);
+    return fused;
+}
+
+int fuseQdq(Rewriter &rw)
+{
+    Graph &g = rw.g();
+    int count = 0;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &node = g.nodes()[i];
+        auto id = static_cast<NodeId>(i);
+        if (rw.dead(id) || !node.domain.empty() || node.outputs.size() != 1)
+            continue;
+        const ValueId out = node.outputs[0];
+        if (node.opType == "MaxPool") {
+            // DQ -> MaxPool -> Q with the same parameters: MaxPool on the int8 tensor.
+            auto x = int8Activation(rw, node.inputs[0]);
+            NodeId q = quantizeAfter(rw, out);
+            if (!x || q == kNoNode)
+                continue;
+            const Node &qn = g.node(q);
+            const graph::TensorData *qs = constantData(g, qn.inputs[1]);
+            const graph::TensorData *qz = constantData(g, qn.inputs[2]);
+            if (qs->as<float>()[0] != x->scaleData->as<float>()[0] ||
+                qz->type() != x->zeroData->type() ||
+                std::memcmp(qz->data(), x->zeroData->data(), 1) != 0)
+                continue;
+            Node fused = node;
+            fused.inputs = {x->q};
+            fused.outputs = qn.outputs;
+            rw.replace({id, q}, q, std::move(fused));
+            ++count;
+            continue;
+        }
+        if (node.opType != "Conv" && node.opType != "Gemm" && node.opType != "MatMul" &&
+            node.opType != "Add")
+            continue;
+        NodeId relu = kNoNode;
+        auto [act, q] = reluThenQuantize(rw, out, &relu);
+        if (q == kNoNode)
+            continue;
+        const Node &qn = g.node(q);
+        std::vector<NodeId> remove = {id, q};
+        if (relu != kNoNode)
+            remove.push_back(relu);
+        auto x = int8Activation(rw, node.inputs[0]);
+        if (!x)
+            continue;
+        Node fused;
+        if (node.opType == "Add") {
+            auto b = node.inputs.size() == 2 ? int8Activation(rw, node.inputs[1]) : std::nullopt;
+            const graph::Shape &sa = g.value(node.inputs[0]).info.shape;
+            const graph::Shape &sb = g.value(node.inputs[1]).info.shape;
+            bool same = b && sa.rankKnown && sa == sb;
+            for (const graph::Dim &d : sa.dims)
+                same = same && (d.isKnown() || d.isSymbolic());
+            if (!same)
+                continue;
+            fused = qdqNode(node, "QLinearAdd",
+                            {x->q, x->scale, x->zeroPoint, b->q, b->scale, b->zeroPoint,
+                             qn.inputs[1], qn.inputs[2]},
+                            act, qn);
+        } else {
+            if (node.inputs.size() < 2)
+                continue;
+            auto w = dequantized(rw, node.inputs[1]);
+            const graph::TensorData *wData = w ? constantData(g, w->q) : nullptr;
+            if (!w || !wData)
+                continue;
+            const auto &wd = wData->dims();
+            const bool conv = node.opType == "Conv";
+            const bool transB = node.opType == "Gemm" && node.intAttr("transB", 0) != 0;
+            if (conv ? wd.size() != 4 : wd.size() != 2)
+                continue;
+            if (node.opType == "Gemm" &&
+                (node.intAttr("transA", 0) != 0 || node.floatAttr("alpha", 1.0f) != 1.0f ||
+                 node.floatAttr("beta", 1.0f) != 1.0f))
+                continue;
+            const std::int64_t channels = conv ? wd[0] : (transB ? wd[0] : wd[1]);
+            const std::int64_t channelAxis = conv || transB ? 0 : 1;
+            if (!int8Weights(g, *w, channelAxis, channels))
+                continue;
+            const ValueId biasIn = node.inputs.size() > 2 ? node.inputs[2] : kNoValue;
+            if (biasIn != kNoValue && node.opType == "Gemm") {
+                const graph::Shape &bs = g.value(biasIn).info.shape;
+                if (!bs.rankKnown || bs.rank() != 1)
+                    continue; // a [m, n] C is not a per-column bias
+            }
+            auto bias = int32Bias(rw, biasIn, *x, *w, channels);
+            if (!bias)
+                continue;
+            std::vector<ValueId> inputs = {x->q,         x->scale,     x->zeroPoint, w->q, w->scale,
+                                           w->zeroPoint, qn.inputs[1], qn.inputs[2], *bias};
+            if (*bias == kNoValue)
+                inputs.pop_back();
+            fused = qdqNode(node, conv ? "QLinearConv" : "QGemm", inputs, act, qn);
+            if (conv) {
+                for (const auto &[name, attr] : node.attributes)
+                    fused.attributes[name] = attr;
+            } else {
+                fused.attributes["transB"] = intAttribute(transB ? 1 : 0);
+            }
+        }
+        rw.replace(remove, q, std::move(fused));
+        ++count;
+    }
+    rw.commit();
+    // DequantizeLinear nodes left without readers (their int8 tensors now go
+    // straight to the fused ops).
+    std::vector<NodeId> unused;
+    for (std::size_t i = 0; i < g.nodes().size(); ++i) {
+        const Node &node = g.nodes()[i];
+        if (node.opType == "DequantizeLinear" && node.domain.empty() && node.outputs.size() == 1 &&
+            g.value(node.outputs[0]).consumers.empty() && !g.value(node.outputs[0]).isGraphOutput)
+            unused.push_back(static_cast<NodeId>(i));
+    }
+    for (NodeId n : unused)
+        rw.remove(n);
+    rw.commit();
+    return count;
+}
 } // namespace
 
 FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
@@ -585,6 +833,8 @@ FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
     FusionReport report;
     graph.rebuildIndex();
     Rewriter rw(graph);
+    if (options.qdq)
+        report.qdq = fuseQdq(rw);
     if (options.layerNorm)
         report.layerNorm = fuseLayerNorm(rw);
     if (options.gelu)

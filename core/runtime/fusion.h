@@ -16,6 +16,18 @@
 //    Conv / FusedConv (group = channels); the depthwise's attributes and
 //    activation, the pointwise's as pointwise_activation / pointwise_clip_min
 //    / pointwise_clip_max. The fast kernel never stores the expanded tensor.
+//  - QDQ int8 graphs (the layout quantizers emit): DequantizeLinear ->
+//    Conv [-> Relu] -> QuantizeLinear becomes sb.QLinearConv (QLinearConv's
+//    inputs and attributes + activation "" | "Relu"); DQ -> Gemm / MatMul
+//    (constant 2-D int8 B) [-> Relu] -> Q becomes sb.QGemm(A, a_scale, a_zp,
+//    B, b_scale, b_zp, y_scale, y_zp, bias?) with transB; DQ, DQ -> Add
+//    [-> Relu] -> Q (same shapes) becomes sb.QLinearAdd(A, a_scale, a_zp, B,
+//    b_scale, b_zp, y_scale, y_zp); DQ -> MaxPool -> Q with equal parameters
+//    becomes MaxPool on the int8 tensor. Weights must be 8-bit constants
+//    (per tensor or per output channel), biases int32 with scale
+//    x_scale * w_scale and zero point 0; activations per tensor. Then the
+//    DequantizeLinear nodes nobody reads any more are dropped: int8 tensors
+//    flow between fused int8 kernels (CPU executors only, FusionOptions::qdq).
 //  - sb.Gelu(X): x * 0.5 * (1 + erf(x / sqrt(2))) (the exporter's Erf form).
 //  - LayerNorm pattern ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add
 //    becomes the standard LayerNormalization(axis = -1).
@@ -32,6 +44,7 @@ struct FusionOptions
     bool biasActivation = true;     // into MatMul/Gemm/Conv epilogues
     bool pointwiseDepthwise = true; // 1x1 expand conv + depthwise conv (MobileNet blocks)
     bool residualAdd = true;        // Conv + Add of a same-shape tensor (+ activation)
+    bool qdq = true;                // DequantizeLinear -> op -> QuantizeLinear into int8 ops
 };
 
 struct FusionReport
@@ -42,6 +55,7 @@ struct FusionReport
     int convEpilogue = 0;
     int convResidual = 0;
     int pointwiseDepthwise = 0;
+    int qdq = 0; // int8 ops made from QDQ patterns
 };
 
 // Rewrites `graph` in place (keeps topological order, calls rebuildIndex).

@@ -130,7 +130,7 @@ KernelRegistry fakeRegistry(const std::set<std::string> &withoutDeviceKernel)
     KernelRegistry registry;
     kernels::registerCpuKernels(registry);
     for (const std::string &qualified : registry.opTypes(DeviceKind::Cpu)) {
-        const auto dot = qualified.find('.');
+        const auto dot = qualified.rfind('.');
         const std::string domain = dot == std::string::npos ? "" : qualified.substr(0, dot);
         const std::string op = dot == std::string::npos ? qualified : qualified.substr(dot + 1);
         if (withoutDeviceKernel.count(qualified))

@@ -11,11 +11,37 @@
 
 #include <limits>
 #include <random>
+#include <set>
 
 using namespace sb;
 using namespace sb::runtime;
 
 using namespace sb::kernel_tests;
+
+namespace {
+
+// Node attributes from a test row: lists as ints, doubles, strings, else ints.
+std::map<std::string, graph::Attribute> attributesOf(const QVariantMap &attrs)
+{
+    std::map<std::string, graph::Attribute> attributes;
+    for (auto it = attrs.begin(); it != attrs.end(); ++it) {
+        if (it.value().typeId() == QMetaType::QVariantList) {
+            std::vector<std::int64_t> v;
+            for (const auto &x : it.value().toList())
+                v.push_back(x.toLongLong());
+            attributes[it.key().toStdString()] = ints(v);
+        } else if (it.value().typeId() == QMetaType::Double) {
+            attributes[it.key().toStdString()] = real(it.value().toDouble());
+        } else if (it.value().typeId() == QMetaType::QString) {
+            attributes[it.key().toStdString()] = text(it.value().toString().toStdString());
+        } else {
+            attributes[it.key().toStdString()] = integer(it.value().toLongLong());
+        }
+    }
+    return attributes;
+}
+
+} // namespace
 
 class TestKernels : public QObject
 {
@@ -420,21 +446,7 @@ private slots:
         if (op == "BatchNormalization") // variance must be positive
             for (std::int64_t i = 0; i < inputs[4].elementCount(); ++i)
                 inputs[4].as<float>()[i] = std::fabs(inputs[4].as<float>()[i]) + 0.1f;
-        std::map<std::string, graph::Attribute> attributes;
-        for (auto it = attrs.begin(); it != attrs.end(); ++it) {
-            if (it.value().typeId() == QMetaType::QVariantList) {
-                std::vector<std::int64_t> v;
-                for (const auto &x : it.value().toList())
-                    v.push_back(x.toLongLong());
-                attributes[it.key().toStdString()] = ints(v);
-            } else if (it.value().typeId() == QMetaType::Double) {
-                attributes[it.key().toStdString()] = real(it.value().toDouble());
-            } else if (it.value().typeId() == QMetaType::QString) {
-                attributes[it.key().toStdString()] = text(it.value().toString().toStdString());
-            } else {
-                attributes[it.key().toStdString()] = integer(it.value().toLongLong());
-            }
-        }
+        const std::map<std::string, graph::Attribute> attributes = attributesOf(attrs);
         auto g = singleNode(op.toStdString(), domain.toStdString(), inputs, attributes);
         auto reference = runVariant(g, inputs, KernelVariant::Reference, 1);
         QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
@@ -552,6 +564,236 @@ private slots:
             compareTensors(second->outputs.at("out"), expected->outputs.at("out"), 1e-4, 1e-4);
         QVERIFY2(cmp.ok, cmp.message.c_str());
         kernels::setKernelChoice(kernels::KernelChoice::Auto);
+    }
+
+    // The int8 kernels (oneDNN's u8s8 / s8s8 convolution and matmul, the
+    // typed Q/DQ, QLinearAdd and MaxPool loops) against the reference
+    // kernels, with constant weights, scales and zero points as a QDQ graph
+    // has them, on 1 and 2 threads (batches split into parts, with a tail).
+    // Convolution and matmul may differ by one quantization step where
+    // oneDNN rounds a tie the other way (at most 1% of the values); the
+    // others match bit for bit. test_kernels_avx2 runs the AVX2 paths.
+    void int8KernelsMatchReference_data()
+    {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QString>("domain");
+        QTest::addColumn<QString>("xType");           // "u8" | "s8"
+        QTest::addColumn<QList<qlonglong>>("xShape"); // the graph input
+        QTest::addColumn<QList<qlonglong>>("wShape"); // conv / gemm weights, or the 2nd Add input
+        QTest::addColumn<QVariantMap>("attrs");
+        QTest::addColumn<bool>("oneDnn"); // runs oneDNN's int8 kernels when built in
+        using L = QList<qlonglong>;
+        const QVariantList pad1{1, 1, 1, 1};
+        QTest::newRow("QLinearConv 3x3 u8 bias")
+            << "QLinearConv"
+            << ""
+            << "u8" << L{2, 16, 12, 11} << L{24, 16, 3, 3} << QVariantMap{{"pads", pad1}} << true;
+        QTest::newRow("sb.QLinearConv relu stride 2 s8 batch 3")
+            << "QLinearConv"
+            << "sb"
+            << "s8" << L{3, 8, 15, 15} << L{16, 8, 3, 3}
+            << QVariantMap{{"pads", pad1}, {"strides", QVariantList{2, 2}}, {"activation", "Relu"}}
+            << true;
+        QTest::newRow("sb.QLinearConv 1x1 relu") << "QLinearConv"
+                                                 << "sb"
+                                                 << "u8" << L{2, 32, 7, 7} << L{64, 32, 1, 1}
+                                                 << QVariantMap{{"activation", "Relu"}} << true;
+        QTest::newRow("sb.QLinearConv depthwise")
+            << "QLinearConv"
+            << "sb"
+            << "u8" << L{1, 16, 9, 9} << L{16, 1, 3, 3}
+            << QVariantMap{{"pads", pad1}, {"group", 16}} << true;
+        QTest::newRow("sb.QGemm transB relu")
+            << "QGemm"
+            << "sb"
+            << "u8" << L{5, 64} << L{40, 64} << QVariantMap{{"transB", 1}, {"activation", "Relu"}}
+            << true;
+        QTest::newRow("sb.QGemm s8 rows")
+            << "QGemm"
+            << "sb"
+            << "s8" << L{2, 3, 48} << L{48, 20} << QVariantMap{} << true;
+        QTest::newRow("QuantizeLinear u8") << "QuantizeLinear"
+                                           << ""
+                                           << "u8" << L{3, 1000} << L{} << QVariantMap{} << false;
+        QTest::newRow("QuantizeLinear s8") << "QuantizeLinear"
+                                           << ""
+                                           << "s8" << L{40001} << L{} << QVariantMap{} << false;
+        QTest::newRow("DequantizeLinear u8") << "DequantizeLinear"
+                                             << ""
+                                             << "u8" << L{2, 5000} << L{} << QVariantMap{} << false;
+        QTest::newRow("sb.QLinearAdd relu") << "QLinearAdd"
+                                            << "sb"
+                                            << "u8" << L{2, 8, 40, 40} << L{2, 8, 40, 40}
+                                            << QVariantMap{{"activation", "Relu"}} << false;
+        QTest::newRow("MaxPool u8") << "MaxPool"
+                                    << ""
+                                    << "u8" << L{2, 4, 17, 16} << L{}
+                                    << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                                                   {"strides", QVariantList{2, 2}},
+                                                   {"pads", pad1}}
+                                    << false;
+    }
+    void int8KernelsMatchReference()
+    {
+        QFETCH(QString, op);
+        QFETCH(QString, domain);
+        QFETCH(QString, xType);
+        QFETCH(QList<qlonglong>, xShape);
+        QFETCH(QList<qlonglong>, wShape);
+        QFETCH(QVariantMap, attrs);
+        QFETCH(bool, oneDnn);
+        std::mt19937 rng(17);
+        const bool xSigned = xType == "s8";
+        const ElementType xt = xSigned ? ElementType::Int8 : ElementType::UInt8;
+        auto int8s = [&](ElementType t, Shape shape) {
+            Tensor v = Tensor::empty(t, std::move(shape));
+            std::uniform_int_distribution<int> d(t == ElementType::Int8 ? -128 : 0,
+                                                 t == ElementType::Int8 ? 127 : 255);
+            for (std::int64_t i = 0; i < v.elementCount(); ++i) {
+                if (t == ElementType::Int8)
+                    v.as<std::int8_t>()[i] = static_cast<std::int8_t>(d(rng));
+                else
+                    v.as<std::uint8_t>()[i] = static_cast<std::uint8_t>(d(rng));
+            }
+            return v;
+        };
+        auto scalar = [](ElementType t, double value) {
+            Tensor v = Tensor::empty(t, {});
+            if (t == ElementType::Float32)
+                v.as<float>()[0] = static_cast<float>(value);
+            else if (t == ElementType::Int8)
+                v.as<std::int8_t>()[0] = static_cast<std::int8_t>(value);
+            else
+                v.as<std::uint8_t>()[0] = static_cast<std::uint8_t>(value);
+            return v;
+        };
+        const Shape xs(xShape.begin(), xShape.end()), ws(wShape.begin(), wShape.end());
+        Tensor x = int8s(xt, xs);
+        if (op == "QuantizeLinear" || op == "MaxPool") {
+            x = op == "MaxPool" ? int8s(xt, xs) : randomTensor(xs, 5);
+            if (op == "QuantizeLinear")
+                for (std::int64_t i = 0; i < x.elementCount(); ++i)
+                    x.as<float>()[i] *= 3.0f; // past the int8 range too (saturation)
+        }
+        const double xZero = xSigned ? 3 : 128;
+        std::vector<Tensor> constants; // inputs 1..
+        if (op == "QuantizeLinear" || op == "DequantizeLinear") {
+            constants = {scalar(ElementType::Float32, 0.0173), scalar(xt, xSigned ? -5 : 121)};
+        } else if (op == "QLinearAdd") {
+            constants = {scalar(ElementType::Float32, 0.02),
+                         scalar(xt, xZero),
+                         int8s(xt, ws),
+                         scalar(ElementType::Float32, 0.031),
+                         scalar(xt, 100),
+                         scalar(ElementType::Float32, 0.04),
+                         scalar(ElementType::UInt8, 7)};
+        } else if (op != "MaxPool") {
+            const bool conv = op == "QLinearConv";
+            const bool transB = attrs.value("transB", 0).toInt() != 0;
+            const std::int64_t channels = conv || transB ? ws[0] : ws[1];
+            Tensor wScale = Tensor::empty(ElementType::Float32, {channels});
+            Tensor bias = Tensor::empty(ElementType::Int32, {channels});
+            std::uniform_real_distribution<float> sd(0.002f, 0.01f);
+            std::uniform_int_distribution<int> bd(-3000, 3000);
+            for (std::int64_t c = 0; c < channels; ++c) {
+                wScale.as<float>()[c] = sd(rng);
+                bias.as<std::int32_t>()[c] = bd(rng);
+            }
+            const ElementType yt = ElementType::UInt8;
+            const double kSum = static_cast<double>(conv ? ws[1] * ws[2] * ws[3] : xs.back());
+            // y_scale: +-2.5 standard deviations of the accumulator (centered
+            // 8-bit operands have a standard deviation near 74) over the 8 bits.
+            const double yScale = 0.05 * 0.006 * std::sqrt(kSum) * 74 * 74 * 2.5 / 128;
+            constants = {scalar(ElementType::Float32, 0.05),
+                         scalar(xt, xZero),
+                         int8s(ElementType::Int8, ws),
+                         wScale,
+                         Tensor::zeros(ElementType::Int8, {channels}),
+                         scalar(ElementType::Float32, yScale),
+                         scalar(yt, 128)};
+            if (op != "QGemm" || transB)
+                constants.push_back(bias);
+        }
+        // One node: input 0 from the graph, the rest initializers (constants).
+        auto g = std::make_shared<graph::Graph>();
+        g->opsets[""] = 19;
+        graph::Node node;
+        node.name = "n";
+        node.opType = op.toStdString();
+        node.domain = domain.toStdString();
+        node.attributes = attributesOf(attrs);
+        graph::Value in;
+        in.name = "in0";
+        in.info.type = x.type();
+        node.inputs.push_back(g->addValue(in));
+        g->mutableInputs().push_back(node.inputs.back());
+        for (std::size_t i = 0; i < constants.size(); ++i) {
+            const Tensor &c = constants[i];
+            graph::Value v;
+            v.name = std::string("c") + std::to_string(i);
+            v.info.type = c.type();
+            const auto *bytes = static_cast<const std::uint8_t *>(c.data());
+            v.initializer = graph::TensorData::fromBytes(
+                c.type(), c.shape(), std::vector<std::uint8_t>(bytes, bytes + c.byteSize()));
+            node.inputs.push_back(g->addValue(v));
+        }
+        graph::Value out;
+        out.name = "out";
+        node.outputs.push_back(g->addValue(out));
+        g->mutableOutputs() = {node.outputs[0]};
+        g->mutableNodes().push_back(node);
+        g->rebuildIndex();
+
+        auto run = [&](KernelVariant variant, int threads, std::string *kernel) -> Result<Tensor> {
+            CpuDevice device("cpu:0", threads, 0, kernels::defaultRegistry());
+            ExecutorOptions options;
+            options.variant = variant;
+            options.fuse = false;
+            SB_ASSIGN_OR_RETURN(auto executor, Executor::create(g, device, options));
+            RunOptions runOptions;
+            runOptions.onNode = [&](const NodeEvent &e) {
+                if (kernel)
+                    *kernel = e.kernel ? e.kernel : "";
+            };
+            SB_ASSIGN_OR_RETURN(RunResult first, executor->run({{"in0", x}}, runOptions));
+            SB_ASSIGN_OR_RETURN(RunResult second, executor->run({{"in0", x}}, runOptions));
+            return second.outputs.at("out");
+        };
+        auto reference = run(KernelVariant::Reference, 1, nullptr);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        const bool exact = !oneDnn;
+        for (int threads : {1, 2}) {
+            std::string kernel;
+            auto fast = run(KernelVariant::Fast, threads, &kernel);
+            QVERIFY2(fast.ok(), fast.ok() ? "" : fast.error().message.c_str());
+            QCOMPARE(fast->shape(), reference->shape());
+            QCOMPARE(fast->type(), reference->type());
+            std::int64_t differing = 0;
+            double worst = 0;
+            for (std::int64_t i = 0; i < fast->elementCount(); ++i) {
+                const double d = std::fabs(fast->scalarAsDouble(i) - reference->scalarAsDouble(i));
+                differing += d > 0 ? 1 : 0;
+                worst = std::max(worst, d);
+            }
+            const std::string what = std::to_string(threads) + " threads, kernel '" + kernel +
+                                     "': " + std::to_string(differing) +
+                                     " values differ, by up to " + std::to_string(worst);
+            if (exact)
+                QVERIFY2(differing == 0, what.c_str());
+            else
+                QVERIFY2(worst <= 1.0 && differing * 100 <= fast->elementCount(), what.c_str());
+            // oneDNN's int8 kernels need VNNI to be exact (onednn.h); else the reference runs.
+            const bool vnni = kernels::oneDnnDescription().find("vnni") != std::string::npos ||
+                              kernels::oneDnnDescription().find("bf16") != std::string::npos ||
+                              kernels::oneDnnDescription().find("amx") != std::string::npos;
+            if (oneDnn && kernels::oneDnnAvailable())
+                QVERIFY2((kernel.rfind("oneDNN ", 0) == 0) == vnni, what.c_str());
+        }
+        // The outputs spread over the 8-bit range (the test would be weak otherwise).
+        std::set<std::int64_t> distinct;
+        for (std::int64_t i = 0; i < reference->elementCount(); ++i)
+            distinct.insert(static_cast<std::int64_t>(reference->scalarAsDouble(i) * 1000));
+        QVERIFY2(distinct.size() > 20, std::to_string(distinct.size()).c_str());
     }
 
     // SHARDBENCH_MAX_CPU_ISA caps our dispatch and oneDNN's (the ctest entry

@@ -234,25 +234,7 @@ Status fastConv(KernelContext &ctx)
             addResidualActivate(ctx.pool(), po, residual, out->elementCount(), act);
     };
     // oneDNN's convolution or ours, whichever is faster for this node (onednn.h).
-    ConvProblem problem;
-    problem.n = g.n;
-    problem.inChannels = g.inChannels;
-    problem.outChannels = g.outChannels;
-    problem.group = g.group;
-    problem.inH = g.inSpatial[0];
-    problem.inW = g.inSpatial[1];
-    problem.outH = g.outSpatial[0];
-    problem.outW = g.outSpatial[1];
-    problem.kernelH = g.kernel[0];
-    problem.kernelW = g.kernel[1];
-    problem.strideH = g.strides[0];
-    problem.strideW = g.strides[1];
-    problem.dilationH = g.dilations[0];
-    problem.dilationW = g.dilations[1];
-    problem.padTop = g.padBegin[0];
-    problem.padLeft = g.padBegin[1];
-    problem.padBottom = g.padEnd[0];
-    problem.padRight = g.padEnd[1];
+    ConvProblem problem = convProblemOf(g);
     problem.x = px;
     problem.w = pw;
     problem.bias = pb;

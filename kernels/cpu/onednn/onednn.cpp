@@ -59,6 +59,30 @@ void setKernelChoice(KernelChoice choice)
     g_choice.store(static_cast<int>(choice), std::memory_order_relaxed);
 }
 
+ConvProblem convProblemOf(const ConvGeometry &g)
+{
+    ConvProblem p;
+    p.n = g.n;
+    p.inChannels = g.inChannels;
+    p.outChannels = g.outChannels;
+    p.group = g.group;
+    p.inH = g.inSpatial[0];
+    p.inW = g.inSpatial[1];
+    p.outH = g.outSpatial[0];
+    p.outW = g.outSpatial[1];
+    p.kernelH = g.kernel[0];
+    p.kernelW = g.kernel[1];
+    p.strideH = g.strides[0];
+    p.strideW = g.strides[1];
+    p.dilationH = g.dilations[0];
+    p.dilationW = g.dilations[1];
+    p.padTop = g.padBegin[0];
+    p.padLeft = g.padBegin[1];
+    p.padBottom = g.padEnd[0];
+    p.padRight = g.padEnd[1];
+    return p;
+}
+
 const char *oursKernelName(const std::string &algorithm)
 {
     static std::mutex mutex;
@@ -294,8 +318,8 @@ struct Prepared
 
     // One execution on this thread (with `threads` OpenMP threads) with its
     // scratch at `scratchBase` (scratchBytes()).
-    void execute(char *scratchBase, const float *src, const float *w, const float *bias,
-                 const float *residual, float *dst) const
+    void execute(char *scratchBase, const void *src, const void *w, const void *bias,
+                 const void *residual, void *dst) const
     {
         char *p = scratchBase;
         auto take = [&](std::size_t bytes) {
@@ -306,7 +330,7 @@ struct Prepared
         dnnl::engine &eng = engine();
         dnnl::stream &s = threadStream();
         char *scratchpadBase = scratchpadBytes ? take(scratchpadBytes) : nullptr;
-        memory userSrc(userSrcMd, eng, const_cast<float *>(src));
+        memory userSrc(userSrcMd, eng, const_cast<void *>(src));
         memory userDst(userDstMd, eng, dst);
         memory primSrc = userSrc, primDst = userDst, primWeights = weights;
         if (reorderSrc) {
@@ -316,25 +340,25 @@ struct Prepared
         if (reorderDst)
             primDst = memory(dstMd, eng, take(dstMd.get_size()));
         if (residual && residualBySum) {
-            memory userResidual(userDstMd, eng, const_cast<float *>(residual));
+            memory userResidual(userDstMd, eng, const_cast<void *>(residual));
             residualReorder.execute(s, userResidual, primDst);
         }
         if (reorderWeights) {
-            memory userWeights(userWeightsMd, eng, const_cast<float *>(w));
+            memory userWeights(userWeightsMd, eng, const_cast<void *>(w));
             primWeights = memory(weightsMd, eng, take(weightsMd.get_size()));
             weightsReorder.execute(s, userWeights, primWeights);
         } else if (!weights) {
-            primWeights = memory(weightsMd, eng, const_cast<float *>(w));
+            primWeights = memory(weightsMd, eng, const_cast<void *>(w));
         }
         std::unordered_map<int, memory> args{
             {DNNL_ARG_SRC, primSrc}, {DNNL_ARG_WEIGHTS, primWeights}, {DNNL_ARG_DST, primDst}};
         if (scratchpadBytes)
             args[DNNL_ARG_SCRATCHPAD] = memory(scratchpadDesc, eng, scratchpadBase);
         if (bias)
-            args[DNNL_ARG_BIAS] = memory(biasMd, eng, const_cast<float *>(bias));
+            args[DNNL_ARG_BIAS] = memory(biasMd, eng, const_cast<void *>(bias));
         if (residual && !residualBySum)
             args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] =
-                memory(residualMd, eng, const_cast<float *>(residual));
+                memory(residualMd, eng, const_cast<void *>(residual));
         prim.execute(s, args);
         if (reorderDst)
             dstReorder.execute(s, primDst, userDst);
@@ -351,7 +375,7 @@ struct Parted
 {
     std::shared_ptr<Prepared> main, tail; // tail: the last part when it is shorter
     std::int64_t count = 1, chunk = 1;    // items, items per part
-    std::int64_t srcStride = 0, weightsStride = 0, dstStride = 0; // floats per item
+    std::int64_t srcStride = 0, weightsStride = 0, dstStride = 0; // bytes per item
     int threads = 1;
 
     std::int64_t parts() const { return (count + chunk - 1) / chunk; }
@@ -360,8 +384,8 @@ struct Parted
         return align64(std::max(main->scratchBytes(), tail ? tail->scratchBytes() : 0));
     }
 
-    Status run(runtime::ThreadPool &pool, KernelContext *ctx, const float *src, const float *w,
-               const float *bias, const float *residual, float *dst) const
+    Status run(runtime::ThreadPool &pool, KernelContext *ctx, const void *src, const void *w,
+               const void *bias, const void *residual, void *dst) const
     {
         const std::int64_t n = parts();
         const std::size_t each = partScratch();
@@ -370,9 +394,13 @@ struct Parted
         auto part = [&](std::int64_t i) {
             const Prepared &p = (tail && i == n - 1) ? *tail : *main;
             const std::int64_t first = i * chunk;
+            auto at = [first](const void *base, std::int64_t stride) {
+                return static_cast<const char *>(base) + first * stride;
+            };
             p.execute(scratch.base ? scratch.base + each * static_cast<std::size_t>(i) : nullptr,
-                      src + first * srcStride, w + first * weightsStride, bias,
-                      residual ? residual + first * dstStride : nullptr, dst + first * dstStride);
+                      at(src, srcStride), at(w, weightsStride), bias,
+                      residual ? at(residual, dstStride) : nullptr,
+                      const_cast<char *>(at(dst, dstStride)));
         };
         if (n == 1) {
             omp_set_num_threads(threads);
@@ -399,7 +427,7 @@ struct Parted
 // Finishes a Prepared from its primitive descriptor's layouts.
 template <typename Pd>
 void finishLayouts(Prepared &p, const Pd &pd, const memory::desc &userWeightsMd,
-                   const float *constantWeights)
+                   const void *constantWeights)
 {
     dnnl::engine &eng = engine();
     p.srcMd = pd.src_desc();
@@ -418,7 +446,7 @@ void finishLayouts(Prepared &p, const Pd &pd, const memory::desc &userWeightsMd,
         p.residualReorder =
             dnnl::reorder(dnnl::reorder::primitive_desc(eng, p.userDstMd, eng, p.dstMd));
     if (constantWeights) {
-        memory user(userWeightsMd, eng, const_cast<float *>(constantWeights));
+        memory user(userWeightsMd, eng, const_cast<void *>(constantWeights));
         p.weights = memory(p.weightsMd, eng);
         dnnl::stream s(eng);
         dnnl::reorder(user, p.weights).execute(s, user, p.weights); // own copy either way
@@ -577,8 +605,8 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::funct
                 auto parted = makeParted(p.n, threads, make);
                 if (!parted)
                     continue;
-                parted->srcStride = p.inChannels * p.inH * p.inW;
-                parted->dstStride = p.outChannels * p.outH * p.outW;
+                parted->srcStride = p.inChannels * p.inH * p.inW * 4;
+                parted->dstStride = p.outChannels * p.outH * p.outW * 4;
                 out.push_back(
                     {nameOf(names, impl, blocked ? "blocked" : "nchw"),
                      [parted](runtime::ThreadPool &pool, KernelContext *c, const ConvProblem &q) {
@@ -650,9 +678,9 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
             auto parted = makeParted(flat ? p.batch * p.m : p.batch, threads, make);
             if (!parted)
                 return;
-            parted->srcStride = flat ? p.k : p.aBatchStride;
-            parted->weightsStride = flat ? 0 : p.bBatchStride;
-            parted->dstStride = flat ? p.n : p.m * p.n;
+            parted->srcStride = (flat ? p.k : p.aBatchStride) * 4;
+            parted->weightsStride = (flat ? 0 : p.bBatchStride) * 4;
+            parted->dstStride = (flat ? p.n : p.m * p.n) * 4;
             out.push_back(
                 {nameOf(names, impl, ""),
                  [parted](runtime::ThreadPool &pool, KernelContext *c, const MatMulProblem &q) {
@@ -664,6 +692,210 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
         }
     };
     return runChosen<MatMulProblem>(ctx, key, p, ours, oursName, addOneDnn);
+}
+
+namespace {
+
+// Int8 primitives of one node, by input-shape key (null: oneDNN does not
+// cover that shape, the reference runs); kept in KernelState::data.
+struct Int8Choices
+{
+    std::map<std::string, std::shared_ptr<const Parted>> byKey;
+    std::vector<std::string> names;
+    std::map<std::string, const char *> nameByKey;
+};
+
+// oneDNN's u8s8 int8 kernels are exact only with VNNI (vpdpbusd sums into
+// int32); without it they multiply with vpmaddubsw, whose int16 pair sums
+// saturate for full-range weights, and its s8s8 path halves the weights.
+// Without VNNI the reference kernels run (exact, slow).
+bool int8Exact()
+{
+    (void)engine(); // the ISA cap applies first
+    switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::avx2_vnni:
+    case dnnl::cpu_isa::avx512_core_vnni:
+    case dnnl::cpu_isa::avx512_core_bf16:
+    case dnnl::cpu_isa::avx512_core_amx:
+        return true;
+    default:
+        return false;
+    }
+}
+
+Status runInt8(KernelContext &ctx, const std::string &key,
+               const std::function<std::shared_ptr<Parted>(std::string &impl)> &make,
+               const std::function<Status(const Parted &, KernelContext &)> &execute,
+               const std::function<Status()> &reference)
+{
+    runtime::KernelState *state = ctx.state();
+    static const bool exact = int8Exact();
+    if (!state || kernelChoice() == KernelChoice::Ours || !exact)
+        return reference();
+    std::shared_ptr<const Parted> parted;
+    const char *name = nullptr;
+    {
+        std::lock_guard lock(state->mutex);
+        if (!state->data)
+            state->data = std::make_shared<Int8Choices>();
+        auto &choices = *static_cast<Int8Choices *>(state->data.get());
+        auto it = choices.byKey.find(key);
+        if (it == choices.byKey.end()) {
+            std::shared_ptr<Parted> fresh;
+            std::string impl;
+            try {
+                fresh = make(impl);
+            } catch (const dnnl::error &) {
+                fresh = nullptr; // not covered: the reference runs
+            }
+            if (fresh) {
+                state->persistentBytes += weightsBytes(*fresh);
+                choices.names.push_back("oneDNN " + impl + " int8");
+                choices.nameByKey[key] = choices.names.back().c_str();
+            }
+            it = choices.byKey.emplace(key, std::move(fresh)).first;
+        }
+        parted = it->second;
+        if (parted)
+            name = choices.nameByKey[key];
+    }
+    if (!parted)
+        return reference();
+    SB_TRY(execute(*parted, ctx));
+    ctx.noteKernel(name);
+    return Status::success();
+}
+
+void setInt8Attributes(dnnl::primitive_attr &attr, const std::vector<float> &scales,
+                       std::int32_t srcZeroPoint, std::int32_t dstZeroPoint, bool relu)
+{
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_output_scales(scales.size() > 1 ? 2 : 0, scales);
+    if (srcZeroPoint != 0)
+        attr.set_zero_points(DNNL_ARG_SRC, 0, {srcZeroPoint});
+    if (dstZeroPoint != 0)
+        attr.set_zero_points(DNNL_ARG_DST, 0, {dstZeroPoint});
+    dnnl::post_ops ops;
+    if (relu)
+        ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+}
+
+} // namespace
+
+Status runQConvolution(KernelContext &ctx, const QConvProblem &q, const OutputFn &output,
+                       const std::function<Status()> &reference)
+{
+    const ConvProblem &p = q.shape;
+    const std::string key =
+        std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" + std::to_string(p.inW);
+    const int threads = ctx.pool().size();
+    auto make = [&](std::string &impl) -> std::shared_ptr<Parted> {
+        const Dt xType = q.xSigned ? Dt::s8 : Dt::u8;
+        const Dt yType = q.ySigned ? Dt::s8 : Dt::u8;
+        const memory::dims w = p.group == 1
+                                   ? dims({p.outChannels, p.inChannels, p.kernelH, p.kernelW})
+                                   : dims({p.group, p.outChannels / p.group, p.inChannels / p.group,
+                                           p.kernelH, p.kernelW});
+        const memory::desc userWeights(w, Dt::s8, p.group == 1 ? Tag::oihw : Tag::goihw);
+        std::vector<float> scales = q.outputScales;
+        if (scales.size() == 1 && p.outChannels > 1)
+            scales.assign(static_cast<std::size_t>(p.outChannels), scales[0]);
+        auto prepare = [&](std::int64_t images) -> std::shared_ptr<Prepared> {
+            const memory::dims src = dims({images, p.inChannels, p.inH, p.inW});
+            const memory::dims dst = dims({images, p.outChannels, p.outH, p.outW});
+            auto prepared = std::make_shared<Prepared>();
+            prepared->userSrcMd = memory::desc(src, xType, Tag::nchw);
+            prepared->userDstMd = memory::desc(dst, yType, Tag::nchw);
+            prepared->biasMd = memory::desc(dims({p.outChannels}), Dt::s32, Tag::x);
+            // NHWC activations (reordered in and out): with a source zero point
+            // oneDNN's blocked choice for few channels is tens of times slower.
+            const memory::desc srcMd(src, xType, Tag::nhwc), dstMd(dst, yType, Tag::nhwc);
+            const memory::desc weightsMd(w, Dt::s8, Tag::any);
+            const auto kind = dnnl::prop_kind::forward_inference;
+            const auto algo = dnnl::algorithm::convolution_direct;
+            const memory::dims strides = dims({p.strideH, p.strideW});
+            const memory::dims dilations = dims({p.dilationH - 1, p.dilationW - 1});
+            const memory::dims padL = dims({p.padTop, p.padLeft});
+            const memory::dims padR = dims({p.padBottom, p.padRight});
+            const dnnl::convolution_forward::desc d =
+                q.bias ? dnnl::convolution_forward::desc(kind, algo, srcMd, weightsMd,
+                                                         prepared->biasMd, dstMd, strides,
+                                                         dilations, padL, padR)
+                       : dnnl::convolution_forward::desc(kind, algo, srcMd, weightsMd, dstMd,
+                                                         strides, dilations, padL, padR);
+            dnnl::primitive_attr attr;
+            setInt8Attributes(attr, scales, q.xZeroPoint, q.yZeroPoint, q.relu);
+            dnnl::convolution_forward::primitive_desc pd(d, attr, engine());
+            impl = pd.impl_info_str();
+            if (impl.find("ref") != std::string::npos)
+                return nullptr; // oneDNN's reference loops: ours is the same, and checked
+            finishLayouts(*prepared, pd, userWeights, q.w);
+            prepared->prim = dnnl::convolution_forward(pd);
+            return prepared;
+        };
+        auto parted = makeParted(p.n, threads, prepare);
+        if (parted) {
+            parted->srcStride = p.inChannels * p.inH * p.inW;
+            parted->dstStride = p.outChannels * p.outH * p.outW;
+        }
+        return parted;
+    };
+    return runInt8(
+        ctx, key, make,
+        [&](const Parted &parted, KernelContext &c) -> Status {
+            SB_ASSIGN_OR_RETURN(void *y, output());
+            return parted.run(c.pool(), &c, q.x, q.w, q.bias, nullptr, y);
+        },
+        reference);
+}
+
+Status runQMatMul(KernelContext &ctx, const QMatMulProblem &q, const OutputFn &output,
+                  const std::function<Status()> &reference)
+{
+    const std::string key = std::to_string(q.m);
+    const int threads = ctx.pool().size();
+    auto make = [&](std::string &impl) -> std::shared_ptr<Parted> {
+        const Dt aType = q.aSigned ? Dt::s8 : Dt::u8;
+        const Dt cType = q.cSigned ? Dt::s8 : Dt::u8;
+        const memory::desc userWeights(dims({q.k, q.n}), Dt::s8, q.transB ? Tag::ba : Tag::ab);
+        std::vector<float> scales = q.outputScales;
+        if (scales.size() == 1 && q.n > 1)
+            scales.assign(static_cast<std::size_t>(q.n), scales[0]);
+        auto prepare = [&](std::int64_t rows) -> std::shared_ptr<Prepared> {
+            auto prepared = std::make_shared<Prepared>();
+            prepared->userSrcMd = memory::desc(dims({rows, q.k}), aType, Tag::ab);
+            prepared->userDstMd = memory::desc(dims({rows, q.n}), cType, Tag::ab);
+            prepared->biasMd = memory::desc(dims({1, q.n}), Dt::s32, Tag::ab);
+            const memory::desc weightsMd(dims({q.k, q.n}), Dt::s8, Tag::any);
+            dnnl::primitive_attr attr;
+            setInt8Attributes(attr, scales, q.aZeroPoint, q.cZeroPoint, q.relu);
+            dnnl::matmul::desc d =
+                q.bias ? dnnl::matmul::desc(prepared->userSrcMd, weightsMd, prepared->biasMd,
+                                            prepared->userDstMd)
+                       : dnnl::matmul::desc(prepared->userSrcMd, weightsMd, prepared->userDstMd);
+            dnnl::matmul::primitive_desc pd(d, attr, engine());
+            impl = pd.impl_info_str();
+            if (impl.find("ref") != std::string::npos)
+                return nullptr;
+            finishLayouts(*prepared, pd, userWeights, q.b);
+            prepared->prim = dnnl::matmul(pd);
+            return prepared;
+        };
+        auto parted = makeParted(q.m, threads, prepare);
+        if (parted) {
+            parted->srcStride = q.k;
+            parted->dstStride = q.n;
+        }
+        return parted;
+    };
+    return runInt8(
+        ctx, key, make,
+        [&](const Parted &parted, KernelContext &c) -> Status {
+            SB_ASSIGN_OR_RETURN(void *y, output());
+            return parted.run(c.pool(), &c, q.a, q.b, q.bias, nullptr, y);
+        },
+        reference);
 }
 
 #else // !SHARDBENCH_HAVE_ONEDNN
@@ -692,6 +924,18 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &, const std::function<
     ours();
     ctx.noteKernel(oursName);
     return Status::success();
+}
+
+Status runQConvolution(KernelContext &, const QConvProblem &, const OutputFn &,
+                       const std::function<Status()> &reference)
+{
+    return reference();
+}
+
+Status runQMatMul(KernelContext &, const QMatMulProblem &, const OutputFn &,
+                  const std::function<Status()> &reference)
+{
+    return reference();
 }
 
 #endif

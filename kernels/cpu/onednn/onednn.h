@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace sb::kernels {
 
@@ -57,6 +58,9 @@ struct ConvProblem
     bool weightsConstant = false;
 };
 
+// The geometry of a 2-D convolution (pointers and activation left empty).
+ConvProblem convProblemOf(const ConvGeometry &g);
+
 // C[b] = act(A[b] * B[b] + bias) for b < batch, row-major float32, A [m, k]
 // at a + aOffset(b), B [k, n] at b + bOffset(b) (ld = k and n), C [m, n]
 // contiguous. bShared: B is the same matrix for every batch.
@@ -76,6 +80,52 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &problem,
                       const std::function<void()> &ours, const char *oursName);
 Status runMatMul(KernelContext &ctx, const MatMulProblem &problem,
                  const std::function<void()> &ours, const char *oursName);
+
+// Int8 convolution with QLinearConv's semantics, NCHW: x uint8 or int8
+// with a per-tensor zero point, w int8 with zero point 0 (symmetric, per
+// output channel scales), optional int32 bias, y uint8 or int8:
+//   y = saturate(round(act(acc * outputScales[oc])) + yZeroPoint),
+//   acc = sum (x - xZeroPoint) * w + bias, outputScales = xs * ws[oc] / ys.
+// `shape` carries the geometry (its float pointers are unused).
+struct QConvProblem
+{
+    ConvProblem shape;
+    bool xSigned = false, ySigned = false;
+    const void *x = nullptr;
+    const std::int8_t *w = nullptr;
+    const std::int32_t *bias = nullptr;
+    std::int32_t xZeroPoint = 0, yZeroPoint = 0;
+    std::vector<float> outputScales; // one, or one per output channel
+    bool relu = false;
+};
+
+// Int8 matrix product with the same requantisation: A [m, k] (uint8 or
+// int8, per-tensor zero point), B int8 [k, n] (or [n, k] when transB) with
+// zero point 0, int32 bias [n], C [m, n].
+struct QMatMulProblem
+{
+    std::int64_t m = 1, n = 1, k = 1;
+    bool transB = false, aSigned = false, cSigned = false;
+    const void *a = nullptr;
+    const std::int8_t *b = nullptr;
+    const std::int32_t *bias = nullptr;
+    std::int32_t aZeroPoint = 0, cZeroPoint = 0;
+    std::vector<float> outputScales; // one, or one per column
+    bool relu = false;
+};
+
+// Run the problem with oneDNN's int8 primitives (u8s8 / s8s8 on VNNI),
+// built once per node and input shape with the weights reordered once;
+// `reference` runs when oneDNN is absent, forced off
+// (SHARDBENCH_CPU_KERNELS=ours), does not cover the case, or the CPU (or
+// the ISA cap) has no VNNI: there oneDNN's u8s8 kernels sum products in
+// saturating 16-bit pairs and would be wrong for full-range int8 weights.
+// Else `output` allocates the output (exactly one of the two runs).
+using OutputFn = std::function<Result<void *>()>;
+Status runQConvolution(KernelContext &ctx, const QConvProblem &problem, const OutputFn &output,
+                       const std::function<Status()> &reference);
+Status runQMatMul(KernelContext &ctx, const QMatMulProblem &problem, const OutputFn &output,
+                  const std::function<Status()> &reference);
 
 // A static string "ours <algorithm> <isa>" for profiles (interned).
 const char *oursKernelName(const std::string &algorithm);

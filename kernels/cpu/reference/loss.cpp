@@ -141,6 +141,17 @@ void registerReferenceLoss(KernelRegistry &r)
 {
     addReference(r, "NegativeLogLikelihoodLoss", nllLossKernel);
     addReference(r, "SoftmaxCrossEntropyLoss", softmaxCrossEntropyKernel);
+    // The preview training optimizers update weights during training; an
+    // inference engine does not run them, and says so by name.
+    for (const char *op : {"Adagrad", "Adam", "Momentum", "Gradient"})
+        addReference(
+            r, op,
+            [](KernelContext &c) {
+                return c.unsupported("ai.onnx.preview.training." + c.node().opType +
+                                     " is a training-only optimizer (weight update), not run "
+                                     "for inference");
+            },
+            "ai.onnx.preview.training");
 }
 
 } // namespace sb::kernels

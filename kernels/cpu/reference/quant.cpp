@@ -3,6 +3,9 @@
 // DequantizeLinear; round half to even, saturation), DynamicQuantizeLinear,
 // MatMulInteger, ConvInteger, QLinearMatMul and QLinearConv (int32
 // accumulation, requantisation with round half to even and saturation).
+// The fused QDQ ops (core/runtime/fusion.h) sb.QLinearConv (QLinearConv
+// with an `activation` "Relu"), sb.QGemm and sb.QLinearAdd have their
+// reference kernels here too: the oracle of the oneDNN int8 kernels.
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cpu/reference/reference.h"
@@ -66,7 +69,9 @@ template <typename Q> Q saturate(double v)
     return static_cast<Q>(v);
 }
 
-Status quantizeLinearKernel(KernelContext &ctx)
+} // namespace
+
+Status referenceQuantizeLinear(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
     const Tensor &scale = ctx.input(1);
@@ -95,7 +100,7 @@ Status quantizeLinearKernel(KernelContext &ctx)
     return Status::success();
 }
 
-Status dequantizeLinearKernel(KernelContext &ctx)
+Status referenceDequantizeLinear(KernelContext &ctx)
 {
     const Tensor &x = ctx.input(0);
     const Tensor &scale = ctx.input(1);
@@ -116,6 +121,8 @@ Status dequantizeLinearKernel(KernelContext &ctx)
     });
     return Status::success();
 }
+
+namespace {
 
 Status dynamicQuantizeLinearKernel(KernelContext &ctx)
 {
@@ -204,6 +211,8 @@ Status matMulIntegerKernel(KernelContext &ctx)
 Status requantize(KernelContext &ctx, const std::vector<std::int32_t> &acc, const Shape &shape,
                   const Tensor &yZeroPoint, const std::function<double(std::int64_t)> &scale)
 {
+    // The fused ops' activation (sb.QLinearConv, sb.QGemm): Relu before rounding.
+    const bool relu = ctx.node().stringAttr("activation", "") == "Relu";
     ElementType type = yZeroPoint.type();
     if (type != ElementType::Int8 && type != ElementType::UInt8)
         return ctx.unsupported("output element type " + typeName(type));
@@ -214,6 +223,8 @@ Status requantize(KernelContext &ctx, const std::vector<std::int32_t> &acc, cons
         for (std::size_t i = 0; i < acc.size(); ++i) {
             auto i64 = static_cast<std::int64_t>(i);
             auto v = static_cast<float>(static_cast<double>(acc[i]) * scale(i64));
+            if (relu && v < 0.0f)
+                v = 0.0f;
             y->as<Q>()[i] = saturate<Q>(std::nearbyint(static_cast<double>(v)) + z);
         }
     });
@@ -319,7 +330,9 @@ Status convIntegerKernel(KernelContext &ctx)
     return Status::success();
 }
 
-Status qLinearConvKernel(KernelContext &ctx)
+} // namespace
+
+Status referenceQLinearConv(KernelContext &ctx)
 {
     ConvOperands operands;
     operands.weight = 3;
@@ -347,17 +360,104 @@ Status qLinearConvKernel(KernelContext &ctx)
     });
 }
 
-} // namespace
+// sb.QGemm(A, a_scale, a_zp, B, b_scale, b_zp, y_scale, y_zp, bias?) attrs
+// transB, activation: A [.., k] (rows = all leading dims), B [k, n] or
+// [n, k] (transB) with a per-tensor or per-column (n) scale and zero point,
+// int32 bias [n] with scale a_scale * b_scale; output [.., n].
+Status referenceQGemm(KernelContext &ctx)
+{
+    const Tensor &a = ctx.input(0), &b = ctx.input(3);
+    const Tensor &aScale = ctx.input(1), &bScale = ctx.input(4), &yScale = ctx.input(6);
+    const Tensor *azp = ctx.hasInput(2) ? &ctx.input(2) : nullptr;
+    const Tensor *bzp = ctx.hasInput(5) ? &ctx.input(5) : nullptr;
+    const bool transB = ctx.node().intAttr("transB", 0) != 0;
+    if ((a.type() != ElementType::Int8 && a.type() != ElementType::UInt8) ||
+        (b.type() != ElementType::Int8 && b.type() != ElementType::UInt8))
+        return ctx.unsupported("element types " + typeName(a.type()) + " x " + typeName(b.type()));
+    if (a.rank() < 1 || b.rank() != 2)
+        return ctx.invalid("A needs rank >= 1 and B rank 2");
+    const std::int64_t k = a.dim(a.rank() - 1);
+    const std::int64_t n = transB ? b.dim(0) : b.dim(1);
+    if ((transB ? b.dim(1) : b.dim(0)) != k)
+        return ctx.invalid("inner dimensions differ");
+    const std::int64_t m = a.elementCount() / std::max<std::int64_t>(k, 1);
+    if (aScale.elementCount() != 1 || yScale.elementCount() != 1 ||
+        (azp && azp->elementCount() > 1) ||
+        (bScale.elementCount() != 1 && bScale.elementCount() != n) ||
+        (bzp && bzp->elementCount() > 1 && bzp->elementCount() != n))
+        return ctx.unsupported("scales other than per tensor (or per column of B)");
+    const Tensor *bias = ctx.hasInput(8) ? &ctx.input(8) : nullptr;
+    if (bias && (bias->type() != ElementType::Int32 || bias->elementCount() != n))
+        return ctx.invalid("bias must be int32 with one value per column");
+    std::vector<std::int32_t> acc(static_cast<std::size_t>(m * n));
+    const auto za = static_cast<std::int32_t>(zeroPointAt(azp, 0));
+    for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) {
+            const auto zb = static_cast<std::int32_t>(zeroPointAt(bzp, j));
+            std::int32_t sum = bias ? bias->as<std::int32_t>()[j] : 0;
+            for (std::int64_t p = 0; p < k; ++p) {
+                auto av = static_cast<std::int32_t>(a.scalarAsInt(i * k + p));
+                auto bv = static_cast<std::int32_t>(b.scalarAsInt(transB ? j * k + p : p * n + j));
+                sum += (av - za) * (bv - zb);
+            }
+            acc[static_cast<std::size_t>(i * n + j)] = sum;
+        }
+    Shape outShape = a.shape();
+    outShape.back() = n;
+    const double base = aScale.scalarAsDouble() / yScale.scalarAsDouble();
+    return requantize(ctx, acc, outShape, ctx.input(7),
+                      [&](std::int64_t i) { return base * scaleAt(bScale, i % n); });
+}
+
+// sb.QLinearAdd(A, a_scale, a_zp, B, b_scale, b_zp, y_scale, y_zp) attr
+// activation: Q(act(DQ(A) + DQ(B))) with per-tensor parameters and A, B of
+// one shape, computed in float32 exactly as the DequantizeLinear -> Add
+// [-> Relu] -> QuantizeLinear chain it replaces.
+Status referenceQLinearAdd(KernelContext &ctx)
+{
+    const Tensor &a = ctx.input(0), &b = ctx.input(3);
+    if (a.shape() != b.shape())
+        return ctx.unsupported("inputs of different shapes (no broadcasting)");
+    for (std::size_t i : {1, 2, 4, 5, 6, 7})
+        if (!ctx.hasInput(i) || ctx.input(i).elementCount() != 1)
+            return ctx.unsupported("scales and zero points other than per tensor");
+    const Tensor &yzp = ctx.input(7);
+    if (!isQuantType(a.type()) || !isQuantType(b.type()) ||
+        (yzp.type() != ElementType::Int8 && yzp.type() != ElementType::UInt8))
+        return ctx.unsupported("element types " + typeName(a.type()) + " + " + typeName(b.type()) +
+                               " -> " + typeName(yzp.type()));
+    const bool relu = ctx.node().stringAttr("activation", "") == "Relu";
+    const auto as = static_cast<float>(ctx.input(1).scalarAsDouble());
+    const auto bs = static_cast<float>(ctx.input(4).scalarAsDouble());
+    const auto ys = static_cast<float>(ctx.input(6).scalarAsDouble());
+    const std::int64_t az = ctx.input(2).scalarAsInt(), bz = ctx.input(5).scalarAsInt();
+    const auto yz = static_cast<double>(yzp.scalarAsInt());
+    SB_ASSIGN_OR_RETURN(Tensor * y, ctx.allocateOutput(0, yzp.type(), a.shape()));
+    dispatch(yzp.type(), kSignedInts | kUnsignedInts, [&](auto tag) {
+        using Q = decltype(tag);
+        for (std::int64_t i = 0; i < a.elementCount(); ++i) {
+            float v = static_cast<float>(a.scalarAsInt(i) - az) * as +
+                      static_cast<float>(b.scalarAsInt(i) - bz) * bs;
+            if (relu && v < 0.0f)
+                v = 0.0f;
+            y->as<Q>()[i] = saturate<Q>(std::nearbyint(static_cast<double>(v / ys)) + yz);
+        }
+    });
+    return Status::success();
+}
 
 void registerReferenceQuant(KernelRegistry &r)
 {
-    addReference(r, "QuantizeLinear", quantizeLinearKernel);
-    addReference(r, "DequantizeLinear", dequantizeLinearKernel);
+    addReference(r, "QuantizeLinear", referenceQuantizeLinear);
+    addReference(r, "DequantizeLinear", referenceDequantizeLinear);
     addReference(r, "DynamicQuantizeLinear", dynamicQuantizeLinearKernel);
     addReference(r, "MatMulInteger", matMulIntegerKernel);
     addReference(r, "ConvInteger", convIntegerKernel);
     addReference(r, "QLinearMatMul", qLinearMatMulKernel);
-    addReference(r, "QLinearConv", qLinearConvKernel);
+    addReference(r, "QLinearConv", referenceQLinearConv);
+    addReference(r, "QLinearConv", referenceQLinearConv, "sb");
+    addReference(r, "QGemm", referenceQGemm, "sb");
+    addReference(r, "QLinearAdd", referenceQLinearAdd, "sb");
 }
 
 } // namespace sb::kernels

@@ -15,6 +15,8 @@ void registerReferenceDetection(runtime::KernelRegistry &registry);
 void registerReferenceMisc(runtime::KernelRegistry &registry);
 void registerReferenceRecurrent(runtime::KernelRegistry &registry);
 void registerReferenceQuant(runtime::KernelRegistry &registry);
+void registerReferenceRandom(runtime::KernelRegistry &registry);
+void registerReferenceTfIdf(runtime::KernelRegistry &registry);
 
 } // namespace sb::kernels
 
@@ -35,4 +37,13 @@ Status referenceGelu(runtime::KernelContext &ctx);
 Status referenceRelu(runtime::KernelContext &ctx);
 Status referenceWhere(runtime::KernelContext &ctx);
 Status referenceTranspose(runtime::KernelContext &ctx);
+} // namespace sb::kernels
+
+namespace sb::kernels {
+// Quantization (kernels/cpu/reference/quant.cpp), the oracles of the int8 fast kernels.
+Status referenceQuantizeLinear(runtime::KernelContext &ctx);
+Status referenceDequantizeLinear(runtime::KernelContext &ctx);
+Status referenceQLinearConv(runtime::KernelContext &ctx); // also sb.QLinearConv
+Status referenceQGemm(runtime::KernelContext &ctx);
+Status referenceQLinearAdd(runtime::KernelContext &ctx);
 } // namespace sb::kernels

@@ -4,6 +4,7 @@
 // Dropout (inference), Constant, ConstantOfShape, Range, Trilu, Pad,
 // DepthToSpace, SpaceToDepth, CumSum, OneHot, EyeLike, NonZero, ScatterElements, ScatterND.
 #include "kernels/cpu/kernel_util.h"
+#include "kernels/cpu/reference/random.h"
 #include "kernels/cpu/reference/reference.h"
 
 #include <algorithm>
@@ -149,8 +150,35 @@ Status identityKernel(KernelContext &ctx)
 
 Status dropoutKernel(KernelContext &ctx)
 {
-    if (ctx.hasInput(2) && ctx.input(2).elementCount() == 1 && ctx.input(2).scalarAsInt() != 0)
-        return ctx.unsupported("training_mode = true (random dropout)");
+    const bool training =
+        ctx.hasInput(2) && ctx.input(2).elementCount() == 1 && ctx.input(2).scalarAsInt() != 0;
+    const double ratio = ctx.hasInput(1) ? ctx.input(1).scalarAsDouble() : 0.5;
+    if (training && ratio != 0.0) {
+        // y = mask * x / (1 - ratio), each element kept with probability 1 - ratio.
+        const Tensor &x = ctx.input(0);
+        if (ratio < 0.0 || ratio >= 1.0)
+            return ctx.invalid("ratio must be in [0, 1)");
+        if (x.type() != ElementType::Float32 && x.type() != ElementType::Float64)
+            return ctx.unsupported("training_mode on element type " + typeName(x.type()));
+        SB_ASSIGN_OR_RETURN(Tensor * y, ctx.allocateOutput(0, x.type(), x.shape()));
+        Tensor *mask = nullptr;
+        if (ctx.hasOutput(1)) {
+            SB_ASSIGN_OR_RETURN(mask, ctx.allocateOutput(1, ElementType::Bool, x.shape()));
+        }
+        std::mt19937_64 rng = randomEngine(ctx.node());
+        std::uniform_real_distribution<double> dist(0.0, 1.0);
+        dispatch(x.type(), kFloats, [&](auto tag) {
+            using T = decltype(tag);
+            const T scale = static_cast<T>(1.0 / (1.0 - ratio));
+            for (std::int64_t i = 0; i < x.elementCount(); ++i) {
+                const bool keep = dist(rng) >= ratio;
+                y->as<T>()[i] = keep ? x.as<T>()[i] * scale : T(0);
+                if (mask)
+                    mask->as<std::uint8_t>()[i] = keep ? 1 : 0;
+            }
+        });
+        return Status::success();
+    }
     if (ctx.opset() < 7 && ctx.node().intAttr("is_test", 0) == 0)
         return ctx.unsupported("Dropout in training mode (is_test = 0)");
     SB_TRY(copyOut(ctx, 0, ctx.input(0), ctx.input(0).shape()));

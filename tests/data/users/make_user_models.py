@@ -13,12 +13,21 @@
   resnet_tiny_fp16.onnx, mlp_fp16.onnx
                     the float32 fixtures of tests/data/models stored as
                     float16 (initializers, constants, inputs, outputs).
+  resnet_tiny_int8.onnx
+                    tests/data/models/resnet_tiny.onnx quantized to int8 QDQ
+                    by quantize_qdq.py (per-channel symmetric int8 weights,
+                    per-tensor uint8 activations calibrated on seeded random
+                    inputs); ONNX Runtime's outputs with all its graph
+                    optimizations (it runs QLinearConv etc.). The manifest
+                    records the output's quantization step: outputs must
+                    agree within one step.
 
 For each model it writes <name>.in0.npy, PyTorch's outputs
 (<name>.torch_out<K>.npy) and, when ONNX Runtime is installed in bench/.ort
 (npm install --ignore-scripts --prefix bench/.ort onnxruntime-node), ONNX
 Runtime's outputs (<name>.ort_out<K>.npy) and manifest.json listing inputs,
-outputs and the torch-vs-ORT error. Run with Debian's /usr/bin/python3
+outputs and the torch-vs-ORT error. `--only-int8 resnet_tiny` regenerates
+just the int8 fixture and its manifest entry. Run with Debian's /usr/bin/python3
 (python3-torch, python3-torchvision, python3-onnx). Deterministic.
 """
 import json
@@ -163,11 +172,11 @@ def randomize_batchnorm(model):
             m.running_var.uniform_(0.5, 1.5)
 
 
-def run_ort(model_path, input_path, input_name="input"):
+def run_ort(model_path, input_path, input_name="input", opt_level="basic"):
     if not os.path.isdir(os.path.join(ROOT, "bench", ".ort", "node_modules", "onnxruntime-node")):
         return None
     out_dir = tempfile.mkdtemp()
-    cmd = ["node", ORT_RUN, model_path, "--threads", "1", "--opt-level", "basic",
+    cmd = ["node", ORT_RUN, model_path, "--threads", "1", "--opt-level", opt_level,
            "--output-dir", out_dir, "--input", f"{input_name}={input_path}"]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0:
@@ -214,7 +223,53 @@ def export(name, model, example, opset, output_names, dynamic_axes):
     return entry
 
 
+def to_int8(name):
+    """tests/data/models/<name>.onnx quantized to QDQ int8 (quantize_qdq.py);
+    its float input; ONNX Runtime's output (all optimizations) and the
+    output's quantization step."""
+    sys.path.insert(0, HERE)
+    import quantize_qdq
+    models = os.path.join(HERE, "..", "models")
+    x = np.load(os.path.join(models, f"{name}.in0.npy"))
+    q = f"{name}_int8"
+    path = os.path.join(HERE, f"{q}.onnx")
+    info = quantize_qdq.quantize_file(os.path.join(models, f"{name}.onnx"), path, x.shape)
+    in_path = os.path.join(HERE, f"{q}.in0.npy")
+    np.save(in_path, x)
+    model = onnx.load(path)
+    g = model.graph
+    entry = {"name": q, "file": f"{q}.onnx", "opset": model.opset_import[0].version,
+             "int8_of": f"tests/data/models/{name}.onnx",
+             "quantizer": "tests/data/users/quantize_qdq.py", "calibration": info["calibration"],
+             "inputs": [{"name": g.input[0].name, "file": f"{q}.in0.npy", "shape": list(x.shape)}],
+             "outputs": []}
+    ort = run_ort(path, in_path, g.input[0].name, opt_level="all")
+    for k, out in enumerate(g.output):
+        o = {"name": out.name, "quant_step": info["output_scale"],
+             "error_rule": "max|ours - ort| <= 1.001 * quant_step"}
+        if ort:
+            o["ort_file"] = f"{q}.ort_out{k}.npy"
+            np.save(os.path.join(HERE, o["ort_file"]), ort[1][out.name])
+            o["shape"] = list(ort[1][out.name].shape)
+        entry["outputs"].append(o)
+    if ort:
+        entry["ort_version"] = ort[0].get("ort_version")
+        entry["ort_opt_level"] = "all"
+    return entry
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--only-int8":
+        # Regenerates one int8 fixture and its manifest entry, keeping the rest.
+        with open(os.path.join(HERE, "manifest.json")) as fh:
+            manifest = json.load(fh)
+        entry = to_int8(sys.argv[2])
+        manifest["models"] = [m for m in manifest["models"] if m["name"] != entry["name"]]
+        manifest["models"].append(entry)
+        with open(os.path.join(HERE, "manifest.json"), "w") as fh:
+            json.dump(manifest, fh, indent=1)
+            fh.write("\n")
+        return 0
     torch.manual_seed(20)
     models = []
     lstm = LstmSeq()
@@ -232,6 +287,7 @@ def main():
     models.append(entry)
     models.append(to_half("resnet_tiny"))
     models.append(to_half("mlp"))
+    models.append(to_int8("resnet_tiny"))
     manifest = {"generator": "tests/data/users/make_user_models.py",
                 "error_rule": "max|torch - ort| / max|ort| per output",
                 "models": models}
