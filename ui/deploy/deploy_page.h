@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/serve/server.h"
+#include "ui/common/page.h"
 #include "ui/common/task_runner.h"
 #include "ui/deploy/serve_series_model.h"
 
@@ -26,10 +27,14 @@ class QTimer;
 
 namespace sb::ui {
 
-class DeploymentsPage : public QWidget
+class DeploymentsPage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("&Deployments"); }
+    QWidget *widget() override { return this; }
+
     explicit DeploymentsPage(TaskRunner *tasks, QWidget *parent = nullptr);
     ~DeploymentsPage() override;
 

@@ -244,7 +244,7 @@ RunRequest RunPage::makeRequest() const
     request.graph = model->graph;
     request.modelPath = model->path;
     request.config = config();
-    request.plan = m_placement->makePlan();
+    request.plan = m_placement->makePlan(model->sha256); // checked against the file before it runs
     request.plan.batch = request.config.batch;
     request.plan.microbatches = request.config.microbatches;
     const QString traces = !m_traceDirectory.isEmpty()

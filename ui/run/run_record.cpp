@@ -95,6 +95,13 @@ store::RunRecord recordFromOutcome(const RunOutcome &outcome, const QString &mod
                       {"bubble_fraction", finiteOrNull(outcome.bubble)},
                       {"ideal_bubble_fraction", finiteOrNull(outcome.idealBubble)},
                       {"gui_worst_stall_ms", finiteOrNull(outcome.worstStallMs)}};
+    // A run measured in this session: its statistics exactly as core wrote
+    // them (workflows::planRunJson, what `run --plan --json` prints).
+    if (outcome.runJson.is_object())
+        for (const char *key :
+             {"throughput", "latency_ms", "bubble_fraction", "ideal_bubble_fraction"})
+            if (outcome.runJson.contains(key))
+                record.metrics[key] = outcome.runJson[key];
     record.tracePath = outcome.tracePath.toStdString();
     record.startedAt = outcome.startedAt.toStdString();
     record.finishedAt = outcome.finishedAt.toStdString();

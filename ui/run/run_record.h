@@ -9,7 +9,9 @@
 //              "peak_memory_bytes", "ledger_memory_bytes", "sent_bytes"}], "wall_ms": [...]}
 //   metrics  {"throughput", "latency_ms": {"p50", "p90", "p95", "p99"},
 //             "bubble_fraction", "ideal_bubble_fraction", "gui_worst_stall_ms"}
-// A metric missing from an older record reads as NaN, never as 0.
+// A metric missing from an older record reads as NaN, never as 0. A run
+// measured in this session stores its statistics as core's run JSON has
+// them (workflows::planRunJson, the same keys `run --plan --json` prints).
 #pragma once
 
 #include "core/store/store.h"
