@@ -26,6 +26,7 @@
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QDropEvent>
+#include <QElapsedTimer>
 #include <QListView>
 #include <QMenu>
 #include <QPainter>
@@ -133,6 +134,7 @@ private slots:
     void invalidMarking();
     void ledgerFigures();
     void guiAndCoreAgree();
+    void dropOnLargeModelValidatesQuickly();
     void lanesDrop_data();
     void lanesDrop();
     void lanesRejectAndFollow();
@@ -426,6 +428,28 @@ void TestUiGraph::guiAndCoreAgree()
         QVERIFY(report.devices[d].total() > 64);
         QVERIFY(!report.devices[d].problems.isEmpty());
     }
+}
+
+void TestUiGraph::dropOnLargeModelValidatesQuickly()
+{
+    // 1,700 blocks of 3 nodes (5,100 nodes): with the model's analysis kept,
+    // core/plan's validator checks each edit on the GUI thread in O(nodes +
+    // edges). The bound only catches a blow-up (quadratic work would take
+    // seconds); the measured time is printed.
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(1700));
+    QVERIFY(placement.modelData()->nodeCount() >= 5000);
+    QVERIFY(waitValidated(placement));
+    QElapsedTimer timer;
+    timer.start();
+    constexpr int kDrops = 5;
+    for (int i = 0; i < kDrops; ++i)
+        QVERIFY(placement.assignNodes(blockNodes(*placement.modelData(), 1600 + i * 20), 1));
+    const double perDrop = double(timer.nsecsElapsed()) / 1e6 / kDrops;
+    qInfo("validation per drop on %d nodes: %.1f ms", placement.modelData()->nodeCount(), perDrop);
+    QVERIFY(placement.report().validated);
+    QVERIFY2(perDrop < 1000, qPrintable(QString::number(perDrop)));
 }
 
 void TestUiGraph::lanesDrop_data()
