@@ -75,7 +75,9 @@ Result<PlanRun> runPlan(const PlanRunRequest &request)
         run.lastMetrics = std::move(output.metrics);
         if (request.onIteration)
             for (std::size_t i = 0; i < run.iterationMs.size(); ++i)
-                request.onIteration(static_cast<int>(i), run.iterationMs[i], run.lastMetrics);
+                request.onIteration(static_cast<int>(i),
+                                    runtime::summarizeRuns(run.batch, {run.iterationMs[i]}),
+                                    run.lastMetrics);
     } else {
         if (!request.kernels)
             return makeError(ErrorCode::InvalidInput, "no kernel registry to run the plan with");
@@ -121,7 +123,10 @@ Result<PlanRun> runPlan(const PlanRunRequest &request)
             run.latencyMs.insert(run.latencyMs.end(), run.lastMetrics.microbatchLatencyMs.begin(),
                                  run.lastMetrics.microbatchLatencyMs.end());
             if (request.onIteration)
-                request.onIteration(i - warmup, ms, run.lastMetrics);
+                request.onIteration(
+                    i - warmup,
+                    runtime::summarizeRuns(run.batch, {ms}, run.lastMetrics.microbatchLatencyMs),
+                    run.lastMetrics);
         }
     }
     if (!run.lastMetrics.microbatchNote.empty())

@@ -49,9 +49,11 @@ struct PlanRunRequest
     std::filesystem::path tracePath; // Chrome trace of the last iteration when set
     const CancelToken *cancel = nullptr;
     ProgressFn progress;
-    // After each timed iteration (on the calling thread): its index, its
-    // wall time and its metrics.
-    std::function<void(int, double, const runtime::PipelineMetrics &)> onIteration;
+    // After each timed iteration (on the calling thread): its index, the
+    // summary of that one iteration (same definitions as the run's) and its
+    // metrics.
+    std::function<void(int, const runtime::RunSummary &, const runtime::PipelineMetrics &)>
+        onIteration;
 };
 
 struct PlanRun

@@ -2,7 +2,6 @@
 
 #include "core/plan/predict.h"
 
-#include "core/common/stats.h"
 #include "core/plan/mpi_run.h"
 
 #include "core/plan/local_run.h"
@@ -128,12 +127,13 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         };
         run.mpi = std::move(mpi);
     }
-    run.onIteration = [&](int index, double wallMs, const runtime::PipelineMetrics &metrics) {
+    run.onIteration = [&](int index, const runtime::RunSummary &iteration,
+                          const runtime::PipelineMetrics &metrics) {
         RunLive update;
         update.iteration.index = index;
-        update.iteration.wallMs = wallMs;
-        update.iteration.throughput = wallMs > 0 ? double(plan.batch) * 1000.0 / wallMs : 0;
-        update.iteration.latencyP50Ms = sb::percentile(metrics.microbatchLatencyMs, 50);
+        update.iteration.wallMs = iteration.totalMs;
+        update.iteration.throughput = iteration.throughput;
+        update.iteration.latencyP50Ms = iteration.latencyP50Ms;
         for (const auto &event : metrics.timeline)
             if (event.kind == "compute" || event.kind == "all-reduce" || event.kind == "all-gather")
                 update.timeline.push_back(TimelineSpan{event.stage, event.microbatch, index,
