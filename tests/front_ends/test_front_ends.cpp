@@ -197,6 +197,9 @@ void TestFrontEnds::sameEvaluationSameJson_data()
     QTest::newRow("binary, 12000 rows") << "binary_12000.csv"
                                         << "label"
                                         << "score";
+    QTest::newRow("regression") << "regression_900.csv"
+                                << "target"
+                                << "yhat";
 }
 
 void TestFrontEnds::sameEvaluationSameJson()
@@ -218,7 +221,8 @@ void TestFrontEnds::sameEvaluationSameJson()
     // The CLI with what the page asks for: the same slices, auto slices on,
     // its default bootstrap (1000 resamples, seed 20240611) as the page's.
     QStringList arguments = {"eval", "--data", data, "--label", label, "--auto-slices", "--json"};
-    arguments << "--score" << score;
+    // The page's one predictions field is --score for a binary label, else --pred.
+    arguments << (guiJson.value("task", "") == "regression" ? "--pred" : "--score") << score;
     for (const json &slice : guiJson.value("slices", json::array()))
         arguments << "--slice"
                   << QString::fromStdString(slice.value("name", "") + ": " +
