@@ -265,6 +265,11 @@ private slots:
         if (statistic.isEmpty())
             QVERIFY(std::isnan(
                 model.index(0, DriftColumnsModel::Statistic).data(Qt::UserRole).toDouble()));
+        // The drift chart's bars come from the same rows.
+        const auto bars = driftColumnBars(parseDriftColumns(json::parse(columns.toStdString())));
+        QCOMPARE(bars.size(), rows);
+        QCOMPARE(bars[0].flagged, drifted);
+        QVERIFY(bars[0].tooltip.contains(statistic));
         model.setRows({});
         QCOMPARE(model.rowCount(), 0);
     }

@@ -466,19 +466,8 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     buildReliability();
 
     // Drift per feature.
-    QVector<BarDatum> driftBars;
-    if (drift.is_object() && drift.contains("columns"))
-        for (const auto &column : drift["columns"]) {
-            BarDatum bar;
-            bar.label = reportText(column.value("name", json()));
-            bar.value = number(column.value("statistic", json()), 0);
-            bar.flagged = column.value("drifted", false);
-            bar.tooltip = tr("%1: statistic %2, p %3")
-                              .arg(reportText(column.value("method", json())),
-                                   reportText(column.value("statistic", json())),
-                                   reportText(column.value("p_value", json())));
-            driftBars << bar;
-        }
+    const QVector<BarDatum> driftBars = driftColumnBars(
+        parseDriftColumns(drift.is_object() ? drift.value("columns", json()) : json()));
     m_driftChart->setData(driftBars, tr("drift statistic"));
     buildDriftOverTime();
     m_windowColumns->setRows({});

@@ -430,6 +430,22 @@ const QColor kFlagged(0xc6, 0x28, 0x28);
 
 } // namespace
 
+QVector<BarDatum> driftColumnBars(const std::vector<DriftColumnRow> &columns)
+{
+    QVector<BarDatum> bars;
+    for (const DriftColumnRow &column : columns) {
+        BarDatum bar;
+        bar.label = column.name;
+        bar.value = std::isnan(column.statistic) ? 0 : column.statistic;
+        bar.flagged = column.drifted;
+        bar.tooltip =
+            QObject::tr("%1: statistic %2, p %3")
+                .arg(column.method, figureText(column.statistic), figureText(column.pValue));
+        bars << bar;
+    }
+    return bars;
+}
+
 DriftColumnsModel::DriftColumnsModel(QObject *parent) : ReportTableModel(parent)
 {
     setRows({});

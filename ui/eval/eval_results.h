@@ -111,6 +111,8 @@ QString reportText(const nlohmann::json &value);
 QString formatMetric(double value);
 // The slices as bars with their CI as error bars (for the slice chart).
 QVector<BarDatum> sliceBars(const EvalResults &results);
+// Drift per column as bars of its statistic, drifted ones flagged.
+QVector<BarDatum> driftColumnBars(const std::vector<DriftColumnRow> &columns);
 
 // A read-only table with named columns; subclasses say how many rows there
 // are and what a cell holds (the row and column are valid).
