@@ -153,16 +153,8 @@ nlohmann::json planRunJson(const PlanRun &run)
                           {"peak_memory_bytes", stage.peakMemoryBytes},
                           {"sent_bytes", stage.sentBytes}});
     doc["stages"] = stages;
-    json links = json::array();
-    for (const runtime::LinkMetrics &link : metrics.links)
-        links.push_back({{"from_stage", link.fromStage},
-                         {"to_stage", link.toStage},
-                         {"from", link.from},
-                         {"to", link.to},
-                         {"bytes", link.bytes},
-                         {"messages", link.messages},
-                         {"ms", link.ms}});
-    doc["links"] = links;
+    // The links exactly as the run's timeline file writes them.
+    doc["links"] = runtime::timelineJson(metrics).at("links");
     doc["launcher"] = run.launcher;
     doc["bubble_fraction"] = metrics.bubbleFraction;
     doc["ideal_bubble_fraction"] = metrics.idealBubbleFraction;
