@@ -78,6 +78,10 @@ private:
     QStandardItemModel *m_alerts;
     QLineSeries *m_rps, *m_p50, *m_p99, *m_queue, *m_batch, *m_drift, *m_estimated, *m_realized;
     std::vector<QChart *> m_charts;
+    // The periodic refresh (live figures, stored windows and alerts) runs
+    // here, not on the window's runner: it is not a task the user waits for.
+    // Last member: destroyed first, it waits for a refresh in flight.
+    TaskRunner m_refresher;
 };
 
 } // namespace sb::ui
