@@ -77,15 +77,25 @@ void printProfile(std::ostream &out, const runtime::RunProfile &profile, std::si
             << percent(t.msPerRun) << std::setprecision(3) << "\n";
     if (top == 0 || profile.byNode.empty())
         return;
+    // Columns as wide as their longest entry (fused op types and kernel
+    // names run long), so the node names stay aligned.
+    const std::size_t shown = std::min(top, profile.byNode.size());
+    int opWidth = 9, kernelWidth = 8;
+    for (std::size_t i = 0; i < shown; ++i) {
+        opWidth = std::max(opWidth, static_cast<int>(profile.byNode[i].opType.size()) + 2);
+        kernelWidth = std::max(kernelWidth, static_cast<int>(profile.byNode[i].kernel.size()) + 2);
+    }
     out << "\nslowest nodes\n"
         << std::right << std::setw(9) << "ms" << std::setw(8) << "%"
-        << "  " << std::left << std::setw(20) << "op type" << std::setw(34) << "kernel"
+        << "  " << std::left << std::setw(opWidth) << "op type" << std::setw(kernelWidth)
+        << "kernel"
         << "node\n";
-    for (std::size_t i = 0; i < std::min(top, profile.byNode.size()); ++i) {
+    for (std::size_t i = 0; i < shown; ++i) {
         const auto &n = profile.byNode[i];
         out << std::right << std::setw(9) << n.msPerRun << std::setw(8) << std::setprecision(1)
-            << percent(n.msPerRun) << std::setprecision(3) << "  " << std::left << std::setw(20)
-            << n.opType << std::setw(34) << (n.kernel.empty() ? "-" : n.kernel) << n.name << "\n";
+            << percent(n.msPerRun) << std::setprecision(3) << "  " << std::left
+            << std::setw(opWidth) << n.opType << std::setw(kernelWidth)
+            << (n.kernel.empty() ? "-" : n.kernel) << n.name << "\n";
     }
 }
 

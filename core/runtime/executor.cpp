@@ -795,6 +795,10 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             event.name = &node.name;
             event.opType = &node.opType;
             event.kernel = step.state->kernel.load(std::memory_order_relaxed);
+            // Kernels that do not name their implementation: which variant ran.
+            if (!event.kernel && step.kernel)
+                event.kernel = step.kernel->variant == KernelVariant::Fast ? "ours (fast kernel)"
+                                                                           : "reference kernel";
             event.startMs = nodeStart;
             event.endMs = msSince(started);
             options.onNode(event);

@@ -22,14 +22,29 @@ namespace {
 
 constexpr int kMaxEndpoints = 64;
 constexpr int kLinkTagBase = 100;
-// Longest sleep of an idle progress thread (latency it may add to a message).
-// Each wake-up costs an MPI progress pass and a few system calls: at 200 us the
-// three ranks' progress threads took about 14% of a core each on 2 cores,
-// which the stages lost from compute; 1 ms adds at most 1 ms to a message
-// that arrives while the thread sleeps (stage times here are 5-10 ms).
-constexpr int kMaxIdleSleepUs = 1000;
-// Poll interval while a transfer is in flight (see progressLoop).
-constexpr int kInFlightPollUs = 100;
+// Progress-thread pacing. Every wake-up of a rank's progress thread costs a
+// context switch away from a computing stage (three ranks on two cores means a
+// wake-up always preempts someone) plus an MPI progress pass; polling at a
+// fixed short interval took 300+ wake-ups per run and rank and made stage
+// compute in ranks up to a third slower than the same stage as a thread. So the
+// thread polls fast only while a stage of this rank waits on the transport (a
+// receive, or send credit); otherwise it backs off geometrically, because a
+// message nobody waits for yet only has to be there when someone asks, and the
+// asking wakes the thread at once.
+// While a stage of this rank waits: first poll after kUrgentFirstPollUs,
+// doubling up to kUrgentMaxPollUs (the most a waited-for message is delayed).
+constexpr int kUrgentFirstPollUs = 10;
+constexpr int kUrgentMaxPollUs = 400;
+// Nobody waits but transfers are in flight (a large message between hosts
+// moves in fragments and needs progress calls on both sides): doubling from
+// kInFlightFirstPollUs up to kInFlightMaxPollUs.
+constexpr int kInFlightFirstPollUs = 50;
+constexpr int kInFlightMaxPollUs = 1000;
+// Nothing in flight, nobody waiting: sleep up to kIdleSleepUs (or until a
+// send is posted or a stage starts waiting). Arrivals that nobody waits for
+// are matched on these passes, so they are usually here before they are asked
+// for.
+constexpr int kIdleSleepUs = 2000;
 
 int linkTag(int from, int to)
 {
@@ -112,11 +127,10 @@ struct MpiWorld::Impl
 
 // The MPI transport. One progress thread per rank makes every data-moving MPI
 // call: it completes this rank's sends, matches messages arriving on the
-// links into this rank's endpoints (MPI_Improbe + MPI_Imrecv, so a transfer
-// moves as soon as both sides are there, not when the receiving stage next
-// asks) and queues them decoded. Stage threads only post MPI_Isend and wait
-// on condition variables, so waiting costs no CPU beyond the progress thread,
-// which backs off (up to kMaxIdleSleepUs) when nothing moves.
+// links into this rank's endpoints (MPI_Improbe + MPI_Imrecv) and queues them
+// decoded. Stage threads only post MPI_Isend and wait on condition variables,
+// so waiting costs no CPU beyond the progress thread, paced as described at
+// kUrgentFirstPollUs.
 class MpiTransport final : public Transport
 {
 public:
@@ -130,6 +144,7 @@ public:
             std::lock_guard lock(m_mutex);
             m_stopThread = true;
         }
+        m_wakeProgress.notify_one();
         m_changed.notify_all();
         if (m_progress.joinable())
             m_progress.join();
@@ -191,7 +206,9 @@ public:
             std::lock_guard lock(m_mutex);
             m_outgoing.push_back(std::move(outgoing));
             ++m_inFlight[from];
+            m_kick = true;
         }
+        m_wakeProgress.notify_one();
         m_changed.notify_all();
         // Back-pressure: at most kPipelineQueueDepth messages in flight per sender.
         return waitFor(cancel, "sending", [&] { return m_inFlight[from] <= kPipelineQueueDepth; });
@@ -261,14 +278,26 @@ private:
     Status waitFor(const CancelToken *cancel, const char *what, Ready ready)
     {
         std::unique_lock lock(m_mutex);
+        if (ready())
+            return {};
+        // A waiter makes the progress thread poll fast (see kUrgentFirstPollUs).
+        ++m_waiting;
+        m_kick = true;
+        m_wakeProgress.notify_one();
+        Status status;
         while (!ready()) {
-            if (m_shutdown)
-                return makeError(ErrorCode::Cancelled, "transport shut down");
-            if (cancel && cancel->isCancelled())
-                return makeError(ErrorCode::Cancelled, std::string("cancelled while ") + what);
+            if (m_shutdown) {
+                status = makeError(ErrorCode::Cancelled, "transport shut down");
+                break;
+            }
+            if (cancel && cancel->isCancelled()) {
+                status = makeError(ErrorCode::Cancelled, std::string("cancelled while ") + what);
+                break;
+            }
             m_changed.wait_for(lock, std::chrono::milliseconds(5));
         }
-        return {};
+        --m_waiting;
+        return status;
     }
 
     // One pass over sends, arrivals and receives; true when something moved.
@@ -337,33 +366,38 @@ private:
         return moved;
     }
 
-    // Transfers in flight (a large message moves in fragments, each needing a
-    // progress call on both sides) are polled every 100 us; with nothing in
-    // flight the thread backs off to kMaxIdleSleepUs. A 2 us poll (about 55 us
-    // after Linux's default timer slack) woke the sender's thread some 18,000
-    // times a second while it waited for the receiver, taking CPU from the
-    // stages on small machines; 100 us costs a message at most that much.
+    // Polls at the pace the constants above describe: fast while a stage of
+    // this rank waits, geometric back-off while only transfers are in flight,
+    // a long sleep when nothing moves. A posted send or a new waiter cuts any
+    // sleep short (m_kick).
     void progressLoop()
     {
-        int idle = 0;
+        int quietPasses = 0; // passes since something last moved
         for (;;) {
-            bool inFlight = false;
-            {
-                std::lock_guard lock(m_mutex);
-                if (m_stopThread)
-                    return;
-                inFlight = !m_outgoing.empty() || !m_incoming.empty();
-            }
             if (progressOnce()) {
-                idle = 0;
+                quietPasses = 0;
                 continue;
             }
-            ++idle;
-            if (inFlight)
-                std::this_thread::sleep_for(std::chrono::microseconds(kInFlightPollUs));
-            else
-                std::this_thread::sleep_for(
-                    std::chrono::microseconds(std::min(kMaxIdleSleepUs, 10 * idle)));
+            std::unique_lock lock(m_mutex);
+            if (m_stopThread)
+                return;
+            const int doublings = std::min(quietPasses++, 16);
+            int sleepUs = kIdleSleepUs;
+            if (m_waiting > 0)
+                sleepUs = std::min(kUrgentMaxPollUs, kUrgentFirstPollUs << doublings);
+            else if (!m_outgoing.empty() || !m_incoming.empty())
+                sleepUs = std::min(kInFlightMaxPollUs, kInFlightFirstPollUs << doublings);
+            if (m_kick) {
+                m_kick = false;
+                quietPasses = 0;
+                continue;
+            }
+            m_wakeProgress.wait_for(lock, std::chrono::microseconds(sleepUs),
+                                    [&] { return m_stopThread || m_kick; });
+            if (m_kick) {
+                m_kick = false;
+                quietPasses = 0;
+            }
         }
     }
 
@@ -372,6 +406,9 @@ private:
     InProcessTransport m_local;
     mutable std::mutex m_mutex; // after m_world.mutex when both are held
     std::condition_variable m_changed;
+    std::condition_variable m_wakeProgress; // cuts the progress thread's sleep short
+    int m_waiting = 0;                      // stage threads in waitFor
+    bool m_kick = false;                    // a send was posted or a stage began waiting
     bool m_shutdown = false;
     bool m_stopThread = false;
     std::vector<std::pair<int, int>> m_inbound;

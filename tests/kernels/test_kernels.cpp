@@ -388,6 +388,12 @@ private slots:
                                           << "" << S{{4, 7, 3}} << QVariantMap{{"axis", 1}};
         QTest::newRow("LayerNormalization") << "LayerNormalization"
                                             << "" << S{{3, 5, 64}, {64}, {64}} << QVariantMap{};
+        // Rows whose length leaves a tail for both the 8- and 16-lane copies.
+        QTest::newRow("LayerNormalization tail")
+            << "LayerNormalization"
+            << "" << S{{2, 3, 77}, {77}, {77}} << QVariantMap{};
+        QTest::newRow("Softmax long row") << "Softmax"
+                                          << "" << S{{2, 1031}} << QVariantMap{};
         QTest::newRow("Gelu") << "Gelu"
                               << "sb" << S{{1000}} << QVariantMap{};
         QTest::newRow("Relu") << "Relu"

@@ -7,6 +7,7 @@
 
 #include "core/common/paths.h"
 #include "core/common/sha256.h"
+#include "core/graph/onnx_import.h"
 #include "core/plan/plan_file.h"
 #include "core/plan/planner.h"
 #include "core/plan/validate.h"
@@ -163,6 +164,8 @@ private slots:
     void pageSearch_data();
     void pageSearch();
     void mainWindowPlansAndSearch();
+    void subgraphRows_data();
+    void subgraphRows();
 };
 
 void TestUiGraph::modelsPassTester()
@@ -1345,6 +1348,71 @@ void TestUiGraph::mainWindowPlansAndSearch()
     QSignalSpy refreshed(window.registryPage(), &RegistryPage::refreshed);
     window.pages()->setCurrentWidget(window.registryPage());
     QVERIFY(refreshed.wait(20000));
+}
+
+// A node with subgraphs (the ONNX node suite's If and Loop models, installed
+// by scripts/setup with libonnx-testdata) expands into one row per subgraph
+// and that subgraph's nodes; those rows drag and show the owning node.
+void TestUiGraph::subgraphRows_data()
+{
+    QTest::addColumn<QString>("model");
+    QTest::addColumn<QString>("op");
+    QTest::addColumn<QStringList>("subgraphs");
+    QTest::addColumn<QStringList>("firstBodyOps");
+    QTest::newRow("If") << "test_if"
+                        << "If" << QStringList{"else_branch", "then_branch"}
+                        << QStringList{"Constant"};
+    QTest::newRow("Loop") << "test_loop11"
+                          << "Loop" << QStringList{"body"}
+                          << QStringList{"Identity", "Constant", "Constant", "Add", "Unsqueeze",
+                                         "Unsqueeze", "Slice", "Add", "Identity"};
+}
+
+void TestUiGraph::subgraphRows()
+{
+    QFETCH(QString, model);
+    QFETCH(QString, op);
+    QFETCH(QStringList, subgraphs);
+    QFETCH(QStringList, firstBodyOps);
+    const std::filesystem::path path =
+        std::filesystem::path("/usr/share/libonnx-testdata/data/node") / model.toStdString() /
+        "model.onnx";
+    if (!std::filesystem::exists(path))
+        QSKIP("libonnx-testdata is not installed (scripts/setup installs it)");
+    auto graph = graph::importOnnxFile(path);
+    QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+    auto data = makeModelData(*graph, cost::DimBindings{});
+    QVERIFY2(data.ok(), data.ok() ? "" : data.error().message.c_str());
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    GraphTreeModel tree(&placement);
+    QAbstractItemModelTester tester(&tree, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    placement.setModelData(*data);
+
+    const QModelIndex nodeRow = tree.indexForNode(0);
+    QCOMPARE(nodeRow.siblingAtColumn(GraphTreeModel::OpColumn).data().toString(), op);
+    QCOMPARE(tree.rowCount(nodeRow), subgraphs.size());
+    for (int s = 0; s < subgraphs.size(); ++s) {
+        const QModelIndex subgraph = tree.index(s, 0, nodeRow);
+        QCOMPARE(subgraph.data().toString(), subgraphs[s]);
+        QCOMPARE(tree.parent(subgraph), nodeRow);
+        QCOMPARE(subgraph.data(GraphTreeModel::NodeIdRole).toInt(), 0);
+    }
+    const QModelIndex first = tree.index(0, 0, nodeRow);
+    QCOMPARE(tree.rowCount(first), firstBodyOps.size());
+    for (int r = 0; r < firstBodyOps.size(); ++r) {
+        const QModelIndex body = tree.index(r, 0, first);
+        QCOMPARE(body.siblingAtColumn(GraphTreeModel::OpColumn).data().toString(), firstBodyOps[r]);
+        QCOMPARE(tree.parent(body), first);
+        QCOMPARE(tree.rowCount(body), 0);
+        // A body row drags its owner: the node and its subgraphs move as one.
+        QCOMPARE(tree.nodesOf(body), QVector<graph::NodeId>{0});
+    }
+    // Body rows run where the owner runs.
+    const QModelIndex lastBody = tree.index(firstBodyOps.size() - 1, 0, first);
+    placement.assignNodes({0}, 1);
+    QCOMPARE(lastBody.siblingAtColumn(GraphTreeModel::DeviceColumn).data().toString(),
+             QStringLiteral("cpu:1"));
 }
 
 QTEST_MAIN(TestUiGraph)

@@ -151,6 +151,8 @@ Status fastGemm(KernelContext &ctx)
         };
     parallelSgemm(ctx.pool(), g.transA, g.transB, g.m, g.n, g.k, g.alpha, a.as<float>(), a.dim(1),
                   b.as<float>(), b.dim(1), beta, po, g.n, epilogue);
+    static const char *kernelName = oursKernelName("openblas-sgemm");
+    ctx.noteKernel(kernelName);
     return Status::success();
 }
 
@@ -214,8 +216,8 @@ Status fastConv(KernelContext &ctx)
     shape.inChannels = g.inChannels;
     shape.outChannels = g.outChannels;
     shape.window = windowShape(g, g.inChannels);
-    static const char *depthwiseName = oursKernelName("depthwise");
-    static const char *winogradName = oursKernelName("winograd-f2x2");
+    static const char *depthwiseName = oursKernelName("depthwise", CpuIsa::Avx2);
+    static const char *winogradName = oursKernelName("winograd-f2x2", CpuIsa::Avx2);
     static const char *im2colName = oursKernelName("im2col+openblas");
     const bool depthwise = cinG == 1 && coutG == 1;
     const bool winograd = !depthwise && winogradApplies(shape);
@@ -349,6 +351,9 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     const std::int64_t kernelSize = g.kernelH * g.kernelW;
     if (g.n * g.channels == 0 || outHW == 0)
         return Status::success();
+    // OpenBLAS picks its own GEMM copy; the depthwise loops have an AVX2 one.
+    static const char *kernelName = oursKernelName("pointwise+depthwise", CpuIsa::Avx2);
+    ctx.noteKernel(kernelName);
     const PointwiseDepthwiseTiling t =
         pointwiseDepthwiseTiling(g, ctx.node().intAttr("channel_block", 0), ctx.pool().size());
     // Input rows [r0, r1) that output rows [y0, y1) read.

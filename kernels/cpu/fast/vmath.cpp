@@ -221,24 +221,184 @@ SB_TARGET_AVX2 void layerNormAvx2(const float *in, float *out, std::int64_t coun
     }
 }
 
+// ---- AVX-512 (F/BW/VL/DQ) -----------------------------------------------
+// GCC 12's avx512fintrin.h builds casts and reductions from
+// _mm256_undefined_pd(), which trips -Wuninitialized once inlined (GCC bug
+// 105593, fixed in GCC 13); the warning is about the header, not this code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// The same formulas 16 lanes wide; row tails use mask registers instead of
+// the AVX2 copies' lane masks. Measured on an AMD EPYC (Zen 4) core, rows of
+// 768 and 3072 floats, best of 30 x 2000 calls, AVX-512 vs AVX2 copy: GELU
+// 1.28-1.33x, softmax 1.36-1.45x, layer norm 1.53-1.60x faster.
+
+SB_TARGET_AVX512 inline __m512 exp16(__m512 x)
+{
+    const __m512 hi = _mm512_set1_ps(88.3762626647949f);
+    const __m512 lo = _mm512_set1_ps(-88.3762626647949f);
+    x = _mm512_min_ps(hi, _mm512_max_ps(lo, x)); // x last: a NaN x passes through
+    __m512 fx = _mm512_fmadd_ps(x, _mm512_set1_ps(1.44269504088896341f), _mm512_set1_ps(0.5f));
+    fx = _mm512_roundscale_ps(fx, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
+    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
+    __m512 y = _mm512_set1_ps(1.9875691500e-4f);
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
+    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
+    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
+    __m512i n = _mm512_cvttps_epi32(fx);
+    n = _mm512_slli_epi32(_mm512_add_epi32(n, _mm512_set1_epi32(127)), 23);
+    return _mm512_mul_ps(y, _mm512_castsi512_ps(n));
+}
+
+SB_TARGET_AVX512 inline __m512 gelu16(__m512 x)
+{
+    const __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
+    const __m512 a = _mm512_abs_ps(z);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512 t = _mm512_div_ps(one, _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), a, one));
+    __m512 p = _mm512_set1_ps(1.061405429f);
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-1.453152027f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+    p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+    p = _mm512_mul_ps(p, t);
+    const __m512 erfcA =
+        _mm512_mul_ps(p, exp16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_mul_ps(a, a))));
+    const __mmask16 negative = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 onePlusErf =
+        _mm512_mask_blend_ps(negative, _mm512_sub_ps(_mm512_set1_ps(2.0f), erfcA), erfcA);
+    return _mm512_mul_ps(_mm512_mul_ps(_mm512_set1_ps(0.5f), x), onePlusErf);
+}
+
+// Horizontal sum / max (GCC 12's _mm512_reduce_*_ps trip -Wuninitialized).
+SB_TARGET_AVX512 inline float horizontalSum16(__m512 v)
+{
+    return horizontalSum(_mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
+SB_TARGET_AVX512 inline float horizontalMax16(__m512 v)
+{
+    return horizontalMax(_mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1)));
+}
+
+// The first `rest` (0..15) lanes.
+SB_TARGET_AVX512 inline __mmask16 tailMask16(std::int64_t rest)
+{
+    return static_cast<__mmask16>((1u << rest) - 1u);
+}
+
+SB_TARGET_AVX512 void geluAvx512(const float *in, float *out, std::int64_t count)
+{
+    std::int64_t i = 0;
+    for (; i + 16 <= count; i += 16)
+        _mm512_storeu_ps(out + i, gelu16(_mm512_loadu_ps(in + i)));
+    if (i < count) {
+        const __mmask16 mask = tailMask16(count - i);
+        _mm512_mask_storeu_ps(out + i, mask, gelu16(_mm512_maskz_loadu_ps(mask, in + i)));
+    }
+}
+
+SB_TARGET_AVX512 void softmaxAvx512(const float *in, float *out, std::int64_t count)
+{
+    const float negInf = -std::numeric_limits<float>::infinity();
+    std::int64_t i = 0;
+    __m512 mx16 = _mm512_set1_ps(negInf);
+    for (; i + 16 <= count; i += 16)
+        mx16 = _mm512_max_ps(_mm512_loadu_ps(in + i), mx16);
+    if (i < count)
+        mx16 = _mm512_mask_max_ps(mx16, tailMask16(count - i),
+                                  _mm512_maskz_loadu_ps(tailMask16(count - i), in + i), mx16);
+    const float mx = horizontalMax16(mx16);
+    if (std::isinf(mx) && mx < 0) { // all -inf: match the reference (NaN)
+        for (std::int64_t j = 0; j < count; ++j)
+            out[j] = std::numeric_limits<float>::quiet_NaN();
+        return;
+    }
+    const __m512 m = _mm512_set1_ps(mx);
+    __m512 sum16 = _mm512_setzero_ps();
+    i = 0;
+    for (; i + 16 <= count; i += 16) {
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(in + i), m));
+        _mm512_storeu_ps(out + i, e);
+        sum16 = _mm512_add_ps(sum16, e);
+    }
+    if (i < count) {
+        const __mmask16 mask = tailMask16(count - i);
+        const __m512 e =
+            _mm512_maskz_mov_ps(mask, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, in + i), m)));
+        _mm512_mask_storeu_ps(out + i, mask, e);
+        sum16 = _mm512_add_ps(sum16, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / horizontalSum16(sum16));
+    i = 0;
+    for (; i + 16 <= count; i += 16)
+        _mm512_storeu_ps(out + i, _mm512_mul_ps(_mm512_loadu_ps(out + i), inv));
+    if (i < count) {
+        const __mmask16 mask = tailMask16(count - i);
+        _mm512_mask_storeu_ps(out + i, mask,
+                              _mm512_mul_ps(_mm512_maskz_loadu_ps(mask, out + i), inv));
+    }
+}
+
+SB_TARGET_AVX512 void layerNormAvx512(const float *in, float *out, std::int64_t count,
+                                      const float *scale, const float *bias, float epsilon)
+{
+    const std::int64_t full = count - count % 16;
+    const __mmask16 tail = tailMask16(count - full);
+    __m512 sum16 = _mm512_setzero_ps();
+    for (std::int64_t i = 0; i < full; i += 16)
+        sum16 = _mm512_add_ps(sum16, _mm512_loadu_ps(in + i));
+    if (tail)
+        sum16 = _mm512_add_ps(sum16, _mm512_maskz_loadu_ps(tail, in + full));
+    const float mean = horizontalSum16(sum16) / static_cast<float>(count);
+    const __m512 mean16 = _mm512_set1_ps(mean);
+    __m512 var16 = _mm512_setzero_ps();
+    for (std::int64_t i = 0; i < full; i += 16) {
+        const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(in + i), mean16);
+        var16 = _mm512_fmadd_ps(d, d, var16);
+    }
+    if (tail) {
+        const __m512 d = _mm512_maskz_sub_ps(tail, _mm512_maskz_loadu_ps(tail, in + full), mean16);
+        var16 = _mm512_fmadd_ps(d, d, var16);
+    }
+    const float var = horizontalSum16(var16) / static_cast<float>(count);
+    const __m512 inv16 = _mm512_set1_ps(1.0f / std::sqrt(var + epsilon));
+    for (std::int64_t i = 0; i < count; i += 16) {
+        const __mmask16 mask = i < full ? static_cast<__mmask16>(0xffff) : tail;
+        __m512 v = _mm512_mul_ps(
+            _mm512_mul_ps(_mm512_sub_ps(_mm512_maskz_loadu_ps(mask, in + i), mean16), inv16),
+            _mm512_maskz_loadu_ps(mask, scale + i));
+        if (bias)
+            v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(mask, bias + i));
+        _mm512_mask_storeu_ps(out + i, mask, v);
+    }
+}
+
+#pragma GCC diagnostic pop
+
 #endif
 
 } // namespace
 
 void geluRow(const float *in, float *out, std::int64_t count)
 {
-    SB_PICK_AVX2(geluBase, geluAvx2)(in, out, count);
+    SB_PICK_AVX512(geluBase, geluAvx2, geluAvx512)(in, out, count);
 }
 
 void softmaxRow(const float *in, float *out, std::int64_t count)
 {
-    SB_PICK_AVX2(softmaxBase, softmaxAvx2)(in, out, count);
+    SB_PICK_AVX512(softmaxBase, softmaxAvx2, softmaxAvx512)(in, out, count);
 }
 
 void layerNormRow(const float *in, float *out, std::int64_t count, const float *scale,
                   const float *bias, float epsilon)
 {
-    SB_PICK_AVX2(layerNormBase, layerNormAvx2)(in, out, count, scale, bias, epsilon);
+    SB_PICK_AVX512(layerNormBase, layerNormAvx2, layerNormAvx512)
+    (in, out, count, scale, bias, epsilon);
 }
 
 } // namespace sb::kernels

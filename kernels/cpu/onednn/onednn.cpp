@@ -67,6 +67,15 @@ const char *oursKernelName(const std::string &algorithm)
     return names.insert("ours " + algorithm + " " + isaSuffix()).first->c_str();
 }
 
+const char *oursKernelName(const std::string &algorithm, CpuIsa widest)
+{
+    static std::mutex mutex;
+    static std::set<std::string> names;
+    std::lock_guard lock(mutex);
+    const CpuIsa ran = std::min(cpuIsa(), widest);
+    return names.insert("ours " + algorithm + " " + cpuIsaName(ran)).first->c_str();
+}
+
 #if SHARDBENCH_HAVE_ONEDNN
 
 namespace {

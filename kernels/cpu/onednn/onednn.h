@@ -19,6 +19,7 @@
 #pragma once
 
 #include "core/runtime/kernel_registry.h"
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/nn_common.h"
 
 #include <cstdint>
@@ -78,5 +79,8 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &problem,
 
 // A static string "ours <algorithm> <isa>" for profiles (interned).
 const char *oursKernelName(const std::string &algorithm);
+// The same for a kernel whose widest copy is `widest` (e.g. a loop with only
+// an AVX2 copy reports "avx2" on an AVX-512 CPU).
+const char *oursKernelName(const std::string &algorithm, CpuIsa widest);
 
 } // namespace sb::kernels
