@@ -110,6 +110,8 @@ PlacementReport placementReport(const ModelData &model, const QVector<DeviceInfo
         }
     // Pipeline figures only for a runnable plan.
     if (validation->estimate) {
+        for (const plan::StageEstimate &stage : estimate->stages)
+            report.stageDevices << deviceIndex(stage.device);
         if (!estimate->stages.empty())
             report.bottleneckDevice =
                 deviceIndex(estimate->stages[std::size_t(estimate->bottleneck)].device);

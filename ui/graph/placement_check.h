@@ -61,6 +61,7 @@ struct PlacementReport
     double latencySeconds = 0; // one batch
     double bubbleFraction = 0; // core/plan's ideal bubble
     int bottleneckDevice = -1; // index into devices
+    QVector<int> stageDevices; // devices in core's stage order; empty without an estimate
     bool isValid() const { return problems.isEmpty(); }
 };
 
