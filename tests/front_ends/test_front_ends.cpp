@@ -11,6 +11,7 @@
 #include "core/runtime/run_summary.h"
 #include "ui/eval/eval_backend.h"
 #include "ui/run/run_backend.h"
+#include "ui/run/run_record.h"
 
 #include <QProcess>
 #include <QTemporaryDir>
@@ -183,6 +184,14 @@ void TestFrontEnds::samePlanSameJson()
     QVERIFY(cli["min_ms"].get<double>() <= cli["median_ms"].get<double>());
     QVERIFY(cli["throughput"].get<double>() > 0);
     QCOMPARE(guiJson["ideal_bubble_fraction"].get<double>(), runtime::idealBubbleFraction(2, 2));
+
+    // The store keeps what core wrote: the Runs page's record of this run.
+    const store::RunRecord record = recordFromOutcome(*gui, model);
+    for (const char *key : {"throughput", "latency_ms", "bubble_fraction", "ideal_bubble_fraction"})
+        QVERIFY2(record.metrics.at(key) == guiJson.at(key), key);
+    const QString stored = compareShared(guiJson["stages"], record.timings.at("stages"), {});
+    QVERIFY2(stored.isEmpty(), qPrintable(stored));
+    QCOMPARE(outcomeFromRecord(record).throughput, gui->throughput);
     QCOMPARE(cli["ideal_bubble_fraction"].get<double>(), runtime::idealBubbleFraction(2, 2));
 }
 

@@ -58,14 +58,23 @@ store::RunRecord recordFromOutcome(const RunOutcome &outcome, const QString &mod
     store::RunRecord record;
     record.status = "succeeded";
     json stages = json::array();
-    for (const RunStage &stage : outcome.stages)
-        stages.push_back({{"device", stage.device.toStdString()},
-                          {"nodes", stage.nodes},
-                          {"compute_ms", finiteOrNull(stage.computeMs)},
-                          {"idle_ms", finiteOrNull(stage.idleMs)},
-                          {"peak_memory_bytes", stage.peakMemoryBytes},
-                          {"ledger_memory_bytes", stage.ledgerMemoryBytes},
-                          {"sent_bytes", stage.sentBytes}});
+    const json &measured =
+        outcome.runJson.is_object() ? outcome.runJson.value("stages", json()) : json();
+    if (measured.is_array() && measured.size() == std::size_t(outcome.stages.size())) {
+        // A run of this session: its stages as core wrote them, plus the ledger.
+        stages = measured;
+        for (std::size_t s = 0; s < stages.size(); ++s)
+            stages[s]["ledger_memory_bytes"] = outcome.stages[qsizetype(s)].ledgerMemoryBytes;
+    } else {
+        for (const RunStage &stage : outcome.stages)
+            stages.push_back({{"device", stage.device.toStdString()},
+                              {"nodes", stage.nodes},
+                              {"compute_ms", finiteOrNull(stage.computeMs)},
+                              {"idle_ms", finiteOrNull(stage.idleMs)},
+                              {"peak_memory_bytes", stage.peakMemoryBytes},
+                              {"ledger_memory_bytes", stage.ledgerMemoryBytes},
+                              {"sent_bytes", stage.sentBytes}});
+    }
     json wall = json::array();
     for (const RunIteration &iteration : outcome.iterations)
         wall.push_back(finiteOrNull(iteration.wallMs));
