@@ -203,9 +203,6 @@ void TestFrontEnds::sameEvaluationSameJson_data()
     QTest::newRow("binary, slices by site") << "binary_600.csv"
                                             << "label"
                                             << "score";
-    QTest::newRow("binary, 12000 rows") << "binary_12000.csv"
-                                        << "label"
-                                        << "score";
     QTest::newRow("regression") << "regression_900.csv"
                                 << "target"
                                 << "yhat";
