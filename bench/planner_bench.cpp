@@ -68,15 +68,16 @@ std::shared_ptr<Graph> makeDecoder(int layers, std::int64_t width)
             ValueId squared = add("Mul", {centred, centred}, width);
             ValueId variance = add("ReduceMean", {squared}, 1);
             ValueId norm = add("Div", {centred, add("Sqrt", {variance}, 1)}, width);
-            ValueId up = add("MatMul", {norm, weight(prefix + "w" + std::to_string(part * 2), width,
-                                                     2 * width)},
-                             2 * width);
+            ValueId up = add(
+                "MatMul", {norm, weight(prefix + "w" + std::to_string(part * 2), width, 2 * width)},
+                2 * width);
             ValueId act = add("Tanh", {up}, 2 * width);
             ValueId gate = add("Mul", {act, up}, 2 * width);
             ValueId scaled = add("Mul", {gate, gate}, 2 * width);
-            ValueId down = add("MatMul", {scaled, weight(prefix + "w" + std::to_string(part * 2 + 1),
-                                                          2 * width, width)},
-                               width);
+            ValueId down =
+                add("MatMul",
+                    {scaled, weight(prefix + "w" + std::to_string(part * 2 + 1), 2 * width, width)},
+                    width);
             ValueId residual = add("Add", {h, down}, width);
             h = add("Relu", {residual}, width);
         }
@@ -92,7 +93,7 @@ std::shared_ptr<Graph> makeDecoder(int layers, std::int64_t width)
 
 int main(int argc, char **argv)
 {
-    int layers = 417;  // 417 x 26 = 10,842 nodes
+    int layers = 417; // 417 x 26 = 10,842 nodes
     int repeats = 5;
     for (int i = 1; i + 1 < argc; ++i) {
         if (!std::strcmp(argv[i], "--layers"))
@@ -140,8 +141,8 @@ int main(int argc, char **argv)
         const double median = times[times.size() / 2];
         std::printf("  %-10s median %7.1f ms (min %.1f) over %d runs, %zu units, %zu stages, "
                     "gap to lower bound %.1f%%; budget 200 ms -> %.2fx of budget\n",
-                    plan::objectiveName(objective), median, times.front(), repeats,
-                    last.unitCount, last.split.stages.size(), last.gap * 100, median / 200.0);
+                    plan::objectiveName(objective), median, times.front(), repeats, last.unitCount,
+                    last.split.stages.size(), last.gap * 100, median / 200.0);
         ok = ok && median < 200.0;
     }
     std::printf("%s\n", ok ? "PASS: under 200 ms" : "FAIL: over 200 ms");

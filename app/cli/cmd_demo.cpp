@@ -54,9 +54,9 @@ int runDemo(Args &args)
         Status status = step.run(context);
         if (!status.ok())
             return reportError(args.command, status.error().withContext(step.name));
-        auto ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() -
-                                                             started)
-                      .count();
+        auto ms =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+                .count();
         std::cout << "(" << step.name << ": " << static_cast<long long>(ms) << " ms)\n";
     }
     return kExitOk;

@@ -14,17 +14,17 @@ namespace sb::cli {
 
 struct DemoContext
 {
-    std::filesystem::path resources;  // resources/ folder
-    std::filesystem::path database;   // the embedded SQLite file
-    std::filesystem::path workDir;    // scratch folder for this run (plans, traces, reports)
+    std::filesystem::path resources; // resources/ folder
+    std::filesystem::path database;  // the embedded SQLite file
+    std::filesystem::path workDir;   // scratch folder for this run (plans, traces, reports)
     int cpuDevices = 2;
-    std::ostream *out = nullptr;      // where steps print their summary
+    std::ostream *out = nullptr; // where steps print their summary
 };
 
 struct DemoStep
 {
-    int order;         // 10 model summary, 20 devices, 30 plan+run, 40 eval, 50 store...
-    std::string name;  // printed as a section heading
+    int order;        // 10 model summary, 20 devices, 30 plan+run, 40 eval, 50 store...
+    std::string name; // printed as a section heading
     std::function<Status(DemoContext &)> run;
 };
 

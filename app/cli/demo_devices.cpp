@@ -27,7 +27,8 @@ Status demoDevices(DemoContext &context)
     std::snprintf(line, sizeof line, "local link: %s, %.1f GB/s\n",
                   devices.defaultLink.name.c_str(), devices.defaultLink.bandwidth / 1e9);
     out << line;
-    SB_ASSIGN_OR_RETURN(plan::Catalog catalog, plan::loadCatalog(context.resources / "devices.json"));
+    SB_ASSIGN_OR_RETURN(plan::Catalog catalog,
+                        plan::loadCatalog(context.resources / "devices.json"));
     out << "what-if catalogue: " << catalog.devices.size()
         << " device models (shardbench-cli devices --catalog)\n";
     return {};

@@ -10,9 +10,9 @@
 #include "core/eval/evaluation.h"
 #include "core/eval/quality.h"
 #include "core/governance/checklist.h"
-#include "core/workflows/register_model.h"
 #include "core/graph/onnx_import.h"
 #include "core/store/store.h"
+#include "core/workflows/register_model.h"
 
 #include <ostream>
 

@@ -3,12 +3,12 @@
 //   shardbench [MODEL.onnx] [--db PATH]
 //   shardbench --screenshots DIR        render each main page to DIR/*.png and exit
 //   shardbench --benchmark-open FILE    time opening FILE until interactive, print, exit
+#include "app/gui/screenshots.h"
 #include "core/common/paths.h"
+#include "kernels/registry.h"
 #include "ui/common/store_access.h"
 #include "ui/graph/graph_page.h"
 #include "ui/mainwindow/main_window.h"
-#include "app/gui/screenshots.h"
-#include "kernels/registry.h"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -37,8 +37,9 @@ int main(int argc, char **argv)
                                      "it, evaluate it, sign the checklist.");
     parser.addHelpOption();
     parser.addVersionOption();
-    QCommandLineOption screenshots("screenshots", "Render each main page with the demo model and "
-                                                  "data to DIR/*.png, then exit.",
+    QCommandLineOption screenshots("screenshots",
+                                   "Render each main page with the demo model and "
+                                   "data to DIR/*.png, then exit.",
                                    "DIR");
     QCommandLineOption benchmarkOpen("benchmark-open",
                                      "Open FILE (ONNX), wait until the graph is laid out and "
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
                          });
         QObject::connect(window.tasks(), &sb::ui::TaskRunner::busyChanged, &app, [&](bool busy) {
             if (!busy && !window.placement()->modelData())
-                QApplication::exit(2);  // import failed; the error was printed
+                QApplication::exit(2); // import failed; the error was printed
         });
         window.openModel(file);
         return app.exec();
@@ -93,8 +94,8 @@ int main(int argc, char **argv)
 
     window.show();
     const QStringList args = parser.positionalArguments();
-    const QString model = !args.isEmpty() ? args.first()
-                                          : QString::fromStdString(sb::demoDecoderPath().string());
+    const QString model =
+        !args.isEmpty() ? args.first() : QString::fromStdString(sb::demoDecoderPath().string());
     if (QFileInfo::exists(model))
         window.openModel(model);
     return app.exec();

@@ -13,15 +13,16 @@
 
 namespace sb {
 
-enum class ErrorCode {
-    InvalidInput,  // malformed file, bad argument, unknown op... (CLI exit 2)
-    Unsupported,   // valid but not implemented here (op, dtype, attribute)
-    NotFound,      // a named thing does not exist (file, node, model version)
-    Conflict,      // refused by a rule (promotion blocked, schema too new)
-    Io,            // the operating system said no
-    Runtime,       // a device, rank or stage fault while running (CLI exit 4)
-    Cancelled,     // the user cancelled (CLI exit 130)
-    Internal,      // a bug: an invariant did not hold
+enum class ErrorCode
+{
+    InvalidInput, // malformed file, bad argument, unknown op... (CLI exit 2)
+    Unsupported,  // valid but not implemented here (op, dtype, attribute)
+    NotFound,     // a named thing does not exist (file, node, model version)
+    Conflict,     // refused by a rule (promotion blocked, schema too new)
+    Io,           // the operating system said no
+    Runtime,      // a device, rank or stage fault while running (CLI exit 4)
+    Cancelled,    // the user cancelled (CLI exit 130)
+    Internal,     // a bug: an invariant did not hold
 };
 
 const char *errorCodeName(ErrorCode code);
@@ -43,8 +44,7 @@ inline Error makeError(ErrorCode code, std::string message)
     return Error{code, std::move(message)};
 }
 
-template <typename T>
-class [[nodiscard]] Result
+template <typename T> class [[nodiscard]] Result
 {
 public:
     using value_type = T;
@@ -53,11 +53,10 @@ public:
     Result(T &&value) : m_data(std::in_place_index<0>, std::move(value)) {}
     Result(Error error) : m_data(std::in_place_index<1>, std::move(error)) {}
     template <typename U>
-        requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, T> &&
-                 !std::is_same_v<std::decay_t<U>, Error>)
-    Result(U &&value) : m_data(std::in_place_index<0>, T(std::forward<U>(value)))
-    {
-    }
+    requires(std::is_constructible_v<T, U &&> && !std::is_same_v<std::decay_t<U>, T> &&
+             !std::is_same_v<std::decay_t<U>, Error>) Result(U &&value)
+        : m_data(std::in_place_index<0>, T(std::forward<U>(value)))
+    {}
 
     bool ok() const { return m_data.index() == 0; }
     explicit operator bool() const { return ok(); }

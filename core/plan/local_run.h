@@ -51,9 +51,9 @@ struct LocalPipeline
     LocalDevices devices; // outlive the runner (declared first, destroyed last)
     std::unique_ptr<runtime::PipelineRunner> runner;
 };
-Result<std::unique_ptr<LocalPipeline>>
-openLocalPipeline(std::shared_ptr<const graph::Graph> graph, const Plan &plan,
-                  const runtime::KernelRegistry &registry);
+Result<std::unique_ptr<LocalPipeline>> openLocalPipeline(std::shared_ptr<const graph::Graph> graph,
+                                                         const Plan &plan,
+                                                         const runtime::KernelRegistry &registry);
 
 // Symbolic dims of the graph inputs (other than the batch symbols) bound from
 // actual input tensors, e.g. {"seq": 64}, for estimates of a concrete run.
@@ -65,7 +65,7 @@ std::map<std::string, std::int64_t> symbolicDimsFromInputs(const graph::Graph &g
 // and memcpy bandwidth on a buffer larger than the caches.
 struct CalibrationOptions
 {
-    int maxThreads = 0;       // 0: every hardware thread
+    int maxThreads = 0; // 0: every hardware thread
     std::int64_t gemmSize = 512;
     int repeats = 5;
     ProgressFn progress;

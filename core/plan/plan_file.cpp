@@ -30,8 +30,8 @@ Result<double> readNumber(const json &object, const std::string &key, const std:
     return it->get<double>();
 }
 
-Result<std::string> readString(const json &object, const std::string &key,
-                               const std::string &where, bool required)
+Result<std::string> readString(const json &object, const std::string &key, const std::string &where,
+                               bool required)
 {
     auto it = object.find(key);
     if (it == object.end()) {
@@ -58,8 +58,8 @@ Result<std::int64_t> readPositiveInt(const json &object, const std::string &key,
 const std::set<std::string> &knownKeys()
 {
     static const std::set<std::string> keys = {
-        "version", "model_sha256", "batch", "microbatches", "objective", "devices",
-        "links", "assignment", "pinned", "dims", "tensor_parallel"};
+        "version", "model_sha256", "batch",  "microbatches", "objective",      "devices",
+        "links",   "assignment",   "pinned", "dims",         "tensor_parallel"};
     return keys;
 }
 
@@ -86,8 +86,8 @@ Result<Plan> parsePlan(const std::string &text, const std::string &source)
         plan.version = it->get<int>();
         if (plan.version > kPlanVersion)
             return bad(source, "plan \"version\" " + std::to_string(plan.version) +
-                                   " is newer than this reader (" +
-                                   std::to_string(kPlanVersion) + ")");
+                                   " is newer than this reader (" + std::to_string(kPlanVersion) +
+                                   ")");
     }
     SB_ASSIGN_OR_RETURN(plan.modelSha256, readString(doc, "model_sha256", source, true));
     SB_ASSIGN_OR_RETURN(plan.batch, readPositiveInt(doc, "batch", source));

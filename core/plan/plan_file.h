@@ -46,13 +46,13 @@ struct Plan
     std::string modelSha256;
     std::int64_t batch = 1;
     int microbatches = 1;
-    std::string objective;  // "throughput", "latency" or "" (hand-written)
+    std::string objective; // "throughput", "latency" or "" (hand-written)
     DeviceSet devices;
-    std::map<std::string, std::string> assignment;  // node name -> device id
+    std::map<std::string, std::string> assignment; // node name -> device id
     std::vector<std::string> pinned;
-    std::map<std::string, std::int64_t> dims;  // other symbolic dims for estimates ("seq": 64)
+    std::map<std::string, std::int64_t> dims; // other symbolic dims for estimates ("seq": 64)
     nlohmann::json tensorParallel = nlohmann::json::array();
-    nlohmann::json extra = nlohmann::json::object();  // unknown top-level keys, kept as-is
+    nlohmann::json extra = nlohmann::json::object(); // unknown top-level keys, kept as-is
 };
 
 // Errors name the source and the key, e.g. "plan.json: \"assignment\"

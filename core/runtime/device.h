@@ -231,7 +231,8 @@ public:
     // whose library registered no enumerator (kernels::defaultRegistry()
     // registers them; a build without CUDA has none) lists nothing and says
     // why. CPU devices are not listed here: the planner splits the host's cores.
-    std::vector<DeviceInfo> enumerate(const std::string &kind, std::string *whyNone = nullptr) const;
+    std::vector<DeviceInfo> enumerate(const std::string &kind,
+                                      std::string *whyNone = nullptr) const;
 
 private:
     DeviceFactory();

@@ -65,8 +65,9 @@ std::shared_ptr<Graph> makeResidualChain(int layers, std::int64_t width, std::ui
         graph->mutableNodes().push_back(activationNode);
         graph->mutableNodes().push_back(add);
         graph->mutableBlocks().push_back(
-            Block{prefix, {static_cast<NodeId>(3 * k), static_cast<NodeId>(3 * k + 1),
-                           static_cast<NodeId>(3 * k + 2)}});
+            Block{prefix,
+                  {static_cast<NodeId>(3 * k), static_cast<NodeId>(3 * k + 1),
+                   static_cast<NodeId>(3 * k + 2)}});
         blockOutputs.push_back(out);
     }
     graph->mutableOutputs().push_back(blockOutputs.back());

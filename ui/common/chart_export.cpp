@@ -43,9 +43,9 @@ void installExportMenu(QWidget *widget, const QString &baseName)
     widget->setContextMenuPolicy(Qt::ActionsContextMenu);
     auto *action = new QAction(QObject::tr("Export as PNG/SVG..."), widget);
     QObject::connect(action, &QAction::triggered, widget, [widget, baseName]() {
-        const QString path = QFileDialog::getSaveFileName(
-            widget, QObject::tr("Export chart"), baseName + ".png",
-            QObject::tr("PNG image (*.png);;SVG drawing (*.svg)"));
+        const QString path =
+            QFileDialog::getSaveFileName(widget, QObject::tr("Export chart"), baseName + ".png",
+                                         QObject::tr("PNG image (*.png);;SVG drawing (*.svg)"));
         if (path.isEmpty())
             return;
         const QString error = exportWidget(widget, path);

@@ -223,8 +223,10 @@ void BarChartWidget::paintEvent(QPaintEvent *)
         p.setBrush(bar.flagged ? QColor(0xe1, 0x57, 0x59) : QColor(0x4e, 0x79, 0xa7));
         p.drawRect(r);
         if (!std::isnan(bar.low) && !std::isnan(bar.high)) {
-            const double yLow = plot.bottom() - plot.height() * std::clamp(bar.low / maxV, 0.0, 1.0);
-            const double yHigh = plot.bottom() - plot.height() * std::clamp(bar.high / maxV, 0.0, 1.0);
+            const double yLow =
+                plot.bottom() - plot.height() * std::clamp(bar.low / maxV, 0.0, 1.0);
+            const double yHigh =
+                plot.bottom() - plot.height() * std::clamp(bar.high / maxV, 0.0, 1.0);
             p.setPen(QPen(palette().color(QPalette::Text), 1.5));
             const double x = r.center().x();
             p.drawLine(QPointF(x, yLow), QPointF(x, yHigh));

@@ -38,9 +38,9 @@ struct BarDatum
 {
     QString label;
     double value = 0;
-    double low = qQNaN();   // error bar, NaN when none
+    double low = qQNaN(); // error bar, NaN when none
     double high = qQNaN();
-    bool flagged = false;   // drawn in the alert colour (drifted, weak)
+    bool flagged = false; // drawn in the alert colour (drifted, weak)
     QString tooltip;
 };
 

@@ -67,8 +67,8 @@ QString SignOffDialog::comment() const
     return m_comment->toPlainText().trimmed();
 }
 
-void SignOffDialog::setValues(const QString &reviewer, const QString &role,
-                              const QString &decision, const QString &comment)
+void SignOffDialog::setValues(const QString &reviewer, const QString &role, const QString &decision,
+                              const QString &comment)
 {
     m_reviewer->setText(reviewer);
     m_role->setText(role);

@@ -17,7 +17,7 @@ public:
 
     QString reviewer() const;
     QString role() const;
-    QString decision() const;  // approve | reject | needs_work
+    QString decision() const; // approve | reject | needs_work
     QString comment() const;
     void setValues(const QString &reviewer, const QString &role, const QString &decision,
                    const QString &comment);

@@ -80,7 +80,8 @@ RegistryPage::RegistryPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent)
     auto *activeBox = new QGroupBox(tr("Active deployments"), rightSplit);
     auto *activeLayout = new QVBoxLayout(activeBox);
     m_active = new QStandardItemModel(0, 4, this);
-    m_active->setHorizontalHeaderLabels({tr("Model"), tr("Environment"), tr("Version"), tr("Since")});
+    m_active->setHorizontalHeaderLabels(
+        {tr("Model"), tr("Environment"), tr("Version"), tr("Since")});
     m_activeView = new QTableView(activeBox);
     m_activeView->setModel(m_active);
     m_activeView->verticalHeader()->hide();
@@ -105,9 +106,9 @@ RegistryPage::RegistryPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent)
         if (path.isEmpty())
             return;
         bool ok = false;
-        const QString name = QInputDialog::getText(this, tr("Register Model"), tr("Model name:"),
-                                                   QLineEdit::Normal,
-                                                   QFileInfo(path).completeBaseName(), &ok);
+        const QString name =
+            QInputDialog::getText(this, tr("Register Model"), tr("Model name:"), QLineEdit::Normal,
+                                  QFileInfo(path).completeBaseName(), &ok);
         if (ok && !name.trimmed().isEmpty())
             registerModel(path, name.trimmed(), QString());
     });
@@ -152,7 +153,8 @@ void RegistryPage::refresh()
             }
             return data;
         },
-        this, [this](Result<RegistryData> result) {
+        this,
+        [this](Result<RegistryData> result) {
             if (!result.ok()) {
                 emit errorOccurred(userMessage(tr("Loading the registry"), result.error()));
                 return;
@@ -178,21 +180,22 @@ void RegistryPage::refresh()
                 item->setData(QString::fromStdString(version.modelName), ModelNameRole);
                 item->setData(version.version, VersionRole);
                 item->setToolTip(QString::fromStdString(version.filePath));
-                model->appendRow({item,
-                                  new QStandardItem(QString::fromStdString(version.sha256.substr(0, 12))),
-                                  new QStandardItem(QString::number(version.sizeBytes)),
-                                  new QStandardItem(QString::fromStdString(version.createdAt)),
-                                  new QStandardItem(QString::fromStdString(version.notes))});
+                model->appendRow(
+                    {item, new QStandardItem(QString::fromStdString(version.sha256.substr(0, 12))),
+                     new QStandardItem(QString::number(version.sizeBytes)),
+                     new QStandardItem(QString::fromStdString(version.createdAt)),
+                     new QStandardItem(QString::fromStdString(version.notes))});
             }
             m_versionsView->expandAll();
             m_versionsView->resizeColumnToContents(0);
             m_active->removeRows(0, m_active->rowCount());
             for (const auto &[model, envs] : result->active)
                 for (const auto &[env, deployment] : envs)
-                    m_active->appendRow({new QStandardItem(QString::fromStdString(model)),
-                                         new QStandardItem(QString::fromStdString(env)),
-                                         new QStandardItem(QString::number(deployment.version)),
-                                         new QStandardItem(QString::fromStdString(deployment.createdAt))});
+                    m_active->appendRow(
+                        {new QStandardItem(QString::fromStdString(model)),
+                         new QStandardItem(QString::fromStdString(env)),
+                         new QStandardItem(QString::number(deployment.version)),
+                         new QStandardItem(QString::fromStdString(deployment.createdAt))});
             m_history->removeRows(0, m_history->rowCount());
             for (auto it = result->history.rbegin(); it != result->history.rend(); ++it) {
                 std::string modelName;
@@ -216,14 +219,14 @@ void RegistryPage::registerModel(const QString &path, const QString &name, const
 {
     runWithStore<store::ModelVersionRecord>(
         m_tasks, tr("Registering %1").arg(name),
-        [path = path.toStdString(), name = name.toStdString(),
-         notes = notes.toStdString()](store::Store &store,
-                                      const CancelToken &) -> Result<store::ModelVersionRecord> {
+        [path = path.toStdString(), name = name.toStdString(), notes = notes.toStdString()](
+            store::Store &store, const CancelToken &) -> Result<store::ModelVersionRecord> {
             // As `registry add` does: only a valid ONNX model is registered,
             // with its producer and opsets.
             return workflows::registerModelFile(store, path, name, notes);
         },
-        this, [this](Result<store::ModelVersionRecord> result) {
+        this,
+        [this](Result<store::ModelVersionRecord> result) {
             if (!result.ok()) {
                 emit errorOccurred(userMessage(tr("Registering the model"), result.error()));
                 return;
@@ -243,14 +246,15 @@ void RegistryPage::promoteSelected(const QString &env)
     const store::Id versionId = index.data(VersionIdRole).toLongLong();
     runWithStore<store::DeploymentRecord>(
         m_tasks, tr("Promoting"),
-        [versionId, env = env.toStdString()](store::Store &store,
-                                             const CancelToken &) -> Result<store::DeploymentRecord> {
+        [versionId, env = env.toStdString()](
+            store::Store &store, const CancelToken &) -> Result<store::DeploymentRecord> {
             SB_ASSIGN_OR_RETURN(auto version, store.models().versionById(versionId));
             // The governance gate refuses while required items are open, naming them.
             governance::ChecklistService service(store);
             return service.promote(version, env, "promoted from the workbench");
         },
-        this, [this, env](Result<store::DeploymentRecord> result) {
+        this,
+        [this, env](Result<store::DeploymentRecord> result) {
             if (!result.ok()) {
                 m_message->setText("<font color='#c62828'>" +
                                    QString::fromStdString(result.error().message).toHtmlEscaped() +
@@ -258,7 +262,8 @@ void RegistryPage::promoteSelected(const QString &env)
                 emit actionFinished(false, QString::fromStdString(result.error().message));
                 return;
             }
-            const QString text = tr("Version %1 is now active in %2.").arg(result->version).arg(env);
+            const QString text =
+                tr("Version %1 is now active in %2.").arg(result->version).arg(env);
             m_message->setText(text);
             emit actionFinished(true, text);
             refresh();
@@ -275,10 +280,11 @@ void RegistryPage::rollback(const QString &env)
     runWithStore<store::DeploymentRecord>(
         m_tasks, tr("Rolling back"),
         [model = model.toStdString(), env = env.toStdString()](store::Store &store,
-                                                              const CancelToken &) {
+                                                               const CancelToken &) {
             return store.deployments().rollback(model, env);
         },
-        this, [this, env](Result<store::DeploymentRecord> result) {
+        this,
+        [this, env](Result<store::DeploymentRecord> result) {
             if (!result.ok()) {
                 m_message->setText("<font color='#c62828'>" +
                                    QString::fromStdString(result.error().message).toHtmlEscaped() +

@@ -1,9 +1,9 @@
 // Row kernels with transcendental functions for the fast CPU kernels: GELU,
 // softmax and layer normalisation. On CPUs with AVX2+FMA they run 8 lanes at
-// a time (16 with AVX-512, unless SHARDBENCH_MAX_CPU_ISA caps it) with polynomial exp/erf (Cephes expf, relative error ~2 ulp;
-// Abramowitz-Stegun 7.1.26 erfc, absolute error <= 1.5e-7, evaluated without
-// cancellation for negative inputs); elsewhere they use the C library like the
-// reference kernels. NaN inputs give NaN like the reference.
+// a time (16 with AVX-512, unless SHARDBENCH_MAX_CPU_ISA caps it) with polynomial exp/erf (Cephes
+// expf, relative error ~2 ulp; Abramowitz-Stegun 7.1.26 erfc, absolute error <= 1.5e-7, evaluated
+// without cancellation for negative inputs); elsewhere they use the C library like the reference
+// kernels. NaN inputs give NaN like the reference.
 #pragma once
 
 #include <cstdint>
