@@ -105,7 +105,8 @@ int runBench(Args &args)
         "bench MODEL.onnx [--input NAME=FILE ... | --batch N] [--iters N] [--warmup N] [--threads "
         "N] [--profile] [--json]",
         "Time a model on the CPU engine: median, p90 and min latency of --iters runs after\n"
-        "--warmup untimed ones, throughput in samples/s (batch / median) and peak memory.\n"
+        "--warmup untimed ones, throughput in samples/s (batch x runs / their total time)\n"
+        "and peak memory.\n"
         "--profile then runs --iters more times and reports where the time goes: mean ms\n"
         "per run by op type of the executed (fused) graph and the slowest nodes, each with\n"
         "the kernel it ran (ours or oneDNN, algorithm, ISA). SHARDBENCH_MAX_CPU_ISA=avx2\n"

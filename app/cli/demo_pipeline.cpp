@@ -63,26 +63,16 @@ Status demoPipeline(DemoContext &context)
     out << line << "estimate:\n" << plan::formatEstimate(*report.estimate);
 
     const auto &registry = kernels::defaultRegistry();
-    SB_ASSIGN_OR_RETURN(plan::LocalDevices local,
-                        plan::createLocalDevices(planned.plan.devices.devices, registry));
-    SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*graph, planned.plan, local));
-    SB_ASSIGN_OR_RETURN(auto runner, runtime::PipelineRunner::create(graph, std::move(stages)));
-    PlannedRun run;
-    run.plan = planned.plan;
-    run.batch = batch;
-    runtime::PipelineRunOptions runOptions;
-    runOptions.microbatches = options.microbatches;
-    for (int i = 0; i < 3; ++i) {
-        const auto started = std::chrono::steady_clock::now();
-        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result, runner->run(inputs, runOptions));
-        run.iterationMs.push_back(std::chrono::duration<double, std::milli>(
-                                      std::chrono::steady_clock::now() - started)
-                                      .count());
-        run.lastOutputs = std::move(result.outputs);
-        run.lastMetrics = std::move(result.metrics);
-    }
-    const auto tracePath = context.workDir / "decoder.trace.json";
-    SB_TRY(runtime::writeTrace(run.lastMetrics, tracePath));
+    workflows::PlanRunRequest request;
+    request.graph = graph;
+    request.modelPath = modelPath;
+    request.planLabel = planPath.string();
+    request.plan = planned.plan;
+    request.inputs = inputs;
+    request.iterations = 3;
+    request.kernels = &registry;
+    request.tracePath = context.workDir / "decoder.trace.json";
+    SB_ASSIGN_OR_RETURN(PlannedRun run, workflows::runPlan(request));
     out << "pipelined run (3 runs):\n" << formatPlannedRun(run);
 
     // The same batch on one device: the pipelined outputs must match.
@@ -102,7 +92,7 @@ Status demoPipeline(DemoContext &context)
     std::snprintf(line, sizeof line,
                   "max relative error vs single-device run: %.2e (limit 1e-5)\ntrace: %s (open in "
                   "Perfetto), GUI timeline next to it\n",
-                  worst, tracePath.string().c_str());
+                  worst, request.tracePath.string().c_str());
     out << line;
     if (worst > 1e-5)
         return makeError(ErrorCode::Runtime, "pipelined outputs differ from the single-device run");

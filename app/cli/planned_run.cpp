@@ -36,174 +36,50 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
             return makeError(ErrorCode::InvalidInput, "--microbatches must be >= 1");
         run.plan.microbatches = static_cast<int>(m);
     }
-    // Validate against the actual batch of the inputs.
-    std::int64_t batch = run.plan.batch;
-    for (const auto &[name, tensor] : inputs)
-        if (auto value = graph->findValue(name); value && tensor.rank() > 0) {
-            const auto &shape = graph->value(*value).info.shape;
-            if (shape.rankKnown && !shape.dims.empty() && shape.dims[0].isSymbolic()) {
-                batch = tensor.dim(0);
-                break;
-            }
-        }
-    run.batch = batch;
-    plan::Plan checked = run.plan;
-    checked.batch = batch;
-    for (const auto &[symbol, size] : plan::symbolicDimsFromInputs(*graph, inputs))
-        checked.dims[symbol] = size;
-    SB_TRY(plan::checkPlanForRun(*graph, std::move(checked), modelPath, parsed.get("plan"),
-                                 &run.warnings));
-
-    run.launcher = parsed.get("launcher", "local");
-    if (run.launcher != "local" && run.launcher != "mpi")
+    workflows::PlanRunRequest request;
+    request.graph = graph;
+    request.modelPath = modelPath;
+    request.planLabel = parsed.get("plan");
+    request.plan = run.plan;
+    request.inputs = inputs;
+    request.warmup = warmup;
+    request.iterations = iterations;
+    request.kernels = &kernels::defaultRegistry();
+    request.cancel = &interruptToken();
+    if (parsed.has("trace"))
+        request.tracePath = parsed.get("trace");
+    const std::string launcher = parsed.get("launcher", "local");
+    if (launcher != "local" && launcher != "mpi")
         return makeError(ErrorCode::InvalidInput,
-                         "--launcher '" + run.launcher + "': expected local or mpi");
-    if (run.launcher == "mpi") {
-        plan::MpiRunRequest request;
-        request.graph = graph;
-        request.model = modelPath;
-        request.plan = run.plan;
-        request.inputs = inputs;
+                         "--launcher '" + launcher + "': expected local or mpi");
+    if (launcher == "mpi") {
+        plan::MpiRunRequest mpi;
         if (parsed.has("hosts") && parsed.has("hostfile"))
             return makeError(ErrorCode::InvalidInput, "give --hosts or --hostfile, not both");
         if (parsed.has("hosts")) {
-            SB_ASSIGN_OR_RETURN(request.hosts, plan::parseHostList(parsed.get("hosts")));
+            SB_ASSIGN_OR_RETURN(mpi.hosts, plan::parseHostList(parsed.get("hosts")));
         }
         if (parsed.has("hostfile"))
-            request.hostfile = parsed.get("hostfile");
+            mpi.hostfile = parsed.get("hostfile");
         if (parsed.has("worker"))
-            request.worker = parsed.get("worker");
-        SB_ASSIGN_OR_RETURN(request.heartbeatTimeoutSeconds,
-                            parsed.getDouble("heartbeat-timeout", 10));
-        if (request.heartbeatTimeoutSeconds <= 0)
+            mpi.worker = parsed.get("worker");
+        SB_ASSIGN_OR_RETURN(mpi.heartbeatTimeoutSeconds, parsed.getDouble("heartbeat-timeout", 10));
+        if (mpi.heartbeatTimeoutSeconds <= 0)
             return makeError(ErrorCode::InvalidInput, "--heartbeat-timeout must be > 0");
-        request.warmup = warmup;
-        request.iterations = iterations;
-        request.fuse = !parsed.flag("no-fusion");
-        request.reference = parsed.flag("reference");
-        request.dryRun = parsed.flag("dry-run");
-        request.cancel = &interruptToken();
-        request.onLine = [](const std::string &line) { std::cerr << line << "\n"; };
-        SB_ASSIGN_OR_RETURN(plan::MpiRunOutput output, plan::runPlanOverMpi(request));
-        if (request.dryRun) {
-            run.dryRunCommand = output.command;
-            return run;
-        }
-        run.iterationMs = std::move(output.iterationMs);
-        run.latencyMs = std::move(output.latencyMs);
-        run.lastOutputs = std::move(output.outputs);
-        run.lastMetrics = std::move(output.metrics);
-        if (!run.lastMetrics.microbatchNote.empty())
-            run.warnings.push_back(run.lastMetrics.microbatchNote);
-        if (parsed.has("trace"))
-            SB_TRY(runtime::writeTrace(run.lastMetrics, parsed.get("trace")));
-        return run;
-    }
-    if (parsed.flag("dry-run"))
+        mpi.fuse = !parsed.flag("no-fusion");
+        mpi.reference = parsed.flag("reference");
+        mpi.dryRun = parsed.flag("dry-run");
+        mpi.onLine = [](const std::string &line) { std::cerr << line << "\n"; };
+        request.mpi = std::move(mpi);
+    } else if (parsed.flag("dry-run")) {
         return makeError(ErrorCode::InvalidInput, "--dry-run goes with --launcher mpi");
-
-    SB_ASSIGN_OR_RETURN(auto pipeline,
-                        plan::openLocalPipeline(graph, run.plan, kernels::defaultRegistry()));
-    const auto &runner = pipeline->runner;
-    {
-        // Predicted before it runs, from the executors that will run.
-        std::string note;
-        plan::PipelinePredictOptions predictOptions;
-        predictOptions.batch = run.batch;
-        predictOptions.microbatches =
-            runner->effectiveMicrobatches(inputs, run.plan.microbatches, &note);
-        predictOptions.dims = plan::symbolicDimsFromInputs(*graph, inputs);
-        predictOptions.links = &run.plan.devices;
-        predictOptions.iterations = iterations;
-        auto predicted =
-            plan::predictPipeline(*graph, *runner, plan::storedKernelRates(), predictOptions);
-        if (predicted)
-            run.predicted = plan::predictionJson(*predicted);
     }
-
-    runtime::PipelineRunOptions options;
-    options.microbatches = run.plan.microbatches;
-    options.cancel = &interruptToken();
-    for (int i = 0; i < warmup + iterations; ++i) {
-        const auto started = std::chrono::steady_clock::now();
-        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result, runner->run(inputs, options));
-        const double ms =
-            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-                .count();
-        if (i >= warmup) {
-            run.iterationMs.push_back(ms);
-            run.latencyMs.insert(run.latencyMs.end(), result.metrics.microbatchLatencyMs.begin(),
-                                 result.metrics.microbatchLatencyMs.end());
-        }
-        run.lastOutputs = std::move(result.outputs);
-        run.lastMetrics = std::move(result.metrics);
-    }
-    if (!run.lastMetrics.microbatchNote.empty())
-        run.warnings.push_back(run.lastMetrics.microbatchNote);
-    if (parsed.has("trace"))
-        SB_TRY(runtime::writeTrace(run.lastMetrics, parsed.get("trace")));
-    return run;
+    return workflows::runPlan(request);
 }
 
 nlohmann::json plannedRunJson(const PlannedRun &run)
 {
-    using nlohmann::json;
-    const runtime::PipelineMetrics &metrics = run.lastMetrics;
-    json doc;
-    json stages = json::array();
-    for (const runtime::StageMetrics &stage : metrics.stages)
-        stages.push_back({{"device", stage.device},
-                          {"host", stage.host},
-                          {"rank", stage.rank},
-                          {"nodes", stage.nodes},
-                          {"compute_ms", stage.computeMs},
-                          {"idle_ms", stage.idleMs},
-                          {"peak_memory_bytes", stage.peakMemoryBytes},
-                          {"sent_bytes", stage.sentBytes}});
-    doc["stages"] = stages;
-    json links = json::array();
-    for (const runtime::LinkMetrics &link : metrics.links)
-        links.push_back({{"from_stage", link.fromStage},
-                         {"to_stage", link.toStage},
-                         {"from", link.from},
-                         {"to", link.to},
-                         {"bytes", link.bytes},
-                         {"messages", link.messages},
-                         {"ms", link.ms}});
-    doc["links"] = links;
-    doc["launcher"] = run.launcher;
-    doc["bubble_fraction"] = metrics.bubbleFraction;
-    doc["ideal_bubble_fraction"] = metrics.idealBubbleFraction;
-    doc["microbatches"] = metrics.microbatches;
-    doc["microbatch_note"] = metrics.microbatchNote;
-    // The same definitions as the GUI's Run page and the store (run_summary.h).
-    const runtime::RunSummary summary =
-        runtime::summarizeRuns(run.batch, run.iterationMs, run.latencyMs);
-    doc["throughput"] = summary.throughput;
-    doc["latency_ms"] = {{"p50", summary.latencyP50Ms},
-                         {"p90", summary.latencyP90Ms},
-                         {"p95", summary.latencyP95Ms},
-                         {"p99", summary.latencyP99Ms}};
-    doc["wall_ms"] = metrics.wallMs;
-    doc["warnings"] = run.warnings;
-    // The cost model's figures beside the measured ones, under the same keys.
-    json measuredStages = json::array();
-    std::uint64_t peak = 0;
-    for (const runtime::StageMetrics &stage : metrics.stages) {
-        measuredStages.push_back(
-            {{"compute_ms", stage.computeMs}, {"peak_memory_bytes", stage.peakMemoryBytes}});
-        peak += stage.peakMemoryBytes;
-    }
-    doc["measured"] = {
-        {"throughput", summary.throughput},
-        {"latency_ms", {{"p50", summary.latencyP50Ms}, {"p90", summary.latencyP90Ms}}},
-        {"wall_ms", metrics.wallMs},
-        {"bubble_fraction", metrics.bubbleFraction},
-        {"microbatches", metrics.microbatches},
-        {"peak_memory_bytes", peak},
-        {"stages", measuredStages}};
-    doc["predicted"] = run.predicted;
-    return doc;
+    return workflows::planRunJson(run);
 }
 
 std::string formatPlannedRun(const PlannedRun &run)

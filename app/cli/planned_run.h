@@ -12,26 +12,15 @@
 
 #include "core/runtime/executor.h"
 #include "core/runtime/pipeline.h"
+#include "core/workflows/run_plan.h"
 
 #include <nlohmann/json.hpp>
 
 namespace sb::cli {
 
-struct PlannedRun
-{
-    plan::Plan plan;
-    std::vector<std::string> warnings; // baked batch etc.
-    runtime::TensorMap lastOutputs;
-    runtime::PipelineMetrics lastMetrics;
-    std::vector<double> iterationMs; // whole-batch wall time per measured iteration
-    std::vector<double> latencyMs;   // every micro-batch latency of the measured iterations
-    std::int64_t batch = 1;
-    std::string launcher = "local";
-    std::string dryRunCommand; // --launcher mpi --dry-run: the mpirun command, nothing ran
-    // The cost model's prediction of this run (plan::predictionJson), null
-    // when it could not be made (MPI launcher, remote devices).
-    nlohmann::json predicted;
-};
+// The run of a plan (core/workflows/run_plan.h: the one definition the GUI
+// uses too).
+using PlannedRun = workflows::PlanRun;
 
 // Validates the plan against the model (exit-2 errors list every problem),
 // creates local devices and the runner, runs `warmup` + `iterations` times
@@ -40,11 +29,7 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
                               const std::filesystem::path &modelPath, const ParsedArgs &parsed,
                               const runtime::TensorMap &inputs, int iterations, int warmup);
 
-// {stages:[{device,host,rank,nodes,compute_ms,idle_ms,peak_memory_bytes,sent_bytes}],
-//  links, bubble_fraction, ideal_bubble_fraction, microbatches, microbatch_note,
-//  throughput, latency_ms:{p50,p90,p95,p99}, wall_ms, predicted, measured}: throughput and
-//  latencies as runtime::summarizeRuns defines them (latencies are micro-batch latencies);
-//  `predicted` (plan::predictionJson) beside `measured` (the same keys, measured).
+// The run's JSON (workflows::planRunJson: the keys the GUI stores too).
 nlohmann::json plannedRunJson(const PlannedRun &run);
 // Human-readable stage table of a pipelined run.
 std::string formatPlannedRun(const PlannedRun &run);

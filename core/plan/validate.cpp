@@ -5,6 +5,7 @@
 #include "core/common/sha256.h"
 #include "core/cost/cost_model.h"
 #include "core/plan/planner.h"
+#include "core/runtime/run_summary.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -52,9 +53,11 @@ struct Edge
 
 // Builds the stage graph, appending problems instead of stopping at the first.
 // Nodes without a (known) device are left out, so cycles and memory among the
-// assigned nodes are still checked; `complete` says whether every node is in.
-std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
-                                      std::vector<Problem> &problems, bool *complete = nullptr)
+// assigned nodes are still checked; `complete` says whether every node is in
+// and the devices form no cycle. With a cycle the stages are still built (in
+// order of their first node), so the memory of each device can be checked.
+StageGraph buildStages(const Graph &graph, const Plan &plan, std::vector<Problem> &problems,
+                       bool *complete = nullptr)
 {
     const auto &nodes = graph.nodes();
     const std::size_t deviceCount = plan.devices.devices.size();
@@ -104,8 +107,6 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
                                        joinNames(unknownNodes),
                                    unknownNodes,
                                    {}});
-    if (complete)
-        *complete = structural;
 
     // Device-level edges with one example (producer, consumer, value) each,
     // plus the full edge list for cycle reports.
@@ -202,11 +203,12 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
                                    {cycleNodes.begin(), cycleNodes.end()},
                                    cycleDevices});
     }
-    if (cyclic)
-        return std::nullopt;
+    if (complete)
+        *complete = structural && !cyclic;
 
     // Stage order: topological order of the device DAG, ties broken by the
-    // device's first node, so a linear split keeps its natural order.
+    // device's first node, so a linear split keeps its natural order. Devices
+    // on a cycle never reach in-degree 0: they follow in first-node order.
     std::vector<NodeId> firstNode(deviceCount, static_cast<NodeId>(nodes.size()));
     for (std::size_t n = 0; n < nodes.size(); ++n) {
         if (deviceOfNode[n] < 0)
@@ -228,6 +230,11 @@ std::optional<StageGraph> buildStages(const Graph &graph, const Plan &plan,
             if (!done[d] && indegree[d] == 0 &&
                 (pick < 0 || firstNode[d] < firstNode[static_cast<std::size_t>(pick)]))
                 pick = static_cast<int>(d);
+        if (pick < 0 && cyclic)
+            for (std::size_t d = 0; d < deviceCount; ++d)
+                if (!done[d] &&
+                    (pick < 0 || firstNode[d] < firstNode[static_cast<std::size_t>(pick)]))
+                    pick = static_cast<int>(d);
         if (pick < 0)
             break;
         const auto up = static_cast<std::size_t>(pick);
@@ -277,14 +284,14 @@ Result<StageGraph> buildStageGraph(const Graph &graph, const Plan &plan)
 {
     std::vector<Problem> problems;
     bool complete = false;
-    auto stages = buildStages(graph, plan, problems, &complete);
-    if (!stages || !complete) {
+    StageGraph stages = buildStages(graph, plan, problems, &complete);
+    if (!complete) {
         std::string message = "invalid plan";
         for (const Problem &problem : problems)
             message += "\n  " + problem.code + ": " + problem.message;
         return makeError(ErrorCode::InvalidInput, message);
     }
-    return std::move(*stages);
+    return stages;
 }
 
 bool ValidationReport::ok() const
@@ -453,11 +460,12 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
         }
     }
     const double m = effectiveMicrobatches;
-    const double p = static_cast<double>(stageCount);
     estimate.throughput =
         estimate.stageSecondsMax > 0 ? facts.microbatchSize / estimate.stageSecondsMax : 0;
     estimate.latencySeconds = sum + (m - 1) * estimate.stageSecondsMax;
-    estimate.bubbleFraction = p > 0 ? (p - 1) / (m + p - 1) : 0;
+    // The same ideal bubble the runtime reports beside the measured one.
+    estimate.bubbleFraction =
+        runtime::idealBubbleFraction(static_cast<int>(stageCount), effectiveMicrobatches);
 
     double pricePerHour = 0;
     bool priced = stageCount > 0;
@@ -473,8 +481,40 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
     return estimate;
 }
 
+bool PlanAnalysis::fits(const Plan &plan) const
+{
+    return plan.batch == batch && plan.microbatches == microbatches && plan.dims == dims;
+}
+
+PlanAnalysis analysePlan(const Graph &graph, const Plan &plan)
+{
+    PlanAnalysis analysis;
+    analysis.batch = plan.batch;
+    analysis.microbatches = plan.microbatches;
+    analysis.dims = plan.dims;
+    const bool divisible = plan.microbatches > 0 && plan.batch % plan.microbatches == 0;
+    analysis.bakedBatch = !cost::batchIsSymbolicThroughout(graph, &analysis.bakedReason);
+    analysis.effectiveMicrobatches =
+        divisible && !(analysis.bakedBatch && plan.microbatches > 1) ? plan.microbatches : 1;
+    const std::int64_t microbatchSize = plan.batch / analysis.effectiveMicrobatches;
+    auto facts = analyseModel(graph, microbatchSize, plan.dims);
+    if (facts)
+        analysis.facts = std::move(*facts);
+    else
+        analysis.factsError = facts.error().message;
+    return analysis;
+}
+
 ValidationReport validatePlan(const Graph &graph, const Plan &plan, const ValidateOptions &options)
 {
+    return validatePlan(graph, plan, options, analysePlan(graph, plan));
+}
+
+ValidationReport validatePlan(const Graph &graph, const Plan &plan, const ValidateOptions &options,
+                              const PlanAnalysis &analysis)
+{
+    if (!analysis.fits(plan))
+        return validatePlan(graph, plan, options);
     ValidationReport report;
     auto &problems = report.problems;
 
@@ -502,8 +542,7 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
                     "\"pinned\" names node(s) the model does not have: " + joinNames(unknownPins),
                     unknownPins,
                     {}});
-    bool divisible = plan.batch % plan.microbatches == 0;
-    if (!divisible)
+    if (plan.batch % plan.microbatches != 0)
         problems.push_back(Problem{"batch_not_divisible",
                                    false,
                                    "\"microbatches\" " + std::to_string(plan.microbatches) +
@@ -511,30 +550,27 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
                                    {},
                                    {}});
 
-    std::string bakedReason;
-    report.bakedBatch = !cost::batchIsSymbolicThroughout(graph, &bakedReason);
-    report.effectiveMicrobatches = divisible ? plan.microbatches : 1;
+    report.bakedBatch = analysis.bakedBatch;
+    report.effectiveMicrobatches = analysis.effectiveMicrobatches;
     if (report.bakedBatch && plan.microbatches > 1) {
-        report.effectiveMicrobatches = 1;
         Problem problem{"baked_batch",
                         true,
                         "micro-batching is impossible: the batch size is baked into the model (" +
-                            bakedReason + "); the plan runs with 1 micro-batch instead of " +
+                            analysis.bakedReason +
+                            "); the plan runs with 1 micro-batch instead of " +
                             std::to_string(plan.microbatches),
                         {},
                         {}};
-        if (auto node = graph.findNode(bakedReason))
-            problem.nodes.push_back(bakedReason);
+        if (auto node = graph.findNode(analysis.bakedReason))
+            problem.nodes.push_back(analysis.bakedReason);
         problems.push_back(std::move(problem));
     }
 
     bool complete = false;
-    auto stages = buildStages(graph, plan, problems, &complete);
-    if (!stages)
-        return report;
+    const StageGraph stages = buildStages(graph, plan, problems, &complete);
 
     for (const TensorParallelGroup &group : tpGroups)
-        for (const Stage &stage : stages->stages)
+        for (const Stage &stage : stages.stages)
             if (stage.device == group.stageDevice)
                 if (auto sharded = shardStage(graph, stage.nodes, group, false); !sharded) {
                     std::vector<std::string> nodes;
@@ -546,17 +582,16 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
                                                sharded.error().message, nodes, group.devices});
                 }
 
-    const std::int64_t microbatchSize = plan.batch / report.effectiveMicrobatches;
-    auto facts = analyseModel(graph, microbatchSize, plan.dims);
-    if (!facts) {
+    if (!analysis.facts) {
         problems.push_back(Problem{
-            "estimate_failed", false, "cannot estimate costs: " + facts.error().message, {}, {}});
+            "estimate_failed", false, "cannot estimate costs: " + analysis.factsError, {}, {}});
         return report;
     }
-    PlanEstimate estimate =
-        estimatePlan(graph, plan, *stages, *facts, report.effectiveMicrobatches);
-    // With unassigned nodes the ledger covers the assigned ones only: still
-    // worth checking against capacity, not worth reporting as the estimate.
+    const ModelFacts &facts = *analysis.facts;
+    PlanEstimate estimate = estimatePlan(graph, plan, stages, facts, report.effectiveMicrobatches);
+    // With unassigned nodes or a device cycle the ledger covers the assigned
+    // nodes only: still worth checking against capacity, not worth reporting
+    // as the estimate.
     if (complete)
         report.estimate = estimate;
 
@@ -565,14 +600,14 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
         if (ledger.capacity == 0 || ledger.total() <= ledger.capacity)
             continue;
         // Name the heaviest nodes (weights + outputs) first.
-        const Stage &stage = stages->stages[static_cast<std::size_t>(
+        const Stage &stage = stages.stages[static_cast<std::size_t>(
             ledger.stage >= 0 ? ledger.stage : static_cast<int>(s))];
         std::vector<std::pair<std::uint64_t, NodeId>> heavy;
         for (NodeId n : stage.nodes) {
-            std::uint64_t bytes = facts->nodeWeights[static_cast<std::size_t>(n)];
+            std::uint64_t bytes = facts.nodeWeights[static_cast<std::size_t>(n)];
             for (ValueId out : graph.node(n).outputs)
                 if (out != graph::kNoValue)
-                    bytes += facts->valueBytes[static_cast<std::size_t>(out)];
+                    bytes += facts.valueBytes[static_cast<std::size_t>(out)];
             heavy.emplace_back(bytes, n);
         }
         std::sort(heavy.begin(), heavy.end(), std::greater<>());
@@ -590,6 +625,7 @@ ValidationReport validatePlan(const Graph &graph, const Plan &plan, const Valida
             names,
             {ledger.device}});
     }
+    report.assignedEstimate = std::move(estimate);
     return report;
 }
 
@@ -733,7 +769,9 @@ Status checkPlanForRun(const graph::Graph &graph, Plan plan, const std::filesyst
     if (plan.microbatches < 1 || plan.batch % plan.microbatches != 0)
         plan.microbatches = 1;
     ValidateOptions options;
-    SB_ASSIGN_OR_RETURN(options.modelSha256, sha256File(modelPath));
+    if (!modelPath.empty()) {
+        SB_ASSIGN_OR_RETURN(options.modelSha256, sha256File(modelPath));
+    }
     const ValidationReport report = validatePlan(graph, plan, options);
     if (warnings)
         for (const Problem &problem : report.problems)

@@ -1,11 +1,19 @@
 // Plan validation, the stage graph and the per-device memory ledger.
 //
 // Contract: validatePlan() never stops at the first problem; it lists every
-// problem it finds, each naming the nodes (and devices) involved. When the
-// plan is structurally sound (every node assigned to a known device, no
-// device cycle) the report also carries the estimate: memory ledger per
-// device, estimated stage and transfer times, bottleneck, throughput,
-// latency, bubble fraction and cost per 1,000 inferences.
+// problem it finds, each naming the nodes (and devices) involved. Memory is
+// checked over the assigned nodes even when some nodes lack a device or the
+// devices form a cycle. When the plan is structurally sound (every node
+// assigned to a known device, no device cycle) the report also carries the
+// estimate: memory ledger per device, estimated stage and transfer times,
+// bottleneck, throughput, latency, bubble fraction and cost per 1,000
+// inferences.
+//
+// Validation is two steps: analysePlan() works out what does not depend on
+// the placement (the model's facts for the plan's micro-batch size and dims,
+// whether the batch is baked in); validatePlan() with that analysis checks a
+// placement in O(nodes + edges). An editor keeps the analysis and validates
+// every edit with it; this is the one validator for the CLI and the GUI.
 #pragma once
 
 #include "core/common/result.h"
@@ -17,6 +25,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -112,7 +121,7 @@ struct PlanEstimate
     double stageSecondsMax = 0;        // per micro-batch
     double throughput = 0;             // samples/s in steady state
     double latencySeconds = 0;         // one whole batch: sum(stages) + (M-1) * max
-    double bubbleFraction = 0;         // (p-1) / (M+p-1)
+    double bubbleFraction = 0;         // runtime::idealBubbleFraction: (p-1) / (M+p-1)
     std::optional<double> costPer1000; // USD, when every used device has a price
     bool exact = true;
 };
@@ -121,6 +130,11 @@ struct ValidationReport
 {
     std::vector<Problem> problems;
     std::optional<PlanEstimate> estimate;
+    // The ledger and stage figures over the assigned nodes, set whenever costs
+    // could be estimated, also when `estimate` is not (nodes without a device,
+    // a device cycle: then stages are ordered by their first node and the
+    // timing figures describe no runnable pipeline). Editors show it per device.
+    std::optional<PlanEstimate> assignedEstimate;
     bool bakedBatch = false;
     int effectiveMicrobatches = 1;
     bool ok() const; // no errors (warnings allowed)
@@ -131,11 +145,39 @@ struct ValidateOptions
     std::string modelSha256; // the model file's hash; empty skips the check
 };
 
+// What validation needs that does not depend on the placement.
+struct PlanAnalysis
+{
+    // The plan settings it was made for.
+    std::int64_t batch = 1;
+    int microbatches = 1;
+    std::map<std::string, std::int64_t> dims;
+
+    bool bakedBatch = false;
+    std::string bakedReason; // the node (or reason) that bakes the batch in
+    int effectiveMicrobatches = 1;
+    // The model's facts for batch / effectiveMicrobatches samples; empty with
+    // `factsError` when costs cannot be estimated.
+    std::optional<ModelFacts> facts;
+    std::string factsError;
+
+    // Whether this is the analysis for `plan` (same batch, micro-batches, dims).
+    bool fits(const Plan &plan) const;
+};
+
+// The placement-independent step (cost analysis of the whole model): run it
+// off the GUI thread and again only when batch, micro-batches or dims change.
+PlanAnalysis analysePlan(const graph::Graph &graph, const Plan &plan);
+
 ValidationReport validatePlan(const graph::Graph &graph, const Plan &plan,
                               const ValidateOptions &options);
+// The same check with a kept analysis (re-analysed when it does not fit `plan`).
+ValidationReport validatePlan(const graph::Graph &graph, const Plan &plan,
+                              const ValidateOptions &options, const PlanAnalysis &analysis);
 
 // The check before running `plan` on the model file `modelPath`: the plan is
-// validated with the file's sha256 (a micro-batch count that does not divide
+// validated with the file's sha256 (none when `modelPath` is empty: an
+// in-memory graph has no file to hash; a micro-batch count that does not divide
 // the batch is left for the runner to explain, so it is validated as 1).
 // Errors: InvalidInput "<planLabel>: invalid plan" with one "code: message"
 // line per problem. Warnings are appended to `warnings` when given.

@@ -513,6 +513,33 @@ private slots:
         QCOMPARE(report.estimate->ledger[1].weights, std::uint64_t(64 * 64 * 4));
     }
 
+    void validate_cycleStillChecksMemory()
+    {
+        // A device cycle and memory over capacity at once: both are listed
+        // (the contract: every problem, not the first), and the validator
+        // with a kept analysis says exactly what the one-step call says.
+        auto graph = sbtest::makeResidualChain(3, 64, 2, 0);
+        DeviceSet devices = makeDevices({1e9, 1e9}, 20 * 1024); // 16 KiB weights per block
+        Plan plan = planAllOn(*graph, devices, "dev:0");
+        plan.assignment["/blocks.1/Relu"] = "dev:1";
+        auto report = validatePlan(*graph, plan, {});
+        QVERIFY(hasProblem(report, "device_cycle", "/blocks.1/Relu"));
+        QVERIFY(hasProblem(report, "memory_over_capacity", "/blocks.0/MatMul"));
+        QVERIFY(!report.estimate);
+        QVERIFY(report.assignedEstimate);
+        QCOMPARE(report.assignedEstimate->ledger[0].weights, std::uint64_t(3 * 64 * 64 * 4));
+        const PlanAnalysis analysis = analysePlan(*graph, plan);
+        QVERIFY(analysis.fits(plan));
+        const auto kept = validatePlan(*graph, plan, {}, analysis);
+        QCOMPARE(reportToJson(kept).dump(), reportToJson(report).dump());
+        // Another micro-batch count does not fit the analysis: re-analysed.
+        Plan other = plan;
+        other.microbatches = 1;
+        QVERIFY(!analysis.fits(other));
+        QCOMPARE(reportToJson(validatePlan(*graph, other, {}, analysis)).dump(),
+                 reportToJson(validatePlan(*graph, other, {})).dump());
+    }
+
     void validate_residualCrossingTwoStages()
     {
         // Block 2's Add reads block 0's output (skip of 1 block): with blocks

@@ -224,6 +224,138 @@ private slots:
         }
     }
 
+    // The drift drill-down and quality tables: parsed from report JSON
+    // (partial and mistyped too) into models that pass the tester.
+    void driftColumns_data()
+    {
+        QTest::addColumn<QString>("columns");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<QString>("statistic"); // row 0's statistic as shown
+        QTest::addColumn<bool>("drifted");      // row 0
+        QTest::newRow("two columns")
+            << R"([{"name":"age","method":"ks","statistic":0.31,"p_value":0.0001,"threshold":0.05,"drifted":true},
+                  {"name":"site","method":"chi2","statistic":2,"p_value":0.4,"threshold":0.05,"drifted":false}])"
+            << 2 << "0.31" << true;
+        QTest::newRow("integer statistic, no p")
+            << R"([{"name":"n","statistic":7}])" << 1 << "7" << false;
+        QTest::newRow("mistyped entries skipped")
+            << R"([3, "x", {"name":"a","statistic":"high","drifted":"yes"}])" << 1 << "" << false;
+        QTest::newRow("not an array") << R"({"name":"a"})" << 0 << "" << false;
+    }
+    void driftColumns()
+    {
+        QFETCH(QString, columns);
+        QFETCH(int, rows);
+        QFETCH(QString, statistic);
+        QFETCH(bool, drifted);
+        DriftColumnsModel model;
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setRows(parseDriftColumns(json::parse(columns.toStdString())));
+        QCOMPARE(model.rowCount(), rows);
+        QCOMPARE(model.columnCount(), 6);
+        QCOMPARE(model.headerData(DriftColumnsModel::PValue, Qt::Horizontal).toString(),
+                 QStringLiteral("p_value"));
+        if (rows == 0)
+            return;
+        QCOMPARE(model.index(0, DriftColumnsModel::Statistic).data().toString(), statistic);
+        QCOMPARE(model.index(0, DriftColumnsModel::Drifted).data(Qt::UserRole).toBool(), drifted);
+        QCOMPARE(model.index(0, DriftColumnsModel::Name).data(Qt::ForegroundRole).isValid(),
+                 drifted);
+        if (statistic.isEmpty())
+            QVERIFY(std::isnan(
+                model.index(0, DriftColumnsModel::Statistic).data(Qt::UserRole).toDouble()));
+        // The drift chart's bars come from the same rows.
+        const auto bars = driftColumnBars(parseDriftColumns(json::parse(columns.toStdString())));
+        QCOMPARE(bars.size(), rows);
+        QCOMPARE(bars[0].flagged, drifted);
+        QVERIFY(bars[0].tooltip.contains(statistic));
+        model.setRows({});
+        QCOMPARE(model.rowCount(), 0);
+    }
+
+    void qualityColumns_data()
+    {
+        QTest::addColumn<QString>("report");
+        QTest::addColumn<int>("rows");
+        QTest::addColumn<QString>("missingShare"); // row 0
+        QTest::addColumn<QString>("pii");          // row 0
+        QTest::newRow("pii found")
+            << R"({"columns":[{"name":"email","type":"string","missing":2,"missing_share":0.004,"unique":498,
+                   "constant":false,"pii":["email"]},{"name":"age","type":"int","min":18,"max":90,"mean":47.25}]})"
+            << 2 << "0.004"
+            << R"(["email"])";
+        QTest::newRow("no pii") << R"({"columns":[{"name":"x","missing_share":0,"pii":[]}]})" << 1
+                                << "0"
+                                << "";
+        QTest::newRow("no columns") << R"({"duplicate_rows":0})" << 0 << ""
+                                    << "";
+    }
+    void qualityColumns()
+    {
+        QFETCH(QString, report);
+        QFETCH(int, rows);
+        QFETCH(QString, missingShare);
+        QFETCH(QString, pii);
+        QualityTableModel model;
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        model.setRows(parseQualityColumns(json::parse(report.toStdString())));
+        QCOMPARE(model.rowCount(), rows);
+        QCOMPARE(model.headerData(QualityTableModel::Pii, Qt::Horizontal).toString(),
+                 QStringLiteral("pii"));
+        if (rows == 0)
+            return;
+        QCOMPARE(model.index(0, QualityTableModel::MissingShare).data().toString(), missingShare);
+        QCOMPARE(model.index(0, QualityTableModel::Pii).data().toString(), pii);
+        QCOMPARE(model.index(0, QualityTableModel::Pii).data(Qt::ForegroundRole).isValid(),
+                 !pii.isEmpty());
+    }
+
+    void confusionRows_data()
+    {
+        QTest::addColumn<QString>("actual");
+        QTest::addColumn<QString>("predicted");
+        QTest::addColumn<int>("limit");
+        QTest::addColumn<int>("listed");
+        QTest::addColumn<int>("matched");
+        QTest::newRow("missed positives") << "1"
+                                          << "0" << 500 << 2 << 2;
+        QTest::newRow("numeric labels compare as numbers") << "1.0"
+                                                           << "1" << 500 << 1 << 1;
+        QTest::newRow("limit") << "1"
+                               << "0" << 1 << 1 << 2;
+        QTest::newRow("no such cell") << "2"
+                                      << "0" << 500 << 0 << 0;
+    }
+    void confusionRows()
+    {
+        QFETCH(QString, actual);
+        QFETCH(QString, predicted);
+        QFETCH(int, limit);
+        QFETCH(int, listed);
+        QFETCH(int, matched);
+        ConfusionRowsModel model;
+        QAbstractItemModelTester tester(&model,
+                                        QAbstractItemModelTester::FailureReportingMode::QtTest);
+        const QStringList header{"id", "label", "pred"};
+        QVERIFY(!model.select(actual, predicted)); // no data yet
+        model.setDataset(
+            header, {{"a", "1", "0"}, {"b", "0", "0"}, {"c", "1", "1"}, {"d", "1", "0"}}, 1, 2);
+        QVERIFY(model.select(actual, predicted, limit));
+        QCOMPARE(model.rowCount(), listed);
+        QCOMPARE(model.matchedCount(), matched);
+        QCOMPARE(model.columnCount(), 4);
+        QCOMPARE(model.headerData(0, Qt::Horizontal).toString(), QStringLiteral("row"));
+        QCOMPARE(model.headerData(3, Qt::Horizontal).toString(), QStringLiteral("pred"));
+        if (listed > 0 && actual == "1" && predicted == "0") {
+            QCOMPARE(model.index(0, 0).data().toString(), QStringLiteral("1")); // line of "a"
+            QCOMPARE(model.index(0, 1).data().toString(), QStringLiteral("a"));
+        }
+        model.clear();
+        QCOMPARE(model.rowCount(), 0);
+    }
+
     void reportKinds_data()
     {
         QTest::addColumn<QString>("report");

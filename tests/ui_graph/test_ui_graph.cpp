@@ -22,10 +22,12 @@
 #include "ui/graph/node_mime.h"
 #include "ui/graph/placement_model.h"
 #include "ui/mainwindow/main_window.h"
+#include "ui/registry/registry_page.h"
 
 #include <QAbstractItemModelTester>
 #include <QApplication>
 #include <QDropEvent>
+#include <QElapsedTimer>
 #include <QListView>
 #include <QMenu>
 #include <QPainter>
@@ -132,6 +134,8 @@ private slots:
     void invalidMarking_data();
     void invalidMarking();
     void ledgerFigures();
+    void guiAndCoreAgree();
+    void dropOnLargeModelValidatesQuickly();
     void lanesDrop_data();
     void lanesDrop();
     void lanesRejectAndFollow();
@@ -269,6 +273,7 @@ void TestUiGraph::dropAssigns()
             QCOMPARE(placement.deviceOf(n), 0);
         placement.undoStack()->redo();
         QCOMPARE(placement.deviceOf(nodes.front()), device);
+        QVERIFY(waitValidated(placement));
         const auto ledger = placement.report().devices[device];
         QCOMPARE(ledger.nodes, 3);
         QCOMPARE(ledger.weights, quint64(8 * 8 * 4));
@@ -309,7 +314,7 @@ void TestUiGraph::invalidMarking_data()
     QTest::newRow("cycle") << QVector<int>{4} << quint64(1) << "Cycle between devices" << 4
                            << "cycle between devices";
     QTest::newRow("over capacity") << QVector<int>{} << quint64(64) << "Memory over capacity" << 0
-                                   << "over its memory capacity";
+                                   << "Memory over capacity: device cpu:0 needs";
 }
 
 void TestUiGraph::invalidMarking()
@@ -323,6 +328,7 @@ void TestUiGraph::invalidMarking()
     placement.setDevices(twoDevices(capacity == 1 ? quint64(1) << 30 : capacity));
     placement.setModelData(makeModel(3));
     placement.assignNodes(onSecond, 1);
+    QVERIFY(waitValidated(placement));
     const auto &report = placement.report();
     if (problem.isEmpty()) {
         QVERIFY2(report.isValid(), qPrintable(report.problems.join("; ")));
@@ -343,22 +349,110 @@ void TestUiGraph::invalidMarking()
 
 void TestUiGraph::ledgerFigures()
 {
-    // Chain of 2 blocks at batch 4, width 8: every activation is 4*8*4 = 128 B.
+    // Chain of 2 blocks, width 8, the plan's batch 8 in 4 micro-batches: every
+    // activation of a micro-batch is 2*8*4 = 64 B; weights 8*8*4 = 256 B a block.
     PlacementModel placement;
     placement.setDevices(twoDevices());
     placement.setModelData(makeModel(2));
+    QCOMPARE(placement.batch(), std::int64_t(8));
+    QCOMPARE(placement.microbatches(), 4);
     placement.assignNodes(blockNodes(*placement.modelData(), 1), 1);
+    QVERIFY(!placement.report().validated); // the model's analysis runs on a worker
+    QVERIFY(waitValidated(placement));
     const auto &report = placement.report();
     QCOMPARE(report.devices[0].weights, quint64(256));
     QCOMPARE(report.devices[1].weights, quint64(256));
-    // Block 0's output crosses: 128 B buffered on each side (two consumers, one tensor).
-    QCOMPARE(report.devices[0].buffers, quint64(128));
-    QCOMPARE(report.devices[1].buffers, quint64(128));
-    // On cpu:1, the MatMul output and the Relu output are live together (256 B), then
-    // Relu + Add outputs (256 B): peak 256 B.
-    QCOMPARE(report.devices[1].activations, quint64(256));
-    // Stage time = FLOPs / rate.
-    QCOMPARE(report.devices[1].stageSeconds, report.devices[1].flops / 1e9);
+    // Block 0's output crosses once (two consumers, one tensor): a transfer
+    // queue of it on each side.
+    QCOMPARE(report.devices[0].buffers, quint64(plan::kTransferQueueDepth * 64));
+    QCOMPARE(report.devices[1].buffers, quint64(plan::kTransferQueueDepth * 64));
+    // On cpu:1 the MatMul and Relu outputs are live together, then Relu + Add: peak 128 B.
+    QCOMPARE(report.devices[1].activations, quint64(128));
+    // Every figure is core/plan's: the validator on the same plan agrees.
+    const auto core = plan::validatePlan(*placement.modelData()->graph, placement.makePlan(), {});
+    QVERIFY(core.estimate);
+    for (std::size_t s = 0; s < core.estimate->stages.size(); ++s) {
+        const int d =
+            placement.deviceIndex(QString::fromStdString(core.estimate->stages[s].device));
+        QCOMPARE(report.devices[d].stageSeconds, core.estimate->stages[s].seconds());
+        QCOMPARE(report.devices[d].flops, core.estimate->stages[s].flops);
+    }
+    QCOMPARE(report.throughput, core.estimate->throughput);
+    QCOMPARE(report.bubbleFraction, core.estimate->bubbleFraction);
+    // A later edit is validated at once, with the kept analysis.
+    placement.undoStack()->undo();
+    QVERIFY(placement.report().validated);
+    QCOMPARE(placement.report().devices[1].nodes, 0);
+}
+
+void TestUiGraph::guiAndCoreAgree()
+{
+    // Block 1's Relu alone on cpu:1 (cpu:0 -> cpu:1 -> cpu:0) and 64 B of
+    // memory per device: a device cycle and memory over capacity at once.
+    PlacementModel placement;
+    placement.setDevices(twoDevices(64));
+    placement.setModelData(makeModel(3));
+    placement.assignNodes({4}, 1);
+    QVERIFY(waitValidated(placement));
+    const auto &report = placement.report();
+    const auto &graph = *placement.modelData()->graph;
+    const auto core = plan::validatePlan(graph, placement.makePlan(), {});
+    QVERIFY(!core.ok());
+    QVERIFY(!core.estimate); // a cycle: no runnable estimate, but memory is still checked
+    QVERIFY(core.assignedEstimate);
+    QStringList coreCodes;
+    for (const plan::Problem &problem : core.problems)
+        if (!problem.warning)
+            coreCodes << QString::fromStdString(problem.code);
+    QVERIFY2(coreCodes.contains("device_cycle") && coreCodes.contains("memory_over_capacity"),
+             qPrintable(coreCodes.join(", ")));
+    QCOMPARE(report.problemCodes, coreCodes);
+    QCOMPARE(report.problems.size(), coreCodes.size());
+    // Each node is marked with the first core problem that names it.
+    for (int n = 0; n < placement.modelData()->nodeCount(); ++n) {
+        QString expected;
+        for (const plan::Problem &problem : core.problems)
+            if (!problem.warning && expected.isEmpty() &&
+                std::find(problem.nodes.begin(), problem.nodes.end(), graph.node(n).name) !=
+                    problem.nodes.end())
+                expected = QString::fromStdString(problem.message);
+        QVERIFY2(expected.isEmpty() ? report.nodeProblems[std::size_t(n)].isEmpty()
+                                    : report.nodeProblems[std::size_t(n)].endsWith(expected),
+                 qPrintable(report.nodeProblems[std::size_t(n)]));
+    }
+    QVERIFY(report.nodeProblems[4].contains("cycle between devices"));
+    // The ledger shown per device is the core's.
+    for (const plan::DeviceLedger &ledger : core.assignedEstimate->ledger) {
+        const int d = placement.deviceIndex(QString::fromStdString(ledger.device));
+        QVERIFY(d >= 0);
+        QCOMPARE(report.devices[d].weights, quint64(ledger.weights));
+        QCOMPARE(report.devices[d].activations, quint64(ledger.activations));
+        QCOMPARE(report.devices[d].buffers, quint64(ledger.transferBuffers + ledger.workspace));
+        QVERIFY(report.devices[d].total() > 64);
+        QVERIFY(!report.devices[d].problems.isEmpty());
+    }
+}
+
+void TestUiGraph::dropOnLargeModelValidatesQuickly()
+{
+    // 1,700 blocks of 3 nodes (5,100 nodes): with the model's analysis kept,
+    // core/plan's validator checks each edit on the GUI thread in O(nodes +
+    // edges). The bound only catches a blow-up (quadratic work would take
+    // seconds); the measured time is printed.
+    PlacementModel placement;
+    placement.setDevices(twoDevices());
+    placement.setModelData(makeModel(1700));
+    QVERIFY(placement.modelData()->nodeCount() >= 5000);
+    QVERIFY(waitValidated(placement));
+    QElapsedTimer timer;
+    timer.start();
+    constexpr int kDrops = 5;
+    for (int i = 0; i < kDrops; ++i)
+        QVERIFY(placement.assignNodes(blockNodes(*placement.modelData(), 1600 + i * 20), 1));
+    const double perDrop = double(timer.nsecsElapsed()) / 1e6 / kDrops;
+    qInfo("validation per drop on %d nodes: %.1f ms", placement.modelData()->nodeCount(), perDrop);
+    QVERIFY(placement.report().validated);
+    QVERIFY2(perDrop < 1000, qPrintable(QString::number(perDrop)));
 }
 
 void TestUiGraph::lanesDrop_data()
@@ -454,6 +548,7 @@ void TestUiGraph::lanesRejectAndFollow()
     QCOMPARE(lanes.laneLines(2).value(0), QStringLiteral("A100-80GB:0"));
     // Invalid states reach the lanes: an over-capacity device lists its problem.
     placement.setDevices(twoDevices(64));
+    QVERIFY(waitValidated(placement));
     QVERIFY(!devices.index(0).data(DeviceListModel::ProblemsRole).toStringList().isEmpty());
     QCOMPARE(lanes.laneCount(), 2);
 }
@@ -547,6 +642,7 @@ void TestUiGraph::deviceRowsDoNotOverlap()
     PlacementModel placement;
     placement.setDevices(twoDevices(problems ? 64 : quint64(1) << 30));
     placement.setModelData(makeModel(2));
+    QVERIFY(waitValidated(placement));
     DevicesPanel panel(&placement);
     const QModelIndex row = panel.model()->index(0, 0);
     QStyleOptionViewItem option;
@@ -1073,6 +1169,7 @@ void TestUiGraph::nodeMarksAtEveryZoom()
     QCOMPARE(pixels(0, pin), 0);
     QCOMPARE(pixels(4, problem), 0);
     // Block 1's Relu alone on cpu:1 makes a device cycle: its box is marked.
+    QVERIFY(waitValidated(placement));
     placement.assignNodes({4}, 1);
     QVERIFY(!placement.report().nodeProblems[4].isEmpty());
     QVERIFY(pixels(4, problem) > 0);
@@ -1239,6 +1336,18 @@ void TestUiGraph::mainWindowPlansAndSearch()
     QVERIFY2(QString::fromStdString(refused.error().message).contains("ffffffffffff…"),
              refused.error().message.c_str());
     QVERIFY(QString::fromStdString(refused.error().message).contains("other.plan.json"));
+
+    // The tabs are the window's page list: each page's widget under its title,
+    // and turning to a page activates it (the Registry page re-reads the store).
+    const auto &pages = window.pageList();
+    QCOMPARE(int(pages.size()), window.pages()->count());
+    for (int i = 0; i < window.pages()->count(); ++i) {
+        QCOMPARE(window.pages()->widget(i), pages[std::size_t(i)]->widget());
+        QCOMPARE(window.pages()->tabText(i), pages[std::size_t(i)]->title());
+    }
+    QSignalSpy refreshed(window.registryPage(), &RegistryPage::refreshed);
+    window.pages()->setCurrentWidget(window.registryPage());
+    QVERIFY(refreshed.wait(20000));
 }
 
 // A node with subgraphs (the ONNX node suite's If and Loop models, installed

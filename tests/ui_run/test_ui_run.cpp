@@ -362,6 +362,8 @@ void TestUiRun::whatIfEstimate()
     QTRY_VERIFY_WITH_TIMEOUT(placement.report().validated, 10000);
     QVERIFY(validated.count() >= 1);
     QVERIFY2(placement.report().isValid(), qPrintable(placement.report().problems.join("; ")));
+    // The estimate's stages are the validator's, in its stage order.
+    QCOMPARE(placement.report().stageDevices, (QVector<int>{0, 1}));
     TaskRunner tasks;
     StallProbe probe;
     RunPage page(&placement, &tasks, &probe);

@@ -49,8 +49,7 @@ ProgressFn TaskRunner::makeProgress(const std::shared_ptr<TaskState> &state)
         std::chrono::steady_clock::time_point last{};
     };
     auto throttle = std::make_shared<Throttle>();
-    QPointer<TaskRunner> self(this);
-    return [self, state, throttle](double fraction, const std::string &message) {
+    return [this, state, throttle](double fraction, const std::string &message) {
         {
             std::lock_guard lock(throttle->mutex);
             const auto now = std::chrono::steady_clock::now();
@@ -58,16 +57,11 @@ ProgressFn TaskRunner::makeProgress(const std::shared_ptr<TaskState> &state)
                 return;
             throttle->last = now;
         }
-        if (!self)
-            return;
+        // Posted, never read here: the runner outlives every job.
         const QString text = QString::fromStdString(message);
         const int id = state->id;
         QMetaObject::invokeMethod(
-            self.data(),
-            [self, id, fraction, text]() {
-                if (self)
-                    emit self->taskProgress(id, fraction, text);
-            },
+            this, [this, id, fraction, text]() { emit taskProgress(id, fraction, text); },
             Qt::QueuedConnection);
     };
 }

@@ -46,22 +46,21 @@ public:
               QObject *context, std::function<void(Result<T>)> done)
     {
         auto state = beginTask(title);
+        // Read on the GUI thread only. The worker touches no QObject: it posts
+        // the result to this runner, which outlives every job (its destructor
+        // waits for the pool) and drops the result if `context` died.
         QPointer<QObject> guard(context);
-        QPointer<TaskRunner> self(this);
         ProgressFn progress = makeProgress(state);
-        auto job = [state, work = std::move(work), done = std::move(done), guard, self,
+        auto job = [this, state, work = std::move(work), done = std::move(done), guard,
                     progress]() mutable {
             auto result = std::make_shared<Result<T>>(work(progress, state->token));
-            if (!self)
-                return;
             QMetaObject::invokeMethod(
-                self.data(),
-                [state, result, done, guard, self]() {
+                this,
+                [this, state, result, done, guard]() {
                     // Deliver first, so follow-up tasks start before busy drops.
                     if (guard)
                         done(std::move(*result));
-                    if (self)
-                        self->endTask(state);
+                    endTask(state);
                 },
                 Qt::QueuedConnection);
         };

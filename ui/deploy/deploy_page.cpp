@@ -13,13 +13,11 @@
 #include <QHeaderView>
 #include <QLabel>
 #include <QLineSeries>
-#include <QPointer>
 #include <QPushButton>
 #include <QSpinBox>
 #include <QSplitter>
 #include <QStandardItemModel>
 #include <QTableView>
-#include <QThreadPool>
 #include <QTimer>
 #include <QVBoxLayout>
 #include <QValueAxis>
@@ -259,27 +257,31 @@ void DeploymentsPage::refreshNow()
     auto server = m_server;
     const std::string model = m_model.toStdString();
     const auto database = guiDatabasePath();
-    QPointer<DeploymentsPage> self(this);
-    QThreadPool::globalInstance()->start([self, server, model, database] {
-        const auto snapshot = server->snapshot();
+    struct Sample
+    {
+        serve::MetricsSnapshot snapshot;
         std::vector<store::MonitorWindowRecord> windows;
         std::vector<store::MonitorAlertRecord> alerts;
-        if (auto db = store::Store::open(database)) {
-            if (auto w = (*db)->monitor().windows(model, {}, 200))
-                windows = std::move(*w);
-            if (auto a = (*db)->monitor().alerts(model))
-                alerts = std::move(*a);
-        }
-        QMetaObject::invokeMethod(
-            QCoreApplication::instance(),
-            [self, snapshot, windows = std::move(windows), alerts = std::move(alerts)] {
-                if (self) {
-                    self->m_refreshing = false;
-                    self->applySample(snapshot, windows, alerts);
-                }
-            },
-            Qt::QueuedConnection);
-    });
+    };
+    m_refresher.start<Sample>(
+        tr("Refreshing the deployment"),
+        [server, model, database](const ProgressFn &, const CancelToken &) -> Result<Sample> {
+            Sample sample;
+            sample.snapshot = server->snapshot();
+            if (auto db = store::Store::open(database)) {
+                if (auto w = (*db)->monitor().windows(model, {}, 200))
+                    sample.windows = std::move(*w);
+                if (auto a = (*db)->monitor().alerts(model))
+                    sample.alerts = std::move(*a);
+            }
+            return sample;
+        },
+        this,
+        [this](Result<Sample> sample) {
+            m_refreshing = false;
+            if (sample)
+                applySample(sample->snapshot, sample->windows, sample->alerts);
+        });
 }
 
 void DeploymentsPage::applySample(const serve::MetricsSnapshot &snapshot,

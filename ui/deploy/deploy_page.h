@@ -8,6 +8,7 @@
 #pragma once
 
 #include "core/serve/server.h"
+#include "ui/common/page.h"
 #include "ui/common/task_runner.h"
 #include "ui/deploy/serve_series_model.h"
 
@@ -26,10 +27,14 @@ class QTimer;
 
 namespace sb::ui {
 
-class DeploymentsPage : public QWidget
+class DeploymentsPage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("&Deployments"); }
+    QWidget *widget() override { return this; }
+
     explicit DeploymentsPage(TaskRunner *tasks, QWidget *parent = nullptr);
     ~DeploymentsPage() override;
 
@@ -73,6 +78,10 @@ private:
     QStandardItemModel *m_alerts;
     QLineSeries *m_rps, *m_p50, *m_p99, *m_queue, *m_batch, *m_drift, *m_estimated, *m_realized;
     std::vector<QChart *> m_charts;
+    // The periodic refresh (live figures, stored windows and alerts) runs
+    // here, not on the window's runner: it is not a task the user waits for.
+    // Last member: destroyed first, it waits for a refresh in flight.
+    TaskRunner m_refresher;
 };
 
 } // namespace sb::ui

@@ -357,7 +357,9 @@ void DevicesPanel::updateSummary()
     };
     for (const QString &warning : report.warnings)
         lines << "<font color='#ef6c00'>" + shorten(warning) + "</font>";
-    if (report.isValid())
+    if (!report.validated)
+        lines << tr("checking the plan…");
+    else if (report.isValid())
         lines << tr("<font color='#2e7d32'>✔ plan is valid</font>");
     for (int i = 0; i < std::min<int>(kShown, int(report.problems.size())); ++i)
         lines << "<font color='#d03030'>⚠ " + shorten(report.problems[i]) + "</font>";

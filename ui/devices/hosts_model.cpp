@@ -1,17 +1,12 @@
 #include "ui/devices/hosts_model.h"
 
-#include <QPointer>
 #include <QRegularExpression>
-#include <QThreadPool>
 
 namespace sb::ui {
 
 HostsModel::HostsModel(QObject *parent) : QAbstractListModel(parent) {}
 
-HostsModel::~HostsModel()
-{
-    m_cancel->cancel(); // a probe still running stops its mpirun
-}
+HostsModel::~HostsModel() = default; // m_tasks cancels a running probe
 
 QString HostsModel::addParsed(const std::vector<plan::HostSlots> &hosts)
 {
@@ -81,22 +76,15 @@ void HostsModel::probe()
     if (hosts.empty())
         return;
     m_probing = true;
-    QPointer<HostsModel> self(this);
     const std::string worker = m_worker.toStdString();
     const int cpuDevices = m_cpuDevices;
-    auto cancel = m_cancel;
-    QThreadPool::globalInstance()->start([self, hosts, names, worker, cpuDevices, cancel]() {
-        auto result = plan::probeHosts(hosts, worker, cpuDevices, {}, cancel.get());
-        if (!self)
-            return;
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, names, result = std::move(result)]() {
-                if (self)
-                    self->finishProbe(names, result);
-            },
-            Qt::QueuedConnection);
-    });
+    using Probes = std::vector<plan::HostProbe>;
+    m_tasks.start<Probes>(
+        tr("Probing hosts"),
+        [hosts, worker, cpuDevices](const ProgressFn &, const CancelToken &cancel) {
+            return plan::probeHosts(hosts, worker, cpuDevices, {}, &cancel);
+        },
+        this, [this, names](Result<Probes> result) { finishProbe(names, result); });
 }
 
 void HostsModel::finishProbe(const QStringList &names,

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/plan/mpi_run.h"
+#include "ui/common/task_runner.h"
 #include "ui/devices/device_info.h"
 
 #include <QAbstractListModel>
@@ -68,7 +69,9 @@ private:
     QString m_worker;
     int m_cpuDevices = 2;
     bool m_probing = false;
-    std::shared_ptr<CancelToken> m_cancel = std::make_shared<CancelToken>();
+    // Last member: destroyed first, it cancels a running probe (its mpirun)
+    // and waits for it.
+    TaskRunner m_tasks;
 };
 
 } // namespace sb::ui

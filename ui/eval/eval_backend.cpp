@@ -7,6 +7,7 @@
 #include "core/eval/quality.h"
 
 #include <algorithm>
+#include <set>
 
 namespace sb::ui {
 
@@ -51,6 +52,19 @@ Result<void *> readRows(const QString &path, EvalReports &reports, const CancelT
                          " rows");
     }
     return nullptr;
+}
+
+// At most two distinct labels (missing values aside).
+bool binaryLabel(const eval::Table &table, const std::string &name)
+{
+    const eval::Column *column = table.column(name);
+    if (!column)
+        return true; // evaluate() names the missing column
+    std::set<std::string> labels;
+    for (std::size_t row = 0; row < column->size() && labels.size() <= 2; ++row)
+        if (!column->isMissing(row))
+            labels.insert(column->text(row));
+    return labels.size() <= 2;
 }
 
 } // namespace
@@ -102,7 +116,10 @@ Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &
                                                          &cancel, subRange(progress, 0.8, 0.9)));
     eval::EvalSpec spec;
     spec.label = request.labelColumn.toStdString();
-    spec.score = request.scoreColumn.toStdString();
+    // The predictions column is P(positive) for a two-label column, else hard
+    // predictions (more classes, or a regression target): `eval --score`
+    // or `eval --pred`.
+    (binaryLabel(table, spec.label) ? spec.score : spec.pred) = request.scoreColumn.toStdString();
     spec.bootstrap = 1000;
     spec.autoSlices = true;
     for (const char *name : {"site", "region", "segment", "group"})

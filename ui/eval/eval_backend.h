@@ -19,7 +19,7 @@ struct EvalRequest
     QString referencePath;
     QString currentPath;
     QString labelColumn;
-    QString scoreColumn;  // binary score, or a hard prediction column
+    QString scoreColumn;  // P(positive) for a two-label column, else hard predictions
     QString windowColumn; // drift over time: a datetime column ("" = none)
     QString window;       // "7d", "1000"...
     QString modelPath;    // the model the scores come from; results are stored for its version
@@ -29,8 +29,8 @@ struct EvalReports
 {
     nlohmann::json eval, drift, quality;
     QStringList header;
-    QVector<QStringList> rows;  // current data, for click-to-list
-    QString predictionColumn;   // the column holding hard predictions
+    QVector<QStringList> rows; // current data, for click-to-list
+    QString predictionColumn;  // the column holding hard predictions
 };
 
 Result<EvalReports> runEvaluation(const EvalRequest &request, const ProgressFn &progress,

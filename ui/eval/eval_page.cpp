@@ -29,7 +29,6 @@
 #include <QPushButton>
 #include <QScatterSeries>
 #include <QScrollArea>
-#include <QStandardItemModel>
 #include <QTableView>
 #include <QToolButton>
 #include <QVBoxLayout>
@@ -62,22 +61,6 @@ QTableView *makeTable(QAbstractItemModel *model, QWidget *parent)
     view->setAlternatingRowColors(true);
     view->setMinimumHeight(150);
     return view;
-}
-
-QStandardItem *cell(const QString &value)
-{
-    auto *item = new QStandardItem(value);
-    item->setEditable(false);
-    return item;
-}
-
-bool sameLabel(const QString &a, const QString &b)
-{
-    if (a == b)
-        return true;
-    bool okA = false, okB = false;
-    const double x = a.toDouble(&okA), y = b.toDouble(&okB);
-    return okA && okB && x == y;
 }
 
 json readJsonFile(const QString &path)
@@ -136,7 +119,7 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     m_heatmap = new ConfusionHeatmap(content);
     installExportMenu(m_heatmap, "confusion_matrix");
     grid->addWidget(box(tr("Confusion matrix"), m_heatmap), 2, 0);
-    m_rows = new QStandardItemModel(this);
+    m_rows = new ConfusionRowsModel(this);
     m_rowsLabel = new QLabel(tr("Click a cell of the confusion matrix to list its rows."), content);
     m_rowsLabel->setWordWrap(true);
     grid->addWidget(box(tr("Rows of the selected cell"), makeTable(m_rows, content), m_rowsLabel),
@@ -165,14 +148,14 @@ EvalPage::EvalPage(TaskRunner *tasks, QWidget *parent) : QWidget(parent), m_task
     m_driftChart->setMinimumHeight(300);
     installExportMenu(m_driftChart, "drift_features");
     grid->addWidget(box(tr("Drift per feature"), m_driftChart), 5, 0, 1, 2);
-    m_windowColumns = new QStandardItemModel(this);
+    m_windowColumns = new DriftColumnsModel(this);
     m_windowLabel =
         new QLabel(tr("Click a window in 'Drift over time' to see its columns."), content);
     grid->addWidget(
         box(tr("Window drill-down"), makeTable(m_windowColumns, content), m_windowLabel), 6, 0, 1,
         2);
 
-    m_qualityTable = new QStandardItemModel(this);
+    m_qualityTable = new QualityTableModel(this);
     grid->addWidget(box(tr("Data quality and PII"), makeTable(m_qualityTable, content)), 7, 0, 1,
                     2);
     m_risk = new RiskPanel(m_tasks, content);
@@ -443,10 +426,8 @@ QList<QWidget *> EvalPage::charts() const
 void EvalPage::setDatasetRows(const QStringList &header, const QVector<QStringList> &rows,
                               const QString &labelColumn, const QString &predictionColumn)
 {
-    m_header = header;
-    m_dataRows = rows;
-    m_labelColumn = int(header.indexOf(labelColumn));
-    m_predictionColumn = int(header.indexOf(predictionColumn));
+    m_rows->setDataset(header, rows, int(header.indexOf(labelColumn)),
+                       int(header.indexOf(predictionColumn)));
 }
 
 void EvalPage::showReports(const json &eval, const json &drift, const json &quality)
@@ -485,41 +466,12 @@ void EvalPage::showReports(const json &eval, const json &drift, const json &qual
     buildReliability();
 
     // Drift per feature.
-    QVector<BarDatum> driftBars;
-    if (drift.is_object() && drift.contains("columns"))
-        for (const auto &column : drift["columns"]) {
-            BarDatum bar;
-            bar.label = reportText(column.value("name", json()));
-            bar.value = number(column.value("statistic", json()), 0);
-            bar.flagged = column.value("drifted", false);
-            bar.tooltip = tr("%1: statistic %2, p %3")
-                              .arg(reportText(column.value("method", json())),
-                                   reportText(column.value("statistic", json())),
-                                   reportText(column.value("p_value", json())));
-            driftBars << bar;
-        }
+    const QVector<BarDatum> driftBars = driftColumnBars(
+        parseDriftColumns(drift.is_object() ? drift.value("columns", json()) : json()));
     m_driftChart->setData(driftBars, tr("drift statistic"));
     buildDriftOverTime();
-    m_windowColumns->clear();
-
-    // Quality + PII.
-    m_qualityTable->clear();
-    if (quality.is_object() && quality.contains("columns")) {
-        const QStringList keys = {"name",     "type", "missing", "missing_share", "unique",
-                                  "constant", "min",  "max",     "mean",          "pii"};
-        m_qualityTable->setHorizontalHeaderLabels(keys);
-        for (const auto &column : quality["columns"]) {
-            QList<QStandardItem *> row;
-            for (const QString &key : keys) {
-                const json value = column.value(key.toStdString(), json());
-                QStandardItem *item = cell(reportText(value));
-                if (key == "pii" && !value.is_null() && !value.empty())
-                    item->setForeground(QColor(0xc6, 0x28, 0x28));
-                row << item;
-            }
-            m_qualityTable->appendRow(row);
-        }
-    }
+    m_windowColumns->setRows({});
+    m_qualityTable->setRows(parseQualityColumns(quality));
     // Columns wide enough for their values (long JSON cells stay elided).
     for (QTableView *view : findChildren<QTableView *>()) {
         view->resizeColumnsToContents();
@@ -652,7 +604,7 @@ void EvalPage::buildDriftOverTime()
 
 void EvalPage::drillIntoWindow(int window)
 {
-    m_windowColumns->clear();
+    m_windowColumns->setRows({});
     const json windows =
         m_drift.is_object() ? m_drift.value("windows", json::array()) : json::array();
     if (window < 0 || window >= int(windows.size()))
@@ -664,18 +616,7 @@ void EvalPage::drillIntoWindow(int window)
                                     reportText(w.value("end", json())),
                                     reportText(w.value("rows", json())))
                                .arg(number(w.value("share_drifted", json()), 0) * 100, 0, 'f', 0));
-    const json columns = w.value("columns", json::array());
-    const QStringList keys = {"name", "method", "statistic", "p_value", "threshold", "drifted"};
-    m_windowColumns->setHorizontalHeaderLabels(keys);
-    for (const auto &column : columns) {
-        QList<QStandardItem *> row;
-        for (const QString &key : keys)
-            row << cell(reportText(column.value(key.toStdString(), json())));
-        if (column.value("drifted", false))
-            for (QStandardItem *item : row)
-                item->setForeground(QColor(0xc6, 0x28, 0x28));
-        m_windowColumns->appendRow(row);
-    }
+    m_windowColumns->setRows(parseDriftColumns(w.value("columns", json::array())));
 }
 
 void EvalPage::listConfusionRows(int actualIndex, int predictedIndex)
@@ -684,30 +625,11 @@ void EvalPage::listConfusionRows(int actualIndex, int predictedIndex)
     if (actualIndex < 0 || predictedIndex < 0 || actualIndex >= labels.size() ||
         predictedIndex >= labels.size())
         return;
-    m_rows->clear();
-    m_rows->setHorizontalHeaderLabels(QStringList{tr("row")} + m_header);
-    if (m_labelColumn < 0 || m_predictionColumn < 0) {
+    if (!m_rows->select(labels[actualIndex], labels[predictedIndex])) {
         m_rowsLabel->setText(tr("The dataset's rows are not loaded (reports loaded from files)."));
         return;
     }
-    int shown = 0, matched = 0;
-    for (int r = 0; r < m_dataRows.size(); ++r) {
-        const QStringList &row = m_dataRows[r];
-        if (row.size() <= std::max(m_labelColumn, m_predictionColumn))
-            continue;
-        if (!sameLabel(row[m_labelColumn], labels[actualIndex]) ||
-            !sameLabel(row[m_predictionColumn], labels[predictedIndex]))
-            continue;
-        ++matched;
-        if (shown < 500) {
-            QList<QStandardItem *> items{cell(QString::number(r + 1))};
-            for (const QString &value : row)
-                items << cell(value);
-            m_rows->appendRow(items);
-            ++shown;
-        }
-    }
-    m_rowsLabel->setText(tr("Actual %1, predicted %2: %n row(s)", nullptr, matched)
+    m_rowsLabel->setText(tr("Actual %1, predicted %2: %n row(s)", nullptr, m_rows->matchedCount())
                              .arg(labels[actualIndex], labels[predictedIndex]));
 }
 

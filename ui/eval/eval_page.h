@@ -11,6 +11,7 @@
 // parseEvalReport (eval_results.h) into the table models the views show.
 #pragma once
 
+#include "ui/common/page.h"
 #include "ui/common/task_runner.h"
 #include "ui/eval/eval_backend.h"
 #include "ui/eval/eval_results.h"
@@ -24,7 +25,6 @@ class QLabel;
 class QProgressBar;
 class QPushButton;
 class QLineEdit;
-class QStandardItemModel;
 class QTableView;
 class QTabWidget;
 class QChartView;
@@ -35,10 +35,14 @@ class ConfusionHeatmap;
 class BarChartWidget;
 class RiskPanel;
 
-class EvalPage : public QWidget
+class EvalPage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("&Evaluation"); }
+    QWidget *widget() override { return this; }
+
     explicit EvalPage(TaskRunner *tasks, QWidget *parent = nullptr);
 
     // Fills every view from reports in issue 5's JSON format (any may be null).
@@ -58,10 +62,10 @@ public:
     MetricsTableModel *overallModel() const { return m_overall; }
     PerClassModel *perClassModel() const { return m_perClass; }
     SliceTableModel *slicesModel() const { return m_slices; }
-    QStandardItemModel *rowsModel() const { return m_rows; }
+    ConfusionRowsModel *rowsModel() const { return m_rows; }
     KeyedTextModel *weakSlicesModel() const { return m_weakSlices; }
-    QStandardItemModel *qualityModel() const { return m_qualityTable; }
-    QStandardItemModel *windowColumnsModel() const { return m_windowColumns; }
+    QualityTableModel *qualityModel() const { return m_qualityTable; }
+    DriftColumnsModel *windowColumnsModel() const { return m_windowColumns; }
     ConfusionHeatmap *heatmap() const { return m_heatmap; }
     BarChartWidget *sliceChart() const { return m_sliceChart; }
     BarChartWidget *driftChart() const { return m_driftChart; }
@@ -115,10 +119,10 @@ private:
     MetricsTableModel *m_overall;
     PerClassModel *m_perClass;
     SliceTableModel *m_slices;
-    QStandardItemModel *m_rows;
+    ConfusionRowsModel *m_rows;
     KeyedTextModel *m_weakSlices;
-    QStandardItemModel *m_qualityTable;
-    QStandardItemModel *m_windowColumns;
+    QualityTableModel *m_qualityTable;
+    DriftColumnsModel *m_windowColumns;
     ConfusionHeatmap *m_heatmap;
     BarChartWidget *m_sliceChart;
     BarChartWidget *m_driftChart;
@@ -127,10 +131,6 @@ private:
     RiskPanel *m_risk;
     QLabel *m_rowsLabel;
     QLabel *m_windowLabel;
-    QStringList m_header;
-    QVector<QStringList> m_dataRows;
-    int m_labelColumn = -1;
-    int m_predictionColumn = -1;
 };
 
 } // namespace sb::ui

@@ -1,5 +1,7 @@
 #include "ui/eval/eval_results.h"
 
+#include <QColor>
+
 #include <algorithm>
 #include <cmath>
 #include <optional>
@@ -117,6 +119,60 @@ QString reportText(const json &value)
     if (value.is_null())
         return QString();
     return QString::fromStdString(value.dump());
+}
+
+std::vector<DriftColumnRow> parseDriftColumns(const json &columns)
+{
+    std::vector<DriftColumnRow> rows;
+    if (!columns.is_array())
+        return rows;
+    for (const json &column : columns) {
+        if (!column.is_object())
+            continue;
+        const json &drifted = member(column, "drifted");
+        rows.push_back(DriftColumnRow{
+            reportText(member(column, "name")), reportText(member(column, "method")),
+            number(member(column, "statistic")), number(member(column, "p_value")),
+            number(member(column, "threshold")), drifted.is_boolean() && drifted.get<bool>()});
+    }
+    return rows;
+}
+
+std::vector<QualityColumnRow> parseQualityColumns(const json &quality)
+{
+    std::vector<QualityColumnRow> rows;
+    const json &columns = member(quality, "columns");
+    if (!columns.is_array())
+        return rows;
+    for (const json &column : columns) {
+        if (!column.is_object())
+            continue;
+        QualityColumnRow row;
+        row.name = reportText(member(column, "name"));
+        row.type = reportText(member(column, "type"));
+        row.missing = number(member(column, "missing"));
+        row.missingShare = number(member(column, "missing_share"));
+        row.unique = number(member(column, "unique"));
+        const json &constant = member(column, "constant");
+        row.constant = constant.is_boolean() && constant.get<bool>();
+        row.min = reportText(member(column, "min"));
+        row.max = reportText(member(column, "max"));
+        row.mean = reportText(member(column, "mean"));
+        const json &pii = member(column, "pii");
+        if (!pii.is_null() && !pii.empty())
+            row.pii = reportText(pii);
+        rows.push_back(std::move(row));
+    }
+    return rows;
+}
+
+bool sameLabel(const QString &a, const QString &b)
+{
+    if (a == b)
+        return true;
+    bool okA = false, okB = false;
+    const double x = a.toDouble(&okA), y = b.toDouble(&okB);
+    return okA && okB && x == y;
 }
 
 QString formatMetric(double value)
@@ -357,6 +413,185 @@ QVariant KeyedTextModel::cell(int r, int column, int role) const
         return {};
     const QStringList &row = m_rows[r];
     return column < row.size() ? row[column] : QString();
+}
+
+namespace {
+
+// A count or figure from a report: integers in full, others to 6 digits.
+QString figureText(double value)
+{
+    if (std::isnan(value))
+        return QString();
+    return value == std::floor(value) && std::abs(value) < 1e15 ? QString::number(qint64(value))
+                                                                : QString::number(value, 'g', 6);
+}
+
+const QColor kFlagged(0xc6, 0x28, 0x28);
+
+} // namespace
+
+QVector<BarDatum> driftColumnBars(const std::vector<DriftColumnRow> &columns)
+{
+    QVector<BarDatum> bars;
+    for (const DriftColumnRow &column : columns) {
+        BarDatum bar;
+        bar.label = column.name;
+        bar.value = std::isnan(column.statistic) ? 0 : column.statistic;
+        bar.flagged = column.drifted;
+        bar.tooltip =
+            QObject::tr("%1: statistic %2, p %3")
+                .arg(column.method, figureText(column.statistic), figureText(column.pValue));
+        bars << bar;
+    }
+    return bars;
+}
+
+DriftColumnsModel::DriftColumnsModel(QObject *parent) : ReportTableModel(parent)
+{
+    setRows({});
+}
+
+void DriftColumnsModel::setRows(std::vector<DriftColumnRow> rows)
+{
+    reset({QStringLiteral("name"), QStringLiteral("method"), QStringLiteral("statistic"),
+           QStringLiteral("p_value"), QStringLiteral("threshold"), QStringLiteral("drifted")},
+          [&]() { m_rows = std::move(rows); });
+}
+
+QVariant DriftColumnsModel::cell(int r, int column, int role) const
+{
+    const DriftColumnRow &row = m_rows[std::size_t(r)];
+    const double values[] = {qQNaN(), qQNaN(), row.statistic, row.pValue, row.threshold, qQNaN()};
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (column) {
+        case Name:
+            return row.name;
+        case Method:
+            return row.method;
+        case Drifted:
+            return row.drifted ? tr("yes") : tr("no");
+        default:
+            return figureText(values[column]);
+        }
+    case Qt::UserRole:
+        if (column == Drifted)
+            return row.drifted;
+        return column >= Statistic ? QVariant(values[column]) : QVariant();
+    case Qt::ForegroundRole:
+        return row.drifted ? QVariant(kFlagged) : QVariant();
+    default:
+        return {};
+    }
+}
+
+QualityTableModel::QualityTableModel(QObject *parent) : ReportTableModel(parent)
+{
+    setRows({});
+}
+
+void QualityTableModel::setRows(std::vector<QualityColumnRow> rows)
+{
+    reset({QStringLiteral("name"), QStringLiteral("type"), QStringLiteral("missing"),
+           QStringLiteral("missing_share"), QStringLiteral("unique"), QStringLiteral("constant"),
+           QStringLiteral("min"), QStringLiteral("max"), QStringLiteral("mean"),
+           QStringLiteral("pii")},
+          [&]() { m_rows = std::move(rows); });
+}
+
+QVariant QualityTableModel::cell(int r, int column, int role) const
+{
+    const QualityColumnRow &row = m_rows[std::size_t(r)];
+    if (role == Qt::ForegroundRole)
+        return column == Pii && !row.pii.isEmpty() ? QVariant(kFlagged) : QVariant();
+    if (role == Qt::UserRole) {
+        const double values[] = {row.missing, row.missingShare, row.unique};
+        return column >= Missing && column <= Unique ? QVariant(values[column - Missing])
+                                                     : QVariant();
+    }
+    if (role != Qt::DisplayRole)
+        return {};
+    switch (column) {
+    case Name:
+        return row.name;
+    case Type:
+        return row.type;
+    case Missing:
+        return figureText(row.missing);
+    case MissingShare:
+        return figureText(row.missingShare);
+    case Unique:
+        return figureText(row.unique);
+    case Constant:
+        return row.constant ? tr("yes") : tr("no");
+    case Min:
+        return row.min;
+    case Max:
+        return row.max;
+    case Mean:
+        return row.mean;
+    default:
+        return row.pii;
+    }
+}
+
+ConfusionRowsModel::ConfusionRowsModel(QObject *parent) : ReportTableModel(parent)
+{
+    clear();
+}
+
+void ConfusionRowsModel::setDataset(QStringList header, QVector<QStringList> rows, int labelColumn,
+                                    int predictionColumn)
+{
+    reset({tr("row")}, [&]() {
+        m_header = std::move(header);
+        m_data = std::move(rows);
+        m_labelColumn = labelColumn;
+        m_predictionColumn = predictionColumn;
+        m_selected.clear();
+        m_matched = 0;
+    });
+}
+
+void ConfusionRowsModel::clear()
+{
+    reset({tr("row")}, [&]() {
+        m_selected.clear();
+        m_matched = 0;
+    });
+}
+
+bool ConfusionRowsModel::select(const QString &actual, const QString &predicted, int limit)
+{
+    std::vector<int> selected;
+    int matched = 0;
+    const bool known = m_labelColumn >= 0 && m_predictionColumn >= 0;
+    if (known)
+        for (int r = 0; r < m_data.size(); ++r) {
+            const QStringList &row = m_data[r];
+            if (row.size() <= std::max(m_labelColumn, m_predictionColumn) ||
+                !sameLabel(row[m_labelColumn], actual) ||
+                !sameLabel(row[m_predictionColumn], predicted))
+                continue;
+            if (matched++ < limit)
+                selected.push_back(r);
+        }
+    reset(QStringList{tr("row")} + m_header, [&]() {
+        m_selected = std::move(selected);
+        m_matched = matched;
+    });
+    return known;
+}
+
+QVariant ConfusionRowsModel::cell(int r, int column, int role) const
+{
+    if (role != Qt::DisplayRole)
+        return {};
+    const int dataRow = m_selected[std::size_t(r)];
+    if (column == 0)
+        return QString::number(dataRow + 1);
+    const QStringList &row = m_data[dataRow];
+    return column - 1 < row.size() ? row[column - 1] : QString();
 }
 
 } // namespace sb::ui

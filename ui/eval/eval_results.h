@@ -65,6 +65,31 @@ struct EvalResults
     std::vector<GateRow> gates;
 };
 
+// One column of a drift report, or of one of its windows (the drill-down).
+struct DriftColumnRow
+{
+    QString name, method;
+    double statistic = qQNaN(), pValue = qQNaN(), threshold = qQNaN();
+    bool drifted = false;
+};
+
+// One column of a data-quality report (missing values, uniques, range, PII).
+struct QualityColumnRow
+{
+    QString name, type;
+    double missing = qQNaN(), missingShare = qQNaN(), unique = qQNaN();
+    bool constant = false;
+    QString min, max, mean; // as the report writes them (numbers or dates)
+    QString pii;            // the PII found, empty when none
+};
+
+// The "columns" array of a drift report or window; mistyped entries are skipped.
+std::vector<DriftColumnRow> parseDriftColumns(const nlohmann::json &columns);
+// The "columns" of a quality report.
+std::vector<QualityColumnRow> parseQualityColumns(const nlohmann::json &quality);
+// Whether two labels name the same class ("1" and "1.0" do).
+bool sameLabel(const QString &a, const QString &b);
+
 // Reads a report; missing or mistyped parts are left empty (a report loaded
 // from a file may be partial). Never throws.
 EvalResults parseEvalReport(const nlohmann::json &report);
@@ -86,6 +111,8 @@ QString reportText(const nlohmann::json &value);
 QString formatMetric(double value);
 // The slices as bars with their CI as error bars (for the slice chart).
 QVector<BarDatum> sliceBars(const EvalResults &results);
+// Drift per column as bars of its statistic, drifted ones flagged.
+QVector<BarDatum> driftColumnBars(const std::vector<DriftColumnRow> &columns);
 
 // A read-only table with named columns; subclasses say how many rows there
 // are and what a cell holds (the row and column are valid).
@@ -188,6 +215,93 @@ protected:
 
 private:
     QVector<QStringList> m_rows;
+};
+
+// Drift per column: Column, Method, Statistic, p-value, Threshold, Drifted.
+// Drifted rows are red (Qt::ForegroundRole); Qt::UserRole on the number
+// columns is the number (NaN when the report has none).
+class DriftColumnsModel : public ReportTableModel
+{
+    Q_OBJECT
+public:
+    enum Column
+    {
+        Name,
+        Method,
+        Statistic,
+        PValue,
+        Threshold,
+        Drifted
+    };
+    explicit DriftColumnsModel(QObject *parent = nullptr);
+    void setRows(std::vector<DriftColumnRow> rows);
+
+protected:
+    int rows() const override { return int(m_rows.size()); }
+    QVariant cell(int row, int column, int role) const override;
+
+private:
+    std::vector<DriftColumnRow> m_rows;
+};
+
+// Data quality and PII per column: name, type, missing, missing_share,
+// unique, constant, min, max, mean, pii (the report's keys as headers).
+// Columns with PII are red in the pii cell.
+class QualityTableModel : public ReportTableModel
+{
+    Q_OBJECT
+public:
+    enum Column
+    {
+        Name,
+        Type,
+        Missing,
+        MissingShare,
+        Unique,
+        Constant,
+        Min,
+        Max,
+        Mean,
+        Pii
+    };
+    explicit QualityTableModel(QObject *parent = nullptr);
+    void setRows(std::vector<QualityColumnRow> rows);
+
+protected:
+    int rows() const override { return int(m_rows.size()); }
+    QVariant cell(int row, int column, int role) const override;
+
+private:
+    std::vector<QualityColumnRow> m_rows;
+};
+
+// The dataset rows of one confusion-matrix cell (actual label, predicted
+// label): "row" (1-based line in the data) then the data's columns. At most
+// `limit` rows are listed; matchedCount() counts them all.
+class ConfusionRowsModel : public ReportTableModel
+{
+    Q_OBJECT
+public:
+    explicit ConfusionRowsModel(QObject *parent = nullptr);
+    // The data the cells are drawn from (the current CSV); -1 columns when unknown.
+    void setDataset(QStringList header, QVector<QStringList> rows, int labelColumn,
+                    int predictionColumn);
+    // Lists the rows labelled `actual` and predicted `predicted`; false (and
+    // nothing listed) when the data or its columns are unknown.
+    bool select(const QString &actual, const QString &predicted, int limit = 500);
+    void clear();
+    int matchedCount() const { return m_matched; }
+
+protected:
+    int rows() const override { return int(m_selected.size()); }
+    QVariant cell(int row, int column, int role) const override;
+
+private:
+    QStringList m_header;
+    QVector<QStringList> m_data;
+    int m_labelColumn = -1, m_predictionColumn = -1;
+    std::vector<int> m_selected; // indices into m_data
+    int m_matched = 0;
 };
 
 } // namespace sb::ui

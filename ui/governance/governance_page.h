@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/store/store.h"
+#include "ui/common/page.h"
 #include "ui/common/task_runner.h"
 
 #include <QWidget>
@@ -17,10 +18,15 @@ class QTableView;
 
 namespace sb::ui {
 
-class GovernancePage : public QWidget
+class GovernancePage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("Go&vernance"); }
+    QWidget *widget() override { return this; }
+    void activate() override { refresh(); }
+
     explicit GovernancePage(TaskRunner *tasks, QWidget *parent = nullptr);
 
     void refresh();

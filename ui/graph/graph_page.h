@@ -5,6 +5,7 @@
 // ready, and ignores results of superseded layouts.
 #pragma once
 
+#include "ui/common/page.h"
 #include "ui/common/task_runner.h"
 #include "ui/graph/graph_scene.h"
 #include "ui/graph/graph_view.h"
@@ -23,10 +24,14 @@ namespace sb::ui {
 class DeviceLanes;
 class DeviceListModel;
 
-class GraphPage : public QWidget
+class GraphPage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("&Graph"); }
+    QWidget *widget() override { return this; }
+
     GraphPage(PlacementModel *placement, TaskRunner *tasks, QWidget *parent = nullptr);
 
     // Lays out the placement model's graph with every block collapsed.

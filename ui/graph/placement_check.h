@@ -1,17 +1,18 @@
-// Per-device memory ledger and plan problems for the placement being edited,
-// recomputed on every change on the GUI thread (O(nodes + edges); a whole
-// drop on a 5,000-node model, this check included, measured 12-22 ms).
+// The view state of the placement being edited: per-device ledger, problems
+// per node and device, cut edges and the estimate, as the Graph page and the
+// Devices panel show them.
 //
-// The immediate check, at the model's import bindings (batch 1): weights =
-// initializers read by the device's nodes; activations = peak of live tensors
-// over the device's nodes in topological order; buffers = tensors received
-// from or sent to other devices. Problems: nodes without a device, unknown
-// devices, memory over capacity, cycles between devices (A -> B -> A).
-// core/plan's validator then runs on a worker for the plan's micro-batch and
-// dims, and its verdict replaces these problems and ledger figures
-// (PlacementModel::mergeValidation).
+// Nothing here judges a plan: problems, memory ledger and estimate come from
+// core/plan's validator (plan::validatePlan), the one definition of a valid
+// plan for the CLI and the GUI. PlacementModel keeps the validator's
+// placement-independent analysis (plan::analysePlan, computed on a worker)
+// and validates every edit with it on the GUI thread, O(nodes + edges). Only
+// what the views need beyond that is derived from the assignment here: cut
+// edges (per producer/consumer pair, for drawing), node counts and the number
+// of nodes without a device.
 #pragma once
 
+#include "core/plan/validate.h"
 #include "ui/devices/device_info.h"
 #include "ui/graph/model_data.h"
 
@@ -27,9 +28,9 @@ struct DeviceLedger
 {
     quint64 weights = 0;
     quint64 activations = 0;
-    quint64 buffers = 0;
+    quint64 buffers = 0; // transfer buffers + kernel workspace
     double flops = 0;
-    double stageSeconds = -1;  // compute estimate; -1 when the device has no rate
+    double stageSeconds = -1; // estimated stage time; -1 when not estimated
     int nodes = 0;
     QStringList problems;
     quint64 total() const { return weights + activations + buffers; }
@@ -45,25 +46,33 @@ struct CutEdge
 
 struct PlacementReport
 {
-    QVector<DeviceLedger> devices;  // parallel to the device list
-    std::vector<QString> nodeProblems;  // per NodeId, empty when fine
-    QStringList problems;               // every problem, for the console
+    QVector<DeviceLedger> devices;     // parallel to the device list
+    std::vector<QString> nodeProblems; // per NodeId, empty when fine
+    QStringList problems;              // every error, for the console
     QVector<CutEdge> cuts;
     int unassigned = 0;
-    // Filled when core/plan's validator has checked this placement: its
-    // problem codes (device_cycle, memory_over_capacity, ...) and estimate.
+    // Set once core/plan's validator has checked this placement (false while
+    // its analysis of the model is pending): its problem codes
+    // (device_cycle, memory_over_capacity, ...), warnings and estimate.
     bool validated = false;
     QStringList problemCodes;
     QStringList warnings;
-    double throughput = 0;       // samples/s, steady state
-    double latencySeconds = 0;   // one batch
-    double bubbleFraction = 0;   // (p-1)/(M+p-1)
-    int bottleneckDevice = -1;   // index into devices
+    double throughput = 0;     // samples/s, steady state
+    double latencySeconds = 0; // one batch
+    double bubbleFraction = 0; // core/plan's ideal bubble
+    int bottleneckDevice = -1; // index into devices
+    QVector<int> stageDevices; // devices in core's stage order; empty without an estimate
     bool isValid() const { return problems.isEmpty(); }
 };
 
-// `deviceOfNode[n]` is an index into `devices`, or -1 when unassigned.
-PlacementReport checkPlacement(const ModelData &model, const QVector<DeviceInfo> &devices,
-                               const std::vector<int> &deviceOfNode);
+// A heading for a validator problem code ("Memory over capacity").
+QString problemTitle(const std::string &code);
+
+// `deviceOfNode[n]` is an index into `devices`, or -1 when unassigned;
+// `validation` is the validator's report for this placement (null while it
+// is pending: then only cuts and counts are filled).
+PlacementReport placementReport(const ModelData &model, const QVector<DeviceInfo> &devices,
+                                const std::vector<int> &deviceOfNode,
+                                const plan::ValidationReport *validation);
 
 } // namespace sb::ui

@@ -3,8 +3,6 @@
 #include "core/plan/tensor_parallel.h"
 #include "core/plan/validate.h"
 
-#include <QPointer>
-#include <QThreadPool>
 #include <QUndoCommand>
 
 #include <algorithm>
@@ -185,6 +183,8 @@ void PlacementModel::setModelData(std::shared_ptr<const ModelData> model)
     m_planExtras = plan::Plan{}; // a loaded plan's extras belong to the previous model
     m_planDimsSource.clear();
     m_planDeviceIds.clear();
+    m_analysis.reset(); // the analysis belongs to the previous model
+    m_analysisPending.reset();
     endResetModel();
     emit planDimsChanged();
     recheck();
@@ -307,13 +307,57 @@ void PlacementModel::setState(const std::vector<int> &assignment, const std::vec
 
 void PlacementModel::recheck()
 {
-    // The GUI's own check is immediate; the validator's verdict follows.
-    if (m_model && m_model->graph)
-        m_report = checkPlacement(*m_model, m_devices, m_deviceOf);
-    else
-        m_report = PlacementReport{};
+    if (!m_model || !m_model->graph || m_devices.isEmpty()) {
+        m_report = m_model && m_model->graph
+                       ? placementReport(*m_model, m_devices, m_deviceOf, nullptr)
+                       : PlacementReport{};
+        emit placementChanged();
+        return;
+    }
+    // core/plan's validator judges every edit: with the model's analysis for
+    // these plan settings at hand that is cheap enough for the GUI thread.
+    const plan::Plan plan = makePlan();
+    if (m_analysis && m_analysis->fits(plan)) {
+        const plan::ValidationReport validation =
+            plan::validatePlan(*m_model->graph, plan, plan::ValidateOptions{}, *m_analysis);
+        m_report = placementReport(*m_model, m_devices, m_deviceOf, &validation);
+        if (!m_deviceOf.empty())
+            emit dataChanged(index(0, ProblemColumn), index(rowCount() - 1, ProblemColumn));
+        emit placementChanged();
+        emit validated();
+        return;
+    }
+    m_report = placementReport(*m_model, m_devices, m_deviceOf, nullptr);
     emit placementChanged();
-    startValidation();
+    startAnalysis(plan);
+}
+
+void PlacementModel::startAnalysis(const plan::Plan &plan)
+{
+    // One analysis per (model, batch, micro-batches, dims); a newer request
+    // supersedes the one in flight, whose result is then dropped.
+    if (m_analysisPending && m_analysisPending->fits(plan))
+        return;
+    auto pending = std::make_shared<plan::PlanAnalysis>();
+    pending->batch = plan.batch;
+    pending->microbatches = plan.microbatches;
+    pending->dims = plan.dims;
+    m_analysisPending = pending;
+    using Analysis = std::shared_ptr<const plan::PlanAnalysis>;
+    m_tasks.start<Analysis>(
+        tr("Analysing the model for the plan"),
+        [graph = m_model->graph, plan](const ProgressFn &,
+                                       const CancelToken &) -> Result<Analysis> {
+            return std::make_shared<const plan::PlanAnalysis>(plan::analysePlan(*graph, plan));
+        },
+        this,
+        [this, pending, graph = m_model->graph](Result<Analysis> analysis) {
+            if (pending != m_analysisPending || !m_model || m_model->graph != graph || !analysis)
+                return;
+            m_analysisPending.reset();
+            m_analysis = std::move(*analysis);
+            recheck();
+        });
 }
 
 void PlacementModel::setPlanSettings(std::int64_t batch, int microbatches)
@@ -478,85 +522,6 @@ Status PlacementModel::loadPlan(const plan::Plan &plan, const std::string &model
     m_planDimsSource = plan.dims.empty() ? QString() : tr("the opened plan");
     emit planDimsChanged();
     return applyPlan(plan, text);
-}
-
-void PlacementModel::startValidation()
-{
-    if (!m_model || m_devices.isEmpty())
-        return;
-    const int generation = ++m_validation;
-    auto graph = m_model->graph;
-    plan::Plan plan = makePlan();
-    QPointer<PlacementModel> self(this);
-    QThreadPool::globalInstance()->start([self, graph, plan = std::move(plan), generation]() {
-        auto report = std::make_shared<plan::ValidationReport>(
-            plan::validatePlan(*graph, plan, plan::ValidateOptions{}));
-        QMetaObject::invokeMethod(
-            self.data(),
-            [self, report, generation, graph]() {
-                if (!self || generation != self->m_validation || !self->m_model ||
-                    self->m_model->graph != graph)
-                    return;
-                self->mergeValidation(*report);
-            },
-            Qt::QueuedConnection);
-    });
-}
-
-void PlacementModel::mergeValidation(const plan::ValidationReport &validation)
-{
-    PlacementReport &report = m_report;
-    report.validated = true;
-    report.problems.clear();
-    report.problemCodes.clear();
-    report.warnings.clear();
-    const auto &graph = *m_model->graph;
-    for (auto &ledger : report.devices)
-        ledger.problems.clear();
-    for (const plan::Problem &problem : validation.problems) {
-        const QString message = QString::fromStdString(problem.message);
-        if (problem.warning) {
-            report.warnings << message;
-            continue;
-        }
-        report.problems << message;
-        report.problemCodes << QString::fromStdString(problem.code);
-        for (const std::string &name : problem.nodes)
-            if (const auto node = graph.findNode(name))
-                if (report.nodeProblems[std::size_t(*node)].isEmpty())
-                    report.nodeProblems[std::size_t(*node)] = message;
-        for (const std::string &device : problem.devices) {
-            const int d = deviceIndex(QString::fromStdString(device));
-            if (d >= 0)
-                report.devices[d].problems << message;
-        }
-    }
-    if (validation.estimate) {
-        const plan::PlanEstimate &estimate = *validation.estimate;
-        for (const plan::DeviceLedger &ledger : estimate.ledger) {
-            const int d = deviceIndex(QString::fromStdString(ledger.device));
-            if (d < 0)
-                continue;
-            report.devices[d].weights = ledger.weights;
-            report.devices[d].activations = ledger.activations;
-            report.devices[d].buffers = ledger.transferBuffers + ledger.workspace;
-        }
-        for (std::size_t s = 0; s < estimate.stages.size(); ++s) {
-            const int d = deviceIndex(QString::fromStdString(estimate.stages[s].device));
-            if (d < 0)
-                continue;
-            report.devices[d].stageSeconds = estimate.stages[s].seconds();
-            if (int(s) == estimate.bottleneck)
-                report.bottleneckDevice = d;
-        }
-        report.throughput = estimate.throughput;
-        report.latencySeconds = estimate.latencySeconds;
-        report.bubbleFraction = estimate.bubbleFraction;
-    }
-    if (!m_deviceOf.empty())
-        emit dataChanged(index(0, ProblemColumn), index(rowCount() - 1, ProblemColumn));
-    emit placementChanged();
-    emit validated();
 }
 
 int PlacementModel::rowCount(const QModelIndex &parent) const

@@ -1,11 +1,15 @@
 // Which device each node runs on, which nodes are pinned, and the devices a
 // plan may use. Rows are nodes (columns: node, device, pinned, problem). Every
-// change goes through the undo stack; the ledger and problems are recomputed
-// after each change (placementChanged).
+// change goes through the undo stack; after each change core/plan's validator
+// checks the placement (placementChanged, validated). The validator's
+// placement-independent analysis (plan::analysePlan) runs on a TaskRunner
+// worker when the model, batch, micro-batches or dims change; until it is
+// back the report says it is not validated yet.
 #pragma once
 
 #include "core/plan/plan_file.h"
 #include "core/plan/validate.h"
+#include "ui/common/task_runner.h"
 #include "ui/devices/device_info.h"
 #include "ui/graph/model_data.h"
 #include "ui/graph/placement_check.h"
@@ -115,13 +119,12 @@ signals:
     void devicesChanged();
     // The bound dims changed (setPlanDims, a loaded plan, a new model).
     void planDimsChanged();
-    // core/plan's validator finished for the current placement.
+    // core/plan's validator checked the current placement.
     void validated();
 
 private:
     void recheck();
-    void startValidation();
-    void mergeValidation(const plan::ValidationReport &validation);
+    void startAnalysis(const plan::Plan &plan);
 
     std::shared_ptr<const ModelData> m_model;
     QVector<DeviceInfo> m_devices;
@@ -131,7 +134,10 @@ private:
     QUndoStack m_undo;
     std::int64_t m_batch = 8;
     int m_microbatches = 4;
-    int m_validation = 0;
+    // The validator's analysis for the current plan settings, and the one
+    // being computed (its settings only) on m_tasks.
+    std::shared_ptr<const plan::PlanAnalysis> m_analysis;
+    std::shared_ptr<const plan::PlanAnalysis> m_analysisPending;
     // Kept for makePlan(): objective, links, dims, tensor_parallel, extra.
     plan::Plan m_planExtras;
     QString m_planDimsSource; // where m_planExtras.dims came from
@@ -140,6 +146,8 @@ private:
     std::vector<plan::LinkSpec> m_catalogueLinks;
     // Devices of the loaded plan: between them, its links are the whole truth.
     std::set<std::string> m_planDeviceIds;
+    // Last member: destroyed first, it waits for its worker.
+    TaskRunner m_tasks;
 };
 
 } // namespace sb::ui

@@ -66,13 +66,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     m_registryPage = new RegistryPage(m_tasks, m_pages);
     m_reportPage = new ReportPage(m_tasks, m_pages);
     m_deploymentsPage = new DeploymentsPage(m_tasks, m_pages);
-    m_pages->addTab(m_graphPage, tr("&Graph"));
-    m_pages->addTab(m_runPage, tr("R&uns"));
-    m_pages->addTab(m_evalPage, tr("&Evaluation"));
-    m_pages->addTab(m_governancePage, tr("Go&vernance"));
-    m_pages->addTab(m_registryPage, tr("Re&gistry"));
-    m_pages->addTab(m_reportPage, tr("Re&port"));
-    m_pages->addTab(m_deploymentsPage, tr("&Deployments"));
+    // The tab bar is this list, in order; the window asks nothing else of a page.
+    m_pageList = {m_graphPage,    m_runPage,    m_evalPage,       m_governancePage,
+                  m_registryPage, m_reportPage, m_deploymentsPage};
+    for (Page *page : m_pageList)
+        m_pages->addTab(page->widget(), page->icon(), page->title());
     setCentralWidget(m_pages);
 
     createDocks();
@@ -130,16 +128,11 @@ MainWindow::MainWindow(QWidget *parent) : QMainWindow(parent)
     connect(m_registryPage, &RegistryPage::errorOccurred, this, &MainWindow::showError);
     connect(m_reportPage, &ReportPage::errorOccurred, this, &MainWindow::showError);
     connect(m_deploymentsPage, &DeploymentsPage::errorOccurred, this, &MainWindow::showError);
-    // Store-backed pages read the store when shown; a stored evaluation
-    // selects its model version there.
-    connect(m_pages, &QTabWidget::currentChanged, this, [this]() {
-        QWidget *page = m_pages->currentWidget();
-        if (page == m_governancePage)
-            m_governancePage->refresh();
-        else if (page == m_registryPage)
-            m_registryPage->refresh();
-        else if (page == m_reportPage)
-            m_reportPage->refresh();
+    // A page turned to activates (store-backed pages re-read the store); a
+    // stored evaluation selects its model version there.
+    connect(m_pages, &QTabWidget::currentChanged, this, [this](int index) {
+        if (index >= 0 && index < int(m_pageList.size()))
+            m_pageList[std::size_t(index)]->activate();
     });
     connect(m_evalPage, &EvalPage::resultsStored, this, [this](const QString &version) {
         m_governancePage->selectVersion(version);
@@ -311,8 +304,8 @@ void MainWindow::createActions()
             dock->show();
         }
     });
-    for (int i = 0; i < m_pages->count(); ++i) {
-        auto *page = m_viewMenu->addAction(m_pages->tabText(i).remove('&'), this,
+    for (int i = 0; i < int(m_pageList.size()); ++i) {
+        auto *page = m_viewMenu->addAction(m_pageList[std::size_t(i)]->title().remove('&'), this,
                                            [this, i]() { m_pages->setCurrentIndex(i); });
         page->setShortcut(QKeySequence(Qt::CTRL | Qt::Key(Qt::Key_1 + i)));
     }
@@ -322,6 +315,11 @@ void MainWindow::createActions()
     m_autoSplitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_R));
     planMenu->addAction(tr("&Validate"), this, [this]() {
         const auto &report = m_placement->report();
+        if (!report.validated) {
+            log(tr("The plan is still being checked (the model's costs for these plan "
+                   "settings are being analysed); try again in a moment."));
+            return;
+        }
         if (report.isValid())
             log(tr("Plan is valid: %n cut edge(s).", nullptr, int(report.cuts.size())));
         for (const QString &problem : report.problems)

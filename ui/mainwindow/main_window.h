@@ -5,12 +5,15 @@
 // TaskRunner with progress and Cancel in the status bar.
 #pragma once
 
+#include "ui/common/page.h"
 #include "ui/common/stall_probe.h"
 #include "ui/common/task_runner.h"
 #include "ui/graph/model_data.h"
 #include "ui/graph/placement_model.h"
 
 #include <QMainWindow>
+
+#include <vector>
 
 class QAction;
 class QComboBox;
@@ -64,6 +67,8 @@ public:
     ReportPage *reportPage() const { return m_reportPage; }
     DeploymentsPage *deploymentsPage() const { return m_deploymentsPage; }
     QTabWidget *pages() const { return m_pages; }
+    // The pages behind the tabs, in tab order.
+    const std::vector<Page *> &pageList() const { return m_pageList; }
     StallProbe *stallProbe() const { return m_stallProbe; }
 
     // True while imports, layouts or other tasks are running.
@@ -98,6 +103,7 @@ private:
     StallProbe *m_stallProbe;
 
     QTabWidget *m_pages;
+    std::vector<Page *> m_pageList; // the tabs, in order
     GraphPage *m_graphPage;
     RunPage *m_runPage;
     EvalPage *m_evalPage;

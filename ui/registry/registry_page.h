@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/store/store.h"
+#include "ui/common/page.h"
 #include "ui/common/task_runner.h"
 
 #include <QWidget>
@@ -16,10 +17,15 @@ class QTableView;
 
 namespace sb::ui {
 
-class RegistryPage : public QWidget
+class RegistryPage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("Re&gistry"); }
+    QWidget *widget() override { return this; }
+    void activate() override { refresh(); }
+
     explicit RegistryPage(TaskRunner *tasks, QWidget *parent = nullptr);
 
     void refresh();
@@ -31,7 +37,12 @@ public:
     QTreeView *versionsView() const { return m_versionsView; }
     QString lastMessage() const;
 
-    enum Role { VersionIdRole = Qt::UserRole + 1, ModelNameRole, VersionRole };
+    enum Role
+    {
+        VersionIdRole = Qt::UserRole + 1,
+        ModelNameRole,
+        VersionRole
+    };
 
 signals:
     void errorOccurred(const QString &message);

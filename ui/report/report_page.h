@@ -9,6 +9,7 @@
 #pragma once
 
 #include "core/governance/report.h"
+#include "ui/common/page.h"
 #include "ui/common/task_runner.h"
 
 #include <QImage>
@@ -36,10 +37,15 @@ struct RenderedReport
 
 Result<RenderedReport> renderReport(governance::ReportData data);
 
-class ReportPage : public QWidget
+class ReportPage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("Re&port"); }
+    QWidget *widget() override { return this; }
+    void activate() override { refresh(); }
+
     enum class ExportKind
     {
         Html,

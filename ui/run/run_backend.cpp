@@ -2,7 +2,6 @@
 
 #include "core/plan/predict.h"
 
-#include "core/common/stats.h"
 #include "core/plan/mpi_run.h"
 
 #include "core/plan/local_run.h"
@@ -10,6 +9,7 @@
 #include "core/runtime/npy.h"
 #include "core/runtime/pipeline.h"
 #include "core/runtime/run_summary.h"
+#include "core/workflows/run_plan.h"
 
 #if __has_include("kernels/registry.h")
 #include "kernels/registry.h"
@@ -84,21 +84,9 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
 {
     const auto &plan = request.plan;
     const bool overMpi = plan::planHasRemoteDevices(plan);
-    std::unique_ptr<runtime::PipelineRunner> runner;
-    plan::LocalDevices devices;
-    if (!overMpi) {
-        if (progress)
-            progress(0.02, "Creating devices");
-        SB_ASSIGN_OR_RETURN(devices,
-                            plan::createLocalDevices(plan.devices.devices, guiKernelRegistry()));
-        SB_ASSIGN_OR_RETURN(auto stages, plan::pipelineStages(*request.graph, plan, devices));
-        if (progress)
-            progress(0.05, "Preparing stages");
-        SB_ASSIGN_OR_RETURN(runner, runtime::PipelineRunner::create(request.graph, stages));
-    } else if (request.modelPath.isEmpty()) {
+    if (overMpi && request.modelPath.isEmpty())
         return makeError(ErrorCode::InvalidInput,
                          "runs on remote devices need the model file (MPI ranks load it)");
-    }
 
     runtime::TensorMap inputs;
     if (request.config.inputs == RunConfig::Inputs::Npy) {
@@ -115,103 +103,68 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         SB_ASSIGN_OR_RETURN(inputs, syntheticInputs(*request.graph, plan.batch));
     }
 
+    // The run itself is core's (workflows::runPlan), as for `run/bench --plan`.
     RunOutcome outcome;
     outcome.config = request.config;
-    std::optional<plan::PipelinePrediction> predicted;
-    if (runner) {
-        // Predicted before it runs, from the executors that will run.
-        std::string note;
-        plan::PipelinePredictOptions predictOptions;
-        predictOptions.batch = plan.batch;
-        predictOptions.microbatches =
-            runner->effectiveMicrobatches(inputs, plan.microbatches, &note);
-        predictOptions.dims = plan::symbolicDimsFromInputs(*request.graph, inputs);
-        predictOptions.links = &plan.devices;
-        predictOptions.iterations = std::max(1, request.config.iterations);
-        auto prediction = plan::predictPipeline(*request.graph, *runner, plan::storedKernelRates(),
-                                                predictOptions);
-        if (prediction) {
-            predicted = std::move(*prediction);
-            outcome.hasPrediction = true;
-            outcome.predictedThroughput = predicted->schedule.summary.throughput;
-            outcome.predictedLatencyP50 = predicted->schedule.summary.latencyP50Ms;
-            outcome.predictedJson = QString::fromStdString(plan::predictionJson(*predicted).dump());
-        }
-    }
-    std::vector<double> latencies;
-    runtime::PipelineRunOptions options;
-    options.microbatches = plan.microbatches;
-    options.cancel = &cancel;
-    const int iterations = std::max(1, request.config.iterations);
-    runtime::PipelineMetrics last;
-    std::vector<double> iterationMs;
-    std::vector<double> mpiIterationMs, mpiLatencyMs;
+    workflows::PlanRunRequest run;
+    run.graph = request.graph;
+    run.modelPath = request.modelPath.toStdString();
+    run.planLabel = "the plan";
+    run.plan = plan;
+    run.inputs = std::move(inputs);
+    run.iterations = std::max(1, request.config.iterations);
+    run.kernels = &guiKernelRegistry();
+    run.cancel = &cancel;
+    run.progress = progress;
+    if (!request.config.tracePath.isEmpty())
+        run.tracePath = request.config.tracePath.toStdString();
     if (overMpi) {
-        // One mpirun for every iteration; ranks stream progress lines.
         plan::MpiRunRequest mpi;
-        mpi.graph = request.graph;
-        mpi.model = request.modelPath.toStdString();
-        mpi.plan = plan;
-        mpi.inputs = inputs;
-        mpi.iterations = iterations;
         mpi.wantOutputs = false;
-        mpi.cancel = &cancel;
         mpi.onLine = [&](const std::string &line) {
             if (progress)
                 progress(0.5, line);
         };
-        if (progress)
-            progress(0.05, "Starting MPI ranks");
-        SB_ASSIGN_OR_RETURN(plan::MpiRunOutput ran, plan::runPlanOverMpi(mpi));
-        last = ran.metrics;
-        mpiIterationMs = ran.iterationMs;
-        mpiLatencyMs = ran.latencyMs;
+        run.mpi = std::move(mpi);
     }
-    for (int it = 0; it < iterations; ++it) {
-        if (cancel.isCancelled())
-            return makeError(ErrorCode::Cancelled, "run cancelled");
-        if (progress)
-            progress(0.1 + 0.85 * double(it) / iterations,
-                     "Iteration " + std::to_string(it + 1) + " of " + std::to_string(iterations));
-        if (!overMpi) {
-            SB_ASSIGN_OR_RETURN(auto result, runner->run(inputs, options));
-            last = result.metrics;
-        } else if (static_cast<std::size_t>(it) < mpiIterationMs.size()) {
-            last.wallMs = mpiIterationMs[static_cast<std::size_t>(it)];
-        }
-        iterationMs.push_back(last.wallMs);
-        if (!overMpi) // an MPI run reports every iteration's latencies at its end
-            latencies.insert(latencies.end(), last.microbatchLatencyMs.begin(),
-                             last.microbatchLatencyMs.end());
+    run.onIteration = [&](int index, const runtime::RunSummary &iteration,
+                          const runtime::PipelineMetrics &metrics) {
         RunLive update;
-        update.iteration.index = it;
-        update.iteration.wallMs = last.wallMs;
-        update.iteration.throughput =
-            last.wallMs > 0 ? double(plan.batch) * 1000.0 / last.wallMs : 0;
-        update.iteration.latencyP50Ms = sb::percentile(last.microbatchLatencyMs, 50);
-        for (const auto &event : last.timeline)
+        update.iteration.index = index;
+        update.iteration.wallMs = iteration.totalMs;
+        update.iteration.throughput = iteration.throughput;
+        update.iteration.latencyP50Ms = iteration.latencyP50Ms;
+        for (const auto &event : metrics.timeline)
             if (event.kind == "compute" || event.kind == "all-reduce" || event.kind == "all-gather")
-                update.timeline.push_back(TimelineSpan{event.stage, event.microbatch, it,
+                update.timeline.push_back(TimelineSpan{event.stage, event.microbatch, index,
                                                        event.startMs, event.endMs,
                                                        event.kind != "compute"});
         outcome.iterations.push_back(update.iteration);
+        outcome.timeline = update.timeline;
         if (live)
             live(update);
-        if (it == iterations - 1)
-            outcome.timeline = update.timeline;
-    }
+    };
+    SB_ASSIGN_OR_RETURN(workflows::PlanRun ran, workflows::runPlan(run));
+    const runtime::PipelineMetrics &last = ran.lastMetrics;
     outcome.microbatchesUsed = last.microbatches;
     outcome.microbatchNote = QString::fromStdString(last.microbatchNote);
     outcome.bubble = last.bubbleFraction;
     outcome.idealBubble = last.idealBubbleFraction;
-    // The same definitions as `run`/`bench --plan` (run_summary.h).
-    const runtime::RunSummary summary =
-        runtime::summarizeRuns(plan.batch, iterationMs, overMpi ? mpiLatencyMs : latencies);
+    const runtime::RunSummary summary = ran.summary();
     outcome.throughput = summary.throughput;
     outcome.latencyP50 = summary.latencyP50Ms;
     outcome.latencyP90 = summary.latencyP90Ms;
     outcome.latencyP95 = summary.latencyP95Ms;
     outcome.latencyP99 = summary.latencyP99Ms;
+    outcome.latenciesMs = ran.latencyMs;
+    outcome.runJson = workflows::planRunJson(ran);
+    const auto &predicted = ran.prediction;
+    if (predicted) {
+        outcome.hasPrediction = true;
+        outcome.predictedThroughput = predicted->schedule.summary.throughput;
+        outcome.predictedLatencyP50 = predicted->schedule.summary.latencyP50Ms;
+        outcome.predictedJson = QString::fromStdString(plan::predictionJson(*predicted).dump());
+    }
     // The ledger of the plan as run (its batch and micro-batches), counting
     // what the measured peak counts: activations and transfer buffers, not
     // the weights the graph owns.
@@ -239,12 +192,8 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         }
         outcome.stages.push_back(row);
     }
-    if (!request.config.tracePath.isEmpty()) {
-        SB_TRY(runtime::writeTrace(last, request.config.tracePath.toStdString()));
+    if (!request.config.tracePath.isEmpty())
         outcome.tracePath = request.config.tracePath;
-    }
-    if (progress)
-        progress(1.0, "Done");
     return outcome;
 }
 

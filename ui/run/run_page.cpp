@@ -244,7 +244,7 @@ RunRequest RunPage::makeRequest() const
     request.graph = model->graph;
     request.modelPath = model->path;
     request.config = config();
-    request.plan = m_placement->makePlan();
+    request.plan = m_placement->makePlan(model->sha256); // checked against the file before it runs
     request.plan.batch = request.config.batch;
     request.plan.microbatches = request.config.microbatches;
     const QString traces = !m_traceDirectory.isEmpty()
@@ -444,15 +444,20 @@ bool RunPage::showEstimate()
         emit errorOccurred(tr("The estimate is not ready yet; try again in a moment."));
         return false;
     }
-    // Stages in the order their first node appears; a GPipe schedule of M
-    // micro-batches with the validator's per-stage time (compute + transfer in).
+    if (report.stageDevices.isEmpty()) {
+        emit errorOccurred(tr("No estimate for this placement: %1")
+                               .arg(report.problems.isEmpty() ? tr("nothing is assigned")
+                                                              : report.problems.front()));
+        return false;
+    }
+    // The validator's stages in its order, drawn as a GPipe schedule of M
+    // micro-batches with its per-stage time (compute + transfer in).
     QStringList devices;
     QVector<QColor> colours;
     QVector<double> seconds;
     RunOutcome outcome;
-    for (int n = 0; n < m_placement->modelData()->nodeCount(); ++n) {
-        const int d = m_placement->deviceOf(n);
-        if (d < 0 || devices.contains(m_placement->devices()[d].id))
+    for (const int d : report.stageDevices) {
+        if (d < 0)
             continue;
         devices << m_placement->devices()[d].id;
         colours << m_placement->devices()[d].colour;

@@ -4,6 +4,7 @@
 // and metrics widgets live in bottom docks (takeTimelineWidget/...).
 #pragma once
 
+#include "ui/common/page.h"
 #include "ui/common/stall_probe.h"
 #include "ui/common/task_runner.h"
 #include "ui/graph/placement_model.h"
@@ -28,10 +29,14 @@ class QTabWidget;
 
 namespace sb::ui {
 
-class RunPage : public QWidget
+class RunPage : public QWidget, public Page
 {
     Q_OBJECT
 public:
+    // Page
+    QString title() const override { return tr("R&uns"); }
+    QWidget *widget() override { return this; }
+
     RunPage(PlacementModel *placement, TaskRunner *tasks, StallProbe *probe,
             QWidget *parent = nullptr);
 

@@ -58,14 +58,23 @@ store::RunRecord recordFromOutcome(const RunOutcome &outcome, const QString &mod
     store::RunRecord record;
     record.status = "succeeded";
     json stages = json::array();
-    for (const RunStage &stage : outcome.stages)
-        stages.push_back({{"device", stage.device.toStdString()},
-                          {"nodes", stage.nodes},
-                          {"compute_ms", finiteOrNull(stage.computeMs)},
-                          {"idle_ms", finiteOrNull(stage.idleMs)},
-                          {"peak_memory_bytes", stage.peakMemoryBytes},
-                          {"ledger_memory_bytes", stage.ledgerMemoryBytes},
-                          {"sent_bytes", stage.sentBytes}});
+    const json &measured =
+        outcome.runJson.is_object() ? outcome.runJson.value("stages", json()) : json();
+    if (measured.is_array() && measured.size() == std::size_t(outcome.stages.size())) {
+        // A run of this session: its stages as core wrote them, plus the ledger.
+        stages = measured;
+        for (std::size_t s = 0; s < stages.size(); ++s)
+            stages[s]["ledger_memory_bytes"] = outcome.stages[qsizetype(s)].ledgerMemoryBytes;
+    } else {
+        for (const RunStage &stage : outcome.stages)
+            stages.push_back({{"device", stage.device.toStdString()},
+                              {"nodes", stage.nodes},
+                              {"compute_ms", finiteOrNull(stage.computeMs)},
+                              {"idle_ms", finiteOrNull(stage.idleMs)},
+                              {"peak_memory_bytes", stage.peakMemoryBytes},
+                              {"ledger_memory_bytes", stage.ledgerMemoryBytes},
+                              {"sent_bytes", stage.sentBytes}});
+    }
     json wall = json::array();
     for (const RunIteration &iteration : outcome.iterations)
         wall.push_back(finiteOrNull(iteration.wallMs));
@@ -95,6 +104,13 @@ store::RunRecord recordFromOutcome(const RunOutcome &outcome, const QString &mod
                       {"bubble_fraction", finiteOrNull(outcome.bubble)},
                       {"ideal_bubble_fraction", finiteOrNull(outcome.idealBubble)},
                       {"gui_worst_stall_ms", finiteOrNull(outcome.worstStallMs)}};
+    // A run measured in this session: its statistics exactly as core wrote
+    // them (workflows::planRunJson, what `run --plan --json` prints).
+    if (outcome.runJson.is_object())
+        for (const char *key :
+             {"throughput", "latency_ms", "bubble_fraction", "ideal_bubble_fraction"})
+            if (outcome.runJson.contains(key))
+                record.metrics[key] = outcome.runJson[key];
     record.tracePath = outcome.tracePath.toStdString();
     record.startedAt = outcome.startedAt.toStdString();
     record.finishedAt = outcome.finishedAt.toStdString();

@@ -9,7 +9,11 @@
 //              "peak_memory_bytes", "ledger_memory_bytes", "sent_bytes"}], "wall_ms": [...]}
 //   metrics  {"throughput", "latency_ms": {"p50", "p90", "p95", "p99"},
 //             "bubble_fraction", "ideal_bubble_fraction", "gui_worst_stall_ms"}
-// A metric missing from an older record reads as NaN, never as 0.
+// A metric missing from an older record reads as NaN, never as 0. A run
+// measured in this session stores its statistics and stages as core's run
+// JSON has them (workflows::planRunJson, the same keys and values `run --plan
+// --json` prints; stages also carry host and rank), the GUI adding only what
+// is its own (inputs, ledger_memory_bytes, gui_worst_stall_ms).
 #pragma once
 
 #include "core/store/store.h"

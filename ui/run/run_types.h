@@ -4,6 +4,8 @@
 
 #include "ui/run/timeline_model.h"
 
+#include <nlohmann/json.hpp>
+
 #include <QString>
 #include <QStringList>
 #include <QVector>
@@ -78,6 +80,11 @@ struct RunOutcome
     bool hasPrediction = false;
     double predictedThroughput = 0, predictedLatencyP50 = 0;
     QString predictedJson;
+    // A run made in this session: every micro-batch latency of its timed
+    // iterations, and its JSON (workflows::planRunJson, the keys `run --plan
+    // --json` prints). Empty for stored runs and estimates.
+    std::vector<double> latenciesMs;
+    nlohmann::json runJson;
 };
 
 // Live updates from a running run (delivered on the GUI thread).
