@@ -26,7 +26,8 @@
 namespace sb::graph {
 
 // Same numbering as onnx::TensorProto_DataType.
-enum class ElementType : int {
+enum class ElementType : int
+{
     Undefined = 0,
     Float32 = 1,
     UInt8 = 2,
@@ -46,13 +47,13 @@ enum class ElementType : int {
     BFloat16 = 16,
 };
 
-const char *elementTypeName(ElementType type);  // "float32", "int64", ...
-std::size_t elementSize(ElementType type);      // bytes per element; 0 for String/Undefined
+const char *elementTypeName(ElementType type); // "float32", "int64", ...
+std::size_t elementSize(ElementType type);     // bytes per element; 0 for String/Undefined
 
 struct Dim
 {
-    std::int64_t value = -1;  // >= 0 when known
-    std::string symbol;       // non-empty when symbolic ("batch", "seq")
+    std::int64_t value = -1; // >= 0 when known
+    std::string symbol;      // non-empty when symbolic ("batch", "seq")
 
     bool isKnown() const { return value >= 0; }
     bool isSymbolic() const { return value < 0 && !symbol.empty(); }
@@ -70,7 +71,7 @@ struct Shape
     bool isFullyKnown() const;
     // Element count when every dim is known, else nullopt.
     std::optional<std::int64_t> elementCount() const;
-    std::string toString() const;  // "[batch,3,224,224]" or "?" when rank unknown
+    std::string toString() const; // "[batch,3,224,224]" or "?" when rank unknown
     bool operator==(const Shape &) const = default;
 };
 
@@ -99,12 +100,11 @@ public:
     std::int64_t elementCount() const;
     std::size_t byteSize() const { return m_size; }
     const void *data() const { return m_data; }
-    template <typename T>
-    std::span<const T> as() const
+    template <typename T> std::span<const T> as() const
     {
         return {static_cast<const T *>(m_data), m_size / sizeof(T)};
     }
-    std::vector<std::string> strings;  // only for ElementType::String
+    std::vector<std::string> strings; // only for ElementType::String
 
 private:
     ElementType m_type = ElementType::Undefined;
@@ -119,7 +119,20 @@ class Graph;
 
 struct Attribute
 {
-    enum class Kind { Undefined, Float, Int, String, Tensor, Graph, Floats, Ints, Strings, Tensors, Graphs };
+    enum class Kind
+    {
+        Undefined,
+        Float,
+        Int,
+        String,
+        Tensor,
+        Graph,
+        Floats,
+        Ints,
+        Strings,
+        Tensors,
+        Graphs
+    };
     Kind kind = Kind::Undefined;
     float f = 0.0f;
     std::int64_t i = 0;
@@ -142,22 +155,22 @@ struct Value
 {
     std::string name;
     TensorInfo info;
-    NodeId producer = kNoNode;        // kNoNode for graph inputs and initializers
-    std::vector<NodeId> consumers;    // nodes reading this value, in topological order
+    NodeId producer = kNoNode;     // kNoNode for graph inputs and initializers
+    std::vector<NodeId> consumers; // nodes reading this value, in topological order
     bool isGraphInput = false;
     bool isGraphOutput = false;
-    std::shared_ptr<const TensorData> initializer;  // set for weights/constants
+    std::shared_ptr<const TensorData> initializer; // set for weights/constants
 };
 
 struct Node
 {
-    std::string name;      // unique within the graph (importer names unnamed nodes)
-    std::string opType;    // "MatMul"
-    std::string domain;    // "" for the default ONNX domain
+    std::string name;   // unique within the graph (importer names unnamed nodes)
+    std::string opType; // "MatMul"
+    std::string domain; // "" for the default ONNX domain
     std::map<std::string, Attribute> attributes;
-    std::vector<ValueId> inputs;   // kNoValue for omitted optional inputs
-    std::vector<ValueId> outputs;  // kNoValue for omitted optional outputs
-    std::int32_t block = -1;       // index into Graph::blocks()
+    std::vector<ValueId> inputs;  // kNoValue for omitted optional inputs
+    std::vector<ValueId> outputs; // kNoValue for omitted optional outputs
+    std::int32_t block = -1;      // index into Graph::blocks()
     // Outer-scope values read by this node's subgraph attributes (If/Loop/Scan
     // bodies). They order the node after their producers like real inputs.
     std::vector<ValueId> implicitInputs;
@@ -173,8 +186,8 @@ struct Node
 // residual stage), found from exporter name scopes; single nodes otherwise.
 struct Block
 {
-    std::string name;             // "/blocks.3" or the node name for singletons
-    std::vector<NodeId> nodes;    // in topological order, contiguous in it where possible
+    std::string name;          // "/blocks.3" or the node name for singletons
+    std::vector<NodeId> nodes; // in topological order, contiguous in it where possible
 };
 
 class Graph
@@ -185,8 +198,8 @@ public:
     std::string producerName;
     std::string producerVersion;
     std::string graphName;
-    std::map<std::string, std::int64_t> opsets;  // domain ("" = ai.onnx) -> version
-    std::filesystem::path modelPath;             // empty for in-memory models
+    std::map<std::string, std::int64_t> opsets; // domain ("" = ai.onnx) -> version
+    std::filesystem::path modelPath;            // empty for in-memory models
     // Opaque handle to the parsed source model (the importer's onnx::ModelProto),
     // kept so shapes can be re-inferred under concrete dim bindings
     // (inferBoundShapes in bound_shapes.h). Null for hand-built graphs.
@@ -195,7 +208,7 @@ public:
     // ---- structure
     const std::vector<Node> &nodes() const { return m_nodes; }
     const std::vector<Value> &values() const { return m_values; }
-    const std::vector<ValueId> &inputs() const { return m_inputs; }    // excludes initializers
+    const std::vector<ValueId> &inputs() const { return m_inputs; } // excludes initializers
     const std::vector<ValueId> &outputs() const { return m_outputs; }
     const std::vector<Block> &blocks() const { return m_blocks; }
     const Node &node(NodeId id) const { return m_nodes[static_cast<std::size_t>(id)]; }

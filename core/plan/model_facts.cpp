@@ -19,10 +19,10 @@ std::uint64_t convWorkspace(const Graph &graph, const graph::Node &node,
     if (node.opType != "Conv" || node.inputs.size() < 2 || node.outputs.empty())
         return 0;
     auto weight = cost::resolveShape(graph.value(node.inputs[1]).info.shape, graph, bindings);
-    auto output = node.outputs[0] == graph::kNoValue
-                      ? std::nullopt
-                      : cost::resolveShape(graph.value(node.outputs[0]).info.shape, graph,
-                                           bindings);
+    auto output =
+        node.outputs[0] == graph::kNoValue
+            ? std::nullopt
+            : cost::resolveShape(graph.value(node.outputs[0]).info.shape, graph, bindings);
     if (!weight || !output || weight->size() < 3 || output->size() < 3)
         return 0;
     std::uint64_t rows = 1;
@@ -32,7 +32,7 @@ std::uint64_t convWorkspace(const Graph &graph, const graph::Node &node,
     for (std::size_t i = 2; i < weight->size(); ++i)
         pointwise = pointwise && (*weight)[i] == 1;
     if (pointwise)
-        return 0;  // 1x1 convolutions are a plain GEMM on the input
+        return 0; // 1x1 convolutions are a plain GEMM on the input
     std::uint64_t columns = static_cast<std::uint64_t>(std::max<std::int64_t>((*output)[0], 0));
     for (std::size_t i = 2; i < output->size(); ++i)
         columns *= static_cast<std::uint64_t>(std::max<std::int64_t>((*output)[i], 0));
@@ -75,10 +75,10 @@ Result<ModelFacts> analyseModel(const Graph &graph, std::int64_t microbatchSize,
         } else if (value.producer != graph::kNoNode) {
             // Unknown shape: share the producer's activation bytes among its outputs.
             const graph::Node &producer = graph.node(value.producer);
-            std::size_t outputs = std::max<std::size_t>(
-                1, static_cast<std::size_t>(std::count_if(
-                       producer.outputs.begin(), producer.outputs.end(),
-                       [](ValueId id) { return id != graph::kNoValue; })));
+            std::size_t outputs =
+                std::max<std::size_t>(1, static_cast<std::size_t>(std::count_if(
+                                             producer.outputs.begin(), producer.outputs.end(),
+                                             [](ValueId id) { return id != graph::kNoValue; })));
             facts.valueBytes[v] =
                 facts.cost.nodes[static_cast<std::size_t>(value.producer)].activationBytes /
                 outputs;

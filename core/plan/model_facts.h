@@ -23,9 +23,9 @@ struct ModelFacts
     std::int64_t microbatchSize = 1;
     cost::DimBindings bindings;
     cost::GraphCost cost;
-    std::vector<std::uint64_t> valueBytes;     // per ValueId; 0 for initializers
-    std::vector<std::uint64_t> nodeWeights;    // per NodeId: distinct initializer bytes it reads
-    std::vector<std::uint64_t> nodeWorkspace;  // per NodeId: scratch the kernel needs (Conv im2col)
+    std::vector<std::uint64_t> valueBytes;    // per ValueId; 0 for initializers
+    std::vector<std::uint64_t> nodeWeights;   // per NodeId: distinct initializer bytes it reads
+    std::vector<std::uint64_t> nodeWorkspace; // per NodeId: scratch the kernel needs (Conv im2col)
     // Per NodeId: activation bytes alive while the node runs when the whole
     // graph runs in topological order on one device (inputs excluded).
     std::vector<std::uint64_t> liveBytes;

@@ -1364,8 +1364,9 @@ void TestUiGraph::subgraphRows_data()
                         << QStringList{"Constant"};
     QTest::newRow("Loop") << "test_loop11"
                           << "Loop" << QStringList{"body"}
-                          << QStringList{"Identity", "Constant", "Constant", "Add", "Unsqueeze",
-                                         "Unsqueeze", "Slice", "Add", "Identity"};
+                          << QStringList{"Identity", "Constant",  "Constant",
+                                         "Add",      "Unsqueeze", "Unsqueeze",
+                                         "Slice",    "Add",       "Identity"};
 }
 
 void TestUiGraph::subgraphRows()

@@ -85,8 +85,8 @@ Result<LayoutResult> computeLayout(std::shared_ptr<const ModelData> model,
             const int to = result.itemOfNode[std::size_t(consumer)];
             if (from == to)
                 continue;
-            auto [it, inserted] = edgeIndex.emplace(std::make_pair(from, to),
-                                                    int(result.edges.size()));
+            auto [it, inserted] =
+                edgeIndex.emplace(std::make_pair(from, to), int(result.edges.size()));
             if (inserted) {
                 LayoutEdge edge;
                 edge.from = from;
@@ -182,8 +182,7 @@ Result<LayoutResult> computeLayout(std::shared_ptr<const ModelData> model,
             if (bz.sflag)
                 path.lineTo(toScene(bz.list[0]));
             for (int k = 1; k + 2 < bz.size; k += 3)
-                path.cubicTo(toScene(bz.list[k]), toScene(bz.list[k + 1]),
-                             toScene(bz.list[k + 2]));
+                path.cubicTo(toScene(bz.list[k]), toScene(bz.list[k + 1]), toScene(bz.list[k + 2]));
             if (bz.eflag)
                 path.lineTo(toScene(bz.ep));
         } else {

@@ -20,17 +20,17 @@ namespace sb::ui {
 struct LayoutItem
 {
     int group = -1;
-    graph::NodeId node = graph::kNoNode;  // kNoNode: a collapsed block
+    graph::NodeId node = graph::kNoNode; // kNoNode: a collapsed block
     QRectF rect;
 };
 
 struct LayoutEdge
 {
-    int from = -1, to = -1;  // item indices
-    QPainterPath path;       // scene coordinates, ends at the target's border
+    int from = -1, to = -1; // item indices
+    QPainterPath path;      // scene coordinates, ends at the target's border
     QPointF labelPos;
-    QString label;           // the first tensor's shape
-    quint64 bytes = 0;       // sum over the tensors this edge carries
+    QString label;     // the first tensor's shape
+    quint64 bytes = 0; // sum over the tensors this edge carries
     // Node-level edges folded into this one (for cut detection).
     std::vector<std::pair<graph::NodeId, graph::NodeId>> nodeEdges;
 };
@@ -48,9 +48,9 @@ struct LayoutResult
     std::vector<LayoutItem> items;
     std::vector<LayoutEdge> edges;
     std::vector<LayoutCluster> clusters;
-    std::vector<int> itemOfNode;  // per NodeId: the item showing it
+    std::vector<int> itemOfNode; // per NodeId: the item showing it
     QRectF bounds;
-    double seconds = 0;  // time spent in Graphviz
+    double seconds = 0; // time spent in Graphviz
 };
 
 inline constexpr double kNodeWidth = 170, kNodeHeight = 44;
