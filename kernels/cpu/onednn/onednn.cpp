@@ -37,11 +37,6 @@ KernelChoice choiceFromEnv()
     return KernelChoice::Auto;
 }
 
-std::string isaSuffix()
-{
-    return cpuIsaName(cpuIsa());
-}
-
 } // namespace
 
 KernelChoice kernelChoice()
@@ -85,12 +80,10 @@ ConvProblem convProblemOf(const ConvGeometry &g)
 
 const char *oursKernelName(const std::string &algorithm)
 {
-    static std::mutex mutex;
-    static std::set<std::string> names;
-    std::lock_guard lock(mutex);
-    return names.insert("ours " + algorithm + " " + isaSuffix()).first->c_str();
+    return oursKernelName(algorithm, cpuIsa());
 }
 
+// Interned: profiles keep the pointer.
 const char *oursKernelName(const std::string &algorithm, CpuIsa widest)
 {
     static std::mutex mutex;
