@@ -33,6 +33,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceMisc(registry);
     registerReferenceQuant(registry);
     registerReferenceRecurrent(registry);
+    registerReferenceControlFlow(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
     registerCpuProfiles(registry);

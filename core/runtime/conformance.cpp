@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 #include <regex>
 
 namespace sb::runtime {
@@ -70,6 +71,42 @@ std::vector<fs::path> numbered(const fs::path &dir, const std::string &prefix)
     return paths;
 }
 
+// The runtime value of a stored tensor, sequence or optional.
+Tensor toRuntimeValue(const graph::ValueData &value)
+{
+    switch (value.kind) {
+    case graph::ValueKind::Tensor:
+        return Tensor::fromTensorData(value.tensor);
+    case graph::ValueKind::Sequence: {
+        std::vector<Tensor> elements;
+        for (const auto &element : value.elements)
+            elements.push_back(toRuntimeValue(element));
+        return Tensor::sequence(value.elementType, std::move(elements));
+    }
+    case graph::ValueKind::Optional:
+        return Tensor::optional(value.elementType,
+                                value.elements.empty() ? Tensor()
+                                                       : toRuntimeValue(value.elements.front()),
+                                value.optionalOf);
+    }
+    return {};
+}
+
+// The element type that makes a stored value unrunnable (strings), if any.
+std::optional<ElementType> unrunnableType(const graph::ValueData &value)
+{
+    if (value.kind == graph::ValueKind::Tensor) {
+        ElementType type = value.tensor->type();
+        if (type == ElementType::String || graph::elementSize(type) == 0)
+            return type;
+        return std::nullopt;
+    }
+    for (const auto &element : value.elements)
+        if (auto type = unrunnableType(element))
+            return type;
+    return std::nullopt;
+}
+
 void markUnsupported(ConformanceCase &result, const std::string &reason)
 {
     result.outcome = ConformanceCase::Outcome::Unsupported;
@@ -125,28 +162,28 @@ ConformanceCase runConformanceCase(const fs::path &caseDir, Device &device,
             }
             TensorMap inputs;
             for (std::size_t i = 0; i < inputFiles.size(); ++i) {
-                auto proto = graph::readTensorProtoFile(inputFiles[i]);
-                if (!proto) {
-                    markUnsupported(result,
-                                    "input " + inputFiles[i].filename().string() +
-                                        " is not a plain tensor (sequence/optional/map input)");
+                const graph::TensorInfo &info = (*executor)->valueInfo(inputNames[i]);
+                auto stored = graph::readValueProtoFile(inputFiles[i], info);
+                if (!stored) {
+                    markUnsupported(result, "input " + inputFiles[i].filename().string() +
+                                                ": " + stored.error().message);
                     return result;
                 }
-                if (proto->data->type() == ElementType::String ||
-                    graph::elementSize(proto->data->type()) == 0) {
+                if (auto type = unrunnableType(*stored)) {
                     markUnsupported(result, std::string("input element type ") +
-                                                graph::elementTypeName(proto->data->type()));
+                                                graph::elementTypeName(*type));
                     return result;
                 }
-                ElementType declared = (*executor)->valueInfo(inputNames[i]).type;
-                if (declared != ElementType::Undefined && declared != proto->data->type()) {
+                ElementType declared = info.type;
+                if (stored->kind == graph::ValueKind::Tensor && declared != ElementType::Undefined &&
+                    declared != stored->elementType) {
                     markUnsupported(
                         result, "input " + inputFiles[i].filename().string() + " is stored as " +
-                                    graph::elementTypeName(proto->data->type()) +
+                                    graph::elementTypeName(stored->elementType) +
                                     " but the model declares " + graph::elementTypeName(declared));
                     return result;
                 }
-                inputs[inputNames[i]] = Tensor::fromTensorData(proto->data);
+                inputs[inputNames[i]] = toRuntimeValue(*stored);
             }
             auto run = (*executor)->run(inputs);
             if (!run) {
@@ -166,19 +203,25 @@ ConformanceCase runConformanceCase(const fs::path &caseDir, Device &device,
                 return result;
             }
             for (std::size_t o = 0; o < outputFiles.size(); ++o) {
-                auto proto = graph::readTensorProtoFile(outputFiles[o]);
-                if (!proto) {
-                    markUnsupported(result,
-                                    "output " + outputFiles[o].filename().string() +
-                                        " is not a plain tensor (sequence/optional output)");
+                const Tensor &actual = run->outputs.at(outputNames[o]);
+                // Read the file as the kind the model declares, else as what
+                // the run produced.
+                graph::TensorInfo info = (*executor)->valueInfo(outputNames[o]);
+                if (info.kind == graph::ValueKind::Tensor && !actual.isTensor()) {
+                    info.kind = actual.kind();
+                    info.optionalOf = actual.optionalOf();
+                }
+                auto stored = graph::readValueProtoFile(outputFiles[o], info);
+                if (!stored) {
+                    markUnsupported(result, "output " + outputFiles[o].filename().string() +
+                                                ": " + stored.error().message);
                     return result;
                 }
-                if (proto->data->type() == ElementType::String) {
+                if (unrunnableType(*stored)) {
                     markUnsupported(result, "string outputs");
                     return result;
                 }
-                Tensor expected = Tensor::fromTensorData(proto->data);
-                const Tensor &actual = run->outputs.at(outputNames[o]);
+                Tensor expected = toRuntimeValue(*stored);
                 CompareResult cmp = compareTensors(actual, expected, options.rtol, options.atol);
                 result.maxError = std::max(result.maxError, cmp.maxAbsError);
                 if (!cmp.ok) {

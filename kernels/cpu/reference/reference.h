@@ -15,6 +15,7 @@ void registerReferenceDetection(runtime::KernelRegistry &registry);
 void registerReferenceMisc(runtime::KernelRegistry &registry);
 void registerReferenceRecurrent(runtime::KernelRegistry &registry);
 void registerReferenceQuant(runtime::KernelRegistry &registry);
+void registerReferenceControlFlow(runtime::KernelRegistry &registry); // If/Loop/Scan, sequences
 
 } // namespace sb::kernels
 
