@@ -76,7 +76,12 @@ struct Shape
 
 // What a value holds: a tensor (almost always), a sequence of tensors, or an
 // optional (a tensor or a sequence, or none), as ONNX's TypeProto says.
-enum class ValueKind : int { Tensor = 0, Sequence = 1, Optional = 2 };
+enum class ValueKind : int
+{
+    Tensor = 0,
+    Sequence = 1,
+    Optional = 2
+};
 const char *valueKindName(ValueKind kind); // "tensor", "sequence", "optional"
 
 struct TensorInfo
@@ -129,7 +134,21 @@ class Graph;
 
 struct Attribute
 {
-    enum class Kind { Undefined, Float, Int, String, Tensor, Graph, Floats, Ints, Strings, Tensors, Graphs, Type };
+    enum class Kind
+    {
+        Undefined,
+        Float,
+        Int,
+        String,
+        Tensor,
+        Graph,
+        Floats,
+        Ints,
+        Strings,
+        Tensors,
+        Graphs,
+        Type
+    };
     Kind kind = Kind::Undefined;
     float f = 0.0f;
     std::int64_t i = 0;

@@ -140,23 +140,23 @@ Result<ValueData> convertSequence(const onnx::SequenceProto &proto, const std::s
         return makeError(ErrorCode::Unsupported,
                          source + ": sequences of sparse tensors or maps are not supported");
     for (int i = 0; i < proto.tensor_values_size(); ++i) {
-        SB_ASSIGN_OR_RETURN(ValueData element,
-                            convertTensorValue(proto.tensor_values(i),
-                                               source + " element " + std::to_string(i)));
+        SB_ASSIGN_OR_RETURN(
+            ValueData element,
+            convertTensorValue(proto.tensor_values(i), source + " element " + std::to_string(i)));
         value.elementType = element.elementType;
         value.elements.push_back(std::move(element));
     }
     for (int i = 0; i < proto.sequence_values_size(); ++i) {
-        SB_ASSIGN_OR_RETURN(ValueData element,
-                            convertSequence(proto.sequence_values(i),
-                                            source + " element " + std::to_string(i)));
+        SB_ASSIGN_OR_RETURN(
+            ValueData element,
+            convertSequence(proto.sequence_values(i), source + " element " + std::to_string(i)));
         value.elementType = element.elementType;
         value.elements.push_back(std::move(element));
     }
     for (int i = 0; i < proto.optional_values_size(); ++i) {
-        SB_ASSIGN_OR_RETURN(ValueData element,
-                            convertOptional(proto.optional_values(i),
-                                            source + " element " + std::to_string(i)));
+        SB_ASSIGN_OR_RETURN(
+            ValueData element,
+            convertOptional(proto.optional_values(i), source + " element " + std::to_string(i)));
         value.elementType = element.elementType;
         value.elements.push_back(std::move(element));
     }

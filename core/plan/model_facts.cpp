@@ -135,8 +135,8 @@ Result<ModelFacts> analyseModel(const Graph &graph, std::int64_t microbatchSize,
             weigh(in);
         // A node with subgraphs is placed as one unit: its bodies run on its
         // device, so their memory is the node's workspace.
-        facts.nodeWorkspace[n] = std::max(convWorkspace(graph, nodes[n], facts.bindings),
-                                          subgraphBytes(nodes[n]));
+        facts.nodeWorkspace[n] =
+            std::max(convWorkspace(graph, nodes[n], facts.bindings), subgraphBytes(nodes[n]));
     }
 
     // Global liveness in topological order: a value is alive from its producer

@@ -165,8 +165,8 @@ ConformanceCase runConformanceCase(const fs::path &caseDir, Device &device,
                 const graph::TensorInfo &info = (*executor)->valueInfo(inputNames[i]);
                 auto stored = graph::readValueProtoFile(inputFiles[i], info);
                 if (!stored) {
-                    markUnsupported(result, "input " + inputFiles[i].filename().string() +
-                                                ": " + stored.error().message);
+                    markUnsupported(result, "input " + inputFiles[i].filename().string() + ": " +
+                                                stored.error().message);
                     return result;
                 }
                 if (auto type = unrunnableType(*stored)) {
@@ -175,8 +175,8 @@ ConformanceCase runConformanceCase(const fs::path &caseDir, Device &device,
                     return result;
                 }
                 ElementType declared = info.type;
-                if (stored->kind == graph::ValueKind::Tensor && declared != ElementType::Undefined &&
-                    declared != stored->elementType) {
+                if (stored->kind == graph::ValueKind::Tensor &&
+                    declared != ElementType::Undefined && declared != stored->elementType) {
                     markUnsupported(
                         result, "input " + inputFiles[i].filename().string() + " is stored as " +
                                     graph::elementTypeName(stored->elementType) +
@@ -213,8 +213,8 @@ ConformanceCase runConformanceCase(const fs::path &caseDir, Device &device,
                 }
                 auto stored = graph::readValueProtoFile(outputFiles[o], info);
                 if (!stored) {
-                    markUnsupported(result, "output " + outputFiles[o].filename().string() +
-                                                ": " + stored.error().message);
+                    markUnsupported(result, "output " + outputFiles[o].filename().string() + ": " +
+                                                stored.error().message);
                     return result;
                 }
                 if (unrunnableType(*stored)) {

@@ -198,8 +198,7 @@ using SubgraphExecutors = std::map<const graph::Graph *, std::unique_ptr<Executo
 // carried values may change shape between iterations) and the model's
 // opsets apply.
 Result<std::unique_ptr<Executor>> createSubgraphExecutor(const graph::Graph &body,
-                                                         const graph::Graph &parent,
-                                                         Device &device,
+                                                         const graph::Graph &parent, Device &device,
                                                          const ExecutorOptions &options)
 {
     auto copy = std::make_shared<graph::Graph>(body);
@@ -231,15 +230,15 @@ public:
     {
         auto it = m_executors.find(&body);
         if (it == m_executors.end())
-            return makeError(ErrorCode::Internal, "subgraph '" + body.graphName +
-                                                      "' has no executor");
+            return makeError(ErrorCode::Internal,
+                             "subgraph '" + body.graphName + "' has no executor");
         const Executor &executor = *it->second;
         const auto &names = executor.inputNames();
         if (inputs.size() != body.inputs().size())
-            return makeError(ErrorCode::InvalidInput,
-                             "subgraph '" + body.graphName + "' takes " +
-                                 std::to_string(body.inputs().size()) + " inputs, got " +
-                                 std::to_string(inputs.size()));
+            return makeError(ErrorCode::InvalidInput, "subgraph '" + body.graphName + "' takes " +
+                                                          std::to_string(body.inputs().size()) +
+                                                          " inputs, got " +
+                                                          std::to_string(inputs.size()));
         TensorMap bound;
         for (std::size_t i = 0; i < names.size(); ++i) {
             if (i < inputs.size()) {

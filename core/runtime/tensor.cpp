@@ -323,12 +323,11 @@ CompareResult compareTensors(const Tensor &actual, const Tensor &expected, doubl
         const auto &want = expected.elements();
         if (got.size() != want.size()) {
             result.ok = false;
-            result.message =
-                actual.kind() == ValueKind::Optional
-                    ? std::string(got.empty() ? "none" : "a value") + ", expected " +
-                          (want.empty() ? "none" : "a value")
-                    : std::to_string(got.size()) + " elements, expected " +
-                          std::to_string(want.size());
+            result.message = actual.kind() == ValueKind::Optional
+                                 ? std::string(got.empty() ? "none" : "a value") + ", expected " +
+                                       (want.empty() ? "none" : "a value")
+                                 : std::to_string(got.size()) + " elements, expected " +
+                                       std::to_string(want.size());
             return result;
         }
         for (std::size_t i = 0; i < got.size(); ++i) {

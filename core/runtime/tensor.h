@@ -67,10 +67,7 @@ public:
     static Tensor optional(ElementType elementType, Tensor element,
                            ValueKind of = ValueKind::Tensor);
 
-    bool isValid() const
-    {
-        return m_kind != ValueKind::Tensor || m_type != ElementType::Undefined;
-    }
+    bool isValid() const { return m_kind != ValueKind::Tensor || m_type != ElementType::Undefined; }
     ValueKind kind() const { return m_kind; }
     bool isTensor() const { return m_kind == ValueKind::Tensor; }
     // Sequence items, or an optional's element (empty when none).

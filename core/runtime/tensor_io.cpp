@@ -50,10 +50,10 @@ Status checkInput(const std::string &name, const graph::TensorInfo &declared, co
         // Element types of a sequence/optional are checked when it has any.
         if (declared.type != ElementType::Undefined && tensor.type() != ElementType::Undefined &&
             declared.type != tensor.type())
-            return makeError(ErrorCode::InvalidInput,
-                             "input '" + name + "': elements of type " +
-                                 graph::elementTypeName(tensor.type()) + ", the model expects " +
-                                 graph::elementTypeName(declared.type));
+            return makeError(ErrorCode::InvalidInput, "input '" + name + "': elements of type " +
+                                                          graph::elementTypeName(tensor.type()) +
+                                                          ", the model expects " +
+                                                          graph::elementTypeName(declared.type));
         return Status::success();
     }
     if (declared.type != ElementType::Undefined && declared.type != tensor.type())

@@ -244,8 +244,8 @@ private slots:
             QCOMPARE(actual.type(), expected->type());
             double maxAbs = 0, maxRef = 0;
             for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
-                maxAbs = std::max(maxAbs, std::fabs(actual.scalarAsDouble(i) -
-                                                    expected->scalarAsDouble(i)));
+                maxAbs = std::max(
+                    maxAbs, std::fabs(actual.scalarAsDouble(i) - expected->scalarAsDouble(i)));
                 maxRef = std::max(maxRef, std::fabs(expected->scalarAsDouble(i)));
             }
             QVERIFY2(maxAbs <= 1e-5 * std::max(maxRef, 1e-12), name.c_str());
@@ -262,10 +262,10 @@ private slots:
     // them by name instead of reading a tensor that is not there.
     void sequenceValues()
     {
-        auto seq = Tensor::sequence(
-            ElementType::Float32,
-            {Tensor::fromVector<float>(ElementType::Float32, {2}, {1, 2}),
-             Tensor::fromVector<float>(ElementType::Float32, {3}, {3, 4, 5})});
+        auto seq =
+            Tensor::sequence(ElementType::Float32,
+                             {Tensor::fromVector<float>(ElementType::Float32, {2}, {1, 2}),
+                              Tensor::fromVector<float>(ElementType::Float32, {3}, {3, 4, 5})});
         QCOMPARE(seq.kind(), graph::ValueKind::Sequence);
         QCOMPARE(seq.elements().size(), std::size_t{2});
         QCOMPARE(seq.byteSize(), std::size_t{20});

@@ -138,8 +138,7 @@ Result<LayoutResult> computeLayout(std::shared_ptr<const ModelData> model,
         }
     }
     for (const auto &[from, to, value] : bodyEdges) {
-        auto [it, inserted] =
-            edgeIndex.emplace(std::make_pair(from, to), int(result.edges.size()));
+        auto [it, inserted] = edgeIndex.emplace(std::make_pair(from, to), int(result.edges.size()));
         if (!inserted)
             continue;
         LayoutEdge edge;

@@ -176,8 +176,8 @@ void GraphBoxItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *opti
         subtitle = QObject::tr("▸ %n nodes", nullptr, int(nodes.size()));
     } else if (item.bodyNode) {
         title = QString::fromStdString(item.bodyNode->opType);
-        subtitle = QObject::tr("%1 › %2").arg(item.bodyName,
-                                              QString::fromStdString(item.bodyNode->name));
+        subtitle =
+            QObject::tr("%1 › %2").arg(item.bodyName, QString::fromStdString(item.bodyNode->name));
     } else {
         const auto &node = model.graph->node(item.node);
         title = QString::fromStdString(node.opType);

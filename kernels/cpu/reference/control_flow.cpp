@@ -71,9 +71,8 @@ Result<Tensor> joinAlong(KernelContext &ctx, const std::vector<Tensor> &parts, s
             return ctx.invalid("elements differ in type or rank");
         for (std::size_t d = 0; d < s.size(); ++d)
             if (d != a && s[d] != shape[d])
-                return ctx.invalid("element shapes " + runtime::shapeToString(t.shape()) +
-                                   " and " + runtime::shapeToString(first.shape()) +
-                                   " differ off the axis");
+                return ctx.invalid("element shapes " + runtime::shapeToString(t.shape()) + " and " +
+                                   runtime::shapeToString(first.shape()) + " differ off the axis");
         shape[a] += s[a];
     }
     const std::size_t bytes = graph::elementSize(first.type());
@@ -432,8 +431,7 @@ Status loopKernel(KernelContext &ctx)
         ctx.setOutput(i, values[i].isTensor() ? values[i].clone() : values[i]);
     for (std::size_t k = 0; k < scans && carried + k < ctx.outputCount(); ++k) {
         const graph::TensorInfo &declared = body->value(body->outputs()[1 + carried + k]).info;
-        SB_ASSIGN_OR_RETURN(Tensor stacked,
-                            stackScanOutput(ctx, scanParts[k], declared, 0, false));
+        SB_ASSIGN_OR_RETURN(Tensor stacked, stackScanOutput(ctx, scanParts[k], declared, 0, false));
         ctx.setOutput(carried + k, std::move(stacked));
     }
     return Status::success();
@@ -489,13 +487,13 @@ Status scanSequence(KernelContext &ctx, runtime::SubgraphRunner &runner, const g
     scanOuts.clear();
     for (std::size_t o = 0; o < k; ++o) {
         const graph::TensorInfo &declared = body.value(body.outputs()[states + o]).info;
-        const auto rank = static_cast<std::int64_t>(
-            parts[o].empty() ? declared.shape.rank() : parts[o].front().rank());
+        const auto rank = static_cast<std::int64_t>(parts[o].empty() ? declared.shape.rank()
+                                                                     : parts[o].front().rank());
         auto axis = normalizeAxis(outAxes[o], rank + 1);
         if (!axis)
             return ctx.invalid("scan_output_axes[" + std::to_string(o) + "] is out of range");
-        SB_ASSIGN_OR_RETURN(Tensor stacked, stackScanOutput(ctx, parts[o], declared, *axis,
-                                                            outDirections[o] != 0));
+        SB_ASSIGN_OR_RETURN(Tensor stacked,
+                            stackScanOutput(ctx, parts[o], declared, *axis, outDirections[o] != 0));
         scanOuts.push_back(std::move(stacked));
     }
     return Status::success();
@@ -594,8 +592,8 @@ Status sequenceMapKernel(KernelContext &ctx)
             outs[o].push_back(std::move(outputs[o]));
     }
     for (std::size_t o = 0; o < outs.size() && o < ctx.outputCount(); ++o) {
-        ElementType type = outs[o].empty() ? body->value(body->outputs()[o]).info.type
-                                           : outs[o].front().type();
+        ElementType type =
+            outs[o].empty() ? body->value(body->outputs()[o]).info.type : outs[o].front().type();
         ctx.setOutput(o, Tensor::sequence(type, std::move(outs[o])));
     }
     return Status::success();
