@@ -142,6 +142,41 @@ class TestPipeline : public QObject
 
     std::vector<std::unique_ptr<CpuDevice>> m_devices;
 
+    // Every 2-stage cut of `graph` (nodes 0..cut-1 on cpu:0, the rest on
+    // cpu:1) and three random 3-way splits reproduce `reference` exactly.
+    void checkSplitsMatch(const std::shared_ptr<graph::Graph> &graph, const TensorMap &inputs,
+                          const TensorMap &reference, unsigned seed)
+    {
+        auto check = [&](const TensorMap &outputs, const QString &what) {
+            for (const auto &[name, expected] : reference)
+                QVERIFY2(compareTensors(outputs.at(name), expected, 0, 0).ok,
+                         qPrintable(what + " output " + QString::fromStdString(name)));
+        };
+        const auto nodes = static_cast<int>(graph->nodes().size());
+        std::vector<PipelineStageSpec> specs(2);
+        for (int cut = 1; cut < nodes; ++cut) {
+            specs[0] = PipelineStageSpec{};
+            specs[1] = PipelineStageSpec{};
+            specs[0].device = m_devices[0].get();
+            specs[1].device = m_devices[1].get();
+            for (int n = 0; n < nodes; ++n)
+                specs[n < cut ? 0 : 1].nodes.push_back(n);
+            auto runner = PipelineRunner::create(graph, specs);
+            QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
+            auto result = (*runner)->run(inputs, {});
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            check(result->outputs, QString("cut %1").arg(cut));
+        }
+        std::mt19937 random(seed);
+        for (int trial = 0; trial < 3; ++trial) {
+            auto runner = PipelineRunner::create(graph, randomSplit(*graph, 3, random, m_devices));
+            QVERIFY(runner.ok());
+            auto result = (*runner)->run(inputs, {});
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            check(result->outputs, QString("3-way split %1").arg(trial));
+        }
+    }
+
 private slots:
     void initTestCase()
     {
@@ -275,30 +310,9 @@ private slots:
                 QVERIFY2(relativeError(outputs.at(name), expected) == 0.0,
                          qPrintable(what + " output " + QString::fromStdString(name)));
         };
-        const auto nodes = static_cast<int>((*graph)->nodes().size());
-        std::vector<PipelineStageSpec> specs(2);
-        for (int cut = 1; cut < nodes; ++cut) {
-            specs[0] = PipelineStageSpec{};
-            specs[1] = PipelineStageSpec{};
-            specs[0].device = m_devices[0].get();
-            specs[1].device = m_devices[1].get();
-            for (int n = 0; n < nodes; ++n)
-                specs[n < cut ? 0 : 1].nodes.push_back(n);
-            auto runner = PipelineRunner::create(*graph, specs);
-            QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
-            auto result = (*runner)->run(inputs, {});
-            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            check(result->outputs, QString("cut %1").arg(cut));
-        }
-        std::mt19937 random(20);
-        for (int trial = 0; trial < 3; ++trial) {
-            auto runner =
-                PipelineRunner::create(*graph, randomSplit(**graph, 3, random, m_devices));
-            QVERIFY(runner.ok());
-            auto result = (*runner)->run(inputs, {});
-            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            check(result->outputs, QString("3-way split %1").arg(trial));
-        }
+        checkSplitsMatch(*graph, inputs, reference->outputs, 20);
+        if (QTest::currentTestFailed())
+            return;
         // The planner prices the new ops and splits the graph when one device
         // cannot hold it.
         plan::DeviceSet devices = threeCpuDevices((*graph)->parameterBytes() / 2 + 24 * 1024);
@@ -340,34 +354,13 @@ private slots:
                 QVERIFY2(compareTensors(outputs.at(name), expected, 0, 0).ok,
                          qPrintable(what + " output " + QString::fromStdString(name)));
         };
-        const auto nodes = static_cast<int>((*graph)->nodes().size());
         int withSubgraphs = 0;
         for (const auto &node : (*graph)->nodes())
             withSubgraphs += plan::subgraphBytes(node) > 0 ? 1 : 0;
         QCOMPARE(withSubgraphs, 4); // two Ifs, the Loop, the Scan
-        std::vector<PipelineStageSpec> specs(2);
-        for (int cut = 1; cut < nodes; ++cut) {
-            specs[0] = PipelineStageSpec{};
-            specs[1] = PipelineStageSpec{};
-            specs[0].device = m_devices[0].get();
-            specs[1].device = m_devices[1].get();
-            for (int n = 0; n < nodes; ++n)
-                specs[n < cut ? 0 : 1].nodes.push_back(n);
-            auto runner = PipelineRunner::create(*graph, specs);
-            QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
-            auto result = (*runner)->run(inputs, {});
-            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            check(result->outputs, QString("cut %1").arg(cut));
-        }
-        std::mt19937 random(21);
-        for (int trial = 0; trial < 3; ++trial) {
-            auto runner =
-                PipelineRunner::create(*graph, randomSplit(**graph, 3, random, m_devices));
-            QVERIFY(runner.ok());
-            auto result = (*runner)->run(inputs, {});
-            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            check(result->outputs, QString("3-way split %1").arg(trial));
-        }
+        checkSplitsMatch(*graph, inputs, reference->outputs, 21);
+        if (QTest::currentTestFailed())
+            return;
         // The auto-planner places each node with subgraphs as one unit; the
         // ledger of the device holding the Loop counts its body's memory.
         plan::DeviceSet devices = threeCpuDevices(std::uint64_t{1} << 30);

@@ -68,6 +68,18 @@ std::shared_ptr<graph::Graph> reluChain(int n, std::int64_t width)
     return g;
 }
 
+// max|actual - expected| / max|expected| (same shapes): how the ONNX Runtime
+// fixtures are compared.
+double relativeToMax(const Tensor &actual, const Tensor &expected)
+{
+    double maxAbs = 0, maxRef = 0;
+    for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
+        maxAbs = std::max(maxAbs, std::fabs(actual.scalarAsDouble(i) - expected.scalarAsDouble(i)));
+        maxRef = std::max(maxRef, std::fabs(expected.scalarAsDouble(i)));
+    }
+    return maxAbs / std::max(maxRef, 1e-12);
+}
+
 } // namespace
 
 class TestRuntime : public QObject
@@ -242,13 +254,7 @@ private slots:
             const Tensor &actual = first->outputs.at(name);
             QVERIFY2(actual.shape() == expected->shape(), name.c_str());
             QCOMPARE(actual.type(), expected->type());
-            double maxAbs = 0, maxRef = 0;
-            for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
-                maxAbs = std::max(
-                    maxAbs, std::fabs(actual.scalarAsDouble(i) - expected->scalarAsDouble(i)));
-                maxRef = std::max(maxRef, std::fabs(expected->scalarAsDouble(i)));
-            }
-            QVERIFY2(maxAbs <= 1e-5 * std::max(maxRef, 1e-12), name.c_str());
+            QVERIFY2(relativeToMax(actual, *expected) <= 1e-5, name.c_str());
             QVERIFY(compareTensors(second->outputs.at(name), actual, 0, 0).ok);
         }
         QCOMPARE(first->outputs.at("stacked").shape(), (Shape{9, 4}));
@@ -340,15 +346,9 @@ private:
         const Tensor &actual = outputs.at(out["name"]);
         QCOMPARE(actual.shape(), expected->shape());
         QCOMPARE(actual.type(), expected->type()); // float16 models answer in float16
-        double maxAbs = 0, maxRef = 0;
-        for (std::int64_t i = 0; i < actual.elementCount(); ++i) {
-            maxAbs =
-                std::max(maxAbs, std::fabs(actual.scalarAsDouble(i) - expected->scalarAsDouble(i)));
-            maxRef = std::max(maxRef, std::fabs(expected->scalarAsDouble(i)));
-        }
-        QVERIFY2(maxAbs <= 1e-3 * std::max(maxRef, 1e-12),
-                 (out["name"].get<std::string>() + " rel err " + std::to_string(maxAbs / maxRef))
-                     .c_str());
+        const double error = relativeToMax(actual, *expected);
+        QVERIFY2(error <= 1e-3,
+                 (out["name"].get<std::string>() + " rel err " + std::to_string(error)).c_str());
     }
 
     // Detections equal ONNX Runtime's as sets: the same count, and each of
