@@ -26,7 +26,7 @@ struct LayoutItem
     // A node of `node`'s subgraph (an expanded If/Loop/Scan shows its bodies'
     // nodes in its cluster); it runs where `node` is placed. Null otherwise.
     const graph::Node *bodyNode = nullptr;
-    QString bodyName; // the attribute holding it: "then_branch", "body"
+    QString bodyName = {}; // the attribute holding it: "then_branch", "body"
 };
 
 struct LayoutEdge
