@@ -35,6 +35,7 @@ void registerCpuKernels(runtime::KernelRegistry &registry)
     registerReferenceRandom(registry);
     registerReferenceTfIdf(registry);
     registerReferenceRecurrent(registry);
+    registerReferenceControlFlow(registry);
     registerFastNn(registry);
     registerFastTensorOps(registry);
     registerFastQuant(registry);

@@ -29,7 +29,10 @@ int runConformanceCommand(Args &args)
         "training_mode) cannot reproduce the suite's numpy-generated values; those cases are\n"
         "checked by property and pass with a note: outputs of the expected shape and type,\n"
         "values in {0, 1} where the expected are (Bernoulli); for Dropout each output is 0\n"
-        "or x / (1 - ratio) and the mask agrees (ratio 0: the identity, compared by value).");
+        "or x / (1 - ratio) and the mask agrees (ratio 0: the identity, compared by value).\n"
+        "A data set whose input shape contradicts the model's declaration is unsupported,\n"
+        "unless nothing reads that input's shape (CastLike's 'like', or an unread input):\n"
+        "then it runs with the data's shape and a note.");
     spec.positional("DIR", "case folder or folder of cases", true, true);
     spec.flag("json",
               "print one JSON object: {cases: [...], totals: {passed, failed, unsupported}}");

@@ -4,6 +4,19 @@
 
 namespace sb::graph {
 
+const char *valueKindName(ValueKind kind)
+{
+    switch (kind) {
+    case ValueKind::Tensor:
+        return "tensor";
+    case ValueKind::Sequence:
+        return "sequence";
+    case ValueKind::Optional:
+        return "optional";
+    }
+    return "tensor";
+}
+
 const char *elementTypeName(ElementType type)
 {
     switch (type) {
@@ -242,12 +255,18 @@ void Graph::rebuildIndex()
     for (std::size_t n = 0; n < m_nodes.size(); ++n) {
         const Node &node = m_nodes[n];
         m_nodeByName[node.name] = static_cast<NodeId>(n);
+        auto consume = [&](ValueId in) {
+            if (in == kNoValue)
+                return;
+            auto &consumers = m_values[static_cast<std::size_t>(in)].consumers;
+            if (consumers.empty() || consumers.back() != static_cast<NodeId>(n))
+                consumers.push_back(static_cast<NodeId>(n));
+        };
         for (ValueId in : node.inputs)
-            if (in != kNoValue) {
-                auto &consumers = m_values[static_cast<std::size_t>(in)].consumers;
-                if (consumers.empty() || consumers.back() != static_cast<NodeId>(n))
-                    consumers.push_back(static_cast<NodeId>(n));
-            }
+            consume(in);
+        // Outer-scope values a subgraph reads are consumed by its node.
+        for (ValueId in : node.implicitInputs)
+            consume(in);
         for (ValueId out : node.outputs)
             if (out != kNoValue)
                 m_values[static_cast<std::size_t>(out)].producer = static_cast<NodeId>(n);

@@ -75,10 +75,25 @@ struct Shape
     bool operator==(const Shape &) const = default;
 };
 
+// What a value holds: a tensor (almost always), a sequence of tensors, or an
+// optional (a tensor or a sequence, or none), as ONNX's TypeProto says.
+enum class ValueKind : int
+{
+    Tensor = 0,
+    Sequence = 1,
+    Optional = 2
+};
+const char *valueKindName(ValueKind kind); // "tensor", "sequence", "optional"
+
 struct TensorInfo
 {
+    // For sequences and optionals: the element type of the tensors inside;
+    // `shape` is then the shape of those tensors when declared.
     ElementType type = ElementType::Undefined;
     Shape shape;
+    ValueKind kind = ValueKind::Tensor;
+    // Optional only: what it holds when present (Tensor or Sequence).
+    ValueKind optionalOf = ValueKind::Tensor;
 };
 
 // Constant tensor bytes (initializers, Constant attributes). Little-endian,
@@ -131,7 +146,8 @@ struct Attribute
         Ints,
         Strings,
         Tensors,
-        Graphs
+        Graphs,
+        Type
     };
     Kind kind = Kind::Undefined;
     float f = 0.0f;
@@ -144,6 +160,7 @@ struct Attribute
     std::vector<std::string> strings;
     std::vector<std::shared_ptr<const TensorData>> tensors;
     std::vector<std::shared_ptr<const Graph>> graphs;
+    TensorInfo type; // Kind::Type (a TypeProto, e.g. Optional's `type`)
 };
 
 using ValueId = std::int32_t;
@@ -155,8 +172,10 @@ struct Value
 {
     std::string name;
     TensorInfo info;
-    NodeId producer = kNoNode;     // kNoNode for graph inputs and initializers
-    std::vector<NodeId> consumers; // nodes reading this value, in topological order
+    NodeId producer = kNoNode; // kNoNode for graph inputs and initializers
+    // Nodes reading this value (as an input or, for nodes with subgraphs, as
+    // an implicit input), in topological order.
+    std::vector<NodeId> consumers;
     bool isGraphInput = false;
     bool isGraphOutput = false;
     std::shared_ptr<const TensorData> initializer; // set for weights/constants

@@ -82,8 +82,27 @@ TensorInfo convertType(const onnx::TypeProto &type)
 {
     TensorInfo info;
     const onnx::TypeProto_Tensor *tensor = nullptr;
-    if (type.has_tensor_type())
+    if (type.has_tensor_type()) {
         tensor = &type.tensor_type();
+    } else if (type.has_sequence_type() || type.has_optional_type()) {
+        // Sequences and optionals: the kind and the element type of the
+        // tensors inside; their shapes vary per element, so none is kept.
+        const onnx::TypeProto *inner = &type;
+        if (type.has_optional_type()) {
+            info.kind = ValueKind::Optional;
+            inner = &type.optional_type().elem_type();
+            if (inner->has_sequence_type()) {
+                info.optionalOf = ValueKind::Sequence;
+                inner = &inner->sequence_type().elem_type();
+            }
+        } else {
+            info.kind = ValueKind::Sequence;
+            inner = &type.sequence_type().elem_type();
+        }
+        if (inner->has_tensor_type() && validElementType(inner->tensor_type().elem_type()))
+            info.type = static_cast<ElementType>(inner->tensor_type().elem_type());
+        return info;
+    }
     if (!tensor)
         return info;
     if (validElementType(tensor->elem_type()))
@@ -108,6 +127,10 @@ void mergeInfo(TensorInfo &into, const TensorInfo &from)
 {
     if (into.type == ElementType::Undefined)
         into.type = from.type;
+    if (from.kind != ValueKind::Tensor) {
+        into.kind = from.kind;
+        into.optionalOf = from.optionalOf;
+    }
     if (!from.shape.rankKnown)
         return;
     if (!into.shape.rankKnown) {
@@ -409,8 +432,12 @@ Status convertAttributes(ImportContext &ctx, const onnx::NodeProto &proto, Node 
                 attr.graphs.push_back(std::move(converted));
             }
             break;
+        case AT::TYPE_PROTO:
+            attr.kind = Attribute::Kind::Type;
+            attr.type = convertType(a.tp());
+            break;
         default:
-            // Sparse tensors and type protos: kept by name, no payload.
+            // Sparse tensors: kept by name, no payload.
             attr.kind = Attribute::Kind::Undefined;
             break;
         }

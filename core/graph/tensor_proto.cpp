@@ -1,5 +1,6 @@
 #include "core/graph/tensor_proto.h"
 
+#include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
@@ -107,14 +108,131 @@ Result<NamedTensorData> parseTensorProto(const std::string &bytes, const std::st
     return result;
 }
 
-Result<NamedTensorData> readTensorProtoFile(const std::filesystem::path &path)
+namespace {
+
+Result<std::string> readFileBytes(const std::filesystem::path &path)
 {
     std::ifstream in(path, std::ios::binary);
     if (!in)
         return makeError(ErrorCode::NotFound, path.string() + ": cannot open file");
     std::ostringstream buffer;
     buffer << in.rdbuf();
-    return parseTensorProto(buffer.str(), path.string());
+    return buffer.str();
+}
+
+Result<ValueData> convertTensorValue(const onnx::TensorProto &proto, const std::string &source)
+{
+    // parseTensorProto owns the TensorProto decoding rules; elements are small.
+    SB_ASSIGN_OR_RETURN(NamedTensorData named, parseTensorProto(proto.SerializeAsString(), source));
+    ValueData value;
+    value.tensor = std::move(named.data);
+    value.elementType = value.tensor->type();
+    return value;
+}
+
+Result<ValueData> convertOptional(const onnx::OptionalProto &proto, const std::string &source);
+
+Result<ValueData> convertSequence(const onnx::SequenceProto &proto, const std::string &source)
+{
+    ValueData value;
+    value.kind = ValueKind::Sequence;
+    if (proto.sparse_tensor_values_size() > 0 || proto.map_values_size() > 0)
+        return makeError(ErrorCode::Unsupported,
+                         source + ": sequences of sparse tensors or maps are not supported");
+    for (int i = 0; i < proto.tensor_values_size(); ++i) {
+        SB_ASSIGN_OR_RETURN(
+            ValueData element,
+            convertTensorValue(proto.tensor_values(i), source + " element " + std::to_string(i)));
+        value.elementType = element.elementType;
+        value.elements.push_back(std::move(element));
+    }
+    for (int i = 0; i < proto.sequence_values_size(); ++i) {
+        SB_ASSIGN_OR_RETURN(
+            ValueData element,
+            convertSequence(proto.sequence_values(i), source + " element " + std::to_string(i)));
+        value.elementType = element.elementType;
+        value.elements.push_back(std::move(element));
+    }
+    for (int i = 0; i < proto.optional_values_size(); ++i) {
+        SB_ASSIGN_OR_RETURN(
+            ValueData element,
+            convertOptional(proto.optional_values(i), source + " element " + std::to_string(i)));
+        value.elementType = element.elementType;
+        value.elements.push_back(std::move(element));
+    }
+    return value;
+}
+
+Result<ValueData> convertOptional(const onnx::OptionalProto &proto, const std::string &source)
+{
+    ValueData value;
+    value.kind = ValueKind::Optional;
+    if (proto.has_tensor_value()) {
+        SB_ASSIGN_OR_RETURN(ValueData element, convertTensorValue(proto.tensor_value(), source));
+        value.elementType = element.elementType;
+        value.elements.push_back(std::move(element));
+    } else if (proto.has_sequence_value()) {
+        value.optionalOf = ValueKind::Sequence;
+        SB_ASSIGN_OR_RETURN(ValueData element, convertSequence(proto.sequence_value(), source));
+        value.elementType = element.elementType;
+        value.elements.push_back(std::move(element));
+    } else if (proto.has_sparse_tensor_value() || proto.has_map_value() ||
+               proto.has_optional_value()) {
+        return makeError(ErrorCode::Unsupported,
+                         source + ": optionals of sparse tensors, maps or optionals are not "
+                                  "supported");
+    } else if (proto.elem_type() == onnx::OptionalProto::SEQUENCE) {
+        value.optionalOf = ValueKind::Sequence;
+    }
+    return value;
+}
+
+} // namespace
+
+Result<NamedTensorData> readTensorProtoFile(const std::filesystem::path &path)
+{
+    SB_ASSIGN_OR_RETURN(std::string bytes, readFileBytes(path));
+    return parseTensorProto(bytes, path.string());
+}
+
+Result<ValueData> parseValueProto(const std::string &bytes, const TensorInfo &info,
+                                  const std::string &sourceName)
+{
+    Result<ValueData> value = makeError(ErrorCode::Internal, sourceName + ": no value");
+    switch (info.kind) {
+    case ValueKind::Tensor: {
+        SB_ASSIGN_OR_RETURN(NamedTensorData named, parseTensorProto(bytes, sourceName));
+        ValueData tensor;
+        tensor.tensor = std::move(named.data);
+        tensor.elementType = tensor.tensor->type();
+        return tensor;
+    }
+    case ValueKind::Sequence: {
+        onnx::SequenceProto proto;
+        if (!proto.ParseFromString(bytes))
+            return makeError(ErrorCode::InvalidInput,
+                             sourceName + ": not a valid ONNX SequenceProto");
+        value = convertSequence(proto, sourceName);
+        break;
+    }
+    case ValueKind::Optional: {
+        onnx::OptionalProto proto;
+        if (!proto.ParseFromString(bytes))
+            return makeError(ErrorCode::InvalidInput,
+                             sourceName + ": not a valid ONNX OptionalProto");
+        value = convertOptional(proto, sourceName);
+        break;
+    }
+    }
+    if (value && value->elementType == ElementType::Undefined)
+        value->elementType = info.type;
+    return value;
+}
+
+Result<ValueData> readValueProtoFile(const std::filesystem::path &path, const TensorInfo &info)
+{
+    SB_ASSIGN_OR_RETURN(std::string bytes, readFileBytes(path));
+    return parseValueProto(bytes, info, path.string());
 }
 
 } // namespace sb::graph

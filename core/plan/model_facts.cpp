@@ -41,6 +41,39 @@ std::uint64_t convWorkspace(const Graph &graph, const graph::Node &node,
 
 } // namespace
 
+// Bytes a node's subgraphs (If branches, Loop/Scan bodies) hold while it
+// runs: per body its initializers plus every value whose shape the importer
+// knows, all counted as alive at once (an upper bound of the body's planned
+// peak), nested subgraphs included; the largest body, since one runs at a time.
+std::uint64_t subgraphBytes(const graph::Node &node)
+{
+    std::uint64_t largest = 0;
+    auto body = [&](const Graph &g) {
+        std::uint64_t bytes = 0;
+        for (const graph::Value &value : g.values()) {
+            if (value.initializer) {
+                bytes += value.initializer->byteSize();
+                continue;
+            }
+            if (value.info.kind != graph::ValueKind::Tensor ||
+                (value.producer == graph::kNoNode && !value.isGraphInput))
+                continue; // sequences (unknown), or outer-scope values counted outside
+            if (auto count = value.info.shape.elementCount())
+                bytes += static_cast<std::uint64_t>(*count) * graph::elementSize(value.info.type);
+        }
+        for (const graph::Node &inner : g.nodes())
+            bytes += subgraphBytes(inner);
+        largest = std::max(largest, bytes);
+    };
+    for (const auto &[name, attr] : node.attributes) {
+        if (attr.graph)
+            body(*attr.graph);
+        for (const auto &g : attr.graphs)
+            body(*g);
+    }
+    return largest;
+}
+
 Result<ModelFacts> analyseModel(const Graph &graph, std::int64_t microbatchSize,
                                 const std::map<std::string, std::int64_t> &dims)
 {
@@ -92,10 +125,18 @@ Result<ModelFacts> analyseModel(const Graph &graph, std::int64_t microbatchSize,
     facts.nodeWorkspace.assign(nodes.size(), 0);
     for (std::size_t n = 0; n < nodes.size(); ++n) {
         std::set<ValueId> seen;
-        for (ValueId in : nodes[n].inputs)
+        auto weigh = [&](ValueId in) {
             if (in != graph::kNoValue && graph.value(in).initializer && seen.insert(in).second)
                 facts.nodeWeights[n] += graph.value(in).initializer->byteSize();
-        facts.nodeWorkspace[n] = convWorkspace(graph, nodes[n], facts.bindings);
+        };
+        for (ValueId in : nodes[n].inputs)
+            weigh(in);
+        for (ValueId in : nodes[n].implicitInputs) // weights a subgraph reads
+            weigh(in);
+        // A node with subgraphs is placed as one unit: its bodies run on its
+        // device, so their memory is the node's workspace.
+        facts.nodeWorkspace[n] =
+            std::max(convWorkspace(graph, nodes[n], facts.bindings), subgraphBytes(nodes[n]));
     }
 
     // Global liveness in topological order: a value is alive from its producer

@@ -23,14 +23,20 @@ struct ModelFacts
     std::int64_t microbatchSize = 1;
     cost::DimBindings bindings;
     cost::GraphCost cost;
-    std::vector<std::uint64_t> valueBytes;    // per ValueId; 0 for initializers
-    std::vector<std::uint64_t> nodeWeights;   // per NodeId: distinct initializer bytes it reads
-    std::vector<std::uint64_t> nodeWorkspace; // per NodeId: scratch the kernel needs (Conv im2col)
+    std::vector<std::uint64_t> valueBytes;  // per ValueId; 0 for initializers
+    std::vector<std::uint64_t> nodeWeights; // per NodeId: distinct initializer bytes it reads
+    // Per NodeId: scratch the kernel needs (Conv im2col), or for a node with
+    // subgraphs what its bodies hold while it runs (subgraphBytes).
+    std::vector<std::uint64_t> nodeWorkspace;
     // Per NodeId: activation bytes alive while the node runs when the whole
     // graph runs in topological order on one device (inputs excluded).
     std::vector<std::uint64_t> liveBytes;
     bool exact = true;
 };
+
+// Bytes a node's subgraphs hold while it runs (0 without subgraphs): the
+// largest body's initializers and known-shape values, nested bodies included.
+std::uint64_t subgraphBytes(const graph::Node &node);
 
 // `dims` binds other symbolic dims (e.g. {"seq": 64}); the batch symbol is
 // bound to microbatchSize.

@@ -11,7 +11,10 @@
 // ratio > 0: each output element is 0 or x / (1 - ratio) and the mask
 // output agrees (true exactly where the element was kept); ratio 0 is the
 // identity and is compared by value. bfloat16 tensors stored as uint16 bit
-// patterns are read as bfloat16 and compared within one bfloat16 ulp.
+// patterns are read as bfloat16 and compared within one bfloat16 ulp. A data
+// set whose input shape contradicts the declared one makes the case
+// unsupported, unless no node reads that shape (only CastLike's element-type
+// input, or no reader at all): it then runs with the data's shape and a note.
 //
 // Outcomes: passed; failed (wrong numbers, wrong shape/type, or an error that
 // is not "unsupported"; carries the max error or the message); unsupported

@@ -41,8 +41,7 @@ std::string signatureOf(const std::vector<ValueId> &ids, const std::vector<const
 {
     std::string key;
     for (std::size_t i = 0; i < ids.size(); ++i) {
-        key += std::to_string(static_cast<int>(tensors[i]->type()));
-        key += shapeToString(tensors[i]->shape());
+        key += tensors[i]->describe();
         key += ';';
     }
     return key;
@@ -141,6 +140,10 @@ public:
         return tensor;
     }
 
+    // A subgraph run inside the current step held `bytes` at its peak, on
+    // top of what this run holds now.
+    void noteNested(std::size_t bytes) { m_peak = std::max(m_peak, m_live + bytes); }
+
     void release(ValueId value)
     {
         auto index = static_cast<std::size_t>(value);
@@ -187,6 +190,94 @@ bool isHostShapeValue(const Tensor &tensor)
             tensor.type() == ElementType::Bool);
 }
 
+// The executors of one node's subgraphs, keyed by the attribute's graph.
+using SubgraphExecutors = std::map<const graph::Graph *, std::unique_ptr<Executor>>;
+
+// A body graph as an executor runs it: the outer-scope values it reads
+// become inputs after its own (by name), input shapes are left open (loop-
+// carried values may change shape between iterations) and the model's
+// opsets apply.
+Result<std::unique_ptr<Executor>> createSubgraphExecutor(const graph::Graph &body,
+                                                         const graph::Graph &parent, Device &device,
+                                                         const ExecutorOptions &options)
+{
+    auto copy = std::make_shared<graph::Graph>(body);
+    copy->opsets = parent.opsets;
+    for (std::size_t v = 0; v < copy->values().size(); ++v) {
+        graph::Value &value = copy->mutableValues()[v];
+        if (value.producer == graph::kNoNode && !value.isGraphInput && !value.initializer)
+            copy->mutableInputs().push_back(static_cast<ValueId>(v));
+    }
+    for (ValueId id : copy->inputs())
+        copy->mutableValues()[static_cast<std::size_t>(id)].info.shape = graph::Shape{};
+    copy->rebuildIndex();
+    return Executor::create(std::move(copy), device, options);
+}
+
+// Runs a node's subgraphs for one step of a run: binds the body's own inputs
+// from the kernel, the outer-scope values from the enclosing run, and keeps
+// the largest activation peak any body run reached.
+class StepSubgraphRunner final : public SubgraphRunner
+{
+public:
+    StepSubgraphRunner(const SubgraphExecutors &executors,
+                       std::map<std::string, const Tensor *> outer, const CancelToken *cancel)
+        : m_executors(executors), m_outer(std::move(outer)), m_cancel(cancel)
+    {}
+
+    Result<std::vector<Tensor>> run(const graph::Graph &body,
+                                    const std::vector<Tensor> &inputs) override
+    {
+        auto it = m_executors.find(&body);
+        if (it == m_executors.end())
+            return makeError(ErrorCode::Internal,
+                             "subgraph '" + body.graphName + "' has no executor");
+        const Executor &executor = *it->second;
+        const auto &names = executor.inputNames();
+        if (inputs.size() != body.inputs().size())
+            return makeError(ErrorCode::InvalidInput, "subgraph '" + body.graphName + "' takes " +
+                                                          std::to_string(body.inputs().size()) +
+                                                          " inputs, got " +
+                                                          std::to_string(inputs.size()));
+        TensorMap bound;
+        for (std::size_t i = 0; i < names.size(); ++i) {
+            if (i < inputs.size()) {
+                // A tensor or sequence where the body declares an optional
+                // (a loop-carried value that starts as none) is that optional.
+                const graph::TensorInfo &declared = executor.valueInfo(names[i]);
+                bound[names[i]] =
+                    declared.kind == graph::ValueKind::Optional &&
+                            inputs[i].kind() != graph::ValueKind::Optional
+                        ? Tensor::optional(inputs[i].type(), inputs[i], inputs[i].kind())
+                        : inputs[i];
+                continue;
+            }
+            auto outer = m_outer.find(names[i]);
+            if (outer == m_outer.end() || !outer->second || !outer->second->isValid())
+                return makeError(ErrorCode::InvalidInput, "subgraph '" + body.graphName +
+                                                              "' reads '" + names[i] +
+                                                              "', which has no value");
+            bound[names[i]] = *outer->second;
+        }
+        RunOptions options;
+        options.cancel = m_cancel;
+        SB_ASSIGN_OR_RETURN(RunResult result, executor.run(bound, options));
+        m_peak = std::max<std::uint64_t>(m_peak, result.stats.peakMemoryBytes);
+        std::vector<Tensor> outputs;
+        for (ValueId id : body.outputs())
+            outputs.push_back(result.outputs.at(body.value(id).name));
+        return outputs;
+    }
+
+    std::uint64_t peak() const { return m_peak; }
+
+private:
+    const SubgraphExecutors &m_executors;
+    std::map<std::string, const Tensor *> m_outer;
+    const CancelToken *m_cancel;
+    std::uint64_t m_peak = 0;
+};
+
 } // namespace
 
 struct Executor::Impl
@@ -198,6 +289,8 @@ struct Executor::Impl
         int opset = 0;
         // The kernel's per-session state (primitives, reordered weights).
         std::shared_ptr<KernelState> state;
+        // Nodes with subgraphs: an executor per body, on this device.
+        std::shared_ptr<SubgraphExecutors> subgraphs;
     };
 
     ExecutorOptions options;
@@ -289,11 +382,17 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
             for (ValueId out : source->node(id).outputs)
                 if (out != kNoValue)
                     produced.insert(out);
-        for (NodeId id : selected)
-            for (ValueId in : source->node(id).inputs)
+        for (NodeId id : selected) {
+            auto addInput = [&](ValueId in) {
                 if (in != kNoValue && !produced.count(in) && !source->value(in).initializer &&
                     seenInputs.insert(in).second)
                     stageInputs.push_back(in);
+            };
+            for (ValueId in : source->node(id).inputs)
+                addInput(in);
+            for (ValueId in : source->node(id).implicitInputs)
+                addInput(in);
+        }
         for (NodeId id : selected)
             for (ValueId out : source->node(id).outputs) {
                 if (out == kNoValue)
@@ -402,6 +501,22 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
             // Not folded: run it for real so the error names the node then.
         }
         step.state = std::make_shared<KernelState>();
+        for (const auto &[name, attr] : node.attributes) {
+            std::vector<const graph::Graph *> bodies;
+            if (attr.kind == graph::Attribute::Kind::Graph && attr.graph)
+                bodies.push_back(attr.graph.get());
+            for (const auto &body : attr.graphs)
+                bodies.push_back(body.get());
+            for (const graph::Graph *body : bodies) {
+                if (!step.subgraphs)
+                    step.subgraphs = std::make_shared<SubgraphExecutors>();
+                auto sub = createSubgraphExecutor(*body, *local, device, options);
+                if (!sub)
+                    return sub.error().withContext("node '" + node.name + "' (" + node.opType +
+                                                   ") attribute '" + name + "'");
+                (*step.subgraphs)[body] = std::move(*sub);
+            }
+        }
         impl.steps.push_back(step);
     }
 
@@ -414,6 +529,8 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
         for (ValueId in : node.inputs)
             if (in != kNoValue)
                 impl.lastUse[static_cast<std::size_t>(in)] = static_cast<int>(s);
+        for (ValueId in : node.implicitInputs)
+            impl.lastUse[static_cast<std::size_t>(in)] = static_cast<int>(s);
         for (ValueId out : node.outputs)
             if (out != kNoValue)
                 impl.producedAt[static_cast<std::size_t>(out)] = static_cast<int>(s);
@@ -496,6 +613,11 @@ std::vector<std::string> Executor::unsupportedReasons() const
             m_device.registry().supports(m_graph->node(step.node), *m_graph, m_device.kind());
         if (!support.supported)
             reasons.push_back(support.reason);
+        if (step.subgraphs)
+            for (const auto &[body, executor] : *step.subgraphs)
+                for (const std::string &reason : executor->unsupportedReasons())
+                    reasons.push_back("subgraph of node '" + m_graph->node(step.node).name +
+                                      "': " + reason);
     }
     return reasons;
 }
@@ -727,6 +849,12 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                     }
                 }
             }
+            if (!tensor->isTensor() && !kernel->nonTensorValues)
+                return makeError(ErrorCode::Unsupported,
+                                 "node '" + node.name + "' (" + node.opType + "): input '" +
+                                     graph.value(in).name + "' is a " +
+                                     graph::valueKindName(tensor->kind()) +
+                                     ", which this op's kernel does not take");
             ins.push_back(tensor);
         }
         std::vector<Tensor> outs(node.outputs.size());
@@ -739,6 +867,17 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             ctx.setState(step.state.get());
         }
         ctx.setConstantInputs(std::move(constantInputs));
+        std::optional<StepSubgraphRunner> subgraphRunner;
+        if (step.subgraphs) {
+            std::map<std::string, const Tensor *> outer;
+            for (ValueId in : node.implicitInputs) {
+                auto index = static_cast<std::size_t>(in);
+                outer[graph.value(in).name] =
+                    constants[index].isValid() ? &constants[index] : &slots[index];
+            }
+            subgraphRunner.emplace(*step.subgraphs, std::move(outer), options.cancel);
+            ctx.setSubgraphs(&*subgraphRunner);
+        }
         allocator.beginStep(s);
         Status status = Status::success();
         try {
@@ -750,6 +889,8 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
             status = makeError(ErrorCode::Runtime,
                                "node '" + node.name + "' (" + node.opType + "): " + e.what());
         }
+        if (subgraphRunner)
+            allocator.noteNested(subgraphRunner->peak());
         allocator.endStep();
         if (!status.ok())
             return onDevice ? deviceError(status.error()) : status.error();
@@ -771,9 +912,9 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                 allocator.release(out);
             }
         }
-        for (ValueId in : node.inputs) {
+        auto releaseInput = [&](ValueId in) {
             if (in == kNoValue)
-                continue;
+                return;
             auto index = static_cast<std::size_t>(in);
             if (lastUse[index] == static_cast<int>(s) && producedAt[index] >= 0) {
                 if (onDevice) {
@@ -783,7 +924,11 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                 slots[index] = Tensor();
                 allocator.release(in);
             }
-        }
+        };
+        for (ValueId in : node.inputs)
+            releaseInput(in);
+        for (ValueId in : node.implicitInputs)
+            releaseInput(in);
         if (options.onNode) {
             if (onDevice) {
                 // Per-node times need the node's work done (timing runs only).

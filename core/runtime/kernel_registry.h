@@ -97,6 +97,21 @@ struct KernelState
     std::atomic<std::uint64_t> persistentBytes{0};
 };
 
+// Runs the subgraphs of a node (If branches, Loop/Scan/SequenceMap bodies)
+// on the node's device through the executor machinery, each body with its
+// own executor and memory plan. The executor gives one to nodes that have
+// graph attributes (KernelContext::subgraphs()).
+class SubgraphRunner
+{
+public:
+    virtual ~SubgraphRunner() = default;
+    // Runs `body` (one of the node's graph attributes) with `inputs` bound to
+    // body.inputs() in order; the outer-scope values the body reads are bound
+    // by the runner. Returns the body's outputs in body.outputs() order.
+    virtual Result<std::vector<Tensor>> run(const graph::Graph &body,
+                                            const std::vector<Tensor> &inputs) = 0;
+};
+
 class KernelContext
 {
 public:
@@ -143,6 +158,9 @@ public:
         return i < m_constantInputs.size() && m_constantInputs[i];
     }
     void setConstantInputs(std::vector<bool> constant) { m_constantInputs = std::move(constant); }
+    // The runner for this node's subgraphs (null for nodes without any).
+    SubgraphRunner *subgraphs() const { return m_subgraphs; }
+    void setSubgraphs(SubgraphRunner *runner) { m_subgraphs = runner; }
     // Scratch bytes for this node only (see OutputAllocator::allocateScratch).
     Result<Tensor> allocateScratch(std::size_t bytes) { return m_allocator.allocateScratch(bytes); }
 
@@ -159,6 +177,7 @@ private:
     ThreadPool &m_pool;
     ExecutionContext *m_execution = nullptr;
     KernelState *m_state = nullptr;
+    SubgraphRunner *m_subgraphs = nullptr;
     std::vector<bool> m_constantInputs;
 };
 
@@ -202,6 +221,9 @@ struct KernelInfo
     bool shapeOnly = false;
     // Optional: the kernel's rate class and work for given shapes (see KernelProfile).
     ProfileFn profile;
+    // The kernel takes sequence/optional values (Tensor::kind()); the
+    // executor refuses to hand them to any other kernel.
+    bool nonTensorValues = false;
 };
 
 class KernelRegistry

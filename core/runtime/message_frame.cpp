@@ -69,6 +69,11 @@ Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
     for (const auto &[name, tensor] : message.tensors) {
         if (name.size() > 0xffff)
             return bad("value name of " + std::to_string(name.size()) + " bytes is too long");
+        if (!tensor.isTensor())
+            return makeError(ErrorCode::Unsupported,
+                             "value '" + name + "' is a " + graph::valueKindName(tensor.kind()) +
+                                 ", which frames do not carry (keep the sequence's producer "
+                                 "and consumers on one rank)");
         if (tensor.rank() > kMaxRank)
             return bad("tensor '" + name + "' has rank " + std::to_string(tensor.rank()) +
                        " (at most " + std::to_string(kMaxRank) + ")");

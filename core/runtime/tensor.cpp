@@ -2,6 +2,7 @@
 
 #include "core/runtime/device.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdlib>
@@ -85,6 +86,50 @@ Tensor Tensor::fromTensorData(std::shared_ptr<const graph::TensorData> data)
     return view(type, std::move(shape), bytes, std::move(data));
 }
 
+Tensor Tensor::sequence(ElementType elementType, std::vector<Tensor> elements)
+{
+    Tensor t;
+    t.m_type = elementType;
+    t.m_kind = ValueKind::Sequence;
+    t.m_elements = std::make_shared<const std::vector<Tensor>>(std::move(elements));
+    return t;
+}
+
+Tensor Tensor::optional(ElementType elementType, Tensor element, ValueKind of)
+{
+    Tensor t;
+    t.m_type = elementType;
+    t.m_kind = ValueKind::Optional;
+    t.m_optionalOf = element.isValid() ? element.kind() : of;
+    std::vector<Tensor> elements;
+    if (element.isValid())
+        elements.push_back(std::move(element));
+    t.m_elements = std::make_shared<const std::vector<Tensor>>(std::move(elements));
+    return t;
+}
+
+const std::vector<Tensor> &Tensor::elements() const
+{
+    static const std::vector<Tensor> kNone;
+    return m_elements ? *m_elements : kNone;
+}
+
+std::string Tensor::describe() const
+{
+    if (m_kind == ValueKind::Tensor)
+        return std::string(graph::elementTypeName(m_type)) + shapeToString(m_shape);
+    std::ostringstream text;
+    text << (m_kind == ValueKind::Sequence ? "seq(" : "opt(");
+    if (m_kind == ValueKind::Optional && elements().empty())
+        text << "none";
+    for (std::size_t i = 0; i < elements().size(); ++i)
+        text << (i ? "," : "") << elements()[i].describe();
+    if (m_kind == ValueKind::Sequence && elements().empty())
+        text << graph::elementTypeName(m_type);
+    text << ")";
+    return text.str();
+}
+
 Shape Tensor::strides() const
 {
     Shape strides(m_shape.size(), 1);
@@ -95,6 +140,12 @@ Shape Tensor::strides() const
 
 std::size_t Tensor::byteSize() const
 {
+    if (m_kind != ValueKind::Tensor) {
+        std::size_t bytes = 0;
+        for (const Tensor &element : elements())
+            bytes += element.byteSize();
+        return bytes;
+    }
     return static_cast<std::size_t>(m_count) * graph::elementSize(m_type);
 }
 
@@ -123,6 +174,15 @@ const std::string &Tensor::deviceId() const
 
 Tensor Tensor::clone() const
 {
+    if (m_kind != ValueKind::Tensor) {
+        std::vector<Tensor> copies;
+        for (const Tensor &element : elements())
+            copies.push_back(element.clone());
+        if (m_kind == ValueKind::Sequence)
+            return sequence(m_type, std::move(copies));
+        return optional(m_type, copies.empty() ? Tensor() : std::move(copies.front()),
+                        m_optionalOf);
+    }
     Tensor t = empty(m_type, m_shape);
     if (byteSize())
         std::memcpy(t.m_data, m_data, byteSize());
@@ -252,6 +312,36 @@ std::uint16_t floatToBfloat16(float f)
 CompareResult compareTensors(const Tensor &actual, const Tensor &expected, double rtol, double atol)
 {
     CompareResult result;
+    if (actual.kind() != expected.kind()) {
+        result.ok = false;
+        result.message = std::string("a ") + graph::valueKindName(actual.kind()) + ", expected a " +
+                         graph::valueKindName(expected.kind());
+        return result;
+    }
+    if (!actual.isTensor()) {
+        const auto &got = actual.elements();
+        const auto &want = expected.elements();
+        if (got.size() != want.size()) {
+            result.ok = false;
+            result.message = actual.kind() == ValueKind::Optional
+                                 ? std::string(got.empty() ? "none" : "a value") + ", expected " +
+                                       (want.empty() ? "none" : "a value")
+                                 : std::to_string(got.size()) + " elements, expected " +
+                                       std::to_string(want.size());
+            return result;
+        }
+        for (std::size_t i = 0; i < got.size(); ++i) {
+            CompareResult element = compareTensors(got[i], want[i], rtol, atol);
+            result.maxAbsError = std::max(result.maxAbsError, element.maxAbsError);
+            result.maxRelError = std::max(result.maxRelError, element.maxRelError);
+            if (!element.ok) {
+                result.ok = false;
+                result.message = "element " + std::to_string(i) + ": " + element.message;
+                return result;
+            }
+        }
+        return result;
+    }
     if (actual.type() != expected.type()) {
         result.ok = false;
         result.message = std::string("element type ") + graph::elementTypeName(actual.type()) +

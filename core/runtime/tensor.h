@@ -8,6 +8,12 @@
 //  - float16/bfloat16 are storage types: kernels convert through
 //    halfToFloat/floatToHalf; arithmetic on them is the kernel's choice.
 //  - A default-constructed Tensor is invalid (isValid() == false).
+//  - Sequence and optional values (ONNX's sequence(tensor), optional(T)) are
+//    Tensors of kind Sequence/Optional: type() is the element type of the
+//    tensors inside, shape() is empty and elements() holds the items (an
+//    optional: none or one). Elements are owned, immutable tensors, so
+//    copying a sequence handle is safe; only kernels marked as taking them
+//    (KernelInfo::nonTensorValues) ever see one.
 //  - A tensor knows the buffer type (device memory) its bytes live in:
 //    host memory unless a Device allocated it (Device::allocateTensor) and
 //    tagged it. Kernels of a device only see tensors of that device.
@@ -25,6 +31,7 @@ namespace sb::runtime {
 
 class BufferType;
 using graph::ElementType;
+using graph::ValueKind;
 using Shape = std::vector<std::int64_t>;
 
 std::int64_t shapeElementCount(const Shape &shape);
@@ -52,7 +59,24 @@ public:
         return t;
     }
 
-    bool isValid() const { return m_type != ElementType::Undefined; }
+    // A sequence of `elements` (each a tensor, or itself a sequence/optional)
+    // whose tensors have element type `elementType`.
+    static Tensor sequence(ElementType elementType, std::vector<Tensor> elements);
+    // An optional holding `element` (of kind Tensor or Sequence), or none
+    // when `element` is invalid; `of` says which kind it holds when present.
+    static Tensor optional(ElementType elementType, Tensor element,
+                           ValueKind of = ValueKind::Tensor);
+
+    bool isValid() const { return m_kind != ValueKind::Tensor || m_type != ElementType::Undefined; }
+    ValueKind kind() const { return m_kind; }
+    bool isTensor() const { return m_kind == ValueKind::Tensor; }
+    // Sequence items, or an optional's element (empty when none).
+    const std::vector<Tensor> &elements() const;
+    // Optional: what it holds when present.
+    ValueKind optionalOf() const { return m_optionalOf; }
+    // "float32[2,3]", "seq(float32[2,3],float32[1,3])", "opt(none)": for
+    // signatures and messages.
+    std::string describe() const;
     ElementType type() const { return m_type; }
     const Shape &shape() const { return m_shape; }
     std::size_t rank() const { return m_shape.size(); }
@@ -89,6 +113,9 @@ private:
     std::shared_ptr<const void> m_owner;
     void *m_data = nullptr;
     BufferType *m_buffer = nullptr; // null: host memory
+    ValueKind m_kind = ValueKind::Tensor;
+    ValueKind m_optionalOf = ValueKind::Tensor;
+    std::shared_ptr<const std::vector<Tensor>> m_elements; // Sequence/Optional
 };
 
 // IEEE half <-> float (round to nearest even).

@@ -40,6 +40,22 @@ Result<std::pair<std::string, std::filesystem::path>> parseInputSpec(const std::
 
 Status checkInput(const std::string &name, const graph::TensorInfo &declared, const Tensor &tensor)
 {
+    const bool kindDeclared = declared.kind != graph::ValueKind::Tensor ||
+                              declared.type != ElementType::Undefined || declared.shape.rankKnown;
+    if (kindDeclared && declared.kind != tensor.kind())
+        return makeError(ErrorCode::InvalidInput,
+                         "input '" + name + "': a " + graph::valueKindName(tensor.kind()) +
+                             ", the model expects a " + graph::valueKindName(declared.kind));
+    if (!tensor.isTensor()) {
+        // Element types of a sequence/optional are checked when it has any.
+        if (declared.type != ElementType::Undefined && tensor.type() != ElementType::Undefined &&
+            declared.type != tensor.type())
+            return makeError(ErrorCode::InvalidInput, "input '" + name + "': elements of type " +
+                                                          graph::elementTypeName(tensor.type()) +
+                                                          ", the model expects " +
+                                                          graph::elementTypeName(declared.type));
+        return Status::success();
+    }
     if (declared.type != ElementType::Undefined && declared.type != tensor.type())
         return makeError(ErrorCode::InvalidInput, "input '" + name + "': element type " +
                                                       graph::elementTypeName(tensor.type()) +

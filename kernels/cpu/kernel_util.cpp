@@ -128,6 +128,16 @@ void addReference(KernelRegistry &registry, const std::string &op, runtime::Kern
     registry.add(std::move(info));
 }
 
+void addValueReference(KernelRegistry &registry, const std::string &op, runtime::KernelFn fn)
+{
+    runtime::KernelInfo info;
+    info.opType = op;
+    info.variant = runtime::KernelVariant::Reference;
+    info.fn = std::move(fn);
+    info.nonTensorValues = true;
+    registry.add(std::move(info));
+}
+
 void addFast(KernelRegistry &registry, const std::string &op, runtime::KernelFn fn,
              runtime::Tolerance tolerance, const std::string &domain)
 {

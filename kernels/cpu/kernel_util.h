@@ -158,6 +158,8 @@ void addReference(KernelRegistry &registry, const std::string &op, runtime::Kern
                   const std::string &domain = "");
 void addFast(KernelRegistry &registry, const std::string &op, runtime::KernelFn fn,
              runtime::Tolerance tolerance, const std::string &domain = "");
+// A reference kernel that takes sequence/optional values (KernelInfo::nonTensorValues).
+void addValueReference(KernelRegistry &registry, const std::string &op, runtime::KernelFn fn);
 
 } // namespace sb::kernels
 

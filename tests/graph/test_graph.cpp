@@ -7,6 +7,7 @@
 #include "core/cost/cost_model.h"
 #include "core/graph/blocks.h"
 #include "core/graph/onnx_import.h"
+#include "core/graph/tensor_proto.h"
 #include "onnx_builder.h"
 
 #include <QtTest>
@@ -513,6 +514,36 @@ private slots:
         QVERIFY(!failed.ok());
         QVERIFY2(failed.error().message.find("'ghost'") != std::string::npos,
                  failed.error().message.c_str());
+    }
+
+    // Sequence and optional types keep their kind and element type (graph
+    // inputs, subgraph inputs) and the values of ONNX's SequenceProto /
+    // OptionalProto test data read back as such.
+    void sequenceAndOptionalTypes()
+    {
+        const fs::path dir = "/usr/share/libonnx-testdata/data/node/test_loop16_seq_none";
+        if (!fs::exists(dir))
+            QSKIP("libonnx-testdata is not installed");
+        auto graph = importOnnxFile(dir / "model.onnx");
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        const Value &opt = (*graph)->value(*(*graph)->findValue("opt_seq"));
+        QCOMPARE(opt.info.kind, ValueKind::Optional);
+        QCOMPARE(opt.info.optionalOf, ValueKind::Sequence);
+        QCOMPARE(opt.info.type, ElementType::Float32);
+        const Value &out = (*graph)->value((*graph)->outputs()[0]);
+        QCOMPARE(out.info.kind, ValueKind::Sequence);
+        const Graph &body = *(*graph)->nodes()[0].attribute("body")->graph;
+        QCOMPARE(body.value(body.inputs()[2]).info.kind, ValueKind::Optional);
+
+        auto stored = readValueProtoFile(dir / "test_data_set_0" / "input_2.pb", opt.info);
+        QVERIFY2(stored.ok(), stored.ok() ? "" : stored.error().message.c_str());
+        QCOMPARE(stored->kind, ValueKind::Optional);
+        auto result = readValueProtoFile(dir / "test_data_set_0" / "output_0.pb", out.info);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        QCOMPARE(result->kind, ValueKind::Sequence);
+        QVERIFY(!result->elements.empty());
+        QCOMPARE(result->elements[0].kind, ValueKind::Tensor);
+        QCOMPARE(result->elements[0].tensor->type(), ElementType::Float32);
     }
 
     // ---- blocks -------------------------------------------------------------

@@ -2,7 +2,9 @@
 // cleanly; the transport's queues behave.
 #include "core/graph/onnx_import.h"
 #include "core/plan/local_run.h"
+#include "core/plan/model_facts.h"
 #include "core/plan/planner.h"
+#include "core/plan/validate.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/message_frame.h"
 #include "core/runtime/pipeline.h"
@@ -140,6 +142,41 @@ class TestPipeline : public QObject
 
     std::vector<std::unique_ptr<CpuDevice>> m_devices;
 
+    // Every 2-stage cut of `graph` (nodes 0..cut-1 on cpu:0, the rest on
+    // cpu:1) and three random 3-way splits reproduce `reference` exactly.
+    void checkSplitsMatch(const std::shared_ptr<graph::Graph> &graph, const TensorMap &inputs,
+                          const TensorMap &reference, unsigned seed)
+    {
+        auto check = [&](const TensorMap &outputs, const QString &what) {
+            for (const auto &[name, expected] : reference)
+                QVERIFY2(compareTensors(outputs.at(name), expected, 0, 0).ok,
+                         qPrintable(what + " output " + QString::fromStdString(name)));
+        };
+        const auto nodes = static_cast<int>(graph->nodes().size());
+        std::vector<PipelineStageSpec> specs(2);
+        for (int cut = 1; cut < nodes; ++cut) {
+            specs[0] = PipelineStageSpec{};
+            specs[1] = PipelineStageSpec{};
+            specs[0].device = m_devices[0].get();
+            specs[1].device = m_devices[1].get();
+            for (int n = 0; n < nodes; ++n)
+                specs[n < cut ? 0 : 1].nodes.push_back(n);
+            auto runner = PipelineRunner::create(graph, specs);
+            QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
+            auto result = (*runner)->run(inputs, {});
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            check(result->outputs, QString("cut %1").arg(cut));
+        }
+        std::mt19937 random(seed);
+        for (int trial = 0; trial < 3; ++trial) {
+            auto runner = PipelineRunner::create(graph, randomSplit(*graph, 3, random, m_devices));
+            QVERIFY(runner.ok());
+            auto result = (*runner)->run(inputs, {});
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            check(result->outputs, QString("3-way split %1").arg(trial));
+        }
+    }
+
 private slots:
     void initTestCase()
     {
@@ -273,30 +310,9 @@ private slots:
                 QVERIFY2(relativeError(outputs.at(name), expected) == 0.0,
                          qPrintable(what + " output " + QString::fromStdString(name)));
         };
-        const auto nodes = static_cast<int>((*graph)->nodes().size());
-        std::vector<PipelineStageSpec> specs(2);
-        for (int cut = 1; cut < nodes; ++cut) {
-            specs[0] = PipelineStageSpec{};
-            specs[1] = PipelineStageSpec{};
-            specs[0].device = m_devices[0].get();
-            specs[1].device = m_devices[1].get();
-            for (int n = 0; n < nodes; ++n)
-                specs[n < cut ? 0 : 1].nodes.push_back(n);
-            auto runner = PipelineRunner::create(*graph, specs);
-            QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
-            auto result = (*runner)->run(inputs, {});
-            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            check(result->outputs, QString("cut %1").arg(cut));
-        }
-        std::mt19937 random(20);
-        for (int trial = 0; trial < 3; ++trial) {
-            auto runner =
-                PipelineRunner::create(*graph, randomSplit(**graph, 3, random, m_devices));
-            QVERIFY(runner.ok());
-            auto result = (*runner)->run(inputs, {});
-            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
-            check(result->outputs, QString("3-way split %1").arg(trial));
-        }
+        checkSplitsMatch(*graph, inputs, reference->outputs, 20);
+        if (QTest::currentTestFailed())
+            return;
         // The planner prices the new ops and splits the graph when one device
         // cannot hold it.
         plan::DeviceSet devices = threeCpuDevices((*graph)->parameterBytes() / 2 + 24 * 1024);
@@ -309,6 +325,65 @@ private slots:
         auto stages = plan::pipelineStages(**graph, planned->plan, *local);
         QVERIFY2(stages.ok(), stages.ok() ? "" : stages.error().message.c_str());
         QVERIFY(stages->size() >= 2);
+        auto runner = PipelineRunner::create(*graph, *stages);
+        QVERIFY(runner.ok());
+        auto result = (*runner)->run(inputs, {});
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        check(result->outputs, "auto plan");
+    }
+
+    // tests/data/ops/control_flow.onnx: If, Loop (with a loop-carried
+    // sequence and a nested If) and Scan, whose bodies read values produced
+    // earlier in the graph. A node with subgraphs is placed as one unit: every
+    // single cut and a few 3-way splits (sequences and outer-scope values
+    // crossing stages) reproduce the single-device run exactly, and the
+    // validator's ledger charges the bodies' memory to the node's device.
+    void controlFlowSplitAcrossStages()
+    {
+        auto graph = graph::importOnnxFile(SB_TESTDATA_DIR "/ops/control_flow.onnx");
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        auto input = readTensorFile(SB_TESTDATA_DIR "/ops/control_flow.in0.npy");
+        QVERIFY(input.ok());
+        TensorMap inputs{{"x", *input}};
+        auto single = Executor::create(*graph, *m_devices.front());
+        QVERIFY(single.ok());
+        auto reference = (*single)->run(inputs);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        auto check = [&](const TensorMap &outputs, const QString &what) {
+            for (const auto &[name, expected] : reference->outputs)
+                QVERIFY2(compareTensors(outputs.at(name), expected, 0, 0).ok,
+                         qPrintable(what + " output " + QString::fromStdString(name)));
+        };
+        int withSubgraphs = 0;
+        for (const auto &node : (*graph)->nodes())
+            withSubgraphs += plan::subgraphBytes(node) > 0 ? 1 : 0;
+        QCOMPARE(withSubgraphs, 4); // two Ifs, the Loop, the Scan
+        checkSplitsMatch(*graph, inputs, reference->outputs, 21);
+        if (QTest::currentTestFailed())
+            return;
+        // The auto-planner places each node with subgraphs as one unit; the
+        // ledger of the device holding the Loop counts its body's memory.
+        plan::DeviceSet devices = threeCpuDevices(std::uint64_t{1} << 30);
+        plan::PlannerOptions options;
+        options.batch = 1;
+        auto planned = plan::autoPlan(**graph, devices, options);
+        QVERIFY2(planned.ok(), planned.ok() ? "" : planned.error().message.c_str());
+        plan::ValidationReport report = plan::validatePlan(**graph, planned->plan, {});
+        QVERIFY(report.ok());
+        QVERIFY(report.estimate.has_value());
+        std::uint64_t loopBody = 0;
+        for (const auto &node : (*graph)->nodes())
+            if (node.opType == "Loop")
+                loopBody = plan::subgraphBytes(node);
+        QVERIFY(loopBody >= 3 * 4 * sizeof(float) * 4); // acc_in, th, scaled, acc_mid at least
+        std::uint64_t workspace = 0;
+        for (const auto &entry : report.estimate->ledger)
+            workspace = std::max(workspace, entry.workspace);
+        QVERIFY(workspace >= loopBody);
+        auto local = plan::createLocalDevices(devices.devices, kernels::defaultRegistry());
+        QVERIFY(local.ok());
+        auto stages = plan::pipelineStages(**graph, planned->plan, *local);
+        QVERIFY2(stages.ok(), stages.ok() ? "" : stages.error().message.c_str());
         auto runner = PipelineRunner::create(*graph, *stages);
         QVERIFY(runner.ok());
         auto result = (*runner)->run(inputs, {});

@@ -19,6 +19,7 @@
 #include "ui/graph/graph_layout.h"
 #include "ui/graph/graph_page.h"
 #include "ui/graph/graph_tree_model.h"
+#include "ui/graph/model_data.h"
 #include "ui/graph/node_mime.h"
 #include "ui/graph/placement_model.h"
 #include "ui/mainwindow/main_window.h"
@@ -160,6 +161,7 @@ private slots:
     void nodeMarksAtEveryZoom();
     void miniMapMovesView();
     void layoutCollapsedAndExpanded();
+    void layoutExpandsSubgraphs();
     void layoutCancelled();
     void pageSearch_data();
     void pageSearch();
@@ -1223,6 +1225,52 @@ void TestUiGraph::layoutCollapsedAndExpanded()
     QVERIFY(
         open->clusters.front().rect.contains(open->items[std::size_t(open->itemOfNode[7])].rect));
     QCOMPARE(open->edges.front().label, QStringLiteral("[batch,8]"));
+}
+
+// An If/Loop/Scan node is one box; expanding it shows its bodies' nodes and
+// the edges between them inside its cluster, coloured by the node's device.
+void TestUiGraph::layoutExpandsSubgraphs()
+{
+    CancelToken cancel;
+    auto model = loadModel(SB_TESTDATA_DIR "/ops/control_flow.onnx", {}, {}, cancel);
+    QVERIFY2(model.ok(), model.ok() ? "" : model.error().message.c_str());
+    const auto &graph = *(*model)->graph;
+    std::optional<graph::NodeId> loop;
+    for (std::size_t n = 0; n < graph.nodes().size(); ++n)
+        if (graph.nodes()[n].opType == "Loop")
+            loop = graph::NodeId(n);
+    QVERIFY(loop && graph.node(*loop).opType == "Loop");
+    const int group = (*model)->groupOfNode[std::size_t(*loop)];
+    QCOMPARE((*model)->groups[std::size_t(group)].size(), std::size_t{1});
+    QVERIFY((*model)->isExpandable(group));
+    const int matMulGroup = (*model)->groupOfNode[0];
+    QVERIFY(!(*model)->isExpandable(matMulGroup)); // a plain single node
+
+    auto collapsed = computeLayout(*model, {}, cancel);
+    QVERIFY(collapsed.ok());
+    std::vector<bool> expanded((*model)->groups.size(), false);
+    expanded[std::size_t(group)] = true;
+    auto open = computeLayout(*model, expanded, cancel);
+    QVERIFY2(open.ok(), open.ok() ? "" : open.error().message.c_str());
+    const auto &body = *graph.node(*loop).attribute("body")->graph;
+    QCOMPARE(open->items.size(), collapsed->items.size() + body.nodes().size());
+    QCOMPARE(int(open->clusters.size()), 1);
+    std::set<std::string> ops;
+    int bodyItems = 0;
+    for (std::size_t i = 0; i < open->items.size(); ++i) {
+        const LayoutItem &item = open->items[i];
+        if (!item.bodyNode)
+            continue;
+        ++bodyItems;
+        QCOMPARE(item.node, *loop); // placed with the Loop
+        QCOMPARE(item.bodyName, QStringLiteral("body"));
+        QVERIFY(open->clusters.front().rect.contains(item.rect));
+        ops.insert(item.bodyNode->opType);
+    }
+    QCOMPARE(bodyItems, int(body.nodes().size()));
+    QVERIFY(ops.count("SequenceInsert") && ops.count("If"));
+    // Mul(acc_in, half) -> Add(scaled, th) inside the body is an edge.
+    QVERIFY(open->edges.size() > collapsed->edges.size());
 }
 
 void TestUiGraph::layoutCancelled()

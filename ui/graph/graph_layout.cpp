@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
 
 namespace sb::ui {
 
@@ -58,9 +59,44 @@ Result<LayoutResult> computeLayout(std::shared_ptr<const ModelData> model,
 
     // Visible items: collapsed blocks (and single-node groups) as one box.
     result.itemOfNode.assign(std::size_t(model->nodeCount()), -1);
+    std::vector<bool> clustered(std::size_t(groupCount), false);
+    // Edges inside expanded subgraphs: (from item, to item, value).
+    std::vector<std::tuple<int, int, const graph::Value *>> bodyEdges;
     for (int g = 0; g < groupCount; ++g) {
         const auto &nodes = model->groups[std::size_t(g)];
+        if (nodes.size() == 1 && expanded[std::size_t(g)] && model->isExpandable(g)) {
+            // The node, then each body's nodes with the edges between them.
+            clustered[std::size_t(g)] = true;
+            const graph::NodeId owner = nodes.front();
+            result.itemOfNode[std::size_t(owner)] = int(result.items.size());
+            result.items.push_back(LayoutItem{g, owner, {}});
+            for (const auto &[name, attr] : model->graph->node(owner).attributes) {
+                std::vector<const graph::Graph *> bodies;
+                if (attr.graph)
+                    bodies.push_back(attr.graph.get());
+                for (const auto &body : attr.graphs)
+                    bodies.push_back(body.get());
+                for (const graph::Graph *body : bodies) {
+                    const int first = int(result.items.size());
+                    for (const auto &bodyNode : body->nodes()) {
+                        LayoutItem item{g, owner, {}};
+                        item.bodyNode = &bodyNode;
+                        item.bodyName = QString::fromStdString(name);
+                        result.items.push_back(item);
+                    }
+                    for (const auto &value : body->values()) {
+                        if (value.producer == graph::kNoNode)
+                            continue;
+                        for (graph::NodeId consumer : value.consumers)
+                            bodyEdges.emplace_back(first + value.producer, first + consumer,
+                                                   &value);
+                    }
+                }
+            }
+            continue;
+        }
         if (nodes.size() > 1 && expanded[std::size_t(g)]) {
+            clustered[std::size_t(g)] = true;
             for (graph::NodeId node : nodes) {
                 result.itemOfNode[std::size_t(node)] = int(result.items.size());
                 result.items.push_back(LayoutItem{g, node, {}});
@@ -101,6 +137,16 @@ Result<LayoutResult> computeLayout(std::shared_ptr<const ModelData> model,
             edge.nodeEdges.emplace_back(value.producer, consumer);
         }
     }
+    for (const auto &[from, to, value] : bodyEdges) {
+        auto [it, inserted] = edgeIndex.emplace(std::make_pair(from, to), int(result.edges.size()));
+        if (!inserted)
+            continue;
+        LayoutEdge edge;
+        edge.from = from;
+        edge.to = to;
+        edge.label = QString::fromStdString(value->info.shape.toString());
+        result.edges.push_back(std::move(edge));
+    }
     if (cancel.isCancelled())
         return makeError(ErrorCode::Cancelled, "layout cancelled");
 
@@ -129,7 +175,7 @@ Result<LayoutResult> computeLayout(std::shared_ptr<const ModelData> model,
     for (std::size_t i = 0; i < result.items.size(); ++i) {
         const LayoutItem &item = result.items[i];
         Agraph_t *parent = g.get();
-        if (item.node != graph::kNoNode && model->groups[std::size_t(item.group)].size() > 1) {
+        if (item.node != graph::kNoNode && clustered[std::size_t(item.group)]) {
             auto &cluster = clusters[item.group];
             if (!cluster) {
                 char name[32];

@@ -1,6 +1,7 @@
 // Layered top-to-bottom layout of the visible graph through Graphviz (libgvc,
 // the "dot" engine). Collapsed blocks are one box; expanded blocks show their
-// nodes inside a cluster. Runs on a worker thread (Graphviz calls are
+// nodes inside a cluster, an expanded node with subgraphs (If/Loop/Scan) shows
+// itself and its bodies' nodes there. Runs on a worker thread (Graphviz calls are
 // serialised by a mutex: libgvc keeps global state).
 #pragma once
 
@@ -22,6 +23,10 @@ struct LayoutItem
     int group = -1;
     graph::NodeId node = graph::kNoNode; // kNoNode: a collapsed block
     QRectF rect;
+    // A node of `node`'s subgraph (an expanded If/Loop/Scan shows its bodies'
+    // nodes in its cluster); it runs where `node` is placed. Null otherwise.
+    const graph::Node *bodyNode = nullptr;
+    QString bodyName = {}; // the attribute holding it: "then_branch", "body"
 };
 
 struct LayoutEdge

@@ -174,6 +174,10 @@ void GraphBoxItem::paint(QPainter *painter, const QStyleOptionGraphicsItem *opti
     if (block) {
         title = QString::fromStdString(model.groupNames[std::size_t(item.group)]);
         subtitle = QObject::tr("▸ %n nodes", nullptr, int(nodes.size()));
+    } else if (item.bodyNode) {
+        title = QString::fromStdString(item.bodyNode->opType);
+        subtitle =
+            QObject::tr("%1 › %2").arg(item.bodyName, QString::fromStdString(item.bodyNode->name));
     } else {
         const auto &node = model.graph->node(item.node);
         title = QString::fromStdString(node.opType);
@@ -227,6 +231,11 @@ void GraphBoxItem::hoverEnterEvent(QGraphicsSceneHoverEvent *event)
                           int(model.groups[std::size_t(item.group)].size()))
                   .arg(QString::fromStdString(model.groupNames[std::size_t(item.group)])
                            .toHtmlEscaped());
+    } else if (item.bodyNode) {
+        tip = QObject::tr("<b>%1</b> (%2)<br>in %3 of %4 — runs where %4 is placed")
+                  .arg(QString::fromStdString(item.bodyNode->name).toHtmlEscaped(),
+                       QString::fromStdString(item.bodyNode->opType), item.bodyName,
+                       QString::fromStdString(model.graph->node(item.node).name).toHtmlEscaped());
     } else {
         const auto &node = model.graph->node(item.node);
         tip = QStringLiteral("<b>%1</b> (%2)<br>%3")
@@ -293,7 +302,7 @@ void GraphBoxItem::mouseMoveEvent(QGraphicsSceneMouseEvent *event)
 void GraphBoxItem::mouseDoubleClickEvent(QGraphicsSceneMouseEvent *event)
 {
     const LayoutItem &item = layoutItem();
-    if (m_scene->layout().model->groups[std::size_t(item.group)].size() > 1)
+    if (m_scene->layout().model->isExpandable(item.group))
         emit m_scene->toggleGroupRequested(item.group);
     event->accept();
 }
@@ -548,8 +557,7 @@ QMenu *GraphScene::makeContextMenu(const QVector<graph::NodeId> &nodes, int grou
             if (placement)
                 placement->unsplit(nodes);
         });
-    const auto &groups = m_layout.model->groups;
-    if (group >= 0 && std::size_t(group) < groups.size() && groups[std::size_t(group)].size() > 1) {
+    if (m_layout.model->isExpandable(group)) {
         menu->addSeparator();
         const bool expanded =
             std::size_t(group) < m_layout.expanded.size() && m_layout.expanded[std::size_t(group)];

@@ -8,6 +8,21 @@
 
 namespace sb::ui {
 
+bool ModelData::isExpandable(int group) const
+{
+    if (group < 0 || std::size_t(group) >= groups.size())
+        return false;
+    const auto &nodes = groups[std::size_t(group)];
+    if (nodes.size() > 1)
+        return true;
+    if (nodes.empty())
+        return false;
+    for (const auto &[name, attr] : graph->node(nodes.front()).attributes)
+        if (attr.graph || !attr.graphs.empty())
+            return true;
+    return false;
+}
+
 QString ModelData::shapeText(graph::NodeId node) const
 {
     const auto &outputs = graph->node(node).outputs;

@@ -39,6 +39,9 @@ struct ModelData
     int predictedThreads = 0;
 
     int nodeCount() const { return graph ? int(graph->nodes().size()) : 0; }
+    // A group the graph view can expand: a block of several nodes, or one
+    // node with subgraphs (If/Loop/Scan), whose body nodes it then shows.
+    bool isExpandable(int group) const;
     QString shapeText(graph::NodeId node) const; // first output's shape
     // Symbolic dims of the graph inputs that neither the batch nor `dims`
     // binds ("seq"): costs of nodes that depend on them are not counted.

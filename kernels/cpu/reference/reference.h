@@ -17,6 +17,7 @@ void registerReferenceRecurrent(runtime::KernelRegistry &registry);
 void registerReferenceQuant(runtime::KernelRegistry &registry);
 void registerReferenceRandom(runtime::KernelRegistry &registry);
 void registerReferenceTfIdf(runtime::KernelRegistry &registry);
+void registerReferenceControlFlow(runtime::KernelRegistry &registry); // If/Loop/Scan, sequences
 
 } // namespace sb::kernels
 

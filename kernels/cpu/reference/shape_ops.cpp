@@ -145,6 +145,10 @@ Status unsqueezeKernel(KernelContext &ctx)
 
 Status identityKernel(KernelContext &ctx)
 {
+    if (!ctx.input(0).isTensor()) { // a sequence/optional: its elements are immutable
+        ctx.setOutput(0, ctx.input(0));
+        return Status::success();
+    }
     return copyOut(ctx, 0, ctx.input(0), ctx.input(0).shape());
 }
 
@@ -1122,7 +1126,7 @@ void registerReferenceShapeOps(KernelRegistry &r)
     addReference(r, "Flatten", flattenKernel);
     addReference(r, "Squeeze", squeezeKernel);
     addReference(r, "Unsqueeze", unsqueezeKernel);
-    addReference(r, "Identity", identityKernel);
+    addValueReference(r, "Identity", identityKernel);
     addReference(r, "Dropout", dropoutKernel);
     addReference(r, "Transpose", transposeKernel);
     addReference(r, "Concat", concatKernel);
