@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <sys/resource.h>
 
 namespace sb {
 
@@ -16,6 +17,21 @@ double percentile(std::vector<double> samples, double p)
     const std::size_t upper = std::min(lower + 1, samples.size() - 1);
     const double fraction = position - static_cast<double>(lower);
     return samples[lower] + (samples[upper] - samples[lower]) * fraction;
+}
+
+} // namespace sb
+
+namespace sb {
+
+ProcessUsage processUsage()
+{
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) != 0)
+        return {};
+    auto ms = [](const timeval &t) {
+        return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
+    };
+    return {ms(usage.ru_utime) + ms(usage.ru_stime), usage.ru_nvcsw, usage.ru_nivcsw};
 }
 
 } // namespace sb

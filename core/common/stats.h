@@ -13,3 +13,23 @@ namespace sb {
 [[nodiscard]] double percentile(std::vector<double> samples, double p);
 
 } // namespace sb
+
+namespace sb {
+
+// What this process has used so far (all its threads): CPU time (user +
+// system) and context switches. Differences of two readings tell what a
+// stretch of work cost, independent of how busy the machine is.
+struct ProcessUsage
+{
+    double cpuMs = 0;
+    long voluntarySwitches = 0;   // a thread blocked (waits, sleeps)
+    long involuntarySwitches = 0; // a thread was preempted
+    ProcessUsage operator-(const ProcessUsage &earlier) const
+    {
+        return {cpuMs - earlier.cpuMs, voluntarySwitches - earlier.voluntarySwitches,
+                involuntarySwitches - earlier.involuntarySwitches};
+    }
+};
+[[nodiscard]] ProcessUsage processUsage();
+
+} // namespace sb

@@ -1,6 +1,7 @@
 #include "core/plan/mpi_run.h"
 
 #include "core/common/sha256.h"
+#include "core/common/stats.h"
 #include "core/graph/onnx_import.h"
 #include "core/plan/devices.h"
 #include "core/plan/tensor_parallel.h"
@@ -667,6 +668,11 @@ Result<MpiRunOutput> runPlanOverMpi(const MpiRunRequest &request)
     SB_ASSIGN_OR_RETURN(output.metrics, runtime::pipelineMetricsFromJson(doc.at("metrics")));
     output.iterationMs = doc.value("iteration_ms", std::vector<double>{});
     output.latencyMs = doc.value("latency_ms", std::vector<double>{});
+    for (const json &usage : doc.value("rank_usage", json::array()))
+        if (usage.is_object())
+            output.rankUsage.push_back({usage.value("cpu_ms", 0.0),
+                                        usage.value("voluntary_switches", 0L),
+                                        usage.value("involuntary_switches", 0L)});
     for (const json &out : doc.value("outputs", json::array())) {
         SB_ASSIGN_OR_RETURN(runtime::Tensor tensor,
                             runtime::readTensorFile(out.at("file").get<std::string>()));
@@ -1337,9 +1343,15 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
     log(stageList.empty() ? "driver ready" : "ready: stage(s) " + stageList);
     const int total = job.warmup + job.iterations;
     std::vector<double> iterationMs, latencyMs;
+    // CPU time this rank spends (all its threads) over the measured runs:
+    // what the transport costs beside the stage compute, independent of how
+    // busy the machine is.
+    ProcessUsage usageAtFirstMeasured;
     runtime::PipelineResult last;
     Clock::time_point lastLog = Clock::now();
     for (int it = 0; it < total; ++it) {
+        if (it == job.warmup)
+            usageAtFirstMeasured = processUsage();
         if (Status opened = transport->open(routing->endpointCount(), routing->links);
             !opened.ok()) {
             if (rank == 0)
@@ -1416,7 +1428,17 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
     }
 
     // 7. Results (rank 0), then everyone leaves together.
+    const ProcessUsage measured = processUsage() - usageAtFirstMeasured;
+    auto gatheredUsage = world.allGather(json{
+        {"cpu_ms", measured.cpuMs},
+        {"voluntary_switches", measured.voluntarySwitches},
+        {"involuntary_switches",
+         measured.involuntarySwitches}}.dump());
     if (rank == 0) {
+        json rankUsage = json::array();
+        if (gatheredUsage)
+            for (const std::string &text : *gatheredUsage)
+                rankUsage.push_back(json::parse(text, nullptr, false));
         json outputs = json::array();
         if (!job.outputDir.empty()) {
             std::vector<std::string> order;
@@ -1433,6 +1455,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
                                  {"metrics", runtime::pipelineMetricsToJson(last.metrics)},
                                  {"iteration_ms", iterationMs},
                                  {"latency_ms", latencyMs},
+                                 {"rank_usage", rankUsage},
                                  {"outputs", outputs}});
         log("done");
     }

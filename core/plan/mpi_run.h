@@ -20,6 +20,8 @@
 // machine); "HOST/cpu:N" a device of HOST, which must be in the host list.
 #pragma once
 
+#include "core/common/stats.h"
+
 #include "core/common/cancel.h"
 #include "core/common/result.h"
 #include "core/plan/plan_file.h"
@@ -163,7 +165,10 @@ struct MpiRunOutput
     runtime::PipelineMetrics metrics; // of the last run
     std::vector<double> iterationMs;  // measured runs, as rank 0 timed them
     std::vector<double> latencyMs;    // every micro-batch latency of the measured runs
-    runtime::TensorMap outputs;       // of the last run (wantOutputs)
+    // Per rank: what the whole process (every thread) used over the measured
+    // runs: CPU time and context switches.
+    std::vector<ProcessUsage> rankUsage;
+    runtime::TensorMap outputs; // of the last run (wantOutputs)
 };
 Result<MpiRunOutput> runPlanOverMpi(const MpiRunRequest &request);
 

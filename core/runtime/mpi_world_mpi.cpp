@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -31,10 +32,20 @@ constexpr int kLinkTagBase = 100;
 // receive, or send credit); otherwise it backs off geometrically, because a
 // message nobody waits for yet only has to be there when someone asks, and the
 // asking wakes the thread at once.
-// While a stage of this rank waits: first poll after kUrgentFirstPollUs,
-// doubling up to kUrgentMaxPollUs (the most a waited-for message is delayed).
+// While a stage of this rank waits, the poll interval follows the time waited
+// so far (doubling), from kUrgentFirstPollUs up to kUrgentMaxPollUs (the most
+// a waited-for message is delayed). Pipelined micro-batches make waits on one
+// link regular, so a wait is also expected to last about as long as the
+// shortest of the last kRememberedWaits on that link: polling starts at
+// kExpectedFraction of that and then runs every kExpectedStep of it (still
+// between the two bounds). A wait that ends early is delayed by at most
+// kExpectedFraction of the shortest recent wait; one that runs longer falls
+// back to doubling.
 constexpr int kUrgentFirstPollUs = 10;
 constexpr int kUrgentMaxPollUs = 400;
+constexpr std::size_t kRememberedWaits = 4;
+constexpr double kExpectedFraction = 0.8;
+constexpr double kExpectedStep = 0.05;
 // Nobody waits but transfers are in flight (a large message between hosts
 // moves in fragments and needs progress calls on both sides): doubling from
 // kInFlightFirstPollUs up to kInFlightMaxPollUs.
@@ -211,7 +222,8 @@ public:
         m_wakeProgress.notify_one();
         m_changed.notify_all();
         // Back-pressure: at most kPipelineQueueDepth messages in flight per sender.
-        return waitFor(cancel, "sending", [&] { return m_inFlight[from] <= kPipelineQueueDepth; });
+        return waitFor(cancel, "sending", creditKey(from),
+                       [&] { return m_inFlight[from] <= kPipelineQueueDepth; });
     }
 
     Result<TransportMessage> receive(int from, int to, const CancelToken *cancel) override
@@ -225,7 +237,8 @@ public:
             return makeError(ErrorCode::Internal, "no transport link " + std::to_string(from) +
                                                       " -> " + std::to_string(to));
         lock.unlock();
-        SB_TRY(waitFor(cancel, "receiving", [&] { return !it->second.empty(); }));
+        SB_TRY(
+            waitFor(cancel, "receiving", linkTag(from, to), [&] { return !it->second.empty(); }));
         lock.lock();
         Result<TransportMessage> message = std::move(it->second.front());
         it->second.pop_front();
@@ -234,7 +247,7 @@ public:
 
     Status drain(int from, const CancelToken *cancel) override
     {
-        return waitFor(cancel, "sending", [&] { return m_inFlight[from] == 0; });
+        return waitFor(cancel, "sending", creditKey(from), [&] { return m_inFlight[from] == 0; });
     }
 
     void shutdown() override
@@ -269,19 +282,35 @@ private:
         std::vector<std::uint8_t> bytes;
     };
 
+    using Clock = std::chrono::steady_clock;
+    // A stage thread in waitFor: what it waits on (a link's tag or a sender's
+    // credit), since when, and how long such waits lasted lately (0: unknown).
+    struct Waiter
+    {
+        int key = 0;
+        Clock::time_point since;
+        double expectedUs = 0;
+    };
+
+    static int creditKey(int from) { return -1 - from; }
+
     int rank(int endpoint) const { return m_endpointRank[static_cast<std::size_t>(endpoint)]; }
     bool isLocal(int endpoint) const { return rank(endpoint) == m_world.rank; }
 
     // Waits (on the condition variable, rechecking every 5 ms for the cancel
     // token) until ready() holds under m_mutex.
     template <typename Ready>
-    Status waitFor(const CancelToken *cancel, const char *what, Ready ready)
+    Status waitFor(const CancelToken *cancel, const char *what, int key, Ready ready)
     {
         std::unique_lock lock(m_mutex);
         if (ready())
             return {};
         // A waiter makes the progress thread poll fast (see kUrgentFirstPollUs).
-        ++m_waiting;
+        const std::deque<double> &recent = m_recentWaitsUs[key];
+        auto waiter = m_waiters.insert(
+            m_waiters.end(),
+            Waiter{key, Clock::now(),
+                   recent.empty() ? 0.0 : *std::min_element(recent.begin(), recent.end())});
         m_kick = true;
         m_wakeProgress.notify_one();
         Status status;
@@ -296,7 +325,14 @@ private:
             }
             m_changed.wait_for(lock, std::chrono::milliseconds(5));
         }
-        --m_waiting;
+        if (status.ok()) {
+            std::deque<double> &waits = m_recentWaitsUs[key];
+            waits.push_back(
+                std::chrono::duration<double, std::micro>(Clock::now() - waiter->since).count());
+            if (waits.size() > kRememberedWaits)
+                waits.pop_front();
+        }
+        m_waiters.erase(waiter);
         return status;
     }
 
@@ -366,10 +402,30 @@ private:
         return moved;
     }
 
-    // Polls at the pace the constants above describe: fast while a stage of
-    // this rank waits, geometric back-off while only transfers are in flight,
-    // a long sleep when nothing moves. A posted send or a new waiter cuts any
-    // sleep short (m_kick).
+    // The sleep before the next poll while stages wait: the shortest any
+    // waiter asks for (see kUrgentFirstPollUs). Under m_mutex.
+    int urgentSleepUs() const
+    {
+        const auto now = Clock::now();
+        double sleepUs = kUrgentMaxPollUs;
+        for (const Waiter &waiter : m_waiters) {
+            const double waitedUs =
+                std::chrono::duration<double, std::micro>(now - waiter.since).count();
+            const double quietUntilUs = kExpectedFraction * waiter.expectedUs;
+            double next = waitedUs; // doubling
+            if (waiter.expectedUs > 0)
+                next = waitedUs < quietUntilUs
+                           ? quietUntilUs - waitedUs
+                           : std::max(waitedUs - quietUntilUs, kExpectedStep * waiter.expectedUs);
+            sleepUs = std::min(sleepUs, std::max<double>(next, kUrgentFirstPollUs));
+        }
+        return static_cast<int>(sleepUs);
+    }
+
+    // Polls at the pace the constants above describe: as urgentSleepUs says
+    // while a stage of this rank waits, geometric back-off while only
+    // transfers are in flight, a long sleep when nothing moves. A posted send
+    // or a new waiter cuts any sleep short (m_kick).
     void progressLoop()
     {
         int quietPasses = 0; // passes since something last moved
@@ -383,8 +439,8 @@ private:
                 return;
             const int doublings = std::min(quietPasses++, 16);
             int sleepUs = kIdleSleepUs;
-            if (m_waiting > 0)
-                sleepUs = std::min(kUrgentMaxPollUs, kUrgentFirstPollUs << doublings);
+            if (!m_waiters.empty())
+                sleepUs = urgentSleepUs();
             else if (!m_outgoing.empty() || !m_incoming.empty())
                 sleepUs = std::min(kInFlightMaxPollUs, kInFlightFirstPollUs << doublings);
             if (m_kick) {
@@ -406,9 +462,10 @@ private:
     InProcessTransport m_local;
     mutable std::mutex m_mutex; // after m_world.mutex when both are held
     std::condition_variable m_changed;
-    std::condition_variable m_wakeProgress; // cuts the progress thread's sleep short
-    int m_waiting = 0;                      // stage threads in waitFor
-    bool m_kick = false;                    // a send was posted or a stage began waiting
+    std::condition_variable m_wakeProgress;            // cuts the progress thread's sleep short
+    std::list<Waiter> m_waiters;                       // stage threads in waitFor
+    std::map<int, std::deque<double>> m_recentWaitsUs; // by Waiter::key, oldest first
+    bool m_kick = false;                               // a send was posted or a stage began waiting
     bool m_shutdown = false;
     bool m_stopThread = false;
     std::vector<std::pair<int, int>> m_inbound;
