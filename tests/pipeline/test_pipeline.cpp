@@ -143,14 +143,17 @@ class TestPipeline : public QObject
     std::vector<std::unique_ptr<CpuDevice>> m_devices;
 
     // Every 2-stage cut of `graph` (nodes 0..cut-1 on cpu:0, the rest on
-    // cpu:1) and three random 3-way splits reproduce `reference` exactly.
+    // cpu:1) and three random 3-way splits reproduce `reference` exactly, or
+    // within `atol` where given.
     void checkSplitsMatch(const std::shared_ptr<graph::Graph> &graph, const TensorMap &inputs,
-                          const TensorMap &reference, unsigned seed)
+                          const TensorMap &reference, unsigned seed, double atol = 0)
     {
         auto check = [&](const TensorMap &outputs, const QString &what) {
-            for (const auto &[name, expected] : reference)
-                QVERIFY2(compareTensors(outputs.at(name), expected, 0, 0).ok,
-                         qPrintable(what + " output " + QString::fromStdString(name)));
+            for (const auto &[name, expected] : reference) {
+                const CompareResult cmp = compareTensors(outputs.at(name), expected, 0, atol);
+                QVERIFY2(cmp.ok, qPrintable(what + " output " + QString::fromStdString(name) +
+                                            ": max abs error " + QString::number(cmp.maxAbsError)));
+            }
         };
         const auto nodes = static_cast<int>(graph->nodes().size());
         std::vector<PipelineStageSpec> specs(2);
@@ -330,6 +333,31 @@ private slots:
         auto result = (*runner)->run(inputs, {});
         QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
         check(result->outputs, "auto plan");
+    }
+
+    // The int8 QDQ fixture (tests/data/users/resnet_tiny_int8.onnx): cut
+    // anywhere, including between a QuantizeLinear and the DequantizeLinear
+    // that reads it (int8 tensors cross stages, fusion happens per stage),
+    // its logits stay within one quantization step of the single-device run.
+    void int8SplitAcrossStages()
+    {
+        auto graph = graph::importOnnxFile(SB_TESTDATA_DIR "/users/resnet_tiny_int8.onnx");
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        auto input = readTensorFile(SB_TESTDATA_DIR "/users/resnet_tiny_int8.in0.npy");
+        QVERIFY(input.ok());
+        TensorMap inputs{{"input", *input}};
+        auto single = Executor::create(*graph, *m_devices.front());
+        QVERIFY(single.ok());
+        auto reference = (*single)->run(inputs);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        std::ifstream in(SB_TESTDATA_DIR "/users/manifest.json");
+        const nlohmann::json users = nlohmann::json::parse(in);
+        double step = 0;
+        for (const auto &model : users["models"])
+            if (model["name"] == "resnet_tiny_int8")
+                step = model["outputs"][0]["quant_step"].get<double>();
+        QVERIFY(step > 0);
+        checkSplitsMatch(*graph, inputs, reference->outputs, 30, 1.001 * step);
     }
 
     // tests/data/ops/control_flow.onnx: If, Loop (with a loop-carried
