@@ -39,7 +39,7 @@ RunRecordFacts runRecordFacts(const PlanRun &run)
 store::RunRecord runRecord(const RunRecordFacts &facts)
 {
     store::RunRecord record;
-    record.status = "succeeded";
+    record.status = kRunSucceeded;
     record.config = {{"batch", facts.batch},
                      {"microbatches", facts.microbatches},
                      {"microbatches_requested", facts.microbatchesRequested},

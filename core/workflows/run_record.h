@@ -33,6 +33,9 @@
 
 namespace sb::workflows {
 
+// The status runRecord writes (the store's RunRecord::status of a finished run).
+inline constexpr const char *kRunSucceeded = "succeeded";
+
 struct RunRecordFacts
 {
     // How the run was asked for.

@@ -187,7 +187,7 @@ void RunPage::loadHistory()
                 const bool listed = std::any_of(
                     m_outcomes.begin(), m_outcomes.end(),
                     [&](const RunOutcome &outcome) { return outcome.storeId == record.id; });
-                if (!listed && record.status == "succeeded")
+                if (!listed && record.status == workflows::kRunSucceeded)
                     stored << outcomeFromRecord(record);
             }
             for (int i = 0; i < stored.size(); ++i) {
