@@ -105,8 +105,9 @@ int runBench(Args &args)
         "bench MODEL.onnx [--input NAME=FILE ... | --batch N] [--iters N] [--warmup N] [--threads "
         "N] [--profile] [--json]",
         "Time a model on the CPU engine: median, p90 and min latency of --iters runs after\n"
-        "--warmup untimed ones, throughput in samples/s (batch x runs / their total time)\n"
-        "and peak memory.\n"
+        "--warmup untimed ones, their total time (wall_ms), throughput in samples/s\n"
+        "(batch x runs / wall_ms) and peak memory. With --plan the same figures of the\n"
+        "pipelined iterations, plus micro-batch latency percentiles (latency_ms).\n"
         "--profile then runs --iters more times and reports where the time goes: mean ms\n"
         "per run by op type of the executed (fused) graph and the slowest nodes, each with\n"
         "the kernel it ran (ours or oneDNN, algorithm, ISA). SHARDBENCH_MAX_CPU_ISA=avx2\n"
@@ -124,8 +125,8 @@ int runBench(Args &args)
     spec.option("device", "ID",
                 "run on this device instead of the CPU (e.g. cuda:0; nodes without a kernel "
                 "there run on the CPU with copies)");
-    spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, peak_memory_bytes, device, "
-                      "model_flops, achieved_flops, ...}");
+    spec.flag("json", "print {median_ms, p90_ms, min_ms, throughput, wall_ms, peak_memory_bytes, "
+                      "device, model_flops, achieved_flops, ...}");
     spec.flag("reference", "use the reference kernels only");
     spec.flag("no-fusion", "switch the fusion passes off");
     spec.flag("profile",
@@ -220,8 +221,8 @@ int runBench(Args &args)
     bool json = parsed.flag("json");
     bool bar = !json && stderrIsTerminal();
     auto timing =
-        runtime::timeRuns(timed, inputs, static_cast<int>(*warmup), static_cast<int>(*iters),
-                          [&](int done, int total) {
+        runtime::timeRuns(timed, inputs, samples, static_cast<int>(*warmup),
+                          static_cast<int>(*iters), [&](int done, int total) {
                               if (!bar)
                                   return;
                               int width = 30, filled = done * width / total;
@@ -235,10 +236,8 @@ int runBench(Args &args)
     if (!timing) {
         return reportRunError(args.command, timing.error());
     }
-    // As runtime::summarizeRuns defines it for every front end: all samples
-    // of the timed iterations over the time they took together.
-    double throughput =
-        timing->meanMs > 0 ? static_cast<double>(samples) * 1000.0 / timing->meanMs : 0;
+    // runtime::summarizeRuns, the one definition every front end reports.
+    const runtime::RunSummary &summary = timing->summary;
     std::optional<runtime::RunProfile> runProfile;
     if (profile) {
         auto profiled =
@@ -256,25 +255,21 @@ int runBench(Args &args)
     double modelFlops = 0;
     if (auto cost = cost::computeCost(*session->graph, bindings))
         modelFlops = cost->total.flops;
-    const double achieved = timing->medianMs > 0 ? modelFlops / (timing->medianMs / 1000.0) : 0;
+    const double achieved =
+        summary.iterationMedianMs > 0 ? modelFlops / (summary.iterationMedianMs / 1000.0) : 0;
     const std::string deviceId = otherDevice ? otherDevice->id() : "cpu:0";
     if (json) {
-        nlohmann::json out{{"median_ms", timing->medianMs},
-                           {"p90_ms", timing->p90Ms},
-                           {"min_ms", timing->minMs},
-                           {"throughput", throughput},
-                           {"peak_memory_bytes", timing->peakMemoryBytes},
-                           {"planned_peak_memory_bytes", timing->plannedPeakMemoryBytes},
-                           {"kernel_state_bytes", timed.kernelStateBytes()},
-                           {"iters", timing->iterations},
-                           {"threads", session->device->threads()},
-                           {"batch", samples},
-                           {"device", deviceId},
-                           {"model_flops", modelFlops},
-                           {"achieved_flops", achieved},
-                           {"cpu_model", kernels::cpuModelName()},
-                           {"cpu_isa", kernels::cpuIsaDescription()},
-                           {"onednn", kernels::oneDnnDescription()}};
+        nlohmann::json out = runtime::iterationSummaryJson(summary);
+        out.update({{"peak_memory_bytes", timing->peakMemoryBytes},
+                    {"planned_peak_memory_bytes", timing->plannedPeakMemoryBytes},
+                    {"kernel_state_bytes", timed.kernelStateBytes()},
+                    {"threads", session->device->threads()},
+                    {"device", deviceId},
+                    {"model_flops", modelFlops},
+                    {"achieved_flops", achieved},
+                    {"cpu_model", kernels::cpuModelName()},
+                    {"cpu_isa", kernels::cpuIsaDescription()},
+                    {"onednn", kernels::oneDnnDescription()}});
         if (runProfile)
             out["profile"] = profileJson(*runProfile, topCount);
         printJson(out);
@@ -283,11 +278,12 @@ int runBench(Args &args)
         std::cout << "model       " << parsed.positional[0] << "\n"
                   << "threads     " << session->device->threads() << "\n"
                   << "batch       " << samples << "\n"
-                  << "iterations  " << timing->iterations << " (+" << *warmup << " warmup)\n"
-                  << "median      " << timing->medianMs << " ms\n"
-                  << "p90         " << timing->p90Ms << " ms\n"
-                  << "min         " << timing->minMs << " ms\n"
-                  << "throughput  " << throughput << " samples/s\n"
+                  << "iterations  " << summary.iterations << " (+" << *warmup << " warmup), "
+                  << summary.totalMs << " ms in all\n"
+                  << "median      " << summary.iterationMedianMs << " ms\n"
+                  << "p90         " << summary.iterationP90Ms << " ms\n"
+                  << "min         " << summary.iterationMinMs << " ms\n"
+                  << "throughput  " << summary.throughput << " samples/s\n"
                   << "device      " << deviceId << "\n"
                   << "cpu         " << kernels::cpuModelName() << ", ISA "
                   << kernels::cpuIsaDescription() << ", " << kernels::oneDnnDescription() << "\n"

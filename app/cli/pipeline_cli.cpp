@@ -86,13 +86,16 @@ void addPlanOptions(ArgSpec &spec)
     spec.option("heartbeat-timeout", "S",
                 "--launcher mpi: end the run when a rank sends no heartbeat for S seconds", "10");
     spec.flag("dry-run", "--launcher mpi: print the mpirun command and exit");
+    spec.option("db", "PATH",
+                "with --plan: store the run in this Shardbench database (the GUI's Runs page "
+                "lists it; `calibrate --from-runs` learns from it)");
 }
 
 bool wantsPlan(const ParsedArgs &parsed)
 {
     // MPI options without --plan go to runPlanned, which says what is missing.
     return parsed.has("plan") || parsed.get("launcher", "local") != "local" ||
-           parsed.flag("dry-run");
+           parsed.flag("dry-run") || parsed.has("db");
 }
 
 } // namespace sb::cli

@@ -3,6 +3,7 @@
 #include "core/plan/predict.h"
 
 #include "app/cli/command.h"
+#include "app/cli/store_cli.h"
 
 #include "core/plan/local_run.h"
 #include "core/plan/mpi_run.h"
@@ -10,6 +11,7 @@
 #include "core/runtime/run_summary.h"
 #include "core/runtime/session.h"
 #include "core/runtime/tensor_io.h"
+#include "core/workflows/run_record.h"
 #include "kernels/registry.h"
 
 #include <iostream>
@@ -28,7 +30,7 @@ Result<PlannedRun> runPlanned(std::shared_ptr<const graph::Graph> graph,
     PlannedRun run;
     if (!parsed.has("plan"))
         return makeError(ErrorCode::InvalidInput,
-                         "--launcher and --dry-run run a plan: give --plan PLAN.json");
+                         "--launcher, --dry-run and --db go with a plan: give --plan PLAN.json");
     SB_ASSIGN_OR_RETURN(run.plan, plan::readPlanFile(parsed.get("plan")));
     if (parsed.has("microbatches")) {
         SB_ASSIGN_OR_RETURN(long long m, parsed.getInt("microbatches", run.plan.microbatches));
@@ -98,13 +100,12 @@ std::string formatPlannedRun(const PlannedRun &run)
                       plan::formatBytes(stage.sentBytes).c_str());
         out << line;
     }
-    const runtime::RunSummary summary =
-        runtime::summarizeRuns(run.batch, run.iterationMs, run.latencyMs);
+    const runtime::RunSummary summary = run.summary();
     std::snprintf(line, sizeof line,
                   "micro-batches %d, wall %.2f ms, bubble %.1f%% (ideal %.1f%%), throughput "
                   "%.1f samples/s, micro-batch latency p50 %.2f / p90 %.2f / p95 %.2f / p99 %.2f "
                   "ms\n",
-                  metrics.microbatches, metrics.wallMs, metrics.bubbleFraction * 100,
+                  metrics.microbatches, summary.totalMs, metrics.bubbleFraction * 100,
                   metrics.idealBubbleFraction * 100, summary.throughput, summary.latencyP50Ms,
                   summary.latencyP90Ms, summary.latencyP95Ms, summary.latencyP99Ms);
     out << line;
@@ -126,11 +127,40 @@ std::uint64_t peakOfStages(const runtime::PipelineMetrics &metrics)
     return peak;
 }
 
+// --db: the run stored by core's one run-record writer (the GUI's too).
+int storeIfAsked(const std::string &command, const ParsedArgs &parsed, const PlannedRun &run,
+                 const std::string &startedAt)
+{
+    if (!parsed.has("db"))
+        return kExitOk;
+    workflows::RunRecordFacts facts = workflows::runRecordFacts(run);
+    const std::vector<std::string> inputs = parsed.all("input");
+    facts.inputs = inputs.empty() ? "synthetic" : "npy";
+    if (inputs.size() == 1)
+        facts.inputPath = inputs.front().substr(inputs.front().find('=') + 1);
+    facts.model = std::filesystem::absolute(parsed.positional[0]).string();
+    facts.source = "cli";
+    if (parsed.has("trace"))
+        facts.tracePath = parsed.get("trace");
+    facts.startedAt = startedAt;
+    facts.finishedAt = store::utcNowIso8601();
+    int exitCode = kExitOk;
+    auto database = openStoreOrReport(parsed, command, &exitCode);
+    if (!database)
+        return exitCode;
+    auto saved = workflows::saveRunRecord(*database, workflows::runRecord(facts));
+    if (!saved)
+        return reportError(command, saved.error());
+    std::cerr << "stored run " << saved->id << " in " << parsed.get("db") << "\n";
+    return kExitOk;
+}
+
 } // namespace
 
 int runCommandWithPlan(const std::string &command, std::shared_ptr<const graph::Graph> graph,
                        const ParsedArgs &parsed, const runtime::TensorMap &inputs)
 {
+    const std::string startedAt = store::utcNowIso8601();
     auto run = runPlanned(graph, parsed.positional[0], parsed, inputs, 1, 0);
     if (!run)
         return plannedError(command, run.error());
@@ -140,6 +170,8 @@ int runCommandWithPlan(const std::string &command, std::shared_ptr<const graph::
     }
     for (const std::string &warning : run->warnings)
         std::cerr << "shardbench-cli " << command << ": warning: " << warning << "\n";
+    if (int stored = storeIfAsked(command, parsed, *run, startedAt); stored != kExitOk)
+        return stored;
     std::vector<std::string> names;
     for (graph::ValueId out : graph->outputs())
         names.push_back(graph->value(out).name);
@@ -169,6 +201,7 @@ int benchCommandWithPlan(const std::string &command, std::shared_ptr<const graph
                          const ParsedArgs &parsed, const runtime::TensorMap &inputs, int iterations,
                          int warmup)
 {
+    const std::string startedAt = store::utcNowIso8601();
     auto run = runPlanned(graph, parsed.positional[0], parsed, inputs, iterations, warmup);
     if (!run)
         return plannedError(command, run.error());
@@ -178,15 +211,11 @@ int benchCommandWithPlan(const std::string &command, std::shared_ptr<const graph
     }
     for (const std::string &warning : run->warnings)
         std::cerr << "shardbench-cli " << command << ": warning: " << warning << "\n";
+    if (int stored = storeIfAsked(command, parsed, *run, startedAt); stored != kExitOk)
+        return stored;
     nlohmann::json out = plannedRunJson(*run);
-    const runtime::RunSummary summary =
-        runtime::summarizeRuns(run->batch, run->iterationMs, run->latencyMs);
-    out["median_ms"] = summary.iterationMedianMs;
-    out["p90_ms"] = summary.iterationP90Ms;
-    out["min_ms"] = summary.iterationMinMs;
+    out.update(runtime::iterationSummaryJson(run->summary()));
     out["peak_memory_bytes"] = peakOfStages(run->lastMetrics);
-    out["iters"] = iterations;
-    out["batch"] = run->batch;
     if (parsed.flag("json"))
         printJson(out);
     else

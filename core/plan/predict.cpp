@@ -666,7 +666,7 @@ nlohmann::json predictionJson(const PipelinePrediction &prediction)
     return {{"throughput", s.summary.throughput},
             {"by_class_ms", byClass},
             {"latency_ms", {{"p50", s.summary.latencyP50Ms}, {"p90", s.summary.latencyP90Ms}}},
-            {"wall_ms", s.wallMs},
+            {"wall_ms", s.summary.totalMs},
             {"bubble_fraction", s.bubbleFraction},
             {"microbatches", prediction.microbatches},
             {"peak_memory_bytes", prediction.peakMemoryBytes},

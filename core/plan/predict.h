@@ -111,7 +111,9 @@ Result<PipelinePrediction> predictPipeline(const graph::Graph &graph,
 
 // {"throughput", "latency_ms":{p50,p90}, "wall_ms", "bubble_fraction", "peak_memory_bytes",
 //  "stages":[{compute_ms, compute_ms_per_microbatch, peak_memory_bytes, scratch_bytes}]}:
-// the `predicted` object beside `measured` in plan/run JSON.
+// the `predicted` object beside `measured` in plan/run JSON, under the same
+// definitions (run_summary.h): wall_ms is the total of the predicted timed
+// iterations; stages' compute_ms are of one iteration.
 nlohmann::json predictionJson(const PipelinePrediction &prediction);
 
 // Per source-graph node (indexed by NodeId): its prediction for one

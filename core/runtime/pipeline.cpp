@@ -570,7 +570,7 @@ Result<PipelineResult> PipelineDriver::run(Transport &transport, const TensorMap
     // Metrics from the reports only.
     metrics.microbatches = microbatches;
     metrics.idealBubbleFraction = idealBubbleFraction(stages, microbatches);
-    double idleTotal = 0;
+    std::vector<double> stageComputeMs;
     std::vector<double> mbStart(static_cast<std::size_t>(microbatches), 1e300),
         mbEnd(static_cast<std::size_t>(microbatches), 0);
     for (const StageReport &report : reports) {
@@ -583,7 +583,7 @@ Result<PipelineResult> PipelineDriver::run(Transport &transport, const TensorMap
         stage.idleMs = std::max(0.0, metrics.wallMs - report.computeMs);
         stage.peakMemoryBytes = report.peakActivationBytes + report.peakQueuedBytes;
         stage.sentBytes = report.sentBytes;
-        idleTotal += stage.idleMs;
+        stageComputeMs.push_back(report.computeMs);
         metrics.stages.push_back(stage);
         for (LinkMetrics link : report.links) {
             link.from = report.device;
@@ -602,7 +602,7 @@ Result<PipelineResult> PipelineDriver::run(Transport &transport, const TensorMap
     for (int mb = 0; mb < microbatches; ++mb)
         metrics.microbatchLatencyMs.push_back(mbEnd[static_cast<std::size_t>(mb)] -
                                               mbStart[static_cast<std::size_t>(mb)]);
-    metrics.bubbleFraction = metrics.wallMs > 0 ? idleTotal / (stages * metrics.wallMs) : 0;
+    metrics.bubbleFraction = runtime::bubbleFraction(stageComputeMs, metrics.wallMs);
     std::sort(metrics.timeline.begin(), metrics.timeline.end(),
               [](const TimelineEvent &a, const TimelineEvent &b) {
                   return a.startMs < b.startMs || (a.startMs == b.startMs && a.stage < b.stage);

@@ -14,6 +14,16 @@ double idealBubbleFraction(int stages, int microbatches)
     return static_cast<double>(stages - 1) / static_cast<double>(microbatches + stages - 1);
 }
 
+double bubbleFraction(const std::vector<double> &stageBusyMs, double wallMs)
+{
+    if (stageBusyMs.empty() || wallMs <= 0)
+        return 0;
+    double idle = 0;
+    for (double busy : stageBusyMs)
+        idle += std::max(0.0, wallMs - busy);
+    return idle / (static_cast<double>(stageBusyMs.size()) * wallMs);
+}
+
 RunSummary summarizeRuns(std::int64_t batch, const std::vector<double> &iterationMs,
                          const std::vector<double> &latencyMs)
 {
@@ -37,6 +47,17 @@ RunSummary summarizeRuns(std::int64_t batch, const std::vector<double> &iteratio
     summary.latencyP95Ms = percentile(latencies, 95);
     summary.latencyP99Ms = percentile(latencies, 99);
     return summary;
+}
+
+nlohmann::json iterationSummaryJson(const RunSummary &summary)
+{
+    return {{"median_ms", summary.iterationMedianMs},
+            {"p90_ms", summary.iterationP90Ms},
+            {"min_ms", summary.iterationMinMs},
+            {"throughput", summary.throughput},
+            {"wall_ms", summary.totalMs},
+            {"iters", summary.iterations},
+            {"batch", summary.batch}};
 }
 
 } // namespace sb::runtime

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <deque>
 #include <limits>
+#include <tuple>
 #include <utility>
 
 namespace sb::runtime {
@@ -27,6 +28,7 @@ struct StageState
     bool transferring = false;
     std::size_t sendIndex = 0; // position in the destinations
     double waitStartMs = -1;
+    double computeStartMs = 0;
     double computeMs = 0;
 };
 
@@ -109,12 +111,14 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                     auto mb = static_cast<std::size_t>(st.microbatch);
                     mbStart[mb] = std::min(mbStart[mb], from.empty() ? now : st.waitStartMs);
                     st.phase = Phase::Compute;
+                    st.computeStartMs = now;
                     st.remainingMs = stages[static_cast<std::size_t>(s)].computeMs;
                     changed = true;
                 }
                 if (st.phase == Phase::Compute && st.remainingMs <= kEpsilon) {
                     auto mb = static_cast<std::size_t>(st.microbatch);
                     mbEnd[mb] = std::max(mbEnd[mb], now);
+                    out.computeSpans.push_back({s, st.microbatch, st.computeStartMs, now});
                     st.phase = Phase::Send;
                     st.transferring = false;
                     changed = true;
@@ -183,13 +187,16 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
     }
 
     out.wallMs = now;
-    double idle = 0;
     for (const StageState &st : state) {
         out.stageComputeMs.push_back(st.computeMs);
         out.stageIdleMs.push_back(std::max(0.0, now - st.computeMs));
-        idle += out.stageIdleMs.back();
     }
-    out.bubbleFraction = now > 0 ? idle / (static_cast<double>(count) * now) : 0;
+    out.bubbleFraction = bubbleFraction(out.stageComputeMs, now);
+    std::sort(out.computeSpans.begin(), out.computeSpans.end(),
+              [](const ScheduleSpan &a, const ScheduleSpan &b) {
+                  return std::tie(a.startMs, a.stage, a.microbatch) <
+                         std::tie(b.startMs, b.stage, b.microbatch);
+              });
     for (int mb = 0; mb < microbatches; ++mb) {
         const auto i = static_cast<std::size_t>(mb);
         out.microbatchLatencyMs.push_back(
@@ -204,6 +211,21 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                          out.microbatchLatencyMs.end());
     out.summary = summarizeRuns(options.batch, iterationMs, latencies);
     return out;
+}
+
+SchedulePrediction simulateChain(const std::vector<double> &stageMs, int microbatches,
+                                 std::int64_t batch)
+{
+    std::vector<ScheduleStage> chain(stageMs.size());
+    for (std::size_t s = 0; s < chain.size(); ++s) {
+        chain[s].computeMs = std::max(0.0, stageMs[s]);
+        if (s + 1 < chain.size())
+            chain[s].sendBytes[static_cast<int>(s + 1)] = 0; // a hand-over, priced in stageMs
+    }
+    ScheduleOptions options;
+    options.microbatches = std::max(1, microbatches);
+    options.batch = batch;
+    return simulateSchedule(chain, options);
 }
 
 } // namespace sb::runtime

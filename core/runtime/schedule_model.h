@@ -49,10 +49,20 @@ struct ScheduleOptions
     double iterationOverheadMs = 0;
 };
 
+// One stage computing one micro-batch, from its start to its end.
+struct ScheduleSpan
+{
+    int stage = 0;
+    int microbatch = 0;
+    double startMs = 0;
+    double endMs = 0;
+};
+
 struct SchedulePrediction
 {
     double wallMs = 0;
-    std::vector<double> stageComputeMs; // whole run, per stage
+    std::vector<ScheduleSpan> computeSpans; // one iteration, by start, then stage
+    std::vector<double> stageComputeMs;     // whole run, per stage
     std::vector<double> stageIdleMs;
     std::vector<std::uint64_t> peakQueuedBytes; // per receiving stage
     std::vector<double> microbatchLatencyMs;
@@ -64,5 +74,14 @@ struct SchedulePrediction
 // Stages must only send to later stages (the runtime's routing rule).
 [[nodiscard]] SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                                                   const ScheduleOptions &options);
+
+// The what-if schedule of a plan before it runs: its stages as a chain, stage
+// s taking stageMs[s] per micro-batch (compute and receiving its inputs, as
+// plan::StageEstimate::seconds() prices it) and handing each micro-batch to
+// the next stage, `microbatches` of `batch` / `microbatches` samples. Its
+// wall time is sum(stageMs) + (M - 1) x max(stageMs), the plan estimate's
+// latency.
+[[nodiscard]] SchedulePrediction simulateChain(const std::vector<double> &stageMs, int microbatches,
+                                               std::int64_t batch);
 
 } // namespace sb::runtime

@@ -23,37 +23,32 @@ Result<Session> openSession(const std::filesystem::path &model, const KernelRegi
     return session;
 }
 
-Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs, int warmup,
-                               int iters, const std::function<void(int, int)> &progress,
+Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs,
+                               std::int64_t batch, int warmup, int iters,
+                               const std::function<void(int, int)> &progress,
                                const CancelToken *cancel)
 {
     RunOptions options;
     options.cancel = cancel;
-    TimingSummary summary;
+    TimingSummary timing;
     for (int i = 0; i < warmup; ++i) {
         auto result = executor.run(inputs, options);
         if (!result)
             return result.error();
     }
-    std::vector<double> samples;
     for (int i = 0; i < iters; ++i) {
         auto result = executor.run(inputs, options);
         if (!result)
             return result.error();
-        samples.push_back(result->stats.wallMs);
-        summary.peakMemoryBytes = std::max(summary.peakMemoryBytes, result->stats.peakMemoryBytes);
-        summary.plannedPeakMemoryBytes = result->stats.plannedPeakMemoryBytes;
+        timing.iterationMs.push_back(result->stats.wallMs);
+        timing.peakMemoryBytes = std::max(timing.peakMemoryBytes, result->stats.peakMemoryBytes);
+        timing.plannedPeakMemoryBytes = result->stats.plannedPeakMemoryBytes;
         if (progress)
             progress(i + 1, iters);
     }
     // One definition of the figures for every front end (run_summary.h).
-    const RunSummary timed = summarizeRuns(1, samples);
-    summary.iterations = iters;
-    summary.medianMs = timed.iterationMedianMs;
-    summary.p90Ms = timed.iterationP90Ms;
-    summary.minMs = timed.iterationMinMs;
-    summary.meanMs = timed.iterationMeanMs;
-    return summary;
+    timing.summary = summarizeRuns(batch, timing.iterationMs);
+    return timing;
 }
 
 Result<RunProfile> profileRuns(const Executor &executor, const TensorMap &inputs, int warmup,

@@ -6,6 +6,7 @@
 #include "core/graph/graph.h"
 #include "core/runtime/device.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/run_summary.h"
 
 #include <filesystem>
 #include <memory>
@@ -28,15 +29,18 @@ Result<Session> openSession(const std::filesystem::path &model, const KernelRegi
 
 struct TimingSummary
 {
-    double medianMs = 0, p90Ms = 0, minMs = 0, meanMs = 0;
+    std::vector<double> iterationMs; // wall time of each timed run
+    // summarizeRuns(batch, iterationMs): the figures every front end reports.
+    RunSummary summary;
     std::uint64_t peakMemoryBytes = 0;
     std::uint64_t plannedPeakMemoryBytes = 0;
-    int iterations = 0;
 };
 
-// Runs `warmup` untimed then `iters` timed runs; progress(i, iters) after each.
-Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs, int warmup,
-                               int iters, const std::function<void(int, int)> &progress = {},
+// Runs `warmup` untimed then `iters` timed runs of `batch` samples each;
+// progress(i, iters) after each.
+Result<TimingSummary> timeRuns(const Executor &executor, const TensorMap &inputs,
+                               std::int64_t batch, int warmup, int iters,
+                               const std::function<void(int, int)> &progress = {},
                                const CancelToken *cancel = nullptr);
 
 // Where a run's time goes: mean milliseconds per run, per op type of the

@@ -6,7 +6,10 @@
 // Definitions (runtime::summarizeRuns): an iteration is one whole batch
 // through every stage, timed around the runner's call (MPI: as rank 0 timed
 // it); warm-up iterations are left out; throughput = batch x iterations /
-// total time; latencies are micro-batch latencies over every timed iteration.
+// total time; latencies are micro-batch latencies over every timed iteration;
+// wall_ms is that total time (the sum of the timed iterations' wall times), so
+// every latency percentile lies within it. Stages, links and bubble_fraction
+// describe the last iteration.
 #pragma once
 
 #include "core/common/cancel.h"
@@ -84,5 +87,9 @@ struct PlanRun
 //  latency_ms:{p50,p90,p95,p99}, wall_ms, warnings, measured, predicted}:
 // the run's JSON, as `run --plan --json` prints it and the GUI stores it.
 nlohmann::json planRunJson(const PlanRun &run);
+
+// {device, host, rank, nodes, compute_ms, idle_ms, peak_memory_bytes,
+//  sent_bytes}: one stage of the run's JSON (and of its stored record).
+nlohmann::json stageJson(const runtime::StageMetrics &stage);
 
 } // namespace sb::workflows

@@ -142,6 +142,24 @@ private slots:
         // (p-1)/(M+p-1): 3 stages, 8 micro-batches -> 2/10.
         QCOMPARE(runtime::idealBubbleFraction(3, 8), 0.2);
         QCOMPARE(runtime::idealBubbleFraction(1, 4), 0.0);
+        // Measured bubble: idle 6 + 2 of 2 stages x 10 ms.
+        QCOMPARE(runtime::bubbleFraction({4, 8}, 10), 0.4);
+        QCOMPARE(runtime::bubbleFraction({}, 10), 0.0);
+
+        // `bench`'s keys: wall_ms is the total the throughput divides by,
+        // and every iteration and latency figure lies within it.
+        const nlohmann::json bench = runtime::iterationSummaryJson(s);
+        QCOMPARE(bench.at("wall_ms").get<double>(), 400.0);
+        QCOMPARE(bench.at("median_ms").get<double>(), 100.0);
+        QCOMPARE(bench.at("min_ms").get<double>(), 100.0);
+        QCOMPARE(bench.at("iters").get<int>(), 3);
+        QCOMPARE(bench.at("batch").get<int>(), 8);
+        QCOMPARE(bench.at("throughput").get<double>(),
+                 8.0 * 3 / (bench.at("wall_ms").get<double>() / 1000));
+        QVERIFY(bench.at("min_ms").get<double>() <= bench.at("median_ms").get<double>());
+        QVERIFY(bench.at("median_ms").get<double>() <= bench.at("p90_ms").get<double>());
+        QVERIFY(bench.at("p90_ms").get<double>() <= bench.at("wall_ms").get<double>());
+        QVERIFY(s.latencyP99Ms <= s.totalMs);
     }
 
     void argsRejectUnknownOptionWithExit2()

@@ -9,6 +9,7 @@
 #include "core/graph/onnx_import.h"
 #include "core/plan/plan_file.h"
 #include "core/runtime/run_summary.h"
+#include "core/store/store.h"
 #include "ui/eval/eval_backend.h"
 #include "ui/run/run_backend.h"
 #include "ui/run/run_record.h"
@@ -19,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <set>
 
 using namespace sb;
@@ -129,9 +131,11 @@ void TestFrontEnds::samePlanSameJson()
     QVERIFY(guiJson.is_object());
 
     // The CLI, same model, plan, input and number of timed iterations.
+    // --db: the CLI stores the run with core's one run-record writer.
+    const QString database = dir.filePath("runs.db");
     const json cli = runCli({"bench", model, "--plan", planPath, "--input",
                              QString::fromStdString(inputName) + "=" + input, "--iters", "4",
-                             "--warmup", "0", "--json"},
+                             "--warmup", "0", "--json", "--db", database},
                             &errors);
     QVERIFY2(!cli.is_discarded(), qPrintable(errors));
 
@@ -193,6 +197,54 @@ void TestFrontEnds::samePlanSameJson()
     QVERIFY2(stored.isEmpty(), qPrintable(stored));
     QCOMPARE(outcomeFromRecord(record).throughput, gui->throughput);
     QCOMPARE(cli["ideal_bubble_fraction"].get<double>(), runtime::idealBubbleFraction(2, 2));
+
+    // wall_ms is the timed iterations' total: the time throughput divides
+    // by, and every iteration and micro-batch figure lies within it.
+    QCOMPARE(guiJson["wall_ms"].get<double>(), summary.totalMs);
+    QVERIFY(guiJson["measured"]["wall_ms"] == guiJson["wall_ms"]);
+    QVERIFY(cli["measured"]["wall_ms"] == cli["wall_ms"]);
+    for (const json *doc : {&guiJson, &cli}) {
+        const double wall = (*doc)["wall_ms"].get<double>();
+        QVERIFY(std::abs((*doc)["throughput"].get<double>() -
+                         4 * double(plan->batch) / (wall / 1000.0)) <=
+                1e-9 * (*doc)["throughput"].get<double>());
+        for (const char *p : {"p50", "p90", "p95", "p99"})
+            QVERIFY2((*doc)["latency_ms"][p].get<double>() <= wall, p);
+    }
+    QVERIFY(cli["median_ms"].get<double>() <= cli["p90_ms"].get<double>());
+    QVERIFY(cli["p90_ms"].get<double>() <= cli["wall_ms"].get<double>());
+    QVERIFY(4 * cli["min_ms"].get<double>() <= cli["wall_ms"].get<double>());
+
+    // The run the CLI stored has the GUI's record layout: the same keys
+    // (the GUI adds its stall probe and the ledger), the same
+    // non-timing values, its figures the ones the CLI printed.
+    auto opened = store::Store::open(database.toStdString());
+    QVERIFY(opened.ok());
+    auto runs = (*opened)->runs().runs();
+    QVERIFY(runs.ok());
+    QCOMPARE(runs->size(), std::size_t(1));
+    const store::RunRecord &cliRecord = runs->front();
+    QCOMPARE(cliRecord.config.value("source", ""), std::string("cli"));
+    QCOMPARE(record.config.value("source", ""), std::string("gui"));
+    for (const char *key : {"throughput", "latency_ms", "bubble_fraction", "ideal_bubble_fraction"})
+        QVERIFY2(cliRecord.metrics.at(key) == cli.at(key), key);
+    QCOMPARE(cliRecord.timings.at("wall_ms").size(), std::size_t(4));
+    json guiRecord = {
+        {"config", record.config}, {"timings", record.timings}, {"metrics", record.metrics}};
+    guiRecord["config"].erase("source");
+    guiRecord["metrics"].erase("gui_worst_stall_ms");
+    for (json &stage : guiRecord["timings"]["stages"])
+        stage.erase("ledger_memory_bytes");
+    const json cliJsonRecord = {{"config", cliRecord.config},
+                                {"timings", cliRecord.timings},
+                                {"metrics", cliRecord.metrics}};
+    std::set<std::string> recordTiming = timing;
+    recordTiming.insert("wall_ms");
+    const QString recordDiff = compareShared(guiRecord, cliJsonRecord, recordTiming);
+    QVERIFY2(recordDiff.isEmpty(), qPrintable(recordDiff));
+    QCOMPARE(keysOf(cliRecord.config), keysOf(record.config));
+    QCOMPARE(keysOf(cliRecord.timings), keysOf(record.timings));
+    QCOMPARE(keysOf(cliJsonRecord["metrics"]), keysOf(guiRecord["metrics"]));
 }
 
 void TestFrontEnds::sameEvaluationSameJson_data()

@@ -294,6 +294,41 @@ private slots:
         QCOMPARE(transfer.wallMs, 25.0);
     }
 
+    // The what-if chain (the Runs page draws it before a run): 3 stages of
+    // 1, 3 and 2 ms per micro-batch, 3 micro-batches, every span by hand.
+    void chainScheduleByHand()
+    {
+        const SchedulePrediction p = simulateChain({1, 3, 2}, 3, 6);
+        QVERIFY(!p.deadlocked);
+        struct Expected
+        {
+            int stage, microbatch;
+            double start, end;
+        };
+        // Stage 0 back to back; stage 1 (the bottleneck) paces stage 2.
+        const std::vector<Expected> expected = {{0, 0, 0, 1},  {0, 1, 1, 2}, {1, 0, 1, 4},
+                                                {0, 2, 2, 3},  {1, 1, 4, 7}, {2, 0, 4, 6},
+                                                {1, 2, 7, 10}, {2, 1, 7, 9}, {2, 2, 10, 12}};
+        QCOMPARE(p.computeSpans.size(), expected.size());
+        for (std::size_t i = 0; i < expected.size(); ++i) {
+            const ScheduleSpan &span = p.computeSpans[i];
+            const QString where = QStringLiteral("span %1").arg(i);
+            QVERIFY2(span.stage == expected[i].stage, qPrintable(where));
+            QVERIFY2(span.microbatch == expected[i].microbatch, qPrintable(where));
+            QVERIFY2(span.startMs == expected[i].start, qPrintable(where));
+            QVERIFY2(span.endMs == expected[i].end, qPrintable(where));
+        }
+        // The plan estimate's latency: sum + (M - 1) x max = 6 + 2 x 3.
+        QCOMPARE(p.wallMs, 12.0);
+        QCOMPARE(p.stageComputeMs, (std::vector<double>{3, 9, 6}));
+        // Idle 9 + 3 + 6 of 3 x 12.
+        QVERIFY(std::fabs(p.bubbleFraction - 18.0 / 36.0) < 1e-12);
+        QCOMPARE(p.microbatchLatencyMs, (std::vector<double>{6, 8, 10}));
+        // One stage: no bubble; no stages: nothing.
+        QCOMPARE(simulateChain({4}, 2, 2).bubbleFraction, 0.0);
+        QVERIFY(simulateChain({}, 2, 2).computeSpans.empty());
+    }
+
     // The schedule model against the runtime: stages whose compute is a
     // sleep (synthetic stage times, unaffected by CPU load), several
     // micro-batches; wall time, per-stage compute and micro-batch latencies.

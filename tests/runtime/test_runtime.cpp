@@ -1033,6 +1033,18 @@ private slots:
         auto json = nlohmann::json::parse(cli.readAllStandardOutput().toStdString());
         for (const char *key : {"median_ms", "p90_ms", "min_ms", "throughput", "peak_memory_bytes"})
             QVERIFY2(json.contains(key), key);
+        // The core run summary's definitions (runtime::summarizeRuns), as
+        // `bench --plan` reports them: wall_ms is the 3 timed runs' total.
+        const double total = json["wall_ms"].get<double>();
+        QVERIFY(json["min_ms"].get<double>() <= json["median_ms"].get<double>());
+        QVERIFY(json["median_ms"].get<double>() <= json["p90_ms"].get<double>());
+        QVERIFY(3 * json["min_ms"].get<double>() <= total);
+        QVERIFY(json["median_ms"].get<double>() + 2 * json["min_ms"].get<double>() <=
+                total * 1.000001);
+        QVERIFY(std::fabs(json["throughput"].get<double>() - 2 * 3 / (total / 1000.0)) <=
+                1e-9 * json["throughput"].get<double>());
+        QCOMPARE(json["iters"].get<int>(), 3);
+        QCOMPARE(json["batch"].get<int>(), 2);
         const auto &profile = json["profile"];
         QCOMPARE(profile["runs"].get<int>(), 3);
         double wall = profile["wall_ms"].get<double>();

@@ -374,6 +374,20 @@ void TestUiRun::whatIfEstimate()
     QCOMPARE(page.timelineModel()->rowCount(), 2 * page.microbatches());
     QVERIFY(page.outcomes().back().label.startsWith("What-if"));
     QVERIFY(page.outcomes().back().throughput > 0);
+    // The page draws core's schedule (runtime::simulateChain) of the
+    // validator's stage times: a GPipe chain ending at sum + (M - 1) x max,
+    // its bubble the one the timeline shows.
+    double sum = 0, slowest = 0;
+    for (const int d : placement.report().stageDevices) {
+        const double ms = placement.report().devices[d].stageSeconds * 1000.0;
+        sum += ms;
+        slowest = std::max(slowest, ms);
+    }
+    const double expectedEnd = sum + (page.microbatches() - 1) * slowest;
+    QVERIFY2(std::abs(page.timelineModel()->endMs() - expectedEnd) <= 1e-9 * expectedEnd,
+             qPrintable(QString("%1 vs %2").arg(page.timelineModel()->endMs()).arg(expectedEnd)));
+    QVERIFY(std::abs(page.outcomes().back().bubble - page.timelineModel()->measuredBubble()) <
+            1e-12);
 }
 
 void TestUiRun::pipelinedRun()

@@ -1,6 +1,8 @@
 #include "ui/run/run_page.h"
 
 #include "core/common/paths.h"
+#include "core/runtime/schedule_model.h"
+#include "core/workflows/run_record.h"
 #include "ui/common/store_access.h"
 #include "ui/common/user_message.h"
 #include "ui/run/run_record.h"
@@ -185,7 +187,7 @@ void RunPage::loadHistory()
                 const bool listed = std::any_of(
                     m_outcomes.begin(), m_outcomes.end(),
                     [&](const RunOutcome &outcome) { return outcome.storeId == record.id; });
-                if (!listed && record.status == "succeeded")
+                if (!listed && record.status == workflows::kRunSucceeded)
                     stored << outcomeFromRecord(record);
             }
             for (int i = 0; i < stored.size(); ++i) {
@@ -450,18 +452,19 @@ bool RunPage::showEstimate()
                                                               : report.problems.front()));
         return false;
     }
-    // The validator's stages in its order, drawn as a GPipe schedule of M
-    // micro-batches with its per-stage time (compute + transfer in).
+    // The validator's stages in its order, each with its per-micro-batch
+    // time (compute + transfer in), put through core's schedule model; the
+    // page only draws what it returns.
     QStringList devices;
     QVector<QColor> colours;
-    QVector<double> seconds;
+    std::vector<double> stageMs;
     RunOutcome outcome;
     for (const int d : report.stageDevices) {
         if (d < 0)
             continue;
         devices << m_placement->devices()[d].id;
         colours << m_placement->devices()[d].colour;
-        seconds << std::max(0.0, report.devices[d].stageSeconds);
+        stageMs.push_back(std::max(0.0, report.devices[d].stageSeconds) * 1000.0);
         RunStage stage;
         stage.device = m_placement->devices()[d].id;
         stage.nodes = report.devices[d].nodes;
@@ -469,17 +472,12 @@ bool RunPage::showEstimate()
         outcome.stages << stage;
     }
     const int m = m_microbatches->value();
-    QVector<double> stageEnd(devices.size(), 0.0);
-    for (int mb = 0; mb < m; ++mb) {
-        double previous = 0;
-        for (int s = 0; s < devices.size(); ++s) {
-            const double start = std::max(previous, stageEnd[s]);
-            const double end = start + seconds[s] * 1000.0;
-            outcome.timeline << TimelineSpan{s, mb, 0, start, end};
-            outcome.stages[s].computeMs += seconds[s] * 1000.0;
-            stageEnd[s] = end;
-            previous = end;
-        }
+    const runtime::SchedulePrediction schedule = runtime::simulateChain(stageMs, m, batch());
+    for (const runtime::ScheduleSpan &span : schedule.computeSpans)
+        outcome.timeline << TimelineSpan{span.stage, span.microbatch, 0, span.startMs, span.endMs};
+    for (qsizetype s = 0; s < outcome.stages.size(); ++s) {
+        outcome.stages[s].computeMs = schedule.stageComputeMs[std::size_t(s)];
+        outcome.stages[s].idleMs = schedule.stageIdleMs[std::size_t(s)];
     }
     outcome.config = config();
     outcome.label = tr("What-if estimate %1").arg(m_outcomes.size() + 1);
@@ -491,7 +489,7 @@ bool RunPage::showEstimate()
     outcome.idealBubble = report.bubbleFraction;
     m_timeline->reset(devices, colours, m);
     m_timeline->appendSpans(outcome.timeline);
-    outcome.bubble = m_timeline->measuredBubble();
+    outcome.bubble = schedule.bubbleFraction;
     m_metrics->showOutcome(outcome);
     showStages(outcome);
     m_outcomes.push_back(outcome);
@@ -515,16 +513,8 @@ void RunPage::saveToStore(const RunOutcome &outcome)
     const int row = int(m_outcomes.size()) - 1; // the row addHistoryRow just added
     runWithStore<store::RunRecord>(
         m_tasks, tr("Saving the run"),
-        [record, modelPath](store::Store &store,
-                            const CancelToken &) mutable -> Result<store::RunRecord> {
-            if (!modelPath.isEmpty()) {
-                SB_ASSIGN_OR_RETURN(auto version,
-                                    store.findModelVersionByFile(modelPath.toStdString()));
-                if (version)
-                    record.modelVersionId = version->id;
-            }
-            SB_ASSIGN_OR_RETURN(record.id, store.saveRun(record));
-            return record;
+        [record](store::Store &store, const CancelToken &) -> Result<store::RunRecord> {
+            return workflows::saveRunRecord(store, record);
         },
         this,
         [this, row](Result<store::RunRecord> result) {

@@ -1,5 +1,8 @@
 #include "ui/run/run_record.h"
 
+#include "core/runtime/run_summary.h"
+#include "core/workflows/run_record.h"
+
 #include <QDateTime>
 #include <QFileInfo>
 
@@ -32,12 +35,6 @@ quint64 bytesAt(const json &object, const char *key)
     return std::isnan(value) || value < 0 ? 0 : quint64(value);
 }
 
-// JSON has no NaN: unknown values are written as null.
-json finiteOrNull(double value)
-{
-    return std::isfinite(value) ? json(value) : json();
-}
-
 const char *inputsName(RunConfig::Inputs inputs)
 {
     switch (inputs) {
@@ -55,66 +52,48 @@ const char *inputsName(RunConfig::Inputs inputs)
 
 store::RunRecord recordFromOutcome(const RunOutcome &outcome, const QString &modelPath)
 {
-    store::RunRecord record;
-    record.status = "succeeded";
-    json stages = json::array();
-    const json &measured =
-        outcome.runJson.is_object() ? outcome.runJson.value("stages", json()) : json();
-    if (measured.is_array() && measured.size() == std::size_t(outcome.stages.size())) {
-        // A run of this session: its stages as core wrote them, plus the ledger.
-        stages = measured;
-        for (std::size_t s = 0; s < stages.size(); ++s)
-            stages[s]["ledger_memory_bytes"] = outcome.stages[qsizetype(s)].ledgerMemoryBytes;
-    } else {
-        for (const RunStage &stage : outcome.stages)
-            stages.push_back({{"device", stage.device.toStdString()},
-                              {"nodes", stage.nodes},
-                              {"compute_ms", finiteOrNull(stage.computeMs)},
-                              {"idle_ms", finiteOrNull(stage.idleMs)},
-                              {"peak_memory_bytes", stage.peakMemoryBytes},
-                              {"ledger_memory_bytes", stage.ledgerMemoryBytes},
-                              {"sent_bytes", stage.sentBytes}});
+    // The page's outcome as core's facts; core lays the record out.
+    workflows::RunRecordFacts facts;
+    facts.batch = outcome.config.batch;
+    facts.microbatchesRequested = outcome.config.microbatches;
+    facts.iterations = outcome.config.iterations;
+    facts.inputs = inputsName(outcome.config.inputs);
+    facts.inputPath = outcome.config.inputPath.toStdString();
+    facts.model = modelPath.toStdString();
+    facts.source = "gui";
+    facts.microbatches = outcome.microbatchesUsed;
+    for (const RunStage &stage : outcome.stages) {
+        runtime::StageMetrics metrics;
+        metrics.device = stage.device.toStdString();
+        metrics.host = stage.host.toStdString();
+        metrics.rank = stage.rank;
+        metrics.nodes = std::size_t(stage.nodes);
+        metrics.computeMs = stage.computeMs;
+        metrics.idleMs = stage.idleMs;
+        metrics.peakMemoryBytes = stage.peakMemoryBytes;
+        metrics.sentBytes = stage.sentBytes;
+        facts.stages.push_back(metrics);
+        facts.stageLedgerBytes.push_back(stage.ledgerMemoryBytes);
     }
-    json wall = json::array();
     for (const RunIteration &iteration : outcome.iterations)
-        wall.push_back(finiteOrNull(iteration.wallMs));
-    record.config = {{"batch", outcome.config.batch},
-                     {"microbatches", outcome.microbatchesUsed},
-                     {"microbatches_requested", outcome.config.microbatches},
-                     {"iterations", outcome.config.iterations},
-                     {"inputs", inputsName(outcome.config.inputs)},
-                     {"source", "gui"}};
-    if (!outcome.config.inputPath.isEmpty())
-        record.config["input_path"] = outcome.config.inputPath.toStdString();
-    if (!modelPath.isEmpty())
-        record.config["model"] = modelPath.toStdString();
-    record.timings = {{"stages", stages}, {"wall_ms", wall}};
-    // The prediction made for the run: `calibrate --from-runs` learns from it.
+        facts.iterationMs.push_back(iteration.wallMs);
+    facts.summary.throughput = outcome.throughput;
+    facts.summary.latencyP50Ms = outcome.latencyP50;
+    facts.summary.latencyP90Ms = outcome.latencyP90;
+    facts.summary.latencyP95Ms = outcome.latencyP95;
+    facts.summary.latencyP99Ms = outcome.latencyP99;
+    facts.bubbleFraction = outcome.bubble;
+    facts.idealBubbleFraction = outcome.idealBubble;
     if (outcome.hasPrediction) {
         json predicted = json::parse(outcome.predictedJson.toStdString(), nullptr, false);
         if (!predicted.is_discarded())
-            record.timings["predicted"] = predicted;
+            facts.predicted = std::move(predicted);
     }
-    record.metrics = {{"throughput", finiteOrNull(outcome.throughput)},
-                      {"latency_ms",
-                       {{"p50", finiteOrNull(outcome.latencyP50)},
-                        {"p90", finiteOrNull(outcome.latencyP90)},
-                        {"p95", finiteOrNull(outcome.latencyP95)},
-                        {"p99", finiteOrNull(outcome.latencyP99)}}},
-                      {"bubble_fraction", finiteOrNull(outcome.bubble)},
-                      {"ideal_bubble_fraction", finiteOrNull(outcome.idealBubble)},
-                      {"gui_worst_stall_ms", finiteOrNull(outcome.worstStallMs)}};
-    // A run measured in this session: its statistics exactly as core wrote
-    // them (workflows::planRunJson, what `run --plan --json` prints).
-    if (outcome.runJson.is_object())
-        for (const char *key :
-             {"throughput", "latency_ms", "bubble_fraction", "ideal_bubble_fraction"})
-            if (outcome.runJson.contains(key))
-                record.metrics[key] = outcome.runJson[key];
-    record.tracePath = outcome.tracePath.toStdString();
-    record.startedAt = outcome.startedAt.toStdString();
-    record.finishedAt = outcome.finishedAt.toStdString();
-    return record;
+    facts.worstStallMs = outcome.worstStallMs;
+    facts.tracePath = outcome.tracePath.toStdString();
+    facts.startedAt = outcome.startedAt.toStdString();
+    facts.finishedAt = outcome.finishedAt.toStdString();
+    return workflows::runRecord(facts);
 }
 
 RunOutcome outcomeFromRecord(const store::RunRecord &record)
@@ -173,9 +152,10 @@ RunOutcome outcomeFromRecord(const store::RunRecord &record)
         RunIteration iteration;
         iteration.index = index++;
         iteration.wallMs = ms.is_number() ? ms.get<double>() : std::nan("");
-        iteration.throughput = iteration.wallMs > 0 && outcome.config.batch > 0
-                                   ? outcome.config.batch * 1000.0 / iteration.wallMs
-                                   : std::nan("");
+        iteration.throughput =
+            iteration.wallMs > 0 && outcome.config.batch > 0
+                ? runtime::summarizeRuns(outcome.config.batch, {iteration.wallMs}).throughput
+                : std::nan("");
         outcome.iterations.push_back(iteration);
     }
     outcome.label = storedRunLabel(record);

@@ -80,10 +80,8 @@ double TimelineModel::measuredBubble() const
     const double makespan = m_endMs - start;
     if (makespan <= 0)
         return 0;
-    double busy = 0;
-    for (double b : busyMsPerStage())
-        busy += b;
-    return std::clamp(1.0 - busy / (makespan * stageCount()), 0.0, 1.0);
+    const QVector<double> busy = busyMsPerStage();
+    return runtime::bubbleFraction(std::vector<double>(busy.begin(), busy.end()), makespan);
 }
 
 double TimelineModel::idealBubble() const
