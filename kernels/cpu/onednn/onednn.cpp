@@ -526,6 +526,11 @@ makeParted(std::int64_t count, int threads,
     parted->count = count;
     parted->threads = threads;
     parted->chunk = count >= threads ? (count + threads - 1) / threads : count;
+    // oneDNN's kernels take their thread count from the building thread's
+    // OpenMP setting when they are built: build them for the threads each
+    // part runs with (run() sets the same), or a part meant for one thread
+    // would fork an OpenMP team whose idle threads then spin against ours.
+    omp_set_num_threads(parted->parts() == 1 ? threads : 1);
     parted->main = make(parted->chunk);
     if (!parted->main)
         return nullptr;
