@@ -762,33 +762,46 @@ private slots:
         auto reference = run(KernelVariant::Reference, 1, nullptr);
         QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
         const bool exact = !oneDnn;
-        for (int threads : {1, 2}) {
-            std::string kernel;
-            auto fast = run(KernelVariant::Fast, threads, &kernel);
-            QVERIFY2(fast.ok(), fast.ok() ? "" : fast.error().message.c_str());
-            QCOMPARE(fast->shape(), reference->shape());
-            QCOMPARE(fast->type(), reference->type());
-            std::int64_t differing = 0;
-            double worst = 0;
-            for (std::int64_t i = 0; i < fast->elementCount(); ++i) {
-                const double d = std::fabs(fast->scalarAsDouble(i) - reference->scalarAsDouble(i));
-                differing += d > 0 ? 1 : 0;
-                worst = std::max(worst, d);
+        // Serial limit: the default (these small problems run whole on the
+        // calling thread) and 0 (cut across the threads, with a tail).
+        for (const double serialLimit : {-1.0, 0.0})
+            for (int threads : {1, 2}) {
+                kernels::setSerialMacsLimit(serialLimit);
+                std::string kernel;
+                auto fast = run(KernelVariant::Fast, threads, &kernel);
+                kernels::setSerialMacsLimit(-1.0);
+                QVERIFY2(fast.ok(), fast.ok() ? "" : fast.error().message.c_str());
+                QCOMPARE(fast->shape(), reference->shape());
+                QCOMPARE(fast->type(), reference->type());
+                std::int64_t differing = 0;
+                double worst = 0;
+                for (std::int64_t i = 0; i < fast->elementCount(); ++i) {
+                    const double d =
+                        std::fabs(fast->scalarAsDouble(i) - reference->scalarAsDouble(i));
+                    differing += d > 0 ? 1 : 0;
+                    worst = std::max(worst, d);
+                }
+                const std::string what = std::to_string(threads) + " threads, serial limit " +
+                                         std::to_string(serialLimit) + ", kernel '" + kernel +
+                                         "': " + std::to_string(differing) +
+                                         " values differ, by up to " + std::to_string(worst);
+                if (exact)
+                    QVERIFY2(differing == 0, what.c_str());
+                else
+                    QVERIFY2(worst <= 1.0 && differing * 100 <= fast->elementCount(), what.c_str());
+                // oneDNN's int8 kernels need VNNI to be exact (onednn.h); else the reference runs.
+                const bool vnni = kernels::oneDnnDescription().find("vnni") != std::string::npos ||
+                                  kernels::oneDnnDescription().find("bf16") != std::string::npos ||
+                                  kernels::oneDnnDescription().find("amx") != std::string::npos;
+                if (oneDnn && kernels::oneDnnAvailable())
+                    QVERIFY2((kernel.rfind("oneDNN ", 0) == 0) == vnni, what.c_str());
+                // Cut into parts only with the limit off, 2 threads and 2+ rows or images.
+                if (oneDnn && kernels::oneDnnAvailable() && vnni) {
+                    const bool cut = serialLimit == 0.0 && threads == 2 &&
+                                     xs[0] * (xs.size() == 3 ? xs[1] : 1) > 1;
+                    QVERIFY2((kernel.find(" parts)") != std::string::npos) == cut, what.c_str());
+                }
             }
-            const std::string what = std::to_string(threads) + " threads, kernel '" + kernel +
-                                     "': " + std::to_string(differing) +
-                                     " values differ, by up to " + std::to_string(worst);
-            if (exact)
-                QVERIFY2(differing == 0, what.c_str());
-            else
-                QVERIFY2(worst <= 1.0 && differing * 100 <= fast->elementCount(), what.c_str());
-            // oneDNN's int8 kernels need VNNI to be exact (onednn.h); else the reference runs.
-            const bool vnni = kernels::oneDnnDescription().find("vnni") != std::string::npos ||
-                              kernels::oneDnnDescription().find("bf16") != std::string::npos ||
-                              kernels::oneDnnDescription().find("amx") != std::string::npos;
-            if (oneDnn && kernels::oneDnnAvailable())
-                QVERIFY2((kernel.rfind("oneDNN ", 0) == 0) == vnni, what.c_str());
-        }
         // The outputs spread over the 8-bit range (the test would be weak otherwise).
         std::set<std::int64_t> distinct;
         for (std::int64_t i = 0; i < reference->elementCount(); ++i)

@@ -408,7 +408,11 @@ Status fastQuantMaxPool(KernelContext &ctx, const runtime::KernelFn &floatKernel
         const T *px = x.as<T>();
         T *po = out->as<T>();
         const Window2d w{ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft};
-        ctx.pool().parallelFor(g.n * g.channels, 1, [&](std::int64_t begin, std::int64_t end) {
+        // Planes per chunk: about 64K window comparisons, so that a small
+        // pool (a 32x32 CNN's) runs on the calling thread without a fork.
+        const std::int64_t perPlane = std::max<std::int64_t>(1, oh * ow * kh * kw);
+        const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / perPlane);
+        ctx.pool().parallelFor(g.n * g.channels, grain, [&](std::int64_t begin, std::int64_t end) {
             std::vector<T> column(static_cast<std::size_t>(iw));
             for (std::int64_t p = begin; p < end; ++p)
                 maxPoolPlane(px + p * ih * iw, po + p * oh * ow, column.data(), w);

@@ -24,6 +24,17 @@ namespace {
 
 std::atomic<int> g_choice{-1}; // -1: not read yet
 
+// Below kSerialMacs multiply-adds (float32; int8 four times as many) a
+// problem runs whole on the calling thread (one part, no fork to the pool):
+// about 20 us of one core (float32 FMA at ~25 MACs/ns on small shapes, int8
+// VNNI about four times that), less than waking the pool's other threads
+// costs, which is tens of microseconds per op once the cores are shared with
+// other processes. Small CNNs (every convolution of a 32x32 ResNet) run
+// serially; real-size layers keep the pool.
+constexpr double kSerialMacs = 512.0 * 1024;
+constexpr double kInt8MacsPerFloatMac = 4.0;
+std::atomic<double> g_serialMacs{kSerialMacs};
+
 KernelChoice choiceFromEnv()
 {
     const char *v = std::getenv("SHARDBENCH_CPU_KERNELS");
@@ -52,6 +63,11 @@ KernelChoice kernelChoice()
 void setKernelChoice(KernelChoice choice)
 {
     g_choice.store(static_cast<int>(choice), std::memory_order_relaxed);
+}
+
+void setSerialMacsLimit(double macs)
+{
+    g_serialMacs.store(macs < 0 ? kSerialMacs : macs, std::memory_order_relaxed);
 }
 
 ConvProblem convProblemOf(const ConvGeometry &g)
@@ -510,6 +526,11 @@ makeParted(std::int64_t count, int threads,
     parted->count = count;
     parted->threads = threads;
     parted->chunk = count >= threads ? (count + threads - 1) / threads : count;
+    // oneDNN's kernels take their thread count from the building thread's
+    // OpenMP setting when they are built: build them for the threads each
+    // part runs with (run() sets the same), or a part meant for one thread
+    // would fork an OpenMP team whose idle threads then spin against ours.
+    omp_set_num_threads(parted->parts() == 1 ? threads : 1);
     parted->main = make(parted->chunk);
     if (!parted->main)
         return nullptr;
@@ -530,6 +551,21 @@ std::uint64_t weightsBytes(const Parted &p)
     return bytes;
 }
 
+int partThreads(KernelContext &ctx, double macs, double macsPerFloatMac)
+{
+    return macs < g_serialMacs.load(std::memory_order_relaxed) * macsPerFloatMac
+               ? 1
+               : ctx.pool().size();
+}
+
+double convMacs(const ConvProblem &p)
+{
+    return static_cast<double>(p.n) * static_cast<double>(p.outChannels) *
+           static_cast<double>(p.outH * p.outW) *
+           static_cast<double>(p.inChannels / std::max<std::int64_t>(p.group, 1)) *
+           static_cast<double>(p.kernelH * p.kernelW);
+}
+
 } // namespace
 
 Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::function<void()> &ours,
@@ -537,7 +573,7 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::funct
 {
     const std::string key = std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" +
                             std::to_string(p.inW) + (p.residual ? "r" : "");
-    const int threads = ctx.pool().size();
+    const int threads = partThreads(ctx, convMacs(p), 1.0);
     auto addOneDnn = [&](std::vector<Candidate<ConvProblem>> &out,
                          std::vector<std::string> &names) {
         const memory::dims w = p.group == 1
@@ -623,7 +659,10 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
     const std::string key = std::to_string(p.batch) + "x" + std::to_string(p.m) + "x" +
                             std::to_string(p.n) + "x" + std::to_string(p.k) + "s" +
                             std::to_string(p.aBatchStride) + "," + std::to_string(p.bBatchStride);
-    const int threads = ctx.pool().size();
+    const int threads = partThreads(ctx,
+                                    static_cast<double>(p.batch) * static_cast<double>(p.m * p.n) *
+                                        static_cast<double>(p.k),
+                                    1.0);
     auto addOneDnn = [&](std::vector<Candidate<MatMulProblem>> &out,
                          std::vector<std::string> &names) {
         std::string impl;
@@ -743,7 +782,12 @@ Status runInt8(KernelContext &ctx, const std::string &key,
             }
             if (fresh) {
                 state->persistentBytes += weightsBytes(*fresh);
-                choices.names.push_back("oneDNN " + impl + " int8");
+                // "(2 parts)": cut across the pool's threads; none: whole on
+                // the calling thread (a small problem).
+                const std::int64_t parts = fresh->parts();
+                choices.names.push_back(
+                    "oneDNN " + impl + " int8" +
+                    (parts > 1 ? " (" + std::to_string(parts) + " parts)" : std::string()));
                 choices.nameByKey[key] = choices.names.back().c_str();
             }
             it = choices.byKey.emplace(key, std::move(fresh)).first;
@@ -782,7 +826,7 @@ Status runQConvolution(KernelContext &ctx, const QConvProblem &q, const OutputFn
     const ConvProblem &p = q.shape;
     const std::string key =
         std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" + std::to_string(p.inW);
-    const int threads = ctx.pool().size();
+    const int threads = partThreads(ctx, convMacs(p), kInt8MacsPerFloatMac);
     auto make = [&](std::string &impl) -> std::shared_ptr<Parted> {
         const Dt xType = q.xSigned ? Dt::s8 : Dt::u8;
         const Dt yType = q.ySigned ? Dt::s8 : Dt::u8;
@@ -847,7 +891,9 @@ Status runQMatMul(KernelContext &ctx, const QMatMulProblem &q, const OutputFn &o
                   const std::function<Status()> &reference)
 {
     const std::string key = std::to_string(q.m);
-    const int threads = ctx.pool().size();
+    const int threads = partThreads(
+        ctx, static_cast<double>(q.m) * static_cast<double>(q.n) * static_cast<double>(q.k),
+        kInt8MacsPerFloatMac);
     auto make = [&](std::string &impl) -> std::shared_ptr<Parted> {
         const Dt aType = q.aSigned ? Dt::s8 : Dt::u8;
         const Dt cType = q.cSigned ? Dt::s8 : Dt::u8;

@@ -40,6 +40,13 @@ enum class KernelChoice
 KernelChoice kernelChoice();
 void setKernelChoice(KernelChoice choice);
 
+// Problems below `macs` float32 multiply-adds (int8: four times as many) run
+// whole on the calling thread, without forking to the pool (default 512K,
+// about 20 us of one core; a negative value restores it). Int8 kernel names
+// end in "(N parts)" when a problem was cut across N threads. Tests set 0 to
+// run the parted path on small problems.
+void setSerialMacsLimit(double macs);
+
 // "oneDNN 2.6.3 (avx512_core)" or "oneDNN not built in".
 std::string oneDnnDescription();
 bool oneDnnAvailable();
