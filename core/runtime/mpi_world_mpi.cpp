@@ -33,19 +33,23 @@ constexpr int kLinkTagBase = 100;
 // message nobody waits for yet only has to be there when someone asks, and the
 // asking wakes the thread at once.
 // While a stage of this rank waits, the poll interval follows the time waited
-// so far (doubling), from kUrgentFirstPollUs up to kUrgentMaxPollUs (the most
-// a waited-for message is delayed). Pipelined micro-batches make waits on one
-// link regular, so a wait is also expected to last about as long as the
-// shortest of the last kRememberedWaits on that link: polling starts at
-// kExpectedFraction of that and then runs every kExpectedStep of it (still
-// between the two bounds). A wait that ends early is delayed by at most
-// kExpectedFraction of the shortest recent wait; one that runs longer falls
-// back to doubling.
+// so far (doubling), from kUrgentFirstPollUs up to kUrgentMaxPollUs.
+// Pipelined micro-batches make waits on one link regular, so a wait is also
+// expected to last about as long as the shortest of the last kRememberedWaits
+// on that link: polling starts at kExpectedFraction of that and then runs every
+// kExpectedStep of it (still between the two bounds). A wait that ends early is
+// delayed by at most kExpectedFraction of the shortest recent wait.
 constexpr int kUrgentFirstPollUs = 10;
 constexpr int kUrgentMaxPollUs = 400;
 constexpr std::size_t kRememberedWaits = 4;
 constexpr double kExpectedFraction = 0.8;
 constexpr double kExpectedStep = 0.05;
+// A wait that outlasts all that (a driver waiting for a batch's outputs, a
+// pipeline filling) polls every kLongWaitFraction of the time waited so far,
+// at most every kLongWaitMaxPollUs: a message ending it is then delayed by at
+// most that fraction of the wait.
+constexpr double kLongWaitFraction = 0.1;
+constexpr double kLongWaitMaxPollUs = 2000;
 // Nobody waits but transfers are in flight (a large message between hosts
 // moves in fragments and needs progress calls on both sides): doubling from
 // kInFlightFirstPollUs up to kInFlightMaxPollUs.
@@ -407,16 +411,21 @@ private:
     int urgentSleepUs() const
     {
         const auto now = Clock::now();
-        double sleepUs = kUrgentMaxPollUs;
+        double sleepUs = kLongWaitMaxPollUs;
         for (const Waiter &waiter : m_waiters) {
             const double waitedUs =
                 std::chrono::duration<double, std::micro>(now - waiter.since).count();
             const double quietUntilUs = kExpectedFraction * waiter.expectedUs;
-            double next = waitedUs; // doubling
+            // Doubling up to kUrgentMaxPollUs; a wait that has lasted long
+            // polls every kLongWaitFraction of its length (up to kLongWaitMaxPollUs).
+            double next = std::min<double>(waitedUs, kUrgentMaxPollUs);
             if (waiter.expectedUs > 0)
                 next = waitedUs < quietUntilUs
                            ? quietUntilUs - waitedUs
-                           : std::max(waitedUs - quietUntilUs, kExpectedStep * waiter.expectedUs);
+                           : std::min<double>(std::max(waitedUs - quietUntilUs,
+                                                       kExpectedStep * waiter.expectedUs),
+                                              kUrgentMaxPollUs);
+            next = std::max(next, std::min(kLongWaitFraction * waitedUs, kLongWaitMaxPollUs));
             sleepUs = std::min(sleepUs, std::max<double>(next, kUrgentFirstPollUs));
         }
         return static_cast<int>(sleepUs);
