@@ -203,6 +203,28 @@ private slots:
                            {"activation", "Clip"},
                            {"clip_min", 0.0},
                            {"clip_max", 0.5}};
+        // 3x3 rows for the 8- and 16-lane copies: 14 wide (masked at 16
+        // lanes, overlapping at 8), 16 wide (whole vectors), stride 2 from
+        // 61 columns (31 outputs: one 32-column split pass and a masked tail).
+        QTest::newRow("FusedConv depthwise relu6 s1 14x14")
+            << "FusedConv"
+            << "sb" << S{{2, 6, 14, 14}, {6, 1, 3, 3}, {6}}
+            << QVariantMap{{"group", 6},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5}};
+        QTest::newRow("FusedConv depthwise relu s1 16 wide")
+            << "FusedConv"
+            << "sb" << S{{1, 4, 9, 16}, {4, 1, 3, 3}, {4}}
+            << QVariantMap{
+                   {"group", 4}, {"pads", QVariantList{1, 1, 1, 1}}, {"activation", "Relu"}};
+        QTest::newRow("Conv depthwise s2 61 wide")
+            << "Conv"
+            << "" << S{{1, 4, 11, 61}, {4, 1, 3, 3}, {4}}
+            << QVariantMap{{"group", 4},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}}};
         QTest::newRow("FusedConv depthwise relu")
             << "FusedConv"
             << "sb" << S{{1, 8, 9, 19}, {8, 1, 3, 3}}
@@ -281,6 +303,17 @@ private slots:
                            {"activation", "Clip"},
                            {"clip_min", -0.2},
                            {"clip_max", 0.3}};
+        QTest::newRow("FusedPointwiseDepthwise s2 28x28 relu6 (14-wide outputs)")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 8, 28, 28}, {40, 8, 1, 1}, {40}, {40, 1, 3, 3}, {40}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 0.5},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5}};
         // Large planes go in bands of rows, sharing rows between bands.
         QTest::newRow("FusedPointwiseDepthwise s1 80x40 relu6 bands")
             << "FusedPointwiseDepthwise"

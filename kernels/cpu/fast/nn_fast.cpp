@@ -216,7 +216,6 @@ Status fastConv(KernelContext &ctx)
     shape.inChannels = g.inChannels;
     shape.outChannels = g.outChannels;
     shape.window = windowShape(g, g.inChannels);
-    static const char *depthwiseName = oursKernelName("depthwise", CpuIsa::Avx2);
     static const char *winogradName = oursKernelName("winograd-f2x2", CpuIsa::Avx2);
     static const char *im2colName = oursKernelName("im2col+openblas");
     const bool depthwise = cinG == 1 && coutG == 1;
@@ -243,7 +242,7 @@ Status fastConv(KernelContext &ctx)
     problem.act = act;
     problem.weightsConstant = ctx.inputIsConstant(1);
     return runConvolution(ctx, problem, ours,
-                          depthwise  ? depthwiseName
+                          depthwise  ? oursKernelName("depthwise", depthwiseConv2dIsa(shape.window))
                           : winograd ? winogradName
                                      : im2colName);
 }
@@ -333,9 +332,6 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     const std::int64_t kernelSize = g.kernelH * g.kernelW;
     if (g.n * g.channels == 0 || outHW == 0)
         return Status::success();
-    // OpenBLAS picks its own GEMM copy; the depthwise loops have an AVX2 one.
-    static const char *kernelName = oursKernelName("pointwise+depthwise", CpuIsa::Avx2);
-    ctx.noteKernel(kernelName);
     const PointwiseDepthwiseTiling t =
         pointwiseDepthwiseTiling(g, ctx.node().intAttr("channel_block", 0), ctx.pool().size());
     // Input rows [r0, r1) that output rows [y0, y1) read.
@@ -361,6 +357,10 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     dw.dilationH = g.dilationH;
     dw.dilationW = g.dilationW;
     dw.padLeft = g.padLeft;
+    // OpenBLAS picks its own GEMM copy; the ISA named is the depthwise loops'
+    // (the channels-last ones have an AVX2 copy).
+    ctx.noteKernel(oursKernelName("pointwise+depthwise",
+                                  t.channelsLast ? CpuIsa::Avx2 : depthwiseConv2dIsa(dw)));
     if (t.channelsLast) {
         // Channels last: per block, E^T [n * inHW pixels][block] = X^T W1^T
         // in one GEMM over the images side by side, the depthwise conv

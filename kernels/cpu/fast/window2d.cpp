@@ -337,273 +337,122 @@ void depthwisePlaneBase(const Window2dShape &s, const PaddedPlane &pp, Depthwise
 {
     depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, inAct, act);
 }
-#if SB_HAVE_AVX2_DISPATCH
-// 3x3, dilation 1, strides 1 or 2 (MobileNet's depthwise convs) written with
-// AVX2 intrinsics: bias, nine taps and the activation in registers, stored
-// straight into the output rows (rows of 8 or more end with an overlapping
-// vector, shorter ones go through a buffer), two output rows per pass at
-// stride 1 so each input row is loaded once for both. Tap kx of padded row r
-// reads tapsOf(r)[kx][x] for output column x.
-bool depthwise3x3Avx2Applies(const Window2dShape &s, const Activation &act)
+// The 3x3 plane kernel of depthwise3x3_simd.inc applies: dilation 1, equal
+// strides 1 or 2, an activation the vector epilogue has.
+bool depthwise3x3SimdApplies(const Window2dShape &s, const Activation &act)
 {
     return s.kernelH == 3 && s.kernelW == 3 && s.dilationH == 1 && s.dilationW == 1 &&
            s.strideH == s.strideW && (s.strideW == 1 || s.strideW == 2) &&
            act.kind != Activation::Gelu;
 }
 
-SB_TARGET_AVX2 inline __m256i laneMask(std::int64_t lanes)
-{
-    alignas(32) static const std::int32_t kTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
-                                                        0,  0,  0,  0,  0,  0,  0,  0};
-    return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kTable + 8 - lanes));
-}
+#if SB_HAVE_AVX2_DISPATCH
+namespace avx2 {
 
-// The activation on 8 lanes, with the scalar epilogue's NaN behaviour
-// (max/min return their second operand when either is NaN).
-template <Activation::Kind Kind>
-SB_TARGET_AVX2 inline __m256 activate8(__m256 v, __m256 lo, __m256 hi)
+// 8 lanes. Masked vector stores are microcoded and slow on AMD cores: a
+// partial vector goes through a small buffer instead.
+struct Vec
 {
-    if constexpr (Kind == Activation::Relu)
-        return _mm256_max_ps(v, _mm256_setzero_ps()); // v > 0 ? v : 0
-    else if constexpr (Kind == Activation::Clip)
-        return _mm256_min_ps(hi, _mm256_max_ps(lo, v)); // hi < v ? hi : (v < lo ? lo : v)
-    else
-        return v;
-}
-
-struct Taps3x3
-{
-    __m256 w[9];
-    __m256 bias, lo, hi;
-};
-
-// acc + the three taps of one input row (row pointers for kx = 0, 1, 2).
-template <bool Masked>
-SB_TARGET_AVX2 inline __m256 rowTaps(__m256 acc, const float *t0, const float *t1, const float *t2,
-                                     const __m256 *w, __m256i mask)
-{
-    if constexpr (Masked) {
-        acc = _mm256_fmadd_ps(w[0], _mm256_maskload_ps(t0, mask), acc);
-        acc = _mm256_fmadd_ps(w[1], _mm256_maskload_ps(t1, mask), acc);
-        return _mm256_fmadd_ps(w[2], _mm256_maskload_ps(t2, mask), acc);
-    } else {
-        acc = _mm256_fmadd_ps(w[0], _mm256_loadu_ps(t0), acc);
-        acc = _mm256_fmadd_ps(w[1], _mm256_loadu_ps(t1), acc);
-        return _mm256_fmadd_ps(w[2], _mm256_loadu_ps(t2), acc);
+    using F = __m256;
+    using Mask = __m256i;
+    static constexpr std::int64_t kLanes = 8;
+    static constexpr bool kCheapMasks = false;
+    SB_FAST_INLINE SB_TARGET_AVX2 static F set1(float v) { return _mm256_set1_ps(v); }
+    SB_FAST_INLINE SB_TARGET_AVX2 static F zero() { return _mm256_setzero_ps(); }
+    SB_FAST_INLINE SB_TARGET_AVX2 static F load(const float *p) { return _mm256_loadu_ps(p); }
+    SB_FAST_INLINE SB_TARGET_AVX2 static void store(float *p, F v) { _mm256_storeu_ps(p, v); }
+    SB_FAST_INLINE SB_TARGET_AVX2 static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+    SB_FAST_INLINE SB_TARGET_AVX2 static F max(F a, F b) { return _mm256_max_ps(a, b); }
+    SB_FAST_INLINE SB_TARGET_AVX2 static F min(F a, F b) { return _mm256_min_ps(a, b); }
+    SB_FAST_INLINE SB_TARGET_AVX2 static Mask mask(std::int64_t lanes)
+    {
+        alignas(32) static const std::int32_t kTable[16] = {-1, -1, -1, -1, -1, -1, -1, -1,
+                                                            0,  0,  0,  0,  0,  0,  0,  0};
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i *>(kTable + 8 - lanes));
     }
-}
-
-// Masked vector stores are microcoded and slow on AMD cores: a partial vector
-// goes through a small buffer instead.
-template <bool Masked> SB_TARGET_AVX2 inline void store8(float *p, __m256 v, std::int64_t lanes)
-{
-    if constexpr (Masked) {
+    SB_FAST_INLINE SB_TARGET_AVX2 static F maskLoad(const float *p, Mask m)
+    {
+        return _mm256_maskload_ps(p, m);
+    }
+    SB_FAST_INLINE SB_TARGET_AVX2 static void maskStore(float *p, F v, Mask, std::int64_t lanes)
+    {
         alignas(32) float buffer[8];
         _mm256_store_ps(buffer, v);
         for (std::int64_t i = 0; i < lanes; ++i)
             p[i] = buffer[i];
-    } else {
-        _mm256_storeu_ps(p, v);
     }
-}
+    // [a0 a2 b0 b2 a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]; odd lanes alike.
+    SB_FAST_INLINE SB_TARGET_AVX2 static void deinterleave(F a, F b, F &even, F &odd)
+    {
+        even = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
+            _MM_SHUFFLE(3, 1, 2, 0)));
+        odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
+            _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
+            _MM_SHUFFLE(3, 1, 2, 0)));
+    }
+};
 
-// Output rows y (and y + 1 when two) at columns [x, x + 8): rows[i] are the
-// tap pointers (kx = 0, 1, 2) of padded row y * stride + i. Masked: only the
-// first `lanes` columns are read and written.
-template <Activation::Kind Kind, bool Masked, bool Two>
-SB_TARGET_AVX2 inline void outputColumns(const Taps3x3 &k, const float *const (*rows)[3],
-                                         std::int64_t x, float *out0, float *out1, __m256i mask,
-                                         std::int64_t lanes)
-{
-    __m256 acc0 = k.bias, acc1 = k.bias;
-    acc0 = rowTaps<Masked>(acc0, rows[0][0] + x, rows[0][1] + x, rows[0][2] + x, k.w, mask);
-    acc0 = rowTaps<Masked>(acc0, rows[1][0] + x, rows[1][1] + x, rows[1][2] + x, k.w + 3, mask);
-    if constexpr (Two)
-        acc1 = rowTaps<Masked>(acc1, rows[1][0] + x, rows[1][1] + x, rows[1][2] + x, k.w, mask);
-    acc0 = rowTaps<Masked>(acc0, rows[2][0] + x, rows[2][1] + x, rows[2][2] + x, k.w + 6, mask);
-    if constexpr (Two) {
-        acc1 = rowTaps<Masked>(acc1, rows[2][0] + x, rows[2][1] + x, rows[2][2] + x, k.w + 3, mask);
-        acc1 = rowTaps<Masked>(acc1, rows[3][0] + x, rows[3][1] + x, rows[3][2] + x, k.w + 6, mask);
-        store8<Masked>(out1 + x, activate8<Kind>(acc1, k.lo, k.hi), lanes);
-    }
-    store8<Masked>(out0 + x, activate8<Kind>(acc0, k.lo, k.hi), lanes);
-}
+#define SB_SIMD_TARGET SB_TARGET_AVX2
+#include "kernels/cpu/fast/depthwise3x3_simd.inc"
+#undef SB_SIMD_TARGET
 
-// Rows of at least 8 columns end with a vector that overlaps the one before
-// (recomputing a few outputs to the same values) instead of a partial one.
-template <Activation::Kind Kind, bool Two>
-SB_TARGET_AVX2 inline void outputRows(const Taps3x3 &k, const float *const (*rows)[3],
-                                      std::int64_t outW, float *out0, float *out1)
-{
-    if (outW < 8) {
-        outputColumns<Kind, true, Two>(k, rows, 0, out0, out1, laneMask(outW), outW);
-        return;
-    }
-    const __m256i unused = _mm256_setzero_si256();
-    std::int64_t x = 0;
-    for (; x + 8 <= outW; x += 8)
-        outputColumns<Kind, false, Two>(k, rows, x, out0, out1, unused, 8);
-    if (x < outW)
-        outputColumns<Kind, false, Two>(k, rows, outW - 8, out0, out1, unused, 8);
-}
+} // namespace avx2
 
-// fillPaddedImpl in one pass: copy and input activation per vector.
-template <Activation::Kind Kind>
-SB_TARGET_AVX2 void fillPaddedAvx2(const Window2dShape &s, const PaddedPlane &pp,
-                                   const float *__restrict in, float *__restrict padded,
-                                   const Activation &inAct)
-{
-    const __m256 lo = _mm256_set1_ps(inAct.lo), hi = _mm256_set1_ps(inAct.hi);
-    if (s.inW < 8) {
-        fillPaddedImpl(s, pp, in, padded, inAct);
-        return;
-    }
-    for (std::int64_t iy = 0; iy < s.inH; ++iy) {
-        const float *src = in + iy * s.inW;
-        float *dst = padded + (iy + s.padTop) * pp.cols + s.padLeft;
-        std::int64_t x = 0;
-        for (; x + 8 <= s.inW; x += 8)
-            _mm256_storeu_ps(dst + x, activate8<Kind>(_mm256_loadu_ps(src + x), lo, hi));
-        if (x < s.inW) // overlapping last vector, not a (slow) masked store
-            _mm256_storeu_ps(dst + s.inW - 8,
-                             activate8<Kind>(_mm256_loadu_ps(src + s.inW - 8), lo, hi));
-    }
-}
+// GCC 12's avx512fintrin.h builds max/min from _mm512_undefined_ps(), which
+// trips -Wmaybe-uninitialized once inlined (GCC bug 105593, fixed in GCC
+// 13); the warning is about the header, not this code.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+namespace avx512 {
 
-template <Activation::Kind Kind> inline float activate1(float v, float lo, float hi)
+// 16 lanes; partial vectors use mask registers (fast loads and stores).
+struct Vec
 {
-    if constexpr (Kind == Activation::Relu)
-        return v > 0.0f ? v : 0.0f;
-    else if constexpr (Kind == Activation::Clip)
-        return hi < (v < lo ? lo : v) ? hi : (v < lo ? lo : v);
-    else
-        return v;
-}
+    using F = __m512;
+    using Mask = __mmask16;
+    static constexpr std::int64_t kLanes = 16;
+    static constexpr bool kCheapMasks = true;
+    SB_FAST_INLINE SB_TARGET_AVX512 static F set1(float v) { return _mm512_set1_ps(v); }
+    SB_FAST_INLINE SB_TARGET_AVX512 static F zero() { return _mm512_setzero_ps(); }
+    SB_FAST_INLINE SB_TARGET_AVX512 static F load(const float *p) { return _mm512_loadu_ps(p); }
+    SB_FAST_INLINE SB_TARGET_AVX512 static void store(float *p, F v) { _mm512_storeu_ps(p, v); }
+    SB_FAST_INLINE SB_TARGET_AVX512 static F fmadd(F a, F b, F c)
+    {
+        return _mm512_fmadd_ps(a, b, c);
+    }
+    SB_FAST_INLINE SB_TARGET_AVX512 static F max(F a, F b) { return _mm512_max_ps(a, b); }
+    SB_FAST_INLINE SB_TARGET_AVX512 static F min(F a, F b) { return _mm512_min_ps(a, b); }
+    SB_FAST_INLINE SB_TARGET_AVX512 static Mask mask(std::int64_t lanes)
+    {
+        return static_cast<Mask>((1u << lanes) - 1u);
+    }
+    SB_FAST_INLINE SB_TARGET_AVX512 static F maskLoad(const float *p, Mask m)
+    {
+        return _mm512_maskz_loadu_ps(m, p);
+    }
+    SB_FAST_INLINE SB_TARGET_AVX512 static void maskStore(float *p, F v, Mask m, std::int64_t)
+    {
+        _mm512_mask_storeu_ps(p, m, v);
+    }
+    SB_FAST_INLINE SB_TARGET_AVX512 static void deinterleave(F a, F b, F &even, F &odd)
+    {
+        const __m512i evens =
+            _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512i odds =
+            _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        even = _mm512_permutex2var_ps(a, evens, b);
+        odd = _mm512_permutex2var_ps(a, odds, b);
+    }
+};
 
-// splitInputImpl for stride 2 in one pass over the input: each 16 input
-// columns give 8 columns of both phases (even input columns to one, odd to
-// the other; which is which follows from padLeft), with two shuffles each,
-// and the input activation.
-template <Activation::Kind Kind>
-SB_TARGET_AVX2 void splitInputStride2Avx2(const Window2dShape &s, const PaddedPlane &pp,
-                                          const float *__restrict in, float *__restrict phased,
-                                          const Activation &inAct)
-{
-    const __m256 lo = _mm256_set1_ps(inAct.lo), hi = _mm256_set1_ps(inAct.hi);
-    // Input column c lands in phase (c + padLeft) % 2, column (c + padLeft) / 2.
-    const std::int64_t evenPhase = s.padLeft % 2, evenShift = s.padLeft / 2;
-    const std::int64_t oddShift = (s.padLeft + 1) / 2;
-    for (std::int64_t iy = 0; iy < s.inH; ++iy) {
-        const float *src = in + iy * s.inW;
-        float *rowPhases = phased + (iy + s.padTop) * 2 * pp.phaseCols;
-        float *evens = rowPhases + evenPhase * pp.phaseCols + evenShift;
-        float *odds = rowPhases + (1 - evenPhase) * pp.phaseCols + oddShift;
-        std::int64_t i = 0; // pairs (2i, 2i + 1)
-        for (; 2 * i + 16 <= s.inW; i += 8) {
-            const __m256 a = _mm256_loadu_ps(src + 2 * i), b = _mm256_loadu_ps(src + 2 * i + 8);
-            // [a0 a2 b0 b2 a4 a6 b4 b6] -> [a0 a2 a4 a6 b0 b2 b4 b6]; odd lanes alike.
-            const __m256 even = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))),
-                _MM_SHUFFLE(3, 1, 2, 0)));
-            const __m256 odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                _mm256_castps_pd(_mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1))),
-                _MM_SHUFFLE(3, 1, 2, 0)));
-            _mm256_storeu_ps(evens + i, activate8<Kind>(even, lo, hi));
-            _mm256_storeu_ps(odds + i, activate8<Kind>(odd, lo, hi));
-        }
-        for (std::int64_t c = 2 * i; c < s.inW; ++c) {
-            const float v = activate1<Kind>(src[c], inAct.lo, inAct.hi);
-            if (c % 2 == 0)
-                evens[c / 2] = v;
-            else
-                odds[c / 2] = v;
-        }
-    }
-}
+#define SB_SIMD_TARGET SB_TARGET_AVX512
+#include "kernels/cpu/fast/depthwise3x3_simd.inc"
+#undef SB_SIMD_TARGET
 
-template <Activation::Kind Kind>
-SB_TARGET_AVX2 void depthwise3x3Avx2(const Window2dShape &s, const PaddedPlane &pp,
-                                     const float *padded, const float *w, float bias, float *out,
-                                     const Activation &act)
-{
-    Taps3x3 k;
-    for (int i = 0; i < 9; ++i)
-        k.w[i] = _mm256_set1_ps(w[i]);
-    k.bias = _mm256_set1_ps(bias);
-    k.lo = _mm256_set1_ps(act.lo);
-    k.hi = _mm256_set1_ps(act.hi);
-    const std::int64_t stride = s.strideW;
-    // Tap pointers of padded row r: plain (stride 1) or its two phases
-    // (stride 2: kx = 0 and 2 read the even phase, kx = 1 the odd one).
-    auto tapsOf = [&](std::int64_t r, const float **t) {
-        if (stride == 1) {
-            const float *row = padded + r * pp.cols;
-            t[0] = row;
-            t[1] = row + 1;
-            t[2] = row + 2;
-        } else {
-            const float *even = padded + r * 2 * pp.phaseCols;
-            t[0] = even;
-            t[1] = even + pp.phaseCols;
-            t[2] = even + 1;
-        }
-    };
-    const float *rows[4][3];
-    std::int64_t y = 0;
-    if (stride == 1)
-        for (; y + 2 <= s.outH; y += 2) {
-            for (int i = 0; i < 4; ++i)
-                tapsOf(y + i, rows[i]);
-            outputRows<Kind, true>(k, rows, s.outW, out + y * s.outW, out + (y + 1) * s.outW);
-        }
-    for (; y < s.outH; ++y) {
-        for (int i = 0; i < 3; ++i)
-            tapsOf(y * stride + i, rows[i]);
-        outputRows<Kind, false>(k, rows, s.outW, out + y * s.outW, nullptr);
-    }
-}
-
-SB_TARGET_AVX2 void depthwisePlaneAvx2(const Window2dShape &s, const PaddedPlane &pp,
-                                       DepthwiseScratch &scratch, const float *in, const float *w,
-                                       float bias, float *out, const Activation &inAct,
-                                       const Activation &act)
-{
-    if (!depthwise3x3Avx2Applies(s, act)) {
-        depthwisePlaneImpl(s, pp, scratch, in, w, bias, out, inAct, act);
-        return;
-    }
-    const float *padded = scratch.padded.data();
-    if (s.strideW > 1) {
-        padded = scratch.phased.data();
-        if (inAct.kind == Activation::Clip)
-            splitInputStride2Avx2<Activation::Clip>(s, pp, in, scratch.phased.data(), inAct);
-        else if (inAct.kind == Activation::Relu)
-            splitInputStride2Avx2<Activation::Relu>(s, pp, in, scratch.phased.data(), inAct);
-        else if (inAct.kind == Activation::None)
-            splitInputStride2Avx2<Activation::None>(s, pp, in, scratch.phased.data(), inAct);
-        else
-            splitInputImpl(s, pp, in, scratch.phased.data(), inAct);
-    } else if (inAct.kind == Activation::Clip) {
-        fillPaddedAvx2<Activation::Clip>(s, pp, in, scratch.padded.data(), inAct);
-    } else if (inAct.kind == Activation::Relu) {
-        fillPaddedAvx2<Activation::Relu>(s, pp, in, scratch.padded.data(), inAct);
-    } else if (inAct.kind == Activation::None) {
-        fillPaddedAvx2<Activation::None>(s, pp, in, scratch.padded.data(), inAct);
-    } else {
-        fillPaddedImpl(s, pp, in, scratch.padded.data(), inAct);
-    }
-    switch (act.kind) {
-    case Activation::Relu:
-        depthwise3x3Avx2<Activation::Relu>(s, pp, padded, w, bias, out, act);
-        return;
-    case Activation::Clip:
-        depthwise3x3Avx2<Activation::Clip>(s, pp, padded, w, bias, out, act);
-        return;
-    default:
-        depthwise3x3Avx2<Activation::None>(s, pp, padded, w, bias, out, act);
-        return;
-    }
-}
+} // namespace avx512
+#pragma GCC diagnostic pop
 #endif
 
 // This thread's scratch, sized for the geometry with zero borders.
@@ -665,14 +514,33 @@ void forEachPlane(runtime::ThreadPool &pool, const Window2dShape &shape, const P
 
 namespace {
 
+using DepthwisePlaneFn = void (*)(const Window2dShape &, const PaddedPlane &, DepthwiseScratch &,
+                                  const float *, const float *, float, float *, const Activation &,
+                                  const Activation &);
+
+// The plane kernel for this CPU and geometry (depthwiseConv2dIsa).
+DepthwisePlaneFn depthwisePlaneFor(const Window2dShape &shape)
+{
+    switch (depthwiseConv2dIsa(shape)) {
+#if SB_HAVE_AVX2_DISPATCH
+    case CpuIsa::Avx512:
+        return avx512::depthwisePlane;
+    case CpuIsa::Avx2:
+        return avx2::depthwisePlane;
+#endif
+    default:
+        return depthwisePlaneBase;
+    }
+}
+
 // Depthwise planes [begin, end) of batch x channels on this thread, with the
-// plane kernel this CPU supports.
+// plane kernel for this CPU and geometry.
 void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const float *x,
                      std::int64_t inPlane, const float *w, const float *bias, float *out,
                      std::int64_t outPlane, const Activation &inAct, const Activation &act,
                      std::int64_t begin, std::int64_t end)
 {
-    const auto plane = SB_PICK_AVX2(depthwisePlaneBase, depthwisePlaneAvx2);
+    const auto plane = depthwisePlaneFor(shape);
     const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
     DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
     for (std::int64_t p = begin; p < end; ++p) {
@@ -683,6 +551,17 @@ void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const fl
 }
 
 } // namespace
+
+CpuIsa depthwiseConv2dIsa(const Window2dShape &shape)
+{
+    // 3x3 stride 2 with output rows shorter than two 16-lane vectors.
+    const bool avx512Wins = shape.kernelH == 3 && shape.kernelW == 3 && shape.dilationH == 1 &&
+                            shape.dilationW == 1 && shape.strideH == 2 && shape.strideW == 2 &&
+                            shape.outW < 32;
+    if (avx512Wins && cpuHasAvx512())
+        return CpuIsa::Avx512;
+    return cpuHasAvx2Fma() ? CpuIsa::Avx2 : CpuIsa::Baseline;
+}
 
 void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
                      const float *w, const float *bias, float *out, const Activation &act)

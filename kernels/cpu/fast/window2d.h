@@ -9,14 +9,16 @@
 // gives -inf). Depthwise: each plane is copied into a zero-padded plane so
 // the loops need no bounds checks (rows split into `stride` phases for
 // strided convs, so every tap reads contiguous memory). 3x3 at strides 1 and
-// 2 on AVX2 CPUs: intrinsics, two output rows per pass at stride 1, stored
-// straight to the output; otherwise stride 1 runs as one flat vector loop per
-// plane (fast for 7x7 planes too) and other strides per output row. Max
+// 2 on AVX2 and AVX-512 CPUs: intrinsics (depthwise3x3_simd.inc, 8 or 16
+// lanes), two output rows per pass at stride 1, stored straight to the
+// output; otherwise stride 1 runs as one flat vector loop per plane (fast for
+// 7x7 planes too) and other strides per output row. Max
 // pool: per output row over the range of x where each tap is inside the
 // input. 3x3 kernels handle all nine taps in one pass.
 #pragma once
 
 #include "core/runtime/thread_pool.h"
+#include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/nn_common.h"
 
 #include <cstdint>
@@ -31,6 +33,24 @@ struct Window2dShape
     std::int64_t strideH = 1, strideW = 1, dilationH = 1, dilationW = 1;
     std::int64_t padTop = 0, padLeft = 0; // padBottom/Right follow from outH/outW
 };
+
+// The ISA of the plane loops depthwiseConv2d and depthwiseConv2dSerial run
+// for this geometry on this CPU (capped as cpu_isa.h says). The 16-lane
+// (AVX-512) copy runs only for 3x3 stride-2 convs with output rows shorter
+// than 32; elsewhere the 8-lane (AVX2) copy, because on an AMD EPYC (Zen 4)
+// core, one thread, MobileNetV2's planes (3x3, ReLU6 in and out), best of
+// 40 x 10 calls, 16 lanes vs 8 lanes measured:
+//   stride 2: 28x28 -> 14x14 0.039 vs 0.059 ms (192 planes), 14x14 -> 7x7
+//   0.057 vs 0.098 ms (576 planes), 56x56 -> 28x28 equal, 112x112 -> 56x56
+//   0.257 vs 0.225 ms (96 planes);
+//   stride 1: 14x14 0.033 vs 0.029 ms (384 planes), 56x56 0.164 vs 0.153
+//   ms (144 planes), 112x112 0.147 vs 0.142 ms (32 planes), 28x28 equal.
+// (Short rows: the 8-lane copy splits stride-2 rows with scalar tails,
+// where the 16-lane one uses mask registers; long rows: Zen 4 splits
+// 512-bit operations in two and unaligned 64-byte loads span two cache
+// lines.) The channels-last loops (7x7 planes) stay 8 lanes too: 16 lanes
+// measured 0.0059 vs 0.0052 ms for 128 channels of 7x7.
+CpuIsa depthwiseConv2dIsa(const Window2dShape &shape);
 
 // x: [batch, channels, inH, inW]; w: [channels, 1, kernelH, kernelW];
 // bias: [channels] or null; out: [batch, channels, outH, outW].
