@@ -56,7 +56,7 @@ constexpr double kLongWaitMaxPollUs = 2000;
 constexpr int kInFlightFirstPollUs = 50;
 constexpr int kInFlightMaxPollUs = 1000;
 // Nothing in flight, nobody waiting: sleep up to kIdleSleepUs (or until a
-// send is posted or a stage starts waiting). Arrivals that nobody waits for
+// stage starts waiting; a posted send is noticed on the next pass). Arrivals that nobody waits for
 // are matched on these passes, so they are usually here before they are asked
 // for.
 constexpr int kIdleSleepUs = 2000;
@@ -221,10 +221,11 @@ public:
             std::lock_guard lock(m_mutex);
             m_outgoing.push_back(std::move(outgoing));
             ++m_inFlight[from];
-            m_kick = true;
         }
-        m_wakeProgress.notify_one();
-        m_changed.notify_all();
+        // No wake-up of the progress thread or of waiting stages: MPI_Isend
+        // has started the message, and only a sender out of credit (a waiter,
+        // which wakes the progress thread) needs its completion soon. Each
+        // wake-up here cost a context switch per message.
         // Back-pressure: at most kPipelineQueueDepth messages in flight per sender.
         return waitFor(cancel, "sending", creditKey(from),
                        [&] { return m_inFlight[from] <= kPipelineQueueDepth; });
@@ -433,8 +434,8 @@ private:
 
     // Polls at the pace the constants above describe: as urgentSleepUs says
     // while a stage of this rank waits, geometric back-off while only
-    // transfers are in flight, a long sleep when nothing moves. A posted send
-    // or a new waiter cuts any sleep short (m_kick).
+    // transfers are in flight, a long sleep when nothing moves. A new waiter
+    // cuts any sleep short (m_kick).
     void progressLoop()
     {
         int quietPasses = 0; // passes since something last moved
@@ -474,7 +475,7 @@ private:
     std::condition_variable m_wakeProgress;            // cuts the progress thread's sleep short
     std::list<Waiter> m_waiters;                       // stage threads in waitFor
     std::map<int, std::deque<double>> m_recentWaitsUs; // by Waiter::key, oldest first
-    bool m_kick = false;                               // a send was posted or a stage began waiting
+    bool m_kick = false;                               // a stage began waiting
     bool m_shutdown = false;
     bool m_stopThread = false;
     std::vector<std::pair<int, int>> m_inbound;
