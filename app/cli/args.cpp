@@ -1,4 +1,5 @@
 #include "app/cli/args.h"
+#include "core/common/json_text.h"
 
 #include "app/cli/command.h"
 
@@ -269,7 +270,7 @@ bool stderrIsTerminal()
 
 void printJson(const nlohmann::json &json)
 {
-    std::cout << json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+    std::cout << jsonText(json) << "\n";
 }
 
 } // namespace sb::cli

@@ -2,6 +2,7 @@
 // per model version.
 #include "app/cli/command.h"
 #include "app/cli/store_cli.h"
+#include "core/common/json_text.h"
 #include "core/governance/checklist.h"
 
 #include <iomanip>
@@ -149,9 +150,9 @@ int runShow(Args &args)
             if (item["kind"] == "evidence") {
                 std::cout << "               rule " << item["rule"].get<std::string>();
                 if (item["evidence"].contains("values"))
-                    std::cout << "  values " << item["evidence"]["values"].dump();
+                    std::cout << "  values " << jsonText(item["evidence"]["values"]);
                 if (item["evidence"].contains("missing"))
-                    std::cout << "  missing " << item["evidence"]["missing"].dump();
+                    std::cout << "  missing " << jsonText(item["evidence"]["missing"]);
                 std::cout << "\n";
             }
             for (const auto &signoff : item["signoffs"])

@@ -3,6 +3,7 @@
 #include "app/cli/command.h"
 #include "app/cli/eval_common.h"
 #include "app/cli/pipeline_cli.h"
+#include "core/common/json_text.h"
 
 #include "core/eval/drift_json.h"
 #include "core/store/store.h"
@@ -173,7 +174,7 @@ int runDrift(Args &args)
     nlohmann::json json = eval::driftReportToJson(*report);
     if (parsed.has("out")) {
         std::ofstream file(parsed.get("out"));
-        file << json.dump(1) << "\n";
+        file << jsonText(json, 1) << "\n";
         if (!file)
             return reportError(args.command,
                                makeError(ErrorCode::Io, "cannot write " + parsed.get("out")));

@@ -4,6 +4,7 @@
 #include "app/cli/eval_common.h"
 #include "app/cli/pipeline_cli.h"
 #include "app/cli/predict_cli.h"
+#include "core/common/json_text.h"
 
 #include "core/eval/csv.h"
 #include "core/eval/evaluation.h"
@@ -44,10 +45,10 @@ void printSummary(std::ostream &out, const json &r)
     if (r.contains("per_class")) {
         out << "per class (label: precision recall f1 support):\n";
         for (const auto &c : r["per_class"])
-            out << "  " << c["label"].dump() << ": " << fmt(c["precision"]) << " "
+            out << "  " << jsonText(c["label"]) << ": " << fmt(c["precision"]) << " "
                 << fmt(c["recall"]) << " " << fmt(c["f1"]) << " " << c["support"] << "\n";
-        out << "confusion matrix (rows = true " << r["confusion_matrix"]["labels"].dump()
-            << "): " << r["confusion_matrix"]["matrix"].dump() << "\n";
+        out << "confusion matrix (rows = true " << jsonText(r["confusion_matrix"]["labels"])
+            << "): " << jsonText(r["confusion_matrix"]["matrix"]) << "\n";
     }
     if (r.contains("calibration") && r["calibration"].is_object()) {
         const json &c = r["calibration"];

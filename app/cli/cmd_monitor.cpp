@@ -3,6 +3,7 @@
 // (labels for served predictions: estimates become realized metrics).
 #include "app/cli/command.h"
 #include "app/cli/store_cli.h"
+#include "core/common/json_text.h"
 
 #include "core/eval/csv.h"
 #include "core/serve/monitor.h"
@@ -151,8 +152,8 @@ int runMonitor(Args &args)
                          "is calibrated\n";
         for (const auto &a : alerts)
             std::cout << "ALERT " << a["trigger"].get<std::string>() << " after window "
-                      << a["window_id"].dump() << ": " << a["rule"].get<std::string>() << " "
-                      << a["metrics"].dump() << "\n";
+                      << jsonText(a["window_id"]) << ": " << a["rule"].get<std::string>() << " "
+                      << jsonText(a["metrics"]) << "\n";
         if (parsed.flag("gate"))
             std::cout << "gate: " << (failed ? "FAIL" : "pass") << "\n";
     }

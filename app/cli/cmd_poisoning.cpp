@@ -4,6 +4,7 @@
 #include "app/cli/eval_common.h"
 #include "app/cli/pipeline_cli.h"
 #include "app/cli/risk_common.h"
+#include "core/common/json_text.h"
 
 #include "core/eval/poisoning.h"
 
@@ -54,7 +55,7 @@ void printPoisoningText(std::ostream &out, const nlohmann::json &r, int maxRows)
         << r["features"].size() << " features, k = " << r["k"] << "\n"
         << "  suspicious rows: " << s["suspicious_rows"]
         << "\n  kNN label disagreements: " << s["knn_label_disagreements"]
-        << "\n  confident-learning label issues: " << s["label_issues"].dump()
+        << "\n  confident-learning label issues: " << jsonText(s["label_issues"])
         << "\n  label issue share: " << s["label_issue_share"].get<double>() << " (from "
         << s["label_issue_source"].get<std::string>() << ")"
         << "\n  duplicate groups with conflicting labels: " << s["exact_duplicate_conflict_groups"]

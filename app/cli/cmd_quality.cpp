@@ -4,6 +4,7 @@
 #include "app/cli/eval_common.h"
 #include "app/cli/pipeline_cli.h"
 #include "app/cli/risk_common.h"
+#include "core/common/json_text.h"
 
 #include "core/eval/drift_json.h"
 #include "core/store/store.h"
@@ -186,7 +187,7 @@ int runQuality(Args &args)
         json["poisoning"] = *poisoning;
     if (parsed.has("out")) {
         std::ofstream file(parsed.get("out"));
-        file << json.dump(1) << "\n";
+        file << jsonText(json, 1) << "\n";
         if (!file)
             return reportError(args.command,
                                makeError(ErrorCode::Io, "cannot write " + parsed.get("out")));

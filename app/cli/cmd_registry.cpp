@@ -1,6 +1,7 @@
 // `shardbench-cli registry add|list|show`: the model registry in the store.
 #include "app/cli/command.h"
 #include "app/cli/store_cli.h"
+#include "core/common/json_text.h"
 #include "core/common/sha256.h"
 #include "core/graph/onnx_import.h"
 #include "core/workflows/register_model.h"
@@ -68,7 +69,7 @@ int runAdd(Args &args)
                   << "  sha256   " << added->sha256 << "\n"
                   << "  size     " << added->sizeBytes << " bytes\n"
                   << "  producer " << added->producer << "\n"
-                  << "  opsets   " << added->opsets.dump() << "\n"
+                  << "  opsets   " << jsonText(added->opsets) << "\n"
                   << "  database " << store->path().string() << "\n";
     }
     return kExitOk;
@@ -213,7 +214,7 @@ int runShow(Args &args)
               << "  sha256      " << version->sha256 << "\n"
               << "  size        " << version->sizeBytes << " bytes\n"
               << "  producer    " << version->producer << "\n"
-              << "  opsets      " << version->opsets.dump() << "\n"
+              << "  opsets      " << jsonText(version->opsets) << "\n"
               << "  created     " << version->createdAt << " by " << version->createdBy << "\n";
     if (!version->notes.empty())
         std::cout << "  notes       " << version->notes << "\n";

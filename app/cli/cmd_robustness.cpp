@@ -5,6 +5,7 @@
 #include "app/cli/pipeline_cli.h"
 #include "app/cli/predict_cli.h"
 #include "app/cli/risk_common.h"
+#include "core/common/json_text.h"
 
 #include "core/eval/robustness.h"
 #include "core/runtime/npy.h"
@@ -46,10 +47,10 @@ void printText(std::ostream &out, const json &r)
             << "):\n";
         for (const json &c : r["curves"])
             if (c["perturbation"] == p["name"])
-                out << "  S=" << std::left << std::setw(6) << c["strength"].dump() << " accuracy "
-                    << fmt(c["metrics"]["accuracy"]) << " (drop " << fmt(c["drop"]["accuracy"])
-                    << "), roc_auc " << fmt(c["metrics"]["roc_auc"]) << ", mean proba change "
-                    << fmt(c["mean_proba_change"]) << "\n";
+                out << "  S=" << std::left << std::setw(6) << jsonText(c["strength"])
+                    << " accuracy " << fmt(c["metrics"]["accuracy"]) << " (drop "
+                    << fmt(c["drop"]["accuracy"]) << "), roc_auc " << fmt(c["metrics"]["roc_auc"])
+                    << ", mean proba change " << fmt(c["mean_proba_change"]) << "\n";
     }
     if (!r["sensitivity"].empty()) {
         out << "sensitivity (one feature shifted at a time, ranked by mean probability "

@@ -1,6 +1,7 @@
 // shardbench-worker: one MPI rank of a plan run across processes and hosts
 // (started by mpirun, see core/plan/mpi_run.h), and the probe of a host's
 // devices for the launcher.
+#include "core/common/json_text.h"
 #include "core/plan/mpi_run.h"
 #include "core/runtime/mpi_world.h"
 #include "kernels/registry.h"
@@ -80,7 +81,7 @@ int calibrate(sb::runtime::MpiWorld &world, std::size_t bytes, int rounds)
         (void)world.barrier();
     }
     if (world.rank() == 0)
-        std::cout << nlohmann::json{{"calibration", links}}.dump() << std::endl;
+        std::cout << sb::jsonText(nlohmann::json{{"calibration", links}}) << std::endl;
     return 0;
 }
 
@@ -101,15 +102,14 @@ int main(int argc, char **argv)
     }
     if (flag(argc, argv, "--capabilities")) {
         nlohmann::json doc = sb::plan::probeHostJson(1);
-        std::cout << nlohmann::json{{"version", doc["version"]},
-                                    {"cuda", doc["cuda"]},
+        std::cout << sb::jsonText(nlohmann::json{{"version", doc["version"]},
+                                                 {"cuda", doc["cuda"]},
 #ifdef SHARDBENCH_HAVE_NCCL
-                                    {"nccl", true},
+                                                 {"nccl", true},
 #else
-                                    {"nccl", false},
+                                                 {"nccl", false},
 #endif
-                                    {"mpi", doc["mpi"]}}
-                         .dump()
+                                                 {"mpi", doc["mpi"]}})
                   << "\n";
         return 0;
     }
@@ -121,7 +121,7 @@ int main(int argc, char **argv)
         // Under mpirun (devices --hosts) the launcher picks these lines out.
         if (const char *rank = std::getenv("OMPI_COMM_WORLD_RANK"))
             doc["rank"] = std::atoi(rank);
-        std::cout << nlohmann::json{{"probe", doc}}.dump() << std::endl;
+        std::cout << sb::jsonText(nlohmann::json{{"probe", doc}}) << std::endl;
         return 0;
     }
     const char *job = option(argc, argv, "--mpi-job");

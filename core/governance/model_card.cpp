@@ -1,3 +1,4 @@
+#include "core/common/json_text.h"
 #include "core/governance/report.h"
 
 #include <cmath>
@@ -62,7 +63,8 @@ Json buildModelCard(const ReportData &data)
 
     std::string overview = "ONNX model " + version.label() + " registered in Shardbench";
     if (data.evaluation)
-        overview += ", evaluated on " + field(data.evaluation->report, "rows").dump() + " rows";
+        overview +=
+            ", evaluated on " + sb::jsonText(field(data.evaluation->report, "rows")) + " rows";
     Json details = {{"name", version.modelName},
                     {"overview", overview + "."},
                     {"documentation",
@@ -81,14 +83,14 @@ Json buildModelCard(const ReportData &data)
 
     std::string architecture = "ONNX graph";
     if (!version.opsets.empty())
-        architecture += ", opsets " + version.opsets.dump();
+        architecture += ", opsets " + sb::jsonText(version.opsets);
     Json parameters = {{"model_architecture", architecture}, {"data", Json::array()}};
     if (data.evaluation) {
         Json dataset = {
             {"name", data.evaluation->source.empty() ? "evaluation data" : data.evaluation->source},
-            {"description", "Evaluation data: " + field(data.evaluation->report, "rows").dump() +
-                                " rows, task " + field(data.evaluation->report, "task").dump() +
-                                "."}};
+            {"description",
+             "Evaluation data: " + sb::jsonText(field(data.evaluation->report, "rows")) +
+                 " rows, task " + sb::jsonText(field(data.evaluation->report, "task")) + "."}};
         if (data.quality) {
             std::set<std::string> sensitive;
             for (const Json &column : field(data.quality->report, "columns")) {
@@ -98,7 +100,7 @@ Json buildModelCard(const ReportData &data)
                         std::string kind = finding.is_object() && finding.contains("kind") &&
                                                    finding["kind"].is_string()
                                                ? finding["kind"].get<std::string>()
-                                               : finding.dump();
+                                               : sb::jsonText(finding);
                         sensitive.insert(field(column, "name").is_string()
                                              ? field(column, "name").get<std::string>() + ": " +
                                                    kind
@@ -152,7 +154,7 @@ Json buildModelCard(const ReportData &data)
                 metrics.push_back(
                     metricEntry("accuracy", accuracy.get<double>(),
                                 "robustness: " + field(point, "perturbation").get<std::string>() +
-                                    " " + strength.dump(),
+                                    " " + sb::jsonText(strength),
                                 Json()));
         }
     if (data.privacy)
@@ -180,21 +182,21 @@ Json buildModelCard(const ReportData &data)
         for (const Json &slice : field(data.evaluation->report, "auto_slices")) {
             std::string name = field(slice, "name").is_string()
                                    ? field(slice, "name").get<std::string>()
-                                   : slice.dump();
+                                   : sb::jsonText(slice);
             considerations["limitations"].push_back(
                 {{"description", "Weak slice found by automatic search: " + name}});
         }
         auto ece = field(field(data.evaluation->report, "calibration"), "ece");
         if (ece.is_number())
             considerations["tradeoffs"].push_back(
-                {{"description", "Expected calibration error " + ece.dump() +
+                {{"description", "Expected calibration error " + sb::jsonText(ece) +
                                      "; probabilities should be read with that error in mind."}});
     }
     if (data.privacy) {
         const Json &auc = field(data.privacy->report, "mia_auc");
         if (auc.is_number())
             considerations["ethical_considerations"].push_back(
-                {{"name", "Membership inference: attack AUC " + auc.dump() +
+                {{"name", "Membership inference: attack AUC " + sb::jsonText(auc) +
                               " (0.5 = chance) on training vs held-out rows"},
                  {"mitigation_strategy",
                   textOf(field(data.privacy->report, "model_inversion"), "reading")}});
@@ -204,9 +206,9 @@ Json buildModelCard(const ReportData &data)
         if (field(summary, "suspicious_rows").is_number())
             considerations["limitations"].push_back(
                 {{"description", "Poisoning screen of the training data: " +
-                                     field(summary, "suspicious_rows").dump() +
+                                     sb::jsonText(field(summary, "suspicious_rows")) +
                                      " suspicious rows, label issue share " +
-                                     field(summary, "label_issue_share").dump() + "."}});
+                                     sb::jsonText(field(summary, "label_issue_share")) + "."}});
     }
     if (data.robustness) {
         const Json &sensitivity = field(data.robustness->report, "sensitivity");
@@ -254,7 +256,7 @@ std::string renderModelCardMarkdown(const Json &card)
     auto str = [](const Json &value) {
         return value.is_string() ? value.get<std::string>()
                : value.is_null() ? std::string()
-                                 : value.dump();
+                                 : sb::jsonText(value);
     };
     out << "# Model card: " << str(field(details, "name")) << " (version "
         << str(field(field(details, "version"), "name")) << ")\n\n"

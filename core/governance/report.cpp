@@ -1,4 +1,5 @@
 #include "core/governance/report.h"
+#include "core/common/json_text.h"
 
 #include "core/governance/checklist.h"
 
@@ -446,7 +447,7 @@ std::string renderReportHtml(const ReportData &data, HtmlFlavor flavor)
                         {"sha256", version.sha256},
                         {"size", std::to_string(version.sizeBytes) + " bytes"},
                         {"producer", version.producer},
-                        {"opsets", version.opsets.dump()},
+                        {"opsets", sb::jsonText(version.opsets)},
                         {"registered", version.createdAt + " by " + version.createdBy},
                         {"notes", version.notes}});
 

@@ -1,4 +1,5 @@
 #include "core/plan/devices.h"
+#include "core/common/json_text.h"
 
 #include "core/common/paths.h"
 #include "core/runtime/device.h"
@@ -351,7 +352,7 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
         std::ofstream out(temp, std::ios::binary | std::ios::trunc);
         if (!out)
             return makeError(ErrorCode::Io, temp.string() + ": cannot write");
-        out << doc.dump(2) << "\n";
+        out << sb::jsonText(doc, 2) << "\n";
         if (!out)
             return makeError(ErrorCode::Io, temp.string() + ": write failed");
     }

@@ -1,4 +1,5 @@
 #include "core/plan/mpi_run.h"
+#include "core/common/json_text.h"
 
 #include "core/common/sha256.h"
 #include "core/common/stats.h"
@@ -504,7 +505,7 @@ Result<json> launchMpiJob(const MpiJob &job, const std::filesystem::path &jobFil
 {
     {
         std::ofstream out(jobFile, std::ios::trunc);
-        out << mpiJobToJson(job).dump(1) << "\n";
+        out << sb::jsonText(mpiJobToJson(job), 1) << "\n";
         if (!out)
             return makeError(ErrorCode::Io, jobFile.string() + ": cannot write the MPI job");
     }
@@ -826,7 +827,7 @@ Status saveHostLinks(const std::vector<HostLink> &links, const std::filesystem::
     if (path.has_parent_path())
         std::filesystem::create_directories(path.parent_path(), ignored);
     std::ofstream out(path, std::ios::trunc);
-    out << json{{"version", 1}, {"host_links", list}}.dump(2) << "\n";
+    out << sb::jsonText(json{{"version", 1}, {"host_links", list}}, 2) << "\n";
     if (!out)
         return makeError(ErrorCode::Io, path.string() + ": cannot write");
     return {};
@@ -920,7 +921,7 @@ void writeResult(const std::filesystem::path &path, const json &doc)
     const std::filesystem::path partial = path.string() + ".partial";
     {
         std::ofstream out(partial, std::ios::trunc);
-        out << doc.dump() << "\n";
+        out << sb::jsonText(doc) << "\n";
     }
     std::error_code ignored;
     std::filesystem::rename(partial, path, ignored);
@@ -1030,7 +1031,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
             graph = *imported;
     }
     log("pid " + std::to_string(getpid()) + ", model " + job.model.string());
-    auto infos = world.allGather(info.dump());
+    auto infos = world.allGather(sb::jsonText(info));
     if (!infos)
         return 4;
 
@@ -1041,18 +1042,17 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
             json other = json::parse((*infos)[static_cast<std::size_t>(r)], nullptr, false);
             const std::string who = job.layout.describeRank(r);
             if (other.is_discarded())
-                verdict = errorJson(makeError(ErrorCode::Runtime, who + ": no handshake")).dump();
-            else if (other.contains("error"))
-                verdict = errorJson(makeError(ErrorCode::InvalidInput,
-                                              who + ": " + other["error"].get<std::string>()))
-                              .dump();
-            else if (other["sha256"] != job.modelSha256)
                 verdict =
+                    sb::jsonText(errorJson(makeError(ErrorCode::Runtime, who + ": no handshake")));
+            else if (other.contains("error"))
+                verdict = sb::jsonText(errorJson(makeError(
+                    ErrorCode::InvalidInput, who + ": " + other["error"].get<std::string>())));
+            else if (other["sha256"] != job.modelSha256)
+                verdict = sb::jsonText(
                     errorJson(makeError(ErrorCode::InvalidInput,
                                         who + ": model file " + job.model.string() +
                                             " has sha256 " + other["sha256"].get<std::string>() +
-                                            ", the launcher's has " + job.modelSha256))
-                        .dump();
+                                            ", the launcher's has " + job.modelSha256)));
         }
     }
     auto decided = world.broadcast(verdict, 0);
@@ -1069,7 +1069,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
     }
 
     // 4. Stages of this rank: devices from the factory, executors.
-    auto plan = parsePlan(job.plan.dump(), "plan");
+    auto plan = parsePlan(sb::jsonText(job.plan), "plan");
     std::vector<std::vector<graph::NodeId>> stageNodes;
     std::vector<std::unique_ptr<runtime::Device>> ownedDevices;
     std::map<int, std::unique_ptr<runtime::Executor>> executors;
@@ -1197,7 +1197,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
     json mine = {{"names", names}};
     if (!setupError.empty())
         mine["error"] = setupError;
-    auto allNames = world.allGather(mine.dump());
+    auto allNames = world.allGather(sb::jsonText(mine));
     if (!allNames)
         return 4;
     const std::size_t stageCount = job.layout.stageRank.size();
@@ -1379,7 +1379,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
                         else
                             (void)world.sendControl(
                                 0, runtime::ControlKind::Error,
-                                json{{"message", status.error().message}}.dump());
+                                sb::jsonText(json{{"message", status.error().message}}));
                     }
                 }
             });
@@ -1429,11 +1429,10 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
 
     // 7. Results (rank 0), then everyone leaves together.
     const ProcessUsage measured = processUsage() - usageAtFirstMeasured;
-    auto gatheredUsage = world.allGather(json{
-        {"cpu_ms", measured.cpuMs},
-        {"voluntary_switches", measured.voluntarySwitches},
-        {"involuntary_switches",
-         measured.involuntarySwitches}}.dump());
+    auto gatheredUsage =
+        world.allGather(sb::jsonText(json{{"cpu_ms", measured.cpuMs},
+                                          {"voluntary_switches", measured.voluntarySwitches},
+                                          {"involuntary_switches", measured.involuntarySwitches}}));
     if (rank == 0) {
         json rankUsage = json::array();
         if (gatheredUsage)

@@ -1,4 +1,5 @@
 #include "core/plan/plan_file.h"
+#include "core/common/json_text.h"
 
 #include <fstream>
 #include <set>
@@ -251,7 +252,7 @@ Status writePlanFile(const Plan &plan, const fs::path &path)
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     if (!out)
         return makeError(ErrorCode::Io, path.string() + ": cannot write plan file");
-    out << planToJson(plan).dump(2) << "\n";
+    out << sb::jsonText(planToJson(plan), 2) << "\n";
     if (!out)
         return makeError(ErrorCode::Io, path.string() + ": write failed");
     return {};

@@ -1,4 +1,5 @@
 #include "core/runtime/pipeline.h"
+#include "core/common/json_text.h"
 
 #include "core/cost/cost_model.h"
 #include "core/runtime/run_summary.h"
@@ -457,7 +458,7 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
     report.peakQueuedBytes = transport.peakQueuedBytes(s);
     TransportMessage done;
     done.kind = TransportMessage::Kind::Metrics;
-    done.text = stageReportToJson(report).dump();
+    done.text = sb::jsonText(stageReportToJson(report));
     SB_TRY(transport.send(s, driver, std::move(done), &stop));
     return transport.drain(s, &stop);
 }
@@ -959,7 +960,7 @@ Status writeTrace(const PipelineMetrics &metrics, const std::filesystem::path &p
         std::ofstream out(file, std::ios::binary | std::ios::trunc);
         if (!out)
             return makeError(ErrorCode::Io, file.string() + ": cannot write trace");
-        out << doc.dump() << "\n";
+        out << sb::jsonText(doc) << "\n";
         if (!out)
             return makeError(ErrorCode::Io, file.string() + ": write failed");
         return {};

@@ -1,4 +1,5 @@
 #include "core/serve/server.h"
+#include "core/common/json_text.h"
 
 #include "core/serve/tensor_json.h"
 #include "core/store/store.h"
@@ -367,7 +368,7 @@ InferenceServer::create(ServerOptions options, std::shared_ptr<Engine> engine,
             const char *what = res.status == 404   ? "no such endpoint"
                                : res.status == 413 ? "request body too large"
                                                    : "bad request";
-            res.set_content(json{{"error", what}}.dump(), kJsonContentType);
+            res.set_content(sb::jsonText(json{{"error", what}}), kJsonContentType);
         }
     });
 

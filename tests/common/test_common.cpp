@@ -1,6 +1,7 @@
 // Result type, SHA-256 (FIPS 180-2 test vectors), the one percentile and run
 // summary (against NumPy's values) and the CLI argument parser.
 #include "app/cli/args.h"
+#include "core/common/json_text.h"
 #include "core/common/result.h"
 #include "core/common/sha256.h"
 #include "core/common/stats.h"
@@ -17,6 +18,17 @@ class TestCommon : public QObject
     Q_OBJECT
 
 private slots:
+    // A string with invalid UTF-8 (a CSV label, a file name) becomes U+FFFD
+    // instead of nlohmann's type_error 316 escaping as an exception.
+    void jsonTextReplacesInvalidUtf8()
+    {
+        const nlohmann::json doc{{"label", std::string("caf\xe9")}, {"n", 3}};
+        QVERIFY_THROWS_EXCEPTION(nlohmann::json::type_error, (void)doc.dump());
+        const std::string text = sb::jsonText(doc);
+        QCOMPARE(text, std::string("{\"label\":\"caf\xef\xbf\xbd\",\"n\":3}"));
+        QCOMPARE(sb::jsonText(nlohmann::json{{"a", 1}}, 1), std::string("{\n \"a\": 1\n}"));
+    }
+
     void resultCarriesValueOrError()
     {
         Result<int> good = 42;

@@ -1,4 +1,5 @@
 #include "ui/eval/eval_results.h"
+#include "core/common/json_text.h"
 
 #include <QColor>
 
@@ -118,7 +119,7 @@ QString reportText(const json &value)
         return value.get<bool>() ? QStringLiteral("yes") : QStringLiteral("no");
     if (value.is_null())
         return QString();
-    return QString::fromStdString(value.dump());
+    return QString::fromStdString(sb::jsonText(value));
 }
 
 std::vector<DriftColumnRow> parseDriftColumns(const json &columns)

@@ -1,4 +1,5 @@
 #include "ui/governance/governance_page.h"
+#include "core/common/json_text.h"
 
 #include "core/governance/checklist.h"
 #include "ui/common/store_access.h"
@@ -68,7 +69,7 @@ QString evidenceText(const store::Json &evidence)
         for (const auto &name : evidence["missing"])
             parts << QObject::tr("%1 missing")
                          .arg(QString::fromStdString(name.is_string() ? name.get<std::string>()
-                                                                      : name.dump()));
+                                                                      : sb::jsonText(name)));
     for (const auto &[key, value] : values.items()) {
         if (&values == &evidence && key == "missing")
             continue;
@@ -76,7 +77,7 @@ QString evidenceText(const store::Json &evidence)
             value.is_number_float()
                 ? QString::number(value.get<double>(), 'g', 4)
                 : QString::fromStdString(value.is_string() ? value.get<std::string>()
-                                                           : value.dump());
+                                                           : sb::jsonText(value));
         parts << QStringLiteral("%1 = %2").arg(QString::fromStdString(key), shown);
     }
     return parts.join(QStringLiteral(", "));
@@ -275,7 +276,7 @@ void GovernancePage::loadChecklists()
                             ? tr("evidence: %1").arg(QString::fromStdString(item.rule))
                             : tr("manual sign-off"));
                     auto *evidence = new QStandardItem(evidenceText(item.evidence));
-                    evidence->setToolTip(QString::fromStdString(item.evidence.dump(2)));
+                    evidence->setToolTip(QString::fromStdString(sb::jsonText(item.evidence, 2)));
                     section->appendRow({text, statusItem, required, rule, evidence});
                     const bool closed = governance::itemSatisfied(item);
                     (closed ? done : open) += 1;
@@ -309,7 +310,7 @@ void GovernancePage::loadChecklists()
                     << new QStandardItem(QString::fromStdString(it->action))
                     << new QStandardItem(QString::fromStdString(it->subject))
                     << new QStandardItem(QString::fromStdString(it->hash.substr(0, 16)) + "…");
-                row[3]->setToolTip(QString::fromStdString(it->details.dump(2)));
+                row[3]->setToolTip(QString::fromStdString(sb::jsonText(it->details, 2)));
                 m_audit->appendRow(row);
             }
             m_auditView->resizeColumnsToContents();

@@ -1,4 +1,5 @@
 #include "ui/run/run_backend.h"
+#include "core/common/json_text.h"
 
 #include "core/plan/predict.h"
 
@@ -163,7 +164,8 @@ Result<RunOutcome> runPipeline(const RunRequest &request, const ProgressFn &prog
         outcome.hasPrediction = true;
         outcome.predictedThroughput = predicted->schedule.summary.throughput;
         outcome.predictedLatencyP50 = predicted->schedule.summary.latencyP50Ms;
-        outcome.predictedJson = QString::fromStdString(plan::predictionJson(*predicted).dump());
+        outcome.predictedJson =
+            QString::fromStdString(sb::jsonText(plan::predictionJson(*predicted)));
     }
     // The ledger of the plan as run (its batch and micro-batches), counting
     // what the measured peak counts: activations and transfer buffers, not
