@@ -180,6 +180,28 @@ class TestPipeline : public QObject
         }
     }
 
+    // The model tests/data/MODEL with the file tests/data/FILE as its input
+    // `inputName`, run whole on cpu:0: the outputs every split must reproduce.
+    struct WholeRun
+    {
+        std::shared_ptr<graph::Graph> graph;
+        TensorMap inputs, outputs;
+    };
+    void runWhole(const char *model, const char *inputName, const char *file, WholeRun &run)
+    {
+        auto graph = graph::importOnnxFile(std::string(SB_TESTDATA_DIR "/") + model);
+        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
+        auto input = readTensorFile(std::string(SB_TESTDATA_DIR "/") + file);
+        QVERIFY(input.ok());
+        run.graph = *graph;
+        run.inputs = {{inputName, *input}};
+        auto single = Executor::create(run.graph, *m_devices.front());
+        QVERIFY(single.ok());
+        auto reference = (*single)->run(run.inputs);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        run.outputs = reference->outputs;
+    }
+
 private slots:
     void initTestCase()
     {
@@ -293,44 +315,39 @@ private slots:
     // three devices reproduce the single-device run exactly.
     void newOpsSplitAcrossStages()
     {
-        auto graph = graph::importOnnxFile(SB_TESTDATA_DIR "/ops/op_chain.onnx");
-        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
-        auto input = readTensorFile(SB_TESTDATA_DIR "/ops/op_chain.in0.npy");
-        QVERIFY(input.ok());
-        TensorMap inputs{{"x", *input}};
-        auto single = Executor::create(*graph, *m_devices.front());
-        QVERIFY(single.ok());
-        auto reference = (*single)->run(inputs);
-        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
-        QCOMPARE(reference->outputs.at("top_values").shape(), (Shape{12, 1, 3}));
-        QCOMPARE(reference->outputs.at("roi_features").shape(), (Shape{2, 4, 3, 3}));
-        QCOMPARE(reference->outputs.at("lstm_h").shape(), (Shape{2, 1, 8}));
-        const Tensor &selected = reference->outputs.at("selected");
+        WholeRun whole;
+        runWhole("ops/op_chain.onnx", "x", "ops/op_chain.in0.npy", whole);
+        if (QTest::currentTestFailed())
+            return;
+        QCOMPARE(whole.outputs.at("top_values").shape(), (Shape{12, 1, 3}));
+        QCOMPARE(whole.outputs.at("roi_features").shape(), (Shape{2, 4, 3, 3}));
+        QCOMPARE(whole.outputs.at("lstm_h").shape(), (Shape{2, 1, 8}));
+        const Tensor &selected = whole.outputs.at("selected");
         QVERIFY(selected.rank() == 2 && selected.dim(1) == 3 && selected.dim(0) >= 1 &&
                 selected.dim(0) <= 4);
         auto check = [&](const TensorMap &outputs, const QString &what) {
-            for (const auto &[name, expected] : reference->outputs)
+            for (const auto &[name, expected] : whole.outputs)
                 QVERIFY2(relativeError(outputs.at(name), expected) == 0.0,
                          qPrintable(what + " output " + QString::fromStdString(name)));
         };
-        checkSplitsMatch(*graph, inputs, reference->outputs, 20);
+        checkSplitsMatch(whole.graph, whole.inputs, whole.outputs, 20);
         if (QTest::currentTestFailed())
             return;
         // The planner prices the new ops and splits the graph when one device
         // cannot hold it.
-        plan::DeviceSet devices = threeCpuDevices((*graph)->parameterBytes() / 2 + 24 * 1024);
+        plan::DeviceSet devices = threeCpuDevices(whole.graph->parameterBytes() / 2 + 24 * 1024);
         plan::PlannerOptions options;
         options.batch = 1;
-        auto planned = plan::autoPlan(**graph, devices, options);
+        auto planned = plan::autoPlan(*whole.graph, devices, options);
         QVERIFY2(planned.ok(), planned.ok() ? "" : planned.error().message.c_str());
         auto local = plan::createLocalDevices(devices.devices, kernels::defaultRegistry());
         QVERIFY(local.ok());
-        auto stages = plan::pipelineStages(**graph, planned->plan, *local);
+        auto stages = plan::pipelineStages(*whole.graph, planned->plan, *local);
         QVERIFY2(stages.ok(), stages.ok() ? "" : stages.error().message.c_str());
         QVERIFY(stages->size() >= 2);
-        auto runner = PipelineRunner::create(*graph, *stages);
+        auto runner = PipelineRunner::create(whole.graph, *stages);
         QVERIFY(runner.ok());
-        auto result = (*runner)->run(inputs, {});
+        auto result = (*runner)->run(whole.inputs, {});
         QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
         check(result->outputs, "auto plan");
     }
@@ -341,15 +358,10 @@ private slots:
     // its logits stay within one quantization step of the single-device run.
     void int8SplitAcrossStages()
     {
-        auto graph = graph::importOnnxFile(SB_TESTDATA_DIR "/users/resnet_tiny_int8.onnx");
-        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
-        auto input = readTensorFile(SB_TESTDATA_DIR "/users/resnet_tiny_int8.in0.npy");
-        QVERIFY(input.ok());
-        TensorMap inputs{{"input", *input}};
-        auto single = Executor::create(*graph, *m_devices.front());
-        QVERIFY(single.ok());
-        auto reference = (*single)->run(inputs);
-        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        WholeRun whole;
+        runWhole("users/resnet_tiny_int8.onnx", "input", "users/resnet_tiny_int8.in0.npy", whole);
+        if (QTest::currentTestFailed())
+            return;
         std::ifstream in(SB_TESTDATA_DIR "/users/manifest.json");
         const nlohmann::json users = nlohmann::json::parse(in);
         double step = 0;
@@ -357,7 +369,7 @@ private slots:
             if (model["name"] == "resnet_tiny_int8")
                 step = model["outputs"][0]["quant_step"].get<double>();
         QVERIFY(step > 0);
-        checkSplitsMatch(*graph, inputs, reference->outputs, 30, 1.001 * step);
+        checkSplitsMatch(whole.graph, whole.inputs, whole.outputs, 30, 1.001 * step);
     }
 
     // tests/data/ops/control_flow.onnx: If, Loop (with a loop-carried
@@ -368,25 +380,20 @@ private slots:
     // validator's ledger charges the bodies' memory to the node's device.
     void controlFlowSplitAcrossStages()
     {
-        auto graph = graph::importOnnxFile(SB_TESTDATA_DIR "/ops/control_flow.onnx");
-        QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
-        auto input = readTensorFile(SB_TESTDATA_DIR "/ops/control_flow.in0.npy");
-        QVERIFY(input.ok());
-        TensorMap inputs{{"x", *input}};
-        auto single = Executor::create(*graph, *m_devices.front());
-        QVERIFY(single.ok());
-        auto reference = (*single)->run(inputs);
-        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        WholeRun whole;
+        runWhole("ops/control_flow.onnx", "x", "ops/control_flow.in0.npy", whole);
+        if (QTest::currentTestFailed())
+            return;
         auto check = [&](const TensorMap &outputs, const QString &what) {
-            for (const auto &[name, expected] : reference->outputs)
+            for (const auto &[name, expected] : whole.outputs)
                 QVERIFY2(compareTensors(outputs.at(name), expected, 0, 0).ok,
                          qPrintable(what + " output " + QString::fromStdString(name)));
         };
         int withSubgraphs = 0;
-        for (const auto &node : (*graph)->nodes())
+        for (const auto &node : whole.graph->nodes())
             withSubgraphs += plan::subgraphBytes(node) > 0 ? 1 : 0;
         QCOMPARE(withSubgraphs, 4); // two Ifs, the Loop, the Scan
-        checkSplitsMatch(*graph, inputs, reference->outputs, 21);
+        checkSplitsMatch(whole.graph, whole.inputs, whole.outputs, 21);
         if (QTest::currentTestFailed())
             return;
         // The auto-planner places each node with subgraphs as one unit; the
@@ -394,13 +401,13 @@ private slots:
         plan::DeviceSet devices = threeCpuDevices(std::uint64_t{1} << 30);
         plan::PlannerOptions options;
         options.batch = 1;
-        auto planned = plan::autoPlan(**graph, devices, options);
+        auto planned = plan::autoPlan(*whole.graph, devices, options);
         QVERIFY2(planned.ok(), planned.ok() ? "" : planned.error().message.c_str());
-        plan::ValidationReport report = plan::validatePlan(**graph, planned->plan, {});
+        plan::ValidationReport report = plan::validatePlan(*whole.graph, planned->plan, {});
         QVERIFY(report.ok());
         QVERIFY(report.estimate.has_value());
         std::uint64_t loopBody = 0;
-        for (const auto &node : (*graph)->nodes())
+        for (const auto &node : whole.graph->nodes())
             if (node.opType == "Loop")
                 loopBody = plan::subgraphBytes(node);
         QVERIFY(loopBody >= 3 * 4 * sizeof(float) * 4); // acc_in, th, scaled, acc_mid at least
@@ -410,11 +417,11 @@ private slots:
         QVERIFY(workspace >= loopBody);
         auto local = plan::createLocalDevices(devices.devices, kernels::defaultRegistry());
         QVERIFY(local.ok());
-        auto stages = plan::pipelineStages(**graph, planned->plan, *local);
+        auto stages = plan::pipelineStages(*whole.graph, planned->plan, *local);
         QVERIFY2(stages.ok(), stages.ok() ? "" : stages.error().message.c_str());
-        auto runner = PipelineRunner::create(*graph, *stages);
+        auto runner = PipelineRunner::create(whole.graph, *stages);
         QVERIFY(runner.ok());
-        auto result = (*runner)->run(inputs, {});
+        auto result = (*runner)->run(whole.inputs, {});
         QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
         check(result->outputs, "auto plan");
     }
