@@ -14,8 +14,10 @@
 //  C. Processes: the same 3-stage plan (auto-planned over three 1-thread CPU
 //     devices, M micro-batches) in-process (threads, InProcessTransport) and
 //     over 3 MPI ranks on loopback (shardbench-worker under mpirun, frames
-//     over Open MPI): throughput of each, their ratio (target >= 90%) and
-//     the bytes of every link; three rounds alternate the two sides, each keeps
+//     over Open MPI): throughput of each, their ratio (target >= 90%), the
+//     CPU time and context switches per run of each side (ranks summed: what
+//     the transport costs beside the same compute) and the bytes of every
+//     link; three rounds alternate the two sides, each keeps
 //     its best median. Skipped with --no-mpi or without MPI. The worker is
 //     $SHARDBENCH_WORKER, else build/app/shardbench-worker.
 //

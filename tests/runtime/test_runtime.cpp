@@ -81,6 +81,17 @@ double relativeToMax(const Tensor &actual, const Tensor &expected)
     return maxAbs / std::max(maxRef, 1e-12);
 }
 
+// The executor options of a fixture test's row: 0 fused, 1 unfused, 2 the
+// reference kernels (unfused).
+ExecutorOptions variantOptions(int variant)
+{
+    ExecutorOptions options;
+    options.fuse = variant == 0;
+    if (variant == 2)
+        options.variant = KernelVariant::Reference;
+    return options;
+}
+
 } // namespace
 
 class TestRuntime : public QObject
@@ -204,11 +215,7 @@ private slots:
         auto graph = graph::importOnnxFile(dir / entry["file"].get<std::string>());
         QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
         CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
-        ExecutorOptions options;
-        options.fuse = variant == 0;
-        if (variant == 2)
-            options.variant = KernelVariant::Reference;
-        auto executor = Executor::create(*graph, device, options);
+        auto executor = Executor::create(*graph, device, variantOptions(variant));
         QVERIFY2(executor.ok(), executor.ok() ? "" : executor.error().message.c_str());
         TensorMap inputs;
         for (const auto &input : entry["inputs"]) {
@@ -250,11 +257,7 @@ private slots:
         auto graph = graph::importOnnxFile(dir / "control_flow.onnx");
         QVERIFY2(graph.ok(), graph.ok() ? "" : graph.error().message.c_str());
         CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
-        ExecutorOptions options;
-        options.fuse = variant == 0;
-        if (variant == 2)
-            options.variant = KernelVariant::Reference;
-        auto executor = Executor::create(*graph, device, options);
+        auto executor = Executor::create(*graph, device, variantOptions(variant));
         QVERIFY2(executor.ok(), executor.ok() ? "" : executor.error().message.c_str());
         QVERIFY((*executor)->unsupportedReasons().empty());
         auto x = readNpy(dir / "control_flow.in0.npy");
