@@ -431,6 +431,9 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
         // sb.FusedConv's residual input has CPU kernels only.
         fusion.residualAdd = device.kind() == DeviceKind::Cpu;
         fusion.qdq = device.kind() == DeviceKind::Cpu; // sb.QLinearConv etc.: CPU kernels
+        const char *channelsLast = std::getenv("SHARDBENCH_INT8_CHANNELS_LAST");
+        fusion.int8ChannelsLast =
+            options.int8ChannelsLast && !(channelsLast && std::string(channelsLast) == "0");
         applyFusions(*local, fusion);
     }
 

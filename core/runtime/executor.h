@@ -49,6 +49,10 @@ struct ExecutorOptions
     bool fuse = true;          // bias+activation, LayerNorm, GELU, residual-add fusion passes
     bool foldConstants = true; // evaluate constant-only nodes once at creation
     bool planMemory = true;    // arena with liveness reuse (false: heap per tensor)
+    // With fuse: int8 values between int8 kernels stored channels-last
+    // (FusionOptions::int8ChannelsLast); SHARDBENCH_INT8_CHANNELS_LAST=0 in
+    // the environment also turns it off (A/B timing).
+    bool int8ChannelsLast = true;
 };
 
 // One executed node, for timing hooks and traces.

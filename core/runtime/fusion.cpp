@@ -1,5 +1,6 @@
 #include "core/runtime/fusion.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -826,6 +827,105 @@ int fuseQdq(Rewriter &rw)
     rw.commit();
     return count;
 }
+// ---- Channels-last int8 chains (kernels/cpu/channels_last.h).
+
+// The inputs of an int8 node that may be stored channels-last: the
+// activation of a 2-D sb.QLinearConv, both operands of sb.QLinearAdd, the
+// input of an int8 MaxPool (none for other nodes).
+std::vector<std::size_t> channelsLastSlots(const Graph &g, const Node &n)
+{
+    if (n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] == kNoValue)
+        return {};
+    if (n.domain == "sb" && n.opType == "QLinearConv" && n.inputs.size() > 3) {
+        const graph::TensorData *w = constantData(g, n.inputs[3]);
+        return w && w->dims().size() == 4 ? std::vector<std::size_t>{0}
+                                          : std::vector<std::size_t>{};
+    }
+    if (n.domain == "sb" && n.opType == "QLinearAdd" && n.inputs.size() > 3)
+        return {0, 3};
+    if (n.domain.empty() && n.opType == "MaxPool" && isInt8Type(g.value(n.inputs[0]).info.type) &&
+        n.intAttr("storage_order", 0) == 0)
+        return {0};
+    return {};
+}
+
+// Element-wise in layout: the operands and the output share one (MaxPool
+// could mix, but its kernel keeps one layout per node).
+bool layoutTied(const Node &n)
+{
+    return n.opType != "QLinearConv";
+}
+
+// Marks the 4-D int8 values that flow only between int8 kernels as stored
+// channels-last: produced by one of them, read only by them (at their
+// activation inputs), not a graph output; a tied node's operands and output
+// all or none. The nodes get channels_last_inputs / channels_last_output.
+// Returns the number of values marked.
+int markInt8ChannelsLast(Graph &g)
+{
+    std::vector<char> marked(g.values().size(), 0);
+    auto isMarked = [&](ValueId v) { return v != kNoValue && marked[static_cast<std::size_t>(v)]; };
+    auto rank4Int8 = [&](ValueId v) {
+        const graph::Value &value = g.value(v);
+        return isInt8Type(value.info.type) && value.info.shape.rankKnown &&
+               value.info.shape.rank() == 4;
+    };
+    for (const Node &p : g.nodes()) {
+        if (channelsLastSlots(g, p).empty())
+            continue;
+        const ValueId v = p.outputs[0];
+        if (v == kNoValue || !rank4Int8(v))
+            continue;
+        const graph::Value &value = g.value(v);
+        if (value.isGraphOutput || value.consumers.empty())
+            continue;
+        bool onlyInt8Readers = true;
+        for (NodeId c : value.consumers) {
+            const Node &reader = g.node(c);
+            const std::vector<std::size_t> slots = channelsLastSlots(g, reader);
+            for (std::size_t i = 0; i < reader.inputs.size(); ++i)
+                if (reader.inputs[i] == v &&
+                    std::find(slots.begin(), slots.end(), i) == slots.end())
+                    onlyInt8Readers = false;
+        }
+        marked[static_cast<std::size_t>(v)] = onlyInt8Readers ? 1 : 0;
+    }
+    // Tied nodes: all or none, until nothing changes (unmarking only, so it ends).
+    for (bool changed = true; changed;) {
+        changed = false;
+        for (const Node &n : g.nodes()) {
+            const std::vector<std::size_t> slots = channelsLastSlots(g, n);
+            if (slots.empty() || !layoutTied(n))
+                continue;
+            std::vector<ValueId> operands = {n.outputs[0]};
+            for (std::size_t i : slots)
+                operands.push_back(n.inputs[i]);
+            int count = 0;
+            for (ValueId v : operands)
+                count += isMarked(v) ? 1 : 0;
+            if (count == 0 || count == static_cast<int>(operands.size()))
+                continue;
+            for (ValueId v : operands)
+                if (v != kNoValue)
+                    marked[static_cast<std::size_t>(v)] = 0;
+            changed = true;
+        }
+    }
+    for (Node &n : g.mutableNodes()) {
+        const std::vector<std::size_t> slots = channelsLastSlots(g, n);
+        Attribute inputs;
+        inputs.kind = Attribute::Kind::Ints;
+        for (std::size_t i : slots)
+            if (isMarked(n.inputs[i]))
+                inputs.ints.push_back(static_cast<std::int64_t>(i));
+        if (!inputs.ints.empty())
+            n.attributes["channels_last_inputs"] = inputs;
+        if (!slots.empty() && isMarked(n.outputs[0]))
+            n.attributes["channels_last_output"] = intAttribute(1);
+    }
+    return static_cast<int>(std::count(marked.begin(), marked.end(), 1));
+}
+
 } // namespace
 
 FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
@@ -847,6 +947,9 @@ FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
     }
     if (options.pointwiseDepthwise)
         report.pointwiseDepthwise = fusePointwiseDepthwise(rw);
+    // Last: it only annotates the int8 nodes the passes above left.
+    if (options.qdq && options.int8ChannelsLast)
+        report.int8ChannelsLast = markInt8ChannelsLast(graph);
     return report;
 }
 

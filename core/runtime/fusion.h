@@ -28,6 +28,13 @@
 //    x_scale * w_scale and zero point 0; activations per tensor. Then the
 //    DequantizeLinear nodes nobody reads any more are dropped: int8 tensors
 //    flow between fused int8 kernels (CPU executors only, FusionOptions::qdq).
+//    Then (FusionOptions::int8ChannelsLast) the 4-D int8 values that only
+//    flow between sb.QLinearConv (2-D), sb.QLinearAdd and int8 MaxPool
+//    nodes, and are no graph output, are stored channels-last (NHWC bytes
+//    under the NCHW shape; kernels/cpu/channels_last.h): the nodes get
+//    channels_last_inputs (input indices) / channels_last_output (1), an
+//    Add's or MaxPool's operands and output all or none. oneDNN's int8
+//    convolutions compute on NHWC, so a chain then reorders only at its ends.
 //  - sb.Gelu(X): x * 0.5 * (1 + erf(x / sqrt(2))) (the exporter's Erf form).
 //  - LayerNorm pattern ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add
 //    becomes the standard LayerNormalization(axis = -1).
@@ -45,6 +52,7 @@ struct FusionOptions
     bool pointwiseDepthwise = true; // 1x1 expand conv + depthwise conv (MobileNet blocks)
     bool residualAdd = true;        // Conv + Add of a same-shape tensor (+ activation)
     bool qdq = true;                // DequantizeLinear -> op -> QuantizeLinear into int8 ops
+    bool int8ChannelsLast = true;   // int8 values between int8 ops stored NHWC (with qdq)
 };
 
 struct FusionReport
@@ -55,7 +63,8 @@ struct FusionReport
     int convEpilogue = 0;
     int convResidual = 0;
     int pointwiseDepthwise = 0;
-    int qdq = 0; // int8 ops made from QDQ patterns
+    int qdq = 0;              // int8 ops made from QDQ patterns
+    int int8ChannelsLast = 0; // int8 values stored channels-last
 };
 
 // Rewrites `graph` in place (keeps topological order, calls rebuildIndex).

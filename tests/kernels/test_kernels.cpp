@@ -9,6 +9,7 @@
 
 #include <QtTest>
 
+#include <cstring>
 #include <limits>
 #include <random>
 #include <set>
@@ -665,6 +666,79 @@ private slots:
                                                    {"strides", QVariantList{2, 2}},
                                                    {"pads", pad1}}
                                     << false;
+        // Channels-last operands (kernels/cpu/channels_last.h: NHWC bytes
+        // under the NCHW shape), as the fusion pass marks int8 chains; the
+        // oracle is the reference kernel on the NCHW tensors.
+        const QVariantList in0{0};
+        QTest::newRow("sb.QLinearConv channels-last x and y relu")
+            << "QLinearConv"
+            << "sb"
+            << "u8" << L{2, 16, 12, 11} << L{24, 16, 3, 3}
+            << QVariantMap{{"pads", pad1},
+                           {"activation", "Relu"},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}}
+            << true;
+        QTest::newRow("sb.QLinearConv channels-last x stride 2 s8 batch 3")
+            << "QLinearConv"
+            << "sb"
+            << "s8" << L{3, 8, 15, 15} << L{16, 8, 3, 3}
+            << QVariantMap{{"pads", pad1},
+                           {"strides", QVariantList{2, 2}},
+                           {"channels_last_inputs", in0}}
+            << true;
+        QTest::newRow("sb.QLinearConv 1x1 channels-last y")
+            << "QLinearConv"
+            << "sb"
+            << "u8" << L{2, 32, 7, 7} << L{64, 32, 1, 1} << QVariantMap{{"channels_last_output", 1}}
+            << true;
+        QTest::newRow("sb.QLinearConv depthwise channels-last")
+            << "QLinearConv"
+            << "sb"
+            << "u8" << L{1, 16, 9, 9} << L{16, 1, 3, 3}
+            << QVariantMap{{"pads", pad1},
+                           {"group", 16},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}}
+            << true;
+        QTest::newRow("sb.QLinearAdd relu channels-last")
+            << "QLinearAdd"
+            << "sb"
+            << "u8" << L{2, 8, 10, 9} << L{2, 8, 10, 9}
+            << QVariantMap{{"activation", "Relu"},
+                           {"channels_last_inputs", QVariantList{0, 3}},
+                           {"channels_last_output", 1}}
+            << false;
+        QTest::newRow("sb.QLinearAdd mixed layouts")
+            << "QLinearAdd"
+            << "sb"
+            << "u8" << L{2, 8, 10, 9} << L{2, 8, 10, 9}
+            << QVariantMap{{"channels_last_inputs", in0}} << false;
+        QTest::newRow("MaxPool u8 channels-last 40 channels")
+            << "MaxPool"
+            << ""
+            << "u8" << L{2, 40, 17, 16} << L{}
+            << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", pad1},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}}
+            << false;
+        QTest::newRow("MaxPool s8 channels-last 5 channels")
+            << "MaxPool"
+            << ""
+            << "s8" << L{1, 5, 9, 8} << L{}
+            << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                           {"pads", pad1},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}}
+            << false;
+        QTest::newRow("MaxPool s8 channels-last y only")
+            << "MaxPool"
+            << ""
+            << "s8" << L{1, 3, 9, 8} << L{}
+            << QVariantMap{{"kernel_shape", QVariantList{2, 2}}, {"channels_last_output", 1}}
+            << false;
     }
     void int8KernelsMatchReference()
     {
@@ -747,53 +821,106 @@ private slots:
             if (op != "QGemm" || transB)
                 constants.push_back(bias);
         }
-        // One node: input 0 from the graph, the rest initializers (constants).
-        auto g = std::make_shared<graph::Graph>();
-        g->opsets[""] = 19;
-        graph::Node node;
-        node.name = "n";
-        node.opType = op.toStdString();
-        node.domain = domain.toStdString();
-        node.attributes = attributesOf(attrs);
-        graph::Value in;
-        in.name = "in0";
-        in.info.type = x.type();
-        node.inputs.push_back(g->addValue(in));
-        g->mutableInputs().push_back(node.inputs.back());
-        for (std::size_t i = 0; i < constants.size(); ++i) {
-            const Tensor &c = constants[i];
-            graph::Value v;
-            v.name = std::string("c") + std::to_string(i);
-            v.info.type = c.type();
-            const auto *bytes = static_cast<const std::uint8_t *>(c.data());
-            v.initializer = graph::TensorData::fromBytes(
-                c.type(), c.shape(), std::vector<std::uint8_t>(bytes, bytes + c.byteSize()));
-            node.inputs.push_back(g->addValue(v));
-        }
-        graph::Value out;
-        out.name = "out";
-        node.outputs.push_back(g->addValue(out));
-        g->mutableOutputs() = {node.outputs[0]};
-        g->mutableNodes().push_back(node);
-        g->rebuildIndex();
+        // Channels-last rows: which operands the node reads / writes NHWC.
+        std::set<std::int64_t> channelsLastInputs;
+        for (const QVariant &i : attrs.value("channels_last_inputs").toList())
+            channelsLastInputs.insert(i.toLongLong());
+        const bool channelsLastOutput = attrs.value("channels_last_output", 0).toInt() != 0;
+        QVariantMap plainAttrs = attrs;
+        plainAttrs.remove("channels_last_inputs");
+        plainAttrs.remove("channels_last_output");
+        // NCHW <-> NHWC bytes of a 4-D tensor under its NCHW shape, by index.
+        auto relayout = [](const Tensor &t, bool toNhwc) {
+            Tensor r = Tensor::empty(t.type(), t.shape());
+            const std::int64_t c = t.dim(1), h = t.dim(2), w = t.dim(3);
+            const std::size_t size = t.byteSize() / static_cast<std::size_t>(t.elementCount());
+            for (std::int64_t n = 0; n < t.dim(0); ++n)
+                for (std::int64_t ci = 0; ci < c; ++ci)
+                    for (std::int64_t p = 0; p < h * w; ++p) {
+                        const std::int64_t nchw = ((n * c + ci) * h * w) + p;
+                        const std::int64_t nhwc = ((n * h * w + p) * c) + ci;
+                        const std::int64_t from = toNhwc ? nchw : nhwc, to = toNhwc ? nhwc : nchw;
+                        std::memcpy(static_cast<char *>(r.data()) + to * size,
+                                    static_cast<const char *>(t.data()) + from * size, size);
+                    }
+            return r;
+        };
 
-        auto run = [&](KernelVariant variant, int threads, std::string *kernel) -> Result<Tensor> {
+        // One node: input 0 from the graph, the rest initializers (constants).
+        auto makeGraph = [&](const QVariantMap &nodeAttrs, const std::vector<Tensor> &inputs) {
+            auto g = std::make_shared<graph::Graph>();
+            g->opsets[""] = 19;
+            graph::Node node;
+            node.name = "n";
+            node.opType = op.toStdString();
+            node.domain = domain.toStdString();
+            node.attributes = attributesOf(nodeAttrs);
+            graph::Value in;
+            in.name = "in0";
+            in.info.type = x.type();
+            node.inputs.push_back(g->addValue(in));
+            g->mutableInputs().push_back(node.inputs.back());
+            for (std::size_t i = 0; i < inputs.size(); ++i) {
+                const Tensor &c = inputs[i];
+                graph::Value v;
+                v.name = std::string("c") + std::to_string(i);
+                v.info.type = c.type();
+                const auto *bytes = static_cast<const std::uint8_t *>(c.data());
+                v.initializer = graph::TensorData::fromBytes(
+                    c.type(), c.shape(), std::vector<std::uint8_t>(bytes, bytes + c.byteSize()));
+                node.inputs.push_back(g->addValue(v));
+            }
+            graph::Value out;
+            out.name = "out";
+            node.outputs.push_back(g->addValue(out));
+            g->mutableOutputs() = {node.outputs[0]};
+            g->mutableNodes().push_back(node);
+            g->rebuildIndex();
+            return g;
+        };
+        auto plainGraph = makeGraph(plainAttrs, constants);
+        std::vector<Tensor> laidOut = constants; // inputs 1.. as the node reads them
+        for (std::int64_t i : channelsLastInputs)
+            if (i > 0)
+                laidOut[static_cast<std::size_t>(i - 1)] =
+                    relayout(constants[static_cast<std::size_t>(i - 1)], true);
+        auto g = makeGraph(attrs, laidOut);
+        const Tensor xIn = channelsLastInputs.count(0) ? relayout(x, true) : x;
+
+        // Runs `graph` twice (the first run plans) and returns the output
+        // of the second in NCHW order.
+        auto runGraph = [&](const std::shared_ptr<graph::Graph> &graph, const Tensor &input,
+                            bool nhwcOutput, KernelVariant variant, int threads,
+                            std::string *kernel) -> Result<Tensor> {
             CpuDevice device("cpu:0", threads, 0, kernels::defaultRegistry());
             ExecutorOptions options;
             options.variant = variant;
             options.fuse = false;
-            SB_ASSIGN_OR_RETURN(auto executor, Executor::create(g, device, options));
+            SB_ASSIGN_OR_RETURN(auto executor, Executor::create(graph, device, options));
             RunOptions runOptions;
             runOptions.onNode = [&](const NodeEvent &e) {
                 if (kernel)
                     *kernel = e.kernel ? e.kernel : "";
             };
-            SB_ASSIGN_OR_RETURN(RunResult first, executor->run({{"in0", x}}, runOptions));
-            SB_ASSIGN_OR_RETURN(RunResult second, executor->run({{"in0", x}}, runOptions));
-            return second.outputs.at("out");
+            SB_ASSIGN_OR_RETURN(RunResult first, executor->run({{"in0", input}}, runOptions));
+            SB_ASSIGN_OR_RETURN(RunResult second, executor->run({{"in0", input}}, runOptions));
+            const Tensor y = second.outputs.at("out");
+            return nhwcOutput ? relayout(y, false) : y;
         };
-        auto reference = run(KernelVariant::Reference, 1, nullptr);
+        auto run = [&](KernelVariant variant, int threads, std::string *kernel) {
+            return runGraph(g, xIn, channelsLastOutput, variant, threads, kernel);
+        };
+        auto reference = runGraph(plainGraph, x, false, KernelVariant::Reference, 1, nullptr);
         QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        if (!channelsLastInputs.empty() || channelsLastOutput) {
+            // The reference kernel honours the layout: the same values.
+            auto laidOutReference = run(KernelVariant::Reference, 1, nullptr);
+            QVERIFY2(laidOutReference.ok(),
+                     laidOutReference.ok() ? "" : laidOutReference.error().message.c_str());
+            QCOMPARE(laidOutReference->shape(), reference->shape());
+            QVERIFY(std::memcmp(laidOutReference->data(), reference->data(),
+                                reference->byteSize()) == 0);
+        }
         const bool exact = !oneDnn;
         // Serial limit: the default (these small problems run whole on the
         // calling thread) and 0 (cut across the threads, with a tail).

@@ -613,6 +613,35 @@ private slots:
             }
         }
         QCOMPARE(fromQuantize, 1);
+        // Stored channels-last: the int8 values read only by int8 nodes. That
+        // is all of them (stem conv, MaxPool, every conv and Add of layers
+        // 1-3, layer 4's first conv) except the stem's input (from the float
+        // QuantizeLinear) and layer 4's Add with its two operands (the Add's
+        // output goes to the float DequantizeLinear, and an Add keeps one layout).
+        QCOMPARE(report.int8ChannelsLast, 2 + 3 + 4 + 4 + 1);
+        for (const graph::Node &n : fused.nodes()) {
+            if (!int8Node(n))
+                continue;
+            const graph::Attribute *in = n.attribute("channels_last_inputs");
+            const bool out = n.intAttr("channels_last_output", 0) != 0;
+            const bool stem =
+                fused.node(fused.value(n.inputs[0]).producer).opType == "QuantizeLinear";
+            const bool toFloat =
+                fused.node(fused.value(n.outputs[0]).consumers[0]).opType == "DequantizeLinear";
+            if (stem)
+                QVERIFY2(!in && out, n.name.c_str());
+            if (toFloat)
+                QVERIFY2(!in && !out, n.name.c_str());
+            if (n.opType == "QLinearAdd" && !toFloat)
+                QVERIFY2(in && in->ints == std::vector<std::int64_t>({0, 3}) && out,
+                         n.name.c_str());
+        }
+        FusionOptions nchwOnly;
+        nchwOnly.int8ChannelsLast = false;
+        graph::Graph nchw = **graph;
+        QCOMPARE(applyFusions(nchw, nchwOnly).int8ChannelsLast, 0);
+        for (const graph::Node &n : nchw.nodes())
+            QVERIFY(!n.attribute("channels_last_inputs") && !n.attribute("channels_last_output"));
         graph::Graph unfused = **graph;
         FusionOptions off;
         off.qdq = false;
@@ -640,6 +669,32 @@ private slots:
                              kernel.find("int8") != std::string::npos &&
                              kernel.find(" parts)") == std::string::npos,
                          (name + " ran '" + kernel + "'").c_str());
+        // The same logits with the int8 values in NCHW (the same oneDNN
+        // primitives, with reorders around them), and from the reference
+        // kernels, which run the channels-last nodes as NCHW.
+        ExecutorOptions nchwOptions;
+        nchwOptions.int8ChannelsLast = false;
+        auto nchwExecutor = Executor::create(*graph, device, nchwOptions);
+        QVERIFY(nchwExecutor.ok());
+        auto nchwResult = (*nchwExecutor)->run({{"input", *input}});
+        QVERIFY(nchwResult.ok());
+        const Tensor &logits = result->outputs.begin()->second;
+        const Tensor &nchwLogits = nchwResult->outputs.begin()->second;
+        QCOMPARE(logits.shape(), nchwLogits.shape());
+        QVERIFY(std::memcmp(logits.data(), nchwLogits.data(), logits.byteSize()) == 0);
+        std::vector<Tensor> referenceLogits;
+        for (bool channelsLast : {true, false}) {
+            ExecutorOptions referenceOptions;
+            referenceOptions.variant = KernelVariant::Reference;
+            referenceOptions.int8ChannelsLast = channelsLast;
+            auto referenceExecutor = Executor::create(*graph, device, referenceOptions);
+            QVERIFY(referenceExecutor.ok());
+            auto referenceResult = (*referenceExecutor)->run({{"input", *input}});
+            QVERIFY(referenceResult.ok());
+            referenceLogits.push_back(referenceResult->outputs.begin()->second);
+        }
+        QVERIFY(std::memcmp(referenceLogits[0].data(), referenceLogits[1].data(),
+                            logits.byteSize()) == 0);
     }
 
     void pointwiseDepthwiseFusion()

@@ -3,6 +3,7 @@
 // sb.QLinearAdd and int8/uint8 MaxPool as typed loops on the device's pool.
 // Anything they do not cover (per-axis activations, weights with a zero
 // point, non-constant weights or scales) runs the reference kernel.
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/fast/fast.h"
 #include "kernels/cpu/fast/simd.h"
 #include "kernels/cpu/kernel_util.h"
@@ -91,6 +92,8 @@ Status fastQLinearConv(KernelContext &ctx)
     q.yZeroPoint = static_cast<std::int32_t>(ctx.input(7).scalarAsInt());
     q.outputScales = outputScales(ctx.input(1), ctx.input(4), ctx.input(6));
     q.relu = act == "Relu";
+    q.xChannelsLast = inputChannelsLast(ctx.node(), 0);
+    q.yChannelsLast = outputChannelsLast(ctx.node());
     const Shape outShape = {g.n, g.outChannels, g.outSpatial[0], g.outSpatial[1]};
     return runQConvolution(
         ctx, q,
@@ -304,11 +307,16 @@ Status fastDequantizeLinear(KernelContext &ctx)
 }
 
 // sb.QLinearAdd with int8/uint8 operands: the reference's float32 arithmetic.
+// Element by element, so the layout does not matter as long as A, B and Y
+// share it (the fusion pass marks them together).
 Status fastQLinearAdd(KernelContext &ctx)
 {
     const Tensor &a = ctx.input(0), &b = ctx.input(3);
+    const bool channelsLast = outputChannelsLast(ctx.node());
     bool covered = a.shape() == b.shape() && isInt8(a.type()) && isInt8(b.type()) &&
-                   ctx.hasInput(7) && isInt8(ctx.input(7).type());
+                   ctx.hasInput(7) && isInt8(ctx.input(7).type()) &&
+                   inputChannelsLast(ctx.node(), 0) == channelsLast &&
+                   inputChannelsLast(ctx.node(), 3) == channelsLast;
     for (std::size_t i : {1, 2, 4, 5, 6, 7})
         covered = covered && perTensor(ctx, i);
     if (!covered)
@@ -385,15 +393,88 @@ void maxPoolPlane(const T *__restrict in, T *__restrict o, T *__restrict column,
     }
 }
 
-// MaxPool over int8 / uint8 NCHW tensors (what a QDQ graph's MaxPool runs
-// on once its DequantizeLinear / QuantizeLinear pair is dropped); float
+// The channels of one output pixel: the max over the window's columns of
+// `column` (pixel-major, `channels` values each), in blocks of Block
+// channels (a compile-time width the compiler vectorises).
+template <typename T, int Block>
+SB_FAST_INLINE void maxOverColumns(const T *__restrict column, T *__restrict o,
+                                   std::int64_t channels, std::int64_t x0, std::int64_t kw,
+                                   std::int64_t dw, std::int64_t iw)
+{
+    for (std::int64_t c0 = 0; c0 < channels; c0 += Block) {
+        T best[Block];
+        for (int j = 0; j < Block; ++j)
+            best[j] = std::numeric_limits<T>::lowest();
+        for (std::int64_t kx = 0; kx < kw; ++kx) {
+            const std::int64_t ix = x0 + kx * dw;
+            if (ix < 0 || ix >= iw)
+                continue;
+            const T *__restrict px = column + ix * channels + c0;
+            for (int j = 0; j < Block; ++j)
+                best[j] = std::max(best[j], px[j]);
+        }
+        for (int j = 0; j < Block; ++j)
+            o[c0 + j] = best[j];
+    }
+}
+
+// Max pooling of output rows [rowBegin, rowEnd) (over all images: row r is
+// image r / oh, output row r % oh) of a channels-last tensor, separably like
+// maxPoolPlane: the max over the window's input rows (contiguous runs of
+// iw * channels values, vectorised) into `column`, then per output pixel
+// over its columns, `channels` values at a time; padding never wins.
+template <typename T, int Block>
+void maxPoolRowsNhwc(const T *__restrict in, T *__restrict out, T *__restrict column,
+                     std::int64_t channels, std::int64_t rowBegin, std::int64_t rowEnd,
+                     const Window2d w)
+{
+    const std::int64_t rowValues = w.iw * channels;
+    for (std::int64_t r = rowBegin; r < rowEnd; ++r) {
+        const std::int64_t n = r / w.oh, y = r % w.oh;
+        const T *image = in + n * w.ih * rowValues;
+        std::fill(column, column + rowValues, std::numeric_limits<T>::lowest());
+        for (std::int64_t ky = 0; ky < w.kh; ++ky) {
+            const std::int64_t iy = y * w.sh - w.padTop + ky * w.dh;
+            if (iy < 0 || iy >= w.ih)
+                continue;
+            const T *__restrict row = image + iy * rowValues;
+            for (std::int64_t i = 0; i < rowValues; ++i)
+                column[i] = std::max(column[i], row[i]);
+        }
+        T *orow = out + r * w.ow * channels;
+        for (std::int64_t xo = 0; xo < w.ow; ++xo)
+            maxOverColumns<T, Block>(column, orow + xo * channels, channels, xo * w.sw - w.padLeft,
+                                     w.kw, w.dw, w.iw);
+    }
+}
+
+template <typename T>
+void maxPoolNhwc(const T *in, T *out, std::int64_t channels, std::int64_t rowBegin,
+                 std::int64_t rowEnd, const Window2d w)
+{
+    std::vector<T> column(static_cast<std::size_t>(w.iw * channels));
+    if (channels % 32 == 0)
+        maxPoolRowsNhwc<T, 32>(in, out, column.data(), channels, rowBegin, rowEnd, w);
+    else if (channels % 16 == 0)
+        maxPoolRowsNhwc<T, 16>(in, out, column.data(), channels, rowBegin, rowEnd, w);
+    else if (channels % 8 == 0)
+        maxPoolRowsNhwc<T, 8>(in, out, column.data(), channels, rowBegin, rowEnd, w);
+    else
+        maxPoolRowsNhwc<T, 1>(in, out, column.data(), channels, rowBegin, rowEnd, w);
+}
+
+// MaxPool over int8 / uint8 4-D tensors (what a QDQ graph's MaxPool runs
+// on once its DequantizeLinear / QuantizeLinear pair is dropped), NCHW or,
+// with input and output both channels-last (channels_last.h), NHWC; float
 // tensors go to the float kernels.
 Status fastQuantMaxPool(KernelContext &ctx, const runtime::KernelFn &floatKernel)
 {
     const Tensor &x = ctx.input(0);
+    const bool channelsLast = outputChannelsLast(ctx.node());
     if (!isInt8(x.type()) || x.rank() != 4 || ctx.hasOutput(1) ||
-        ctx.node().intAttr("storage_order", 0) != 0)
-        return floatKernel(ctx);
+        ctx.node().intAttr("storage_order", 0) != 0 ||
+        inputChannelsLast(ctx.node(), 0) != channelsLast)
+        return anyChannelsLast(ctx.node()) ? referencePool(ctx, true) : floatKernel(ctx);
     SB_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(ctx));
     SB_ASSIGN_OR_RETURN(
         Tensor * out,
@@ -408,6 +489,15 @@ Status fastQuantMaxPool(KernelContext &ctx, const runtime::KernelFn &floatKernel
         const T *px = x.as<T>();
         T *po = out->as<T>();
         const Window2d w{ih, iw, oh, ow, kh, kw, sh, sw, dh, dw, padTop, padLeft};
+        if (channelsLast) {
+            // Output rows per chunk: about 64K window comparisons, as below.
+            const std::int64_t perRow = std::max<std::int64_t>(1, ow * kh * kw * g.channels);
+            const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / perRow);
+            ctx.pool().parallelFor(g.n * oh, grain, [&](std::int64_t begin, std::int64_t end) {
+                maxPoolNhwc(px, po, g.channels, begin, end, w);
+            });
+            return;
+        }
         // Planes per chunk: about 64K window comparisons, so that a small
         // pool (a 32x32 CNN's) runs on the calling thread without a fork.
         const std::int64_t perPlane = std::max<std::int64_t>(1, oh * ow * kh * kw);

@@ -824,8 +824,9 @@ Status runQConvolution(KernelContext &ctx, const QConvProblem &q, const OutputFn
                        const std::function<Status()> &reference)
 {
     const ConvProblem &p = q.shape;
-    const std::string key =
-        std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" + std::to_string(p.inW);
+    const std::string key = std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" +
+                            std::to_string(p.inW) + (q.xChannelsLast ? "i" : "") +
+                            (q.yChannelsLast ? "o" : "");
     const int threads = partThreads(ctx, convMacs(p), kInt8MacsPerFloatMac);
     auto make = [&](std::string &impl) -> std::shared_ptr<Parted> {
         const Dt xType = q.xSigned ? Dt::s8 : Dt::u8;
@@ -842,8 +843,8 @@ Status runQConvolution(KernelContext &ctx, const QConvProblem &q, const OutputFn
             const memory::dims src = dims({images, p.inChannels, p.inH, p.inW});
             const memory::dims dst = dims({images, p.outChannels, p.outH, p.outW});
             auto prepared = std::make_shared<Prepared>();
-            prepared->userSrcMd = memory::desc(src, xType, Tag::nchw);
-            prepared->userDstMd = memory::desc(dst, yType, Tag::nchw);
+            prepared->userSrcMd = memory::desc(src, xType, q.xChannelsLast ? Tag::nhwc : Tag::nchw);
+            prepared->userDstMd = memory::desc(dst, yType, q.yChannelsLast ? Tag::nhwc : Tag::nchw);
             prepared->biasMd = memory::desc(dims({p.outChannels}), Dt::s32, Tag::x);
             // NHWC activations (reordered in and out): with a source zero point
             // oneDNN's blocked choice for few channels is tens of times slower.

@@ -94,10 +94,14 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &problem,
 //   y = saturate(round(act(acc * outputScales[oc])) + yZeroPoint),
 //   acc = sum (x - xZeroPoint) * w + bias, outputScales = xs * ws[oc] / ys.
 // `shape` carries the geometry (its float pointers are unused).
+// xChannelsLast / yChannelsLast: x / y are stored NHWC under their NCHW
+// shape (kernels/cpu/channels_last.h); oneDNN reads / writes them in place
+// (NCHW operands are reordered to NHWC and back around the primitive).
 struct QConvProblem
 {
     ConvProblem shape;
     bool xSigned = false, ySigned = false;
+    bool xChannelsLast = false, yChannelsLast = false;
     const void *x = nullptr;
     const std::int8_t *w = nullptr;
     const std::int32_t *bias = nullptr;

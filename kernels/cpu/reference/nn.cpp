@@ -1,6 +1,7 @@
 // Reference neural-network kernels: MatMul, Gemm, Conv, ConvTranspose, pools,
 // BatchNormalization, InstanceNormalization, LayerNormalization, LRN and the
 // fused sb.* ops (the oracle for the fast kernels: plain loops, double accumulators).
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cpu/reference/reference.h"
@@ -321,6 +322,9 @@ Status convTransposeKernel(KernelContext &ctx)
 
 Status poolKernel(KernelContext &ctx, bool isMax)
 {
+    // An int8 MaxPool between channels-last int8 kernels (channels_last.h).
+    if (anyChannelsLast(ctx.node()))
+        return runAsNchw(ctx, [isMax](KernelContext &c) { return poolKernel(c, isMax); });
     const bool columnMajor = isMax && ctx.node().intAttr("storage_order", 0) != 0;
     SB_ASSIGN_OR_RETURN(PoolGeometry geo, poolGeometry(ctx));
     const bool wantIndices = isMax && ctx.hasOutput(1);

@@ -6,6 +6,7 @@
 // The fused QDQ ops (core/runtime/fusion.h) sb.QLinearConv (QLinearConv
 // with an `activation` "Relu"), sb.QGemm and sb.QLinearAdd have their
 // reference kernels here too: the oracle of the oneDNN int8 kernels.
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cpu/reference/reference.h"
@@ -330,9 +331,8 @@ Status convIntegerKernel(KernelContext &ctx)
     return Status::success();
 }
 
-} // namespace
-
-Status referenceQLinearConv(KernelContext &ctx)
+// QLinearConv on NCHW operands.
+Status qLinearConvNchw(KernelContext &ctx)
 {
     ConvOperands operands;
     operands.weight = 3;
@@ -358,6 +358,16 @@ Status referenceQLinearConv(KernelContext &ctx)
     return requantize(ctx, acc, convOutShape(geo), ctx.input(7), [&](std::int64_t i) {
         return base * scaleAt(wScale, (i / outSpatial) % geo.outChannels);
     });
+}
+
+} // namespace
+
+// Channels-last operands (kernels/cpu/channels_last.h) run as NCHW.
+Status referenceQLinearConv(KernelContext &ctx)
+{
+    if (anyChannelsLast(ctx.node()))
+        return runAsNchw(ctx, qLinearConvNchw);
+    return qLinearConvNchw(ctx);
 }
 
 // sb.QGemm(A, a_scale, a_zp, B, b_scale, b_zp, y_scale, y_zp, bias?) attrs
@@ -415,6 +425,8 @@ Status referenceQGemm(KernelContext &ctx)
 // [-> Relu] -> QuantizeLinear chain it replaces.
 Status referenceQLinearAdd(KernelContext &ctx)
 {
+    if (anyChannelsLast(ctx.node()))
+        return runAsNchw(ctx, referenceQLinearAdd);
     const Tensor &a = ctx.input(0), &b = ctx.input(3);
     if (a.shape() != b.shape())
         return ctx.unsupported("inputs of different shapes (no broadcasting)");
