@@ -63,6 +63,8 @@ std::vector<float> outputScales(const Tensor &xScale, const Tensor &wScale, cons
 // point 0 and constant weights, scales, zero points and bias.
 Status fastQLinearConv(KernelContext &ctx)
 {
+    if (std::optional<Status> ran = runPreparedInt8(ctx))
+        return *ran;
     const Tensor &x = ctx.input(0);
     const Tensor &w = ctx.input(3);
     const std::string act = ctx.node().stringAttr("activation", "");
@@ -85,7 +87,6 @@ Status fastQLinearConv(KernelContext &ctx)
     const ElementType yType = ctx.input(7).type();
     q.xSigned = x.type() == ElementType::Int8;
     q.ySigned = yType == ElementType::Int8;
-    q.x = x.data();
     q.w = w.as<std::int8_t>();
     q.bias = ctx.hasInput(8) ? ctx.input(8).as<std::int32_t>() : nullptr;
     q.xZeroPoint = static_cast<std::int32_t>(ctx.input(2).scalarAsInt());
@@ -94,20 +95,15 @@ Status fastQLinearConv(KernelContext &ctx)
     q.relu = act == "Relu";
     q.xChannelsLast = inputChannelsLast(ctx.node(), 0);
     q.yChannelsLast = outputChannelsLast(ctx.node());
-    const Shape outShape = {g.n, g.outChannels, g.outSpatial[0], g.outSpatial[1]};
-    return runQConvolution(
-        ctx, q,
-        [&]() -> Result<void *> {
-            SB_ASSIGN_OR_RETURN(Tensor * y, ctx.allocateOutput(0, yType, outShape));
-            return y->data();
-        },
-        [&] { return referenceQLinearConv(ctx); });
+    return runQConvolution(ctx, q, [&] { return referenceQLinearConv(ctx); });
 }
 
 // sb.QGemm (a, a_scale, a_zp, b, b_scale, b_zp, y_scale, y_zp, bias?) with
 // transB and activation; int8 constant B with zero point 0.
 Status fastQGemm(KernelContext &ctx)
 {
+    if (std::optional<Status> ran = runPreparedInt8(ctx))
+        return *ran;
     const Tensor &a = ctx.input(0);
     const Tensor &b = ctx.input(3);
     const bool transB = ctx.node().intAttr("transB", 0) != 0;
@@ -133,22 +129,15 @@ Status fastQGemm(KernelContext &ctx)
     q.transB = transB;
     q.aSigned = a.type() == ElementType::Int8;
     q.cSigned = yType == ElementType::Int8;
-    q.a = a.data();
     q.b = b.as<std::int8_t>();
     q.bias = ctx.hasInput(8) ? ctx.input(8).as<std::int32_t>() : nullptr;
     q.aZeroPoint = static_cast<std::int32_t>(ctx.input(2).scalarAsInt());
     q.cZeroPoint = static_cast<std::int32_t>(ctx.input(7).scalarAsInt());
     q.outputScales = outputScales(ctx.input(1), ctx.input(4), ctx.input(6));
     q.relu = act == "Relu";
-    Shape outShape = a.shape();
-    outShape.back() = q.n;
-    return runQMatMul(
-        ctx, q,
-        [&]() -> Result<void *> {
-            SB_ASSIGN_OR_RETURN(Tensor * y, ctx.allocateOutput(0, yType, outShape));
-            return y->data();
-        },
-        [&] { return referenceQGemm(ctx); });
+    q.cShape = a.shape();
+    q.cShape.back() = q.n;
+    return runQMatMul(ctx, q, [&] { return referenceQGemm(ctx); });
 }
 
 // Rounds half to even like std::nearbyint under the default rounding mode

@@ -24,6 +24,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -97,13 +98,15 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &problem,
 // xChannelsLast / yChannelsLast: x / y are stored NHWC under their NCHW
 // shape (kernels/cpu/channels_last.h); oneDNN reads / writes them in place
 // (NCHW operands are reordered to NHWC and back around the primitive).
+// The operands sit where QLinearConv has them: x is the node's input 0, the
+// bias (when `bias` is set: that tensor's data) its input 8; the output is
+// allocated as output 0.
 struct QConvProblem
 {
     ConvProblem shape;
     bool xSigned = false, ySigned = false;
     bool xChannelsLast = false, yChannelsLast = false;
-    const void *x = nullptr;
-    const std::int8_t *w = nullptr;
+    const std::int8_t *w = nullptr; // constant
     const std::int32_t *bias = nullptr;
     std::int32_t xZeroPoint = 0, yZeroPoint = 0;
     std::vector<float> outputScales; // one, or one per output channel
@@ -112,17 +115,18 @@ struct QConvProblem
 
 // Int8 matrix product with the same requantisation: A [m, k] (uint8 or
 // int8, per-tensor zero point), B int8 [k, n] (or [n, k] when transB) with
-// zero point 0, int32 bias [n], C [m, n].
+// zero point 0, int32 bias [n], C [m, n] (of shape cShape). As sb.QGemm has
+// them: A is the node's input 0, the bias its input 8, C output 0.
 struct QMatMulProblem
 {
     std::int64_t m = 1, n = 1, k = 1;
     bool transB = false, aSigned = false, cSigned = false;
-    const void *a = nullptr;
-    const std::int8_t *b = nullptr;
+    const std::int8_t *b = nullptr; // constant
     const std::int32_t *bias = nullptr;
     std::int32_t aZeroPoint = 0, cZeroPoint = 0;
     std::vector<float> outputScales; // one, or one per column
     bool relu = false;
+    Shape cShape;
 };
 
 // Run the problem with oneDNN's int8 primitives (u8s8 / s8s8 on VNNI),
@@ -131,12 +135,17 @@ struct QMatMulProblem
 // (SHARDBENCH_CPU_KERNELS=ours), does not cover the case, or the CPU (or
 // the ISA cap) has no VNNI: there oneDNN's u8s8 kernels sum products in
 // saturating 16-bit pairs and would be wrong for full-range int8 weights.
-// Else `output` allocates the output (exactly one of the two runs).
-using OutputFn = std::function<Result<void *>()>;
-Status runQConvolution(KernelContext &ctx, const QConvProblem &problem, const OutputFn &output,
+// Else the output is allocated and computed (exactly one of the two runs).
+Status runQConvolution(KernelContext &ctx, const QConvProblem &problem,
                        const std::function<Status()> &reference);
-Status runQMatMul(KernelContext &ctx, const QMatMulProblem &problem, const OutputFn &output,
+Status runQMatMul(KernelContext &ctx, const QMatMulProblem &problem,
                   const std::function<Status()> &reference);
+// Once runQConvolution / runQMatMul has built the node's primitive for the
+// type and shape of its input 0, later runs need none of the problem (no
+// attributes, geometry or scales read per call on a tiny model's dozens of
+// nodes): this runs it again, or returns nullopt (not built yet, or not
+// covered) and the caller goes the long way.
+std::optional<Status> runPreparedInt8(KernelContext &ctx);
 
 // A static string "ours <algorithm> <isa>" for profiles (interned).
 const char *oursKernelName(const std::string &algorithm);
