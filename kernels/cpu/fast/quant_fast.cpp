@@ -382,74 +382,49 @@ void maxPoolPlane(const T *__restrict in, T *__restrict o, T *__restrict column,
     }
 }
 
-// The channels of one output pixel: the max over the window's columns of
-// `column` (pixel-major, `channels` values each), in blocks of Block
-// channels (a compile-time width the compiler vectorises).
-template <typename T, int Block>
-SB_FAST_INLINE void maxOverColumns(const T *__restrict column, T *__restrict o,
-                                   std::int64_t channels, std::int64_t x0, std::int64_t kw,
-                                   std::int64_t dw, std::int64_t iw)
+// dst[i] = max(dst[i], src[i]) for i < n; the __restrict parameters (not
+// a restrict local, which GCC ignores) and the unconditional store let the
+// compiler vectorise it instead of a compare-and-branch per byte.
+template <typename T>
+SB_FAST_INLINE void maxInto(T *__restrict dst, const T *__restrict src, std::int64_t n)
 {
-    for (std::int64_t c0 = 0; c0 < channels; c0 += Block) {
-        T best[Block];
-        for (int j = 0; j < Block; ++j)
-            best[j] = std::numeric_limits<T>::lowest();
-        for (std::int64_t kx = 0; kx < kw; ++kx) {
-            const std::int64_t ix = x0 + kx * dw;
-            if (ix < 0 || ix >= iw)
-                continue;
-            const T *__restrict px = column + ix * channels + c0;
-            for (int j = 0; j < Block; ++j)
-                best[j] = std::max(best[j], px[j]);
-        }
-        for (int j = 0; j < Block; ++j)
-            o[c0 + j] = best[j];
+    for (std::int64_t i = 0; i < n; ++i) {
+        const T a = dst[i], b = src[i];
+        dst[i] = a < b ? b : a;
     }
 }
 
 // Max pooling of output rows [rowBegin, rowEnd) (over all images: row r is
 // image r / oh, output row r % oh) of a channels-last tensor, separably like
 // maxPoolPlane: the max over the window's input rows (contiguous runs of
-// iw * channels values, vectorised) into `column`, then per output pixel
-// over its columns, `channels` values at a time; padding never wins.
-template <typename T, int Block>
-void maxPoolRowsNhwc(const T *__restrict in, T *__restrict out, T *__restrict column,
-                     std::int64_t channels, std::int64_t rowBegin, std::int64_t rowEnd,
-                     const Window2d w)
+// iw * channels values) into `column`, then per output pixel over its
+// window's columns (`channels` contiguous values each); padding never wins.
+template <typename T>
+void maxPoolRowsNhwc(const T *in, T *out, std::int64_t channels, std::int64_t rowBegin,
+                     std::int64_t rowEnd, const Window2d w)
 {
     const std::int64_t rowValues = w.iw * channels;
+    std::vector<T> buffer(static_cast<std::size_t>(rowValues));
+    T *column = buffer.data();
     for (std::int64_t r = rowBegin; r < rowEnd; ++r) {
         const std::int64_t n = r / w.oh, y = r % w.oh;
         const T *image = in + n * w.ih * rowValues;
         std::fill(column, column + rowValues, std::numeric_limits<T>::lowest());
         for (std::int64_t ky = 0; ky < w.kh; ++ky) {
             const std::int64_t iy = y * w.sh - w.padTop + ky * w.dh;
-            if (iy < 0 || iy >= w.ih)
-                continue;
-            const T *__restrict row = image + iy * rowValues;
-            for (std::int64_t i = 0; i < rowValues; ++i)
-                column[i] = std::max(column[i], row[i]);
+            if (iy >= 0 && iy < w.ih)
+                maxInto(column, image + iy * rowValues, rowValues);
         }
-        T *orow = out + r * w.ow * channels;
-        for (std::int64_t xo = 0; xo < w.ow; ++xo)
-            maxOverColumns<T, Block>(column, orow + xo * channels, channels, xo * w.sw - w.padLeft,
-                                     w.kw, w.dw, w.iw);
+        for (std::int64_t xo = 0; xo < w.ow; ++xo) {
+            T *o = out + (r * w.ow + xo) * channels;
+            std::fill(o, o + channels, std::numeric_limits<T>::lowest());
+            for (std::int64_t kx = 0; kx < w.kw; ++kx) {
+                const std::int64_t ix = xo * w.sw - w.padLeft + kx * w.dw;
+                if (ix >= 0 && ix < w.iw)
+                    maxInto(o, column + ix * channels, channels);
+            }
+        }
     }
-}
-
-template <typename T>
-void maxPoolNhwc(const T *in, T *out, std::int64_t channels, std::int64_t rowBegin,
-                 std::int64_t rowEnd, const Window2d w)
-{
-    std::vector<T> column(static_cast<std::size_t>(w.iw * channels));
-    if (channels % 32 == 0)
-        maxPoolRowsNhwc<T, 32>(in, out, column.data(), channels, rowBegin, rowEnd, w);
-    else if (channels % 16 == 0)
-        maxPoolRowsNhwc<T, 16>(in, out, column.data(), channels, rowBegin, rowEnd, w);
-    else if (channels % 8 == 0)
-        maxPoolRowsNhwc<T, 8>(in, out, column.data(), channels, rowBegin, rowEnd, w);
-    else
-        maxPoolRowsNhwc<T, 1>(in, out, column.data(), channels, rowBegin, rowEnd, w);
 }
 
 // MaxPool over int8 / uint8 4-D tensors (what a QDQ graph's MaxPool runs
@@ -483,7 +458,7 @@ Status fastQuantMaxPool(KernelContext &ctx, const runtime::KernelFn &floatKernel
             const std::int64_t perRow = std::max<std::int64_t>(1, ow * kh * kw * g.channels);
             const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / perRow);
             ctx.pool().parallelFor(g.n * oh, grain, [&](std::int64_t begin, std::int64_t end) {
-                maxPoolNhwc(px, po, g.channels, begin, end, w);
+                maxPoolRowsNhwc(px, po, g.channels, begin, end, w);
             });
             return;
         }
