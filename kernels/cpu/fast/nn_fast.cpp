@@ -9,6 +9,7 @@
 #include "kernels/cpu/fast/conv_gemm.h"
 #include "kernels/cpu/fast/epilogue.h"
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/fast/pointwise.h"
 #include "kernels/cpu/fast/vmath.h"
 #include "kernels/cpu/fast/window2d.h"
 #include "kernels/cpu/fast/winograd.h"
@@ -357,9 +358,11 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     dw.dilationH = g.dilationH;
     dw.dilationW = g.dilationW;
     dw.padLeft = g.padLeft;
-    // OpenBLAS picks its own GEMM copy; the ISA named is the depthwise loops'
-    // (the channels-last ones have an AVX2 copy).
-    ctx.noteKernel(oursKernelName("pointwise+depthwise",
+    // The 1x1 conv runs pointwise.h's AVX-512 kernel or OpenBLAS (named
+    // "sgemm"); the ISA named is the depthwise loops' (the channels-last ones
+    // have an AVX2 copy).
+    ctx.noteKernel(oursKernelName(pointwiseConvIsa() == CpuIsa::Avx512 ? "pointwise+depthwise"
+                                                                       : "sgemm+depthwise",
                                   t.channelsLast ? CpuIsa::Avx2 : depthwiseConv2dIsa(dw)));
     if (t.channelsLast) {
         // Channels last: per block, E^T [n * inHW pixels][block] = X^T W1^T
@@ -387,6 +390,7 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
         shape.outH = g.outH;
         shape.padTop = g.padTop;
         const std::int64_t ld = (t.block + 7) / 8 * 8; // channels per pixel row, whole vectors
+        const bool pointwiseVector = pointwiseConvIsa() == CpuIsa::Avx512;
         ctx.pool().parallelFor(t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t task = begin; task < end; ++task) {
                 const std::int64_t c0 = task * t.block, c1 = std::min(g.channels, c0 + t.block);
@@ -395,14 +399,27 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 const std::int64_t channels = c1 - c0;
                 // Scratch: E^T, then the taps [kernelSize][ld], the bias [ld]
                 // and one image's output tile [outHW][ld].
-                t_expanded.resize(static_cast<std::size_t>((cols + kernelSize + 1 + outHW) * ld));
+                // With the AVX-512 pointwise kernel, W1's block transposed
+                // [inChannels][ld] after the output tile.
+                const std::int64_t w1TFloats = pointwiseVector ? g.inChannels * ld : 0;
+                t_expanded.resize(
+                    static_cast<std::size_t>((cols + kernelSize + 1 + outHW) * ld + w1TFloats));
                 float *eT = t_expanded.data();
                 float *wT = eT + cols * ld, *biasT = wT + kernelSize * ld, *tile = biasT + ld;
-                for (std::int64_t p = 0; p < cols; ++p)
+                if (pointwiseVector) {
+                    float *w1T = tile + outHW * ld;
                     for (std::int64_t c = 0; c < channels; ++c)
-                        eT[p * ld + c] = pb1 ? pb1[c0 + c] : 0.0f;
-                sgemm(true, true, cols, channels, g.inChannels, 1.0f, xc, cols,
-                      pw1 + c0 * g.inChannels, g.inChannels, 1.0f, eT, ld);
+                        for (std::int64_t k = 0; k < g.inChannels; ++k)
+                            w1T[k * ld + c] = pw1[(c0 + c) * g.inChannels + k];
+                    pointwiseConvChannelsLast(cols, channels, g.inChannels, xc, cols, w1T, ld,
+                                              pb1 ? pb1 + c0 : nullptr, eT, ld);
+                } else {
+                    for (std::int64_t p = 0; p < cols; ++p)
+                        for (std::int64_t c = 0; c < channels; ++c)
+                            eT[p * ld + c] = pb1 ? pb1[c0 + c] : 0.0f;
+                    sgemm(true, true, cols, channels, g.inChannels, 1.0f, xc, cols,
+                          pw1 + c0 * g.inChannels, g.inChannels, 1.0f, eT, ld);
+                }
                 activateInPlace(eT, cols * ld, act1);
                 std::fill(wT, tile, 0.0f);
                 for (std::int64_t c = 0; c < channels; ++c) {
@@ -449,14 +466,10 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                     fresh = keep1;
                 }
                 if (fresh < r1) {
-                    // Start from the bias: the GEMM accumulates onto it (beta = 1).
                     const std::int64_t offset = (fresh - r0) * g.inW, count = (r1 - fresh) * g.inW;
-                    for (std::int64_t c = 0; c < channels; ++c)
-                        std::fill(e + c * channelStride + offset,
-                                  e + c * channelStride + offset + count, pb1 ? pb1[c0 + c] : 0.0f);
-                    sgemm(false, false, channels, count, g.inChannels, 1.0f,
-                          pw1 + c0 * g.inChannels, g.inChannels, imageX + fresh * g.inW, inHW, 1.0f,
-                          e + offset, channelStride);
+                    pointwiseConv(channels, count, g.inChannels, pw1 + c0 * g.inChannels,
+                                  pb1 ? pb1 + c0 : nullptr, imageX + fresh * g.inW, inHW,
+                                  e + offset, channelStride);
                 }
                 held0 = r0;
                 held1 = r1;
