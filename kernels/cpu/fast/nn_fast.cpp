@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace sb::kernels {
@@ -390,7 +391,36 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
         shape.outH = g.outH;
         shape.padTop = g.padTop;
         const std::int64_t ld = (t.block + 7) / 8 * 8; // channels per pixel row, whole vectors
-        const bool pointwiseVector = pointwiseConvIsa() == CpuIsa::Avx512;
+        // The AVX-512 1x1 kernel reads W1 transposed, [inChannels][channels]:
+        // made once per session for constant weights (the node's state),
+        // else once per call.
+        const float *w1T = nullptr;
+        std::shared_ptr<const std::vector<float>> w1TKept;
+        std::vector<float> w1TOwn;
+        if (pointwiseConvIsa() == CpuIsa::Avx512) {
+            auto transpose = [&](std::vector<float> &to) {
+                to.resize(static_cast<std::size_t>(g.inChannels * g.channels));
+                for (std::int64_t c = 0; c < g.channels; ++c)
+                    for (std::int64_t k = 0; k < g.inChannels; ++k)
+                        to[static_cast<std::size_t>(k * g.channels + c)] =
+                            pw1[c * g.inChannels + k];
+            };
+            runtime::KernelState *state = ctx.state();
+            if (state && ctx.inputIsConstant(1)) {
+                std::lock_guard lock(state->mutex);
+                if (!state->data) {
+                    auto made = std::make_shared<std::vector<float>>();
+                    transpose(*made);
+                    state->persistentBytes += made->size() * sizeof(float);
+                    state->data = made;
+                }
+                w1TKept = std::static_pointer_cast<const std::vector<float>>(state->data);
+                w1T = w1TKept->data();
+            } else {
+                transpose(w1TOwn);
+                w1T = w1TOwn.data();
+            }
+        }
         ctx.pool().parallelFor(t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t task = begin; task < end; ++task) {
                 const std::int64_t c0 = task * t.block, c1 = std::min(g.channels, c0 + t.block);
@@ -399,20 +429,12 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 const std::int64_t channels = c1 - c0;
                 // Scratch: E^T, then the taps [kernelSize][ld], the bias [ld]
                 // and one image's output tile [outHW][ld].
-                // With the AVX-512 pointwise kernel, W1's block transposed
-                // [inChannels][ld] after the output tile.
-                const std::int64_t w1TFloats = pointwiseVector ? g.inChannels * ld : 0;
-                t_expanded.resize(
-                    static_cast<std::size_t>((cols + kernelSize + 1 + outHW) * ld + w1TFloats));
+                t_expanded.resize(static_cast<std::size_t>((cols + kernelSize + 1 + outHW) * ld));
                 float *eT = t_expanded.data();
                 float *wT = eT + cols * ld, *biasT = wT + kernelSize * ld, *tile = biasT + ld;
-                if (pointwiseVector) {
-                    float *w1T = tile + outHW * ld;
-                    for (std::int64_t c = 0; c < channels; ++c)
-                        for (std::int64_t k = 0; k < g.inChannels; ++k)
-                            w1T[k * ld + c] = pw1[(c0 + c) * g.inChannels + k];
-                    pointwiseConvChannelsLast(cols, channels, g.inChannels, xc, cols, w1T, ld,
-                                              pb1 ? pb1 + c0 : nullptr, eT, ld);
+                if (w1T) {
+                    pointwiseConvChannelsLast(cols, channels, g.inChannels, xc, cols, w1T + c0,
+                                              g.channels, pb1 ? pb1 + c0 : nullptr, eT, ld);
                 } else {
                     for (std::int64_t p = 0; p < cols; ++p)
                         for (std::int64_t c = 0; c < channels; ++c)
