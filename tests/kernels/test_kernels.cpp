@@ -99,6 +99,16 @@ private slots:
             << "Conv"
             << "" << S{{1, 3, 32, 32}, {8, 3, 7, 7}}
             << QVariantMap{{"pads", QVariantList{3, 3, 3, 3}}, {"strides", QVariantList{2, 2}}};
+        // An RGB stem (27 im2col rows): panels through pointwise.h's AVX-512
+        // kernel (convIm2colSmallK), 32 channels, 552 outputs per image.
+        QTest::newRow("FusedConv stem 3x3 s2 relu6 27 rows")
+            << "FusedConv"
+            << "sb" << S{{2, 3, 45, 47}, {32, 3, 3, 3}, {32}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"strides", QVariantList{2, 2}},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 6.0}};
         QTest::newRow("Conv 1x1") << "Conv"
                                   << "" << S{{2, 16, 9, 9}, {24, 16, 1, 1}, {24}} << QVariantMap{};
         QTest::newRow("Conv grouped")

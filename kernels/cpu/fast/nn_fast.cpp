@@ -220,6 +220,7 @@ Status fastConv(KernelContext &ctx)
     shape.window = windowShape(g, g.inChannels);
     static const char *winogradName = oursKernelName("winograd-f2x2", CpuIsa::Avx2);
     static const char *im2colName = oursKernelName("im2col+openblas");
+    static const char *im2colSmallKName = oursKernelName("im2col+pointwise", CpuIsa::Avx512);
     const bool depthwise = cinG == 1 && coutG == 1;
     const bool winograd = !depthwise && winogradApplies(shape);
     auto ours = [&] {
@@ -246,7 +247,8 @@ Status fastConv(KernelContext &ctx)
     return runConvolution(ctx, problem, ours,
                           depthwise  ? oursKernelName("depthwise", depthwiseConv2dIsa(shape.window))
                           : winograd ? winogradName
-                                     : im2colName);
+                          : convIm2colSmallK(shape) ? im2colSmallKName
+                                                    : im2colName);
 }
 
 thread_local std::vector<float> t_expanded;
