@@ -291,7 +291,8 @@ int runBench(Args &args)
                   << "peak memory " << timing->peakMemoryBytes << " bytes (planned "
                   << timing->plannedPeakMemoryBytes << ")\n"
                   << "kernel state " << timed.kernelStateBytes()
-                  << " bytes (weights in oneDNN's blocked layouts)\n";
+                  << " bytes (weights kept reordered: oneDNN's blocked layouts, transposed 1x1 "
+                     "weights)\n";
         if (runProfile)
             printProfile(std::cout, *runProfile, topCount);
     }

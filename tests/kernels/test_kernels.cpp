@@ -100,6 +100,16 @@ private slots:
             << "Conv"
             << "" << S{{1, 3, 32, 32}, {8, 3, 7, 7}}
             << QVariantMap{{"pads", QVariantList{3, 3, 3, 3}}, {"strides", QVariantList{2, 2}}};
+        // An RGB stem (27 im2col rows): panels through pointwise.h's AVX-512
+        // kernel (convIm2colSmallK), 32 channels, 552 outputs per image.
+        QTest::newRow("FusedConv stem 3x3 s2 relu6 27 rows")
+            << "FusedConv"
+            << "sb" << S{{2, 3, 45, 47}, {32, 3, 3, 3}, {32}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"strides", QVariantList{2, 2}},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 6.0}};
         QTest::newRow("Conv 1x1") << "Conv"
                                   << "" << S{{2, 16, 9, 9}, {24, 16, 1, 1}, {24}} << QVariantMap{};
         QTest::newRow("Conv grouped")
@@ -330,6 +340,28 @@ private slots:
             << "FusedPointwiseDepthwise"
             << "sb" << S{{1, 5, 90, 37}, {100, 5, 1, 1}, {100}, {100, 1, 5, 5}, {100}}
             << QVariantMap{{"pointwise_activation", "Relu"}};
+        // The AVX-512 1x1 kernel (pointwise.h) at MobileNetV2's input channel
+        // counts: planes (tiles of 8, 4, 2 and 1 channels, a masked last
+        // pixel vector; 870 pixels = 18 tiles of 48 + 6) and channels last
+        // (160 inputs, 190 channels: masked channel vectors, pixel tiles of
+        // 8, 4, 2 and 1 over 98 pixels).
+        QTest::newRow("FusedPointwiseDepthwise s1 30x29 24 inputs relu6")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 24, 30, 29}, {62, 24, 1, 1}, {62}, {62, 1, 3, 3}, {62}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 6.0},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 6.0}};
+        QTest::newRow("FusedPointwiseDepthwise 7x7 160 inputs 190 channels last")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 160, 7, 7}, {190, 160, 1, 1}, {190}, {190, 1, 3, 3}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 6.0}};
         // Sample-parallel im2col + GEMM (batch a multiple of the threads), and
         // the split-GEMM path when it is not.
         QTest::newRow("Conv 3x3 batch 4") << "Conv"

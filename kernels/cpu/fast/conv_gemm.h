@@ -1,5 +1,6 @@
 // Convolution as im2col + OpenBLAS GEMM (NCHW float32, any group count),
-// with the bias and activation epilogue.
+// with the bias and activation epilogue; panels with few im2col rows use
+// pointwise.h's AVX-512 kernel instead (convIm2colSmallK).
 //
 // Work is cut into column panels of the output (a few hundred output pixels
 // of one sample and group): each panel's im2col block is built into a
@@ -33,5 +34,12 @@ struct ConvGemmShape
 // outH, outW].
 void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const float *x,
                     const float *w, const float *bias, float *out, const Activation &act);
+
+// True when convIm2colGemm's panels run pointwise.h's AVX-512 kernel instead
+// of OpenBLAS for this shape: at most 64 im2col rows (input channels per
+// group x kernel taps) on an AVX-512 CPU (e.g. an RGB stem conv, 27 rows).
+// Images of fewer than 128 outputs and too few panels to share still run
+// OpenBLAS (profiles name the kernel by this predicate alone).
+bool convIm2colSmallK(const ConvGemmShape &shape);
 
 } // namespace sb::kernels

@@ -9,6 +9,7 @@
 #include "kernels/cpu/fast/conv_gemm.h"
 #include "kernels/cpu/fast/epilogue.h"
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/fast/pointwise.h"
 #include "kernels/cpu/fast/vmath.h"
 #include "kernels/cpu/fast/window2d.h"
 #include "kernels/cpu/fast/winograd.h"
@@ -20,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <vector>
 
 namespace sb::kernels {
@@ -218,6 +220,7 @@ Status fastConv(KernelContext &ctx)
     shape.window = windowShape(g, g.inChannels);
     static const char *winogradName = oursKernelName("winograd-f2x2", CpuIsa::Avx2);
     static const char *im2colName = oursKernelName("im2col+openblas");
+    static const char *im2colSmallKName = oursKernelName("im2col+pointwise", CpuIsa::Avx512);
     const bool depthwise = cinG == 1 && coutG == 1;
     const bool winograd = !depthwise && winogradApplies(shape);
     auto ours = [&] {
@@ -244,7 +247,8 @@ Status fastConv(KernelContext &ctx)
     return runConvolution(ctx, problem, ours,
                           depthwise  ? oursKernelName("depthwise", depthwiseConv2dIsa(shape.window))
                           : winograd ? winogradName
-                                     : im2colName);
+                          : convIm2colSmallK(shape) ? im2colSmallKName
+                                                    : im2colName);
 }
 
 thread_local std::vector<float> t_expanded;
@@ -357,9 +361,11 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     dw.dilationH = g.dilationH;
     dw.dilationW = g.dilationW;
     dw.padLeft = g.padLeft;
-    // OpenBLAS picks its own GEMM copy; the ISA named is the depthwise loops'
-    // (the channels-last ones have an AVX2 copy).
-    ctx.noteKernel(oursKernelName("pointwise+depthwise",
+    // The 1x1 conv runs pointwise.h's AVX-512 kernel or OpenBLAS (named
+    // "sgemm"); the ISA named is the depthwise loops' (the channels-last ones
+    // have an AVX2 copy).
+    ctx.noteKernel(oursKernelName(pointwiseConvIsa() == CpuIsa::Avx512 ? "pointwise+depthwise"
+                                                                       : "sgemm+depthwise",
                                   t.channelsLast ? CpuIsa::Avx2 : depthwiseConv2dIsa(dw)));
     if (t.channelsLast) {
         // Channels last: per block, E^T [n * inHW pixels][block] = X^T W1^T
@@ -387,6 +393,36 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
         shape.outH = g.outH;
         shape.padTop = g.padTop;
         const std::int64_t ld = (t.block + 7) / 8 * 8; // channels per pixel row, whole vectors
+        // The AVX-512 1x1 kernel reads W1 transposed, [inChannels][channels]:
+        // made once per session for constant weights (the node's state),
+        // else once per call.
+        const float *w1T = nullptr;
+        std::shared_ptr<const std::vector<float>> w1TKept;
+        std::vector<float> w1TOwn;
+        if (pointwiseConvIsa() == CpuIsa::Avx512) {
+            auto transpose = [&](std::vector<float> &to) {
+                to.resize(static_cast<std::size_t>(g.inChannels * g.channels));
+                for (std::int64_t c = 0; c < g.channels; ++c)
+                    for (std::int64_t k = 0; k < g.inChannels; ++k)
+                        to[static_cast<std::size_t>(k * g.channels + c)] =
+                            pw1[c * g.inChannels + k];
+            };
+            runtime::KernelState *state = ctx.state();
+            if (state && ctx.inputIsConstant(1)) {
+                std::lock_guard lock(state->mutex);
+                if (!state->data) {
+                    auto made = std::make_shared<std::vector<float>>();
+                    transpose(*made);
+                    state->persistentBytes += made->size() * sizeof(float);
+                    state->data = made;
+                }
+                w1TKept = std::static_pointer_cast<const std::vector<float>>(state->data);
+                w1T = w1TKept->data();
+            } else {
+                transpose(w1TOwn);
+                w1T = w1TOwn.data();
+            }
+        }
         ctx.pool().parallelFor(t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t task = begin; task < end; ++task) {
                 const std::int64_t c0 = task * t.block, c1 = std::min(g.channels, c0 + t.block);
@@ -398,11 +434,16 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 t_expanded.resize(static_cast<std::size_t>((cols + kernelSize + 1 + outHW) * ld));
                 float *eT = t_expanded.data();
                 float *wT = eT + cols * ld, *biasT = wT + kernelSize * ld, *tile = biasT + ld;
-                for (std::int64_t p = 0; p < cols; ++p)
-                    for (std::int64_t c = 0; c < channels; ++c)
-                        eT[p * ld + c] = pb1 ? pb1[c0 + c] : 0.0f;
-                sgemm(true, true, cols, channels, g.inChannels, 1.0f, xc, cols,
-                      pw1 + c0 * g.inChannels, g.inChannels, 1.0f, eT, ld);
+                if (w1T) {
+                    pointwiseConvChannelsLast(cols, channels, g.inChannels, xc, cols, w1T + c0,
+                                              g.channels, pb1 ? pb1 + c0 : nullptr, eT, ld);
+                } else {
+                    for (std::int64_t p = 0; p < cols; ++p)
+                        for (std::int64_t c = 0; c < channels; ++c)
+                            eT[p * ld + c] = pb1 ? pb1[c0 + c] : 0.0f;
+                    sgemm(true, true, cols, channels, g.inChannels, 1.0f, xc, cols,
+                          pw1 + c0 * g.inChannels, g.inChannels, 1.0f, eT, ld);
+                }
                 activateInPlace(eT, cols * ld, act1);
                 std::fill(wT, tile, 0.0f);
                 for (std::int64_t c = 0; c < channels; ++c) {
@@ -449,14 +490,10 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                     fresh = keep1;
                 }
                 if (fresh < r1) {
-                    // Start from the bias: the GEMM accumulates onto it (beta = 1).
                     const std::int64_t offset = (fresh - r0) * g.inW, count = (r1 - fresh) * g.inW;
-                    for (std::int64_t c = 0; c < channels; ++c)
-                        std::fill(e + c * channelStride + offset,
-                                  e + c * channelStride + offset + count, pb1 ? pb1[c0 + c] : 0.0f);
-                    sgemm(false, false, channels, count, g.inChannels, 1.0f,
-                          pw1 + c0 * g.inChannels, g.inChannels, imageX + fresh * g.inW, inHW, 1.0f,
-                          e + offset, channelStride);
+                    pointwiseConv(channels, count, g.inChannels, pw1 + c0 * g.inChannels,
+                                  pb1 ? pb1 + c0 : nullptr, imageX + fresh * g.inW, inHW,
+                                  e + offset, channelStride);
                 }
                 held0 = r0;
                 held1 = r1;
