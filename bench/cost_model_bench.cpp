@@ -514,7 +514,7 @@ int main(int argc, char **argv)
                             ape(ps.latencyP50Ms, m.summary.latencyP50Ms),
                             ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
                 std::printf("    run  peak memory %10.0f B  measured %10.0f B  err %6.2f%% "
-                            "(scratch outside: %.0f B)\n",
+                            "(largest node scratch, included: %.0f B)\n",
                             static_cast<double>(p.peakMemoryBytes), m.peakMemory,
                             ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory), [&] {
                                 double scratch = 0;

@@ -70,10 +70,12 @@ class OutputAllocator
 public:
     virtual ~OutputAllocator() = default;
     virtual Result<Tensor> allocate(graph::ValueId value, ElementType type, const Shape &shape) = 0;
-    // Scratch for the current node only (e.g. a oneDNN scratchpad): a UInt8
-    // tensor of `bytes`, freed when the node finishes. The executor's
-    // allocator places it in the arena plan like an activation that lives
-    // for one step, so planned peak memory counts it.
+    // Scratch for the current node only (oneDNN scratchpads, our kernels'
+    // panels and tiles: kernels/cpu/fast/scratch.h): a UInt8 tensor of
+    // `bytes`, freed when the node finishes. The executor's allocator places
+    // it in the arena plan like an activation that lives for one step (a
+    // node's requests end to end), so planned and measured peak memory count
+    // it.
     virtual Result<Tensor> allocateScratch(std::size_t bytes)
     {
         return Tensor::empty(ElementType::UInt8, {static_cast<std::int64_t>(bytes)});
@@ -183,22 +185,25 @@ private:
 
 using KernelFn = std::function<Status(KernelContext &)>;
 
-// What a kernel will do for one node and concrete shapes, for the cost model
-// (core/plan/kernel_rates.h): the rate class whose calibrated rate applies
-// (the kernel's own code path, e.g. "conv.winograd" vs "conv.im2col"), the
-// work in that class's unit (FLOPs for "gemm.*"/"conv.*", bytes moved for
-// "mem.*" and "reduce", window reads for "pool") and the scratch the kernel
-// allocates outside the executor's allocator (im2col panels, transformed
-// tiles). Kernels without a profile are priced as "mem.elementwise" by the
-// bytes of their inputs and outputs.
+// What a kernel will do for one node, concrete shapes and a device of
+// `threads` threads, for the cost model (core/plan/predict.h): the rate
+// class whose calibrated rate applies (the kernel's own code path, e.g.
+// "conv.winograd" vs "conv.im2col"), the work in that class's unit (FLOPs for
+// "gemm.*"/"conv.*", bytes moved for "mem.*" and "reduce", window reads for
+// "pool") and the bytes the kernel takes through
+// KernelContext::allocateScratch per execution (im2col panels, transformed
+// tiles, padded planes; per-thread slices included), computed by the same
+// function the kernel sizes its request with. Kernels without a profile are
+// priced as "mem.elementwise" by the bytes of their inputs and outputs.
 struct KernelProfile
 {
     std::string rateClass;
     double work = 0;
     std::uint64_t scratchBytes = 0;
 };
-using ProfileFn = std::function<KernelProfile(
-    const graph::Node &node, const std::vector<Shape> &inputs, const std::vector<Shape> &outputs)>;
+using ProfileFn =
+    std::function<KernelProfile(const graph::Node &node, const std::vector<Shape> &inputs,
+                                const std::vector<Shape> &outputs, int threads)>;
 // Static check before running (attributes, declared types); nullopt = fine,
 // else the reason the node is unsupported.
 using SupportCheckFn =

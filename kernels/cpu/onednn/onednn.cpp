@@ -177,14 +177,14 @@ std::size_t pick(std::vector<Candidate<Problem>> &candidates, const Problem &pro
 
 template <typename Problem>
 Status
-runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
-          const std::function<void()> &ours, const char *oursName,
+runChosen(KernelContext &ctx, const std::string &key, const Problem &problem, const OursFn &ours,
+          const char *oursName,
           const std::function<void(std::vector<Candidate<Problem>> &, std::vector<std::string> &)>
               &addOneDnn)
 {
     runtime::KernelState *state = ctx.state();
     if (!state || kernelChoice() == KernelChoice::Ours || !oneDnnAvailable()) {
-        ours();
+        SB_TRY(ours(&ctx));
         ctx.noteKernel(oursName);
         return Status::success();
     }
@@ -197,11 +197,8 @@ runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
         auto it = choices.byKey.find(key);
         if (it == choices.byKey.end()) {
             auto fresh = std::make_shared<typename Choices<Problem>::Entry>();
-            fresh->candidates.push_back(
-                {oursName, [ours](runtime::ThreadPool &, KernelContext *, const Problem &) {
-                     ours();
-                     return Status::success();
-                 }});
+            fresh->candidates.push_back({oursName, [ours](runtime::ThreadPool &, KernelContext *c,
+                                                          const Problem &) { return ours(c); }});
             addOneDnn(fresh->candidates, choices.names);
             fresh->chosen = pick(fresh->candidates, problem, ctx.pool());
             // Only the chosen one stays (with its reordered weights).
@@ -215,7 +212,7 @@ runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
     }
     const Candidate<Problem> &c = entry->candidates[entry->chosen];
     if (entry->chosen == 0)
-        ours(); // this call's own (candidate 0 captured the first call's operands)
+        SB_TRY(ours(&ctx)); // this call's own (candidate 0 captured the first call's operands)
     else
         SB_TRY(c.run(ctx.pool(), &ctx, problem));
     ctx.noteKernel(c.name);
@@ -568,7 +565,7 @@ double convMacs(const ConvProblem &p)
 
 } // namespace
 
-Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::function<void()> &ours,
+Status runConvolution(KernelContext &ctx, const ConvProblem &p, const OursFn &ours,
                       const char *oursName)
 {
     const std::string key = std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" +
@@ -723,7 +720,13 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
             // Not covered: ours remains.
         }
     };
-    return runChosen<MatMulProblem>(ctx, key, p, ours, oursName, addOneDnn);
+    return runChosen<MatMulProblem>(
+        ctx, key, p,
+        [&ours](KernelContext *) {
+            ours();
+            return Status::success();
+        },
+        oursName, addOneDnn);
 }
 
 namespace {
@@ -949,10 +952,10 @@ std::string oneDnnDescription()
     return "oneDNN not built in";
 }
 
-Status runConvolution(KernelContext &ctx, const ConvProblem &, const std::function<void()> &ours,
+Status runConvolution(KernelContext &ctx, const ConvProblem &, const OursFn &ours,
                       const char *oursName)
 {
-    ours();
+    SB_TRY(ours(&ctx));
     ctx.noteKernel(oursName);
     return Status::success();
 }
