@@ -397,6 +397,15 @@ PricedNode profileNode(const runtime::Executor &executor,
     priced.profile = step.kernel && step.kernel->profile
                          ? step.kernel->profile(node, in, priced.outputs, threads)
                          : defaultProfile(in, constant, priced.outputs);
+    // A kernel that chose another implementation for these shapes (oneDNN's,
+    // on an earlier run) takes that one's declared scratch.
+    if (step.state) {
+        std::vector<const Shape *> present;
+        for (std::size_t i = 0; i < in.size(); ++i)
+            present.push_back(node.inputs[i] == graph::kNoValue ? nullptr : &in[i]);
+        if (auto chosen = step.state->chosenScratch(runtime::inputShapesKey(present)))
+            priced.profile.scratchBytes = *chosen;
+    }
     return priced;
 }
 

@@ -596,7 +596,7 @@ std::vector<Executor::ExecutedStep> Executor::executedSteps() const
 {
     std::vector<ExecutedStep> steps;
     for (const auto &step : m_impl->steps)
-        steps.push_back({step.node, step.kernel});
+        steps.push_back({step.node, step.kernel, step.state.get()});
     return steps;
 }
 

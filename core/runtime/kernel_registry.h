@@ -97,7 +97,31 @@ struct KernelState
     std::atomic<const char *> kernel{nullptr};
     // Bytes the state holds for the session (reordered weights).
     std::atomic<std::uint64_t> persistentBytes{0};
+
+    // Kernels that choose among implementations per input shapes (onednn.h)
+    // record the scratch bytes the chosen one declares it requests through
+    // KernelContext::allocateScratch per execution, keyed by
+    // inputShapesKey(); the cost model prices a node's scratch with it once
+    // the choice is made (before, with the kernel's profile).
+    void setChosenScratch(const std::string &inputShapes, std::uint64_t bytes)
+    {
+        std::lock_guard lock(m_chosenMutex);
+        m_chosenScratch[inputShapes] = bytes;
+    }
+    std::optional<std::uint64_t> chosenScratch(const std::string &inputShapes) const
+    {
+        std::lock_guard lock(m_chosenMutex);
+        auto it = m_chosenScratch.find(inputShapes);
+        return it == m_chosenScratch.end() ? std::nullopt : std::optional(it->second);
+    }
+
+private:
+    mutable std::mutex m_chosenMutex;
+    std::map<std::string, std::uint64_t> m_chosenScratch;
 };
+// "1x3x224x224;64x3x7x7;" for the shapes of a node's inputs (null: an
+// absent input, "-;"): the key of KernelState::chosenScratch.
+std::string inputShapesKey(const std::vector<const Shape *> &inputs);
 
 // Runs the subgraphs of a node (If branches, Loop/Scan/SequenceMap bodies)
 // on the node's device through the executor machinery, each body with its

@@ -164,10 +164,8 @@ private slots:
         for (std::int64_t i = 0; i < out.elementCount(); ++i) {
             const float want = expected->as<float>()[i];
             QVERIFY2(std::fabs(out.as<float>()[i] - want) <= 1e-4f + 1e-4f * std::fabs(want),
-                     qPrintable(QString("element %1: %2 vs %3")
-                                    .arg(i)
-                                    .arg(out.as<float>()[i])
-                                    .arg(want)));
+                     qPrintable(
+                         QString("element %1: %2 vs %3").arg(i).arg(out.as<float>()[i]).arg(want)));
         }
 
         plan::ValueShapes shapes;
@@ -180,11 +178,51 @@ private slots:
         QVERIFY2(stage.peakScratchBytes > 0, "the kernel declares its scratch");
         // The ledger: the output plus the declared scratch, 64-byte aligned.
         const std::uint64_t outputBytes = (out.byteSize() + 63) / 64 * 64;
-        QCOMPARE(stage.peakActivationBytes,
-                 outputBytes + (stage.peakScratchBytes + 63) / 64 * 64);
+        QCOMPARE(stage.peakActivationBytes, outputBytes + (stage.peakScratchBytes + 63) / 64 * 64);
         // Measured by the executor's allocator, both runs.
         QCOMPARE(runs[0].stats.peakMemoryBytes, stage.peakActivationBytes);
         QCOMPARE(runs[1].stats.peakMemoryBytes, stage.peakActivationBytes);
+    }
+
+    // A node whose kernel chose oneDNN's implementation (forced here) takes
+    // that one's scratchpad and reorder buffers through allocateScratch; once
+    // the choice is made the ledger uses the scratch it declared, and the
+    // measured peak matches it.
+    void chosenImplementationScratchIsPredicted_data()
+    {
+        QTest::addColumn<int>("choice");
+        QTest::newRow("oneDNN plain") << int(kernels::KernelChoice::OneDnn);
+        QTest::newRow("oneDNN blocked") << int(kernels::KernelChoice::OneDnnBlocked);
+    }
+    void chosenImplementationScratchIsPredicted()
+    {
+        if (!kernels::oneDnnAvailable())
+            QSKIP("oneDNN is not built in");
+        QFETCH(int, choice);
+        kernels::setKernelChoice(static_cast<kernels::KernelChoice>(choice));
+        const Case c = conv({2, 16, 14, 14}, {32, 16, 3, 3}, {{"pads", ints({1, 1, 1, 1})}});
+        auto g = singleNode(c.op, c.domain, c.inputs, c.attributes);
+        TensorMap inputs;
+        for (std::size_t i = 0; i < c.inputs.size(); ++i)
+            inputs["in" + std::to_string(i)] = c.inputs[i];
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        auto executor = Executor::create(g, device);
+        QVERIFY(executor.ok());
+        std::string kernel;
+        RunOptions options;
+        options.onNode = [&](const NodeEvent &event) { kernel = event.kernel ? event.kernel : ""; };
+        auto first = (*executor)->run(inputs, options);
+        auto second = (*executor)->run(inputs, options);
+        kernels::setKernelChoice(kernels::KernelChoice::Ours);
+        QVERIFY(first.ok() && second.ok());
+        QVERIFY2(kernel.rfind("oneDNN", 0) == 0, kernel.c_str());
+        plan::ValueShapes shapes;
+        for (std::size_t i = 0; i < c.inputs.size(); ++i)
+            shapes["in" + std::to_string(i)] = c.inputs[i].shape();
+        shapes["out"] = second->outputs.at("out").shape();
+        const plan::StagePrediction stage =
+            plan::predictStage(**executor, shapes, plan::KernelRates{}, 2);
+        QCOMPARE(second->stats.peakMemoryBytes, stage.peakActivationBytes);
     }
 };
 

@@ -121,6 +121,8 @@ template <typename Problem> struct Candidate
     // ctx null: scratch from the heap (timing runs); the work goes over pool.
     std::function<Status(runtime::ThreadPool &, KernelContext *, const Problem &)> run;
     std::uint64_t weightsBytes = 0; // reordered weights it holds
+    // Bytes it takes through KernelContext::allocateScratch per execution.
+    std::uint64_t scratchBytes = 0;
 };
 
 // The node's choices, by input-shape key; kept in KernelState::data.
@@ -206,6 +208,15 @@ runChosen(KernelContext &ctx, const std::string &key, const Problem &problem, co
                 if (i != fresh->chosen)
                     fresh->candidates[i].run = nullptr;
             state->persistentBytes += fresh->candidates[fresh->chosen].weightsBytes;
+            // For the cost model: the chosen oneDNN candidate's scratch
+            // (ours declares its own in its profile).
+            if (fresh->chosen != 0) {
+                std::vector<const runtime::Shape *> shapes;
+                for (std::size_t i = 0; i < ctx.inputCount(); ++i)
+                    shapes.push_back(ctx.hasInput(i) ? &ctx.input(i).shape() : nullptr);
+                state->setChosenScratch(runtime::inputShapesKey(shapes),
+                                        fresh->candidates[fresh->chosen].scratchBytes);
+            }
             it = choices.byKey.emplace(key, std::move(fresh)).first;
         }
         entry = it->second;
@@ -540,6 +551,13 @@ makeParted(std::int64_t count, int threads,
     return parted;
 }
 
+// What Parted::run requests through Scratch::acquire.
+std::uint64_t scratchBytes(const Parted &p)
+{
+    const std::uint64_t bytes = p.partScratch() * static_cast<std::uint64_t>(p.parts());
+    return bytes == 0 ? 0 : bytes + 64;
+}
+
 std::uint64_t weightsBytes(const Parted &p)
 {
     std::uint64_t bytes = p.main->weights ? p.main->weightsMd.get_size() : 0;
@@ -638,7 +656,7 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &p, const OursFn &ou
                      [parted](runtime::ThreadPool &pool, KernelContext *c, const ConvProblem &q) {
                          return parted->run(pool, c, q.x, q.w, q.bias, q.residual, q.y);
                      },
-                     weightsBytes(*parted)});
+                     weightsBytes(*parted), scratchBytes(*parted)});
             } catch (const dnnl::error &) {
                 // Not covered by oneDNN for this case: the other candidates remain.
             }
@@ -715,7 +733,7 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
                  [parted](runtime::ThreadPool &pool, KernelContext *c, const MatMulProblem &q) {
                      return parted->run(pool, c, q.a, q.b, q.bias, nullptr, q.c);
                  },
-                 weightsBytes(*parted)});
+                 weightsBytes(*parted), scratchBytes(*parted)});
         } catch (const dnnl::error &) {
             // Not covered: ours remains.
         }
