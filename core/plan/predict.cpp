@@ -371,7 +371,8 @@ struct PricedNode
 };
 
 PricedNode profileNode(const runtime::Executor &executor,
-                       const runtime::Executor::ExecutedStep &step, const ValueShapes &shapes)
+                       const runtime::Executor::ExecutedStep &step, const ValueShapes &shapes,
+                       int threads)
 {
     const Graph &g = executor.executedGraph();
     const graph::Node &node = g.node(step.node);
@@ -394,8 +395,17 @@ PricedNode profileNode(const runtime::Executor &executor,
     for (ValueId id : node.outputs)
         priced.outputs.push_back(id == graph::kNoValue ? Shape{} : shapeOf(id));
     priced.profile = step.kernel && step.kernel->profile
-                         ? step.kernel->profile(node, in, priced.outputs)
+                         ? step.kernel->profile(node, in, priced.outputs, threads)
                          : defaultProfile(in, constant, priced.outputs);
+    // A kernel that chose another implementation for these shapes (oneDNN's,
+    // on an earlier run) takes that one's declared scratch.
+    if (step.state) {
+        std::vector<const Shape *> present;
+        for (std::size_t i = 0; i < in.size(); ++i)
+            present.push_back(node.inputs[i] == graph::kNoValue ? nullptr : &in[i]);
+        if (auto chosen = step.state->chosenScratch(runtime::inputShapesKey(present)))
+            priced.profile.scratchBytes = *chosen;
+    }
     return priced;
 }
 
@@ -461,7 +471,7 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                     shapes[name] = tensor.shape();
                 double classWork = 0, otherNodes = 0;
                 for (const auto &step : executor->executedSteps()) {
-                    PricedNode priced = profileNode(*executor, step, shapes);
+                    PricedNode priced = profileNode(*executor, step, shapes, threads);
                     if (priced.profile.rateClass == probe.rateClass)
                         classWork += priced.profile.work;
                     else
@@ -513,7 +523,7 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
     std::uint64_t live = 0;
     for (std::size_t s = 0; s < steps.size(); ++s) {
         const graph::Node &node = g.node(steps[s].node);
-        PricedNode priced = profileNode(executor, steps[s], shapes);
+        PricedNode priced = profileNode(executor, steps[s], shapes, threads);
         stage.exact = stage.exact && priced.exact;
         NodePrediction prediction;
         prediction.node = node.name;
@@ -564,6 +574,10 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
             live += held[index];
             stage.peakActivationBytes = std::max<std::uint64_t>(stage.peakActivationBytes, live);
         }
+        // The kernel's scratch lives with its outputs until the node ends.
+        if (prediction.scratchBytes > 0)
+            stage.peakActivationBytes = std::max<std::uint64_t>(
+                stage.peakActivationBytes, live + alignUp(prediction.scratchBytes));
         for (ValueId out : node.outputs)
             if (out != graph::kNoValue &&
                 lastUse[static_cast<std::size_t>(out)] < static_cast<int>(s)) {

@@ -12,8 +12,10 @@
 //    constant folding and fusion), each priced by the profile of the kernel
 //    the executor picked for it, times the learned factor of its class.
 //  - Memory: the executor allocator's peak (outputs allocated when a node
-//    runs, 64-byte aligned; inputs freed after their last reader), replayed
-//    in the executor's order, plus the largest kernel scratch of the stage.
+//    runs, 64-byte aligned; the kernel's scratch (KernelProfile::scratchBytes:
+//    what it takes through KernelContext::allocateScratch) held with them
+//    until the node ends; inputs freed after their last reader), replayed
+//    in the executor's order. The measured peak counts the same allocations.
 //  - Pipeline (predictPipeline): stage times per micro-batch into the
 //    schedule model (core/runtime/schedule_model.h), which gives wall time,
 //    throughput, latencies and bubble as the runtime measures them; a stage's
@@ -74,10 +76,10 @@ struct NodePrediction
 struct StagePrediction
 {
     std::vector<NodePrediction> nodes;
-    double seconds = 0; // one executor run: nodes + run overhead
-    std::uint64_t peakActivationBytes = 0;
-    std::uint64_t peakScratchBytes = 0;
-    bool exact = true; // false when a shape was unknown
+    double seconds = 0;                    // one executor run: nodes + run overhead
+    std::uint64_t peakActivationBytes = 0; // the allocator's peak, kernel scratch included
+    std::uint64_t peakScratchBytes = 0;    // the largest scratch of one node (part of the above)
+    bool exact = true;                     // false when a shape was unknown
 };
 
 // Prices one executor's run for the shapes given (the micro-batch's).

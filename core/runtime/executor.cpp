@@ -84,24 +84,27 @@ public:
         m_scratchLive = 0;
     }
 
+    // A step's scratch requests are laid end to end (64-byte aligned) in the
+    // one buffer the plan gives the step, sized for their sum, so two
+    // requests of one kernel never share bytes.
     Result<Tensor> allocateScratch(std::size_t bytes) override
     {
         if (m_device || m_step >= m_scratchRecorded.size())
             return OutputAllocator::allocateScratch(bytes);
         const Shape shape{static_cast<std::int64_t>(bytes)};
+        const std::size_t counted = alignUp(bytes);
         Tensor tensor;
         if (m_arena && m_plan->scratchOffsetByStep[m_step] >= 0 &&
-            bytes <= m_plan->scratchBytesByStep[m_step]) {
+            m_scratchLive + counted <= m_plan->scratchBytesByStep[m_step]) {
             tensor = Tensor::view(ElementType::UInt8, shape,
-                                  m_arena + m_plan->scratchOffsetByStep[m_step]);
+                                  m_arena + m_plan->scratchOffsetByStep[m_step] + m_scratchLive);
         } else {
             if (m_arena)
                 m_planMissed = true;
             tensor = Tensor::empty(ElementType::UInt8, shape);
         }
-        m_scratchRecorded[m_step] = std::max(m_scratchRecorded[m_step], bytes);
-        const std::size_t counted = alignUp(bytes);
         m_scratchLive += counted;
+        m_scratchRecorded[m_step] = std::max(m_scratchRecorded[m_step], m_scratchLive);
         m_live += counted;
         m_peak = std::max(m_peak, m_live);
         return tensor;
@@ -596,7 +599,7 @@ std::vector<Executor::ExecutedStep> Executor::executedSteps() const
 {
     std::vector<ExecutedStep> steps;
     for (const auto &step : m_impl->steps)
-        steps.push_back({step.node, step.kernel});
+        steps.push_back({step.node, step.kernel, step.state.get()});
     return steps;
 }
 

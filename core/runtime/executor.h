@@ -135,6 +135,9 @@ public:
     {
         graph::NodeId node = graph::kNoNode; // id in executedGraph()
         const KernelInfo *kernel = nullptr;
+        // The kernel's per-session state: which implementation it chose and
+        // that one's scratch, once a run made the choice (KernelState).
+        const KernelState *state = nullptr;
     };
     std::vector<ExecutedStep> executedSteps() const;
     // The shape of a value of executedGraph() that is a constant (an

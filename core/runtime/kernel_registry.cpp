@@ -4,6 +4,24 @@
 
 namespace sb::runtime {
 
+std::string inputShapesKey(const std::vector<const Shape *> &inputs)
+{
+    std::string key;
+    for (const Shape *shape : inputs) {
+        if (!shape) {
+            key += "-;";
+            continue;
+        }
+        for (std::size_t d = 0; d < shape->size(); ++d) {
+            if (d > 0)
+                key += 'x';
+            key += std::to_string((*shape)[d]);
+        }
+        key += ';';
+    }
+    return key;
+}
+
 const char *deviceKindName(DeviceKind kind)
 {
     return kind == DeviceKind::Cpu ? "cpu" : "cuda";

@@ -70,10 +70,12 @@ class OutputAllocator
 public:
     virtual ~OutputAllocator() = default;
     virtual Result<Tensor> allocate(graph::ValueId value, ElementType type, const Shape &shape) = 0;
-    // Scratch for the current node only (e.g. a oneDNN scratchpad): a UInt8
-    // tensor of `bytes`, freed when the node finishes. The executor's
-    // allocator places it in the arena plan like an activation that lives
-    // for one step, so planned peak memory counts it.
+    // Scratch for the current node only (oneDNN scratchpads, our kernels'
+    // panels and tiles: kernels/cpu/fast/scratch.h): a UInt8 tensor of
+    // `bytes`, freed when the node finishes. The executor's allocator places
+    // it in the arena plan like an activation that lives for one step (a
+    // node's requests end to end), so planned and measured peak memory count
+    // it.
     virtual Result<Tensor> allocateScratch(std::size_t bytes)
     {
         return Tensor::empty(ElementType::UInt8, {static_cast<std::int64_t>(bytes)});
@@ -95,7 +97,31 @@ struct KernelState
     std::atomic<const char *> kernel{nullptr};
     // Bytes the state holds for the session (reordered weights).
     std::atomic<std::uint64_t> persistentBytes{0};
+
+    // Kernels that choose among implementations per input shapes (onednn.h)
+    // record the scratch bytes the chosen one declares it requests through
+    // KernelContext::allocateScratch per execution, keyed by
+    // inputShapesKey(); the cost model prices a node's scratch with it once
+    // the choice is made (before, with the kernel's profile).
+    void setChosenScratch(const std::string &inputShapes, std::uint64_t bytes)
+    {
+        std::lock_guard lock(m_chosenMutex);
+        m_chosenScratch[inputShapes] = bytes;
+    }
+    std::optional<std::uint64_t> chosenScratch(const std::string &inputShapes) const
+    {
+        std::lock_guard lock(m_chosenMutex);
+        auto it = m_chosenScratch.find(inputShapes);
+        return it == m_chosenScratch.end() ? std::nullopt : std::optional(it->second);
+    }
+
+private:
+    mutable std::mutex m_chosenMutex;
+    std::map<std::string, std::uint64_t> m_chosenScratch;
 };
+// "1x3x224x224;64x3x7x7;" for the shapes of a node's inputs (null: an
+// absent input, "-;"): the key of KernelState::chosenScratch.
+std::string inputShapesKey(const std::vector<const Shape *> &inputs);
 
 // Runs the subgraphs of a node (If branches, Loop/Scan/SequenceMap bodies)
 // on the node's device through the executor machinery, each body with its
@@ -183,22 +209,25 @@ private:
 
 using KernelFn = std::function<Status(KernelContext &)>;
 
-// What a kernel will do for one node and concrete shapes, for the cost model
-// (core/plan/kernel_rates.h): the rate class whose calibrated rate applies
-// (the kernel's own code path, e.g. "conv.winograd" vs "conv.im2col"), the
-// work in that class's unit (FLOPs for "gemm.*"/"conv.*", bytes moved for
-// "mem.*" and "reduce", window reads for "pool") and the scratch the kernel
-// allocates outside the executor's allocator (im2col panels, transformed
-// tiles). Kernels without a profile are priced as "mem.elementwise" by the
-// bytes of their inputs and outputs.
+// What a kernel will do for one node, concrete shapes and a device of
+// `threads` threads, for the cost model (core/plan/predict.h): the rate
+// class whose calibrated rate applies (the kernel's own code path, e.g.
+// "conv.winograd" vs "conv.im2col"), the work in that class's unit (FLOPs for
+// "gemm.*"/"conv.*", bytes moved for "mem.*" and "reduce", window reads for
+// "pool") and the bytes the kernel takes through
+// KernelContext::allocateScratch per execution (im2col panels, transformed
+// tiles, padded planes; per-thread slices included), computed by the same
+// function the kernel sizes its request with. Kernels without a profile are
+// priced as "mem.elementwise" by the bytes of their inputs and outputs.
 struct KernelProfile
 {
     std::string rateClass;
     double work = 0;
     std::uint64_t scratchBytes = 0;
 };
-using ProfileFn = std::function<KernelProfile(
-    const graph::Node &node, const std::vector<Shape> &inputs, const std::vector<Shape> &outputs)>;
+using ProfileFn =
+    std::function<KernelProfile(const graph::Node &node, const std::vector<Shape> &inputs,
+                                const std::vector<Shape> &outputs, int threads)>;
 // Static check before running (attributes, declared types); nullopt = fine,
 // else the reason the node is unsupported.
 using SupportCheckFn =

@@ -21,6 +21,9 @@ namespace sb::runtime {
 
 namespace {
 thread_local const ThreadPool *t_insidePool = nullptr;
+// The pool this thread is a worker of, and its slot there (1..size()-1).
+thread_local const ThreadPool *t_workerOf = nullptr;
+thread_local int t_workerSlot = 0;
 
 inline void cpuRelax()
 {
@@ -42,7 +45,11 @@ ThreadPool::ThreadPool(int threads, int spinMicroseconds)
     : m_threads(std::max(1, threads)), m_spinMicroseconds(std::max(0, spinMicroseconds))
 {
     for (int i = 1; i < m_threads; ++i)
-        m_workers.emplace_back([this] { workerLoop(); });
+        m_workers.emplace_back([this, i] {
+            t_workerOf = this;
+            t_workerSlot = i;
+            workerLoop();
+        });
 }
 
 ThreadPool::~ThreadPool()
@@ -54,6 +61,11 @@ ThreadPool::~ThreadPool()
     m_wake.notify_all();
     for (auto &worker : m_workers)
         worker.join();
+}
+
+int ThreadPool::slot() const
+{
+    return t_workerOf == this ? t_workerSlot : 0;
 }
 
 template <typename Pred> bool ThreadPool::spinUntil(Pred pred) const

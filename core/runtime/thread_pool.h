@@ -39,6 +39,12 @@ public:
     static constexpr int kDefaultSpinMicroseconds = 200;
 
     int size() const { return m_threads; }
+    // The calling thread's slot in [0, size()) while it runs a chunk of this
+    // pool's parallelFor: workers 1..size()-1, any other thread (the caller)
+    // 0. Kernels index per-thread slices of one scratch buffer with it
+    // (KernelContext::allocateScratch); two threads never share a slot
+    // within one parallelFor, since calls from outside run one at a time.
+    int slot() const;
     int spinMicroseconds() const { return m_spinMicroseconds; }
     // fn(begin, end) over chunks of at least `grain` items (grain >= 1).
     void parallelFor(std::int64_t n, std::int64_t grain,

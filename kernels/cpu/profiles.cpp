@@ -19,6 +19,7 @@
 //   mem.elementwise  everything else (bytes in + out; no profile needed)
 #include "kernels/cpu/fast/conv_gemm.h"
 #include "kernels/cpu/fast/fast.h"
+#include "kernels/cpu/fast/window2d.h"
 #include "kernels/cpu/fast/winograd.h"
 #include "kernels/cpu/kernel_util.h"
 
@@ -56,7 +57,7 @@ double bytesOf(const std::vector<Shape> &shapes, std::size_t first, std::size_t 
 ProfileFn bytesProfile(const std::string &rateClass)
 {
     return [rateClass](const graph::Node &, const std::vector<Shape> &in,
-                       const std::vector<Shape> &out) {
+                       const std::vector<Shape> &out, int) {
         return KernelProfile{rateClass, bytesOf(in, 0, 1) + bytesOf(out, 0, 1), 0};
     };
 }
@@ -79,7 +80,7 @@ KernelProfile gemmProfile(std::int64_t rows, std::int64_t columns, std::int64_t 
 }
 
 KernelProfile matmulProfile(const graph::Node &, const std::vector<Shape> &in,
-                            const std::vector<Shape> &out)
+                            const std::vector<Shape> &out, int)
 {
     if (in.size() < 2 || out.empty() || in[0].empty() || in[1].empty() || out[0].empty())
         return {"gemm.square", 0, 0};
@@ -97,7 +98,7 @@ KernelProfile matmulProfile(const graph::Node &, const std::vector<Shape> &in,
 }
 
 KernelProfile gemmNodeProfile(const graph::Node &node, const std::vector<Shape> &in,
-                              const std::vector<Shape> &out)
+                              const std::vector<Shape> &out, int)
 {
     if (in.size() < 2 || in[0].size() != 2 || out.empty() || out[0].size() != 2)
         return {"gemm.square", 0, 0};
@@ -105,12 +106,51 @@ KernelProfile gemmNodeProfile(const graph::Node &node, const std::vector<Shape> 
     return gemmProfile(out[0][0], out[0][1], depth, 1);
 }
 
-// The fast Conv's path choice (nn_fast.cpp fastConv) for these shapes.
+std::int64_t attrAt(const std::vector<std::int64_t> &v, std::size_t i, std::int64_t fallback)
+{
+    return i < v.size() ? v[i] : fallback;
+}
+
+// The 2-D window of a conv or pool node (1-D lifted to 2-D as the fast
+// kernels do), with its leading pads from the `pads` attribute.
+Window2dShape windowOf(const graph::Node &node, const Shape &x, const Shape &y,
+                       std::int64_t kernelH, std::int64_t kernelW)
+{
+    const bool twoD = x.size() == 4;
+    const std::vector<std::int64_t> strides = node.intsAttr("strides");
+    const std::vector<std::int64_t> dilations = node.intsAttr("dilations");
+    const std::vector<std::int64_t> pads = node.intsAttr("pads");
+    Window2dShape w;
+    w.batch = x[0];
+    w.channels = x[1];
+    w.inH = twoD ? x[2] : 1;
+    w.inW = x.back();
+    w.outH = twoD ? y[2] : 1;
+    w.outW = y.back();
+    w.kernelH = kernelH;
+    w.kernelW = kernelW;
+    w.strideH = twoD ? attrAt(strides, 0, 1) : 1;
+    w.strideW = attrAt(strides, twoD ? 1 : 0, 1);
+    w.dilationH = twoD ? attrAt(dilations, 0, 1) : 1;
+    w.dilationW = attrAt(dilations, twoD ? 1 : 0, 1);
+    w.padTop = twoD ? attrAt(pads, 0, 0) : 0;
+    w.padLeft = attrAt(pads, twoD ? 1 : 0, 0);
+    return w;
+}
+
+std::uint64_t floatBytes(std::int64_t floats)
+{
+    return static_cast<std::uint64_t>(std::max<std::int64_t>(floats, 0)) * sizeof(float);
+}
+
+// The fast Conv's path choice (nn_fast.cpp fastConv) for these shapes, and
+// the scratch that path takes (our kernel's; when oneDNN's wins the
+// node's timing, onednn.h, its scratchpad differs).
 KernelProfile convProfile(const graph::Node &node, const std::vector<Shape> &in,
-                          const std::vector<Shape> &out)
+                          const std::vector<Shape> &out, int threads)
 {
     if (in.size() < 2 || out.empty() || in[0].size() < 3 || in[1].size() < 3 ||
-        out[0].size() != in[0].size())
+        out[0].size() != in[0].size() || in[0].size() > 4)
         return {"conv.im2col", 0, 0};
     const Shape &x = in[0], &w = in[1], &y = out[0];
     const std::int64_t group = node.intAttr("group", 1);
@@ -120,55 +160,31 @@ KernelProfile convProfile(const graph::Node &node, const std::vector<Shape> &in,
         window *= w[i];
     const double flops = 2.0 * static_cast<double>(profileElements(y)) * static_cast<double>(w[1]) *
                          static_cast<double>(window);
-    if (x.size() == 4 && inChannels / group == 1 && outChannels / group == 1)
-        return {"conv.depthwise", flops, 0};
-    if (window == 1)
-        return {"conv.pointwise", flops, 0};
-    std::vector<std::int64_t> strides = node.intsAttr("strides");
-    std::vector<std::int64_t> dilations = node.intsAttr("dilations");
-    std::vector<std::int64_t> pads = node.intsAttr("pads");
     const bool twoD = x.size() == 4;
-    auto at = [](const std::vector<std::int64_t> &v, std::size_t i, std::int64_t fallback) {
-        return i < v.size() ? v[i] : fallback;
-    };
     ConvGemmShape shape;
     shape.group = group;
     shape.inChannels = inChannels;
     shape.outChannels = outChannels;
-    shape.window.batch = x[0];
-    shape.window.inH = twoD ? x[2] : 1;
-    shape.window.inW = x.back();
-    shape.window.outH = twoD ? y[2] : 1;
-    shape.window.outW = y.back();
-    shape.window.kernelH = twoD ? w[2] : 1;
-    shape.window.kernelW = w.back();
-    shape.window.strideH = twoD ? at(strides, 0, 1) : 1;
-    shape.window.strideW = at(strides, twoD ? 1 : 0, 1);
-    shape.window.dilationH = twoD ? at(dilations, 0, 1) : 1;
-    shape.window.dilationW = at(dilations, twoD ? 1 : 0, 1);
-    shape.window.padTop = twoD ? at(pads, 0, 0) : 0;
-    shape.window.padLeft = at(pads, twoD ? 1 : 0, 0);
-    if (winogradApplies(shape)) {
-        // Transformed input and output tiles: 16 positions per 2x2 tile.
-        const double tiles = static_cast<double>(x[0]) *
-                             static_cast<double>((shape.window.outH + 1) / 2) *
-                             static_cast<double>((shape.window.outW + 1) / 2);
-        const auto scratch = static_cast<std::uint64_t>(
-            tiles * 16.0 * static_cast<double>(inChannels + outChannels) * kFloat);
-        return {"conv.winograd", flops, scratch};
+    shape.window = windowOf(node, x, y, twoD ? w[2] : 1, w.back());
+    if (inChannels / group == 1 && outChannels / group == 1) {
+        Window2dShape depthwise = shape.window;
+        depthwise.channels = outChannels;
+        return {"conv.depthwise", flops,
+                floatBytes(depthwiseConv2dScratchFloats(depthwise, threads))};
     }
-    // im2col: (C_in/group * window) x (output pixels) floats.
-    const auto scratch = static_cast<std::uint64_t>(
-        static_cast<double>(w[1] * window) *
-        static_cast<double>(profileElements(y) / static_cast<std::uint64_t>(outChannels)) * kFloat);
-    return {"conv.im2col", flops, scratch};
+    if (window == 1)
+        return {"conv.pointwise", flops, floatBytes(convIm2colGemmScratchFloats(shape, threads))};
+    if (winogradApplies(shape))
+        return {"conv.winograd", flops, floatBytes(convWinograd3x3ScratchFloats(shape, threads))};
+    return {"conv.im2col", flops, floatBytes(convIm2colGemmScratchFloats(shape, threads))};
 }
 
-KernelProfile pointwiseDepthwiseProfile(const graph::Node &, const std::vector<Shape> &in,
-                                        const std::vector<Shape> &out)
+KernelProfile pointwiseDepthwiseProfile(const graph::Node &node, const std::vector<Shape> &in,
+                                        const std::vector<Shape> &out, int threads)
 {
     // Inputs X, W1, B1?, W2, B2?: W2 is the last rank-4 input.
-    if (in.size() < 3 || out.empty() || in[0].size() != 4 || out[0].size() != 4)
+    if (in.size() < 3 || out.empty() || in[0].size() != 4 || out[0].size() != 4 ||
+        in[1].size() != 4)
         return {"conv.pointwise_depthwise", 0, 0};
     const Shape &x = in[0], &y = out[0];
     const Shape *w2 = nullptr;
@@ -179,16 +195,48 @@ KernelProfile pointwiseDepthwiseProfile(const graph::Node &, const std::vector<S
     const double expand = 2.0 * static_cast<double>(x[0] * x[2] * x[3]) *
                           static_cast<double>(x[1]) * static_cast<double>(y[1]);
     const double depthwise = 2.0 * static_cast<double>(profileElements(y)) * window;
-    return {"conv.pointwise_depthwise", expand + depthwise, 0};
+    std::uint64_t scratch = 0;
+    if (w2) {
+        const Window2dShape win = windowOf(node, x, y, (*w2)[2], (*w2)[3]);
+        PointwiseDepthwiseGeometry g;
+        g.n = x[0];
+        g.inChannels = x[1];
+        g.channels = in[1][0];
+        g.inH = win.inH;
+        g.inW = win.inW;
+        g.outH = win.outH;
+        g.outW = win.outW;
+        g.kernelH = win.kernelH;
+        g.kernelW = win.kernelW;
+        g.strideH = win.strideH;
+        g.strideW = win.strideW;
+        g.dilationH = win.dilationH;
+        g.dilationW = win.dilationW;
+        g.padTop = win.padTop;
+        g.padLeft = win.padLeft;
+        scratch = floatBytes(
+            pointwiseDepthwiseScratchFloats(g, node.intAttr("channel_block", 0), threads));
+    }
+    return {"conv.pointwise_depthwise", expand + depthwise, scratch};
 }
 
-KernelProfile poolProfile(const graph::Node &node, const std::vector<Shape> &,
-                          const std::vector<Shape> &out)
+// Window reads; MaxPool's fast kernel (float, 2-D, no indices) takes a phase
+// split of a strided plane per thread.
+KernelProfile poolProfile(const graph::Node &node, const std::vector<Shape> &in,
+                          const std::vector<Shape> &out, int threads)
 {
     double window = 1;
-    for (std::int64_t k : node.intsAttr("kernel_shape"))
+    const std::vector<std::int64_t> kernel = node.intsAttr("kernel_shape");
+    for (std::int64_t k : kernel)
         window *= static_cast<double>(k);
-    return {"pool", out.empty() ? 0.0 : static_cast<double>(profileElements(out[0])) * window, 0};
+    KernelProfile profile{
+        "pool", out.empty() ? 0.0 : static_cast<double>(profileElements(out[0])) * window, 0};
+    if (node.opType == "MaxPool" && (out.size() < 2 || out[1].empty()) && !in.empty() &&
+        in[0].size() == 4 && out[0].size() == 4 && kernel.size() == 2 &&
+        node.intAttr("storage_order", 0) == 0)
+        profile.scratchBytes = floatBytes(
+            maxPool2dScratchFloats(windowOf(node, in[0], out[0], kernel[0], kernel[1]), threads));
+    return profile;
 }
 
 } // namespace
@@ -218,7 +266,7 @@ void registerCpuProfiles(KernelRegistry &r)
                            "ReduceL2", "ReduceSumSquare", "ArgMax", "ArgMin"})
         r.setDefaultProfile(
             op, "", cpu,
-            [](const graph::Node &, const std::vector<Shape> &in, const std::vector<Shape> &) {
+            [](const graph::Node &, const std::vector<Shape> &in, const std::vector<Shape> &, int) {
                 return KernelProfile{"reduce", bytesOf(in, 0, 1), 0};
             });
 }

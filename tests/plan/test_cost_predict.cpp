@@ -47,7 +47,7 @@ KernelProfile profileOf(const graph::Node &node, const std::vector<Shape> &in,
         kernels::defaultRegistry().find(node.opType, node.domain, DeviceKind::Cpu);
     if (!kernel || !kernel->profile)
         return {};
-    return kernel->profile(node, in, out);
+    return kernel->profile(node, in, out, 1);
 }
 
 // x:[batch, 16] -> MatMul(W:[16, 32]) -> Softmax (not fusable: two nodes run).
@@ -115,21 +115,31 @@ private slots:
         QTest::newRow("batched") << "matmul_batched"
                                  << "gemm.batched" << 2.0 * 8 * 16 * 32 * 16 << qulonglong(0);
         // Conv 3x3 stride 1, 64 -> 64 on 56x56: Winograd; 2*64*56*56*64*9 FLOPs.
-        QTest::newRow("winograd") << "conv_3x3"
-                                  << "conv.winograd" << 2.0 * 64 * 56 * 56 * 64 * 9
-                                  << qulonglong(28ull * 28 * 16 * (64 + 64) * 4);
-        // Stride 2: im2col, scratch (64*9) x (28*28) floats.
+        // Scratch on 1 thread: the transformed weights 16*64*64 floats, then
+        // one block of the 784 tiles cut in 4 (196 tiles, runs of up to 28):
+        // V and M 16*64*196 each, 4 input rows and 4 rows of B^T d of
+        // 2*28+2 floats (232, padded to 240 each), 4 output rows of 28 (112).
+        QTest::newRow("winograd")
+            << "conv_3x3"
+            << "conv.winograd" << 2.0 * 64 * 56 * 56 * 64 * 9
+            << qulonglong((16ull * 64 * 64 + 2 * 16 * 64 * 196 + 240 + 240 + 112) * 4);
+        // Stride 2: im2col; panels of 112 of the 784 output columns (7 even
+        // panels of at most 64K floats of 576 rows), one per thread.
         QTest::newRow("im2col") << "conv_3x3_s2"
                                 << "conv.im2col" << 2.0 * 64 * 28 * 28 * 64 * 9
-                                << qulonglong(64ull * 9 * 28 * 28 * 4);
-        QTest::newRow("depthwise") << "conv_dw"
-                                   << "conv.depthwise" << 2.0 * 32 * 28 * 28 * 9 << qulonglong(0);
+                                << qulonglong(64ull * 9 * 112 * 4);
+        // Padded 30x30 plane and the flat output run 28 rows x 30 (1740
+        // floats, whole cache lines: 1744).
+        QTest::newRow("depthwise")
+            << "conv_dw"
+            << "conv.depthwise" << 2.0 * 32 * 28 * 28 * 9 << qulonglong(1744ull * 4);
         QTest::newRow("pointwise") << "conv_1x1"
                                    << "conv.pointwise" << 2.0 * 32 * 28 * 28 * 16 << qulonglong(0);
         QTest::newRow("softmax") << "softmax"
                                  << "mem.normalization" << 2.0 * 64 * 128 * 4 << qulonglong(0);
+        // Stride 2: the plane split in 2 column phases of 28, 56 rows each.
         QTest::newRow("maxpool") << "maxpool"
-                                 << "pool" << 64.0 * 28 * 28 * 9 << qulonglong(0);
+                                 << "pool" << 64.0 * 28 * 28 * 9 << qulonglong(56ull * 2 * 28 * 4);
     }
     void kernelProfiles()
     {

@@ -23,7 +23,10 @@
 #include <atomic>
 #include <cstring>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 using namespace sb;
@@ -1038,6 +1041,40 @@ private slots:
         auto ref = readNpy(dir / "mlp.ort_out0.npy");
         QVERIFY(ours.ok() && ref.ok());
         QVERIFY(compareTensors(*ours, *ref, 1e-3, 1e-6).ok);
+    }
+
+    // ThreadPool::slot(): kernels index per-thread scratch slices with it, so
+    // within a job every thread has one slot in [0, size()), no two threads
+    // share one, the caller's is 0, and a worker of another pool is an
+    // outside thread (0) to this one.
+    void threadPoolSlotsAreDistinct()
+    {
+        for (int threads : {1, 2, 3, 4}) {
+            ThreadPool pool(threads), other(2);
+            QCOMPARE(pool.slot(), 0);
+            for (int job = 0; job < 200; ++job) {
+                std::mutex mutex;
+                std::map<std::thread::id, std::set<int>> slotsOf;
+                std::atomic<bool> otherNonZero{false};
+                pool.parallelFor(64, 1, [&](std::int64_t, std::int64_t) {
+                    const int slot = pool.slot();
+                    if (other.slot() != 0)
+                        otherNonZero = true;
+                    std::lock_guard lock(mutex);
+                    slotsOf[std::this_thread::get_id()].insert(slot);
+                });
+                QVERIFY(!otherNonZero.load());
+                std::set<int> seen;
+                for (const auto &[thread, slotsSeen] : slotsOf) {
+                    QCOMPARE(slotsSeen.size(), std::size_t(1));
+                    const int slot = *slotsSeen.begin();
+                    QVERIFY(slot >= 0 && slot < threads);
+                    QVERIFY2(seen.insert(slot).second, "two threads share a slot");
+                    if (thread == std::this_thread::get_id())
+                        QCOMPARE(slot, 0);
+                }
+            }
+        }
     }
 
     // Every index runs exactly once per parallelFor, across back-to-back jobs

@@ -3,6 +3,7 @@
 #include "kernels/cpu/fast/blas.h"
 #include "kernels/cpu/fast/epilogue.h"
 #include "kernels/cpu/fast/pointwise.h"
+#include "kernels/cpu/fast/scratch.h"
 #include "kernels/cpu/fast/simd.h"
 
 #include <algorithm>
@@ -119,8 +120,51 @@ void activateBlock(const Geometry &geo, float *outGroup, const Activation &act, 
         activateInPlace(outGroup + r * geo.outHW + c0, c1 - c0, act);
 }
 
-thread_local std::vector<float> t_panel;
-thread_local std::vector<float> t_columns;
+// How convIm2colGemm cuts the work for a shape and thread count (see conv_gemm.h).
+struct Im2colPlan
+{
+    Geometry geo{};
+    std::int64_t items = 0, panel = 0, panelsPerItem = 0, tasks = 0;
+    enum class Path
+    {
+        SideBySide, // small images: one GEMM over every image's columns
+        Panels,     // whole panels per thread
+        Columns     // few GEMMs: each item's whole im2col matrix, GEMM split by rows
+    } path = Path::Panels;
+};
+
+Im2colPlan im2colPlan(const ConvGemmShape &shape, int threads)
+{
+    const Window2dShape &s = shape.window;
+    Im2colPlan plan;
+    plan.geo = Geometry{&shape,
+                        shape.inChannels / shape.group,
+                        shape.outChannels / shape.group,
+                        0,
+                        s.inH * s.inW,
+                        s.outH * s.outW,
+                        false};
+    Geometry &geo = plan.geo;
+    geo.kdim = geo.cinG * s.kernelH * s.kernelW;
+    geo.pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 &&
+                    s.padTop == 0 && s.padLeft == 0 && s.outH == s.inH && s.outW == s.inW;
+    plan.items = s.batch * shape.group; // (sample, group) pairs
+    const std::int64_t widest = std::max(geo.pointwise ? 0 : geo.kdim, geo.coutG);
+    std::int64_t panel = (kPanelFloats / std::max<std::int64_t>(1, widest) + 15) / 16 * 16;
+    panel = std::min(std::max(panel, kMinPanelColumns), geo.outHW);
+    // Even panels (196 columns as 112 + 84, not 176 + 20: a sliver is slow).
+    plan.panelsPerItem = (geo.outHW + panel - 1) / panel;
+    plan.panel = std::min(
+        geo.outHW, ((geo.outHW + plan.panelsPerItem - 1) / plan.panelsPerItem + 15) / 16 * 16);
+    plan.tasks = plan.items * plan.panelsPerItem;
+    if (shape.group == 1 && s.batch > 1 && geo.outHW < kMinPanelColumns)
+        plan.path = Im2colPlan::Path::SideBySide;
+    else if (threads == 1 || plan.tasks >= 2 * threads || plan.tasks % threads == 0)
+        plan.path = Im2colPlan::Path::Panels;
+    else
+        plan.path = Im2colPlan::Path::Columns;
+    return plan;
+}
 
 } // namespace
 
@@ -131,29 +175,32 @@ bool convIm2colSmallK(const ConvGemmShape &shape)
     return kdim <= kSmallK && pointwiseConvIsa() == CpuIsa::Avx512;
 }
 
+std::int64_t convIm2colGemmScratchFloats(const ConvGemmShape &shape, int threads)
+{
+    const Im2colPlan plan = im2colPlan(shape, threads);
+    const Geometry &geo = plan.geo;
+    switch (plan.path) {
+    case Im2colPlan::Path::SideBySide: { // the im2col matrix, then the product
+        const std::int64_t cols = shape.window.batch * geo.outHW;
+        return scratchSlice(geo.kdim * cols) + geo.coutG * cols;
+    }
+    case Im2colPlan::Path::Panels: // one panel per thread
+        return geo.pointwise ? 0 : threads * scratchSlice(geo.kdim * plan.panel);
+    case Im2colPlan::Path::Columns:
+        return geo.pointwise ? 0 : geo.kdim * geo.outHW;
+    }
+    return 0;
+}
+
 void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const float *x,
-                    const float *w, const float *bias, float *out, const Activation &act)
+                    const float *w, const float *bias, float *out, const Activation &act,
+                    float *scratch)
 {
     const Window2dShape &s = shape.window;
-    Geometry geo{&shape,
-                 shape.inChannels / shape.group,
-                 shape.outChannels / shape.group,
-                 0,
-                 s.inH * s.inW,
-                 s.outH * s.outW,
-                 false};
-    geo.kdim = geo.cinG * s.kernelH * s.kernelW;
-    geo.pointwise = s.kernelH == 1 && s.kernelW == 1 && s.strideH == 1 && s.strideW == 1 &&
-                    s.padTop == 0 && s.padLeft == 0 && s.outH == s.inH && s.outW == s.inW;
-    const std::int64_t items = s.batch * shape.group; // (sample, group) pairs
-    const std::int64_t widest = std::max(geo.pointwise ? 0 : geo.kdim, geo.coutG);
-    std::int64_t panel = (kPanelFloats / std::max<std::int64_t>(1, widest) + 15) / 16 * 16;
-    panel = std::min(std::max(panel, kMinPanelColumns), geo.outHW);
-    // Even panels (196 columns as 112 + 84, not 176 + 20: a sliver is slow).
-    const std::int64_t panelsPerItem = (geo.outHW + panel - 1) / panel;
-    panel = std::min(geo.outHW, ((geo.outHW + panelsPerItem - 1) / panelsPerItem + 15) / 16 * 16);
-    const std::int64_t tasks = items * panelsPerItem;
-    const int threads = pool.size();
+    const Im2colPlan plan = im2colPlan(shape, pool.size());
+    const Geometry &geo = plan.geo;
+    const std::int64_t items = plan.items, panel = plan.panel, panelsPerItem = plan.panelsPerItem,
+                       tasks = plan.tasks;
     const bool smallK = convIm2colSmallK(shape);
     auto groupInput = [&](std::int64_t item) {
         return x + ((item / shape.group) * shape.inChannels + (item % shape.group) * geo.cinG) *
@@ -174,11 +221,9 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
     // narrow N, where OpenBLAS is slow. Put the images side by side as columns
     // of one im2col matrix (kdim x batch * outHW), run one GEMM split by output
     // channels, and scatter each block to the images with the activation.
-    if (shape.group == 1 && s.batch > 1 && geo.outHW < kMinPanelColumns) {
+    if (plan.path == Im2colPlan::Path::SideBySide) {
         const std::int64_t cols = s.batch * geo.outHW;
-        std::vector<float> &columns = t_columns;
-        columns.resize(static_cast<std::size_t>(geo.kdim * cols));
-        float *cp = columns.data();
+        float *cp = scratch;
         pool.parallelFor(geo.kdim * s.batch, 8, [&](std::int64_t begin, std::int64_t end) {
             for (std::int64_t job = begin; job < end; ++job) {
                 const std::int64_t r = job / s.batch, image = job % s.batch;
@@ -190,9 +235,7 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
                     im2colBlock(geo, in, r, r + 1, 0, geo.outHW, dst, cols);
             }
         });
-        std::vector<float> &product = t_panel; // coutG x cols, before the scatter
-        product.resize(static_cast<std::size_t>(geo.coutG * cols));
-        float *pp = product.data();
+        float *pp = scratch + scratchSlice(geo.kdim * cols); // coutG x cols, before the scatter
         fillBias(pp, cols, bias, 0, geo.coutG, 0, cols);
         parallelSgemm(pool, false, false, geo.coutG, cols, geo.kdim, 1.0f, w, geo.kdim, cp, cols,
                       1.0f, pp, cols,
@@ -214,8 +257,10 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
     }
     // Enough panels to share evenly: every thread runs whole panels, with no
     // synchronisation in between.
-    if (threads == 1 || tasks >= 2 * threads || tasks % threads == 0) {
+    if (plan.path == Im2colPlan::Path::Panels) {
+        const std::int64_t slice = scratchSlice(geo.kdim * panel);
         pool.parallelFor(tasks, 1, [&](std::int64_t begin, std::int64_t end) {
+            float *mine = scratch + pool.slot() * slice;
             for (std::int64_t task = begin; task < end; ++task) {
                 const std::int64_t item = task / panelsPerItem;
                 const std::int64_t c0 = (task % panelsPerItem) * panel;
@@ -226,9 +271,8 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
                 const float *b = in + c0;
                 std::int64_t ldb = geo.outHW;
                 if (!geo.pointwise) {
-                    t_panel.resize(static_cast<std::size_t>(geo.kdim * (c1 - c0)));
-                    im2colBlock(geo, in, 0, geo.kdim, c0, c1, t_panel.data(), c1 - c0);
-                    b = t_panel.data();
+                    im2colBlock(geo, in, 0, geo.kdim, c0, c1, mine, c1 - c0);
+                    b = mine;
                     ldb = c1 - c0;
                 }
                 float *o = groupOutput(item);
@@ -247,18 +291,15 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
     }
     // Few, small GEMMs: build each item's whole im2col matrix on the pool and
     // split its GEMM by output channels.
-    std::vector<float> &columns = t_columns;
-    if (!geo.pointwise)
-        columns.resize(static_cast<std::size_t>(geo.kdim * geo.outHW));
     for (std::int64_t item = 0; item < items; ++item) {
         const float *in = groupInput(item);
         const float *b = in;
         if (!geo.pointwise) {
-            float *cp = columns.data();
+            float *cp = scratch;
             pool.parallelFor(geo.kdim, 1, [&](std::int64_t begin, std::int64_t end) {
                 im2colBlock(geo, in, begin, end, 0, geo.outHW, cp + begin * geo.outHW, geo.outHW);
             });
-            b = columns.data();
+            b = scratch;
         }
         float *o = groupOutput(item);
         const float *biasGroup = groupBias(item);

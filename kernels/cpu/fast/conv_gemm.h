@@ -4,7 +4,7 @@
 //
 // Work is cut into column panels of the output (a few hundred output pixels
 // of one sample and group): each panel's im2col block is built into a
-// per-thread buffer, multiplied by the group's weights straight into the
+// per-thread slice of the node's scratch, multiplied by the group's weights straight into the
 // output (which starts as the bias, so the GEMM accumulates with beta = 1),
 // and the activation runs on it while it is still in cache. Panels of
 // all samples and groups are shared out over the pool; when there are too
@@ -29,11 +29,18 @@ struct ConvGemmShape
     Window2dShape window;
 };
 
+// The scratch convIm2colGemm needs on a pool of `threads` (scratch.h): the
+// im2col panels (one per thread), or one item's whole im2col matrix, or the
+// images' side-by-side matrix and its product; 0 for 1x1 stride-1 convs that
+// multiply the input planes directly.
+std::int64_t convIm2colGemmScratchFloats(const ConvGemmShape &shape, int threads);
+
 // x: [batch, inChannels, inH, inW]; w: [outChannels, inChannels / group,
 // kernelH, kernelW]; bias: [outChannels] or null; out: [batch, outChannels,
-// outH, outW].
+// outH, outW]; scratch: convIm2colGemmScratchFloats(shape, pool.size()) floats.
 void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const float *x,
-                    const float *w, const float *bias, float *out, const Activation &act);
+                    const float *w, const float *bias, float *out, const Activation &act,
+                    float *scratch);
 
 // True when convIm2colGemm's panels run pointwise.h's AVX-512 kernel instead
 // of OpenBLAS for this shape: at most 64 im2col rows (input channels per

@@ -10,6 +10,7 @@
 #include "kernels/cpu/fast/epilogue.h"
 #include "kernels/cpu/fast/fast.h"
 #include "kernels/cpu/fast/pointwise.h"
+#include "kernels/cpu/fast/scratch.h"
 #include "kernels/cpu/fast/vmath.h"
 #include "kernels/cpu/fast/window2d.h"
 #include "kernels/cpu/fast/winograd.h"
@@ -223,17 +224,26 @@ Status fastConv(KernelContext &ctx)
     static const char *im2colSmallKName = oursKernelName("im2col+pointwise", CpuIsa::Avx512);
     const bool depthwise = cinG == 1 && coutG == 1;
     const bool winograd = !depthwise && winogradApplies(shape);
-    auto ours = [&] {
+    const Window2dShape depthwiseShape = windowShape(g, g.outChannels);
+    auto ours = [&](KernelContext *scratchFrom) -> Status {
         // With a residual, the activation runs after adding it.
         const Activation convAct = residual ? Activation{} : act;
-        if (depthwise)
-            depthwiseConv2d(ctx.pool(), windowShape(g, g.outChannels), px, pw, pb, po, convAct);
-        else if (winograd)
-            convWinograd3x3(ctx.pool(), shape, px, pw, pb, po, convAct);
-        else
-            convIm2colGemm(ctx.pool(), shape, px, pw, pb, po, convAct);
+        runtime::ThreadPool &pool = ctx.pool();
+        KernelScratch scratch;
+        if (depthwise) {
+            SB_TRY(scratch.acquire(scratchFrom,
+                                   depthwiseConv2dScratchFloats(depthwiseShape, pool.size())));
+            depthwiseConv2d(pool, depthwiseShape, px, pw, pb, po, convAct, scratch.data());
+        } else if (winograd) {
+            SB_TRY(scratch.acquire(scratchFrom, convWinograd3x3ScratchFloats(shape, pool.size())));
+            convWinograd3x3(pool, shape, px, pw, pb, po, convAct, scratch.data());
+        } else {
+            SB_TRY(scratch.acquire(scratchFrom, convIm2colGemmScratchFloats(shape, pool.size())));
+            convIm2colGemm(pool, shape, px, pw, pb, po, convAct, scratch.data());
+        }
         if (residual)
-            addResidualActivate(ctx.pool(), po, residual, out->elementCount(), act);
+            addResidualActivate(pool, po, residual, out->elementCount(), act);
+        return Status::success();
     };
     // oneDNN's convolution or ours, whichever is faster for this node (onednn.h).
     ConvProblem problem = convProblemOf(g);
@@ -250,9 +260,6 @@ Status fastConv(KernelContext &ctx)
                           : convIm2colSmallK(shape) ? im2colSmallKName
                                                     : im2colName);
 }
-
-thread_local std::vector<float> t_expanded;
-thread_local std::vector<float> t_imageColumns;
 
 // How sb.FusedPointwiseDepthwise's work is cut: channel blocks of `block`
 // expanded channels, and bands of `bandRows` output rows.
@@ -318,6 +325,90 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
     return t;
 }
 
+// Input rows [r0, r1) that output rows [y0, y1) read.
+std::pair<std::int64_t, std::int64_t>
+pointwiseDepthwiseInputRows(const PointwiseDepthwiseGeometry &g, std::int64_t y0, std::int64_t y1)
+{
+    const std::int64_t r0 = std::clamp<std::int64_t>(y0 * g.strideH - g.padTop, 0, g.inH);
+    const std::int64_t last = (y1 - 1) * g.strideH - g.padTop + (g.kernelH - 1) * g.dilationH;
+    return {r0, std::clamp<std::int64_t>(last + 1, r0, g.inH)};
+}
+
+// The depthwise window of one band: output rows [y0, y1) from input rows
+// [r0, r1) (channels set by the caller).
+Window2dShape pointwiseDepthwiseBand(const PointwiseDepthwiseGeometry &g, std::int64_t y0,
+                                     std::int64_t y1, std::int64_t r0, std::int64_t r1)
+{
+    Window2dShape dw;
+    dw.batch = 1;
+    dw.inW = g.inW;
+    dw.outW = g.outW;
+    dw.kernelH = g.kernelH;
+    dw.kernelW = g.kernelW;
+    dw.strideH = g.strideH;
+    dw.strideW = g.strideW;
+    dw.dilationH = g.dilationH;
+    dw.dilationW = g.dilationW;
+    dw.padLeft = g.padLeft;
+    dw.inH = r1 - r0;
+    dw.outH = y1 - y0;
+    dw.padTop = g.padTop - y0 * g.strideH + r0;
+    return dw;
+}
+
+// Where fastPointwiseDepthwise's scratch goes (floats): channels last, the
+// images side by side (shared), then per thread the expanded block E^T, the
+// taps, the bias and one output tile; otherwise per thread the expanded
+// block's band and the depthwise loops' scratch.
+struct PointwiseDepthwiseLayout
+{
+    PointwiseDepthwiseTiling t;
+    std::int64_t channelStride = 0; // per expanded channel: the rows of the largest band
+    std::int64_t shared = 0;        // floats before the per-thread slices
+    std::int64_t expanded = 0;      // floats of the expanded block in a slice
+    std::int64_t slice = 0;         // floats per thread
+    std::int64_t total(int threads) const { return shared + threads * slice; }
+};
+
+PointwiseDepthwiseLayout pointwiseDepthwiseLayout(const PointwiseDepthwiseGeometry &g,
+                                                  std::int64_t forcedBlock, int threads)
+{
+    PointwiseDepthwiseLayout layout;
+    if (g.n * g.channels == 0 || g.outH * g.outW == 0)
+        return layout;
+    const PointwiseDepthwiseTiling t = pointwiseDepthwiseTiling(g, forcedBlock, threads);
+    layout.t = t;
+    const std::int64_t inHW = g.inH * g.inW, outHW = g.outH * g.outW;
+    if (t.channelsLast) {
+        const std::int64_t cols = g.n * inHW, ld = (t.block + 7) / 8 * 8;
+        layout.shared = g.n > 1 ? scratchSlice(g.inChannels * cols) : 0;
+        layout.slice = scratchSlice((cols + g.kernelH * g.kernelW + 1 + outHW) * ld);
+        return layout;
+    }
+    std::int64_t bandInputRows = 0, depthwise = 0;
+    for (std::int64_t y0 = 0; y0 < g.outH; y0 += t.bandRows) {
+        const std::int64_t y1 = std::min(g.outH, y0 + t.bandRows);
+        auto [r0, r1] = pointwiseDepthwiseInputRows(g, y0, y1);
+        bandInputRows = std::max(bandInputRows, r1 - r0);
+        depthwise =
+            std::max(depthwise, depthwiseScratchFloats(pointwiseDepthwiseBand(g, y0, y1, r0, r1)));
+    }
+    layout.channelStride = bandInputRows * g.inW;
+    layout.expanded = scratchSlice(t.block * layout.channelStride);
+    layout.slice = layout.expanded + depthwise;
+    return layout;
+}
+
+} // namespace
+
+std::int64_t pointwiseDepthwiseScratchFloats(const PointwiseDepthwiseGeometry &g,
+                                             std::int64_t channelBlock, int threads)
+{
+    return pointwiseDepthwiseLayout(g, channelBlock, threads).total(threads);
+}
+
+namespace {
+
 // sb.FusedPointwiseDepthwise: per (image, block of expanded channels) task,
 // the block's 1x1 conv (OpenBLAS GEMM + bias) into a per-thread scratch sized
 // for L2, then the depthwise conv of those planes (the 1x1 conv's activation
@@ -336,31 +427,15 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     const std::int64_t kernelSize = g.kernelH * g.kernelW;
     if (g.n * g.channels == 0 || outHW == 0)
         return Status::success();
-    const PointwiseDepthwiseTiling t =
-        pointwiseDepthwiseTiling(g, ctx.node().intAttr("channel_block", 0), ctx.pool().size());
-    // Input rows [r0, r1) that output rows [y0, y1) read.
-    auto inputRows = [&](std::int64_t y0, std::int64_t y1) {
-        const std::int64_t r0 = std::clamp<std::int64_t>(y0 * g.strideH - g.padTop, 0, g.inH);
-        const std::int64_t last = (y1 - 1) * g.strideH - g.padTop + (g.kernelH - 1) * g.dilationH;
-        return std::pair{r0, std::clamp<std::int64_t>(last + 1, r0, g.inH)};
-    };
-    std::int64_t bandInputRows = 0; // the most input rows a band reads
-    for (std::int64_t y0 = 0; y0 < g.outH; y0 += t.bandRows) {
-        auto [r0, r1] = inputRows(y0, std::min(g.outH, y0 + t.bandRows));
-        bandInputRows = std::max(bandInputRows, r1 - r0);
-    }
-    const std::int64_t channelStride = bandInputRows * g.inW; // per channel in the scratch
-    Window2dShape dw;
-    dw.batch = 1;
-    dw.inW = g.inW;
-    dw.outW = g.outW;
-    dw.kernelH = g.kernelH;
-    dw.kernelW = g.kernelW;
-    dw.strideH = g.strideH;
-    dw.strideW = g.strideW;
-    dw.dilationH = g.dilationH;
-    dw.dilationW = g.dilationW;
-    dw.padLeft = g.padLeft;
+    runtime::ThreadPool &pool = ctx.pool();
+    const PointwiseDepthwiseLayout layout =
+        pointwiseDepthwiseLayout(g, ctx.node().intAttr("channel_block", 0), pool.size());
+    const PointwiseDepthwiseTiling &t = layout.t;
+    KernelScratch scratch;
+    SB_TRY(scratch.acquire(&ctx, layout.total(pool.size())));
+    float *slices = scratch.data() + layout.shared;
+    const std::int64_t channelStride = layout.channelStride; // per channel in the scratch
+    Window2dShape dw = pointwiseDepthwiseBand(g, 0, g.outH, 0, g.inH);
     // The 1x1 conv runs pointwise.h's AVX-512 kernel or OpenBLAS (named
     // "sgemm"); the ISA named is the depthwise loops' (the channels-last ones
     // have an AVX2 copy).
@@ -377,8 +452,7 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
         const std::int64_t cols = g.n * inHW;
         const float *xc = px;
         if (g.n > 1) {
-            t_imageColumns.resize(static_cast<std::size_t>(g.inChannels * cols));
-            float *columns = t_imageColumns.data();
+            float *columns = scratch.data();
             ctx.pool().parallelFor(g.inChannels, 16, [&](std::int64_t begin, std::int64_t end) {
                 for (std::int64_t k = begin; k < end; ++k)
                     for (std::int64_t i = 0; i < g.n; ++i)
@@ -431,8 +505,7 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 const std::int64_t channels = c1 - c0;
                 // Scratch: E^T, then the taps [kernelSize][ld], the bias [ld]
                 // and one image's output tile [outHW][ld].
-                t_expanded.resize(static_cast<std::size_t>((cols + kernelSize + 1 + outHW) * ld));
-                float *eT = t_expanded.data();
+                float *eT = slices + pool.slot() * layout.slice;
                 float *wT = eT + cols * ld, *biasT = wT + kernelSize * ld, *tile = biasT + ld;
                 if (w1T) {
                     pointwiseConvChannelsLast(cols, channels, g.inChannels, xc, cols, w1T + c0,
@@ -463,7 +536,10 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
         });
         return Status::success();
     }
-    ctx.pool().parallelFor(g.n * t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+    pool.parallelFor(g.n * t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+        float *e = slices + pool.slot() * layout.slice;
+        DepthwiseScratch depthwiseScratch;
+        depthwiseScratch.memory = e + layout.expanded;
         for (std::int64_t task = begin; task < end; ++task) {
             const std::int64_t image = task / t.blocks;
             const std::int64_t c0 = (task % t.blocks) * t.block;
@@ -471,13 +547,11 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
             if (c0 >= c1)
                 continue;
             const std::int64_t channels = c1 - c0;
-            t_expanded.resize(static_cast<std::size_t>(t.block * channelStride));
-            float *e = t_expanded.data();
             const float *imageX = px + image * g.inChannels * inHW;
             std::int64_t held0 = 0, held1 = 0; // input rows the scratch holds
             for (std::int64_t y0 = 0; y0 < g.outH; y0 += t.bandRows) {
                 const std::int64_t y1 = std::min(g.outH, y0 + t.bandRows);
-                const auto [r0, r1] = inputRows(y0, y1);
+                const auto [r0, r1] = pointwiseDepthwiseInputRows(g, y0, y1);
                 // Rows this band shares with the last one move to the front.
                 const std::int64_t keep0 = std::max(r0, held0), keep1 = std::min(r1, held1);
                 std::int64_t fresh = r0;
@@ -502,9 +576,10 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 shape.inH = r1 - r0;
                 shape.outH = y1 - y0;
                 shape.padTop = g.padTop - y0 * g.strideH + r0;
-                depthwiseConv2dSerial(
-                    shape, e, channelStride, act1, pw2 + c0 * kernelSize, pb2 ? pb2 + c0 : nullptr,
-                    po + (image * g.channels + c0) * outHW + y0 * g.outW, outHW, act2);
+                depthwiseConv2dSerial(shape, e, channelStride, act1, pw2 + c0 * kernelSize,
+                                      pb2 ? pb2 + c0 : nullptr,
+                                      po + (image * g.channels + c0) * outHW + y0 * g.outW, outHW,
+                                      act2, depthwiseScratch);
             }
         }
     });
@@ -522,7 +597,10 @@ Status fastPool2d(KernelContext &ctx, bool isMax)
                         ctx.allocateOutput(0, ElementType::Float32,
                                            {g.n, g.channels, g.outSpatial[0], g.outSpatial[1]}));
     if (isMax) {
-        maxPool2d(ctx.pool(), windowShape(g, g.channels), x.as<float>(), out->as<float>());
+        const Window2dShape shape = windowShape(g, g.channels);
+        KernelScratch scratch;
+        SB_TRY(scratch.acquire(&ctx, maxPool2dScratchFloats(shape, ctx.pool().size())));
+        maxPool2d(ctx.pool(), shape, x.as<float>(), out->as<float>(), scratch.data());
         return Status::success();
     }
     const bool countPad = ctx.node().intAttr("count_include_pad", 0) != 0;

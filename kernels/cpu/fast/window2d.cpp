@@ -1,6 +1,7 @@
 #include "kernels/cpu/fast/window2d.h"
 
 #include "kernels/cpu/fast/epilogue.h"
+#include "kernels/cpu/fast/scratch.h"
 #include "kernels/cpu/fast/simd.h"
 
 #include <algorithm>
@@ -293,16 +294,6 @@ SB_FAST_INLINE void depthwiseRowsImpl(const Window2dShape &s, const PaddedPlane 
     }
 }
 
-// Per-thread scratch: the padded plane (stride 1) or its phase split (other
-// strides), borders zeroed once per geometry, and the flat output run.
-struct DepthwiseScratch
-{
-    std::vector<float> padded, phased, flat;
-    // Geometry the zero borders of padded / phased were written for.
-    std::int64_t rows = -1, cols = -1, padTop = -1, padLeft = -1, inH = -1, inW = -1, strideW = -1;
-};
-thread_local DepthwiseScratch t_depthwise;
-
 SB_FAST_INLINE void depthwisePlaneImpl(const Window2dShape &s, const PaddedPlane &pp,
                                        DepthwiseScratch &scratch, const float *in, const float *w,
                                        float bias, float *out, const Activation &inAct,
@@ -455,18 +446,26 @@ struct Vec
 #pragma GCC diagnostic pop
 #endif
 
-// This thread's scratch, sized for the geometry with zero borders.
-DepthwiseScratch &depthwiseScratch(const Window2dShape &s, const PaddedPlane &pp)
+// The padded plane (stride 1) or its phase split (other strides) first, then
+// the flat output run (strides 1).
+std::int64_t planeFloats(const Window2dShape &s, const PaddedPlane &pp)
 {
-    DepthwiseScratch &scratch = t_depthwise;
+    return s.strideW > 1 ? pp.rows * s.strideW * pp.phaseCols : pp.rows * pp.cols;
+}
+
+// The scratch laid out for the geometry, its zero borders written when the
+// geometry changed since its last use.
+DepthwiseScratch &depthwiseScratch(DepthwiseScratch &scratch, const Window2dShape &s,
+                                   const PaddedPlane &pp)
+{
     if (scratch.rows != pp.rows || scratch.cols != pp.cols || scratch.padTop != s.padTop ||
         scratch.padLeft != s.padLeft || scratch.inH != s.inH || scratch.inW != s.inW ||
         scratch.strideW != s.strideW) {
-        if (s.strideW > 1)
-            scratch.phased.assign(static_cast<std::size_t>(pp.rows * s.strideW * pp.phaseCols),
-                                  0.0f);
-        else
-            scratch.padded.assign(static_cast<std::size_t>(pp.rows * pp.cols), 0.0f);
+        const std::int64_t plane = planeFloats(s, pp);
+        std::fill(scratch.memory, scratch.memory + plane, 0.0f);
+        scratch.padded.p = scratch.memory;
+        scratch.phased.p = scratch.memory;
+        scratch.flat.p = scratch.memory + plane;
         scratch.rows = pp.rows;
         scratch.cols = pp.cols;
         scratch.padTop = s.padTop;
@@ -475,39 +474,39 @@ DepthwiseScratch &depthwiseScratch(const Window2dShape &s, const PaddedPlane &pp
         scratch.inW = s.inW;
         scratch.strideW = s.strideW;
     }
-    if (pp.flat)
-        scratch.flat.resize(static_cast<std::size_t>(s.outH * pp.cols));
     return scratch;
 }
 
-thread_local std::vector<float> t_phased;
+// Floats of one thread's phase split of a strided input plane (0: stride 1).
+std::int64_t phasedFloats(const Window2dShape &shape)
+{
+    const std::int64_t phaseWidth = (shape.inW + shape.strideW - 1) / shape.strideW;
+    return shape.strideW > 1 ? scratchSlice(shape.inH * shape.strideW * phaseWidth) : 0;
+}
 
 // Runs planeFn(job, in, phased, planeIndex) over every plane on the pool,
-// splitting strided inputs into phases first.
+// splitting strided inputs into phases first (in the thread's slice of
+// `scratch`, phasedFloats each).
 template <typename PlaneFn>
 void forEachPlane(runtime::ThreadPool &pool, const Window2dShape &shape, const PlaneJob &job,
-                  const float *x, std::int64_t opsPerOutput, PlaneFn planeFn)
+                  const float *x, std::int64_t opsPerOutput, float *scratch, PlaneFn planeFn)
 {
     const auto splitPhases = SB_PICK_AVX2(splitPhasesBase, splitPhasesAvx2);
     const std::int64_t inPlane = shape.inH * shape.inW;
     // About 16K operations per chunk, so small planes are batched.
     const std::int64_t grain = std::max<std::int64_t>(
         1, 16384 / std::max<std::int64_t>(1, shape.outH * shape.outW * opsPerOutput));
-    pool.parallelFor(shape.batch * shape.channels, grain,
-                     [&](std::int64_t begin, std::int64_t end) {
-                         float *phased = nullptr;
-                         if (shape.strideW > 1) {
-                             t_phased.resize(static_cast<std::size_t>(shape.inH * shape.strideW *
-                                                                      job.phaseWidth));
-                             phased = t_phased.data();
-                         }
-                         for (std::int64_t p = begin; p < end; ++p) {
-                             const float *in = x + p * inPlane;
-                             if (phased)
-                                 splitPhases(shape, job.phaseWidth, in, phased);
-                             planeFn(in, phased, p);
-                         }
-                     });
+    pool.parallelFor(
+        shape.batch * shape.channels, grain, [&](std::int64_t begin, std::int64_t end) {
+            float *phased =
+                shape.strideW > 1 ? scratch + pool.slot() * phasedFloats(shape) : nullptr;
+            for (std::int64_t p = begin; p < end; ++p) {
+                const float *in = x + p * inPlane;
+                if (phased)
+                    splitPhases(shape, job.phaseWidth, in, phased);
+                planeFn(in, phased, p);
+            }
+        });
 }
 
 } // namespace
@@ -538,11 +537,11 @@ DepthwisePlaneFn depthwisePlaneFor(const Window2dShape &shape)
 void depthwisePlanes(const Window2dShape &shape, const PaddedPlane &pp, const float *x,
                      std::int64_t inPlane, const float *w, const float *bias, float *out,
                      std::int64_t outPlane, const Activation &inAct, const Activation &act,
-                     std::int64_t begin, std::int64_t end)
+                     std::int64_t begin, std::int64_t end, DepthwiseScratch &threadScratch)
 {
     const auto plane = depthwisePlaneFor(shape);
     const std::int64_t kernelSize = shape.kernelH * shape.kernelW;
-    DepthwiseScratch &scratch = depthwiseScratch(shape, pp);
+    DepthwiseScratch &scratch = depthwiseScratch(threadScratch, shape, pp);
     for (std::int64_t p = begin; p < end; ++p) {
         const std::int64_t c = p % shape.channels;
         plane(shape, pp, scratch, x + p * inPlane, w + c * kernelSize, bias ? bias[c] : 0.0f,
@@ -563,8 +562,22 @@ CpuIsa depthwiseConv2dIsa(const Window2dShape &shape)
     return cpuHasAvx2Fma() ? CpuIsa::Avx2 : CpuIsa::Baseline;
 }
 
+std::int64_t depthwiseScratchFloats(const Window2dShape &shape)
+{
+    const PaddedPlane pp = paddedPlane(shape);
+    return scratchSlice(planeFloats(shape, pp) + (pp.flat ? shape.outH * pp.cols : 0));
+}
+
+std::int64_t depthwiseConv2dScratchFloats(const Window2dShape &shape, int threads)
+{
+    if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
+        return 0;
+    return threads * depthwiseScratchFloats(shape);
+}
+
 void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
-                     const float *w, const float *bias, float *out, const Activation &act)
+                     const float *w, const float *bias, float *out, const Activation &act,
+                     float *scratch)
 {
     if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
         return;
@@ -573,21 +586,23 @@ void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, cons
     const std::int64_t grain = std::max<std::int64_t>(
         1,
         16384 / std::max<std::int64_t>(1, shape.outH * shape.outW * shape.kernelH * shape.kernelW));
-    pool.parallelFor(shape.batch * shape.channels, grain,
-                     [&](std::int64_t begin, std::int64_t end) {
-                         depthwisePlanes(shape, pp, x, shape.inH * shape.inW, w, bias, out,
-                                         shape.outH * shape.outW, Activation{}, act, begin, end);
-                     });
+    pool.parallelFor(
+        shape.batch * shape.channels, grain, [&](std::int64_t begin, std::int64_t end) {
+            DepthwiseScratch mine;
+            mine.memory = scratch + pool.slot() * depthwiseScratchFloats(shape);
+            depthwisePlanes(shape, pp, x, shape.inH * shape.inW, w, bias, out,
+                            shape.outH * shape.outW, Activation{}, act, begin, end, mine);
+        });
 }
 
 void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int64_t inPlane,
                            const Activation &inAct, const float *w, const float *bias, float *out,
-                           std::int64_t outPlane, const Activation &act)
+                           std::int64_t outPlane, const Activation &act, DepthwiseScratch &scratch)
 {
     if (shape.batch * shape.channels == 0 || shape.outH * shape.outW == 0)
         return;
     depthwisePlanes(shape, paddedPlane(shape), x, inPlane, w, bias, out, outPlane, inAct, act, 0,
-                    shape.batch * shape.channels);
+                    shape.batch * shape.channels, scratch);
 }
 
 namespace {
@@ -644,13 +659,19 @@ void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channe
     (shape, channels, ld, x, wT, bias, out, act);
 }
 
-void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out)
+std::int64_t maxPool2dScratchFloats(const Window2dShape &shape, int threads)
+{
+    return threads * phasedFloats(shape);
+}
+
+void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out,
+               float *scratch)
 {
     std::vector<TapColumns> taps;
     const PlaneJob job = planeJob(shape, taps);
     const auto plane = SB_PICK_AVX2(maxPoolPlaneBase, maxPoolPlaneAvx2);
     const std::int64_t outPlane = shape.outH * shape.outW;
-    forEachPlane(pool, shape, job, x, shape.kernelH * shape.kernelW,
+    forEachPlane(pool, shape, job, x, shape.kernelH * shape.kernelW, scratch,
                  [&](const float *in, const float *phased, std::int64_t p) {
                      plane(job, in, phased, out + p * outPlane);
                  });

@@ -52,20 +52,46 @@ struct Window2dShape
 // measured 0.0059 vs 0.0052 ms for 128 channels of 7x7.
 CpuIsa depthwiseConv2dIsa(const Window2dShape &shape);
 
+// One thread's scratch for the depthwise plane loops: `memory` holds
+// depthwiseScratchFloats(shape) floats (the caller's: a slice of the node's
+// KernelContext scratch, see scratch.h); the loops lay out the padded plane
+// (or its phase split) and the flat output run in it and write its zero
+// borders once per geometry, which the fields below remember.
+struct DepthwiseScratch
+{
+    float *memory = nullptr;
+    struct Span
+    {
+        float *p = nullptr;
+        float *data() const { return p; }
+    };
+    Span padded, phased, flat;
+    std::int64_t rows = -1, cols = -1, padTop = -1, padLeft = -1, inH = -1, inW = -1, strideW = -1;
+};
+// Floats of one thread's DepthwiseScratch for this geometry (whole cache lines).
+std::int64_t depthwiseScratchFloats(const Window2dShape &shape);
+// The scratch depthwiseConv2d needs on a pool of `threads`: one
+// DepthwiseScratch per thread.
+std::int64_t depthwiseConv2dScratchFloats(const Window2dShape &shape, int threads);
+
 // x: [batch, channels, inH, inW]; w: [channels, 1, kernelH, kernelW];
-// bias: [channels] or null; out: [batch, channels, outH, outW].
+// bias: [channels] or null; out: [batch, channels, outH, outW]; scratch:
+// depthwiseConv2dScratchFloats(shape, pool.size()) floats.
 void depthwiseConv2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x,
-                     const float *w, const float *bias, float *out, const Activation &act);
+                     const float *w, const float *bias, float *out, const Activation &act,
+                     float *scratch);
 
 // The same, every plane on the calling thread (for kernels that are already
 // parallel, e.g. the fused pointwise + depthwise kernel), on inAct(x): the
 // input activation is applied as the planes are read (zero padding stays
 // zero). Plane p of x starts at x + p * inPlane (>= inH * inW) and of out at
 // out + p * outPlane (>= outH * outW), so a band of rows of larger planes can
-// be given.
+// be given. `scratch`: the calling thread's, with memory for
+// depthwiseScratchFloats(shape) floats (reused across calls of one thread,
+// it keeps its zero borders while the geometry stays).
 void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int64_t inPlane,
                            const Activation &inAct, const float *w, const float *bias, float *out,
-                           std::int64_t outPlane, const Activation &act);
+                           std::int64_t outPlane, const Activation &act, DepthwiseScratch &scratch);
 
 // One image's depthwise conv with channels last, for small planes where a
 // plane is too short for vectors along it: x [inH * inW][ld], wT [kernelH *
@@ -77,7 +103,13 @@ void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channe
                                  const float *x, const float *wT, const float *bias, float *out,
                                  const Activation &act);
 
-// x: [batch, channels, inH, inW]; out: [batch, channels, outH, outW].
-void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out);
+// The scratch maxPool2d needs on a pool of `threads`: per thread, the phase
+// split of one strided input plane (0 for stride 1).
+std::int64_t maxPool2dScratchFloats(const Window2dShape &shape, int threads);
+
+// x: [batch, channels, inH, inW]; out: [batch, channels, outH, outW];
+// scratch: maxPool2dScratchFloats(shape, pool.size()) floats.
+void maxPool2d(runtime::ThreadPool &pool, const Window2dShape &shape, const float *x, float *out,
+               float *scratch);
 
 } // namespace sb::kernels

@@ -2,6 +2,7 @@
 
 #include "kernels/cpu/fast/blas.h"
 #include "kernels/cpu/fast/epilogue.h"
+#include "kernels/cpu/fast/scratch.h"
 #include "kernels/cpu/fast/simd.h"
 
 #include <algorithm>
@@ -88,9 +89,15 @@ template <typename Fn> void forEachRun(const Geometry &g, std::int64_t t0, std::
     }
 }
 
+// One thread's block buffers: slices of the node's scratch.
+struct Span
+{
+    float *p = nullptr;
+    float *data() const { return p; }
+};
 struct Scratch
 {
-    std::vector<float> v, m, rows, columns, y;
+    Span v, m, rows, columns, y;
 };
 
 // V[c][xi][tile] = (B^T d B)[xi] for the block's tiles; ldv = tiles in the block.
@@ -237,10 +244,56 @@ SB_TARGET_AVX2 void transformOutputAvx2(const Geometry &g, const TileRun &run, s
 }
 #endif
 
-thread_local Scratch t_scratch;
-thread_local std::vector<float> t_transposedWeights;
+// How the tiles are cut into blocks: at most kBlockFloats per transformed
+// block, at least one block per thread, a multiple of the thread count for
+// balance.
+struct Blocks
+{
+    std::int64_t count = 0, tiles = 0, maxRun = 0;
+    // Floats of one thread's block buffers (V, M, 4 input rows, 4 rows of
+    // B^T d, 4 output rows).
+    std::int64_t v = 0, m = 0, rows = 0, columns = 0, y = 0;
+    std::int64_t sliceFloats() const
+    {
+        return scratchSlice(v) + scratchSlice(m) + scratchSlice(rows) + scratchSlice(columns) +
+               scratchSlice(y);
+    }
+};
+
+Blocks blocksOf(const Geometry &g, std::int64_t threads)
+{
+    Blocks b;
+    const std::int64_t maxBlockTiles =
+        std::max<std::int64_t>(16, kBlockFloats / (kPositions * std::max(g.inC, g.outC)));
+    std::int64_t blocks = std::max((g.tiles + maxBlockTiles - 1) / maxBlockTiles, threads);
+    blocks = (blocks + threads - 1) / threads * threads;
+    b.tiles = (g.tiles + blocks - 1) / blocks;
+    b.count = (g.tiles + b.tiles - 1) / b.tiles;
+    b.maxRun = std::min(b.tiles, g.tilesW);
+    b.v = kPositions * g.inC * b.tiles;
+    b.m = kPositions * g.outC * b.tiles;
+    b.rows = 4 * (2 * b.maxRun + 2);
+    b.columns = b.rows;
+    b.y = 4 * b.maxRun;
+    return b;
+}
+
+// Scratch layout: the transformed weights U (16 x outC x inC), then one
+// slice per thread, used first for the weight transform's 9 x inC
+// transposed filter and then for the block buffers.
+std::int64_t threadSliceFloats(const Geometry &g, const Blocks &blocks)
+{
+    return std::max(scratchSlice(9 * g.inC), blocks.sliceFloats());
+}
 
 } // namespace
+
+std::int64_t convWinograd3x3ScratchFloats(const ConvGemmShape &shape, int threads)
+{
+    const Geometry g = geometryOf(shape);
+    return scratchSlice(kPositions * g.outC * g.inC) +
+           threads * threadSliceFloats(g, blocksOf(g, threads));
+}
 
 bool winogradApplies(const ConvGemmShape &shape)
 {
@@ -255,47 +308,43 @@ bool winogradApplies(const ConvGemmShape &shape)
 }
 
 void convWinograd3x3(runtime::ThreadPool &pool, const ConvGemmShape &shape, const float *x,
-                     const float *w, const float *bias, float *out, const Activation &act)
+                     const float *w, const float *bias, float *out, const Activation &act,
+                     float *scratch)
 {
     const Geometry g = geometryOf(shape);
     const auto transformWeights = SB_PICK_AVX2(transformWeightsBase, transformWeightsAvx2);
     const auto transformInput = SB_PICK_AVX2(transformInputBase, transformInputAvx2);
     const auto transformOutput = SB_PICK_AVX2(transformOutputBase, transformOutputAvx2);
+    const Blocks blocks = blocksOf(g, pool.size());
+    const std::int64_t slice = threadSliceFloats(g, blocks);
     // Weights, transformed on every call (they are small next to the work).
-    std::vector<float> u(static_cast<std::size_t>(kPositions * g.outC * g.inC));
+    float *u = scratch;
+    float *slices = scratch + scratchSlice(kPositions * g.outC * g.inC);
     pool.parallelFor(g.outC, 4, [&](std::int64_t begin, std::int64_t end) {
-        t_transposedWeights.resize(static_cast<std::size_t>(9 * g.inC));
+        float *transposed = slices + pool.slot() * slice;
         for (std::int64_t k = begin; k < end; ++k)
-            transformWeights(g, w, k, t_transposedWeights.data(), u.data());
+            transformWeights(g, w, k, transposed, u);
     });
-    // Tile blocks: at most kBlockFloats per transformed block, at least one
-    // block per thread, a multiple of the thread count for balance.
-    const std::int64_t threads = pool.size();
-    const std::int64_t maxBlockTiles =
-        std::max<std::int64_t>(16, kBlockFloats / (kPositions * std::max(g.inC, g.outC)));
-    std::int64_t blocks = std::max((g.tiles + maxBlockTiles - 1) / maxBlockTiles, threads);
-    blocks = (blocks + threads - 1) / threads * threads;
-    const std::int64_t blockTiles = (g.tiles + blocks - 1) / blocks;
-    blocks = (g.tiles + blockTiles - 1) / blockTiles;
-    pool.parallelFor(blocks, 1, [&](std::int64_t begin, std::int64_t end) {
-        Scratch &scratch = t_scratch;
-        scratch.v.resize(static_cast<std::size_t>(kPositions * g.inC * blockTiles));
-        scratch.m.resize(static_cast<std::size_t>(kPositions * g.outC * blockTiles));
-        const std::int64_t maxRun = std::min(blockTiles, g.tilesW);
-        scratch.rows.resize(static_cast<std::size_t>(4 * (2 * maxRun + 2)));
-        scratch.columns.resize(static_cast<std::size_t>(4 * (2 * maxRun + 2)));
-        scratch.y.resize(static_cast<std::size_t>(4 * maxRun));
+    const std::int64_t blockTiles = blocks.tiles;
+    pool.parallelFor(blocks.count, 1, [&](std::int64_t begin, std::int64_t end) {
+        float *mine = slices + pool.slot() * slice;
+        Scratch buffers;
+        buffers.v.p = mine;
+        buffers.m.p = buffers.v.p + scratchSlice(blocks.v);
+        buffers.rows.p = buffers.m.p + scratchSlice(blocks.m);
+        buffers.columns.p = buffers.rows.p + scratchSlice(blocks.rows);
+        buffers.y.p = buffers.columns.p + scratchSlice(blocks.columns);
         for (std::int64_t block = begin; block < end; ++block) {
             const std::int64_t t0 = block * blockTiles, t1 = std::min(g.tiles, t0 + blockTiles);
             const std::int64_t n = t1 - t0;
             forEachRun(g, t0, t1,
-                       [&](const TileRun &run) { transformInput(g, x, run, n, scratch); });
+                       [&](const TileRun &run) { transformInput(g, x, run, n, buffers); });
             for (std::int64_t xi = 0; xi < kPositions; ++xi)
-                sgemm(false, false, g.outC, n, g.inC, 1.0f, u.data() + xi * g.inC,
-                      kPositions * g.inC, scratch.v.data() + xi * n, kPositions * n, 0.0f,
-                      scratch.m.data() + xi * n, kPositions * n);
+                sgemm(false, false, g.outC, n, g.inC, 1.0f, u + xi * g.inC, kPositions * g.inC,
+                      buffers.v.data() + xi * n, kPositions * n, 0.0f, buffers.m.data() + xi * n,
+                      kPositions * n);
             forEachRun(g, t0, t1, [&](const TileRun &run) {
-                transformOutput(g, run, n, bias, act, out, scratch);
+                transformOutput(g, run, n, bias, act, out, buffers);
             });
         }
     });

@@ -23,8 +23,15 @@ namespace sb::kernels {
 // per-call weight transform pays off.
 bool winogradApplies(const ConvGemmShape &shape);
 
-// Same arguments as convIm2colGemm.
+// The scratch convWinograd3x3 needs on a pool of `threads` (scratch.h): the
+// transformed weights, and per thread the transformed input and output
+// tiles of one block.
+std::int64_t convWinograd3x3ScratchFloats(const ConvGemmShape &shape, int threads);
+
+// Same arguments as convIm2colGemm; scratch: convWinograd3x3ScratchFloats(
+// shape, pool.size()) floats.
 void convWinograd3x3(runtime::ThreadPool &pool, const ConvGemmShape &shape, const float *x,
-                     const float *w, const float *bias, float *out, const Activation &act);
+                     const float *w, const float *bias, float *out, const Activation &act,
+                     float *scratch);
 
 } // namespace sb::kernels

@@ -122,6 +122,8 @@ template <typename Problem> struct Candidate
     // ctx null: scratch from the heap (timing runs); the work goes over pool.
     std::function<Status(runtime::ThreadPool &, KernelContext *, const Problem &)> run;
     std::uint64_t weightsBytes = 0; // reordered weights it holds
+    // Bytes it takes through KernelContext::allocateScratch per execution.
+    std::uint64_t scratchBytes = 0;
 };
 
 // The node's choices, by input-shape key; kept in KernelState::data.
@@ -178,14 +180,14 @@ std::size_t pick(std::vector<Candidate<Problem>> &candidates, const Problem &pro
 
 template <typename Problem>
 Status
-runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
-          const std::function<void()> &ours, const char *oursName,
+runChosen(KernelContext &ctx, const std::string &key, const Problem &problem, const OursFn &ours,
+          const char *oursName,
           const std::function<void(std::vector<Candidate<Problem>> &, std::vector<std::string> &)>
               &addOneDnn)
 {
     runtime::KernelState *state = ctx.state();
     if (!state || kernelChoice() == KernelChoice::Ours || !oneDnnAvailable()) {
-        ours();
+        SB_TRY(ours(&ctx));
         ctx.noteKernel(oursName);
         return Status::success();
     }
@@ -198,11 +200,8 @@ runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
         auto it = choices.byKey.find(key);
         if (it == choices.byKey.end()) {
             auto fresh = std::make_shared<typename Choices<Problem>::Entry>();
-            fresh->candidates.push_back(
-                {oursName, [ours](runtime::ThreadPool &, KernelContext *, const Problem &) {
-                     ours();
-                     return Status::success();
-                 }});
+            fresh->candidates.push_back({oursName, [ours](runtime::ThreadPool &, KernelContext *c,
+                                                          const Problem &) { return ours(c); }});
             addOneDnn(fresh->candidates, choices.names);
             fresh->chosen = pick(fresh->candidates, problem, ctx.pool());
             // Only the chosen one stays (with its reordered weights).
@@ -210,13 +209,22 @@ runChosen(KernelContext &ctx, const std::string &key, const Problem &problem,
                 if (i != fresh->chosen)
                     fresh->candidates[i].run = nullptr;
             state->persistentBytes += fresh->candidates[fresh->chosen].weightsBytes;
+            // For the cost model: the chosen oneDNN candidate's scratch
+            // (ours declares its own in its profile).
+            if (fresh->chosen != 0) {
+                std::vector<const runtime::Shape *> shapes;
+                for (std::size_t i = 0; i < ctx.inputCount(); ++i)
+                    shapes.push_back(ctx.hasInput(i) ? &ctx.input(i).shape() : nullptr);
+                state->setChosenScratch(runtime::inputShapesKey(shapes),
+                                        fresh->candidates[fresh->chosen].scratchBytes);
+            }
             it = choices.byKey.emplace(key, std::move(fresh)).first;
         }
         entry = it->second;
     }
     const Candidate<Problem> &c = entry->candidates[entry->chosen];
     if (entry->chosen == 0)
-        ours(); // this call's own (candidate 0 captured the first call's operands)
+        SB_TRY(ours(&ctx)); // this call's own (candidate 0 captured the first call's operands)
     else
         SB_TRY(c.run(ctx.pool(), &ctx, problem));
     ctx.noteKernel(c.name);
@@ -685,6 +693,13 @@ makeParted(std::int64_t count, int threads,
     return parted;
 }
 
+// What Parted::run requests through Scratch::acquire.
+std::uint64_t scratchBytes(const Parted &p)
+{
+    const std::uint64_t bytes = p.partScratch() * static_cast<std::uint64_t>(p.parts());
+    return bytes == 0 ? 0 : bytes + 64;
+}
+
 std::uint64_t weightsBytes(const Parted &p)
 {
     std::uint64_t bytes = p.main->weights ? p.main->weightsMd.get_size() : 0;
@@ -710,7 +725,7 @@ double convMacs(const ConvProblem &p)
 
 } // namespace
 
-Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::function<void()> &ours,
+Status runConvolution(KernelContext &ctx, const ConvProblem &p, const OursFn &ours,
                       const char *oursName)
 {
     const std::string key = std::to_string(p.n) + "x" + std::to_string(p.inH) + "x" +
@@ -783,7 +798,7 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &p, const std::funct
                      [parted](runtime::ThreadPool &pool, KernelContext *c, const ConvProblem &q) {
                          return parted->run(pool, c, q.x, q.w, q.bias, q.residual, q.y);
                      },
-                     weightsBytes(*parted)});
+                     weightsBytes(*parted), scratchBytes(*parted)});
             } catch (const dnnl::error &) {
                 // Not covered by oneDNN for this case: the other candidates remain.
             }
@@ -860,12 +875,18 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
                  [parted](runtime::ThreadPool &pool, KernelContext *c, const MatMulProblem &q) {
                      return parted->run(pool, c, q.a, q.b, q.bias, nullptr, q.c);
                  },
-                 weightsBytes(*parted)});
+                 weightsBytes(*parted), scratchBytes(*parted)});
         } catch (const dnnl::error &) {
             // Not covered: ours remains.
         }
     };
-    return runChosen<MatMulProblem>(ctx, key, p, ours, oursName, addOneDnn);
+    return runChosen<MatMulProblem>(
+        ctx, key, p,
+        [&ours](KernelContext *) {
+            ours();
+            return Status::success();
+        },
+        oursName, addOneDnn);
 }
 
 namespace {
@@ -1139,10 +1160,10 @@ std::string oneDnnDescription()
     return "oneDNN not built in";
 }
 
-Status runConvolution(KernelContext &ctx, const ConvProblem &, const std::function<void()> &ours,
+Status runConvolution(KernelContext &ctx, const ConvProblem &, const OursFn &ours,
                       const char *oursName)
 {
-    ours();
+    SB_TRY(ours(&ctx));
     ctx.noteKernel(oursName);
     return Status::success();
 }

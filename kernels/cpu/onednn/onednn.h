@@ -82,10 +82,14 @@ struct MatMulProblem
     bool bConstant = false;
 };
 
+// Our kernel for a problem: takes its scratch from the context it is given
+// (null in the timing runs that choose the implementation: the heap; see
+// kernels/cpu/fast/scratch.h).
+using OursFn = std::function<Status(KernelContext *)>;
 // Runs the problem with the implementation chosen for this node and shape
 // (see above); `ours` runs our kernel (oursName names it for profiles).
-Status runConvolution(KernelContext &ctx, const ConvProblem &problem,
-                      const std::function<void()> &ours, const char *oursName);
+Status runConvolution(KernelContext &ctx, const ConvProblem &problem, const OursFn &ours,
+                      const char *oursName);
 Status runMatMul(KernelContext &ctx, const MatMulProblem &problem,
                  const std::function<void()> &ours, const char *oursName);
 
