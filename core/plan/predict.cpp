@@ -655,6 +655,11 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     scheduleOptions.batch = options.batch;
     scheduleOptions.iterations = options.iterations;
     prediction.schedule = runtime::simulateSchedule(schedule, scheduleOptions);
+    // Queued inbound bytes: priced for stage times that vary within a run
+    // (cost_model_bench's 3-stage runs at 8 micro-batches measured queues one
+    // or two messages deeper than the nominal replay, and what these give).
+    prediction.schedule.peakQueuedBytes =
+        runtime::peakQueuedBytesUnderSpread(schedule, scheduleOptions, kStageTimeSpread);
     for (std::size_t s = 0; s < prediction.stages.size(); ++s) {
         const std::uint64_t bytes =
             prediction.stages[s].peakActivationBytes + prediction.schedule.peakQueuedBytes[s];

@@ -19,7 +19,9 @@
 //  - Pipeline (predictPipeline): stage times per micro-batch into the
 //    schedule model (core/runtime/schedule_model.h), which gives wall time,
 //    throughput, latencies and bubble as the runtime measures them; a stage's
-//    peak memory is its activation peak plus its peak queued inbound bytes.
+//    peak memory is its activation peak plus its peak queued inbound bytes
+//    (the most of the nominal replay and replays with one stage
+//    kStageTimeSpread slower: a late receiver fills its queue).
 //  - Learning (learnFromRun): measured / predicted compute of stored runs,
 //    attributed to the classes in proportion to their predicted time,
 //    folded into KernelRates::learned (bounded; see devices.h).
@@ -85,6 +87,12 @@ struct StagePrediction
 // Prices one executor's run for the shapes given (the micro-batch's).
 StagePrediction predictStage(const runtime::Executor &executor, const ValueShapes &shapes,
                              const KernelRates &rates, int threads);
+
+// How much slower than predicted one stage may run for a while within a
+// run (run-to-run spread of a stage's compute time measured by
+// cost_model_bench on 2 shared cores: 10-25%); the queued-inbound peak is
+// priced for it.
+inline constexpr double kStageTimeSpread = 0.25;
 
 struct PipelinePrediction
 {

@@ -75,6 +75,16 @@ struct SchedulePrediction
 [[nodiscard]] SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                                                   const ScheduleOptions &options);
 
+// Peak queued inbound bytes per receiving stage when stage times vary within
+// a run: the most of the nominal replay and of replays with each stage in
+// turn `spread` (e.g. 0.25) slower. With nominal times a receiver exactly
+// as fast as its sender holds one message at most; a receiver that runs
+// late for a while lets its queue fill up to the back-pressure bound, which
+// is what runs measure.
+[[nodiscard]] std::vector<std::uint64_t>
+peakQueuedBytesUnderSpread(const std::vector<ScheduleStage> &stages, const ScheduleOptions &options,
+                           double spread);
+
 // The what-if schedule of a plan before it runs: its stages as a chain, stage
 // s taking stageMs[s] per micro-batch (compute and receiving its inputs, as
 // plan::StageEstimate::seconds() prices it) and handing each micro-batch to
