@@ -385,6 +385,13 @@ private slots:
             << "FusedConv"
             << "sb" << S{{3, 32, 7, 7}, {32, 32, 1, 1}, {32}, {3, 32, 7, 7}}
             << QVariantMap{{"activation", ""}};
+        // 1x1 over small images side by side (one GEMM over both images'
+        // 98 columns, scattered back with the residual): 37 output channels,
+        // 200 input channels.
+        QTest::newRow("FusedConv 1x1 side by side residual relu 200 inputs")
+            << "FusedConv"
+            << "sb" << S{{2, 200, 7, 7}, {37, 200, 1, 1}, {37}, {2, 37, 7, 7}}
+            << QVariantMap{{"activation", "Relu"}};
         QTest::newRow("FusedConv 3x3 relu batch 2")
             << "FusedConv"
             << "sb" << S{{2, 8, 12, 13}, {16, 8, 3, 3}, {16}}
