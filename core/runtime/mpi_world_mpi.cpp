@@ -5,6 +5,7 @@
 #include "core/runtime/message_frame.h"
 
 #include <mpi.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -208,7 +209,11 @@ public:
             m_peak.assign(static_cast<std::size_t>(endpointCount), 0);
         }
         if (!m_progress.joinable())
-            m_progress = std::thread([this] { progressLoop(); });
+            m_progress = std::thread([this] {
+                // Named, so top -H and /proc/<pid>/task tell its CPU time apart.
+                pthread_setname_np(pthread_self(), "sb-progress");
+                progressLoop();
+            });
         return {};
     }
 
