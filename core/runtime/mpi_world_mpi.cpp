@@ -17,6 +17,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <set>
 #include <thread>
 
 namespace sb::runtime {
@@ -401,14 +402,23 @@ private:
                 m_incoming.push_back(std::move(incoming));
                 moved = true;
             }
+            // Receives complete in any order (a large message still
+            // streaming, a small one behind it on the same link already
+            // in), but a link delivers in the order its messages were
+            // matched: a completed receive waits while an earlier one of its
+            // link is still in progress.
+            std::set<std::pair<int, int>> streaming; // links with an earlier receive pending
             for (auto it = m_incoming.begin(); it != m_incoming.end();) {
-                int done = 0;
-                MPI_Test(it->request.get(), &done, MPI_STATUS_IGNORE);
-                if (done) {
+                int done = it->request.done() ? 1 : 0;
+                if (!done)
+                    MPI_Test(it->request.get(), &done, MPI_STATUS_IGNORE);
+                if (done && !streaming.count(it->link)) {
                     arrived.push_back(std::move(*it));
                     it = m_incoming.erase(it);
                     moved = true;
                 } else {
+                    if (!done)
+                        streaming.insert(it->link);
                     ++it;
                 }
             }
