@@ -25,6 +25,7 @@
 #include <map>
 #include <mutex>
 #include <poll.h>
+#include <pthread.h>
 #include <random>
 #include <regex>
 #include <set>
@@ -1290,6 +1291,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         std::chrono::milliseconds(std::max(50, static_cast<int>(job.heartbeatSeconds * 1000)));
     if (rank != 0) {
         heartbeat = std::thread([&] {
+            pthread_setname_np(pthread_self(), "sb-heartbeat"); // for top -H
             while (!finished.load()) {
                 (void)world.sendControl(0, runtime::ControlKind::Heartbeat, "");
                 for (auto slept = std::chrono::milliseconds(0); slept < period && !finished.load();
@@ -1299,6 +1301,7 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         });
     } else {
         heartbeat = std::thread([&] {
+            pthread_setname_np(pthread_self(), "sb-watch"); // for top -H
             std::vector<Clock::time_point> lastSeen(static_cast<std::size_t>(world.size()),
                                                     Clock::now());
             const auto timeout =

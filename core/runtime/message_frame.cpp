@@ -60,6 +60,13 @@ Error bad(const std::string &message)
     return makeError(ErrorCode::InvalidInput, "bad frame: " + message);
 }
 
+// Zero bytes before tensor data at `offset` (from the frame's first byte).
+std::size_t paddingAt(std::uint64_t offset)
+{
+    return static_cast<std::size_t>((kFrameDataAlignment - offset % kFrameDataAlignment) %
+                                    kFrameDataAlignment);
+}
+
 } // namespace
 
 Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
@@ -83,7 +90,8 @@ Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
         if (!tensor.isHost())
             return bad("tensor '" + name + "' is on " + tensor.deviceId() +
                        "; copy it to the host first");
-        total += 2 + name.size() + 2 + 8 * tensor.rank() + 8 + tensor.byteSize();
+        total += 2 + name.size() + 2 + 8 * tensor.rank() + 8;
+        total += paddingAt(total) + tensor.byteSize();
     }
     if (message.text.size() > 0xffffffffu || message.tensors.size() > 0xffffffffu)
         return bad("message too large");
@@ -111,14 +119,18 @@ Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
         for (std::int64_t dim : tensor.shape())
             put<std::int64_t>(out, dim);
         put<std::uint64_t>(out, tensor.byteSize());
+        out.insert(out.end(), paddingAt(out.size()), std::uint8_t(0));
         const auto *bytes = static_cast<const std::uint8_t *>(tensor.data());
         out.insert(out.end(), bytes, bytes + tensor.byteSize());
     }
     return out;
 }
 
-Result<TransportMessage> decodeFrame(const std::uint8_t *data, std::size_t size,
-                                     std::uint64_t maxBytes)
+namespace {
+
+// `owner` (may be null) holds `data`: aligned tensors become views of it.
+Result<TransportMessage> decode(const std::uint8_t *data, std::size_t size,
+                                const std::shared_ptr<std::uint8_t> &owner, std::uint64_t maxBytes)
 {
     if (size < kHeaderBytes)
         return bad("truncated header: " + std::to_string(size) + " bytes, a header needs " +
@@ -181,10 +193,21 @@ Result<TransportMessage> decodeFrame(const std::uint8_t *data, std::size_t size,
             return bad(where + ": " + std::to_string(dataBytes) + " data bytes for shape " +
                        shapeToString(shape) + " of " + graph::elementTypeName(type) + " (needs " +
                        std::to_string(elements * graph::elementSize(type)) + ")");
+        const std::size_t padding = paddingAt(in.offset());
+        SB_ASSIGN_OR_RETURN(const std::uint8_t *pad, in.bytes(padding, "'" + name + "' padding"));
+        for (std::size_t i = 0; i < padding; ++i)
+            if (pad[i] != 0)
+                return bad(where + ": non-zero padding before the data");
         SB_ASSIGN_OR_RETURN(const std::uint8_t *bytes,
                             in.bytes(static_cast<std::size_t>(dataBytes), "'" + name + "' data"));
         if (message.tensors.count(name))
             return bad(where + ": value name repeated");
+        if (owner && reinterpret_cast<std::uintptr_t>(bytes) % kFrameDataAlignment == 0) {
+            // The frame is the receiver's own (see the header): no copy.
+            message.tensors[name] =
+                Tensor::view(type, std::move(shape), const_cast<std::uint8_t *>(bytes), owner);
+            continue;
+        }
         Tensor tensor = Tensor::empty(type, shape);
         if (dataBytes)
             std::memcpy(tensor.data(), bytes, static_cast<std::size_t>(dataBytes));
@@ -193,6 +216,21 @@ Result<TransportMessage> decodeFrame(const std::uint8_t *data, std::size_t size,
     if (in.left() != 0)
         return bad(std::to_string(in.left()) + " bytes after the last tensor");
     return message;
+}
+
+} // namespace
+
+Result<TransportMessage> decodeFrame(const std::uint8_t *data, std::size_t size,
+                                     std::uint64_t maxBytes)
+{
+    return decode(data, size, nullptr, maxBytes);
+}
+
+Result<TransportMessage> decodeFrame(std::shared_ptr<std::uint8_t> frame, std::size_t size,
+                                     std::uint64_t maxBytes)
+{
+    const std::uint8_t *data = frame.get();
+    return decode(data, size, frame, maxBytes);
 }
 
 } // namespace sb::runtime

@@ -1,5 +1,5 @@
 // The binary frame a TransportMessage travels in between processes (MPI
-// ranks). Little-endian, version 1:
+// ranks). Little-endian, version 2:
 //
 //   offset size
 //   0      4    magic "SBTM"
@@ -13,8 +13,13 @@
 //                 2 name bytes L, L bytes of name (the value name),
 //                 1 dtype (graph::ElementType; not undefined or string),
 //                 1 rank R (<= 8), R x int64 dims (>= 0),
-//                 8 data bytes D (= element count x element size), D bytes
+//                 8 data bytes D (= element count x element size),
+//                 P zero bytes (0..63) so the data starts at a multiple of
+//                 kFrameDataAlignment from the frame's first byte, D bytes
 //
+// The padding (new in version 2) lets a receiver whose frame buffer is
+// 64-byte aligned hand out the tensors as views of that buffer instead of
+// copying them (decodeFrame with an owner).
 // Contract: decodeFrame checks every length against the bytes at hand and
 // the limit before reading or allocating, and fails with InvalidInput naming
 // what is wrong and where (offset, tensor name); it never reads past the end.
@@ -25,17 +30,25 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace sb::runtime {
 
-inline constexpr std::uint16_t kFrameVersion = 1;
+inline constexpr std::uint16_t kFrameVersion = 2;
+inline constexpr std::size_t kFrameDataAlignment = 64; // as Tensor::empty allocates
 // Largest frame accepted (both ways) unless the caller gives another limit.
 inline constexpr std::uint64_t kMaxFrameBytes = std::uint64_t(4) << 30; // 4 GiB
 
 Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
                                               std::uint64_t maxBytes = kMaxFrameBytes);
+// Tensors are copies, independent of `data`.
 Result<TransportMessage> decodeFrame(const std::uint8_t *data, std::size_t size,
+                                     std::uint64_t maxBytes = kMaxFrameBytes);
+// The same checks; tensors whose data in `frame` is kFrameDataAlignment-aligned
+// (all of them when `frame` is) are views of it that keep `frame` alive, the
+// others copies. The caller must not change the frame's bytes afterwards.
+Result<TransportMessage> decodeFrame(std::shared_ptr<std::uint8_t> frame, std::size_t size,
                                      std::uint64_t maxBytes = kMaxFrameBytes);
 
 } // namespace sb::runtime

@@ -5,6 +5,7 @@
 #include "core/runtime/message_frame.h"
 
 #include <mpi.h>
+#include <pthread.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +16,8 @@
 #include <list>
 #include <map>
 #include <mutex>
+#include <new>
+#include <set>
 #include <thread>
 
 namespace sb::runtime {
@@ -100,6 +103,17 @@ public:
 private:
     int m_polls = 0;
 };
+
+// Uninitialised, aligned as decodeFrame needs to view tensors in place.
+std::shared_ptr<std::uint8_t> alignedFrameBuffer(std::size_t bytes)
+{
+    const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kFrameDataAlignment - 1) /
+                                kFrameDataAlignment * kFrameDataAlignment;
+    auto *buffer = static_cast<std::uint8_t *>(std::aligned_alloc(kFrameDataAlignment, rounded));
+    if (!buffer)
+        throw std::bad_alloc(); // as the std::vector this replaced did
+    return std::shared_ptr<std::uint8_t>(buffer, [](std::uint8_t *bytes) { std::free(bytes); });
+}
 
 // An MPI request that is completed or freed when it goes (RAII).
 class Request
@@ -196,7 +210,11 @@ public:
             m_peak.assign(static_cast<std::size_t>(endpointCount), 0);
         }
         if (!m_progress.joinable())
-            m_progress = std::thread([this] { progressLoop(); });
+            m_progress = std::thread([this] {
+                // Named, so top -H and /proc/<pid>/task tell its CPU time apart.
+                pthread_setname_np(pthread_self(), "sb-progress");
+                progressLoop();
+            });
         return {};
     }
 
@@ -284,7 +302,13 @@ private:
     {
         std::pair<int, int> link;
         Request request;
-        std::vector<std::uint8_t> bytes;
+        // 64-byte aligned, so decodeFrame hands out its tensors as views of
+        // it instead of copying them, and left uninitialised (MPI overwrites
+        // all of it): a zero-filled vector and a copy per tensor cost two
+        // passes over every arriving byte (8 MiB of logits per demo-decoder
+        // run on the driver's rank).
+        std::shared_ptr<std::uint8_t> bytes;
+        std::size_t size = 0;
     };
 
     using Clock = std::chrono::steady_clock;
@@ -372,25 +396,35 @@ private:
                 MPI_Get_count(&status, MPI_BYTE, &count);
                 Incoming incoming;
                 incoming.link = link;
-                incoming.bytes.resize(static_cast<std::size_t>(count));
-                MPI_Imrecv(incoming.bytes.data(), count, MPI_BYTE, &handle, incoming.request.get());
+                incoming.size = static_cast<std::size_t>(count);
+                incoming.bytes = alignedFrameBuffer(incoming.size);
+                MPI_Imrecv(incoming.bytes.get(), count, MPI_BYTE, &handle, incoming.request.get());
                 m_incoming.push_back(std::move(incoming));
                 moved = true;
             }
+            // Receives complete in any order (a large message still
+            // streaming, a small one behind it on the same link already
+            // in), but a link delivers in the order its messages were
+            // matched: a completed receive waits while an earlier one of its
+            // link is still in progress.
+            std::set<std::pair<int, int>> streaming; // links with an earlier receive pending
             for (auto it = m_incoming.begin(); it != m_incoming.end();) {
-                int done = 0;
-                MPI_Test(it->request.get(), &done, MPI_STATUS_IGNORE);
-                if (done) {
+                int done = it->request.done() ? 1 : 0;
+                if (!done)
+                    MPI_Test(it->request.get(), &done, MPI_STATUS_IGNORE);
+                if (done && !streaming.count(it->link)) {
                     arrived.push_back(std::move(*it));
                     it = m_incoming.erase(it);
                     moved = true;
                 } else {
+                    if (!done)
+                        streaming.insert(it->link);
                     ++it;
                 }
             }
         }
         for (Incoming &incoming : arrived) {
-            auto message = decodeFrame(incoming.bytes.data(), incoming.bytes.size());
+            auto message = decodeFrame(std::move(incoming.bytes), incoming.size);
             if (!message)
                 message = message.error().withContext(
                     "message from rank " + std::to_string(rank(incoming.link.first)) +

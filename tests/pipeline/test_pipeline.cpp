@@ -18,8 +18,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -557,6 +559,78 @@ private slots:
         QVERIFY(metricsBack.ok());
         QCOMPARE(metricsBack->kind, TransportMessage::Kind::Metrics);
         QCOMPARE(metricsBack->text, metrics.text);
+    }
+
+    void ownedFramesDecodeToViews()
+    {
+        // A 64-byte aligned frame buffer (as the MPI transport receives
+        // into): every tensor's data is aligned in it, so the tensors are
+        // views of the buffer (no copy) and keep it alive.
+        TransportMessage message = sampleMessage();
+        auto frame = encodeFrame(message);
+        QVERIFY(frame.ok());
+        std::shared_ptr<std::uint8_t> buffer(
+            static_cast<std::uint8_t *>(std::aligned_alloc(64, (frame->size() + 63) / 64 * 64)),
+            [](std::uint8_t *bytes) { std::free(bytes); });
+        std::memcpy(buffer.get(), frame->data(), frame->size());
+        const std::uint8_t *first = buffer.get(), *end = first + frame->size();
+        Tensor kept;
+        {
+            auto back = decodeFrame(buffer, frame->size());
+            QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+            QCOMPARE(back->tensors.size(), message.tensors.size());
+            for (const auto &[name, tensor] : message.tensors) {
+                const Tensor &got = back->tensors.at(name);
+                const auto *at = static_cast<const std::uint8_t *>(got.data());
+                QVERIFY2(at >= first && at <= end, name.c_str()); // in the frame: a view
+                QCOMPARE(reinterpret_cast<std::uintptr_t>(at) % kFrameDataAlignment,
+                         std::uintptr_t(0));
+                QCOMPARE(got.type(), tensor.type());
+                QVERIFY(got.shape() == tensor.shape());
+                QVERIFY(std::memcmp(got.data(), tensor.data(), tensor.byteSize()) == 0);
+            }
+            QVERIFY(buffer.use_count() > 1); // the tensors hold the frame
+            kept = back->tensors.at("ids");
+        }
+        buffer.reset(); // the view alone keeps the frame
+        QCOMPARE(static_cast<const std::int64_t *>(kept.data())[1], std::int64_t(-8));
+
+        // The same frame one byte off alignment: copies, equal values.
+        std::vector<std::uint8_t> shifted(frame->size() + 1);
+        std::memcpy(shifted.data() + 1, frame->data(), frame->size());
+        std::shared_ptr<std::uint8_t> offset(shifted.data() + 1, [](std::uint8_t *) {});
+        auto copied = decodeFrame(offset, frame->size());
+        QVERIFY(copied.ok());
+        for (const auto &[name, tensor] : message.tensors) {
+            const Tensor &got = copied->tensors.at(name);
+            const auto *at = static_cast<const std::uint8_t *>(got.data());
+            if (tensor.byteSize() > 0)
+                QVERIFY2(at < shifted.data() || at > shifted.data() + shifted.size(), name.c_str());
+            QVERIFY(std::memcmp(got.data(), tensor.data(), tensor.byteSize()) == 0);
+        }
+    }
+
+    void framePaddingIsChecked()
+    {
+        // Tensor data starts at a multiple of 64 from the frame's start;
+        // the bytes before it must be zero.
+        TransportMessage message;
+        message.tensors["x"] =
+            Tensor::fromVector<float>(graph::ElementType::Float32, {2}, {1.5f, -2});
+        auto frame = encodeFrame(message);
+        QVERIFY(frame.ok());
+        // header 24 + count 4 + name 2+1 + dtype, rank 2 + dims 8 + length 8 = 49: 15 zero bytes
+        QCOMPARE(frame->size(), std::size_t(64 + 8));
+        float values[2];
+        std::memcpy(values, frame->data() + 64, sizeof values);
+        QCOMPARE(values[0], 1.5f);
+        QCOMPARE(values[1], -2.0f);
+        std::vector<std::uint8_t> bytes = *frame;
+        bytes[60] = 1;
+        auto decoded = decodeFrame(bytes.data(), bytes.size());
+        QVERIFY(!decoded.ok());
+        QVERIFY2(QString::fromStdString(decoded.error().message).contains("padding"),
+                 decoded.error().message.c_str());
     }
 
     void badFramesAreRefused_data()
