@@ -17,6 +17,8 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <set>
 
@@ -64,6 +66,43 @@ QString headerFields(const QString &path, int first, int last)
     std::getline(in, line);
     return QString::fromStdString(line).split(',').mid(first, last - first + 1).join(',');
 }
+
+// Equal JSON, numbers within 1e-6 relative: two processes may pick different
+// (equally correct) conv/matmul implementations by timing (onednn.h), whose
+// results differ in the last bits. The path of the first difference, or "".
+std::string differenceOf(const json &a, const json &b, const std::string &path = "$")
+{
+    if (a.is_number() && b.is_number()) {
+        const double x = a.get<double>(), y = b.get<double>();
+        const bool close = std::abs(x - y) <= 1e-6 * std::max(std::abs(x), std::abs(y)) + 1e-12;
+        return close ? "" : path + ": " + a.dump() + " vs " + b.dump();
+    }
+    if (a.type() != b.type() || a.size() != b.size())
+        return path + ": " + a.dump().substr(0, 80) + " vs " + b.dump().substr(0, 80);
+    if (a.is_object()) {
+        for (auto it = a.begin(); it != a.end(); ++it) {
+            if (!b.contains(it.key()))
+                return path + "." + it.key() + ": missing";
+            if (auto d = differenceOf(it.value(), b.at(it.key()), path + "." + it.key());
+                !d.empty())
+                return d;
+        }
+        return "";
+    }
+    if (a.is_array()) {
+        for (std::size_t i = 0; i < a.size(); ++i)
+            if (auto d = differenceOf(a[i], b[i], path + "[" + std::to_string(i) + "]"); !d.empty())
+                return d;
+        return "";
+    }
+    return a == b ? "" : path + ": " + a.dump() + " vs " + b.dump();
+}
+
+#define SB_COMPARE_JSON(a, b)                                                                      \
+    do {                                                                                           \
+        const std::string difference = differenceOf((a), (b));                                     \
+        QVERIFY2(difference.empty(), difference.c_str());                                          \
+    } while (false)
 
 QString demoFeatures()
 {
@@ -259,7 +298,8 @@ private slots:
         QVERIFY(overfit - regularised > 0.1);
     }
 
-    // Strength 0 is the plain evaluation, exactly; same seed, same report.
+    // Strength 0 is the plain evaluation; same seed, same report (numbers
+    // within 1e-6 relative: each process picks its kernels by timing).
     void zeroStrengthEqualsEvalAndDeterministic()
     {
         const QStringList common{"--data",     kDemo + "current.csv", "--label", "label",
@@ -281,18 +321,18 @@ private slots:
         QCOMPARE(b.exitCode, 0);
         QCOMPARE(c.exitCode, 0);
         const json e = eval.parsed(), ra = a.parsed(), rb = b.parsed(), rc = c.parsed();
-        QCOMPARE(ra, rb); // deterministic per seed
+        SB_COMPARE_JSON(ra, rb); // deterministic per seed
         QVERIFY(ra["curves"] != rc["curves"]);
         int zeros = 0;
         for (const json &point : ra["curves"]) {
             if (point["strength"].get<double>() != 0)
                 continue;
             ++zeros;
-            QCOMPARE(point["metrics"], e["overall"]);
-            QCOMPARE(point["slices"][0]["metrics"], e["slices"][0]["metrics"]);
+            SB_COMPARE_JSON(point["metrics"], e["overall"]);
+            SB_COMPARE_JSON(point["slices"][0]["metrics"], e["slices"][0]["metrics"]);
         }
         QCOMPARE(zeros, 2); // noise and dropout; missing is not supported here
-        QCOMPARE(ra["baseline"]["metrics"], e["overall"]);
+        SB_COMPARE_JSON(ra["baseline"]["metrics"], e["overall"]);
         bool missingReported = false;
         for (const json &p : ra["perturbations"])
             if (p["name"] == "missing") {
@@ -372,8 +412,8 @@ private slots:
             "--label",    kRisk + "image_labels.npy", "--json"};
         Run a = cli(args), b = cli(args);
         QCOMPARE(a.exitCode, 0);
-        QCOMPARE(a.out, b.out);
         const json r = a.parsed();
+        SB_COMPARE_JSON(r, b.parsed());
         QCOMPARE(r["kind"].get<std::string>(), std::string("images"));
         std::set<std::string> names;
         for (const json &point : r["curves"]) {
