@@ -20,8 +20,9 @@
 //    schedule model (core/runtime/schedule_model.h), which gives wall time,
 //    throughput, latencies and bubble as the runtime measures them; a stage's
 //    peak memory is its activation peak plus its peak queued inbound bytes
-//    (the most of the nominal replay and replays with one stage
-//    kStageTimeSpread slower: a late receiver fills its queue).
+//    (with more stage threads than cores, the most of the nominal replay and
+//    replays with one stage kStageTimeSpread slower: time-sliced stages let
+//    a sender run ahead and fill its receiver's queue).
 //  - Learning (learnFromRun): measured / predicted compute of stored runs,
 //    attributed to the classes in proportion to their predicted time,
 //    folded into KernelRates::learned (bounded; see devices.h).
