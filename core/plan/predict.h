@@ -89,10 +89,11 @@ struct StagePrediction
 StagePrediction predictStage(const runtime::Executor &executor, const ValueShapes &shapes,
                              const KernelRates &rates, int threads);
 
-// How much slower than predicted one stage may run for a while within a
-// run (run-to-run spread of a stage's compute time measured by
-// cost_model_bench on 2 shared cores: 10-25%); the queued-inbound peak is
-// priced for it.
+// How much slower than predicted one time-sliced stage may run for a while
+// within a run; the queued-inbound peak is priced for it. 25% made the
+// replays reach the queue depths that cost_model_bench's 3-stage runs (three
+// 1-thread stages on 2 cores, 8 micro-batches) measured; the nominal replay
+// fell one or two messages short there.
 inline constexpr double kStageTimeSpread = 0.25;
 
 struct PipelinePrediction
