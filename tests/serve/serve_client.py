@@ -82,6 +82,13 @@ def output(response, name=None):
     return np.array(out["data"], dtype=dtype).reshape(out["shape"])
 
 
+def matches_run(got, ref):
+    """The server's output equals another process's `run` up to float
+    rounding: each process picks its conv/matmul implementations (ours or
+    oneDNN's) by timing, so two processes can differ in the last bits."""
+    return got.shape == ref.shape and np.allclose(got, ref, rtol=1e-5, atol=1e-6)
+
+
 def check(condition, message):
     if not condition:
         raise AssertionError(message)
@@ -114,14 +121,14 @@ def case_classifier():
               "model ready")
         check(requests.get(s.url + "/v2/models/nope").status_code == 404, "unknown model 404")
         check("error" in requests.get(s.url + "/v2/models/nope").json(), "404 body")
-        # The whole batch in one request: bit-for-bit what `run` wrote.
+        # The whole batch in one request: what `run` wrote (matches_run).
         r = infer(s.url, "classifier", [tensor("features", x, "FP32")], "batch-16")
         check(r.status_code == 200, r.text)
         check(r.json()["id"] == "batch-16", "id echoed")
         check(r.json()["model_name"] == "classifier", r.json())
         got = output(r)
         check(got.dtype == np.float32 and got.shape == (16, 2), got.shape)
-        check(np.array_equal(got, ref), f"batch differs from run: {np.abs(got - ref).max()}")
+        check(matches_run(got, ref), f"batch differs from run: {np.abs(got - ref).max()}")
         # Row by row from 16 threads at once: dynamically batched on the server,
         # each caller gets its own row back.
         results = {}
@@ -208,7 +215,7 @@ def case_decoder_plan():
               f"reply compressed: {r.headers.get('Content-Encoding')}")
         check(r.headers["Content-Type"].startswith("application/json"), r.headers["Content-Type"])
         got = output(r)
-        check(np.array_equal(got, ref), f"decoder differs from run --plan: "
+        check(matches_run(got, ref), f"decoder differs from run --plan: "
                                         f"{np.abs(got - ref).max()}")
         stats = requests.get(s.url + "/v2/models/decoder/stats").json()["model_stats"][0]
         check(len(stats["stage_stats"]) == 2, f"expected 2 stages: {stats['stage_stats']}")
@@ -219,7 +226,7 @@ def case_decoder_plan():
         r = infer(s.url, "decoder", [tensor("input_ids", bad, "INT64")], "bad")
         check(r.status_code == 500 and r.json()["error"], r.text)
         r = infer(s.url, "decoder", [tensor("input_ids", ids, "INT64")], "after")
-        check(r.status_code == 200 and np.array_equal(output(r), ref), r.text[:200])
+        check(r.status_code == 200 and matches_run(output(r), ref), r.text[:200])
         metrics = requests.get(s.url + "/metrics").text
         check('reason="BACKEND"} 1' in metrics, "stage failure counted")
         check(metrics.count("sb_stage_busy_us_total{") == 2, "busy time per stage")
