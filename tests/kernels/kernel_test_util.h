@@ -54,7 +54,6 @@ inline Tensor randomTensor(Shape shape, unsigned seed)
     return t;
 }
 
-// One-node graph whose inputs are all graph inputs (no folding).
 // An int64 tensor (1-D of the values unless `shape` is given).
 inline Tensor int64Tensor(std::vector<std::int64_t> values, Shape shape = {})
 {
@@ -63,12 +62,16 @@ inline Tensor int64Tensor(std::vector<std::int64_t> values, Shape shape = {})
     return Tensor::fromVector(ElementType::Int64, shape, values);
 }
 
+// One-node graph whose `inputs` are graph inputs (no folding), followed by
+// `constants` as initializers (the node's later inputs, read as constants).
 inline std::shared_ptr<graph::Graph> singleNode(const std::string &op, const std::string &domain,
                                                 const std::vector<Tensor> &inputs,
-                                                std::map<std::string, graph::Attribute> attributes)
+                                                std::map<std::string, graph::Attribute> attributes,
+                                                const std::vector<Tensor> &constants = {},
+                                                int opset = 17)
 {
     auto g = std::make_shared<graph::Graph>();
-    g->opsets[""] = 17;
+    g->opsets[""] = opset;
     graph::Node node;
     node.name = "n";
     node.opType = op;
@@ -80,6 +83,16 @@ inline std::shared_ptr<graph::Graph> singleNode(const std::string &op, const std
         v.info.type = inputs[i].type();
         node.inputs.push_back(g->addValue(v));
         g->mutableInputs().push_back(node.inputs.back());
+    }
+    for (std::size_t i = 0; i < constants.size(); ++i) {
+        const Tensor &c = constants[i];
+        graph::Value v;
+        v.name = std::string("c") + std::to_string(i);
+        v.info.type = c.type();
+        const auto *bytes = static_cast<const std::uint8_t *>(c.data());
+        v.initializer = graph::TensorData::fromBytes(
+            c.type(), c.shape(), std::vector<std::uint8_t>(bytes, bytes + c.byteSize()));
+        node.inputs.push_back(g->addValue(v));
     }
     graph::Value out;
     out.name = "out";

@@ -887,35 +887,8 @@ private slots:
 
         // One node: input 0 from the graph, the rest initializers (constants).
         auto makeGraph = [&](const QVariantMap &nodeAttrs, const std::vector<Tensor> &inputs) {
-            auto g = std::make_shared<graph::Graph>();
-            g->opsets[""] = 19;
-            graph::Node node;
-            node.name = "n";
-            node.opType = op.toStdString();
-            node.domain = domain.toStdString();
-            node.attributes = attributesOf(nodeAttrs);
-            graph::Value in;
-            in.name = "in0";
-            in.info.type = x.type();
-            node.inputs.push_back(g->addValue(in));
-            g->mutableInputs().push_back(node.inputs.back());
-            for (std::size_t i = 0; i < inputs.size(); ++i) {
-                const Tensor &c = inputs[i];
-                graph::Value v;
-                v.name = std::string("c") + std::to_string(i);
-                v.info.type = c.type();
-                const auto *bytes = static_cast<const std::uint8_t *>(c.data());
-                v.initializer = graph::TensorData::fromBytes(
-                    c.type(), c.shape(), std::vector<std::uint8_t>(bytes, bytes + c.byteSize()));
-                node.inputs.push_back(g->addValue(v));
-            }
-            graph::Value out;
-            out.name = "out";
-            node.outputs.push_back(g->addValue(out));
-            g->mutableOutputs() = {node.outputs[0]};
-            g->mutableNodes().push_back(node);
-            g->rebuildIndex();
-            return g;
+            return singleNode(op.toStdString(), domain.toStdString(), {x}, attributesOf(nodeAttrs),
+                              inputs, 19);
         };
         auto plainGraph = makeGraph(plainAttrs, constants);
         std::vector<Tensor> laidOut = constants; // inputs 1.. as the node reads them

@@ -263,6 +263,19 @@ std::size_t align64(std::size_t bytes)
     return (bytes + 63) / 64 * 64;
 }
 
+// Hands out consecutive 64-byte aligned pieces of one scratch buffer, in the
+// order scratchBytes() sums them.
+struct ScratchCursor
+{
+    char *next;
+    char *operator()(std::size_t bytes)
+    {
+        char *piece = next;
+        next += align64(bytes);
+        return piece;
+    }
+};
+
 // Scratch for one execution: from the arena plan (ctx) or the heap (timing).
 struct Scratch
 {
@@ -409,12 +422,7 @@ struct Prepared
     void executeFresh(char *scratchBase, const void *src, const void *w, const void *bias,
                       const void *residual, void *dst) const
     {
-        char *p = scratchBase;
-        auto take = [&](std::size_t bytes) {
-            char *q = p;
-            p += align64(bytes);
-            return q;
-        };
+        ScratchCursor take{scratchBase};
         dnnl::engine &eng = engine();
         dnnl::stream &s = threadStream();
         char *scratchpadBase = scratchpadBytes ? take(scratchpadBytes) : nullptr;
@@ -457,12 +465,7 @@ struct Prepared
     void executeReusing(char *scratchBase, const void *src, const void *w, const void *bias,
                         const void *residual, void *dst) const
     {
-        char *p = scratchBase;
-        auto take = [&](std::size_t bytes) {
-            char *q = p;
-            p += align64(bytes);
-            return q;
-        };
+        ScratchCursor take{scratchBase};
         std::unique_ptr<Slot> slot = takeSlot();
         // The arena plan gives a node the same buffers every run: re-pointing
         // a memory object (which also checks its zero padding) only when they moved.
