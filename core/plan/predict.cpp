@@ -665,9 +665,9 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     int stageThreads = 0;
     for (const runtime::ScheduleStage &stage : schedule)
         stageThreads += std::max(1, stage.threads);
-    const bool timeSliced = stageThreads > scheduleOptions.cores;
-    prediction.schedule.peakQueuedBytes = runtime::peakQueuedBytesUnderSpread(
-        schedule, scheduleOptions, timeSliced ? kStageTimeSpread : 0.0);
+    if (stageThreads > scheduleOptions.cores)
+        prediction.schedule.peakQueuedBytes =
+            runtime::peakQueuedBytesUnderSpread(schedule, scheduleOptions, kStageTimeSpread);
     for (std::size_t s = 0; s < prediction.stages.size(); ++s) {
         const std::uint64_t bytes =
             prediction.stages[s].peakActivationBytes + prediction.schedule.peakQueuedBytes[s];
