@@ -69,10 +69,16 @@ std::size_t paddingAt(std::uint64_t offset)
 
 } // namespace
 
-Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
-                                              std::uint64_t maxBytes)
+namespace {
+
+// The frame (split: the split header, with each tensor's data appended to
+// `pieces` instead).
+Result<std::vector<std::uint8_t>> encode(const TransportMessage &message, std::uint64_t maxBytes,
+                                         std::vector<SplitFrame::Piece> *pieces)
 {
+    const bool split = pieces != nullptr;
     std::uint64_t total = kHeaderBytes + message.text.size() + 4;
+    std::uint64_t headerOnly = total; // the split header's length
     for (const auto &[name, tensor] : message.tensors) {
         if (name.size() > 0xffff)
             return bad("value name of " + std::to_string(name.size()) + " bytes is too long");
@@ -90,8 +96,10 @@ Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
         if (!tensor.isHost())
             return bad("tensor '" + name + "' is on " + tensor.deviceId() +
                        "; copy it to the host first");
-        total += 2 + name.size() + 2 + 8 * tensor.rank() + 8;
+        const std::uint64_t described = 2 + name.size() + 2 + 8 * tensor.rank() + 8;
+        total += described;
         total += paddingAt(total) + tensor.byteSize();
+        headerOnly += described;
     }
     if (message.text.size() > 0xffffffffu || message.tensors.size() > 0xffffffffu)
         return bad("message too large");
@@ -100,12 +108,14 @@ Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
                          "message of micro-batch " + std::to_string(message.microbatch) +
                              " needs " + std::to_string(total) +
                              " bytes, more than the frame limit of " + std::to_string(maxBytes));
+    if (split)
+        total = headerOnly;
     std::vector<std::uint8_t> out;
     out.reserve(static_cast<std::size_t>(total));
     out.insert(out.end(), kMagic, kMagic + 4);
     put<std::uint16_t>(out, kFrameVersion);
     put<std::uint8_t>(out, static_cast<std::uint8_t>(message.kind));
-    put<std::uint8_t>(out, 0);
+    put<std::uint8_t>(out, split ? kFrameSplitData : 0);
     put<std::uint64_t>(out, total);
     put<std::int32_t>(out, message.microbatch);
     put<std::uint32_t>(out, static_cast<std::uint32_t>(message.text.size()));
@@ -119,6 +129,11 @@ Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
         for (std::int64_t dim : tensor.shape())
             put<std::int64_t>(out, dim);
         put<std::uint64_t>(out, tensor.byteSize());
+        if (split) {
+            if (tensor.byteSize())
+                pieces->push_back({tensor.data(), static_cast<std::size_t>(tensor.byteSize())});
+            continue;
+        }
         out.insert(out.end(), paddingAt(out.size()), std::uint8_t(0));
         const auto *bytes = static_cast<const std::uint8_t *>(tensor.data());
         out.insert(out.end(), bytes, bytes + tensor.byteSize());
@@ -126,11 +141,28 @@ Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
     return out;
 }
 
+} // namespace
+
+Result<std::vector<std::uint8_t>> encodeFrame(const TransportMessage &message,
+                                              std::uint64_t maxBytes)
+{
+    return encode(message, maxBytes, nullptr);
+}
+
+Result<SplitFrame> encodeSplitFrame(const TransportMessage &message, std::uint64_t maxBytes)
+{
+    SplitFrame frame;
+    SB_ASSIGN_OR_RETURN(frame.header, encode(message, maxBytes, &frame.data));
+    return frame;
+}
+
 namespace {
 
 // `owner` (may be null) holds `data`: aligned tensors become views of it.
+// `split`: `data` must be a split header, whose tensors are allocated empty.
 Result<TransportMessage> decode(const std::uint8_t *data, std::size_t size,
-                                const std::shared_ptr<std::uint8_t> &owner, std::uint64_t maxBytes)
+                                const std::shared_ptr<std::uint8_t> &owner, std::uint64_t maxBytes,
+                                bool split)
 {
     if (size < kHeaderBytes)
         return bad("truncated header: " + std::to_string(size) + " bytes, a header needs " +
@@ -146,7 +178,13 @@ Result<TransportMessage> decode(const std::uint8_t *data, std::size_t size,
     SB_ASSIGN_OR_RETURN(auto kind, in.get<std::uint8_t>("kind"));
     if (kind > static_cast<std::uint8_t>(TransportMessage::Kind::Error))
         return bad("unknown message kind " + std::to_string(kind));
-    SB_TRY(in.get<std::uint8_t>("reserved"));
+    SB_ASSIGN_OR_RETURN(auto flags, in.get<std::uint8_t>("flags"));
+    if (flags > kFrameSplitData)
+        return bad("unknown flags " + std::to_string(flags));
+    if ((flags == kFrameSplitData) != split)
+        return bad(split ? "a whole frame where a split header was expected"
+                         : "a split header (its tensors' data travel separately) where a whole "
+                           "frame was expected");
     SB_ASSIGN_OR_RETURN(auto total, in.get<std::uint64_t>("total length"));
     if (total > maxBytes)
         return bad("frame of " + std::to_string(total) + " bytes exceeds the limit of " +
@@ -161,6 +199,7 @@ Result<TransportMessage> decode(const std::uint8_t *data, std::size_t size,
     SB_ASSIGN_OR_RETURN(const std::uint8_t *text, in.bytes(textBytes, "text"));
     message.text.assign(reinterpret_cast<const char *>(text), textBytes);
     SB_ASSIGN_OR_RETURN(auto count, in.get<std::uint32_t>("tensor count"));
+    std::uint64_t splitDataBytes = 0; // split: the data bytes that follow
     for (std::uint32_t t = 0; t < count; ++t) {
         const std::string which = "tensor " + std::to_string(t);
         SB_ASSIGN_OR_RETURN(auto nameBytes,
@@ -183,7 +222,9 @@ Result<TransportMessage> decode(const std::uint8_t *data, std::size_t size,
             SB_ASSIGN_OR_RETURN(auto dim, in.get<std::int64_t>("dim"));
             if (dim < 0)
                 return bad(where + ": negative dim " + std::to_string(dim));
-            if (dim > 0 && elements > total / static_cast<std::uint64_t>(dim))
+            // A split header's data follow it: bounded by the limit instead.
+            const std::uint64_t room = split ? maxBytes : total;
+            if (dim > 0 && elements > room / static_cast<std::uint64_t>(dim))
                 return bad(where + ": shape larger than the frame");
             elements *= static_cast<std::uint64_t>(dim);
             shape.push_back(dim);
@@ -193,6 +234,17 @@ Result<TransportMessage> decode(const std::uint8_t *data, std::size_t size,
             return bad(where + ": " + std::to_string(dataBytes) + " data bytes for shape " +
                        shapeToString(shape) + " of " + graph::elementTypeName(type) + " (needs " +
                        std::to_string(elements * graph::elementSize(type)) + ")");
+        if (split) {
+            splitDataBytes += dataBytes;
+            if (splitDataBytes > maxBytes - total)
+                return bad(where + ": " + std::to_string(total + splitDataBytes) +
+                           " bytes of header and data exceed the limit of " +
+                           std::to_string(maxBytes));
+            if (message.tensors.count(name))
+                return bad(where + ": value name repeated");
+            message.tensors[name] = Tensor::empty(type, std::move(shape));
+            continue;
+        }
         const std::size_t padding = paddingAt(in.offset());
         SB_ASSIGN_OR_RETURN(const std::uint8_t *pad, in.bytes(padding, "'" + name + "' padding"));
         for (std::size_t i = 0; i < padding; ++i)
@@ -223,14 +275,20 @@ Result<TransportMessage> decode(const std::uint8_t *data, std::size_t size,
 Result<TransportMessage> decodeFrame(const std::uint8_t *data, std::size_t size,
                                      std::uint64_t maxBytes)
 {
-    return decode(data, size, nullptr, maxBytes);
+    return decode(data, size, nullptr, maxBytes, false);
+}
+
+Result<TransportMessage> decodeSplitHeader(const std::uint8_t *data, std::size_t size,
+                                           std::uint64_t maxBytes)
+{
+    return decode(data, size, nullptr, maxBytes, true);
 }
 
 Result<TransportMessage> decodeFrame(std::shared_ptr<std::uint8_t> frame, std::size_t size,
                                      std::uint64_t maxBytes)
 {
     const std::uint8_t *data = frame.get();
-    return decode(data, size, frame, maxBytes);
+    return decode(data, size, frame, maxBytes, false);
 }
 
 } // namespace sb::runtime

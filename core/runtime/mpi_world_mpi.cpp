@@ -64,9 +64,17 @@ constexpr int kInFlightMaxPollUs = 1000;
 // for.
 constexpr int kIdleSleepUs = 2000;
 
+// A link's frames (split headers) travel on linkTag, their tensors' data on
+// dataTag: messages of one tag from one rank arrive in the order they were
+// sent, so each header's data are the next ones on the data tag.
 int linkTag(int from, int to)
 {
     return kLinkTagBase + from * kMaxEndpoints + to;
+}
+
+int dataTag(int from, int to)
+{
+    return kLinkTagBase + kMaxEndpoints * kMaxEndpoints + from * kMaxEndpoints + to;
 }
 
 std::string mpiErrorText(int code)
@@ -103,17 +111,6 @@ public:
 private:
     int m_polls = 0;
 };
-
-// Uninitialised, aligned as decodeFrame needs to view tensors in place.
-std::shared_ptr<std::uint8_t> alignedFrameBuffer(std::size_t bytes)
-{
-    const std::size_t rounded = (std::max<std::size_t>(bytes, 1) + kFrameDataAlignment - 1) /
-                                kFrameDataAlignment * kFrameDataAlignment;
-    auto *buffer = static_cast<std::uint8_t *>(std::aligned_alloc(kFrameDataAlignment, rounded));
-    if (!buffer)
-        throw std::bad_alloc(); // as the std::vector this replaced did
-    return std::shared_ptr<std::uint8_t>(buffer, [](std::uint8_t *bytes) { std::free(bytes); });
-}
 
 // An MPI request that is completed or freed when it goes (RAII).
 class Request
@@ -222,31 +219,48 @@ public:
     {
         if (isLocal(to))
             return m_local.send(from, to, std::move(message), cancel);
-        SB_ASSIGN_OR_RETURN(auto frame, encodeFrame(message));
-        if (frame.size() > static_cast<std::size_t>(std::numeric_limits<int>::max()))
-            return makeError(ErrorCode::InvalidInput,
-                             "MPI transport: message of " + std::to_string(frame.size()) +
-                                 " bytes is larger than one MPI message (2 GiB)");
+        // The tensors' data go from their own memory (one message each after
+        // the split header): no copy into a frame, and MPI's single-copy
+        // path moves them straight into the receiver's tensors.
+        SB_ASSIGN_OR_RETURN(auto frame, encodeSplitFrame(message));
+        constexpr auto kMaxMessage = static_cast<std::size_t>(std::numeric_limits<int>::max());
+        for (const SplitFrame::Piece &piece : frame.data)
+            if (piece.size > kMaxMessage || frame.header.size() > kMaxMessage)
+                return makeError(ErrorCode::InvalidInput,
+                                 "MPI transport: a tensor of " + std::to_string(piece.size) +
+                                     " bytes is larger than one MPI message (2 GiB)");
         auto outgoing = std::make_unique<Outgoing>();
         outgoing->from = from;
-        outgoing->bytes = std::move(frame);
+        outgoing->to = to;
+        outgoing->header = std::move(frame.header);
+        outgoing->requests.resize(1 + frame.data.size());
         {
             std::lock_guard worldLock(m_world.mutex);
-            SB_TRY(check(MPI_Isend(outgoing->bytes.data(), static_cast<int>(outgoing->bytes.size()),
-                                   MPI_BYTE, rank(to), linkTag(from, to), MPI_COMM_WORLD,
-                                   outgoing->request.get()),
+            SB_TRY(check(MPI_Isend(outgoing->header.data(),
+                                   static_cast<int>(outgoing->header.size()), MPI_BYTE, rank(to),
+                                   linkTag(from, to), MPI_COMM_WORLD, outgoing->requests[0].get()),
                          "send"));
+            for (std::size_t i = 0; i < frame.data.size(); ++i)
+                SB_TRY(check(MPI_Isend(frame.data[i].bytes, static_cast<int>(frame.data[i].size),
+                                       MPI_BYTE, rank(to), dataTag(from, to), MPI_COMM_WORLD,
+                                       outgoing->requests[1 + i].get()),
+                             "send"));
+            outgoing->message = std::move(message); // the data stay alive until sent
             std::lock_guard lock(m_mutex);
             m_outgoing.push_back(std::move(outgoing));
             ++m_inFlight[from];
+            ++m_linkInFlight[{from, to}];
         }
         // No wake-up of the progress thread or of waiting stages: MPI_Isend
         // has started the message, and only a sender out of credit (a waiter,
         // which wakes the progress thread) needs its completion soon. Each
         // wake-up here cost a context switch per message.
-        // Back-pressure: at most kPipelineQueueDepth messages in flight per sender.
-        return waitFor(cancel, "sending", creditKey(from),
-                       [&] { return m_inFlight[from] <= kPipelineQueueDepth; });
+        // Back-pressure as in-process: at most kPipelineQueueDepth messages
+        // in flight per link (not per sender: a stage feeding two stages
+        // would otherwise get half the queue on each link).
+        return waitFor(cancel, "sending", creditKey(from, to), [&] {
+            return m_linkInFlight[{from, to}] <= kPipelineQueueDepth;
+        });
     }
 
     Result<TransportMessage> receive(int from, int to, const CancelToken *cancel) override
@@ -270,7 +284,7 @@ public:
 
     Status drain(int from, const CancelToken *cancel) override
     {
-        return waitFor(cancel, "sending", creditKey(from), [&] { return m_inFlight[from] == 0; });
+        return waitFor(cancel, "sending", drainKey(from), [&] { return m_inFlight[from] == 0; });
     }
 
     void shutdown() override
@@ -292,23 +306,27 @@ public:
     }
 
 private:
+    // One frame on its way out: the split header's send, then one per tensor.
     struct Outgoing
     {
         int from = 0;
-        Request request;
-        std::vector<std::uint8_t> bytes;
+        int to = 0;
+        std::vector<Request> requests;
+        std::vector<std::uint8_t> header;
+        TransportMessage message; // owns the tensor data being sent
     };
+    // One frame coming in: its split header first; once that is decoded, the
+    // receives of its tensors' data, straight into the message's tensors
+    // (allocated uninitialised: MPI overwrites all of them).
     struct Incoming
     {
         std::pair<int, int> link;
-        Request request;
-        // 64-byte aligned, so decodeFrame hands out its tensors as views of
-        // it instead of copying them, and left uninitialised (MPI overwrites
-        // all of it): a zero-filled vector and a copy per tensor cost two
-        // passes over every arriving byte (8 MiB of logits per demo-decoder
-        // run on the driver's rank).
-        std::shared_ptr<std::uint8_t> bytes;
-        std::size_t size = 0;
+        Request headerRequest;
+        std::vector<std::uint8_t> header;
+        bool decoded = false; // message holds the decoded header (or its error)
+        Result<TransportMessage> message = TransportMessage{};
+        std::vector<Request> dataRequests;
+        std::vector<std::pair<std::string, std::size_t>> expected; // tensor, bytes per receive
     };
 
     using Clock = std::chrono::steady_clock;
@@ -321,7 +339,9 @@ private:
         double expectedUs = 0;
     };
 
-    static int creditKey(int from) { return -1 - from; }
+    // Waiter keys besides link tags (which are positive).
+    static int creditKey(int from, int to) { return -1 - (from * kMaxEndpoints + to); }
+    static int drainKey(int from) { return -1 - kMaxEndpoints * kMaxEndpoints - from; }
 
     int rank(int endpoint) const { return m_endpointRank[static_cast<std::size_t>(endpoint)]; }
     bool isLocal(int endpoint) const { return rank(endpoint) == m_world.rank; }
@@ -366,79 +386,193 @@ private:
     }
 
     // One pass over sends, arrivals and receives; true when something moved.
+    // Under both locks.
     bool progressOnce()
     {
         bool moved = false;
-        std::vector<Incoming> arrived;
         {
             std::lock_guard worldLock(m_world.mutex);
             std::lock_guard lock(m_mutex);
-            for (auto it = m_outgoing.begin(); it != m_outgoing.end();) {
-                int done = 0;
-                MPI_Test((*it)->request.get(), &done, MPI_STATUS_IGNORE);
-                if (done) {
-                    --m_inFlight[(*it)->from];
-                    it = m_outgoing.erase(it);
-                    moved = true;
-                } else {
-                    ++it;
-                }
-            }
-            for (const auto &link : m_inbound) {
-                int found = 0;
-                MPI_Message handle;
-                MPI_Status status;
-                if (MPI_Improbe(rank(link.first), linkTag(link.first, link.second), MPI_COMM_WORLD,
-                                &found, &handle, &status) != MPI_SUCCESS ||
-                    !found)
-                    continue;
-                int count = 0;
-                MPI_Get_count(&status, MPI_BYTE, &count);
-                Incoming incoming;
-                incoming.link = link;
-                incoming.size = static_cast<std::size_t>(count);
-                incoming.bytes = alignedFrameBuffer(incoming.size);
-                MPI_Imrecv(incoming.bytes.get(), count, MPI_BYTE, &handle, incoming.request.get());
-                m_incoming.push_back(std::move(incoming));
-                moved = true;
-            }
-            // Receives complete in any order (a large message still
-            // streaming, a small one behind it on the same link already
-            // in), but a link delivers in the order its messages were
-            // matched: a completed receive waits while an earlier one of its
-            // link is still in progress.
-            std::set<std::pair<int, int>> streaming; // links with an earlier receive pending
-            for (auto it = m_incoming.begin(); it != m_incoming.end();) {
-                int done = it->request.done() ? 1 : 0;
-                if (!done)
-                    MPI_Test(it->request.get(), &done, MPI_STATUS_IGNORE);
-                if (done && !streaming.count(it->link)) {
-                    arrived.push_back(std::move(*it));
-                    it = m_incoming.erase(it);
-                    moved = true;
-                } else {
-                    if (!done)
-                        streaming.insert(it->link);
-                    ++it;
-                }
-            }
-        }
-        for (Incoming &incoming : arrived) {
-            auto message = decodeFrame(std::move(incoming.bytes), incoming.size);
-            if (!message)
-                message = message.error().withContext(
-                    "message from rank " + std::to_string(rank(incoming.link.first)) +
-                    " (endpoint " + std::to_string(incoming.link.first) + ")");
-            std::lock_guard lock(m_mutex);
-            if (message) {
-                auto &peak = m_peak[static_cast<std::size_t>(incoming.link.second)];
-                peak = std::max<std::uint64_t>(peak, message->bytes());
-            }
-            m_queues[incoming.link].push_back(std::move(message));
+            moved = completeSends() | matchHeaders() | advanceReceives();
         }
         if (moved)
             m_changed.notify_all();
         return moved;
+    }
+
+    // Frames whose header and data sends have all completed give back credit.
+    bool completeSends()
+    {
+        bool moved = false;
+        for (auto it = m_outgoing.begin(); it != m_outgoing.end();) {
+            bool all = true;
+            for (Request &request : (*it)->requests) {
+                int done = request.done() ? 1 : 0;
+                if (!done)
+                    MPI_Test(request.get(), &done, MPI_STATUS_IGNORE);
+                all = all && done;
+            }
+            if (all) {
+                --m_inFlight[(*it)->from];
+                --m_linkInFlight[{(*it)->from, (*it)->to}];
+                it = m_outgoing.erase(it);
+                moved = true;
+            } else {
+                ++it;
+            }
+        }
+        return moved;
+    }
+
+    // Headers arriving on the links into this rank start their receives.
+    bool matchHeaders()
+    {
+        bool moved = false;
+        for (const auto &link : m_inbound) {
+            int found = 0;
+            MPI_Message handle;
+            MPI_Status status;
+            if (MPI_Improbe(rank(link.first), linkTag(link.first, link.second), MPI_COMM_WORLD,
+                            &found, &handle, &status) != MPI_SUCCESS ||
+                !found)
+                continue;
+            int count = 0;
+            MPI_Get_count(&status, MPI_BYTE, &count);
+            Incoming incoming;
+            incoming.link = link;
+            incoming.header.resize(static_cast<std::size_t>(std::max(count, 0)));
+            MPI_Imrecv(incoming.header.data(), count, MPI_BYTE, &handle,
+                       incoming.headerRequest.get());
+            m_incoming.push_back(std::move(incoming));
+            moved = true;
+        }
+        return moved;
+    }
+
+    // Decodes arrived headers and posts their data receives, in each link's
+    // order (so a header's data are the next messages on the link's data
+    // tag), and delivers completed frames, also in each link's order: a
+    // complete frame waits while an earlier one of its link is still
+    // arriving (a large frame still streaming, a small one behind it in).
+    bool advanceReceives()
+    {
+        bool moved = false;
+        std::set<std::pair<int, int>> earlierPending; // links with an earlier frame not delivered
+        for (auto it = m_incoming.begin(); it != m_incoming.end();) {
+            Incoming &incoming = *it;
+            const bool first = !earlierPending.count(incoming.link);
+            if (!incoming.decoded) {
+                int done = incoming.headerRequest.done() ? 1 : 0;
+                if (!done)
+                    MPI_Test(incoming.headerRequest.get(), &done, MPI_STATUS_IGNORE);
+                if (done && (first || allDecodedBefore(it))) {
+                    startDataReceives(incoming);
+                    moved = true;
+                }
+            }
+            bool complete = incoming.decoded;
+            for (std::size_t i = 0; complete && i < incoming.dataRequests.size(); ++i) {
+                Request &request = incoming.dataRequests[i];
+                if (request.done())
+                    continue;
+                int done = 0;
+                MPI_Status status;
+                const int code = MPI_Test(request.get(), &done, &status);
+                // An error (a longer message than announced) completes it.
+                complete = done || code != MPI_SUCCESS;
+                if (complete)
+                    checkDataArrived(incoming, i, code, status);
+            }
+            if (complete && first) {
+                deliver(incoming);
+                it = m_incoming.erase(it);
+                moved = true;
+            } else {
+                earlierPending.insert(incoming.link);
+                ++it;
+            }
+        }
+        return moved;
+    }
+
+    // True when every frame of `it`'s link before it has its header decoded
+    // (its data receives posted).
+    bool allDecodedBefore(std::list<Incoming>::iterator it) const
+    {
+        for (auto earlier = m_incoming.begin(); earlier != it; ++earlier)
+            if (earlier->link == it->link && !earlier->decoded)
+                return false;
+        return true;
+    }
+
+    std::string fromText(const std::pair<int, int> &link) const
+    {
+        return "message from rank " + std::to_string(rank(link.first)) + " (endpoint " +
+               std::to_string(link.first) + ")";
+    }
+
+    // A bad header leaves the link unusable (its data messages cannot be
+    // told apart any more): every later frame on it fails the same way.
+    void startDataReceives(Incoming &incoming)
+    {
+        incoming.decoded = true;
+        auto broken = m_brokenLinks.find(incoming.link);
+        if (broken != m_brokenLinks.end()) {
+            incoming.message = broken->second;
+            return;
+        }
+        incoming.message = decodeSplitHeader(incoming.header.data(), incoming.header.size());
+        if (!incoming.message) {
+            incoming.message = incoming.message.error().withContext(fromText(incoming.link));
+            m_brokenLinks.emplace(incoming.link, incoming.message.error());
+            return;
+        }
+        const auto &[from, to] = incoming.link;
+        for (auto &[name, tensor] : incoming.message->tensors) {
+            if (tensor.byteSize() == 0)
+                continue;
+            incoming.expected.emplace_back(name, static_cast<std::size_t>(tensor.byteSize()));
+            incoming.dataRequests.emplace_back();
+            if (tensor.byteSize() > static_cast<std::size_t>(std::numeric_limits<int>::max()) ||
+                MPI_Irecv(tensor.data(), static_cast<int>(tensor.byteSize()), MPI_BYTE, rank(from),
+                          dataTag(from, to), MPI_COMM_WORLD,
+                          incoming.dataRequests.back().get()) != MPI_SUCCESS) {
+                incoming.dataRequests.pop_back();
+                incoming.message =
+                    makeError(ErrorCode::Runtime, "MPI receive of tensor '" + name + "' failed");
+                break;
+            }
+        }
+    }
+
+    // The first thing wrong with a frame's data stays its error.
+    void checkDataArrived(Incoming &incoming, std::size_t index, int code, const MPI_Status &status)
+    {
+        const auto &[name, bytes] = incoming.expected[index];
+        if (!incoming.message)
+            return;
+        if (code != MPI_SUCCESS) {
+            incoming.message =
+                makeError(ErrorCode::InvalidInput, fromText(incoming.link) + ": tensor '" + name +
+                                                       "': " + mpiErrorText(code));
+            return;
+        }
+        int count = 0;
+        MPI_Get_count(&status, MPI_BYTE, &count);
+        if (static_cast<std::size_t>(count) != bytes)
+            incoming.message = makeError(
+                ErrorCode::InvalidInput,
+                fromText(incoming.link) + ": tensor '" + name + "': " + std::to_string(count) +
+                    " data bytes arrived, " + std::to_string(bytes) + " announced");
+    }
+
+    void deliver(Incoming &incoming)
+    {
+        if (incoming.message) {
+            auto &peak = m_peak[static_cast<std::size_t>(incoming.link.second)];
+            peak = std::max<std::uint64_t>(peak, incoming.message->bytes());
+        }
+        m_queues[incoming.link].push_back(std::move(incoming.message));
     }
 
     // The sleep before the next poll while stages wait: the shortest any
@@ -514,9 +648,11 @@ private:
     bool m_stopThread = false;
     std::vector<std::pair<int, int>> m_inbound;
     std::map<std::pair<int, int>, std::deque<Result<TransportMessage>>> m_queues;
-    std::map<int, int> m_inFlight; // sends not completed, by sending endpoint
+    std::map<int, int> m_inFlight;                     // sends not completed, by sending endpoint
+    std::map<std::pair<int, int>, int> m_linkInFlight; // the same by link
     std::list<std::unique_ptr<Outgoing>> m_outgoing;
     std::list<Incoming> m_incoming;
+    std::map<std::pair<int, int>, Error> m_brokenLinks; // by link: the bad header's error
     std::vector<std::uint64_t> m_peak;
     std::thread m_progress;
 };

@@ -716,6 +716,64 @@ private slots:
         QVERIFY(QString::fromStdString(refused.error().message).contains("exceeds the limit"));
     }
 
+    void splitFramesCarryDataSeparately()
+    {
+        // The MPI transport's form: a header naming every tensor, then each
+        // tensor's data as its own message straight from the tensor.
+        TransportMessage message = sampleMessage();
+        auto split = encodeSplitFrame(message);
+        QVERIFY(split.ok());
+        auto whole = encodeFrame(message);
+        QVERIFY(whole.ok());
+        QVERIFY(split->header.size() < whole->size());
+        QCOMPARE(split->header[7], kFrameSplitData);
+        // Data pieces in frame (name) order, the tensors' own memory; the
+        // empty tensor sends nothing.
+        QCOMPARE(split->data.size(), std::size_t(2));
+        QCOMPARE(split->data[0].bytes, message.tensors.at("/blocks.0/Add_output_0").data());
+        QCOMPARE(split->data[0].size, std::size_t(24));
+        QCOMPARE(split->data[1].bytes, message.tensors.at("ids").data());
+
+        auto back = decodeSplitHeader(split->header.data(), split->header.size());
+        QVERIFY2(back.ok(), back.ok() ? "" : back.error().message.c_str());
+        QCOMPARE(back->microbatch, 3);
+        std::size_t piece = 0;
+        for (auto &[name, tensor] : back->tensors) { // as the receiver fills them
+            const Tensor &sent = message.tensors.at(name);
+            QCOMPARE(tensor.type(), sent.type());
+            QVERIFY(tensor.shape() == sent.shape());
+            if (tensor.byteSize() == 0)
+                continue;
+            QCOMPARE(reinterpret_cast<std::uintptr_t>(tensor.data()) % kFrameDataAlignment,
+                     std::uintptr_t(0));
+            QCOMPARE(split->data[piece].size, static_cast<std::size_t>(tensor.byteSize()));
+            std::memcpy(tensor.data(), split->data[piece++].bytes, tensor.byteSize());
+        }
+        QCOMPARE(piece, split->data.size());
+        for (const auto &[name, tensor] : message.tensors)
+            QVERIFY(std::memcmp(back->tensors.at(name).data(), tensor.data(), tensor.byteSize()) ==
+                    0);
+
+        // Each form is refused where the other is expected, by name.
+        auto asWhole = decodeFrame(split->header.data(), split->header.size());
+        QVERIFY(!asWhole.ok());
+        QVERIFY2(QString::fromStdString(asWhole.error().message).contains("split header"),
+                 asWhole.error().message.c_str());
+        auto asSplit = decodeSplitHeader(whole->data(), whole->size());
+        QVERIFY(!asSplit.ok());
+        QVERIFY(QString::fromStdString(asSplit.error().message).contains("whole frame"));
+        // The limit counts the data that follow the header.
+        auto limited = decodeSplitHeader(split->header.data(), split->header.size(),
+                                         split->header.size() + 24);
+        QVERIFY(!limited.ok());
+        QVERIFY2(QString::fromStdString(limited.error().message).contains("exceed the limit"),
+                 limited.error().message.c_str());
+        QVERIFY(!encodeSplitFrame(message, whole->size() - 1).ok());
+        // Truncated split headers fail cleanly at every length.
+        for (std::size_t keep = 0; keep < split->header.size(); ++keep)
+            QVERIFY(!decodeSplitHeader(split->header.data(), keep).ok());
+    }
+
     // ---- devices, buffers, factory
 
     void bufferTypeEnforcesCapacity()
