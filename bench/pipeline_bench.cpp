@@ -21,7 +21,7 @@
 //     its best median. Skipped with --no-mpi or without MPI. The worker is
 //     $SHARDBENCH_WORKER, else build/app/shardbench-worker.
 //
-//   build/bench/pipeline_bench [--model FILE] [--input FILE] [--microbatches M] [--repeats R]
+//   build/bench/pipeline_bench [--model FILE] [--input FILE] [--microbatches M] [--repeats R (20)]
 //                              [--no-mpi] [--only-mpi]
 #include "core/common/paths.h"
 #include "core/common/stats.h"
@@ -225,7 +225,7 @@ int main(int argc, char **argv)
     std::string modelPath = (resourceDir() / "demo" / "decoder.onnx").string();
     std::string inputPath = (resourceDir() / "demo" / "decoder_input.npy").string();
     int microbatches = 8;
-    int repeats = 7;
+    int repeats = 20; // medians of 7 moved by several % between runs on 2 shared cores
     bool mpi = runtime::MpiWorld::available();
     bool onlyMpi = false;
     for (int i = 1; i < argc; ++i) {

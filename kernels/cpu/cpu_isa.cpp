@@ -81,6 +81,24 @@ CpuIsa cpuIsa()
     return isa;
 }
 
+bool cpuAvx512FullWidth()
+{
+    static const bool full = [] {
+        if (cpuIsa() < CpuIsa::Avx512)
+            return false;
+#if SB_X86
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        if (__builtin_cpu_is("amd") && __get_cpuid(1, &a, &b, &c, &d)) {
+            const unsigned base = (a >> 8) & 0xf;
+            const unsigned family = base == 0xf ? base + ((a >> 20) & 0xff) : base;
+            return family != 0x19; // Zen 4
+        }
+#endif
+        return true;
+    }();
+    return full;
+}
+
 const char *cpuIsaName(CpuIsa isa)
 {
     switch (isa) {

@@ -28,6 +28,12 @@ CpuIsa cpuIsaDetected();            // what the CPU has, before the cap
 const char *cpuIsaName(CpuIsa isa); // "baseline", "avx2", "avx512", "amx"
 // "avx512" / "avx2 (capped from avx512)".
 std::string cpuIsaDescription();
+// Whether the CPU runs 512-bit vectors at full width: every AVX-512 CPU
+// except AMD's Zen 4 (family 0x19), which splits each 512-bit operation into
+// two 256-bit halves. Kernels whose AVX-512 copy only paid off on the narrow
+// units (where it measured no faster than AVX2) use it everywhere on wide
+// ones. False when the cap is below AVX-512.
+bool cpuAvx512FullWidth();
 // The CPU's model name (cpuid brand string), e.g. "AMD EPYC 9R14 ...".
 std::string cpuModelName();
 

@@ -22,7 +22,14 @@ constexpr std::int64_t kMinPanelColumns = 128;
 // thread, [M x K] x [K x N] into a strided C (best of 20 x 50 calls) it
 // measured 79-85 GFLOP/s against OpenBLAS's 48-66 at K = 16..32, 84 against
 // 77 at K = 64, equal at K = 96 and slower from K = 144 (OpenBLAS packs its
-// operands once per call, which pays off as K grows).
+// operands once per call, which pays off as K grows). Zen 4 splits 512-bit
+// FMAs in two; where they run at full width (cpuAvx512FullWidth) the kernel
+// runs every panel: on a Zen 5 core OpenBLAS 0.3.21 still runs its 256-bit
+// Haswell kernels, and MobileNetV2's 1x1 project convs (K = 96..960) went
+// from 0.15-0.42 ms to 0.08-0.24 ms per node (batch 2, 2 threads; e.g.
+// features.3's 144 -> 24 at 56x56: 0.417 -> 0.237 ms), the whole model
+// from 1.28x ONNX Runtime's time to 1.14x together with the depthwise change
+// in window2d.cpp (bench/compare_ort, 2026-12-04).
 constexpr std::int64_t kSmallK = 64;
 
 struct Geometry
@@ -172,7 +179,7 @@ bool convIm2colSmallK(const ConvGemmShape &shape)
 {
     const std::int64_t kdim =
         shape.inChannels / shape.group * shape.window.kernelH * shape.window.kernelW;
-    return kdim <= kSmallK && pointwiseConvIsa() == CpuIsa::Avx512;
+    return pointwiseConvIsa() == CpuIsa::Avx512 && (kdim <= kSmallK || cpuAvx512FullWidth());
 }
 
 std::int64_t convIm2colGemmScratchFloats(const ConvGemmShape &shape, int threads)
@@ -236,23 +243,36 @@ void convIm2colGemm(runtime::ThreadPool &pool, const ConvGemmShape &shape, const
             }
         });
         float *pp = scratch + scratchSlice(geo.kdim * cols); // coutG x cols, before the scatter
+        auto scatter = [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
+            for (std::int64_t image = 0; image < s.batch; ++image) {
+                const std::int64_t a = std::max(c0, image * geo.outHW);
+                const std::int64_t b = std::min(c1, (image + 1) * geo.outHW);
+                if (a >= b)
+                    continue;
+                float *o = out + image * shape.outChannels * geo.outHW;
+                for (std::int64_t r = r0; r < r1; ++r)
+                    std::copy(pp + r * cols + a, pp + r * cols + b,
+                              o + r * geo.outHW + (a - image * geo.outHW));
+                activateBlock(geo, o, act, r0, r1, a - image * geo.outHW, b - image * geo.outHW);
+            }
+        };
+        if (smallK) {
+            // Blocks of 8 output channels (the kernel's row tile), an even
+            // share per thread: MobileNetV2's 7x7 project convs (batch 2,
+            // 98 columns) took 0.16-0.18 ms on OpenBLAS or oneDNN, which
+            // this kernel beats by a third on one core.
+            const std::int64_t blocks = (geo.coutG + 7) / 8;
+            pool.parallelFor(blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+                const std::int64_t r0 = begin * 8, r1 = std::min(geo.coutG, end * 8);
+                pointwiseConv(r1 - r0, cols, geo.kdim, w + r0 * geo.kdim,
+                              bias ? bias + r0 : nullptr, cp, cols, pp + r0 * cols, cols);
+                scatter(r0, r1, 0, cols);
+            });
+            return;
+        }
         fillBias(pp, cols, bias, 0, geo.coutG, 0, cols);
         parallelSgemm(pool, false, false, geo.coutG, cols, geo.kdim, 1.0f, w, geo.kdim, cp, cols,
-                      1.0f, pp, cols,
-                      [&](std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
-                          for (std::int64_t image = 0; image < s.batch; ++image) {
-                              const std::int64_t a = std::max(c0, image * geo.outHW);
-                              const std::int64_t b = std::min(c1, (image + 1) * geo.outHW);
-                              if (a >= b)
-                                  continue;
-                              float *o = out + image * shape.outChannels * geo.outHW;
-                              for (std::int64_t r = r0; r < r1; ++r)
-                                  std::copy(pp + r * cols + a, pp + r * cols + b,
-                                            o + r * geo.outHW + (a - image * geo.outHW));
-                              activateBlock(geo, o, act, r0, r1, a - image * geo.outHW,
-                                            b - image * geo.outHW);
-                          }
-                      });
+                      1.0f, pp, cols, scatter);
         return;
     }
     // Enough panels to share evenly: every thread runs whole panels, with no

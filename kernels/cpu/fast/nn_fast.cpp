@@ -437,11 +437,10 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     const std::int64_t channelStride = layout.channelStride; // per channel in the scratch
     Window2dShape dw = pointwiseDepthwiseBand(g, 0, g.outH, 0, g.inH);
     // The 1x1 conv runs pointwise.h's AVX-512 kernel or OpenBLAS (named
-    // "sgemm"); the ISA named is the depthwise loops' (the channels-last ones
-    // have an AVX2 copy).
-    ctx.noteKernel(oursKernelName(pointwiseConvIsa() == CpuIsa::Avx512 ? "pointwise+depthwise"
-                                                                       : "sgemm+depthwise",
-                                  t.channelsLast ? CpuIsa::Avx2 : depthwiseConv2dIsa(dw)));
+    // "sgemm"); the ISA named is the depthwise loops'.
+    ctx.noteKernel(oursKernelName(
+        pointwiseConvIsa() == CpuIsa::Avx512 ? "pointwise+depthwise" : "sgemm+depthwise",
+        t.channelsLast ? depthwiseConv2dChannelsLastIsa() : depthwiseConv2dIsa(dw)));
     if (t.channelsLast) {
         // Channels last: per block, E^T [n * inHW pixels][block] = X^T W1^T
         // in one GEMM over the images side by side, the depthwise conv

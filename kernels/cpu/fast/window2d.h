@@ -102,6 +102,9 @@ void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int6
 void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channels, std::int64_t ld,
                                  const float *x, const float *wT, const float *bias, float *out,
                                  const Activation &act);
+// The ISA of the copy depthwiseConv2dChannelsLast runs (AVX-512 only on
+// full-width units, cpuAvx512FullWidth).
+CpuIsa depthwiseConv2dChannelsLastIsa();
 
 // The scratch maxPool2d needs on a pool of `threads`: per thread, the phase
 // split of one strided input plane (0 for stride 1).
