@@ -451,6 +451,30 @@ private slots:
                                              << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
                                                             {"strides", QVariantList{2, 2}},
                                                             {"pads", QVariantList{1, 1, 1, 1}}};
+        // The 3x3 stride-2 loop of its own (AVX-512): ResNet's stem pool,
+        // no padding, ceil mode (windows past the bottom and right edges),
+        // asymmetric padding.
+        QTest::newRow("MaxPool 3x3 s2 resnet stem")
+            << "MaxPool"
+            << "" << S{{2, 64, 112, 112}}
+            << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}}};
+        QTest::newRow("MaxPool 3x3 s2 no pads")
+            << "MaxPool"
+            << "" << S{{1, 3, 17, 40}}
+            << QVariantMap{{"kernel_shape", QVariantList{3, 3}}, {"strides", QVariantList{2, 2}}};
+        QTest::newRow("MaxPool 3x3 s2 ceil") << "MaxPool"
+                                             << "" << S{{1, 2, 16, 34}}
+                                             << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                                                            {"strides", QVariantList{2, 2}},
+                                                            {"ceil_mode", 1}};
+        QTest::newRow("MaxPool 3x3 s2 asym pads")
+            << "MaxPool"
+            << "" << S{{1, 2, 15, 33}}
+            << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 0, 0, 1}}};
         QTest::newRow("MaxPool 2x2 s2 ceil") << "MaxPool"
                                              << "" << S{{1, 4, 11, 17}}
                                              << QVariantMap{{"kernel_shape", QVariantList{2, 2}},

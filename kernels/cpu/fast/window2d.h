@@ -36,10 +36,12 @@ struct Window2dShape
 
 // The ISA of the plane loops depthwiseConv2d and depthwiseConv2dSerial run
 // for this geometry on this CPU (capped as cpu_isa.h says). The 16-lane
-// (AVX-512) copy runs only for 3x3 stride-2 convs with output rows shorter
-// than 32; elsewhere the 8-lane (AVX2) copy, because on an AMD EPYC (Zen 4)
-// core, one thread, MobileNetV2's planes (3x3, ReLU6 in and out), best of
-// 40 x 10 calls, 16 lanes vs 8 lanes measured:
+// (AVX-512) copy runs everywhere on CPUs with full-width 512-bit units
+// (cpuAvx512FullWidth: every AVX-512 CPU but Zen 4); on Zen 4 only for 3x3
+// stride-2 convs with output rows shorter than 32, elsewhere the 8-lane
+// (AVX2) copy, because on an AMD EPYC (Zen 4) core, one thread,
+// MobileNetV2's planes (3x3, ReLU6 in and out), best of 40 x 10 calls, 16
+// lanes vs 8 lanes measured:
 //   stride 2: 28x28 -> 14x14 0.039 vs 0.059 ms (192 planes), 14x14 -> 7x7
 //   0.057 vs 0.098 ms (576 planes), 56x56 -> 28x28 equal, 112x112 -> 56x56
 //   0.257 vs 0.225 ms (96 planes);
@@ -48,8 +50,8 @@ struct Window2dShape
 // (Short rows: the 8-lane copy splits stride-2 rows with scalar tails,
 // where the 16-lane one uses mask registers; long rows: Zen 4 splits
 // 512-bit operations in two and unaligned 64-byte loads span two cache
-// lines.) The channels-last loops (7x7 planes) stay 8 lanes too: 16 lanes
-// measured 0.0059 vs 0.0052 ms for 128 channels of 7x7.
+// lines.) The channels-last loops (7x7 planes) follow the same rule: on Zen
+// 4, 16 lanes measured 0.0059 vs 0.0052 ms for 128 channels of 7x7.
 CpuIsa depthwiseConv2dIsa(const Window2dShape &shape);
 
 // One thread's scratch for the depthwise plane loops: `memory` holds
