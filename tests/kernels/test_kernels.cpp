@@ -475,6 +475,12 @@ private slots:
             << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
                            {"strides", QVariantList{2, 2}},
                            {"pads", QVariantList{1, 0, 0, 1}}};
+        QTest::newRow("GlobalAveragePool 7x7") << "GlobalAveragePool"
+                                               << "" << S{{2, 40, 7, 7}} << QVariantMap{};
+        QTest::newRow("GlobalAveragePool 3-D long rows") << "GlobalAveragePool"
+                                                         << "" << S{{1, 3, 1000}} << QVariantMap{};
+        QTest::newRow("GlobalMaxPool 5x9") << "GlobalMaxPool"
+                                           << "" << S{{2, 6, 5, 9}} << QVariantMap{};
         QTest::newRow("MaxPool 2x2 s2 ceil") << "MaxPool"
                                              << "" << S{{1, 4, 11, 17}}
                                              << QVariantMap{{"kernel_shape", QVariantList{2, 2}},

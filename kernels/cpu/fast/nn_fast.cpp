@@ -585,6 +585,52 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
     return Status::success();
 }
 
+// Sum of n floats in 16 partial sums (vectorised; the order differs from
+// the reference's sequential double sum by float rounding).
+float sumFloats(const float *x, std::int64_t n)
+{
+    float lanes[16] = {};
+    std::int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; ++l)
+            lanes[l] += x[i + l];
+    float total = 0.0f;
+    for (; i < n; ++i)
+        total += x[i];
+    for (float lane : lanes)
+        total += lane;
+    return total;
+}
+
+// GlobalAveragePool / GlobalMaxPool over float32 planes, in parallel (the
+// reference is one sequential loop: 0.06-0.08 ms for MobileNetV2's 2 x 1280
+// planes of 7x7, ONNX Runtime 0.03 ms).
+Status fastGlobalPool(KernelContext &ctx, bool isMax, const runtime::KernelFn &reference)
+{
+    const Tensor &x = ctx.input(0);
+    if (x.type() != ElementType::Float32 || x.rank() < 3)
+        return reference(ctx);
+    Shape shape = {x.dim(0), x.dim(1)};
+    for (std::size_t d = 2; d < x.rank(); ++d)
+        shape.push_back(1);
+    SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32, shape));
+    const std::int64_t planes = x.dim(0) * x.dim(1);
+    const std::int64_t inner = planes ? x.elementCount() / planes : 0;
+    if (inner == 0)
+        return reference(ctx);
+    const float *px = x.as<float>();
+    float *po = out->as<float>();
+    const std::int64_t grain = std::max<std::int64_t>(1, 16384 / inner);
+    ctx.pool().parallelFor(planes, grain, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t p = begin; p < end; ++p) {
+            const float *plane = px + p * inner;
+            po[p] = isMax ? *std::max_element(plane, plane + inner)
+                          : sumFloats(plane, inner) / static_cast<float>(inner);
+        }
+    });
+    return Status::success();
+}
+
 Status fastPool2d(KernelContext &ctx, bool isMax)
 {
     const Tensor &x = ctx.input(0);
@@ -793,6 +839,18 @@ void registerFastNn(KernelRegistry &r)
     addFast(r, "FusedPointwiseDepthwise", fastPointwiseDepthwise, gemmTol, "sb");
     addFast(r, "MaxPool", [](KernelContext &c) { return fastPool2d(c, true); }, {0, 0});
     addFast(r, "AveragePool", [](KernelContext &c) { return fastPool2d(c, false); }, {1e-5, 1e-6});
+    for (const char *op : {"GlobalAveragePool", "GlobalMaxPool"}) {
+        const bool isMax = std::string(op) == "GlobalMaxPool";
+        const runtime::KernelInfo *info =
+            r.findExact(op, "", runtime::DeviceKind::Cpu, runtime::KernelVariant::Reference);
+        if (!info) // the reference kernels register first (registry.cpp)
+            continue;
+        const runtime::KernelFn reference = info->fn;
+        addFast(
+            r, op,
+            [isMax, reference](KernelContext &c) { return fastGlobalPool(c, isMax, reference); },
+            isMax ? runtime::Tolerance{0, 0} : runtime::Tolerance{1e-5, 1e-6});
+    }
     addFast(r, "BatchNormalization", fastBatchNorm, {1e-5, 1e-5});
     addFast(r, "Softmax", fastSoftmax, {1e-5, 1e-7});
     addFast(r, "LayerNormalization", fastLayerNorm, {1e-4, 1e-5});
