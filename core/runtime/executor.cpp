@@ -437,6 +437,11 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
         const char *channelsLast = std::getenv("SHARDBENCH_INT8_CHANNELS_LAST");
         fusion.int8ChannelsLast =
             options.int8ChannelsLast && !(channelsLast && std::string(channelsLast) == "0");
+        const char *floatChannelsLast = std::getenv("SHARDBENCH_FLOAT_CHANNELS_LAST");
+        fusion.floatChannelsLast = device.kind() == DeviceKind::Cpu &&
+                                   options.variant == KernelVariant::Fast &&
+                                   options.floatChannelsLast &&
+                                   !(floatChannelsLast && std::string(floatChannelsLast) == "0");
         applyFusions(*local, fusion);
     }
 

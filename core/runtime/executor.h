@@ -53,6 +53,11 @@ struct ExecutorOptions
     // (FusionOptions::int8ChannelsLast); SHARDBENCH_INT8_CHANNELS_LAST=0 in
     // the environment also turns it off (A/B timing).
     bool int8ChannelsLast = true;
+    // With fuse, on CPU devices with the fast kernels: float32 values between
+    // convolutions and pools stored channels-last
+    // (FusionOptions::floatChannelsLast); SHARDBENCH_FLOAT_CHANNELS_LAST=0
+    // turns it off the same way.
+    bool floatChannelsLast = true;
 };
 
 // One executed node, for timing hooks and traces.

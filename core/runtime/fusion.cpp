@@ -827,79 +827,104 @@ int fuseQdq(Rewriter &rw)
     rw.commit();
     return count;
 }
-// ---- Channels-last int8 chains (kernels/cpu/channels_last.h).
+// ---- Channels-last chains (kernels/cpu/channels_last.h).
 
-// The inputs of an int8 node that may be stored channels-last: the
-// activation of a 2-D sb.QLinearConv, both operands of sb.QLinearAdd, the
-// input of an int8 MaxPool (none for other nodes).
-std::vector<std::size_t> channelsLastSlots(const Graph &g, const Node &n)
+// Which inputs of a node may be stored channels-last, which of them share
+// the output's layout (all or none), and whether its output may be.
+struct ChannelsLastSlots
+{
+    std::vector<std::size_t> inputs;
+    std::vector<std::size_t> tied; // inputs stored as the output is
+    bool output = false;
+};
+
+// int8: the activation of a 2-D sb.QLinearConv, both operands of
+// sb.QLinearAdd (tied), the input of an int8 MaxPool (tied).
+ChannelsLastSlots int8ChannelsLastSlots(const Graph &g, const Node &n)
 {
     if (n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] == kNoValue)
         return {};
     if (n.domain == "sb" && n.opType == "QLinearConv" && n.inputs.size() > 3) {
         const graph::TensorData *w = constantData(g, n.inputs[3]);
-        return w && w->dims().size() == 4 ? std::vector<std::size_t>{0}
-                                          : std::vector<std::size_t>{};
+        if (w && w->dims().size() == 4)
+            return {{0}, {}, true};
+        return {};
     }
     if (n.domain == "sb" && n.opType == "QLinearAdd" && n.inputs.size() > 3)
-        return {0, 3};
+        return {{0, 3}, {0, 3}, true};
     if (n.domain.empty() && n.opType == "MaxPool" && isInt8Type(g.value(n.inputs[0]).info.type) &&
         n.intAttr("storage_order", 0) == 0)
-        return {0};
+        return {{0}, {0}, true};
     return {};
 }
 
-// Element-wise in layout: the operands and the output share one (MaxPool
-// could mix, but its kernel keeps one layout per node).
-bool layoutTied(const Node &n)
+// float32: the input and output of a 2-D Conv / sb.FusedConv (constant 4-D
+// weights; its residual, input 3, tied to the output: oneDNN adds it in the
+// output's layout), of a float MaxPool (tied), and the input of
+// GlobalAveragePool (whose [N, C, 1, 1] output is the same either way).
+// `float4` tells the 4-D float32 values (floatRank4Values).
+ChannelsLastSlots floatChannelsLastSlots(const Graph &g, const Node &n,
+                                         const std::vector<char> &float4)
 {
-    return n.opType != "QLinearConv";
+    if (n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] == kNoValue ||
+        !float4[static_cast<std::size_t>(n.inputs[0])])
+        return {};
+    if ((n.opType == "Conv" && n.domain.empty()) || (n.opType == "FusedConv" && n.domain == "sb")) {
+        const graph::TensorData *w = n.inputs.size() > 1 ? constantData(g, n.inputs[1]) : nullptr;
+        if (!w || w->dims().size() != 4)
+            return {};
+        if (n.domain == "sb" && n.inputs.size() > 3 && n.inputs[3] != kNoValue)
+            return {{0, 3}, {3}, true};
+        return {{0}, {}, true};
+    }
+    if (n.opType == "MaxPool" && n.domain.empty() && n.intAttr("storage_order", 0) == 0)
+        return {{0}, {0}, true};
+    if (n.opType == "GlobalAveragePool" && n.domain.empty())
+        return {{0}, {}, false};
+    return {};
 }
 
-// Marks the 4-D int8 values that flow only between int8 kernels as stored
-// channels-last: produced by one of them, read only by them (at their
-// activation inputs), not a graph output; a tied node's operands and output
-// all or none. The nodes get channels_last_inputs / channels_last_output.
-// Returns the number of values marked.
-int markInt8ChannelsLast(Graph &g)
+// Marks the 4-D values of `type` that flow only between nodes that can
+// store them channels-last: produced by one (at an output it may store so),
+// read only by such nodes at such inputs, not a graph output; a node's tied
+// inputs and its output all or none. The nodes get channels_last_inputs /
+// channels_last_output. Returns the number of values marked.
+template <typename SlotsOf, typename Rank4>
+int markChannelsLast(Graph &g, SlotsOf slotsOf, Rank4 rank4)
 {
     std::vector<char> marked(g.values().size(), 0);
     auto isMarked = [&](ValueId v) { return v != kNoValue && marked[static_cast<std::size_t>(v)]; };
-    auto rank4Int8 = [&](ValueId v) {
-        const graph::Value &value = g.value(v);
-        return isInt8Type(value.info.type) && value.info.shape.rankKnown &&
-               value.info.shape.rank() == 4;
-    };
     for (const Node &p : g.nodes()) {
-        if (channelsLastSlots(g, p).empty())
+        if (!slotsOf(g, p).output)
             continue;
         const ValueId v = p.outputs[0];
-        if (v == kNoValue || !rank4Int8(v))
+        if (v == kNoValue || !rank4(v))
             continue;
         const graph::Value &value = g.value(v);
         if (value.isGraphOutput || value.consumers.empty())
             continue;
-        bool onlyInt8Readers = true;
+        bool onlyCapableReaders = true;
         for (NodeId c : value.consumers) {
             const Node &reader = g.node(c);
-            const std::vector<std::size_t> slots = channelsLastSlots(g, reader);
+            const std::vector<std::size_t> slots = slotsOf(g, reader).inputs;
             for (std::size_t i = 0; i < reader.inputs.size(); ++i)
                 if (reader.inputs[i] == v &&
                     std::find(slots.begin(), slots.end(), i) == slots.end())
-                    onlyInt8Readers = false;
+                    onlyCapableReaders = false;
         }
-        marked[static_cast<std::size_t>(v)] = onlyInt8Readers ? 1 : 0;
+        marked[static_cast<std::size_t>(v)] = onlyCapableReaders ? 1 : 0;
     }
-    // Tied nodes: all or none, until nothing changes (unmarking only, so it ends).
+    // Tied operands: all or none, until nothing changes (unmarking only, so it ends).
     for (bool changed = true; changed;) {
         changed = false;
         for (const Node &n : g.nodes()) {
-            const std::vector<std::size_t> slots = channelsLastSlots(g, n);
-            if (slots.empty() || !layoutTied(n))
+            const ChannelsLastSlots slots = slotsOf(g, n);
+            if (slots.tied.empty())
                 continue;
             std::vector<ValueId> operands = {n.outputs[0]};
-            for (std::size_t i : slots)
-                operands.push_back(n.inputs[i]);
+            for (std::size_t i : slots.tied)
+                if (i < n.inputs.size())
+                    operands.push_back(n.inputs[i]);
             int count = 0;
             for (ValueId v : operands)
                 count += isMarked(v) ? 1 : 0;
@@ -912,18 +937,70 @@ int markInt8ChannelsLast(Graph &g)
         }
     }
     for (Node &n : g.mutableNodes()) {
-        const std::vector<std::size_t> slots = channelsLastSlots(g, n);
+        const ChannelsLastSlots slots = slotsOf(g, n);
         Attribute inputs;
         inputs.kind = Attribute::Kind::Ints;
-        for (std::size_t i : slots)
-            if (isMarked(n.inputs[i]))
+        for (std::size_t i : slots.inputs)
+            if (i < n.inputs.size() && isMarked(n.inputs[i]))
                 inputs.ints.push_back(static_cast<std::int64_t>(i));
         if (!inputs.ints.empty())
             n.attributes["channels_last_inputs"] = inputs;
-        if (!slots.empty() && isMarked(n.outputs[0]))
+        if (slots.output && isMarked(n.outputs[0]))
             n.attributes["channels_last_output"] = intAttribute(1);
     }
     return static_cast<int>(std::count(marked.begin(), marked.end(), 1));
+}
+
+int markInt8ChannelsLast(Graph &g)
+{
+    return markChannelsLast(g, int8ChannelsLastSlots, [&](ValueId v) {
+        const graph::Value &value = g.value(v);
+        return isInt8Type(value.info.type) && value.info.shape.rankKnown &&
+               value.info.shape.rank() == 4;
+    });
+}
+
+// The 4-D float32 values: declared so, or (exporters often leave the
+// intermediate values' types out) the output of a conv with 4-D weights or
+// of a 2-D MaxPool reading one.
+std::vector<char> floatRank4Values(const Graph &g)
+{
+    std::vector<char> float4(g.values().size(), 0);
+    for (std::size_t v = 0; v < g.values().size(); ++v) {
+        const graph::TensorInfo &info = g.values()[v].info;
+        float4[v] = info.type == graph::ElementType::Float32 && info.shape.rankKnown &&
+                    info.shape.rank() == 4;
+    }
+    for (const Node &n : g.nodes()) {
+        if (n.outputs.size() != 1 || n.outputs[0] == kNoValue || n.inputs.empty() ||
+            n.inputs[0] == kNoValue || !float4[static_cast<std::size_t>(n.inputs[0])])
+            continue;
+        const graph::TensorInfo &out = g.value(n.outputs[0]).info;
+        const bool undeclared = out.type == graph::ElementType::Undefined || !out.shape.rankKnown;
+        if (!undeclared ||
+            (out.type != graph::ElementType::Undefined && out.type != graph::ElementType::Float32))
+            continue;
+        bool keepsRank4 = false;
+        if ((n.opType == "Conv" && n.domain.empty()) ||
+            (n.opType == "FusedConv" && n.domain == "sb")) {
+            const graph::TensorData *w =
+                n.inputs.size() > 1 ? constantData(g, n.inputs[1]) : nullptr;
+            keepsRank4 = w && w->dims().size() == 4;
+        } else if (n.opType == "MaxPool" && n.domain.empty()) {
+            keepsRank4 = n.intsAttr("kernel_shape").size() == 2;
+        }
+        float4[static_cast<std::size_t>(n.outputs[0])] = keepsRank4 ? 1 : 0;
+    }
+    return float4;
+}
+
+int markFloatChannelsLast(Graph &g)
+{
+    const std::vector<char> float4 = floatRank4Values(g);
+    return markChannelsLast(
+        g,
+        [&](const Graph &graph, const Node &n) { return floatChannelsLastSlots(graph, n, float4); },
+        [&](ValueId v) { return float4[static_cast<std::size_t>(v)] != 0; });
 }
 
 } // namespace
@@ -947,9 +1024,11 @@ FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
     }
     if (options.pointwiseDepthwise)
         report.pointwiseDepthwise = fusePointwiseDepthwise(rw);
-    // Last: it only annotates the int8 nodes the passes above left.
+    // Last: they only annotate the nodes the passes above left.
     if (options.qdq && options.int8ChannelsLast)
         report.int8ChannelsLast = markInt8ChannelsLast(graph);
+    if (options.floatChannelsLast)
+        report.floatChannelsLast = markFloatChannelsLast(graph);
     return report;
 }
 

@@ -35,6 +35,12 @@
 //    channels_last_inputs (input indices) / channels_last_output (1), an
 //    Add's or MaxPool's operands and output all or none. oneDNN's int8
 //    convolutions compute on NHWC, so a chain then reorders only at its ends.
+//    Then (FusionOptions::floatChannelsLast, off by default; CPU executors
+//    switch it on) the same for the 4-D float32 values that only flow
+//    between 2-D Conv / sb.FusedConv nodes (input, output, and the residual
+//    tied to the output), float MaxPool (input and output tied) and into
+//    GlobalAveragePool: oneDNN's float convolutions read and write NHWC
+//    without the reorders in and out of their blocked layouts per node.
 //  - sb.Gelu(X): x * 0.5 * (1 + erf(x / sqrt(2))) (the exporter's Erf form).
 //  - LayerNorm pattern ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add
 //    becomes the standard LayerNormalization(axis = -1).
@@ -53,6 +59,7 @@ struct FusionOptions
     bool residualAdd = true;        // Conv + Add of a same-shape tensor (+ activation)
     bool qdq = true;                // DequantizeLinear -> op -> QuantizeLinear into int8 ops
     bool int8ChannelsLast = true;   // int8 values between int8 ops stored NHWC (with qdq)
+    bool floatChannelsLast = false; // float values between convs / pools stored NHWC
 };
 
 struct FusionReport
@@ -63,8 +70,9 @@ struct FusionReport
     int convEpilogue = 0;
     int convResidual = 0;
     int pointwiseDepthwise = 0;
-    int qdq = 0;              // int8 ops made from QDQ patterns
-    int int8ChannelsLast = 0; // int8 values stored channels-last
+    int qdq = 0;               // int8 ops made from QDQ patterns
+    int int8ChannelsLast = 0;  // int8 values stored channels-last
+    int floatChannelsLast = 0; // float32 values stored channels-last
 };
 
 // Rewrites `graph` in place (keeps topological order, calls rebuildIndex).

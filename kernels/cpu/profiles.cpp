@@ -17,6 +17,7 @@
 //   mem.normalization  Softmax/LayerNorm/BatchNorm (bytes in + out)
 //   mem.transpose, mem.copy, mem.gelu, reduce (bytes)
 //   mem.elementwise  everything else (bytes in + out; no profile needed)
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/fast/conv_gemm.h"
 #include "kernels/cpu/fast/fast.h"
 #include "kernels/cpu/fast/window2d.h"
@@ -221,7 +222,8 @@ KernelProfile pointwiseDepthwiseProfile(const graph::Node &node, const std::vect
 }
 
 // Window reads; MaxPool's fast kernel (float, 2-D, no indices) takes a phase
-// split of a strided plane per thread.
+// split of a strided plane per thread (a row buffer for 3x3 stride 2 on
+// AVX-512; nothing channels-last).
 KernelProfile poolProfile(const graph::Node &node, const std::vector<Shape> &in,
                           const std::vector<Shape> &out, int threads)
 {
@@ -233,7 +235,7 @@ KernelProfile poolProfile(const graph::Node &node, const std::vector<Shape> &in,
         "pool", out.empty() ? 0.0 : static_cast<double>(profileElements(out[0])) * window, 0};
     if (node.opType == "MaxPool" && (out.size() < 2 || out[1].empty()) && !in.empty() &&
         in[0].size() == 4 && out[0].size() == 4 && kernel.size() == 2 &&
-        node.intAttr("storage_order", 0) == 0)
+        node.intAttr("storage_order", 0) == 0 && !anyChannelsLast(node))
         profile.scratchBytes = floatBytes(
             maxPool2dScratchFloats(windowOf(node, in[0], out[0], kernel[0], kernel[1]), threads));
     return profile;

@@ -1,6 +1,7 @@
 // Fast CPU kernels against the reference kernels (the oracle), per op, with
 // the tolerance each fast kernel registers; and the "unsupported" outcome.
 #include "core/runtime/executor.h"
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/fast/blas.h"
 #include "kernels/cpu/onednn/onednn.h"
@@ -572,6 +573,138 @@ private slots:
                           " threads, ISA " + kernels::cpuIsaDescription() + ": " + cmp.message)
                              .c_str());
             }
+        }
+        kernels::setKernelChoice(kernels::KernelChoice::Auto);
+    }
+
+    // float32 channels-last operands (the fusion pass stores values between
+    // convolutions and pools NHWC for oneDNN, channels_last.h): the fast
+    // kernels (every implementation the conv chooses from, 1-3 threads) and
+    // the reference give the plain node's values.
+    void floatChannelsLastMatchesReference_data()
+    {
+        QTest::addColumn<QString>("op");
+        QTest::addColumn<QString>("domain");
+        QTest::addColumn<QList<QList<qlonglong>>>("shapes"); // x, then constants
+        QTest::addColumn<QVariantMap>("attrs");
+        using S = QList<QList<qlonglong>>;
+        const QVariantList in0{0}, in03{0, 3};
+        QTest::newRow("FusedConv 3x3 relu x and y")
+            << "FusedConv"
+            << "sb" << S{{2, 16, 9, 11}, {24, 16, 3, 3}, {24}}
+            << QVariantMap{{"activation", "Relu"},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}};
+        QTest::newRow("FusedConv 3x3 s2 residual y only")
+            << "FusedConv"
+            << "sb" << S{{2, 8, 12, 13}, {16, 8, 3, 3}, {16}, {2, 16, 6, 7}}
+            << QVariantMap{{"activation", "Relu"},
+                           {"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"channels_last_inputs", QVariantList{3}},
+                           {"channels_last_output", 1}};
+        QTest::newRow("FusedConv 1x1 residual all")
+            << "FusedConv"
+            << "sb" << S{{2, 32, 7, 7}, {40, 32, 1, 1}, {40}, {2, 40, 7, 7}}
+            << QVariantMap{
+                   {"activation", ""}, {"channels_last_inputs", in03}, {"channels_last_output", 1}};
+        QTest::newRow("Conv 7x7 s2 x planar, y channels-last")
+            << "Conv"
+            << "" << S{{2, 3, 20, 20}, {8, 3, 7, 7}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{3, 3, 3, 3}},
+                           {"channels_last_output", 1}};
+        QTest::newRow("Conv 3x3 x channels-last only")
+            << "Conv"
+            << "" << S{{1, 5, 8, 8}, {6, 5, 3, 3}, {6}}
+            << QVariantMap{{"channels_last_inputs", in0}};
+        QTest::newRow("MaxPool 3x3 s2") << "MaxPool"
+                                        << "" << S{{2, 20, 15, 17}}
+                                        << QVariantMap{{"kernel_shape", QVariantList{3, 3}},
+                                                       {"strides", QVariantList{2, 2}},
+                                                       {"pads", QVariantList{1, 1, 1, 1}},
+                                                       {"channels_last_inputs", in0},
+                                                       {"channels_last_output", 1}};
+        QTest::newRow("MaxPool 2x2 dilated ceil")
+            << "MaxPool"
+            << "" << S{{1, 9, 11, 10}}
+            << QVariantMap{{"kernel_shape", QVariantList{2, 2}},
+                           {"dilations", QVariantList{2, 2}},
+                           {"ceil_mode", 1},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}};
+        QTest::newRow("GlobalAveragePool 70 channels")
+            << "GlobalAveragePool"
+            << "" << S{{2, 70, 5, 6}} << QVariantMap{{"channels_last_inputs", in0}};
+    }
+    void floatChannelsLastMatchesReference()
+    {
+        QFETCH(QString, op);
+        QFETCH(QString, domain);
+        QFETCH(QList<QList<qlonglong>>, shapes);
+        QFETCH(QVariantMap, attrs);
+        std::set<std::int64_t> lastInputs;
+        for (const QVariant &i : attrs.value("channels_last_inputs").toList())
+            lastInputs.insert(i.toLongLong());
+        const bool lastOutput = attrs.value("channels_last_output", 0).toInt() != 0;
+        QVariantMap plainAttrs = attrs;
+        plainAttrs.remove("channels_last_inputs");
+        plainAttrs.remove("channels_last_output");
+        auto relayout = [](const Tensor &t, bool toNhwc) {
+            Tensor r = Tensor::empty(t.type(), t.shape());
+            if (toNhwc)
+                kernels::nchwToNhwc(t.data(), r.data(), t.dim(0), t.dim(1), t.dim(2) * t.dim(3),
+                                    sizeof(float));
+            else
+                kernels::nhwcToNchw(t.data(), r.data(), t.dim(0), t.dim(1), t.dim(2) * t.dim(3),
+                                    sizeof(float));
+            return r;
+        };
+        std::vector<Tensor> tensors;
+        unsigned seed = 7;
+        for (const auto &shape : shapes)
+            tensors.push_back(randomTensor(Shape(shape.begin(), shape.end()), seed++));
+        const Tensor x = tensors[0];
+        const std::vector<Tensor> constants(tensors.begin() + 1, tensors.end());
+        std::vector<Tensor> laidOut = constants;
+        for (std::int64_t i : lastInputs)
+            if (i > 0)
+                laidOut[static_cast<std::size_t>(i - 1)] =
+                    relayout(constants[static_cast<std::size_t>(i - 1)], true);
+        // (vectors of one made with (1, t): GCC 12 warns -Warray-bounds on {t})
+        const std::vector<Tensor> xs(1, x);
+        const std::vector<Tensor> xsIn(1, lastInputs.count(0) ? relayout(x, true) : x);
+        auto plain = singleNode(op.toStdString(), domain.toStdString(), xs,
+                                attributesOf(plainAttrs), constants);
+        auto laid =
+            singleNode(op.toStdString(), domain.toStdString(), xs, attributesOf(attrs), laidOut);
+        auto reference = runVariant(plain, xs, KernelVariant::Reference, 1);
+        QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
+        const KernelInfo *fast = kernels::defaultRegistry().findExact(
+            op.toStdString(), domain.toStdString(), DeviceKind::Cpu, KernelVariant::Fast);
+        QVERIFY(fast);
+        auto check = [&](KernelVariant variant, int threads, const std::string &what) {
+            auto result = runVariant(laid, xsIn, variant, threads);
+            QVERIFY2(result.ok(),
+                     (what + ": " + (result.ok() ? "" : result.error().message)).c_str());
+            const Tensor y = lastOutput ? relayout(*result, false) : *result;
+            CompareResult cmp =
+                compareTensors(y, *reference, fast->tolerance.rtol, fast->tolerance.atol);
+            QVERIFY2(cmp.ok,
+                     (what + ", ISA " + kernels::cpuIsaDescription() + ": " + cmp.message).c_str());
+        };
+        check(KernelVariant::Reference, 1, "reference");
+        const std::pair<kernels::KernelChoice, const char *> choices[] = {
+            {kernels::KernelChoice::Ours, "ours"},
+            {kernels::KernelChoice::OneDnn, "onednn"},
+            {kernels::KernelChoice::OneDnnBlocked, "onednn-blocked"},
+            {kernels::KernelChoice::Auto, "auto"}};
+        for (const auto &[choice, choiceName] : choices) {
+            kernels::setKernelChoice(choice);
+            for (int threads : {1, 2, 3})
+                check(KernelVariant::Fast, threads,
+                      std::string(choiceName) + ", " + std::to_string(threads) + " threads");
         }
         kernels::setKernelChoice(kernels::KernelChoice::Auto);
     }

@@ -557,6 +557,151 @@ private slots:
         QVERIFY2(cmp.ok, cmp.message.c_str());
     }
 
+    // float32 channels-last chains (FusionOptions::floatChannelsLast): in a
+    // ResNet-like graph (conv + relu, max pool, conv + residual add + relu,
+    // global average pool) the values between the convolutions and pools
+    // are stored NHWC, each at its producer and every reader, never the
+    // graph's input or output; the run equals the planar run and the
+    // unfused reference kernels, and planned peak memory equals measured.
+    void floatChannelsLastChain()
+    {
+        auto g = std::make_shared<graph::Graph>();
+        g->opsets[""] = 17;
+        auto value = [&](const std::string &name, const Tensor *init,
+                         std::vector<std::int64_t> dims) {
+            graph::Value v;
+            v.name = name;
+            v.info.type = graph::ElementType::Float32;
+            if (init) {
+                std::vector<std::uint8_t> bytes(static_cast<std::size_t>(init->byteSize()));
+                std::memcpy(bytes.data(), init->data(), bytes.size());
+                v.initializer = graph::TensorData::fromBytes(
+                    graph::ElementType::Float32,
+                    std::vector<std::int64_t>(init->shape().begin(), init->shape().end()), bytes);
+            } else {
+                v.info.shape.rankKnown = true;
+                for (std::int64_t d : dims)
+                    v.info.shape.dims.push_back(graph::Dim::known(d));
+            }
+            return g->addValue(v);
+        };
+        std::mt19937 rng(5);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        auto random = [&](Shape shape) {
+            Tensor t = Tensor::empty(ElementType::Float32, std::move(shape));
+            for (std::int64_t i = 0; i < t.elementCount(); ++i)
+                t.as<float>()[i] = dist(rng);
+            return t;
+        };
+        const Tensor w1 = random({16, 8, 3, 3}), b1 = random({16}), w2 = random({16, 16, 3, 3});
+        const Tensor input = random({2, 8, 16, 16});
+        auto ints = [](std::vector<std::int64_t> v) {
+            graph::Attribute a;
+            a.kind = graph::Attribute::Kind::Ints;
+            a.ints = std::move(v);
+            return a;
+        };
+        const auto x = value("x", nullptr, {2, 8, 16, 16});
+        const auto c1 = value("c1", nullptr, {2, 16, 16, 16});
+        const auto r1 = value("r1", nullptr, {2, 16, 16, 16});
+        const auto p = value("p", nullptr, {2, 16, 8, 8});
+        const auto c2 = value("c2", nullptr, {2, 16, 8, 8});
+        const auto s = value("s", nullptr, {2, 16, 8, 8});
+        const auto r2 = value("r2", nullptr, {2, 16, 8, 8});
+        const auto y = value("y", nullptr, {2, 16, 1, 1});
+        auto node = [](const char *name, const char *op, std::vector<graph::ValueId> in,
+                       graph::ValueId out) {
+            graph::Node n;
+            n.name = name;
+            n.opType = op;
+            n.inputs = std::move(in);
+            n.outputs = {out};
+            return n;
+        };
+        graph::Node conv1 =
+            node("conv1", "Conv", {x, value("w1", &w1, {}), value("b1", &b1, {})}, c1);
+        conv1.attributes["pads"] = ints({1, 1, 1, 1});
+        graph::Node pool = node("pool", "MaxPool", {r1}, p);
+        pool.attributes["kernel_shape"] = ints({3, 3});
+        pool.attributes["strides"] = ints({2, 2});
+        pool.attributes["pads"] = ints({1, 1, 1, 1});
+        graph::Node conv2 = node("conv2", "Conv", {p, value("w2", &w2, {})}, c2);
+        conv2.attributes["pads"] = ints({1, 1, 1, 1});
+        g->mutableInputs().push_back(x);
+        g->mutableNodes() = {conv1,
+                             node("relu1", "Relu", {c1}, r1),
+                             pool,
+                             conv2,
+                             node("add", "Add", {c2, p}, s),
+                             node("relu2", "Relu", {s}, r2),
+                             node("gap", "GlobalAveragePool", {r2}, y)};
+        g->mutableOutputs() = {y};
+        g->rebuildIndex();
+
+        graph::Graph fused = *g;
+        FusionOptions options;
+        options.floatChannelsLast = true;
+        const FusionReport report = applyFusions(fused, options);
+        QCOMPARE(report.convResidual, 1);
+        // Stored channels-last: conv1's output (read by the pool), the
+        // pool's (conv2's input and residual, tied to its output) and
+        // conv2's (read by the global pool).
+        QCOMPARE(report.floatChannelsLast, 3);
+        for (const graph::Node &n : fused.nodes()) {
+            if (const graph::Attribute *in = n.attribute("channels_last_inputs"))
+                for (std::int64_t i : in->ints) {
+                    const graph::Value &v = fused.value(n.inputs[static_cast<std::size_t>(i)]);
+                    QVERIFY2(!v.isGraphInput && v.producer != graph::kNoNode, v.name.c_str());
+                    QVERIFY2(fused.node(v.producer).intAttr("channels_last_output", 0) == 1,
+                             v.name.c_str());
+                }
+            if (n.intAttr("channels_last_output", 0) == 1) {
+                const graph::Value &v = fused.value(n.outputs[0]);
+                QVERIFY(!v.isGraphOutput);
+                for (graph::NodeId c : v.consumers) {
+                    const graph::Attribute *in = fused.node(c).attribute("channels_last_inputs");
+                    QVERIFY2(in, v.name.c_str());
+                    int listed = 0;
+                    for (std::int64_t i : in->ints)
+                        listed += fused.node(c).inputs[static_cast<std::size_t>(i)] == n.outputs[0];
+                    QVERIFY2(listed > 0, v.name.c_str());
+                }
+            }
+        }
+
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        ExecutorOptions reference;
+        reference.fuse = false;
+        reference.variant = KernelVariant::Reference;
+        auto want = Executor::create(g, device, reference);
+        QVERIFY(want.ok());
+        auto expected = (*want)->run({{"x", input}});
+        QVERIFY(expected.ok());
+        std::map<bool, Tensor> outputs;
+        for (bool channelsLast : {false, true}) {
+            ExecutorOptions executorOptions;
+            executorOptions.floatChannelsLast = channelsLast;
+            auto executor = Executor::create(g, device, executorOptions);
+            QVERIFY(executor.ok());
+            int marked = 0;
+            for (const graph::Node &n : (*executor)->executedGraph().nodes())
+                marked += n.intAttr("channels_last_output", 0);
+            QCOMPARE(marked, channelsLast ? 3 : 0);
+            for (int round = 0; round < 2; ++round) { // planning run, then the arena
+                auto run = (*executor)->run({{"x", input}});
+                QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
+                outputs[channelsLast] = run->outputs.at("y");
+                if (round == 1)
+                    QCOMPARE(run->stats.peakMemoryBytes, run->stats.plannedPeakMemoryBytes);
+            }
+            CompareResult cmp =
+                compareTensors(outputs[channelsLast], expected->outputs.at("y"), 1e-4, 1e-5);
+            QVERIFY2(cmp.ok, cmp.message.c_str());
+        }
+        CompareResult same = compareTensors(outputs[true], outputs[false], 1e-5, 1e-6);
+        QVERIFY2(same.ok, same.message.c_str());
+    }
+
     // Two MobileNet-style blocks built by hand: 1x1 expand Conv -> Clip(0, 6)
     // -> depthwise Conv (stride 2, pad 1) -> Relu, then 1x1 Conv -> depthwise
     // Conv without activations. Each pair becomes one sb.FusedPointwiseDepthwise

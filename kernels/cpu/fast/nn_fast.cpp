@@ -5,6 +5,7 @@
 // BatchNormalization, Softmax, LayerNormalization, GELU and Relu, parallel
 // over the device's thread pool. Cases they do not cover fall back to the
 // reference kernels.
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/fast/blas.h"
 #include "kernels/cpu/fast/conv_gemm.h"
 #include "kernels/cpu/fast/epilogue.h"
@@ -254,6 +255,48 @@ Status fastConv(KernelContext &ctx)
     problem.residual = residual;
     problem.act = act;
     problem.weightsConstant = ctx.inputIsConstant(1);
+    problem.xChannelsLast = inputChannelsLast(ctx.node(), 0);
+    problem.yChannelsLast = outputChannelsLast(ctx.node());
+    if (problem.xChannelsLast || problem.yChannelsLast) {
+        // Channels-last operands (the fusion pass stores them so for
+        // oneDNN, which reads and writes them in place): ours runs on NCHW
+        // copies, made and converted back here.
+        if (x.rank() != 4 ||
+            (residual && !problem.yChannelsLast && inputChannelsLast(ctx.node(), 3)))
+            return ctx.invalid("channels-last operands of a conv that is not 2-D, or a residual "
+                               "stored unlike the output");
+        auto planar = [&](KernelContext *scratchFrom) -> Status {
+            std::vector<float> xPlanar, yPlanar, rPlanar;
+            const float *xSaved = px, *rSaved = residual;
+            float *ySaved = po;
+            const std::int64_t pixelsIn = g.inSpatial[0] * g.inSpatial[1];
+            const std::int64_t pixelsOut = g.outSpatial[0] * g.outSpatial[1];
+            if (problem.xChannelsLast) {
+                xPlanar.resize(static_cast<std::size_t>(x.elementCount()));
+                nhwcToNchw(px, xPlanar.data(), g.n, g.inChannels, pixelsIn, sizeof(float));
+                px = xPlanar.data();
+            }
+            if (problem.yChannelsLast) {
+                yPlanar.resize(static_cast<std::size_t>(out->elementCount()));
+                po = yPlanar.data();
+                if (residual) {
+                    rPlanar.resize(yPlanar.size());
+                    nhwcToNchw(residual, rPlanar.data(), g.n, g.outChannels, pixelsOut,
+                               sizeof(float));
+                    residual = rPlanar.data();
+                }
+            }
+            const Status status = ours(scratchFrom);
+            px = xSaved;
+            po = ySaved;
+            residual = rSaved;
+            if (status.ok() && problem.yChannelsLast)
+                nchwToNhwc(yPlanar.data(), po, g.n, g.outChannels, pixelsOut, sizeof(float));
+            return status;
+        };
+        static const char *planarName = oursKernelName("conv on NCHW copies");
+        return runConvolution(ctx, problem, planar, planarName);
+    }
     return runConvolution(ctx, problem, ours,
                           depthwise  ? oursKernelName("depthwise", depthwiseConv2dIsa(shape.window))
                           : winograd ? winogradName
@@ -608,18 +651,38 @@ float sumFloats(const float *x, std::int64_t n)
 Status fastGlobalPool(KernelContext &ctx, bool isMax, const runtime::KernelFn &reference)
 {
     const Tensor &x = ctx.input(0);
-    if (x.type() != ElementType::Float32 || x.rank() < 3)
+    const bool channelsLast = inputChannelsLast(ctx.node(), 0);
+    const std::int64_t planes = x.rank() >= 3 ? x.dim(0) * x.dim(1) : 0;
+    const std::int64_t inner = planes ? x.elementCount() / planes : 0;
+    if (x.type() != ElementType::Float32 || x.rank() < 3 || inner == 0 ||
+        (channelsLast && (x.rank() != 4 || isMax)))
         return reference(ctx);
     Shape shape = {x.dim(0), x.dim(1)};
     for (std::size_t d = 2; d < x.rank(); ++d)
         shape.push_back(1);
     SB_ASSIGN_OR_RETURN(Tensor * out, ctx.allocateOutput(0, ElementType::Float32, shape));
-    const std::int64_t planes = x.dim(0) * x.dim(1);
-    const std::int64_t inner = planes ? x.elementCount() / planes : 0;
-    if (inner == 0)
-        return reference(ctx);
     const float *px = x.as<float>();
     float *po = out->as<float>();
+    if (channelsLast) {
+        // NHWC: per image and block of 64 channels, the pixels' rows summed
+        // (vectorised across channels).
+        const std::int64_t channels = x.dim(1), blocks = (channels + 63) / 64;
+        ctx.pool().parallelFor(x.dim(0) * blocks, 1, [&](std::int64_t begin, std::int64_t end) {
+            for (std::int64_t task = begin; task < end; ++task) {
+                const std::int64_t image = task / blocks, c0 = (task % blocks) * 64;
+                const std::int64_t count = std::min<std::int64_t>(64, channels - c0);
+                float sums[64] = {};
+                for (std::int64_t p = 0; p < inner; ++p) {
+                    const float *row = px + (image * inner + p) * channels + c0;
+                    for (std::int64_t c = 0; c < count; ++c)
+                        sums[c] += row[c];
+                }
+                for (std::int64_t c = 0; c < count; ++c)
+                    po[image * channels + c0 + c] = sums[c] / static_cast<float>(inner);
+            }
+        });
+        return Status::success();
+    }
     const std::int64_t grain = std::max<std::int64_t>(1, 16384 / inner);
     ctx.pool().parallelFor(planes, grain, [&](std::int64_t begin, std::int64_t end) {
         for (std::int64_t p = begin; p < end; ++p) {
@@ -631,9 +694,80 @@ Status fastGlobalPool(KernelContext &ctx, bool isMax, const runtime::KernelFn &r
     return Status::success();
 }
 
+// Max pooling of NHWC rows (output rows [begin, end) of n * outH), the max
+// over the window's taps vectorised across channels; padding never wins.
+SB_FAST_INLINE void maxPoolNhwcRowsImpl(const PoolGeometry &g, const float *x, float *out,
+                                        std::int64_t begin, std::int64_t end)
+{
+    const std::int64_t channels = g.channels, ih = g.inSpatial[0], iw = g.inSpatial[1];
+    const std::int64_t oh = g.outSpatial[0], ow = g.outSpatial[1];
+    for (std::int64_t row = begin; row < end; ++row) {
+        const std::int64_t image = row / oh, oy = row % oh;
+        for (std::int64_t ox = 0; ox < ow; ++ox) {
+            float *__restrict o = out + ((image * oh + oy) * ow + ox) * channels;
+            for (std::int64_t c = 0; c < channels; ++c)
+                o[c] = -std::numeric_limits<float>::infinity();
+            for (std::int64_t ky = 0; ky < g.kernel[0]; ++ky) {
+                const std::int64_t iy = oy * g.strides[0] - g.padBegin[0] + ky * g.dilations[0];
+                if (iy < 0 || iy >= ih)
+                    continue;
+                for (std::int64_t kx = 0; kx < g.kernel[1]; ++kx) {
+                    const std::int64_t ix = ox * g.strides[1] - g.padBegin[1] + kx * g.dilations[1];
+                    if (ix < 0 || ix >= iw)
+                        continue;
+                    const float *__restrict in = x + ((image * ih + iy) * iw + ix) * channels;
+                    for (std::int64_t c = 0; c < channels; ++c)
+                        o[c] = in[c] > o[c] ? in[c] : o[c];
+                }
+            }
+        }
+    }
+}
+
+void maxPoolNhwcRowsBase(const PoolGeometry &g, const float *x, float *out, std::int64_t begin,
+                         std::int64_t end)
+{
+    maxPoolNhwcRowsImpl(g, x, out, begin, end);
+}
+#if SB_HAVE_AVX2_DISPATCH
+SB_TARGET_AVX2 void maxPoolNhwcRowsAvx2(const PoolGeometry &g, const float *x, float *out,
+                                        std::int64_t begin, std::int64_t end)
+{
+    maxPoolNhwcRowsImpl(g, x, out, begin, end);
+}
+SB_TARGET_AVX512 void maxPoolNhwcRowsAvx512(const PoolGeometry &g, const float *x, float *out,
+                                            std::int64_t begin, std::int64_t end)
+{
+    maxPoolNhwcRowsImpl(g, x, out, begin, end);
+}
+#endif
+
 Status fastPool2d(KernelContext &ctx, bool isMax)
 {
     const Tensor &x = ctx.input(0);
+    if (anyChannelsLast(ctx.node())) {
+        // A float MaxPool in a channels-last chain (input and output tied).
+        const bool nhwc = isMax && x.type() == ElementType::Float32 && x.rank() == 4 &&
+                          !ctx.hasOutput(1) && ctx.node().intAttr("storage_order", 0) == 0 &&
+                          inputChannelsLast(ctx.node(), 0) && outputChannelsLast(ctx.node());
+        if (!nhwc)
+            return referencePool(ctx, isMax);
+        SB_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(ctx));
+        SB_ASSIGN_OR_RETURN(
+            Tensor * out, ctx.allocateOutput(0, ElementType::Float32,
+                                             {g.n, g.channels, g.outSpatial[0], g.outSpatial[1]}));
+        const auto rows =
+            SB_PICK_AVX512(maxPoolNhwcRowsBase, maxPoolNhwcRowsAvx2, maxPoolNhwcRowsAvx512);
+        const std::int64_t perRow =
+            std::max<std::int64_t>(1, g.outSpatial[1] * g.kernel[0] * g.kernel[1] * g.channels);
+        const std::int64_t grain = std::max<std::int64_t>(1, (std::int64_t{1} << 16) / perRow);
+        const float *px = x.as<float>();
+        float *po = out->as<float>();
+        ctx.pool().parallelFor(
+            g.n * g.outSpatial[0], grain,
+            [&](std::int64_t begin, std::int64_t end) { rows(g, px, po, begin, end); });
+        return Status::success();
+    }
     if (x.type() != ElementType::Float32 || x.rank() != 4 || (isMax && ctx.hasOutput(1)) ||
         (isMax && ctx.node().intAttr("storage_order", 0) != 0))
         return referencePool(ctx, isMax);

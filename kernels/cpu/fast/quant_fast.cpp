@@ -435,8 +435,9 @@ Status fastQuantMaxPool(KernelContext &ctx, const runtime::KernelFn &floatKernel
 {
     const Tensor &x = ctx.input(0);
     const bool channelsLast = outputChannelsLast(ctx.node());
-    if (!isInt8(x.type()) || x.rank() != 4 || ctx.hasOutput(1) ||
-        ctx.node().intAttr("storage_order", 0) != 0 ||
+    if (!isInt8(x.type()))
+        return floatKernel(ctx); // float channels-last chains included
+    if (x.rank() != 4 || ctx.hasOutput(1) || ctx.node().intAttr("storage_order", 0) != 0 ||
         inputChannelsLast(ctx.node(), 0) != channelsLast)
         return anyChannelsLast(ctx.node()) ? referencePool(ctx, true) : floatKernel(ctx);
     SB_ASSIGN_OR_RETURN(PoolGeometry g, poolGeometry(ctx));

@@ -64,6 +64,9 @@ struct ConvProblem
     float *y = nullptr;
     Activation act;
     bool weightsConstant = false;
+    // NHWC bytes under the NCHW shape (kernels/cpu/channels_last.h): x, and
+    // y with its residual.
+    bool xChannelsLast = false, yChannelsLast = false;
 };
 
 // The geometry of a 2-D convolution (pointers and activation left empty).

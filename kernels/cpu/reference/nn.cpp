@@ -86,6 +86,9 @@ Status gemmKernel(KernelContext &ctx)
 
 Status convKernel(KernelContext &ctx)
 {
+    // Between channels-last convolutions and pools (channels_last.h).
+    if (anyChannelsLast(ctx.node()))
+        return runAsNchw(ctx, convKernel);
     SB_ASSIGN_OR_RETURN(ConvGeometry geo, convGeometry(ctx));
     const Tensor &x = ctx.input(0);
     const Tensor &w = ctx.input(1);
@@ -322,7 +325,7 @@ Status convTransposeKernel(KernelContext &ctx)
 
 Status poolKernel(KernelContext &ctx, bool isMax)
 {
-    // An int8 MaxPool between channels-last int8 kernels (channels_last.h).
+    // A MaxPool between channels-last kernels (channels_last.h).
     if (anyChannelsLast(ctx.node()))
         return runAsNchw(ctx, [isMax](KernelContext &c) { return poolKernel(c, isMax); });
     const bool columnMajor = isMax && ctx.node().intAttr("storage_order", 0) != 0;
@@ -415,6 +418,9 @@ Status poolKernel(KernelContext &ctx, bool isMax)
 
 Status globalPool(KernelContext &ctx, bool isMax)
 {
+    // After a channels-last chain (channels_last.h).
+    if (anyChannelsLast(ctx.node()))
+        return runAsNchw(ctx, [isMax](KernelContext &c) { return globalPool(c, isMax); });
     const Tensor &x = ctx.input(0);
     if (x.type() != ElementType::Float32 && x.type() != ElementType::Float64)
         return ctx.unsupported("element type " + typeName(x.type()));
