@@ -73,6 +73,19 @@ MemoryPlan planMemory(const std::vector<BufferRequest> &requests, std::size_t al
                 return requests[a].firstStep < requests[b].firstStep;
             return requests[a].bytes > requests[b].bytes;
         },
+        // Equal sizes: the one that dies later first, so it takes the low
+        // offsets and the other's place is free for what follows it
+        // (MobileNetV2 with its first convolutions channels-last: two 3.2 MB
+        // activations overlapping for one step, then 3.2 MB of output and
+        // scratch beside the later one; packed 1.6 MB above the live peak
+        // in every order above).
+        [&](std::size_t a, std::size_t b) {
+            if (requests[a].bytes != requests[b].bytes)
+                return requests[a].bytes > requests[b].bytes;
+            if (requests[a].lastStep != requests[b].lastStep)
+                return requests[a].lastStep > requests[b].lastStep;
+            return lifetime(a) > lifetime(b);
+        },
     };
     std::vector<std::size_t> order(requests.size()), offsets(requests.size(), 0);
     bool first = true;

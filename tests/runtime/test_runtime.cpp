@@ -985,6 +985,21 @@ private slots:
             }
     }
 
+    void plannerPutsTheLaterOfEqualBuffersFirst()
+    {
+        // MobileNetV2's first steps with its convolutions channels-last: the
+        // stem's output a (steps 0-1) and the depthwise's b (1-2), equal;
+        // then c and the 1x1 conv's scratch d (step 2), together 16 KiB
+        // larger than a. With a at 0, b lies above a and c + d above b. With
+        // b at 0 they take a's place and the arena is the live peak (b + c
+        // + d at step 2).
+        std::vector<BufferRequest> requests = {{3211264, 0, 1}, {3211264, 1, 2}, {1605632, 2, 3},
+                                               {1622080, 2, 2}, {1220672, 0, 0}, {8512, 1, 1}};
+        MemoryPlan plan = planMemory(requests, 64);
+        QCOMPARE(plan.maxLiveBytes, std::size_t(3211264 + 1605632 + 1622080));
+        QCOMPARE(plan.arenaBytes, plan.maxLiveBytes);
+    }
+
     void plannerAvoidsSizeOrderHole()
     {
         // Largest first puts b at 0, c at 0, a above b at 256 and then d
