@@ -224,8 +224,13 @@ public:
         // path moves them straight into the receiver's tensors.
         SB_ASSIGN_OR_RETURN(auto frame, encodeSplitFrame(message));
         constexpr auto kMaxMessage = static_cast<std::size_t>(std::numeric_limits<int>::max());
+        if (frame.header.size() > kMaxMessage)
+            return makeError(ErrorCode::InvalidInput,
+                             "MPI transport: a message header of " +
+                                 std::to_string(frame.header.size()) +
+                                 " bytes is larger than one MPI message (2 GiB)");
         for (const SplitFrame::Piece &piece : frame.data)
-            if (piece.size > kMaxMessage || frame.header.size() > kMaxMessage)
+            if (piece.size > kMaxMessage)
                 return makeError(ErrorCode::InvalidInput,
                                  "MPI transport: a tensor of " + std::to_string(piece.size) +
                                      " bytes is larger than one MPI message (2 GiB)");
@@ -234,22 +239,27 @@ public:
         outgoing->to = to;
         outgoing->header = std::move(frame.header);
         outgoing->requests.resize(1 + frame.data.size());
+        outgoing->message = std::move(message); // the data stay alive until sent
         {
             std::lock_guard worldLock(m_world.mutex);
-            SB_TRY(check(MPI_Isend(outgoing->header.data(),
-                                   static_cast<int>(outgoing->header.size()), MPI_BYTE, rank(to),
-                                   linkTag(from, to), MPI_COMM_WORLD, outgoing->requests[0].get()),
-                         "send"));
-            for (std::size_t i = 0; i < frame.data.size(); ++i)
-                SB_TRY(check(MPI_Isend(frame.data[i].bytes, static_cast<int>(frame.data[i].size),
-                                       MPI_BYTE, rank(to), dataTag(from, to), MPI_COMM_WORLD,
-                                       outgoing->requests[1 + i].get()),
-                             "send"));
-            outgoing->message = std::move(message); // the data stay alive until sent
+            Status posted =
+                check(MPI_Isend(outgoing->header.data(), static_cast<int>(outgoing->header.size()),
+                                MPI_BYTE, rank(to), linkTag(from, to), MPI_COMM_WORLD,
+                                outgoing->requests[0].get()),
+                      "send");
+            for (std::size_t i = 0; posted.ok() && i < frame.data.size(); ++i)
+                posted = check(MPI_Isend(frame.data[i].bytes, static_cast<int>(frame.data[i].size),
+                                         MPI_BYTE, rank(to), dataTag(from, to), MPI_COMM_WORLD,
+                                         outgoing->requests[1 + i].get()),
+                               "send");
+            // Queued even when a send failed: what was posted completes
+            // while the queue (and the tensors it reads) still exists.
             std::lock_guard lock(m_mutex);
             m_outgoing.push_back(std::move(outgoing));
             ++m_inFlight[from];
             ++m_linkInFlight[{from, to}];
+            if (!posted.ok())
+                return posted;
         }
         // No wake-up of the progress thread or of waiting stages: MPI_Isend
         // has started the message, and only a sender out of credit (a waiter,
