@@ -272,6 +272,10 @@ Result<Calibration> loadCalibration(const fs::path &path)
             for (const auto &[key, value] : rates["run_overhead_s"].items())
                 if (value.is_number() && std::atoi(key.c_str()) > 0)
                     kernels.runOverheadSeconds[std::atoi(key.c_str())] = value.get<double>();
+        if (rates.contains("node_overhead_s") && rates["node_overhead_s"].is_object())
+            for (const auto &[key, value] : rates["node_overhead_s"].items())
+                if (value.is_number() && value.get<double>() >= 0 && std::atoi(key.c_str()) > 0)
+                    kernels.nodeOverheadSeconds[std::atoi(key.c_str())] = value.get<double>();
         if (rates.contains("learned") && rates["learned"].is_object())
             for (const auto &[name, value] : rates["learned"].items())
                 if (value.is_number())
@@ -295,15 +299,30 @@ std::optional<ClassRate> KernelRates::find(const std::string &rateClass, int thr
     return best->second;
 }
 
-double KernelRates::runOverhead(int threads) const
+namespace {
+
+// The value for the closest measured thread count (0 when none).
+double closestThreads(const std::map<int, double> &byThreads, int threads)
 {
-    if (runOverheadSeconds.empty())
+    if (byThreads.empty())
         return 0;
-    auto best = runOverheadSeconds.begin();
-    for (auto entry = runOverheadSeconds.begin(); entry != runOverheadSeconds.end(); ++entry)
+    auto best = byThreads.begin();
+    for (auto entry = byThreads.begin(); entry != byThreads.end(); ++entry)
         if (std::abs(entry->first - threads) < std::abs(best->first - threads))
             best = entry;
     return best->second;
+}
+
+} // namespace
+
+double KernelRates::runOverhead(int threads) const
+{
+    return closestThreads(runOverheadSeconds, threads);
+}
+
+double KernelRates::nodeOverhead(int threads) const
+{
+    return closestThreads(nodeOverheadSeconds, threads);
 }
 
 Status saveCalibration(const Calibration &calibration, const fs::path &path)
@@ -335,11 +354,15 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
         json overhead = json::object();
         for (const auto &[threads, seconds] : kernels.runOverheadSeconds)
             overhead[std::to_string(threads)] = seconds;
+        json nodeOverhead = json::object();
+        for (const auto &[threads, seconds] : kernels.nodeOverheadSeconds)
+            nodeOverhead[std::to_string(threads)] = seconds;
         json learned = json::object();
         for (const auto &[name, factor] : kernels.learned)
             learned[name] = factor;
         doc["cpu_kernel_rates"] = {{"classes", classes},
                                    {"run_overhead_s", overhead},
+                                   {"node_overhead_s", nodeOverhead},
                                    {"learned", learned},
                                    {"learned_from", kernels.learnedFrom}};
     }

@@ -114,6 +114,10 @@ struct KernelRates
 {
     std::map<std::string, std::map<int, ClassRate>> classes; // class -> threads -> rate
     std::map<int, double> runOverheadSeconds; // threads -> per executor run, beyond its nodes
+    // threads -> per executed node beyond its kernel's class time (the
+    // executor's dispatch: allocating outputs, freeing inputs, the call); it
+    // decides small nodes, e.g. a 1-sample micro-batch's.
+    std::map<int, double> nodeOverheadSeconds;
     // class -> measured / predicted time of stored runs (1 = none), bounded to
     // [kLearnedFactorMin, kLearnedFactorMax]; `calibrate --reset-learned` clears it.
     std::map<std::string, double> learned;
@@ -124,6 +128,7 @@ struct KernelRates
     // closest measured one; nullopt when the class was not measured.
     std::optional<ClassRate> find(const std::string &rateClass, int threads) const;
     double runOverhead(int threads) const;
+    double nodeOverhead(int threads) const;
 };
 inline constexpr double kLearnedFactorMin = 0.5;
 inline constexpr double kLearnedFactorMax = 2.0;

@@ -447,6 +447,7 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
             SB_ASSIGN_OR_RETURN(double t9, timeRuns(*e9, nine.inputs, 25, options.cancel));
             const double perNode = std::max(0.0, (t9 - t1) / 8.0);
             rates.runOverheadSeconds[threads] = std::max(0.0, t1 - perNode);
+            rates.nodeOverheadSeconds[threads] = perNode;
         }
         for (const Probe &probe : list) {
             if (cancelled())
@@ -481,7 +482,12 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                 SB_ASSIGN_OR_RETURN(double t, timeRuns(*executor, probeGraph.inputs,
                                                        options.repeats, options.cancel));
                 work.push_back(classWork);
-                seconds.push_back(std::max(1e-9, t - rates.runOverheadSeconds[threads]));
+                // The class's own time: without the run's and its nodes'
+                // dispatch, which every node is priced with apart.
+                const double dispatch = rates.runOverheadSeconds[threads] +
+                                        static_cast<double>(executor->executedSteps().size()) *
+                                            rates.nodeOverheadSeconds[threads];
+                seconds.push_back(std::max(1e-9, t - dispatch));
             }
             // Every size must run this path (Winograd needs >= 64 tiles, ...);
             // a class whose probes the kernels no longer run that way is skipped.
@@ -557,6 +563,7 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
             std::snprintf(factor, sizeof factor, " x%.3f learned", learned->second);
             prediction.rateSource += factor;
         }
+        prediction.seconds += rates.nodeOverhead(threads);
         stage.seconds += prediction.seconds;
         stage.peakScratchBytes = std::max(stage.peakScratchBytes, prediction.scratchBytes);
         // Allocator replay: outputs allocated, then unread outputs and

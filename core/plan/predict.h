@@ -6,8 +6,10 @@
 //    one-node (or fused two-node) graph per class at two sizes, run by an
 //    Executor on a CpuDevice with 1..N threads, median of several runs. The
 //    two points give the class's fixed per-node time and its rate
-//    (time = overhead + work / rate); a chain of tiny nodes gives the
-//    executor's per-run overhead. Stored in calibration.json ("cpu_kernel_rates").
+//    (time = overhead + work / rate); a 1- and a 9-node chain of tiny nodes
+//    give the executor's per-run and per-node overheads (every node is
+//    priced with the latter beside its class time, which the probes are
+//    fitted without). Stored in calibration.json ("cpu_kernel_rates").
 //  - Per node (predictStage): the nodes the executor really runs (after
 //    constant folding and fusion), each priced by the profile of the kernel
 //    the executor picked for it, times the learned factor of its class.

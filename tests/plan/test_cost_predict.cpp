@@ -10,6 +10,7 @@
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/registry.h"
 
+#include <QTemporaryDir>
 #include <QtTest>
 
 #include <chrono>
@@ -240,6 +241,41 @@ private slots:
         StagePrediction fallback = predictStage(**executor, *shapes, rates, 1);
         QVERIFY(std::fabs(fallback.nodes[0].seconds - (0.5e-6 + 8192 / 4e9)) < 1e-12);
         QVERIFY(fallback.nodes[0].rateSource.find("no gemm.small_m") != std::string::npos);
+        // The executor's per-node overhead goes on every node, after the
+        // class's (learned) time: 0.7 us each here.
+        rates.nodeOverheadSeconds[1] = 0.7e-6;
+        StagePrediction dispatched = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(dispatched.nodes[0].seconds - (0.5e-6 + 8192 / 4e9 + 0.7e-6)) < 1e-12);
+        QVERIFY(std::fabs(dispatched.nodes[1].seconds - (2 * (2e-6 + 2048e-9) + 0.7e-6)) < 1e-12);
+        QVERIFY(std::fabs(dispatched.seconds - (dispatched.nodes[0].seconds +
+                                                dispatched.nodes[1].seconds + 3e-6)) < 1e-12);
+    }
+
+    // calibration.json keeps the kernel rates, both overheads and the
+    // learned factors.
+    void calibrationRoundTrips()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        Calibration calibration;
+        calibration.host = "test";
+        calibration.hardwareThreads = 2;
+        calibration.gemmFlopsByThreads[1] = 1e10;
+        calibration.cpuKernels = handRates();
+        calibration.cpuKernels.nodeOverheadSeconds[1] = 0.7e-6;
+        calibration.cpuKernels.nodeOverheadSeconds[2] = 1.5e-6;
+        calibration.cpuKernels.learned["gemm.small_m"] = 1.25;
+        const std::filesystem::path file = dir.filePath("calibration.json").toStdString();
+        QVERIFY(saveCalibration(calibration, file).ok());
+        auto loaded = loadCalibration(file);
+        QVERIFY2(loaded.ok(), loaded.ok() ? "" : loaded.error().message.c_str());
+        const KernelRates &rates = loaded->cpuKernels;
+        QCOMPARE(rates.classes.size(), calibration.cpuKernels.classes.size());
+        QCOMPARE(rates.find("gemm.small_m", 1)->unitsPerSecond, 1e9);
+        QCOMPARE(rates.runOverhead(1), 3e-6);
+        QCOMPARE(rates.nodeOverhead(1), 0.7e-6);
+        QCOMPARE(rates.nodeOverhead(3), 1.5e-6); // the closest thread count measured
+        QCOMPARE(rates.learned.at("gemm.small_m"), 1.25);
     }
 
     void learning()
