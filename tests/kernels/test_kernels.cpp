@@ -1,7 +1,6 @@
 // Fast CPU kernels against the reference kernels (the oracle), per op, with
 // the tolerance each fast kernel registers; and the "unsupported" outcome.
 #include "core/runtime/executor.h"
-#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/cpu_isa.h"
 #include "kernels/cpu/fast/blas.h"
 #include "kernels/cpu/onednn/onednn.h"
@@ -41,6 +40,46 @@ std::map<std::string, graph::Attribute> attributesOf(const QVariantMap &attrs)
         }
     }
     return attributes;
+}
+
+// A channels-last test row (channels_last.h): which operands the node reads /
+// writes NHWC, and its attributes without the layout ones.
+struct ChannelsLastRow
+{
+    std::set<std::int64_t> inputs;
+    bool output = false;
+    QVariantMap plainAttrs;
+};
+
+ChannelsLastRow channelsLastRow(const QVariantMap &attrs)
+{
+    ChannelsLastRow row;
+    for (const QVariant &i : attrs.value("channels_last_inputs").toList())
+        row.inputs.insert(i.toLongLong());
+    row.output = attrs.value("channels_last_output", 0).toInt() != 0;
+    row.plainAttrs = attrs;
+    row.plainAttrs.remove("channels_last_inputs");
+    row.plainAttrs.remove("channels_last_output");
+    return row;
+}
+
+// NCHW <-> NHWC bytes of a 4-D tensor under its NCHW shape, element by
+// element (independent of the kernels' own conversion).
+Tensor relayout(const Tensor &t, bool toNhwc)
+{
+    Tensor r = Tensor::empty(t.type(), t.shape());
+    const std::int64_t c = t.dim(1), h = t.dim(2), w = t.dim(3);
+    const std::size_t size = t.byteSize() / static_cast<std::size_t>(t.elementCount());
+    for (std::int64_t n = 0; n < t.dim(0); ++n)
+        for (std::int64_t ci = 0; ci < c; ++ci)
+            for (std::int64_t p = 0; p < h * w; ++p) {
+                const std::int64_t nchw = ((n * c + ci) * h * w) + p;
+                const std::int64_t nhwc = ((n * h * w + p) * c) + ci;
+                const std::int64_t from = toNhwc ? nchw : nhwc, to = toNhwc ? nhwc : nchw;
+                std::memcpy(static_cast<char *>(r.data()) + to * size,
+                            static_cast<const char *>(t.data()) + from * size, size);
+            }
+    return r;
 }
 
 } // namespace
@@ -644,23 +683,10 @@ private slots:
         QFETCH(QString, domain);
         QFETCH(QList<QList<qlonglong>>, shapes);
         QFETCH(QVariantMap, attrs);
-        std::set<std::int64_t> lastInputs;
-        for (const QVariant &i : attrs.value("channels_last_inputs").toList())
-            lastInputs.insert(i.toLongLong());
-        const bool lastOutput = attrs.value("channels_last_output", 0).toInt() != 0;
-        QVariantMap plainAttrs = attrs;
-        plainAttrs.remove("channels_last_inputs");
-        plainAttrs.remove("channels_last_output");
-        auto relayout = [](const Tensor &t, bool toNhwc) {
-            Tensor r = Tensor::empty(t.type(), t.shape());
-            if (toNhwc)
-                kernels::nchwToNhwc(t.data(), r.data(), t.dim(0), t.dim(1), t.dim(2) * t.dim(3),
-                                    sizeof(float));
-            else
-                kernels::nhwcToNchw(t.data(), r.data(), t.dim(0), t.dim(1), t.dim(2) * t.dim(3),
-                                    sizeof(float));
-            return r;
-        };
+        const ChannelsLastRow row = channelsLastRow(attrs);
+        const std::set<std::int64_t> &lastInputs = row.inputs;
+        const bool lastOutput = row.output;
+        const QVariantMap &plainAttrs = row.plainAttrs;
         std::vector<Tensor> tensors;
         unsigned seed = 7;
         for (const auto &shape : shapes)
@@ -1024,29 +1050,10 @@ private slots:
                 constants.push_back(bias);
         }
         // Channels-last rows: which operands the node reads / writes NHWC.
-        std::set<std::int64_t> channelsLastInputs;
-        for (const QVariant &i : attrs.value("channels_last_inputs").toList())
-            channelsLastInputs.insert(i.toLongLong());
-        const bool channelsLastOutput = attrs.value("channels_last_output", 0).toInt() != 0;
-        QVariantMap plainAttrs = attrs;
-        plainAttrs.remove("channels_last_inputs");
-        plainAttrs.remove("channels_last_output");
-        // NCHW <-> NHWC bytes of a 4-D tensor under its NCHW shape, by index.
-        auto relayout = [](const Tensor &t, bool toNhwc) {
-            Tensor r = Tensor::empty(t.type(), t.shape());
-            const std::int64_t c = t.dim(1), h = t.dim(2), w = t.dim(3);
-            const std::size_t size = t.byteSize() / static_cast<std::size_t>(t.elementCount());
-            for (std::int64_t n = 0; n < t.dim(0); ++n)
-                for (std::int64_t ci = 0; ci < c; ++ci)
-                    for (std::int64_t p = 0; p < h * w; ++p) {
-                        const std::int64_t nchw = ((n * c + ci) * h * w) + p;
-                        const std::int64_t nhwc = ((n * h * w + p) * c) + ci;
-                        const std::int64_t from = toNhwc ? nchw : nhwc, to = toNhwc ? nhwc : nchw;
-                        std::memcpy(static_cast<char *>(r.data()) + to * size,
-                                    static_cast<const char *>(t.data()) + from * size, size);
-                    }
-            return r;
-        };
+        const ChannelsLastRow row = channelsLastRow(attrs);
+        const std::set<std::int64_t> &channelsLastInputs = row.inputs;
+        const bool channelsLastOutput = row.output;
+        const QVariantMap &plainAttrs = row.plainAttrs;
 
         // One node: input 0 from the graph, the rest initializers (constants).
         auto makeGraph = [&](const QVariantMap &nodeAttrs, const std::vector<Tensor> &inputs) {

@@ -95,6 +95,28 @@ ExecutorOptions variantOptions(int variant)
     return options;
 }
 
+// Adds a float32 value to `g`: an initializer holding `init`, or (init null)
+// a value of the declared shape `dims`.
+graph::ValueId addFloatValue(graph::Graph &g, const std::string &name, const Tensor *init,
+                             const std::vector<std::int64_t> &dims)
+{
+    graph::Value v;
+    v.name = name;
+    v.info.type = graph::ElementType::Float32;
+    if (init) {
+        std::vector<std::uint8_t> bytes(static_cast<std::size_t>(init->byteSize()));
+        std::memcpy(bytes.data(), init->data(), bytes.size());
+        v.initializer = graph::TensorData::fromBytes(
+            graph::ElementType::Float32,
+            std::vector<std::int64_t>(init->shape().begin(), init->shape().end()), bytes);
+    } else {
+        v.info.shape.rankKnown = true;
+        for (std::int64_t d : dims)
+            v.info.shape.dims.push_back(graph::Dim::known(d));
+    }
+    return g.addValue(v);
+}
+
 } // namespace
 
 class TestRuntime : public QObject
@@ -488,24 +510,8 @@ private slots:
         // the fused fast run matches the unfused reference kernels.
         auto g = std::make_shared<graph::Graph>();
         g->opsets[""] = 17;
-        graph::Shape shape;
-        shape.rankKnown = true;
-        for (std::int64_t d : {2, 8, 6, 6})
-            shape.dims.push_back(graph::Dim::known(d));
         auto value = [&](const std::string &name, const Tensor *init) {
-            graph::Value v;
-            v.name = name;
-            v.info.type = graph::ElementType::Float32;
-            if (init) {
-                std::vector<std::uint8_t> bytes(static_cast<std::size_t>(init->byteSize()));
-                std::memcpy(bytes.data(), init->data(), bytes.size());
-                v.initializer = graph::TensorData::fromBytes(
-                    graph::ElementType::Float32,
-                    std::vector<std::int64_t>(init->shape().begin(), init->shape().end()), bytes);
-            } else {
-                v.info.shape = shape;
-            }
-            return g->addValue(v);
+            return addFloatValue(*g, name, init, {2, 8, 6, 6});
         };
         Tensor w = Tensor::empty(ElementType::Float32, {8, 8, 3, 3});
         Tensor b = Tensor::empty(ElementType::Float32, {8});
@@ -568,22 +574,8 @@ private slots:
         auto g = std::make_shared<graph::Graph>();
         g->opsets[""] = 17;
         auto value = [&](const std::string &name, const Tensor *init,
-                         std::vector<std::int64_t> dims) {
-            graph::Value v;
-            v.name = name;
-            v.info.type = graph::ElementType::Float32;
-            if (init) {
-                std::vector<std::uint8_t> bytes(static_cast<std::size_t>(init->byteSize()));
-                std::memcpy(bytes.data(), init->data(), bytes.size());
-                v.initializer = graph::TensorData::fromBytes(
-                    graph::ElementType::Float32,
-                    std::vector<std::int64_t>(init->shape().begin(), init->shape().end()), bytes);
-            } else {
-                v.info.shape.rankKnown = true;
-                for (std::int64_t d : dims)
-                    v.info.shape.dims.push_back(graph::Dim::known(d));
-            }
-            return g->addValue(v);
+                         const std::vector<std::int64_t> &dims) {
+            return addFloatValue(*g, name, init, dims);
         };
         std::mt19937 rng(5);
         std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
