@@ -228,7 +228,7 @@ int main(int argc, char **argv)
     int repeats = 20; // medians of 7 moved by several % between runs on 2 shared cores
     // C: alternating rounds per side, each keeping its best median. With 3, two
     // of ten runs missed by a round or two of time-slicing on the two vCPUs
-    // (84.1, 86.9%); with 5 every run measured the steady state (91.6-98.9%).
+    // (84.1, 86.9%); with 5 all eleven runs met 90% (90.2-100.3%).
     int rounds = 5;
     bool mpi = runtime::MpiWorld::available();
     bool onlyMpi = false;
