@@ -10,13 +10,11 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <deque>
 #include <limits>
 #include <list>
 #include <map>
 #include <mutex>
-#include <new>
 #include <set>
 #include <thread>
 
@@ -396,7 +394,7 @@ private:
     }
 
     // One pass over sends, arrivals and receives; true when something moved.
-    // Under both locks.
+    // The three steps below run under both locks, each every pass (hence |).
     bool progressOnce()
     {
         bool moved = false;
