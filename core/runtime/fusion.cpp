@@ -858,17 +858,39 @@ ChannelsLastSlots int8ChannelsLastSlots(const Graph &g, const Node &n)
     return {};
 }
 
+// The largest input plane (H * W) on which sb.FusedPointwiseDepthwise's
+// fast kernel works on channels-last operands as they are (a copy of
+// kernels/cpu/nn_common.h's kPointwiseDepthwiseChannelsLastPlane; larger
+// planes it converts, which costs more than it saves).
+constexpr std::int64_t kPointwiseDepthwiseChannelsLastPlane = 256;
+
+// Whether the 4-D value's H and W are known and H * W is at most `limit`.
+bool planeAtMost(const Graph &g, ValueId v, std::int64_t limit)
+{
+    const graph::Shape &shape = g.value(v).info.shape;
+    if (!shape.rankKnown || shape.rank() != 4 || !shape.dims[2].isKnown() ||
+        !shape.dims[3].isKnown())
+        return false;
+    return shape.dims[2].value * shape.dims[3].value <= limit;
+}
+
 // float32: the input and output of a 2-D Conv / sb.FusedConv (constant 4-D
 // weights; its residual, input 3, tied to the output: oneDNN adds it in the
-// output's layout), of a float MaxPool (tied), and the input of
-// GlobalAveragePool (whose [N, C, 1, 1] output is the same either way).
-// `float4` tells the 4-D float32 values (floatRank4Values).
+// output's layout), of a float MaxPool (tied), of sb.FusedPointwiseDepthwise
+// on planes of known size up to kPointwiseDepthwiseChannelsLastPlane, and
+// the input of GlobalAveragePool (whose [N, C, 1, 1] output is the same
+// either way). `float4` tells the 4-D float32 values (floatRank4Values).
 ChannelsLastSlots floatChannelsLastSlots(const Graph &g, const Node &n,
                                          const std::vector<char> &float4)
 {
     if (n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] == kNoValue ||
         !float4[static_cast<std::size_t>(n.inputs[0])])
         return {};
+    if (n.opType == "FusedPointwiseDepthwise" && n.domain == "sb") {
+        if (planeAtMost(g, n.inputs[0], kPointwiseDepthwiseChannelsLastPlane))
+            return {{0}, {}, true};
+        return {};
+    }
     if ((n.opType == "Conv" && n.domain.empty()) || (n.opType == "FusedConv" && n.domain == "sb")) {
         const graph::TensorData *w = n.inputs.size() > 1 ? constantData(g, n.inputs[1]) : nullptr;
         if (!w || w->dims().size() != 4)
@@ -988,6 +1010,8 @@ std::vector<char> floatRank4Values(const Graph &g)
             keepsRank4 = w && w->dims().size() == 4;
         } else if (n.opType == "MaxPool" && n.domain.empty()) {
             keepsRank4 = n.intsAttr("kernel_shape").size() == 2;
+        } else if (n.opType == "FusedPointwiseDepthwise" && n.domain == "sb") {
+            keepsRank4 = true; // its kernels take 2-D convs only
         }
         float4[static_cast<std::size_t>(n.outputs[0])] = keepsRank4 ? 1 : 0;
     }

@@ -38,8 +38,10 @@
 //    Then (FusionOptions::floatChannelsLast, off by default; CPU executors
 //    switch it on) the same for the 4-D float32 values that only flow
 //    between 2-D Conv / sb.FusedConv nodes (input, output, and the residual
-//    tied to the output), float MaxPool (input and output tied) and into
-//    GlobalAveragePool: oneDNN's float convolutions read and write NHWC
+//    tied to the output), float MaxPool (input and output tied),
+//    sb.FusedPointwiseDepthwise on input planes of known size up to 16x16
+//    (input and output; its small-plane kernel computes channels last) and
+//    into GlobalAveragePool: oneDNN's float convolutions read and write NHWC
 //    without the reorders in and out of their blocked layouts per node.
 //  - sb.Gelu(X): x * 0.5 * (1 + erf(x / sqrt(2))) (the exporter's Erf form).
 //  - LayerNorm pattern ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div/Mul/Add

@@ -1,5 +1,7 @@
 #include "kernels/cpu/nn_common.h"
 
+#include "kernels/cpu/channels_last.h"
+
 #include <cmath>
 
 namespace sb::kernels {
@@ -239,6 +241,8 @@ Result<PointwiseDepthwiseGeometry> pointwiseDepthwiseGeometry(KernelContext &ctx
     g.dilationW = win.dilations[1];
     g.padTop = win.padBegin[0];
     g.padLeft = win.padBegin[1];
+    g.xChannelsLast = inputChannelsLast(ctx.node(), 0);
+    g.yChannelsLast = outputChannelsLast(ctx.node());
     return g;
 }
 

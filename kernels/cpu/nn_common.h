@@ -50,12 +50,20 @@ struct Activation;
 // (strides, pads, dilations, auto_pad) and activation `activation`
 // (clip_min/max). 2-D only. `channel_block` (optional, > 0) sets the fast
 // kernel's expanded channels per task (tests use it; 0 or absent = auto).
+// X and the output may be stored channels-last (channels_last_inputs {0} /
+// channels_last_output, kernels/cpu/channels_last.h).
 struct PointwiseDepthwiseGeometry
 {
     std::int64_t n = 0, inChannels = 0, channels = 0;
     std::int64_t inH = 0, inW = 0, outH = 0, outW = 0, kernelH = 0, kernelW = 0;
     std::int64_t strideH = 1, strideW = 1, dilationH = 1, dilationW = 1, padTop = 0, padLeft = 0;
+    bool xChannelsLast = false, yChannelsLast = false;
 };
+// The largest input plane (inH * inW) on which the fast kernel computes with
+// channels-last operands as they are; on larger ones it converts them to
+// planes and back (in its scratch). The fusion pass marks the operands
+// channels-last only up to this size (core/runtime/fusion.cpp keeps a copy).
+inline constexpr std::int64_t kPointwiseDepthwiseChannelsLastPlane = 256;
 Result<PointwiseDepthwiseGeometry> pointwiseDepthwiseGeometry(KernelContext &ctx);
 
 struct PoolGeometry

@@ -215,6 +215,8 @@ KernelProfile pointwiseDepthwiseProfile(const graph::Node &node, const std::vect
         g.dilationW = win.dilationW;
         g.padTop = win.padTop;
         g.padLeft = win.padLeft;
+        g.xChannelsLast = inputChannelsLast(node, 0);
+        g.yChannelsLast = outputChannelsLast(node);
         scratch = floatBytes(
             pointwiseDepthwiseScratchFloats(g, node.intAttr("channel_block", 0), threads));
     }

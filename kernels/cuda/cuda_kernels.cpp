@@ -8,6 +8,7 @@
 // Every kernel runs on the stage's CudaContext (ctx.execution()); each CUDA,
 // cuBLAS and cuDNN status is checked and becomes a Runtime error naming the
 // node and op (the executor adds the device).
+#include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/kernel_util.h"
 #include "kernels/cpu/nn_common.h"
 #include "kernels/cuda/cuda_context.h"
@@ -634,6 +635,9 @@ Status convKernel(KernelContext &ctx)
 // the depthwise conv, each with its bias and activation.
 Status pointwiseDepthwiseKernel(KernelContext &ctx)
 {
+    // Channels-last operands are a CPU executors' layout (FusionOptions::floatChannelsLast).
+    if (anyChannelsLast(ctx.node()))
+        return ctx.unsupported("channels-last operands");
     SB_ASSIGN_OR_RETURN(CudaContext * cc, cudaOf(ctx));
     SB_ASSIGN_OR_RETURN(PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
     const auto &g = op.g;

@@ -676,6 +676,59 @@ private slots:
         QTest::newRow("GlobalAveragePool 70 channels")
             << "GlobalAveragePool"
             << "" << S{{2, 70, 5, 6}} << QVariantMap{{"channels_last_inputs", in0}};
+        // Fused expand + depthwise: channels last as they are up to 16x16
+        // planes (whole and masked vectors, taps over the register-held
+        // sums), through planar copies above it or with a forced block.
+        QTest::newRow("FusedPointwiseDepthwise 7x7 relu6 x and y")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 16, 7, 7}, {96, 16, 1, 1}, {96}, {96, 1, 3, 3}, {96}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Clip"},
+                           {"pointwise_clip_min", 0.0},
+                           {"pointwise_clip_max", 0.5},
+                           {"activation", "Clip"},
+                           {"clip_min", 0.0},
+                           {"clip_max", 0.5},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}};
+        QTest::newRow("FusedPointwiseDepthwise 14x14 s2 70 channels x only")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 24, 14, 14}, {70, 24, 1, 1}, {70}, {70, 1, 3, 3}, {70}}
+            << QVariantMap{{"strides", QVariantList{2, 2}},
+                           {"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Relu"},
+                           {"activation", "Relu"},
+                           {"channels_last_inputs", in0}};
+        QTest::newRow("FusedPointwiseDepthwise 3 images 5x6 gelu y only")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{3, 12, 5, 6}, {100, 12, 1, 1}, {100}, {100, 1, 3, 3}, {100}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"activation", "Gelu"},
+                           {"channels_last_output", 1}};
+        QTest::newRow("FusedPointwiseDepthwise 3x3 5x5 kernel x and y")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{1, 6, 3, 3}, {13, 6, 1, 1}, {13}, {13, 1, 5, 5}, {13}}
+            << QVariantMap{{"pads", QVariantList{2, 2, 2, 2}},
+                           {"activation", "Clip"},
+                           {"clip_min", -0.2},
+                           {"clip_max", 0.3},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}};
+        QTest::newRow("FusedPointwiseDepthwise 20x18 planes x and y (planar copies)")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 8, 20, 18}, {36, 8, 1, 1}, {36}, {36, 1, 3, 3}, {36}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"pointwise_activation", "Relu"},
+                           {"activation", "Relu"},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}};
+        QTest::newRow("FusedPointwiseDepthwise 7x7 block 8 x and y (planar copies)")
+            << "FusedPointwiseDepthwise"
+            << "sb" << S{{2, 16, 7, 7}, {40, 16, 1, 1}, {40}, {40, 1, 3, 3}, {40}}
+            << QVariantMap{{"pads", QVariantList{1, 1, 1, 1}},
+                           {"channel_block", 8},
+                           {"channels_last_inputs", in0},
+                           {"channels_last_output", 1}};
     }
     void floatChannelsLastMatchesReference()
     {

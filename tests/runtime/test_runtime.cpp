@@ -694,6 +694,126 @@ private slots:
         QVERIFY2(same.ok, same.message.c_str());
     }
 
+    // Channels-last chains through sb.FusedPointwiseDepthwise: in a
+    // MobileNet-like graph the fused expand + depthwise nodes read and write
+    // NHWC only on input planes of known size up to 16x16 (their kernel's
+    // channels-last path); an 18x18 one stays planar, and so do the values
+    // it touches. The run equals the planar run and the unfused reference
+    // kernels, and planned peak memory equals measured.
+    void floatChannelsLastThroughPointwiseDepthwise()
+    {
+        auto g = std::make_shared<graph::Graph>();
+        g->opsets[""] = 17;
+        std::mt19937 rng(9);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        auto random = [&](Shape shape) {
+            Tensor t = Tensor::empty(ElementType::Float32, std::move(shape));
+            for (std::int64_t i = 0; i < t.elementCount(); ++i)
+                t.as<float>()[i] = dist(rng);
+            return t;
+        };
+        auto constant = [&](const std::string &name, Shape shape) {
+            const Tensor t = random(std::move(shape));
+            return addFloatValue(*g, name, &t, {}); // copies the bytes
+        };
+        auto value = [&](const std::string &name, const std::vector<std::int64_t> &dims) {
+            return addFloatValue(*g, name, nullptr, dims);
+        };
+        auto ints = [](std::vector<std::int64_t> v) {
+            graph::Attribute a;
+            a.kind = graph::Attribute::Kind::Ints;
+            a.ints = std::move(v);
+            return a;
+        };
+        auto integer = [](std::int64_t v) {
+            graph::Attribute a;
+            a.kind = graph::Attribute::Kind::Int;
+            a.i = v;
+            return a;
+        };
+        auto node = [&](const std::string &name, const char *op, std::vector<graph::ValueId> in,
+                        graph::ValueId out, std::map<std::string, graph::Attribute> attrs = {}) {
+            graph::Node n;
+            n.name = name;
+            n.opType = op;
+            n.inputs = std::move(in);
+            n.outputs = {out};
+            n.attributes = std::move(attrs);
+            g->mutableNodes().push_back(n);
+        };
+        const auto x = value("x", {2, 8, 18, 18});
+        g->mutableInputs().push_back(x);
+        const auto c0 = value("c0", {2, 16, 18, 18});
+        const auto e1 = value("e1", {2, 32, 18, 18}), r1 = value("r1", {2, 32, 18, 18});
+        const auto d1 = value("d1", {2, 32, 9, 9});
+        const auto p1 = value("p1", {2, 16, 9, 9});
+        const auto e2 = value("e2", {2, 48, 9, 9}), r2 = value("r2", {2, 48, 9, 9});
+        const auto d2 = value("d2", {2, 48, 9, 9}), y = value("y", {2, 48, 1, 1});
+        node("stem", "Conv", {x, constant("w0", {16, 8, 1, 1}), constant("b0", {16})}, c0);
+        node("expand1", "Conv", {c0, constant("w1", {32, 16, 1, 1}), constant("b1", {32})}, e1);
+        node("relu1", "Relu", {e1}, r1);
+        node("dw1", "Conv", {r1, constant("w2", {32, 1, 3, 3}), constant("b2", {32})}, d1,
+             {{"group", integer(32)}, {"strides", ints({2, 2})}, {"pads", ints({1, 1, 1, 1})}});
+        node("project1", "Conv", {d1, constant("w3", {16, 32, 1, 1})}, p1);
+        node("expand2", "Conv", {p1, constant("w4", {48, 16, 1, 1}), constant("b4", {48})}, e2);
+        node("relu2", "Relu", {e2}, r2);
+        node("dw2", "Conv", {r2, constant("w5", {48, 1, 3, 3}), constant("b5", {48})}, d2,
+             {{"group", integer(48)}, {"pads", ints({1, 1, 1, 1})}});
+        node("gap", "GlobalAveragePool", {d2}, y);
+        g->mutableOutputs() = {y};
+        g->rebuildIndex();
+
+        graph::Graph fused = *g;
+        FusionOptions options;
+        options.floatChannelsLast = true;
+        const FusionReport report = applyFusions(fused, options);
+        QCOMPARE(report.pointwiseDepthwise, 2);
+        // Stored channels-last: project1's output (read by the 9x9 fused
+        // node) and that node's output (read by the global pool); not c0 or
+        // d1, the 18x18 fused node's input and output.
+        QCOMPARE(report.floatChannelsLast, 2);
+        int channelsLastFused = 0;
+        for (const graph::Node &n : fused.nodes()) {
+            if (n.opType != "FusedPointwiseDepthwise")
+                continue;
+            const bool small = fused.value(n.inputs[0]).name == "p1";
+            const graph::Attribute *in = n.attribute("channels_last_inputs");
+            QCOMPARE(in != nullptr, small);
+            QCOMPARE(n.intAttr("channels_last_output", 0) == 1, small);
+            channelsLastFused += small;
+        }
+        QCOMPARE(channelsLastFused, 1);
+
+        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        ExecutorOptions reference;
+        reference.fuse = false;
+        reference.variant = KernelVariant::Reference;
+        auto want = Executor::create(g, device, reference);
+        QVERIFY(want.ok());
+        const Tensor input = random({2, 8, 18, 18});
+        auto expected = (*want)->run({{"x", input}});
+        QVERIFY(expected.ok());
+        std::map<bool, Tensor> outputs;
+        for (bool channelsLast : {false, true}) {
+            ExecutorOptions executorOptions;
+            executorOptions.floatChannelsLast = channelsLast;
+            auto executor = Executor::create(g, device, executorOptions);
+            QVERIFY(executor.ok());
+            for (int round = 0; round < 2; ++round) { // planning run, then the arena
+                auto run = (*executor)->run({{"x", input}});
+                QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
+                outputs[channelsLast] = run->outputs.at("y");
+                if (round == 1)
+                    QCOMPARE(run->stats.peakMemoryBytes, run->stats.plannedPeakMemoryBytes);
+            }
+            CompareResult cmp =
+                compareTensors(outputs[channelsLast], expected->outputs.at("y"), 1e-4, 1e-5);
+            QVERIFY2(cmp.ok, cmp.message.c_str());
+        }
+        CompareResult same = compareTensors(outputs[true], outputs[false], 1e-5, 1e-6);
+        QVERIFY2(same.ok, same.message.c_str());
+    }
+
     // Two MobileNet-style blocks built by hand: 1x1 expand Conv -> Clip(0, 6)
     // -> depthwise Conv (stride 2, pad 1) -> Relu, then 1x1 Conv -> depthwise
     // Conv without activations. Each pair becomes one sb.FusedPointwiseDepthwise

@@ -325,13 +325,28 @@ PointwiseDepthwiseTiling pointwiseDepthwiseTiling(const PointwiseDepthwiseGeomet
         t.blocks = (g.channels + t.block - 1) / t.block;
         return t;
     }
-    if (inHW < 128 || (outHW < 64 && inHW <= 256)) {
-        // Small planes (7x7 in or out): channels last (see
-        // fastPointwiseDepthwise), blocks of about 128 channels and at least
-        // two per thread.
+    const bool channelsLastOperands =
+        (g.xChannelsLast || g.yChannelsLast) && inHW <= kPointwiseDepthwiseChannelsLastPlane;
+    if (inHW < 128 || (outHW < 64 && inHW <= 256) || channelsLastOperands) {
+        // Small planes (7x7 in or out), or channels-last operands of up to
+        // 16x16: channels last (see fastPointwiseDepthwise), blocks of about
+        // 128 channels and at least two per thread.
         t.channelsLast = true;
-        t.blocks = std::max({(g.channels + 127) / 128, std::int64_t{2} * threads,
-                             (g.channels * g.n * inHW + kScratchFloats - 1) / kScratchFloats});
+        const std::int64_t fewest =
+            std::max({(g.channels + 127) / 128, std::int64_t{2} * threads,
+                      (g.channels * g.n * inHW + kScratchFloats - 1) / kScratchFloats});
+        // Equal tasks per thread (5 blocks on 2 threads leave one idle a
+        // fifth of the time), and whole vectors per block where a count up
+        // to twice the fewest gives them (MobileNetV2's 576 channels: 6
+        // blocks of 96 rather than 5 of 116; 960: 10 of 96 rather than 8 of
+        // 120).
+        auto roundUp = [](std::int64_t v, std::int64_t m) { return (v + m - 1) / m * m; };
+        t.blocks = roundUp(fewest, threads);
+        for (std::int64_t b = t.blocks; b <= 2 * fewest; b += threads)
+            if (g.channels % b == 0 && (g.channels / b) % 16 == 0) {
+                t.blocks = b;
+                break;
+            }
         t.blocks = std::min(t.blocks, g.channels);
         t.block = (g.channels + t.blocks - 1) / t.blocks;
         t.blocks = (g.channels + t.block - 1) / t.block;
@@ -400,13 +415,17 @@ Window2dShape pointwiseDepthwiseBand(const PointwiseDepthwiseGeometry &g, std::i
 }
 
 // Where fastPointwiseDepthwise's scratch goes (floats): channels last, the
-// images side by side (shared), then per thread the expanded block E^T, the
-// taps, the bias and one output tile; otherwise per thread the expanded
-// block's band and the depthwise loops' scratch.
+// images side by side (shared; not for channels-last X), then per thread
+// the expanded block E^T, the taps, the bias and one output tile (not for
+// a channels-last output); otherwise planar copies of channels-last X and
+// output (shared), then per thread the expanded block's band and the
+// depthwise loops' scratch.
 struct PointwiseDepthwiseLayout
 {
     PointwiseDepthwiseTiling t;
     std::int64_t channelStride = 0; // per expanded channel: the rows of the largest band
+    std::int64_t planarX = 0;       // floats of X's planar copy (planar tiling, channels-last X)
+    std::int64_t planarY = 0;       // floats of the output's planar copy (likewise)
     std::int64_t shared = 0;        // floats before the per-thread slices
     std::int64_t expanded = 0;      // floats of the expanded block in a slice
     std::int64_t slice = 0;         // floats per thread
@@ -424,10 +443,14 @@ PointwiseDepthwiseLayout pointwiseDepthwiseLayout(const PointwiseDepthwiseGeomet
     const std::int64_t inHW = g.inH * g.inW, outHW = g.outH * g.outW;
     if (t.channelsLast) {
         const std::int64_t cols = g.n * inHW, ld = (t.block + 7) / 8 * 8;
-        layout.shared = g.n > 1 ? scratchSlice(g.inChannels * cols) : 0;
-        layout.slice = scratchSlice((cols + g.kernelH * g.kernelW + 1 + outHW) * ld);
+        layout.shared = g.n > 1 && !g.xChannelsLast ? scratchSlice(g.inChannels * cols) : 0;
+        layout.slice =
+            scratchSlice((cols + g.kernelH * g.kernelW + 1 + (g.yChannelsLast ? 0 : outHW)) * ld);
         return layout;
     }
+    layout.planarX = g.xChannelsLast ? scratchSlice(g.n * g.inChannels * inHW) : 0;
+    layout.planarY = g.yChannelsLast ? scratchSlice(g.n * g.channels * outHW) : 0;
+    layout.shared = layout.planarX + layout.planarY;
     std::int64_t bandInputRows = 0, depthwise = 0;
     for (std::int64_t y0 = 0; y0 < g.outH; y0 += t.bandRows) {
         const std::int64_t y1 = std::min(g.outH, y0 + t.bandRows);
@@ -458,7 +481,9 @@ namespace {
 // applied as it reads them) straight into the output, so the expanded tensor
 // never goes to memory. Large planes go in bands of rows: each band computes
 // only the expanded rows it does not share with the band before. Small planes
-// go channels last, every image in one task per channel block.
+// go channels last, every image in one task per channel block; channels-last
+// operands (channels_last.h) are read and written as they are there, and
+// copied to planes and back on larger planes.
 Status fastPointwiseDepthwise(KernelContext &ctx)
 {
     SB_ASSIGN_OR_RETURN(const PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
@@ -489,11 +514,13 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
         // in one GEMM over the images side by side, the depthwise conv
         // vectorised across channels (7x7 planes are too short for vectors
         // along them), and the block's output tile transposed into the NCHW
-        // planes. The input as [inChannels, n * inHW] (image i's plane of
-        // channel k at columns [i * inHW, (i + 1) * inHW) of row k).
+        // planes (or the conv straight into a channels-last output). A
+        // planar input as [inChannels, n * inHW] (image i's plane of channel
+        // k at columns [i * inHW, (i + 1) * inHW) of row k); a channels-last
+        // one is already X^T, [n * inHW][inChannels].
         const std::int64_t cols = g.n * inHW;
         const float *xc = px;
-        if (g.n > 1) {
+        if (g.n > 1 && !g.xChannelsLast) {
             float *columns = scratch.data();
             ctx.pool().parallelFor(g.inChannels, 16, [&](std::int64_t begin, std::int64_t end) {
                 for (std::int64_t k = begin; k < end; ++k)
@@ -549,15 +576,19 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                 // and one image's output tile [outHW][ld].
                 float *eT = slices + pool.slot() * layout.slice;
                 float *wT = eT + cols * ld, *biasT = wT + kernelSize * ld, *tile = biasT + ld;
-                if (w1T) {
+                if (w1T && g.xChannelsLast) {
+                    pointwiseConvPixelRows(cols, channels, g.inChannels, xc, g.inChannels, w1T + c0,
+                                           g.channels, pb1 ? pb1 + c0 : nullptr, eT, ld);
+                } else if (w1T) {
                     pointwiseConvChannelsLast(cols, channels, g.inChannels, xc, cols, w1T + c0,
                                               g.channels, pb1 ? pb1 + c0 : nullptr, eT, ld);
                 } else {
                     for (std::int64_t p = 0; p < cols; ++p)
                         for (std::int64_t c = 0; c < channels; ++c)
                             eT[p * ld + c] = pb1 ? pb1[c0 + c] : 0.0f;
-                    sgemm(true, true, cols, channels, g.inChannels, 1.0f, xc, cols,
-                          pw1 + c0 * g.inChannels, g.inChannels, 1.0f, eT, ld);
+                    sgemm(!g.xChannelsLast, true, cols, channels, g.inChannels, 1.0f, xc,
+                          g.xChannelsLast ? g.inChannels : cols, pw1 + c0 * g.inChannels,
+                          g.inChannels, 1.0f, eT, ld);
                 }
                 activateInPlace(eT, cols * ld, act1);
                 std::fill(wT, tile, 0.0f);
@@ -567,8 +598,14 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
                     biasT[c] = pb2 ? pb2[c0 + c] : 0.0f;
                 }
                 for (std::int64_t i = 0; i < g.n; ++i) {
+                    if (g.yChannelsLast) {
+                        depthwiseConv2dChannelsLast(shape, channels, ld, eT + i * inHW * ld, wT,
+                                                    biasT, po + i * outHW * g.channels + c0,
+                                                    g.channels, act2);
+                        continue;
+                    }
                     depthwiseConv2dChannelsLast(shape, channels, ld, eT + i * inHW * ld, wT, biasT,
-                                                tile, act2);
+                                                tile, ld, act2);
                     float *o = po + (i * g.channels + c0) * outHW;
                     for (std::int64_t c = 0; c < channels; ++c)
                         for (std::int64_t p = 0; p < outHW; ++p)
@@ -578,6 +615,16 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
         });
         return Status::success();
     }
+    // Planes: channels-last operands (planes larger than
+    // kPointwiseDepthwiseChannelsLastPlane) through planar copies.
+    float *const channelsLastOut = po;
+    if (g.xChannelsLast) {
+        float *planar = scratch.data();
+        nhwcToNchw(px, planar, g.n, g.inChannels, inHW, sizeof(float));
+        px = planar;
+    }
+    if (g.yChannelsLast)
+        po = scratch.data() + layout.planarX;
     pool.parallelFor(g.n * t.blocks, 1, [&](std::int64_t begin, std::int64_t end) {
         float *e = slices + pool.slot() * layout.slice;
         DepthwiseScratch depthwiseScratch;
@@ -625,6 +672,8 @@ Status fastPointwiseDepthwise(KernelContext &ctx)
             }
         }
     });
+    if (g.yChannelsLast)
+        nchwToNhwc(po, channelsLastOut, g.n, g.channels, outHW, sizeof(float));
     return Status::success();
 }
 

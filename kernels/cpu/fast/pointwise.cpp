@@ -175,4 +175,22 @@ void pointwiseConvChannelsLast(std::int64_t pixels, std::int64_t channels, std::
     sgemm(true, false, pixels, channels, inChannels, 1.0f, x, ldX, wT, ldW, 1.0f, out, ldOut);
 }
 
+void pointwiseConvPixelRows(std::int64_t pixels, std::int64_t channels, std::int64_t inChannels,
+                            const float *x, std::int64_t ldX, const float *wT, std::int64_t ldW,
+                            const float *bias, float *out, std::int64_t ldOut)
+{
+    if (channels <= 0 || pixels <= 0)
+        return;
+#if SB_HAVE_AVX2_DISPATCH
+    if (cpuHasAvx512()) {
+        tilesAvx512<false>({x, ldX, 1, wT, ldW, bias, out, ldOut}, pixels, channels, inChannels);
+        return;
+    }
+#endif
+    for (std::int64_t p = 0; p < pixels; ++p)
+        for (std::int64_t c = 0; c < channels; ++c)
+            out[p * ldOut + c] = bias ? bias[c] : 0.0f;
+    sgemm(false, false, pixels, channels, inChannels, 1.0f, x, ldX, wT, ldW, 1.0f, out, ldOut);
+}
+
 } // namespace sb::kernels

@@ -4,12 +4,12 @@
 // runs its 256-bit Haswell kernels on AVX-512 CPUs) spends much of its time
 // packing operands.
 //
-// Contract (both layouts): outputs are bias + the sum over k of weight x
+// Contract (every layout): outputs are bias + the sum over k of weight x
 // input (bias may be null: 0), out's old contents are ignored, equal to the
 // plain sum up to float rounding (fused multiply-adds, k in order).
 // Single-threaded (callers are already parallel). pointwiseConvIsa() is the
 // ISA of the vector copy this CPU runs (cpu_isa.h's cap applies): AVX-512
-// only, 16 lanes (24 accumulators in registers); elsewhere (Baseline) both
+// only, 16 lanes (24 accumulators in registers); elsewhere (Baseline) they
 // run OpenBLAS's sgemm (blas.h) after filling the bias in.
 #pragma once
 
@@ -33,5 +33,11 @@ void pointwiseConv(std::int64_t channels, std::int64_t pixels, std::int64_t inCh
 void pointwiseConvChannelsLast(std::int64_t pixels, std::int64_t channels, std::int64_t inChannels,
                                const float *x, std::int64_t ldX, const float *wT, std::int64_t ldW,
                                const float *bias, float *out, std::int64_t ldOut);
+
+// Channels last in and out (x NHWC): out[p * ldOut + c] = bias[c] + sum_k
+// x[p * ldX + k] * wT[k * ldW + c].
+void pointwiseConvPixelRows(std::int64_t pixels, std::int64_t channels, std::int64_t inChannels,
+                            const float *x, std::int64_t ldX, const float *wT, std::int64_t ldW,
+                            const float *bias, float *out, std::int64_t ldOut);
 
 } // namespace sb::kernels

@@ -613,11 +613,12 @@ namespace {
 
 SB_FAST_INLINE void depthwiseChannelsLastImpl(const Window2dShape &s, std::int64_t channels,
                                               std::int64_t ld, const float *x, const float *wT,
-                                              const float *bias, float *out, const Activation &act)
+                                              const float *bias, float *out, std::int64_t ldOut,
+                                              const Activation &act)
 {
     for (std::int64_t oy = 0; oy < s.outH; ++oy)
         for (std::int64_t ox = 0; ox < s.outW; ++ox) {
-            float *__restrict o = out + (oy * s.outW + ox) * ld;
+            float *__restrict o = out + (oy * s.outW + ox) * ldOut;
             for (std::int64_t c = 0; c < channels; ++c)
                 o[c] = bias ? bias[c] : 0.0f;
             for (std::int64_t ky = 0; ky < s.kernelH; ++ky) {
@@ -640,24 +641,122 @@ SB_FAST_INLINE void depthwiseChannelsLastImpl(const Window2dShape &s, std::int64
 
 void depthwiseChannelsLastBase(const Window2dShape &s, std::int64_t channels, std::int64_t ld,
                                const float *x, const float *wT, const float *bias, float *out,
-                               const Activation &act)
+                               std::int64_t ldOut, const Activation &act)
 {
-    depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, act);
+    depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, ldOut, act);
 }
 #if SB_HAVE_AVX2_DISPATCH
 SB_TARGET_AVX2 void depthwiseChannelsLastAvx2(const Window2dShape &s, std::int64_t channels,
                                               std::int64_t ld, const float *x, const float *wT,
-                                              const float *bias, float *out, const Activation &act)
+                                              const float *bias, float *out, std::int64_t ldOut,
+                                              const Activation &act)
 {
-    depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, act);
+    depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, ldOut, act);
 }
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// One output pixel's channels [0, 16 * Vectors) (the last vector masked to
+// `last`) over its taps inside the input: the sums stay in registers across
+// the taps (the plain loop above loads and stores every output vector per
+// tap), then the activation and one store per vector. NaN as activateLoop:
+// max/min return their second operand when either is NaN.
+template <int Vectors>
+SB_FAST_INLINE SB_TARGET_AVX512 void
+depthwiseChannelsLastPixelAvx512(const float *x, const float *wT, const std::int64_t *xOffsets,
+                                 const std::int64_t *wOffsets, int taps, const float *bias,
+                                 float *o, __mmask16 last, const Activation &act)
+{
+    __m512 acc[Vectors];
+    for (int v = 0; v < Vectors - 1; ++v)
+        acc[v] = bias ? _mm512_loadu_ps(bias + 16 * v) : _mm512_setzero_ps();
+    acc[Vectors - 1] =
+        bias ? _mm512_maskz_loadu_ps(last, bias + 16 * (Vectors - 1)) : _mm512_setzero_ps();
+    for (int t = 0; t < taps; ++t) {
+        const float *in = x + xOffsets[t], *w = wT + wOffsets[t];
+        for (int v = 0; v < Vectors - 1; ++v)
+            acc[v] =
+                _mm512_fmadd_ps(_mm512_loadu_ps(w + 16 * v), _mm512_loadu_ps(in + 16 * v), acc[v]);
+        constexpr int l = Vectors - 1;
+        acc[l] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(last, w + 16 * l),
+                                 _mm512_maskz_loadu_ps(last, in + 16 * l), acc[l]);
+    }
+    if (act.kind == Activation::Relu) {
+        for (int v = 0; v < Vectors; ++v)
+            acc[v] = _mm512_max_ps(acc[v], _mm512_setzero_ps());
+    } else if (act.kind == Activation::Clip) {
+        const __m512 lo = _mm512_set1_ps(act.lo), hi = _mm512_set1_ps(act.hi);
+        for (int v = 0; v < Vectors; ++v)
+            acc[v] = _mm512_min_ps(hi, _mm512_max_ps(lo, acc[v]));
+    }
+    for (int v = 0; v < Vectors - 1; ++v)
+        _mm512_storeu_ps(o + 16 * v, acc[v]);
+    _mm512_mask_storeu_ps(o + 16 * (Vectors - 1), last, acc[Vectors - 1]);
+    if (act.kind == Activation::Gelu)
+        geluRow(o, o, 16 * (Vectors - 1) + _mm_popcnt_u32(last));
+}
+
 SB_TARGET_AVX512 void depthwiseChannelsLastAvx512(const Window2dShape &s, std::int64_t channels,
                                                   std::int64_t ld, const float *x, const float *wT,
-                                                  const float *bias, float *out,
+                                                  const float *bias, float *out, std::int64_t ldOut,
                                                   const Activation &act)
 {
-    depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, act);
+    constexpr int kMaxTaps = 64;
+    if (s.kernelH * s.kernelW > kMaxTaps)
+        return depthwiseChannelsLastImpl(s, channels, ld, x, wT, bias, out, ldOut, act);
+    std::int64_t xOffsets[kMaxTaps], wOffsets[kMaxTaps];
+    const std::int64_t rest = channels % 64;
+    const int restVectors = static_cast<int>((rest + 15) / 16);
+    const auto restLast = static_cast<__mmask16>(
+        rest % 16 == 0 ? 0xFFFFu : (1u << static_cast<unsigned>(rest % 16)) - 1u);
+    for (std::int64_t oy = 0; oy < s.outH; ++oy)
+        for (std::int64_t ox = 0; ox < s.outW; ++ox) {
+            int taps = 0;
+            for (std::int64_t ky = 0; ky < s.kernelH; ++ky) {
+                const std::int64_t iy = oy * s.strideH - s.padTop + ky * s.dilationH;
+                if (iy < 0 || iy >= s.inH)
+                    continue;
+                for (std::int64_t kx = 0; kx < s.kernelW; ++kx) {
+                    const std::int64_t ix = ox * s.strideW - s.padLeft + kx * s.dilationW;
+                    if (ix < 0 || ix >= s.inW)
+                        continue;
+                    xOffsets[taps] = (iy * s.inW + ix) * ld;
+                    wOffsets[taps] = (ky * s.kernelW + kx) * ld;
+                    ++taps;
+                }
+            }
+            float *o = out + (oy * s.outW + ox) * ldOut;
+            std::int64_t c = 0;
+            for (; c + 64 <= channels; c += 64)
+                depthwiseChannelsLastPixelAvx512<4>(x + c, wT + c, xOffsets, wOffsets, taps,
+                                                    bias ? bias + c : nullptr, o + c, 0xFFFF, act);
+            const float *b = bias ? bias + c : nullptr;
+            switch (restVectors) {
+            case 1:
+                depthwiseChannelsLastPixelAvx512<1>(x + c, wT + c, xOffsets, wOffsets, taps, b,
+                                                    o + c, restLast, act);
+                break;
+            case 2:
+                depthwiseChannelsLastPixelAvx512<2>(x + c, wT + c, xOffsets, wOffsets, taps, b,
+                                                    o + c, restLast, act);
+                break;
+            case 3:
+                depthwiseChannelsLastPixelAvx512<3>(x + c, wT + c, xOffsets, wOffsets, taps, b,
+                                                    o + c, restLast, act);
+                break;
+            case 4:
+                depthwiseChannelsLastPixelAvx512<4>(x + c, wT + c, xOffsets, wOffsets, taps, b,
+                                                    o + c, restLast, act);
+                break;
+            default:
+                break;
+            }
+        }
 }
+
+#pragma GCC diagnostic pop
 #endif
 
 } // namespace
@@ -671,17 +770,17 @@ CpuIsa depthwiseConv2dChannelsLastIsa()
 
 void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channels, std::int64_t ld,
                                  const float *x, const float *wT, const float *bias, float *out,
-                                 const Activation &act)
+                                 std::int64_t ldOut, const Activation &act)
 {
     switch (depthwiseConv2dChannelsLastIsa()) {
 #if SB_HAVE_AVX2_DISPATCH
     case CpuIsa::Avx512:
-        return depthwiseChannelsLastAvx512(shape, channels, ld, x, wT, bias, out, act);
+        return depthwiseChannelsLastAvx512(shape, channels, ld, x, wT, bias, out, ldOut, act);
     case CpuIsa::Avx2:
-        return depthwiseChannelsLastAvx2(shape, channels, ld, x, wT, bias, out, act);
+        return depthwiseChannelsLastAvx2(shape, channels, ld, x, wT, bias, out, ldOut, act);
 #endif
     default:
-        return depthwiseChannelsLastBase(shape, channels, ld, x, wT, bias, out, act);
+        return depthwiseChannelsLastBase(shape, channels, ld, x, wT, bias, out, ldOut, act);
     }
 }
 

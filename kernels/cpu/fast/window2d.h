@@ -97,13 +97,14 @@ void depthwiseConv2dSerial(const Window2dShape &shape, const float *x, std::int6
 
 // One image's depthwise conv with channels last, for small planes where a
 // plane is too short for vectors along it: x [inH * inW][ld], wT [kernelH *
-// kernelW][ld] (tap-major), bias [ld] or null, out [outH * outW][ld];
-// channels (<= ld) are computed, vectorised across channels. Taps outside the
-// input are skipped (zero padding). shape.batch and shape.channels are not
-// used.
+// kernelW][ld] (tap-major), bias [ld] or null, out [outH * outW][ldOut];
+// channels (<= ld, <= ldOut) are computed, vectorised across channels (on
+// AVX-512 the sums of up to 64 channels stay in registers over the taps).
+// Taps outside the input are skipped (zero padding). shape.batch and
+// shape.channels are not used.
 void depthwiseConv2dChannelsLast(const Window2dShape &shape, std::int64_t channels, std::int64_t ld,
                                  const float *x, const float *wT, const float *bias, float *out,
-                                 const Activation &act);
+                                 std::int64_t ldOut, const Activation &act);
 // The ISA of the copy depthwiseConv2dChannelsLast runs (AVX-512 only on
 // full-width units, cpuAvx512FullWidth).
 CpuIsa depthwiseConv2dChannelsLastIsa();

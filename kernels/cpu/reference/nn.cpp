@@ -162,9 +162,12 @@ Status convKernel(KernelContext &ctx)
 
 // sb.FusedPointwiseDepthwise, plainly: the expanded tensor as the unfused
 // graph computes it (1x1 conv, rounded to float, activation), then the
-// depthwise conv of it, one expanded plane at a time.
+// depthwise conv of it, one expanded plane at a time (channels-last
+// operands through NCHW copies).
 Status pointwiseDepthwiseKernel(KernelContext &ctx)
 {
+    if (anyChannelsLast(ctx.node()))
+        return runAsNchw(ctx, pointwiseDepthwiseKernel);
     SB_ASSIGN_OR_RETURN(const PointwiseDepthwiseOperands op, pointwiseDepthwiseOperands(ctx));
     const PointwiseDepthwiseGeometry &g = op.g;
     const float *px = op.x, *pw1 = op.w1, *pb1 = op.b1, *pw2 = op.w2, *pb2 = op.b2;
