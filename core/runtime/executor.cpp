@@ -442,6 +442,9 @@ Result<std::unique_ptr<Executor>> Executor::create(std::shared_ptr<const graph::
                                    options.variant == KernelVariant::Fast &&
                                    options.floatChannelsLast &&
                                    !(floatChannelsLast && std::string(floatChannelsLast) == "0");
+        if (const KernelInfo *pointwiseDepthwise = device.registry().findExact(
+                "FusedPointwiseDepthwise", "sb", device.kind(), options.variant))
+            fusion.pointwiseDepthwiseChannelsLastPlane = pointwiseDepthwise->channelsLastPlane;
         applyFusions(*local, fusion);
     }
 

@@ -858,12 +858,6 @@ ChannelsLastSlots int8ChannelsLastSlots(const Graph &g, const Node &n)
     return {};
 }
 
-// The largest input plane (H * W) on which sb.FusedPointwiseDepthwise's
-// fast kernel works on channels-last operands as they are (a copy of
-// kernels/cpu/nn_common.h's kPointwiseDepthwiseChannelsLastPlane; larger
-// planes it converts, which costs more than it saves).
-constexpr std::int64_t kPointwiseDepthwiseChannelsLastPlane = 256;
-
 // Whether the 4-D value's H and W are known and H * W is at most `limit`.
 bool planeAtMost(const Graph &g, ValueId v, std::int64_t limit)
 {
@@ -877,17 +871,18 @@ bool planeAtMost(const Graph &g, ValueId v, std::int64_t limit)
 // float32: the input and output of a 2-D Conv / sb.FusedConv (constant 4-D
 // weights; its residual, input 3, tied to the output: oneDNN adds it in the
 // output's layout), of a float MaxPool (tied), of sb.FusedPointwiseDepthwise
-// on planes of known size up to kPointwiseDepthwiseChannelsLastPlane, and
-// the input of GlobalAveragePool (whose [N, C, 1, 1] output is the same
-// either way). `float4` tells the 4-D float32 values (floatRank4Values).
+// on input planes of known size up to `pointwiseDepthwisePlane`, and the
+// input of GlobalAveragePool (whose [N, C, 1, 1] output is the same either
+// way). `float4` tells the 4-D float32 values (floatRank4Values).
 ChannelsLastSlots floatChannelsLastSlots(const Graph &g, const Node &n,
-                                         const std::vector<char> &float4)
+                                         const std::vector<char> &float4,
+                                         std::int64_t pointwiseDepthwisePlane)
 {
     if (n.outputs.size() != 1 || n.inputs.empty() || n.inputs[0] == kNoValue ||
         !float4[static_cast<std::size_t>(n.inputs[0])])
         return {};
     if (n.opType == "FusedPointwiseDepthwise" && n.domain == "sb") {
-        if (planeAtMost(g, n.inputs[0], kPointwiseDepthwiseChannelsLastPlane))
+        if (pointwiseDepthwisePlane > 0 && planeAtMost(g, n.inputs[0], pointwiseDepthwisePlane))
             return {{0}, {}, true};
         return {};
     }
@@ -1018,12 +1013,14 @@ std::vector<char> floatRank4Values(const Graph &g)
     return float4;
 }
 
-int markFloatChannelsLast(Graph &g)
+int markFloatChannelsLast(Graph &g, std::int64_t pointwiseDepthwisePlane)
 {
     const std::vector<char> float4 = floatRank4Values(g);
     return markChannelsLast(
         g,
-        [&](const Graph &graph, const Node &n) { return floatChannelsLastSlots(graph, n, float4); },
+        [&](const Graph &graph, const Node &n) {
+            return floatChannelsLastSlots(graph, n, float4, pointwiseDepthwisePlane);
+        },
         [&](ValueId v) { return float4[static_cast<std::size_t>(v)] != 0; });
 }
 
@@ -1052,7 +1049,8 @@ FusionReport applyFusions(graph::Graph &graph, const FusionOptions &options)
     if (options.qdq && options.int8ChannelsLast)
         report.int8ChannelsLast = markInt8ChannelsLast(graph);
     if (options.floatChannelsLast)
-        report.floatChannelsLast = markFloatChannelsLast(graph);
+        report.floatChannelsLast =
+            markFloatChannelsLast(graph, options.pointwiseDepthwiseChannelsLastPlane);
     return report;
 }
 

@@ -39,8 +39,9 @@
 //    switch it on) the same for the 4-D float32 values that only flow
 //    between 2-D Conv / sb.FusedConv nodes (input, output, and the residual
 //    tied to the output), float MaxPool (input and output tied),
-//    sb.FusedPointwiseDepthwise on input planes of known size up to 16x16
-//    (input and output; its small-plane kernel computes channels last) and
+//    sb.FusedPointwiseDepthwise on input planes of known size up to
+//    pointwiseDepthwiseChannelsLastPlane (input and output; where its
+//    small-plane kernel computes channels last) and
 //    into GlobalAveragePool: oneDNN's float convolutions read and write NHWC
 //    without the reorders in and out of their blocked layouts per node.
 //  - sb.Gelu(X): x * 0.5 * (1 + erf(x / sqrt(2))) (the exporter's Erf form).
@@ -62,6 +63,11 @@ struct FusionOptions
     bool qdq = true;                // DequantizeLinear -> op -> QuantizeLinear into int8 ops
     bool int8ChannelsLast = true;   // int8 values between int8 ops stored NHWC (with qdq)
     bool floatChannelsLast = false; // float values between convs / pools stored NHWC
+    // With floatChannelsLast: sb.FusedPointwiseDepthwise's input and output
+    // may be stored NHWC where its input plane is known and at most this
+    // (H * W; 0 = never). The executor takes it from the device's kernel
+    // (KernelInfo::channelsLastPlane).
+    std::int64_t pointwiseDepthwiseChannelsLastPlane = 0;
 };
 
 struct FusionReport

@@ -253,6 +253,12 @@ struct KernelInfo
     // The kernel takes sequence/optional values (Tensor::kind()); the
     // executor refuses to hand them to any other kernel.
     bool nonTensorValues = false;
+    // CPU kernels of ops whose operands the fusion pass may store
+    // channels-last only where the kernel gains from it
+    // (sb.FusedPointwiseDepthwise): the largest input plane (H * W) on
+    // which it computes on channels-last operands as they are; 0 = none
+    // (FusionOptions::pointwiseDepthwiseChannelsLastPlane).
+    std::int64_t channelsLastPlane = 0;
 };
 
 class KernelRegistry

@@ -61,8 +61,9 @@ struct PointwiseDepthwiseGeometry
 };
 // The largest input plane (inH * inW) on which the fast kernel computes with
 // channels-last operands as they are; on larger ones it converts them to
-// planes and back (in its scratch). The fusion pass marks the operands
-// channels-last only up to this size (core/runtime/fusion.cpp keeps a copy).
+// planes and back (in its scratch). Its KernelInfo::channelsLastPlane on
+// AVX-512 CPUs, so the fusion pass marks the operands channels-last only up
+// to this size there.
 inline constexpr std::int64_t kPointwiseDepthwiseChannelsLastPlane = 256;
 Result<PointwiseDepthwiseGeometry> pointwiseDepthwiseGeometry(KernelContext &ctx);
 

@@ -696,9 +696,11 @@ private slots:
 
     // Channels-last chains through sb.FusedPointwiseDepthwise: in a
     // MobileNet-like graph the fused expand + depthwise nodes read and write
-    // NHWC only on input planes of known size up to 16x16 (their kernel's
-    // channels-last path); an 18x18 one stays planar, and so do the values
-    // it touches. The run equals the planar run and the unfused reference
+    // NHWC only on input planes of known size up to
+    // pointwiseDepthwiseChannelsLastPlane (16x16 here); an 18x18 one stays
+    // planar, and so do the values it touches; with the limit 0 (the
+    // kernel's below AVX-512) none do. The executor marks what its kernel
+    // declares; the run equals the planar run and the unfused reference
     // kernels, and planned peak memory equals measured.
     void floatChannelsLastThroughPointwiseDepthwise()
     {
@@ -766,6 +768,9 @@ private slots:
         graph::Graph fused = *g;
         FusionOptions options;
         options.floatChannelsLast = true;
+        graph::Graph planar = *g;
+        QCOMPARE(applyFusions(planar, options).floatChannelsLast, 0);
+        options.pointwiseDepthwiseChannelsLastPlane = 16 * 16;
         const FusionReport report = applyFusions(fused, options);
         QCOMPARE(report.pointwiseDepthwise, 2);
         // Stored channels-last: project1's output (read by the 9x9 fused
@@ -785,6 +790,9 @@ private slots:
         QCOMPARE(channelsLastFused, 1);
 
         CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        const KernelInfo *kernel = kernels::defaultRegistry().findExact(
+            "FusedPointwiseDepthwise", "sb", DeviceKind::Cpu, KernelVariant::Fast);
+        QVERIFY(kernel);
         ExecutorOptions reference;
         reference.fuse = false;
         reference.variant = KernelVariant::Reference;
@@ -799,6 +807,10 @@ private slots:
             executorOptions.floatChannelsLast = channelsLast;
             auto executor = Executor::create(g, device, executorOptions);
             QVERIFY(executor.ok());
+            int marked = 0;
+            for (const graph::Node &n : (*executor)->executedGraph().nodes())
+                marked += n.intAttr("channels_last_output", 0);
+            QCOMPARE(marked, channelsLast && kernel->channelsLastPlane >= 9 * 9 ? 2 : 0);
             for (int round = 0; round < 2; ++round) { // planning run, then the arena
                 auto run = (*executor)->run({{"x", input}});
                 QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
