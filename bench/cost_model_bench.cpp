@@ -109,7 +109,8 @@ struct Model
 {
     std::string name;
     std::shared_ptr<graph::Graph> graph;
-    TensorMap inputs;
+    TensorMap inputs;       // batch kBatch
+    TensorMap sampleInputs; // batch 1: what a stage runs per micro-batch at M = kBatch
     std::map<std::string, std::int64_t> dims; // other symbolic dims bound from the inputs
 };
 
@@ -122,6 +123,7 @@ Result<Model> loadModel(const std::string &name, const std::string &onnx,
     for (const auto &[input, file] : inputFiles) {
         SB_ASSIGN_OR_RETURN(Tensor tensor, readNpy(file));
         model.inputs[input] = tileBatch(tensor, kBatch);
+        model.sampleInputs[input] = tileBatch(tensor, 1);
     }
     model.dims = plan::symbolicDimsFromInputs(*model.graph, model.inputs);
     return model;
@@ -253,26 +255,32 @@ int fail(const std::string &what, const Error &error)
     return 1;
 }
 
-// Per rate class: predicted and measured (the executor's per-node timing
-// hook, median over `repeats` runs) ms of one whole-graph run on one device
-// of `threads` threads, batch 8.
+// Per rate class (or, `bySize`, per learned-factor key of class, thread
+// count and size of work: plan::learnedSizeKey): predicted and measured (the
+// executor's per-node timing hook, median over `repeats` runs) ms of one
+// whole-graph run on one device of `threads` threads, batch 8 (or 1,
+// `sample`).
 std::map<std::string, std::pair<double, double>>
-classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats)
+classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats,
+           bool sample = false, bool bySize = false)
 {
     std::map<std::string, std::pair<double, double>> out;
     CpuDevice device("cpu:classes", threads, 0, kernels::defaultRegistry());
     auto executor = Executor::create(model.graph, device);
     cost::DimBindings bindings;
-    bindings.batch = kBatch;
+    bindings.batch = sample ? 1 : kBatch;
     bindings.dims = model.dims;
     auto shapes = plan::valueShapesByName(*model.graph, bindings);
     if (!executor || !shapes)
         return out;
+    const TensorMap &inputs = sample ? model.sampleInputs : model.inputs;
     plan::StagePrediction stage = plan::predictStage(**executor, *shapes, rates, threads);
     std::map<std::string, std::string> classOf;
     for (const auto &node : stage.nodes) {
-        classOf[node.node] = node.rateClass;
-        out[node.rateClass].first += node.seconds * 1e3;
+        const std::string key =
+            bySize ? plan::learnedSizeKey(node.rateClass, threads, node.work) : node.rateClass;
+        classOf[node.node] = key;
+        out[key].first += node.seconds * 1e3;
     }
     RunOptions options;
     std::map<std::string, std::vector<double>> samples;
@@ -282,7 +290,7 @@ classTimes(const Model &model, const plan::KernelRates &rates, int threads, int 
     };
     for (int r = 0; r < repeats + 1; ++r) {
         current.clear();
-        if (!(*executor)->run(model.inputs, options))
+        if (!(*executor)->run(inputs, options))
             return {};
         if (r > 0)
             for (const auto &[rateClass, ms] : current)
@@ -424,24 +432,27 @@ int main(int argc, char **argv)
         loaded.push_back(std::move(*model));
     }
 
-    // Learning from runs: each model run once whole on one device (1 thread
-    // and every thread), per-node times from the executor's hook, folded
-    // into per-class factors as `calibrate --from-runs` folds stored runs.
+    // Learning from runs: each model run whole on one device (1 thread and
+    // every thread; batch 8 and batch 1, the micro-batch of the M = 8 runs),
+    // per-node times from the executor's hook, folded as `calibrate
+    // --from-runs` folds stored runs, into factors per class, thread count
+    // and size of work (plan::learnedSizeKey; nodes of a batch-1 run do
+    // an eighth of the work, and run less efficiently per unit).
     plan::KernelRates learnedRates = rates;
     if (learn) {
         std::vector<plan::RunEvidence> evidence;
         for (const Model &model : loaded)
-            for (int threads : {1, plan::hardwareThreads()}) {
-                auto byClass = classTimes(model, rates, threads, repeats);
-                for (const auto &[rateClass, times] : byClass) {
-                    plan::RunEvidence run;
-                    run.predictedMs = times.first;
-                    run.measuredMs = times.second;
-                    // Learned per thread count: "class@threads".
-                    run.predictedByClass[rateClass + "@" + std::to_string(threads)] = times.first;
-                    evidence.push_back(run);
+            for (int threads : {1, plan::hardwareThreads()})
+                for (bool sample : {false, true}) {
+                    auto byKey = classTimes(model, rates, threads, repeats, sample, true);
+                    for (const auto &[key, times] : byKey) {
+                        plan::RunEvidence run;
+                        run.predictedMs = times.first;
+                        run.measuredMs = times.second;
+                        run.predictedByClass[key] = times.first;
+                        evidence.push_back(run);
+                    }
                 }
-            }
         auto changes = plan::learnFromRuns(learnedRates, evidence);
         std::printf("\nlearned from %zu per-class run figures (bounded %.1f..%.1f):\n",
                     evidence.size(), plan::kLearnedFactorMin, plan::kLearnedFactorMax);

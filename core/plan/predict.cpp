@@ -552,9 +552,13 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
             prediction.rateSource = "default (not calibrated)";
         }
         prediction.seconds = rate->overheadSeconds + prediction.work / rate->unitsPerSecond;
-        // A factor learned for this thread count ("gemm.square@1") wins over
-        // the class's ("gemm.square").
-        auto learned = rates.learned.find(prediction.rateClass + "@" + std::to_string(threads));
+        // A factor learned for this size of work and thread count
+        // ("gemm.square@1/w9") wins over the thread count's ("gemm.square@1"),
+        // which wins over the class's ("gemm.square").
+        auto learned =
+            rates.learned.find(learnedSizeKey(prediction.rateClass, threads, prediction.work));
+        if (learned == rates.learned.end())
+            learned = rates.learned.find(prediction.rateClass + "@" + std::to_string(threads));
         if (learned == rates.learned.end())
             learned = rates.learned.find(prediction.rateClass);
         if (learned != rates.learned.end() && learned->second != 1.0) {
@@ -796,6 +800,12 @@ std::vector<double> plannerNodeSeconds(std::shared_ptr<const Graph> graph, const
     auto seconds =
         predictNodeSeconds(graph, registry, rates, std::max(1, threads), microbatchSize, dims);
     return seconds ? std::move(*seconds) : std::vector<double>{};
+}
+
+std::string learnedSizeKey(const std::string &rateClass, int threads, double work)
+{
+    const int bucket = work > 1.0 ? static_cast<int>(std::floor(std::log2(work) / 2.0)) : 0;
+    return rateClass + "@" + std::to_string(threads) + "/w" + std::to_string(bucket);
 }
 
 RunEvidence evidenceOf(const PipelinePrediction &prediction,

@@ -27,7 +27,12 @@
 //    a sender run ahead and fill its receiver's queue).
 //  - Learning (learnFromRun): measured / predicted compute of stored runs,
 //    attributed to the classes in proportion to their predicted time,
-//    folded into KernelRates::learned (bounded; see devices.h).
+//    folded into KernelRates::learned (bounded; see devices.h). A factor
+//    may be learned per class ("conv.winograd"), per class and thread count
+//    ("conv.winograd@2") or per class, thread count and size of the node's
+//    work (learnedSizeKey, "conv.winograd@2/w12": a node of a batch-1
+//    micro-batch runs less efficiently than the same node at batch 8); the
+//    most specific one a node matches applies.
 #pragma once
 
 #include "core/common/cancel.h"
@@ -77,6 +82,11 @@ struct NodePrediction
     double seconds = 0;
     std::uint64_t scratchBytes = 0;
 };
+
+// The learned-factor key of a node of `rateClass` on `threads` threads
+// doing `work` units: "<class>@<threads>/w<b>", b = floor(log4(work))
+// (sizes within a factor of 4 share one; work <= 1 is bucket 0).
+std::string learnedSizeKey(const std::string &rateClass, int threads, double work);
 
 struct StagePrediction
 {

@@ -235,6 +235,22 @@ private slots:
         rates.learned["mem.normalization@1"] = 3.0;
         StagePrediction perThreads = predictStage(**executor, *shapes, rates, 1);
         QVERIFY(std::fabs(perThreads.nodes[1].seconds - 3 * (2e-6 + 2048e-9)) < 1e-12);
+        // A factor for this size of work wins over the thread count's:
+        // buckets of a factor of 4 (2048 bytes: floor(log4(2048)) = 5).
+        QCOMPARE(learnedSizeKey("mem.normalization", 1, 2048),
+                 std::string("mem.normalization@1/w5"));
+        QCOMPARE(learnedSizeKey("conv.winograd", 2, 4095), std::string("conv.winograd@2/w5"));
+        QCOMPARE(learnedSizeKey("conv.winograd", 2, 4096), std::string("conv.winograd@2/w6"));
+        QCOMPARE(learnedSizeKey("mem.copy", 1, 0), std::string("mem.copy@1/w0"));
+        rates.learned["mem.normalization@1/w5"] = 4.0;
+        StagePrediction perSize = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(perSize.nodes[1].seconds - 4 * (2e-6 + 2048e-9)) < 1e-12);
+        // Another size's factor leaves it at the thread count's.
+        rates.learned.erase("mem.normalization@1/w5");
+        rates.learned["mem.normalization@1/w6"] = 4.0;
+        StagePrediction otherSize = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(otherSize.nodes[1].seconds - 3 * (2e-6 + 2048e-9)) < 1e-12);
+        rates.learned.erase("mem.normalization@1/w6");
         rates.learned.erase("mem.normalization@1");
         // Classes without a rate fall back to the default class's.
         rates.classes.erase("gemm.small_m");
