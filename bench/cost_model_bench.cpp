@@ -12,9 +12,9 @@
 //     warm-up so that nodes whose kernel chose oneDNN's implementation are
 //     priced with that one's declared scratch; no measured figure enters it).
 //     Printed per stage: predicted vs measured compute ms (measured: median
-//     over the runs); per run: throughput, latency p50 and peak memory
-//     (activations + queued inbound, summed over stages), predicted vs
-//     measured (medians).
+//     over the runs); per run: throughput (measured: batch / the median
+//     iteration's wall time), latency p50 and peak memory (activations +
+//     queued inbound, summed over stages), predicted vs measured (medians).
 //  3. Median and 90th-percentile absolute percentage error of each figure.
 //  4. Demo decoder: every valid 2-stage block cut measured at 8 micro-batches
 //     (same repeats) vs the planner's chosen cut: its throughput as a fraction
@@ -175,6 +175,13 @@ Result<Measured> measure(const PipelineRunner &runner, const TensorMap &inputs, 
     for (const auto &samples : stageMs)
         measured.stageMs.push_back(percentile(samples, 50));
     measured.summary = summarizeRuns(kBatch, iterationMs, latencyMs);
+    // Throughput of the median iteration, like the stage and latency figures
+    // (medians): the mean over a handful of iterations moves by tens of
+    // percent when one of them loses its cores for a while (the machine is
+    // shared), which the prediction cannot know.
+    if (measured.summary.iterationMedianMs > 0)
+        measured.summary.throughput =
+            static_cast<double>(kBatch) * 1e3 / measured.summary.iterationMedianMs;
     measured.peakMemory = percentile(memory, 50);
     return measured;
 }
