@@ -117,6 +117,47 @@ graph::ValueId addFloatValue(graph::Graph &g, const std::string &name, const Ten
     return g.addValue(v);
 }
 
+// Runs `g` (input "x", output "y") on a 2-thread CPU device planar and with
+// float channels-last chains (ExecutorOptions::floatChannelsLast; then
+// `markedWhenOn` values marked in the executed graph), each twice (the
+// planning run, then the arena's: planned peak = measured); both equal the
+// unfused reference kernels' output and each other.
+void checkChannelsLastRuns(const std::shared_ptr<graph::Graph> &g, const Tensor &input,
+                           int markedWhenOn)
+{
+    CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+    ExecutorOptions reference;
+    reference.fuse = false;
+    reference.variant = KernelVariant::Reference;
+    auto want = Executor::create(g, device, reference);
+    QVERIFY(want.ok());
+    auto expected = (*want)->run({{"x", input}});
+    QVERIFY(expected.ok());
+    std::map<bool, Tensor> outputs;
+    for (bool channelsLast : {false, true}) {
+        ExecutorOptions executorOptions;
+        executorOptions.floatChannelsLast = channelsLast;
+        auto executor = Executor::create(g, device, executorOptions);
+        QVERIFY(executor.ok());
+        int marked = 0;
+        for (const graph::Node &n : (*executor)->executedGraph().nodes())
+            marked += n.intAttr("channels_last_output", 0);
+        QCOMPARE(marked, channelsLast ? markedWhenOn : 0);
+        for (int round = 0; round < 2; ++round) { // planning run, then the arena
+            auto run = (*executor)->run({{"x", input}});
+            QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
+            outputs[channelsLast] = run->outputs.at("y");
+            if (round == 1)
+                QCOMPARE(run->stats.peakMemoryBytes, run->stats.plannedPeakMemoryBytes);
+        }
+        CompareResult cmp =
+            compareTensors(outputs[channelsLast], expected->outputs.at("y"), 1e-4, 1e-5);
+        QVERIFY2(cmp.ok, cmp.message.c_str());
+    }
+    CompareResult same = compareTensors(outputs[true], outputs[false], 1e-5, 1e-6);
+    QVERIFY2(same.ok, same.message.c_str());
+}
+
 } // namespace
 
 class TestRuntime : public QObject
@@ -661,37 +702,7 @@ private slots:
             }
         }
 
-        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
-        ExecutorOptions reference;
-        reference.fuse = false;
-        reference.variant = KernelVariant::Reference;
-        auto want = Executor::create(g, device, reference);
-        QVERIFY(want.ok());
-        auto expected = (*want)->run({{"x", input}});
-        QVERIFY(expected.ok());
-        std::map<bool, Tensor> outputs;
-        for (bool channelsLast : {false, true}) {
-            ExecutorOptions executorOptions;
-            executorOptions.floatChannelsLast = channelsLast;
-            auto executor = Executor::create(g, device, executorOptions);
-            QVERIFY(executor.ok());
-            int marked = 0;
-            for (const graph::Node &n : (*executor)->executedGraph().nodes())
-                marked += n.intAttr("channels_last_output", 0);
-            QCOMPARE(marked, channelsLast ? 3 : 0);
-            for (int round = 0; round < 2; ++round) { // planning run, then the arena
-                auto run = (*executor)->run({{"x", input}});
-                QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
-                outputs[channelsLast] = run->outputs.at("y");
-                if (round == 1)
-                    QCOMPARE(run->stats.peakMemoryBytes, run->stats.plannedPeakMemoryBytes);
-            }
-            CompareResult cmp =
-                compareTensors(outputs[channelsLast], expected->outputs.at("y"), 1e-4, 1e-5);
-            QVERIFY2(cmp.ok, cmp.message.c_str());
-        }
-        CompareResult same = compareTensors(outputs[true], outputs[false], 1e-5, 1e-6);
-        QVERIFY2(same.ok, same.message.c_str());
+        checkChannelsLastRuns(g, input, 3);
     }
 
     // Channels-last chains through sb.FusedPointwiseDepthwise: in a
@@ -789,41 +800,12 @@ private slots:
         }
         QCOMPARE(channelsLastFused, 1);
 
-        CpuDevice device("cpu:0", 2, 0, kernels::defaultRegistry());
+        // The executor marks the values when the kernel computes channels-last on 9x9 planes.
         const KernelInfo *kernel = kernels::defaultRegistry().findExact(
             "FusedPointwiseDepthwise", "sb", DeviceKind::Cpu, KernelVariant::Fast);
         QVERIFY(kernel);
-        ExecutorOptions reference;
-        reference.fuse = false;
-        reference.variant = KernelVariant::Reference;
-        auto want = Executor::create(g, device, reference);
-        QVERIFY(want.ok());
-        const Tensor input = random({2, 8, 18, 18});
-        auto expected = (*want)->run({{"x", input}});
-        QVERIFY(expected.ok());
-        std::map<bool, Tensor> outputs;
-        for (bool channelsLast : {false, true}) {
-            ExecutorOptions executorOptions;
-            executorOptions.floatChannelsLast = channelsLast;
-            auto executor = Executor::create(g, device, executorOptions);
-            QVERIFY(executor.ok());
-            int marked = 0;
-            for (const graph::Node &n : (*executor)->executedGraph().nodes())
-                marked += n.intAttr("channels_last_output", 0);
-            QCOMPARE(marked, channelsLast && kernel->channelsLastPlane >= 9 * 9 ? 2 : 0);
-            for (int round = 0; round < 2; ++round) { // planning run, then the arena
-                auto run = (*executor)->run({{"x", input}});
-                QVERIFY2(run.ok(), run.ok() ? "" : run.error().message.c_str());
-                outputs[channelsLast] = run->outputs.at("y");
-                if (round == 1)
-                    QCOMPARE(run->stats.peakMemoryBytes, run->stats.plannedPeakMemoryBytes);
-            }
-            CompareResult cmp =
-                compareTensors(outputs[channelsLast], expected->outputs.at("y"), 1e-4, 1e-5);
-            QVERIFY2(cmp.ok, cmp.message.c_str());
-        }
-        CompareResult same = compareTensors(outputs[true], outputs[false], 1e-5, 1e-6);
-        QVERIFY2(same.ok, same.message.c_str());
+        checkChannelsLastRuns(g, random({2, 8, 18, 18}),
+                              kernel->channelsLastPlane >= 9 * 9 ? 2 : 0);
     }
 
     // Two MobileNet-style blocks built by hand: 1x1 expand Conv -> Clip(0, 6)

@@ -157,40 +157,48 @@ void pointwiseConv(std::int64_t channels, std::int64_t pixels, std::int64_t inCh
           ldOut);
 }
 
-void pointwiseConvChannelsLast(std::int64_t pixels, std::int64_t channels, std::int64_t inChannels,
-                               const float *x, std::int64_t ldX, const float *wT, std::int64_t ldW,
-                               const float *bias, float *out, std::int64_t ldOut)
+namespace {
+
+// Channels-last output from x read as [inChannels][ldX] (xPixelRows false)
+// or as [pixels][ldX] (true).
+void pointwiseConvToChannelsLast(std::int64_t pixels, std::int64_t channels,
+                                 std::int64_t inChannels, const float *x, std::int64_t ldX,
+                                 bool xPixelRows, const float *wT, std::int64_t ldW,
+                                 const float *bias, float *out, std::int64_t ldOut)
 {
     if (channels <= 0 || pixels <= 0)
         return;
 #if SB_HAVE_AVX2_DISPATCH
     if (cpuHasAvx512()) {
-        tilesAvx512<false>({x, 1, ldX, wT, ldW, bias, out, ldOut}, pixels, channels, inChannels);
+        tilesAvx512<false>(
+            {x, xPixelRows ? ldX : 1, xPixelRows ? 1 : ldX, wT, ldW, bias, out, ldOut}, pixels,
+            channels, inChannels);
         return;
     }
 #endif
     for (std::int64_t p = 0; p < pixels; ++p)
         for (std::int64_t c = 0; c < channels; ++c)
             out[p * ldOut + c] = bias ? bias[c] : 0.0f;
-    sgemm(true, false, pixels, channels, inChannels, 1.0f, x, ldX, wT, ldW, 1.0f, out, ldOut);
+    sgemm(!xPixelRows, false, pixels, channels, inChannels, 1.0f, x, ldX, wT, ldW, 1.0f, out,
+          ldOut);
+}
+
+} // namespace
+
+void pointwiseConvChannelsLast(std::int64_t pixels, std::int64_t channels, std::int64_t inChannels,
+                               const float *x, std::int64_t ldX, const float *wT, std::int64_t ldW,
+                               const float *bias, float *out, std::int64_t ldOut)
+{
+    pointwiseConvToChannelsLast(pixels, channels, inChannels, x, ldX, false, wT, ldW, bias, out,
+                                ldOut);
 }
 
 void pointwiseConvPixelRows(std::int64_t pixels, std::int64_t channels, std::int64_t inChannels,
                             const float *x, std::int64_t ldX, const float *wT, std::int64_t ldW,
                             const float *bias, float *out, std::int64_t ldOut)
 {
-    if (channels <= 0 || pixels <= 0)
-        return;
-#if SB_HAVE_AVX2_DISPATCH
-    if (cpuHasAvx512()) {
-        tilesAvx512<false>({x, ldX, 1, wT, ldW, bias, out, ldOut}, pixels, channels, inChannels);
-        return;
-    }
-#endif
-    for (std::int64_t p = 0; p < pixels; ++p)
-        for (std::int64_t c = 0; c < channels; ++c)
-            out[p * ldOut + c] = bias ? bias[c] : 0.0f;
-    sgemm(false, false, pixels, channels, inChannels, 1.0f, x, ldX, wT, ldW, 1.0f, out, ldOut);
+    pointwiseConvToChannelsLast(pixels, channels, inChannels, x, ldX, true, wT, ldW, bias, out,
+                                ldOut);
 }
 
 } // namespace sb::kernels
