@@ -13,6 +13,7 @@
 #include "core/runtime/thread_pool.h"
 #include "kernels/cpu/onednn/onednn.h"
 #include "kernels/registry.h"
+#include "tests/kernels/kernel_test_util.h"
 
 #include <QProcess>
 #include <QTemporaryDir>
@@ -31,6 +32,8 @@
 
 using namespace sb;
 using namespace sb::runtime;
+using sb::kernel_tests::integer;
+using sb::kernel_tests::ints;
 namespace fs = std::filesystem;
 
 namespace {
@@ -628,12 +631,6 @@ private slots:
         };
         const Tensor w1 = random({16, 8, 3, 3}), b1 = random({16}), w2 = random({16, 16, 3, 3});
         const Tensor input = random({2, 8, 16, 16});
-        auto ints = [](std::vector<std::int64_t> v) {
-            graph::Attribute a;
-            a.kind = graph::Attribute::Kind::Ints;
-            a.ints = std::move(v);
-            return a;
-        };
         const auto x = value("x", nullptr, {2, 8, 16, 16});
         const auto c1 = value("c1", nullptr, {2, 16, 16, 16});
         const auto r1 = value("r1", nullptr, {2, 16, 16, 16});
@@ -731,18 +728,6 @@ private slots:
         };
         auto value = [&](const std::string &name, const std::vector<std::int64_t> &dims) {
             return addFloatValue(*g, name, nullptr, dims);
-        };
-        auto ints = [](std::vector<std::int64_t> v) {
-            graph::Attribute a;
-            a.kind = graph::Attribute::Kind::Ints;
-            a.ints = std::move(v);
-            return a;
-        };
-        auto integer = [](std::int64_t v) {
-            graph::Attribute a;
-            a.kind = graph::Attribute::Kind::Int;
-            a.i = v;
-            return a;
         };
         auto node = [&](const std::string &name, const char *op, std::vector<graph::ValueId> in,
                         graph::ValueId out, std::map<std::string, graph::Attribute> attrs = {}) {
@@ -998,18 +983,6 @@ private slots:
             n.outputs = {output};
             n.attributes = std::move(attrs);
             g->mutableNodes().push_back(n);
-        };
-        auto ints = [](std::vector<std::int64_t> v) {
-            graph::Attribute a;
-            a.kind = graph::Attribute::Kind::Ints;
-            a.ints = std::move(v);
-            return a;
-        };
-        auto integer = [](std::int64_t v) {
-            graph::Attribute a;
-            a.kind = graph::Attribute::Kind::Int;
-            a.i = v;
-            return a;
         };
         graph::ValueId x = activation("x");
         g->mutableInputs().push_back(x);
