@@ -1361,6 +1361,8 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
                 endJob(opened.error());
             return 4;
         }
+        transport->useTransferBuffers(routing->stageLinks(),
+                                      runtime::transferBuffersPerLink(microbatches));
         const auto origin = Clock::now();
         std::mutex errorMutex;
         std::optional<Error> localError;

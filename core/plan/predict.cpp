@@ -624,6 +624,8 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     SB_ASSIGN_OR_RETURN(ValueShapes shapes, valueShapesByName(graph, bindings));
     const runtime::PipelineRouting &routing = runner.routing();
     std::vector<runtime::ScheduleStage> schedule;
+    // Per stage: destination -> bytes of one message in a transfer buffer.
+    std::vector<std::map<int, std::uint64_t>> transferBytes(runner.stageCount());
     for (std::size_t s = 0; s < runner.stageCount(); ++s) {
         const runtime::Executor &executor = runner.stageExecutor(s);
         int threads = 1;
@@ -635,6 +637,7 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
         stage.threads = threads;
         for (const auto &[to, names] : routing.stages[s].toStage) {
             std::uint64_t bytes = 0;
+            std::uint64_t buffered = 0; // in a transfer buffer: each tensor aligned
             for (const std::string &name : names)
                 if (auto it = shapes.find(name); it != shapes.end()) {
                     auto id = graph.findValue(name);
@@ -643,8 +646,10 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
                                                    graph::elementSize(graph.value(*id).info.type))
                            : sizeof(float);
                     bytes += elementsOf(it->second) * element;
+                    buffered += runtime::transferBufferBytes(elementsOf(it->second) * element);
                 }
             stage.sendBytes[to] = bytes;
+            transferBytes[s][to] = buffered;
             double ms = 0;
             if (options.links && to < static_cast<int>(runner.stageCount())) {
                 const std::string &from = executor.device().id();
@@ -666,19 +671,16 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     scheduleOptions.batch = options.batch;
     scheduleOptions.iterations = options.iterations;
     prediction.schedule = runtime::simulateSchedule(schedule, scheduleOptions);
-    // Queued inbound bytes: when the stages' threads outnumber the cores,
-    // the OS runs them in time slices, and a sender runs ahead while its
-    // receiver waits for one; priced with the spread replays. With a core
-    // per thread the nominal replay holds. (cost_model_bench, 2 cores: the
-    // 3-stage runs at 8 micro-batches measured queues one or two messages
-    // deeper than the nominal replay, as deep as the spread replays; the
-    // 2-stage runs as deep as the nominal one.)
-    int stageThreads = 0;
-    for (const runtime::ScheduleStage &stage : schedule)
-        stageThreads += std::max(1, stage.threads);
-    if (stageThreads > scheduleOptions.cores)
-        prediction.schedule.peakQueuedBytes =
-            runtime::peakQueuedBytesUnderSpread(schedule, scheduleOptions, kStageTimeSpread);
+    // Inbound bytes: the runner gives every stage -> stage link its transfer
+    // buffers (runtime::transferBuffersPerLink), each holding one message,
+    // however the stages' timing falls.
+    const int buffers = runtime::transferBuffersPerLink(microbatches);
+    prediction.schedule.peakQueuedBytes.assign(schedule.size(), 0);
+    for (std::size_t s = 0; s < schedule.size(); ++s)
+        for (const auto &[to, bytes] : transferBytes[s])
+            if (to < static_cast<int>(schedule.size()))
+                prediction.schedule.peakQueuedBytes[static_cast<std::size_t>(to)] +=
+                    static_cast<std::uint64_t>(buffers) * bytes;
     for (std::size_t s = 0; s < prediction.stages.size(); ++s) {
         const std::uint64_t bytes =
             prediction.stages[s].peakActivationBytes + prediction.schedule.peakQueuedBytes[s];

@@ -21,10 +21,9 @@
 //  - Pipeline (predictPipeline): stage times per micro-batch into the
 //    schedule model (core/runtime/schedule_model.h), which gives wall time,
 //    throughput, latencies and bubble as the runtime measures them; a stage's
-//    peak memory is its activation peak plus its peak queued inbound bytes
-//    (with more stage threads than cores, the most of the nominal replay and
-//    replays with one stage kStageTimeSpread slower: time-sliced stages let
-//    a sender run ahead and fill its receiver's queue).
+//    peak memory is its activation peak plus the transfer buffers of its
+//    inbound links (runtime::transferBuffersPerLink messages each, tensors
+//    64-byte aligned: what the in-process transport allocates).
 //  - Learning (learnFromRun): measured / predicted compute of stored runs,
 //    attributed to the classes in proportion to their predicted time,
 //    folded into KernelRates::learned (bounded; see devices.h). A factor
@@ -101,18 +100,11 @@ struct StagePrediction
 StagePrediction predictStage(const runtime::Executor &executor, const ValueShapes &shapes,
                              const KernelRates &rates, int threads);
 
-// How much slower than predicted one time-sliced stage may run for a while
-// within a run; the queued-inbound peak is priced for it. 25% made the
-// replays reach the queue depths that cost_model_bench's 3-stage runs (three
-// 1-thread stages on 2 cores, 8 micro-batches) measured; the nominal replay
-// fell one or two messages short there.
-inline constexpr double kStageTimeSpread = 0.25;
-
 struct PipelinePrediction
 {
     std::vector<StagePrediction> stages; // per micro-batch
     runtime::SchedulePrediction schedule;
-    std::vector<std::uint64_t> stagePeakMemoryBytes; // activations + queued inbound
+    std::vector<std::uint64_t> stagePeakMemoryBytes; // activations + inbound transfer buffers
     std::uint64_t peakMemoryBytes = 0;               // sum over stages
     int microbatches = 1;
 };

@@ -213,6 +213,18 @@ public:
         return {};
     }
 
+    // Links within this rank use the in-process buffers; a message from
+    // another rank is received into tensors of its own (counted as queued).
+    void useTransferBuffers(const std::vector<std::pair<int, int>> &links,
+                            int buffersPerLink) override
+    {
+        std::vector<std::pair<int, int>> local;
+        for (const auto &link : links)
+            if (isLocal(link.first) && isLocal(link.second))
+                local.push_back(link);
+        m_local.useTransferBuffers(local, buffersPerLink);
+    }
+
     Status send(int from, int to, TransportMessage message, const CancelToken *cancel) override
     {
         if (isLocal(to))

@@ -190,6 +190,16 @@ int PipelineRouting::endpointCount() const
     return stageCount() + 1 + helpers;
 }
 
+std::vector<std::pair<int, int>> PipelineRouting::stageLinks() const
+{
+    std::vector<std::pair<int, int>> links;
+    for (int s = 0; s < stageCount(); ++s)
+        for (const auto &[to, names] : stages[static_cast<std::size_t>(s)].toStage)
+            if (to < stageCount())
+                links.emplace_back(s, to);
+    return links;
+}
+
 void addTensorParallelGroups(PipelineRouting &routing, const std::vector<int> &shardCounts)
 {
     std::set<std::pair<int, int>> links(routing.links.begin(), routing.links.end());
@@ -739,6 +749,8 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
     std::string note;
     const int microbatches = effectiveMicrobatches(inputs, options.microbatches, &note);
     SB_TRY(impl.transport->open(impl.routing.endpointCount(), impl.routing.links));
+    impl.transport->useTransferBuffers(impl.routing.stageLinks(),
+                                       transferBuffersPerLink(microbatches));
 
     CancelToken stop; // set on the first failure or the caller's cancel
     std::mutex errorMutex;

@@ -93,9 +93,10 @@ struct StageMetrics
     std::string host; // the host the stage ran on (gethostname; MPI: the --hosts name)
     int rank = 0;     // MPI rank (0 in-process)
     std::size_t nodes = 0;
-    double computeMs = 0;              // sum of executor runs
-    double idleMs = 0;                 // wall - compute: waiting for inputs, sending, bubbles
-    std::uint64_t peakMemoryBytes = 0; // measured: activations + queued inbound tensors
+    double computeMs = 0; // sum of executor runs
+    double idleMs = 0;    // wall - compute: waiting for inputs, sending, bubbles
+    std::uint64_t peakMemoryBytes =
+        0; // measured: activations + inbound transfer buffers, queued tensors
     std::uint64_t sentBytes = 0;
 };
 
@@ -164,6 +165,8 @@ struct PipelineRouting
     int stageCount() const { return static_cast<int>(stages.size()); }
     int driver() const { return stageCount(); }
     int endpointCount() const; // stages, the driver, helper shards
+    // The stage -> stage links micro-batches travel on (transfer buffers).
+    std::vector<std::pair<int, int>> stageLinks() const;
 };
 
 // Numbers the helper endpoints of tensor-parallel stages (shardCounts[s] = 1

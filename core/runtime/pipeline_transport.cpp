@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 namespace sb::runtime {
 
@@ -24,6 +25,8 @@ Status Transport::drain(int, const CancelToken *)
 {
     return {};
 }
+
+void Transport::useTransferBuffers(const std::vector<std::pair<int, int>> &, int) {}
 
 Status Transport::allReduceSum(const std::vector<int> &group, int rank, Tensor &tensor,
                                const CancelToken *cancel)
@@ -55,6 +58,48 @@ Status InProcessTransport::open(int stageCount, const std::vector<std::pair<int,
     return {};
 }
 
+void InProcessTransport::useTransferBuffers(const std::vector<std::pair<int, int>> &links,
+                                            int buffersPerLink)
+{
+    std::lock_guard lock(m_mutex);
+    for (const auto &key : links)
+        if (auto it = m_links.find(key); it != m_links.end() && key.first < key.second)
+            it->second.bufferCount = std::max(1, buffersPerLink);
+}
+
+void InProcessTransport::countHeld(int to, std::uint64_t bytes)
+{
+    const auto stage = static_cast<std::size_t>(to);
+    m_queuedBytes[stage] += bytes;
+    m_peakBytes[stage] = std::max(m_peakBytes[stage], m_queuedBytes[stage]);
+}
+
+std::shared_ptr<Tensor> InProcessTransport::freeBuffer(Link &link, int to, std::uint64_t bytes)
+{
+    if (link.bufferCount == 0)
+        return nullptr;
+    const Shape shape{static_cast<std::int64_t>(bytes)};
+    if (link.buffers.empty())
+        for (int i = 0; i < link.bufferCount; ++i) {
+            link.buffers.push_back(
+                std::make_shared<Tensor>(Tensor::empty(ElementType::UInt8, shape)));
+            countHeld(to, bytes);
+        }
+    for (const std::shared_ptr<Tensor> &buffer : link.buffers) {
+        // Only this list refers to it: nobody else can take a reference
+        // while m_mutex is held, so the count cannot rise under us.
+        if (buffer.use_count() != 1)
+            continue;
+        const std::uint64_t capacity = buffer->byteSize();
+        if (capacity < bytes) { // a larger message (dynamic shapes)
+            *buffer = Tensor::empty(ElementType::UInt8, shape);
+            countHeld(to, bytes - capacity);
+        }
+        return buffer;
+    }
+    return nullptr;
+}
+
 Status InProcessTransport::send(int from, int to, TransportMessage message,
                                 const CancelToken *cancel)
 {
@@ -73,12 +118,41 @@ Status InProcessTransport::send(int from, int to, TransportMessage message,
         return makeError(ErrorCode::Cancelled, "transport shut down");
     // Messages from the driver (endpoints after the stages) carry views of the
     // caller's inputs, no memory of the stage: only stage -> stage counts.
-    const auto stage = static_cast<std::size_t>(to);
+    std::uint64_t counted = 0;
+    std::shared_ptr<Tensor> buffer;
     if (from < to) {
-        m_queuedBytes[stage] += message.bytes();
-        m_peakBytes[stage] = std::max(m_peakBytes[stage], m_queuedBytes[stage]);
+        bool copyable = message.kind == TransportMessage::Kind::Data;
+        std::uint64_t bytes = 0;
+        for (const auto &[name, tensor] : message.tensors) {
+            copyable = copyable && tensor.isTensor() && tensor.isHost() &&
+                       graph::elementSize(tensor.type()) > 0;
+            bytes += transferBufferBytes(tensor.byteSize());
+        }
+        if (copyable)
+            buffer = freeBuffer(link, to, bytes);
+        if (!buffer) {
+            counted = message.bytes();
+            countHeld(to, counted);
+        }
     }
-    link.queue.push_back(std::move(message));
+    if (buffer) {
+        // The copy runs unlocked: the buffer is this sender's (its count is
+        // above one now), and the link has room (only this stage sends on it).
+        lock.unlock();
+        auto *at = static_cast<std::uint8_t *>(buffer->data());
+        for (auto &[name, tensor] : message.tensors) {
+            const std::size_t bytes = tensor.byteSize();
+            if (bytes > 0)
+                std::memcpy(at, tensor.data(), bytes);
+            tensor = Tensor::view(tensor.type(), tensor.shape(), at, buffer);
+            at += transferBufferBytes(bytes);
+        }
+        buffer.reset();
+        lock.lock();
+        if (m_shutdown)
+            return makeError(ErrorCode::Cancelled, "transport shut down");
+    }
+    link.queue.push_back({std::move(message), counted});
     m_changed.notify_all();
     return {};
 }
@@ -98,12 +172,11 @@ Result<TransportMessage> InProcessTransport::receive(int from, int to, const Can
     }
     if (link.queue.empty())
         return makeError(ErrorCode::Cancelled, "transport shut down");
-    TransportMessage message = std::move(link.queue.front());
+    Queued queued = std::move(link.queue.front());
     link.queue.pop_front();
-    if (from < to)
-        m_queuedBytes[static_cast<std::size_t>(to)] -= message.bytes();
+    m_queuedBytes[static_cast<std::size_t>(to)] -= queued.countedBytes;
     m_changed.notify_all();
-    return message;
+    return std::move(queued.message);
 }
 
 void InProcessTransport::shutdown()

@@ -14,6 +14,10 @@
 //  - send() blocks while the link already holds kPipelineQueueDepth messages
 //    (back-pressure bounds memory); receive() blocks until a message arrives.
 //    Messages on one link arrive in the order they were sent.
+//  - Pipeline links (stage -> stage) may carry their messages in transfer
+//    buffers (useTransferBuffers): a fixed set per link, made at its first
+//    message and reused, so the memory a link holds does not depend on how
+//    the stages' timing falls and is known before the run.
 //  - shutdown() wakes every blocked call; they (and later calls) return
 //    ErrorCode::Cancelled. A cancelled CancelToken does the same for the
 //    calls that were given it (polled every few milliseconds).
@@ -29,6 +33,7 @@
 #include "core/common/result.h"
 #include "core/runtime/tensor.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -44,6 +49,19 @@ namespace sb::runtime {
 // Messages a link holds before send() blocks. The planner's memory ledger
 // charges the same depth for transfer buffers (plan::kTransferQueueDepth).
 inline constexpr int kPipelineQueueDepth = 2;
+
+// Transfer buffers one pipeline link needs: as many messages as it can have
+// in use at once (kPipelineQueueDepth queued, one held by the receiving stage
+// while it computes), or one per micro-batch when a run has fewer.
+inline int transferBuffersPerLink(int microbatches)
+{
+    return std::clamp(microbatches, 1, kPipelineQueueDepth + 1);
+}
+// Bytes one tensor takes in a transfer buffer (each starts 64-byte aligned).
+inline std::uint64_t transferBufferBytes(std::uint64_t tensorBytes)
+{
+    return (tensorBytes + 63) / 64 * 64;
+}
 
 struct TransportMessage
 {
@@ -66,6 +84,16 @@ public:
     virtual ~Transport() = default;
     // Prepares the links the runner will use. Called once per run.
     virtual Status open(int stageCount, const std::vector<std::pair<int, int>> &links) = 0;
+    // After open(): messages on `links` (stage -> stage, opened) travel in
+    // `buffersPerLink` buffers per link, made at the link's first message
+    // (sized for it, each tensor transferBufferBytes()) and kept until the
+    // next open(). send() copies the tensors into a buffer no tensor refers
+    // to any more, so a link holds buffersPerLink x message bytes however
+    // the stages' timing falls. A message finding every buffer still in use
+    // keeps its own tensors and counts as queued while it waits. The default
+    // keeps every message in its own tensors (no buffers).
+    virtual void useTransferBuffers(const std::vector<std::pair<int, int>> &links,
+                                    int buffersPerLink);
     virtual Status send(int from, int to, TransportMessage message, const CancelToken *cancel) = 0;
     virtual Result<TransportMessage> receive(int from, int to, const CancelToken *cancel) = 0;
     // Waits until the messages `from` sent have left this process (MPI:
@@ -73,7 +101,8 @@ public:
     virtual Status drain(int from, const CancelToken *cancel);
     virtual void shutdown() = 0;
 
-    // Most bytes queued at once on links into `stage` since open() (measured).
+    // Most bytes held at once for links into `stage` since open() (measured):
+    // the links' transfer buffers and the messages queued in their own tensors.
     virtual std::uint64_t peakQueuedBytes(int stage) const = 0;
 
     // Tensor-parallel collectives over a group of stages (ranks).
@@ -84,21 +113,38 @@ public:
 };
 
 // Stages in one process: a bounded queue per link. Tensors are handed over,
-// not copied (a tensor sent to several stages is shared by them, read-only).
+// not copied (a tensor sent to several stages is shared by them, read-only),
+// except on links given transfer buffers, where they are copied into one.
 class InProcessTransport final : public Transport
 {
 public:
     Status open(int stageCount, const std::vector<std::pair<int, int>> &links) override;
+    void useTransferBuffers(const std::vector<std::pair<int, int>> &links,
+                            int buffersPerLink) override;
     Status send(int from, int to, TransportMessage message, const CancelToken *cancel) override;
     Result<TransportMessage> receive(int from, int to, const CancelToken *cancel) override;
     void shutdown() override;
     std::uint64_t peakQueuedBytes(int stage) const override;
 
 private:
+    struct Queued
+    {
+        TransportMessage message;
+        std::uint64_t countedBytes = 0; // in m_queuedBytes while queued (0: in a buffer)
+    };
     struct Link
     {
-        std::deque<TransportMessage> queue;
+        std::deque<Queued> queue;
+        int bufferCount = 0; // 0: messages keep their own tensors
+        // Free when only this list refers to it (no queued or received
+        // tensor views it any more).
+        std::vector<std::shared_ptr<Tensor>> buffers;
     };
+    // A buffer of `link` free for a message of `bytes` (grown when smaller),
+    // made with the link's others at its first message; null when every
+    // buffer is in use or the link has none. Called with m_mutex held.
+    std::shared_ptr<Tensor> freeBuffer(Link &link, int to, std::uint64_t bytes);
+    void countHeld(int to, std::uint64_t bytes); // m_mutex held
     mutable std::mutex m_mutex;
     std::condition_variable m_changed;
     std::map<std::pair<int, int>, Link> m_links;

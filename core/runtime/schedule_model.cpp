@@ -228,20 +228,4 @@ SchedulePrediction simulateChain(const std::vector<double> &stageMs, int microba
     return simulateSchedule(chain, options);
 }
 
-std::vector<std::uint64_t> peakQueuedBytesUnderSpread(const std::vector<ScheduleStage> &stages,
-                                                      const ScheduleOptions &options, double spread)
-{
-    std::vector<std::uint64_t> peak = simulateSchedule(stages, options).peakQueuedBytes;
-    if (options.microbatches <= 1 || stages.size() <= 1 || spread <= 0)
-        return peak;
-    for (std::size_t slow = 0; slow < stages.size(); ++slow) {
-        std::vector<ScheduleStage> varied = stages;
-        varied[slow].computeMs *= 1.0 + spread;
-        const std::vector<std::uint64_t> replay = simulateSchedule(varied, options).peakQueuedBytes;
-        for (std::size_t s = 0; s < peak.size() && s < replay.size(); ++s)
-            peak[s] = std::max(peak[s], replay[s]);
-    }
-    return peak;
-}
-
 } // namespace sb::runtime

@@ -8,7 +8,8 @@
 //  - a link holds at most `queueDepth` messages (kPipelineQueueDepth, the
 //    transports' back-pressure): a send blocks until the receiver took one;
 //  - a send with a transfer time keeps the sender busy that long before the
-//    message arrives (shared memory: 0, the hand-over is a move);
+//    message arrives (shared memory: 0; the copy into a transfer buffer is
+//    not priced);
 //  - computing stages share `cores` (processor sharing): with more busy
 //    threads than cores each runs at cores / busy threads of full speed.
 // The figures are defined exactly as the runtime measures them: a stage's
@@ -64,7 +65,9 @@ struct SchedulePrediction
     std::vector<ScheduleSpan> computeSpans; // one iteration, by start, then stage
     std::vector<double> stageComputeMs;     // whole run, per stage
     std::vector<double> stageIdleMs;
-    std::vector<std::uint64_t> peakQueuedBytes; // per receiving stage
+    // Per receiving stage: most bytes of messages waiting in its queues (what
+    // a link without transfer buffers holds; see Transport::useTransferBuffers).
+    std::vector<std::uint64_t> peakQueuedBytes;
     std::vector<double> microbatchLatencyMs;
     double bubbleFraction = 0;
     RunSummary summary;
@@ -74,16 +77,6 @@ struct SchedulePrediction
 // Stages must only send to later stages (the runtime's routing rule).
 [[nodiscard]] SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                                                   const ScheduleOptions &options);
-
-// Peak queued inbound bytes per receiving stage when stage times vary within
-// a run: the most of the nominal replay and of replays with each stage in
-// turn `spread` (e.g. 0.25) slower. With nominal times a receiver exactly
-// as fast as its sender holds one message at most; a receiver that runs
-// late for a while lets its queue fill up to the back-pressure bound, which
-// is what runs measure.
-[[nodiscard]] std::vector<std::uint64_t>
-peakQueuedBytesUnderSpread(const std::vector<ScheduleStage> &stages, const ScheduleOptions &options,
-                           double spread);
 
 // The what-if schedule of a plan before it runs: its stages as a chain, stage
 // s taking stageMs[s] per micro-batch (compute and receiving its inputs, as

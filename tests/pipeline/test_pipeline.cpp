@@ -891,6 +891,59 @@ private slots:
         QVERIFY(!stageReportFromJson("{\"stage\":1}").ok());
     }
 
+    // A link with transfer buffers holds buffersPerLink x message bytes from
+    // its first message on, whatever the timing: the 16-byte tensor takes
+    // 64 bytes (aligned), three buffers 192. A buffer still viewed by a
+    // received tensor is not reused; a message finding none free keeps its
+    // own tensor and counts as queued.
+    void transportTransferBuffers()
+    {
+        InProcessTransport transport;
+        QVERIFY(transport.open(3, {{0, 1}, {1, 2}}).ok());
+        transport.useTransferBuffers({{0, 1}}, 3);
+        auto message = [](int mb, float value) {
+            TransportMessage m;
+            m.microbatch = mb;
+            m.tensors["x"] =
+                Tensor::fromVector(graph::ElementType::Float32, {4}, std::vector<float>(4, value));
+            return m;
+        };
+        QVERIFY(transport.send(0, 1, message(0, 1.0f), nullptr).ok());
+        QCOMPARE(transport.peakQueuedBytes(1), std::uint64_t(3 * 64));
+        std::vector<Tensor> held;
+        for (int mb = 0; mb < 3; ++mb) {
+            auto received = transport.receive(0, 1, nullptr);
+            QVERIFY(received.ok());
+            QCOMPARE(received->microbatch, mb);
+            const Tensor &x = received->tensors.at("x");
+            QCOMPARE(x.as<float>()[3], float(mb + 1));
+            QCOMPARE(reinterpret_cast<std::uintptr_t>(x.data()) % 64, std::uintptr_t(0));
+            held.push_back(x);
+            QVERIFY(transport.send(0, 1, message(mb + 1, float(mb + 2)), nullptr).ok());
+        }
+        // Three received tensors still view the three buffers: message 3
+        // keeps its own 16 bytes.
+        QCOMPARE(transport.peakQueuedBytes(1), std::uint64_t(3 * 64 + 16));
+        auto overflow = transport.receive(0, 1, nullptr);
+        QVERIFY(overflow.ok());
+        QCOMPARE(overflow->tensors.at("x").as<float>()[0], 4.0f);
+        // The receiver lets go: the buffers serve every later message, the
+        // values intact, the peak unchanged.
+        held.clear();
+        for (int mb = 4; mb < 12; ++mb) {
+            QVERIFY(transport.send(0, 1, message(mb, float(mb)), nullptr).ok());
+            auto received = transport.receive(0, 1, nullptr);
+            QVERIFY(received.ok());
+            QCOMPARE(received->tensors.at("x").as<float>()[2], float(mb));
+        }
+        QCOMPARE(transport.peakQueuedBytes(1), std::uint64_t(3 * 64 + 16));
+        // A link without buffers counts its queued messages, as before.
+        QVERIFY(transport.send(1, 2, message(0, 1.0f), nullptr).ok());
+        QCOMPARE(transport.peakQueuedBytes(2), std::uint64_t(16));
+        QCOMPARE(transferBuffersPerLink(1), 1);
+        QCOMPARE(transferBuffersPerLink(8), kPipelineQueueDepth + 1);
+    }
+
     void transportBlocksAndShutsDown()
     {
         InProcessTransport transport;

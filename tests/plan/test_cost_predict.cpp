@@ -362,34 +362,6 @@ private slots:
         QCOMPARE(transfer.wallMs, 25.0);
     }
 
-    // Two stages of 10 ms, 8 micro-batches, 1000 bytes per message: with
-    // nominal times stage 1 takes each message as it arrives (1000 bytes
-    // queued at most). With stage 1 at 12.5 ms it ends mb k at 22.5 + 12.5k
-    // while mb k arrives at 10(k + 1): at t = 70 mb 5 and 6 wait (mb 4 runs
-    // until 72.5), the bound of queue depth 2. Stage 0 slower queues nothing
-    // more. So the peak under a 25% spread is 2000 bytes.
-    void queuedBytesUnderSpreadByHand()
-    {
-        std::vector<ScheduleStage> stages(2);
-        stages[0].computeMs = 10;
-        stages[0].sendBytes[1] = 1000;
-        stages[1].computeMs = 10;
-        ScheduleOptions options;
-        options.microbatches = 8;
-        options.batch = 8;
-        QCOMPARE(simulateSchedule(stages, options).peakQueuedBytes[1], std::uint64_t(1000));
-        QCOMPARE(peakQueuedBytesUnderSpread(stages, options, 0.25)[1], std::uint64_t(2000));
-        QCOMPARE(peakQueuedBytesUnderSpread(stages, options, 0.0)[1], std::uint64_t(1000));
-        // One micro-batch: nothing waits behind another, whatever the spread.
-        options.microbatches = 1;
-        QCOMPARE(peakQueuedBytesUnderSpread(stages, options, 0.25)[1], std::uint64_t(1000));
-        // Stage 1 twice as slow already: the nominal replay reaches the bound.
-        options.microbatches = 8;
-        stages[1].computeMs = 20;
-        QCOMPARE(simulateSchedule(stages, options).peakQueuedBytes[1], std::uint64_t(2000));
-        QCOMPARE(peakQueuedBytesUnderSpread(stages, options, 0.25)[1], std::uint64_t(2000));
-    }
-
     // The what-if chain (the Runs page draws it before a run): 3 stages of
     // 1, 3 and 2 ms per micro-batch, 3 micro-batches, every span by hand.
     void chainScheduleByHand()
@@ -496,6 +468,18 @@ private slots:
                                     .arg(p.microbatchLatencyMs[mb])
                                     .arg(m.microbatchLatencyMs[mb])));
         QVERIFY(std::fabs(p.bubbleFraction - m.bubbleFraction) < 0.1);
+
+        // Peak memory per stage, exactly: activations plus the inbound link's
+        // transfer buffers, however the queue filled (the slow-second rows
+        // let it fill, the others do not).
+        PipelinePredictOptions predictOptions;
+        predictOptions.batch = 4;
+        predictOptions.microbatches = microbatches;
+        auto predicted = predictPipeline(*graph, **runner, handRates(), predictOptions);
+        QVERIFY(predicted.ok());
+        for (std::size_t s = 0; s < 2; ++s)
+            QCOMPARE(predicted->stagePeakMemoryBytes[s], m.stages[s].peakMemoryBytes);
+        QVERIFY(predicted->stagePeakMemoryBytes[1] > predicted->stages[1].peakActivationBytes);
     }
 };
 
