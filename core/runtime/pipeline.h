@@ -95,8 +95,8 @@ struct StageMetrics
     std::size_t nodes = 0;
     double computeMs = 0; // sum of executor runs
     double idleMs = 0;    // wall - compute: waiting for inputs, sending, bubbles
-    std::uint64_t peakMemoryBytes =
-        0; // measured: activations + inbound transfer buffers, queued tensors
+    // Measured: activations + inbound transfer buffers and queued tensors.
+    std::uint64_t peakMemoryBytes = 0;
     std::uint64_t sentBytes = 0;
 };
 
