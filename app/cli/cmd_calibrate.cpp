@@ -43,7 +43,7 @@ int runCalibrate(Args &args)
     spec.flag("from-runs",
               "refine the stored kernel rates from the runs stored in --db (each run that "
               "carries its prediction: measured / predicted compute per rate class, bounded to "
-              "0.5..2) and show what changed; measures nothing");
+              "0.25..4) and show what changed; measures nothing");
     spec.flag("reset-learned", "forget the factors learned from runs; measures nothing");
     spec.option("max-runs", "N", "--from-runs: the most recent runs used", "50");
     addStoreOptions(spec);

@@ -130,8 +130,8 @@ struct KernelRates
     double runOverhead(int threads) const;
     double nodeOverhead(int threads) const;
 };
-inline constexpr double kLearnedFactorMin = 0.5;
-inline constexpr double kLearnedFactorMax = 2.0;
+inline constexpr double kLearnedFactorMin = 0.25;
+inline constexpr double kLearnedFactorMax = 4.0;
 
 struct Calibration
 {

@@ -538,8 +538,14 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
         prediction.work = priced.profile.work;
         prediction.scratchBytes = priced.profile.scratchBytes;
         std::optional<ClassRate> rate = rates.find(prediction.rateClass, threads);
+        // A layout variant ("conv.pointwise.nhwc") has no probe of its own:
+        // its path's rate, corrected by the factor runs teach the variant.
+        const std::string layoutBase = layoutVariantBase(prediction.rateClass);
         if (rate) {
             prediction.rateSource = "calibrated " + prediction.rateClass;
+        } else if (!layoutBase.empty() && (rate = rates.find(layoutBase, threads))) {
+            prediction.rateSource =
+                "calibrated " + layoutBase + " (no " + prediction.rateClass + " rate)";
         } else if ((rate = rates.find(kDefaultRateClass, threads))) {
             prediction.rateSource = "calibrated " + std::string(kDefaultRateClass) + " (no " +
                                     prediction.rateClass + " rate)";
@@ -802,6 +808,15 @@ std::vector<double> plannerNodeSeconds(std::shared_ptr<const Graph> graph, const
     auto seconds =
         predictNodeSeconds(graph, registry, rates, std::max(1, threads), microbatchSize, dims);
     return seconds ? std::move(*seconds) : std::vector<double>{};
+}
+
+std::string layoutVariantBase(const std::string &rateClass)
+{
+    constexpr std::string_view suffix = ".nhwc";
+    if (rateClass.size() > suffix.size() &&
+        rateClass.compare(rateClass.size() - suffix.size(), suffix.size(), suffix) == 0)
+        return rateClass.substr(0, rateClass.size() - suffix.size());
+    return {};
 }
 
 std::string learnedSizeKey(const std::string &rateClass, int threads, double work)

@@ -87,6 +87,12 @@ struct NodePrediction
 // (sizes within a factor of 4 share one; work <= 1 is bucket 0).
 std::string learnedSizeKey(const std::string &rateClass, int threads, double work);
 
+// The path a layout variant of a class runs ("conv.pointwise" for
+// "conv.pointwise.nhwc": channels-last operands, kernels/cpu/profiles.cpp);
+// empty for any other class. A variant without a rate of its own is priced
+// with its path's.
+std::string layoutVariantBase(const std::string &rateClass);
+
 struct StagePrediction
 {
     std::vector<NodePrediction> nodes;

@@ -112,7 +112,7 @@ Status InProcessTransport::send(int from, int to, TransportMessage message,
     while (!m_shutdown && static_cast<int>(link.queue.size()) >= kPipelineQueueDepth) {
         if (cancel && cancel->isCancelled())
             return makeError(ErrorCode::Cancelled, "cancelled while sending");
-        m_changed.wait_for(lock, kPollInterval);
+        link.changed.wait_for(lock, kPollInterval);
     }
     if (m_shutdown)
         return makeError(ErrorCode::Cancelled, "transport shut down");
@@ -153,7 +153,7 @@ Status InProcessTransport::send(int from, int to, TransportMessage message,
             return makeError(ErrorCode::Cancelled, "transport shut down");
     }
     link.queue.push_back({std::move(message), counted});
-    m_changed.notify_all();
+    link.changed.notify_all();
     return {};
 }
 
@@ -168,14 +168,14 @@ Result<TransportMessage> InProcessTransport::receive(int from, int to, const Can
     while (!m_shutdown && link.queue.empty()) {
         if (cancel && cancel->isCancelled())
             return makeError(ErrorCode::Cancelled, "cancelled while receiving");
-        m_changed.wait_for(lock, kPollInterval);
+        link.changed.wait_for(lock, kPollInterval);
     }
     if (link.queue.empty())
         return makeError(ErrorCode::Cancelled, "transport shut down");
     Queued queued = std::move(link.queue.front());
     link.queue.pop_front();
     m_queuedBytes[static_cast<std::size_t>(to)] -= queued.countedBytes;
-    m_changed.notify_all();
+    link.changed.notify_all();
     return std::move(queued.message);
 }
 
@@ -183,9 +183,10 @@ void InProcessTransport::shutdown()
 {
     std::lock_guard lock(m_mutex);
     m_shutdown = true;
-    for (auto &[key, link] : m_links)
+    for (auto &[key, link] : m_links) {
         link.queue.clear();
-    m_changed.notify_all();
+        link.changed.notify_all();
+    }
 }
 
 std::uint64_t InProcessTransport::peakQueuedBytes(int stage) const

@@ -135,6 +135,9 @@ private:
     struct Link
     {
         std::deque<Queued> queue;
+        // Wakes this link's sender or receiver only (at most one of them
+        // waits: the queue is full or empty), not every blocked stage.
+        std::condition_variable changed;
         int bufferCount = 0; // 0: messages keep their own tensors
         // Free when only this list refers to it (no queued or received
         // tensor views it any more).
@@ -146,7 +149,6 @@ private:
     std::shared_ptr<Tensor> freeBuffer(Link &link, int to, std::uint64_t bytes);
     void countHeld(int to, std::uint64_t bytes); // m_mutex held
     mutable std::mutex m_mutex;
-    std::condition_variable m_changed;
     std::map<std::pair<int, int>, Link> m_links;
     std::vector<std::uint64_t> m_queuedBytes; // per destination stage
     std::vector<std::uint64_t> m_peakBytes;

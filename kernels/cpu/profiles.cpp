@@ -17,6 +17,14 @@
 //   mem.normalization  Softmax/LayerNorm/BatchNorm (bytes in + out)
 //   mem.transpose, mem.copy, mem.gelu, reduce (bytes)
 //   mem.elementwise  everything else (bytes in + out; no profile needed)
+// A conv path run on channels-last operands (a float or int8 channels-last
+// chain, core/runtime/fusion.h) is its own class, "<path>.nhwc": oneDNN's
+// NHWC primitive and the fused kernel's NHWC rows run at other rates than
+// the planar path (with one learned factor for both, cost_model_bench
+// predicted MobileNetV2's early, planar stages 12-18% short and its late,
+// channels-last ones 35-42% long). No probe measures the variants; they
+// take their path's calibrated rate and a learned factor of their own
+// (core/plan/predict.h).
 #include "kernels/cpu/channels_last.h"
 #include "kernels/cpu/fast/conv_gemm.h"
 #include "kernels/cpu/fast/fast.h"
@@ -144,10 +152,19 @@ std::uint64_t floatBytes(std::int64_t floats)
     return static_cast<std::uint64_t>(std::max<std::int64_t>(floats, 0)) * sizeof(float);
 }
 
+// `profile` as the channels-last variant of its class when the node's
+// operands are channels-last.
+KernelProfile withLayout(KernelProfile profile, const graph::Node &node)
+{
+    if (anyChannelsLast(node))
+        profile.rateClass += ".nhwc";
+    return profile;
+}
+
 // The fast Conv's path choice (nn_fast.cpp fastConv) for these shapes, and
 // the scratch that path takes (our kernel's; when oneDNN's wins the
 // node's timing, onednn.h, its scratchpad differs).
-KernelProfile convProfile(const graph::Node &node, const std::vector<Shape> &in,
+KernelProfile pathProfile(const graph::Node &node, const std::vector<Shape> &in,
                           const std::vector<Shape> &out, int threads)
 {
     if (in.size() < 2 || out.empty() || in[0].size() < 3 || in[1].size() < 3 ||
@@ -178,6 +195,12 @@ KernelProfile convProfile(const graph::Node &node, const std::vector<Shape> &in,
     if (winogradApplies(shape))
         return {"conv.winograd", flops, floatBytes(convWinograd3x3ScratchFloats(shape, threads))};
     return {"conv.im2col", flops, floatBytes(convIm2colGemmScratchFloats(shape, threads))};
+}
+
+KernelProfile convProfile(const graph::Node &node, const std::vector<Shape> &in,
+                          const std::vector<Shape> &out, int threads)
+{
+    return withLayout(pathProfile(node, in, out, threads), node);
 }
 
 KernelProfile pointwiseDepthwiseProfile(const graph::Node &node, const std::vector<Shape> &in,
@@ -220,7 +243,7 @@ KernelProfile pointwiseDepthwiseProfile(const graph::Node &node, const std::vect
         scratch = floatBytes(
             pointwiseDepthwiseScratchFloats(g, node.intAttr("channel_block", 0), threads));
     }
-    return {"conv.pointwise_depthwise", expand + depthwise, scratch};
+    return withLayout({"conv.pointwise_depthwise", expand + depthwise, scratch}, node);
 }
 
 // Window reads; MaxPool's fast kernel (float, 2-D, no indices) takes a phase

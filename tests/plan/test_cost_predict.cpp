@@ -137,6 +137,11 @@ private slots:
             << "conv.depthwise" << 2.0 * 32 * 28 * 28 * 9 << qulonglong(1744ull * 4);
         QTest::newRow("pointwise") << "conv_1x1"
                                    << "conv.pointwise" << 2.0 * 32 * 28 * 28 * 16 << qulonglong(0);
+        // Channels-last operands (a channels-last chain): the same path's
+        // layout variant, a class of its own.
+        QTest::newRow("pointwise nhwc")
+            << "conv_1x1_nhwc"
+            << "conv.pointwise.nhwc" << 2.0 * 32 * 28 * 28 * 16 << qulonglong(0);
         QTest::newRow("softmax") << "softmax"
                                  << "mem.normalization" << 2.0 * 64 * 128 * 4 << qulonglong(0);
         // 3x3 stride 2: on AVX-512 one row buffer (-inf, 56 columns as 64, 64
@@ -182,7 +187,15 @@ private slots:
         } else if (op == "conv_1x1")
             profile = profileOf(makeNode("Conv", ""), {{1, 16, 28, 28}, {32, 16, 1, 1}},
                                 {{1, 32, 28, 28}});
-        else if (op == "softmax")
+        else if (op == "conv_1x1_nhwc") {
+            graph::Attribute output;
+            output.kind = graph::Attribute::Kind::Int;
+            output.i = 1;
+            profile = profileOf(
+                makeNode("Conv", "",
+                         {{"channels_last_inputs", ints({0})}, {"channels_last_output", output}}),
+                {{1, 16, 28, 28}, {32, 16, 1, 1}}, {{1, 32, 28, 28}});
+        } else if (op == "softmax")
             profile = profileOf(makeNode("Softmax", ""), {{64, 128}}, {{64, 128}});
         else if (op == "maxpool")
             profile =
@@ -225,6 +238,11 @@ private slots:
         auto ran = (*executor)->run(inputs);
         QVERIFY(ran.ok());
         QCOMPARE(std::uint64_t(ran->stats.peakMemoryBytes), stage.peakActivationBytes);
+
+        // A layout variant is priced with its path's rate.
+        QCOMPARE(layoutVariantBase("conv.pointwise.nhwc"), std::string("conv.pointwise"));
+        QCOMPARE(layoutVariantBase("conv.pointwise"), std::string());
+        QCOMPARE(layoutVariantBase(".nhwc"), std::string());
 
         // A learned factor scales its class and says so.
         rates.learned["mem.normalization"] = 2.0;
