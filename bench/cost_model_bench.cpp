@@ -395,6 +395,9 @@ int main(int argc, char **argv)
         for (const auto &[threads, rate] : byThreads)
             std::printf("  %-26s %d thr  overhead %7.1f us  rate %9.3g units/s\n", name.c_str(),
                         threads, rate.overheadSeconds * 1e6, rate.unitsPerSecond);
+    std::printf("  schedule factor (measured / modelled wall, 8 micro-batches): stages = cores "
+                "x%.3f, one more x%.3f\n",
+                rates.scheduleFactorFits, rates.scheduleFactorOversubscribed);
 
     // 2. Models.
     std::vector<std::pair<std::string, std::function<Result<Model>()>>> sources = {

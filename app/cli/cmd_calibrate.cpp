@@ -20,7 +20,9 @@ int runCalibrate(Args &args)
                  "Measure this machine's CPU devices: float32 GEMM FLOP/s through the engine\n"
                  "(a MatMul on 1..N threads), memcpy bandwidth and the cost model's kernel\n"
                  "rate classes (GEMM shapes, convolution paths, memory-bound ops, reductions;\n"
-                 "per-node overhead; 1..N threads). The figures are stored as\n"
+                 "per-node overhead; 1..N threads) and how a pipeline of 1-thread stages\n"
+                 "runs against the schedule model (as many stages as threads, and one\n"
+                 "more). The figures are stored as\n"
                  "JSON (default: " +
                      plan::defaultCalibrationPath().string() +
                      "), which\n"
@@ -202,6 +204,9 @@ int runCalibrate(Args &args)
                 classes[name][std::to_string(t)] = {{"overhead_s", rate.overheadSeconds},
                                                     {"units_per_s", rate.unitsPerSecond}};
         doc["kernel_rates"] = classes;
+        doc["schedule_factor"] = {
+            {"fits", calibration->cpuKernels.scheduleFactorFits},
+            {"oversubscribed", calibration->cpuKernels.scheduleFactorOversubscribed}};
         if (!calibration->gpus.empty()) {
             nlohmann::json gpus = nlohmann::json::object();
             for (const auto &[id, gpu] : calibration->gpus)
@@ -220,6 +225,10 @@ int runCalibrate(Args &args)
         for (const auto &[t, rate] : byThreads)
             std::printf("%-26s %d thread(s): %8.1f us + work / %.3g per s\n", name.c_str(), t,
                         rate.overheadSeconds * 1e6, rate.unitsPerSecond);
+    std::printf("pipeline schedule (measured / modelled wall, 8 micro-batches): x%.3f with a "
+                "1-thread stage per core, x%.3f with one stage more\n",
+                calibration->cpuKernels.scheduleFactorFits,
+                calibration->cpuKernels.scheduleFactorOversubscribed);
     for (const auto &[id, gpu] : calibration->gpus)
         std::printf("%s: GEMM %s, host -> device %.2f GB/s\n", id.c_str(),
                     plan::formatRate(gpu.gemmFlops).c_str(), gpu.hostToDevice / 1e9);

@@ -276,6 +276,17 @@ Result<Calibration> loadCalibration(const fs::path &path)
             for (const auto &[key, value] : rates["node_overhead_s"].items())
                 if (value.is_number() && value.get<double>() >= 0 && std::atoi(key.c_str()) > 0)
                     kernels.nodeOverheadSeconds[std::atoi(key.c_str())] = value.get<double>();
+        if (rates.contains("schedule_factor") && rates["schedule_factor"].is_object()) {
+            const json &factor = rates["schedule_factor"];
+            auto positive = [&](const char *key) {
+                return factor.contains(key) && factor[key].is_number() &&
+                               factor[key].get<double>() > 0
+                           ? factor[key].get<double>()
+                           : 0.0;
+            };
+            kernels.scheduleFactorFits = positive("fits");
+            kernels.scheduleFactorOversubscribed = positive("oversubscribed");
+        }
         if (rates.contains("learned") && rates["learned"].is_object())
             for (const auto &[name, value] : rates["learned"].items())
                 if (value.is_number())
@@ -363,6 +374,9 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
         doc["cpu_kernel_rates"] = {{"classes", classes},
                                    {"run_overhead_s", overhead},
                                    {"node_overhead_s", nodeOverhead},
+                                   {"schedule_factor",
+                                    {{"fits", kernels.scheduleFactorFits},
+                                     {"oversubscribed", kernels.scheduleFactorOversubscribed}}},
                                    {"learned", learned},
                                    {"learned_from", kernels.learnedFrom}};
     }

@@ -118,6 +118,15 @@ struct KernelRates
     // executor's dispatch: allocating outputs, freeing inputs, the call); it
     // decides small nodes, e.g. a 1-sample micro-batch's.
     std::map<int, double> nodeOverheadSeconds;
+    // Measured / schedule-model wall time of a synthetic pipeline on this
+    // machine (calibrate: 1-thread stages spinning a fixed CPU time per
+    // micro-batch, 8 micro-batches): with as many stages as cores ("fits":
+    // runner start, hand-offs, wake-ups) and one more ("oversubscribed": the
+    // OS scheduler's turns, which processor sharing leaves out). 0: not
+    // measured. predictPipeline stretches runs of several micro-batches by
+    // the one that applies.
+    double scheduleFactorFits = 0;
+    double scheduleFactorOversubscribed = 0;
     // class -> measured / predicted time of stored runs (1 = none), bounded to
     // [kLearnedFactorMin, kLearnedFactorMax]; `calibrate --reset-learned` clears it.
     std::map<std::string, double> learned;

@@ -134,7 +134,7 @@ PlannerInput buildPlannerInput(const Graph &graph, const ModelFacts &facts,
             lastUnit = std::max(lastUnit, unitOfNode[static_cast<std::size_t>(consumer)]);
         if (lastUnit == producerUnit)
             continue;
-        auto bytes = static_cast<std::int64_t>(facts.valueBytes[v]);
+        auto bytes = static_cast<std::int64_t>(runtime::transferBufferBytes(facts.valueBytes[v]));
         delta[producerUnit + 1] += bytes;
         delta[lastUnit + 1] -= bytes;
     }
@@ -177,7 +177,7 @@ std::uint64_t segmentMemoryBytes(const PlannerInput &input, std::size_t begin, s
         workspace = std::max(workspace, input.workspace[u]);
     }
     return input.weightsPrefix[end] - input.weightsPrefix[begin] + live + workspace +
-           kTransferQueueDepth * (input.cut[begin] + input.cut[end]);
+           kTransferBuffersCharged * input.cut[begin] + kTransferQueueDepth * input.cut[end];
 }
 
 bool segmentAllowed(const PlannerInput &input, int device, std::size_t begin, std::size_t end)
@@ -328,7 +328,9 @@ Result<Split> solveSplit(const PlannerInput &input, Objective objective, const C
                 const double compute = segmentComputeSeconds(input, device, i, j);
                 if (compute >= cell)
                     break; // transfer and earlier stages only add
-                if (monotone + kTransferQueueDepth * (input.cut[i] + input.cut[j]) > capacity)
+                if (monotone + kTransferBuffersCharged * input.cut[i] +
+                        kTransferQueueDepth * input.cut[j] >
+                    capacity)
                     continue;
                 if (objective == Objective::Latency) {
                     const double candidate = entry[d][i] + compute;

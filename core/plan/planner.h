@@ -31,7 +31,8 @@
 //                 entering the stage, even values routed from older stages.
 //   time(s)     = compute(s) + transfer(s)
 //   memory(s)   = weights(i..j) + max live bytes in [i, j) + max workspace
-//                 + kTransferQueueDepth * (cut(i) + cut(j)) <= capacity(d)
+//                 + kTransferBuffersCharged * cut(i) + kTransferQueueDepth * cut(j)
+//                 <= capacity(d)
 //   throughput objective = max_s time(s); latency objective = sum_s time(s).
 // The memory model is conservative: it never under-counts the validator's
 // per-device ledger, so an emitted plan always passes the memory check.
@@ -61,9 +62,14 @@ enum class Objective
 const char *objectiveName(Objective objective);
 Result<Objective> parseObjective(const std::string &text);
 
-// The ledger charges each link as many transfer buffers as the runtime lets a
-// link hold (the transports' back-pressure bound), so the two cannot drift.
+// The ledger charges what the runtime lets a link hold, so the two cannot
+// drift: a stage's inbound bytes kTransferBuffersCharged times (the transfer
+// buffers of its links: runtime::transferBuffersPerLink at 3 or more
+// micro-batches), its outbound bytes kTransferQueueDepth times (messages
+// queued in their own tensors: the transports' back-pressure bound). Bytes
+// are transfer-buffer bytes (each value 64-byte aligned).
 inline constexpr int kTransferQueueDepth = runtime::kPipelineQueueDepth;
+inline constexpr int kTransferBuffersCharged = runtime::kPipelineQueueDepth + 1;
 
 // ---- pass 1
 

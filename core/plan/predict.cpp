@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <functional>
 #include <set>
 
@@ -424,6 +425,80 @@ Result<ValueShapes> valueShapesByName(const Graph &graph, const cost::DimBinding
     return shapes;
 }
 
+namespace {
+
+// Spins until this thread has had `ms` of CPU time: a stage's compute that,
+// like real compute, takes longer while the thread waits for a core.
+void spinThreadCpu(double ms)
+{
+    auto cpuMs = [] {
+        timespec now{};
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+        return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) / 1e6;
+    };
+    const double start = cpuMs();
+    while (cpuMs() - start < ms) {
+    }
+}
+
+} // namespace
+
+Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, int stages, int cores,
+                                     const CancelToken *cancel)
+{
+    constexpr int kMicrobatches = 8;
+    constexpr double kScheduleProbeCpuMs = 1.5;
+    constexpr int kRuns = 9;
+    ProbeBuilder builder;
+    ValueId value = builder.input("x", {kMicrobatches, 16});
+    for (int s = 0; s < stages; ++s)
+        value = builder.node("Relu", "", {value});
+    ProbeGraph probe = builder.finish(value);
+    // A symbolic batch axis on every value, so the runner splits the batch.
+    for (graph::Value &v : probe.graph->mutableValues()) {
+        v.info.shape.rankKnown = true;
+        v.info.shape.dims = {graph::Dim::symbolic("N"), graph::Dim::known(16)};
+    }
+    std::vector<std::unique_ptr<runtime::CpuDevice>> devices;
+    std::vector<runtime::PipelineStageSpec> specs(static_cast<std::size_t>(stages));
+    for (int s = 0; s < stages; ++s) {
+        devices.push_back(std::make_unique<runtime::CpuDevice>("cpu:schedule" + std::to_string(s),
+                                                               1, 0, registry));
+        specs[static_cast<std::size_t>(s)].device = devices.back().get();
+        specs[static_cast<std::size_t>(s)].nodes.push_back(static_cast<graph::NodeId>(s));
+    }
+    SB_ASSIGN_OR_RETURN(auto runner, runtime::PipelineRunner::create(probe.graph, specs));
+    std::string note;
+    if (runner->effectiveMicrobatches(probe.inputs, kMicrobatches, &note) != kMicrobatches)
+        return makeError(ErrorCode::Internal, "schedule probe: " + note);
+    runtime::PipelineRunOptions options;
+    options.microbatches = kMicrobatches;
+    options.cancel = cancel;
+    options.onStageStart = [](int, int) { spinThreadCpu(kScheduleProbeCpuMs); };
+    std::vector<double> walls;
+    for (int r = 0; r <= kRuns; ++r) {
+        const auto started = std::chrono::steady_clock::now();
+        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result, runner->run(probe.inputs, options));
+        if (r > 0)
+            walls.push_back(std::chrono::duration<double, std::milli>(
+                                std::chrono::steady_clock::now() - started)
+                                .count());
+    }
+    std::vector<runtime::ScheduleStage> model(static_cast<std::size_t>(stages));
+    for (int s = 0; s < stages; ++s) {
+        model[static_cast<std::size_t>(s)].computeMs = kScheduleProbeCpuMs;
+        if (s + 1 < stages)
+            model[static_cast<std::size_t>(s)].sendBytes[s + 1] = 2 * 16 * sizeof(float);
+    }
+    runtime::ScheduleOptions scheduleOptions;
+    scheduleOptions.microbatches = kMicrobatches;
+    scheduleOptions.cores = cores;
+    const double predicted = runtime::simulateSchedule(model, scheduleOptions).wallMs;
+    if (predicted <= 0)
+        return makeError(ErrorCode::Internal, "schedule probe: no predicted wall time");
+    return std::clamp(percentile(walls, 50) / predicted, 0.5, 2.0);
+}
+
 Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                                        const KernelProbeOptions &options)
 {
@@ -499,6 +574,14 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
             rates.classes[probe.rateClass][threads] = rate;
         }
     }
+    // The schedule probe: as many 1-thread stages as cores, and one more.
+    if (options.progress)
+        options.progress(done / steps, "pipeline schedule");
+    SB_ASSIGN_OR_RETURN(rates.scheduleFactorFits,
+                        measureScheduleFactor(registry, maxThreads, maxThreads, options.cancel));
+    SB_ASSIGN_OR_RETURN(
+        rates.scheduleFactorOversubscribed,
+        measureScheduleFactor(registry, maxThreads + 1, maxThreads, options.cancel));
     if (options.progress)
         options.progress(1.0, "kernel rates done");
     return rates;
@@ -677,6 +760,18 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     scheduleOptions.batch = options.batch;
     scheduleOptions.iterations = options.iterations;
     prediction.schedule = runtime::simulateSchedule(schedule, scheduleOptions);
+    // What processor sharing and free hand-offs leave out (the runner's
+    // start, wake-ups, the OS scheduler's turns when 1-thread stages
+    // outnumber the cores), as calibrate's schedule probe measured it.
+    int stageThreads = 0;
+    for (const runtime::ScheduleStage &stage : schedule)
+        stageThreads += std::max(1, stage.threads);
+    if (microbatches > 1)
+        runtime::stretchSchedule(prediction.schedule,
+                                 stageThreads > scheduleOptions.cores
+                                     ? rates.scheduleFactorOversubscribed
+                                     : rates.scheduleFactorFits,
+                                 scheduleOptions);
     // Inbound bytes: the runner gives every stage -> stage link its transfer
     // buffers (runtime::transferBuffersPerLink), each holding one message,
     // however the stages' timing falls.

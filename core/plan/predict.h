@@ -67,6 +67,14 @@ struct KernelProbeOptions
 Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                                        const KernelProbeOptions &options = {});
 
+// The schedule probe of calibrate (KernelRates::scheduleFactorFits, ...):
+// `stages` 1-thread CPU stages of one Relu each, every (stage, micro-batch)
+// spinning 1.5 ms of its thread's CPU time, 8 micro-batches; the median wall
+// of the runner's run() over 9 runs after a warm-up, divided by the schedule
+// model's wall for the same stage times on `cores` cores. Bounded to 0.5..2.
+Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, int stages, int cores,
+                                     const CancelToken *cancel = nullptr);
+
 // Concrete shapes of the graph's values under the bindings, by value name.
 using ValueShapes = std::map<std::string, runtime::Shape>;
 Result<ValueShapes> valueShapesByName(const graph::Graph &graph, const cost::DimBindings &bindings);

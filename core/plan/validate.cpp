@@ -316,10 +316,12 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
     std::map<std::pair<int, int>, LinkEstimate> links;
     for (const StageTransfer &transfer : stageGraph.transfers) {
         const std::uint64_t bytes = facts.valueBytes[static_cast<std::size_t>(transfer.value)];
-        sent[static_cast<std::size_t>(transfer.fromStage)] += bytes;
+        // In a transfer buffer each value starts 64-byte aligned.
+        const std::uint64_t buffered = runtime::transferBufferBytes(bytes);
+        sent[static_cast<std::size_t>(transfer.fromStage)] += buffered;
         leaves[static_cast<std::size_t>(transfer.fromStage)].insert(transfer.value);
         for (int to : transfer.toStages) {
-            received[static_cast<std::size_t>(to)] += bytes;
+            received[static_cast<std::size_t>(to)] += buffered;
             LinkEstimate &link = links[{transfer.fromStage, to}];
             link.bytes += bytes;
             link.values.push_back(graph.value(transfer.value).name);
@@ -420,7 +422,8 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
             live += delta[position];
             ledger.activations = std::max(ledger.activations, static_cast<std::uint64_t>(live));
         }
-        ledger.transferBuffers = kTransferQueueDepth * (received[s] + sent[s]);
+        ledger.transferBuffers =
+            kTransferBuffersCharged * received[s] + kTransferQueueDepth * sent[s];
         for (const LinkEstimate &link : estimate.links)
             if (link.to == stage.device)
                 stageEstimate.transferInSeconds += link.seconds;
@@ -431,7 +434,7 @@ PlanEstimate estimatePlan(const Graph &graph, const Plan &plan, const StageGraph
                 shard.device = group->devices[i];
                 const DeviceSpec *spec = plan.devices.find(shard.device);
                 shard.capacity = spec ? spec->memoryBytes : 0;
-                shard.transferBuffers = kTransferQueueDepth * received[s];
+                shard.transferBuffers = kTransferBuffersCharged * received[s];
                 shardLedgers.push_back(shard);
             }
         estimate.ledger.push_back(ledger);

@@ -77,8 +77,9 @@ struct DeviceLedger
     std::string device;
     int stage = -1; // the stage whose nodes (or tensor-parallel shard) it holds
     std::uint64_t weights = 0;
-    std::uint64_t activations = 0;     // planned peak for one micro-batch
-    std::uint64_t transferBuffers = 0; // kTransferQueueDepth x (received + sent)
+    std::uint64_t activations = 0; // planned peak for one micro-batch
+    // kTransferBuffersCharged x received + kTransferQueueDepth x sent (planner.h)
+    std::uint64_t transferBuffers = 0;
     std::uint64_t workspace = 0;
     std::uint64_t capacity = 0;
     std::uint64_t total() const { return weights + activations + transferBuffers + workspace; }

@@ -82,8 +82,9 @@ struct PipelineRunOptions
     int microbatches = 1;
     const CancelToken *cancel = nullptr;
     // Called on the stage's thread before each (stage, micro-batch) computes.
-    // For progress and fault injection in tests; an exception thrown here is
-    // reported as that stage's error.
+    // For progress, fault injection in tests and the synthetic stage work of
+    // calibrate's schedule probe; an exception thrown here is reported as
+    // that stage's error.
     std::function<void(int stage, int microbatch)> onStageStart;
 };
 

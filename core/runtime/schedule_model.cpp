@@ -32,6 +32,20 @@ struct StageState
     double computeMs = 0;
 };
 
+// The run summary of `out` as runtime::summarizeRuns gives it for
+// `options.iterations` identical iterations.
+void summarize(SchedulePrediction &out, const ScheduleOptions &options)
+{
+    const int iterations = std::max(1, options.iterations);
+    std::vector<double> iterationMs(static_cast<std::size_t>(iterations),
+                                    out.wallMs + options.iterationOverheadMs);
+    std::vector<double> latencies;
+    for (int i = 0; i < iterations; ++i)
+        latencies.insert(latencies.end(), out.microbatchLatencyMs.begin(),
+                         out.microbatchLatencyMs.end());
+    out.summary = summarizeRuns(options.batch, iterationMs, latencies);
+}
+
 } // namespace
 
 SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
@@ -202,15 +216,25 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
         out.microbatchLatencyMs.push_back(
             mbStart[i] == std::numeric_limits<double>::infinity() ? 0 : mbEnd[i] - mbStart[i]);
     }
-    const int iterations = std::max(1, options.iterations);
-    std::vector<double> iterationMs(static_cast<std::size_t>(iterations),
-                                    now + options.iterationOverheadMs);
-    std::vector<double> latencies;
-    for (int i = 0; i < iterations; ++i)
-        latencies.insert(latencies.end(), out.microbatchLatencyMs.begin(),
-                         out.microbatchLatencyMs.end());
-    out.summary = summarizeRuns(options.batch, iterationMs, latencies);
+    summarize(out, options);
     return out;
+}
+
+void stretchSchedule(SchedulePrediction &prediction, double factor, const ScheduleOptions &options)
+{
+    if (factor <= 0 || factor == 1.0)
+        return;
+    prediction.wallMs *= factor;
+    for (ScheduleSpan &span : prediction.computeSpans) {
+        span.startMs *= factor;
+        span.endMs *= factor;
+    }
+    for (double &latency : prediction.microbatchLatencyMs)
+        latency *= factor;
+    for (std::size_t s = 0; s < prediction.stageComputeMs.size(); ++s)
+        prediction.stageIdleMs[s] = std::max(0.0, prediction.wallMs - prediction.stageComputeMs[s]);
+    prediction.bubbleFraction = bubbleFraction(prediction.stageComputeMs, prediction.wallMs);
+    summarize(prediction, options);
 }
 
 SchedulePrediction simulateChain(const std::vector<double> &stageMs, int microbatches,

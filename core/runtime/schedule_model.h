@@ -78,6 +78,12 @@ struct SchedulePrediction
 [[nodiscard]] SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                                                   const ScheduleOptions &options);
 
+// `prediction` (of simulateSchedule with `options`) with its wall time, spans
+// and micro-batch latencies `factor` times as long, idle time, bubble and
+// summary to match; stage compute unchanged. For a measured correction of
+// what the model leaves out (KernelRates::scheduleFactorFits, ...).
+void stretchSchedule(SchedulePrediction &prediction, double factor, const ScheduleOptions &options);
+
 // The what-if schedule of a plan before it runs: its stages as a chain, stage
 // s taking stageMs[s] per micro-batch (compute and receiving its inputs, as
 // plan::StageEstimate::seconds() prices it) and handing each micro-batch to

@@ -299,6 +299,8 @@ private slots:
         calibration.cpuKernels.nodeOverheadSeconds[1] = 0.7e-6;
         calibration.cpuKernels.nodeOverheadSeconds[2] = 1.5e-6;
         calibration.cpuKernels.learned["gemm.small_m"] = 1.25;
+        calibration.cpuKernels.scheduleFactorFits = 1.07;
+        calibration.cpuKernels.scheduleFactorOversubscribed = 1.2;
         const std::filesystem::path file = dir.filePath("calibration.json").toStdString();
         QVERIFY(saveCalibration(calibration, file).ok());
         auto loaded = loadCalibration(file);
@@ -310,6 +312,49 @@ private slots:
         QCOMPARE(rates.nodeOverhead(1), 0.7e-6);
         QCOMPARE(rates.nodeOverhead(3), 1.5e-6); // the closest thread count measured
         QCOMPARE(rates.learned.at("gemm.small_m"), 1.25);
+        QCOMPARE(rates.scheduleFactorFits, 1.07);
+        QCOMPARE(rates.scheduleFactorOversubscribed, 1.2);
+    }
+
+    // Two 10 ms stages, 2 micro-batches of 1 sample: wall 30 ms, latencies
+    // 20 ms, stage compute 20 ms each. Stretched 1.5x: wall 45, latencies 30,
+    // compute unchanged, bubble (90 - 40) / 90, 2 samples in 45 ms.
+    void stretchScheduleByHand()
+    {
+        std::vector<ScheduleStage> stages(2);
+        stages[0].computeMs = 10;
+        stages[0].sendBytes[1] = 0;
+        stages[1].computeMs = 10;
+        ScheduleOptions options;
+        options.microbatches = 2;
+        options.batch = 2;
+        SchedulePrediction p = simulateSchedule(stages, options);
+        QCOMPARE(p.wallMs, 30.0);
+        stretchSchedule(p, 1.5, options);
+        QCOMPARE(p.wallMs, 45.0);
+        QCOMPARE(p.microbatchLatencyMs, (std::vector<double>{30.0, 30.0}));
+        QCOMPARE(p.stageComputeMs, (std::vector<double>{20.0, 20.0}));
+        QCOMPARE(p.stageIdleMs, (std::vector<double>{25.0, 25.0}));
+        QVERIFY(std::fabs(p.bubbleFraction - 50.0 / 90.0) < 1e-12);
+        QVERIFY(std::fabs(p.summary.throughput - 2 / 0.045) < 1e-9);
+        QCOMPARE(p.computeSpans.back().endMs, 45.0);
+        // Not measured (0) or 1: unchanged.
+        stretchSchedule(p, 0, options);
+        QCOMPARE(p.wallMs, 45.0);
+    }
+
+    // The schedule probe on the real runner: one stage spinning 1.5 ms of
+    // CPU per micro-batch can only take longer than the model's 8 x 1.5 ms
+    // (the runner's start and hand-offs come on top); a probe whose batch
+    // did not split into 8 micro-batches would measure an eighth of it.
+    void scheduleProbeRunsTheRunner()
+    {
+        auto factor = measureScheduleFactor(kernels::defaultRegistry(), 1, 1);
+        QVERIFY2(factor.ok(), factor.ok() ? "" : factor.error().message.c_str());
+        QVERIFY2(*factor >= 0.98 && *factor <= 2.0, qPrintable(QString::number(*factor)));
+        CancelToken cancel;
+        cancel.cancel();
+        QVERIFY(!measureScheduleFactor(kernels::defaultRegistry(), 2, 2, &cancel).ok());
     }
 
     void learning()

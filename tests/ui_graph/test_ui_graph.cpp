@@ -364,10 +364,10 @@ void TestUiGraph::ledgerFigures()
     const auto &report = placement.report();
     QCOMPARE(report.devices[0].weights, quint64(256));
     QCOMPARE(report.devices[1].weights, quint64(256));
-    // Block 0's output crosses once (two consumers, one tensor): a transfer
-    // queue of it on each side.
+    // Block 0's output crosses once (two consumers, one tensor): queued
+    // messages of it on the sending side, transfer buffers on the receiving.
     QCOMPARE(report.devices[0].buffers, quint64(plan::kTransferQueueDepth * 64));
-    QCOMPARE(report.devices[1].buffers, quint64(plan::kTransferQueueDepth * 64));
+    QCOMPARE(report.devices[1].buffers, quint64(plan::kTransferBuffersCharged * 64));
     // On cpu:1 the MatMul and Relu outputs are live together, then Relu + Add: peak 128 B.
     QCOMPARE(report.devices[1].activations, quint64(128));
     // Every figure is core/plan's: the validator on the same plan agrees.
