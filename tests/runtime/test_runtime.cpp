@@ -34,6 +34,7 @@ using namespace sb;
 using namespace sb::runtime;
 using sb::kernel_tests::integer;
 using sb::kernel_tests::ints;
+using sb::kernel_tests::randomTensor;
 namespace fs = std::filesystem;
 
 namespace {
@@ -621,14 +622,8 @@ private slots:
                          const std::vector<std::int64_t> &dims) {
             return addFloatValue(*g, name, init, dims);
         };
-        std::mt19937 rng(5);
-        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-        auto random = [&](Shape shape) {
-            Tensor t = Tensor::empty(ElementType::Float32, std::move(shape));
-            for (std::int64_t i = 0; i < t.elementCount(); ++i)
-                t.as<float>()[i] = dist(rng);
-            return t;
-        };
+        unsigned seed = 5;
+        auto random = [&](Shape shape) { return randomTensor(std::move(shape), seed++); };
         const Tensor w1 = random({16, 8, 3, 3}), b1 = random({16}), w2 = random({16, 16, 3, 3});
         const Tensor input = random({2, 8, 16, 16});
         const auto x = value("x", nullptr, {2, 8, 16, 16});
@@ -714,14 +709,8 @@ private slots:
     {
         auto g = std::make_shared<graph::Graph>();
         g->opsets[""] = 17;
-        std::mt19937 rng(9);
-        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-        auto random = [&](Shape shape) {
-            Tensor t = Tensor::empty(ElementType::Float32, std::move(shape));
-            for (std::int64_t i = 0; i < t.elementCount(); ++i)
-                t.as<float>()[i] = dist(rng);
-            return t;
-        };
+        unsigned seed = 9;
+        auto random = [&](Shape shape) { return randomTensor(std::move(shape), seed++); };
         auto constant = [&](const std::string &name, Shape shape) {
             const Tensor t = random(std::move(shape));
             return addFloatValue(*g, name, &t, {}); // copies the bytes
