@@ -34,6 +34,7 @@
 #include "core/plan/local_run.h"
 #include "core/plan/planner.h"
 #include "core/plan/predict.h"
+#include "core/runtime/heap_policy.h"
 #include "core/runtime/npy.h"
 #include "core/runtime/run_summary.h"
 #include "kernels/registry.h"
@@ -328,6 +329,8 @@ void printErrors(const char *label, std::vector<double> errors)
 
 int main(int argc, char **argv)
 {
+    // Runs allocate the same large blocks each time: keep them mapped (heap_policy.h).
+    (void)sb::runtime::keepRunBuffersMapped();
     std::string modelsDir = std::string(SB_SOURCE_DIR) + "/bench/.models";
     std::string demo = std::string(SB_SOURCE_DIR) + "/resources/demo/decoder.onnx";
     std::string ratesFile;

@@ -30,6 +30,7 @@
 #include "core/plan/mpi_run.h"
 #include "core/plan/planner.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/heap_policy.h"
 #include "core/runtime/mpi_world.h"
 #include "core/runtime/pipeline.h"
 #include "core/runtime/tensor_io.h"
@@ -222,6 +223,8 @@ int compareProcesses(std::shared_ptr<graph::Graph> graph, const std::string &mod
 
 int main(int argc, char **argv)
 {
+    // Runs allocate the same large blocks each time: keep them mapped (heap_policy.h).
+    (void)sb::runtime::keepRunBuffersMapped();
     std::string modelPath = (resourceDir() / "demo" / "decoder.onnx").string();
     std::string inputPath = (resourceDir() / "demo" / "decoder_input.npy").string();
     int microbatches = 8;

@@ -16,6 +16,7 @@
 //   build/bench/tp_bench [--model FILE] [--input FILE] [--threads T] [--seq S] [--repeats R]
 #include "core/graph/onnx_import.h"
 #include "core/plan/local_run.h"
+#include "core/runtime/heap_policy.h"
 #include "core/runtime/pipeline.h"
 #include "core/runtime/tensor_io.h"
 #include "core/runtime/tensor_parallel.h"
@@ -169,6 +170,8 @@ double relativeError(const Tensor &actual, const Tensor &expected)
 
 int main(int argc, char **argv)
 {
+    // Runs allocate the same large blocks each time: keep them mapped (heap_policy.h).
+    (void)sb::runtime::keepRunBuffersMapped();
     std::string model = SB_SOURCE_DIR "/resources/demo/decoder.onnx";
     std::string inputFile = SB_SOURCE_DIR "/resources/demo/decoder_input.npy";
     int threads = 2, repeats = 20;

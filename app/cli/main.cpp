@@ -1,5 +1,6 @@
 // shardbench-cli: every workbench action as a headless command.
 #include "app/cli/command.h"
+#include "core/runtime/heap_policy.h"
 #include "kernels/registry.h"
 
 #include <algorithm>
@@ -37,6 +38,8 @@ void printUsage()
 
 int main(int argc, char **argv)
 {
+    // Runs allocate the same large blocks each time: keep them mapped (heap_policy.h).
+    (void)sb::runtime::keepRunBuffersMapped();
     if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0 ||
         std::strcmp(argv[1], "help") == 0) {
         printUsage();

@@ -5,6 +5,7 @@
 //   shardbench --benchmark-open FILE    time opening FILE until interactive, print, exit
 #include "app/gui/screenshots.h"
 #include "core/common/paths.h"
+#include "core/runtime/heap_policy.h"
 #include "kernels/registry.h"
 #include "ui/common/store_access.h"
 #include "ui/graph/graph_page.h"
@@ -21,6 +22,8 @@
 
 int main(int argc, char **argv)
 {
+    // Runs allocate the same large blocks each time: keep them mapped (heap_policy.h).
+    (void)sb::runtime::keepRunBuffersMapped();
     QApplication app(argc, argv);
     // Registers the kernels and the device kinds (CUDA) before anything lists
     // or creates devices: the planner asks the device factory, not a kind's library.

@@ -3,13 +3,13 @@
 // devices for the launcher.
 #include "core/common/json_text.h"
 #include "core/plan/mpi_run.h"
+#include "core/runtime/heap_policy.h"
 #include "core/runtime/mpi_world.h"
 #include "kernels/registry.h"
 
 #include <cstdlib>
 #include <cstring>
 #include <iostream>
-#include <malloc.h>
 #include <string>
 #include <unistd.h>
 
@@ -86,26 +86,6 @@ int calibrate(sb::runtime::MpiWorld &world, std::size_t bytes, int rounds)
     return 0;
 }
 
-// A rank allocates the same large blocks every run: message frames and the
-// tensors decoded from them (up to megabytes each), activations, the driver's
-// concatenated outputs. glibc serves blocks above its mmap threshold (128 KiB,
-// raised only as such blocks are freed) with fresh mappings and trims freed
-// heap tops, so every run faulted those pages in again (rank 0 of the demo
-// decoder's 3-stage pipeline_bench plan: ~2,200 page faults per run, rank 2
-// ~800), and every fault preempts a computing stage on an oversubscribed
-// host. Keep blocks up to 32 MiB (glibc's own ceiling for its dynamic
-// threshold) in the heap and return freed memory to the kernel only beyond
-// 256 MiB: a worker lives for one job, so what a run freed is what the next
-// run asks for. SHARDBENCH_WORKER_MALLOC=default keeps glibc's defaults (A/B).
-void keepRunBuffersMapped()
-{
-    if (const char *mode = std::getenv("SHARDBENCH_WORKER_MALLOC");
-        mode && std::strcmp(mode, "default") == 0)
-        return;
-    mallopt(M_MMAP_THRESHOLD, 32 << 20);
-    mallopt(M_TRIM_THRESHOLD, 256 << 20);
-}
-
 } // namespace
 
 int main(int argc, char **argv)
@@ -151,7 +131,10 @@ int main(int argc, char **argv)
         std::cout << "shardbench-worker " SHARDBENCH_VERSION " (see --help)\n";
         return 0;
     }
-    keepRunBuffersMapped();
+    // A rank allocates the same frames, decoded tensors and outputs every run
+    // (rank 0 of pipeline_bench's 3-rank plan faulted ~2,200 pages in per run
+    // with glibc's defaults): heap_policy.h.
+    (void)sb::runtime::keepRunBuffersMapped();
     auto world = sb::runtime::MpiWorld::init(&argc, &argv);
     if (!world) {
         std::cerr << "shardbench-worker: " << world.error().message << "\n";

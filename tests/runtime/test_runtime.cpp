@@ -7,6 +7,7 @@
 #include "core/runtime/conformance.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/fusion.h"
+#include "core/runtime/heap_policy.h"
 #include "core/runtime/memory_planner.h"
 #include "core/runtime/npy.h"
 #include "core/runtime/tensor_io.h"
@@ -22,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -29,6 +31,11 @@
 #include <random>
 #include <set>
 #include <thread>
+
+#if defined(__GLIBC__) && defined(__linux__)
+#include <malloc.h>
+#include <sys/resource.h>
+#endif
 
 using namespace sb;
 using namespace sb::runtime;
@@ -534,6 +541,52 @@ private:
     }
 
 private slots:
+    // heap_policy.h: under the policy a freed 1 MiB block (a micro-batch's
+    // outputs) is served again from the heap, its pages already there; under
+    // glibc's defaults it is a fresh mapping each time, every page faulted in
+    // again. 1 MiB + 4 KiB holds no aligned 2 MiB huge page, so the count
+    // does not depend on transparent huge pages.
+    void keepRunBuffersMappedReusesFreedBlocks()
+    {
+#if !defined(__GLIBC__) || !defined(__linux__)
+        QSKIP("the policy is glibc's mallopt; faults are counted per Linux thread");
+#else
+        constexpr std::size_t kBlock = (std::size_t{1} << 20) + 4096;
+        constexpr long kPages = static_cast<long>(kBlock / 4096);
+        // Page faults of allocating and touching the block once more after
+        // it was allocated, touched and freed.
+        auto faultsOfReallocating = [] {
+            auto touch = [] {
+                auto block = std::make_unique<char[]>(kBlock);
+                for (std::size_t i = 0; i < kBlock; i += 4096)
+                    block[i] = static_cast<char>(i);
+                QVERIFY(block[kBlock - 4096] == static_cast<char>(kBlock - 4096));
+            };
+            touch();
+            rusage before{}, after{};
+            getrusage(RUSAGE_THREAD, &before);
+            touch();
+            getrusage(RUSAGE_THREAD, &after);
+            return after.ru_minflt - before.ru_minflt;
+        };
+        // glibc's defaults (mmap threshold and trim threshold 128 KiB).
+        QVERIFY(mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1);
+        QVERIFY(mallopt(M_TRIM_THRESHOLD, 128 * 1024) == 1);
+        const long underDefaults = faultsOfReallocating();
+        QVERIFY2(underDefaults >= kPages, qPrintable(QString::number(underDefaults)));
+
+        // SHARDBENCH_MALLOC=default (A/B timing) leaves the heap alone.
+        qputenv("SHARDBENCH_MALLOC", "default");
+        QVERIFY(!keepRunBuffersMapped());
+        QVERIFY(faultsOfReallocating() >= kPages);
+        qunsetenv("SHARDBENCH_MALLOC");
+        qunsetenv("SHARDBENCH_WORKER_MALLOC");
+        QVERIFY(keepRunBuffersMapped());
+        const long underPolicy = faultsOfReallocating();
+        QVERIFY2(underPolicy < kPages / 16, qPrintable(QString::number(underPolicy)));
+#endif
+    }
+
     void fusionPassesFire()
     {
         fs::path dir = fs::path(SB_TESTDATA_DIR) / "models";
