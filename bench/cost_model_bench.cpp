@@ -17,14 +17,17 @@
 //     queued inbound, summed over stages), predicted vs measured (medians).
 //  3. Median and 90th-percentile absolute percentage error of each figure.
 //  4. Demo decoder: every valid 2-stage block cut measured at 8 micro-batches
-//     (same repeats) vs the planner's chosen cut: its throughput as a fraction
-//     of the best cut's.
+//     vs the planner's chosen cut: its throughput as a fraction of the best
+//     cut's. All cuts are open at once and measured in --cut-rounds (15)
+//     interleaved rounds after --warmup, one iteration of each cut per round,
+//     so that the host's drift falls on every cut alike; throughput from each
+//     cut's median iteration.
 // Prints `uptime` first and last (the machine is shared: load changes the
 // measured side, not the predicted one).
 //
 //   build/bench/cost_model_bench [--models DIR] [--demo FILE] [--only a,b] [--repeats R]
 //                                [--warmup W] [--rates calibration.json] [--no-cuts]
-//                                [--no-learn] [--classes] [--shared-cores]
+//                                [--cut-rounds N] [--no-learn] [--classes] [--shared-cores]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
 //  --classes: per rate class predicted vs measured ms of a whole-graph run.
 //  --shared-cores: give the schedule model the cores this process really gets
@@ -337,6 +340,7 @@ int main(int argc, char **argv)
     std::set<std::string> only;
     int repeats = 5, warmup = 1;
     bool cuts = true;
+    int cutRounds = 15;
     bool classes = false;
     bool learn = true;
     bool sharedCores = false;
@@ -355,6 +359,8 @@ int main(int argc, char **argv)
             ratesFile = next();
         else if (arg == "--no-cuts")
             cuts = false;
+        else if (arg == "--cut-rounds")
+            cutRounds = std::max(1, std::atoi(next().c_str()));
         else if (arg == "--classes")
             classes = true;
         else if (arg == "--no-learn")
@@ -366,11 +372,11 @@ int main(int argc, char **argv)
             for (std::string name; std::getline(list, name, ',');)
                 only.insert(name);
         } else {
-            std::fprintf(
-                stderr,
-                "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
-                "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--no-learn] [--classes] "
-                "[--shared-cores]\n");
+            std::fprintf(stderr,
+                         "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
+                         "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--cut-rounds N] "
+                         "[--no-learn] [--classes] "
+                         "[--shared-cores]\n");
             return 2;
         }
     }
@@ -601,8 +607,17 @@ int main(int argc, char **argv)
             return units.size();
         };
         const std::size_t chosenCut = stageOf(*chosen);
-        double best = 0, chosenThroughput = 0;
-        std::size_t bestCut = 0;
+        // Every valid cut open at once, then measured in interleaved rounds
+        // (one iteration of each cut per round, in the same order): the
+        // host's speed drifts over the seconds this takes, and cuts measured
+        // one after another would each see a different phase of it.
+        struct CutRun
+        {
+            std::size_t cut = 0;
+            std::unique_ptr<plan::LocalPipeline> pipeline;
+            std::vector<double> iterationMs;
+        };
+        std::vector<CutRun> runs;
         for (std::size_t cut = 1; cut < units.size(); ++cut) {
             plan::Split split;
             split.stages.push_back({0, 0, cut, 0, 0, 0});
@@ -614,35 +629,49 @@ int main(int argc, char **argv)
             auto pipeline = openPipeline(model, plan);
             if (!pipeline)
                 continue; // not a valid cut (a value would flow backwards)
-            auto measured = measure(*(*pipeline)->runner, model.inputs, 8, warmup, repeats);
-            if (!measured)
-                continue;
-            const double throughput = measured->summary.throughput;
-            std::printf("  cut before unit %3zu (%-28s) %8.2f samples/s%s\n", cut,
-                        model.graph->node(units[cut].firstNode).name.substr(0, 28).c_str(),
-                        throughput, cut == chosenCut ? "  <- planner" : "");
-            if (throughput > best) {
-                best = throughput;
-                bestCut = cut;
-            }
-            if (cut == chosenCut)
-                chosenThroughput = throughput;
-            std::fflush(stdout);
+            runs.push_back({cut, std::move(*pipeline), {}});
         }
-        if (chosenThroughput == 0) { // not one of the cuts above (e.g. one stage)
+        if (std::none_of(runs.begin(), runs.end(),
+                         [&](const CutRun &run) { return run.cut == chosenCut; })) {
+            // Not one of the cuts above (e.g. one stage): measured alongside.
             auto pipeline = openPipeline(model, *chosen);
             if (!pipeline)
                 return fail("cuts", pipeline.error());
-            auto measured = measure(*(*pipeline)->runner, model.inputs, 8, warmup, repeats);
-            if (!measured)
-                return fail("cuts", measured.error());
-            chosenThroughput = measured->summary.throughput;
+            runs.push_back({chosenCut, std::move(*pipeline), {}});
+        }
+        PipelineRunOptions options;
+        options.microbatches = 8;
+        for (int round = 0; round < warmup + cutRounds; ++round)
+            for (CutRun &run : runs) {
+                const auto started = Clock::now();
+                auto result = run.pipeline->runner->run(model.inputs, options);
+                if (!result)
+                    return fail("cut " + std::to_string(run.cut), result.error());
+                if (round >= warmup)
+                    run.iterationMs.push_back(msSince(started));
+            }
+        double best = 0, chosenThroughput = 0;
+        std::size_t bestCut = 0;
+        for (const CutRun &run : runs) {
+            const double throughput =
+                static_cast<double>(kBatch) * 1e3 / percentile(run.iterationMs, 50);
+            std::printf("  cut before unit %3zu (%-28s) %8.2f samples/s%s\n", run.cut,
+                        run.cut < units.size()
+                            ? model.graph->node(units[run.cut].firstNode).name.substr(0, 28).c_str()
+                            : "one stage",
+                        throughput, run.cut == chosenCut ? "  <- planner" : "");
+            if (throughput > best) {
+                best = throughput;
+                bestCut = run.cut;
+            }
+            if (run.cut == chosenCut)
+                chosenThroughput = throughput;
         }
         if (best > 0)
             std::printf("  planner's cut %zu: %.2f samples/s = %.1f%% of the best cut %zu "
-                        "(%.2f samples/s); target >= 95%%\n",
-                        chosenCut, chosenThroughput, chosenThroughput / best * 100.0, bestCut,
-                        best);
+                        "(%.2f samples/s; medians of %d interleaved rounds); target >= 95%%\n",
+                        chosenCut, chosenThroughput, chosenThroughput / best * 100.0, bestCut, best,
+                        cutRounds);
     }
     printUptime();
     std::printf("bench wall time %.0f s\n", msSince(benchStarted) / 1e3);
