@@ -122,7 +122,7 @@ struct KernelRates
     // machine (calibrate: 1-thread stages spinning a fixed CPU time per
     // micro-batch, 8 micro-batches): with as many stages as cores ("fits":
     // runner start, hand-offs, wake-ups) and one more ("oversubscribed": the
-    // OS scheduler's turns, which processor sharing leaves out). 0: not
+    // OS scheduler's turns beyond the replay's time slices). 0: not
     // measured. predictPipeline stretches runs of several micro-batches by
     // the one that applies.
     double scheduleFactorFits = 0;

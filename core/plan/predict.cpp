@@ -493,6 +493,7 @@ Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, in
     runtime::ScheduleOptions scheduleOptions;
     scheduleOptions.microbatches = kMicrobatches;
     scheduleOptions.cores = cores;
+    scheduleOptions.timeSliceMs = runtime::kSchedulerTimeSliceMs; // as predictPipeline models it
     const double predicted = runtime::simulateSchedule(model, scheduleOptions).wallMs;
     if (predicted <= 0)
         return makeError(ErrorCode::Internal, "schedule probe: no predicted wall time");
@@ -757,10 +758,11 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     runtime::ScheduleOptions scheduleOptions;
     scheduleOptions.microbatches = microbatches;
     scheduleOptions.cores = options.cores > 0 ? options.cores : hardwareThreads();
+    scheduleOptions.timeSliceMs = runtime::kSchedulerTimeSliceMs;
     scheduleOptions.batch = options.batch;
     scheduleOptions.iterations = options.iterations;
     prediction.schedule = runtime::simulateSchedule(schedule, scheduleOptions);
-    // What processor sharing and free hand-offs leave out (the runner's
+    // What the core-sharing model and free hand-offs leave out (the runner's
     // start, wake-ups, the OS scheduler's turns when 1-thread stages
     // outnumber the cores), as calibrate's schedule probe measured it.
     int stageThreads = 0;

@@ -30,6 +30,9 @@ struct StageState
     double waitStartMs = -1;
     double computeStartMs = 0;
     double computeMs = 0;
+    bool started = true;
+    bool onCore = false;
+    double sliceMs = 0;
 };
 
 // The run summary of `out` as runtime::summarizeRuns gives it for
@@ -75,6 +78,10 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
     std::vector<double> mbEnd(static_cast<std::size_t>(microbatches), 0);
     const int depth = std::max(1, options.queueDepth);
     double now = 0;
+    bool sliced = options.timeSliceMs > 0 && options.cores > 0;
+    for (const ScheduleStage &stage : stages)
+        sliced = sliced && stage.threads <= 1;
+    std::deque<int> waitingForCore;
 
     auto bytesOn = [&](int from, int to) {
         const auto &sends = stages[static_cast<std::size_t>(from)].sendBytes;
@@ -123,13 +130,22 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                         queuedBytes[static_cast<std::size_t>(s)] -= bytesOn(source, s);
                     }
                     auto mb = static_cast<std::size_t>(st.microbatch);
-                    mbStart[mb] = std::min(mbStart[mb], from.empty() ? now : st.waitStartMs);
+                    if (!from.empty())
+                        mbStart[mb] = std::min(mbStart[mb], st.waitStartMs);
                     st.phase = Phase::Compute;
-                    st.computeStartMs = now;
                     st.remainingMs = stages[static_cast<std::size_t>(s)].computeMs;
+                    if (sliced) {
+                        st.started = false;
+                        waitingForCore.push_back(s);
+                    } else {
+                        st.computeStartMs = now;
+                        if (from.empty())
+                            mbStart[mb] = std::min(mbStart[mb], now);
+                    }
                     changed = true;
                 }
-                if (st.phase == Phase::Compute && st.remainingMs <= kEpsilon) {
+                if (st.phase == Phase::Compute && st.started && st.remainingMs <= kEpsilon) {
+                    st.onCore = false;
                     auto mb = static_cast<std::size_t>(st.microbatch);
                     mbEnd[mb] = std::max(mbEnd[mb], now);
                     out.computeSpans.push_back({s, st.microbatch, st.computeStartMs, now});
@@ -165,23 +181,46 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                 }
             }
         }
-        // Next event: a compute or a transfer ending.
+        if (sliced) {
+            int free = options.cores;
+            for (const StageState &st : state)
+                free -= st.onCore ? 1 : 0;
+            while (free > 0 && !waitingForCore.empty()) {
+                const int s = waitingForCore.front();
+                waitingForCore.pop_front();
+                StageState &st = state[static_cast<std::size_t>(s)];
+                st.onCore = true;
+                st.sliceMs = 0;
+                --free;
+                if (!st.started) {
+                    st.started = true;
+                    st.computeStartMs = now;
+                    if (sources[static_cast<std::size_t>(s)].empty()) {
+                        auto mb = static_cast<std::size_t>(st.microbatch);
+                        mbStart[mb] = std::min(mbStart[mb], now);
+                    }
+                }
+            }
+        }
         int busyThreads = 0;
         for (int s = 0; s < count; ++s)
             if (state[static_cast<std::size_t>(s)].phase == Phase::Compute)
                 busyThreads += std::max(1, stages[static_cast<std::size_t>(s)].threads);
         const double speed =
-            options.cores > 0 && busyThreads > options.cores
+            !sliced && options.cores > 0 && busyThreads > options.cores
                 ? static_cast<double>(options.cores) / static_cast<double>(busyThreads)
                 : 1.0;
         double step = std::numeric_limits<double>::infinity();
         bool allDone = true;
         for (const StageState &st : state) {
             allDone = allDone && st.phase == Phase::Done;
-            if (st.phase == Phase::Compute)
+            if (st.phase == Phase::Compute && (!sliced || st.onCore)) {
                 step = std::min(step, st.remainingMs / speed);
-            else if (st.phase == Phase::Send && st.transferring)
+                if (sliced && !waitingForCore.empty())
+                    step = std::min(step, std::max(0.0, options.timeSliceMs - st.sliceMs));
+            } else if (st.phase == Phase::Send && st.transferring) {
                 step = std::min(step, st.remainingMs);
+            }
         }
         if (allDone)
             break;
@@ -192,12 +231,25 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
         now += step;
         for (StageState &st : state) {
             if (st.phase == Phase::Compute) {
-                st.remainingMs = std::max(0.0, st.remainingMs - step * speed);
-                st.computeMs += step;
+                if (!sliced || st.onCore) {
+                    st.remainingMs = std::max(0.0, st.remainingMs - step * speed);
+                    st.sliceMs += step;
+                }
+                if (st.started)
+                    st.computeMs += step;
             } else if (st.phase == Phase::Send && st.transferring) {
                 st.remainingMs = std::max(0.0, st.remainingMs - step);
             }
         }
+        if (sliced && !waitingForCore.empty())
+            for (int s = 0; s < count; ++s) {
+                StageState &st = state[static_cast<std::size_t>(s)];
+                if (st.onCore && st.remainingMs > kEpsilon &&
+                    st.sliceMs >= options.timeSliceMs - kEpsilon) {
+                    st.onCore = false;
+                    waitingForCore.push_back(s);
+                }
+            }
     }
 
     out.wallMs = now;

@@ -10,8 +10,16 @@
 //  - a send with a transfer time keeps the sender busy that long before the
 //    message arrives (shared memory: 0; the copy into a transfer buffer is
 //    not priced);
-//  - computing stages share `cores` (processor sharing): with more busy
-//    threads than cores each runs at cores / busy threads of full speed.
+//  - computing stages share `cores`. By processor sharing (the default):
+//    with more busy threads than cores each runs at cores / busy threads of
+//    full speed. Or, with ScheduleOptions::timeSliceMs > 0 when every stage
+//    has one thread, time-sliced as the OS scheduler runs them: a stage whose
+//    inputs arrived while every core computes waits for one (idle: it has
+//    not returned from its receive yet), then computes at full speed until
+//    it is done, or has had its slice while another stage waits, and then
+//    queues again behind the waiting ones (compute time: its executor run is
+//    under way). Micro-batches of about a slice then mostly run through
+//    unshared and the wait falls between them; long ones share as before.
 // The figures are defined exactly as the runtime measures them: a stage's
 // compute time is the wall time of its executor runs, idle = wall - compute,
 // bubble = sum idle / (stages * wall), a micro-batch's latency runs from its
@@ -38,11 +46,24 @@ struct ScheduleStage
     std::map<int, double> sendMs;
 };
 
+// The slice plan::predictPipeline models 1-thread stages on shared cores
+// with: EEVDF's unscaled base slice (Linux 6.6+, `base_slice_ns` 750000).
+// Fitted, not read from the kernel: on 2 vCPUs (Linux 6.18), cost_model_bench
+// priced the same measured runs with slices of 0 (processor sharing) to 6 ms
+// and unbounded (run to completion); stage-time p90 errors in five runs were
+// 24.2 / 21.6 / 21.0 / 17.6 / 20.8% under processor sharing and 19.0 / 19.0 /
+// 16.6 / 16.9 / 16.9% at 0.75 ms (0.5 and 1.0 ms close to it; 3 ms and
+// unbounded worse), medians alike.
+inline constexpr double kSchedulerTimeSliceMs = 0.75;
+
 struct ScheduleOptions
 {
     int microbatches = 1;
     int queueDepth = kPipelineQueueDepth;
     int cores = 0; // 0: as many cores as busy threads (no sharing)
+    // > 0: time-sliced cores (see above) when every stage has one thread;
+    // 0, or a stage of more threads: processor sharing.
+    double timeSliceMs = 0;
     std::int64_t batch = 1;
     int iterations = 1;
     // Added to each iteration's wall time (the driver splitting the batch and

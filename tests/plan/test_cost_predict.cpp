@@ -425,6 +425,75 @@ private slots:
         QCOMPARE(transfer.wallMs, 25.0);
     }
 
+    // Time-sliced cores (ScheduleOptions::timeSliceMs), every span by hand.
+    void timeSlicedScheduleByHand()
+    {
+        // Three driver-fed 1-thread stages of 1 ms, one micro-batch, 2 cores.
+        std::vector<ScheduleStage> stages(3);
+        for (ScheduleStage &stage : stages)
+            stage.computeMs = 1;
+        ScheduleOptions options;
+        options.cores = 2;
+        options.batch = 1;
+        // Processor sharing: all three at 2/3 speed, 1.5 ms each.
+        SchedulePrediction shared = simulateSchedule(stages, options);
+        QCOMPARE(shared.wallMs, 1.5);
+        QCOMPARE(shared.stageComputeMs, (std::vector<double>{1.5, 1.5, 1.5}));
+        // Slices of 0.5: stages 0 and 1 run 0..0.5 (stage 2 waits, idle);
+        // 2 and 0 run 0.5..1 (0 is done); 1 and 2 run 1..1.5.
+        options.timeSliceMs = 0.5;
+        SchedulePrediction sliced = simulateSchedule(stages, options);
+        QVERIFY(!sliced.deadlocked);
+        QCOMPARE(sliced.wallMs, 1.5);
+        QCOMPARE(sliced.stageComputeMs, (std::vector<double>{1.0, 1.5, 1.0}));
+        QCOMPARE(sliced.microbatchLatencyMs, (std::vector<double>{1.5}));
+        // Slices longer than the compute: 0 and 1 run through, 2 waits for a
+        // core until 1 and then runs through unshared.
+        options.timeSliceMs = 2;
+        SchedulePrediction through = simulateSchedule(stages, options);
+        QCOMPARE(through.wallMs, 2.0);
+        QCOMPARE(through.stageComputeMs, (std::vector<double>{1.0, 1.0, 1.0}));
+        QCOMPARE(through.stageIdleMs, (std::vector<double>{1.0, 1.0, 1.0}));
+        // A stage of 2 threads: processor sharing (4 busy threads, half speed).
+        stages[0].threads = 2;
+        SchedulePrediction gang = simulateSchedule(stages, options);
+        options.timeSliceMs = 0;
+        QCOMPARE(gang.wallMs, 2.0);
+        QCOMPARE(gang.stageComputeMs, simulateSchedule(stages, options).stageComputeMs);
+
+        // A chain of two 1 ms stages on 1 core, 2 micro-batches, slices of
+        // 0.5. At 1 stage 0 hands mb 0 over and queues mb 1 behind stage 1:
+        // stage 1 runs mb 0 1..1.5, stage 0 mb 1 1.5..2 (its compute starts
+        // there), stage 1 2..2.5 (mb 0 done), stage 0 2.5..3 (mb 1 handed
+        // over), stage 1 mb 1 3..4 alone.
+        std::vector<ScheduleStage> chain(2);
+        chain[0].computeMs = 1;
+        chain[0].sendBytes[1] = 100;
+        chain[1].computeMs = 1;
+        ScheduleOptions chainOptions;
+        chainOptions.cores = 1;
+        chainOptions.microbatches = 2;
+        chainOptions.timeSliceMs = 0.5;
+        SchedulePrediction p = simulateSchedule(chain, chainOptions);
+        QVERIFY(!p.deadlocked);
+        QCOMPARE(p.wallMs, 4.0);
+        QCOMPARE(p.stageComputeMs, (std::vector<double>{2.5, 2.5}));
+        // mb 0: 0..2.5; mb 1: from stage 0's start at 1.5 to 4.
+        QCOMPARE(p.microbatchLatencyMs, (std::vector<double>{2.5, 2.5}));
+        QCOMPARE(p.computeSpans.size(), std::size_t(4));
+        QCOMPARE(p.computeSpans[1].stage, 1);
+        QCOMPARE(p.computeSpans[1].startMs, 1.0);
+        QCOMPARE(p.computeSpans[1].endMs, 2.5);
+        QCOMPARE(p.computeSpans[2].stage, 0);
+        QCOMPARE(p.computeSpans[2].startMs, 1.5);
+        QCOMPARE(p.computeSpans[2].endMs, 3.0);
+        // Processor sharing: stage 1 mb 0 and stage 0 mb 1 both at half
+        // speed 1..3, then stage 1 mb 1 alone: 3 ms of compute each.
+        chainOptions.timeSliceMs = 0;
+        QCOMPARE(simulateSchedule(chain, chainOptions).stageComputeMs,
+                 (std::vector<double>{3.0, 3.0}));
+    }
+
     // The what-if chain (the Runs page draws it before a run): 3 stages of
     // 1, 3 and 2 ms per micro-batch, 3 micro-batches, every span by hand.
     void chainScheduleByHand()
