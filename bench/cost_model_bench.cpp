@@ -407,6 +407,10 @@ int main(int argc, char **argv)
     std::printf("  schedule factor (measured / modelled wall, 8 micro-batches): stages = cores "
                 "x%.3f, one more x%.3f\n",
                 rates.scheduleFactorFits, rates.scheduleFactorOversubscribed);
+    for (const auto &[stages, overhead] : rates.pipelineOverhead)
+        std::printf("  pipeline overhead, %d stage(s), 1 micro-batch: %.3f ms per run + %.3f ms "
+                    "per hand-off\n",
+                    stages, overhead.runMs, overhead.handoffMs);
 
     // 2. Models.
     std::vector<std::pair<std::string, std::function<Result<Model>()>>> sources = {

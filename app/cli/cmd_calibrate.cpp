@@ -207,6 +207,11 @@ int runCalibrate(Args &args)
         doc["schedule_factor"] = {
             {"fits", calibration->cpuKernels.scheduleFactorFits},
             {"oversubscribed", calibration->cpuKernels.scheduleFactorOversubscribed}};
+        nlohmann::json pipelineOverhead = nlohmann::json::object();
+        for (const auto &[stages, overhead] : calibration->cpuKernels.pipelineOverhead)
+            pipelineOverhead[std::to_string(stages)] = {{"run_ms", overhead.runMs},
+                                                        {"handoff_ms", overhead.handoffMs}};
+        doc["pipeline_overhead"] = pipelineOverhead;
         if (!calibration->gpus.empty()) {
             nlohmann::json gpus = nlohmann::json::object();
             for (const auto &[id, gpu] : calibration->gpus)
@@ -229,6 +234,10 @@ int runCalibrate(Args &args)
                 "1-thread stage per core, x%.3f with one stage more\n",
                 calibration->cpuKernels.scheduleFactorFits,
                 calibration->cpuKernels.scheduleFactorOversubscribed);
+    for (const auto &[stages, overhead] : calibration->cpuKernels.pipelineOverhead)
+        std::printf("pipeline of %d 1-thread stage(s), 1 micro-batch: %.3f ms per run + %.3f ms "
+                    "per hand-off\n",
+                    stages, overhead.runMs, overhead.handoffMs);
     for (const auto &[id, gpu] : calibration->gpus)
         std::printf("%s: GEMM %s, host -> device %.2f GB/s\n", id.c_str(),
                     plan::formatRate(gpu.gemmFlops).c_str(), gpu.hostToDevice / 1e9);

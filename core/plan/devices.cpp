@@ -287,6 +287,16 @@ Result<Calibration> loadCalibration(const fs::path &path)
             kernels.scheduleFactorFits = positive("fits");
             kernels.scheduleFactorOversubscribed = positive("oversubscribed");
         }
+        if (rates.contains("pipeline_overhead") && rates["pipeline_overhead"].is_object())
+            for (const auto &[key, value] : rates["pipeline_overhead"].items()) {
+                const int stages = std::atoi(key.c_str());
+                if (stages <= 0 || !value.is_object())
+                    continue;
+                KernelRates::PipelineOverhead overhead;
+                overhead.runMs = std::max(0.0, value.value("run_ms", 0.0));
+                overhead.handoffMs = std::max(0.0, value.value("handoff_ms", 0.0));
+                kernels.pipelineOverhead[stages] = overhead;
+            }
         if (rates.contains("learned") && rates["learned"].is_object())
             for (const auto &[name, value] : rates["learned"].items())
                 if (value.is_number())
@@ -331,6 +341,17 @@ double KernelRates::runOverhead(int threads) const
     return closestThreads(runOverheadSeconds, threads);
 }
 
+KernelRates::PipelineOverhead KernelRates::pipelineOverheadFor(int stages) const
+{
+    if (pipelineOverhead.empty())
+        return {};
+    auto best = pipelineOverhead.begin();
+    for (auto entry = pipelineOverhead.begin(); entry != pipelineOverhead.end(); ++entry)
+        if (std::abs(entry->first - stages) < std::abs(best->first - stages))
+            best = entry;
+    return best->second;
+}
+
 double KernelRates::nodeOverhead(int threads) const
 {
     return closestThreads(nodeOverheadSeconds, threads);
@@ -368,6 +389,10 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
         json nodeOverhead = json::object();
         for (const auto &[threads, seconds] : kernels.nodeOverheadSeconds)
             nodeOverhead[std::to_string(threads)] = seconds;
+        json pipelineOverhead = json::object();
+        for (const auto &[stages, overhead] : kernels.pipelineOverhead)
+            pipelineOverhead[std::to_string(stages)] = {{"run_ms", overhead.runMs},
+                                                        {"handoff_ms", overhead.handoffMs}};
         json learned = json::object();
         for (const auto &[name, factor] : kernels.learned)
             learned[name] = factor;
@@ -377,6 +402,7 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
                                    {"schedule_factor",
                                     {{"fits", kernels.scheduleFactorFits},
                                      {"oversubscribed", kernels.scheduleFactorOversubscribed}}},
+                                   {"pipeline_overhead", pipelineOverhead},
                                    {"learned", learned},
                                    {"learned_from", kernels.learnedFrom}};
     }

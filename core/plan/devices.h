@@ -127,6 +127,18 @@ struct KernelRates
     // the one that applies.
     double scheduleFactorFits = 0;
     double scheduleFactorOversubscribed = 0;
+    // What a run of one micro-batch costs beyond its stages' compute, by
+    // stage count (calibrate: the schedule probe's pipeline of that many
+    // 1-thread stages, nothing to compute, 1 micro-batch): the run's start
+    // and end (stage threads, driver, joins) and each stage -> stage
+    // hand-off (the receiver waking). predictPipeline adds them to runs of
+    // one micro-batch; the schedule factor covers runs of more.
+    struct PipelineOverhead
+    {
+        double runMs = 0;     // per run, outside the micro-batch's latency
+        double handoffMs = 0; // per stage -> stage hand-off, inside it
+    };
+    std::map<int, PipelineOverhead> pipelineOverhead; // stages -> overhead
     // class -> measured / predicted time of stored runs (1 = none), bounded to
     // [kLearnedFactorMin, kLearnedFactorMax]; `calibrate --reset-learned` clears it.
     std::map<std::string, double> learned;
@@ -138,6 +150,8 @@ struct KernelRates
     std::optional<ClassRate> find(const std::string &rateClass, int threads) const;
     double runOverhead(int threads) const;
     double nodeOverhead(int threads) const;
+    // That stage count's, else the closest measured one's; zero when none.
+    PipelineOverhead pipelineOverheadFor(int stages) const;
 };
 inline constexpr double kLearnedFactorMin = 0.25;
 inline constexpr double kLearnedFactorMax = 4.0;

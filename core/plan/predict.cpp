@@ -443,34 +443,60 @@ void spinThreadCpu(double ms)
 
 } // namespace
 
+namespace {
+
+// calibrate's probe pipeline: `stages` 1-thread CPU stages of one Relu each
+// over a batch of `microbatches` rows (symbolic batch axis, so the runner
+// splits it).
+struct ScheduleProbe
+{
+    ProbeGraph probe;
+    std::vector<std::unique_ptr<runtime::CpuDevice>> devices; // the runner's stages run on them
+    std::unique_ptr<runtime::PipelineRunner> runner;
+};
+
+Result<ScheduleProbe> makeScheduleProbe(const runtime::KernelRegistry &registry, int stages,
+                                        int microbatches)
+{
+    ScheduleProbe out;
+    ProbeBuilder builder;
+    ValueId value = builder.input("x", {microbatches, 16});
+    for (int s = 0; s < stages; ++s)
+        value = builder.node("Relu", "", {value});
+    out.probe = builder.finish(value);
+    for (graph::Value &v : out.probe.graph->mutableValues()) {
+        v.info.shape.rankKnown = true;
+        v.info.shape.dims = {graph::Dim::symbolic("N"), graph::Dim::known(16)};
+    }
+    std::vector<runtime::PipelineStageSpec> specs(static_cast<std::size_t>(stages));
+    for (int s = 0; s < stages; ++s) {
+        out.devices.push_back(std::make_unique<runtime::CpuDevice>(
+            "cpu:schedule" + std::to_string(s), 1, 0, registry));
+        specs[static_cast<std::size_t>(s)].device = out.devices.back().get();
+        specs[static_cast<std::size_t>(s)].nodes.push_back(static_cast<graph::NodeId>(s));
+    }
+    SB_ASSIGN_OR_RETURN(out.runner, runtime::PipelineRunner::create(out.probe.graph, specs));
+    std::string note;
+    if (out.runner->effectiveMicrobatches(out.probe.inputs, microbatches, &note) != microbatches)
+        return makeError(ErrorCode::Internal, "schedule probe: " + note);
+    return out;
+}
+
+double msSince(std::chrono::steady_clock::time_point start)
+{
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+        .count();
+}
+
+} // namespace
+
 Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, int stages, int cores,
                                      const CancelToken *cancel)
 {
     constexpr int kMicrobatches = 8;
     constexpr double kScheduleProbeCpuMs = 1.5;
     constexpr int kRuns = 9;
-    ProbeBuilder builder;
-    ValueId value = builder.input("x", {kMicrobatches, 16});
-    for (int s = 0; s < stages; ++s)
-        value = builder.node("Relu", "", {value});
-    ProbeGraph probe = builder.finish(value);
-    // A symbolic batch axis on every value, so the runner splits the batch.
-    for (graph::Value &v : probe.graph->mutableValues()) {
-        v.info.shape.rankKnown = true;
-        v.info.shape.dims = {graph::Dim::symbolic("N"), graph::Dim::known(16)};
-    }
-    std::vector<std::unique_ptr<runtime::CpuDevice>> devices;
-    std::vector<runtime::PipelineStageSpec> specs(static_cast<std::size_t>(stages));
-    for (int s = 0; s < stages; ++s) {
-        devices.push_back(std::make_unique<runtime::CpuDevice>("cpu:schedule" + std::to_string(s),
-                                                               1, 0, registry));
-        specs[static_cast<std::size_t>(s)].device = devices.back().get();
-        specs[static_cast<std::size_t>(s)].nodes.push_back(static_cast<graph::NodeId>(s));
-    }
-    SB_ASSIGN_OR_RETURN(auto runner, runtime::PipelineRunner::create(probe.graph, specs));
-    std::string note;
-    if (runner->effectiveMicrobatches(probe.inputs, kMicrobatches, &note) != kMicrobatches)
-        return makeError(ErrorCode::Internal, "schedule probe: " + note);
+    SB_ASSIGN_OR_RETURN(ScheduleProbe probe, makeScheduleProbe(registry, stages, kMicrobatches));
     runtime::PipelineRunOptions options;
     options.microbatches = kMicrobatches;
     options.cancel = cancel;
@@ -478,11 +504,10 @@ Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, in
     std::vector<double> walls;
     for (int r = 0; r <= kRuns; ++r) {
         const auto started = std::chrono::steady_clock::now();
-        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result, runner->run(probe.inputs, options));
+        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result,
+                            probe.runner->run(probe.probe.inputs, options));
         if (r > 0)
-            walls.push_back(std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - started)
-                                .count());
+            walls.push_back(msSince(started));
     }
     std::vector<runtime::ScheduleStage> model(static_cast<std::size_t>(stages));
     for (int s = 0; s < stages; ++s) {
@@ -498,6 +523,34 @@ Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, in
     if (predicted <= 0)
         return makeError(ErrorCode::Internal, "schedule probe: no predicted wall time");
     return std::clamp(percentile(walls, 50) / predicted, 0.5, 2.0);
+}
+
+Result<KernelRates::PipelineOverhead>
+measurePipelineOverhead(const runtime::KernelRegistry &registry, int stages,
+                        const CancelToken *cancel)
+{
+    constexpr int kRuns = 15;
+    SB_ASSIGN_OR_RETURN(ScheduleProbe probe, makeScheduleProbe(registry, stages, 1));
+    runtime::PipelineRunOptions options;
+    options.microbatches = 1;
+    options.cancel = cancel;
+    std::vector<double> walls, latencies;
+    for (int r = 0; r <= kRuns; ++r) {
+        const auto started = std::chrono::steady_clock::now();
+        SB_ASSIGN_OR_RETURN(runtime::PipelineResult result,
+                            probe.runner->run(probe.probe.inputs, options));
+        if (r == 0)
+            continue;
+        walls.push_back(msSince(started));
+        latencies.push_back(result.metrics.microbatchLatencyMs.empty()
+                                ? 0.0
+                                : result.metrics.microbatchLatencyMs.front());
+    }
+    const double wall = percentile(walls, 50), latency = percentile(latencies, 50);
+    KernelRates::PipelineOverhead overhead;
+    overhead.runMs = std::max(0.0, wall - latency);
+    overhead.handoffMs = stages > 1 ? latency / static_cast<double>(stages - 1) : 0.0;
+    return overhead;
 }
 
 Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
@@ -583,6 +636,10 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
     SB_ASSIGN_OR_RETURN(
         rates.scheduleFactorOversubscribed,
         measureScheduleFactor(registry, maxThreads + 1, maxThreads, options.cancel));
+    for (int stages = 1; stages <= maxThreads + 1; ++stages) {
+        SB_ASSIGN_OR_RETURN(rates.pipelineOverhead[stages],
+                            measurePipelineOverhead(registry, stages, options.cancel));
+    }
     if (options.progress)
         options.progress(1.0, "kernel rates done");
     return rates;
@@ -716,6 +773,12 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     std::vector<runtime::ScheduleStage> schedule;
     // Per stage: destination -> bytes of one message in a transfer buffer.
     std::vector<std::map<int, std::uint64_t>> transferBytes(runner.stageCount());
+    // A run of one micro-batch pays the runner's start and end and a wake-up
+    // per hand-off, as calibrate's probe measured them; in runs of more the
+    // schedule factor below covers them.
+    const KernelRates::PipelineOverhead overhead =
+        microbatches == 1 ? rates.pipelineOverheadFor(static_cast<int>(runner.stageCount()))
+                          : KernelRates::PipelineOverhead{};
     for (std::size_t s = 0; s < runner.stageCount(); ++s) {
         const runtime::Executor &executor = runner.stageExecutor(s);
         int threads = 1;
@@ -746,11 +809,14 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
                 const std::string &dest =
                     runner.stageExecutor(static_cast<std::size_t>(to)).device().id();
                 const LinkSpec link = options.links->link(from, dest);
-                // In-process stages hand tensors over by moving them.
+                // In-process stages hand over through shared memory (a copy
+                // into a transfer buffer, not priced).
                 if (link.name != "shared-memory" && link.name != "default")
                     ms = options.links->transferSeconds(from, dest, static_cast<double>(bytes)) *
                          1e3;
             }
+            if (ms == 0 && to < static_cast<int>(runner.stageCount()))
+                ms = overhead.handoffMs;
             stage.sendMs[to] = ms;
         }
         schedule.push_back(stage);
@@ -759,6 +825,7 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     scheduleOptions.microbatches = microbatches;
     scheduleOptions.cores = options.cores > 0 ? options.cores : hardwareThreads();
     scheduleOptions.timeSliceMs = runtime::kSchedulerTimeSliceMs;
+    scheduleOptions.iterationOverheadMs = overhead.runMs;
     scheduleOptions.batch = options.batch;
     scheduleOptions.iterations = options.iterations;
     prediction.schedule = runtime::simulateSchedule(schedule, scheduleOptions);

@@ -75,6 +75,14 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
 Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, int stages, int cores,
                                      const CancelToken *cancel = nullptr);
 
+// KernelRates::pipelineOverhead of `stages` stages: the same probe pipeline
+// with nothing to compute, 1 micro-batch, medians of 15 runs after a
+// warm-up: runMs = wall - the micro-batch's latency, handoffMs = latency /
+// (stages - 1) (0 for one stage).
+Result<KernelRates::PipelineOverhead>
+measurePipelineOverhead(const runtime::KernelRegistry &registry, int stages,
+                        const CancelToken *cancel = nullptr);
+
 // Concrete shapes of the graph's values under the bindings, by value name.
 using ValueShapes = std::map<std::string, runtime::Shape>;
 Result<ValueShapes> valueShapesByName(const graph::Graph &graph, const cost::DimBindings &bindings);

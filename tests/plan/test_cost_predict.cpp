@@ -301,6 +301,8 @@ private slots:
         calibration.cpuKernels.learned["gemm.small_m"] = 1.25;
         calibration.cpuKernels.scheduleFactorFits = 1.07;
         calibration.cpuKernels.scheduleFactorOversubscribed = 1.2;
+        calibration.cpuKernels.pipelineOverhead[1] = {0.2, 0};
+        calibration.cpuKernels.pipelineOverhead[3] = {0.15, 0.1};
         const std::filesystem::path file = dir.filePath("calibration.json").toStdString();
         QVERIFY(saveCalibration(calibration, file).ok());
         auto loaded = loadCalibration(file);
@@ -314,6 +316,11 @@ private slots:
         QCOMPARE(rates.learned.at("gemm.small_m"), 1.25);
         QCOMPARE(rates.scheduleFactorFits, 1.07);
         QCOMPARE(rates.scheduleFactorOversubscribed, 1.2);
+        QCOMPARE(rates.pipelineOverhead.size(), std::size_t(2));
+        QCOMPARE(rates.pipelineOverheadFor(1).runMs, 0.2);
+        QCOMPARE(rates.pipelineOverheadFor(3).handoffMs, 0.1);
+        QCOMPARE(rates.pipelineOverheadFor(4).runMs, 0.15); // the closest stage count
+        QCOMPARE(KernelRates().pipelineOverheadFor(2).runMs, 0.0);
     }
 
     // Two 10 ms stages, 2 micro-batches of 1 sample: wall 30 ms, latencies
@@ -355,6 +362,64 @@ private slots:
         CancelToken cancel;
         cancel.cancel();
         QVERIFY(!measureScheduleFactor(kernels::defaultRegistry(), 2, 2, &cancel).ok());
+    }
+
+    // The probe runs the real runner: one stage has no hand-off; three have
+    // two, each a thread waking (more than nothing, well under a second).
+    void pipelineOverheadProbeRunsTheRunner()
+    {
+        auto one = measurePipelineOverhead(kernels::defaultRegistry(), 1);
+        QVERIFY2(one.ok(), one.ok() ? "" : one.error().message.c_str());
+        QCOMPARE(one->handoffMs, 0.0);
+        QVERIFY(one->runMs > 0 && one->runMs < 1000);
+        auto three = measurePipelineOverhead(kernels::defaultRegistry(), 3);
+        QVERIFY2(three.ok(), three.ok() ? "" : three.error().message.c_str());
+        QVERIFY(three->handoffMs > 0 && three->handoffMs < 1000);
+        QVERIFY(three->runMs >= 0 && three->runMs < 1000);
+        CancelToken cancel;
+        cancel.cancel();
+        QVERIFY(!measurePipelineOverhead(kernels::defaultRegistry(), 2, &cancel).ok());
+    }
+
+    // predictPipeline adds the measured overhead of its stage count to runs
+    // of one micro-batch: the run's start and end to the iteration, each
+    // hand-off to the micro-batch's path; runs of more are left to the
+    // schedule factor.
+    void pipelineOverheadInPrediction()
+    {
+        auto graph = sbtest::makeResidualChain(2, 8, 1, 0);
+        const auto &registry = kernels::defaultRegistry();
+        CpuDevice d0("cpu:0", 1, 0, registry), d1("cpu:1", 1, 0, registry);
+        std::vector<PipelineStageSpec> specs(2);
+        specs[0].device = &d0;
+        specs[1].device = &d1;
+        for (std::size_t n = 0; n < graph->nodes().size(); ++n)
+            specs[graph->nodes()[n].block == 0 ? 0 : 1].nodes.push_back(
+                static_cast<graph::NodeId>(n));
+        auto runner = PipelineRunner::create(graph, specs);
+        QVERIFY(runner.ok());
+        PipelinePredictOptions options;
+        options.batch = 4;
+        options.microbatches = 1;
+        KernelRates rates = handRates();
+        auto plain = predictPipeline(*graph, **runner, rates, options);
+        rates.pipelineOverhead[2] = {0.5, 0.25};
+        auto withOverhead = predictPipeline(*graph, **runner, rates, options);
+        QVERIFY(plain.ok() && withOverhead.ok());
+        const double eps = 1e-9;
+        QVERIFY(std::fabs(withOverhead->schedule.wallMs - (plain->schedule.wallMs + 0.25)) < eps);
+        QVERIFY(std::fabs(withOverhead->schedule.microbatchLatencyMs[0] -
+                          (plain->schedule.microbatchLatencyMs[0] + 0.25)) < eps);
+        QVERIFY(std::fabs(withOverhead->schedule.summary.iterationMedianMs -
+                          (plain->schedule.summary.iterationMedianMs + 0.75)) < eps);
+        QCOMPARE(withOverhead->schedule.stageComputeMs, plain->schedule.stageComputeMs);
+        options.microbatches = 2;
+        rates.scheduleFactorFits = 0; // no stretch, to compare the models alone
+        auto two = predictPipeline(*graph, **runner, rates, options);
+        rates.pipelineOverhead.clear();
+        auto twoPlain = predictPipeline(*graph, **runner, rates, options);
+        QVERIFY(two.ok() && twoPlain.ok());
+        QCOMPARE(two->schedule.wallMs, twoPlain->schedule.wallMs);
     }
 
     void learning()
