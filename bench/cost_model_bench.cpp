@@ -27,8 +27,12 @@
 //
 //   build/bench/cost_model_bench [--models DIR] [--demo FILE] [--only a,b] [--repeats R]
 //                                [--warmup W] [--rates calibration.json] [--no-cuts]
-//                                [--cut-rounds N] [--no-learn] [--classes] [--shared-cores]
+//                                [--cut-rounds N] [--no-learn] [--learn-pooled] [--verbose]
+//                                [--classes] [--shared-cores]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
+//  --learn-pooled: learn once, from every model's runs, before any plan (default:
+//     each model from its own runs, right before its plans).
+//  --verbose: print every learned factor.
 //  --classes: per rate class predicted vs measured ms of a whole-graph run.
 //  --shared-cores: give the schedule model the cores this process really gets
 //  (a 1-thread run alone vs two at once, rounded) instead of the hardware threads.
@@ -268,7 +272,8 @@ int fail(const std::string &what, const Error &error)
 
 // Per rate class (or, `bySize`, per learned-factor key of class, thread
 // count and size of work: plan::learnedSizeKey): predicted and measured (the
-// executor's per-node timing hook, median over `repeats` runs) ms of one
+// executor's per-node timing hook, median over `repeats` runs, scaled so
+// that the classes add up to the run's wall time) ms of one
 // whole-graph run on one device of `threads` threads, batch 8 (or 1,
 // `sample`).
 std::map<std::string, std::pair<double, double>>
@@ -299,16 +304,32 @@ classTimes(const Model &model, const plan::KernelRates &rates, int threads, int 
     options.onNode = [&](const NodeEvent &event) {
         current[classOf[*event.name]] += event.endMs - event.startMs;
     };
+    std::vector<double> walls, hooked;
     for (int r = 0; r < repeats + 1; ++r) {
         current.clear();
+        const auto started = Clock::now();
         if (!(*executor)->run(inputs, options))
             return {};
-        if (r > 0)
-            for (const auto &[rateClass, ms] : current)
-                samples[rateClass].push_back(ms);
+        const double wall = msSince(started);
+        if (r == 0)
+            continue;
+        double sum = 0;
+        for (const auto &[rateClass, ms] : current) {
+            samples[rateClass].push_back(ms);
+            sum += ms;
+        }
+        walls.push_back(wall);
+        hooked.push_back(sum);
     }
+    // The executor's own work between the nodes (dispatch, outputs, frees:
+    // 1-8% of a run here, most in many-node graphs at batch 1) is in a stage's
+    // measured compute, which is what `calibrate --from-runs` learns from:
+    // share it out over the classes as their measured times.
+    const double between = percentile(hooked, 50) > 0
+                               ? std::max(1.0, percentile(walls, 50) / percentile(hooked, 50))
+                               : 1.0;
     for (const auto &[rateClass, ms] : samples)
-        out[rateClass].second = percentile(ms, 50);
+        out[rateClass].second = percentile(ms, 50) * between;
     return out;
 }
 
@@ -340,6 +361,8 @@ int main(int argc, char **argv)
     std::set<std::string> only;
     int repeats = 5, warmup = 1;
     bool cuts = true;
+    bool pooled = false;
+    bool verbose = false;
     int cutRounds = 15;
     bool classes = false;
     bool learn = true;
@@ -359,6 +382,10 @@ int main(int argc, char **argv)
             ratesFile = next();
         else if (arg == "--no-cuts")
             cuts = false;
+        else if (arg == "--learn-pooled")
+            pooled = true;
+        else if (arg == "--verbose")
+            verbose = true;
         else if (arg == "--cut-rounds")
             cutRounds = std::max(1, std::atoi(next().c_str()));
         else if (arg == "--classes")
@@ -375,7 +402,7 @@ int main(int argc, char **argv)
             std::fprintf(stderr,
                          "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
                          "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--cut-rounds N] "
-                         "[--no-learn] [--classes] "
+                         "[--no-learn] [--learn-pooled] [--verbose] [--classes] "
                          "[--shared-cores]\n");
             return 2;
         }
@@ -455,19 +482,24 @@ int main(int argc, char **argv)
         loaded.push_back(std::move(*model));
     }
 
-    // Learning from runs: each model run whole on one device (1 thread and
+    // Learning from runs: a model run whole on one device (1 thread and
     // every thread; batch 8 and batch 1, the micro-batch of the M = 8 runs),
     // per-node times from the executor's hook, folded as `calibrate
     // --from-runs` folds stored runs, into factors per class, thread count
     // and size of work (plan::learnedSizeKey; nodes of a batch-1 run do
-    // an eighth of the work, and run less efficiently per unit).
-    plan::KernelRates learnedRates = rates;
-    if (learn) {
+    // an eighth of the work, and run less efficiently per unit). By default
+    // each model learns from its own runs right before its plans are
+    // measured, as a user's stored runs of a model refine the predictions
+    // of its next plans (and the host's drift between learning and
+    // measuring stays seconds, not the whole bench); --learn-pooled learns
+    // once from every model's runs first.
+    auto learnFrom = [&](const std::vector<const Model *> &models) {
+        plan::KernelRates learned = rates;
         std::vector<plan::RunEvidence> evidence;
-        for (const Model &model : loaded)
+        for (const Model *model : models)
             for (int threads : {1, plan::hardwareThreads()})
                 for (bool sample : {false, true}) {
-                    auto byKey = classTimes(model, rates, threads, repeats, sample, true);
+                    auto byKey = classTimes(*model, rates, threads, repeats, sample, true);
                     for (const auto &[key, times] : byKey) {
                         plan::RunEvidence run;
                         run.predictedMs = times.first;
@@ -476,18 +508,32 @@ int main(int argc, char **argv)
                         evidence.push_back(run);
                     }
                 }
-        auto changes = plan::learnFromRuns(learnedRates, evidence);
-        std::printf("\nlearned from %zu per-class run figures (bounded %.1f..%.1f):\n",
-                    evidence.size(), plan::kLearnedFactorMin, plan::kLearnedFactorMax);
-        for (const auto &[rateClass, factors] : changes)
-            std::printf("  %-26s x%.3f\n", rateClass.c_str(), factors.second);
+        auto changes = plan::learnFromRuns(learned, evidence);
+        std::printf("\nlearned from %zu per-class run figures of %zu model(s) (bounded "
+                    "%.2f..%.1f): %zu factors\n",
+                    evidence.size(), models.size(), plan::kLearnedFactorMin,
+                    plan::kLearnedFactorMax, changes.size());
+        if (verbose)
+            for (const auto &[rateClass, factors] : changes)
+                std::printf("  %-26s x%.3f\n", rateClass.c_str(), factors.second);
+        return learned;
+    };
+    plan::KernelRates pooledRates = rates;
+    if (learn && pooled) {
+        std::vector<const Model *> all;
+        for (const Model &model : loaded)
+            all.push_back(&model);
+        pooledRates = learnFrom(all);
     }
+    std::map<std::string, plan::KernelRates> learnedByModel;
 
     Errors errors, calibratedOnly;
     for (const Model &modelRef : loaded) {
         const Model *model = &modelRef;
         const std::string &name = model->name;
         std::printf("\n== %s (batch %lld)\n", name.c_str(), static_cast<long long>(kBatch));
+        const plan::KernelRates &learnedRates = learnedByModel[name] =
+            learn && !pooled ? learnFrom({model}) : pooledRates;
         if (classes)
             printClassTimes(*model, learnedRates, repeats);
         if (sharedCores) {
@@ -595,6 +641,7 @@ int main(int argc, char **argv)
         auto devices = localDevices(2);
         if (!devices)
             return fail("cuts", devices.error());
+        const plan::KernelRates &learnedRates = learnedByModel[model.name];
         auto chosen = planFor(model, *devices, learnedRates, 8);
         if (!chosen)
             return fail("cuts", chosen.error());
