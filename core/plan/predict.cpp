@@ -636,7 +636,8 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
     SB_ASSIGN_OR_RETURN(
         rates.scheduleFactorOversubscribed,
         measureScheduleFactor(registry, maxThreads + 1, maxThreads, options.cancel));
-    for (int stages = 1; stages <= maxThreads + 1; ++stages) {
+    // Up to 9 stages: plans of more take the 9-stage figures (pipelineOverheadFor).
+    for (int stages = 1; stages <= std::min(maxThreads + 1, 9); ++stages) {
         SB_ASSIGN_OR_RETURN(rates.pipelineOverhead[stages],
                             measurePipelineOverhead(registry, stages, options.cancel));
     }

@@ -30,6 +30,8 @@ struct StageState
     double waitStartMs = -1;
     double computeStartMs = 0;
     double computeMs = 0;
+    // Time-sliced cores only: whether this micro-batch's compute has begun
+    // (it had a core once), whether it holds a core now, and for how long.
     bool started = true;
     bool onCore = false;
     double sliceMs = 0;
@@ -79,9 +81,16 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
     const int depth = std::max(1, options.queueDepth);
     double now = 0;
     bool sliced = options.timeSliceMs > 0 && options.cores > 0;
-    for (const ScheduleStage &stage : stages)
+    double totalComputeMs = 0;
+    for (const ScheduleStage &stage : stages) {
         sliced = sliced && stage.threads <= 1;
-    std::deque<int> waitingForCore;
+        totalComputeMs += stage.computeMs * microbatches;
+    }
+    // No finer than 1/100,000 of the run's compute: the replay stays within
+    // its event budget however long the stages (a slice that short against
+    // the stages already shares the cores as processor sharing would).
+    const double sliceMs = std::max(options.timeSliceMs, totalComputeMs / 1e5);
+    std::deque<int> waitingForCore; // time-sliced: computing stages without a core, FIFO
 
     auto bytesOn = [&](int from, int to) {
         const auto &sends = stages[static_cast<std::size_t>(from)].sendBytes;
@@ -182,6 +191,7 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
             }
         }
         if (sliced) {
+            // Free cores go to the waiting stages in arrival order.
             int free = options.cores;
             for (const StageState &st : state)
                 free -= st.onCore ? 1 : 0;
@@ -202,6 +212,7 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                 }
             }
         }
+        // Next event: a compute or a transfer ending (time-sliced: or a slice).
         int busyThreads = 0;
         for (int s = 0; s < count; ++s)
             if (state[static_cast<std::size_t>(s)].phase == Phase::Compute)
@@ -217,7 +228,7 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
             if (st.phase == Phase::Compute && (!sliced || st.onCore)) {
                 step = std::min(step, st.remainingMs / speed);
                 if (sliced && !waitingForCore.empty())
-                    step = std::min(step, std::max(0.0, options.timeSliceMs - st.sliceMs));
+                    step = std::min(step, std::max(0.0, sliceMs - st.sliceMs));
             } else if (st.phase == Phase::Send && st.transferring) {
                 step = std::min(step, st.remainingMs);
             }
@@ -241,11 +252,12 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                 st.remainingMs = std::max(0.0, st.remainingMs - step);
             }
         }
+        // Time-sliced: a stage whose slice ran out while another waits queues
+        // behind it (unless it has just finished).
         if (sliced && !waitingForCore.empty())
             for (int s = 0; s < count; ++s) {
                 StageState &st = state[static_cast<std::size_t>(s)];
-                if (st.onCore && st.remainingMs > kEpsilon &&
-                    st.sliceMs >= options.timeSliceMs - kEpsilon) {
+                if (st.onCore && st.remainingMs > kEpsilon && st.sliceMs >= sliceMs - kEpsilon) {
                     st.onCore = false;
                     waitingForCore.push_back(s);
                 }

@@ -519,6 +519,19 @@ private slots:
         QCOMPARE(through.wallMs, 2.0);
         QCOMPARE(through.stageComputeMs, (std::vector<double>{1.0, 1.0, 1.0}));
         QCOMPARE(through.stageIdleMs, (std::vector<double>{1.0, 1.0, 1.0}));
+        // Long stages: the slice widens to keep the replay within its event
+        // budget; three 100 s stages, 8 micro-batches, keep both cores busy.
+        {
+            std::vector<ScheduleStage> longStages(3);
+            for (ScheduleStage &stage : longStages)
+                stage.computeMs = 1e5;
+            ScheduleOptions longOptions = options;
+            longOptions.microbatches = 8;
+            longOptions.timeSliceMs = 0.75;
+            SchedulePrediction p = simulateSchedule(longStages, longOptions);
+            QVERIFY(!p.deadlocked);
+            QVERIFY2(std::fabs(p.wallMs - 1.2e6) <= 1.2e3, qPrintable(QString::number(p.wallMs)));
+        }
         // A stage of 2 threads: processor sharing (4 busy threads, half speed).
         stages[0].threads = 2;
         SchedulePrediction gang = simulateSchedule(stages, options);
