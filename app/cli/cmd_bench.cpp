@@ -113,7 +113,7 @@ int runBench(Args &args)
         "the kernel it ran (ours or oneDNN, algorithm, ISA). SHARDBENCH_MAX_CPU_ISA=avx2\n"
         "caps the ISA (ours and oneDNN; OPENBLAS_CORETYPE=Haswell caps OpenBLAS's);\n"
         "SHARDBENCH_CPU_KERNELS=ours|onednn|auto picks\n"
-        "the conv/matmul kernels (auto: the faster per problem, timed once per process);\n"
+        "the conv/matmul kernels (auto: the faster per node, timed once per session);\n"
         "SHARDBENCH_FLOAT_CHANNELS_LAST=0 keeps float activations between convolutions\n"
         "and pools in NCHW (A/B runs; by default they are stored NHWC for oneDNN).");
     spec.positional("MODEL.onnx", "ONNX model");

@@ -178,57 +178,10 @@ std::size_t pick(std::vector<Candidate<Problem>> &candidates, const Problem &pro
     return static_cast<std::size_t>(std::min_element(best.begin(), best.end()) - best.begin());
 }
 
-std::mutex &sharedChoicesMutex()
-{
-    static std::mutex mutex;
-    return mutex;
-}
-
-std::map<std::string, std::size_t> &sharedChoices()
-{
-    static std::map<std::string, std::size_t> choices;
-    return choices;
-}
-
-// Process-wide choices, by problem: the full problem (every dimension,
-// stride, epilogue and layout; `signature` at the call sites), the pool's
-// thread count and the candidates on offer. The first node to meet a problem
-// times it; every later node and executor with the same problem (another
-// pipeline stage holding the same layer, a plan opened again, a batch-1
-// micro-batch of a layer timed before) takes that choice instead of timing
-// again. Timing on a busy host picks either of two close candidates by
-// chance, and with one choice per executor two plans of the same model ran
-// the same layers with different kernels (cost_model_bench's 2-stage cuts of
-// the demo decoder swapped places by 9% between runs).
-std::optional<std::size_t> sharedChoice(const std::string &key)
-{
-    std::lock_guard lock(sharedChoicesMutex());
-    auto it = sharedChoices().find(key);
-    if (it == sharedChoices().end())
-        return std::nullopt;
-    return it->second;
-}
-
-void rememberChoice(const std::string &key, std::size_t chosen)
-{
-    std::lock_guard lock(sharedChoicesMutex());
-    sharedChoices().emplace(key, chosen);
-}
-
-template <typename Problem>
-std::string sharedChoiceKey(const std::string &signature, int threads,
-                            const std::vector<Candidate<Problem>> &candidates)
-{
-    std::string key = signature + "|t" + std::to_string(threads);
-    for (const Candidate<Problem> &candidate : candidates)
-        key += std::string("|") + candidate.name;
-    return key;
-}
-
 template <typename Problem>
 Status
-runChosen(KernelContext &ctx, const std::string &key, const std::string &signature,
-          const Problem &problem, const OursFn &ours, const char *oursName,
+runChosen(KernelContext &ctx, const std::string &key, const Problem &problem, const OursFn &ours,
+          const char *oursName,
           const std::function<void(std::vector<Candidate<Problem>> &, std::vector<std::string> &)>
               &addOneDnn)
 {
@@ -250,17 +203,7 @@ runChosen(KernelContext &ctx, const std::string &key, const std::string &signatu
             fresh->candidates.push_back({oursName, [ours](runtime::ThreadPool &, KernelContext *c,
                                                           const Problem &) { return ours(c); }});
             addOneDnn(fresh->candidates, choices.names);
-            const std::string shared =
-                sharedChoiceKey(signature, ctx.pool().size(), fresh->candidates);
-            const auto known = kernelChoice() == KernelChoice::Auto ? sharedChoice(shared)
-                                                                    : std::optional<std::size_t>();
-            if (known && *known < fresh->candidates.size()) {
-                fresh->chosen = *known;
-            } else {
-                fresh->chosen = pick(fresh->candidates, problem, ctx.pool());
-                if (kernelChoice() == KernelChoice::Auto)
-                    rememberChoice(shared, fresh->chosen);
-            }
+            fresh->chosen = pick(fresh->candidates, problem, ctx.pool());
             // Only the chosen one stays (with its reordered weights).
             for (std::size_t i = 1; i < fresh->candidates.size(); ++i)
                 if (i != fresh->chosen)
@@ -785,55 +728,6 @@ double convMacs(const ConvProblem &p)
 
 } // namespace
 
-namespace {
-
-// What makes two problems the same for the choice between implementations
-// (everything but the operands' addresses and values).
-std::string joined(std::initializer_list<std::int64_t> values)
-{
-    std::string out;
-    for (std::int64_t v : values)
-        out += std::to_string(v) + ",";
-    return out;
-}
-
-std::string convSignature(const ConvProblem &p)
-{
-    return "conv:" + joined({p.n,
-                             p.inChannels,
-                             p.outChannels,
-                             p.group,
-                             p.inH,
-                             p.inW,
-                             p.outH,
-                             p.outW,
-                             p.kernelH,
-                             p.kernelW,
-                             p.strideH,
-                             p.strideW,
-                             p.dilationH,
-                             p.dilationW,
-                             p.padTop,
-                             p.padLeft,
-                             p.padBottom,
-                             p.padRight,
-                             static_cast<std::int64_t>(p.act.kind),
-                             p.bias != nullptr,
-                             p.residual != nullptr,
-                             p.weightsConstant,
-                             p.xChannelsLast,
-                             p.yChannelsLast});
-}
-
-std::string matmulSignature(const MatMulProblem &p)
-{
-    return "matmul:" +
-           joined({p.batch, p.m, p.n, p.k, p.aBatchStride, p.bBatchStride,
-                   static_cast<std::int64_t>(p.act.kind), p.bias != nullptr, p.bConstant});
-}
-
-} // namespace
-
 Status runConvolution(KernelContext &ctx, const ConvProblem &p, const OursFn &ours,
                       const char *oursName)
 {
@@ -923,7 +817,7 @@ Status runConvolution(KernelContext &ctx, const ConvProblem &p, const OursFn &ou
             }
         }
     };
-    return runChosen<ConvProblem>(ctx, key, convSignature(p), p, ours, oursName, addOneDnn);
+    return runChosen<ConvProblem>(ctx, key, p, ours, oursName, addOneDnn);
 }
 
 Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function<void()> &ours,
@@ -1000,7 +894,7 @@ Status runMatMul(KernelContext &ctx, const MatMulProblem &p, const std::function
         }
     };
     return runChosen<MatMulProblem>(
-        ctx, key, matmulSignature(p), p,
+        ctx, key, p,
         [&ours](KernelContext *) {
             ours();
             return Status::success();

@@ -8,11 +8,7 @@
 // layout once, and times each candidate (our own kernel, oneDNN on plain
 // NCHW / row-major tensors, oneDNN on blocked tensors with reorders in and
 // out) on the real operands; the fastest is kept in the node's KernelState
-// for the rest of the session, never rebuilt per run. The choice is also
-// remembered process-wide by problem (every dimension, stride, epilogue and
-// layout, the thread count and the candidates): a later node or executor
-// meeting the same problem takes it without timing again, so every plan and
-// stage of a model runs a layer with the same implementation. SHARDBENCH_CPU_KERNELS
+// for the rest of the session, never rebuilt per run. SHARDBENCH_CPU_KERNELS
 // (or setKernelChoice) forces one side: "ours", "onednn", "onednn-blocked"
 // or "auto" (default). Scratchpads and blocked activation copies come from
 // KernelContext::allocateScratch, so the memory plan counts them; blocked
@@ -36,7 +32,7 @@ namespace sb::kernels {
 
 enum class KernelChoice
 {
-    Auto,          // time both, keep the faster (per problem, once per process)
+    Auto,          // time both, keep the faster (per node and shape, once per session)
     Ours,          // our kernels only
     OneDnn,        // oneDNN wherever it covers the case (plain layouts when it has them)
     OneDnnBlocked, // oneDNN, blocked layouts when it has them (tests)
