@@ -84,6 +84,26 @@ std::shared_ptr<graph::Graph> matmulSoftmax()
     return g;
 }
 
+// A residual chain of two blocks, one per stage, on two 1-thread CPU devices.
+struct TwoStageChain
+{
+    std::shared_ptr<graph::Graph> graph = sbtest::makeResidualChain(2, 8, 1, 0);
+    CpuDevice d0{"cpu:0", 1, 0, kernels::defaultRegistry()};
+    CpuDevice d1{"cpu:1", 1, 0, kernels::defaultRegistry()};
+    Result<std::unique_ptr<PipelineRunner>> runner = open();
+
+    Result<std::unique_ptr<PipelineRunner>> open()
+    {
+        std::vector<PipelineStageSpec> specs(2);
+        specs[0].device = &d0;
+        specs[1].device = &d1;
+        for (std::size_t n = 0; n < graph->nodes().size(); ++n)
+            specs[graph->nodes()[n].block == 0 ? 0 : 1].nodes.push_back(
+                static_cast<graph::NodeId>(n));
+        return PipelineRunner::create(graph, specs);
+    }
+};
+
 KernelRates handRates()
 {
     KernelRates rates;
@@ -387,16 +407,9 @@ private slots:
     // schedule factor.
     void pipelineOverheadInPrediction()
     {
-        auto graph = sbtest::makeResidualChain(2, 8, 1, 0);
-        const auto &registry = kernels::defaultRegistry();
-        CpuDevice d0("cpu:0", 1, 0, registry), d1("cpu:1", 1, 0, registry);
-        std::vector<PipelineStageSpec> specs(2);
-        specs[0].device = &d0;
-        specs[1].device = &d1;
-        for (std::size_t n = 0; n < graph->nodes().size(); ++n)
-            specs[graph->nodes()[n].block == 0 ? 0 : 1].nodes.push_back(
-                static_cast<graph::NodeId>(n));
-        auto runner = PipelineRunner::create(graph, specs);
+        TwoStageChain chain;
+        const auto &graph = chain.graph;
+        auto &runner = chain.runner;
         QVERIFY(runner.ok());
         PipelinePredictOptions options;
         options.batch = 4;
@@ -625,16 +638,9 @@ private slots:
         QFETCH(double, firstMs);
         QFETCH(double, secondMs);
         QFETCH(int, microbatches);
-        auto graph = sbtest::makeResidualChain(2, 8, 1, 0);
-        const auto &registry = kernels::defaultRegistry();
-        CpuDevice d0("cpu:0", 1, 0, registry), d1("cpu:1", 1, 0, registry);
-        std::vector<PipelineStageSpec> specs(2);
-        specs[0].device = &d0;
-        specs[1].device = &d1;
-        for (std::size_t n = 0; n < graph->nodes().size(); ++n)
-            specs[graph->nodes()[n].block == 0 ? 0 : 1].nodes.push_back(
-                static_cast<graph::NodeId>(n));
-        auto runner = PipelineRunner::create(graph, specs);
+        TwoStageChain chain;
+        const auto &graph = chain.graph;
+        auto &runner = chain.runner;
         QVERIFY(runner.ok());
         const double sleeps[2] = {firstMs, secondMs};
         PipelineRunOptions options;
