@@ -292,10 +292,14 @@ Result<Calibration> loadCalibration(const fs::path &path)
                 const int stages = std::atoi(key.c_str());
                 if (stages <= 0 || !value.is_object())
                     continue;
-                KernelRates::PipelineOverhead overhead;
-                overhead.runMs = std::max(0.0, value.value("run_ms", 0.0));
-                overhead.handoffMs = std::max(0.0, value.value("handoff_ms", 0.0));
-                kernels.pipelineOverhead[stages] = overhead;
+                // Figures that are not numbers count as not measured (0).
+                auto milliseconds = [&value = value](const char *field) {
+                    return value.contains(field) && value[field].is_number()
+                               ? std::max(0.0, value[field].get<double>())
+                               : 0.0;
+                };
+                kernels.pipelineOverhead[stages] = {milliseconds("run_ms"),
+                                                    milliseconds("handoff_ms")};
             }
         if (rates.contains("learned") && rates["learned"].is_object())
             for (const auto &[name, value] : rates["learned"].items())

@@ -13,8 +13,11 @@
 #include <QTemporaryDir>
 #include <QtTest>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cmath>
+#include <fstream>
 #include <thread>
 
 using namespace sb;
@@ -341,6 +344,18 @@ private slots:
         QCOMPARE(rates.pipelineOverheadFor(3).handoffMs, 0.1);
         QCOMPARE(rates.pipelineOverheadFor(4).runMs, 0.15); // the closest stage count
         QCOMPARE(KernelRates().pipelineOverheadFor(2).runMs, 0.0);
+
+        // A hand-edited file: figures that are not numbers count as 0, no throw.
+        std::ifstream in(file);
+        nlohmann::json doc = nlohmann::json::parse(in);
+        in.close();
+        doc["cpu_kernel_rates"]["pipeline_overhead"]["2"] = {{"run_ms", "fast"},
+                                                             {"handoff_ms", -1}};
+        std::ofstream(file) << doc.dump();
+        auto edited = loadCalibration(file);
+        QVERIFY(edited.ok());
+        QCOMPARE(edited->cpuKernels.pipelineOverheadFor(2).runMs, 0.0);
+        QCOMPARE(edited->cpuKernels.pipelineOverheadFor(2).handoffMs, 0.0);
     }
 
     // Two 10 ms stages, 2 micro-batches of 1 sample: wall 30 ms, latencies
