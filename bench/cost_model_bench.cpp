@@ -8,13 +8,15 @@
 //     1-, 2- and 3-stage plans (the auto-planner over that many local CPU
 //     devices, the machine's cores split among them, planning with the
 //     predicted node times) at 1 and 8 micro-batches: --warmup + --repeats
-//     measured runs, then the prediction (plan::predictPipeline; after the
+//     measured runs, then the prediction (plan::predictPipeline with the
+//     factors the model learned from its own whole-graph runs just before; after the
 //     warm-up so that nodes whose kernel chose oneDNN's implementation are
 //     priced with that one's declared scratch; no measured figure enters it).
 //     Printed per stage: predicted vs measured compute ms (measured: median
 //     over the runs); per run: throughput (measured: batch / the median
 //     iteration's wall time), latency p50 and peak memory (activations +
-//     queued inbound, summed over stages), predicted vs measured (medians).
+//     inbound transfer buffers, summed over stages), predicted vs measured
+//     (medians).
 //  3. Median and 90th-percentile absolute percentage error of each figure.
 //  4. Demo decoder: every valid 2-stage block cut measured at 8 micro-batches
 //     vs the planner's chosen cut: its throughput as a fraction of the best

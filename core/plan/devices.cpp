@@ -311,54 +311,44 @@ Result<Calibration> loadCalibration(const fs::path &path)
     return calibration;
 }
 
-std::optional<ClassRate> KernelRates::find(const std::string &rateClass, int threads) const
-{
-    auto it = classes.find(rateClass);
-    if (it == classes.end() || it->second.empty())
-        return std::nullopt;
-    const auto &byThreads = it->second;
-    auto best = byThreads.begin();
-    for (auto entry = byThreads.begin(); entry != byThreads.end(); ++entry)
-        if (std::abs(entry->first - threads) < std::abs(best->first - threads))
-            best = entry;
-    return best->second;
-}
-
 namespace {
 
-// The value for the closest measured thread count (0 when none).
-double closestThreads(const std::map<int, double> &byThreads, int threads)
+// The value for the closest measured count (thread count, stage count;
+// value-initialised when none was measured).
+template <typename Value> Value closestCount(const std::map<int, Value> &byCount, int count)
 {
-    if (byThreads.empty())
-        return 0;
-    auto best = byThreads.begin();
-    for (auto entry = byThreads.begin(); entry != byThreads.end(); ++entry)
-        if (std::abs(entry->first - threads) < std::abs(best->first - threads))
+    if (byCount.empty())
+        return Value{};
+    auto best = byCount.begin();
+    for (auto entry = byCount.begin(); entry != byCount.end(); ++entry)
+        if (std::abs(entry->first - count) < std::abs(best->first - count))
             best = entry;
     return best->second;
 }
 
 } // namespace
 
+std::optional<ClassRate> KernelRates::find(const std::string &rateClass, int threads) const
+{
+    auto it = classes.find(rateClass);
+    if (it == classes.end() || it->second.empty())
+        return std::nullopt;
+    return closestCount(it->second, threads);
+}
+
 double KernelRates::runOverhead(int threads) const
 {
-    return closestThreads(runOverheadSeconds, threads);
+    return closestCount(runOverheadSeconds, threads);
 }
 
 KernelRates::PipelineOverhead KernelRates::pipelineOverheadFor(int stages) const
 {
-    if (pipelineOverhead.empty())
-        return {};
-    auto best = pipelineOverhead.begin();
-    for (auto entry = pipelineOverhead.begin(); entry != pipelineOverhead.end(); ++entry)
-        if (std::abs(entry->first - stages) < std::abs(best->first - stages))
-            best = entry;
-    return best->second;
+    return closestCount(pipelineOverhead, stages);
 }
 
 double KernelRates::nodeOverhead(int threads) const
 {
-    return closestThreads(nodeOverheadSeconds, threads);
+    return closestCount(nodeOverheadSeconds, threads);
 }
 
 Status saveCalibration(const Calibration &calibration, const fs::path &path)
