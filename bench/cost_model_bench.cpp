@@ -7,8 +7,8 @@
 //     demo decoder resources/demo/decoder.onnx), batch 8 (inputs tiled), for
 //     1-, 2- and 3-stage plans (the auto-planner over that many local CPU
 //     devices, the machine's cores split among them, planning with the
-//     predicted node times) at 1 and 8 micro-batches: --warmup + --repeats
-//     measured runs, then the prediction (plan::predictPipeline with the
+//     predicted node times) at 1 and 8 micro-batches: --warmup (3) untimed
+//     and --repeats (5) timed runs, then the prediction (plan::predictPipeline with the
 //     factors the model learned from its own whole-graph runs just before; after the
 //     warm-up so that nodes whose kernel chose oneDNN's implementation are
 //     priced with that one's declared scratch; no measured figure enters it).
@@ -274,12 +274,13 @@ int fail(const std::string &what, const Error &error)
 
 // Per rate class (or, `bySize`, per learned-factor key of class, thread
 // count and size of work: plan::learnedSizeKey): predicted and measured (the
-// executor's per-node timing hook, median over `repeats` runs, scaled so
+// executor's per-node timing hook, median over `repeats` runs after
+// `warmup` untimed ones, scaled so
 // that the classes add up to the run's wall time) ms of one
 // whole-graph run on one device of `threads` threads, batch 8 (or 1,
 // `sample`).
 std::map<std::string, std::pair<double, double>>
-classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats,
+classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats, int warmup,
            bool sample = false, bool bySize = false)
 {
     std::map<std::string, std::pair<double, double>> out;
@@ -307,13 +308,13 @@ classTimes(const Model &model, const plan::KernelRates &rates, int threads, int 
         current[classOf[*event.name]] += event.endMs - event.startMs;
     };
     std::vector<double> walls, hooked;
-    for (int r = 0; r < repeats + 1; ++r) {
+    for (int r = 0; r < std::max(1, warmup) + repeats; ++r) {
         current.clear();
         const auto started = Clock::now();
         if (!(*executor)->run(inputs, options))
             return {};
         const double wall = msSince(started);
-        if (r == 0)
+        if (r < std::max(1, warmup)) // the first run plans memory and picks kernels
             continue;
         double sum = 0;
         for (const auto &[rateClass, ms] : current) {
@@ -335,11 +336,11 @@ classTimes(const Model &model, const plan::KernelRates &rates, int threads, int 
     return out;
 }
 
-void printClassTimes(const Model &model, const plan::KernelRates &rates, int repeats)
+void printClassTimes(const Model &model, const plan::KernelRates &rates, int repeats, int warmup)
 {
     const int threads = plan::hardwareThreads();
     std::printf("  per class, whole graph on %d thread(s): predicted / measured ms\n", threads);
-    for (const auto &[rateClass, ms] : classTimes(model, rates, threads, repeats))
+    for (const auto &[rateClass, ms] : classTimes(model, rates, threads, repeats, warmup))
         std::printf("    %-26s %9.2f / %9.2f\n", rateClass.c_str(), ms.first, ms.second);
 }
 
@@ -361,7 +362,11 @@ int main(int argc, char **argv)
     std::string demo = std::string(SB_SOURCE_DIR) + "/resources/demo/decoder.onnx";
     std::string ratesFile;
     std::set<std::string> only;
-    int repeats = 5, warmup = 1;
+    // Three warm-up runs: the first plans memory and times kernel choices;
+    // the next ones still page-fault as the heap grows to hold a run's
+    // outputs next to the previous run's (8 MiB of logits cost the decoder
+    // ~22 ms of faults per run on this VM until then).
+    int repeats = 5, warmup = 3;
     bool cuts = true;
     bool pooled = false;
     bool verbose = false;
@@ -501,7 +506,7 @@ int main(int argc, char **argv)
         for (const Model *model : models)
             for (int threads : {1, plan::hardwareThreads()})
                 for (bool sample : {false, true}) {
-                    auto byKey = classTimes(*model, rates, threads, repeats, sample, true);
+                    auto byKey = classTimes(*model, rates, threads, repeats, warmup, sample, true);
                     for (const auto &[key, times] : byKey) {
                         plan::RunEvidence run;
                         run.predictedMs = times.first;
@@ -537,7 +542,7 @@ int main(int argc, char **argv)
         const plan::KernelRates &learnedRates = learnedByModel[name] =
             learn && !pooled ? learnFrom({model}) : pooledRates;
         if (classes)
-            printClassTimes(*model, learnedRates, repeats);
+            printClassTimes(*model, learnedRates, repeats, warmup);
         if (sharedCores) {
             g_cores = effectiveCores(*model);
             std::printf("  cores this process gets now (1-thread runs alone vs two at once): %d\n",

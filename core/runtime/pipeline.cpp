@@ -4,6 +4,7 @@
 #include "core/cost/cost_model.h"
 #include "core/runtime/run_summary.h"
 #include "core/runtime/tensor_parallel.h"
+#include "core/runtime/thread_pool.h"
 
 #include <algorithm>
 #include <atomic>
@@ -633,6 +634,12 @@ struct PipelineRunner::Impl
     std::vector<std::unique_ptr<StageWorker>> helpers;
     std::shared_ptr<Transport> transport;
     PipelineRouting routing;
+    // One long-lived thread per stage and per helper shard, made by the first
+    // run (JobThread: a thread per run would build oneDNN's OpenMP team and
+    // the thread's malloc arena afresh every run). Last, so that they are
+    // joined before the executors they run go.
+    mutable std::mutex runMutex; // one run at a time: they share the transport and threads
+    mutable std::vector<std::unique_ptr<JobThread>> threads;
 };
 
 PipelineRunner::PipelineRunner() : m_impl(std::make_unique<Impl>()) {}
@@ -745,6 +752,7 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
                                            const PipelineRunOptions &options) const
 {
     const Impl &impl = *m_impl;
+    std::lock_guard runLock(impl.runMutex);
     const int stages = static_cast<int>(impl.executors.size());
     std::string note;
     const int microbatches = effectiveMicrobatches(inputs, options.microbatches, &note);
@@ -768,10 +776,11 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
     };
 
     const auto origin = Clock::now();
-    std::vector<std::thread> threads;
-    threads.reserve(static_cast<std::size_t>(stages));
+    const std::size_t jobs = impl.workers.size() + impl.helpers.size();
+    while (impl.threads.size() < jobs)
+        impl.threads.push_back(std::make_unique<JobThread>());
     for (int s = 0; s < stages; ++s)
-        threads.emplace_back([&, s] {
+        impl.threads[static_cast<std::size_t>(s)]->start([&, s] {
             const std::string &device = impl.specs[static_cast<std::size_t>(s)].device->id();
             try {
                 Status status = impl.workers[static_cast<std::size_t>(s)]->run(
@@ -787,8 +796,8 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
                                "stage " + std::to_string(s) + " failed with an unknown exception"));
             }
         });
-    for (const auto &helper : impl.helpers)
-        threads.emplace_back([&, w = helper.get()] {
+    for (std::size_t h = 0; h < impl.helpers.size(); ++h)
+        impl.threads[impl.workers.size() + h]->start([&, w = impl.helpers[h].get()] {
             try {
                 Status status =
                     w->run(*impl.transport, impl.routing.driver(), microbatches, stop, origin, {});
@@ -822,8 +831,8 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
     auto result = driver.run(*impl.transport, inputs, microbatches, stop, origin);
     if (!result)
         fail(result.error());
-    for (std::thread &thread : threads)
-        thread.join();
+    for (std::size_t j = 0; j < jobs; ++j)
+        impl.threads[j]->wait();
     {
         std::lock_guard lock(finishedMutex);
         finished = true;

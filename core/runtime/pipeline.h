@@ -272,6 +272,8 @@ public:
     // The micro-batch count a run with `requested` would really use, and why not more.
     int effectiveMicrobatches(const TensorMap &inputs, int requested, std::string *note) const;
 
+    // Runs the batch through the stages, each on its own long-lived thread
+    // (made by the first run). Runs of one runner are serialised.
     Result<PipelineResult> run(const TensorMap &inputs, const PipelineRunOptions &options) const;
 
 private:

@@ -171,4 +171,52 @@ void ThreadPool::parallelFor(std::int64_t n, std::int64_t grain,
     m_fn = nullptr;
 }
 
+JobThread::JobThread() : m_thread([this] { loop(); }) {}
+
+JobThread::~JobThread()
+{
+    {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] { return !m_busy; });
+        m_stop = true;
+    }
+    m_changed.notify_all();
+    m_thread.join();
+}
+
+void JobThread::start(std::function<void()> job)
+{
+    {
+        std::unique_lock lock(m_mutex);
+        m_changed.wait(lock, [&] { return !m_busy; });
+        m_job = std::move(job);
+        m_busy = true;
+    }
+    m_changed.notify_all();
+}
+
+void JobThread::wait()
+{
+    std::unique_lock lock(m_mutex);
+    m_changed.wait(lock, [&] { return !m_busy; });
+}
+
+void JobThread::loop()
+{
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+        m_changed.wait(lock, [&] { return m_stop || m_job; });
+        if (!m_job)
+            return; // stopping, nothing left to run
+        std::function<void()> job = std::move(m_job);
+        m_job = nullptr;
+        lock.unlock();
+        job();
+        job = nullptr; // the job's captures go before the caller hears it is done
+        lock.lock();
+        m_busy = false;
+        m_changed.notify_all();
+    }
+}
+
 } // namespace sb::runtime

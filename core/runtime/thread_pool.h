@@ -80,4 +80,35 @@ private:
     std::atomic<std::int64_t> m_next{0};
 };
 
+// One long-lived thread that runs the jobs it is given, one at a time. A
+// pipeline's stages run on these rather than on a new thread per run, so
+// that what a thread owns outlives the run: the OpenMP team oneDNN forks
+// from it (a new master thread builds a new team), its malloc arena and
+// tcache, its thread-locals.
+//
+// Contract: start() hands over a job while none is running (it waits for the
+// previous one otherwise); wait() blocks until the job has returned. The job
+// must not throw. The destructor waits for a running job, then joins.
+class JobThread
+{
+public:
+    JobThread();
+    ~JobThread();
+    JobThread(const JobThread &) = delete;
+    JobThread &operator=(const JobThread &) = delete;
+
+    void start(std::function<void()> job);
+    void wait();
+
+private:
+    void loop();
+
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    std::function<void()> m_job; // set by start(), cleared by the thread once run
+    bool m_busy = false;         // from start() until the job has returned
+    bool m_stop = false;
+    std::thread m_thread; // last: started once the members above exist
+};
+
 } // namespace sb::runtime

@@ -22,7 +22,9 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <thread>
 
@@ -263,6 +265,39 @@ private slots:
                 QCOMPARE(computeEvents, stages * metrics.microbatches);
             }
         }
+    }
+
+    // Each stage runs on its own long-lived thread: the same one in every run
+    // (oneDNN's OpenMP team and the thread's malloc arena outlive the run),
+    // never the caller's, never another stage's.
+    void stagesKeepTheirThreadsAcrossRuns()
+    {
+        Fixture fixture = loadFixture("gpt_tiny", m_devices);
+        std::mt19937 random(7);
+        auto runner = PipelineRunner::create(fixture.graph,
+                                             randomSplit(*fixture.graph, 3, random, m_devices));
+        QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
+        std::mutex mutex;
+        std::vector<std::set<std::thread::id>> threadsOf(3);
+        PipelineRunOptions options;
+        options.microbatches = 2;
+        options.onStageStart = [&](int stage, int) {
+            std::lock_guard lock(mutex);
+            threadsOf[static_cast<std::size_t>(stage)].insert(std::this_thread::get_id());
+        };
+        for (int run = 0; run < 3; ++run) {
+            auto result = (*runner)->run(fixture.inputs, options);
+            QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+            for (const auto &[name, expected] : fixture.reference)
+                QVERIFY(relativeError(result->outputs.at(name), expected) <= 1e-5);
+        }
+        std::set<std::thread::id> all;
+        for (const auto &threads : threadsOf) {
+            QCOMPARE(threads.size(), std::size_t(1));
+            QVERIFY(*threads.begin() != std::this_thread::get_id());
+            all.insert(*threads.begin());
+        }
+        QCOMPARE(all.size(), std::size_t(3));
     }
 
     void plannedRunMatchesSingleDevice_data()

@@ -1324,6 +1324,46 @@ private slots:
         QVERIFY(compareTensors(*ours, *ref, 1e-3, 1e-6).ok);
     }
 
+    // JobThread: every job runs, in order, on the one thread, which is not the
+    // caller's; wait() returns only after the job (and its captures) are
+    // done; the destructor waits for a job still running.
+    void jobThreadRunsJobsInOrderOnOneThread()
+    {
+        std::vector<int> order;
+        std::set<std::thread::id> threadsSeen;
+        std::atomic<bool> slowDone{false};
+        {
+            JobThread thread;
+            for (int job = 0; job < 100; ++job) {
+                thread.start([&, job] {
+                    order.push_back(job);
+                    threadsSeen.insert(std::this_thread::get_id());
+                });
+                if (job % 3 == 0)
+                    thread.wait(); // start() waits for the previous job otherwise
+            }
+            thread.wait();
+            QCOMPARE(order.size(), std::size_t(100));
+            auto witness = std::make_shared<int>(0);
+            thread.start([&slowDone, witness] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                slowDone = true;
+            });
+            thread.wait();
+            QVERIFY(slowDone.load());
+            QCOMPARE(witness.use_count(), 1L); // the job's copy is gone
+            thread.start([&slowDone] {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                slowDone = false;
+            });
+        } // destructor: waits for the running job, then joins
+        QVERIFY(!slowDone.load());
+        for (int job = 0; job < 100; ++job)
+            QCOMPARE(order[static_cast<std::size_t>(job)], job);
+        QCOMPARE(threadsSeen.size(), std::size_t(1));
+        QVERIFY(*threadsSeen.begin() != std::this_thread::get_id());
+    }
+
     // ThreadPool::slot(): kernels index per-thread scratch slices with it, so
     // within a job every thread has one slot in [0, size()), no two threads
     // share one, the caller's is 0, and a worker of another pool is an
