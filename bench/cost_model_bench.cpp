@@ -328,9 +328,13 @@ classTimes(const Model &model, const plan::KernelRates &rates, int threads, int 
     // 1-8% of a run here, most in many-node graphs at batch 1) is in a stage's
     // measured compute, which is what `calibrate --from-runs` learns from:
     // share it out over the classes as their measured times.
-    const double between = percentile(hooked, 50) > 0
-                               ? std::max(1.0, percentile(walls, 50) / percentile(hooked, 50))
-                               : 1.0;
+    // The copy of the outputs at the end of a run is priced on its own
+    // (StagePrediction::outputCopySeconds), not shared out.
+    const double between =
+        percentile(hooked, 50) > 0
+            ? std::max(1.0, (percentile(walls, 50) - stage.outputCopySeconds * 1e3) /
+                                percentile(hooked, 50))
+            : 1.0;
     for (const auto &[rateClass, ms] : samples)
         out[rateClass].second = percentile(ms, 50) * between;
     return out;
@@ -674,6 +678,7 @@ int main(int argc, char **argv)
             std::size_t cut = 0;
             std::unique_ptr<plan::LocalPipeline> pipeline;
             std::vector<double> iterationMs;
+            std::vector<std::vector<double>> stageMs; // per stage, per round
         };
         std::vector<CutRun> runs;
         for (std::size_t cut = 1; cut < units.size(); ++cut) {
@@ -687,7 +692,7 @@ int main(int argc, char **argv)
             auto pipeline = openPipeline(model, plan);
             if (!pipeline)
                 continue; // not a valid cut (a value would flow backwards)
-            runs.push_back({cut, std::move(*pipeline), {}});
+            runs.push_back({cut, std::move(*pipeline), {}, {}});
         }
         if (std::none_of(runs.begin(), runs.end(),
                          [&](const CutRun &run) { return run.cut == chosenCut; })) {
@@ -695,7 +700,7 @@ int main(int argc, char **argv)
             auto pipeline = openPipeline(model, *chosen);
             if (!pipeline)
                 return fail("cuts", pipeline.error());
-            runs.push_back({chosenCut, std::move(*pipeline), {}});
+            runs.push_back({chosenCut, std::move(*pipeline), {}, {}});
         }
         PipelineRunOptions options;
         options.microbatches = 8;
@@ -705,19 +710,38 @@ int main(int argc, char **argv)
                 auto result = run.pipeline->runner->run(model.inputs, options);
                 if (!result)
                     return fail("cut " + std::to_string(run.cut), result.error());
-                if (round >= warmup)
-                    run.iterationMs.push_back(msSince(started));
+                if (round < warmup)
+                    continue;
+                run.iterationMs.push_back(msSince(started));
+                run.stageMs.resize(result->metrics.stages.size());
+                for (std::size_t st = 0; st < result->metrics.stages.size(); ++st)
+                    run.stageMs[st].push_back(result->metrics.stages[st].computeMs);
             }
         double best = 0, chosenThroughput = 0;
         std::size_t bestCut = 0;
         for (const CutRun &run : runs) {
             const double throughput =
                 static_cast<double>(kBatch) * 1e3 / percentile(run.iterationMs, 50);
-            std::printf("  cut before unit %3zu (%-28s) %8.2f samples/s%s\n", run.cut,
+            // The cost model's view of the same cut, beside what it measured.
+            std::string stages;
+            auto predicted = predict(model, *run.pipeline->runner, learnedRates, 8);
+            for (std::size_t st = 0; st < run.stageMs.size(); ++st) {
+                char text[64];
+                std::snprintf(text, sizeof text, " %6.2f/%6.2f",
+                              predicted && st < predicted->schedule.stageComputeMs.size()
+                                  ? predicted->schedule.stageComputeMs[st]
+                                  : 0.0,
+                              percentile(run.stageMs[st], 50));
+                stages += text;
+            }
+            std::printf("  cut before unit %3zu (%-28s) %8.2f samples/s (predicted %8.2f); "
+                        "stage ms predicted/measured%s%s\n",
+                        run.cut,
                         run.cut < units.size()
                             ? model.graph->node(units[run.cut].firstNode).name.substr(0, 28).c_str()
                             : "one stage",
-                        throughput, run.cut == chosenCut ? "  <- planner" : "");
+                        throughput, predicted ? predicted->schedule.summary.throughput : 0.0,
+                        stages.c_str(), run.cut == chosenCut ? "  <- planner" : "");
             if (throughput > best) {
                 best = throughput;
                 bestCut = run.cut;

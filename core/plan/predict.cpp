@@ -754,6 +754,19 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
         }
         stage.nodes.push_back(std::move(prediction));
     }
+    // Executor::run hands its outputs back as copies out of the arena, on the
+    // calling thread: as many bytes read and written as a one-thread Identity.
+    double outputBytes = 0;
+    for (const std::string &name : executor.outputNames())
+        if (auto id = g.findValue(name))
+            outputBytes += static_cast<double>(held[static_cast<std::size_t>(*id)]);
+    if (outputBytes > 0) {
+        std::optional<ClassRate> copy = rates.find("mem.copy", 1);
+        if (!copy)
+            copy = ClassRate{0, kDefaultCpuCopyBandwidth};
+        stage.outputCopySeconds = copy->overheadSeconds + 2 * outputBytes / copy->unitsPerSecond;
+        stage.seconds += stage.outputCopySeconds;
+    }
     stage.seconds += rates.runOverhead(threads);
     return stage;
 }

@@ -112,7 +112,10 @@ std::string layoutVariantBase(const std::string &rateClass);
 struct StagePrediction
 {
     std::vector<NodePrediction> nodes;
-    double seconds = 0;                    // one executor run: nodes + run overhead
+    double seconds = 0; // one executor run: nodes + output copy + run overhead
+    // The executor's copy of the stage's outputs out of its arena (one
+    // thread, at the calibrated mem.copy rate); part of `seconds`.
+    double outputCopySeconds = 0;
     std::uint64_t peakActivationBytes = 0; // the allocator's peak, kernel scratch included
     std::uint64_t peakScratchBytes = 0;    // the largest scratch of one node (part of the above)
     bool exact = true;                     // false when a shape was unknown
