@@ -144,8 +144,14 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                     st.phase = Phase::Compute;
                     st.remainingMs = stages[static_cast<std::size_t>(s)].computeMs;
                     if (sliced) {
+                        // Woken by its input: ahead of the stages put off a
+                        // core mid-micro-batch (the OS owes a thread that slept).
                         st.started = false;
-                        waitingForCore.push_back(s);
+                        waitingForCore.insert(
+                            std::find_if(
+                                waitingForCore.begin(), waitingForCore.end(),
+                                [&](int w) { return state[static_cast<std::size_t>(w)].started; }),
+                            s);
                     } else {
                         st.computeStartMs = now;
                         if (from.empty())
@@ -191,10 +197,31 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
             }
         }
         if (sliced) {
-            // Free cores go to the waiting stages in arrival order.
             int free = options.cores;
             for (const StageState &st : state)
                 free -= st.onCore ? 1 : 0;
+            // A woken stage first in line with every core taken (this is the
+            // first event since it woke) displaces the stage that has held
+            // its core longest, as the OS's wake-up preemption does; the
+            // displaced stage queues behind the waiting ones, its compute
+            // still under way. One that has only just got its core keeps it.
+            while (free == 0 && !waitingForCore.empty() &&
+                   !state[static_cast<std::size_t>(waitingForCore.front())].started) {
+                int displaced = -1;
+                for (int v = 0; v < count; ++v) {
+                    const StageState &candidate = state[static_cast<std::size_t>(v)];
+                    if (candidate.onCore && candidate.sliceMs > kEpsilon &&
+                        (displaced < 0 ||
+                         candidate.sliceMs > state[static_cast<std::size_t>(displaced)].sliceMs))
+                        displaced = v;
+                }
+                if (displaced < 0)
+                    break;
+                state[static_cast<std::size_t>(displaced)].onCore = false;
+                waitingForCore.push_back(displaced);
+                ++free;
+            }
+            // Free cores go to the waiting stages in queue order.
             while (free > 0 && !waitingForCore.empty()) {
                 const int s = waitingForCore.front();
                 waitingForCore.pop_front();

@@ -15,11 +15,15 @@
 //    full speed. Or, with ScheduleOptions::timeSliceMs > 0 when every stage
 //    has one thread, time-sliced as the OS scheduler runs them: a stage whose
 //    inputs arrived while every core computes waits for one (idle: it has
-//    not returned from its receive yet), then computes at full speed until
-//    it is done, or has had its slice while another stage waits, and then
-//    queues again behind the waiting ones (compute time: its executor run is
-//    under way). Micro-batches of about a slice then mostly run through
-//    unshared and the wait falls between them; long ones share as before.
+//    not returned from its receive yet), queued ahead of stages put off a
+//    core mid-micro-batch; at the next event (a slice ending, a compute or
+//    transfer ending) it takes the core of the stage that has held one
+//    longest (wake-up preemption: the OS favours a thread that slept).
+//    A stage on a core computes at full speed until it is done, or has had
+//    its slice while another stage waits, and then queues again behind the
+//    waiting ones (compute time: its executor run is under way).
+//    Micro-batches of about a slice then mostly run through unshared and the
+//    wait falls between them; long ones share as before.
 // The figures are defined exactly as the runtime measures them: a stage's
 // compute time is the wall time of its executor runs, idle = wall - compute,
 // bubble = sum idle / (stages * wall), a micro-batch's latency runs from its

@@ -603,6 +603,32 @@ private slots:
         chainOptions.timeSliceMs = 0;
         QCOMPARE(simulateSchedule(chain, chainOptions).stageComputeMs,
                  (std::vector<double>{3.0, 3.0}));
+
+        // Wake-up preemption, 1 core, slices of 10 ms: stage 0 (1 ms) runs
+        // 0..1 and sends to stage 2 over a 0.5 ms transfer; stage 1 (5 ms,
+        // driver-fed) gets the core at 1. Stage 2's input arrives at 1.5: it
+        // takes the core from stage 1 and runs 1.5..2.5; stage 1, displaced
+        // mid-run, goes on 2.5..7 (compute 1..7: 6 ms).
+        std::vector<ScheduleStage> woken(3);
+        woken[0].computeMs = 1;
+        woken[0].sendBytes[2] = 100;
+        woken[0].sendMs[2] = 0.5;
+        woken[1].computeMs = 5;
+        woken[2].computeMs = 1;
+        ScheduleOptions wokenOptions;
+        wokenOptions.cores = 1;
+        wokenOptions.timeSliceMs = 10;
+        SchedulePrediction w = simulateSchedule(woken, wokenOptions);
+        QVERIFY(!w.deadlocked);
+        QCOMPARE(w.wallMs, 7.0);
+        QCOMPARE(w.stageComputeMs, (std::vector<double>{1.0, 6.0, 1.0}));
+        QCOMPARE(w.computeSpans.size(), std::size_t(3));
+        QCOMPARE(w.computeSpans[1].stage, 1);
+        QCOMPARE(w.computeSpans[1].startMs, 1.0);
+        QCOMPARE(w.computeSpans[1].endMs, 7.0);
+        QCOMPARE(w.computeSpans[2].stage, 2);
+        QCOMPARE(w.computeSpans[2].startMs, 1.5);
+        QCOMPARE(w.computeSpans[2].endMs, 2.5);
     }
 
     // The what-if chain (the Runs page draws it before a run): 3 stages of
