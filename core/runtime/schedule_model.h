@@ -52,13 +52,15 @@ struct ScheduleStage
 
 // The slice plan::predictPipeline models 1-thread stages on shared cores
 // with: EEVDF's unscaled base slice (Linux 6.6+, `base_slice_ns` 750000).
-// Fitted, not read from the kernel: on 2 vCPUs (Linux 6.18), cost_model_bench
-// priced the same measured runs with slices of 0 (processor sharing) to 6 ms
-// and unbounded (run to completion); stage-time p90 errors in five runs were
-// 24.2 / 21.6 / 21.0 / 17.6 / 20.8% under processor sharing and 19.0 / 19.0 /
-// 16.6 / 16.9 / 16.9% at 0.75 ms (0.5 and 1.0 ms close to it; 3 ms and
-// unbounded worse), medians alike.
-inline constexpr double kSchedulerTimeSliceMs = 0.75;
+// Fitted, not read from the kernel, on 2 vCPUs (Linux 6.18) with
+// cost_model_bench. With woken stages waiting in FIFO order, 0.75 ms fitted
+// best (stage-time p90 16.6-19.0% in five runs; processor sharing
+// 17.6-24.2%; 3 ms and unbounded worse). With wake-up preemption (above), six
+// rounds of runs at 0.75, 3 and 6 ms in turn gave p90 17.8 / 18.9 / 22.6 /
+// 20.1 / 25.8 / 22.4% at 0.75 ms, 18.4 / 18.3 / 11.1 / 16.8 / 24.8 / 13.9% at
+// 3 ms, and 18.7 / 25.0 / 25.3% at 6 ms (rounds 4-6); 3-stage runs at 8
+// micro-batches, p90 32.4% at 0.75 ms, 22.8% at 3 ms.
+inline constexpr double kSchedulerTimeSliceMs = 3.0;
 
 struct ScheduleOptions
 {
