@@ -200,11 +200,12 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
             int free = options.cores;
             for (const StageState &st : state)
                 free -= st.onCore ? 1 : 0;
-            // A woken stage first in line with every core taken (this is the
-            // first event since it woke) displaces the stage that has held
-            // its core longest, as the OS's wake-up preemption does; the
-            // displaced stage queues behind the waiting ones, its compute
-            // still under way. One that has only just got its core keeps it.
+            // A woken stage first in line with every core taken displaces
+            // the stage that has held its core longest, as the OS's wake-up
+            // preemption does; the displaced stage queues behind the waiting
+            // ones, its compute still under way. A stage that has only just
+            // got its core keeps it: with every core just handed over, the
+            // woken stage waits for the next event.
             while (free == 0 && !waitingForCore.empty() &&
                    !state[static_cast<std::size_t>(waitingForCore.front())].started) {
                 int displaced = -1;

@@ -16,9 +16,10 @@
 //    has one thread, time-sliced as the OS scheduler runs them: a stage whose
 //    inputs arrived while every core computes waits for one (idle: it has
 //    not returned from its receive yet), queued ahead of stages put off a
-//    core mid-micro-batch; at the next event (a slice ending, a compute or
-//    transfer ending) it takes the core of the stage that has held one
-//    longest (wake-up preemption: the OS favours a thread that slept).
+//    core mid-micro-batch, and takes the core of the stage that has held
+//    one longest (wake-up preemption: the OS favours a thread that slept);
+//    when every core has only just been handed over, at the next event (a
+//    slice, a compute or a transfer ending).
 //    A stage on a core computes at full speed until it is done, or has had
 //    its slice while another stage waits, and then queues again behind the
 //    waiting ones (compute time: its executor run is under way).
