@@ -23,7 +23,8 @@
 //     cut's. All cuts are open at once and measured in --cut-rounds (15)
 //     interleaved rounds after --warmup, one iteration of each cut per round,
 //     so that the host's drift falls on every cut alike; throughput from each
-//     cut's median iteration.
+//     cut's median iteration. Each cut's line also gives the cost model's
+//     throughput for it and its stages' predicted / measured (median) ms.
 // Prints `uptime` first and last (the machine is shared: load changes the
 // measured side, not the predicted one).
 //
