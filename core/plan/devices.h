@@ -130,7 +130,7 @@ struct KernelRates
     // What a run of one micro-batch costs beyond its stages' compute, by
     // stage count (calibrate: the schedule probe's pipeline of that many
     // 1-thread stages, nothing to compute, 1 micro-batch): the run's start
-    // and end (stage threads, driver, joins) and each stage -> stage
+    // and end (waking the stage threads, driver, waits) and each stage -> stage
     // hand-off (the receiver waking). predictPipeline adds them to runs of
     // one micro-batch; the schedule factor covers runs of more.
     struct PipelineOverhead

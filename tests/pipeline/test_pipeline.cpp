@@ -279,11 +279,19 @@ private slots:
         QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
         std::mutex mutex;
         std::vector<std::set<std::thread::id>> threadsOf(3);
+        // Thread ids of exited threads are reused, so the ids alone would not
+        // tell a thread per run from one thread: a thread-local count does
+        // (a new thread starts at 0).
+        std::vector<int> mostStartsSeen(3, 0);
         PipelineRunOptions options;
         options.microbatches = 2;
         options.onStageStart = [&](int stage, int) {
+            thread_local int startsOnThisThread = 0;
+            ++startsOnThisThread;
             std::lock_guard lock(mutex);
             threadsOf[static_cast<std::size_t>(stage)].insert(std::this_thread::get_id());
+            int &most = mostStartsSeen[static_cast<std::size_t>(stage)];
+            most = std::max(most, startsOnThisThread);
         };
         for (int run = 0; run < 3; ++run) {
             auto result = (*runner)->run(fixture.inputs, options);
@@ -298,6 +306,7 @@ private slots:
             all.insert(*threads.begin());
         }
         QCOMPARE(all.size(), std::size_t(3));
+        QCOMPARE(mostStartsSeen, (std::vector<int>{6, 6, 6})); // 3 runs x 2 micro-batches
     }
 
     void plannedRunMatchesSingleDevice_data()
