@@ -443,6 +443,11 @@ int main(int argc, char **argv)
         for (const auto &[threads, rate] : byThreads)
             std::printf("  %-26s %d thr  overhead %7.1f us  rate %9.3g units/s\n", name.c_str(),
                         threads, rate.overheadSeconds * 1e6, rate.unitsPerSecond);
+    std::printf("  co-run speed (1 thread, with a copy on each of the other %d core(s)):",
+                std::max(0, rates.coRunCores - 1));
+    for (const auto &[name, speed] : rates.coRunSpeed)
+        std::printf(" %s %.2f", name.c_str(), speed);
+    std::printf("\n");
     std::printf("  schedule factor (measured / modelled wall, 8 micro-batches): stages = cores "
                 "x%.3f, one more x%.3f\n",
                 rates.scheduleFactorFits, rates.scheduleFactorOversubscribed);
@@ -592,9 +597,9 @@ int main(int argc, char **argv)
                     const double pm = p.schedule.stageComputeMs[s];
                     const double cm = c.schedule.stageComputeMs[s];
                     std::printf("    stage %zu  compute     %9.2f (%9.2f) ms  measured %9.2f ms  "
-                                "err %6.1f%% (%6.1f%%)\n",
+                                "err %6.1f%% (%6.1f%%)  contention %.3f\n",
                                 s, pm, cm, m.stageMs[s], ape(pm, m.stageMs[s]),
-                                ape(cm, m.stageMs[s]));
+                                ape(cm, m.stageMs[s]), p.stages[s].contention);
                     errors.stage.push_back(ape(pm, m.stageMs[s]));
                     calibratedOnly.stage.push_back(ape(cm, m.stageMs[s]));
                 }

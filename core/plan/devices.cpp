@@ -287,6 +287,12 @@ Result<Calibration> loadCalibration(const fs::path &path)
             kernels.scheduleFactorFits = positive("fits");
             kernels.scheduleFactorOversubscribed = positive("oversubscribed");
         }
+        if (rates.contains("co_run_cores") && rates["co_run_cores"].is_number_integer())
+            kernels.coRunCores = std::max(0, rates["co_run_cores"].get<int>());
+        if (rates.contains("co_run_speed") && rates["co_run_speed"].is_object())
+            for (const auto &[key, value] : rates["co_run_speed"].items())
+                if (value.is_number() && value.get<double>() > 0 && value.get<double>() <= 1)
+                    kernels.coRunSpeed[key] = value.get<double>();
         if (rates.contains("pipeline_overhead") && rates["pipeline_overhead"].is_object())
             for (const auto &[key, value] : rates["pipeline_overhead"].items()) {
                 const int stages = std::atoi(key.c_str());
@@ -387,6 +393,9 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
         for (const auto &[stages, overhead] : kernels.pipelineOverhead)
             pipelineOverhead[std::to_string(stages)] = {{"run_ms", overhead.runMs},
                                                         {"handoff_ms", overhead.handoffMs}};
+        json coRun = json::object();
+        for (const auto &[name, speed] : kernels.coRunSpeed)
+            coRun[name] = speed;
         json learned = json::object();
         for (const auto &[name, factor] : kernels.learned)
             learned[name] = factor;
@@ -397,6 +406,8 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
                                     {{"fits", kernels.scheduleFactorFits},
                                      {"oversubscribed", kernels.scheduleFactorOversubscribed}}},
                                    {"pipeline_overhead", pipelineOverhead},
+                                   {"co_run_speed", coRun},
+                                   {"co_run_cores", kernels.coRunCores},
                                    {"learned", learned},
                                    {"learned_from", kernels.learnedFrom}};
     }

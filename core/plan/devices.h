@@ -139,6 +139,14 @@ struct KernelRates
         double handoffMs = 0; // per stage -> stage hand-off, inside it
     };
     std::map<int, PipelineOverhead> pipelineOverhead; // stages -> overhead
+    // class -> speed of a 1-thread run of the class while every other core
+    // runs the same (calibrate: the class's largest probe alone vs with a
+    // copy on each other core), in (0, 1]. Cores share caches, memory
+    // bandwidth and, on a virtual machine, perhaps a physical core: stages
+    // computing at once each run slower than alone, compute-bound GEMMs the
+    // most. predictPipeline turns it into StagePrediction::contention.
+    std::map<std::string, double> coRunSpeed;
+    int coRunCores = 0; // cores busy in that probe (every core calibrate saw)
     // class -> measured / predicted time of stored runs (1 = none), bounded to
     // [kLearnedFactorMin, kLearnedFactorMax]; `calibrate --reset-learned` clears it.
     std::map<std::string, double> learned;

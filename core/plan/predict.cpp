@@ -4,6 +4,7 @@
 #include "core/plan/local_run.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <ctime>
 #include <functional>
 #include <set>
+#include <thread>
 
 namespace sb::plan {
 
@@ -488,6 +490,59 @@ double msSince(std::chrono::steady_clock::time_point start)
         .count();
 }
 
+// KernelRates::coRunSpeed of one probe: its largest graph on one thread,
+// alone vs with a copy running on each of the other `cores` - 1 cores
+// (alone timed before and after, the mean taken, so a drifting machine
+// does not pass for contention).
+Result<double> measureCoRunSpeed(const runtime::KernelRegistry &registry, const Probe &probe,
+                                 int cores, int repeats, const CancelToken *cancel)
+{
+    ProbeGraph timed = probe.build(kProbeSizes - 1);
+    runtime::CpuDevice device("cpu:calibrate", 1, 0, registry);
+    SB_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(timed.graph, device));
+    SB_ASSIGN_OR_RETURN(double aloneBefore, timeRuns(*executor, timed.inputs, repeats, cancel));
+    struct Copy
+    {
+        ProbeGraph graph;
+        std::unique_ptr<runtime::CpuDevice> device;
+        std::unique_ptr<runtime::Executor> executor;
+    };
+    std::vector<Copy> copies;
+    for (int c = 1; c < cores; ++c) {
+        Copy copy{probe.build(kProbeSizes - 1),
+                  std::make_unique<runtime::CpuDevice>("cpu:calibrate-co-run", 1, 0, registry),
+                  nullptr};
+        SB_ASSIGN_OR_RETURN(copy.executor,
+                            runtime::Executor::create(copy.graph.graph, *copy.device));
+        copies.push_back(std::move(copy));
+    }
+    std::atomic<bool> stop{false};
+    std::atomic<int> started{0};
+    std::vector<std::thread> threads;
+    for (Copy &copy : copies)
+        threads.emplace_back([&stop, &started, &copy] {
+            bool counted = false;
+            while (!stop.load(std::memory_order_relaxed)) {
+                if (!copy.executor->run(copy.graph.inputs))
+                    break;
+                if (!counted)
+                    started.fetch_add(1);
+                counted = true;
+            }
+        });
+    while (started.load() < static_cast<int>(copies.size()) && !stop.load())
+        std::this_thread::yield();
+    Result<double> together = timeRuns(*executor, timed.inputs, repeats, cancel);
+    stop = true;
+    for (std::thread &thread : threads)
+        thread.join();
+    if (!together)
+        return together.error();
+    SB_ASSIGN_OR_RETURN(double aloneAfter, timeRuns(*executor, timed.inputs, repeats, cancel));
+    const double alone = 0.5 * (aloneBefore + aloneAfter);
+    return *together > 0 ? std::clamp(alone / *together, 0.05, 1.0) : 1.0;
+}
+
 } // namespace
 
 Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, int stages, int cores,
@@ -519,6 +574,7 @@ Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, in
     scheduleOptions.microbatches = kMicrobatches;
     scheduleOptions.cores = cores;
     scheduleOptions.timeSliceMs = runtime::kSchedulerTimeSliceMs; // as predictPipeline models it
+    scheduleOptions.coreSlots = probe.runner->coreSlots();
     const double predicted = runtime::simulateSchedule(model, scheduleOptions).wallMs;
     if (predicted <= 0)
         return makeError(ErrorCode::Internal, "schedule probe: no predicted wall time");
@@ -626,6 +682,12 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
             if (rate.unitsPerSecond <= 0)
                 continue;
             rates.classes[probe.rateClass][threads] = rate;
+            if (threads == 1 && maxThreads > 1) {
+                SB_ASSIGN_OR_RETURN(rates.coRunSpeed[probe.rateClass],
+                                    measureCoRunSpeed(registry, probe, maxThreads, options.repeats,
+                                                      options.cancel));
+                rates.coRunCores = maxThreads;
+            }
         }
     }
     // The schedule probe: as many 1-thread stages as cores, and one more.
@@ -645,6 +707,41 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
         options.progress(1.0, "kernel rates done");
     return rates;
 }
+
+namespace {
+
+// StagePrediction::contention: the stage's time with every calibrated core
+// busy, node by node at its class's co-run speed (else its layout base's,
+// else the mean of the measured classes; the output copy at mem.copy's and
+// the dispatch overheads at the mean), spread evenly over the other cores.
+double stageContention(const StagePrediction &stage, const KernelRates &rates)
+{
+    if (rates.coRunSpeed.empty() || rates.coRunCores < 2 || stage.seconds <= 0)
+        return 0;
+    double mean = 0;
+    for (const auto &[rateClass, speed] : rates.coRunSpeed)
+        mean += speed;
+    mean /= static_cast<double>(rates.coRunSpeed.size());
+    auto speedOf = [&](const std::string &rateClass) {
+        auto it = rates.coRunSpeed.find(rateClass);
+        if (it == rates.coRunSpeed.end())
+            it = rates.coRunSpeed.find(layoutVariantBase(rateClass));
+        return it == rates.coRunSpeed.end() ? mean : it->second;
+    };
+    double attributed = 0, busy = 0; // seconds, alone and with every core busy
+    for (const NodePrediction &node : stage.nodes) {
+        attributed += node.seconds;
+        busy += node.seconds / speedOf(node.rateClass);
+    }
+    attributed += stage.outputCopySeconds;
+    busy += stage.outputCopySeconds / speedOf("mem.copy");
+    const double rest = std::max(0.0, stage.seconds - attributed);
+    busy += rest / mean;
+    const double slowdown = busy / stage.seconds; // >= 1 at coRunCores busy
+    return std::max(0.0, slowdown - 1.0) / static_cast<double>(rates.coRunCores - 1);
+}
+
+} // namespace
 
 StagePrediction predictStage(const runtime::Executor &executor, const ValueShapes &shapes,
                              const KernelRates &rates, int threads)
@@ -768,6 +865,7 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
         stage.seconds += stage.outputCopySeconds;
     }
     stage.seconds += rates.runOverhead(threads);
+    stage.contention = stageContention(stage, rates);
     return stage;
 }
 
@@ -802,6 +900,7 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
         runtime::ScheduleStage stage;
         stage.computeMs = prediction.stages.back().seconds * 1e3;
         stage.threads = threads;
+        stage.contention = prediction.stages.back().contention;
         for (const auto &[to, names] : routing.stages[s].toStage) {
             std::uint64_t bytes = 0;
             std::uint64_t buffered = 0; // in a transfer buffer: each tensor aligned
@@ -839,6 +938,7 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     scheduleOptions.microbatches = microbatches;
     scheduleOptions.cores = options.cores > 0 ? options.cores : hardwareThreads();
     scheduleOptions.timeSliceMs = runtime::kSchedulerTimeSliceMs;
+    scheduleOptions.coreSlots = runner.coreSlots();
     scheduleOptions.iterationOverheadMs = overhead.runMs;
     scheduleOptions.batch = options.batch;
     scheduleOptions.iterations = options.iterations;

@@ -116,6 +116,11 @@ struct StagePrediction
     // The executor's copy of the stage's outputs out of its arena (one
     // thread, at the calibrated mem.copy rate); part of `seconds`.
     double outputCopySeconds = 0;
+    // Slowdown per other busy core while it computes: with b cores busy in
+    // all (its own threads included) a stage of T threads runs at
+    // (1 + contention (T - 1)) / (1 + contention (b - 1)) of `seconds`' speed.
+    // From KernelRates::coRunSpeed of its nodes' classes, by their time.
+    double contention = 0;
     std::uint64_t peakActivationBytes = 0; // the allocator's peak, kernel scratch included
     std::uint64_t peakScratchBytes = 0;    // the largest scratch of one node (part of the above)
     bool exact = true;                     // false when a shape was unknown

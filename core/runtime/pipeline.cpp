@@ -346,6 +346,12 @@ void StageWorker::setPlace(std::string host, int rank)
     m_rank = rank;
 }
 
+void StageWorker::setCoreGate(CoreGate *gate, int units)
+{
+    m_coreGate = gate;
+    m_coreUnits = std::max(1, units);
+}
+
 void StageWorker::setGroup(std::vector<int> group, int index)
 {
     m_group = std::move(group);
@@ -421,14 +427,19 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
             message.tensors = stageInputs;
             SB_TRY(transport.send(s, m_group[i], std::move(message), &stop));
         }
-        const double computeStart = msSince(origin);
         if (!m_io.fromStage.empty())
-            report.events.push_back({s, mb, "receive", receiveStart, computeStart});
-        if (onStageStart)
-            onStageStart(s, mb);
+            report.events.push_back({s, mb, "receive", receiveStart, msSince(origin)});
+        double computeStart = 0, computeEnd = 0;
         collectives.events.clear();
-        auto ran = runShard(stageInputs);
-        const double computeEnd = msSince(origin);
+        auto ran = [&] {
+            CoreGate::Hold core(m_coreGate, m_coreUnits);
+            computeStart = msSince(origin);
+            if (onStageStart)
+                onStageStart(s, mb);
+            auto result = runShard(stageInputs);
+            computeEnd = msSince(origin);
+            return result;
+        }();
         for (const CollectiveEvent &event : collectives.events)
             report.events.push_back({s, mb, event.kind, event.startMs, event.endMs});
         if (!ran)
@@ -638,7 +649,8 @@ struct PipelineRunner::Impl
     // run (JobThread: a thread per run would build oneDNN's OpenMP team and
     // the thread's malloc arena afresh every run). Last, so that they are
     // joined before the executors they run go.
-    mutable std::mutex runMutex; // one run at a time: they share the transport and threads
+    std::unique_ptr<CoreGate> coreGate; // when the stages' threads outnumber the cores
+    mutable std::mutex runMutex;        // one run at a time: they share the transport and threads
     mutable std::vector<std::unique_ptr<JobThread>> threads;
 };
 
@@ -647,7 +659,8 @@ PipelineRunner::~PipelineRunner() = default;
 
 Result<std::unique_ptr<PipelineRunner>>
 PipelineRunner::create(std::shared_ptr<const Graph> graph, std::vector<PipelineStageSpec> stages,
-                       ExecutorOptions executorOptions, std::shared_ptr<Transport> transport)
+                       ExecutorOptions executorOptions, std::shared_ptr<Transport> transport,
+                       int coreCount)
 {
     if (!graph)
         return makeError(ErrorCode::Internal, "pipeline: no graph");
@@ -711,8 +724,28 @@ PipelineRunner::create(std::shared_ptr<const Graph> graph, std::vector<PipelineS
             impl.helperExecutors.push_back(std::move(executor).value());
         }
     }
+    // The core gate: CPU stages whose threads outnumber the cores compute
+    // in turn rather than time-sharing them. Not with tensor-parallel
+    // stages: their shards meet in collectives while computing, and shards
+    // of two groups each holding a core could wait on each other for ever.
+    const int cores = coreCount > 0 ? coreCount : ThreadPool::hardwareThreads();
+    int stageThreads = 0;
+    for (const auto &executor : impl.executors)
+        if (auto *cpu = dynamic_cast<const CpuDevice *>(&executor->device()))
+            stageThreads += cpu->threads();
+    if (impl.routing.groups.empty() && stageThreads > cores) {
+        impl.coreGate = std::make_unique<CoreGate>(cores);
+        for (std::size_t s = 0; s < impl.workers.size(); ++s)
+            if (auto *cpu = dynamic_cast<const CpuDevice *>(&impl.executors[s]->device()))
+                impl.workers[s]->setCoreGate(impl.coreGate.get(), cpu->threads());
+    }
     impl.specs = std::move(stages);
     return runner;
+}
+
+int PipelineRunner::coreSlots() const
+{
+    return m_impl->coreGate ? m_impl->coreGate->slotCount() : 0;
 }
 
 std::size_t PipelineRunner::stageCount() const

@@ -42,6 +42,7 @@
 #include "core/runtime/device.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/pipeline_transport.h"
+#include "core/runtime/thread_pool.h"
 
 #include <nlohmann/json.hpp>
 
@@ -217,6 +218,10 @@ public:
     // endpoint is group[index]: they receive from group[0], compute and send
     // nothing else (their outputs equal the stage's).
     void setGroup(std::vector<int> group, int index);
+    // Computes each micro-batch holding `units` of `gate` (not owned; null:
+    // no gate). The wait for them is idle time, between the receive and the
+    // compute events.
+    void setCoreGate(CoreGate *gate, int units);
 
     // One run of `microbatches` micro-batches, then the report to the driver.
     // Times are since `origin`. Errors are returned (the caller stops the
@@ -234,6 +239,8 @@ private:
     int m_rank = 0;
     std::vector<int> m_group;
     int m_groupIndex = 0;
+    CoreGate *m_coreGate = nullptr;
+    int m_coreUnits = 1;
 };
 
 class PipelineDriver
@@ -257,10 +264,12 @@ class PipelineRunner
 public:
     // Creates one Executor per stage. Errors: an empty stage, a node in two
     // stages or in none, a stage reading a value produced by a later stage.
+    // `coreCount`: the cores the stages share (coreSlots); 0: this machine's.
     static Result<std::unique_ptr<PipelineRunner>>
     create(std::shared_ptr<const graph::Graph> graph, std::vector<PipelineStageSpec> stages,
            ExecutorOptions executorOptions = {},
-           std::shared_ptr<Transport> transport = std::make_shared<InProcessTransport>());
+           std::shared_ptr<Transport> transport = std::make_shared<InProcessTransport>(),
+           int coreCount = 0);
     ~PipelineRunner();
 
     std::size_t stageCount() const;
@@ -272,6 +281,11 @@ public:
     // The micro-batch count a run with `requested` would really use, and why not more.
     int effectiveMicrobatches(const TensorMap &inputs, int requested, std::string *note) const;
 
+    // Cores the stages' threads may compute on at once: when the CPU stages'
+    // threads outnumber the cores this machine offers (and no stage is
+    // tensor-parallel), stages wait for a core (CoreGate, first come first
+    // served) instead of time-sharing them; 0 when there is no such gate.
+    int coreSlots() const;
     // Runs the batch through the stages, each on its own long-lived thread
     // (made by the first run). Runs of one runner are serialised.
     Result<PipelineResult> run(const TensorMap &inputs, const PipelineRunOptions &options) const;

@@ -80,17 +80,24 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
     std::vector<double> mbEnd(static_cast<std::size_t>(microbatches), 0);
     const int depth = std::max(1, options.queueDepth);
     double now = 0;
-    bool sliced = options.timeSliceMs > 0 && options.cores > 0;
+    const bool gated = options.coreSlots > 0;
+    bool sliced = !gated && options.timeSliceMs > 0 && options.cores > 0;
     double totalComputeMs = 0;
     for (const ScheduleStage &stage : stages) {
         sliced = sliced && stage.threads <= 1;
         totalComputeMs += stage.computeMs * microbatches;
     }
+    // Gated or time-sliced, a computing stage runs only while it holds a
+    // core (StageState::onCore); else every computing stage runs.
+    const bool coreQueue = gated || sliced;
+    auto gateUnits = [&](int s) {
+        return std::clamp(stages[static_cast<std::size_t>(s)].threads, 1, options.coreSlots);
+    };
     // No finer than 1/100,000 of the run's compute: the replay stays within
     // its event budget however long the stages (a slice that short against
     // the stages already shares the cores as processor sharing would).
     const double sliceMs = std::max(options.timeSliceMs, totalComputeMs / 1e5);
-    std::deque<int> waitingForCore; // time-sliced: computing stages without a core, FIFO
+    std::deque<int> waitingForCore; // gated, time-sliced: computing stages without a core
 
     auto bytesOn = [&](int from, int to) {
         const auto &sends = stages[static_cast<std::size_t>(from)].sendBytes;
@@ -152,6 +159,11 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                                 waitingForCore.begin(), waitingForCore.end(),
                                 [&](int w) { return state[static_cast<std::size_t>(w)].started; }),
                             s);
+                    } else if (gated) {
+                        // Asks the gate once its inputs are in: first come,
+                        // first served.
+                        st.started = false;
+                        waitingForCore.push_back(s);
                     } else {
                         st.computeStartMs = now;
                         if (from.empty())
@@ -173,6 +185,12 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                     if (st.sendIndex >= to.size()) {
                         finishMicrobatch(s);
                         changed = true;
+                        // Gated: a stage going on to its next micro-batch,
+                        // its inputs already in, asks the gate before the
+                        // stages it has just woken (they must get a core
+                        // first); it looks again at once.
+                        if (gated && st.phase == Phase::Wait)
+                            --s;
                         break;
                     }
                     const int d = to[st.sendIndex];
@@ -240,21 +258,53 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                 }
             }
         }
+        if (gated) {
+            int free = options.coreSlots;
+            for (int s = 0; s < count; ++s)
+                free -= state[static_cast<std::size_t>(s)].onCore ? gateUnits(s) : 0;
+            // In line, as long as the first one's units are free.
+            while (!waitingForCore.empty() && gateUnits(waitingForCore.front()) <= free) {
+                const int s = waitingForCore.front();
+                waitingForCore.pop_front();
+                StageState &st = state[static_cast<std::size_t>(s)];
+                st.onCore = true;
+                st.started = true;
+                st.computeStartMs = now;
+                free -= gateUnits(s);
+                if (sources[static_cast<std::size_t>(s)].empty()) {
+                    auto mb = static_cast<std::size_t>(st.microbatch);
+                    mbStart[mb] = std::min(mbStart[mb], now);
+                }
+            }
+        }
         // Next event: a compute or a transfer ending (time-sliced: or a slice).
         int busyThreads = 0;
-        for (int s = 0; s < count; ++s)
-            if (state[static_cast<std::size_t>(s)].phase == Phase::Compute)
+        for (int s = 0; s < count; ++s) {
+            const StageState &st = state[static_cast<std::size_t>(s)];
+            if (st.phase == Phase::Compute && (!coreQueue || st.onCore))
                 busyThreads += std::max(1, stages[static_cast<std::size_t>(s)].threads);
-        const double speed =
+        }
+        const double sharing =
             !sliced && options.cores > 0 && busyThreads > options.cores
                 ? static_cast<double>(options.cores) / static_cast<double>(busyThreads)
                 : 1.0;
+        const int busyCores =
+            options.cores > 0 ? std::min(options.cores, busyThreads) : busyThreads;
+        std::vector<double> speed(static_cast<std::size_t>(count), sharing);
+        for (int s = 0; s < count; ++s) {
+            const ScheduleStage &stage = stages[static_cast<std::size_t>(s)];
+            if (stage.contention > 0)
+                speed[static_cast<std::size_t>(s)] *=
+                    (1.0 + stage.contention * (std::max(1, stage.threads) - 1)) /
+                    (1.0 + stage.contention * std::max(0, busyCores - 1));
+        }
         double step = std::numeric_limits<double>::infinity();
         bool allDone = true;
-        for (const StageState &st : state) {
+        for (int s = 0; s < count; ++s) {
+            const StageState &st = state[static_cast<std::size_t>(s)];
             allDone = allDone && st.phase == Phase::Done;
-            if (st.phase == Phase::Compute && (!sliced || st.onCore)) {
-                step = std::min(step, st.remainingMs / speed);
+            if (st.phase == Phase::Compute && (!coreQueue || st.onCore)) {
+                step = std::min(step, st.remainingMs / speed[static_cast<std::size_t>(s)]);
                 if (sliced && !waitingForCore.empty())
                     step = std::min(step, std::max(0.0, sliceMs - st.sliceMs));
             } else if (st.phase == Phase::Send && st.transferring) {
@@ -268,10 +318,12 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
             break;
         }
         now += step;
-        for (StageState &st : state) {
+        for (int s = 0; s < count; ++s) {
+            StageState &st = state[static_cast<std::size_t>(s)];
             if (st.phase == Phase::Compute) {
-                if (!sliced || st.onCore) {
-                    st.remainingMs = std::max(0.0, st.remainingMs - step * speed);
+                if (!coreQueue || st.onCore) {
+                    st.remainingMs =
+                        std::max(0.0, st.remainingMs - step * speed[static_cast<std::size_t>(s)]);
                     st.sliceMs += step;
                 }
                 if (st.started)

@@ -10,7 +10,9 @@
 //  - a send with a transfer time keeps the sender busy that long before the
 //    message arrives (shared memory: 0; the copy into a transfer buffer is
 //    not priced);
-//  - computing stages share `cores`. By processor sharing (the default):
+//  - with the runner's core gate (ScheduleOptions::coreSlots, below), stages
+//    take turns at the cores, first come first served; else computing
+//    stages share `cores`. By processor sharing (the default):
 //    with more busy threads than cores each runs at cores / busy threads of
 //    full speed. Or, with ScheduleOptions::timeSliceMs > 0 when every stage
 //    has one thread, time-sliced as the OS scheduler runs them: a stage whose
@@ -25,6 +27,8 @@
 //    waiting ones (compute time: its executor run is under way).
 //    Micro-batches of about a slice then mostly run through unshared and the
 //    wait falls between them; long ones share as before.
+// A computing stage also slows by its `contention` with the other busy cores
+// (caches, memory bandwidth shared).
 // The figures are defined exactly as the runtime measures them: a stage's
 // compute time is the wall time of its executor runs, idle = wall - compute,
 // bubble = sum idle / (stages * wall), a micro-batch's latency runs from its
@@ -46,6 +50,10 @@ struct ScheduleStage
 {
     double computeMs = 0; // one micro-batch, at full speed
     int threads = 1;      // busy threads while computing (for processor sharing)
+    // Slowdown per other busy core: with b of `cores` busy (its own threads
+    // included) it computes at (1 + contention (threads - 1)) /
+    // (1 + contention (b - 1)) of full speed (plan::StagePrediction::contention).
+    double contention = 0;
     // Later stages this stage sends to -> bytes and transfer ms per micro-batch.
     std::map<int, std::uint64_t> sendBytes;
     std::map<int, double> sendMs;
@@ -71,6 +79,13 @@ struct ScheduleOptions
     // > 0: time-sliced cores (see above) when every stage has one thread;
     // 0, or a stage of more threads: processor sharing.
     double timeSliceMs = 0;
+    // > 0: the runner's core gate (PipelineRunner::coreSlots, CoreGate): a
+    // stage whose inputs are in waits until its threads (at most coreSlots)
+    // fit into the coreSlots not held by computing stages, in the order the
+    // stages asked (ties: lower stage first), then computes without a break;
+    // the wait is idle time. The stages holding slots share `cores` by
+    // processor sharing when they have more threads. Overrides timeSliceMs.
+    int coreSlots = 0;
     std::int64_t batch = 1;
     int iterations = 1;
     // Added to each iteration's wall time (the driver splitting the batch and

@@ -219,4 +219,38 @@ void JobThread::loop()
     }
 }
 
+CoreGate::CoreGate(int slotCount) : m_slots(std::max(1, slotCount)), m_free(m_slots) {}
+
+int CoreGate::unitsFor(int units) const
+{
+    return std::clamp(units, 1, m_slots);
+}
+
+void CoreGate::acquire(int units)
+{
+    units = unitsFor(units);
+    std::unique_lock lock(m_mutex);
+    const std::uint64_t ticket = m_nextTicket++;
+    m_changed.wait(lock, [&] { return m_serving == ticket && m_free >= units; });
+    m_free -= units;
+    ++m_serving;
+    // The next in line may fit into what is left.
+    m_changed.notify_all();
+}
+
+int CoreGate::waiting()
+{
+    std::lock_guard lock(m_mutex);
+    return static_cast<int>(m_nextTicket - m_serving);
+}
+
+void CoreGate::release(int units)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_free = std::min(m_slots, m_free + unitsFor(units));
+    }
+    m_changed.notify_all();
+}
+
 } // namespace sb::runtime

@@ -111,4 +111,63 @@ private:
     std::thread m_thread; // last: started once the members above exist
 };
 
+// Lets at most `slotCount` threads' worth of work compute at once, in the order
+// it asked (first come, first served). A pipeline's in-process stages pass
+// through one when their threads outnumber the cores: a stage whose inputs
+// arrived waits here for a core instead of time-sharing one with the stages
+// already computing, so a stage computes at full speed from start to end and
+// its compute time is its work, not its share of the OS scheduler's turns
+// (which cost cache refills and moved a stage's measured time by tens of
+// percent from run to run). The schedule model replays this queue
+// (ScheduleOptions::coreSlots).
+//
+// Contract: acquire(units) blocks until every earlier caller has its units
+// and `units` (clamped to 1..slotCount) are free, then takes them; release gives
+// back what acquire took. A holder must release without waiting on another
+// holder. CoreGate::Hold is the RAII form.
+class CoreGate
+{
+public:
+    explicit CoreGate(int slotCount);
+    CoreGate(const CoreGate &) = delete;
+    CoreGate &operator=(const CoreGate &) = delete;
+
+    int slotCount() const { return m_slots; }
+    // The units acquire(units) really takes.
+    int unitsFor(int units) const;
+    void acquire(int units);
+    void release(int units);
+    // Callers waiting in acquire now.
+    int waiting();
+
+    class Hold
+    {
+    public:
+        Hold(CoreGate *gate, int units) : m_gate(gate), m_units(gate ? gate->unitsFor(units) : 0)
+        {
+            if (m_gate)
+                m_gate->acquire(m_units);
+        }
+        ~Hold()
+        {
+            if (m_gate)
+                m_gate->release(m_units);
+        }
+        Hold(const Hold &) = delete;
+        Hold &operator=(const Hold &) = delete;
+
+    private:
+        CoreGate *m_gate;
+        int m_units;
+    };
+
+private:
+    const int m_slots;
+    std::mutex m_mutex;
+    std::condition_variable m_changed;
+    int m_free;
+    std::uint64_t m_nextTicket = 0; // the next caller's place in line
+    std::uint64_t m_serving = 0;    // the place in line acquire serves now
+};
+
 } // namespace sb::runtime

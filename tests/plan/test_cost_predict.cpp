@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -311,6 +312,20 @@ private slots:
         QVERIFY(std::fabs(dispatched.seconds -
                           (dispatched.nodes[0].seconds + dispatched.nodes[1].seconds +
                            dispatched.outputCopySeconds + 3e-6)) < 1e-12);
+
+        // Contention: with every one of 3 cores busy the MatMul runs at 0.5
+        // of its speed, Softmax at 0.8, the output copy and the run overhead
+        // at their mean 0.65; the slowdown spread over the 2 other cores.
+        KernelRates coRun = handRates();
+        QCOMPARE(stage.contention, 0.0); // not measured: none
+        coRun.coRunSpeed = {{"gemm.small_m", 0.5}, {"mem.normalization", 0.8}};
+        coRun.coRunCores = 3;
+        StagePrediction contended = predictStage(**executor, *shapes, coRun, 1);
+        const double matmul = 1e-6 + 8192e-9, softmax = 2e-6 + 2048e-9, copy = 0.25e-6 + 1024e-9;
+        const double alone = matmul + softmax + copy + 3e-6;
+        const double busy = matmul / 0.5 + softmax / 0.8 + (copy + 3e-6) / 0.65;
+        QVERIFY(std::fabs(contended.contention - (busy / alone - 1) / 2) < 1e-9);
+        QVERIFY(std::fabs(contended.seconds - alone) < 1e-12); // alone: unchanged
     }
 
     // calibration.json keeps the kernel rates, both overheads and the
@@ -331,6 +346,8 @@ private slots:
         calibration.cpuKernels.scheduleFactorOversubscribed = 1.2;
         calibration.cpuKernels.pipelineOverhead[1] = {0.2, 0};
         calibration.cpuKernels.pipelineOverhead[3] = {0.15, 0.1};
+        calibration.cpuKernels.coRunSpeed = {{"gemm.square", 0.55}, {"mem.copy", 0.9}};
+        calibration.cpuKernels.coRunCores = 2;
         const std::filesystem::path file = dir.filePath("calibration.json").toStdString();
         QVERIFY(saveCalibration(calibration, file).ok());
         auto loaded = loadCalibration(file);
@@ -349,6 +366,8 @@ private slots:
         QCOMPARE(rates.pipelineOverheadFor(3).handoffMs, 0.1);
         QCOMPARE(rates.pipelineOverheadFor(4).runMs, 0.15); // the closest stage count
         QCOMPARE(KernelRates().pipelineOverheadFor(2).runMs, 0.0);
+        QCOMPARE(rates.coRunSpeed, calibration.cpuKernels.coRunSpeed);
+        QCOMPARE(rates.coRunCores, 2);
 
         // A hand-edited file: figures that are not numbers count as 0, no throw.
         std::ifstream in(file);
@@ -631,6 +650,89 @@ private slots:
         QCOMPARE(w.computeSpans[2].endMs, 2.5);
     }
 
+    // The runner's core gate (ScheduleOptions::coreSlots) and contention,
+    // every span by hand.
+    void gatedScheduleByHand()
+    {
+        // Three driver-fed 1-thread stages of 1 ms, one micro-batch, 2 slots:
+        // 0 and 1 compute 0..1, 2 waits (idle, not computing) and runs 1..2.
+        std::vector<ScheduleStage> stages(3);
+        for (ScheduleStage &stage : stages)
+            stage.computeMs = 1;
+        ScheduleOptions options;
+        options.cores = 2;
+        options.coreSlots = 2;
+        options.batch = 1;
+        options.timeSliceMs = 0.5; // the gate overrides it
+        SchedulePrediction gated = simulateSchedule(stages, options);
+        QVERIFY(!gated.deadlocked);
+        QCOMPARE(gated.wallMs, 2.0);
+        QCOMPARE(gated.stageComputeMs, (std::vector<double>{1.0, 1.0, 1.0}));
+        QCOMPARE(gated.stageIdleMs, (std::vector<double>{1.0, 1.0, 1.0}));
+        QCOMPARE(gated.microbatchLatencyMs, (std::vector<double>{2.0}));
+        QCOMPARE(gated.computeSpans.back().stage, 2);
+        QCOMPARE(gated.computeSpans.back().startMs, 1.0);
+
+        // A stage of 2 threads takes both slots: stage 1 waits for it.
+        std::vector<ScheduleStage> wide(2);
+        wide[0].computeMs = 1;
+        wide[0].threads = 2;
+        wide[1].computeMs = 1;
+        SchedulePrediction w = simulateSchedule(wide, options);
+        QCOMPARE(w.wallMs, 2.0);
+        QCOMPARE(w.stageComputeMs, (std::vector<double>{1.0, 1.0}));
+
+        // A chain of two 1 ms stages through 1 slot, 2 micro-batches. At 1
+        // stage 0 hands mb 0 over and, its next input already there, asks
+        // first: mb 1 on stage 0 1..2, then stage 1 mb 0 2..3 and mb 1 3..4.
+        std::vector<ScheduleStage> chain(2);
+        chain[0].computeMs = 1;
+        chain[0].sendBytes[1] = 100;
+        chain[1].computeMs = 1;
+        ScheduleOptions chainOptions;
+        chainOptions.cores = 1;
+        chainOptions.coreSlots = 1;
+        chainOptions.microbatches = 2;
+        SchedulePrediction p = simulateSchedule(chain, chainOptions);
+        QVERIFY(!p.deadlocked);
+        QCOMPARE(p.wallMs, 4.0);
+        QCOMPARE(p.stageComputeMs, (std::vector<double>{2.0, 2.0}));
+        struct Span
+        {
+            int stage, microbatch;
+            double start, end;
+        };
+        const Span expected[] = {{0, 0, 0, 1}, {0, 1, 1, 2}, {1, 0, 2, 3}, {1, 1, 3, 4}};
+        QCOMPARE(p.computeSpans.size(), std::size_t(4));
+        for (std::size_t i = 0; i < 4; ++i) {
+            QCOMPARE(p.computeSpans[i].stage, expected[i].stage);
+            QCOMPARE(p.computeSpans[i].microbatch, expected[i].microbatch);
+            QCOMPARE(p.computeSpans[i].startMs, expected[i].start);
+            QCOMPARE(p.computeSpans[i].endMs, expected[i].end);
+        }
+        // mb 0: stage 1 waits for it from 0, done at 3; mb 1: 1..4.
+        QCOMPARE(p.microbatchLatencyMs, (std::vector<double>{3.0, 3.0}));
+
+        // Contention 0.25 per other busy core: two driver-fed 1 ms stages
+        // on 2 cores each run at 1 / 1.25, 1.25 ms; a 2-thread stage alone
+        // keeps its speed (its rate was measured on both cores).
+        std::vector<ScheduleStage> pair(2);
+        for (ScheduleStage &stage : pair) {
+            stage.computeMs = 1;
+            stage.contention = 0.25;
+        }
+        ScheduleOptions pairOptions;
+        pairOptions.cores = 2;
+        SchedulePrediction contended = simulateSchedule(pair, pairOptions);
+        QCOMPARE(contended.wallMs, 1.25);
+        QCOMPARE(contended.stageComputeMs, (std::vector<double>{1.25, 1.25}));
+        std::vector<ScheduleStage> single(1);
+        single[0].computeMs = 1;
+        single[0].threads = 2;
+        single[0].contention = 0.25;
+        QCOMPARE(simulateSchedule(single, pairOptions).wallMs, 1.0);
+    }
+
     // The what-if chain (the Runs page draws it before a run): 3 stages of
     // 1, 3 and 2 ms per micro-batch, 3 micro-batches, every span by hand.
     void chainScheduleByHand()
@@ -742,6 +844,76 @@ private slots:
         for (std::size_t s = 0; s < 2; ++s)
             QCOMPARE(predicted->stagePeakMemoryBytes[s], m.stages[s].peakMemoryBytes);
         QVERIFY(predicted->stagePeakMemoryBytes[1] > predicted->stages[1].peakActivationBytes);
+    }
+
+    // The core gate against the runtime: a 3-stage chain sharing 1 core
+    // (PipelineRunner::create's coreCount) computes one stage at a time,
+    // and the gated model replays that schedule; without the gate the model
+    // would let the stages overlap.
+    void gatedScheduleAgainstRuntime()
+    {
+        std::shared_ptr<graph::Graph> graph = sbtest::makeResidualChain(3, 8, 0, 0);
+        CpuDevice d0{"cpu:0", 1, 0, kernels::defaultRegistry()};
+        CpuDevice d1{"cpu:1", 1, 0, kernels::defaultRegistry()};
+        CpuDevice d2{"cpu:2", 1, 0, kernels::defaultRegistry()};
+        std::vector<PipelineStageSpec> specs(3);
+        specs[0].device = &d0;
+        specs[1].device = &d1;
+        specs[2].device = &d2;
+        for (std::size_t n = 0; n < graph->nodes().size(); ++n)
+            specs[static_cast<std::size_t>(graph->nodes()[n].block)].nodes.push_back(
+                static_cast<graph::NodeId>(n));
+        auto runner =
+            PipelineRunner::create(graph, specs, {}, std::make_shared<InProcessTransport>(), 1);
+        QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
+        QCOMPARE((*runner)->coreSlots(), 1);
+        constexpr int kMicrobatches = 6;
+        const double sleeps[3] = {3, 5, 3};
+        PipelineRunOptions options;
+        options.microbatches = kMicrobatches;
+        options.onStageStart = [&](int stage, int) {
+            std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(sleeps[stage]));
+        };
+        TensorMap inputs;
+        inputs["x"] = Tensor::zeros(graph::ElementType::Float32, {6, 8});
+        QVERIFY((*runner)->run(inputs, options).ok()); // warm-up
+        auto ran = (*runner)->run(inputs, options);
+        QVERIFY(ran.ok());
+        const PipelineMetrics &m = ran->metrics;
+        QCOMPARE(m.microbatches, kMicrobatches);
+
+        // One compute at a time.
+        std::vector<std::pair<double, double>> computes;
+        for (const TimelineEvent &event : m.timeline)
+            if (event.kind == "compute")
+                computes.emplace_back(event.startMs, event.endMs);
+        QCOMPARE(computes.size(), std::size_t(3 * kMicrobatches));
+        std::sort(computes.begin(), computes.end());
+        for (std::size_t i = 1; i < computes.size(); ++i)
+            QVERIFY2(computes[i].first >= computes[i - 1].second - 1e-6,
+                     qPrintable(QString("computes overlap at %1 ms").arg(computes[i].first)));
+
+        std::vector<ScheduleStage> stages(3);
+        for (std::size_t s = 0; s < 3; ++s) {
+            stages[s].computeMs = m.stages[s].computeMs / kMicrobatches;
+            QVERIFY(stages[s].computeMs >= sleeps[s]);
+        }
+        stages[0].sendBytes[1] = 128;
+        stages[1].sendBytes[2] = 128;
+        ScheduleOptions scheduleOptions;
+        scheduleOptions.microbatches = kMicrobatches;
+        scheduleOptions.cores = 1;
+        scheduleOptions.coreSlots = 1;
+        const SchedulePrediction gated = simulateSchedule(stages, scheduleOptions);
+        scheduleOptions.coreSlots = 0;
+        scheduleOptions.cores = 0;
+        const SchedulePrediction overlapping = simulateSchedule(stages, scheduleOptions);
+        // Gated, the wall is the stages' work one after another (66 ms and
+        // more); overlapping, about 36.
+        QVERIFY2(
+            std::fabs(gated.wallMs - m.wallMs) <= 0.10 * gated.wallMs + 2.0 * kMicrobatches,
+            qPrintable(QString("wall predicted %1 measured %2").arg(gated.wallMs).arg(m.wallMs)));
+        QVERIFY(std::fabs(gated.wallMs - m.wallMs) < std::fabs(overlapping.wallMs - m.wallMs));
     }
 };
 

@@ -1324,6 +1324,75 @@ private slots:
         QVERIFY(compareTensors(*ours, *ref, 1e-3, 1e-6).ok);
     }
 
+    // CoreGate: first come, first served. With both of 2 slots held, A asks
+    // for 1, then B for 2, then C for 1: one slot back goes to A; the next
+    // slot back leaves 1 free, which C may not take past B; A's release lets
+    // B in, and B's lets C in.
+    void coreGateServesInOrder()
+    {
+        CoreGate gate(2);
+        QCOMPARE(gate.slotCount(), 2);
+        QCOMPARE(gate.unitsFor(5), 2);
+        QCOMPARE(gate.unitsFor(0), 1);
+        gate.acquire(2);
+        std::mutex orderMutex;
+        std::vector<char> order;
+        auto asker = [&](char name, int units, int holdMs) {
+            return std::thread([&, name, units, holdMs] {
+                gate.acquire(units);
+                {
+                    std::lock_guard lock(orderMutex);
+                    order.push_back(name);
+                }
+                std::this_thread::sleep_for(std::chrono::milliseconds(holdMs));
+                gate.release(units);
+            });
+        };
+        auto waitForLine = [&](int callers) {
+            for (int i = 0; i < 5000 && gate.waiting() != callers; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            return gate.waiting() == callers;
+        };
+        std::thread a, b, c;
+        // A failed check returns early: let every asker through and join.
+        struct JoinAll
+        {
+            CoreGate &gate;
+            std::thread *threads[3];
+            ~JoinAll()
+            {
+                for (std::thread *thread : threads)
+                    while (thread->joinable() && gate.waiting() > 0) {
+                        gate.release(2);
+                        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    }
+                for (std::thread *thread : threads)
+                    if (thread->joinable())
+                        thread->join();
+            }
+        } joinAll{gate, {&a, &b, &c}};
+        a = asker('A', 1, 30);
+        QVERIFY(waitForLine(1));
+        b = asker('B', 2, 0);
+        QVERIFY(waitForLine(2));
+        c = asker('C', 1, 0);
+        QVERIFY(waitForLine(3));
+        gate.release(1); // A in
+        QVERIFY(waitForLine(2));
+        gate.release(1); // 1 free, but B (2) is first in line: C waits
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        {
+            std::lock_guard lock(orderMutex);
+            QCOMPARE(order, std::vector<char>{'A'});
+        }
+        a.join();
+        b.join();
+        c.join();
+        QCOMPARE(order, (std::vector<char>{'A', 'B', 'C'}));
+        QCOMPARE(gate.waiting(), 0);
+        CoreGate::Hold all(&gate, 2); // everything was given back
+    }
+
     // JobThread: every job runs, in order, on the one thread, which is not the
     // caller's; wait() returns only after the job (and its captures) are
     // done; the destructor waits for a job still running.
