@@ -212,6 +212,11 @@ int runCalibrate(Args &args)
             pipelineOverhead[std::to_string(stages)] = {{"run_ms", overhead.runMs},
                                                         {"handoff_ms", overhead.handoffMs}};
         doc["pipeline_overhead"] = pipelineOverhead;
+        nlohmann::json coRun = nlohmann::json::object();
+        for (const auto &[name, speed] : calibration->cpuKernels.coRunSpeed)
+            coRun[name] = speed;
+        doc["co_run_speed"] = coRun;
+        doc["co_run_cores"] = calibration->cpuKernels.coRunCores;
         if (!calibration->gpus.empty()) {
             nlohmann::json gpus = nlohmann::json::object();
             for (const auto &[id, gpu] : calibration->gpus)
@@ -230,6 +235,13 @@ int runCalibrate(Args &args)
         for (const auto &[t, rate] : byThreads)
             std::printf("%-26s %d thread(s): %8.1f us + work / %.3g per s\n", name.c_str(), t,
                         rate.overheadSeconds * 1e6, rate.unitsPerSecond);
+    if (!calibration->cpuKernels.coRunSpeed.empty()) {
+        std::printf("co-run speed (1 thread while each of the other %d core(s) runs the same):",
+                    calibration->cpuKernels.coRunCores - 1);
+        for (const auto &[name, speed] : calibration->cpuKernels.coRunSpeed)
+            std::printf(" %s %.2f", name.c_str(), speed);
+        std::printf("\n");
+    }
     std::printf("pipeline schedule (measured / modelled wall, 8 micro-batches): x%.3f with a "
                 "1-thread stage per core, x%.3f with one stage more\n",
                 calibration->cpuKernels.scheduleFactorFits,

@@ -491,16 +491,17 @@ double msSince(std::chrono::steady_clock::time_point start)
 }
 
 // KernelRates::coRunSpeed of one probe: its largest graph on one thread,
-// alone vs with a copy running on each of the other `cores` - 1 cores
-// (alone timed before and after, the mean taken, so a drifting machine
-// does not pass for contention).
+// alone vs with a copy running on each of the other `cores` - 1 cores, in
+// three rounds (alone, then together), the median of the rounds' ratios: a
+// moment the machine stalls one run block reads as no co-run at all. At
+// worst the copies take turns, so no lower than 1 / cores.
 Result<double> measureCoRunSpeed(const runtime::KernelRegistry &registry, const Probe &probe,
                                  int cores, int repeats, const CancelToken *cancel)
 {
+    constexpr int kRounds = 3;
     ProbeGraph timed = probe.build(kProbeSizes - 1);
     runtime::CpuDevice device("cpu:calibrate", 1, 0, registry);
     SB_ASSIGN_OR_RETURN(auto executor, runtime::Executor::create(timed.graph, device));
-    SB_ASSIGN_OR_RETURN(double aloneBefore, timeRuns(*executor, timed.inputs, repeats, cancel));
     struct Copy
     {
         ProbeGraph graph;
@@ -516,31 +517,60 @@ Result<double> measureCoRunSpeed(const runtime::KernelRegistry &registry, const 
                             runtime::Executor::create(copy.graph.graph, *copy.device));
         copies.push_back(std::move(copy));
     }
-    std::atomic<bool> stop{false};
-    std::atomic<int> started{0};
+    // The copies run while `running`; `busy` counts the ones inside a run,
+    // `runs` the runs they finished.
+    std::atomic<bool> stop{false}, running{false};
+    std::atomic<int> busy{0};
+    std::atomic<long> runs{0};
     std::vector<std::thread> threads;
     for (Copy &copy : copies)
-        threads.emplace_back([&stop, &started, &copy] {
-            bool counted = false;
-            while (!stop.load(std::memory_order_relaxed)) {
-                if (!copy.executor->run(copy.graph.inputs))
+        threads.emplace_back([&, &copy = copy] {
+            while (!stop.load()) {
+                if (!running.load()) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(50));
+                    continue;
+                }
+                busy.fetch_add(1);
+                const bool ok = static_cast<bool>(copy.executor->run(copy.graph.inputs));
+                busy.fetch_sub(1);
+                runs.fetch_add(1);
+                if (!ok) { // the timed run fails the same way and says why
+                    stop = true;
                     break;
-                if (!counted)
-                    started.fetch_add(1);
-                counted = true;
+                }
             }
         });
-    while (started.load() < static_cast<int>(copies.size()) && !stop.load())
-        std::this_thread::yield();
-    Result<double> together = timeRuns(*executor, timed.inputs, repeats, cancel);
+    auto setRunning = [&](bool on) {
+        running = on;
+        if (on) { // every copy under way: each has finished a run since
+            const long from = runs.load();
+            while (runs.load() < from + 2 * static_cast<long>(copies.size()) && !stop.load())
+                std::this_thread::yield();
+        } else {
+            while (busy.load() > 0)
+                std::this_thread::yield();
+        }
+    };
+    std::vector<double> ratios;
+    Status failed;
+    for (int round = 0; round < kRounds && failed.ok(); ++round) {
+        setRunning(false);
+        Result<double> alone = timeRuns(*executor, timed.inputs, repeats, cancel);
+        setRunning(true);
+        Result<double> together = timeRuns(*executor, timed.inputs, repeats, cancel);
+        if (!alone || !together)
+            failed = alone ? together.error() : alone.error();
+        else if (*together > 0)
+            ratios.push_back(*alone / *together);
+    }
     stop = true;
     for (std::thread &thread : threads)
         thread.join();
-    if (!together)
-        return together.error();
-    SB_ASSIGN_OR_RETURN(double aloneAfter, timeRuns(*executor, timed.inputs, repeats, cancel));
-    const double alone = 0.5 * (aloneBefore + aloneAfter);
-    return *together > 0 ? std::clamp(alone / *together, 0.05, 1.0) : 1.0;
+    if (!failed.ok())
+        return failed.error();
+    if (ratios.empty())
+        return 1.0;
+    return std::clamp(percentile(ratios, 50), 1.0 / static_cast<double>(cores), 1.0);
 }
 
 } // namespace
