@@ -8,6 +8,7 @@
 #include "core/plan/tensor_parallel.h"
 #include "core/runtime/device.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/host_gate.h"
 #include "core/runtime/mpi_world.h"
 #include "core/runtime/tensor_io.h"
 
@@ -1195,7 +1196,16 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
             executors[static_cast<int>(s)] = std::move(*executor);
         }
     }
-    json mine = {{"names", names}};
+    // For the host's core gate: this rank's stages, and whether each is one
+    // CPU thread.
+    int cpuStages = 0;
+    bool oneThreadEach = helperExecutors.empty();
+    for (const auto &[s, executor] : executors) {
+        auto *cpu = dynamic_cast<const runtime::CpuDevice *>(&executor->device());
+        cpuStages += cpu ? 1 : 0;
+        oneThreadEach = oneThreadEach && cpu && cpu->threads() == 1;
+    }
+    json mine = {{"names", names}, {"cpu_stages", cpuStages}, {"one_thread_each", oneThreadEach}};
     if (!setupError.empty())
         mine["error"] = setupError;
     auto allNames = world.allGather(sb::jsonText(mine));
@@ -1249,6 +1259,52 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         return 4;
     const int microbatches = std::stoi(*sharedMicrobatches);
 
+    // The host's core gate: when the 1-thread stages of this host's ranks
+    // outnumber its cores (and no stage is tensor-parallel), they take turns
+    // at the cores through a named semaphore, as the in-process runner's
+    // stages do through its CoreGate. Every rank takes part in both
+    // barriers; without the semaphore a rank runs ungated.
+    std::unique_ptr<runtime::HostCoreGate> hostGate;
+    {
+        const std::string &myHost = job.layout.rankHost[static_cast<std::size_t>(rank)];
+        int hostStages = 0, firstRank = -1;
+        bool gateable = routing->groups.empty();
+        for (int r = 0; r < world.size(); ++r) {
+            if (job.layout.rankHost[static_cast<std::size_t>(r)] != myHost)
+                continue;
+            json doc = json::parse((*allNames)[static_cast<std::size_t>(r)], nullptr, false);
+            hostStages += doc.value("cpu_stages", 0);
+            gateable = gateable && doc.value("one_thread_each", false);
+            if (firstRank < 0)
+                firstRank = r;
+        }
+        const bool gated = gateable && hostStages > runtime::ThreadPool::hardwareThreads();
+        const std::string name = "shardbench-gate-" + job.runId + "-" + myHost;
+        auto note = [&](const Error &error) {
+            log("running without the core gate: " + error.message);
+        };
+        if (gated && rank == firstRank) {
+            auto made = runtime::HostCoreGate::create(name, runtime::ThreadPool::hardwareThreads());
+            if (made)
+                hostGate = std::move(*made);
+            else
+                note(made.error());
+        }
+        if (!world.barrier().ok())
+            return 4;
+        if (gated && rank != firstRank) {
+            auto opened = runtime::HostCoreGate::open(name);
+            if (opened)
+                hostGate = std::move(*opened);
+            else
+                note(opened.error());
+        }
+        if (!world.barrier().ok())
+            return 4;
+        if (hostGate && rank == firstRank)
+            hostGate->unlink();
+    }
+
     std::vector<std::unique_ptr<runtime::StageWorker>> workers;
     for (auto &[s, executor] : executors) {
         workers.push_back(std::make_unique<runtime::StageWorker>(
@@ -1257,6 +1313,8 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         workers.back()->setPlace(job.layout.rankHost[static_cast<std::size_t>(rank)], rank);
         if (auto group = routing->groups.find(s); group != routing->groups.end())
             workers.back()->setGroup(group->second, 0);
+        if (hostGate)
+            workers.back()->setCoreGate(hostGate.get(), 1);
     }
     for (auto &[k, helper] : helperExecutors) {
         const std::vector<int> &group = routing->groups.at(helper.stage);

@@ -346,7 +346,7 @@ void StageWorker::setPlace(std::string host, int rank)
     m_rank = rank;
 }
 
-void StageWorker::setCoreGate(CoreGate *gate, int units)
+void StageWorker::setCoreGate(ComputeGate *gate, int units)
 {
     m_coreGate = gate;
     m_coreUnits = std::max(1, units);
@@ -432,7 +432,7 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
         double computeStart = 0, computeEnd = 0;
         collectives.events.clear();
         auto ran = [&] {
-            CoreGate::Hold core(m_coreGate, m_coreUnits);
+            ComputeGate::Hold core(m_coreGate, m_coreUnits);
             computeStart = msSince(origin);
             if (onStageStart)
                 onStageStart(s, mb);

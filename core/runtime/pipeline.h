@@ -221,7 +221,7 @@ public:
     // Computes each micro-batch holding `units` of `gate` (not owned; null:
     // no gate). The wait for them is idle time, between the receive and the
     // compute events.
-    void setCoreGate(CoreGate *gate, int units);
+    void setCoreGate(ComputeGate *gate, int units);
 
     // One run of `microbatches` micro-batches, then the report to the driver.
     // Times are since `origin`. Errors are returned (the caller stops the
@@ -239,7 +239,7 @@ private:
     int m_rank = 0;
     std::vector<int> m_group;
     int m_groupIndex = 0;
-    CoreGate *m_coreGate = nullptr;
+    ComputeGate *m_coreGate = nullptr;
     int m_coreUnits = 1;
 };
 

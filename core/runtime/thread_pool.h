@@ -111,39 +111,25 @@ private:
     std::thread m_thread; // last: started once the members above exist
 };
 
-// Lets at most `slotCount` threads' worth of work compute at once, in the order
-// it asked (first come, first served). A pipeline's in-process stages pass
-// through one when their threads outnumber the cores: a stage whose inputs
-// arrived waits here for a core instead of time-sharing one with the stages
-// already computing, so a stage computes at full speed from start to end and
-// its compute time is its work, not its share of the OS scheduler's turns
-// (which cost cache refills and moved a stage's measured time by tens of
-// percent from run to run). The schedule model replays this queue
-// (ScheduleOptions::coreSlots).
-//
-// Contract: acquire(units) blocks until every earlier caller has its units
-// and `units` (clamped to 1..slotCount) are free, then takes them; release gives
-// back what acquire took. A holder must release without waiting on another
-// holder. CoreGate::Hold is the RAII form.
-class CoreGate
+// Who may compute now: a pipeline stage holds `units` of a gate while it
+// computes (CoreGate among a process's stages; HostCoreGate, host_gate.h,
+// among the MPI ranks of one host). Contract of every gate: acquire(units)
+// blocks until the units are free, then takes them; release gives back what
+// acquire took; a holder must release without waiting on another holder.
+class ComputeGate
 {
 public:
-    explicit CoreGate(int slotCount);
-    CoreGate(const CoreGate &) = delete;
-    CoreGate &operator=(const CoreGate &) = delete;
-
-    int slotCount() const { return m_slots; }
+    virtual ~ComputeGate() = default;
     // The units acquire(units) really takes.
-    int unitsFor(int units) const;
-    void acquire(int units);
-    void release(int units);
-    // Callers waiting in acquire now.
-    int waiting();
+    virtual int unitsFor(int units) const = 0;
+    virtual void acquire(int units) = 0;
+    virtual void release(int units) = 0;
 
+    // RAII: holds the units from construction to destruction (no gate: nothing).
     class Hold
     {
     public:
-        Hold(CoreGate *gate, int units) : m_gate(gate), m_units(gate ? gate->unitsFor(units) : 0)
+        Hold(ComputeGate *gate, int units) : m_gate(gate), m_units(gate ? gate->unitsFor(units) : 0)
         {
             if (m_gate)
                 m_gate->acquire(m_units);
@@ -157,9 +143,36 @@ public:
         Hold &operator=(const Hold &) = delete;
 
     private:
-        CoreGate *m_gate;
+        ComputeGate *m_gate;
         int m_units;
     };
+};
+
+// Lets at most `slotCount` threads' worth of work compute at once, in the order
+// it asked (first come, first served). A pipeline's in-process stages pass
+// through one when their threads outnumber the cores: a stage whose inputs
+// arrived waits here for a core instead of time-sharing one with the stages
+// already computing, so a stage computes at full speed from start to end and
+// its compute time is its work, not its share of the OS scheduler's turns
+// (which cost cache refills and moved a stage's measured time by tens of
+// percent from run to run). The schedule model replays this queue
+// (ScheduleOptions::coreSlots).
+//
+// Contract: acquire(units) blocks until every earlier caller has its units
+// and `units` (clamped to 1..slotCount) are free, then takes them.
+class CoreGate final : public ComputeGate
+{
+public:
+    explicit CoreGate(int slotCount);
+    CoreGate(const CoreGate &) = delete;
+    CoreGate &operator=(const CoreGate &) = delete;
+
+    int slotCount() const { return m_slots; }
+    int unitsFor(int units) const override;
+    void acquire(int units) override;
+    void release(int units) override;
+    // Callers waiting in acquire now.
+    int waiting();
 
 private:
     const int m_slots;

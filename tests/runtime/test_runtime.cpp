@@ -6,6 +6,8 @@
 #include "core/graph/onnx_import.h"
 #include "core/runtime/conformance.h"
 #include "core/runtime/executor.h"
+#include "core/runtime/host_gate.h"
+
 #include "core/runtime/fusion.h"
 #include "core/runtime/heap_policy.h"
 #include "core/runtime/memory_planner.h"
@@ -15,6 +17,7 @@
 #include "kernels/cpu/onednn/onednn.h"
 #include "kernels/registry.h"
 #include "tests/kernels/kernel_test_util.h"
+#include <unistd.h>
 
 #include <QProcess>
 #include <QTemporaryDir>
@@ -31,6 +34,7 @@
 #include <random>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
 #if defined(__GLIBC__) && defined(__linux__)
 #include <malloc.h>
@@ -1390,7 +1394,37 @@ private slots:
         c.join();
         QCOMPARE(order, (std::vector<char>{'A', 'B', 'C'}));
         QCOMPARE(gate.waiting(), 0);
-        CoreGate::Hold all(&gate, 2); // everything was given back
+        ComputeGate::Hold all(&gate, 2); // everything was given back
+    }
+
+    // HostCoreGate: one named semaphore shared by every handle of the name
+    // (the ranks of a host): with its one slot held through the creator's
+    // handle, a holder through another handle waits until it is released.
+    // The creator removes the name; opening it then fails with the name.
+    void hostCoreGateSharesSlotsByName()
+    {
+        const std::string name = "sb-test-gate-" + std::to_string(getpid());
+        auto created = HostCoreGate::create(name, 1);
+        QVERIFY2(created.ok(), created.ok() ? "" : created.error().message.c_str());
+        auto opened = HostCoreGate::open(name);
+        QVERIFY2(opened.ok(), opened.ok() ? "" : opened.error().message.c_str());
+        QCOMPARE((*opened)->unitsFor(4), 1);
+        (*created)->acquire(1);
+        std::atomic<bool> entered{false};
+        std::thread other([&] {
+            ComputeGate::Hold hold(opened->get(), 1);
+            entered = true;
+        });
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        const bool enteredEarly = entered.load();
+        (*created)->release(1);
+        other.join();
+        QVERIFY(!enteredEarly);
+        QVERIFY(entered.load());
+        (*created)->unlink();
+        auto gone = HostCoreGate::open(name);
+        QVERIFY(!gone.ok());
+        QVERIFY(gone.error().message.find(name) != std::string::npos);
     }
 
     // JobThread: every job runs, in order, on the one thread, which is not the
