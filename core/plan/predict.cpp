@@ -493,8 +493,8 @@ double msSince(std::chrono::steady_clock::time_point start)
 // KernelRates::coRunSpeed of one probe: its largest graph on one thread,
 // alone vs with a copy running on each of the other `cores` - 1 cores, in
 // three rounds (alone, then together), the median of the rounds' ratios: a
-// moment the machine stalls one run block reads as no co-run at all. At
-// worst the copies take turns, so no lower than 1 / cores.
+// moment the machine stalls in one block does not decide it (one block read
+// 0.06 once). At worst the copies take turns, so no lower than 1 / cores.
 Result<double> measureCoRunSpeed(const runtime::KernelRegistry &registry, const Probe &probe,
                                  int cores, int repeats, const CancelToken *cancel)
 {

@@ -187,7 +187,7 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                         changed = true;
                         // Gated: a stage going on to its next micro-batch,
                         // its inputs already in, asks the gate before the
-                        // stages it has just woken (they must get a core
+                        // stages it has just woken (they have to wake up
                         // first); it looks again at once.
                         if (gated && st.phase == Phase::Wait)
                             --s;
@@ -293,10 +293,12 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
         std::vector<double> speed(static_cast<std::size_t>(count), sharing);
         for (int s = 0; s < count; ++s) {
             const ScheduleStage &stage = stages[static_cast<std::size_t>(s)];
+            // Never faster than alone (fewer cores busy than its own threads:
+            // processor sharing above already slows it).
             if (stage.contention > 0)
                 speed[static_cast<std::size_t>(s)] *=
-                    (1.0 + stage.contention * (std::max(1, stage.threads) - 1)) /
-                    (1.0 + stage.contention * std::max(0, busyCores - 1));
+                    std::min(1.0, (1.0 + stage.contention * (std::max(1, stage.threads) - 1)) /
+                                      (1.0 + stage.contention * std::max(0, busyCores - 1)));
         }
         double step = std::numeric_limits<double>::infinity();
         bool allDone = true;
