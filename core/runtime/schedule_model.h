@@ -51,8 +51,8 @@ struct ScheduleStage
     double computeMs = 0; // one micro-batch, at full speed
     int threads = 1;      // busy threads while computing (for processor sharing)
     // Slowdown per other busy core: with b of `cores` busy (its own threads
-    // included) it computes at (1 + contention (threads - 1)) /
-    // (1 + contention (b - 1)) of full speed (plan::StagePrediction::contention).
+    // included) it computes at min(1, (1 + contention (threads - 1)) /
+    // (1 + contention (b - 1))) of full speed (plan::StagePrediction::contention).
     double contention = 0;
     // Later stages this stage sends to -> bytes and transfer ms per micro-batch.
     std::map<int, std::uint64_t> sendBytes;
@@ -82,7 +82,9 @@ struct ScheduleOptions
     // > 0: the runner's core gate (PipelineRunner::coreSlots, CoreGate): a
     // stage whose inputs are in waits until its threads (at most coreSlots)
     // fit into the coreSlots not held by computing stages, in the order the
-    // stages asked (ties: lower stage first), then computes without a break;
+    // stages asked (at one instant: a stage going on to its next micro-batch
+    // before the stages it has just woken, else lower stage first), then
+    // computes without a break;
     // the wait is idle time. The stages holding slots share `cores` by
     // processor sharing when they have more threads. Overrides timeSliceMs.
     int coreSlots = 0;
