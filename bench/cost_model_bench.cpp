@@ -13,7 +13,8 @@
 //     warm-up so that nodes whose kernel chose oneDNN's implementation are
 //     priced with that one's declared scratch; no measured figure enters it).
 //     Printed per stage: predicted vs measured compute ms (measured: median
-//     over the runs); per run: throughput (measured: batch / the median
+//     over the runs) and the stage's predicted contention
+//     (plan::StagePrediction::contention); per run: throughput (measured: batch / the median
 //     iteration's wall time), latency p50 and peak memory (activations +
 //     inbound transfer buffers, summed over stages), predicted vs measured
 //     (medians).

@@ -20,7 +20,8 @@ int runCalibrate(Args &args)
                  "Measure this machine's CPU devices: float32 GEMM FLOP/s through the engine\n"
                  "(a MatMul on 1..N threads), memcpy bandwidth and the cost model's kernel\n"
                  "rate classes (GEMM shapes, convolution paths, memory-bound ops, reductions;\n"
-                 "per-node overhead; 1..N threads) and how a pipeline of 1-thread stages\n"
+                 "per-node overhead; 1..N threads; each class's speed on 1 thread while\n"
+                 "the other N - 1 run the same) and how a pipeline of 1-thread stages\n"
                  "runs against the schedule model (as many stages as threads, and one\n"
                  "more). The figures are stored as\n"
                  "JSON (default: " +
