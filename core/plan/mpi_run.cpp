@@ -1318,11 +1318,11 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
             hostGate->unlink();
         // More stages than cores on this host: the rank computes under
         // SCHED_BATCH. A rank waiting for a message wakes every few hundred
-        // microseconds to poll (MPI has no blocking receive that sleeps); as a
+        // microseconds to poll (an MPI receive does not sleep); as a
         // normal task each such wake-up preempts a computing rank of the same
         // host. Batch tasks do not preempt on wake-up. Measured on the 2-vCPU
         // bench host, 3 ranks (pipeline_bench --only-mpi): involuntary context
-        // switches per run 88-97 -> 14-16, 237-248 -> 260-279 samples/s.
+        // switches per run 88-97 -> 14-16, 213-248 -> 260-282 samples/s.
         // Best effort: on refusal the rank runs as it was.
         if (hostStages > runtime::ThreadPool::hardwareThreads())
             preferThroughputScheduling();
