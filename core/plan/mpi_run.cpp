@@ -1322,7 +1322,8 @@ int runMpiRank(runtime::MpiWorld &world, const std::filesystem::path &jobFile,
         // normal task each such wake-up preempts a computing rank of the same
         // host. Batch tasks do not preempt on wake-up. Measured on the 2-vCPU
         // bench host, 3 ranks (pipeline_bench --only-mpi): involuntary context
-        // switches per run 88-97 -> 14-16, 213-248 -> 260-282 samples/s.
+        // switches per run 88-97 -> 14-16; alternating runs 213-248 -> 260-279
+        // samples/s (bench/README.md).
         // Best effort: on refusal the rank runs as it was.
         if (hostStages > runtime::ThreadPool::hardwareThreads())
             preferThroughputScheduling();
