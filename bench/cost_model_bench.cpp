@@ -22,17 +22,25 @@
 //  4. Demo decoder: every valid 2-stage block cut measured at 8 micro-batches
 //     vs the planner's chosen cut: its throughput as a fraction of the best
 //     cut's. All cuts are open at once and measured in --cut-rounds (15)
-//     interleaved rounds after --warmup, one iteration of each cut per round,
-//     so that the host's drift falls on every cut alike; throughput from each
-//     cut's median iteration. Each cut's line also gives the cost model's
-//     throughput for it and its stages' predicted / measured (median) ms.
+//     interleaved rounds after --warmup, so that the host's drift falls on
+//     every cut alike; in each round every cut runs --cut-warm (1) untimed
+//     iterations and then one timed one (its own weights back in cache, as
+//     when a plan runs repeatedly), and the order reverses every other round.
+//     The cuts within --contender-margin (10%) of the best median, and the
+//     planner's, then race --final-rounds (30) more rounds among themselves.
+//     Throughput from each cut's median iteration; the planner's share of the
+//     best is the median over rounds of the two cuts' paired iteration times
+//     (the ratio of medians is printed beside it). Each cut's line also gives
+//     the cost model's throughput for it and its stages' predicted / measured
+//     (median) ms.
 // Prints `uptime` first and last (the machine is shared: load changes the
 // measured side, not the predicted one).
 //
 //   build/bench/cost_model_bench [--models DIR] [--demo FILE] [--only a,b] [--repeats R]
 //                                [--warmup W] [--rates calibration.json] [--no-cuts]
-//                                [--cut-rounds N] [--no-learn] [--learn-pooled] [--verbose]
-//                                [--classes] [--shared-cores]
+//                                [--cut-rounds N] [--cut-warm K] [--final-rounds N]
+//                                [--contender-margin PCT] [--no-learn] [--learn-pooled]
+//                                [--verbose] [--classes] [--shared-cores]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
 //  --learn-pooled: learn once, from every model's runs, before any plan (default:
 //     each model from its own runs, right before its plans).
@@ -377,6 +385,9 @@ int main(int argc, char **argv)
     bool pooled = false;
     bool verbose = false;
     int cutRounds = 15;
+    int cutWarm = 1;
+    int finalRounds = 30;
+    double contenderShare = 0.9;
     bool classes = false;
     bool learn = true;
     bool sharedCores = false;
@@ -401,6 +412,12 @@ int main(int argc, char **argv)
             verbose = true;
         else if (arg == "--cut-rounds")
             cutRounds = std::max(1, std::atoi(next().c_str()));
+        else if (arg == "--cut-warm")
+            cutWarm = std::max(0, std::atoi(next().c_str()));
+        else if (arg == "--final-rounds")
+            finalRounds = std::max(0, std::atoi(next().c_str()));
+        else if (arg == "--contender-margin")
+            contenderShare = 1.0 - std::clamp(std::atof(next().c_str()), 0.0, 100.0) / 100.0;
         else if (arg == "--classes")
             classes = true;
         else if (arg == "--no-learn")
@@ -415,6 +432,7 @@ int main(int argc, char **argv)
             std::fprintf(stderr,
                          "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
                          "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--cut-rounds N] "
+                         "[--cut-warm K] [--final-rounds N] [--contender-margin PCT] "
                          "[--no-learn] [--learn-pooled] [--verbose] [--classes] "
                          "[--shared-cores]\n");
             return 2;
@@ -711,24 +729,62 @@ int main(int argc, char **argv)
         }
         PipelineRunOptions options;
         options.microbatches = 8;
-        for (int round = 0; round < warmup + cutRounds; ++round)
-            for (CutRun &run : runs) {
+        // One round: every cut in `order`, each run --cut-warm times untimed
+        // and then once timed, so that the timed iteration finds its own
+        // weights in cache as a plan run repeatedly does (and not the cut
+        // before it's). Rounds alternate the order, so that no cut always
+        // runs right after the same neighbour.
+        auto runRound = [&](const std::vector<std::size_t> &order, bool timed,
+                            bool reversed) -> Status {
+            for (std::size_t k = 0; k < order.size(); ++k) {
+                CutRun &run = runs[order[reversed ? order.size() - 1 - k : k]];
+                for (int w = 0; w < cutWarm; ++w)
+                    if (auto warm = run.pipeline->runner->run(model.inputs, options); !warm)
+                        return warm.error();
                 const auto started = Clock::now();
                 auto result = run.pipeline->runner->run(model.inputs, options);
                 if (!result)
-                    return fail("cut " + std::to_string(run.cut), result.error());
-                if (round < warmup)
+                    return result.error();
+                if (!timed)
                     continue;
                 run.iterationMs.push_back(msSince(started));
                 run.stageMs.resize(result->metrics.stages.size());
                 for (std::size_t st = 0; st < result->metrics.stages.size(); ++st)
                     run.stageMs[st].push_back(result->metrics.stages[st].computeMs);
             }
+            return {};
+        };
+        std::vector<std::size_t> everyCut(runs.size());
+        for (std::size_t i = 0; i < runs.size(); ++i)
+            everyCut[i] = i;
+        for (int round = 0; round < warmup + cutRounds; ++round)
+            if (Status done = runRound(everyCut, round >= warmup, round % 2 == 1); !done.ok())
+                return fail("cuts", done.error());
+        auto medianThroughput = [&](const CutRun &run) {
+            return static_cast<double>(kBatch) * 1e3 / percentile(run.iterationMs, 50);
+        };
+        // 2. The contenders (within --contender-margin of the best median,
+        // and the planner's cut) race on in --final-rounds rounds of their
+        // own: closer in time to each other, so their comparison is paired
+        // round by round rather than median against median of rounds up to
+        // seconds apart.
+        double firstBest = 0;
+        for (const CutRun &run : runs)
+            firstBest = std::max(firstBest, medianThroughput(run));
+        std::vector<std::size_t> contenders;
+        for (std::size_t i = 0; i < runs.size(); ++i)
+            if (runs[i].cut == chosenCut || medianThroughput(runs[i]) >= firstBest * contenderShare)
+                contenders.push_back(i);
+        const std::size_t firstRounds = runs.front().iterationMs.size();
+        if (contenders.size() > 1)
+            for (int round = 0; round < finalRounds; ++round)
+                if (Status done = runRound(contenders, true, round % 2 == 1); !done.ok())
+                    return fail("cuts", done.error());
         double best = 0, chosenThroughput = 0;
-        std::size_t bestCut = 0;
-        for (const CutRun &run : runs) {
-            const double throughput =
-                static_cast<double>(kBatch) * 1e3 / percentile(run.iterationMs, 50);
+        std::size_t bestIndex = 0, chosenIndex = 0;
+        for (std::size_t i = 0; i < runs.size(); ++i) {
+            const CutRun &run = runs[i];
+            const double throughput = medianThroughput(run);
             // The cost model's view of the same cut, beside what it measured.
             std::string stages;
             auto predicted = predict(model, *run.pipeline->runner, learnedRates, 8);
@@ -741,26 +797,47 @@ int main(int argc, char **argv)
                               percentile(run.stageMs[st], 50));
                 stages += text;
             }
-            std::printf("  cut before unit %3zu (%-28s) %8.2f samples/s (predicted %8.2f); "
-                        "stage ms predicted/measured%s%s\n",
+            std::printf("  cut before unit %3zu (%-28s) %8.2f samples/s (predicted %8.2f; %2zu "
+                        "rounds); stage ms predicted/measured%s%s\n",
                         run.cut,
                         run.cut < units.size()
                             ? model.graph->node(units[run.cut].firstNode).name.substr(0, 28).c_str()
                             : "one stage",
                         throughput, predicted ? predicted->schedule.summary.throughput : 0.0,
-                        stages.c_str(), run.cut == chosenCut ? "  <- planner" : "");
+                        run.iterationMs.size(), stages.c_str(),
+                        run.cut == chosenCut ? "  <- planner" : "");
             if (throughput > best) {
                 best = throughput;
-                bestCut = run.cut;
+                bestIndex = i;
             }
-            if (run.cut == chosenCut)
+            if (run.cut == chosenCut) {
                 chosenThroughput = throughput;
+                chosenIndex = i;
+            }
         }
-        if (best > 0)
-            std::printf("  planner's cut %zu: %.2f samples/s = %.1f%% of the best cut %zu "
-                        "(%.2f samples/s; medians of %d interleaved rounds); target >= 95%%\n",
-                        chosenCut, chosenThroughput, chosenThroughput / best * 100.0, bestCut, best,
-                        cutRounds);
+        if (best > 0) {
+            // Paired: per round, the best cut's iteration time over the
+            // planner's (both ran in that round), then the median of those
+            // ratios. Equal to the ratio of medians when the host holds still.
+            std::vector<double> ratios;
+            const CutRun &bestRun = runs[bestIndex], &chosenRun = runs[chosenIndex];
+            // (Both ran every round when both are contenders, which the best
+            // always is unless the contenders all slowed by the margin.)
+            const std::size_t paired =
+                std::min(bestRun.iterationMs.size(), chosenRun.iterationMs.size());
+            for (std::size_t r = 0; r < paired; ++r)
+                ratios.push_back(bestRun.iterationMs[r] / chosenRun.iterationMs[r]);
+            std::printf("  %zu contender(s) within %.0f%% of the best after %zu rounds raced %d "
+                        "more rounds\n",
+                        contenders.size(), (1.0 - contenderShare) * 100.0, firstRounds,
+                        contenders.size() > 1 ? finalRounds : 0);
+            std::printf("  planner's cut %zu: %.1f%% of the best cut %zu, paired per round "
+                        "(median of %zu; quartiles %.1f..%.1f%%); ratio of medians %.2f / %.2f "
+                        "samples/s = %.1f%%; target >= 95%%\n",
+                        chosenRun.cut, percentile(ratios, 50) * 100.0, bestRun.cut, ratios.size(),
+                        percentile(ratios, 25) * 100.0, percentile(ratios, 75) * 100.0,
+                        chosenThroughput, best, chosenThroughput / best * 100.0);
+        }
     }
     printUptime();
     std::printf("bench wall time %.0f s\n", msSince(benchStarted) / 1e3);
