@@ -32,14 +32,18 @@
 //     best is the median over rounds of the two cuts' paired iteration times
 //     (the ratio of medians is printed beside it). Each cut's line also gives
 //     the cost model's throughput for it and its stages' predicted / measured
-//     (median) ms.
+//     (median) ms. --cut-nodes then profiles the planner's cut and the best
+//     one (--cut-rounds alternating rounds, PipelineRunOptions::onNode in the
+//     pipeline's own stages): per stage and rate class (with --verbose, per
+//     node), predicted vs measured ms of an iteration.
 // Prints `uptime` first and last (the machine is shared: load changes the
 // measured side, not the predicted one).
 //
 //   build/bench/cost_model_bench [--models DIR] [--demo FILE] [--only a,b] [--repeats R]
 //                                [--warmup W] [--rates calibration.json] [--no-cuts]
 //                                [--cut-rounds N] [--cut-warm K] [--final-rounds N]
-//                                [--contender-margin PCT] [--no-learn] [--learn-pooled]
+//                                [--contender-margin PCT] [--cut-nodes] [--no-learn]
+//                                [--learn-pooled]
 //                                [--verbose] [--classes] [--shared-cores]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
 //  --learn-pooled: learn once, from every model's runs, before any plan (default:
@@ -68,6 +72,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <mutex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -410,6 +415,7 @@ int main(int argc, char **argv)
     int cutWarm = 1;
     int finalRounds = 30;
     double contenderShare = 0.9;
+    bool cutNodes = false;
     bool classes = false;
     bool learn = true;
     bool sharedCores = false;
@@ -440,6 +446,8 @@ int main(int argc, char **argv)
             finalRounds = std::max(0, std::atoi(next().c_str()));
         else if (arg == "--contender-margin")
             contenderShare = 1.0 - std::clamp(std::atof(next().c_str()), 0.0, 100.0) / 100.0;
+        else if (arg == "--cut-nodes")
+            cutNodes = true;
         else if (arg == "--classes")
             classes = true;
         else if (arg == "--no-learn")
@@ -454,7 +462,7 @@ int main(int argc, char **argv)
             std::fprintf(stderr,
                          "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
                          "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--cut-rounds N] "
-                         "[--cut-warm K] [--final-rounds N] [--contender-margin PCT] "
+                         "[--cut-warm K] [--final-rounds N] [--contender-margin PCT] [--cut-nodes] "
                          "[--no-learn] [--learn-pooled] [--verbose] [--classes] "
                          "[--shared-cores]\n");
             return 2;
@@ -859,6 +867,65 @@ int main(int argc, char **argv)
                         chosenRun.cut, percentile(ratios, 50) * 100.0, bestRun.cut, ratios.size(),
                         percentile(ratios, 25) * 100.0, percentile(ratios, 75) * 100.0,
                         chosenThroughput, best, chosenThroughput / best * 100.0);
+            if (cutNodes) {
+                // Where the two differ: per stage and rate class, the
+                // predicted vs measured ms of an iteration (the executor's
+                // per-node hook in the pipeline's own stages), both cuts
+                // alternating.
+                std::vector<std::size_t> profiled = {chosenIndex};
+                if (bestIndex != chosenIndex)
+                    profiled.push_back(bestIndex);
+                // [profiled][stage][node] -> ms per iteration, one per round.
+                std::vector<std::map<int, std::map<std::string, std::vector<double>>>> perNode(
+                    profiled.size());
+                for (int round = 0; round < cutRounds; ++round)
+                    for (std::size_t k = 0; k < profiled.size(); ++k) {
+                        CutRun &run = runs[profiled[k]];
+                        std::mutex mutex;
+                        std::map<int, std::map<std::string, double>> iteration;
+                        PipelineRunOptions hooked = options;
+                        hooked.onNode = [&](int stage, int, const NodeEvent &event) {
+                            std::lock_guard lock(mutex);
+                            iteration[stage][*event.name] += event.endMs - event.startMs;
+                        };
+                        if (auto warm = run.pipeline->runner->run(model.inputs, options); !warm)
+                            return fail("cuts", warm.error());
+                        if (auto timed = run.pipeline->runner->run(model.inputs, hooked); !timed)
+                            return fail("cuts", timed.error());
+                        for (const auto &[stage, nodes] : iteration)
+                            for (const auto &[node, ms] : nodes)
+                                perNode[k][stage][node].push_back(ms);
+                    }
+                for (std::size_t k = 0; k < profiled.size(); ++k) {
+                    const CutRun &run = runs[profiled[k]];
+                    auto predicted = predict(model, *run.pipeline->runner, learnedRates, 8);
+                    if (!predicted)
+                        continue;
+                    std::printf("  cut %zu per stage and class, ms per iteration (%d rounds, "
+                                "node hook): predicted / measured\n",
+                                run.cut, cutRounds);
+                    for (std::size_t st = 0; st < predicted->stages.size(); ++st) {
+                        std::map<std::string, std::pair<double, double>> byClass;
+                        for (const auto &node : predicted->stages[st].nodes) {
+                            auto &entry = byClass[node.rateClass];
+                            entry.first += node.seconds * 1e3 * 8;
+                            auto it = perNode[k][static_cast<int>(st)].find(node.node);
+                            const double measured = it != perNode[k][static_cast<int>(st)].end()
+                                                        ? percentile(it->second, 50)
+                                                        : 0.0;
+                            entry.second += measured;
+                            if (verbose)
+                                std::printf("    stage %zu   node %-32s %-22s %8.3f / %8.3f\n", st,
+                                            node.node.substr(0, 32).c_str(), node.rateClass.c_str(),
+                                            node.seconds * 1e3 * 8, measured);
+                        }
+                        for (const auto &[rateClass, ms] : byClass)
+                            std::printf("    stage %zu %-28s %8.3f / %8.3f  %+6.1f%%\n", st,
+                                        rateClass.c_str(), ms.first, ms.second,
+                                        ms.second > 0 ? (ms.first / ms.second - 1.0) * 100.0 : 0.0);
+                    }
+                }
+            }
         }
     }
     printUptime();

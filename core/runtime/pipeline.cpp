@@ -359,8 +359,8 @@ void StageWorker::setGroup(std::vector<int> group, int index)
 }
 
 Status StageWorker::run(Transport &transport, int driver, int microbatches, const CancelToken &stop,
-                        Clock::time_point origin,
-                        const std::function<void(int, int)> &onStageStart) const
+                        Clock::time_point origin, const std::function<void(int, int)> &onStageStart,
+                        const std::function<void(int, int, const NodeEvent &)> &onNode) const
 {
     const int s = m_stage;
     const std::string &deviceId = m_executor.device().id();
@@ -373,6 +373,9 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
     std::map<int, LinkMetrics> links;
     RunOptions runOptions;
     runOptions.cancel = &stop;
+    int currentMicrobatch = 0;
+    if (onNode)
+        runOptions.onNode = [&](const NodeEvent &event) { onNode(s, currentMicrobatch, event); };
     CollectiveContext collectives;
     collectives.transport = &transport;
     collectives.group = m_group;
@@ -434,6 +437,7 @@ Status StageWorker::run(Transport &transport, int driver, int microbatches, cons
         auto ran = [&] {
             ComputeGate::Hold core(m_coreGate, m_coreUnits);
             computeStart = msSince(origin);
+            currentMicrobatch = mb;
             if (onStageStart)
                 onStageStart(s, mb);
             auto result = runShard(stageInputs);
@@ -818,7 +822,7 @@ Result<PipelineResult> PipelineRunner::run(const TensorMap &inputs,
             try {
                 Status status = impl.workers[static_cast<std::size_t>(s)]->run(
                     *impl.transport, impl.routing.driver(), microbatches, stop, origin,
-                    options.onStageStart);
+                    options.onStageStart, options.onNode);
                 if (!status.ok())
                     fail(status.error());
             } catch (const std::exception &error) {

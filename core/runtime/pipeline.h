@@ -87,6 +87,11 @@ struct PipelineRunOptions
     // calibrate's schedule probe; an exception thrown here is reported as
     // that stage's error.
     std::function<void(int stage, int microbatch)> onStageStart;
+    // Called on the stage's thread after each node of each (stage,
+    // micro-batch): a per-node profile of a pipeline run, as the whole-graph
+    // Executor's RunOptions::onNode gives one (event times are since that
+    // executor run began). Leave empty outside timing runs.
+    std::function<void(int stage, int microbatch, const NodeEvent &event)> onNode;
 };
 
 struct StageMetrics
@@ -228,7 +233,9 @@ public:
     // other endpoints); Cancelled when `stop` fires or the transport shuts down.
     Status run(Transport &transport, int driver, int microbatches, const CancelToken &stop,
                std::chrono::steady_clock::time_point origin,
-               const std::function<void(int stage, int microbatch)> &onStageStart = {}) const;
+               const std::function<void(int stage, int microbatch)> &onStageStart = {},
+               const std::function<void(int stage, int microbatch, const NodeEvent &event)>
+                   &onNode = {}) const;
 
 private:
     int m_stage;

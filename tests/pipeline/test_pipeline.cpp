@@ -309,6 +309,50 @@ private slots:
         QCOMPARE(mostStartsSeen, (std::vector<int>{6, 6, 6})); // 3 runs x 2 micro-batches
     }
 
+    // PipelineRunOptions::onNode: every node a stage runs, once per
+    // micro-batch, in the same order each time, on the stage's thread, and
+    // the outputs as without it.
+    void nodeHookProfilesEveryStageAndMicrobatch()
+    {
+        Fixture fixture = loadFixture("gpt_tiny", m_devices);
+        std::mt19937 random(11);
+        auto runner = PipelineRunner::create(fixture.graph,
+                                             randomSplit(*fixture.graph, 3, random, m_devices));
+        QVERIFY2(runner.ok(), runner.ok() ? "" : runner.error().message.c_str());
+        constexpr int kMicrobatches = 2;
+        std::mutex mutex;
+        // [stage][micro-batch]: node names in the order the hook saw them.
+        std::vector<std::vector<std::vector<std::string>>> seen(
+            3, std::vector<std::vector<std::string>>(kMicrobatches));
+        std::vector<std::set<std::thread::id>> threadsOf(3);
+        bool ordered = true;
+        PipelineRunOptions options;
+        options.microbatches = kMicrobatches;
+        options.onNode = [&](int stage, int microbatch, const NodeEvent &event) {
+            std::lock_guard lock(mutex);
+            seen.at(static_cast<std::size_t>(stage))
+                .at(static_cast<std::size_t>(microbatch))
+                .push_back(*event.name);
+            threadsOf[static_cast<std::size_t>(stage)].insert(std::this_thread::get_id());
+            ordered = ordered && event.endMs >= event.startMs && event.startMs >= 0;
+        };
+        auto result = (*runner)->run(fixture.inputs, options);
+        QVERIFY2(result.ok(), result.ok() ? "" : result.error().message.c_str());
+        QCOMPARE(result->metrics.microbatches, kMicrobatches);
+        for (const auto &[name, expected] : fixture.reference)
+            QVERIFY(relativeError(result->outputs.at(name), expected) <= 1e-5);
+        QVERIFY(ordered);
+        for (int s = 0; s < 3; ++s) {
+            const auto &byMicrobatch = seen[static_cast<std::size_t>(s)];
+            QVERIFY(!byMicrobatch[0].empty());
+            QCOMPARE(byMicrobatch[1], byMicrobatch[0]);
+            const std::set<std::string> distinct(byMicrobatch[0].begin(), byMicrobatch[0].end());
+            QCOMPARE(distinct.size(), byMicrobatch[0].size()); // each node once per micro-batch
+            QCOMPARE(threadsOf[static_cast<std::size_t>(s)].size(), std::size_t(1));
+            QVERIFY(*threadsOf[static_cast<std::size_t>(s)].begin() != std::this_thread::get_id());
+        }
+    }
+
     void plannedRunMatchesSingleDevice_data()
     {
         QTest::addColumn<QString>("model");
