@@ -361,10 +361,10 @@ classTimesOnThisThread(const Model &model, const plan::KernelRates &rates, int t
 
 // classTimesOnThisThread on a thread of its own, as a pipeline stage runs
 // (PipelineRunner gives each stage one): oneDNN's OpenMP team belongs to
-// the thread that runs the primitive, and the main thread's, made by the
-// calibration, spins against the pool's workers after each primitive (a
-// 2-thread, batch-1 mobilenet_v2 run took 6.3 ms there and 5.0 ms on a
-// thread of its own, and 4.7 ms per micro-batch in a 1-stage pipeline).
+// the thread that runs the primitive, and on the main thread it held the
+// pool's workers back (a 2-thread, batch-1 mobilenet_v2 run took 6.3 ms
+// there, 5.07 ms with OMP_WAIT_POLICY=passive, 5.0 ms on a thread of its
+// own, and 4.7 ms per micro-batch in a 1-stage pipeline).
 std::map<std::string, std::pair<double, double>>
 classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats, int warmup,
            bool sample = false, bool bySize = false)

@@ -90,7 +90,8 @@ struct PipelineRunOptions
     // Called on the stage's thread after each node of each (stage,
     // micro-batch): a per-node profile of a pipeline run, as the whole-graph
     // Executor's RunOptions::onNode gives one (event times are since that
-    // executor run began). Leave empty outside timing runs.
+    // executor run began). A tensor-parallel stage reports its own shard's
+    // nodes, not its helpers'. Leave empty outside timing runs.
     std::function<void(int stage, int microbatch, const NodeEvent &event)> onNode;
 };
 
