@@ -33,16 +33,17 @@
 //     (the ratio of medians is printed beside it). Each cut's line also gives
 //     the cost model's throughput for it and its stages' predicted / measured
 //     (median) ms. --cut-nodes then profiles the planner's cut and the best
-//     one (--cut-rounds alternating rounds, PipelineRunOptions::onNode in the
-//     pipeline's own stages): per stage and rate class (with --verbose, per
-//     node), predicted vs measured ms of an iteration.
+//     one (--cut-rounds runs of each, one cut after the other,
+//     PipelineRunOptions::onNode in the pipeline's own stages): per stage and
+//     rate class (with --verbose, per node), predicted vs measured ms of an
+//     iteration.
 // Prints `uptime` first and last (the machine is shared: load changes the
 // measured side, not the predicted one).
 //
 //   build/bench/cost_model_bench [--models DIR] [--demo FILE] [--only a,b] [--repeats R]
 //                                [--warmup W] [--rates calibration.json] [--no-cuts]
 //                                [--cut-rounds N] [--cut-warm K] [--final-rounds N]
-//                                [--contender-margin PCT] [--cut-nodes] [--no-learn]
+//                                [--contender-margin PCT] [--cut-nodes] [--nodes] [--no-learn]
 //                                [--learn-pooled]
 //                                [--verbose] [--classes] [--shared-cores]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
@@ -50,6 +51,9 @@
 //     each model from its own runs, right before its plans).
 //  --verbose: print every learned factor.
 //  --classes: per rate class predicted vs measured ms of a whole-graph run.
+//  --nodes: after each plan's figures, per stage and rate class (with --verbose,
+//     per node) predicted vs measured ms of an iteration, from --repeats more
+//     runs with PipelineRunOptions::onNode.
 //  --shared-cores: give the schedule model the cores this process really gets
 //  (a 1-thread run alone vs two at once, rounded) instead of the hardware threads.
 #include "core/common/stats.h"
@@ -385,6 +389,51 @@ void printClassTimes(const Model &model, const plan::KernelRates &rates, int rep
         std::printf("    %-26s %9.2f / %9.2f\n", rateClass.c_str(), ms.first, ms.second);
 }
 
+// Per stage and rate class (with `verbose`, per node): the prediction's ms
+// of one iteration vs the executor's per-node times in the pipeline's own
+// stages (PipelineRunOptions::onNode), median over `rounds` runs.
+Status printNodeProfile(const Model &model, const PipelineRunner &runner,
+                        const plan::PipelinePrediction &predicted, int microbatches, int rounds,
+                        bool verbose)
+{
+    // [stage][node] -> ms of an iteration, one per round.
+    std::map<int, std::map<std::string, std::vector<double>>> perNode;
+    PipelineRunOptions options;
+    options.microbatches = microbatches;
+    for (int round = 0; round < rounds; ++round) {
+        std::mutex mutex;
+        std::map<int, std::map<std::string, double>> iteration;
+        options.onNode = [&](int stage, int, const NodeEvent &event) {
+            std::lock_guard lock(mutex);
+            iteration[stage][*event.name] += event.endMs - event.startMs;
+        };
+        SB_TRY(runner.run(model.inputs, options));
+        for (const auto &[stage, nodes] : iteration)
+            for (const auto &[node, ms] : nodes)
+                perNode[stage][node].push_back(ms);
+    }
+    for (std::size_t st = 0; st < predicted.stages.size(); ++st) {
+        std::map<std::string, std::pair<double, double>> byClass;
+        const auto &measured = perNode[static_cast<int>(st)];
+        for (const auto &node : predicted.stages[st].nodes) {
+            auto &entry = byClass[node.rateClass];
+            const double ms = node.seconds * 1e3 * microbatches;
+            auto it = measured.find(node.node);
+            const double took = it != measured.end() ? percentile(it->second, 50) : 0.0;
+            entry.first += ms;
+            entry.second += took;
+            if (verbose)
+                std::printf("      stage %zu node %-34s %-24s %8.3f / %8.3f\n", st,
+                            node.node.substr(0, 34).c_str(), node.rateClass.c_str(), ms, took);
+        }
+        for (const auto &[rateClass, ms] : byClass)
+            std::printf("      stage %zu %-30s %9.3f / %9.3f ms  %+6.1f%%\n", st, rateClass.c_str(),
+                        ms.first, ms.second,
+                        ms.second > 0 ? (ms.first / ms.second - 1.0) * 100.0 : 0.0);
+    }
+    return Status::success();
+}
+
 void printErrors(const char *label, std::vector<double> errors)
 {
     if (errors.empty())
@@ -416,6 +465,7 @@ int main(int argc, char **argv)
     int finalRounds = 30;
     double contenderShare = 0.9;
     bool cutNodes = false;
+    bool nodes = false;
     bool classes = false;
     bool learn = true;
     bool sharedCores = false;
@@ -448,6 +498,8 @@ int main(int argc, char **argv)
             contenderShare = 1.0 - std::clamp(std::atof(next().c_str()), 0.0, 100.0) / 100.0;
         else if (arg == "--cut-nodes")
             cutNodes = true;
+        else if (arg == "--nodes")
+            nodes = true;
         else if (arg == "--classes")
             classes = true;
         else if (arg == "--no-learn")
@@ -463,6 +515,7 @@ int main(int argc, char **argv)
                          "usage: cost_model_bench [--models DIR] [--demo FILE] [--only a,b] "
                          "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--cut-rounds N] "
                          "[--cut-warm K] [--final-rounds N] [--contender-margin PCT] [--cut-nodes] "
+                         "[--nodes] "
                          "[--no-learn] [--learn-pooled] [--verbose] [--classes] "
                          "[--shared-cores]\n");
             return 2;
@@ -673,6 +726,15 @@ int main(int argc, char **argv)
                                     scratch += static_cast<double>(stage.peakScratchBytes);
                                 return scratch;
                             }());
+                if (nodes) {
+                    std::printf("    per stage and class, ms per iteration (%d runs, node hook): "
+                                "predicted / measured\n",
+                                repeats);
+                    if (Status shown =
+                            printNodeProfile(*model, runner, p, effective, repeats, verbose);
+                        !shown.ok())
+                        return fail(name, shown.error());
+                }
                 errors.throughput.push_back(ape(ps.throughput, m.summary.throughput));
                 errors.latency.push_back(ape(ps.latencyP50Ms, m.summary.latencyP50Ms));
                 errors.memory.push_back(ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory));
@@ -868,62 +930,23 @@ int main(int argc, char **argv)
                         percentile(ratios, 25) * 100.0, percentile(ratios, 75) * 100.0,
                         chosenThroughput, best, chosenThroughput / best * 100.0);
             if (cutNodes) {
-                // Where the two differ: per stage and rate class, the
-                // predicted vs measured ms of an iteration (the executor's
-                // per-node hook in the pipeline's own stages), both cuts
-                // alternating.
+                // Where the two differ: each cut's runs back to back, so
+                // each finds its own weights in cache.
                 std::vector<std::size_t> profiled = {chosenIndex};
                 if (bestIndex != chosenIndex)
                     profiled.push_back(bestIndex);
-                // [profiled][stage][node] -> ms per iteration, one per round.
-                std::vector<std::map<int, std::map<std::string, std::vector<double>>>> perNode(
-                    profiled.size());
-                for (int round = 0; round < cutRounds; ++round)
-                    for (std::size_t k = 0; k < profiled.size(); ++k) {
-                        CutRun &run = runs[profiled[k]];
-                        std::mutex mutex;
-                        std::map<int, std::map<std::string, double>> iteration;
-                        PipelineRunOptions hooked = options;
-                        hooked.onNode = [&](int stage, int, const NodeEvent &event) {
-                            std::lock_guard lock(mutex);
-                            iteration[stage][*event.name] += event.endMs - event.startMs;
-                        };
-                        if (auto warm = run.pipeline->runner->run(model.inputs, options); !warm)
-                            return fail("cuts", warm.error());
-                        if (auto timed = run.pipeline->runner->run(model.inputs, hooked); !timed)
-                            return fail("cuts", timed.error());
-                        for (const auto &[stage, nodes] : iteration)
-                            for (const auto &[node, ms] : nodes)
-                                perNode[k][stage][node].push_back(ms);
-                    }
-                for (std::size_t k = 0; k < profiled.size(); ++k) {
-                    const CutRun &run = runs[profiled[k]];
+                for (std::size_t index : profiled) {
+                    const CutRun &run = runs[index];
                     auto predicted = predict(model, *run.pipeline->runner, learnedRates, 8);
                     if (!predicted)
-                        continue;
+                        return fail("cuts", predicted.error());
                     std::printf("  cut %zu per stage and class, ms per iteration (%d rounds, "
                                 "node hook): predicted / measured\n",
                                 run.cut, cutRounds);
-                    for (std::size_t st = 0; st < predicted->stages.size(); ++st) {
-                        std::map<std::string, std::pair<double, double>> byClass;
-                        for (const auto &node : predicted->stages[st].nodes) {
-                            auto &entry = byClass[node.rateClass];
-                            entry.first += node.seconds * 1e3 * 8;
-                            auto it = perNode[k][static_cast<int>(st)].find(node.node);
-                            const double measured = it != perNode[k][static_cast<int>(st)].end()
-                                                        ? percentile(it->second, 50)
-                                                        : 0.0;
-                            entry.second += measured;
-                            if (verbose)
-                                std::printf("    stage %zu   node %-32s %-22s %8.3f / %8.3f\n", st,
-                                            node.node.substr(0, 32).c_str(), node.rateClass.c_str(),
-                                            node.seconds * 1e3 * 8, measured);
-                        }
-                        for (const auto &[rateClass, ms] : byClass)
-                            std::printf("    stage %zu %-28s %8.3f / %8.3f  %+6.1f%%\n", st,
-                                        rateClass.c_str(), ms.first, ms.second,
-                                        ms.second > 0 ? (ms.first / ms.second - 1.0) * 100.0 : 0.0);
-                    }
+                    if (Status shown = printNodeProfile(model, *run.pipeline->runner, *predicted, 8,
+                                                        cutRounds, verbose);
+                        !shown.ok())
+                        return fail("cuts", shown.error());
                 }
             }
         }

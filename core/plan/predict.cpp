@@ -882,18 +882,31 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
         stage.nodes.push_back(std::move(prediction));
     }
     // Executor::run hands its outputs back as copies out of the arena, on the
-    // calling thread: as many bytes read and written as a one-thread Identity.
-    double outputBytes = 0;
+    // calling thread: as many bytes read and written as a one-thread Identity,
+    // or a one-thread Transpose for an output its producer stored
+    // channels-last (handed back planar).
+    double outputBytes = 0, channelsLastOutputBytes = 0;
     for (const std::string &name : executor.outputNames())
-        if (auto id = g.findValue(name))
-            outputBytes += static_cast<double>(held[static_cast<std::size_t>(*id)]);
-    if (outputBytes > 0) {
-        std::optional<ClassRate> copy = rates.find("mem.copy", 1);
+        if (auto id = g.findValue(name)) {
+            const double bytes = static_cast<double>(held[static_cast<std::size_t>(*id)]);
+            const graph::NodeId producer = g.value(*id).producer;
+            if (producer != graph::kNoNode &&
+                g.node(producer).intAttr("channels_last_output", 0) == 1)
+                channelsLastOutputBytes += bytes;
+            else
+                outputBytes += bytes;
+        }
+    auto copySeconds = [&](const char *rateClass, double bytes) {
+        if (bytes <= 0)
+            return 0.0;
+        std::optional<ClassRate> copy = rates.find(rateClass, 1);
         if (!copy)
             copy = ClassRate{0, kDefaultCpuCopyBandwidth};
-        stage.outputCopySeconds = copy->overheadSeconds + 2 * outputBytes / copy->unitsPerSecond;
-        stage.seconds += stage.outputCopySeconds;
-    }
+        return copy->overheadSeconds + 2 * bytes / copy->unitsPerSecond;
+    };
+    stage.outputCopySeconds = copySeconds("mem.copy", outputBytes) +
+                              copySeconds("mem.transpose", channelsLastOutputBytes);
+    stage.seconds += stage.outputCopySeconds;
     stage.seconds += rates.runOverhead(threads);
     stage.contention = stageContention(stage, rates);
     return stage;

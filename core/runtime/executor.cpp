@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <exception>
 #include <set>
@@ -18,6 +19,40 @@ using graph::NodeId;
 using graph::ValueId;
 
 namespace {
+
+template <typename Element>
+void nhwcToNchw(const Element *from, Element *to, std::int64_t n, std::int64_t c,
+                std::int64_t pixels)
+{
+    for (std::int64_t b = 0; b < n; ++b, from += pixels * c, to += pixels * c)
+        for (std::int64_t ch = 0; ch < c; ++ch)
+            for (std::int64_t pixel = 0; pixel < pixels; ++pixel)
+                to[ch * pixels + pixel] = from[pixel * c + ch];
+}
+
+// A graph output its producer stored channels-last (NHWC bytes under the
+// NCHW shape: a residual conv or max pool at the end of a stage,
+// fusion.cpp) leaves the executor planar, as a new tensor.
+Tensor planarFromChannelsLast(const Tensor &nhwc)
+{
+    Tensor out = Tensor::empty(nhwc.type(), nhwc.shape());
+    const std::int64_t n = nhwc.dim(0), c = nhwc.dim(1), pixels = nhwc.dim(2) * nhwc.dim(3);
+    switch (graph::elementSize(nhwc.type())) {
+    case 1:
+        nhwcToNchw(nhwc.as<std::uint8_t>(), out.as<std::uint8_t>(), n, c, pixels);
+        break;
+    case 2:
+        nhwcToNchw(nhwc.as<std::uint16_t>(), out.as<std::uint16_t>(), n, c, pixels);
+        break;
+    case 4:
+        nhwcToNchw(nhwc.as<std::uint32_t>(), out.as<std::uint32_t>(), n, c, pixels);
+        break;
+    default:
+        nhwcToNchw(nhwc.as<std::uint64_t>(), out.as<std::uint64_t>(), n, c, pixels);
+        break;
+    }
+    return out;
+}
 
 constexpr std::size_t kAlignment = 64;
 constexpr std::size_t kMaxTensorBytes = std::size_t{1} << 38; // 256 GiB: a shape bug, not a model
@@ -992,6 +1027,12 @@ Result<RunResult> Executor::Impl::execute(const Executor &self, const TensorMap 
                            tensor.data() >= arena && tensor.data() < arena + plan->arenaBytes);
             if (producedAt[index] < 0)
                 owned = false; // a graph input passed straight through
+            const graph::NodeId producer = graph.value(out).producer;
+            if (producer != graph::kNoNode && tensor.rank() == 4 &&
+                graph.node(producer).intAttr("channels_last_output", 0) == 1) {
+                result.outputs[graph.value(out).name] = planarFromChannelsLast(tensor);
+                continue;
+            }
             result.outputs[graph.value(out).name] = owned ? tensor : tensor.clone();
         }
     }

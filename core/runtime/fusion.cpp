@@ -903,9 +903,13 @@ ChannelsLastSlots floatChannelsLastSlots(const Graph &g, const Node &n,
 
 // Marks the 4-D values of `type` that flow only between nodes that can
 // store them channels-last: produced by one (at an output it may store so),
-// read only by such nodes at such inputs, not a graph output; a node's tied
-// inputs and its output all or none. The nodes get channels_last_inputs /
-// channels_last_output. Returns the number of values marked.
+// read only by such nodes at such inputs; a node's tied inputs and its output
+// all or none. A graph output is marked only when its producer ties inputs to
+// it (a residual conv, a max pool; the executor hands it back planar): left
+// planar, it would unmark the tied inputs and, through their producers' ties,
+// the chain before it, as at a pipeline stage that ends inside a ResNet stage.
+// The nodes get channels_last_inputs / channels_last_output. Returns the
+// number of values marked.
 template <typename SlotsOf, typename Rank4>
 int markChannelsLast(Graph &g, SlotsOf slotsOf, Rank4 rank4)
 {
@@ -918,7 +922,7 @@ int markChannelsLast(Graph &g, SlotsOf slotsOf, Rank4 rank4)
         if (v == kNoValue || !rank4(v))
             continue;
         const graph::Value &value = g.value(v);
-        if (value.isGraphOutput || value.consumers.empty())
+        if (value.isGraphOutput ? slotsOf(g, p).tied.empty() : value.consumers.empty())
             continue;
         bool onlyCapableReaders = true;
         for (NodeId c : value.consumers) {

@@ -738,7 +738,6 @@ private slots:
         QFETCH(QVariantMap, attrs);
         const ChannelsLastRow row = channelsLastRow(attrs);
         const std::set<std::int64_t> &lastInputs = row.inputs;
-        const bool lastOutput = row.output;
         const QVariantMap &plainAttrs = row.plainAttrs;
         std::vector<Tensor> tensors;
         unsigned seed = 7;
@@ -767,7 +766,9 @@ private slots:
             auto result = runVariant(laid, xsIn, variant, threads);
             QVERIFY2(result.ok(),
                      (what + ": " + (result.ok() ? "" : result.error().message)).c_str());
-            const Tensor y = lastOutput ? relayout(*result, false) : *result;
+            // The node wrote NHWC; the executor hands a graph output back
+            // planar (so a kernel that wrote NCHW would come back shuffled).
+            const Tensor &y = *result;
             CompareResult cmp =
                 compareTensors(y, *reference, fast->tolerance.rtol, fast->tolerance.atol);
             QVERIFY2(cmp.ok,
@@ -1123,9 +1124,10 @@ private slots:
         const Tensor xIn = channelsLastInputs.count(0) ? relayout(x, true) : x;
 
         // Runs `graph` twice (the first run plans) and returns the output
-        // of the second in NCHW order.
+        // of the second (NCHW: the executor hands an output the node wrote
+        // NHWC back planar).
         auto runGraph = [&](const std::shared_ptr<graph::Graph> &graph, const Tensor &input,
-                            bool nhwcOutput, KernelVariant variant, int threads,
+                            KernelVariant variant, int threads,
                             std::string *kernel) -> Result<Tensor> {
             CpuDevice device("cpu:0", threads, 0, kernels::defaultRegistry());
             ExecutorOptions options;
@@ -1139,13 +1141,12 @@ private slots:
             };
             SB_ASSIGN_OR_RETURN(RunResult first, executor->run({{"in0", input}}, runOptions));
             SB_ASSIGN_OR_RETURN(RunResult second, executor->run({{"in0", input}}, runOptions));
-            const Tensor y = second.outputs.at("out");
-            return nhwcOutput ? relayout(y, false) : y;
+            return second.outputs.at("out");
         };
         auto run = [&](KernelVariant variant, int threads, std::string *kernel) {
-            return runGraph(g, xIn, channelsLastOutput, variant, threads, kernel);
+            return runGraph(g, xIn, variant, threads, kernel);
         };
-        auto reference = runGraph(plainGraph, x, false, KernelVariant::Reference, 1, nullptr);
+        auto reference = runGraph(plainGraph, x, KernelVariant::Reference, 1, nullptr);
         QVERIFY2(reference.ok(), reference.ok() ? "" : reference.error().message.c_str());
         if (!channelsLastInputs.empty() || channelsLastOutput) {
             // The reference kernel honours the layout: the same values.

@@ -754,6 +754,63 @@ private slots:
         checkChannelsLastRuns(g, input, 3);
     }
 
+    // A chain that ends in a graph output at a residual conv (as a pipeline
+    // stage cut inside a ResNet stage does): the output is stored
+    // channels-last too, since its residual input is tied to it and would
+    // otherwise take the pool and conv1's output planar with it; the
+    // executor hands it back planar, equal to the planar run and the
+    // unfused reference kernels.
+    void floatChannelsLastChainEndingInResidualOutput()
+    {
+        auto g = std::make_shared<graph::Graph>();
+        g->opsets[""] = 17;
+        unsigned seed = 21;
+        auto random = [&](Shape shape) { return randomTensor(std::move(shape), seed++); };
+        const Tensor w1 = random({16, 8, 3, 3}), w2 = random({16, 16, 3, 3});
+        const Tensor input = random({2, 8, 12, 12});
+        auto value = [&](const std::string &name, const Tensor *init,
+                         const std::vector<std::int64_t> &dims) {
+            return addFloatValue(*g, name, init, dims);
+        };
+        const auto x = value("x", nullptr, {2, 8, 12, 12});
+        const auto c1 = value("c1", nullptr, {2, 16, 12, 12});
+        const auto p = value("p", nullptr, {2, 16, 6, 6});
+        const auto c2 = value("c2", nullptr, {2, 16, 6, 6});
+        const auto s = value("s", nullptr, {2, 16, 6, 6});
+        const auto y = value("y", nullptr, {2, 16, 6, 6});
+        auto node = [](const char *name, const char *op, std::vector<graph::ValueId> in,
+                       graph::ValueId out) {
+            graph::Node n;
+            n.name = name;
+            n.opType = op;
+            n.inputs = std::move(in);
+            n.outputs = {out};
+            return n;
+        };
+        graph::Node conv1 = node("conv1", "Conv", {x, value("w1", &w1, {})}, c1);
+        conv1.attributes["pads"] = ints({1, 1, 1, 1});
+        graph::Node pool = node("pool", "MaxPool", {c1}, p);
+        pool.attributes["kernel_shape"] = ints({2, 2});
+        pool.attributes["strides"] = ints({2, 2});
+        graph::Node conv2 = node("conv2", "Conv", {p, value("w2", &w2, {})}, c2);
+        conv2.attributes["pads"] = ints({1, 1, 1, 1});
+        g->mutableInputs().push_back(x);
+        g->mutableNodes() = {conv1, pool, conv2, node("add", "Add", {c2, p}, s),
+                             node("relu", "Relu", {s}, y)};
+        g->mutableOutputs() = {y};
+        g->rebuildIndex();
+
+        graph::Graph fused = *g;
+        FusionOptions options;
+        options.floatChannelsLast = true;
+        const FusionReport report = applyFusions(fused, options);
+        QCOMPARE(report.convResidual, 1);
+        // conv1's output (the pool's tied input), the pool's (the residual
+        // conv's input and tied residual) and the graph output.
+        QCOMPARE(report.floatChannelsLast, 3);
+        checkChannelsLastRuns(g, input, 3);
+    }
+
     // Channels-last chains through sb.FusedPointwiseDepthwise: in a
     // MobileNet-like graph the fused expand + depthwise nodes read and write
     // NHWC only on input planes of known size up to
