@@ -132,6 +132,18 @@ graph::ValueId addFloatValue(graph::Graph &g, const std::string &name, const Ten
     return g.addValue(v);
 }
 
+// A node `name` of `op` reading `inputs` and writing `output`.
+graph::Node simpleNode(const char *name, const char *op, std::vector<graph::ValueId> inputs,
+                       graph::ValueId output)
+{
+    graph::Node n;
+    n.name = name;
+    n.opType = op;
+    n.inputs = std::move(inputs);
+    n.outputs = {output};
+    return n;
+}
+
 // Runs `g` (input "x", output "y") on a 2-thread CPU device planar and with
 // float channels-last chains (ExecutorOptions::floatChannelsLast; then
 // `markedWhenOn` values marked in the executed graph), each twice (the
@@ -691,32 +703,23 @@ private slots:
         const auto s = value("s", nullptr, {2, 16, 8, 8});
         const auto r2 = value("r2", nullptr, {2, 16, 8, 8});
         const auto y = value("y", nullptr, {2, 16, 1, 1});
-        auto node = [](const char *name, const char *op, std::vector<graph::ValueId> in,
-                       graph::ValueId out) {
-            graph::Node n;
-            n.name = name;
-            n.opType = op;
-            n.inputs = std::move(in);
-            n.outputs = {out};
-            return n;
-        };
         graph::Node conv1 =
-            node("conv1", "Conv", {x, value("w1", &w1, {}), value("b1", &b1, {})}, c1);
+            simpleNode("conv1", "Conv", {x, value("w1", &w1, {}), value("b1", &b1, {})}, c1);
         conv1.attributes["pads"] = ints({1, 1, 1, 1});
-        graph::Node pool = node("pool", "MaxPool", {r1}, p);
+        graph::Node pool = simpleNode("pool", "MaxPool", {r1}, p);
         pool.attributes["kernel_shape"] = ints({3, 3});
         pool.attributes["strides"] = ints({2, 2});
         pool.attributes["pads"] = ints({1, 1, 1, 1});
-        graph::Node conv2 = node("conv2", "Conv", {p, value("w2", &w2, {})}, c2);
+        graph::Node conv2 = simpleNode("conv2", "Conv", {p, value("w2", &w2, {})}, c2);
         conv2.attributes["pads"] = ints({1, 1, 1, 1});
         g->mutableInputs().push_back(x);
         g->mutableNodes() = {conv1,
-                             node("relu1", "Relu", {c1}, r1),
+                             simpleNode("relu1", "Relu", {c1}, r1),
                              pool,
                              conv2,
-                             node("add", "Add", {c2, p}, s),
-                             node("relu2", "Relu", {s}, r2),
-                             node("gap", "GlobalAveragePool", {r2}, y)};
+                             simpleNode("add", "Add", {c2, p}, s),
+                             simpleNode("relu2", "Relu", {s}, r2),
+                             simpleNode("gap", "GlobalAveragePool", {r2}, y)};
         g->mutableOutputs() = {y};
         g->rebuildIndex();
 
@@ -778,25 +781,16 @@ private slots:
         const auto c2 = value("c2", nullptr, {2, 16, 6, 6});
         const auto s = value("s", nullptr, {2, 16, 6, 6});
         const auto y = value("y", nullptr, {2, 16, 6, 6});
-        auto node = [](const char *name, const char *op, std::vector<graph::ValueId> in,
-                       graph::ValueId out) {
-            graph::Node n;
-            n.name = name;
-            n.opType = op;
-            n.inputs = std::move(in);
-            n.outputs = {out};
-            return n;
-        };
-        graph::Node conv1 = node("conv1", "Conv", {x, value("w1", &w1, {})}, c1);
+        graph::Node conv1 = simpleNode("conv1", "Conv", {x, value("w1", &w1, {})}, c1);
         conv1.attributes["pads"] = ints({1, 1, 1, 1});
-        graph::Node pool = node("pool", "MaxPool", {c1}, p);
+        graph::Node pool = simpleNode("pool", "MaxPool", {c1}, p);
         pool.attributes["kernel_shape"] = ints({2, 2});
         pool.attributes["strides"] = ints({2, 2});
-        graph::Node conv2 = node("conv2", "Conv", {p, value("w2", &w2, {})}, c2);
+        graph::Node conv2 = simpleNode("conv2", "Conv", {p, value("w2", &w2, {})}, c2);
         conv2.attributes["pads"] = ints({1, 1, 1, 1});
         g->mutableInputs().push_back(x);
-        g->mutableNodes() = {conv1, pool, conv2, node("add", "Add", {c2, p}, s),
-                             node("relu", "Relu", {s}, y)};
+        g->mutableNodes() = {conv1, pool, conv2, simpleNode("add", "Add", {c2, p}, s),
+                             simpleNode("relu", "Relu", {s}, y)};
         g->mutableOutputs() = {y};
         g->rebuildIndex();
 
