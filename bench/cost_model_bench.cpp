@@ -291,10 +291,6 @@ int fail(const std::string &what, const Error &error)
     return 1;
 }
 
-std::map<std::string, std::pair<double, double>>
-classTimesOnThisThread(const Model &model, const plan::KernelRates &rates, int threads, int repeats,
-                       int warmup, bool sample, bool bySize);
-
 // Per rate class (or, `bySize`, per learned-factor key of class, thread
 // count and size of work: plan::learnedSizeKey): predicted and measured (the
 // executor's per-node timing hook, median over `repeats` runs after
@@ -303,8 +299,8 @@ classTimesOnThisThread(const Model &model, const plan::KernelRates &rates, int t
 // whole-graph run on one device of `threads` threads, batch 8 (or 1,
 // `sample`).
 std::map<std::string, std::pair<double, double>>
-classTimesOnThisThread(const Model &model, const plan::KernelRates &rates, int threads, int repeats,
-                       int warmup, bool sample, bool bySize)
+classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats, int warmup,
+           bool sample = false, bool bySize = false)
 {
     std::map<std::string, std::pair<double, double>> out;
     CpuDevice device("cpu:classes", threads, 0, kernels::defaultRegistry());
@@ -360,24 +356,6 @@ classTimesOnThisThread(const Model &model, const plan::KernelRates &rates, int t
             : 1.0;
     for (const auto &[rateClass, ms] : samples)
         out[rateClass].second = percentile(ms, 50) * between;
-    return out;
-}
-
-// classTimesOnThisThread on a thread of its own, as a pipeline stage runs
-// (PipelineRunner gives each stage one): oneDNN's OpenMP team belongs to
-// the thread that runs the primitive, and on the main thread it held the
-// pool's workers back (a 2-thread, batch-1 mobilenet_v2 run took 6.3 ms
-// there, 5.07 ms with OMP_WAIT_POLICY=passive, 5.0 ms on a thread of its
-// own, and 4.7 ms per micro-batch in a 1-stage pipeline).
-std::map<std::string, std::pair<double, double>>
-classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats, int warmup,
-           bool sample = false, bool bySize = false)
-{
-    std::map<std::string, std::pair<double, double>> out;
-    std::thread runner([&] {
-        out = classTimesOnThisThread(model, rates, threads, repeats, warmup, sample, bySize);
-    });
-    runner.join();
     return out;
 }
 
