@@ -155,6 +155,8 @@ public:
     // Checks every node against the device's registry; the first problems found.
     std::vector<std::string> unsupportedReasons() const;
 
+    // Outputs come back planar: one its producer stored channels-last
+    // (kernels/cpu/channels_last.h) is transposed into a new tensor.
     Result<RunResult> run(const TensorMap &inputs, const RunOptions &options = {}) const;
     // Plans memory for these input shapes (runs once on zero inputs if the
     // signature is new). Cached.

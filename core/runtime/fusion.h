@@ -30,10 +30,11 @@
 //    flow between fused int8 kernels (CPU executors only, FusionOptions::qdq).
 //    Then (FusionOptions::int8ChannelsLast) the 4-D int8 values that only
 //    flow between sb.QLinearConv (2-D), sb.QLinearAdd and int8 MaxPool
-//    nodes, and are no graph output, are stored channels-last (NHWC bytes
-//    under the NCHW shape; kernels/cpu/channels_last.h): the nodes get
-//    channels_last_inputs (input indices) / channels_last_output (1), an
-//    Add's or MaxPool's operands and output all or none. oneDNN's int8
+//    nodes are stored channels-last (NHWC bytes under the NCHW shape;
+//    kernels/cpu/channels_last.h): the nodes get channels_last_inputs (input
+//    indices) / channels_last_output (1), an Add's or MaxPool's operands and
+//    output all or none. A graph output is one of them only when its
+//    producer ties inputs to it (the Executor hands it back planar). oneDNN's int8
 //    convolutions compute on NHWC, so a chain then reorders only at its ends.
 //    Then (FusionOptions::floatChannelsLast, off by default; CPU executors
 //    switch it on) the same for the 4-D float32 values that only flow

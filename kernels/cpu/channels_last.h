@@ -6,7 +6,8 @@
 // NHWC) read and write it without a reorder per node. Such a tensor keeps
 // its logical [N, C, H, W] shape (like PyTorch's channels_last memory
 // format); only the order of its bytes differs, and only the nodes that
-// declare it ever read it. A node declares its layout with two attributes:
+// declare it ever read it (a graph output so stored, the Executor hands back
+// planar). A node declares its layout with two attributes:
 //   channels_last_inputs  ints: indices of the inputs stored NHWC
 //   channels_last_output  int: 1 when output 0 is stored NHWC
 // Every kernel of such a node (fast and reference) honours them; the

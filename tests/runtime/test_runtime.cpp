@@ -681,7 +681,8 @@ private slots:
     // ResNet-like graph (conv + relu, max pool, conv + residual add + relu,
     // global average pool) the values between the convolutions and pools
     // are stored NHWC, each at its producer and every reader, never the
-    // graph's input or output; the run equals the planar run and the
+    // graph's input, nor its output here (the global average pool ties
+    // nothing to it); the run equals the planar run and the
     // unfused reference kernels, and planned peak memory equals measured.
     void floatChannelsLastChain()
     {
