@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
+#endif
+
+#if defined(__linux__)
+#include <sched.h>
 #endif
 
 namespace sb::runtime {
@@ -219,23 +224,129 @@ void JobThread::loop()
     }
 }
 
-CoreGate::CoreGate(int slotCount) : m_slots(std::max(1, slotCount)), m_free(m_slots) {}
+// ---- ThreadCorePin
+
+#if defined(__linux__)
+static_assert(sizeof(cpu_set_t) <= 128, "ThreadCorePin::m_saved holds a cpu_set_t");
+#endif
+
+std::vector<int> ThreadCorePin::allowedCpus()
+{
+    std::vector<int> cpus;
+#if defined(__linux__)
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0)
+        return {};
+    for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+        if (CPU_ISSET(cpu, &allowed))
+            cpus.push_back(cpu);
+#endif
+    return cpus;
+}
+
+int ThreadCorePin::currentCpu()
+{
+#if defined(__linux__)
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
+bool ThreadCorePin::pin(int cpu)
+{
+    unpin();
+#if defined(__linux__)
+    if (cpu < 0 || cpu >= CPU_SETSIZE)
+        return false;
+    auto *saved = reinterpret_cast<cpu_set_t *>(m_saved);
+    if (sched_getaffinity(0, sizeof(cpu_set_t), saved) != 0)
+        return false;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    m_pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+#else
+    (void)cpu;
+#endif
+    return m_pinned;
+}
+
+void ThreadCorePin::unpin()
+{
+#if defined(__linux__)
+    if (m_pinned)
+        (void)sched_setaffinity(0, sizeof(cpu_set_t), reinterpret_cast<cpu_set_t *>(m_saved));
+#endif
+    m_pinned = false;
+}
+
+// ---- CoreGate
+
+// Who holds which slots, and the CPUs the slots pin to.
+struct CoreGate::Pinning
+{
+    std::vector<int> cpus; // slot -> CPU; empty: no pinning
+    struct Holder
+    {
+        std::vector<int> slots;
+        ThreadCorePin pin;
+    };
+    // Under CoreGate::m_mutex; a holder's pin is used only by its own thread.
+    std::map<std::thread::id, Holder> holders;
+};
+
+CoreGate::CoreGate(int slotCount, bool pinToCores)
+    : m_slots(std::max(1, slotCount)), m_free(m_slots),
+      m_slotHeld(static_cast<std::size_t>(m_slots), false), m_pinning(std::make_unique<Pinning>())
+{
+    if (std::vector<int> cpus = ThreadCorePin::allowedCpus();
+        pinToCores && static_cast<int>(cpus.size()) >= m_slots) {
+        cpus.resize(static_cast<std::size_t>(m_slots));
+        m_pinning->cpus = std::move(cpus);
+    }
+}
+
+CoreGate::~CoreGate() = default;
 
 int CoreGate::unitsFor(int units) const
 {
     return std::clamp(units, 1, m_slots);
 }
 
+int CoreGate::slotCpu(int slot) const
+{
+    if (slot < 0 || slot >= static_cast<int>(m_pinning->cpus.size()))
+        return -1;
+    return m_pinning->cpus[static_cast<std::size_t>(slot)];
+}
+
 void CoreGate::acquire(int units)
 {
     units = unitsFor(units);
-    std::unique_lock lock(m_mutex);
-    const std::uint64_t ticket = m_nextTicket++;
-    m_changed.wait(lock, [&] { return m_serving == ticket && m_free >= units; });
-    m_free -= units;
-    ++m_serving;
-    // The next in line may fit into what is left.
-    m_changed.notify_all();
+    Pinning::Holder *holder = nullptr;
+    {
+        std::unique_lock lock(m_mutex);
+        const std::uint64_t ticket = m_nextTicket++;
+        m_changed.wait(lock, [&] { return m_serving == ticket && m_free >= units; });
+        m_free -= units;
+        ++m_serving;
+        holder = &m_pinning->holders[std::this_thread::get_id()];
+        for (int slot = 0, taken = 0; slot < m_slots && taken < units; ++slot)
+            if (!m_slotHeld[static_cast<std::size_t>(slot)]) {
+                m_slotHeld[static_cast<std::size_t>(slot)] = true;
+                holder->slots.push_back(slot);
+                ++taken;
+            }
+        // The next in line may fit into what is left.
+        m_changed.notify_all();
+    }
+    // Outside the lock: the holder's entry stays put (std::map) and only this
+    // thread uses its pin. A stage of several threads is not pinned: its
+    // pool's workers would have to follow.
+    if (units == 1 && holder->slots.size() == 1 && !m_pinning->cpus.empty())
+        (void)holder->pin.pin(slotCpu(holder->slots.front()));
 }
 
 int CoreGate::waiting()
@@ -248,6 +359,18 @@ void CoreGate::release(int units)
 {
     {
         std::lock_guard lock(m_mutex);
+        // The caller's last `units` slots go back (a caller that holds none,
+        // e.g. one releasing for another, gives back only the count).
+        if (auto it = m_pinning->holders.find(std::this_thread::get_id());
+            it != m_pinning->holders.end()) {
+            std::vector<int> &slots = it->second.slots;
+            for (int n = unitsFor(units); n > 0 && !slots.empty(); --n) {
+                m_slotHeld[static_cast<std::size_t>(slots.back())] = false;
+                slots.pop_back();
+            }
+            if (slots.empty())
+                m_pinning->holders.erase(it); // unpins: ~ThreadCorePin
+        }
         m_free = std::min(m_slots, m_free + unitsFor(units));
     }
     m_changed.notify_all();

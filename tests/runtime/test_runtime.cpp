@@ -1449,6 +1449,76 @@ private slots:
         ComputeGate::Hold all(&gate, 2); // everything was given back
     }
 
+    // CoreGate pins a 1-slot holder to its slot's CPU: two holders at once
+    // run on the two slots' CPUs, one each; a released holder gets back the
+    // affinity it had; a hold of both slots, and a gate told not to pin,
+    // leave the thread's affinity alone. ThreadCorePin alone: pin moves the
+    // thread there, unpin gives the old affinity back.
+    void coreGatePinsEachHolderToItsSlotsCore()
+    {
+        const std::vector<int> before = ThreadCorePin::allowedCpus();
+        if (before.size() < 2)
+            QSKIP("this thread may run on fewer than 2 CPUs");
+        const std::vector<int> cpus{before[0], before[1]};
+        {
+            ThreadCorePin pin;
+            QVERIFY(pin.pin(cpus[1]));
+            QVERIFY(pin.pinned());
+            QCOMPARE(ThreadCorePin::currentCpu(), cpus[1]);
+            QCOMPARE(ThreadCorePin::allowedCpus(), std::vector<int>{cpus[1]});
+            pin.unpin();
+            QVERIFY(!pin.pinned());
+        }
+        QCOMPARE(ThreadCorePin::allowedCpus(), before);
+
+        CoreGate gate(2);
+        QCOMPARE(gate.slotCpu(0), cpus[0]);
+        QCOMPARE(gate.slotCpu(1), cpus[1]);
+        QCOMPARE(gate.slotCpu(2), -1);
+        std::atomic<int> holding{0};
+        int seen[2] = {-1, -1};
+        std::vector<int> pinnedTo[2];
+        bool restored[2] = {false, false};
+        auto holder = [&](int index) {
+            return std::thread([&, index] {
+                {
+                    ComputeGate::Hold hold(&gate, 1);
+                    ++holding;
+                    // Both hold at once (bounded: 5 s).
+                    for (int i = 0; i < 5000 && holding.load() < 2; ++i)
+                        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                    seen[index] = ThreadCorePin::currentCpu();
+                    pinnedTo[index] = ThreadCorePin::allowedCpus();
+                    ++holding; // both have looked before either releases
+                    for (int i = 0; i < 5000 && holding.load() < 4; ++i)
+                        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                }
+                restored[index] = ThreadCorePin::allowedCpus() == before;
+            });
+        };
+        std::thread a = holder(0), b = holder(1);
+        a.join();
+        b.join();
+        QCOMPARE(holding.load(), 4);
+        QVERIFY(seen[0] != seen[1]);
+        for (int h = 0; h < 2; ++h) {
+            QVERIFY(seen[h] == cpus[0] || seen[h] == cpus[1]);
+            QCOMPARE(pinnedTo[h], std::vector<int>{seen[h]}); // only its slot's CPU
+        }
+        QVERIFY(restored[0] && restored[1]);
+        {
+            ComputeGate::Hold both(&gate, 2); // several slots: not pinned
+            QCOMPARE(ThreadCorePin::allowedCpus(), before);
+        }
+        CoreGate counting(2, false);
+        QCOMPARE(counting.slotCpu(0), -1);
+        {
+            ComputeGate::Hold one(&counting, 1);
+            QCOMPARE(ThreadCorePin::allowedCpus(), before);
+        }
+        QCOMPARE(gate.waiting(), 0);
+    }
+
     // HostCoreGate: one named semaphore shared by every handle of the name
     // (the ranks of a host): with its one slot held through the creator's
     // handle, a holder through another handle waits until it is released.
