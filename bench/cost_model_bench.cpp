@@ -44,11 +44,12 @@
 //                                [--warmup W] [--rates calibration.json] [--no-cuts]
 //                                [--cut-rounds N] [--cut-warm K] [--final-rounds N]
 //                                [--contender-margin PCT] [--cut-nodes] [--nodes] [--no-learn]
-//                                [--learn-pooled]
+//                                [--learn-pooled] [--learn-once]
 //                                [--verbose] [--classes] [--shared-cores]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
 //  --learn-pooled: learn once, from every model's runs, before any plan (default:
-//     each model from its own runs, right before its plans).
+//     each model from its own runs, right before its plans of each stage count).
+//  --learn-once: each model learns once, right before its first plan.
 //  --verbose: print every learned factor.
 //  --classes: per rate class predicted vs measured ms of a whole-graph run.
 //  --nodes: after each plan's figures, per stage and rate class (with --verbose,
@@ -437,6 +438,7 @@ int main(int argc, char **argv)
     int repeats = 5, warmup = 3;
     bool cuts = true;
     bool pooled = false;
+    bool learnOnce = false;
     bool verbose = false;
     int cutRounds = 15;
     int cutWarm = 1;
@@ -462,6 +464,8 @@ int main(int argc, char **argv)
             ratesFile = next();
         else if (arg == "--no-cuts")
             cuts = false;
+        else if (arg == "--learn-once")
+            learnOnce = true;
         else if (arg == "--learn-pooled")
             pooled = true;
         else if (arg == "--verbose")
@@ -494,7 +498,7 @@ int main(int argc, char **argv)
                          "[--repeats R] [--warmup W] [--rates FILE] [--no-cuts] [--cut-rounds N] "
                          "[--cut-warm K] [--final-rounds N] [--contender-margin PCT] [--cut-nodes] "
                          "[--nodes] "
-                         "[--no-learn] [--learn-pooled] [--verbose] [--classes] "
+                         "[--no-learn] [--learn-pooled] [--learn-once] [--verbose] [--classes] "
                          "[--shared-cores]\n");
             return 2;
         }
@@ -639,6 +643,11 @@ int main(int argc, char **argv)
                         g_cores);
         }
         for (int stages = 1; stages <= 3; ++stages) {
+            // Learned again before each stage count (not with --learn-once):
+            // the host's speed drifts by up to 20% over tens of seconds, and
+            // a model's six plans take that long.
+            if (stages > 1 && learn && !pooled && !learnOnce)
+                learnedByModel[name] = learnFrom({model});
             auto devices = localDevices(stages);
             if (!devices)
                 return fail(name, devices.error());
