@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <new>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
 
 #if defined(__linux__)
+#include <pthread.h>
 #include <sched.h>
 #endif
 
@@ -227,7 +229,13 @@ void JobThread::loop()
 // ---- ThreadCorePin
 
 #if defined(__linux__)
-static_assert(sizeof(cpu_set_t) <= 128, "ThreadCorePin::m_saved holds a cpu_set_t");
+namespace {
+struct PinState
+{
+    pthread_t thread;
+    cpu_set_t saved;
+};
+} // namespace
 #endif
 
 std::vector<int> ThreadCorePin::allowedCpus()
@@ -258,15 +266,17 @@ bool ThreadCorePin::pin(int cpu)
 {
     unpin();
 #if defined(__linux__)
+    static_assert(sizeof(PinState) <= sizeof m_state && alignof(PinState) <= 16,
+                  "ThreadCorePin::m_state holds a PinState");
     if (cpu < 0 || cpu >= CPU_SETSIZE)
         return false;
-    auto *saved = reinterpret_cast<cpu_set_t *>(m_saved);
-    if (sched_getaffinity(0, sizeof(cpu_set_t), saved) != 0)
+    auto *state = new (m_state) PinState{pthread_self(), {}};
+    if (pthread_getaffinity_np(state->thread, sizeof(cpu_set_t), &state->saved) != 0)
         return false;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    m_pinned = sched_setaffinity(0, sizeof one, &one) == 0;
+    m_pinned = pthread_setaffinity_np(state->thread, sizeof one, &one) == 0;
 #else
     (void)cpu;
 #endif
@@ -276,8 +286,10 @@ bool ThreadCorePin::pin(int cpu)
 void ThreadCorePin::unpin()
 {
 #if defined(__linux__)
-    if (m_pinned)
-        (void)sched_setaffinity(0, sizeof(cpu_set_t), reinterpret_cast<cpu_set_t *>(m_saved));
+    if (m_pinned) {
+        auto *state = std::launder(reinterpret_cast<PinState *>(m_state));
+        (void)pthread_setaffinity_np(state->thread, sizeof(cpu_set_t), &state->saved);
+    }
 #endif
     m_pinned = false;
 }
@@ -293,7 +305,7 @@ struct CoreGate::Pinning
         std::vector<int> slots;
         ThreadCorePin pin;
     };
-    // Under CoreGate::m_mutex; a holder's pin is used only by its own thread.
+    // Under CoreGate::m_mutex; a holder's slots change only on its own thread.
     std::map<std::thread::id, Holder> holders;
 };
 
@@ -342,8 +354,8 @@ void CoreGate::acquire(int units)
         // The next in line may fit into what is left.
         m_changed.notify_all();
     }
-    // Outside the lock: the holder's entry stays put (std::map) and only this
-    // thread uses its pin. A stage of several threads is not pinned: its
+    // Outside the lock: the holder's entry stays put (std::map), and only
+    // this thread changes it until its release. A stage of several threads is not pinned: its
     // pool's workers would have to follow.
     if (units == 1 && holder->slots.size() == 1 && !m_pinning->cpus.empty())
         (void)holder->pin.pin(slotCpu(holder->slots.front()));

@@ -115,7 +115,9 @@ private:
 // Pins the calling thread to one CPU until unpin() (or destruction) gives it
 // back the affinity it had: a CoreGate holder runs on its slot's core.
 // Linux; elsewhere pin() does nothing and says so.
-// Contract: pin, unpin and the destructor run on the thread that pinned.
+// Contract: pin() pins the calling thread; unpin() (and the destructor) may
+// run on any thread and restore the pinned thread's affinity, which must
+// still be running.
 class ThreadCorePin
 {
 public:
@@ -137,7 +139,9 @@ public:
 
 private:
     bool m_pinned = false;
-    alignas(8) unsigned char m_saved[128] = {}; // the affinity before pin (a cpu_set_t)
+    // The pinned thread and its affinity before pin (a pthread_t and a
+    // cpu_set_t; opaque here to keep <sched.h> out of this header).
+    alignas(16) unsigned char m_state[160] = {};
 };
 
 // Who may compute now: a pipeline stage holds `units` of a gate while it

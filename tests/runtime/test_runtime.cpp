@@ -1453,7 +1453,7 @@ private slots:
     // run on the two slots' CPUs, one each; a released holder gets back the
     // affinity it had; a hold of both slots, and a gate told not to pin,
     // leave the thread's affinity alone. ThreadCorePin alone: pin moves the
-    // thread there, unpin gives the old affinity back.
+    // thread there, unpin (on that thread or another) gives the old one back.
     void coreGatePinsEachHolderToItsSlotsCore()
     {
         const std::vector<int> before = ThreadCorePin::allowedCpus();
@@ -1470,6 +1470,28 @@ private slots:
             QVERIFY(!pin.pinned());
         }
         QCOMPARE(ThreadCorePin::allowedCpus(), before);
+        // Unpinned from another thread: the pinned thread gets its affinity back.
+        {
+            ThreadCorePin pin;
+            std::atomic<int> step{0};
+            std::vector<int> pinnedAffinity, afterUnpin;
+            std::thread pinned([&] {
+                (void)pin.pin(cpus[0]);
+                pinnedAffinity = ThreadCorePin::allowedCpus();
+                step = 1;
+                for (int i = 0; i < 5000 && step.load() < 2; ++i)
+                    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                afterUnpin = ThreadCorePin::allowedCpus();
+            });
+            for (int i = 0; i < 5000 && step.load() < 1; ++i)
+                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+            pin.unpin();
+            step = 2;
+            pinned.join();
+            QCOMPARE(pinnedAffinity, std::vector<int>{cpus[0]});
+            QCOMPARE(afterUnpin, before);
+            QCOMPARE(ThreadCorePin::allowedCpus(), before); // this thread untouched
+        }
 
         CoreGate gate(2);
         QCOMPARE(gate.slotCpu(0), cpus[0]);
