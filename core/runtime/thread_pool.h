@@ -232,7 +232,7 @@ private:
     std::condition_variable m_changed;
     int m_free;
     std::vector<bool> m_slotHeld;       // by slot index
-    std::unique_ptr<Pinning> m_pinning; // null: the gate only counts
+    std::unique_ptr<Pinning> m_pinning; // always set; no CPUs in it: the gate only counts
     std::uint64_t m_nextTicket = 0;     // the next caller's place in line
     std::uint64_t m_serving = 0;        // the place in line acquire serves now
 };
