@@ -296,14 +296,13 @@ void ThreadCorePin::unpin()
 
 // ---- CoreGate
 
-// Who holds which slots, and the CPUs the slots pin to.
+// Who holds which slots, and the CPUs the slots move their holders to.
 struct CoreGate::Pinning
 {
     std::vector<int> cpus; // slot -> CPU; empty: no pinning
     struct Holder
     {
         std::vector<int> slots;
-        ThreadCorePin pin;
     };
     // Under CoreGate::m_mutex; a holder's slots change only on its own thread.
     std::map<std::thread::id, Holder> holders;
@@ -355,10 +354,16 @@ void CoreGate::acquire(int units)
         m_changed.notify_all();
     }
     // Outside the lock: the holder's entry stays put (std::map), and only
-    // this thread changes it until its release. A stage of several threads is not pinned: its
-    // pool's workers would have to follow.
-    if (units == 1 && holder->slots.size() == 1 && !m_pinning->cpus.empty())
-        (void)holder->pin.pin(slotCpu(holder->slots.front()));
+    // this thread changes it until its release. Moved, not kept there: pinned
+    // and unpinned at once, the thread is on its slot's CPU and the OS may
+    // still move it when other work takes that CPU (the machine is shared).
+    // A stage of several threads is not moved: its pool's workers would have
+    // to follow.
+    if (units == 1 && holder->slots.size() == 1 && !m_pinning->cpus.empty()) {
+        ThreadCorePin move;
+        if (move.pin(slotCpu(holder->slots.front())))
+            move.unpin();
+    }
 }
 
 int CoreGate::waiting()
@@ -381,7 +386,7 @@ void CoreGate::release(int units)
                 slots.pop_back();
             }
             if (slots.empty())
-                m_pinning->holders.erase(it); // unpins: ~ThreadCorePin
+                m_pinning->holders.erase(it);
         }
         m_free = std::min(m_slots, m_free + unitsFor(units));
     }

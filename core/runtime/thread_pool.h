@@ -113,7 +113,7 @@ private:
 };
 
 // Pins the calling thread to one CPU until unpin() (or destruction) gives it
-// back the affinity it had: a CoreGate holder runs on its slot's core.
+// back the affinity it had (CoreGate moves a holder to its slot's core so).
 // Linux; elsewhere pin() does nothing and says so.
 // Contract: pin() pins the calling thread; unpin() (and the destructor) may
 // run on any thread and restore the pinned thread's affinity, which must
@@ -195,21 +195,23 @@ public:
 // and `units` (clamped to 1..slotCount) are free, then takes them.
 //
 // Slots are cores: when the creating thread may run on at least slotCount
-// CPUs, slot i is the i-th of them, and a thread holding one slot runs pinned to that
-// slot's CPU until it releases it (Linux; elsewhere, and for holds of several
-// slots, the gate only counts). Why: the OS wakes a waiter on the CPU it last
-// ran on, which is often the other holder's. There it preempts the holder,
-// and the core the releaser is leaving goes idle, for the scheduler does not
-// move a task that ran within the last half millisecond ("cache hot"). On the
-// 2-vCPU bench host a 3-stage, 8-micro-batch plan's stages spent 13-20% of
-// their compute wall time (up to 50% in one stage) off the CPU so; pinned,
-// 2-4% (bench/README.md). A new holder moves at once to its slot's core.
-// The MPI ranks' HostCoreGate does not pin: a rank waiting for a message
-// polls, and a pinned holder could not move away from a polling rank.
+// CPUs, slot i is the i-th of them, and a thread taking one slot is moved to
+// that slot's CPU (pinned there and unpinned at once, so the OS may still
+// move it when other work takes that CPU; Linux; elsewhere, and for holds of
+// several slots, the gate only counts). Why: the OS wakes a waiter on the
+// CPU it last ran on, which is often the other holder's. There it preempts
+// the holder, and the core the releaser is leaving goes idle, for the
+// scheduler does not move a task that ran within the last half millisecond
+// ("cache hot"). On the 2-vCPU bench host a 3-stage, 8-micro-batch plan's
+// stages spent 13-20% of their compute wall time (up to 50% in one stage)
+// off the CPU so; moved, 2-4% (bench/README.md), as with the thread kept
+// pinned for its whole hold. The MPI ranks' HostCoreGate does not move its
+// holders: a rank waiting for a message polls (tried: ranks pinned for their
+// holds could not get away from a polling rank).
 class CoreGate final : public ComputeGate
 {
 public:
-    // pinToCores: pin 1-slot holders as above (when the CPUs allow it).
+    // pinToCores: move 1-slot holders as above (when the CPUs allow it).
     explicit CoreGate(int slotCount, bool pinToCores = true);
     ~CoreGate() override;
     CoreGate(const CoreGate &) = delete;
@@ -221,7 +223,7 @@ public:
     void release(int units) override;
     // Callers waiting in acquire now.
     int waiting();
-    // The CPU slot `slot` pins its holder to; -1 when the gate does not pin.
+    // The CPU slot `slot` moves its holder to; -1 when the gate does not move.
     int slotCpu(int slot) const;
 
 private:
