@@ -299,13 +299,10 @@ void ThreadCorePin::unpin()
 // Who holds which slots, and the CPUs the slots move their holders to.
 struct CoreGate::Pinning
 {
-    std::vector<int> cpus; // slot -> CPU; empty: no pinning
-    struct Holder
-    {
-        std::vector<int> slots;
-    };
-    // Under CoreGate::m_mutex; a holder's slots change only on its own thread.
-    std::map<std::thread::id, Holder> holders;
+    std::vector<int> cpus; // slot -> CPU; empty: holders are not moved
+    // Holding thread -> its slots. Under CoreGate::m_mutex; an entry changes
+    // only on its own thread.
+    std::map<std::thread::id, std::vector<int>> holders;
 };
 
 CoreGate::CoreGate(int slotCount, bool pinToCores)
@@ -336,18 +333,18 @@ int CoreGate::slotCpu(int slot) const
 void CoreGate::acquire(int units)
 {
     units = unitsFor(units);
-    Pinning::Holder *holder = nullptr;
+    std::vector<int> *held = nullptr;
     {
         std::unique_lock lock(m_mutex);
         const std::uint64_t ticket = m_nextTicket++;
         m_changed.wait(lock, [&] { return m_serving == ticket && m_free >= units; });
         m_free -= units;
         ++m_serving;
-        holder = &m_pinning->holders[std::this_thread::get_id()];
+        held = &m_pinning->holders[std::this_thread::get_id()];
         for (int slot = 0, taken = 0; slot < m_slots && taken < units; ++slot)
             if (!m_slotHeld[static_cast<std::size_t>(slot)]) {
                 m_slotHeld[static_cast<std::size_t>(slot)] = true;
-                holder->slots.push_back(slot);
+                held->push_back(slot);
                 ++taken;
             }
         // The next in line may fit into what is left.
@@ -359,9 +356,9 @@ void CoreGate::acquire(int units)
     // still move it when other work takes that CPU (the machine is shared).
     // A stage of several threads is not moved: its pool's workers would have
     // to follow.
-    if (units == 1 && holder->slots.size() == 1 && !m_pinning->cpus.empty()) {
+    if (units == 1 && held->size() == 1 && !m_pinning->cpus.empty()) {
         ThreadCorePin move;
-        if (move.pin(slotCpu(holder->slots.front())))
+        if (move.pin(slotCpu(held->front())))
             move.unpin();
     }
 }
@@ -380,7 +377,7 @@ void CoreGate::release(int units)
         // e.g. one releasing for another, gives back only the count).
         if (auto it = m_pinning->holders.find(std::this_thread::get_id());
             it != m_pinning->holders.end()) {
-            std::vector<int> &slots = it->second.slots;
+            std::vector<int> &slots = it->second;
             for (int n = unitsFor(units); n > 0 && !slots.empty(); --n) {
                 m_slotHeld[static_cast<std::size_t>(slots.back())] = false;
                 slots.pop_back();

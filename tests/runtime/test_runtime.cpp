@@ -144,6 +144,14 @@ graph::Node simpleNode(const char *name, const char *op, std::vector<graph::Valu
     return n;
 }
 
+// applyFusions on `graph` with float channels-last chains on.
+FusionReport fuseChannelsLast(graph::Graph &graph)
+{
+    FusionOptions options;
+    options.floatChannelsLast = true;
+    return applyFusions(graph, options);
+}
+
 // Runs `g` (input "x", output "y") on a 2-thread CPU device planar and with
 // float channels-last chains (ExecutorOptions::floatChannelsLast; then
 // `markedWhenOn` values marked in the executed graph), each twice (the
@@ -725,9 +733,7 @@ private slots:
         g->rebuildIndex();
 
         graph::Graph fused = *g;
-        FusionOptions options;
-        options.floatChannelsLast = true;
-        const FusionReport report = applyFusions(fused, options);
+        const FusionReport report = fuseChannelsLast(fused);
         QCOMPARE(report.convResidual, 1);
         // Stored channels-last: conv1's output (read by the pool), the
         // pool's (conv2's input and residual, tied to its output) and
@@ -796,9 +802,7 @@ private slots:
         g->rebuildIndex();
 
         graph::Graph fused = *g;
-        FusionOptions options;
-        options.floatChannelsLast = true;
-        const FusionReport report = applyFusions(fused, options);
+        const FusionReport report = fuseChannelsLast(fused);
         QCOMPARE(report.convResidual, 1);
         // conv1's output (the pool's tied input), the pool's (the residual
         // conv's input and tied residual) and the graph output.
