@@ -7,11 +7,21 @@
 //     demo decoder resources/demo/decoder.onnx), batch 8 (inputs tiled), for
 //     1-, 2- and 3-stage plans (the auto-planner over that many local CPU
 //     devices, the machine's cores split among them, planning with the
-//     predicted node times) at 1 and 8 micro-batches: --warmup (3) untimed
-//     and --repeats (5) timed runs, then the prediction (plan::predictPipeline with the
-//     factors the model learned from its own whole-graph runs just before; after the
-//     warm-up so that nodes whose kernel chose oneDNN's implementation are
-//     priced with that one's declared scratch; no measured figure enters it).
+//     predicted node times) at 1 and 8 micro-batches, all six plans open at
+//     once and measured in --plan-rounds (9) interleaved rounds after --warmup
+//     (3) untimed runs of each, together with the whole-graph runs the model
+//     learns from (1 thread and every thread, batch 8 and 1: "probes"). In
+//     each round every probe and plan runs --cut-warm (1) untimed iterations
+//     and one timed one, the order reversing every other round, so that the
+//     host's drift (up to 20% over tens of seconds on a shared VM) falls on
+//     the learned factors and on every plan's medians alike. The plans are
+//     chosen with factors learned from probes run just before; the
+//     prediction (plan::predictPipeline) then uses the factors the rounds'
+//     probes learned (nodes whose kernel chose oneDNN's implementation are
+//     priced with that one's declared scratch; no figure of the plans' own
+//     runs enters it). --sequential gives the earlier way: each plan's
+//     --warmup untimed and --repeats (5) timed runs back to back, predicted
+//     with factors learned right before each stage count.
 //     Printed per stage: predicted vs measured compute ms (measured: median
 //     over the runs) and the stage's predicted contention
 //     (plan::StagePrediction::contention); per run: throughput (measured: batch / the median
@@ -45,11 +55,13 @@
 //                                [--cut-rounds N] [--cut-warm K] [--final-rounds N]
 //                                [--contender-margin PCT] [--cut-nodes] [--nodes] [--no-learn]
 //                                [--learn-pooled] [--learn-once]
-//                                [--verbose] [--classes] [--shared-cores]
+//                                [--verbose] [--classes] [--shared-cores] [--plan-rounds N]
+//                                [--sequential]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
 //  --learn-pooled: learn once, from every model's runs, before any plan (default:
-//     each model from its own runs, right before its plans of each stage count).
-//  --learn-once: each model learns once, right before its first plan.
+//     each model from its own probes, in its plans' rounds).
+//  --learn-once: with --sequential, each model learns once, right before its
+//     first plan.
 //  --verbose: print every learned factor.
 //  --classes: per rate class predicted vs measured ms of a whole-graph run.
 //  --nodes: after each plan's figures, per stage and rate class (with --verbose,
@@ -177,43 +189,69 @@ struct Measured
     int microbatches = 1;
 };
 
-Result<Measured> measure(const PipelineRunner &runner, const TensorMap &inputs, int microbatches,
-                         int warmup, int repeats)
+// One plan's timed runs, gathered run by run (measure() runs them back to
+// back; the default rounds interleave them with other plans and probes).
+struct RunSamples
 {
-    PipelineRunOptions options;
-    options.microbatches = microbatches;
     std::vector<double> iterationMs, latencyMs, memory;
-    std::vector<std::vector<double>> stageMs(runner.stageCount());
-    Measured measured;
-    for (int r = 0; r < warmup + repeats; ++r) {
-        const auto started = Clock::now();
-        SB_ASSIGN_OR_RETURN(PipelineResult result, runner.run(inputs, options));
-        const double ms = msSince(started);
-        if (r < warmup)
-            continue;
-        iterationMs.push_back(ms);
+    std::vector<std::vector<double>> stageMs;
+    int microbatches = 1;
+
+    void add(const PipelineResult &result, double wallMs)
+    {
+        iterationMs.push_back(wallMs);
         latencyMs.insert(latencyMs.end(), result.metrics.microbatchLatencyMs.begin(),
                          result.metrics.microbatchLatencyMs.end());
+        stageMs.resize(result.metrics.stages.size());
         double bytes = 0;
         for (std::size_t s = 0; s < result.metrics.stages.size(); ++s) {
             stageMs[s].push_back(result.metrics.stages[s].computeMs);
             bytes += static_cast<double>(result.metrics.stages[s].peakMemoryBytes);
         }
         memory.push_back(bytes);
-        measured.microbatches = result.metrics.microbatches;
+        microbatches = result.metrics.microbatches;
     }
-    for (const auto &samples : stageMs)
-        measured.stageMs.push_back(percentile(samples, 50));
-    measured.summary = summarizeRuns(kBatch, iterationMs, latencyMs);
-    // Throughput of the median iteration, like the stage and latency figures
-    // (medians): the mean over a handful of iterations moves by tens of
-    // percent when one of them loses its cores for a while (the machine is
-    // shared), which the prediction cannot know.
-    if (measured.summary.iterationMedianMs > 0)
-        measured.summary.throughput =
-            static_cast<double>(kBatch) * 1e3 / measured.summary.iterationMedianMs;
-    measured.peakMemory = percentile(memory, 50);
-    return measured;
+
+    Measured medians() const
+    {
+        Measured measured;
+        for (const auto &samples : stageMs)
+            measured.stageMs.push_back(percentile(samples, 50));
+        measured.summary = summarizeRuns(kBatch, iterationMs, latencyMs);
+        // Throughput of the median iteration, like the stage and latency
+        // figures (medians): the mean over a handful of iterations moves by
+        // tens of percent when one of them loses its cores for a while (the
+        // machine is shared), which the prediction cannot know.
+        if (measured.summary.iterationMedianMs > 0)
+            measured.summary.throughput =
+                static_cast<double>(kBatch) * 1e3 / measured.summary.iterationMedianMs;
+        measured.peakMemory = percentile(memory, 50);
+        measured.microbatches = microbatches;
+        return measured;
+    }
+};
+
+// One timed run of `runner` at `microbatches`, into `samples`.
+Status runOnce(const PipelineRunner &runner, const TensorMap &inputs, int microbatches,
+               RunSamples *samples)
+{
+    PipelineRunOptions options;
+    options.microbatches = microbatches;
+    const auto started = Clock::now();
+    SB_ASSIGN_OR_RETURN(PipelineResult result, runner.run(inputs, options));
+    const double ms = msSince(started);
+    if (samples)
+        samples->add(result, ms);
+    return Status::success();
+}
+
+Result<Measured> measure(const PipelineRunner &runner, const TensorMap &inputs, int microbatches,
+                         int warmup, int repeats)
+{
+    RunSamples samples;
+    for (int r = 0; r < warmup + repeats; ++r)
+        SB_TRY(runOnce(runner, inputs, microbatches, r < warmup ? nullptr : &samples));
+    return samples.medians();
 }
 
 // The cores this process really gets (the machine is shared): the model run
@@ -294,70 +332,113 @@ int fail(const std::string &what, const Error &error)
 
 // Per rate class (or, `bySize`, per learned-factor key of class, thread
 // count and size of work: plan::learnedSizeKey): predicted and measured (the
-// executor's per-node timing hook, median over `repeats` runs after
-// `warmup` untimed ones, scaled so
-// that the classes add up to the run's wall time) ms of one
-// whole-graph run on one device of `threads` threads, batch 8 (or 1,
-// `sample`).
+// executor's per-node timing hook, median over the timed runs, scaled so
+// that the classes add up to the run's wall time) ms of one whole-graph run
+// on one device of `threads` threads, batch 8 (or 1, `sample`). classTimes()
+// runs it back to back; the default plan rounds run it once per round,
+// between the plans.
+class ClassProbe
+{
+public:
+    static std::unique_ptr<ClassProbe> create(const Model &model, const plan::KernelRates &rates,
+                                              int threads, bool sample, bool bySize)
+    {
+        auto probe = std::unique_ptr<ClassProbe>(new ClassProbe(model, threads, sample));
+        auto executor = Executor::create(model.graph, probe->m_device);
+        cost::DimBindings bindings;
+        bindings.batch = sample ? 1 : kBatch;
+        bindings.dims = model.dims;
+        auto shapes = plan::valueShapesByName(*model.graph, bindings);
+        if (!executor || !shapes)
+            return nullptr;
+        probe->m_executor = std::move(*executor);
+        probe->m_stage = plan::predictStage(*probe->m_executor, *shapes, rates, threads);
+        for (const auto &node : probe->m_stage.nodes) {
+            const std::string key =
+                bySize ? plan::learnedSizeKey(node.rateClass, threads, node.work) : node.rateClass;
+            probe->m_classOf[node.node] = key;
+            probe->m_predictedMs[key] += node.seconds * 1e3;
+        }
+        return probe;
+    }
+
+    // One run; `timed` keeps its figures. The first run plans memory and
+    // picks kernels: callers leave it untimed.
+    Status run(bool timed)
+    {
+        std::map<std::string, double> current;
+        RunOptions options;
+        options.onNode = [&](const NodeEvent &event) {
+            current[m_classOf[*event.name]] += event.endMs - event.startMs;
+        };
+        const auto started = Clock::now();
+        SB_TRY(m_executor->run(m_sample ? m_model.sampleInputs : m_model.inputs, options));
+        const double wall = msSince(started);
+        if (!timed)
+            return Status::success();
+        double sum = 0;
+        for (const auto &[key, ms] : current) {
+            m_samples[key].push_back(ms);
+            sum += ms;
+        }
+        m_walls.push_back(wall);
+        m_hooked.push_back(sum);
+        return Status::success();
+    }
+
+    // Key -> (predicted, measured) ms.
+    std::map<std::string, std::pair<double, double>> times() const
+    {
+        std::map<std::string, std::pair<double, double>> out;
+        for (const auto &[key, ms] : m_predictedMs)
+            out[key].first = ms;
+        if (m_hooked.empty())
+            return out;
+        // The executor's own work between the nodes (dispatch, outputs,
+        // frees: 1-8% of a run here, most in many-node graphs at batch 1)
+        // is in a stage's measured compute, which is what `calibrate
+        // --from-runs` learns from: share it out over the classes as their
+        // measured times. The copy of the outputs at the end of a run is
+        // priced on its own (StagePrediction::outputCopySeconds), not
+        // shared out.
+        const double between =
+            percentile(m_hooked, 50) > 0
+                ? std::max(1.0, (percentile(m_walls, 50) - m_stage.outputCopySeconds * 1e3) /
+                                    percentile(m_hooked, 50))
+                : 1.0;
+        for (const auto &[key, ms] : m_samples)
+            out[key].second = percentile(ms, 50) * between;
+        return out;
+    }
+
+private:
+    ClassProbe(const Model &model, int threads, bool sample)
+        : m_model(model), m_sample(sample),
+          m_device("cpu:classes", threads, 0, kernels::defaultRegistry())
+    {}
+
+    const Model &m_model;
+    bool m_sample;
+    CpuDevice m_device;
+    std::unique_ptr<Executor> m_executor;
+    plan::StagePrediction m_stage;
+    std::map<std::string, std::string> m_classOf;
+    std::map<std::string, double> m_predictedMs;
+    std::map<std::string, std::vector<double>> m_samples;
+    std::vector<double> m_walls, m_hooked;
+};
+
 std::map<std::string, std::pair<double, double>>
 classTimes(const Model &model, const plan::KernelRates &rates, int threads, int repeats, int warmup,
            bool sample = false, bool bySize = false)
 {
-    std::map<std::string, std::pair<double, double>> out;
-    CpuDevice device("cpu:classes", threads, 0, kernels::defaultRegistry());
-    auto executor = Executor::create(model.graph, device);
-    cost::DimBindings bindings;
-    bindings.batch = sample ? 1 : kBatch;
-    bindings.dims = model.dims;
-    auto shapes = plan::valueShapesByName(*model.graph, bindings);
-    if (!executor || !shapes)
-        return out;
-    const TensorMap &inputs = sample ? model.sampleInputs : model.inputs;
-    plan::StagePrediction stage = plan::predictStage(**executor, *shapes, rates, threads);
-    std::map<std::string, std::string> classOf;
-    for (const auto &node : stage.nodes) {
-        const std::string key =
-            bySize ? plan::learnedSizeKey(node.rateClass, threads, node.work) : node.rateClass;
-        classOf[node.node] = key;
-        out[key].first += node.seconds * 1e3;
-    }
-    RunOptions options;
-    std::map<std::string, std::vector<double>> samples;
-    std::map<std::string, double> current;
-    options.onNode = [&](const NodeEvent &event) {
-        current[classOf[*event.name]] += event.endMs - event.startMs;
-    };
-    std::vector<double> walls, hooked;
-    for (int r = 0; r < std::max(1, warmup) + repeats; ++r) {
-        current.clear();
-        const auto started = Clock::now();
-        if (!(*executor)->run(inputs, options))
+    auto probe = ClassProbe::create(model, rates, threads, sample, bySize);
+    if (!probe)
+        return {};
+    for (int r = 0; r < std::max(1, warmup) + repeats; ++r)
+        if (!probe->run(r >= std::max(1, warmup)).ok())
             return {};
-        const double wall = msSince(started);
-        if (r < std::max(1, warmup)) // the first run plans memory and picks kernels
-            continue;
-        double sum = 0;
-        for (const auto &[rateClass, ms] : current) {
-            samples[rateClass].push_back(ms);
-            sum += ms;
-        }
-        walls.push_back(wall);
-        hooked.push_back(sum);
-    }
-    // The executor's own work between the nodes (dispatch, outputs, frees:
-    // 1-8% of a run here, most in many-node graphs at batch 1) is in a stage's
-    // measured compute, which is what `calibrate --from-runs` learns from:
-    // share it out over the classes as their measured times.
-    // The copy of the outputs at the end of a run is priced on its own
-    // (StagePrediction::outputCopySeconds), not shared out.
-    const double between =
-        percentile(hooked, 50) > 0
-            ? std::max(1.0, (percentile(walls, 50) - stage.outputCopySeconds * 1e3) /
-                                percentile(hooked, 50))
-            : 1.0;
-    for (const auto &[rateClass, ms] : samples)
-        out[rateClass].second = percentile(ms, 50) * between;
-    return out;
+    return probe->times();
 }
 
 void printClassTimes(const Model &model, const plan::KernelRates &rates, int repeats, int warmup)
@@ -449,6 +530,8 @@ int main(int argc, char **argv)
     bool classes = false;
     bool learn = true;
     bool sharedCores = false;
+    bool sequential = false;
+    int planRounds = 9;
     for (int i = 1; i < argc; ++i) {
         std::string arg = argv[i];
         auto next = [&]() -> std::string { return i + 1 < argc ? argv[++i] : ""; };
@@ -488,6 +571,10 @@ int main(int argc, char **argv)
             learn = false;
         else if (arg == "--shared-cores")
             sharedCores = true;
+        else if (arg == "--sequential")
+            sequential = true;
+        else if (arg == "--plan-rounds")
+            planRounds = std::max(1, std::atoi(next().c_str()));
         else if (arg == "--only") {
             std::stringstream list(next());
             for (std::string name; std::getline(list, name, ',');)
@@ -499,7 +586,7 @@ int main(int argc, char **argv)
                          "[--cut-warm K] [--final-rounds N] [--contender-margin PCT] [--cut-nodes] "
                          "[--nodes] "
                          "[--no-learn] [--learn-pooled] [--learn-once] [--verbose] [--classes] "
-                         "[--shared-cores]\n");
+                         "[--shared-cores] [--plan-rounds N] [--sequential]\n");
             return 2;
         }
     }
@@ -594,30 +681,50 @@ int main(int argc, char **argv)
     // of its next plans (and the host's drift between learning and
     // measuring stays seconds, not the whole bench); --learn-pooled learns
     // once from every model's runs first.
-    auto learnFrom = [&](const std::vector<const Model *> &models) {
+    // Factors learned from probes' figures (as `calibrate --from-runs`
+    // folds stored runs), on top of the calibrated rates.
+    auto learnFromProbes = [&](const std::vector<std::unique_ptr<ClassProbe>> &probes,
+                               std::size_t modelCount) {
         plan::KernelRates learned = rates;
         std::vector<plan::RunEvidence> evidence;
-        for (const Model *model : models)
-            for (int threads : {1, plan::hardwareThreads()})
-                for (bool sample : {false, true}) {
-                    auto byKey = classTimes(*model, rates, threads, repeats, warmup, sample, true);
-                    for (const auto &[key, times] : byKey) {
-                        plan::RunEvidence run;
-                        run.predictedMs = times.first;
-                        run.measuredMs = times.second;
-                        run.predictedByClass[key] = times.first;
-                        evidence.push_back(run);
-                    }
-                }
+        for (const auto &probe : probes)
+            for (const auto &[key, times] : probe->times()) {
+                plan::RunEvidence run;
+                run.predictedMs = times.first;
+                run.measuredMs = times.second;
+                run.predictedByClass[key] = times.first;
+                evidence.push_back(run);
+            }
         auto changes = plan::learnFromRuns(learned, evidence);
         std::printf("\nlearned from %zu per-class run figures of %zu model(s) (bounded "
                     "%.2f..%.1f): %zu factors\n",
-                    evidence.size(), models.size(), plan::kLearnedFactorMin,
-                    plan::kLearnedFactorMax, changes.size());
+                    evidence.size(), modelCount, plan::kLearnedFactorMin, plan::kLearnedFactorMax,
+                    changes.size());
         if (verbose)
             for (const auto &[rateClass, factors] : changes)
                 std::printf("  %-26s x%.3f\n", rateClass.c_str(), factors.second);
         return learned;
+    };
+    // The probes of one model: whole graph on 1 thread and on every thread,
+    // batch 8 and batch 1.
+    auto probesFor = [&](const Model &model) {
+        std::vector<std::unique_ptr<ClassProbe>> probes;
+        for (int threads : {1, plan::hardwareThreads()})
+            for (bool sample : {false, true})
+                if (auto probe = ClassProbe::create(model, rates, threads, sample, true))
+                    probes.push_back(std::move(probe));
+        return probes;
+    };
+    // Probes run back to back, model after model.
+    auto learnFrom = [&](const std::vector<const Model *> &models) {
+        std::vector<std::unique_ptr<ClassProbe>> all;
+        for (const Model *model : models)
+            for (auto &probe : probesFor(*model)) {
+                for (int r = 0; r < std::max(1, warmup) + repeats; ++r)
+                    (void)probe->run(r >= std::max(1, warmup));
+                all.push_back(std::move(probe));
+            }
+        return learnFromProbes(all, models.size());
     };
     plan::KernelRates pooledRates = rates;
     if (learn && pooled) {
@@ -641,6 +748,153 @@ int main(int argc, char **argv)
             g_cores = effectiveCores(*model);
             std::printf("  cores this process gets now (1-thread runs alone vs two at once): %d\n",
                         g_cores);
+        }
+        // Predicted (the learned rates, and the calibrated ones alone) vs
+        // measured figures of one plan, into the errors.
+        auto report = [&](const PipelineRunner &runner, int threads, int effective,
+                          const std::string &note, const Measured &m,
+                          const plan::KernelRates &withFactors) -> int {
+            auto predicted = predict(*model, runner, withFactors, effective);
+            auto calibrated = predict(*model, runner, rates, effective);
+            if (!predicted || !calibrated)
+                return fail(name, predicted ? calibrated.error() : predicted.error());
+            const auto &p = *predicted;
+            const auto &c = *calibrated;
+            std::printf("  %d stage(s) x %d thread(s), M=%d%s   [predicted (calibrated "
+                        "only) vs measured]\n",
+                        static_cast<int>(runner.stageCount()), threads, effective,
+                        note.empty() ? "" : (" (" + note + ")").c_str());
+            for (std::size_t s = 0; s < runner.stageCount(); ++s) {
+                const double pm = p.schedule.stageComputeMs[s];
+                const double cm = c.schedule.stageComputeMs[s];
+                std::printf("    stage %zu  compute     %9.2f (%9.2f) ms  measured %9.2f ms  "
+                            "err %6.1f%% (%6.1f%%)  contention %.3f\n",
+                            s, pm, cm, m.stageMs[s], ape(pm, m.stageMs[s]), ape(cm, m.stageMs[s]),
+                            p.stages[s].contention);
+                errors.stage.push_back(ape(pm, m.stageMs[s]));
+                calibratedOnly.stage.push_back(ape(cm, m.stageMs[s]));
+            }
+            const auto &ps = p.schedule.summary;
+            const auto &cs = c.schedule.summary;
+            std::printf("    run  throughput %9.2f (%9.2f) /s  measured %9.2f /s  err %6.1f%% "
+                        "(%6.1f%%)\n",
+                        ps.throughput, cs.throughput, m.summary.throughput,
+                        ape(ps.throughput, m.summary.throughput),
+                        ape(cs.throughput, m.summary.throughput));
+            std::printf("    run  latency p50 %8.2f (%8.2f) ms  measured %8.2f ms  err %6.1f%% "
+                        "(%6.1f%%)\n",
+                        ps.latencyP50Ms, cs.latencyP50Ms, m.summary.latencyP50Ms,
+                        ape(ps.latencyP50Ms, m.summary.latencyP50Ms),
+                        ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
+            std::printf("    run  peak memory %10.0f B  measured %10.0f B  err %6.2f%% "
+                        "(largest node scratch, included: %.0f B)\n",
+                        static_cast<double>(p.peakMemoryBytes), m.peakMemory,
+                        ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory), [&] {
+                            double scratch = 0;
+                            for (const auto &stage : p.stages)
+                                scratch += static_cast<double>(stage.peakScratchBytes);
+                            return scratch;
+                        }());
+            errors.throughput.push_back(ape(ps.throughput, m.summary.throughput));
+            errors.latency.push_back(ape(ps.latencyP50Ms, m.summary.latencyP50Ms));
+            errors.memory.push_back(ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory));
+            calibratedOnly.throughput.push_back(ape(cs.throughput, m.summary.throughput));
+            calibratedOnly.latency.push_back(ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
+            std::fflush(stdout);
+            return 0;
+        };
+        if (!sequential) {
+            // Every plan of the model open at once, with the learning
+            // probes, and measured in interleaved rounds: in each round
+            // every probe and plan runs --cut-warm untimed iterations (its
+            // own weights back in cache, as when it runs back to back) and
+            // one timed one, the order reversing every other round. The
+            // host's speed drifts by up to 20% over tens of seconds; this
+            // way the drift falls on the learned factors and on every
+            // plan's medians alike. The plans are chosen with factors
+            // learned just before (as a user plans from stored runs); the
+            // predictions use the factors the rounds' probes learned.
+            struct PlanRun
+            {
+                int stages = 1, threads = 1, effective = 1;
+                std::string note;
+                std::unique_ptr<plan::LocalPipeline> pipeline;
+                RunSamples samples;
+            };
+            std::vector<PlanRun> plans;
+            for (int stages = 1; stages <= 3; ++stages) {
+                auto devices = localDevices(stages);
+                if (!devices)
+                    return fail(name, devices.error());
+                for (int microbatches : {1, 8}) {
+                    auto planned = planFor(*model, *devices, learnedRates, microbatches);
+                    if (!planned) {
+                        std::printf("  %d stage(s), M=%d: no plan (%s)\n", stages, microbatches,
+                                    planned.error().message.c_str());
+                        continue;
+                    }
+                    auto pipeline = openPipeline(*model, *planned);
+                    if (!pipeline)
+                        return fail(name, pipeline.error());
+                    PlanRun run;
+                    run.stages = stages;
+                    run.threads = devices->devices.front().threads;
+                    run.effective = (*pipeline)->runner->effectiveMicrobatches(
+                        model->inputs, microbatches, &run.note);
+                    run.pipeline = std::move(*pipeline);
+                    plans.push_back(std::move(run));
+                }
+            }
+            // --learn-pooled: the factors learned before any plan stay.
+            const bool learnInRounds = learn && !pooled;
+            auto probes =
+                learnInRounds ? probesFor(*model) : std::vector<std::unique_ptr<ClassProbe>>{};
+            // Items 0..probes-1 are probes, the rest plans.
+            auto runItem = [&](std::size_t item, bool timed) -> Status {
+                if (item < probes.size())
+                    return probes[item]->run(timed);
+                PlanRun &run = plans[item - probes.size()];
+                return runOnce(*run.pipeline->runner, model->inputs, run.effective,
+                               timed ? &run.samples : nullptr);
+            };
+            const std::size_t items = probes.size() + plans.size();
+            for (std::size_t item = 0; item < items; ++item)
+                for (int r = 0; r < std::max(1, warmup); ++r)
+                    if (Status ran = runItem(item, false); !ran.ok())
+                        return fail(name, ran.error());
+            for (int round = 0; round < planRounds; ++round)
+                for (std::size_t i = 0; i < items; ++i) {
+                    const std::size_t item = round % 2 ? items - 1 - i : i;
+                    for (int w = 0; w < cutWarm; ++w)
+                        if (Status ran = runItem(item, false); !ran.ok())
+                            return fail(name, ran.error());
+                    if (Status ran = runItem(item, true); !ran.ok())
+                        return fail(name, ran.error());
+                }
+            if (learnInRounds)
+                learnedByModel[name] = learnFromProbes(probes, 1);
+            std::printf("  (%d interleaved rounds of %zu probe(s) and %zu plan(s))\n", planRounds,
+                        probes.size(), plans.size());
+            for (const PlanRun &run : plans) {
+                const Measured m = run.samples.medians();
+                if (int failed = report(*run.pipeline->runner, run.threads, run.effective, run.note,
+                                        m, learnedByModel[name]))
+                    return failed;
+                if (nodes) {
+                    std::printf("    per stage and class, ms per iteration (%d runs, node hook): "
+                                "predicted / measured\n",
+                                repeats);
+                    auto p =
+                        predict(*model, *run.pipeline->runner, learnedByModel[name], run.effective);
+                    if (!p)
+                        return fail(name, p.error());
+                    if (Status shown = printNodeProfile(*model, *run.pipeline->runner, *p,
+                                                        run.effective, repeats, verbose);
+                        !shown.ok())
+                        return fail(name, shown.error());
+                }
+            }
+            continue;
         }
         for (int stages = 1; stages <= 3; ++stages) {
             // Learned again before each stage count (not with --learn-once):
@@ -671,62 +925,21 @@ int main(int argc, char **argv)
                 auto measured = measure(runner, model->inputs, effective, warmup, repeats);
                 if (!measured)
                     return fail(name, measured.error());
-                auto predicted = predict(*model, runner, learnedRates, effective);
-                auto calibrated = predict(*model, runner, rates, effective);
-                if (!predicted || !calibrated)
-                    return fail(name, predicted ? calibrated.error() : predicted.error());
-                const auto &p = *predicted;
-                const auto &c = *calibrated;
-                const auto &m = *measured;
-                std::printf("  %d stage(s) x %d thread(s), M=%d%s   [predicted (calibrated "
-                            "only) vs measured]\n",
-                            static_cast<int>(runner.stageCount()), devices->devices.front().threads,
-                            effective, note.empty() ? "" : (" (" + note + ")").c_str());
-                for (std::size_t s = 0; s < runner.stageCount(); ++s) {
-                    const double pm = p.schedule.stageComputeMs[s];
-                    const double cm = c.schedule.stageComputeMs[s];
-                    std::printf("    stage %zu  compute     %9.2f (%9.2f) ms  measured %9.2f ms  "
-                                "err %6.1f%% (%6.1f%%)  contention %.3f\n",
-                                s, pm, cm, m.stageMs[s], ape(pm, m.stageMs[s]),
-                                ape(cm, m.stageMs[s]), p.stages[s].contention);
-                    errors.stage.push_back(ape(pm, m.stageMs[s]));
-                    calibratedOnly.stage.push_back(ape(cm, m.stageMs[s]));
-                }
-                const auto &ps = p.schedule.summary;
-                const auto &cs = c.schedule.summary;
-                std::printf("    run  throughput %9.2f (%9.2f) /s  measured %9.2f /s  err %6.1f%% "
-                            "(%6.1f%%)\n",
-                            ps.throughput, cs.throughput, m.summary.throughput,
-                            ape(ps.throughput, m.summary.throughput),
-                            ape(cs.throughput, m.summary.throughput));
-                std::printf("    run  latency p50 %8.2f (%8.2f) ms  measured %8.2f ms  err %6.1f%% "
-                            "(%6.1f%%)\n",
-                            ps.latencyP50Ms, cs.latencyP50Ms, m.summary.latencyP50Ms,
-                            ape(ps.latencyP50Ms, m.summary.latencyP50Ms),
-                            ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
-                std::printf("    run  peak memory %10.0f B  measured %10.0f B  err %6.2f%% "
-                            "(largest node scratch, included: %.0f B)\n",
-                            static_cast<double>(p.peakMemoryBytes), m.peakMemory,
-                            ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory), [&] {
-                                double scratch = 0;
-                                for (const auto &stage : p.stages)
-                                    scratch += static_cast<double>(stage.peakScratchBytes);
-                                return scratch;
-                            }());
+                if (int failed = report(runner, devices->devices.front().threads, effective, note,
+                                        *measured, learnedRates))
+                    return failed;
                 if (nodes) {
+                    auto p = predict(*model, runner, learnedRates, effective);
+                    if (!p)
+                        return fail(name, p.error());
                     std::printf("    per stage and class, ms per iteration (%d runs, node hook): "
                                 "predicted / measured\n",
                                 repeats);
                     if (Status shown =
-                            printNodeProfile(*model, runner, p, effective, repeats, verbose);
+                            printNodeProfile(*model, runner, *p, effective, repeats, verbose);
                         !shown.ok())
                         return fail(name, shown.error());
                 }
-                errors.throughput.push_back(ape(ps.throughput, m.summary.throughput));
-                errors.latency.push_back(ape(ps.latencyP50Ms, m.summary.latencyP50Ms));
-                errors.memory.push_back(ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory));
-                calibratedOnly.throughput.push_back(ape(cs.throughput, m.summary.throughput));
-                calibratedOnly.latency.push_back(ape(cs.latencyP50Ms, m.summary.latencyP50Ms));
                 std::fflush(stdout);
             }
         }
