@@ -35,6 +35,10 @@ struct StageState
     bool started = true;
     bool onCore = false;
     double sliceMs = 0;
+    // Gated, ScheduleOptions::wokenWaitForComputeEnd: when its inputs
+    // arrived while another stage computed (it waits for a compute to end
+    // before it asks the gate); -1: not waiting so.
+    double wokenAtMs = -1;
 };
 
 // The run summary of `out` as runtime::summarizeRuns gives it for
@@ -98,6 +102,7 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
     // the stages already shares the cores as processor sharing would).
     const double sliceMs = std::max(options.timeSliceMs, totalComputeMs / 1e5);
     std::deque<int> waitingForCore; // gated, time-sliced: computing stages without a core
+    std::vector<int> wokenPending;  // gated: woken stages not yet asking the gate
 
     auto bytesOn = [&](int from, int to) {
         const auto &sends = stages[static_cast<std::size_t>(from)].sendBytes;
@@ -127,6 +132,7 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
     };
 
     for (int guard = 0; guard < 1000000; ++guard) {
+        bool computeEnded = false;
         // Instant transitions until nothing changes.
         for (bool changed = true; changed;) {
             changed = false;
@@ -161,9 +167,21 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                             s);
                     } else if (gated) {
                         // Asks the gate once its inputs are in: first come,
-                        // first served.
+                        // first served. Woken (it was waiting for them)
+                        // while another stage computes, it asks only once a
+                        // compute has ended (below).
                         st.started = false;
-                        waitingForCore.push_back(s);
+                        bool otherComputing = false;
+                        for (int o = 0; o < count; ++o)
+                            otherComputing = otherComputing ||
+                                             (o != s && state[static_cast<std::size_t>(o)].onCore);
+                        if (options.wokenWaitForComputeEnd && !from.empty() &&
+                            st.waitStartMs < now - kEpsilon && otherComputing) {
+                            st.wokenAtMs = now;
+                            wokenPending.push_back(s);
+                        } else {
+                            waitingForCore.push_back(s);
+                        }
                     } else {
                         st.computeStartMs = now;
                         if (from.empty())
@@ -172,6 +190,7 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
                     changed = true;
                 }
                 if (st.phase == Phase::Compute && st.started && st.remainingMs <= kEpsilon) {
+                    computeEnded = true;
                     st.onCore = false;
                     auto mb = static_cast<std::size_t>(st.microbatch);
                     mbEnd[mb] = std::max(mbEnd[mb], now);
@@ -259,6 +278,24 @@ SchedulePrediction simulateSchedule(const std::vector<ScheduleStage> &stages,
             }
         }
         if (gated) {
+            // Woken stages ask the gate behind the stages that went on to
+            // their next micro-batch at this instant: those woken before a
+            // compute that has now ended, or all of them when nothing
+            // computes or asks (nothing else would end).
+            bool anyOnCore = false;
+            for (const StageState &st : state)
+                anyOnCore = anyOnCore || st.onCore;
+            const bool flushAll = !anyOnCore && waitingForCore.empty();
+            for (auto it = wokenPending.begin(); it != wokenPending.end();) {
+                StageState &st = state[static_cast<std::size_t>(*it)];
+                if (flushAll || (computeEnded && st.wokenAtMs < now - kEpsilon)) {
+                    st.wokenAtMs = -1;
+                    waitingForCore.push_back(*it);
+                    it = wokenPending.erase(it);
+                } else {
+                    ++it;
+                }
+            }
             int free = options.coreSlots;
             for (int s = 0; s < count; ++s)
                 free -= state[static_cast<std::size_t>(s)].onCore ? gateUnits(s) : 0;

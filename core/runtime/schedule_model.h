@@ -88,6 +88,17 @@ struct ScheduleOptions
     // the wait is idle time. The stages holding slots share `cores` by
     // processor sharing when they have more threads. Overrides timeSliceMs.
     int coreSlots = 0;
+    // Gated: a stage whose inputs arrive while it waits for them and another
+    // stage computes asks the gate only when a compute next ends, behind the
+    // stages going on to their next micro-batch then (idle until then). Why:
+    // the runtime's timelines of 3-stage plans at 8 micro-batches on 2 vCPUs
+    // show woken stages starting only when a compute ended, 1-2 ms after
+    // their input arrived, even with a core free (the OS likely queues the
+    // woken thread on the CPU it last ran on, which the gate gave to a
+    // computing stage). With it the bench's 3-stage, 8-micro-batch
+    // throughput errors went from a median of 22.7% to 14.8% (mean 18.7 to
+    // 17.2%; 5 models, 3 runs each; bench/README.md). false: it asks at once.
+    bool wokenWaitForComputeEnd = true;
     std::int64_t batch = 1;
     int iterations = 1;
     // Added to each iteration's wall time (the driver splitting the batch and

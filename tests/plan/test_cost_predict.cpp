@@ -733,6 +733,75 @@ private slots:
         QCOMPARE(simulateSchedule(single, pairOptions).wallMs, 1.0);
     }
 
+    // ScheduleOptions::wokenWaitForComputeEnd, by hand: 2 slots, 3 stages.
+    void gatedWokenStageWaitsForAComputeToEnd()
+    {
+        // Stage 0 (1 ms) feeds stage 1 (1 ms); stage 2 (3 ms) is driver-fed.
+        // 0 and 2 compute from 0. At 1 stage 1's input arrives while stage 2
+        // computes: it asks the gate when stage 2 ends, at 3, and runs 3..4.
+        std::vector<ScheduleStage> stages(3);
+        stages[0].computeMs = 1;
+        stages[0].sendBytes[1] = 64;
+        stages[1].computeMs = 1;
+        stages[2].computeMs = 3;
+        ScheduleOptions options;
+        options.cores = 2;
+        options.coreSlots = 2;
+        options.batch = 1;
+        const SchedulePrediction waits = simulateSchedule(stages, options);
+        QVERIFY(!waits.deadlocked);
+        QCOMPARE(waits.wallMs, 4.0);
+        QCOMPARE(waits.stageComputeMs, (std::vector<double>{1.0, 1.0, 3.0}));
+        QCOMPARE(waits.stageIdleMs, (std::vector<double>{3.0, 3.0, 1.0}));
+        QCOMPARE(waits.microbatchLatencyMs, (std::vector<double>{4.0}));
+        const ScheduleSpan &woken = waits.computeSpans.back();
+        QCOMPARE(woken.stage, 1);
+        QCOMPARE(woken.startMs, 3.0);
+        // Asking at once, it takes stage 0's slot at 1 and runs 1..2.
+        options.wokenWaitForComputeEnd = false;
+        const SchedulePrediction atOnce = simulateSchedule(stages, options);
+        QCOMPARE(atOnce.wallMs, 3.0);
+        QCOMPARE(atOnce.computeSpans[2].stage, 1);
+        QCOMPARE(atOnce.computeSpans[2].startMs, 1.0);
+
+        // Woken with nothing else computing, a stage asks at once: a chain of
+        // three 1 ms stages runs 0..3.
+        std::vector<ScheduleStage> chain(3);
+        for (int s = 0; s < 3; ++s) {
+            chain[static_cast<std::size_t>(s)].computeMs = 1;
+            if (s < 2)
+                chain[static_cast<std::size_t>(s)].sendBytes[s + 1] = 64;
+        }
+        options.wokenWaitForComputeEnd = true;
+        QCOMPARE(simulateSchedule(chain, options).wallMs, 3.0);
+
+        // The same chain at 2 micro-batches, every span by hand. At 1 stage 0
+        // sends mb 0 and goes on to mb 1 (its input is in); stage 1, woken
+        // with nothing computing, asks after it and gets the second slot:
+        // both run 1..2. At 2 stage 1 sends mb 0 to stage 2 while stage 0
+        // ends too, nothing else computes: stage 1 waits for mb 1 (already
+        // sent, so it goes on at once) and stage 2 is woken: 2..3 both.
+        // Stage 2's mb 1 arrives at 3, nothing else computing: 3..4.
+        options.microbatches = 2;
+        const SchedulePrediction two = simulateSchedule(chain, options);
+        QVERIFY(!two.deadlocked);
+        struct Span
+        {
+            int stage, microbatch;
+            double start, end;
+        };
+        const Span expected[] = {{0, 0, 0, 1}, {0, 1, 1, 2}, {1, 0, 1, 2},
+                                 {1, 1, 2, 3}, {2, 0, 2, 3}, {2, 1, 3, 4}};
+        QCOMPARE(two.computeSpans.size(), std::size_t(6));
+        for (std::size_t i = 0; i < 6; ++i) {
+            const QString where = QStringLiteral("span %1").arg(i);
+            QVERIFY2(two.computeSpans[i].stage == expected[i].stage, qPrintable(where));
+            QVERIFY2(two.computeSpans[i].microbatch == expected[i].microbatch, qPrintable(where));
+            QVERIFY2(two.computeSpans[i].startMs == expected[i].start, qPrintable(where));
+            QVERIFY2(two.computeSpans[i].endMs == expected[i].end, qPrintable(where));
+        }
+    }
+
     // The what-if chain (the Runs page draws it before a run): 3 stages of
     // 1, 3 and 2 ms per micro-batch, 3 micro-batches, every span by hand.
     void chainScheduleByHand()
