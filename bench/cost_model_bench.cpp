@@ -96,6 +96,8 @@
 #include <thread>
 #include <vector>
 
+#include <sys/resource.h>
+
 #ifndef SB_SOURCE_DIR
 #define SB_SOURCE_DIR "."
 #endif
@@ -187,13 +189,14 @@ struct Measured
     RunSummary summary;
     double peakMemory = 0; // median over runs of the stages' sum
     int microbatches = 1;
+    double pageFaults = 0; // median over runs, the whole process's (minor)
 };
 
 // One plan's timed runs, gathered run by run (measure() runs them back to
 // back; the default rounds interleave them with other plans and probes).
 struct RunSamples
 {
-    std::vector<double> iterationMs, latencyMs, memory;
+    std::vector<double> iterationMs, latencyMs, memory, faults;
     std::vector<std::vector<double>> stageMs;
     int microbatches = 1;
 
@@ -227,6 +230,7 @@ struct RunSamples
                 static_cast<double>(kBatch) * 1e3 / measured.summary.iterationMedianMs;
         measured.peakMemory = percentile(memory, 50);
         measured.microbatches = microbatches;
+        measured.pageFaults = percentile(faults, 50);
         return measured;
     }
 };
@@ -237,11 +241,17 @@ Status runOnce(const PipelineRunner &runner, const TensorMap &inputs, int microb
 {
     PipelineRunOptions options;
     options.microbatches = microbatches;
+    // Page faults (the whole process's: a stage's are its threads').
+    rusage before{}, after{};
+    getrusage(RUSAGE_SELF, &before);
     const auto started = Clock::now();
     SB_ASSIGN_OR_RETURN(PipelineResult result, runner.run(inputs, options));
     const double ms = msSince(started);
-    if (samples)
+    getrusage(RUSAGE_SELF, &after);
+    if (samples) {
         samples->add(result, ms);
+        samples->faults.push_back(static_cast<double>(after.ru_minflt - before.ru_minflt));
+    }
     return Status::success();
 }
 
@@ -795,6 +805,8 @@ int main(int argc, char **argv)
                                 scratch += static_cast<double>(stage.peakScratchBytes);
                             return scratch;
                         }());
+            std::printf("    run  page faults %.0f per run (measured, the process's)\n",
+                        m.pageFaults);
             errors.throughput.push_back(ape(ps.throughput, m.summary.throughput));
             errors.latency.push_back(ape(ps.latencyP50Ms, m.summary.latencyP50Ms));
             errors.memory.push_back(ape(static_cast<double>(p.peakMemoryBytes), m.peakMemory));

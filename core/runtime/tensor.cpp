@@ -1,6 +1,7 @@
 #include "core/runtime/tensor.h"
 
 #include "core/runtime/device.h"
+#include "core/runtime/heap_policy.h"
 
 #include <algorithm>
 #include <bit>
@@ -31,15 +32,16 @@ std::string shapeToString(const Shape &shape)
 
 namespace {
 
-struct AlignedFree
+// Through the tensor block cache (heap_policy.h).
+struct BlockFree
 {
-    void operator()(void *p) const { std::free(p); }
+    std::size_t bytes;
+    void operator()(void *p) const { freeTensorBlock(p, bytes); }
 };
 
 std::shared_ptr<void> allocateAligned(std::size_t bytes)
 {
-    std::size_t rounded = ((bytes ? bytes : 1) + 63) / 64 * 64;
-    return std::shared_ptr<void>(std::aligned_alloc(64, rounded), AlignedFree{});
+    return std::shared_ptr<void>(allocateTensorBlock(bytes), BlockFree{bytes});
 }
 
 } // namespace

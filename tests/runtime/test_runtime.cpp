@@ -596,6 +596,8 @@ private slots:
         // glibc's defaults (mmap threshold and trim threshold 128 KiB).
         QVERIFY(mallopt(M_MMAP_THRESHOLD, 128 * 1024) == 1);
         QVERIFY(mallopt(M_TRIM_THRESHOLD, 128 * 1024) == 1);
+        // Free heap an earlier test left would serve the block: give it back.
+        malloc_trim(0);
         const long underDefaults = faultsOfReallocating();
         QVERIFY2(underDefaults >= kPages, qPrintable(QString::number(underDefaults)));
 
@@ -609,6 +611,62 @@ private slots:
         const long underPolicy = faultsOfReallocating();
         QVERIFY2(underPolicy < kPages / 16, qPrintable(QString::number(underPolicy)));
 #endif
+    }
+
+    // heap_policy.h, the tensor block cache: a tensor block freed on another
+    // thread (a stage's outputs freed by the stage that received them) comes
+    // back for the next tensor of its size; small blocks and full caches go
+    // back to the heap.
+    void tensorBlockCacheServesFreedBlocksAcrossThreads()
+    {
+        QVERIFY(keepRunBuffersMapped() || !qEnvironmentVariableIsEmpty("SHARDBENCH_MALLOC"));
+        if (!qEnvironmentVariableIsEmpty("SHARDBENCH_MALLOC"))
+            QSKIP("SHARDBENCH_MALLOC is set: the policy is off");
+        releaseCachedTensorBlocks();
+        QCOMPARE(cachedTensorBlocks(), std::size_t(0));
+        const Shape shape{3, 1000, 1000}; // 12 MB of float
+        Tensor sent = Tensor::empty(graph::ElementType::Float32, shape);
+        void *const block = sent.data();
+        std::thread receiver([tensor = std::move(sent)]() mutable { tensor = Tensor(); });
+        receiver.join();
+        QCOMPARE(cachedTensorBlocks(), std::size_t(1));
+        Tensor next = Tensor::empty(graph::ElementType::Float32, shape);
+        QCOMPARE(next.data(), block);
+        QCOMPARE(cachedTensorBlocks(), std::size_t(0));
+        // Another size does not take it; the same size again does (kept to
+        // the end of the test, so that no block of the main thread's heap is
+        // evicted below).
+        next = Tensor();
+        Tensor other = Tensor::empty(graph::ElementType::Float32, {3, 1000, 999});
+        QVERIFY(other.data() != block);
+        QCOMPARE(cachedTensorBlocks(), std::size_t(1));
+        Tensor kept = Tensor::empty(graph::ElementType::Float32, shape);
+        QCOMPARE(kept.data(), block);
+        QCOMPARE(cachedTensorBlocks(), std::size_t(0));
+        // A small block goes back to the heap.
+        {
+            Tensor small = Tensor::empty(graph::ElementType::Float32, {16});
+        }
+        QCOMPARE(cachedTensorBlocks(), std::size_t(0));
+        // The cache keeps at most kCachedBlocksMax blocks. (On a thread of
+        // its own: the blocks it evicts go back to that thread's heap, not to
+        // the main thread's, where a later test counts page faults.)
+        std::thread([] {
+            std::vector<Tensor> many;
+            for (std::size_t i = 0; i < kCachedBlocksMax + 8; ++i)
+                many.push_back(Tensor::empty(graph::ElementType::Float32,
+                                             {static_cast<std::int64_t>(70000 + i)}));
+        }).join();
+        QCOMPARE(cachedTensorBlocks(), kCachedBlocksMax);
+        // ... and at most kCachedBytesMax bytes: of nine 40 MB blocks, six.
+        {
+            std::vector<Tensor> large;
+            for (int i = 0; i < 9; ++i)
+                large.push_back(Tensor::empty(graph::ElementType::Float32, {10'000'000 + i}));
+        }
+        QCOMPARE(cachedTensorBlocks(), std::size_t(6));
+        releaseCachedTensorBlocks();
+        QCOMPARE(cachedTensorBlocks(), std::size_t(0));
     }
 
     void fusionPassesFire()
