@@ -468,6 +468,9 @@ Status printNodeProfile(const Model &model, const PipelineRunner &runner,
 {
     // [stage][node] -> ms of an iteration, one per round.
     std::map<int, std::map<std::string, std::vector<double>>> perNode;
+    // [stage] -> the stage's compute (its executor runs) minus its nodes'
+    // hooked times: dispatch, the output copy, the run's overhead.
+    std::map<int, std::vector<double>> outside;
     PipelineRunOptions options;
     options.microbatches = microbatches;
     for (int round = 0; round < rounds; ++round) {
@@ -477,10 +480,17 @@ Status printNodeProfile(const Model &model, const PipelineRunner &runner,
             std::lock_guard lock(mutex);
             iteration[stage][*event.name] += event.endMs - event.startMs;
         };
-        SB_TRY(runner.run(model.inputs, options));
-        for (const auto &[stage, nodes] : iteration)
-            for (const auto &[node, ms] : nodes)
+        SB_ASSIGN_OR_RETURN(PipelineResult result, runner.run(model.inputs, options));
+        for (const auto &[stage, nodes] : iteration) {
+            double hooked = 0;
+            for (const auto &[node, ms] : nodes) {
                 perNode[stage][node].push_back(ms);
+                hooked += ms;
+            }
+            if (stage < static_cast<int>(result.metrics.stages.size()))
+                outside[stage].push_back(
+                    result.metrics.stages[static_cast<std::size_t>(stage)].computeMs - hooked);
+        }
     }
     for (std::size_t st = 0; st < predicted.stages.size(); ++st) {
         std::map<std::string, std::pair<double, double>> byClass;
@@ -500,6 +510,17 @@ Status printNodeProfile(const Model &model, const PipelineRunner &runner,
             std::printf("      stage %zu %-30s %9.3f / %9.3f ms  %+6.1f%%\n", st, rateClass.c_str(),
                         ms.first, ms.second,
                         ms.second > 0 ? (ms.first / ms.second - 1.0) * 100.0 : 0.0);
+        double nodesMs = 0;
+        for (const auto &node : predicted.stages[st].nodes)
+            nodesMs += node.seconds * 1e3 * microbatches;
+        const double predictedOutside = predicted.stages[st].seconds * 1e3 * microbatches - nodesMs;
+        const auto &out = outside[static_cast<int>(st)];
+        const double measuredOutside = out.empty() ? 0.0 : percentile(out, 50);
+        std::printf("      stage %zu %-30s %9.3f / %9.3f ms  %+6.1f%%  (output copy predicted "
+                    "%.3f)\n",
+                    st, "outside nodes", predictedOutside, measuredOutside,
+                    measuredOutside > 0 ? (predictedOutside / measuredOutside - 1.0) * 100.0 : 0.0,
+                    predicted.stages[st].outputCopySeconds * 1e3 * microbatches);
     }
     return Status::success();
 }
