@@ -296,13 +296,18 @@ void ThreadCorePin::unpin()
 
 // ---- CoreGate
 
-// Who holds which slots, and the CPUs the slots move their holders to.
+// Who holds which slots, on which CPU, and the CPUs holders may be moved to.
 struct CoreGate::Pinning
 {
-    std::vector<int> cpus; // slot -> CPU; empty: holders are not moved
-    // Holding thread -> its slots. Under CoreGate::m_mutex; an entry changes
+    std::vector<int> cpus; // the creating thread's CPUs; empty: holders are not moved
+    struct Holder
+    {
+        std::vector<int> slots;
+        int cpu = -1; // where a 1-slot holder computes (at its acquire); -1: several slots
+    };
+    // Holding thread -> its hold. Under CoreGate::m_mutex; an entry changes
     // only on its own thread.
-    std::map<std::thread::id, std::vector<int>> holders;
+    std::map<std::thread::id, Holder> holders;
 };
 
 CoreGate::CoreGate(int slotCount, bool pinToCores)
@@ -310,10 +315,8 @@ CoreGate::CoreGate(int slotCount, bool pinToCores)
       m_slotHeld(static_cast<std::size_t>(m_slots), false), m_pinning(std::make_unique<Pinning>())
 {
     if (std::vector<int> cpus = ThreadCorePin::allowedCpus();
-        pinToCores && static_cast<int>(cpus.size()) >= m_slots) {
-        cpus.resize(static_cast<std::size_t>(m_slots));
+        pinToCores && static_cast<int>(cpus.size()) >= m_slots)
         m_pinning->cpus = std::move(cpus);
-    }
 }
 
 CoreGate::~CoreGate() = default;
@@ -323,42 +326,57 @@ int CoreGate::unitsFor(int units) const
     return std::clamp(units, 1, m_slots);
 }
 
-int CoreGate::slotCpu(int slot) const
+bool CoreGate::movesHolders() const
 {
-    if (slot < 0 || slot >= static_cast<int>(m_pinning->cpus.size()))
-        return -1;
-    return m_pinning->cpus[static_cast<std::size_t>(slot)];
+    return !m_pinning->cpus.empty();
 }
 
 void CoreGate::acquire(int units)
 {
     units = unitsFor(units);
-    std::vector<int> *held = nullptr;
+    int from = -1, to = -1;
     {
         std::unique_lock lock(m_mutex);
         const std::uint64_t ticket = m_nextTicket++;
         m_changed.wait(lock, [&] { return m_serving == ticket && m_free >= units; });
         m_free -= units;
         ++m_serving;
-        held = &m_pinning->holders[std::this_thread::get_id()];
+        Pinning::Holder &held = m_pinning->holders[std::this_thread::get_id()];
         for (int slot = 0, taken = 0; slot < m_slots && taken < units; ++slot)
             if (!m_slotHeld[static_cast<std::size_t>(slot)]) {
                 m_slotHeld[static_cast<std::size_t>(slot)] = true;
-                held->push_back(slot);
+                held.slots.push_back(slot);
                 ++taken;
             }
+        // A 1-slot holder on a CPU another holder computes on goes to one no
+        // holder has. A stage of several threads is not moved: its pool's
+        // workers would have to follow.
+        if (units == 1 && held.slots.size() == 1 && !m_pinning->cpus.empty()) {
+            from = to = ThreadCorePin::currentCpu();
+            std::vector<int> busy;
+            for (const auto &[thread, other] : m_pinning->holders)
+                if (&other != &held && other.cpu >= 0)
+                    busy.push_back(other.cpu);
+            auto isBusy = [&](int cpu) {
+                return std::find(busy.begin(), busy.end(), cpu) != busy.end();
+            };
+            if (from >= 0 && isBusy(from))
+                for (int cpu : m_pinning->cpus)
+                    if (!isBusy(cpu)) {
+                        to = cpu;
+                        break;
+                    }
+            held.cpu = to;
+        }
         // The next in line may fit into what is left.
         m_changed.notify_all();
     }
-    // Outside the lock: the holder's entry stays put (std::map), and only
-    // this thread changes it until its release. Moved, not kept there: pinned
-    // and unpinned at once, the thread is on its slot's CPU and the OS may
-    // still move it when other work takes that CPU (the machine is shared).
-    // A stage of several threads is not moved: its pool's workers would have
-    // to follow.
-    if (units == 1 && held->size() == 1 && !m_pinning->cpus.empty()) {
+    // Moved, not kept there: pinned and unpinned at once, the thread is on
+    // the free CPU and the OS may still move it when other work takes that
+    // CPU (the machine is shared).
+    if (to >= 0 && to != from) {
         ThreadCorePin move;
-        if (move.pin(slotCpu(held->front())))
+        if (move.pin(to))
             move.unpin();
     }
 }
@@ -377,7 +395,7 @@ void CoreGate::release(int units)
         // e.g. one releasing for another, gives back only the count).
         if (auto it = m_pinning->holders.find(std::this_thread::get_id());
             it != m_pinning->holders.end()) {
-            std::vector<int> &slots = it->second;
+            std::vector<int> &slots = it->second.slots;
             for (int n = unitsFor(units); n > 0 && !slots.empty(); --n) {
                 m_slotHeld[static_cast<std::size_t>(slots.back())] = false;
                 slots.pop_back();

@@ -195,19 +195,24 @@ public:
 // and `units` (clamped to 1..slotCount) are free, then takes them.
 //
 // Slots are cores: when the creating thread may run on at least slotCount
-// CPUs, slot i is the i-th of them, and a thread taking one slot is moved to
-// that slot's CPU (pinned there and unpinned at once, so the OS may still
-// move it when other work takes that CPU; Linux; elsewhere, and for holds of
-// several slots, the gate only counts). Why: the OS wakes a waiter on the
-// CPU it last ran on, which is often the other holder's. There it preempts
-// the holder, and the core the releaser is leaving goes idle, for the
-// scheduler does not move a task that ran within the last half millisecond
-// ("cache hot"). On the 2-vCPU bench host a 3-stage, 8-micro-batch plan's
-// stages spent 13-20% of their compute wall time (up to 50% in one stage)
-// off the CPU so; moved, 2-4% (bench/README.md), as with the thread kept
-// pinned for its whole hold. The MPI ranks' HostCoreGate does not move its
-// holders: a rank waiting for a message polls (tried: ranks pinned for their
-// holds could not get away from a polling rank).
+// CPUs, a thread taking one slot while it is on a CPU another 1-slot holder
+// computes on is moved to one of those CPUs no holder is on (pinned there
+// and unpinned at once, so the OS may still move it when other work takes
+// that CPU; Linux; elsewhere, and for holds of several slots, the gate only
+// counts). A holder alone, or on a CPU no holder is on, stays. Why: the OS
+// wakes a waiter on the CPU it last ran on, which is often the other
+// holder's. There it preempts the holder, and the core the releaser is
+// leaving goes idle, for the scheduler does not move a task that ran within
+// the last half millisecond ("cache hot"). On the 2-vCPU bench host a
+// 3-stage, 8-micro-batch plan's stages spent 13-20% of their compute wall
+// time (up to 50% in one stage) off the CPU so; moved, 2-4%
+// (bench/README.md). Why only then: a CPU may be busy with another
+// process, and a thread moved there waits for the OS's next turn (moving
+// every holder to a fixed CPU per slot stretched test_cost_predict's
+// 1-slot, 66 ms schedule to 104 ms under a parallel ctest). The MPI ranks'
+// HostCoreGate does not move its holders: a rank waiting for a message polls
+// (tried: ranks pinned for their holds could not get away from a polling
+// rank).
 class CoreGate final : public ComputeGate
 {
 public:
@@ -223,8 +228,8 @@ public:
     void release(int units) override;
     // Callers waiting in acquire now.
     int waiting();
-    // The CPU slot `slot` moves its holder to; -1 when the gate does not move.
-    int slotCpu(int slot) const;
+    // Whether the gate moves 1-slot holders (above).
+    bool movesHolders() const;
 
 private:
     struct Pinning; // the CPUs and who holds which slots (thread_pool.cpp)
