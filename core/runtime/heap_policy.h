@@ -39,7 +39,7 @@ bool keepRunBuffersMapped();
 // empties, whatever the trim threshold. A 2-stage ResNet-18 plan at 1
 // micro-batch faulted in its 6.4 MB hand-off on every run (1,569 page faults
 // per run, 3,137 with 3 stages; cost_model_bench), and its first stage
-// computed 13-38% slower than the same nodes run back to back. One arena
+// computed 12-39% over its prediction (cost_model_bench). One arena
 // for all threads (M_ARENA_MAX 1) ended the faults but made the transformer
 // plans at 8 micro-batches 7-17% slower (malloc's lock).
 inline constexpr std::size_t kCachedBlockMinBytes = std::size_t{256} << 10;
