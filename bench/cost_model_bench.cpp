@@ -780,6 +780,18 @@ int main(int argc, char **argv)
             std::printf("  cores this process gets now (1-thread runs alone vs two at once): %d\n",
                         g_cores);
         }
+        // The auto-planner's plan over `devices` at `microbatches`, opened;
+        // null (said why) when the planner finds none.
+        auto planAndOpen = [&](const plan::DeviceSet &devices, int stages,
+                               int microbatches) -> Result<std::unique_ptr<plan::LocalPipeline>> {
+            auto planned = planFor(*model, devices, learnedRates, microbatches);
+            if (!planned) {
+                std::printf("  %d stage(s), M=%d: no plan (%s)\n", stages, microbatches,
+                            planned.error().message.c_str());
+                return std::unique_ptr<plan::LocalPipeline>{};
+            }
+            return openPipeline(*model, *planned);
+        };
         // Predicted (the learned rates, and the calibrated ones alone) vs
         // measured figures of one plan, into the errors.
         auto report = [&](const PipelineRunner &runner, int threads, int effective,
@@ -860,15 +872,11 @@ int main(int argc, char **argv)
                 if (!devices)
                     return fail(name, devices.error());
                 for (int microbatches : {1, 8}) {
-                    auto planned = planFor(*model, *devices, learnedRates, microbatches);
-                    if (!planned) {
-                        std::printf("  %d stage(s), M=%d: no plan (%s)\n", stages, microbatches,
-                                    planned.error().message.c_str());
-                        continue;
-                    }
-                    auto pipeline = openPipeline(*model, *planned);
+                    auto pipeline = planAndOpen(*devices, stages, microbatches);
                     if (!pipeline)
                         return fail(name, pipeline.error());
+                    if (!*pipeline)
+                        continue;
                     PlanRun run;
                     run.stages = stages;
                     run.threads = devices->devices.front().threads;
@@ -939,15 +947,11 @@ int main(int argc, char **argv)
             if (!devices)
                 return fail(name, devices.error());
             for (int microbatches : {1, 8}) {
-                auto planned = planFor(*model, *devices, learnedRates, microbatches);
-                if (!planned) {
-                    std::printf("  %d stage(s), M=%d: no plan (%s)\n", stages, microbatches,
-                                planned.error().message.c_str());
-                    continue;
-                }
-                auto pipeline = openPipeline(*model, *planned);
+                auto pipeline = planAndOpen(*devices, stages, microbatches);
                 if (!pipeline)
                     return fail(name, pipeline.error());
+                if (!*pipeline)
+                    continue;
                 const PipelineRunner &runner = *(*pipeline)->runner;
                 std::string note;
                 const int effective =
