@@ -200,9 +200,10 @@ struct RunSamples
     std::vector<std::vector<double>> stageMs;
     int microbatches = 1;
 
-    void add(const PipelineResult &result, double wallMs)
+    void add(const PipelineResult &result, double wallMs, double pageFaults)
     {
         iterationMs.push_back(wallMs);
+        faults.push_back(pageFaults);
         latencyMs.insert(latencyMs.end(), result.metrics.microbatchLatencyMs.begin(),
                          result.metrics.microbatchLatencyMs.end());
         stageMs.resize(result.metrics.stages.size());
@@ -235,7 +236,8 @@ struct RunSamples
     }
 };
 
-// One timed run of `runner` at `microbatches`, into `samples`.
+// One run of `runner` at `microbatches`, its figures into `samples` (null:
+// untimed).
 Status runOnce(const PipelineRunner &runner, const TensorMap &inputs, int microbatches,
                RunSamples *samples)
 {
@@ -248,10 +250,8 @@ Status runOnce(const PipelineRunner &runner, const TensorMap &inputs, int microb
     SB_ASSIGN_OR_RETURN(PipelineResult result, runner.run(inputs, options));
     const double ms = msSince(started);
     getrusage(RUSAGE_SELF, &after);
-    if (samples) {
-        samples->add(result, ms);
-        samples->faults.push_back(static_cast<double>(after.ru_minflt - before.ru_minflt));
-    }
+    if (samples)
+        samples->add(result, ms, static_cast<double>(after.ru_minflt - before.ru_minflt));
     return Status::success();
 }
 
@@ -706,14 +706,13 @@ int main(int argc, char **argv)
     // per-node times from the executor's hook, folded as `calibrate
     // --from-runs` folds stored runs, into factors per class, thread count
     // and size of work (plan::learnedSizeKey; nodes of a batch-1 run do
-    // an eighth of the work, and run less efficiently per unit). By default
-    // each model learns from its own runs right before its plans are
-    // measured, as a user's stored runs of a model refine the predictions
-    // of its next plans (and the host's drift between learning and
-    // measuring stays seconds, not the whole bench); --learn-pooled learns
-    // once from every model's runs first.
-    // Factors learned from probes' figures (as `calibrate --from-runs`
-    // folds stored runs), on top of the calibrated rates.
+    // an eighth of the work, and run less efficiently per unit). Each model
+    // learns from its own runs, as a user's stored runs of a model refine
+    // the predictions of its next plans: by default from the runs
+    // interleaved with its plans' (so the host's drift falls on both
+    // alike), with --sequential right before its plans of each stage count;
+    // --learn-pooled learns once from every model's runs first.
+    // learnFromProbes: the factors, on top of the calibrated rates.
     auto learnFromProbes = [&](const std::vector<std::unique_ptr<ClassProbe>> &probes,
                                std::size_t modelCount) {
         plan::KernelRates learned = rates;
