@@ -296,27 +296,25 @@ void ThreadCorePin::unpin()
 
 // ---- CoreGate
 
-// Who holds which slots, on which CPU, and the CPUs holders may be moved to.
-struct CoreGate::Pinning
+// Who holds how many slots, on which CPU, and the CPUs holders may be moved to.
+struct CoreGate::Holders
 {
     std::vector<int> cpus; // the creating thread's CPUs; empty: holders are not moved
-    struct Holder
+    struct Hold
     {
-        std::vector<int> slots;
-        int cpu = -1; // where a 1-slot holder computes (at its acquire); -1: several slots
+        int units = 0;
+        int cpu = -1; // where a 1-slot holder computes (at its acquire); -1: not known
     };
-    // Holding thread -> its hold. Under CoreGate::m_mutex; an entry changes
-    // only on its own thread.
-    std::map<std::thread::id, Holder> holders;
+    // Under CoreGate::m_mutex; an entry changes only on its own thread.
+    std::map<std::thread::id, Hold> byThread;
 };
 
 CoreGate::CoreGate(int slotCount, bool pinToCores)
-    : m_slots(std::max(1, slotCount)), m_free(m_slots),
-      m_slotHeld(static_cast<std::size_t>(m_slots), false), m_pinning(std::make_unique<Pinning>())
+    : m_slots(std::max(1, slotCount)), m_free(m_slots), m_holders(std::make_unique<Holders>())
 {
     if (std::vector<int> cpus = ThreadCorePin::allowedCpus();
         pinToCores && static_cast<int>(cpus.size()) >= m_slots)
-        m_pinning->cpus = std::move(cpus);
+        m_holders->cpus = std::move(cpus);
 }
 
 CoreGate::~CoreGate() = default;
@@ -328,7 +326,7 @@ int CoreGate::unitsFor(int units) const
 
 bool CoreGate::movesHolders() const
 {
-    return !m_pinning->cpus.empty();
+    return !m_holders->cpus.empty();
 }
 
 void CoreGate::acquire(int units)
@@ -341,27 +339,22 @@ void CoreGate::acquire(int units)
         m_changed.wait(lock, [&] { return m_serving == ticket && m_free >= units; });
         m_free -= units;
         ++m_serving;
-        Pinning::Holder &held = m_pinning->holders[std::this_thread::get_id()];
-        for (int slot = 0, taken = 0; slot < m_slots && taken < units; ++slot)
-            if (!m_slotHeld[static_cast<std::size_t>(slot)]) {
-                m_slotHeld[static_cast<std::size_t>(slot)] = true;
-                held.slots.push_back(slot);
-                ++taken;
-            }
+        Holders::Hold &held = m_holders->byThread[std::this_thread::get_id()];
+        held.units += units;
         // A 1-slot holder on a CPU another holder computes on goes to one no
         // holder has. A stage of several threads is not moved: its pool's
         // workers would have to follow.
-        if (units == 1 && held.slots.size() == 1 && !m_pinning->cpus.empty()) {
+        if (held.units == 1 && !m_holders->cpus.empty()) {
             from = to = ThreadCorePin::currentCpu();
             std::vector<int> busy;
-            for (const auto &[thread, other] : m_pinning->holders)
+            for (const auto &[thread, other] : m_holders->byThread)
                 if (&other != &held && other.cpu >= 0)
                     busy.push_back(other.cpu);
             auto isBusy = [&](int cpu) {
                 return std::find(busy.begin(), busy.end(), cpu) != busy.end();
             };
             if (from >= 0 && isBusy(from))
-                for (int cpu : m_pinning->cpus)
+                for (int cpu : m_holders->cpus)
                     if (!isBusy(cpu)) {
                         to = cpu;
                         break;
@@ -391,18 +384,11 @@ void CoreGate::release(int units)
 {
     {
         std::lock_guard lock(m_mutex);
-        // The caller's last `units` slots go back (a caller that holds none,
-        // e.g. one releasing for another, gives back only the count).
-        if (auto it = m_pinning->holders.find(std::this_thread::get_id());
-            it != m_pinning->holders.end()) {
-            std::vector<int> &slots = it->second.slots;
-            for (int n = unitsFor(units); n > 0 && !slots.empty(); --n) {
-                m_slotHeld[static_cast<std::size_t>(slots.back())] = false;
-                slots.pop_back();
-            }
-            if (slots.empty())
-                m_pinning->holders.erase(it);
-        }
+        // The caller's hold shrinks (a caller that holds none, e.g. one
+        // releasing for another, gives back only the count).
+        if (auto it = m_holders->byThread.find(std::this_thread::get_id());
+            it != m_holders->byThread.end() && (it->second.units -= unitsFor(units)) <= 0)
+            m_holders->byThread.erase(it);
         m_free = std::min(m_slots, m_free + unitsFor(units));
     }
     m_changed.notify_all();

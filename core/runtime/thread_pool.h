@@ -113,7 +113,8 @@ private:
 };
 
 // Pins the calling thread to one CPU until unpin() (or destruction) gives it
-// back the affinity it had (CoreGate moves a holder to its slot's core so).
+// back the affinity it had (CoreGate moves a holder to a free core so,
+// pinning and unpinning at once).
 // Linux; elsewhere pin() does nothing and says so.
 // Contract: pin() pins the calling thread; unpin() (and the destructor) may
 // run on any thread and restore the pinned thread's affinity, which must
@@ -194,8 +195,8 @@ public:
 // Contract: acquire(units) blocks until every earlier caller has its units
 // and `units` (clamped to 1..slotCount) are free, then takes them.
 //
-// Slots are cores: when the creating thread may run on at least slotCount
-// CPUs, a thread taking one slot while it is on a CPU another 1-slot holder
+// Slots stand for cores: when the creating thread may run on at least
+// slotCount CPUs, a thread taking one slot while it is on a CPU another 1-slot holder
 // computes on is moved to one of those CPUs no holder is on (pinned there
 // and unpinned at once, so the OS may still move it when other work takes
 // that CPU; Linux; elsewhere, and for holds of several slots, the gate only
@@ -232,14 +233,13 @@ public:
     bool movesHolders() const;
 
 private:
-    struct Pinning; // the CPUs and who holds which slots (thread_pool.cpp)
+    struct Holders; // the CPUs and who holds how many slots where (thread_pool.cpp)
 
     const int m_slots;
     std::mutex m_mutex;
     std::condition_variable m_changed;
     int m_free;
-    std::vector<bool> m_slotHeld;       // by slot index
-    std::unique_ptr<Pinning> m_pinning; // always set; no CPUs in it: the gate only counts
+    std::unique_ptr<Holders> m_holders; // always set; no CPUs in it: the gate only counts
     std::uint64_t m_nextTicket = 0;     // the next caller's place in line
     std::uint64_t m_serving = 0;        // the place in line acquire serves now
 };
