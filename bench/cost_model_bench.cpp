@@ -56,12 +56,14 @@
 //                                [--contender-margin PCT] [--cut-nodes] [--nodes] [--no-learn]
 //                                [--learn-pooled] [--learn-once]
 //                                [--verbose] [--classes] [--shared-cores] [--plan-rounds N]
-//                                [--sequential]
+//                                [--sequential] [--no-weight-stream]
 //  --no-learn: no learning pass (only the calibrated-only figures then mean anything).
 //  --learn-pooled: learn once, from every model's runs, before any plan (default:
 //     each model from its own probes, in its plans' rounds).
 //  --learn-once: with --sequential, each model learns once, right before its
 //     first plan.
+//  --no-weight-stream: drop the calibrated cost of weights beyond the cache
+//     (KernelRates::weightStream), to see what it changes.
 //  --verbose: print every learned factor.
 //  --classes: per rate class predicted vs measured ms of a whole-graph run.
 //  --nodes: after each plan's figures, per stage and rate class (with --verbose,
@@ -93,7 +95,6 @@
 #include <set>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <sys/resource.h>
@@ -320,9 +321,9 @@ Result<plan::Plan> planFor(const Model &model, const plan::DeviceSet &devices,
     options.dims = model.dims;
     options.tensorParallel = false;
     const int threads = devices.devices.front().threads;
-    SB_ASSIGN_OR_RETURN(options.nodeSeconds,
-                        plan::predictNodeSeconds(model.graph, kernels::defaultRegistry(), rates,
-                                                 threads, kBatch / microbatches, model.dims));
+    const int stageThreads = static_cast<int>(devices.devices.size()) * threads;
+    SB_TRY(plan::usePredictedCosts(options, model.graph, kernels::defaultRegistry(), rates, threads,
+                                   plan::cacheShareOf(stageThreads, plan::hardwareThreads())));
     SB_ASSIGN_OR_RETURN(plan::PlannerResult planned,
                         plan::autoPlan(*model.graph, devices, options));
     return planned.plan;
@@ -557,6 +558,7 @@ int main(int argc, char **argv)
     int finalRounds = 30;
     double contenderShare = 0.9;
     bool cutNodes = false;
+    bool weightStream = true;
     bool nodes = false;
     bool classes = false;
     bool learn = true;
@@ -600,6 +602,8 @@ int main(int argc, char **argv)
             classes = true;
         else if (arg == "--no-learn")
             learn = false;
+        else if (arg == "--no-weight-stream")
+            weightStream = false;
         else if (arg == "--shared-cores")
             sharedCores = true;
         else if (arg == "--sequential")
@@ -617,7 +621,8 @@ int main(int argc, char **argv)
                          "[--cut-warm K] [--final-rounds N] [--contender-margin PCT] [--cut-nodes] "
                          "[--nodes] "
                          "[--no-learn] [--learn-pooled] [--learn-once] [--verbose] [--classes] "
-                         "[--shared-cores] [--plan-rounds N] [--sequential]\n");
+                         "[--shared-cores] [--plan-rounds N] [--sequential] "
+                         "[--no-weight-stream]\n");
             return 2;
         }
     }
@@ -641,6 +646,10 @@ int main(int argc, char **argv)
         std::printf("calibrated %zu kernel classes in %.1f s\n", rates.classes.size(),
                     msSince(started) / 1e3);
     }
+    if (!weightStream) {
+        rates.weightStream.clear();
+        std::printf("--no-weight-stream: weights are priced as if in cache\n");
+    }
     for (const auto &[name, byThreads] : rates.classes)
         for (const auto &[threads, rate] : byThreads)
             std::printf("  %-26s %d thr  overhead %7.1f us  rate %9.3g units/s\n", name.c_str(),
@@ -657,6 +666,14 @@ int main(int argc, char **argv)
         std::printf("  pipeline overhead, %d stage(s), 1 micro-batch: %.3f ms per run + %.3f ms "
                     "per hand-off\n",
                     stages, overhead.runMs, overhead.handoffMs);
+    if (!rates.weightStream.empty()) {
+        std::printf("  weights beyond the cache (1 thread), us per MiB read by a run, by weight "
+                    "set:");
+        for (const auto &point : rates.weightStream)
+            std::printf(" %.0f MiB %.1f", point.weightSetBytes / 1048576.0,
+                        point.secondsPerByte * 1048576.0 * 1e6);
+        std::printf("\n");
+    }
 
     // 2. Models.
     std::vector<std::pair<std::string, std::function<Result<Model>()>>> sources = {
@@ -810,9 +827,9 @@ int main(int argc, char **argv)
                 const double pm = p.schedule.stageComputeMs[s];
                 const double cm = c.schedule.stageComputeMs[s];
                 std::printf("    stage %zu  compute     %9.2f (%9.2f) ms  measured %9.2f ms  "
-                            "err %6.1f%% (%6.1f%%)  contention %.3f\n",
+                            "err %6.1f%% (%6.1f%%)  contention %.3f  weights %.1f MiB\n",
                             s, pm, cm, m.stageMs[s], ape(pm, m.stageMs[s]), ape(cm, m.stageMs[s]),
-                            p.stages[s].contention);
+                            p.stages[s].contention, p.stages[s].weightSetBytes / 1048576.0);
                 errors.stage.push_back(ape(pm, m.stageMs[s]));
                 calibratedOnly.stage.push_back(ape(cm, m.stageMs[s]));
             }
@@ -1032,6 +1049,8 @@ int main(int argc, char **argv)
             std::unique_ptr<plan::LocalPipeline> pipeline;
             std::vector<double> iterationMs;
             std::vector<std::vector<double>> stageMs; // per stage, per round
+            // [stage][micro-batch] -> compute ms, one per round
+            std::map<int, std::map<int, std::vector<double>>> eventMs;
         };
         std::vector<CutRun> runs;
         for (std::size_t cut = 1; cut < units.size(); ++cut) {
@@ -1045,7 +1064,7 @@ int main(int argc, char **argv)
             auto pipeline = openPipeline(model, plan);
             if (!pipeline)
                 continue; // not a valid cut (a value would flow backwards)
-            runs.push_back({cut, std::move(*pipeline), {}, {}});
+            runs.push_back({cut, std::move(*pipeline), {}, {}, {}});
         }
         if (std::none_of(runs.begin(), runs.end(),
                          [&](const CutRun &run) { return run.cut == chosenCut; })) {
@@ -1053,7 +1072,7 @@ int main(int argc, char **argv)
             auto pipeline = openPipeline(model, *chosen);
             if (!pipeline)
                 return fail("cuts", pipeline.error());
-            runs.push_back({chosenCut, std::move(*pipeline), {}, {}});
+            runs.push_back({chosenCut, std::move(*pipeline), {}, {}, {}});
         }
         PipelineRunOptions options;
         options.microbatches = 8;
@@ -1079,6 +1098,10 @@ int main(int argc, char **argv)
                 run.stageMs.resize(result->metrics.stages.size());
                 for (std::size_t st = 0; st < result->metrics.stages.size(); ++st)
                     run.stageMs[st].push_back(result->metrics.stages[st].computeMs);
+                for (const auto &event : result->metrics.timeline)
+                    if (event.kind == "compute")
+                        run.eventMs[event.stage][event.microbatch].push_back(event.endMs -
+                                                                             event.startMs);
             }
             return {};
         };
@@ -1166,6 +1189,15 @@ int main(int argc, char **argv)
                         percentile(ratios, 25) * 100.0, percentile(ratios, 75) * 100.0,
                         chosenThroughput, best, chosenThroughput / best * 100.0);
             if (cutNodes) {
+                for (std::size_t index : {chosenIndex, bestIndex}) {
+                    for (const auto &[stage, byMicrobatch] : runs[index].eventMs) {
+                        std::printf("  cut %zu stage %d compute per micro-batch (median ms):",
+                                    runs[index].cut, stage);
+                        for (const auto &[mb, ms] : byMicrobatch)
+                            std::printf(" %.2f", percentile(ms, 50));
+                        std::printf("\n");
+                    }
+                }
                 // Where the two differ: each cut's runs back to back, so
                 // each finds its own weights in cache.
                 std::vector<std::size_t> profiled = {chosenIndex};

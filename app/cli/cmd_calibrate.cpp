@@ -218,6 +218,11 @@ int runCalibrate(Args &args)
             coRun[name] = speed;
         doc["co_run_speed"] = coRun;
         doc["co_run_cores"] = calibration->cpuKernels.coRunCores;
+        nlohmann::json weightStream = nlohmann::json::array();
+        for (const auto &point : calibration->cpuKernels.weightStream)
+            weightStream.push_back({{"weight_set_bytes", point.weightSetBytes},
+                                    {"seconds_per_byte", point.secondsPerByte}});
+        doc["weight_stream"] = weightStream;
         if (!calibration->gpus.empty()) {
             nlohmann::json gpus = nlohmann::json::object();
             for (const auto &[id, gpu] : calibration->gpus)
@@ -241,6 +246,14 @@ int runCalibrate(Args &args)
                     calibration->cpuKernels.coRunCores - 1);
         for (const auto &[name, speed] : calibration->cpuKernels.coRunSpeed)
             std::printf(" %s %.2f", name.c_str(), speed);
+        std::printf("\n");
+    }
+    if (!calibration->cpuKernels.weightStream.empty()) {
+        std::printf("GEMM weights beyond the cache (1 thread), us per MiB read, by the weights "
+                    "a run reads:");
+        for (const auto &point : calibration->cpuKernels.weightStream)
+            std::printf(" %.0f MiB %.1f", static_cast<double>(point.weightSetBytes) / 1048576.0,
+                        point.secondsPerByte * 1048576.0 * 1e6);
         std::printf("\n");
     }
     std::printf("pipeline schedule (measured / modelled wall, 8 micro-batches): x%.3f with a "

@@ -119,9 +119,8 @@ int runPlan(Args &args)
     // Calibrated kernel rates price the nodes the engine will run (after
     // fusion) on local CPU devices; other device sets plan by FLOPs / rate.
     const plan::KernelRates rates = plan::storedKernelRates();
-    options.nodeSeconds =
-        plan::plannerNodeSeconds(model->graph, *devices, kernels::defaultRegistry(), rates,
-                                 options.batch / options.microbatches, options.dims);
+    (void)plan::usePredictedCosts(options, model->graph, *devices, kernels::defaultRegistry(),
+                                  rates);
     auto result = plan::autoPlan(*model->graph, *devices, options);
     if (!result)
         return fail(result.error());

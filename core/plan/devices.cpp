@@ -293,6 +293,24 @@ Result<Calibration> loadCalibration(const fs::path &path)
             for (const auto &[key, value] : rates["co_run_speed"].items())
                 if (value.is_number() && value.get<double>() > 0 && value.get<double>() <= 1)
                     kernels.coRunSpeed[key] = value.get<double>();
+        if (rates.contains("weight_stream") && rates["weight_stream"].is_array()) {
+            // [{"weight_set_bytes", "seconds_per_byte"}], ascending; entries
+            // that are not that shape, or out of order, are dropped.
+            for (const json &point : rates["weight_stream"]) {
+                if (!point.is_object() || !point.contains("weight_set_bytes") ||
+                    !point["weight_set_bytes"].is_number_unsigned() ||
+                    !point.contains("seconds_per_byte") || !point["seconds_per_byte"].is_number())
+                    continue;
+                const auto bytes = point["weight_set_bytes"].get<std::uint64_t>();
+                const double cost = point["seconds_per_byte"].get<double>();
+                if (bytes == 0 || !(cost >= 0) || !std::isfinite(cost) ||
+                    (!kernels.weightStream.empty() &&
+                     (bytes <= kernels.weightStream.back().weightSetBytes ||
+                      cost < kernels.weightStream.back().secondsPerByte)))
+                    continue;
+                kernels.weightStream.push_back({bytes, cost});
+            }
+        }
         if (rates.contains("pipeline_overhead") && rates["pipeline_overhead"].is_object())
             for (const auto &[key, value] : rates["pipeline_overhead"].items()) {
                 const int stages = std::atoi(key.c_str());
@@ -357,6 +375,25 @@ double KernelRates::nodeOverhead(int threads) const
     return closestCount(nodeOverheadSeconds, threads);
 }
 
+double KernelRates::weightStreamSecondsPerByte(std::uint64_t bytes) const
+{
+    if (weightStream.empty() || bytes < weightStream.front().weightSetBytes)
+        return 0.0;
+    if (bytes == weightStream.front().weightSetBytes)
+        return weightStream.front().secondsPerByte;
+    for (std::size_t i = 1; i < weightStream.size(); ++i) {
+        const WeightStreamPoint &low = weightStream[i - 1], &high = weightStream[i];
+        if (bytes <= high.weightSetBytes) {
+            const double at = std::log2(static_cast<double>(bytes)),
+                         from = std::log2(static_cast<double>(low.weightSetBytes)),
+                         to = std::log2(static_cast<double>(high.weightSetBytes));
+            return low.secondsPerByte +
+                   (high.secondsPerByte - low.secondsPerByte) * (at - from) / (to - from);
+        }
+    }
+    return weightStream.back().secondsPerByte;
+}
+
 Status saveCalibration(const Calibration &calibration, const fs::path &path)
 {
     json doc;
@@ -396,6 +433,10 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
         json coRun = json::object();
         for (const auto &[name, speed] : kernels.coRunSpeed)
             coRun[name] = speed;
+        json weightStream = json::array();
+        for (const KernelRates::WeightStreamPoint &point : kernels.weightStream)
+            weightStream.push_back({{"weight_set_bytes", point.weightSetBytes},
+                                    {"seconds_per_byte", point.secondsPerByte}});
         json learned = json::object();
         for (const auto &[name, factor] : kernels.learned)
             learned[name] = factor;
@@ -408,6 +449,7 @@ Status saveCalibration(const Calibration &calibration, const fs::path &path)
                                    {"pipeline_overhead", pipelineOverhead},
                                    {"co_run_speed", coRun},
                                    {"co_run_cores", kernels.coRunCores},
+                                   {"weight_stream", weightStream},
                                    {"learned", learned},
                                    {"learned_from", kernels.learnedFrom}};
     }

@@ -146,6 +146,21 @@ struct KernelRates
     // computing at once each run slower than alone, compute-bound GEMMs the
     // most. predictPipeline turns it into StagePrediction::contention.
     std::map<std::string, double> coRunSpeed;
+    // The cost of weights that do not stay in cache between runs
+    // (calibrate: 1-thread chains of 64-row MatMuls through 1 MiB weights,
+    // 1..48 MiB in all, each run 8 times back to back): per stage weight set
+    // (bytes of the weights its GEMM nodes read per run), the seconds each
+    // weight byte costs beyond the class rates' (probed with weights in the
+    // core's cache). Ascending by bytes; non-decreasing cost.
+    struct WeightStreamPoint
+    {
+        std::uint64_t weightSetBytes = 0;
+        double secondsPerByte = 0;
+    };
+    std::vector<WeightStreamPoint> weightStream;
+    // Seconds per weight byte for a weight set of `bytes`: piecewise linear
+    // in log2(bytes) between the points, 0 below the first, the last's above.
+    double weightStreamSecondsPerByte(std::uint64_t bytes) const;
     int coRunCores = 0; // cores busy in that probe (every core calibrate saw)
     // class -> measured / predicted time of stored runs (1 = none), bounded to
     // [kLearnedFactorMin, kLearnedFactorMax]; `calibrate --reset-learned` clears it.

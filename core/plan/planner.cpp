@@ -65,10 +65,14 @@ void PlannerInput::finalize()
     flopsPrefix.assign(count + 1, 0);
     bytesPrefix.assign(count + 1, 0);
     weightsPrefix.assign(count + 1, 0);
+    streamBytesPrefix.assign(count + 1, 0);
+    if (streamBytes.size() != count)
+        streamBytes.assign(count, 0);
     for (std::size_t u = 0; u < count; ++u) {
         flopsPrefix[u + 1] = flopsPrefix[u] + flops[u];
         bytesPrefix[u + 1] = bytesPrefix[u] + bytes[u];
         weightsPrefix[u + 1] = weightsPrefix[u] + weights[u];
+        streamBytesPrefix[u + 1] = streamBytesPrefix[u] + streamBytes[u];
     }
     if (cut.size() != count + 1)
         cut.resize(count + 1, 0);
@@ -154,8 +158,14 @@ double segmentComputeSeconds(const PlannerInput &input, int device, std::size_t 
                              std::size_t end)
 {
     const auto &d = input.devices[static_cast<std::size_t>(device)];
-    return (input.flopsPrefix[end] - input.flopsPrefix[begin]) / d.flops +
-           (input.bytesPrefix[end] - input.bytesPrefix[begin]) / d.bandwidth;
+    double seconds = (input.flopsPrefix[end] - input.flopsPrefix[begin]) / d.flops +
+                     (input.bytesPrefix[end] - input.bytesPrefix[begin]) / d.bandwidth;
+    if (input.streamSecondsPerByte && !input.streamBytesPrefix.empty()) {
+        const double set = input.streamBytesPrefix[end] - input.streamBytesPrefix[begin];
+        if (set > 0)
+            seconds += set * input.streamSecondsPerByte(set);
+    }
+    return seconds;
 }
 
 double segmentTransferSeconds(const PlannerInput &input, int previousDevice, int device,
@@ -624,11 +634,20 @@ Result<PlannerResult> autoPlan(const Graph &graph, const DeviceSet &devices,
     if (options.nodeSeconds.size() == graph.nodes().size()) {
         // Predicted seconds as "FLOPs" at 1e9 per second on every device.
         constexpr double kScale = 1e9;
+        const bool streamed = options.nodeWeightBytes.size() == graph.nodes().size() &&
+                              static_cast<bool>(options.streamSecondsPerByte);
+        if (streamed) {
+            input.streamBytes.assign(units.size(), 0);
+            input.streamSecondsPerByte = options.streamSecondsPerByte; // seconds, not scaled
+        }
         for (std::size_t u = 0; u < units.size(); ++u) {
             input.flops[u] = 0;
             input.bytes[u] = 0;
-            for (NodeId n = units[u].firstNode; n < units[u].endNode; ++n)
+            for (NodeId n = units[u].firstNode; n < units[u].endNode; ++n) {
                 input.flops[u] += options.nodeSeconds[static_cast<std::size_t>(n)] * kScale;
+                if (streamed)
+                    input.streamBytes[u] += options.nodeWeightBytes[static_cast<std::size_t>(n)];
+            }
         }
         for (auto &device : input.devices) {
             device.flops = kScale;

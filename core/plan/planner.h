@@ -47,6 +47,7 @@
 #include "core/runtime/pipeline_transport.h"
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -108,10 +109,18 @@ struct PlannerInput
     std::vector<std::uint64_t> workspace;
     std::vector<int> pin;           // device index or -1
     std::vector<std::uint64_t> cut; // size U + 1; cut[0] = cut[U] = 0
+    // Optional (with PlannerOptions::nodeWeightBytes): the weight bytes the
+    // unit's GEMM nodes read per run, and what each costs for a stage whose
+    // GEMMs read `set` bytes in all (plan::KernelRates::weightStream): a
+    // stage of units [i, j) computes streamSecondsPerByte(S) * S more, S =
+    // the units' streamBytes summed (non-decreasing in S, so a longer stage
+    // never costs less).
+    std::vector<double> streamBytes;
+    std::function<double(double set)> streamSecondsPerByte;
 
     std::size_t unitCount() const { return flops.size(); }
     // Prefix sums, filled by finalize().
-    std::vector<double> flopsPrefix, bytesPrefix;
+    std::vector<double> flopsPrefix, bytesPrefix, streamBytesPrefix;
     std::vector<std::uint64_t> weightsPrefix;
     void finalize();
 };
@@ -196,11 +205,17 @@ struct PlannerOptions
     const CancelToken *cancel = nullptr;
     bool tensorParallel = true; // pass 6 may split blocks across device groups
     // Optional, per NodeId: the cost model's predicted seconds of each node
-    // for one micro-batch (plan::predictNodeSeconds) on devices that are
+    // for one micro-batch (plan::usePredictedCosts) on devices that are
     // alike (the local CPU devices). When set, pass 2's compute cost of a
     // unit is the sum of its nodes' predictions instead of FLOPs / rate +
     // bytes / bandwidth.
     std::vector<double> nodeSeconds;
+    // Optional, per NodeId beside nodeSeconds (which then price the nodes
+    // with their weights in cache): the weight bytes each node's GEMMs read
+    // per run, and the seconds per such byte for a stage whose GEMMs read
+    // `set` bytes in all (plan::usePredictedCosts fills all three).
+    std::vector<double> nodeWeightBytes;
+    std::function<double(double set)> streamSecondsPerByte;
 };
 
 struct PlannerResult

@@ -639,6 +639,71 @@ measurePipelineOverhead(const runtime::KernelRegistry &registry, int stages,
     return overhead;
 }
 
+// A chain of `count` MatMuls of 64 rows through n x n weights of 1 MiB each:
+// what a transformer stage does per micro-batch, with `count` MiB of weights.
+ProbeGraph weightChain(int count)
+{
+    constexpr std::int64_t kRows = 64, kWidth = 512; // 512 x 512 floats = 1 MiB
+    ProbeBuilder b;
+    ValueId v = b.input("x", {kRows, kWidth});
+    for (int i = 0; i < count; ++i) {
+        char name[16];
+        std::snprintf(name, sizeof name, "w%d", i);
+        v = b.node("MatMul", "", {v, b.weight(name, {kWidth, kWidth})});
+    }
+    return b.finish(v);
+}
+
+Result<std::vector<KernelRates::WeightStreamPoint>>
+measureWeightStreamCost(const runtime::KernelRegistry &registry, int repeats,
+                        const CancelToken *cancel)
+{
+    constexpr std::uint64_t kMiB = std::uint64_t{1} << 20;
+    const int counts[] = {1, 2, 4, 8, 12, 16, 24, 32, 48};
+    runtime::CpuDevice device("cpu:calibrate", 1, 0, registry);
+    struct Chain
+    {
+        int count = 0;
+        ProbeGraph graph;
+        std::unique_ptr<runtime::Executor> executor;
+        std::vector<double> secondsPerMiB;
+    };
+    std::vector<Chain> chains;
+    for (int count : counts) {
+        Chain chain{count, weightChain(count), nullptr, {}};
+        SB_ASSIGN_OR_RETURN(chain.executor, runtime::Executor::create(chain.graph.graph, device));
+        chains.push_back(std::move(chain));
+    }
+    // Rounds over every chain, so that the host's drift falls on all alike;
+    // in each, a chain runs 8 times back to back (a stage's micro-batches),
+    // after one untimed run that brings its weights in as far as they fit.
+    constexpr int kRunsPerRound = 8;
+    runtime::RunOptions options;
+    options.cancel = cancel;
+    for (int round = 0; round < std::max(3, repeats / 2); ++round)
+        for (Chain &chain : chains) {
+            SB_TRY(chain.executor->run(chain.graph.inputs, options));
+            const auto started = std::chrono::steady_clock::now();
+            for (int r = 0; r < kRunsPerRound; ++r)
+                SB_TRY(chain.executor->run(chain.graph.inputs, options));
+            const double seconds =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+            chain.secondsPerMiB.push_back(seconds / kRunsPerRound / chain.count);
+        }
+    // Each size's cost per MiB beyond the smallest's (weights in the core's
+    // own cache, as the class probes have them), never less than a smaller
+    // size's: a set that outgrows the caches does not get cheaper.
+    std::vector<KernelRates::WeightStreamPoint> points;
+    const double base = percentile(chains.front().secondsPerMiB, 50);
+    double extra = 0;
+    for (const Chain &chain : chains) {
+        extra = std::max(extra, percentile(chain.secondsPerMiB, 50) - base);
+        points.push_back(
+            {static_cast<std::uint64_t>(chain.count) * kMiB, extra / static_cast<double>(kMiB)});
+    }
+    return points;
+}
+
 Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                                        const KernelProbeOptions &options)
 {
@@ -647,6 +712,21 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
     const std::vector<Probe> list = probes();
     const double steps = static_cast<double>(maxThreads) * static_cast<double>(list.size() + 1);
     int done = 0;
+    // The schedule probes (as many 1-thread stages as cores, and one more)
+    // in three blocks spread over the calibration, the median of the three
+    // kept: a whole 9-run block once read 1.84 (and another 1.41) for the
+    // stages that outnumber the cores, where the plans then measured about 1.1.
+    std::vector<double> fits, oversubscribed;
+    auto scheduleBlock = [&]() -> Status {
+        SB_ASSIGN_OR_RETURN(
+            double fit, measureScheduleFactor(registry, maxThreads, maxThreads, options.cancel));
+        SB_ASSIGN_OR_RETURN(double over, measureScheduleFactor(registry, maxThreads + 1, maxThreads,
+                                                               options.cancel));
+        fits.push_back(fit);
+        oversubscribed.push_back(over);
+        return Status::success();
+    };
+    SB_TRY(scheduleBlock());
     for (int threads = 1; threads <= maxThreads; ++threads) {
         runtime::CpuDevice device("cpu:calibrate", threads, 0, registry);
         auto cancelled = [&] { return options.cancel && options.cancel->isCancelled(); };
@@ -719,15 +799,18 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
                 rates.coRunCores = maxThreads;
             }
         }
+        if (threads == 1)
+            SB_TRY(scheduleBlock());
     }
-    // The schedule probe: as many 1-thread stages as cores, and one more.
+    if (options.progress)
+        options.progress(done / steps, "weights beyond the cache");
+    SB_ASSIGN_OR_RETURN(rates.weightStream,
+                        measureWeightStreamCost(registry, options.repeats, options.cancel));
     if (options.progress)
         options.progress(done / steps, "pipeline schedule");
-    SB_ASSIGN_OR_RETURN(rates.scheduleFactorFits,
-                        measureScheduleFactor(registry, maxThreads, maxThreads, options.cancel));
-    SB_ASSIGN_OR_RETURN(
-        rates.scheduleFactorOversubscribed,
-        measureScheduleFactor(registry, maxThreads + 1, maxThreads, options.cancel));
+    SB_TRY(scheduleBlock());
+    rates.scheduleFactorFits = percentile(fits, 50);
+    rates.scheduleFactorOversubscribed = percentile(oversubscribed, 50);
     // Up to 9 stages: plans of more take the 9-stage figures (pipelineOverheadFor).
     for (int stages = 1; stages <= std::min(maxThreads + 1, 9); ++stages) {
         SB_ASSIGN_OR_RETURN(rates.pipelineOverhead[stages],
@@ -740,11 +823,50 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
 
 namespace {
 
+// Per executed step, the bytes of the constant inputs of a GEMM node (0 for
+// other nodes); *setBytes: those constants, each counted once: the weights
+// the executor's GEMMs stream through the caches per run.
+std::vector<std::uint64_t> gemmWeightBytes(const runtime::Executor &executor,
+                                           const ValueShapes &shapes, int threads,
+                                           std::uint64_t *setBytes)
+{
+    const Graph &g = executor.executedGraph();
+    const auto steps = executor.executedSteps();
+    std::vector<std::uint64_t> bytesOfStep(steps.size(), 0);
+    std::vector<bool> counted(g.values().size(), false);
+    std::uint64_t set = 0;
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+        if (profileNode(executor, steps[s], shapes, threads).profile.rateClass.rfind("gemm", 0) !=
+            0)
+            continue;
+        for (ValueId in : g.node(steps[s].node).inputs) {
+            if (in == graph::kNoValue)
+                continue;
+            auto constant = executor.constantShape(in);
+            if (!constant)
+                continue;
+            const std::size_t element = graph::elementSize(g.value(in).info.type) > 0
+                                            ? graph::elementSize(g.value(in).info.type)
+                                            : sizeof(float);
+            const std::uint64_t bytes = elementsOf(*constant) * element;
+            bytesOfStep[s] += bytes;
+            if (!counted[static_cast<std::size_t>(in)]) {
+                counted[static_cast<std::size_t>(in)] = true;
+                set += bytes;
+            }
+        }
+    }
+    if (setBytes)
+        *setBytes = set;
+    return bytesOfStep;
+}
+
 // StagePrediction::contention: the stage's time with every calibrated core
 // busy, node by node at its class's co-run speed (else its layout base's,
 // else the mean of the measured classes; the output copy at mem.copy's and
 // the dispatch overheads at the mean), spread evenly over the other cores.
-double stageContention(const StagePrediction &stage, const KernelRates &rates)
+double stageContention(const StagePrediction &stage, const KernelRates &rates,
+                       std::uint64_t coRunSetBytes)
 {
     if (rates.coRunSpeed.empty() || rates.coRunCores < 2 || stage.seconds <= 0)
         return 0;
@@ -758,10 +880,13 @@ double stageContention(const StagePrediction &stage, const KernelRates &rates)
             it = rates.coRunSpeed.find(layoutVariantBase(rateClass));
         return it == rates.coRunSpeed.end() ? mean : it->second;
     };
+    // Its GEMMs' weights share the caches with the other cores' stages'.
+    const double coRunStream = rates.weightStreamSecondsPerByte(coRunSetBytes);
     double attributed = 0, busy = 0; // seconds, alone and with every core busy
     for (const NodePrediction &node : stage.nodes) {
         attributed += node.seconds;
-        busy += node.seconds / speedOf(node.rateClass);
+        busy += (node.seconds - node.streamSeconds) / speedOf(node.rateClass) +
+                std::max(node.streamSeconds, static_cast<double>(node.weightBytes) * coRunStream);
     }
     attributed += stage.outputCopySeconds;
     busy += stage.outputCopySeconds / speedOf("mem.copy");
@@ -774,7 +899,8 @@ double stageContention(const StagePrediction &stage, const KernelRates &rates)
 } // namespace
 
 StagePrediction predictStage(const runtime::Executor &executor, const ValueShapes &shapes,
-                             const KernelRates &rates, int threads)
+                             const KernelRates &rates, int threads, double cacheShare,
+                             std::uint64_t coRunWeightBytes)
 {
     StagePrediction stage;
     const Graph &g = executor.executedGraph();
@@ -794,6 +920,10 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
     for (const std::string &name : executor.outputNames())
         if (auto id = g.findValue(name))
             lastUse[static_cast<std::size_t>(*id)] = static_cast<int>(steps.size());
+    const std::vector<std::uint64_t> weightBytesOfStep =
+        gemmWeightBytes(executor, shapes, threads, &stage.weightSetBytes);
+    const auto effectiveSet = static_cast<std::uint64_t>(static_cast<double>(stage.weightSetBytes) *
+                                                         std::max(1.0, cacheShare));
     std::vector<std::uint64_t> held(g.values().size(), 0);
     std::uint64_t live = 0;
     for (std::size_t s = 0; s < steps.size(); ++s) {
@@ -841,6 +971,22 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
             char factor[32];
             std::snprintf(factor, sizeof factor, " x%.3f learned", learned->second);
             prediction.rateSource += factor;
+        }
+        if (prediction.rateClass.rfind("gemm", 0) == 0 && weightBytesOfStep[s] > 0) {
+            // Its weights come from beyond the core's cache when the stage's
+            // set does not stay there between runs (not scaled by the learned
+            // factor: that corrects the class's rate).
+            prediction.weightBytes = weightBytesOfStep[s];
+            prediction.streamSeconds = static_cast<double>(prediction.weightBytes) *
+                                       rates.weightStreamSecondsPerByte(effectiveSet);
+            if (prediction.streamSeconds > 0) {
+                prediction.seconds += prediction.streamSeconds;
+                char text[96];
+                std::snprintf(text, sizeof text, " + %.0f us for %.1f MiB of weights",
+                              prediction.streamSeconds * 1e6,
+                              static_cast<double>(prediction.weightBytes) / 1048576.0);
+                prediction.rateSource += text;
+            }
         }
         prediction.seconds += rates.nodeOverhead(threads);
         stage.seconds += prediction.seconds;
@@ -908,7 +1054,7 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
                               copySeconds("mem.transpose", channelsLastOutputBytes);
     stage.seconds += stage.outputCopySeconds;
     stage.seconds += rates.runOverhead(threads);
-    stage.contention = stageContention(stage, rates);
+    stage.contention = stageContention(stage, rates, effectiveSet + coRunWeightBytes);
     return stage;
 }
 
@@ -934,12 +1080,38 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     const KernelRates::PipelineOverhead overhead =
         microbatches == 1 ? rates.pipelineOverheadFor(static_cast<int>(runner.stageCount()))
                           : KernelRates::PipelineOverhead{};
+    const int cores = options.cores > 0 ? options.cores : hardwareThreads();
+    // CPU stages whose threads outnumber the cores take turns on them, and
+    // their weights in the cores' caches.
+    int cpuStageThreads = 0;
+    for (std::size_t s = 0; s < runner.stageCount(); ++s)
+        if (auto *cpu = dynamic_cast<const runtime::CpuDevice *>(&runner.stageExecutor(s).device()))
+            cpuStageThreads += std::max(1, cpu->threads());
+    const double cacheShare = cacheShareOf(cpuStageThreads, cores);
+    // The weight sets of the CPU stages: while one computes, the stages on
+    // the other cores stream theirs through the shared caches (on average
+    // min(1, (cores - 1) / (stages - 1)) of the others' sets).
+    std::vector<std::uint64_t> weightSets(runner.stageCount(), 0);
+    std::uint64_t allSets = 0;
+    int cpuStages = 0;
+    for (std::size_t s = 0; s < runner.stageCount(); ++s)
+        if (auto *cpu =
+                dynamic_cast<const runtime::CpuDevice *>(&runner.stageExecutor(s).device())) {
+            (void)gemmWeightBytes(runner.stageExecutor(s), shapes, cpu->threads(), &weightSets[s]);
+            allSets += weightSets[s];
+            ++cpuStages;
+        }
+    const double otherShare =
+        cpuStages > 1 ? std::min(1.0, static_cast<double>(cores - 1) / (cpuStages - 1)) : 0.0;
     for (std::size_t s = 0; s < runner.stageCount(); ++s) {
         const runtime::Executor &executor = runner.stageExecutor(s);
         int threads = 1;
         if (auto *cpu = dynamic_cast<const runtime::CpuDevice *>(&executor.device()))
             threads = cpu->threads();
-        prediction.stages.push_back(predictStage(executor, shapes, rates, threads));
+        const auto coRunWeights =
+            static_cast<std::uint64_t>(static_cast<double>(allSets - weightSets[s]) * otherShare);
+        prediction.stages.push_back(
+            predictStage(executor, shapes, rates, threads, cacheShare, coRunWeights));
         runtime::ScheduleStage stage;
         stage.computeMs = prediction.stages.back().seconds * 1e3;
         stage.threads = threads;
@@ -979,7 +1151,7 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     }
     runtime::ScheduleOptions scheduleOptions;
     scheduleOptions.microbatches = microbatches;
-    scheduleOptions.cores = options.cores > 0 ? options.cores : hardwareThreads();
+    scheduleOptions.cores = cores;
     scheduleOptions.timeSliceMs = runtime::kSchedulerTimeSliceMs;
     scheduleOptions.coreSlots = runner.coreSlots();
     scheduleOptions.iterationOverheadMs = overhead.runMs;
@@ -1067,6 +1239,8 @@ predictSourceNodes(std::shared_ptr<const Graph> graph, const runtime::KernelRegi
             } else { // two executed nodes keep one name: add up
                 target.seconds += node.seconds;
                 target.work += node.work;
+                target.weightBytes += node.weightBytes;
+                target.streamSeconds += node.streamSeconds;
             }
             if (target.opType != original)
                 target.rateSource += " (runs as " + target.opType + ")";
@@ -1074,18 +1248,38 @@ predictSourceNodes(std::shared_ptr<const Graph> graph, const runtime::KernelRegi
     return nodes;
 }
 
-Result<std::vector<double>> predictNodeSeconds(std::shared_ptr<const Graph> graph,
-                                               const runtime::KernelRegistry &registry,
-                                               const KernelRates &rates, int threads,
-                                               std::int64_t microbatchSize,
-                                               const std::map<std::string, std::int64_t> &dims)
+double cacheShareOf(int cpuStageThreads, int cores)
 {
+    return cores > 0 && cpuStageThreads > cores
+               ? static_cast<double>(cpuStageThreads) / static_cast<double>(cores)
+               : 1.0;
+}
+
+Status usePredictedCosts(PlannerOptions &options, std::shared_ptr<const Graph> graph,
+                         const runtime::KernelRegistry &registry, const KernelRates &rates,
+                         int threads, double cacheShare)
+{
+    const std::int64_t microbatchSize =
+        std::max<std::int64_t>(1, options.batch / std::max(1, options.microbatches));
     SB_ASSIGN_OR_RETURN(auto nodes, predictSourceNodes(std::move(graph), registry, rates, threads,
-                                                       microbatchSize, dims));
-    std::vector<double> seconds;
-    for (const NodePrediction &node : nodes)
-        seconds.push_back(node.seconds);
-    return seconds;
+                                                       microbatchSize, options.dims));
+    options.nodeSeconds.clear();
+    options.nodeWeightBytes.clear();
+    for (const NodePrediction &node : nodes) {
+        // With its weights in cache: the stage's set decides the rest.
+        options.nodeSeconds.push_back(node.seconds - node.streamSeconds);
+        options.nodeWeightBytes.push_back(static_cast<double>(node.weightBytes));
+    }
+    options.streamSecondsPerByte = nullptr;
+    if (!rates.weightStream.empty()) {
+        KernelRates stream;
+        stream.weightStream = rates.weightStream;
+        options.streamSecondsPerByte = [stream, share = std::max(1.0, cacheShare)](double set) {
+            return stream.weightStreamSecondsPerByte(
+                static_cast<std::uint64_t>(std::max(0.0, set) * share));
+        };
+    }
+    return Status::success();
 }
 
 KernelRates storedKernelRates(const std::filesystem::path &path)
@@ -1115,20 +1309,24 @@ Result<nlohmann::json> predictPlan(std::shared_ptr<const Graph> graph, const Pla
     return doc;
 }
 
-std::vector<double> plannerNodeSeconds(std::shared_ptr<const Graph> graph, const DeviceSet &devices,
-                                       const runtime::KernelRegistry &registry,
-                                       const KernelRates &rates, std::int64_t microbatchSize,
-                                       const std::map<std::string, std::int64_t> &dims)
+bool usePredictedCosts(PlannerOptions &options, std::shared_ptr<const Graph> graph,
+                       const DeviceSet &devices, const runtime::KernelRegistry &registry,
+                       const KernelRates &rates)
 {
     if (rates.empty() || devices.devices.empty())
-        return {};
+        return false;
     const int threads = devices.devices.front().threads;
     for (const DeviceSpec &device : devices.devices)
         if (device.kind != "cpu" || device.threads != threads || device.id.rfind("cpu:", 0) != 0)
-            return {};
-    auto seconds =
-        predictNodeSeconds(graph, registry, rates, std::max(1, threads), microbatchSize, dims);
-    return seconds ? std::move(*seconds) : std::vector<double>{};
+            return false;
+    const int stageThreads = static_cast<int>(devices.devices.size()) * std::max(1, threads);
+    PlannerOptions priced = options;
+    if (!usePredictedCosts(priced, std::move(graph), registry, rates, std::max(1, threads),
+                           cacheShareOf(stageThreads, hardwareThreads()))
+             .ok())
+        return false;
+    options = std::move(priced);
+    return true;
 }
 
 std::string layoutVariantBase(const std::string &rateClass)

@@ -39,6 +39,7 @@
 #include "core/cost/cost_model.h"
 #include "core/plan/devices.h"
 #include "core/plan/plan_file.h"
+#include "core/plan/planner.h"
 #include "core/runtime/executor.h"
 #include "core/runtime/kernel_registry.h"
 #include "core/runtime/pipeline.h"
@@ -70,7 +71,8 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
 // The schedule probe of calibrate (KernelRates::scheduleFactorFits, ...):
 // `stages` 1-thread CPU stages of one Relu each, every (stage, micro-batch)
 // spinning 1.5 ms of its thread's CPU time, 8 micro-batches; the median wall
-// of the runner's run() over 9 runs after a warm-up, divided by the schedule
+// of the runner's run() over 9 runs after a warm-up (calibrate keeps the median of three such
+// blocks), divided by the schedule
 // model's wall for the same stage times on `cores` cores. Bounded to 0.5..2.
 Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, int stages, int cores,
                                      const CancelToken *cancel = nullptr);
@@ -96,6 +98,12 @@ struct NodePrediction
     double work = 0;
     double seconds = 0;
     std::uint64_t scratchBytes = 0;
+    // Of a GEMM node: its constant inputs' bytes, and what reading them
+    // costs beyond the class rate (part of `seconds`): weightBytes x
+    // KernelRates::weightStreamSecondsPerByte(the stage's weight set x its
+    // cache share; see predictStage). Not scaled by a learned factor.
+    std::uint64_t weightBytes = 0;
+    double streamSeconds = 0;
 };
 
 // The learned-factor key of a node of `rateClass` on `threads` threads
@@ -121,14 +129,31 @@ struct StagePrediction
     // (1 + contention (T - 1)) / (1 + contention (b - 1)) of `seconds`' speed.
     // From KernelRates::coRunSpeed of its nodes' classes, by their time.
     double contention = 0;
+    // The constant inputs of its GEMM nodes, each counted once: the weights
+    // a run streams through the caches (KernelRates::weightStream).
+    std::uint64_t weightSetBytes = 0;
     std::uint64_t peakActivationBytes = 0; // the allocator's peak, kernel scratch included
     std::uint64_t peakScratchBytes = 0;    // the largest scratch of one node (part of the above)
     bool exact = true;                     // false when a shape was unknown
 };
 
 // Prices one executor's run for the shapes given (the micro-batch's).
+// `cacheShare`: how many stages' weights take turns in the caches of the
+// cores this one runs on (cacheShareOf; 1: its own alone); its GEMM nodes'
+// weights are priced for a set of weightSetBytes x cacheShare.
+// `coRunWeightBytes`: the weights the stages on the other cores stream while
+// this one computes; with them its GEMMs' weights are priced for a set of
+// the two together, which goes into `contention` (the schedule model slows
+// the stage by it only while other stages compute).
 StagePrediction predictStage(const runtime::Executor &executor, const ValueShapes &shapes,
-                             const KernelRates &rates, int threads);
+                             const KernelRates &rates, int threads, double cacheShare = 1.0,
+                             std::uint64_t coRunWeightBytes = 0);
+
+// CPU stages of `cpuStageThreads` threads in all on `cores` cores: when they
+// outnumber the cores they take turns on them (the runner's core gate), and
+// each stage's weights share its cores' caches with the others' in turn:
+// threads / cores; else 1.
+double cacheShareOf(int cpuStageThreads, int cores);
 
 struct PipelinePrediction
 {
@@ -171,14 +196,17 @@ predictSourceNodes(std::shared_ptr<const graph::Graph> graph,
                    const runtime::KernelRegistry &registry, const KernelRates &rates, int threads,
                    std::int64_t microbatchSize, const std::map<std::string, std::int64_t> &dims);
 
-// Per source-graph node seconds for one micro-batch on one device of
-// `threads` threads (fused nodes charged to the node whose name they keep),
-// for the planner (PlannerOptions::nodeSeconds).
-Result<std::vector<double>> predictNodeSeconds(std::shared_ptr<const graph::Graph> graph,
-                                               const runtime::KernelRegistry &registry,
-                                               const KernelRates &rates, int threads,
-                                               std::int64_t microbatchSize,
-                                               const std::map<std::string, std::int64_t> &dims);
+// The planner's cost-model fields of `options` (nodeSeconds: each node's
+// predicted seconds with its weights in cache, fused nodes charged to the
+// node whose name they keep; nodeWeightBytes; streamSecondsPerByte, for
+// stages sharing caches by `cacheShare`) for one micro-batch of
+// options.batch / options.microbatches on one CPU device of `threads`
+// threads.
+[[nodiscard]] Status usePredictedCosts(PlannerOptions &options,
+                                       std::shared_ptr<const graph::Graph> graph,
+                                       const runtime::KernelRegistry &registry,
+                                       const KernelRates &rates, int threads,
+                                       double cacheShare = 1.0);
 
 // The CPU kernel rates `calibrate` stored (empty when it never ran or the
 // file has none: predictions then use the documented defaults).
@@ -192,14 +220,13 @@ Result<nlohmann::json> predictPlan(std::shared_ptr<const graph::Graph> graph, co
                                    const KernelRates &rates, std::int64_t batch, int microbatches,
                                    const std::map<std::string, std::int64_t> &dims);
 
-// PlannerOptions::nodeSeconds for these devices when every one is a local CPU
-// device with the same thread count and the rates are calibrated; empty
-// otherwise (the planner then uses FLOPs / rate).
-std::vector<double> plannerNodeSeconds(std::shared_ptr<const graph::Graph> graph,
-                                       const DeviceSet &devices,
-                                       const runtime::KernelRegistry &registry,
-                                       const KernelRates &rates, std::int64_t microbatchSize,
-                                       const std::map<std::string, std::int64_t> &dims);
+// usePredictedCosts for these devices when every one is a local CPU device
+// with the same thread count and the rates are calibrated (each device a
+// stage: cacheShareOf their threads on this machine's); false, `options`
+// untouched, otherwise (the planner then uses FLOPs / rate).
+bool usePredictedCosts(PlannerOptions &options, std::shared_ptr<const graph::Graph> graph,
+                       const DeviceSet &devices, const runtime::KernelRegistry &registry,
+                       const KernelRates &rates);
 
 // One stored run's evidence for learning: per stage, predicted and measured
 // compute ms and the predicted seconds per class.

@@ -328,6 +328,76 @@ private slots:
         QVERIFY(std::fabs(contended.seconds - alone) < 1e-12); // alone: unchanged
     }
 
+    // Weights beyond the cache: the MatMul's 2048-byte weight priced by the
+    // stage's set (the same 2048 bytes) between calibrated points, by hand.
+    void weightStreamPrediction()
+    {
+        auto graph = matmulSoftmax();
+        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
+        auto executor = Executor::create(graph, device);
+        QVERIFY(executor.ok());
+        cost::DimBindings bindings;
+        bindings.batch = 8;
+        auto shapes = valueShapesByName(*graph, bindings);
+        QVERIFY(shapes.ok());
+        KernelRates rates = handRates();
+        // Piecewise linear in log2(bytes): 0 below the first point, the
+        // last's above the last.
+        rates.weightStream = {{1024, 0}, {4096, 2e-9}, {16384, 3e-9}};
+        QCOMPARE(rates.weightStreamSecondsPerByte(512), 0.0);
+        QCOMPARE(rates.weightStreamSecondsPerByte(1024), 0.0);
+        QVERIFY(std::fabs(rates.weightStreamSecondsPerByte(2048) - 1e-9) < 1e-21);
+        QVERIFY(std::fabs(rates.weightStreamSecondsPerByte(8192) - 2.5e-9) < 1e-21);
+        QCOMPARE(rates.weightStreamSecondsPerByte(1 << 20), 3e-9);
+        QCOMPARE(KernelRates().weightStreamSecondsPerByte(1 << 20), 0.0);
+
+        const double matmul = 1e-6 + 8192e-9, softmax = 2e-6 + 2048e-9;
+        StagePrediction stage = predictStage(**executor, *shapes, rates, 1);
+        QCOMPARE(stage.weightSetBytes, std::uint64_t(2048));
+        QCOMPARE(stage.nodes[0].weightBytes, std::uint64_t(2048));
+        QVERIFY(std::fabs(stage.nodes[0].streamSeconds - 2048 * 1e-9) < 1e-15);
+        QVERIFY(std::fabs(stage.nodes[0].seconds - (matmul + 2048 * 1e-9)) < 1e-12);
+        QVERIFY(stage.nodes[0].rateSource.find("MiB of weights") != std::string::npos);
+        // Softmax reads no weights.
+        QCOMPARE(stage.nodes[1].weightBytes, std::uint64_t(0));
+        QVERIFY(std::fabs(stage.nodes[1].seconds - softmax) < 1e-12);
+        // A learned factor scales the class's time, not the weights'.
+        rates.learned["gemm.small_m"] = 2.0;
+        StagePrediction learned = predictStage(**executor, *shapes, rates, 1);
+        QVERIFY(std::fabs(learned.nodes[0].seconds - (2 * matmul + 2048 * 1e-9)) < 1e-12);
+        rates.learned.clear();
+        // Stages taking turns on the cores: the set counts cacheShare times.
+        QCOMPARE(cacheShareOf(2, 2), 1.0);
+        QCOMPARE(cacheShareOf(1, 2), 1.0);
+        QCOMPARE(cacheShareOf(3, 2), 1.5);
+        StagePrediction shared = predictStage(**executor, *shapes, rates, 1, 2.0);
+        QVERIFY(std::fabs(shared.nodes[0].streamSeconds - 2048 * 2e-9) < 1e-15);
+        // Beside a stage on the other core that streams 2048 bytes too, its
+        // weights are priced for a set of 4096 while both compute: 2048 x
+        // (2e-9 - 1e-9) s more, all of the contention (co-run speeds of 1).
+        KernelRates coRun = rates;
+        coRun.coRunSpeed = {{"gemm.small_m", 1.0}, {"mem.normalization", 1.0}};
+        coRun.coRunCores = 2;
+        StagePrediction alone = predictStage(**executor, *shapes, coRun, 1);
+        QCOMPARE(alone.contention, 0.0);
+        StagePrediction beside = predictStage(**executor, *shapes, coRun, 1, 1.0, 2048);
+        QVERIFY(std::fabs(beside.seconds - alone.seconds) < 1e-15); // alone: unchanged
+        QVERIFY(std::fabs(beside.contention - 2048 * 1e-9 / beside.seconds) < 1e-9);
+
+        // The planner's view: the nodes in cache, their weights apart, and
+        // the per-byte cost of a stage's set (times the cache share).
+        PlannerOptions options;
+        options.batch = 8;
+        QVERIFY(usePredictedCosts(options, graph, kernels::defaultRegistry(), rates, 1, 2.0).ok());
+        QCOMPARE(options.nodeSeconds.size(), graph->nodes().size());
+        QVERIFY(std::fabs(options.nodeSeconds[0] - matmul) < 1e-12);
+        QVERIFY(std::fabs(options.nodeSeconds[1] - softmax) < 1e-12);
+        QCOMPARE(options.nodeWeightBytes, (std::vector<double>{2048, 0}));
+        QVERIFY(options.streamSecondsPerByte);
+        QVERIFY(std::fabs(options.streamSecondsPerByte(2048) - 2e-9) < 1e-21);
+        QVERIFY(std::fabs(options.streamSecondsPerByte(1024) - 1e-9) < 1e-21);
+    }
+
     // calibration.json keeps the kernel rates, both overheads and the
     // learned factors.
     void calibrationRoundTrips()
@@ -348,6 +418,7 @@ private slots:
         calibration.cpuKernels.pipelineOverhead[3] = {0.15, 0.1};
         calibration.cpuKernels.coRunSpeed = {{"gemm.square", 0.55}, {"mem.copy", 0.9}};
         calibration.cpuKernels.coRunCores = 2;
+        calibration.cpuKernels.weightStream = {{1u << 20, 0}, {8u << 20, 1.5e-11}};
         const std::filesystem::path file = dir.filePath("calibration.json").toStdString();
         QVERIFY(saveCalibration(calibration, file).ok());
         auto loaded = loadCalibration(file);
@@ -368,6 +439,9 @@ private slots:
         QCOMPARE(KernelRates().pipelineOverheadFor(2).runMs, 0.0);
         QCOMPARE(rates.coRunSpeed, calibration.cpuKernels.coRunSpeed);
         QCOMPARE(rates.coRunCores, 2);
+        QCOMPARE(rates.weightStream.size(), std::size_t(2));
+        QCOMPARE(rates.weightStream[1].weightSetBytes, std::uint64_t(8u << 20));
+        QCOMPARE(rates.weightStream[1].secondsPerByte, 1.5e-11);
 
         // A hand-edited file: figures that are not numbers count as 0, no throw.
         std::ifstream in(file);
@@ -375,11 +449,22 @@ private slots:
         in.close();
         doc["cpu_kernel_rates"]["pipeline_overhead"]["2"] = {{"run_ms", "fast"},
                                                              {"handoff_ms", -1}};
+        // Weight-stream points out of order, cheaper than the one before or
+        // not numbers are dropped.
+        doc["cpu_kernel_rates"]["weight_stream"] =
+            nlohmann::json::array({{{"weight_set_bytes", 1048576}, {"seconds_per_byte", 1e-11}},
+                                   {{"weight_set_bytes", 524288}, {"seconds_per_byte", 2e-11}},
+                                   {{"weight_set_bytes", 2097152}, {"seconds_per_byte", 0.5e-11}},
+                                   {{"weight_set_bytes", "big"}, {"seconds_per_byte", 3e-11}},
+                                   {{"weight_set_bytes", 4194304}, {"seconds_per_byte", 3e-11}}});
         std::ofstream(file) << doc.dump();
         auto edited = loadCalibration(file);
         QVERIFY(edited.ok());
         QCOMPARE(edited->cpuKernels.pipelineOverheadFor(2).runMs, 0.0);
         QCOMPARE(edited->cpuKernels.pipelineOverheadFor(2).handoffMs, 0.0);
+        QCOMPARE(edited->cpuKernels.weightStream.size(), std::size_t(2));
+        QCOMPARE(edited->cpuKernels.weightStream[0].weightSetBytes, std::uint64_t(1048576));
+        QCOMPARE(edited->cpuKernels.weightStream[1].weightSetBytes, std::uint64_t(4194304));
     }
 
     // Two 10 ms stages, 2 micro-batches of 1 sample: wall 30 ms, latencies

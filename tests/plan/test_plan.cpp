@@ -39,7 +39,7 @@ DeviceSet makeDevices(const std::vector<double> &rates, std::uint64_t memory = 1
 
 // A random planner input: U units, D devices, random costs, caps and pins.
 PlannerInput randomInput(std::mt19937 &random, std::size_t units, std::size_t devices,
-                         bool withPins, bool tightMemory)
+                         bool withPins, bool tightMemory, bool streamed = false)
 {
     std::uniform_real_distribution<double> flops(1e6, 1e8), bytes(1e3, 1e6), rate(1e9, 8e9),
         bandwidth(1e9, 2e10), link(1e8, 1e10);
@@ -78,6 +78,15 @@ PlannerInput randomInput(std::mt19937 &random, std::size_t units, std::size_t de
     input.cut.assign(units + 1, 0);
     for (std::size_t x = 1; x < units; ++x)
         input.cut[x] = size(random);
+    if (streamed) {
+        // Weights read per run, and a cost per byte that steps up as a
+        // stage's set outgrows "caches" of 150 and 300 kB.
+        for (std::size_t u = 0; u < units; ++u)
+            input.streamBytes.push_back(static_cast<double>(size(random)));
+        input.streamSecondsPerByte = [](double set) {
+            return set <= 150e3 ? 0.0 : set <= 300e3 ? 1e-9 : 4e-9;
+        };
+    }
     input.finalize();
     return input;
 }
@@ -191,9 +200,10 @@ private slots:
         QTest::addColumn<int>("devices");
         QTest::addColumn<bool>("pins");
         QTest::addColumn<bool>("tight");
+        QTest::addColumn<bool>("streamed");
         for (int seed = 1; seed <= 40; ++seed)
-            QTest::addRow("seed%d", seed)
-                << seed << 2 + seed % 6 << 1 + seed % 4 << (seed % 3 == 0) << (seed % 5 == 0);
+            QTest::addRow("seed%d", seed) << seed << 2 + seed % 6 << 1 + seed % 4 << (seed % 3 == 0)
+                                          << (seed % 5 == 0) << (seed % 2 == 0);
     }
     void pass3_dpEqualsBruteForce()
     {
@@ -202,9 +212,10 @@ private slots:
         QFETCH(int, devices);
         QFETCH(bool, pins);
         QFETCH(bool, tight);
+        QFETCH(bool, streamed);
         std::mt19937 random(static_cast<std::uint32_t>(seed));
         PlannerInput input = randomInput(random, static_cast<std::size_t>(units),
-                                         static_cast<std::size_t>(devices), pins, tight);
+                                         static_cast<std::size_t>(devices), pins, tight, streamed);
         for (Objective objective : {Objective::Throughput, Objective::Latency}) {
             auto dp = solveSplit(input, objective);
             auto brute = bruteForceSplit(input, objective);
@@ -237,6 +248,47 @@ private slots:
             // Pass 4: the bound never exceeds the optimum.
             QVERIFY(lowerBound(input, objective) <= dp->objectiveValue * (1 + 1e-12));
         }
+    }
+
+    // A stage's weights beyond the cache: priced by the stage's whole set,
+    // so the cut that keeps both sets small wins over the one that
+    // balances the nodes' own times (values by hand).
+    void pass2_streamedWeightsPriceTheStage()
+    {
+        PlannerInput input;
+        for (int d = 0; d < 2; ++d)
+            input.devices.push_back(
+                PlannerInput::Device{"d" + std::to_string(d), 1, 1, 1ull << 40});
+        input.linkBandwidth.assign(2, std::vector<double>(2, 1e30));
+        input.linkLatency.assign(2, std::vector<double>(2, 0));
+        input.flops = {1, 1, 1, 3}; // seconds at 1 FLOP/s
+        input.bytes = {0, 0, 0, 0};
+        input.weights = {0, 0, 0, 0};
+        input.peakLive = {0, 0, 0, 0};
+        input.workspace = {0, 0, 0, 0};
+        input.pin = {-1, -1, -1, -1};
+        input.cut.assign(5, 0);
+        input.finalize();
+        // Without it: [0, 3) | [3, 4), 3 s each.
+        auto plain = solveSplit(input, Objective::Throughput);
+        QVERIFY(plain.ok());
+        QCOMPARE(plain->stages.size(), std::size_t(2));
+        QCOMPARE(plain->stages[0].endUnit, std::size_t(3));
+        QCOMPARE(plain->objectiveValue, 3.0);
+        // Units 0-2 read 2 bytes of weights each; a set over 4 bytes costs
+        // 1 s per byte: [0, 3) would take 3 + 6 s, [0, 2) takes 2 s (a set
+        // of 4) and [2, 4) 1 + 3 s (a set of 2).
+        input.streamBytes = {2, 2, 2, 0};
+        input.streamSecondsPerByte = [](double set) { return set > 4 ? 1.0 : 0.0; };
+        input.finalize();
+        QCOMPARE(segmentComputeSeconds(input, 0, 0, 3), 9.0);
+        QCOMPARE(segmentComputeSeconds(input, 0, 0, 2), 2.0);
+        QCOMPARE(segmentComputeSeconds(input, 1, 2, 4), 4.0);
+        auto streamed = solveSplit(input, Objective::Throughput);
+        QVERIFY(streamed.ok());
+        QCOMPARE(streamed->stages.size(), std::size_t(2));
+        QCOMPARE(streamed->stages[0].endUnit, std::size_t(2));
+        QCOMPARE(streamed->objectiveValue, 4.0);
     }
 
     void pass3_randomGraphsEqualBruteForce_data()
