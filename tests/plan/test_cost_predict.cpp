@@ -559,6 +559,46 @@ private slots:
         QCOMPARE(two->schedule.wallMs, twoPlain->schedule.wallMs);
     }
 
+    // predictPipeline gives each stage the other stage's weight set as the
+    // one its weights share the caches with while both compute: alone each
+    // set is cheap, together it is not, and only the contention says so.
+    void coRunningWeightSetsInPipelinePrediction()
+    {
+        TwoStageChain chain;
+        const auto &graph = chain.graph;
+        auto &runner = chain.runner;
+        QVERIFY(runner.ok());
+        PipelinePredictOptions options;
+        options.batch = 4;
+        options.microbatches = 1;
+        options.cores = 2;
+        KernelRates rates = handRates();
+        auto plain = predictPipeline(*graph, **runner, rates, options);
+        QVERIFY(plain.ok());
+        const std::uint64_t set0 = plain->stages[0].weightSetBytes,
+                            set1 = plain->stages[1].weightSetBytes;
+        QVERIFY(set0 > 0 && set1 > 0);
+        rates.weightStream = {{std::max(set0, set1), 0}, {4 * std::max(set0, set1), 3e-9}};
+        for (const auto &stage : plain->stages)
+            for (const auto &node : stage.nodes)
+                rates.coRunSpeed[node.rateClass] = 1.0;
+        rates.coRunSpeed["mem.copy"] = 1.0;
+        rates.coRunCores = 2;
+        auto predicted = predictPipeline(*graph, **runner, rates, options);
+        QVERIFY(predicted.ok());
+        const double perByte = rates.weightStreamSecondsPerByte(set0 + set1);
+        QVERIFY(perByte > 0);
+        for (std::size_t s = 0; s < 2; ++s) {
+            const StagePrediction &stage = predicted->stages[s];
+            QCOMPARE(stage.seconds, plain->stages[s].seconds); // alone: in cache
+            double bytes = 0;
+            for (const auto &node : stage.nodes)
+                bytes += static_cast<double>(node.weightBytes);
+            QCOMPARE(bytes, static_cast<double>(s == 0 ? set0 : set1));
+            QVERIFY(std::fabs(stage.contention - bytes * perByte / stage.seconds) < 1e-9);
+        }
+    }
+
     void learning()
     {
         KernelRates rates;
