@@ -12,7 +12,10 @@
 //    fitted without). Stored in calibration.json ("cpu_kernel_rates").
 //  - Per node (predictStage): the nodes the executor really runs (after
 //    constant folding and fusion), each priced by the profile of the kernel
-//    the executor picked for it, times the learned factor of its class.
+//    the executor picked for it, times the learned factor of its class; a
+//    GEMM node's weights also at the calibrated cost of weights beyond the
+//    cache (KernelRates::weightStream) for its stage's weight set, and, in
+//    its contention, for that set together with the co-running stages'.
 //  - Memory: the executor allocator's peak (outputs allocated when a node
 //    runs, 64-byte aligned; the kernel's scratch (KernelProfile::scratchBytes:
 //    what it takes through KernelContext::allocateScratch) held with them
@@ -71,9 +74,9 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
 // The schedule probe of calibrate (KernelRates::scheduleFactorFits, ...):
 // `stages` 1-thread CPU stages of one Relu each, every (stage, micro-batch)
 // spinning 1.5 ms of its thread's CPU time, 8 micro-batches; the median wall
-// of the runner's run() over 9 runs after a warm-up (calibrate keeps the median of three such
-// blocks), divided by the schedule
+// of the runner's run() over 9 runs after a warm-up, divided by the schedule
 // model's wall for the same stage times on `cores` cores. Bounded to 0.5..2.
+// measureKernelRates keeps the median of three such blocks.
 Result<double> measureScheduleFactor(const runtime::KernelRegistry &registry, int stages, int cores,
                                      const CancelToken *cancel = nullptr);
 
