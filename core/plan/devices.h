@@ -146,6 +146,7 @@ struct KernelRates
     // computing at once each run slower than alone, compute-bound GEMMs the
     // most. predictPipeline turns it into StagePrediction::contention.
     std::map<std::string, double> coRunSpeed;
+    int coRunCores = 0; // cores busy in that probe (every core calibrate saw)
     // The cost of weights that do not stay in cache between runs
     // (calibrate: 1-thread chains of 64-row MatMuls through 1 MiB weights,
     // 1..48 MiB in all, each run 8 times back to back): per stage weight set
@@ -161,7 +162,6 @@ struct KernelRates
     // Seconds per weight byte for a weight set of `bytes`: piecewise linear
     // in log2(bytes) between the points, 0 below the first, the last's above.
     double weightStreamSecondsPerByte(std::uint64_t bytes) const;
-    int coRunCores = 0; // cores busy in that probe (every core calibrate saw)
     // class -> measured / predicted time of stored runs (1 = none), bounded to
     // [kLearnedFactorMin, kLearnedFactorMax]; `calibrate --reset-learned` clears it.
     std::map<std::string, double> learned;

@@ -189,7 +189,12 @@ void checkChannelsLastRuns(const std::shared_ptr<graph::Graph> &g, const Tensor 
             compareTensors(outputs[channelsLast], expected->outputs.at("y"), 1e-4, 1e-5);
         QVERIFY2(cmp.ok, cmp.message.c_str());
     }
-    CompareResult same = compareTensors(outputs[true], outputs[false], 1e-5, 1e-6);
+    // As close as each is to the reference, no closer: a kernel times its
+    // implementations on its first run and keeps the faster (onednn/onednn.h), so
+    // the two runs may convolve by different paths and round differently
+    // (a fresh-clone ctest under a parallel build read 0.154425502 against
+    // 0.154428959).
+    CompareResult same = compareTensors(outputs[true], outputs[false], 1e-4, 1e-5);
     QVERIFY2(same.ok, same.message.c_str());
 }
 
