@@ -823,11 +823,22 @@ Result<KernelRates> measureKernelRates(const runtime::KernelRegistry &registry,
 
 namespace {
 
-// Per executed step, the bytes of the constant inputs of a GEMM node (0 for
-// other nodes); *setBytes: those constants, each counted once: the weights
-// the executor's GEMMs stream through the caches per run.
+// Each executed step priced once (profileNode), in the executor's order.
+std::vector<PricedNode> profileSteps(const runtime::Executor &executor, const ValueShapes &shapes,
+                                     int threads)
+{
+    std::vector<PricedNode> priced;
+    for (const auto &step : executor.executedSteps())
+        priced.push_back(profileNode(executor, step, shapes, threads));
+    return priced;
+}
+
+// Per executed step (`priced` from profileSteps), the bytes of the constant
+// inputs of a GEMM node (0 for other nodes); *setBytes: those constants,
+// each counted once: the weights the executor's GEMMs stream through the
+// caches per run.
 std::vector<std::uint64_t> gemmWeightBytes(const runtime::Executor &executor,
-                                           const ValueShapes &shapes, int threads,
+                                           const std::vector<PricedNode> &priced,
                                            std::uint64_t *setBytes)
 {
     const Graph &g = executor.executedGraph();
@@ -835,9 +846,8 @@ std::vector<std::uint64_t> gemmWeightBytes(const runtime::Executor &executor,
     std::vector<std::uint64_t> bytesOfStep(steps.size(), 0);
     std::vector<bool> counted(g.values().size(), false);
     std::uint64_t set = 0;
-    for (std::size_t s = 0; s < steps.size(); ++s) {
-        if (profileNode(executor, steps[s], shapes, threads).profile.rateClass.rfind("gemm", 0) !=
-            0)
+    for (std::size_t s = 0; s < steps.size() && s < priced.size(); ++s) {
+        if (priced[s].profile.rateClass.rfind("gemm", 0) != 0)
             continue;
         for (ValueId in : g.node(steps[s].node).inputs) {
             if (in == graph::kNoValue)
@@ -920,15 +930,16 @@ StagePrediction predictStage(const runtime::Executor &executor, const ValueShape
     for (const std::string &name : executor.outputNames())
         if (auto id = g.findValue(name))
             lastUse[static_cast<std::size_t>(*id)] = static_cast<int>(steps.size());
+    const std::vector<PricedNode> pricedSteps = profileSteps(executor, shapes, threads);
     const std::vector<std::uint64_t> weightBytesOfStep =
-        gemmWeightBytes(executor, shapes, threads, &stage.weightSetBytes);
+        gemmWeightBytes(executor, pricedSteps, &stage.weightSetBytes);
     const auto effectiveSet = static_cast<std::uint64_t>(static_cast<double>(stage.weightSetBytes) *
                                                          std::max(1.0, cacheShare));
     std::vector<std::uint64_t> held(g.values().size(), 0);
     std::uint64_t live = 0;
     for (std::size_t s = 0; s < steps.size(); ++s) {
         const graph::Node &node = g.node(steps[s].node);
-        PricedNode priced = profileNode(executor, steps[s], shapes, threads);
+        const PricedNode &priced = pricedSteps[s];
         stage.exact = stage.exact && priced.exact;
         NodePrediction prediction;
         prediction.node = node.name;
@@ -1097,7 +1108,9 @@ Result<PipelinePrediction> predictPipeline(const Graph &graph,
     for (std::size_t s = 0; s < runner.stageCount(); ++s)
         if (auto *cpu =
                 dynamic_cast<const runtime::CpuDevice *>(&runner.stageExecutor(s).device())) {
-            (void)gemmWeightBytes(runner.stageExecutor(s), shapes, cpu->threads(), &weightSets[s]);
+            (void)gemmWeightBytes(runner.stageExecutor(s),
+                                  profileSteps(runner.stageExecutor(s), shapes, cpu->threads()),
+                                  &weightSets[s]);
             allSets += weightSets[s];
             ++cpuStages;
         }

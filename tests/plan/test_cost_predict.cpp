@@ -88,6 +88,20 @@ std::shared_ptr<graph::Graph> matmulSoftmax()
     return g;
 }
 
+// matmulSoftmax() on a 1-thread CPU device at batch 8: its executor and
+// value shapes.
+struct MatmulSoftmaxStage
+{
+    std::shared_ptr<graph::Graph> graph = matmulSoftmax();
+    CpuDevice device{"cpu:0", 1, 0, kernels::defaultRegistry()};
+    Result<std::unique_ptr<Executor>> executor = Executor::create(graph, device);
+    Result<ValueShapes> shapes = [this] {
+        cost::DimBindings bindings;
+        bindings.batch = 8;
+        return valueShapesByName(*graph, bindings);
+    }();
+};
+
 // A residual chain of two blocks, one per stage, on two 1-thread CPU devices.
 struct TwoStageChain
 {
@@ -236,13 +250,10 @@ private slots:
     // a two-node graph, against values computed by hand.
     void stagePrediction()
     {
-        auto graph = matmulSoftmax();
-        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
-        auto executor = Executor::create(graph, device);
+        MatmulSoftmaxStage fixture;
+        const auto &executor = fixture.executor;
+        const auto &shapes = fixture.shapes;
         QVERIFY(executor.ok());
-        cost::DimBindings bindings;
-        bindings.batch = 8;
-        auto shapes = valueShapesByName(*graph, bindings);
         QVERIFY(shapes.ok());
         KernelRates rates = handRates();
         StagePrediction stage = predictStage(**executor, *shapes, rates, 1);
@@ -332,13 +343,11 @@ private slots:
     // stage's set (the same 2048 bytes) between calibrated points, by hand.
     void weightStreamPrediction()
     {
-        auto graph = matmulSoftmax();
-        CpuDevice device("cpu:0", 1, 0, kernels::defaultRegistry());
-        auto executor = Executor::create(graph, device);
+        MatmulSoftmaxStage fixture;
+        const auto &graph = fixture.graph;
+        const auto &executor = fixture.executor;
+        const auto &shapes = fixture.shapes;
         QVERIFY(executor.ok());
-        cost::DimBindings bindings;
-        bindings.batch = 8;
-        auto shapes = valueShapesByName(*graph, bindings);
         QVERIFY(shapes.ok());
         KernelRates rates = handRates();
         // Piecewise linear in log2(bytes): 0 below the first point, the
